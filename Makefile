@@ -1,0 +1,140 @@
+# ringbroker - one entry point.
+#   make            release build: build/bin/ringbroker, build/bin/ringctl
+#   make run        start one standalone broker on 127.0.0.1:9092 (data in ./data)
+#   make test       unit tests (release + ASan/UBSan), integration tests, short fuzz run
+#   make unit       unit tests only      make asan   unit tests under ASan/UBSan
+#   make integration                     make fuzz   libFuzzer targets (FUZZ_SECONDS=60)
+#   make interop    client interop suite make bench  perf harness (perf/README.md)
+#   make lint       clang-format check   make gen    regenerate protocol codecs
+#   make clean
+# Every source file under core/ net/ storage/ coord/ is part of the broker
+# library; core/main.c is the daemon's entry point. Tests are tests/unit/test_*.c,
+# one binary each.
+
+MODE     ?= release
+BUILD_ROOT ?= build
+CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+OUT      := $(BUILD_ROOT)/$(MODE)
+BIN      := $(BUILD_ROOT)/bin
+DEPS_OK  := build/.deps-ok
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wno-format-truncation
+CFLAGS_COMMON := -std=gnu11 -g -D_GNU_SOURCE -I. -pthread $(WARN) -MMD -MP
+ifeq ($(MODE),asan)
+CFLAGS_MODE := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_MODE := -fsanitize=address,undefined
+else
+CFLAGS_MODE := -O2
+LDFLAGS_MODE :=
+endif
+CFLAGS   := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(EXTRA_CFLAGS)
+# Code calls plain malloc/free; release builds link mimalloc, which replaces them
+# process-wide. ASan builds keep the sanitizer's allocator.
+ifeq ($(MODE),asan)
+LIBS     := -luring -llz4 -lzstd -lisal -lz -lpthread -lm
+else
+LIBS     := -luring -lmimalloc -llz4 -lzstd -lisal -lz -lpthread -lm
+endif
+
+LIB_SRCS := $(filter-out core/main.c,$(sort $(wildcard core/*.c net/*.c storage/*.c coord/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
+LIB_A    := $(OUT)/libringbroker.a
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%)
+CTL_SRCS := $(sort $(wildcard tools/ringctl*.c))
+HELPER_SRCS := $(sort $(wildcard tests/clients/*.c))
+HELPER_BINS := $(HELPER_SRCS:tests/clients/%.c=build/clients/%)
+PERF_SRCS := $(sort $(wildcard perf/drivers/*.c))
+
+.PHONY: all run test unit asan integration interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
+
+all: $(BIN)/ringbroker $(if $(CTL_SRCS),$(BIN)/ringctl) helpers
+
+deps: $(DEPS_OK)
+$(DEPS_OK): tools/install-deps.sh
+	@mkdir -p build
+	@tools/install-deps.sh --check >/dev/null 2>&1 || tools/install-deps.sh
+	@touch $@
+
+$(OUT)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+ifeq ($(MODE),release)
+$(BIN)/ringbroker: $(OUT)/obj/core/main.o $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)
+
+$(BIN)/ringctl: $(CTL_SRCS:%.c=$(OUT)/obj/%.o) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_MODE) -o $@ $^ -lrdkafka $(LIBS)
+endif
+
+helpers: $(HELPER_BINS)
+build/clients/%: tests/clients/%.c | $(DEPS_OK)
+	@mkdir -p build/clients
+	$(CC) $(CFLAGS_COMMON) -O2 -o $@ $< -lrdkafka -lm
+
+$(OUT)/tests/%: tests/unit/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) -lcriterion $(LDFLAGS_MODE) $(LIBS)
+
+run: all
+	@mkdir -p data
+	$(BIN)/ringbroker config/server.properties
+
+# Unit tests: every binary runs; the summary line counts them all.
+unit: $(TEST_BINS)
+	@tools/run-unit-tests.sh $(TEST_BINS)
+
+asan:
+	@$(MAKE) --no-print-directory MODE=asan unit
+
+integration: all
+	@tests/integration/run-all.sh
+
+interop: all
+	@tests/interop/run-all.sh
+
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIB_SRCS := $(LIB_SRCS)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) | $(DEPS_OK)
+	@mkdir -p build/fuzz
+	clang $(CFLAGS_COMMON) -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lisal -lz -lpthread -lm
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+bench: all
+	@perf/run $(SCENARIOS)
+
+# Tests: release unit tests, the same under ASan/UBSan, integration, a bounded fuzz run.
+test: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory gen-check
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+gen:
+	python3 tools/gen_codec.py net/protocol.def net/proto_gen
+
+gen-check:
+	@python3 tools/gen_codec.py --check net/protocol.def net/proto_gen
+
+lint:
+	@tools/lint.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(OUT)/obj/core/main.d

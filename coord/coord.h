@@ -1,0 +1,103 @@
+/*
+ * coord/coord.h - the coordination layer's interface: cluster metadata changes
+ * (topic creation and deletion, partition placement) and their publication to
+ * the shards. One backend today: standalone (metadata in a file in the first
+ * log dir, this broker is the controller). ZooKeeper and etcd backends will sit
+ * behind the same calls.
+ *
+ * Threads: the coord state lives on the coordination thread. Shards call
+ * rb_coord_create_topics / rb_coord_delete_topics, which post the work there;
+ * the result arrays (owned by the caller, e.g. in a request arena) are filled on
+ * the coord thread and `done` runs back on the calling shard once every shard
+ * has applied the new metadata - so a client that sees the answer can use the
+ * topic on any connection.
+ *
+ * Partition logs are opened (created, recovered) on the coord thread or at
+ * startup - both may block - and handed to their owning shard in a struct
+ * rb_md_update; a dropped partition's log is handed back for destruction.
+ */
+#ifndef RB_COORD_COORD_H
+#define RB_COORD_COORD_H
+
+#include "coord/metadata.h"
+#include "core/config.h"
+#include "core/shard.h"
+#include "storage/log.h"
+
+struct rb_coord;
+
+struct rb_partition_handoff {
+    const struct rb_topic_meta *topic; /* in the update's snapshot */
+    int32_t index;
+    struct rb_log *log; /* adopt: the opened log; drop: filled by the shard */
+};
+
+struct rb_md_update {
+    struct rb_metadata *md; /* one reference for the receiving shard */
+    struct rb_partition_handoff *adopt;
+    int n_adopt;
+    struct rb_partition_handoff *drop;
+    int n_drop;
+    void *op; /* coord-private: the change this update belongs to */
+};
+
+struct rb_coord_hooks {
+    /* At startup (main thread, before the shards run): give shard `shard` its log. */
+    void (*adopt_initial)(void *ctx, int shard, const struct rb_topic_meta *t, int32_t index,
+                          struct rb_log *log);
+    /* At startup: the first snapshot for shard `shard` (one reference). */
+    void (*install_initial)(void *ctx, int shard, struct rb_metadata *md);
+    /* On a shard: apply u (install md, adopt and drop partitions), then call
+     * rb_coord_update_applied(s, u) - possibly later, once dropped logs are idle. */
+    void (*apply)(struct rb_shard *s, struct rb_md_update *u);
+    void *ctx;
+};
+
+/* Open the standalone backend: load or create the metadata in the first log dir,
+ * write meta.properties, open and recover every partition log. Main thread,
+ * before rb_runtime_start. Returns 0 or -errno with a reason in err. */
+int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
+                             struct rb_runtime *rt, const struct rb_coord_hooks *hooks,
+                             char *err, size_t errlen);
+/* Close after the runtime stopped (logs were closed by their shards). */
+void rb_coord_close(struct rb_coord *c);
+
+/* Log settings for a topic: broker defaults overridden by the topic's configs. */
+void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topic_meta *t,
+                         struct rb_log_config *out);
+
+struct rb_topic_spec {
+    const char *name; /* NUL-terminated */
+    int32_t n_partitions;       /* -1: num.partitions */
+    int16_t replication_factor; /* -1: default.replication.factor */
+    int32_t n_configs;
+    const char **config_keys;
+    const char **config_values;
+    /* results */
+    int16_t error;
+    char error_message[160];
+    uint8_t topic_id[16];
+    int32_t n_partitions_out;
+    int16_t replication_factor_out;
+};
+
+struct rb_topic_delete {
+    const char *name; /* NUL-terminated, or NULL to delete by id */
+    uint8_t topic_id[16];
+    /* results */
+    int16_t error;
+    const char *name_out; /* the deleted topic's name (static for the call's life) */
+    char name_buf[256];
+};
+
+typedef void (*rb_coord_done_fn)(struct rb_shard *s, void *arg);
+
+void rb_coord_create_topics(struct rb_shard *from, struct rb_topic_spec *specs, int n,
+                            bool validate_only, rb_coord_done_fn done, void *arg);
+void rb_coord_delete_topics(struct rb_shard *from, struct rb_topic_delete *dels, int n,
+                            rb_coord_done_fn done, void *arg);
+
+/* Called on the shard that applied u. */
+void rb_coord_update_applied(struct rb_shard *s, struct rb_md_update *u);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * coord/metadata.h - immutable, reference-counted snapshots of cluster metadata.
+ *
+ * The coordination thread is the single writer: it builds a new snapshot for
+ * every change and hands each shard its own reference. Shards read their
+ * current snapshot without locks and drop their reference when a newer one
+ * arrives; the last reference frees it (from whichever thread drops it).
+ * Nothing in a snapshot changes after publication.
+ */
+#ifndef RB_COORD_METADATA_H
+#define RB_COORD_METADATA_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rb_broker_meta {
+    int32_t id;
+    char *host;
+    uint16_t port;
+    char *rack; /* NULL: none */
+};
+
+struct rb_partition_meta {
+    int32_t index;
+    int16_t shard; /* owning shard on the leader broker */
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t n_replicas;
+    int32_t *replicas;
+    int32_t n_isr;
+    int32_t *isr;
+};
+
+struct rb_topic_config_kv {
+    char *key;
+    char *value;
+};
+
+struct rb_topic_meta {
+    char *name;
+    size_t name_len;
+    uint8_t id[16]; /* topic id (UUID) */
+    bool internal;
+    int32_t n_partitions;
+    struct rb_partition_meta *partitions;
+    int32_t n_configs; /* only the keys set explicitly for this topic */
+    struct rb_topic_config_kv *configs;
+};
+
+struct rb_metadata {
+    atomic_int refs;
+    int64_t epoch; /* increases with every change */
+    char cluster_id[32];
+    int32_t controller_id;
+    int32_t n_brokers;
+    struct rb_broker_meta *brokers;
+    int32_t n_topics;
+    struct rb_topic_meta *topics; /* sorted by name */
+};
+
+void rb_metadata_ref(struct rb_metadata *md);
+void rb_metadata_unref(struct rb_metadata *md);
+
+/* Lookup by name (binary search); NULL when absent. */
+const struct rb_topic_meta *rb_metadata_topic(const struct rb_metadata *md, const char *name,
+                                              size_t len);
+const struct rb_topic_meta *rb_metadata_topic_by_id(const struct rb_metadata *md,
+                                                    const uint8_t id[16]);
+/* The value of a topic-level config set explicitly, or NULL. */
+const char *rb_topic_config(const struct rb_topic_meta *t, const char *key);
+
+/* Deep copy (refs = 1), for the writer to derive the next snapshot. */
+struct rb_metadata *rb_metadata_clone(const struct rb_metadata *md);
+/* Free a snapshot that was never published (refs ignored). */
+void rb_metadata_free(struct rb_metadata *md);
+/* Sort topics by name after the writer added or removed some. */
+void rb_metadata_sort(struct rb_metadata *md);
+/* Topic name rules (Kafka's): 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
+bool rb_topic_name_valid(const char *name, size_t len);
+
+/* Kafka's textual topic id: URL-safe base64 of the 16 bytes without padding. */
+void rb_uuid_to_base64(const uint8_t id[16], char out[23]);
+int rb_uuid_from_base64(const char *s, uint8_t id[16]);
+/* A random (version 4) UUID from getrandom(2). */
+void rb_uuid_random(uint8_t id[16]);
+
+#endif

@@ -1,0 +1,819 @@
+/*
+ * coord/standalone.c - the standalone coordination backend: one broker, which is
+ * its own controller; cluster metadata kept in <first log dir>/ringbroker-metadata.
+ *
+ * File format (ours; one line per record, written tmp + fsync + rename + fsync dir):
+ *   ringbroker-metadata 1
+ *   cluster.id <22-char id>
+ *   topic <name> <topic id base64> <partitions> <shard of p0>,<shard of p1>,...
+ *   config <topic> <key> <value, percent-encoded>
+ * Each partition dir also gets Kafka's partition.metadata (version 0, topic_id),
+ * and each log dir Kafka's meta.properties (version 1: node.id, cluster.id,
+ * directory.id).
+ *
+ * Threads: open/close run on the main thread before/after the runtime; every
+ * change runs on the coordination thread (which may block: it does the mkdir,
+ * log creation and file syncs so shards never do).
+ * Placement: each new partition goes to the shard with the fewest partitions;
+ * placement is persisted, so it is stable across restarts (a shard index beyond
+ * num.shards after a reconfiguration folds modulo num.shards).
+ */
+#include "coord/coord.h"
+#include "core/kerr.h"
+#include "core/logging.h"
+#include "core/rb.h"
+#include "storage/disk_uring.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define COMP "coord"
+#define MD_FILE "ringbroker-metadata"
+
+struct rb_coord {
+    struct rb_config *config;
+    const struct rb_broker_config *bc;
+    struct rb_runtime *rt;
+    struct rb_coord_hooks hooks;
+    struct rb_metadata *md; /* current; the coord's own reference */
+    int32_t *shard_load;    /* partitions per shard */
+    char dir[4096];         /* first log dir */
+};
+
+struct coord_op {
+    int origin;
+    bool is_delete;
+    bool validate_only;
+    struct rb_topic_spec *specs;
+    struct rb_topic_delete *dels;
+    int n;
+    rb_coord_done_fn done;
+    void *arg;
+    int pending;
+    struct rb_metadata *old_md; /* kept alive while dropped partitions refer to it */
+};
+
+/* ---- persistence ---- */
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+/* Write path atomically: tmp file, fsync, rename, fsync of the directory. */
+static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+    char path[4400], tmp[4420];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    size_t off = 0;
+    int r = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            r = -errno;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (!r && fsync(fd) < 0)
+        r = -errno;
+    close(fd);
+    if (!r && rename(tmp, path) < 0)
+        r = -errno;
+    if (!r)
+        r = fsync_dir(dir);
+    if (r)
+        unlink(tmp);
+    return r;
+}
+
+static void pct_encode(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *in && o + 4 < cap; in++) {
+        unsigned char ch = (unsigned char)*in;
+        if (ch <= ' ' || ch == '%' || ch >= 0x7f)
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
+        else
+            out[o++] = (char)ch;
+    }
+    out[o] = 0;
+}
+
+static void pct_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        unsigned v;
+        if (*p == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &v) == 1) {
+            *o++ = (char)v;
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = 0;
+}
+
+static int persist(struct rb_coord *c, const struct rb_metadata *md)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
+#define EMIT(...)                                                                                  \
+    do {                                                                                           \
+        for (;;) {                                                                                 \
+            int n_ = snprintf(buf + len, cap - len, __VA_ARGS__);                                  \
+            if ((size_t)n_ < cap - len) {                                                          \
+                len += (size_t)n_;                                                                 \
+                break;                                                                             \
+            }                                                                                      \
+            cap = cap * 2 + (size_t)n_;                                                            \
+            char *nb_ = realloc(buf, cap);                                                         \
+            if (!nb_) {                                                                            \
+                free(buf);                                                                         \
+                return -ENOMEM;                                                                    \
+            }                                                                                      \
+            buf = nb_;                                                                             \
+        }                                                                                          \
+    } while (0)
+    EMIT("ringbroker-metadata 1\ncluster.id %s\n", md->cluster_id);
+    for (int32_t i = 0; i < md->n_topics; i++) {
+        const struct rb_topic_meta *t = &md->topics[i];
+        char id[23];
+        rb_uuid_to_base64(t->id, id);
+        EMIT("topic %s %s %d ", t->name, id, t->n_partitions);
+        for (int32_t p = 0; p < t->n_partitions; p++)
+            EMIT("%s%d", p ? "," : "", t->partitions[p].shard);
+        EMIT("\n");
+        for (int32_t k = 0; k < t->n_configs; k++) {
+            char v[2048];
+            pct_encode(t->configs[k].value, v, sizeof(v));
+            EMIT("config %s %s %s\n", t->name, t->configs[k].key, v);
+        }
+    }
+#undef EMIT
+    int r = write_file_atomic(c->dir, MD_FILE, buf, len);
+    free(buf);
+    if (r)
+        RB_ERROR(COMP, "cannot write %s/%s: %s", c->dir, MD_FILE, strerror(-r));
+    return r;
+}
+
+/* ---- building snapshots ---- */
+
+static struct rb_topic_meta *topic_append(struct rb_metadata *md, const char *name)
+{
+    struct rb_topic_meta *nt = realloc(md->topics, sizeof(*nt) * (size_t)(md->n_topics + 1));
+    RB_ASSERT(nt);
+    md->topics = nt;
+    struct rb_topic_meta *t = &md->topics[md->n_topics++];
+    memset(t, 0, sizeof(*t));
+    t->name = strdup(name);
+    RB_ASSERT(t->name);
+    t->name_len = strlen(name);
+    t->internal = name[0] == '_' && name[1] == '_';
+    return t;
+}
+
+static void topic_set_partitions(struct rb_coord *c, struct rb_topic_meta *t, int32_t n,
+                                 const int16_t *shards)
+{
+    t->n_partitions = n;
+    t->partitions = calloc((size_t)RB_MAX(n, 1), sizeof(*t->partitions));
+    RB_ASSERT(t->partitions);
+    for (int32_t p = 0; p < n; p++) {
+        struct rb_partition_meta *pm = &t->partitions[p];
+        int16_t s = shards ? shards[p] : -1;
+        if (s < 0) { /* least loaded shard */
+            s = 0;
+            for (int i = 1; i < c->rt->n_shards; i++)
+                if (c->shard_load[i] < c->shard_load[s])
+                    s = (int16_t)i;
+        } else if (s >= c->rt->n_shards) {
+            s = (int16_t)(s % c->rt->n_shards);
+        }
+        c->shard_load[s]++;
+        pm->index = p;
+        pm->shard = s;
+        pm->leader = c->bc->broker_id;
+        pm->leader_epoch = 0;
+        pm->n_replicas = pm->n_isr = 1;
+        pm->replicas = malloc(sizeof(int32_t));
+        pm->isr = malloc(sizeof(int32_t));
+        RB_ASSERT(pm->replicas && pm->isr);
+        pm->replicas[0] = pm->isr[0] = c->bc->broker_id;
+    }
+}
+
+static void topic_add_config(struct rb_topic_meta *t, const char *k, const char *v)
+{
+    struct rb_topic_config_kv *kv = realloc(t->configs, sizeof(*kv) * (size_t)(t->n_configs + 1));
+    RB_ASSERT(kv);
+    t->configs = kv;
+    kv[t->n_configs].key = strdup(k);
+    kv[t->n_configs].value = strdup(v);
+    RB_ASSERT(kv[t->n_configs].key && kv[t->n_configs].value);
+    t->n_configs++;
+}
+
+static void set_brokers(struct rb_coord *c, struct rb_metadata *md)
+{
+    md->n_brokers = 1;
+    md->brokers = calloc(1, sizeof(*md->brokers));
+    RB_ASSERT(md->brokers);
+    md->brokers[0].id = c->bc->broker_id;
+    md->brokers[0].host = strdup(c->bc->advertised_host);
+    md->brokers[0].port = c->bc->advertised_port;
+    md->controller_id = c->bc->broker_id;
+}
+
+void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topic_meta *t,
+                         struct rb_log_config *out)
+{
+    rb_log_config_defaults(out);
+    out->segment_bytes = (uint64_t)bc->log_segment_bytes;
+    out->segment_ms = bc->log_roll_ms;
+    out->index_interval_bytes = (uint32_t)bc->log_index_interval_bytes;
+    out->segment_index_bytes = (uint32_t)bc->log_segment_index_bytes;
+    out->prealloc_bytes = (uint64_t)bc->log_preallocate_step_bytes;
+    out->chunk_bytes = (uint32_t)bc->log_chunk_bytes;
+    out->max_dirty_bytes = (uint32_t)bc->log_max_dirty_bytes;
+    out->log_append_time = bc->log_message_timestamp_log_append;
+    if (!t)
+        return;
+    const char *v;
+    int64_t x;
+    if ((v = rb_topic_config(t, "segment.bytes")) && !rb_parse_i64(v, 14, INT32_MAX, &x))
+        out->segment_bytes = (uint64_t)x;
+    if ((v = rb_topic_config(t, "segment.ms")) && !rb_parse_i64(v, 1, INT64_MAX, &x))
+        out->segment_ms = x;
+    if ((v = rb_topic_config(t, "index.interval.bytes")) && !rb_parse_i64(v, 0, INT32_MAX, &x))
+        out->index_interval_bytes = (uint32_t)x;
+    if ((v = rb_topic_config(t, "segment.index.bytes")) && !rb_parse_i64(v, 4, INT32_MAX, &x))
+        out->segment_index_bytes = (uint32_t)x;
+    if ((v = rb_topic_config(t, "message.timestamp.type")))
+        out->log_append_time = strcmp(v, "LogAppendTime") == 0;
+}
+
+static void partition_dir(const struct rb_coord *c, const char *topic, int32_t p, char *out,
+                          size_t cap)
+{
+    snprintf(out, cap, "%s/%s-%d", c->dir, topic, p);
+}
+
+static int write_partition_metadata(const char *dir, const uint8_t id[16])
+{
+    char b64[23], buf[128];
+    rb_uuid_to_base64(id, b64);
+    int n = snprintf(buf, sizeof(buf), "version: 0\ntopic_id: %s\n", b64);
+    return write_file_atomic(dir, "partition.metadata", buf, (size_t)n);
+}
+
+/* Open (create or recover) the log of partition p of t for its shard. */
+static int open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
+                          bool create, struct rb_log **out)
+{
+    char dir[4400];
+    partition_dir(c, t->name, p, dir, sizeof(dir));
+    struct rb_log_config lc;
+    rb_coord_log_config(c->bc, t, &lc);
+    struct rb_disk disk = rb_disk_uring(c->rt->t[t->partitions[p].shard]);
+    int r = rb_log_open(out, dir, &lc, disk, rb_wall_ms());
+    if (r) {
+        RB_ERROR(COMP, "cannot open log %s: %s", dir, strerror(-r));
+        return r;
+    }
+    if (create) {
+        r = write_partition_metadata(dir, t->id);
+        if (r) {
+            RB_ERROR(COMP, "cannot write %s/partition.metadata: %s", dir, strerror(-r));
+            rb_log_destroy(*out);
+            *out = NULL;
+        }
+    }
+    return r;
+}
+
+/* ---- startup ---- */
+
+static int read_meta_properties(const char *dir, char *cluster_id, size_t cap)
+{
+    char path[4400], line[512];
+    snprintf(path, sizeof(path), "%s/meta.properties", dir);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    int r = -ENOENT;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "cluster.id=", 11) == 0) {
+            line[strcspn(line, "\r\n")] = 0;
+            snprintf(cluster_id, cap, "%s", line + 11);
+            r = 0;
+        }
+    }
+    fclose(f);
+    return r;
+}
+
+static int write_meta_properties(const struct rb_coord *c, const char *dir, const char *cluster_id)
+{
+    uint8_t did[16];
+    char dids[23], buf[512];
+    rb_uuid_random(did);
+    rb_uuid_to_base64(did, dids);
+    int n = snprintf(buf, sizeof(buf),
+                     "#\n#Written by ringbroker\nversion=1\nnode.id=%d\ncluster.id=%s\n"
+                     "directory.id=%s\n",
+                     c->bc->broker_id, cluster_id, dids);
+    return write_file_atomic(dir, "meta.properties", buf, (size_t)n);
+}
+
+static int load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen)
+{
+    char path[4400];
+    snprintf(path, sizeof(path), "%s/%s", c->dir, MD_FILE);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return errno == ENOENT ? -ENOENT : -errno;
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, r = 0;
+    while (getline(&line, &cap, f) > 0) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        char name[256], ids[64];
+        int np;
+        if (lineno == 1) {
+            if (strcmp(line, "ringbroker-metadata 1") != 0) {
+                snprintf(err, errlen, "%s: unknown format '%s'", path, line);
+                r = -EINVAL;
+                break;
+            }
+        } else if (strncmp(line, "cluster.id ", 11) == 0) {
+            snprintf(md->cluster_id, sizeof(md->cluster_id), "%s", line + 11);
+        } else if (sscanf(line, "topic %255s %63s %d", name, ids, &np) == 3 && np > 0 &&
+                   np <= 1000000) {
+            const char *sp = line;
+            for (int k = 0; k < 4 && sp; k++) {
+                sp = strchr(sp, ' ');
+                if (sp)
+                    sp++;
+            }
+            int16_t *sh = calloc((size_t)np, sizeof(int16_t));
+            RB_ASSERT(sh);
+            for (int p = 0; p < np; p++) {
+                sh[p] = sp ? (int16_t)atoi(sp) : -1;
+                sp = sp ? strchr(sp, ',') : NULL;
+                if (sp)
+                    sp++;
+            }
+            struct rb_topic_meta *t = topic_append(md, name);
+            if (rb_uuid_from_base64(ids, t->id))
+                rb_uuid_random(t->id);
+            topic_set_partitions(c, t, np, sh);
+            free(sh);
+        } else if (strncmp(line, "config ", 7) == 0) {
+            char *tn = line + 7, *k = strchr(tn, ' '), *v = k ? strchr(k + 1, ' ') : NULL;
+            if (!k || !v) {
+                snprintf(err, errlen, "%s:%d: malformed config line", path, lineno);
+                r = -EINVAL;
+                break;
+            }
+            *k++ = 0;
+            *v++ = 0;
+            pct_decode(v);
+            for (int32_t i = md->n_topics - 1; i >= 0; i--)
+                if (strcmp(md->topics[i].name, tn) == 0)
+                    topic_add_config(&md->topics[i], k, v);
+        } else if (line[0]) {
+            snprintf(err, errlen, "%s:%d: malformed line", path, lineno);
+            r = -EINVAL;
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+    return r;
+}
+
+static int ensure_cluster_id(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen)
+{
+    char from_meta[64] = "";
+    int have_meta = read_meta_properties(c->dir, from_meta, sizeof(from_meta)) == 0;
+    if (!md->cluster_id[0]) {
+        if (have_meta) {
+            snprintf(md->cluster_id, sizeof(md->cluster_id), "%s", from_meta);
+        } else {
+            uint8_t id[16];
+            rb_uuid_random(id);
+            rb_uuid_to_base64(id, md->cluster_id);
+        }
+    } else if (have_meta && strcmp(from_meta, md->cluster_id) != 0) {
+        snprintf(err, errlen,
+                 "%s/meta.properties has cluster.id %s but the metadata says %s: this log dir "
+                 "belongs to another cluster",
+                 c->dir, from_meta, md->cluster_id);
+        return -EINVAL;
+    }
+    for (int i = 0; i < c->bc->n_log_dirs; i++) {
+        char cid[64] = "";
+        if (read_meta_properties(c->bc->log_dirs[i], cid, sizeof(cid)) == 0)
+            continue;
+        int r = write_meta_properties(c, c->bc->log_dirs[i], md->cluster_id);
+        if (r) {
+            snprintf(err, errlen, "cannot write %s/meta.properties: %s", c->bc->log_dirs[i],
+                     strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -errno;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
+                             struct rb_runtime *rt, const struct rb_coord_hooks *hooks,
+                             char *err, size_t errlen)
+{
+    struct rb_coord *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->config = config;
+    c->bc = rb_config_broker(config);
+    c->rt = rt;
+    c->hooks = *hooks;
+    c->shard_load = calloc((size_t)rt->n_shards, sizeof(int32_t));
+    snprintf(c->dir, sizeof(c->dir), "%s", c->bc->log_dirs[0]);
+    int r;
+    for (int i = 0; i < c->bc->n_log_dirs; i++) {
+        r = mkdir_p(c->bc->log_dirs[i]);
+        if (r) {
+            snprintf(err, errlen, "cannot create log dir %s: %s", c->bc->log_dirs[i],
+                     strerror(-r));
+            goto out_free;
+        }
+    }
+    struct rb_metadata *md = calloc(1, sizeof(*md));
+    RB_ASSERT(md);
+    atomic_init(&md->refs, 1);
+    set_brokers(c, md);
+    r = load_file(c, md, err, errlen);
+    if (r && r != -ENOENT) {
+        if (!err[0])
+            snprintf(err, errlen, "cannot read %s/%s: %s", c->dir, MD_FILE, strerror(-r));
+        rb_metadata_free(md);
+        goto out_free;
+    }
+    rb_metadata_sort(md);
+    r = ensure_cluster_id(c, md, err, errlen);
+    if (!r)
+        r = persist(c, md);
+    if (r) {
+        if (!err[0])
+            snprintf(err, errlen, "cannot write metadata in %s: %s", c->dir, strerror(-r));
+        rb_metadata_free(md);
+        goto out_free;
+    }
+    md->epoch = 1;
+    c->md = md;
+    int64_t t0 = rb_mono_ms();
+    int n_parts = 0;
+    for (int32_t i = 0; i < md->n_topics; i++) {
+        const struct rb_topic_meta *t = &md->topics[i];
+        for (int32_t p = 0; p < t->n_partitions; p++) {
+            struct rb_log *log = NULL;
+            r = open_partition(c, t, p, false, &log);
+            if (r) {
+                snprintf(err, errlen, "cannot open partition %s-%d: %s", t->name, p,
+                         strerror(-r));
+                goto out_free;
+            }
+            c->hooks.adopt_initial(c->hooks.ctx, t->partitions[p].shard, t, p, log);
+            n_parts++;
+        }
+    }
+    for (int i = 0; i < rt->n_shards; i++) {
+        rb_metadata_ref(md);
+        c->hooks.install_initial(c->hooks.ctx, i, md);
+    }
+    RB_INFO(COMP, "standalone metadata: cluster.id %s, %d topics, %d partitions loaded in %lld ms",
+            md->cluster_id, md->n_topics, n_parts, (long long)(rb_mono_ms() - t0));
+    rt->t[rt->n_shards]->coord = c;
+    *out = c;
+    return 0;
+out_free:
+    free(c->shard_load);
+    free(c);
+    return r;
+}
+
+void rb_coord_close(struct rb_coord *c)
+{
+    if (!c)
+        return;
+    rb_metadata_unref(c->md);
+    free(c->shard_load);
+    free(c);
+}
+
+/* ---- changes, on the coordination thread ---- */
+
+static void op_finish(struct rb_shard *cs, struct coord_op *op)
+{
+    rb_metadata_unref(op->old_md);
+    rb_post(cs, op->origin, op->done, op->arg);
+    free(op);
+}
+
+/* Publish next as the current snapshot; adopt/drop lists go to their shards. */
+static void publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
+                    struct coord_op *op, struct rb_partition_handoff *adopt, int n_adopt,
+                    struct rb_partition_handoff *drop, int n_drop)
+{
+    next->epoch = c->md->epoch + 1;
+    op->old_md = c->md; /* the coord's reference moves to the op */
+    c->md = next;
+    op->pending = c->rt->n_shards;
+    for (int i = 0; i < c->rt->n_shards; i++) {
+        struct rb_md_update *u = calloc(1, sizeof(*u));
+        RB_ASSERT(u);
+        rb_metadata_ref(next);
+        u->md = next;
+        u->op = op;
+        u->adopt = calloc((size_t)RB_MAX(n_adopt, 1), sizeof(*u->adopt));
+        u->drop = calloc((size_t)RB_MAX(n_drop, 1), sizeof(*u->drop));
+        RB_ASSERT(u->adopt && u->drop);
+        for (int k = 0; k < n_adopt; k++)
+            if (adopt[k].topic->partitions[adopt[k].index].shard == i)
+                u->adopt[u->n_adopt++] = adopt[k];
+        for (int k = 0; k < n_drop; k++)
+            if (drop[k].topic->partitions[drop[k].index].shard == i)
+                u->drop[u->n_drop++] = drop[k];
+        rb_post(cs, i, (rb_msg_fn)(void (*)(void))c->hooks.apply, u);
+    }
+}
+
+static void update_applied_on_coord(struct rb_shard *cs, void *arg)
+{
+    struct rb_md_update *u = arg;
+    struct rb_coord *c = cs->coord;
+    struct coord_op *op = u->op;
+    for (int k = 0; k < u->n_drop; k++) {
+        if (!u->drop[k].log)
+            continue;
+        int r = rb_log_destroy(u->drop[k].log);
+        if (r)
+            RB_WARN(COMP, "deleting the files of %s-%d: %s", u->drop[k].topic->name,
+                    u->drop[k].index, strerror(-r));
+        c->shard_load[u->drop[k].topic->partitions[u->drop[k].index].shard]--;
+    }
+    free(u->adopt);
+    free(u->drop);
+    free(u);
+    if (--op->pending == 0)
+        op_finish(cs, op);
+}
+
+void rb_coord_update_applied(struct rb_shard *s, struct rb_md_update *u)
+{
+    rb_post(s, s->rt->n_shards, update_applied_on_coord, u);
+}
+
+static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
+{
+    size_t len = strlen(sp->name);
+    if (!rb_topic_name_valid(sp->name, len)) {
+        snprintf(sp->error_message, sizeof(sp->error_message),
+                 "Topic name '%.200s' is illegal: it must be 1-249 characters of "
+                 "[a-zA-Z0-9._-] and not '.' or '..'",
+                 sp->name);
+        return RB_KERR_INVALID_TOPIC_EXCEPTION;
+    }
+    if (rb_metadata_topic(c->md, sp->name, len)) {
+        snprintf(sp->error_message, sizeof(sp->error_message), "Topic '%.200s' already exists.",
+                 sp->name);
+        return RB_KERR_TOPIC_ALREADY_EXISTS;
+    }
+    if (sp->n_partitions == -1)
+        sp->n_partitions = c->bc->num_partitions;
+    if (sp->replication_factor == -1)
+        sp->replication_factor = c->bc->default_replication_factor;
+    if (sp->n_partitions <= 0 || sp->n_partitions > 100000) {
+        snprintf(sp->error_message, sizeof(sp->error_message),
+                 "Number of partitions must be between 1 and 100000, got %d.", sp->n_partitions);
+        return RB_KERR_INVALID_PARTITIONS;
+    }
+    if (sp->replication_factor <= 0 || sp->replication_factor > 1) {
+        snprintf(sp->error_message, sizeof(sp->error_message),
+                 "Replication factor: %d larger than available brokers: 1.",
+                 sp->replication_factor);
+        return sp->replication_factor <= 0 ? RB_KERR_INVALID_REPLICATION_FACTOR
+                                           : RB_KERR_INVALID_REPLICATION_FACTOR;
+    }
+    for (int32_t k = 0; k < sp->n_configs; k++) {
+        char why[128] = "";
+        if (!sp->config_values[k]) {
+            snprintf(sp->error_message, sizeof(sp->error_message),
+                     "Null value not supported for topic configs: %.100s", sp->config_keys[k]);
+            return RB_KERR_INVALID_CONFIG;
+        }
+        if (rb_topic_config_validate(sp->config_keys[k], sp->config_values[k], why,
+                                     sizeof(why))) {
+            snprintf(sp->error_message, sizeof(sp->error_message), "%s", why);
+            return RB_KERR_INVALID_CONFIG;
+        }
+    }
+    return RB_KERR_NONE;
+}
+
+static void coord_create(struct rb_shard *cs, void *arg)
+{
+    struct coord_op *op = arg;
+    struct rb_coord *c = cs->coord;
+    struct rb_metadata *next = NULL;
+    struct rb_partition_handoff *adopt = NULL;
+    int n_adopt = 0;
+    for (int i = 0; i < op->n; i++) {
+        struct rb_topic_spec *sp = &op->specs[i];
+        sp->error = check_spec(c, sp);
+        /* A duplicate name within one request: the second one fails. */
+        for (int j = 0; !sp->error && j < i; j++)
+            if (strcmp(op->specs[j].name, sp->name) == 0) {
+                sp->error = RB_KERR_INVALID_REQUEST;
+                snprintf(sp->error_message, sizeof(sp->error_message),
+                         "Topic '%.200s' appears more than once in the request", sp->name);
+            }
+        sp->n_partitions_out = sp->n_partitions;
+        sp->replication_factor_out = sp->replication_factor;
+        if (sp->error || op->validate_only)
+            continue;
+        if (!next)
+            next = rb_metadata_clone(c->md);
+        struct rb_topic_meta *t = topic_append(next, sp->name);
+        rb_uuid_random(t->id);
+        memcpy(sp->topic_id, t->id, 16);
+        for (int32_t k = 0; k < sp->n_configs; k++)
+            topic_add_config(t, sp->config_keys[k], sp->config_values[k]);
+        topic_set_partitions(c, t, sp->n_partitions, NULL);
+    }
+    if (!next) {
+        op_finish(cs, op);
+        return;
+    }
+    rb_metadata_sort(next);
+    /* Open the new partitions' logs; a topic whose logs cannot be created fails. */
+    for (int i = 0; i < op->n; i++) {
+        struct rb_topic_spec *sp = &op->specs[i];
+        if (sp->error)
+            continue;
+        const struct rb_topic_meta *t = rb_metadata_topic(next, sp->name, strlen(sp->name));
+        RB_ASSERT(t);
+        adopt = realloc(adopt, sizeof(*adopt) * (size_t)(n_adopt + t->n_partitions));
+        RB_ASSERT(adopt);
+        for (int32_t p = 0; p < t->n_partitions; p++) {
+            struct rb_log *log = NULL;
+            if (open_partition(c, t, p, true, &log)) {
+                sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
+                snprintf(sp->error_message, sizeof(sp->error_message),
+                         "cannot create the log of partition %d", p);
+                break; /* the metadata keeps the topic; the broker log says why */
+            }
+            adopt[n_adopt++] = (struct rb_partition_handoff){t, p, log};
+        }
+        RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
+    }
+    persist(c, next);
+    publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
+    free(adopt);
+}
+
+static void coord_delete(struct rb_shard *cs, void *arg)
+{
+    struct coord_op *op = arg;
+    struct rb_coord *c = cs->coord;
+    struct rb_partition_handoff *drop = NULL;
+    int n_drop = 0;
+    bool any = false;
+    for (int i = 0; i < op->n; i++) {
+        struct rb_topic_delete *d = &op->dels[i];
+        const struct rb_topic_meta *t = d->name ? rb_metadata_topic(c->md, d->name, strlen(d->name))
+                                                : rb_metadata_topic_by_id(c->md, d->topic_id);
+        if (!t) {
+            d->error = d->name ? RB_KERR_UNKNOWN_TOPIC_OR_PARTITION : RB_KERR_UNKNOWN_TOPIC_ID;
+            continue;
+        }
+        if (!c->bc->delete_topic_enable) {
+            d->error = RB_KERR_TOPIC_DELETION_DISABLED;
+            continue;
+        }
+        snprintf(d->name_buf, sizeof(d->name_buf), "%s", t->name);
+        d->name_out = d->name_buf;
+        memcpy(d->topic_id, t->id, 16);
+        d->error = RB_KERR_NONE;
+        any = true;
+    }
+    if (!any) {
+        op_finish(cs, op);
+        return;
+    }
+    struct rb_metadata *next = rb_metadata_clone(c->md);
+    for (int i = 0; i < op->n; i++) {
+        struct rb_topic_delete *d = &op->dels[i];
+        if (d->error)
+            continue;
+        const struct rb_topic_meta *old = rb_metadata_topic(c->md, d->name_buf, strlen(d->name_buf));
+        if (!old)
+            continue; /* named twice in one request */
+        drop = realloc(drop, sizeof(*drop) * (size_t)(n_drop + old->n_partitions));
+        RB_ASSERT(drop);
+        for (int32_t p = 0; p < old->n_partitions; p++)
+            drop[n_drop++] = (struct rb_partition_handoff){old, p, NULL};
+        for (int32_t k = 0; k < next->n_topics; k++) {
+            if (strcmp(next->topics[k].name, d->name_buf) == 0) {
+                struct rb_metadata tmp = {.n_topics = 1, .topics = &next->topics[k]};
+                (void)tmp;
+                free(next->topics[k].name);
+                for (int32_t p = 0; p < next->topics[k].n_partitions; p++) {
+                    free(next->topics[k].partitions[p].replicas);
+                    free(next->topics[k].partitions[p].isr);
+                }
+                free(next->topics[k].partitions);
+                for (int32_t q = 0; q < next->topics[k].n_configs; q++) {
+                    free(next->topics[k].configs[q].key);
+                    free(next->topics[k].configs[q].value);
+                }
+                free(next->topics[k].configs);
+                next->topics[k] = next->topics[--next->n_topics];
+                break;
+            }
+        }
+        RB_INFO(COMP, "deleted topic %s", d->name_buf);
+    }
+    rb_metadata_sort(next);
+    persist(c, next);
+    publish(cs, c, next, op, NULL, 0, drop, n_drop);
+    free(drop);
+}
+
+static struct coord_op *op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg)
+{
+    struct coord_op *op = calloc(1, sizeof(*op));
+    RB_ASSERT(op);
+    op->origin = from->id;
+    op->done = done;
+    op->arg = arg;
+    return op;
+}
+
+void rb_coord_create_topics(struct rb_shard *from, struct rb_topic_spec *specs, int n,
+                            bool validate_only, rb_coord_done_fn done, void *arg)
+{
+    struct coord_op *op = op_new(from, done, arg);
+    op->specs = specs;
+    op->n = n;
+    op->validate_only = validate_only;
+    rb_post(from, from->rt->n_shards, coord_create, op);
+}
+
+void rb_coord_delete_topics(struct rb_shard *from, struct rb_topic_delete *dels, int n,
+                            rb_coord_done_fn done, void *arg)
+{
+    struct coord_op *op = op_new(from, done, arg);
+    op->is_delete = true;
+    op->dels = dels;
+    op->n = n;
+    rb_post(from, from->rt->n_shards, coord_delete, op);
+}

@@ -1,0 +1,623 @@
+/*
+ * net/conn.c - listeners, connections, framing and ordered responses on a shard.
+ *
+ * Each shard has its own SO_REUSEPORT listening socket with a multishot accept;
+ * the kernel spreads new connections over the shards. Each connection has one
+ * multishot recv that picks buffers from the shard's provided-buffer ring; every
+ * received buffer is copied out at once - into the frame being assembled - and
+ * handed straight back to the ring, so a request that waits (for a flush, a long
+ * poll) never holds ring buffers.
+ *
+ * Framing: a 4-byte big-endian size, then the frame. The size is checked against
+ * socket.request.max.bytes before anything is allocated, and the frame buffer
+ * grows with the bytes actually received (a peer that announces 100 MiB and sends
+ * nothing costs nothing).
+ * Limits: at most MAX_QUEUED requests or MAX_QUEUED_BYTES of frames per
+ * connection; past that the recv is cancelled (TCP pushes back) and re-armed
+ * when the queue drains.
+ * Responses leave strictly in request order: only the queue head is sent.
+ *
+ * Closing: set closing, cancel the recv, shutdown(2) the socket; the connection
+ * is freed when no recv, no send and no request remains.
+ */
+#include "net/net.h"
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define COMP             "network"
+#define BGID             1
+#define MAX_QUEUED       128
+#define MAX_QUEUED_BYTES (128u << 20)
+#define FRAME_INITIAL    (64u << 10)
+
+static void conn_arm_recv(struct rb_conn *c);
+static void conn_maybe_free(struct rb_conn *c);
+static void conn_try_send(struct rb_conn *c);
+static void conn_close(struct rb_conn *c, const char *why);
+
+/* ---- listening ---- */
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        memset(in, 0, sizeof(*in));
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        in->sin_addr.s_addr = htonl(INADDR_ANY);
+        *len = sizeof(*in);
+        return 0;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char ports[8];
+    snprintf(ports, sizeof(ports), "%u", port);
+    int r = getaddrinfo(host, ports, &hints, &res);
+    if (r || !res)
+        return -EADDRNOTAVAIL;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int open_listener(const struct rb_broker_config *bc, uint16_t port, bool do_listen,
+                         uint16_t *bound)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int r = resolve(bc->listener_host, port, &ss, &len);
+    if (r)
+        return r;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (do_listen && listen(fd, 1024) < 0)) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    if (bound) {
+        struct sockaddr_storage got;
+        socklen_t gl = sizeof(got);
+        getsockname(fd, (struct sockaddr *)&got, &gl);
+        *bound = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                 : ((struct sockaddr_in *)&got)->sin_port);
+    }
+    return fd;
+}
+
+static int prebound_fd = -1;
+
+int rb_net_prebind(struct rb_broker *b, char *err, size_t errlen)
+{
+    uint16_t port = 0;
+    int fd = open_listener(b->bc, b->bc->listener_port, false, &port);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot bind listener %s:%u: %s", b->bc->listener_host,
+                 b->bc->listener_port, strerror(-fd));
+        return fd;
+    }
+    prebound_fd = fd; /* bound, not listening: holds the port until the shards listen */
+    b->bound_port = port;
+    return 0;
+}
+
+static void on_accept(struct rb_io *io, int res, unsigned flags);
+
+static void arm_accept(struct rb_net *n)
+{
+    struct io_uring_sqe *sqe = rb_sqe(n->shard);
+    io_uring_prep_multishot_accept(sqe, n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    rb_sqe_set_io(sqe, &n->accept_io);
+    n->accept_armed = true;
+}
+
+static int setup_buf_ring(struct rb_net *n)
+{
+    size_t ring_bytes = n->nbufs * sizeof(struct io_uring_buf);
+    void *mem = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED)
+        return -errno;
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uintptr_t)mem, .ring_entries = n->nbufs, .bgid = BGID};
+    int r = io_uring_register_buf_ring(&n->shard->ring, &reg, 0);
+    if (r) {
+        munmap(mem, ring_bytes);
+        return r;
+    }
+    n->br = mem;
+    io_uring_buf_ring_init(n->br);
+    if (posix_memalign((void **)&n->bufs, 4096, (size_t)n->nbufs * n->buf_bytes))
+        return -ENOMEM;
+    int mask = io_uring_buf_ring_mask(n->nbufs);
+    for (uint32_t i = 0; i < n->nbufs; i++)
+        io_uring_buf_ring_add(n->br, n->bufs + (size_t)i * n->buf_bytes, n->buf_bytes,
+                              (unsigned short)i, mask, (int)i);
+    io_uring_buf_ring_advance(n->br, (int)n->nbufs);
+    return 0;
+}
+
+static void buf_return(struct rb_net *n, unsigned bid)
+{
+    io_uring_buf_ring_add(n->br, n->bufs + (size_t)bid * n->buf_bytes, n->buf_bytes,
+                          (unsigned short)bid, io_uring_buf_ring_mask(n->nbufs), 0);
+    io_uring_buf_ring_advance(n->br, 1);
+}
+
+int rb_net_listen_on_shard(struct rb_net *n);
+int rb_net_listen_on_shard(struct rb_net *n)
+{
+    uint16_t nb = 1;
+    while (nb < n->b->bc->recv_buffers && nb < 32768)
+        nb <<= 1;
+    n->nbufs = nb;
+    n->buf_bytes = (uint32_t)n->b->bc->recv_buffer_bytes;
+    int r = setup_buf_ring(n);
+    if (r) {
+        RB_ERROR(COMP, "shard %d: cannot register the receive buffer ring: %s", n->shard->id,
+                 strerror(-r));
+        return r;
+    }
+    int fd = open_listener(n->b->bc, n->b->bound_port, true, NULL);
+    if (fd < 0) {
+        RB_ERROR(COMP, "shard %d: cannot listen on port %u: %s", n->shard->id, n->b->bound_port,
+                 strerror(-fd));
+        return fd;
+    }
+    n->listen_fd = fd;
+    n->accept_io.cb = on_accept;
+    arm_accept(n);
+    return 0;
+}
+
+void rb_net_close_prebound(void);
+void rb_net_close_prebound(void)
+{
+    if (prebound_fd >= 0)
+        close(prebound_fd);
+    prebound_fd = -1;
+}
+
+/* ---- connections ---- */
+
+static void on_recv(struct rb_io *io, int res, unsigned flags);
+static void on_send(struct rb_io *io, int res, unsigned flags);
+static void on_cancel(struct rb_io *io, int res, unsigned flags)
+{
+    (void)io;
+    (void)res;
+    (void)flags;
+}
+
+static void on_accept(struct rb_io *io, int res, unsigned flags)
+{
+    struct rb_net *n = RB_CONTAINER_OF(io, struct rb_net, accept_io);
+    if (!(flags & IORING_CQE_F_MORE))
+        n->accept_armed = false;
+    if (res < 0) {
+        if (res != -ECANCELED && res != -EINVAL)
+            RB_WARN(COMP, "shard %d: accept: %s", n->shard->id, strerror(-res));
+    } else if (atomic_load(&n->shard->rt->stopping) ||
+               n->n_conns >= n->b->bc->max_connections) {
+        close(res);
+    } else {
+        struct rb_conn *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(res);
+        } else {
+            c->net = n;
+            c->fd = res;
+            c->id = ++n->next_conn_id;
+            c->recv_io.cb = on_recv;
+            c->send_io.cb = on_send;
+            c->cancel_io.cb = on_cancel;
+            int one = 1;
+            setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof(ss);
+            if (getpeername(res, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
+                struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+                char a[32];
+                inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+                snprintf(c->peer, sizeof(c->peer), "%s:%u", a, ntohs(in->sin_port));
+            }
+            c->next = n->conns;
+            if (n->conns)
+                n->conns->prev = c;
+            n->conns = c;
+            n->n_conns++;
+            conn_arm_recv(c);
+        }
+    }
+    if (!n->accept_armed && !atomic_load(&n->shard->rt->stopping))
+        arm_accept(n);
+}
+
+static void conn_arm_recv(struct rb_conn *c)
+{
+    if (c->recv_armed || c->closing || c->paused)
+        return;
+    struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
+    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BGID;
+    rb_sqe_set_io(sqe, &c->recv_io);
+    c->recv_armed = true;
+}
+
+static void conn_cancel_recv(struct rb_conn *c)
+{
+    if (!c->recv_armed)
+        return;
+    struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&c->recv_io, 0);
+    rb_sqe_set_io(sqe, &c->cancel_io);
+}
+
+static void conn_update_pause(struct rb_conn *c)
+{
+    bool over = c->n_queued >= MAX_QUEUED || c->queued_bytes >= MAX_QUEUED_BYTES;
+    if (over && !c->paused) {
+        c->paused = true;
+        conn_cancel_recv(c);
+    } else if (c->paused && c->n_queued <= MAX_QUEUED / 2 &&
+               c->queued_bytes <= MAX_QUEUED_BYTES / 2) {
+        c->paused = false;
+        conn_arm_recv(c);
+    }
+}
+
+static void conn_close(struct rb_conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    if (why)
+        RB_DEBUG(COMP, "closing connection %llu from %s: %s", (unsigned long long)c->id, c->peer,
+                 why);
+    c->closing = true;
+    conn_cancel_recv(c);
+    shutdown(c->fd, SHUT_RDWR);
+    if (c->cur) { /* a partial frame: nobody else refers to it */
+        free(c->cur->frame);
+        rb_arena_free(&c->cur->arena);
+        free(c->cur);
+        c->cur = NULL;
+    }
+    conn_maybe_free(c);
+}
+
+static void request_free(struct rb_request *req)
+{
+    free(req->frame);
+    rb_arena_free(&req->arena);
+    rb_writer_free(&req->out);
+    free(req);
+}
+
+static void conn_maybe_free(struct rb_conn *c)
+{
+    if (!c->closing || c->recv_armed || c->send_in_flight || c->busy)
+        return;
+    /* Requests still out on other shards keep their memory: unlink them; each is
+     * freed when its last part comes back (rb_request_release). */
+    struct rb_request *r = c->q_head;
+    while (r) {
+        struct rb_request *next = r->next;
+        r->next = NULL;
+        r->conn = NULL;
+        rb_request_release(r); /* drop the queue's reference */
+        r = next;
+    }
+    c->q_head = c->q_tail = NULL;
+    struct rb_net *n = c->net;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        n->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    n->n_conns--;
+    close(c->fd);
+    free(c);
+}
+
+void rb_request_release(struct rb_request *req)
+{
+    RB_ASSERT(req->refs > 0);
+    if (--req->refs == 0) {
+        RB_ASSERT(req->conn == NULL);
+        request_free(req);
+    }
+}
+
+/* ---- framing ---- */
+
+static struct rb_request *request_new(struct rb_conn *c, uint32_t size)
+{
+    struct rb_request *req = calloc(1, sizeof(*req));
+    if (!req)
+        return NULL;
+    req->frame_len = size;
+    uint32_t cap = size < FRAME_INITIAL ? size : FRAME_INITIAL;
+    req->frame = malloc(cap ? cap : 1);
+    if (!req->frame) {
+        free(req);
+        return NULL;
+    }
+    req->frame_cap = cap ? cap : 1;
+    req->conn = c;
+    req->refs = 1;
+    rb_arena_init(&req->arena, 0);
+    return req;
+}
+
+static void enqueue_and_dispatch(struct rb_conn *c, struct rb_request *req)
+{
+    req->state = RB_REQ_DISPATCHED;
+    req->respond = true;
+    req->start_ms = c->net->shard->now_ms;
+    if (c->q_tail)
+        c->q_tail->next = req;
+    else
+        c->q_head = req;
+    c->q_tail = req;
+    c->n_queued++;
+    c->queued_bytes += req->frame_len;
+    rb_reader_init(&req->body, req->frame, req->frame_len);
+    if (rb_req_header_decode(&req->body, &req->hdr) != 0 || req->body.err) {
+        rb_request_fail_close(req, "malformed request header");
+        return;
+    }
+    rb_dispatch(req);
+    conn_update_pause(c);
+}
+
+/* Consume len received bytes; returns false when the connection must close. */
+static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
+{
+    const uint32_t max = (uint32_t)c->net->b->bc->socket_request_max_bytes;
+    while (len > 0 && !c->closing) {
+        if (!c->cur) {
+            uint32_t take = RB_MIN(4 - c->size_have, len);
+            memcpy(c->size_buf + c->size_have, p, take);
+            c->size_have += take;
+            p += take;
+            len -= take;
+            if (c->size_have < 4)
+                return true;
+            c->size_have = 0;
+            int32_t size = (int32_t)((uint32_t)c->size_buf[0] << 24 | (uint32_t)c->size_buf[1] << 16 |
+                                     (uint32_t)c->size_buf[2] << 8 | c->size_buf[3]);
+            if (size < 8 || (uint32_t)size > max) {
+                RB_WARN(COMP, "closing connection from %s: frame size %d outside [8, %u] "
+                              "(socket.request.max.bytes)",
+                        c->peer, size, max);
+                return false;
+            }
+            c->cur = request_new(c, (uint32_t)size);
+            if (!c->cur)
+                return false;
+        }
+        struct rb_request *req = c->cur;
+        uint32_t take = RB_MIN(req->frame_len - req->frame_have, len);
+        if (req->frame_have + take > req->frame_cap) {
+            uint32_t ncap = req->frame_cap;
+            while (ncap < req->frame_have + take)
+                ncap = ncap > req->frame_len / 2 ? req->frame_len : ncap * 2;
+            uint8_t *nf = realloc(req->frame, ncap);
+            if (!nf)
+                return false;
+            req->frame = nf;
+            req->frame_cap = ncap;
+        }
+        memcpy(req->frame + req->frame_have, p, take);
+        req->frame_have += take;
+        p += take;
+        len -= take;
+        if (req->frame_have == req->frame_len) {
+            c->cur = NULL;
+            enqueue_and_dispatch(c, req);
+        }
+    }
+    return !c->closing;
+}
+
+static void on_recv(struct rb_io *io, int res, unsigned flags)
+{
+    struct rb_conn *c = RB_CONTAINER_OF(io, struct rb_conn, recv_io);
+    if (!(flags & IORING_CQE_F_MORE))
+        c->recv_armed = false;
+    c->busy++;
+    if (flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+        bool ok = true;
+        if (res > 0 && !c->closing)
+            ok = conn_feed(c, c->net->bufs + (size_t)bid * c->net->buf_bytes, (uint32_t)res);
+        buf_return(c->net, bid);
+        if (!ok)
+            conn_close(c, "bad frame");
+    } else if (res == 0) {
+        conn_close(c, "peer closed");
+    } else if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+        conn_close(c, strerror(-res));
+    }
+    c->busy--;
+    if (c->closing)
+        conn_maybe_free(c); /* may free c */
+    else if (!c->recv_armed)
+        conn_arm_recv(c);
+}
+
+/* ---- responses ---- */
+
+void rb_resp_begin(struct rb_request *req)
+{
+    if (!req->out.buf)
+        rb_writer_init(&req->out, 256);
+    req->out.len = 0;
+    rb_write_i32(&req->out, 0); /* size, patched in rb_request_done */
+    rb_resp_header_encode(&req->out, req->hdr.api_key, req->hdr.api_version,
+                          req->hdr.correlation_id);
+}
+
+static void conn_pop_head(struct rb_conn *c)
+{
+    struct rb_request *req = c->q_head;
+    c->q_head = req->next;
+    if (!c->q_head)
+        c->q_tail = NULL;
+    c->n_queued--;
+    c->queued_bytes -= req->frame_len;
+    req->next = NULL;
+    req->conn = NULL;
+    rb_request_release(req);
+}
+
+static void conn_try_send(struct rb_conn *c)
+{
+    while (!c->send_in_flight && !c->closing && c->q_head && c->q_head->state == RB_REQ_DONE) {
+        struct rb_request *req = c->q_head;
+        if (!req->respond) {
+            conn_pop_head(c);
+            continue;
+        }
+        struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
+        io_uring_prep_send(sqe, c->fd, req->out.buf + c->send_off, req->out.len - c->send_off,
+                           MSG_NOSIGNAL);
+        rb_sqe_set_io(sqe, &c->send_io);
+        c->send_in_flight = true;
+    }
+    conn_update_pause(c);
+}
+
+static void on_send(struct rb_io *io, int res, unsigned flags)
+{
+    (void)flags;
+    struct rb_conn *c = RB_CONTAINER_OF(io, struct rb_conn, send_io);
+    c->send_in_flight = false;
+    if (res < 0) {
+        conn_close(c, strerror(-res)); /* may free c */
+        return;
+    }
+    struct rb_request *req = c->q_head;
+    RB_ASSERT(req && req->state == RB_REQ_DONE);
+    c->send_off += (size_t)res;
+    if (c->send_off >= req->out.len) {
+        c->send_off = 0;
+        conn_pop_head(c);
+    }
+    if (c->closing)
+        conn_maybe_free(c);
+    else
+        conn_try_send(c);
+}
+
+void rb_request_done(struct rb_request *req)
+{
+    RB_ASSERT(req->state == RB_REQ_DISPATCHED);
+    req->state = RB_REQ_DONE;
+    struct rb_conn *c = req->conn;
+    if (!c)
+        return;
+    if (req->out.err) {
+        rb_request_fail_close(req, "response too large");
+        return;
+    }
+    rb_write_patch_i32(&req->out, 0, (int32_t)(req->out.len - 4));
+    conn_try_send(c);
+}
+
+void rb_request_done_silent(struct rb_request *req)
+{
+    RB_ASSERT(req->state == RB_REQ_DISPATCHED);
+    req->state = RB_REQ_DONE;
+    req->respond = false;
+    if (req->conn)
+        conn_try_send(req->conn);
+}
+
+void rb_request_fail_close(struct rb_request *req, const char *why)
+{
+    struct rb_conn *c = req->conn;
+    if (req->state != RB_REQ_DONE) {
+        req->state = RB_REQ_DONE;
+        req->respond = false;
+    }
+    if (!c)
+        return;
+    RB_INFO(COMP, "closing connection from %s: %s (api %d v%d)", c->peer, why, req->hdr.api_key,
+            req->hdr.api_version);
+    conn_close(c, why);
+}
+
+/* ---- shard hooks ---- */
+
+void rb_net_partitions_turn(struct rb_net *n);
+void rb_net_partitions_finish(struct rb_net *n);
+
+int rb_net_shard_start(struct rb_shard *s)
+{
+    struct rb_net *n = s->net;
+    n->shard = s;
+    return rb_net_listen_on_shard(n);
+}
+
+void rb_net_shard_turn(struct rb_shard *s)
+{
+    rb_net_partitions_turn(s->net);
+}
+
+void rb_net_shard_stop(struct rb_shard *s)
+{
+    struct rb_net *n = s->net;
+    if (n->listen_fd >= 0) {
+        if (n->accept_armed) {
+            struct io_uring_sqe *sqe = rb_sqe(s);
+            io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&n->accept_io, 0);
+            rb_sqe_set_io(sqe, NULL);
+        }
+        shutdown(n->listen_fd, SHUT_RDWR);
+    }
+    for (struct rb_conn *c = n->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c, "broker shutting down");
+    }
+}
+
+bool rb_net_shard_stop_done(struct rb_shard *s)
+{
+    struct rb_net *n = s->net;
+    /* Keep turning until in-flight flushes are back, so acknowledged data is durable
+     * and no write is outstanding when the logs close. */
+    rb_net_partitions_turn(n);
+    return n->flushes_in_flight == 0 && n->dirty_head == NULL && n->conns == NULL &&
+           !n->accept_armed;
+}
+
+void rb_net_shard_finish(struct rb_shard *s)
+{
+    struct rb_net *n = s->net;
+    rb_net_partitions_finish(n);
+    if (n->listen_fd >= 0)
+        close(n->listen_fd);
+    if (n->br)
+        io_uring_unregister_buf_ring(&s->ring, BGID);
+    free(n->bufs);
+    n->bufs = NULL;
+}

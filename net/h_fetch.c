@@ -1,0 +1,202 @@
+/*
+ * net/h_fetch.c - Fetch (1), versions 4-11, consumers only (no fetch sessions:
+ * session_id 0 in every response, so clients send full fetches).
+ *
+ * The partitions go to their owner shards in one group per shard; an owner
+ * answers at once when it has min_bytes (or an error), else it parks the group
+ * until new data is durable or max_wait_ms passes (net/partition.c). When the
+ * groups that came back already hold min_bytes, the others are cancelled so the
+ * consumer does not wait for an idle shard's deadline.
+ *
+ * Response size: partitions are added in request order while they fit in
+ * max_bytes; the first non-empty one is always included whole, so a consumer
+ * makes progress even with a batch larger than its limits (as Kafka does).
+ * High watermark = last stable offset = the durable end (no transactions yet).
+ */
+#include "core/kerr.h"
+#include "core/rb.h"
+#include "net/handlers.h"
+#include "net/partition.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct fetch_ctx {
+    struct rb_fetch_req *in;
+    struct rb_pop **pops; /* flattened [topic][partition]; NULL when answered locally */
+    int16_t *errors;
+    int n;
+    struct rb_pgroup **groups;
+    int n_groups;
+    int groups_out;
+    uint32_t bytes_back;
+    bool cancelled;
+};
+
+static void respond(struct rb_request *req, struct fetch_ctx *fc)
+{
+    struct rb_fetch_req *in = fc->in;
+    struct rb_fetch_resp resp;
+    rb_fetch_resp_init(&resp);
+    resp.session_id = 0;
+    int32_t nt = RB_MAX(in->topics_n, 0);
+    resp.responses = rb_req_alloc(req, (size_t)nt, sizeof(*resp.responses));
+    resp.responses_n = nt;
+    uint32_t total = 0;
+    uint32_t max_bytes = in->max_bytes > 0 ? (uint32_t)in->max_bytes : 0;
+    int k = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        struct rb_fetch_req_topic *rt = &in->topics[i];
+        struct rb_fetch_resp_topic *ot = &resp.responses[i];
+        rb_fetch_resp_topic_init(ot);
+        ot->topic = rt->topic;
+        ot->topic_id = rt->topic_id;
+        int32_t np = RB_MAX(rt->partitions_n, 0);
+        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
+        ot->partitions_n = np;
+        for (int32_t j = 0; j < np; j++, k++) {
+            struct rb_fetch_resp_partition *op = &ot->partitions[j];
+            rb_fetch_resp_partition_init(op);
+            op->partition_index = rt->partitions[j].partition;
+            op->error_code = fc->errors[k];
+            op->high_watermark = -1;
+            op->last_stable_offset = -1;
+            op->log_start_offset = -1;
+            op->aborted_transactions_n = in->isolation_level ? 0 : -1;
+            op->records = (struct rb_bytes){(const uint8_t *)"", 0};
+            struct rb_pop *pop = fc->pops[k];
+            if (!pop || op->error_code)
+                continue;
+            op->error_code = pop->error;
+            op->high_watermark = pop->u.fetch.high_watermark;
+            op->last_stable_offset = pop->u.fetch.high_watermark;
+            op->log_start_offset = pop->u.fetch.log_start_offset;
+            uint32_t len = pop->u.fetch.data_len;
+            if (len && (total == 0 || total + len <= max_bytes)) {
+                op->records = (struct rb_bytes){pop->u.fetch.data, (int32_t)len};
+                total += len;
+            }
+        }
+    }
+    rb_resp_begin(req);
+    rb_fetch_resp_encode(&req->out, req->hdr.api_version, &resp);
+    for (int j = 0; j < fc->n; j++)
+        if (fc->pops[j]) {
+            free(fc->pops[j]->u.fetch.data);
+            fc->pops[j]->u.fetch.data = NULL;
+        }
+    rb_request_done(req);
+}
+
+static void free_data(struct fetch_ctx *fc)
+{
+    for (int j = 0; j < fc->n; j++)
+        if (fc->pops[j]) {
+            free(fc->pops[j]->u.fetch.data);
+            fc->pops[j]->u.fetch.data = NULL;
+        }
+}
+
+static void group_back(struct rb_shard *s, struct rb_pgroup *g)
+{
+    struct rb_request *req = g->req;
+    struct fetch_ctx *fc = req->ctx;
+    fc->bytes_back += g->bytes;
+    if (--fc->groups_out == 0) {
+        if (req->conn && req->state == RB_REQ_DISPATCHED)
+            respond(req, fc);
+        else
+            free_data(fc);
+        return;
+    }
+    bool errors = false;
+    for (int i = 0; i < g->n_pops; i++)
+        errors |= g->pops[i]->error != 0;
+    if (!fc->cancelled && ((int32_t)fc->bytes_back >= fc->in->min_bytes || errors || !req->conn)) {
+        fc->cancelled = true;
+        for (int i = 0; i < fc->n_groups; i++)
+            if (!fc->groups[i]->returned)
+                rb_pgroup_cancel(s, fc->groups[i]);
+    }
+}
+
+void rb_handle_fetch(struct rb_request *req, void *msg)
+{
+    struct rb_fetch_req *in = msg;
+    struct rb_net *n = rb_req_net(req);
+    struct rb_shard *s = rb_req_shard(req);
+    struct fetch_ctx *fc = rb_req_alloc(req, 1, sizeof(*fc));
+    fc->in = in;
+    req->ctx = fc;
+    for (int32_t i = 0; i < in->topics_n; i++)
+        fc->n += RB_MAX(in->topics[i].partitions_n, 0);
+    fc->pops = rb_req_alloc(req, (size_t)fc->n, sizeof(*fc->pops));
+    fc->errors = rb_req_alloc(req, (size_t)fc->n, sizeof(*fc->errors));
+    int ns = s->rt->n_shards;
+    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
+    bool any_error = false;
+    int k = 0;
+    for (int32_t i = 0; i < in->topics_n; i++) {
+        struct rb_fetch_req_topic *rt = &in->topics[i];
+        const struct rb_topic_meta *t =
+            req->hdr.api_version >= 13
+                ? rb_metadata_topic_by_id(n->md, rt->topic_id.b)
+                : (rt->topic.len > 0 ? rb_metadata_topic(n->md, rt->topic.ptr,
+                                                          (size_t)rt->topic.len)
+                                     : NULL);
+        char *tname = NULL;
+        if (t) {
+            tname = rb_req_alloc(req, t->name_len + 1, 1);
+            memcpy(tname, t->name, t->name_len);
+        }
+        for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
+            struct rb_fetch_req_partition *rp = &rt->partitions[j];
+            if (!t || rp->partition < 0 || rp->partition >= t->n_partitions) {
+                fc->errors[k] = req->hdr.api_version >= 13 && !t
+                                    ? RB_KERR_UNKNOWN_TOPIC_ID
+                                    : RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                any_error = true;
+                continue;
+            }
+            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
+            op->kind = RB_POP_FETCH;
+            op->topic = tname;
+            op->topic_len = t->name_len;
+            op->partition = rp->partition;
+            op->shard = t->partitions[rp->partition].shard;
+            op->u.fetch.offset = rp->fetch_offset;
+            op->u.fetch.max_bytes = rp->partition_max_bytes;
+            fc->pops[k] = op;
+            count[op->shard]++;
+        }
+    }
+    int64_t wait_ms = any_error ? 0 : RB_MAX(in->max_wait_ms, 0);
+    fc->groups = rb_req_alloc(req, (size_t)ns, sizeof(*fc->groups));
+    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
+    for (int sh = 0; sh < ns; sh++) {
+        if (!count[sh])
+            continue;
+        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
+        g->req = req;
+        g->shard = (int16_t)sh;
+        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
+        g->back = group_back;
+        g->deadline_ms = s->now_ms + wait_ms;
+        g->min_bytes = in->min_bytes;
+        g->max_bytes = in->max_bytes > 0 ? in->max_bytes : 0;
+        by_shard[sh] = g;
+        fc->groups[fc->n_groups++] = g;
+    }
+    for (int j = 0; j < fc->n; j++)
+        if (fc->pops[j]) {
+            struct rb_pgroup *g = by_shard[fc->pops[j]->shard];
+            g->pops[g->n_pops++] = fc->pops[j];
+        }
+    if (fc->n_groups == 0) {
+        respond(req, fc);
+        return;
+    }
+    fc->groups_out = fc->n_groups;
+    for (int i = 0; i < fc->n_groups; i++)
+        rb_pgroup_send(s, fc->groups[i]);
+}

@@ -1,0 +1,140 @@
+/*
+ * net/h_list_offsets.c - ListOffsets (2), versions 1-5: latest (-1) is the high
+ * watermark (durable end), earliest (-2) the log start offset, any other
+ * timestamp the first offset whose batch max timestamp is at or after it (time
+ * index). Owners answer at once; one group per owner shard.
+ */
+#include "core/kerr.h"
+#include "core/rb.h"
+#include "net/handlers.h"
+#include "net/partition.h"
+
+#include <string.h>
+
+struct lo_ctx {
+    struct rb_list_offsets_req *in;
+    struct rb_pop **pops;
+    int16_t *errors;
+    int n;
+    int groups_out;
+};
+
+static void respond(struct rb_request *req, struct lo_ctx *lc)
+{
+    struct rb_list_offsets_req *in = lc->in;
+    struct rb_list_offsets_resp resp;
+    rb_list_offsets_resp_init(&resp);
+    int32_t nt = RB_MAX(in->topics_n, 0);
+    resp.topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp.topics));
+    resp.topics_n = nt;
+    int k = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        struct rb_list_offsets_req_topic *rt = &in->topics[i];
+        struct rb_list_offsets_resp_topic *ot = &resp.topics[i];
+        rb_list_offsets_resp_topic_init(ot);
+        ot->name = rt->name;
+        int32_t np = RB_MAX(rt->partitions_n, 0);
+        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
+        ot->partitions_n = np;
+        for (int32_t j = 0; j < np; j++, k++) {
+            struct rb_list_offsets_resp_partition *op = &ot->partitions[j];
+            rb_list_offsets_resp_partition_init(op);
+            op->partition_index = rt->partitions[j].partition_index;
+            op->error_code = lc->errors[k];
+            op->timestamp = -1;
+            op->offset = -1;
+            op->leader_epoch = -1;
+            struct rb_pop *pop = lc->pops[k];
+            if (!pop || op->error_code)
+                continue;
+            op->error_code = pop->error;
+            if (!pop->error) {
+                op->offset = pop->u.lo.offset;
+                op->timestamp = pop->u.lo.found_timestamp;
+                op->leader_epoch = 0;
+            }
+        }
+    }
+    rb_resp_begin(req);
+    rb_list_offsets_resp_encode(&req->out, req->hdr.api_version, &resp);
+    rb_request_done(req);
+}
+
+static void part_back(struct rb_request *req)
+{
+    struct lo_ctx *lc = req->ctx;
+    if (--lc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
+        respond(req, lc);
+}
+
+static void group_back(struct rb_shard *s, struct rb_pgroup *g)
+{
+    (void)s;
+    part_back(g->req);
+}
+
+void rb_handle_list_offsets(struct rb_request *req, void *msg)
+{
+    struct rb_list_offsets_req *in = msg;
+    struct rb_net *n = rb_req_net(req);
+    struct rb_shard *s = rb_req_shard(req);
+    struct lo_ctx *lc = rb_req_alloc(req, 1, sizeof(*lc));
+    lc->in = in;
+    req->ctx = lc;
+    for (int32_t i = 0; i < in->topics_n; i++)
+        lc->n += RB_MAX(in->topics[i].partitions_n, 0);
+    lc->pops = rb_req_alloc(req, (size_t)lc->n, sizeof(*lc->pops));
+    lc->errors = rb_req_alloc(req, (size_t)lc->n, sizeof(*lc->errors));
+    int ns = s->rt->n_shards;
+    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
+    int k = 0;
+    for (int32_t i = 0; i < in->topics_n; i++) {
+        struct rb_list_offsets_req_topic *rt = &in->topics[i];
+        const struct rb_topic_meta *t =
+            rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
+        char *tname = NULL;
+        if (t) {
+            tname = rb_req_alloc(req, t->name_len + 1, 1);
+            memcpy(tname, t->name, t->name_len);
+        }
+        for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
+            struct rb_list_offsets_req_partition *rp = &rt->partitions[j];
+            if (!t || rp->partition_index < 0 || rp->partition_index >= t->n_partitions) {
+                lc->errors[k] = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
+            op->kind = RB_POP_LIST_OFFSETS;
+            op->topic = tname;
+            op->topic_len = t->name_len;
+            op->partition = rp->partition_index;
+            op->shard = t->partitions[rp->partition_index].shard;
+            op->u.lo.timestamp = rp->timestamp;
+            lc->pops[k] = op;
+            count[op->shard]++;
+        }
+    }
+    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
+    for (int sh = 0; sh < ns; sh++) {
+        if (!count[sh])
+            continue;
+        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
+        g->req = req;
+        g->shard = (int16_t)sh;
+        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
+        g->back = group_back;
+        by_shard[sh] = g;
+    }
+    for (int j = 0; j < lc->n; j++)
+        if (lc->pops[j]) {
+            struct rb_pgroup *g = by_shard[lc->pops[j]->shard];
+            g->pops[g->n_pops++] = lc->pops[j];
+        }
+    lc->groups_out = 1;
+    for (int sh = 0; sh < ns; sh++)
+        if (by_shard[sh]) {
+            lc->groups_out++;
+            rb_pgroup_send(s, by_shard[sh]);
+        }
+    part_back(req);
+}

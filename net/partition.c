@@ -1,0 +1,736 @@
+/*
+ * net/partition.c - partitions owned by a shard and the work done on them
+ * (see net/partition.h).
+ *
+ * Group commit: appends only copy into the log's chunk buffers and mark the
+ * partition dirty. Every loop turn, rb_net_partitions_turn starts a flush (writes
+ * + fdatasync through the ring) for each dirty partition that has none in flight;
+ * when it completes, every produce waiting for an offset now durable is answered,
+ * fetches waiting for data are re-run, and appends that were refused for lack of
+ * buffer room (-ENOBUFS) are retried in order. While one flush is in flight, new
+ * appends accumulate and go out together in the next one.
+ *
+ * Faults: a failed flush takes the log offline (storage decides); waiting
+ * produces get KAFKA_STORAGE_ERROR; later work on the partition gets it too.
+ */
+#include "net/partition.h"
+#include "core/kerr.h"
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define COMP "partition"
+
+struct rb_partition {
+    struct rb_partition *hnext;
+    char *topic;
+    size_t topic_len;
+    uint8_t topic_id[16];
+    int32_t index;
+    struct rb_log *log;
+    struct rb_net *net;
+    bool in_dirty_list;
+    struct rb_partition *dirty_next;
+    bool flushing;
+    bool dropped;
+    /* produce pops waiting for durability, in offset order */
+    struct rb_pop *durable_head, *durable_tail;
+    /* produce pops refused with -ENOBUFS, to retry in order after a flush */
+    struct rb_pop *blocked_head, *blocked_tail;
+    /* fetch pops waiting for new durable data */
+    struct rb_pop *fetch_waiters;
+};
+
+static void group_step_done(struct rb_shard *s, struct rb_pgroup *g);
+static void fetch_group_rerun(struct rb_shard *s, struct rb_pgroup *g);
+
+struct rb_log *rb_partition_log(struct rb_partition *p)
+{
+    return p->log;
+}
+
+/* ---- table ---- */
+
+static uint32_t part_hash(const char *topic, size_t len, int32_t partition)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)topic[i]) * 16777619u;
+    h = (h ^ (uint32_t)partition) * 16777619u;
+    return h;
+}
+
+struct rb_partition *rb_ptable_get(struct rb_ptable *t, const char *topic, size_t len,
+                                   int32_t partition)
+{
+    if (!t->buckets)
+        return NULL;
+    struct rb_partition *p = t->buckets[part_hash(topic, len, partition) & t->mask];
+    for (; p; p = p->hnext)
+        if (p->index == partition && p->topic_len == len && memcmp(p->topic, topic, len) == 0)
+            return p;
+    return NULL;
+}
+
+static void ptable_grow(struct rb_ptable *t)
+{
+    uint32_t nb = t->buckets ? (t->mask + 1) * 2 : 256;
+    struct rb_partition **b = calloc(nb, sizeof(*b));
+    RB_ASSERT(b);
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++) {
+        struct rb_partition *p = t->buckets[i];
+        while (p) {
+            struct rb_partition *next = p->hnext;
+            uint32_t h = part_hash(p->topic, p->topic_len, p->index) & (nb - 1);
+            p->hnext = b[h];
+            b[h] = p;
+            p = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->mask = nb - 1;
+}
+
+int rb_ptable_add(struct rb_net *n, const char *topic, const uint8_t id[16], int32_t partition,
+                  struct rb_log *log)
+{
+    struct rb_ptable *t = &n->parts;
+    if (!t->buckets || t->n >= t->mask)
+        ptable_grow(t);
+    struct rb_partition *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->topic = strdup(topic);
+    if (!p->topic) {
+        free(p);
+        return -ENOMEM;
+    }
+    p->topic_len = strlen(topic);
+    memcpy(p->topic_id, id, 16);
+    p->index = partition;
+    p->log = log;
+    p->net = n;
+    uint32_t h = part_hash(p->topic, p->topic_len, partition) & t->mask;
+    p->hnext = t->buckets[h];
+    t->buckets[h] = p;
+    t->n++;
+    return 0;
+}
+
+static void ptable_remove(struct rb_ptable *t, struct rb_partition *p)
+{
+    struct rb_partition **pp = &t->buckets[part_hash(p->topic, p->topic_len, p->index) & t->mask];
+    while (*pp && *pp != p)
+        pp = &(*pp)->hnext;
+    RB_ASSERT(*pp == p);
+    *pp = p->hnext;
+    t->n--;
+}
+
+/* ---- lists ---- */
+
+static void list_push(struct rb_pop **head, struct rb_pop **tail, struct rb_pop *op)
+{
+    op->wnext = NULL;
+    op->wprev = tail ? *tail : NULL;
+    if (tail) {
+        if (*tail)
+            (*tail)->wnext = op;
+        else
+            *head = op;
+        *tail = op;
+    } else {
+        op->wnext = *head;
+        op->wprev = NULL;
+        if (*head)
+            (*head)->wprev = op;
+        *head = op;
+    }
+    op->waiting = true;
+}
+
+static void fetch_unlink(struct rb_partition *p, struct rb_pop *op)
+{
+    if (op->wprev)
+        op->wprev->wnext = op->wnext;
+    else
+        p->fetch_waiters = op->wnext;
+    if (op->wnext)
+        op->wnext->wprev = op->wprev;
+    op->wnext = op->wprev = NULL;
+    op->waiting = false;
+}
+
+static void mark_dirty(struct rb_partition *p)
+{
+    if (p->in_dirty_list)
+        return;
+    p->in_dirty_list = true;
+    p->dirty_next = p->net->dirty_head;
+    p->net->dirty_head = p;
+}
+
+/* ---- group plumbing ---- */
+
+static void group_back_on_origin(struct rb_shard *s, void *arg)
+{
+    struct rb_pgroup *g = arg;
+    struct rb_request *req = g->req;
+    g->returned = true;
+    g->back(s, g);
+    rb_request_release(req);
+}
+
+static void group_return(struct rb_shard *s, struct rb_pgroup *g)
+{
+    RB_ASSERT(g->owner_state != OWNER_RETURNED);
+    g->owner_state = OWNER_RETURNED;
+    rb_post(s, g->origin, group_back_on_origin, g);
+}
+
+static void group_step_done(struct rb_shard *s, struct rb_pgroup *g)
+{
+    RB_ASSERT(g->pending > 0);
+    if (--g->pending == 0)
+        group_return(s, g);
+}
+
+/* ---- produce ---- */
+
+static void produce_fail(struct rb_shard *s, struct rb_pop *op, int16_t err)
+{
+    op->error = err;
+    op->waiting = false;
+    group_step_done(s, op->group);
+}
+
+/* Append the remaining batches of op. Returns 1 when the op is finished (answer
+ * now), 0 when it waits (durability or buffer room). */
+static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_pop *op)
+{
+    if (rb_log_offline(p->log)) {
+        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        return 1;
+    }
+    while (op->u.produce.next_batch < op->u.produce.len) {
+        const uint8_t *b = op->u.produce.records + op->u.produce.next_batch;
+        struct rb_batch_info bi;
+        enum rb_batch_status st =
+            rb_batch_parse(b, op->u.produce.len - op->u.produce.next_batch, &bi);
+        RB_ASSERT(st == RB_BATCH_OK); /* validated on the origin shard */
+        int64_t base = -1;
+        int r = rb_log_append(p->log, b, &bi, rb_wall_ms(), &base);
+        if (r == -ENOBUFS) {
+            list_push(&p->blocked_head, &p->blocked_tail, op);
+            mark_dirty(p);
+            return 0;
+        }
+        if (r) {
+            op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+            if (r != -EIO)
+                RB_WARN(COMP, "append to %s-%d: %s", p->topic, p->index, strerror(-r));
+            return 1;
+        }
+        if (op->u.produce.base_offset < 0)
+            op->u.produce.base_offset = base;
+        op->u.produce.next_batch += rb_batch_total_bytes(&bi);
+    }
+    mark_dirty(p);
+    op->u.produce.wait_end = rb_log_end_offset(p->log);
+    op->u.produce.log_start_offset = rb_log_start_offset(p->log);
+    if (op->u.produce.acks == 0 || rb_log_durable_end(p->log) >= op->u.produce.wait_end)
+        return 1;
+    list_push(&p->durable_head, &p->durable_tail, op);
+    return 0;
+}
+
+static void exec_produce(struct rb_shard *s, struct rb_pop *op)
+{
+    struct rb_net *n = s->net;
+    struct rb_partition *p = rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+    op->u.produce.base_offset = -1;
+    op->u.produce.log_append_time = -1;
+    op->u.produce.log_start_offset = -1;
+    if (!p || p->dropped) {
+        produce_fail(s, op, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+        return;
+    }
+    if (p->blocked_head) { /* keep append order behind earlier blocked work */
+        list_push(&p->blocked_head, &p->blocked_tail, op);
+        return;
+    }
+    if (produce_append(s, p, op))
+        group_step_done(s, op->group);
+}
+
+static struct rb_pop *list_pop(struct rb_pop **head, struct rb_pop **tail)
+{
+    struct rb_pop *op = *head;
+    if (!op)
+        return NULL;
+    *head = op->wnext;
+    if (*head)
+        (*head)->wprev = NULL;
+    else
+        *tail = NULL;
+    op->wnext = op->wprev = NULL;
+    op->waiting = false;
+    return op;
+}
+
+static void wake_fetchers(struct rb_shard *s, struct rb_partition *p)
+{
+    /* Re-running a group unlinks its pops from every partition: collect first. */
+    struct rb_pgroup *groups[64];
+    while (p->fetch_waiters) {
+        int k = 0;
+        for (struct rb_pop *op = p->fetch_waiters; op && k < 64; op = op->wnext) {
+            bool seen = false;
+            for (int j = 0; j < k; j++)
+                seen |= groups[j] == op->group;
+            if (!seen)
+                groups[k++] = op->group;
+        }
+        for (int j = 0; j < k; j++)
+            if (groups[j]->owner_state == OWNER_WAITING)
+                fetch_group_rerun(s, groups[j]);
+    }
+}
+
+static void flush_done(struct rb_log *log, int res, void *arg)
+{
+    struct rb_partition *p = arg;
+    struct rb_net *n = p->net;
+    struct rb_shard *s = n->shard;
+    p->flushing = false;
+    n->flushes_in_flight--;
+    if (res < 0)
+        RB_ERROR(COMP, "partition %s-%d is offline: flush failed: %s", p->topic, p->index,
+                 strerror(-res));
+    int64_t durable = rb_log_durable_end(log);
+    while (p->durable_head && (res < 0 || p->durable_head->u.produce.wait_end <= durable)) {
+        struct rb_pop *op = list_pop(&p->durable_head, &p->durable_tail);
+        if (res < 0)
+            op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        group_step_done(s, op->group);
+    }
+    while (p->blocked_head) {
+        struct rb_pop *op = list_pop(&p->blocked_head, &p->blocked_tail);
+        if (res < 0) {
+            produce_fail(s, op, RB_KERR_KAFKA_STORAGE_ERROR);
+            continue;
+        }
+        /* Detach the rest so a refused op goes back to the front, not the end. */
+        struct rb_pop *rest_head = p->blocked_head, *rest_tail = p->blocked_tail;
+        p->blocked_head = p->blocked_tail = NULL;
+        int finished = produce_append(s, p, op);
+        bool refused = p->blocked_head == op;
+        if (rest_head) {
+            rest_head->wprev = p->blocked_tail;
+            if (p->blocked_tail)
+                p->blocked_tail->wnext = rest_head;
+            else
+                p->blocked_head = rest_head;
+            p->blocked_tail = rest_tail;
+        }
+        if (finished)
+            group_step_done(s, op->group);
+        if (refused)
+            break; /* no room yet: wait for the next flush */
+    }
+    wake_fetchers(s, p);
+    if (res >= 0 && rb_log_dirty(log))
+        mark_dirty(p);
+}
+
+/* ---- fetch ---- */
+
+static void fetch_pop_clear(struct rb_pop *op)
+{
+    free(op->u.fetch.data);
+    op->u.fetch.data = NULL;
+    op->u.fetch.data_len = 0;
+}
+
+static int copy_slice(const struct rb_log_slice *sl, uint8_t *dst)
+{
+    uint32_t off = 0;
+    for (int i = 0; i < sl->n; i++) {
+        const struct rb_log_piece *pc = &sl->piece[i];
+        if (pc->mem) {
+            memcpy(dst + off, pc->mem, pc->len);
+        } else {
+            uint32_t done = 0;
+            while (done < pc->len) {
+                ssize_t r = pread(pc->fd, dst + off + done, pc->len - done,
+                                  (off_t)(pc->file_pos + done));
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    return r < 0 ? -errno : -EIO;
+                done += (uint32_t)r;
+            }
+        }
+        off += pc->len;
+    }
+    return 0;
+}
+
+/* Read op's data (replacing any earlier read) within budget bytes. */
+static void fetch_read(struct rb_net *n, struct rb_pgroup *g, struct rb_pop *op, uint32_t budget)
+{
+    fetch_pop_clear(op);
+    op->error = RB_KERR_NONE;
+    op->u.fetch.high_watermark = -1;
+    op->u.fetch.log_start_offset = -1;
+    struct rb_partition *p = rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+    if (!p || p->dropped) {
+        op->error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
+    if (rb_log_offline(p->log)) {
+        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    int64_t hw = rb_log_durable_end(p->log), ls = rb_log_start_offset(p->log);
+    op->u.fetch.high_watermark = hw;
+    op->u.fetch.log_start_offset = ls;
+    int64_t off = op->u.fetch.offset;
+    if (off < ls || off > hw) {
+        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
+        return;
+    }
+    if (off == hw || op->u.fetch.max_bytes <= 0)
+        return;
+    struct rb_log_slice sl;
+    uint32_t max = RB_MIN((uint32_t)op->u.fetch.max_bytes, budget);
+    int r = rb_log_read(p->log, off, hw, max, g->bytes == 0, &sl);
+    if (r == -ERANGE) {
+        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
+        return;
+    }
+    if (r < 0) {
+        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    if (sl.bytes == 0)
+        return;
+    uint8_t *buf = malloc(sl.bytes);
+    if (!buf) {
+        op->error = RB_KERR_UNKNOWN_SERVER_ERROR;
+        return;
+    }
+    r = copy_slice(&sl, buf);
+    if (r) {
+        RB_ERROR(COMP, "read of %s-%d at offset %lld failed: %s", p->topic, p->index,
+                 (long long)off, strerror(-r));
+        free(buf);
+        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    op->u.fetch.data = buf;
+    op->u.fetch.data_len = sl.bytes;
+    g->bytes += sl.bytes;
+}
+
+static void fetch_group_read_all(struct rb_net *n, struct rb_pgroup *g)
+{
+    g->bytes = 0;
+    for (int i = 0; i < g->n_pops; i++) {
+        uint32_t left = g->max_bytes > (int32_t)g->bytes ? (uint32_t)g->max_bytes - g->bytes : 0;
+        fetch_read(n, g, g->pops[i], left);
+    }
+}
+
+static void fetch_group_unwait(struct rb_net *n, struct rb_pgroup *g)
+{
+    for (int i = 0; i < g->n_pops; i++) {
+        struct rb_pop *op = g->pops[i];
+        if (!op->waiting)
+            continue;
+        struct rb_partition *p =
+            rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+        RB_ASSERT(p);
+        fetch_unlink(p, op);
+    }
+    rb_timer_cancel(&n->shard->timers, &g->timer);
+}
+
+static bool fetch_group_satisfied(struct rb_net *n, struct rb_pgroup *g)
+{
+    if ((int32_t)g->bytes >= g->min_bytes || n->shard->now_ms >= g->deadline_ms)
+        return true;
+    for (int i = 0; i < g->n_pops; i++)
+        if (g->pops[i]->error)
+            return true; /* errors go back at once, like Kafka */
+    return false;
+}
+
+static void fetch_timer_fired(struct rb_timer *t)
+{
+    struct rb_pgroup *g = RB_CONTAINER_OF(t, struct rb_pgroup, timer);
+    struct rb_shard *s = rb_self();
+    struct rb_net *n = s->net;
+    RB_ASSERT(g->owner_state == OWNER_WAITING);
+    fetch_group_unwait(n, g);
+    fetch_group_read_all(n, g);
+    group_return(s, g);
+}
+
+static void fetch_group_wait_or_return(struct rb_shard *s, struct rb_pgroup *g)
+{
+    struct rb_net *n = s->net;
+    if (fetch_group_satisfied(n, g)) {
+        group_return(s, g);
+        return;
+    }
+    for (int i = 0; i < g->n_pops; i++) {
+        struct rb_pop *op = g->pops[i];
+        struct rb_partition *p =
+            rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+        RB_ASSERT(p); /* otherwise the read set an error */
+        list_push(&p->fetch_waiters, NULL, op);
+    }
+    g->owner_state = OWNER_WAITING;
+    rb_timer_init(&g->timer, fetch_timer_fired);
+    if (rb_timer_arm(&s->timers, &g->timer, g->deadline_ms)) {
+        fetch_group_unwait(n, g);
+        group_return(s, g);
+    }
+}
+
+static void fetch_group_rerun(struct rb_shard *s, struct rb_pgroup *g)
+{
+    struct rb_net *n = s->net;
+    RB_ASSERT(g->owner_state == OWNER_WAITING);
+    fetch_group_unwait(n, g);
+    g->owner_state = OWNER_RUNNING;
+    fetch_group_read_all(n, g);
+    fetch_group_wait_or_return(s, g);
+}
+
+/* ---- list offsets ---- */
+
+static void exec_list_offsets(struct rb_shard *s, struct rb_pop *op)
+{
+    struct rb_net *n = s->net;
+    struct rb_partition *p = rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+    op->u.lo.offset = -1;
+    op->u.lo.found_timestamp = -1;
+    if (!p || p->dropped) {
+        op->error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+    } else if (rb_log_offline(p->log)) {
+        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+    } else if (op->u.lo.timestamp == -1) { /* latest */
+        op->u.lo.offset = rb_log_durable_end(p->log);
+    } else if (op->u.lo.timestamp == -2) { /* earliest */
+        op->u.lo.offset = rb_log_start_offset(p->log);
+    } else if (op->u.lo.timestamp < 0) {
+        op->error = RB_KERR_UNSUPPORTED_VERSION;
+    } else {
+        int64_t off, ts;
+        if (rb_log_offset_for_time(p->log, op->u.lo.timestamp, &off, &ts) == 0 &&
+            off < rb_log_durable_end(p->log)) {
+            op->u.lo.offset = off;
+            op->u.lo.found_timestamp = ts;
+        }
+    }
+    group_step_done(s, op->group);
+}
+
+/* ---- owner entry points ---- */
+
+static void owner_exec(struct rb_shard *s, void *arg)
+{
+    struct rb_pgroup *g = arg;
+    g->owner_state = OWNER_RUNNING;
+    g->pending = g->n_pops;
+    if (g->n_pops > 0 && g->pops[0]->kind == RB_POP_FETCH) {
+        g->pending = 0;
+        fetch_group_read_all(s->net, g);
+        fetch_group_wait_or_return(s, g);
+        return;
+    }
+    g->pending++; /* keep the group until every pop has started */
+    for (int i = 0; i < g->n_pops; i++) {
+        struct rb_pop *op = g->pops[i];
+        op->group = g;
+        if (op->kind == RB_POP_PRODUCE)
+            exec_produce(s, op);
+        else
+            exec_list_offsets(s, op);
+    }
+    group_step_done(s, g);
+}
+
+void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g)
+{
+    for (int i = 0; i < g->n_pops; i++)
+        g->pops[i]->group = g;
+    g->origin = (int16_t)s->id;
+    g->owner_state = OWNER_IDLE;
+    g->returned = false;
+    rb_request_hold(g->req);
+    rb_post(s, g->shard, owner_exec, g);
+}
+
+static void cancel_ack_on_origin(struct rb_shard *s, void *arg)
+{
+    (void)s;
+    struct rb_pgroup *g = arg;
+    rb_request_release(g->req);
+}
+
+static void owner_cancel(struct rb_shard *s, void *arg)
+{
+    struct rb_pgroup *g = arg;
+    if (g->owner_state == OWNER_WAITING) {
+        fetch_group_unwait(s->net, g);
+        group_return(s, g);
+    }
+    rb_post(s, g->origin, cancel_ack_on_origin, g);
+}
+
+void rb_pgroup_cancel(struct rb_shard *s, struct rb_pgroup *g)
+{
+    rb_request_hold(g->req);
+    rb_post(s, g->shard, owner_cancel, g);
+}
+
+/* ---- flush cycle, metadata updates, shutdown ---- */
+
+struct pending_update {
+    struct pending_update *next;
+    struct rb_md_update *u;
+};
+static __thread struct pending_update *pending_updates;
+
+void rb_net_partitions_turn(struct rb_net *n);
+void rb_net_partitions_finish(struct rb_net *n);
+
+static void start_flushes(struct rb_net *n)
+{
+    struct rb_partition *p = n->dirty_head;
+    n->dirty_head = NULL;
+    while (p) {
+        struct rb_partition *next = p->dirty_next;
+        p->in_dirty_list = false;
+        p->dirty_next = NULL;
+        if (!p->flushing && (rb_log_dirty(p->log) || p->blocked_head)) {
+            int r = rb_log_flush(p->log, flush_done, p);
+            if (r == 0) {
+                p->flushing = true;
+                n->flushes_in_flight++;
+            } else if (r != -EBUSY) {
+                /* offline: answer everyone waiting with the error */
+                p->flushing = true;
+                n->flushes_in_flight++;
+                flush_done(p->log, r, p);
+            }
+        }
+        p = next;
+    }
+}
+
+/* A dropped partition is closed once no flush is in flight for it. */
+static bool drop_partition(struct rb_shard *s, struct rb_partition_handoff *h)
+{
+    struct rb_net *n = s->net;
+    struct rb_partition *p =
+        rb_ptable_get(&n->parts, h->topic->name, h->topic->name_len, h->index);
+    if (!p)
+        return true;
+    p->dropped = true;
+    if (p->flushing)
+        return false;
+    while (p->durable_head)
+        produce_fail(s, list_pop(&p->durable_head, &p->durable_tail),
+                     RB_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    while (p->blocked_head)
+        produce_fail(s, list_pop(&p->blocked_head, &p->blocked_tail),
+                     RB_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    wake_fetchers(s, p); /* their re-read finds the partition gone */
+    if (p->in_dirty_list) {
+        struct rb_partition **pp = &n->dirty_head;
+        while (*pp && *pp != p)
+            pp = &(*pp)->dirty_next;
+        if (*pp)
+            *pp = p->dirty_next;
+    }
+    ptable_remove(&n->parts, p);
+    h->log = p->log;
+    free(p->topic);
+    free(p);
+    return true;
+}
+
+static void process_pending_updates(struct rb_shard *s)
+{
+    struct pending_update **pp = &pending_updates;
+    while (*pp) {
+        struct pending_update *pu = *pp;
+        bool all = true;
+        for (int i = 0; i < pu->u->n_drop; i++)
+            if (!pu->u->drop[i].log)
+                all &= drop_partition(s, &pu->u->drop[i]);
+        if (all) {
+            *pp = pu->next;
+            rb_coord_update_applied(s, pu->u);
+            free(pu);
+        } else {
+            pp = &pu->next;
+        }
+    }
+}
+
+void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
+{
+    struct rb_net *n = s->net;
+    rb_metadata_unref(n->md);
+    n->md = u->md;
+    u->md = NULL;
+    for (int i = 0; i < u->n_adopt; i++) {
+        struct rb_partition_handoff *h = &u->adopt[i];
+        int r = rb_ptable_add(n, h->topic->name, h->topic->id, h->index, h->log);
+        RB_ASSERT(r == 0);
+    }
+    struct pending_update *pu = calloc(1, sizeof(*pu));
+    RB_ASSERT(pu);
+    pu->u = u;
+    pu->next = pending_updates;
+    pending_updates = pu;
+    process_pending_updates(s);
+}
+
+void rb_net_partitions_turn(struct rb_net *n)
+{
+    if (n->dirty_head)
+        start_flushes(n);
+    if (pending_updates)
+        process_pending_updates(n->shard);
+}
+
+void rb_net_partitions_finish(struct rb_net *n)
+{
+    struct rb_ptable *t = &n->parts;
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++) {
+        struct rb_partition *p = t->buckets[i];
+        while (p) {
+            struct rb_partition *next = p->hnext;
+            RB_ASSERT(!p->flushing);
+            rb_log_close(p->log);
+            free(p->topic);
+            free(p);
+            p = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = NULL;
+    t->n = 0;
+    rb_metadata_unref(n->md);
+    n->md = NULL;
+}

@@ -1,0 +1,103 @@
+/*
+ * net/partition.h - the partitions a shard owns, and per-partition work that
+ * other shards (or this one) send it: appends waiting for durability, fetches
+ * waiting for data, offset lookups.
+ *
+ * A struct rb_pop is one partition's share of a request; the pops of one request
+ * that go to one shard form a struct rb_pgroup, sent over as a single message and
+ * returned as a single message. Both live in the request's arena on the origin
+ * shard; the owner shard fills in results and links pops into its own partition
+ * lists while it holds the group, then posts the group back.
+ *
+ * Group states on the owner (written only by the owner thread):
+ *   OWNER_RUNNING -> (all pops done) -> OWNER_RETURNED
+ *   OWNER_RUNNING -> (fetch below min_bytes) -> OWNER_WAITING -> (data, deadline,
+ *   cancel) -> OWNER_RETURNED
+ */
+#ifndef RB_NET_PARTITION_H
+#define RB_NET_PARTITION_H
+
+#include "net/net.h"
+#include "storage/log.h"
+
+enum rb_pop_kind { RB_POP_PRODUCE = 1, RB_POP_FETCH, RB_POP_LIST_OFFSETS };
+enum rb_owner_state { OWNER_IDLE = 0, OWNER_RUNNING, OWNER_WAITING, OWNER_RETURNED };
+
+struct rb_pgroup;
+
+struct rb_pop {
+    struct rb_pop *wnext, *wprev; /* owner: partition wait lists */
+    struct rb_pgroup *group;
+    const char *topic; /* NUL-terminated, in the request arena */
+    size_t topic_len;
+    int32_t partition;
+    int16_t shard;
+    uint8_t kind;
+    bool waiting; /* linked on a partition list */
+    int16_t error;
+    union {
+        struct {
+            const uint8_t *records;
+            uint32_t len;
+            int16_t acks;
+            int64_t base_offset;
+            int64_t log_append_time;
+            int64_t log_start_offset;
+            int64_t wait_end; /* durable_end needed before answering */
+            uint32_t next_batch; /* byte position of the next batch to append */
+        } produce;
+        struct {
+            int64_t offset;
+            int32_t max_bytes;
+            int64_t high_watermark;
+            int64_t log_start_offset;
+            uint8_t *data; /* malloc'd by the owner, freed by the origin */
+            uint32_t data_len;
+        } fetch;
+        struct {
+            int64_t timestamp;
+            int64_t offset;
+            int64_t found_timestamp;
+        } lo;
+    } u;
+};
+
+struct rb_pgroup {
+    struct rb_request *req;
+    int16_t origin;
+    int16_t shard;
+    struct rb_pop **pops;
+    int n_pops;
+    /* owner side */
+    enum rb_owner_state owner_state;
+    int pending;
+    struct rb_timer timer;
+    uint32_t bytes;
+    /* fetch parameters */
+    int64_t deadline_ms;
+    int32_t min_bytes;
+    int32_t max_bytes;
+    /* origin side: called on the origin shard when the group is back */
+    void (*back)(struct rb_shard *s, struct rb_pgroup *g);
+    bool returned; /* origin: came back */
+};
+
+struct rb_partition;
+
+/* Send g to its owner shard (holds a reference on g->req until it is back). */
+void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g);
+/* Ask the owner to return a waiting fetch group now (holds a reference on
+ * g->req until acknowledged). */
+void rb_pgroup_cancel(struct rb_shard *s, struct rb_pgroup *g);
+
+/* Partition table (owner shard). */
+struct rb_partition *rb_ptable_get(struct rb_ptable *t, const char *topic, size_t len,
+                                   int32_t partition);
+int rb_ptable_add(struct rb_net *n, const char *topic, const uint8_t id[16], int32_t partition,
+                  struct rb_log *log);
+struct rb_log *rb_partition_log(struct rb_partition *p);
+
+/* Apply a metadata update on its shard (the coord's apply hook). */
+void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u);
+
+#endif

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# perf/kafka.sh - run a throwaway single-node KRaft Apache Kafka on 127.0.0.1.
+#
+#   perf/kafka.sh run [default|durable] [PARTITIONS]
+#       starts Kafka in a temp dir on random ports, prints
+#       "BOOTSTRAP=127.0.0.1:PORT PID=N DIR=D", waits for Ctrl-C / SIGTERM,
+#       then stops it and removes the temp dir.
+#   perf/kafka.sh start DIR [default|durable] [PARTITIONS]
+#       starts in DIR (created), prints the same line and returns; DIR/broker.env
+#       holds BROKER_PID and BROKER_BOOTSTRAP for `stop`.
+#   perf/kafka.sh stop DIR      stops the broker started in DIR and removes DIR.
+#
+# default: Kafka's defaults (no fsync per message). durable:
+# log.flush.interval.messages=1. PARTITIONS sets num.partitions (auto-created
+# topics). Heap: KAFKA_HEAP (1g). Kafka itself comes from tools/fetch-kafka.sh.
+set -euo pipefail
+PERF_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/brokers.sh
+. "$PERF_ROOT/perf/lib/brokers.sh"
+
+kind_of() { [ "${1:-default}" = durable ] && echo kafka-durable || echo kafka; }
+
+case "${1:-}" in
+run)
+    D=$(mktemp -d "${TMPDIR:-/tmp}/rb-kafka.XXXXXX")
+    trap 'broker_stop; rm -rf "$D"' EXIT
+    trap 'exit 0' INT TERM
+    broker_start "$(kind_of "${2:-}")" "$D" "${3:-1}"
+    echo "BOOTSTRAP=$BROKER_BOOTSTRAP PID=$BROKER_PID DIR=$D"
+    while kill -0 "$BROKER_PID" 2>/dev/null; do sleep 1; done
+    ;;
+start)
+    D=${2:?DIR}
+    broker_start "$(kind_of "${3:-}")" "$D" "${4:-1}"
+    printf 'BROKER_PID=%s\nBROKER_BOOTSTRAP=%s\n' "$BROKER_PID" "$BROKER_BOOTSTRAP" >"$D/broker.env"
+    echo "BOOTSTRAP=$BROKER_BOOTSTRAP PID=$BROKER_PID DIR=$D"
+    ;;
+stop)
+    D=${2:?DIR}
+    # shellcheck disable=SC1091
+    . "$D/broker.env"
+    # Not our child here: poll for exit instead of wait.
+    if kill -0 "$BROKER_PID" 2>/dev/null; then
+        kill -TERM "$BROKER_PID"
+        for _ in $(seq 1 300); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$BROKER_PID" 2>/dev/null && kill -KILL "$BROKER_PID"
+    fi
+    rm -rf "$D"
+    ;;
+*)
+    sed -n '2,17p' "$0" >&2
+    exit 2
+    ;;
+esac

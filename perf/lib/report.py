@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""perf/lib/report.py RESULTS_DIR - turn one perf/run results dir into
+results.json, report.md and plots/*.png (gnuplot).
+
+Reads what perf/run left per scenario and broker (<scenario>/<broker>/):
+status, produce.log / e2e.log / consume.log (per-second lines and a final
+"SUMMARY {json}" from the rb-perf drivers), java-producer.log,
+java-consumer.log (Kafka's own tools), samples.tsv (broker CPU/RSS) and
+data_mib; at the top: env.txt, fio-*.json, iperf3.json. Standard library only;
+a missing or broken file leaves that cell empty rather than failing the
+report.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+BROKER_ORDER = ["ringbroker", "kafka", "kafka-durable"]
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def kv_file(path):
+    out = {}
+    for line in read(path).splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def summary(path):
+    for line in read(path).splitlines():
+        if line.startswith("SUMMARY "):
+            try:
+                return json.loads(line[8:])
+            except ValueError:
+                return None
+    return None
+
+
+def series(path, prefix, keys):
+    rows = []
+    for line in read(path).splitlines():
+        if not line.startswith(prefix + " "):
+            continue
+        f = dict(p.split("=", 1) for p in line.split()[1:] if "=" in p)
+        try:
+            rows.append([float(f[k]) for k in keys])
+        except (KeyError, ValueError):
+            pass
+    return rows
+
+
+def java_producer(path):
+    # Final line: "N records sent, R records/sec (M MB/sec), A ms avg latency,
+    # X ms max latency, P ms 50th, P ms 95th, P ms 99th, P ms 99.9th."
+    # A run cut short by its time bound leaves only periodic lines (no
+    # percentiles) and a "(cut short" marker: report the last one, marked.
+    text = read(path)
+    lines = [l for l in text.splitlines() if "records sent" in l]
+    if not lines:
+        return None
+    m = lines[-1]
+    out = {"complete": "cut short" not in text and "50th" in m}
+    pats = {"records": r"([0-9.]+) records sent", "rec_per_s": r"([0-9.]+) records/sec",
+            "mb_per_s": r"([0-9.]+) MB/sec", "avg_ms": r"([0-9.]+) ms avg", "max_ms": r"([0-9.]+) ms max",
+            "p50_ms": r"([0-9.]+) ms 50th", "p95_ms": r"([0-9.]+) ms 95th",
+            "p99_ms": r"([0-9.]+) ms 99th", "p999_ms": r"([0-9.]+) ms 99.9th"}
+    for k, p in pats.items():
+        x = re.search(p, m)
+        if x:
+            out[k] = float(x.group(1))
+    return out
+
+
+def java_consumer(path):
+    lines = [l for l in read(path).splitlines() if l.strip()]
+    for i, l in enumerate(lines):
+        if l.startswith("start.time") and i + 1 < len(lines):
+            hdr = [h.strip() for h in l.split(",")]
+            val = [v.strip() for v in lines[i + 1].split(",")]
+            d = dict(zip(hdr, val))
+            try:
+                return {"mb": float(d["data.consumed.in.MB"]), "mb_per_s": float(d["MB.sec"]),
+                        "records": float(d["data.consumed.in.nMsg"]),
+                        "rec_per_s": float(d["nMsg.sec"]),
+                        "fetch_mb_per_s": float(d["fetch.MB.sec"])}
+            except (KeyError, ValueError):
+                return None
+    return None
+
+
+def resources(path):
+    """Broker CPU/RSS while the main driver ran (phase produce or e2e)."""
+    rows = []
+    for line in read(path).splitlines():
+        if line.startswith("#"):
+            continue
+        f = line.split()
+        try:
+            rows.append([float(x) for x in f[:4]] + [f[4] if len(f) > 4 else "?"])
+        except (ValueError, IndexError):
+            pass
+    main = [r for r in rows if r[4] in ("produce", "e2e")] or rows
+    if not main:
+        return None, rows
+    cpu = [r[1] for r in main]
+    return {"cpu_avg_pct": round(sum(cpu) / len(cpu), 1), "cpu_max_pct": max(cpu),
+            "rss_max_mib": max(r[2] for r in rows),
+            "machine_busy_avg_pct": round(sum(r[3] for r in main) / len(main), 1)}, rows
+
+
+def ceilings(out):
+    c = {}
+    for name, key in (("fio-seqwrite.json", "disk_seq_write_1m_qd32_mib_s"),
+                      ("fio-durable.json", "disk_write_64k_fdatasync_qd1_mib_s")):
+        try:
+            j = json.loads(read(os.path.join(out, name)))
+            c[key] = round(j["jobs"][0]["write"]["bw"] / 1024.0, 1)
+        except (ValueError, KeyError, IndexError):
+            pass
+    try:
+        j = json.loads(read(os.path.join(out, "iperf3.json")))
+        c["loopback_tcp_gbit_s"] = round(j["end"]["sum_received"]["bits_per_second"] / 1e9, 2)
+    except (ValueError, KeyError):
+        pass
+    return c
+
+
+def collect_broker(d):
+    r = {"status": read(os.path.join(d, "status")).strip() or "missing"}
+    r["command"] = read(os.path.join(d, "command")).strip()
+    for name in ("produce", "consume", "e2e"):
+        s = summary(os.path.join(d, name + ".log"))
+        if s:
+            r[name] = s
+    jp = java_producer(os.path.join(d, "java-producer.log"))
+    if jp:
+        r["java_producer"] = jp
+    jc = java_consumer(os.path.join(d, "java-consumer.log"))
+    if jc:
+        r["java_consumer"] = jc
+    res, rows = resources(os.path.join(d, "samples.tsv"))
+    if res:
+        r["resources"] = res
+    dm = read(os.path.join(d, "data_mib")).strip()
+    if dm.isdigit():
+        r["data_mib"] = int(dm)
+    r["series"] = {
+        "produce": series(os.path.join(d, "produce.log"), "produce",
+                          ["sec", "mb_s", "rec_s", "p50_ms", "p99_ms"]),
+        "e2e": series(os.path.join(d, "e2e.log"), "e2e",
+                      ["sec", "rec_s", "p50_ms", "p99_ms", "p999_ms", "max_ms"]),
+        "samples": rows,
+    }
+    return r
+
+
+def collect(out):
+    res = {"env": kv_file(os.path.join(out, "env.txt")), "ceilings": ceilings(out), "scenarios": []}
+    for name in sorted(os.listdir(out)):
+        sd = os.path.join(out, name)
+        if not os.path.isfile(os.path.join(sd, "scenario.conf")):
+            continue
+        conf = kv_file(os.path.join(sd, "scenario.conf"))
+        sc = {"name": name, "description": conf.get("description", ""), "config": conf, "brokers": {}}
+        present = [b for b in os.listdir(sd) if os.path.isdir(os.path.join(sd, b))]
+        for b in sorted(present, key=lambda x: (BROKER_ORDER + [x]).index(x)):
+            sc["brokers"][b] = collect_broker(os.path.join(sd, b))
+        res["scenarios"].append(sc)
+    return res
+
+
+# ---- report ------------------------------------------------------------------
+
+def get(d, *path):
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return None
+        d = d[p]
+    return d
+
+
+def fmt(v, nd=1):
+    if v is None:
+        return "–"
+    if isinstance(v, (int, float)) and abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{nd}f}"
+
+
+def us_to_ms(v):
+    return None if v is None else v / 1000.0
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "–"
+    return f"{a / b:.2f}x"
+
+
+PRODUCE_COLS = [
+    ("produce MB/s", lambda r: get(r, "produce", "mb_per_s"), True),
+    ("produce rec/s", lambda r: get(r, "produce", "rec_per_s"), True),
+    ("ack p50 ms", lambda r: us_to_ms(get(r, "produce", "ack_latency", "p50_us")), False),
+    ("ack p99 ms", lambda r: us_to_ms(get(r, "produce", "ack_latency", "p99_us")), False),
+    ("catch-up read MB/s", lambda r: get(r, "consume", "mb_per_s"), True),
+    ("Java ProducerPerf MB/s", lambda r: get(r, "java_producer", "mb_per_s"), True),
+    ("Java ConsumerPerf MB/s", lambda r: get(r, "java_consumer", "mb_per_s"), True),
+    ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
+    ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
+    ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
+]
+E2E_COLS = [
+    ("target rate rec/s", lambda r: get(r, "e2e", "rate"), True),
+    ("p50 ms", lambda r: us_to_ms(get(r, "e2e", "latency", "p50_us")), False),
+    ("p99 ms", lambda r: us_to_ms(get(r, "e2e", "latency", "p99_us")), False),
+    ("p99.9 ms", lambda r: us_to_ms(get(r, "e2e", "latency", "p999_us")), False),
+    ("p99.99 ms", lambda r: us_to_ms(get(r, "e2e", "latency", "p9999_us")), False),
+    ("max ms", lambda r: us_to_ms(get(r, "e2e", "latency", "max_us")), False),
+    ("received/sent", lambda r: None if not get(r, "e2e") else get(r, "e2e", "received") / max(1, get(r, "e2e", "sent")), True),
+    ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
+    ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
+    ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
+]
+
+
+def scenario_table(sc):
+    cols = E2E_COLS if sc["config"].get("driver") == "e2e" else PRODUCE_COLS
+    brokers = list(sc["brokers"])
+    lines = ["| metric | " + " | ".join(brokers) + " | ringbroker/kafka | ringbroker/kafka-durable |",
+             "|---" * (len(brokers) + 3) + "|"]
+    for title, fn, _higher in cols:
+        vals = {b: fn(sc["brokers"][b]) for b in brokers}
+        if all(v is None for v in vals.values()):
+            continue
+        row = [title] + [fmt(vals[b], 3 if "ms" in title or title == "received/sent" else 1) for b in brokers]
+        row += [ratio(vals.get("ringbroker"), vals.get("kafka")),
+                ratio(vals.get("ringbroker"), vals.get("kafka-durable"))]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def headline(sc):
+    """The scenario's main figure per broker: (label, value, higher_is_better)."""
+    if sc["config"].get("driver") == "e2e":
+        return "e2e p99 ms", {b: us_to_ms(get(r, "e2e", "latency", "p99_us")) for b, r in sc["brokers"].items()}, False
+    return "produce MB/s", {b: get(r, "produce", "mb_per_s") for b, r in sc["brokers"].items()}, True
+
+
+def write_report(out, res, plots):
+    env = res["env"]
+    L = [f"# ringbroker vs Apache Kafka — {env.get('date', '')}", ""]
+    L += ["Produced by `perf/run` (see perf/README.md for how to read it).", "",
+          f"- command: `{env.get('command', '')}`",
+          f"- machine: {env.get('cpus', '?')} CPUs ({env.get('cpu_model', '')}), {env.get('mem_gib', '?')} GiB, "
+          f"kernel {env.get('host_kernel', '')}, data on {env.get('data_fs', '')}",
+          f"- git {env.get('git_rev', '')}, librdkafka {env.get('librdkafka', '')}, "
+          f"Kafka jars {env.get('kafka_lib', '')}, {env.get('java', '')}",
+          "- brokers: `ringbroker` (standalone, durable by default: acks after fdatasync), "
+          "`kafka` (KRaft, Kafka's defaults: no fsync per message), "
+          "`kafka-durable` (KRaft, log.flush.interval.messages=1)", ""]
+    c = res["ceilings"]
+    L += ["## Physical ceilings (measured in this run)", "",
+          "| what | figure |", "|---|---|",
+          f"| fio O_DIRECT sequential write, io_uring, 1 MiB QD32 | {fmt(c.get('disk_seq_write_1m_qd32_mib_s'))} MiB/s |",
+          f"| fio O_DIRECT write 64 KiB + fdatasync each, QD1 | {fmt(c.get('disk_write_64k_fdatasync_qd1_mib_s'))} MiB/s |",
+          f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |", ""]
+    L += ["## Summary", "",
+          "Ratios are ringbroker divided by Kafka: for throughput above 1 means ringbroker is faster, "
+          "for latency below 1 means ringbroker is faster.", "",
+          "| scenario | headline | ringbroker | kafka | kafka-durable | ringbroker/kafka | ringbroker/kafka-durable |",
+          "|---|---|---|---|---|---|---|"]
+    for sc in res["scenarios"]:
+        label, v, _ = headline(sc)
+        L.append(f"| {sc['name']} | {label} | {fmt(v.get('ringbroker'), 3)} | {fmt(v.get('kafka'), 3)} | "
+                 f"{fmt(v.get('kafka-durable'), 3)} | {ratio(v.get('ringbroker'), v.get('kafka'))} | "
+                 f"{ratio(v.get('ringbroker'), v.get('kafka-durable'))} |")
+    L.append("")
+    for sc in res["scenarios"]:
+        L += [f"## {sc['name']}: {sc['description']}", ""]
+        for b, r in sc["brokers"].items():
+            if r["status"] != "ok":
+                L.append(f"- **{b}**: {r['status']}")
+            if get(r, "java_producer", "complete") is False:
+                L.append(f"- {b}: Kafka's ProducerPerformance was cut short by its time bound; "
+                         "its figure is its last 5-second window")
+        L += [""] + scenario_table(sc) + [""]
+        for b, r in sc["brokers"].items():
+            if r.get("command"):
+                L.append(f"- {b} driver: `{r['command']}`")
+        L.append("")
+        for p in plots.get(sc["name"], []):
+            L.append(f"![{p}](plots/{p})")
+        L.append("")
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(L))
+
+
+# ---- plots ---------------------------------------------------------------------
+
+def gp_quote(s):
+    return '"' + s.replace('"', "'") + '"'
+
+
+def plot_scenario(out, sc):
+    pd = os.path.join(out, "plots")
+    os.makedirs(pd, exist_ok=True)
+    name, made, scripts = sc["name"], [], []
+    e2e = sc["config"].get("driver") == "e2e"
+    brokers = [b for b, r in sc["brokers"].items() if r["series"]["produce"] or r["series"]["e2e"]]
+    if not brokers:
+        return []
+    for b in brokers:
+        s = sc["brokers"][b]["series"]
+        with open(os.path.join(pd, f"{name}.{b}.dat"), "w") as f:
+            for row in (s["e2e"] if e2e else s["produce"]):
+                f.write(" ".join(str(x) for x in row) + "\n")
+        with open(os.path.join(pd, f"{name}.{b}.cpu.dat"), "w") as f:
+            for row in s["samples"]:
+                f.write(" ".join(str(x) for x in row[:4]) + "\n")
+    head = "set terminal pngcairo size 900,500 noenhanced\nset grid\nset key outside right\n"
+    # 1. over time: throughput (produce) or p99 (e2e)
+    ycol, ylabel = (4, "e2e p99 latency per second (ms)") if e2e else (2, "acknowledged MiB/s")
+    plots = ", ".join(f"{gp_quote(f'{name}.{b}.dat')} using 1:{ycol} with lines lw 2 title {gp_quote(b)}" for b in brokers)
+    scripts.append((f"{name}-over-time.png", head + f"set output '{name}-over-time.png'\n"
+                    f"set title {gp_quote(name + ': ' + ylabel + ' over time')}\nset xlabel 'seconds'\n"
+                    f"set ylabel {gp_quote(ylabel)}\nset yrange [0:*]\nplot {plots}\n"))
+    # 2. latency percentiles (e2e latency or produce ack latency), log scale
+    pcts = [("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us"), ("p99.9", "p999_us"),
+            ("p99.99", "p9999_us"), ("max", "max_us")]
+    key = ("e2e", "latency") if e2e else ("produce", "ack_latency")
+    rows = []
+    for label, k in pcts:
+        vals = [us_to_ms(get(sc["brokers"][b], *key, k)) or 0 for b in brokers]
+        rows.append(label + " " + " ".join(f"{v:.4f}" for v in vals))
+    with open(os.path.join(pd, f"{name}.pct.dat"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+    title = "end-to-end latency" if e2e else "produce ack latency (send -> delivery report)"
+    plots = ", ".join(f"'{name}.pct.dat' using {i + 2}:xtic(1) title {gp_quote(b)}" for i, b in enumerate(brokers))
+    scripts.append((f"{name}-latency.png", head + f"set output '{name}-latency.png'\n"
+                    f"set title {gp_quote(name + ': ' + title)}\nset ylabel 'ms (log)'\nset logscale y\n"
+                    "set style data histograms\nset style histogram clustered gap 1\n"
+                    f"set style fill solid 0.8 border -1\nplot {plots}\n"))
+    # 3. broker CPU over time
+    plots = ", ".join(f"{gp_quote(f'{name}.{b}.cpu.dat')} using 1:2 with lines lw 2 title {gp_quote(b)}" for b in brokers)
+    scripts.append((f"{name}-cpu.png", head + f"set output '{name}-cpu.png'\n"
+                    f"set title {gp_quote(name + ': broker CPU (100 = one core)')}\nset xlabel 'seconds'\n"
+                    f"set ylabel 'CPU %'\nset yrange [0:*]\nplot {plots}\n"))
+    for png, script in scripts:
+        gpf = os.path.join(pd, png.replace(".png", ".gp"))
+        with open(gpf, "w") as f:
+            f.write(script)
+        r = subprocess.run(["gnuplot", os.path.basename(gpf)], cwd=pd, capture_output=True, text=True)
+        if r.returncode == 0 and os.path.exists(os.path.join(pd, png)):
+            made.append(png)
+        else:
+            print(f"report: gnuplot failed for {png}: {r.stderr.strip()[:300]}", file=sys.stderr)
+    return made
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: report.py RESULTS_DIR", file=sys.stderr)
+        return 2
+    out = sys.argv[1]
+    res = collect(out)
+    plots = {}
+    if shutil.which("gnuplot"):
+        for sc in res["scenarios"]:
+            plots[sc["name"]] = plot_scenario(out, sc)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    write_report(out, res, plots)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+/*
+ * storage/batch.c - RecordBatch (magic 2) header parsing, in-place validation and
+ * CRC-32C.
+ *
+ * Owns: the rules a batch must satisfy before the log accepts it from a producer.
+ * Invariants: nothing here writes to the batch; every read is bounded by len.
+ * Fault model: the bytes come from the network (or from a possibly torn segment
+ * file); any value is possible, so every failure is a status, never an assertion.
+ *
+ * CRC: ISA-L's crc32_iscsi(buf, len, seed) computes the reflected Castagnoli CRC
+ * without the final inversion. The standard CRC-32C is crc32_iscsi(buf, len, ~0) ^ ~0,
+ * so rb_crc32c(crc, ...) seeds with ~crc and inverts the result: starting from 0 gives
+ * the standard value and feeding a result back in continues the same CRC.
+ */
+#include "storage/batch.h"
+
+#include "core/rb.h"
+
+#include <isa-l/crc.h>
+#include <limits.h>
+#include <string.h>
+
+_Static_assert(RB_BATCH_HEADER_BYTES == 61, "RecordBatch v2 header is 61 bytes");
+_Static_assert(RB_BATCH_OFF_ATTRIBUTES == RB_BATCH_OFF_CRC + 4, "CRC precedes attributes");
+
+/* batchLength covers partitionLeaderEpoch .. end: at least the rest of the header. */
+#define BATCH_LENGTH_MIN ((int32_t)(RB_BATCH_HEADER_BYTES - RB_BATCH_LOG_OVERHEAD))
+
+uint32_t rb_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    uint32_t c = ~crc;
+
+    while (len > 0) {
+        size_t n = RB_MIN(len, (size_t)(1u << 30)); /* crc32_iscsi takes an int length */
+        c = crc32_iscsi((unsigned char *)p, (int)n, c);
+        p += n;
+        len -= n;
+    }
+    return ~c;
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+    return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+enum rb_batch_status rb_batch_parse(const uint8_t *p, size_t len, struct rb_batch_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* v0/v1 message sets also keep magic at byte 16: name them as a bad magic. */
+    if (len <= RB_BATCH_OFF_MAGIC)
+        return RB_BATCH_TRUNCATED;
+    out->magic = (int8_t)p[RB_BATCH_OFF_MAGIC];
+    if (out->magic != 2)
+        return RB_BATCH_BAD_MAGIC;
+    if (len < RB_BATCH_HEADER_BYTES)
+        return RB_BATCH_TRUNCATED;
+
+    out->base_offset = (int64_t)get_be64(p + 0);
+    out->batch_length = (int32_t)get_be32(p + 8);
+    out->leader_epoch = (int32_t)get_be32(p + 12);
+    out->crc = get_be32(p + 17);
+    out->attributes = (int16_t)get_be16(p + 21);
+    out->last_offset_delta = (int32_t)get_be32(p + 23);
+    out->base_timestamp = (int64_t)get_be64(p + 27);
+    out->max_timestamp = (int64_t)get_be64(p + 35);
+    out->producer_id = (int64_t)get_be64(p + 43);
+    out->producer_epoch = (int16_t)get_be16(p + 51);
+    out->base_sequence = (int32_t)get_be32(p + 53);
+    out->record_count = (int32_t)get_be32(p + 57);
+
+    if (out->batch_length < BATCH_LENGTH_MIN ||
+        (uint64_t)out->batch_length > (uint64_t)INT32_MAX - RB_BATCH_LOG_OVERHEAD)
+        return RB_BATCH_BAD_LENGTH;
+    if ((uint64_t)RB_BATCH_LOG_OVERHEAD + (uint64_t)out->batch_length > len)
+        return RB_BATCH_TRUNCATED;
+    return RB_BATCH_OK;
+}
+
+enum rb_batch_status rb_batch_validate(const uint8_t *p, size_t len, struct rb_batch_info *out)
+{
+    enum rb_batch_status st = rb_batch_parse(p, len, out);
+    if (st != RB_BATCH_OK)
+        return st;
+
+    size_t total = rb_batch_total_bytes(out);
+    uint32_t crc = rb_crc32c(0, p + RB_BATCH_OFF_ATTRIBUTES, total - RB_BATCH_OFF_ATTRIBUTES);
+    if (crc != out->crc)
+        return RB_BATCH_BAD_CRC;
+
+    if (out->last_offset_delta < 0 || out->record_count <= 0 ||
+        (int64_t)out->record_count != (int64_t)out->last_offset_delta + 1)
+        return RB_BATCH_INVALID;
+    if (out->attributes & RB_BATCH_ATTR_CONTROL)
+        return RB_BATCH_INVALID;
+    if (out->producer_id >= 0 && out->base_sequence < 0)
+        return RB_BATCH_INVALID;
+    if (out->max_timestamp != -1 && out->max_timestamp < out->base_timestamp)
+        return RB_BATCH_INVALID;
+    return RB_BATCH_OK;
+}
+
+const char *rb_batch_status_str(enum rb_batch_status st)
+{
+    switch (st) {
+    case RB_BATCH_OK:
+        return "ok";
+    case RB_BATCH_TRUNCATED:
+        return "truncated";
+    case RB_BATCH_BAD_LENGTH:
+        return "bad batch length";
+    case RB_BATCH_BAD_MAGIC:
+        return "bad magic";
+    case RB_BATCH_BAD_CRC:
+        return "CRC mismatch";
+    case RB_BATCH_INVALID:
+        return "invalid header fields";
+    }
+    return "unknown status";
+}

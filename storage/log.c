@@ -1,0 +1,443 @@
+/*
+ * storage/log.c - a partition log's life cycle: open and recovery, segment roll,
+ * clean close, destroy. Appends and flushes are in log_write.c, reads in
+ * log_read.c; the shared state is described in log_int.h.
+ *
+ * Segment states:
+ *
+ *   (file found) --load/scan--> INACTIVE --(last one)--> ACTIVE --roll--> INACTIVE
+ *                                  ^                       |
+ *   (new file) --create+prealloc---+-----------------------+ close: trim, index, marker
+ *
+ * Recovery decision: a clean marker file (written last by rb_log_close, removed by
+ * rb_log_open) means every segment was trimmed and indexed, so all are loaded from
+ * their index files. Without it the last segment is scanned from its start with
+ * full validation (CRC, offsets continuing) and cut at the first bad batch. Earlier
+ * segments are always trusted: a roll only happens when the old segment is durable,
+ * and it trims and indexes the old one before creating the new one.
+ *
+ * Fault model: I/O errors during open fail the open; a corrupt closed segment fails
+ * it with -EUCLEAN (it is never skipped). Roll and close errors take the log offline.
+ */
+#include "storage/log_int.h"
+
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void rb_log_config_defaults(struct rb_log_config *cfg)
+{
+    cfg->segment_bytes = 1ull << 30;
+    cfg->segment_ms = 7ll * 24 * 3600 * 1000;
+    cfg->index_interval_bytes = 4096;
+    cfg->segment_index_bytes = 10u << 20;
+    cfg->prealloc_bytes = 16ull << 20;
+    cfg->chunk_bytes = 256u << 10;
+    cfg->max_dirty_bytes = 8u << 20;
+    cfg->log_append_time = false;
+}
+
+static int check_config(const struct rb_log_config *cfg)
+{
+    if (cfg->chunk_bytes < RB_BLOCK_BYTES || cfg->chunk_bytes % RB_BLOCK_BYTES)
+        return -EINVAL;
+    if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX)
+        return -EINVAL;
+    if (!cfg->prealloc_bytes || !cfg->max_dirty_bytes || cfg->segment_index_bytes < 8)
+        return -EINVAL;
+    return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int err = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return err;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char buf[4096];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+static bool parse_log_name(const char *name, int64_t *base)
+{
+    if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0)
+        return false;
+    int64_t v = 0;
+    for (int i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (name[i] - '0');
+    }
+    *base = v;
+    return true;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Base offsets of the .log files in dir, sorted. */
+static int list_segments(const char *dir, int64_t **bases, int *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int cap = 0;
+    *bases = NULL;
+    *n = 0;
+    if (!d)
+        return -errno;
+    while ((de = readdir(d))) {
+        int64_t b;
+        if (!parse_log_name(de->d_name, &b))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            int64_t *nb = realloc(*bases, (size_t)cap * sizeof(*nb));
+            if (!nb) {
+                closedir(d);
+                return -ENOMEM;
+            }
+            *bases = nb;
+        }
+        (*bases)[(*n)++] = b;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*bases, (size_t)*n, sizeof(**bases), cmp_i64);
+    return 0;
+}
+
+static int marker_path(char *buf, size_t cap, const char *dir)
+{
+    int n = snprintf(buf, cap, "%s/%s", dir, RB_LOG_CLEAN_MARKER);
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int segs_push(struct rb_log *log, int64_t base)
+{
+    if (log->n_segs == log->cap_segs) {
+        int cap = log->cap_segs ? log->cap_segs * 2 : 8;
+        struct rb_segment *ns = realloc(log->segs, (size_t)cap * sizeof(*ns));
+        if (!ns)
+            return -ENOMEM;
+        log->segs = ns;
+        log->cap_segs = cap;
+    }
+    rb_segment_init(&log->segs[log->n_segs++], base, log->cfg.index_interval_bytes);
+    return 0;
+}
+
+/* Load every segment found; the last one is validated unless the log was closed
+ * cleanly. Closed segments keep no descriptor open. */
+static int load_segments(struct rb_log *log, const int64_t *bases, int n, bool clean)
+{
+    for (int i = 0; i < n; i++) {
+        int err = segs_push(log, bases[i]);
+        if (err)
+            return err;
+        struct rb_segment *seg = &log->segs[i];
+        bool last = i == n - 1;
+        if (last && !clean) {
+            err = rb_segment_scan(seg, log->dir, 0, true);
+        } else {
+            err = rb_segment_load(seg, log->dir);
+            if (!err && !last && seg->index_stale) {
+                (void)rb_index_finish(&seg->idx, seg->max_ts,
+                                      (uint32_t)(seg->offset_of_max_ts - seg->base_offset));
+                if (!rb_index_write(&seg->idx, log->dir, seg->base_offset))
+                    seg->index_stale = false;
+            }
+        }
+        if (err)
+            return err;
+        if (i > 0 && seg->base_offset != log->segs[i - 1].end_offset)
+            RB_WARN("storage", "%s: segment %020" PRId64 " does not continue offset %" PRId64,
+                    log->dir, seg->base_offset, log->segs[i - 1].end_offset);
+        if (!last)
+            rb_segment_close_fds(seg);
+    }
+    return 0;
+}
+
+/* Open the last segment for appending: descriptors, preallocation, and the partial
+ * last block copied into the first chunk so the next flush rewrites it whole. */
+static int activate(struct rb_log *log, bool create)
+{
+    struct rb_segment *seg = rb_log_active(log);
+    int err = rb_segment_open_write(seg, log->dir, create);
+    if (err)
+        return err;
+    log->durable_pos = seg->size;
+    uint64_t block = RB_ALIGN_DOWN(seg->size, (uint64_t)RB_BLOCK_BYTES);
+    if (block != seg->size) {
+        err = rb_log_chunk_add(log, block);
+        if (!err)
+            err = rb_segment_pread(seg, log->dir, log->chunks[0].buf, seg->size - block, block);
+        if (err)
+            return err;
+    }
+    /* -ENOSPC leaves a usable log: appends retry the preallocation. */
+    return rb_segment_preallocate(seg, seg->size + 1, log->cfg.prealloc_bytes);
+}
+
+static int open_segments(struct rb_log *log)
+{
+    char mpath[4096];
+    int64_t *bases = NULL;
+    int n = 0;
+    int err = marker_path(mpath, sizeof(mpath), log->dir);
+    if (!err)
+        err = list_segments(log->dir, &bases, &n);
+    if (err)
+        return err;
+    bool clean = access(mpath, F_OK) == 0;
+    err = load_segments(log, bases, n, clean);
+    free(bases);
+    if (err)
+        return err;
+    if (log->n_segs == 0 && (err = segs_push(log, 0)))
+        return err;
+    err = activate(log, n == 0);
+    if (err == -ENOSPC)
+        RB_WARN("storage", "%s: disk full, cannot preallocate", log->dir);
+    else if (err)
+        return err;
+    /* From now on a crash must be detected: the marker goes before any append. */
+    if (clean && unlink(mpath) < 0)
+        return -errno;
+    return sync_dir(log->dir);
+}
+
+int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config *cfg,
+                struct rb_disk disk, int64_t now_ms)
+{
+    int err = check_config(cfg);
+    if (err)
+        return err;
+    struct rb_log *log = calloc(1, sizeof(*log));
+    if (!log)
+        return -ENOMEM;
+    log->cfg = *cfg;
+    log->cfg.prealloc_bytes = RB_ALIGN_UP(cfg->prealloc_bytes, (uint64_t)RB_BLOCK_BYTES);
+    log->disk = disk;
+    log->rd_open_seg = -1;
+    log->dir = strdup(dir);
+    if (!log->dir) {
+        err = -ENOMEM;
+        goto out_free;
+    }
+    err = mkdir_p(dir);
+    if (!err)
+        err = open_segments(log);
+    if (err)
+        goto out_free;
+    struct rb_segment *act = rb_log_active(log);
+    if (act->size > 0 && act->first_append_ms < 0)
+        act->first_append_ms = now_ms; /* segment.ms counts from this open */
+    log->start_offset = log->segs[0].base_offset;
+    log->end_offset = act->end_offset;
+    log->durable_end = log->end_offset;
+    *out = log;
+    return 0;
+out_free:
+    RB_ERROR("storage", "%s: cannot open log: %s", dir, strerror(-err));
+    rb_log_chunks_free(log);
+    for (int i = 0; i < log->n_segs; i++)
+        rb_segment_free(&log->segs[i]);
+    free(log->segs);
+    free(log->dir);
+    free(log);
+    return err;
+}
+
+/* Trim the segment, index it and close its descriptors (roll and close). */
+static int seal_segment(struct rb_log *log, struct rb_segment *seg)
+{
+    int err = rb_segment_trim(seg, log->dir);
+    if (err)
+        return err;
+    (void)rb_index_finish(&seg->idx, seg->max_ts,
+                          (uint32_t)(seg->offset_of_max_ts - seg->base_offset));
+    err = rb_index_write(&seg->idx, log->dir, seg->base_offset);
+    if (!err)
+        seg->index_stale = false;
+    rb_segment_close_fds(seg);
+    return err;
+}
+
+int rb_log_roll(struct rb_log *log, int64_t now_ms)
+{
+    struct rb_segment *old = rb_log_active(log);
+    RB_ASSERT(!log->flushing && log->durable_pos == old->size && old->size > 0);
+    rb_log_chunks_free(log);
+    int err = seal_segment(log, old);
+    if (!err)
+        err = segs_push(log, log->end_offset);
+    if (err)
+        goto out_offline;
+    err = activate(log, true);
+    if (err == -ENOSPC)
+        return err; /* the new empty segment stays active; the next append retries */
+    if (!err)
+        err = sync_dir(log->dir);
+    if (err)
+        goto out_offline;
+    RB_INFO("storage", "%s: rolled new segment %020" PRId64, log->dir, log->end_offset);
+    return 0;
+out_offline:
+    rb_log_set_offline(log, err, "segment roll");
+    return -EIO;
+}
+
+/* Shutdown: write what is still dirty synchronously (the ring is gone by now). */
+static int write_dirty_sync(struct rb_log *log)
+{
+    struct rb_segment *seg = rb_log_active(log);
+    uint64_t from = RB_ALIGN_DOWN(log->durable_pos, (uint64_t)RB_BLOCK_BYTES);
+    uint64_t to = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
+    while (from < to) {
+        struct iovec iov[64];
+        uint64_t bytes;
+        int cnt = rb_log_build_iov(log, from, to, iov, (int)RB_ARRAY_LEN(iov), &bytes);
+        ssize_t w = pwritev(seg->wr_fd, iov, cnt, (off_t)from);
+        if (w != (ssize_t)bytes)
+            return w < 0 ? -errno : -EIO;
+        from += bytes;
+    }
+    if (fdatasync(seg->wr_fd) < 0)
+        return -errno;
+    log->durable_pos = seg->size;
+    log->durable_end = log->end_offset;
+    return 0;
+}
+
+static int close_clean(struct rb_log *log)
+{
+    char mpath[4096];
+    int err = write_dirty_sync(log);
+    for (int i = 0; !err && i < log->n_segs; i++) {
+        struct rb_segment *seg = &log->segs[i];
+        if (i == log->n_segs - 1)
+            err = seal_segment(log, seg);
+        else if (seg->index_stale)
+            err = rb_index_write(&seg->idx, log->dir, seg->base_offset);
+    }
+    if (!err)
+        err = marker_path(mpath, sizeof(mpath), log->dir);
+    if (!err) {
+        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || fsync(fd) < 0)
+            err = -errno;
+        if (fd >= 0)
+            close(fd);
+    }
+    return err ? err : sync_dir(log->dir);
+}
+
+static void log_free(struct rb_log *log)
+{
+    rb_log_chunks_free(log);
+    for (int i = 0; i < log->n_segs; i++)
+        rb_segment_free(&log->segs[i]);
+    free(log->segs);
+    free(log->iov);
+    free(log->dir);
+    free(log);
+}
+
+void rb_log_close(struct rb_log *log)
+{
+    if (!log)
+        return;
+    RB_ASSERT(!log->flushing);
+    if (!log->offline) {
+        int err = close_clean(log);
+        if (err)
+            RB_ERROR("storage", "%s: unclean close: %s", log->dir, strerror(-err));
+    }
+    log_free(log);
+}
+
+int rb_log_destroy(struct rb_log *log)
+{
+    char path[4096];
+    int err = 0;
+    RB_ASSERT(!log->flushing);
+    for (int i = 0; i < log->n_segs; i++) {
+        rb_segment_close_fds(&log->segs[i]);
+        if (!rb_segment_path(path, sizeof(path), log->dir, log->segs[i].base_offset, ".log") &&
+            unlink(path) < 0 && errno != ENOENT)
+            err = -errno;
+        rb_index_unlink(log->dir, log->segs[i].base_offset);
+    }
+    DIR *d = opendir(log->dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+    if (d)
+        closedir(d);
+    if (rmdir(log->dir) < 0 && !err)
+        err = -errno;
+    log_free(log);
+    return err;
+}
+
+int64_t rb_log_start_offset(const struct rb_log *log)
+{
+    return log->start_offset;
+}
+
+int64_t rb_log_end_offset(const struct rb_log *log)
+{
+    return log->end_offset;
+}
+
+int64_t rb_log_durable_end(const struct rb_log *log)
+{
+    return log->durable_end;
+}
+
+bool rb_log_offline(const struct rb_log *log)
+{
+    return log->offline;
+}
+
+uint64_t rb_log_size_bytes(const struct rb_log *log)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < log->n_segs; i++)
+        sum += log->segs[i].size;
+    return sum;
+}

@@ -1,0 +1,117 @@
+/*
+ * storage/log.h - one partition's log: Kafka's on-disk layout, O_DIRECT appends
+ * through a struct rb_disk, group-commit flushes, reads by offset.
+ *
+ * Directory: <log.dir>/<topic>-<partition>/ holding
+ *   <20-digit base offset>.log | .index | .timeindex  (Kafka's formats)
+ * The owner (one shard) is the only thread that touches a log: no locks.
+ *
+ * Offsets:
+ *   start_offset   first offset still in the log (log start offset)
+ *   durable_end    every offset below it is written and fdatasync'd; this is the
+ *                  high watermark a standalone broker exposes to consumers
+ *   end_offset     next offset to assign (log end offset); >= durable_end
+ *
+ * Write path: rb_log_append copies a validated batch into 4 KiB-aligned chunk
+ * buffers and assigns offsets; rb_log_flush writes the dirty chunks (the partial
+ * last block is rewritten by the next flush) and fdatasyncs the segment, then calls
+ * back. Segment files are preallocated ahead of the write position so O_DIRECT
+ * writes never extend them; the file is cut to its logical size on roll and close.
+ *
+ * Faults: any failed or short write/sync takes the log offline (rb_log_offline);
+ * it is never retried. Opening recovers: the active segment is scanned batch by
+ * batch (length, CRC, offsets continuing) and cut at the first invalid batch.
+ */
+#ifndef RB_STORAGE_LOG_H
+#define RB_STORAGE_LOG_H
+
+#include "storage/batch.h"
+#include "storage/disk.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rb_log;
+
+struct rb_log_config {
+    uint64_t segment_bytes;        /* segment.bytes (default 1 GiB) */
+    int64_t segment_ms;            /* segment.ms (default 7 days) */
+    uint32_t index_interval_bytes; /* index.interval.bytes (default 4096) */
+    uint32_t segment_index_bytes;  /* segment.index.bytes (default 10 MiB) */
+    uint64_t prealloc_bytes;       /* log.preallocate.step.bytes: growth step (default 16 MiB) */
+    uint32_t chunk_bytes;          /* log.chunk.bytes: write buffer unit (default 256 KiB) */
+    uint32_t max_dirty_bytes;      /* appends beyond this unflushed amount get -ENOBUFS */
+    bool log_append_time;          /* message.timestamp.type=LogAppendTime */
+};
+
+void rb_log_config_defaults(struct rb_log_config *cfg);
+
+/* Open (creating the directory when missing) and recover the log in dir.
+ * Blocking: called at startup or topic creation, never per request. */
+int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config *cfg,
+                struct rb_disk disk, int64_t now_ms);
+
+/* Clean close: requires no flush in flight. Writes the indexes, cuts the active
+ * segment to its logical size, syncs, frees. Blocking (shutdown only). */
+void rb_log_close(struct rb_log *log);
+
+/* Close and remove the directory and everything in it (topic deletion). */
+int rb_log_destroy(struct rb_log *log);
+
+/* Append one batch already checked by rb_batch_validate (bi describes it). Copies
+ * it, assigns base_offset = end_offset, sets LogAppendTime if configured.
+ * Returns 0, -ENOBUFS when max_dirty_bytes would be exceeded (flush, then retry),
+ * -EIO when the log is offline, -ENOSPC when preallocation found the disk full. */
+int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
+                  int64_t now_ms, int64_t *base_offset_out);
+
+bool rb_log_dirty(const struct rb_log *log);
+bool rb_log_flushing(const struct rb_log *log);
+
+/* Write and fdatasync everything appended so far. At most one flush per log in
+ * flight (returns -EBUSY otherwise, -EIO when offline). cb runs once, later, with 0
+ * (durable_end advanced) or -errno (the log is now offline). */
+typedef void (*rb_log_flush_cb)(struct rb_log *log, int res, void *arg);
+int rb_log_flush(struct rb_log *log, rb_log_flush_cb cb, void *arg);
+
+int64_t rb_log_start_offset(const struct rb_log *log);
+int64_t rb_log_end_offset(const struct rb_log *log);
+int64_t rb_log_durable_end(const struct rb_log *log);
+bool rb_log_offline(const struct rb_log *log);
+uint64_t rb_log_size_bytes(const struct rb_log *log);
+
+/* Where the bytes of a read are: in memory (mem != NULL; valid until the next call
+ * into this log) or in a segment file (fd is a buffered descriptor, valid until the
+ * next call into this log). */
+struct rb_log_piece {
+    const uint8_t *mem;
+    int fd;
+    uint64_t file_pos;
+    uint32_t len;
+};
+
+#define RB_LOG_SLICE_PIECES 8
+struct rb_log_slice {
+    struct rb_log_piece piece[RB_LOG_SLICE_PIECES];
+    int n;
+    uint32_t bytes;
+};
+
+/* Locate whole batches starting with the batch that contains offset, below
+ * upto_offset (exclusive; usually durable_end), totalling at most max_bytes - except
+ * that when min_one is set the first batch is returned whole even if larger.
+ * Stays within one segment. Returns 0 (slice may be empty when offset ==
+ * upto_offset), -ERANGE when offset is outside [start_offset, upto_offset], -EIO
+ * when offline or a read failed. */
+int rb_log_read(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,
+                bool min_one, struct rb_log_slice *out);
+
+/* Copy helper: rb_log_read into buf (cap bytes), reading file pieces with pread. */
+int rb_log_read_copy(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,
+                     bool min_one, uint8_t *buf, uint32_t cap, uint32_t *len_out);
+
+/* ListOffsets by timestamp: the first offset whose batch max timestamp >= ts, and
+ * that timestamp. Returns 0, or -ENOENT when no such batch (Kafka answers -1). */
+int rb_log_offset_for_time(struct rb_log *log, int64_t ts, int64_t *offset, int64_t *timestamp);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * storage/log_read.c - the partition log's read path: locate batches by offset
+ * (sparse index, then batch headers) and by timestamp (time index, then headers),
+ * and describe them as memory pieces (tail chunks) or file pieces (buffered fd).
+ *
+ * Invariants: a read returns whole batches only; bytes at or above the first
+ * chunk's position come from memory (the file may hold zeros or a stale partial
+ * block there), bytes below it from the file, where they are durable.
+ * Descriptor budget: only the active segment and at most one closed segment (the
+ * last one read) keep a descriptor open.
+ * Fault model: headers read back are checked (length, bounds, offsets increasing);
+ * anything inconsistent is reported as -EIO, never asserted.
+ */
+#include "storage/log_int.h"
+
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+struct hdr {
+    int64_t base;
+    int64_t last;
+    int64_t max_ts;
+    uint32_t total;
+};
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t get_be64(const uint8_t *p)
+{
+    return (int64_t)((uint64_t)get_be32(p) << 32 | get_be32(p + 4));
+}
+
+static bool is_active(struct rb_log *log, int si)
+{
+    return si == log->n_segs - 1;
+}
+
+static uint64_t mem_start(struct rb_log *log, int si)
+{
+    if (!is_active(log, si))
+        return UINT64_MAX;
+    return log->n_chunks ? log->chunks[0].pos : rb_log_active(log)->size;
+}
+
+/* The segment, with its read descriptor open (closing another closed segment's). */
+static struct rb_segment *seg_open(struct rb_log *log, int si)
+{
+    struct rb_segment *seg = &log->segs[si];
+    if (!is_active(log, si) && log->rd_open_seg != si) {
+        if (log->rd_open_seg >= 0 && log->rd_open_seg < log->n_segs - 1)
+            rb_segment_close_fds(&log->segs[log->rd_open_seg]);
+        log->rd_open_seg = si;
+    }
+    return seg;
+}
+
+static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, size_t len)
+{
+    uint64_t ms = mem_start(log, si);
+    uint32_t cb = log->cfg.chunk_bytes;
+    if (pos < ms) {
+        size_t n = (size_t)RB_MIN((uint64_t)len, ms - pos);
+        if (rb_segment_pread(seg_open(log, si), log->dir, buf, n, pos))
+            return -EIO;
+        pos += n;
+        buf += n;
+        len -= n;
+    }
+    while (len) {
+        uint64_t rel = pos - log->chunks[0].pos;
+        const struct rb_chunk *c = &log->chunks[rel / cb];
+        size_t n = RB_MIN(len, (size_t)(cb - rel % cb));
+        memcpy(buf, c->buf + rel % cb, n);
+        pos += n;
+        buf += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int read_hdr(struct rb_log *log, int si, uint64_t pos, struct hdr *h)
+{
+    uint8_t b[RB_BATCH_HEADER_BYTES];
+    struct rb_segment *seg = &log->segs[si];
+    if (seg->size - pos < RB_BATCH_HEADER_BYTES || read_bytes(log, si, pos, b, sizeof(b)))
+        return -EIO;
+    int32_t len = (int32_t)get_be32(b + RB_BATCH_OFF_LENGTH);
+    int32_t lod = (int32_t)get_be32(b + 23);
+    h->base = get_be64(b + RB_BATCH_OFF_BASE_OFFSET);
+    h->last = h->base + lod;
+    h->max_ts = get_be64(b + RB_BATCH_OFF_MAX_TS);
+    h->total = RB_BATCH_LOG_OVERHEAD + (uint32_t)len;
+    if (len < (int32_t)(RB_BATCH_HEADER_BYTES - RB_BATCH_LOG_OVERHEAD) || lod < 0 ||
+        h->total > seg->size - pos || h->base < seg->base_offset) {
+        RB_ERROR("storage", "%s/%020" PRId64 ".log: bad batch header at position %" PRIu64,
+                 log->dir, seg->base_offset, pos);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int find_seg(struct rb_log *log, int64_t offset)
+{
+    int lo = 0, hi = log->n_segs; /* first segment with base > offset */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (log->segs[mid].base_offset <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? lo - 1 : 0;
+}
+
+static bool add_piece(struct rb_log_slice *out, struct rb_log_piece p)
+{
+    if (out->n) {
+        struct rb_log_piece *q = &out->piece[out->n - 1];
+        bool join = p.mem ? q->mem && q->mem + q->len == p.mem
+                          : !q->mem && q->fd == p.fd && q->file_pos + q->len == p.file_pos;
+        if (join) {
+            q->len += p.len;
+            return true;
+        }
+    }
+    if (out->n == RB_LOG_SLICE_PIECES)
+        return false;
+    out->piece[out->n++] = p;
+    return true;
+}
+
+/* Add [pos, pos + len) of segment si as pieces; all or nothing. */
+static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
+                      struct rb_log_slice *out)
+{
+    struct rb_log_slice saved = *out;
+    uint64_t ms = mem_start(log, si), end = pos + len;
+    uint32_t cb = log->cfg.chunk_bytes;
+    bool ok = true;
+    if (pos < ms) {
+        uint64_t n = RB_MIN(end, ms) - pos;
+        ok = add_piece(out, (struct rb_log_piece){
+                                .fd = log->segs[si].rd_fd, .file_pos = pos, .len = (uint32_t)n});
+        pos += n;
+    }
+    while (ok && pos < end) {
+        uint64_t rel = pos - log->chunks[0].pos;
+        uint64_t n = RB_MIN(end - pos, cb - rel % cb);
+        ok = add_piece(out, (struct rb_log_piece){.mem = log->chunks[rel / cb].buf + rel % cb,
+                                                  .fd = -1,
+                                                  .len = (uint32_t)n});
+        pos += n;
+    }
+    if (!ok) {
+        *out = saved;
+        return false;
+    }
+    out->bytes += len;
+    return true;
+}
+
+int rb_log_read(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,
+                bool min_one, struct rb_log_slice *out)
+{
+    out->n = 0;
+    out->bytes = 0;
+    if (log->offline)
+        return -EIO;
+    upto_offset = RB_MIN(upto_offset, log->end_offset);
+    if (offset < log->start_offset || offset > upto_offset)
+        return -ERANGE;
+    if (offset == upto_offset)
+        return 0;
+    int si = find_seg(log, offset);
+    struct rb_segment *seg = seg_open(log, si);
+    if (rb_segment_open_read(seg, log->dir))
+        return -EIO;
+    uint64_t pos = rb_index_lookup(&seg->idx, (uint32_t)(offset - seg->base_offset));
+    while (pos < seg->size) {
+        struct hdr h;
+        if (read_hdr(log, si, pos, &h))
+            return -EIO;
+        if (h.base >= upto_offset)
+            break;
+        if (h.last >= offset) {
+            bool first = out->bytes == 0;
+            if ((uint64_t)out->bytes + h.total > max_bytes && !(first && min_one))
+                break;
+            if (!add_range(log, si, pos, h.total, out))
+                break;
+        }
+        pos += h.total;
+    }
+    return 0;
+}
+
+static int pread_all(int fd, uint8_t *buf, size_t len, uint64_t pos)
+{
+    while (len) {
+        ssize_t n = pread(fd, buf, len, (off_t)pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EIO;
+        buf += n;
+        len -= (size_t)n;
+        pos += (uint64_t)n;
+    }
+    return 0;
+}
+
+int rb_log_read_copy(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,
+                     bool min_one, uint8_t *buf, uint32_t cap, uint32_t *len_out)
+{
+    struct rb_log_slice s;
+    *len_out = 0;
+    int err = rb_log_read(log, offset, upto_offset, RB_MIN(max_bytes, cap), min_one, &s);
+    if (err)
+        return err;
+    if (s.bytes > cap)
+        return -ENOBUFS;
+    uint32_t done = 0;
+    for (int i = 0; i < s.n; i++) {
+        const struct rb_log_piece *p = &s.piece[i];
+        if (p->mem)
+            memcpy(buf + done, p->mem, p->len);
+        else if (pread_all(p->fd, buf + done, p->len, p->file_pos))
+            return -EIO;
+        done += p->len;
+    }
+    *len_out = done;
+    return 0;
+}
+
+/* First durable batch of segment si with max timestamp >= ts. */
+static int time_in_segment(struct rb_log *log, int si, int64_t ts, int64_t *offset,
+                           int64_t *timestamp)
+{
+    struct rb_segment *seg = seg_open(log, si);
+    if (rb_segment_open_read(seg, log->dir))
+        return -EIO;
+    uint32_t rel = rb_index_lookup_time(&seg->idx, ts);
+    int64_t from = seg->base_offset + rel;
+    uint64_t pos = rb_index_lookup(&seg->idx, rel);
+    while (pos < seg->size) {
+        struct hdr h;
+        if (read_hdr(log, si, pos, &h))
+            return -EIO;
+        if (h.base >= log->durable_end)
+            break;
+        if (h.last >= from && h.max_ts >= ts) {
+            *offset = h.base;
+            *timestamp = h.max_ts;
+            return 0;
+        }
+        pos += h.total;
+    }
+    return -ENOENT;
+}
+
+int rb_log_offset_for_time(struct rb_log *log, int64_t ts, int64_t *offset, int64_t *timestamp)
+{
+    if (log->offline)
+        return -EIO;
+    for (int si = 0; si < log->n_segs; si++) {
+        if (log->segs[si].max_ts < ts || log->segs[si].base_offset >= log->durable_end)
+            continue;
+        int err = time_in_segment(log, si, ts, offset, timestamp);
+        if (err != -ENOENT)
+            return err;
+    }
+    return -ENOENT;
+}

@@ -1,0 +1,336 @@
+/*
+ * storage/log_write.c - the partition log's write path: appends into the chunk
+ * buffers, group-commit flushes through struct rb_disk, going offline on a fault.
+ *
+ * Flush state machine (one flush per log at a time):
+ *
+ *   IDLE --rb_log_flush--> WRITING --all ranges written--> SYNCING --ok--> IDLE
+ *                            |  (one writev per <= IOV_MAX chunks)  |
+ *                            +---- error or short write ------------+--> OFFLINE
+ *
+ * A flush covers [block of durable_pos, block-aligned end of the size at the time of
+ * the call): the partial last block is written whole (zeros past the end) and
+ * written again by the next flush. Appends made while a flush is in flight go at or
+ * beyond fl_size: they may change bytes of the partial block being written, but only
+ * past fl_size, which that flush does not claim as durable.
+ *
+ * Fault model: a failed or short write or sync is never retried (the page cache
+ * may have dropped the data): the log goes offline, the flush callback gets the
+ * error, every later append, flush and read returns -EIO.
+ */
+#include "storage/log_int.h"
+
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_IOV_MAX 1024 /* IOV_MAX on Linux */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+void rb_log_set_offline(struct rb_log *log, int err, const char *what)
+{
+    if (!log->offline)
+        RB_ERROR("storage", "%s: %s failed (%s): log offline", log->dir, what, strerror(-err));
+    log->offline = true;
+}
+
+int rb_log_chunk_add(struct rb_log *log, uint64_t pos)
+{
+    RB_ASSERT(pos % RB_BLOCK_BYTES == 0);
+    RB_ASSERT(!log->n_chunks || pos == log->chunks[log->n_chunks - 1].pos + log->cfg.chunk_bytes);
+    if (log->n_chunks == log->cap_chunks) {
+        int cap = log->cap_chunks ? log->cap_chunks * 2 : 8;
+        struct rb_chunk *nc = realloc(log->chunks, (size_t)cap * sizeof(*nc));
+        if (!nc)
+            return -ENOMEM;
+        log->chunks = nc;
+        log->cap_chunks = cap;
+    }
+    void *buf = log->spare_chunk;
+    log->spare_chunk = NULL;
+    if (!buf && posix_memalign(&buf, RB_BLOCK_BYTES, log->cfg.chunk_bytes))
+        return -ENOMEM;
+    memset(buf, 0, log->cfg.chunk_bytes);
+    log->chunks[log->n_chunks++] = (struct rb_chunk){.buf = buf, .pos = pos};
+    return 0;
+}
+
+static void chunk_release(struct rb_log *log, uint8_t *buf)
+{
+    if (!log->spare_chunk)
+        log->spare_chunk = buf;
+    else
+        free(buf);
+}
+
+void rb_log_chunks_free(struct rb_log *log)
+{
+    for (int i = 0; i < log->n_chunks; i++)
+        free(log->chunks[i].buf);
+    free(log->chunks);
+    free(log->spare_chunk);
+    log->chunks = NULL;
+    log->spare_chunk = NULL;
+    log->n_chunks = log->cap_chunks = 0;
+}
+
+/* Chunks entirely below durable_pos hold nothing the file lacks. */
+static void free_durable_chunks(struct rb_log *log)
+{
+    int n = 0;
+    while (n < log->n_chunks && log->chunks[n].pos + log->cfg.chunk_bytes <= log->durable_pos)
+        chunk_release(log, log->chunks[n++].buf);
+    if (!n)
+        return;
+    memmove(log->chunks, log->chunks + n, (size_t)(log->n_chunks - n) * sizeof(*log->chunks));
+    log->n_chunks -= n;
+}
+
+/* Make the chunks cover the active segment's bytes up to end. */
+static int chunks_cover(struct rb_log *log, uint64_t end)
+{
+    struct rb_segment *seg = rb_log_active(log);
+    if (!log->n_chunks) {
+        RB_ASSERT(seg->size % RB_BLOCK_BYTES == 0);
+        int err = rb_log_chunk_add(log, seg->size);
+        if (err)
+            return err;
+    }
+    while (log->chunks[log->n_chunks - 1].pos + log->cfg.chunk_bytes < end) {
+        int err = rb_log_chunk_add(log, log->chunks[log->n_chunks - 1].pos + log->cfg.chunk_bytes);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+static void chunks_copy(struct rb_log *log, uint64_t pos, const uint8_t *src, size_t len)
+{
+    uint32_t cb = log->cfg.chunk_bytes;
+    RB_ASSERT(log->n_chunks && pos >= log->chunks[0].pos);
+    while (len) {
+        uint64_t rel = pos - log->chunks[0].pos;
+        struct rb_chunk *c = &log->chunks[rel / cb];
+        RB_ASSERT(c < log->chunks + log->n_chunks);
+        size_t in = (size_t)(rel % cb);
+        size_t n = RB_MIN(len, (size_t)cb - in);
+        memcpy(c->buf + in, src, n);
+        pos += n;
+        src += n;
+        len -= n;
+    }
+}
+
+int rb_log_build_iov(struct rb_log *log, uint64_t from, uint64_t to, struct iovec *iov, int max,
+                     uint64_t *bytes)
+{
+    uint32_t cb = log->cfg.chunk_bytes;
+    int n = 0;
+    *bytes = 0;
+    RB_ASSERT(log->n_chunks && from >= log->chunks[0].pos);
+    while (from < to && n < max) {
+        uint64_t rel = from - log->chunks[0].pos;
+        RB_ASSERT(rel / cb < (uint64_t)log->n_chunks);
+        struct rb_chunk *c = &log->chunks[rel / cb];
+        size_t in = (size_t)(rel % cb);
+        size_t len = (size_t)RB_MIN((uint64_t)cb - in, to - from);
+        iov[n++] = (struct iovec){.iov_base = c->buf + in, .iov_len = len};
+        from += len;
+        *bytes += len;
+    }
+    return n;
+}
+
+static bool need_roll(struct rb_log *log, struct rb_segment *seg, const struct rb_batch_info *bi,
+                      int64_t now_ms)
+{
+    uint64_t total = rb_batch_total_bytes(bi);
+    if (seg->size == 0)
+        return false;
+    if (seg->size + total > log->cfg.segment_bytes)
+        return true;
+    if (seg->first_append_ms >= 0 && now_ms - seg->first_append_ms > log->cfg.segment_ms)
+        return true;
+    if (log->end_offset + bi->last_offset_delta - seg->base_offset > INT32_MAX)
+        return true;
+    return rb_index_file_bytes(&seg->idx) + RB_INDEX_ENTRY_BYTES > log->cfg.segment_index_bytes;
+}
+
+/* Room for the batch: roll if due, the dirty budget, preallocation, chunks. */
+static int make_room(struct rb_log *log, const struct rb_batch_info *bi, int64_t now_ms)
+{
+    struct rb_segment *seg = rb_log_active(log);
+    uint64_t total = rb_batch_total_bytes(bi);
+    int err;
+    if (need_roll(log, seg, bi, now_ms)) {
+        /* A roll seals a durable segment: flush first (the caller retries). */
+        if (log->flushing || log->durable_pos != seg->size)
+            return -ENOBUFS;
+        if ((err = rb_log_roll(log, now_ms)))
+            return err;
+        seg = rb_log_active(log);
+    }
+    uint64_t dirty = seg->size - log->durable_pos;
+    if (dirty && dirty + total > log->cfg.max_dirty_bytes)
+        return -ENOBUFS;
+    err = rb_segment_preallocate(seg, RB_ALIGN_UP(seg->size + total, (uint64_t)RB_BLOCK_BYTES),
+                                 log->cfg.prealloc_bytes);
+    if (err && err != -ENOSPC) {
+        rb_log_set_offline(log, err, "preallocation");
+        return -EIO;
+    }
+    return err ? err : chunks_cover(log, seg->size + total);
+}
+
+int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
+                  int64_t now_ms, int64_t *base_offset_out)
+{
+    uint8_t hdr[RB_BATCH_HEADER_BYTES];
+    if (log->offline)
+        return -EIO;
+    RB_ASSERT(bi->magic == 2 && bi->batch_length >= (int32_t)(RB_BATCH_HEADER_BYTES - 12));
+    RB_ASSERT(bi->last_offset_delta >= 0);
+    int err = make_room(log, bi, now_ms);
+    if (err)
+        return err;
+
+    struct rb_segment *seg = rb_log_active(log);
+    uint32_t total = rb_batch_total_bytes(bi);
+    int64_t max_ts = bi->max_timestamp;
+    memcpy(hdr, batch, sizeof(hdr));
+    put_be64(hdr + RB_BATCH_OFF_BASE_OFFSET, (uint64_t)log->end_offset);
+    if (log->cfg.log_append_time) {
+        /* attributes and maxTimestamp are under the CRC: recompute it. */
+        hdr[RB_BATCH_OFF_ATTRIBUTES + 1] |= RB_BATCH_ATTR_TIMESTAMP_TYPE;
+        put_be64(hdr + RB_BATCH_OFF_MAX_TS, (uint64_t)now_ms);
+        max_ts = now_ms;
+        uint32_t crc = rb_crc32c(0, hdr + RB_BATCH_OFF_ATTRIBUTES,
+                                 RB_BATCH_HEADER_BYTES - RB_BATCH_OFF_ATTRIBUTES);
+        crc = rb_crc32c(crc, batch + RB_BATCH_HEADER_BYTES, total - RB_BATCH_HEADER_BYTES);
+        put_be32(hdr + RB_BATCH_OFF_CRC, crc);
+    }
+    chunks_copy(log, seg->size, hdr, sizeof(hdr));
+    chunks_copy(log, seg->size + sizeof(hdr), batch + sizeof(hdr), total - sizeof(hdr));
+
+    int64_t base = log->end_offset;
+    rb_segment_account(seg, seg->size, base, base + bi->last_offset_delta, total, max_ts);
+    if (seg->first_append_ms < 0)
+        seg->first_append_ms = now_ms;
+    log->end_offset = seg->end_offset;
+    if (base_offset_out)
+        *base_offset_out = base;
+    return 0;
+}
+
+bool rb_log_dirty(const struct rb_log *log)
+{
+    return log->end_offset != log->durable_end;
+}
+
+bool rb_log_flushing(const struct rb_log *log)
+{
+    return log->flushing;
+}
+
+static void flush_fail(struct rb_log *log, int err, const char *what)
+{
+    rb_log_set_offline(log, err, what);
+    log->flushing = false;
+    if (log->fl_cb)
+        log->fl_cb(log, err, log->fl_arg);
+}
+
+static void flush_sync_done(struct rb_disk_op *op, int res)
+{
+    struct rb_log *log = RB_CONTAINER_OF(op, struct rb_log, sop);
+    RB_ASSERT(log->flushing);
+    if (res < 0) {
+        flush_fail(log, res, "fdatasync");
+        return;
+    }
+    log->durable_pos = log->fl_size;
+    log->durable_end = log->fl_offset;
+    free_durable_chunks(log);
+    log->flushing = false;
+    if (log->fl_cb)
+        log->fl_cb(log, 0, log->fl_arg);
+}
+
+static void flush_next(struct rb_log *log)
+{
+    if (log->fl_next == log->fl_end) {
+        log->disk.ops->fdatasync(log->disk.ctx, log->fl_fd, &log->sop);
+        return;
+    }
+    int cnt =
+        rb_log_build_iov(log, log->fl_next, log->fl_end, log->iov, log->iov_cap, &log->fl_want);
+    log->disk.ops->writev(log->disk.ctx, log->fl_fd, log->iov, cnt, log->fl_next, &log->wop);
+}
+
+static void flush_write_done(struct rb_disk_op *op, int res)
+{
+    struct rb_log *log = RB_CONTAINER_OF(op, struct rb_log, wop);
+    RB_ASSERT(log->flushing);
+    if (res < 0 || (uint64_t)res != log->fl_want) {
+        flush_fail(log, res < 0 ? res : -EIO, res < 0 ? "write" : "short write");
+        return;
+    }
+    log->fl_next += log->fl_want;
+    flush_next(log);
+}
+
+static int ensure_iov(struct rb_log *log)
+{
+    int need = RB_MIN(log->n_chunks + 1, LOG_IOV_MAX);
+    if (log->iov_cap >= need)
+        return 0;
+    struct iovec *ni = realloc(log->iov, (size_t)need * sizeof(*ni));
+    if (!ni)
+        return -ENOMEM;
+    log->iov = ni;
+    log->iov_cap = need;
+    return 0;
+}
+
+int rb_log_flush(struct rb_log *log, rb_log_flush_cb cb, void *arg)
+{
+    if (log->offline)
+        return -EIO;
+    if (log->flushing)
+        return -EBUSY;
+    struct rb_segment *seg = rb_log_active(log);
+    int err = ensure_iov(log);
+    if (err)
+        return err;
+    log->fl_fd = seg->wr_fd;
+    log->fl_size = seg->size;
+    log->fl_offset = log->end_offset;
+    log->fl_next = RB_ALIGN_DOWN(log->durable_pos, (uint64_t)RB_BLOCK_BYTES);
+    log->fl_end = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
+    if (log->durable_pos == seg->size)
+        log->fl_next = log->fl_end; /* nothing to write: the sync still orders the ack */
+    log->fl_cb = cb;
+    log->fl_arg = arg;
+    log->wop.done = flush_write_done;
+    log->sop.done = flush_sync_done;
+    log->flushing = true;
+    flush_next(log);
+    return 0;
+}

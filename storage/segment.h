@@ -1,0 +1,74 @@
+/*
+ * storage/segment.h - one segment of a partition log: the <base>.log file, its
+ * descriptors, preallocation, recovery scan and its indexes. Internal to storage/.
+ *
+ * A segment is either inactive (closed, read-only; rd_fd opened on demand) or the
+ * log's active segment (wr_fd O_DIRECT for appends, rd_fd buffered for reads, file
+ * preallocated up to prealloc_end >= its logical size).
+ */
+#ifndef RB_STORAGE_SEGMENT_H
+#define RB_STORAGE_SEGMENT_H
+
+#include "storage/index.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rb_segment {
+    int64_t base_offset;
+    int64_t end_offset;       /* next offset after its last batch */
+    uint64_t size;            /* logical bytes: whole batches only */
+    int64_t max_ts;           /* largest batch max timestamp (-1: none) */
+    int64_t offset_of_max_ts; /* last offset of the batch that carried it */
+    int64_t first_append_ms;  /* when its first batch was appended (-1: none yet) */
+    int rd_fd;                /* buffered O_RDONLY, -1 when closed */
+    int wr_fd;                /* O_DIRECT O_RDWR, active segment only, else -1 */
+    bool direct;              /* wr_fd really has O_DIRECT */
+    uint64_t prealloc_end;    /* file size: preallocated (zeroed) up to here */
+    bool index_stale;         /* idx holds entries its files do not */
+    struct rb_seg_index idx;
+};
+
+/* "<dir>/<20-digit base><ext>"; -ENAMETOOLONG when it does not fit. */
+int rb_segment_path(char *buf, size_t cap, const char *dir, int64_t base_offset, const char *ext);
+
+void rb_segment_init(struct rb_segment *seg, int64_t base_offset, uint32_t index_interval_bytes);
+void rb_segment_close_fds(struct rb_segment *seg);
+void rb_segment_free(struct rb_segment *seg);
+
+/* Open the buffered read descriptor if closed. */
+int rb_segment_open_read(struct rb_segment *seg, const char *dir);
+
+/* Open the .log for appending (create: it must not exist yet). Also opens rd_fd.
+ * prealloc_end becomes the current file size. */
+int rb_segment_open_write(struct rb_segment *seg, const char *dir, bool create);
+
+/* Make sure the file is allocated and zeroed up to at least need bytes, growing in
+ * step_bytes steps (fallocate + O_DIRECT zero writes). Blocking; -ENOSPC on a full
+ * disk. Never touches bytes below prealloc_end. */
+int rb_segment_preallocate(struct rb_segment *seg, uint64_t need, uint64_t step_bytes);
+
+/* Cut the file to its logical size and fsync it. Blocking. */
+int rb_segment_trim(struct rb_segment *seg, const char *dir);
+
+/* Account one appended (or scanned) batch at pos: offsets, size, max timestamp, index. */
+void rb_segment_account(struct rb_segment *seg, uint64_t pos, int64_t base_offset,
+                        int64_t last_offset, uint32_t total_bytes, int64_t max_ts);
+
+/* Walk the batches of the file from pos (which must start a batch; the segment's
+ * state describes everything below it), accounting each one. With validate, each
+ * batch must parse, carry a good CRC and continue the offsets; the walk stops at the
+ * first that does not and the file is cut there (a warning names the file and
+ * position unless only zeros follow). Without validate only headers are read.
+ * Returns 0 or -errno for I/O errors. */
+int rb_segment_scan(struct rb_segment *seg, const char *dir, uint64_t pos, bool validate);
+
+/* Load the index files, or rebuild them by scanning headers when unusable; then
+ * scan from the last indexed batch to the end (end offset, size, max timestamp). */
+int rb_segment_load(struct rb_segment *seg, const char *dir);
+
+/* Read len bytes at pos from the file through rd_fd (opened on demand): 0 or -EIO. */
+int rb_segment_pread(struct rb_segment *seg, const char *dir, void *buf, size_t len, uint64_t pos);
+
+#endif

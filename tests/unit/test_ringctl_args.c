@@ -1,0 +1,168 @@
+/*
+ * tests/unit/test_ringctl_args.c - tools/ringctl_args.c: ringctl's option parsing.
+ * The parser has no librdkafka dependency; it is compiled in here directly
+ * because tools/ is not part of the broker library.
+ */
+#include "tools/ringctl_args.c"
+
+#include <criterion/criterion.h>
+
+static char err[512];
+
+/* Parse a NULL-terminated argument list (program name included). */
+#define PARSE(a, ...)                                                                              \
+    ({                                                                                             \
+        char *argv_[] = {"ringctl", __VA_ARGS__, NULL};                                            \
+        ctl_parse_args((int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, (a), err, sizeof(err)); \
+    })
+
+static void expect_usage_error(int rc, const char *want)
+{
+    cr_assert_eq(rc, -EINVAL, "accepted; want error '%s'", want);
+    cr_assert(strstr(err, want), "want '%s' in '%s'", want, err);
+}
+
+Test(ringctl_args, topics_create_full)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "topics", "--bootstrap-server", "localhost:9092", "--create", "--topic",
+                       "t1", "--partitions", "3", "--replication-factor=2", "--config",
+                       "retention.ms=1000", "--config=cleanup.policy=compact", "--if-not-exists"),
+                 0, "%s", err);
+    cr_assert_eq(a.cmd, CTL_CMD_TOPICS);
+    cr_assert_eq(a.action, CTL_TOPICS_CREATE);
+    cr_assert_str_eq(a.bootstrap, "localhost:9092");
+    cr_assert_str_eq(a.topic, "t1");
+    cr_assert_eq(a.partitions, 3);
+    cr_assert_eq(a.replication_factor, 2);
+    cr_assert_eq(a.n_configs, 2);
+    cr_assert_str_eq(a.configs[0], "retention.ms=1000");
+    cr_assert_str_eq(a.configs[1], "cleanup.policy=compact");
+    cr_assert(a.if_not_exists);
+    cr_assert_eq(a.timeout_ms, 30000);
+    cr_assert_eq(a.connect_timeout_ms, 10000);
+}
+
+Test(ringctl_args, topics_defaults_and_actions)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--create", "--topic", "t"), 0);
+    cr_assert_eq(a.partitions, -1);
+    cr_assert_eq(a.replication_factor, -1);
+    cr_assert_eq(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--list"), 0);
+    cr_assert_eq(a.action, CTL_TOPICS_LIST);
+    cr_assert_eq(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--describe"), 0);
+    cr_assert_eq(a.action, CTL_TOPICS_DESCRIBE);
+    cr_assert_null(a.topic);
+    cr_assert_eq(
+        PARSE(&a, "topics", "--bootstrap-server", "b:1", "--delete", "--topic", "x", "--if-exists"),
+        0);
+    cr_assert_eq(a.action, CTL_TOPICS_DELETE);
+    cr_assert(a.if_exists);
+}
+
+Test(ringctl_args, topics_usage_errors)
+{
+    struct ctl_args a;
+    expect_usage_error(PARSE(&a, "topics", "--list"), "missing required option --bootstrap-server");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1"), "one of --list");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--list", "--delete"),
+                       "only one of");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--create"),
+                       "--create needs --topic");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--delete"),
+                       "--delete needs --topic");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--create", "--topic", "t",
+                             "--partitions", "0"),
+                       "invalid value '0' for --partitions");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--create", "--topic", "t",
+                             "--partitions", "three"),
+                       "not an integer");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--create", "--topic", "t",
+                             "--config", "retention.ms"),
+                       "expected key=value");
+    expect_usage_error(
+        PARSE(&a, "topics", "--bootstrap-server", "b:1", "--list", "--partitions", "3"),
+        "go with --create");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--list", "--wat"),
+                       "unknown option '--wat'");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--list", "--topic"),
+                       "--topic needs a value");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--list=yes"),
+                       "--list takes no value");
+    /* a flag of another subcommand is unknown here */
+    expect_usage_error(
+        PARSE(&a, "topics", "--bootstrap-server", "b:1", "--list", "--from-beginning"),
+        "unknown option '--from-beginning'");
+}
+
+Test(ringctl_args, produce)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t"), 0, "%s", err);
+    cr_assert_str_eq(a.acks, "all");
+    cr_assert_str_eq(a.compression, "none");
+    cr_assert_null(a.key_sep);
+    cr_assert_eq(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--acks", "1",
+                       "--key-separator", ":", "--compression", "zstd", "-X", "linger.ms=0"),
+                 0, "%s", err);
+    cr_assert_str_eq(a.acks, "1");
+    cr_assert_str_eq(a.key_sep, ":");
+    cr_assert_str_eq(a.compression, "zstd");
+    cr_assert_eq(a.n_client_props, 1);
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1"),
+                       "missing required option --topic");
+    expect_usage_error(
+        PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--acks", "2"),
+        "invalid value '2' for --acks");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--compression", "brotli"),
+                       "--compression");
+    expect_usage_error(
+        PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--key-separator", ""),
+        "must not be empty");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", ""),
+                       "--topic must not be empty");
+}
+
+Test(ringctl_args, consume)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t"), 0, "%s", err);
+    cr_assert_eq(a.timeout_ms, -1);
+    cr_assert_eq(a.max_messages, -1);
+    cr_assert(!a.from_beginning && !a.print_key && !a.print_offset);
+    cr_assert_eq(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t",
+                       "--from-beginning", "--max-messages", "10", "--timeout-ms", "500", "--group",
+                       "g", "--print-key", "--print-offset", "--print-partition"),
+                 0, "%s", err);
+    cr_assert(a.from_beginning && a.print_key && a.print_offset && a.print_partition);
+    cr_assert_eq(a.max_messages, 10);
+    cr_assert_eq(a.timeout_ms, 500);
+    cr_assert_str_eq(a.group, "g");
+    expect_usage_error(
+        PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--max-messages", "0"),
+        "--max-messages");
+    expect_usage_error(
+        PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--acks", "1"),
+        "unknown option '--acks'");
+}
+
+Test(ringctl_args, help_and_commands)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "--help"), 0);
+    cr_assert(a.help);
+    cr_assert_eq(a.cmd, CTL_CMD_NONE);
+    cr_assert_eq(PARSE(&a, "consume", "--help"), 0); /* no required options with --help */
+    cr_assert(a.help);
+    cr_assert_eq(a.cmd, CTL_CMD_CONSUME);
+    cr_assert(strstr(ctl_usage(CTL_CMD_CONSUME), "--from-beginning"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_TOPICS), "--replication-factor"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_PRODUCE), "--key-separator"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_NONE), "topics"));
+    expect_usage_error(PARSE(&a, "frobnicate"), "unknown command 'frobnicate'");
+    char *argv0[] = {"ringctl", NULL};
+    cr_assert_eq(ctl_parse_args(1, argv0, &a, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "missing command"), "%s", err);
+}

@@ -1,0 +1,71 @@
+/*
+ * tools/ringctl.h - the ringctl command-line tool: parsed arguments shared by the
+ * subcommands. Argument parsing (tools/ringctl_args.c) has no librdkafka
+ * dependency so it can be unit-tested; the subcommands (tools/ringctl_topics.c,
+ * tools/ringctl_client.c) talk to brokers through librdkafka.
+ * Exit codes: 0 success, 1 the operation failed, 2 usage error.
+ */
+#ifndef RB_TOOLS_RINGCTL_H
+#define RB_TOOLS_RINGCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_EXIT_OK    0
+#define CTL_EXIT_FAIL  1
+#define CTL_EXIT_USAGE 2
+#define CTL_MAX_KV     64
+
+enum ctl_cmd { CTL_CMD_NONE = 0, CTL_CMD_TOPICS, CTL_CMD_PRODUCE, CTL_CMD_CONSUME };
+enum ctl_topics_action {
+    CTL_TOPICS_NONE = 0,
+    CTL_TOPICS_LIST,
+    CTL_TOPICS_DESCRIBE,
+    CTL_TOPICS_CREATE,
+    CTL_TOPICS_DELETE,
+};
+
+struct ctl_args {
+    enum ctl_cmd cmd;
+    bool help;
+    bool verbose;
+    const char *bootstrap;
+    const char *topic;
+    int64_t timeout_ms;         /* topics: request; produce: delivery; consume: idle (-1 none) */
+    int64_t connect_timeout_ms; /* broker reachability check */
+    const char *client_props[CTL_MAX_KV]; /* -X key=value, passed to librdkafka */
+    int n_client_props;
+    /* topics */
+    enum ctl_topics_action action;
+    int32_t partitions;              /* -1: broker default */
+    int32_t replication_factor;      /* -1: broker default */
+    const char *configs[CTL_MAX_KV]; /* --config key=value */
+    int n_configs;
+    bool if_not_exists, if_exists;
+    /* produce */
+    const char *acks;        /* all | -1 | 1 | 0 */
+    const char *key_sep;     /* NULL: whole line is the value */
+    const char *compression; /* none | gzip | snappy | lz4 | zstd */
+    /* consume */
+    bool from_beginning;
+    int64_t max_messages; /* -1: unlimited */
+    const char *group;
+    bool print_key, print_offset, print_partition;
+};
+
+/* Parse argv (argv[0] is the program, argv[1] the subcommand). Returns 0, or
+ * -EINVAL with a one-line reason in err. On "--help" sets a->help and returns 0
+ * without checking required options. */
+int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t errlen);
+
+/* Help text of a subcommand (CTL_CMD_NONE: the overview). */
+const char *ctl_usage(enum ctl_cmd cmd);
+const char *ctl_cmd_name(enum ctl_cmd cmd);
+
+/* Subcommands (librdkafka); each returns an exit code. */
+int ctl_topics(const struct ctl_args *a);
+int ctl_produce(const struct ctl_args *a);
+int ctl_consume(const struct ctl_args *a);
+
+#endif
