@@ -98,7 +98,7 @@ asan:
 	@$(MAKE) --no-print-directory MODE=asan unit
 
 integration: all
-	@tests/integration/run-all.sh
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/integration/run-all.sh
 
 interop: all
 	@tests/interop/run-all.sh

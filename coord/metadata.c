@@ -166,7 +166,8 @@ static int topic_sort_cmp(const void *a, const void *b)
 
 void rb_metadata_sort(struct rb_metadata *md)
 {
-    qsort(md->topics, (size_t)md->n_topics, sizeof(*md->topics), topic_sort_cmp);
+    if (md->n_topics > 1) /* topics may be NULL when empty: qsort(NULL, 0) is UB */
+        qsort(md->topics, (size_t)md->n_topics, sizeof(*md->topics), topic_sort_cmp);
 }
 
 bool rb_topic_name_valid(const char *name, size_t len)

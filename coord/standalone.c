@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ struct rb_coord {
     struct rb_metadata *md; /* current; the coord's own reference */
     int32_t *shard_load;    /* partitions per shard */
     char dir[4096];         /* first log dir */
+    int lock_fds[RB_MAX_LOG_DIRS];
 };
 
 struct coord_op {
@@ -464,6 +466,38 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+/* Kafka's .lock: one broker process per log dir (a second one would corrupt it). */
+static int lock_dir(const char *dir, int *fd_out, char *err, size_t errlen)
+{
+    char path[4400];
+    snprintf(path, sizeof(path), "%s/.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        snprintf(err, errlen,
+                 "log dir %s is in use by another broker process (%s is locked); stop it or "
+                 "choose another log.dirs",
+                 dir, path);
+        return e == EWOULDBLOCK ? -EBUSY : -e;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static void unlock_dirs(struct rb_coord *c)
+{
+    for (int i = 0; i < RB_MAX_LOG_DIRS; i++)
+        if (c->lock_fds[i] >= 0) {
+            close(c->lock_fds[i]);
+            c->lock_fds[i] = -1;
+        }
+}
+
 int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
                              struct rb_runtime *rt, const struct rb_coord_hooks *hooks,
                              char *err, size_t errlen)
@@ -478,6 +512,8 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
     c->shard_load = calloc((size_t)rt->n_shards, sizeof(int32_t));
     snprintf(c->dir, sizeof(c->dir), "%s", c->bc->log_dirs[0]);
     int r;
+    for (int i = 0; i < RB_MAX_LOG_DIRS; i++)
+        c->lock_fds[i] = -1;
     for (int i = 0; i < c->bc->n_log_dirs; i++) {
         r = mkdir_p(c->bc->log_dirs[i]);
         if (r) {
@@ -485,6 +521,9 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
                      strerror(-r));
             goto out_free;
         }
+        r = lock_dir(c->bc->log_dirs[i], &c->lock_fds[i], err, errlen);
+        if (r)
+            goto out_free;
     }
     struct rb_metadata *md = calloc(1, sizeof(*md));
     RB_ASSERT(md);
@@ -535,6 +574,7 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
     *out = c;
     return 0;
 out_free:
+    unlock_dirs(c);
     free(c->shard_load);
     free(c);
     return r;
@@ -545,6 +585,7 @@ void rb_coord_close(struct rb_coord *c)
     if (!c)
         return;
     rb_metadata_unref(c->md);
+    unlock_dirs(c);
     free(c->shard_load);
     free(c);
 }

@@ -245,9 +245,21 @@ static int reap(struct rb_shard *s)
     return (int)n;
 }
 
+static bool overflow_pending(const struct rb_shard *s)
+{
+    for (int j = 0; j < s->rt->n_threads; j++)
+        if (s->overflow[j])
+            return true;
+    return false;
+}
+
 static void wait_for_work(struct rb_shard *s)
 {
     int64_t next = rb_timers_next(&s->timers);
+    /* Nobody wakes a sender when its receiver frees ring slots: while messages
+     * wait in an overflow list, sleep at most 1 ms so push_overflow retries. */
+    if (overflow_pending(s))
+        next = RB_MIN(next, rb_mono_ms() + 1);
     atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
     bool busy = inboxes_pending(s) || io_uring_cq_ready(&s->ring) > 0 || s->wake_mask[0] ||

@@ -251,7 +251,7 @@ static void on_accept(struct rb_io *io, int res, unsigned flags)
 
 static void conn_arm_recv(struct rb_conn *c)
 {
-    if (c->recv_armed || c->closing || c->paused)
+    if (c->recv_armed || c->closing || c->paused || c->draining)
         return;
     struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
@@ -300,6 +300,35 @@ static void conn_close(struct rb_conn *c, const char *why)
         c->cur = NULL;
     }
     conn_maybe_free(c);
+}
+
+/* Stop reading; close once the responses to earlier requests are out (Kafka
+ * answers what preceded a bad frame before it drops the connection). */
+static void conn_drain(struct rb_conn *c, const char *why)
+{
+    if (c->closing || c->draining)
+        return;
+    RB_DEBUG(COMP, "draining connection %llu from %s: %s", (unsigned long long)c->id, c->peer,
+             why);
+    c->draining = true;
+    conn_cancel_recv(c);
+    if (c->cur) {
+        free(c->cur->frame);
+        rb_arena_free(&c->cur->arena);
+        free(c->cur);
+        c->cur = NULL;
+    }
+}
+
+static void conn_try_send(struct rb_conn *c);
+
+static void conn_drain_check(struct rb_conn *c)
+{
+    if (!c->draining || c->closing)
+        return;
+    conn_try_send(c); /* pops finished requests that need no response */
+    if (!c->send_in_flight && !c->q_head)
+        conn_close(c, "drained after bad input");
 }
 
 static void request_free(struct rb_request *req)
@@ -392,7 +421,7 @@ static void enqueue_and_dispatch(struct rb_conn *c, struct rb_request *req)
 static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
 {
     const uint32_t max = (uint32_t)c->net->b->bc->socket_request_max_bytes;
-    while (len > 0 && !c->closing) {
+    while (len > 0 && !c->closing && !c->draining) {
         if (!c->cur) {
             uint32_t take = RB_MIN(4 - c->size_have, len);
             memcpy(c->size_buf + c->size_have, p, take);
@@ -435,7 +464,7 @@ static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
             enqueue_and_dispatch(c, req);
         }
     }
-    return !c->closing;
+    return !c->closing && !c->draining;
 }
 
 static void on_recv(struct rb_io *io, int res, unsigned flags)
@@ -447,17 +476,19 @@ static void on_recv(struct rb_io *io, int res, unsigned flags)
     if (flags & IORING_CQE_F_BUFFER) {
         unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
         bool ok = true;
-        if (res > 0 && !c->closing)
+        if (res > 0 && !c->closing && !c->draining)
             ok = conn_feed(c, c->net->bufs + (size_t)bid * c->net->buf_bytes, (uint32_t)res);
         buf_return(c->net, bid);
         if (!ok)
-            conn_close(c, "bad frame");
+            conn_drain(c, "bad frame");
     } else if (res == 0) {
         conn_close(c, "peer closed");
     } else if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
         conn_close(c, strerror(-res));
     }
     c->busy--;
+    if (!c->closing)
+        conn_drain_check(c);
     if (c->closing)
         conn_maybe_free(c); /* may free c */
     else if (!c->recv_armed)
@@ -506,6 +537,12 @@ static void conn_try_send(struct rb_conn *c)
     conn_update_pause(c);
 }
 
+static void conn_after_send(struct rb_conn *c)
+{
+    conn_try_send(c);
+    conn_drain_check(c); /* may free c */
+}
+
 static void on_send(struct rb_io *io, int res, unsigned flags)
 {
     (void)flags;
@@ -525,7 +562,7 @@ static void on_send(struct rb_io *io, int res, unsigned flags)
     if (c->closing)
         conn_maybe_free(c);
     else
-        conn_try_send(c);
+        conn_after_send(c);
 }
 
 void rb_request_done(struct rb_request *req)
@@ -540,7 +577,9 @@ void rb_request_done(struct rb_request *req)
         return;
     }
     rb_write_patch_i32(&req->out, 0, (int32_t)(req->out.len - 4));
-    conn_try_send(c);
+    conn_try_send(c); /* may free req */
+    if (!c->busy)
+        conn_drain_check(c); /* may free c */
 }
 
 void rb_request_done_silent(struct rb_request *req)
@@ -548,8 +587,12 @@ void rb_request_done_silent(struct rb_request *req)
     RB_ASSERT(req->state == RB_REQ_DISPATCHED);
     req->state = RB_REQ_DONE;
     req->respond = false;
-    if (req->conn)
-        conn_try_send(req->conn);
+    struct rb_conn *c = req->conn;
+    if (c) {
+        conn_try_send(c); /* may free req */
+        if (!c->busy)
+            conn_drain_check(c); /* may free c */
+    }
 }
 
 void rb_request_fail_close(struct rb_request *req, const char *why)
@@ -563,7 +606,11 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
         return;
     RB_INFO(COMP, "closing connection from %s: %s (api %d v%d)", c->peer, why, req->hdr.api_key,
             req->hdr.api_version);
-    conn_close(c, why);
+    conn_drain(c, why);
+    if (!c->busy) {
+        conn_try_send(c);
+        conn_drain_check(c); /* may free c */
+    }
 }
 
 /* ---- shard hooks ---- */

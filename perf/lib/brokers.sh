@@ -98,7 +98,12 @@ kafka_start() { # dir flush partitions
     kafka_write_config "$d" "$port" "$cport" "$2" "$3"
     jopts=(-Xms${KAFKA_HEAP:-1g} -Xmx${KAFKA_HEAP:-1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
         -Djava.awt.headless=true -Dlog4j2.configurationFile="$d/log4j2.properties")
-    cid=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # A random UUID in Kafka's base64url form; one starting with '-' would be
+    # taken for an option by the tool's argument parser.
+    cid=-
+    while [ "${cid#-}" != "$cid" ]; do
+        cid=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     if ! java -Xmx256m -Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$lib/*" \
         kafka.tools.StorageTool format -t "$cid" -c "$d/server.properties" \
         >"$d/format.log" 2>&1; then

@@ -150,6 +150,10 @@ def collect_broker(d):
     jc = java_consumer(os.path.join(d, "java-consumer.log"))
     if jc:
         r["java_consumer"] = jc
+    errs = [l.strip() for l in read(os.path.join(d, "java.err")).splitlines()
+            if "Exception" in l or "ERROR" in l]
+    if errs:
+        r["java_error"] = errs[0][:300]
     res, rows = resources(os.path.join(d, "samples.tsv"))
     if res:
         r["resources"] = res
@@ -292,6 +296,8 @@ def write_report(out, res, plots):
         for b, r in sc["brokers"].items():
             if r["status"] != "ok":
                 L.append(f"- **{b}**: {r['status']}")
+            if r.get("java_error"):
+                L.append(f"- {b}: Kafka's Java tools reported: `{r['java_error']}`")
             if get(r, "java_producer", "complete") is False:
                 L.append(f"- {b}: Kafka's ProducerPerformance was cut short by its time bound; "
                          "its figure is its last 5-second window")

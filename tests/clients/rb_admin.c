@@ -83,7 +83,8 @@ static rd_kafka_resp_err_t create_topic(const char *name, int parts, const char 
     rd_kafka_event_t *ev = wait_event(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT);
     if (ev && rd_kafka_event_error(ev)) {
         e = rd_kafka_event_error(ev);
-        fprintf(stderr, "CreateTopics %s request error: %s\n", name, rd_kafka_event_error_string(ev));
+        fprintf(stderr, "CreateTopics %s request error: %s\n", name,
+                rd_kafka_event_error_string(ev));
     } else if (ev) {
         size_t n;
         const rd_kafka_topic_result_t **tr =
@@ -112,7 +113,8 @@ static rd_kafka_resp_err_t delete_topic(const char *name)
     rd_kafka_event_t *ev = wait_event(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT);
     if (ev && rd_kafka_event_error(ev)) {
         e = rd_kafka_event_error(ev);
-        fprintf(stderr, "DeleteTopics %s request error: %s\n", name, rd_kafka_event_error_string(ev));
+        fprintf(stderr, "DeleteTopics %s request error: %s\n", name,
+                rd_kafka_event_error_string(ev));
     } else if (ev) {
         size_t n;
         const rd_kafka_topic_result_t **tr =
@@ -143,14 +145,15 @@ static rd_kafka_resp_err_t describe_topic(const char *name, char *out, size_t ca
         fprintf(stderr, "DescribeConfigs request error: %s\n", rd_kafka_event_error_string(ev));
     } else if (ev) {
         size_t n, nc, used = 0;
-        const rd_kafka_ConfigResource_t **rs =
-            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+        const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
+            rd_kafka_event_DescribeConfigs_result(ev), &n);
         e = n == 1 ? rd_kafka_ConfigResource_error(rs[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
-        const rd_kafka_ConfigEntry_t **ce = n == 1 ? rd_kafka_ConfigResource_configs(rs[0], &nc) : NULL;
+        const rd_kafka_ConfigEntry_t **ce =
+            n == 1 ? rd_kafka_ConfigResource_configs(rs[0], &nc) : NULL;
         for (size_t i = 0; ce && i < nc && used < cap; i++) {
             const char *v = rd_kafka_ConfigEntry_value(ce[i]);
-            used += (size_t)snprintf(out + used, cap - used, "%s=%s\n", rd_kafka_ConfigEntry_name(ce[i]),
-                                     v ? v : "(null)");
+            used += (size_t)snprintf(out + used, cap - used, "%s=%s\n",
+                                     rd_kafka_ConfigEntry_name(ce[i]), v ? v : "(null)");
         }
         printf("describe %s: %d %s, %zu entries\n", name, e, rd_kafka_err2name(e), ce ? nc : 0);
     }
@@ -218,7 +221,8 @@ static void steps_create(void)
     const char *cfg_bad[] = {"retention.ms", "notanumber", NULL};
     char msg[256];
     rd_kafka_resp_err_t e = create_topic("adm-a", 4, cfg_a);
-    snprintf(msg, sizeof(msg), "create adm-a with configs: got %s (want NO_ERROR)", rd_kafka_err2name(e));
+    snprintf(msg, sizeof(msg), "create adm-a with configs: got %s (want NO_ERROR)",
+             rd_kafka_err2name(e));
     check(e == 0, msg);
     e = create_topic("adm-b", 2, NULL);
     snprintf(msg, sizeof(msg), "create adm-b: got %s (want NO_ERROR)", rd_kafka_err2name(e));
@@ -226,12 +230,14 @@ static void steps_create(void)
     check(wait_partitions("adm-a", 4) == 4, "metadata: adm-a has 4 partitions");
     check(wait_partitions("adm-b", 2) == 2, "metadata: adm-b has 2 partitions");
     e = create_topic("adm-a", 4, NULL);
-    snprintf(msg, sizeof(msg), "duplicate create adm-a: got %d %s (want 36 TOPIC_ALREADY_EXISTS)", e,
-             rd_kafka_err2name(e));
+    snprintf(msg, sizeof(msg), "duplicate create adm-a: got %d %s (want 36 TOPIC_ALREADY_EXISTS)",
+             e, rd_kafka_err2name(e));
     check(e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS, msg);
     e = create_topic("adm-c", 1, cfg_bad);
-    snprintf(msg, sizeof(msg), "create adm-c with retention.ms=notanumber: got %d %s (want an error, "
-                               "Kafka: 40 INVALID_CONFIG)", e, rd_kafka_err2name(e));
+    snprintf(msg, sizeof(msg),
+             "create adm-c with retention.ms=notanumber: got %d %s (want an error, "
+             "Kafka: 40 INVALID_CONFIG)",
+             e, rd_kafka_err2name(e));
     check(e != 0, msg);
     check(topic_partitions("adm-c") == 0, "adm-c does not exist after the failed create");
 }

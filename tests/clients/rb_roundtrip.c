@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #define MAX_ACKFILES 8
-#define MAX_PARTS 1024
+#define MAX_PARTS    1024
 
 struct opts {
     const char *mode;
@@ -51,8 +51,12 @@ struct opts {
     int wait_secs;
 };
 
-static struct opts o = {
-    .codec = "none", .n = -1, .maxval = 200, .timeout_ms = 30000, .partitions = -1, .wait_secs = 60};
+static struct opts o = {.codec = "none",
+                        .n = -1,
+                        .maxval = 200,
+                        .timeout_ms = 30000,
+                        .partitions = -1,
+                        .wait_secs = 60};
 
 static double now_s(void)
 {
@@ -219,8 +223,8 @@ static int do_produce(void)
 /* ---------------------------------------------------------------- consume */
 
 struct part {
-    int64_t lo, hi, next;   /* watermarks; next offset expected */
-    long long *seqs;        /* seq at offset lo + i, -1 = not read */
+    int64_t lo, hi, next; /* watermarks; next offset expected */
+    long long *seqs;      /* seq at offset lo + i, -1 = not read */
     long long last_seq;
     bool done;
 };
@@ -273,8 +277,8 @@ static long long check_content(const rd_kafka_message_t *m)
     char *val = malloc(64 + (size_t)o.maxval);
     size_t vlen = make_value(seq, val);
     int klen = snprintf(want, sizeof(want), "k%lld", seq);
-    bool ok = m->key_len == (size_t)klen && !memcmp(m->key, want, (size_t)klen) &&
-              m->len == vlen && !memcmp(m->payload, val, vlen);
+    bool ok = m->key_len == (size_t)klen && !memcmp(m->key, want, (size_t)klen) && m->len == vlen &&
+              !memcmp(m->payload, val, vlen);
     free(val);
     snprintf(want, sizeof(want), "%zu", vlen);
     if (!ok)
@@ -293,8 +297,8 @@ static void on_message(const rd_kafka_message_t *m)
         return; /* appended after the watermark snapshot: not ours to check */
     if (m->offset != p->next) {
         if (c_gap < 10)
-            fprintf(stderr, "p%d: got offset %" PRId64 ", expected %" PRId64 "\n", (int)m->partition,
-                    m->offset, p->next);
+            fprintf(stderr, "p%d: got offset %" PRId64 ", expected %" PRId64 "\n",
+                    (int)m->partition, m->offset, p->next);
         c_gap++;
         if (m->offset < p->next)
             return;
@@ -307,12 +311,14 @@ static void on_message(const rd_kafka_message_t *m)
     p->seqs[m->offset - p->lo] = seq;
     if (!mark_seen(seq)) {
         if (c_dup < 10)
-            fprintf(stderr, "duplicate seq %lld at p%d@%" PRId64 "\n", seq, (int)m->partition, m->offset);
+            fprintf(stderr, "duplicate seq %lld at p%d@%" PRId64 "\n", seq, (int)m->partition,
+                    m->offset);
         c_dup++;
     }
     if (seq <= p->last_seq) {
         if (c_order < 10)
-            fprintf(stderr, "order: seq %lld after %lld in p%d\n", seq, p->last_seq, (int)m->partition);
+            fprintf(stderr, "order: seq %lld after %lld in p%d\n", seq, p->last_seq,
+                    (int)m->partition);
         c_order++;
     }
     p->last_seq = seq;
@@ -380,7 +386,8 @@ static int setup_parts(rd_kafka_t *rk, rd_kafka_topic_t *rkt)
     long long expect = 0;
     for (int i = 0; i < nparts; i++) {
         struct part *p = &parts[i];
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, o.topic, i, &p->lo, &p->hi, 10000);
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(rk, o.topic, i, &p->lo, &p->hi, 10000);
         if (e) {
             fprintf(stderr, "watermarks p%d: %s\n", i, rd_kafka_err2str(e));
             return -1;
@@ -418,7 +425,8 @@ static void consume_loop(rd_kafka_t *rk, rd_kafka_queue_t *q)
                 left--;
             }
         } else if (m->err) {
-            fprintf(stderr, "consume error p%d: %s\n", (int)m->partition, rd_kafka_message_errstr(m));
+            fprintf(stderr, "consume error p%d: %s\n", (int)m->partition,
+                    rd_kafka_message_errstr(m));
             if (m->err != RD_KAFKA_RESP_ERR__TRANSPORT)
                 c_bad++;
         } else {
@@ -480,8 +488,9 @@ static int do_consume(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: rb_roundtrip produce|consume -b BROKERS -t TOPIC [-n N] [-s FIRST] "
-                    "[-z CODEC] [-S MAXVAL] [-a ACKFILE] [-r RATE] [-F] [-T MS] [-p PARTS] [-w SECS]\n");
+    fprintf(stderr,
+            "usage: rb_roundtrip produce|consume -b BROKERS -t TOPIC [-n N] [-s FIRST] "
+            "[-z CODEC] [-S MAXVAL] [-a ACKFILE] [-r RATE] [-F] [-T MS] [-p PARTS] [-w SECS]\n");
     exit(2);
 }
 
@@ -494,22 +503,45 @@ int main(int argc, char **argv)
     optind = 2;
     while ((c = getopt(argc, argv, "b:t:n:s:z:S:a:r:FT:p:w:")) != -1) {
         switch (c) {
-        case 'b': o.brokers = optarg; break;
-        case 't': o.topic = optarg; break;
-        case 'n': o.n = atoll(optarg); break;
-        case 's': o.first = atoll(optarg); break;
-        case 'z': o.codec = optarg; break;
-        case 'S': o.maxval = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'b':
+            o.brokers = optarg;
+            break;
+        case 't':
+            o.topic = optarg;
+            break;
+        case 'n':
+            o.n = atoll(optarg);
+            break;
+        case 's':
+            o.first = atoll(optarg);
+            break;
+        case 'z':
+            o.codec = optarg;
+            break;
+        case 'S':
+            o.maxval = atoi(optarg) > 0 ? atoi(optarg) : 1;
+            break;
         case 'a':
             if (o.nackfiles < MAX_ACKFILES)
                 o.ackfiles[o.nackfiles++] = optarg;
             break;
-        case 'r': o.rate = atol(optarg); break;
-        case 'F': o.allow_fail = true; break;
-        case 'T': o.timeout_ms = atoi(optarg); break;
-        case 'p': o.partitions = atoi(optarg); break;
-        case 'w': o.wait_secs = atoi(optarg); break;
-        default: usage();
+        case 'r':
+            o.rate = atol(optarg);
+            break;
+        case 'F':
+            o.allow_fail = true;
+            break;
+        case 'T':
+            o.timeout_ms = atoi(optarg);
+            break;
+        case 'p':
+            o.partitions = atoi(optarg);
+            break;
+        case 'w':
+            o.wait_secs = atoi(optarg);
+            break;
+        default:
+            usage();
         }
     }
     if (!o.brokers || !o.topic)
