@@ -109,7 +109,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) | $(DEPS_OK)
 	@mkdir -p build/fuzz
-	clang $(CFLAGS_COMMON) -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lisal -lz -lpthread -lm
+	clang $(CFLAGS_COMMON) -Wno-unknown-warning-option -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lisal -lz -lpthread -lm
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
