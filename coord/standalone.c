@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COMP "coord"
+#define COMP    "coord"
 #define MD_FILE "ringbroker-metadata"
 
 struct rb_coord {
@@ -290,8 +290,8 @@ static int write_partition_metadata(const char *dir, const uint8_t id[16])
 }
 
 /* Open (create or recover) the log of partition p of t for its shard. */
-static int open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
-                          bool create, struct rb_log **out)
+static int open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p, bool create,
+                          struct rb_log **out)
 {
     char dir[4400];
     partition_dir(c, t->name, p, dir, sizeof(dir));
@@ -498,9 +498,8 @@ static void unlock_dirs(struct rb_coord *c)
         }
 }
 
-int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
-                             struct rb_runtime *rt, const struct rb_coord_hooks *hooks,
-                             char *err, size_t errlen)
+int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, struct rb_runtime *rt,
+                             const struct rb_coord_hooks *hooks, char *err, size_t errlen)
 {
     struct rb_coord *c = calloc(1, sizeof(*c));
     if (!c)
@@ -517,8 +516,7 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
     for (int i = 0; i < c->bc->n_log_dirs; i++) {
         r = mkdir_p(c->bc->log_dirs[i]);
         if (r) {
-            snprintf(err, errlen, "cannot create log dir %s: %s", c->bc->log_dirs[i],
-                     strerror(-r));
+            snprintf(err, errlen, "cannot create log dir %s: %s", c->bc->log_dirs[i], strerror(-r));
             goto out_free;
         }
         r = lock_dir(c->bc->log_dirs[i], &c->lock_fds[i], err, errlen);
@@ -556,8 +554,7 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
             struct rb_log *log = NULL;
             r = open_partition(c, t, p, false, &log);
             if (r) {
-                snprintf(err, errlen, "cannot open partition %s-%d: %s", t->name, p,
-                         strerror(-r));
+                snprintf(err, errlen, "cannot open partition %s-%d: %s", t->name, p, strerror(-r));
                 goto out_free;
             }
             c->hooks.adopt_initial(c->hooks.ctx, t->partitions[p].shard, t, p, log);
@@ -691,8 +688,7 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
                      "Null value not supported for topic configs: %.100s", sp->config_keys[k]);
             return RB_KERR_INVALID_CONFIG;
         }
-        if (rb_topic_config_validate(sp->config_keys[k], sp->config_values[k], why,
-                                     sizeof(why))) {
+        if (rb_topic_config_validate(sp->config_keys[k], sp->config_values[k], why, sizeof(why))) {
             snprintf(sp->error_message, sizeof(sp->error_message), "%s", why);
             return RB_KERR_INVALID_CONFIG;
         }
@@ -795,7 +791,8 @@ static void coord_delete(struct rb_shard *cs, void *arg)
         struct rb_topic_delete *d = &op->dels[i];
         if (d->error)
             continue;
-        const struct rb_topic_meta *old = rb_metadata_topic(c->md, d->name_buf, strlen(d->name_buf));
+        const struct rb_topic_meta *old =
+            rb_metadata_topic(c->md, d->name_buf, strlen(d->name_buf));
         if (!old)
             continue; /* named twice in one request */
         drop = realloc(drop, sizeof(*drop) * (size_t)(n_drop + old->n_partitions));

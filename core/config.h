@@ -27,42 +27,42 @@
 #define RB_HOST_MAX     256
 
 struct rb_broker_config {
-    int32_t broker_id;             /* broker.id or node.id (default 0 standalone) */
-    char listener_host[RB_HOST_MAX]; /* from listeners=PLAINTEXT://host:port */
-    uint16_t listener_port;          /* (default 127.0.0.1:9092; "" host = all) */
+    int32_t broker_id;                 /* broker.id or node.id (default 0 standalone) */
+    char listener_host[RB_HOST_MAX];   /* from listeners=PLAINTEXT://host:port */
+    uint16_t listener_port;            /* (default 127.0.0.1:9092; "" host = all) */
     char advertised_host[RB_HOST_MAX]; /* advertised.listeners, else listener's host */
     uint16_t advertised_port;          /* (0.0.0.0 listener -> advertise hostname) */
     char *log_dirs[RB_MAX_LOG_DIRS];   /* log.dirs (comma list) or log.dir; default ./data */
     int n_log_dirs;
-    char zookeeper_connect[1024]; /* empty: standalone */
-    int32_t num_partitions;               /* num.partitions (1) */
-    int16_t default_replication_factor;   /* default.replication.factor (1) */
-    bool auto_create_topics_enable;       /* auto.create.topics.enable (true) */
-    bool delete_topic_enable;             /* delete.topic.enable (true) */
-    int32_t message_max_bytes;            /* message.max.bytes (1048588) */
-    int32_t socket_request_max_bytes;     /* socket.request.max.bytes (104857600) */
-    int32_t max_connections;              /* max.connections (2147483647) */
-    int32_t max_connections_per_ip;       /* max.connections.per.ip (2147483647) */
-    int32_t queued_max_requests;          /* queued.max.requests (500): per connection cap here */
-    int64_t log_segment_bytes;            /* log.segment.bytes (1073741824) */
-    int64_t log_roll_ms;                  /* log.roll.ms, else log.roll.hours (168) */
-    int64_t log_retention_ms;             /* log.retention.ms|minutes|hours (168 h); -1 = forever */
-    int64_t log_retention_bytes;          /* log.retention.bytes (-1) */
-    int64_t log_retention_check_interval_ms; /* log.retention.check.interval.ms (300000) */
-    int64_t log_flush_interval_messages;  /* log.flush.interval.messages (default 1: durable) */
-    int64_t log_flush_interval_ms;        /* log.flush.interval.ms (-1 = unset) */
-    int32_t log_index_interval_bytes;     /* log.index.interval.bytes (4096) */
-    int32_t log_segment_index_bytes;      /* log.index.size.max.bytes (10485760) */
-    bool log_message_timestamp_log_append; /* log.message.timestamp.type=LogAppendTime */
+    char zookeeper_connect[1024];       /* empty: standalone */
+    int32_t num_partitions;             /* num.partitions (1) */
+    int16_t default_replication_factor; /* default.replication.factor (1) */
+    bool auto_create_topics_enable;     /* auto.create.topics.enable (true) */
+    bool delete_topic_enable;           /* delete.topic.enable (true) */
+    int32_t message_max_bytes;          /* message.max.bytes (1048588) */
+    int32_t socket_request_max_bytes;   /* socket.request.max.bytes (104857600) */
+    int32_t max_connections;            /* max.connections (2147483647) */
+    int32_t max_connections_per_ip;     /* max.connections.per.ip (2147483647) */
+    int32_t queued_max_requests;        /* queued.max.requests (500): per connection cap here */
+    int64_t log_segment_bytes;          /* log.segment.bytes (1073741824) */
+    int64_t log_roll_ms;                /* log.roll.ms, else log.roll.hours (168) */
+    int64_t log_retention_ms;           /* log.retention.ms|minutes|hours (168 h); -1 = forever */
+    int64_t log_retention_bytes;        /* log.retention.bytes (-1) */
+    int64_t log_retention_check_interval_ms;  /* log.retention.check.interval.ms (300000) */
+    int64_t log_flush_interval_messages;      /* log.flush.interval.messages (default 1: durable) */
+    int64_t log_flush_interval_ms;            /* log.flush.interval.ms (-1 = unset) */
+    int32_t log_index_interval_bytes;         /* log.index.interval.bytes (4096) */
+    int32_t log_segment_index_bytes;          /* log.index.size.max.bytes (10485760) */
+    bool log_message_timestamp_log_append;    /* log.message.timestamp.type=LogAppendTime */
     int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
     int32_t offsets_topic_num_partitions;     /* offsets.topic.num.partitions (50) */
-    int32_t num_shards;                   /* num.shards: shard threads (0 = one per online CPU) */
-    int64_t log_preallocate_step_bytes;   /* log.preallocate.step.bytes (16 MiB) */
-    int32_t log_chunk_bytes;              /* log.chunk.bytes: O_DIRECT write unit (256 KiB) */
-    int64_t log_max_dirty_bytes;          /* log.max.dirty.bytes per partition (8 MiB) */
-    int32_t recv_buffers;                 /* socket.recv.buffers per shard (256) */
-    int32_t recv_buffer_bytes;            /* socket.recv.buffer.bytes... of each (16 KiB) */
-    char log_level[16];                   /* log.level (info) */
+    int32_t num_shards;                 /* num.shards: shard threads (0 = one per online CPU) */
+    int64_t log_preallocate_step_bytes; /* log.preallocate.step.bytes (16 MiB) */
+    int32_t log_chunk_bytes;            /* log.chunk.bytes: O_DIRECT write unit (256 KiB) */
+    int64_t log_max_dirty_bytes;        /* log.max.dirty.bytes per partition (8 MiB) */
+    int32_t recv_buffers;               /* socket.recv.buffers per shard (256) */
+    int32_t recv_buffer_bytes;          /* socket.recv.buffer.bytes... of each (16 KiB) */
+    char log_level[16];                 /* log.level (info) */
 };
 
 struct rb_config;
@@ -70,8 +70,8 @@ struct rb_config;
 /* Load path (NULL: defaults only), then environment envp (NULL: none), then the
  * overrides ("key=value" strings). On failure returns -EINVAL (or -errno for I/O)
  * and writes a one-line reason naming the key (or file and line) into err. */
-int rb_config_load(struct rb_config **out, const char *path, char *const *envp,
-                   int n_overrides, char *const *overrides, char *err, size_t errlen);
+int rb_config_load(struct rb_config **out, const char *path, char *const *envp, int n_overrides,
+                   char *const *overrides, char *err, size_t errlen);
 void rb_config_free(struct rb_config *cfg);
 
 /* The typed view, valid as long as cfg. */
@@ -83,8 +83,7 @@ const char *rb_config_get(const struct rb_config *cfg, const char *key);
 /* Iterate every key that is set, with its value and where it came from
  * ("default", "file", "env", "override"); returns the number of entries. */
 int rb_config_foreach(const struct rb_config *cfg,
-                      void (*fn)(const char *key, const char *value, const char *source,
-                                 void *arg),
+                      void (*fn)(const char *key, const char *value, const char *source, void *arg),
                       void *arg);
 
 /* Topic configs. rb_topic_config_validate returns 0 or -EINVAL (unknown key) /

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define COMP "main"
+#define COMP       "main"
 #define RB_VERSION "0.1.0"
 
 extern char **environ;

@@ -19,14 +19,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RB_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define RB_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define RB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define RB_MIN(a, b)    ((a) < (b) ? (a) : (b))
-#define RB_MAX(a, b)    ((a) > (b) ? (a) : (b))
-#define RB_ALIGN_UP(x, a)   (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
-#define RB_ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
-#define RB_UNUSED __attribute__((unused))
+#define RB_LIKELY(x)                       __builtin_expect(!!(x), 1)
+#define RB_UNLIKELY(x)                     __builtin_expect(!!(x), 0)
+#define RB_ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
+#define RB_MIN(a, b)                       ((a) < (b) ? (a) : (b))
+#define RB_MAX(a, b)                       ((a) > (b) ? (a) : (b))
+#define RB_ALIGN_UP(x, a)                  (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define RB_ALIGN_DOWN(x, a)                ((x) & ~((__typeof__(x))(a)-1))
+#define RB_UNUSED                          __attribute__((unused))
 #define RB_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 __attribute__((noreturn, cold)) void rb_assert_fail(const char *expr, const char *file, int line);

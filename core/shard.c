@@ -262,8 +262,8 @@ static void wait_for_work(struct rb_shard *s)
         next = RB_MIN(next, rb_mono_ms() + 1);
     atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);
     atomic_thread_fence(memory_order_seq_cst);
-    bool busy = inboxes_pending(s) || io_uring_cq_ready(&s->ring) > 0 || s->wake_mask[0] ||
-                s->wake_mask[1];
+    bool busy =
+        inboxes_pending(s) || io_uring_cq_ready(&s->ring) > 0 || s->wake_mask[0] || s->wake_mask[1];
     struct io_uring_cqe *cqe = NULL;
     if (busy || next <= rb_mono_ms()) {
         atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
@@ -298,8 +298,8 @@ static int ring_setup(struct rb_shard *s)
 {
     struct io_uring_params p;
     memset(&p, 0, sizeof(p));
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-              IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN |
+              IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
     p.cq_entries = ring_entries_cfg * 8;
     int r = io_uring_queue_init_params(ring_entries_cfg, &s->ring, &p);
     if (r < 0)
@@ -484,10 +484,14 @@ int rb_uring_probe(char *why, size_t whylen)
     static const struct {
         int op;
         const char *name;
-    } need[] = {{IORING_OP_ACCEPT, "ACCEPT"},   {IORING_OP_RECV, "RECV"},
-                {IORING_OP_SEND, "SEND"},       {IORING_OP_WRITEV, "WRITEV"},
-                {IORING_OP_FSYNC, "FSYNC"},     {IORING_OP_READ, "READ"},
-                {IORING_OP_MSG_RING, "MSG_RING"}, {IORING_OP_CLOSE, "CLOSE"},
+    } need[] = {{IORING_OP_ACCEPT, "ACCEPT"},
+                {IORING_OP_RECV, "RECV"},
+                {IORING_OP_SEND, "SEND"},
+                {IORING_OP_WRITEV, "WRITEV"},
+                {IORING_OP_FSYNC, "FSYNC"},
+                {IORING_OP_READ, "READ"},
+                {IORING_OP_MSG_RING, "MSG_RING"},
+                {IORING_OP_CLOSE, "CLOSE"},
                 {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}};
     r = 0;
     for (size_t i = 0; probe && i < RB_ARRAY_LEN(need); i++) {

@@ -213,8 +213,7 @@ static void on_accept(struct rb_io *io, int res, unsigned flags)
     if (res < 0) {
         if (res != -ECANCELED && res != -EINVAL)
             RB_WARN(COMP, "shard %d: accept: %s", n->shard->id, strerror(-res));
-    } else if (atomic_load(&n->shard->rt->stopping) ||
-               n->n_conns >= n->b->bc->max_connections) {
+    } else if (atomic_load(&n->shard->rt->stopping) || n->n_conns >= n->b->bc->max_connections) {
         close(res);
     } else {
         struct rb_conn *c = calloc(1, sizeof(*c));
@@ -308,8 +307,7 @@ static void conn_drain(struct rb_conn *c, const char *why)
 {
     if (c->closing || c->draining)
         return;
-    RB_DEBUG(COMP, "draining connection %llu from %s: %s", (unsigned long long)c->id, c->peer,
-             why);
+    RB_DEBUG(COMP, "draining connection %llu from %s: %s", (unsigned long long)c->id, c->peer, why);
     c->draining = true;
     conn_cancel_recv(c);
     if (c->cur) {
@@ -431,11 +429,13 @@ static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
             if (c->size_have < 4)
                 return true;
             c->size_have = 0;
-            int32_t size = (int32_t)((uint32_t)c->size_buf[0] << 24 | (uint32_t)c->size_buf[1] << 16 |
-                                     (uint32_t)c->size_buf[2] << 8 | c->size_buf[3]);
+            int32_t size =
+                (int32_t)((uint32_t)c->size_buf[0] << 24 | (uint32_t)c->size_buf[1] << 16 |
+                          (uint32_t)c->size_buf[2] << 8 | c->size_buf[3]);
             if (size < 8 || (uint32_t)size > max) {
-                RB_WARN(COMP, "closing connection from %s: frame size %d outside [8, %u] "
-                              "(socket.request.max.bytes)",
+                RB_WARN(COMP,
+                        "closing connection from %s: frame size %d outside [8, %u] "
+                        "(socket.request.max.bytes)",
                         c->peer, size, max);
                 return false;
             }

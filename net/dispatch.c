@@ -18,14 +18,10 @@
 
 /* Advertised ranges: COMPAT.md's "first target". */
 const struct rb_api_support rb_api_support[] = {
-    {0, 0, 8, 3, rb_handle_produce},
-    {1, 4, 11, 4, rb_handle_fetch},
-    {2, 1, 5, 1, rb_handle_list_offsets},
-    {3, 0, 8, 0, rb_handle_metadata},
-    {10, 0, 2, 0, rb_handle_find_coordinator},
-    {18, 0, 4, 0, rb_handle_api_versions},
-    {19, 2, 4, 2, rb_handle_create_topics},
-    {20, 1, 3, 1, rb_handle_delete_topics},
+    {0, 0, 8, 3, rb_handle_produce},           {1, 4, 11, 4, rb_handle_fetch},
+    {2, 1, 5, 1, rb_handle_list_offsets},      {3, 0, 8, 0, rb_handle_metadata},
+    {10, 0, 2, 0, rb_handle_find_coordinator}, {18, 0, 4, 0, rb_handle_api_versions},
+    {19, 2, 4, 2, rb_handle_create_topics},    {20, 1, 3, 1, rb_handle_delete_topics},
     {32, 1, 3, 1, rb_handle_describe_configs},
 };
 const int rb_api_support_n = (int)RB_ARRAY_LEN(rb_api_support);

@@ -108,8 +108,7 @@ static void noop_fn(const char *k, const char *v, const char *s, void *a)
     (void)a;
 }
 
-static void broker_configs(struct rb_request *req,
-                           const struct rb_describe_configs_req_resource *r,
+static void broker_configs(struct rb_request *req, const struct rb_describe_configs_req_resource *r,
                            struct rb_describe_configs_resp_result *out)
 {
     struct rb_net *n = rb_req_net(req);

@@ -141,9 +141,9 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
         const struct rb_topic_meta *t =
             req->hdr.api_version >= 13
                 ? rb_metadata_topic_by_id(n->md, rt->topic_id.b)
-                : (rt->topic.len > 0 ? rb_metadata_topic(n->md, rt->topic.ptr,
-                                                          (size_t)rt->topic.len)
-                                     : NULL);
+                : (rt->topic.len > 0
+                       ? rb_metadata_topic(n->md, rt->topic.ptr, (size_t)rt->topic.len)
+                       : NULL);
         char *tname = NULL;
         if (t) {
             tname = rb_req_alloc(req, t->name_len + 1, 1);

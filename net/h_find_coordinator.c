@@ -18,8 +18,8 @@ void rb_handle_find_coordinator(struct rb_request *req, void *msg)
         resp.host = rb_str_c(bc->advertised_host);
         resp.port = bc->advertised_port;
     } else {
-        resp.error_code = in->key_type == 1 ? RB_KERR_COORDINATOR_NOT_AVAILABLE
-                                            : RB_KERR_INVALID_REQUEST;
+        resp.error_code =
+            in->key_type == 1 ? RB_KERR_COORDINATOR_NOT_AVAILABLE : RB_KERR_INVALID_REQUEST;
         resp.node_id = -1;
         resp.host = rb_str_c("");
         resp.port = -1;

@@ -74,7 +74,8 @@ static void respond(struct rb_request *req, struct produce_ctx *pc)
     struct rb_produce_req *in = pc->in;
     struct rb_produce_resp resp;
     rb_produce_resp_init(&resp);
-    resp.responses = rb_req_alloc(req, (size_t)RB_MAX(in->topic_data_n, 0), sizeof(*resp.responses));
+    resp.responses =
+        rb_req_alloc(req, (size_t)RB_MAX(in->topic_data_n, 0), sizeof(*resp.responses));
     resp.responses_n = RB_MAX(in->topic_data_n, 0);
     int k = 0;
     for (int32_t i = 0; i < resp.responses_n; i++) {

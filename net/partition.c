@@ -366,8 +366,8 @@ static int copy_slice(const struct rb_log_slice *sl, uint8_t *dst)
         } else {
             uint32_t done = 0;
             while (done < pc->len) {
-                ssize_t r = pread(pc->fd, dst + off + done, pc->len - done,
-                                  (off_t)(pc->file_pos + done));
+                ssize_t r =
+                    pread(pc->fd, dst + off + done, pc->len - done, (off_t)(pc->file_pos + done));
                 if (r < 0 && errno == EINTR)
                     continue;
                 if (r <= 0)
@@ -452,8 +452,7 @@ static void fetch_group_unwait(struct rb_net *n, struct rb_pgroup *g)
         struct rb_pop *op = g->pops[i];
         if (!op->waiting)
             continue;
-        struct rb_partition *p =
-            rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+        struct rb_partition *p = rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
         RB_ASSERT(p);
         fetch_unlink(p, op);
     }
@@ -490,8 +489,7 @@ static void fetch_group_wait_or_return(struct rb_shard *s, struct rb_pgroup *g)
     }
     for (int i = 0; i < g->n_pops; i++) {
         struct rb_pop *op = g->pops[i];
-        struct rb_partition *p =
-            rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+        struct rb_partition *p = rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
         RB_ASSERT(p); /* otherwise the read set an error */
         list_push(&p->fetch_waiters, NULL, op);
     }
@@ -640,8 +638,7 @@ static void start_flushes(struct rb_net *n)
 static bool drop_partition(struct rb_shard *s, struct rb_partition_handoff *h)
 {
     struct rb_net *n = s->net;
-    struct rb_partition *p =
-        rb_ptable_get(&n->parts, h->topic->name, h->topic->name_len, h->index);
+    struct rb_partition *p = rb_ptable_get(&n->parts, h->topic->name, h->topic->name_len, h->index);
     if (!p)
         return true;
     p->dropped = true;

@@ -43,7 +43,7 @@ struct rb_pop {
             int64_t base_offset;
             int64_t log_append_time;
             int64_t log_start_offset;
-            int64_t wait_end; /* durable_end needed before answering */
+            int64_t wait_end;    /* durable_end needed before answering */
             uint32_t next_batch; /* byte position of the next batch to append */
         } produce;
         struct {

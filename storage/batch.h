@@ -35,11 +35,11 @@
 
 enum rb_batch_status {
     RB_BATCH_OK = 0,
-    RB_BATCH_TRUNCATED,    /* fewer bytes than the header or batchLength says */
-    RB_BATCH_BAD_LENGTH,   /* batchLength below the header size or above the limit */
-    RB_BATCH_BAD_MAGIC,    /* magic != 2 */
-    RB_BATCH_BAD_CRC,      /* CRC-32C mismatch */
-    RB_BATCH_INVALID,      /* header fields inconsistent (counts, sequence, control) */
+    RB_BATCH_TRUNCATED,  /* fewer bytes than the header or batchLength says */
+    RB_BATCH_BAD_LENGTH, /* batchLength below the header size or above the limit */
+    RB_BATCH_BAD_MAGIC,  /* magic != 2 */
+    RB_BATCH_BAD_CRC,    /* CRC-32C mismatch */
+    RB_BATCH_INVALID,    /* header fields inconsistent (counts, sequence, control) */
 };
 
 struct rb_batch_info {

@@ -210,7 +210,8 @@ def us_to_ms(v):
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return "–"
-    return f"{a / b:.2f}x"
+    r = a / b
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.2g}x"
 
 
 PRODUCE_COLS = [
