@@ -56,9 +56,8 @@ struct rb_coord_hooks {
 /* Open the standalone backend: load or create the metadata in the first log dir,
  * write meta.properties, open and recover every partition log. Main thread,
  * before rb_runtime_start. Returns 0 or -errno with a reason in err. */
-int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config,
-                             struct rb_runtime *rt, const struct rb_coord_hooks *hooks,
-                             char *err, size_t errlen);
+int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, struct rb_runtime *rt,
+                             const struct rb_coord_hooks *hooks, char *err, size_t errlen);
 /* Close after the runtime stopped (logs were closed by their shards). */
 void rb_coord_close(struct rb_coord *c);
 
@@ -67,7 +66,7 @@ void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topi
                          struct rb_log_config *out);
 
 struct rb_topic_spec {
-    const char *name; /* NUL-terminated */
+    const char *name;           /* NUL-terminated */
     int32_t n_partitions;       /* -1: num.partitions */
     int16_t replication_factor; /* -1: default.replication.factor */
     int32_t n_configs;
