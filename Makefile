@@ -18,7 +18,11 @@ ifeq ($(origin CC),default)
 CC       := gcc
 endif
 OUT      := $(BUILD_ROOT)/$(MODE)
+ifeq ($(MODE),release)
 BIN      := $(BUILD_ROOT)/bin
+else
+BIN      := $(OUT)/bin
+endif
 DEPS_OK  := build/.deps-ok
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wno-format-truncation
@@ -49,7 +53,7 @@ HELPER_SRCS := $(sort $(wildcard tests/clients/*.c))
 HELPER_BINS := $(HELPER_SRCS:tests/clients/%.c=build/clients/%)
 PERF_SRCS := $(sort $(wildcard perf/drivers/*.c))
 
-.PHONY: all run test unit asan integration interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
+.PHONY: all run test unit asan integration integration-asan interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
 
 all: $(BIN)/ringbroker $(if $(CTL_SRCS),$(BIN)/ringctl) helpers
 
@@ -67,7 +71,6 @@ $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-ifeq ($(MODE),release)
 $(BIN)/ringbroker: $(OUT)/obj/core/main.o $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)
@@ -75,7 +78,6 @@ $(BIN)/ringbroker: $(OUT)/obj/core/main.o $(LIB_A)
 $(BIN)/ringctl: $(CTL_SRCS:%.c=$(OUT)/obj/%.o) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_MODE) -o $@ $^ -lrdkafka $(LIBS)
-endif
 
 helpers: $(HELPER_BINS)
 build/clients/%: tests/clients/%.c | $(DEPS_OK)
@@ -100,6 +102,13 @@ asan:
 integration: all
 	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/integration/run-all.sh
 
+# The integration suite against the ASan/UBSan build of the broker: any memory error
+# or undefined behaviour aborts the broker, and the test that drove it fails.
+integration-asan:
+	@$(MAKE) --no-print-directory MODE=asan $(BUILD_ROOT)/asan/bin/ringbroker helpers
+	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  RINGBROKER_BIN=$(abspath $(BUILD_ROOT))/asan/bin/ringbroker tests/integration/run-all.sh
+
 interop: all
 	@tests/interop/run-all.sh
 
@@ -117,12 +126,14 @@ fuzz: fuzz-build
 bench: all
 	@perf/run $(SCENARIOS)
 
-# Tests: release unit tests, the same under ASan/UBSan, integration, a bounded fuzz run.
+# Tests: release unit tests, the same under ASan/UBSan, the codec staleness check,
+# integration against the release and the ASan/UBSan broker, a bounded fuzz run.
 test: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory gen-check
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory integration-asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 gen:

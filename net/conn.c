@@ -198,12 +198,6 @@ void rb_net_close_prebound(void)
 
 static void on_recv(struct rb_io *io, int res, unsigned flags);
 static void on_send(struct rb_io *io, int res, unsigned flags);
-static void on_cancel(struct rb_io *io, int res, unsigned flags)
-{
-    (void)io;
-    (void)res;
-    (void)flags;
-}
 
 static void on_accept(struct rb_io *io, int res, unsigned flags)
 {
@@ -225,7 +219,6 @@ static void on_accept(struct rb_io *io, int res, unsigned flags)
             c->id = ++n->next_conn_id;
             c->recv_io.cb = on_recv;
             c->send_io.cb = on_send;
-            c->cancel_io.cb = on_cancel;
             int one = 1;
             setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             struct sockaddr_storage ss;
@@ -266,7 +259,9 @@ static void conn_cancel_recv(struct rb_conn *c)
         return;
     struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&c->recv_io, 0);
-    rb_sqe_set_io(sqe, &c->cancel_io);
+    /* No completion target: the connection may be gone when the cancel's own CQE
+     * arrives (the recv's final CQE is what conn_maybe_free waits for). */
+    rb_sqe_set_io(sqe, NULL);
 }
 
 static void conn_update_pause(struct rb_conn *c)

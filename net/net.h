@@ -94,7 +94,6 @@ struct rb_conn {
     char peer[64];
     struct rb_io recv_io;
     struct rb_io send_io;
-    struct rb_io cancel_io;
     bool recv_armed;
     bool paused;
     bool closing;

@@ -42,6 +42,7 @@ is_complete() { # dir -> 0 when marker present and jar count matches
 # A cached copy of the wanted version (or of the fallback recorded earlier) wins.
 for d in "$CACHE/kafka-$WANT" $(cat "$CACHE/kafka-$WANT.fallback" 2>/dev/null); do
     if is_complete "$d"; then
+        [ "$d" = "$CACHE/kafka-$WANT" ] || log "NOTE: Kafka $WANT is not served; using $d"
         echo "$d/lib"
         exit 0
     fi
