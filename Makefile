@@ -51,7 +51,6 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 CTL_SRCS := $(sort $(wildcard tools/ringctl*.c))
 HELPER_SRCS := $(sort $(wildcard tests/clients/*.c))
 HELPER_BINS := $(HELPER_SRCS:tests/clients/%.c=build/clients/%)
-PERF_SRCS := $(sort $(wildcard perf/drivers/*.c))
 
 .PHONY: all run test unit asan integration integration-asan interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
 
@@ -123,7 +122,11 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-bench: all
+.PHONY: perf
+perf: | $(DEPS_OK)
+	@$(MAKE) --no-print-directory -C perf
+
+bench: all perf
 	@perf/run $(SCENARIOS)
 
 # Tests: release unit tests, the same under ASan/UBSan, the codec staleness check,

@@ -3,7 +3,8 @@
 #
 #   perf/kafka.sh run [default|durable] [PARTITIONS]
 #       starts Kafka in a temp dir on random ports, prints
-#       "BOOTSTRAP=127.0.0.1:PORT PID=N DIR=D", waits for Ctrl-C / SIGTERM,
+#       "BOOTSTRAP=127.0.0.1:PORT PID=N DIR=D", waits for Ctrl-C / SIGTERM
+#       (SIGTERM when it runs in the background: shells ignore SIGINT there),
 #       then stops it and removes the temp dir.
 #   perf/kafka.sh start DIR [default|durable] [PARTITIONS]
 #       starts in DIR (created), prints the same line and returns; DIR/broker.env
@@ -23,7 +24,7 @@ kind_of() { [ "${1:-default}" = durable ] && echo kafka-durable || echo kafka; }
 case "${1:-}" in
 run)
     D=$(mktemp -d "${TMPDIR:-/tmp}/rb-kafka.XXXXXX")
-    trap 'broker_stop; rm -rf "$D"' EXIT
+    trap 'broker_stop || true; rm -rf "$D"' EXIT
     trap 'exit 0' INT TERM
     broker_start "$(kind_of "${2:-}")" "$D" "${3:-1}"
     echo "BOOTSTRAP=$BROKER_BOOTSTRAP PID=$BROKER_PID DIR=$D"
@@ -48,7 +49,7 @@ stop)
     rm -rf "$D"
     ;;
 *)
-    sed -n '2,17p' "$0" >&2
+    sed -n '2,18p' "$0" >&2
     exit 2
     ;;
 esac
