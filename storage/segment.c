@@ -137,8 +137,10 @@ int rb_segment_preallocate(struct rb_segment *seg, uint64_t need, uint64_t step_
     RB_ASSERT(seg->wr_fd >= 0);
     if (need <= seg->prealloc_end)
         return 0;
-    uint64_t target =
-        RB_ALIGN_UP(RB_MAX(need, seg->prealloc_end + step_bytes), (uint64_t)RB_BLOCK_BYTES);
+    /* Grow geometrically from 1 MiB up to the step: a new or idle partition costs
+     * little disk (thousands of partitions must fit), a busy one reaches full steps. */
+    uint64_t grow = RB_MIN(step_bytes, RB_MAX((uint64_t)1 << 20, seg->prealloc_end));
+    uint64_t target = RB_ALIGN_UP(RB_MAX(need, seg->prealloc_end + grow), (uint64_t)RB_BLOCK_BYTES);
     uint64_t zero_from = RB_ALIGN_UP(seg->prealloc_end, (uint64_t)RB_BLOCK_BYTES);
     if (fallocate(seg->wr_fd, 0, (off_t)seg->prealloc_end, (off_t)(target - seg->prealloc_end)) <
         0) {
