@@ -22,6 +22,7 @@
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
+#include "storage/checkpoint.h"
 #include "storage/disk_uring.h"
 
 #include <dirent.h>
@@ -259,6 +260,8 @@ void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topi
     out->chunk_bytes = (uint32_t)bc->log_chunk_bytes;
     out->max_dirty_bytes = (uint32_t)bc->log_max_dirty_bytes;
     out->log_append_time = bc->log_message_timestamp_log_append;
+    out->retention_ms = bc->log_retention_ms;
+    out->retention_bytes = bc->log_retention_bytes;
     if (!t)
         return;
     const char *v;
@@ -273,6 +276,10 @@ void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topi
         out->segment_index_bytes = (uint32_t)x;
     if ((v = rb_topic_config(t, "message.timestamp.type")))
         out->log_append_time = strcmp(v, "LogAppendTime") == 0;
+    if ((v = rb_topic_config(t, "retention.ms")) && !rb_parse_i64(v, -1, INT64_MAX, &x))
+        out->retention_ms = x;
+    if ((v = rb_topic_config(t, "retention.bytes")) && !rb_parse_i64(v, -1, INT64_MAX, &x))
+        out->retention_bytes = x;
 }
 
 static void partition_dir(const struct rb_coord *c, const char *topic, int32_t p, char *out,
@@ -297,8 +304,15 @@ static int open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int
     partition_dir(c, t->name, p, dir, sizeof(dir));
     struct rb_log_config lc;
     rb_coord_log_config(c->bc, t, &lc);
+    if (!create) /* recovery point and log start offset (storage/checkpoint.h) */
+        rb_ckpt_startup_lookup(c->dir, t->name, p, &lc.recovery_point, &lc.log_start_offset);
     struct rb_disk disk = rb_disk_uring(c->rt->t[t->partitions[p].shard]);
     int r = rb_log_open(out, dir, &lc, disk, rb_wall_ms());
+    if (r && !create && rb_log_open_offline(out, dir, &lc) == 0) {
+        /* The broker starts without it: clients get KAFKA_STORAGE_ERROR. */
+        RB_ERROR(COMP, "log %s: %s: partition offline", dir, strerror(-r));
+        return 0;
+    }
     if (r) {
         RB_ERROR(COMP, "cannot open log %s: %s", dir, strerror(-r));
         return r;

@@ -13,6 +13,7 @@
 #include "core/rb.h"
 #include "core/shard.h"
 #include "net/net.h"
+#include "net/log_maint.h"
 #include "net/partition.h"
 
 #include <signal.h>
@@ -201,6 +202,7 @@ int main(int argc, char **argv)
     RB_INFO(COMP, "received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rb_runtime_request_stop(&b.rt);
     rb_runtime_join(&b.rt);
+    rb_log_maint_shutdown(&b.rt, b.bc->log_dirs[0]); /* recovery-point checkpoints */
     rb_coord_close(b.coord);
     for (int i = 0; i < b.rt.n_shards; i++)
         free(b.rt.t[i]->net);

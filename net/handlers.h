@@ -17,6 +17,8 @@ void rb_handle_create_topics(struct rb_request *req, void *msg);
 void rb_handle_delete_topics(struct rb_request *req, void *msg);
 void rb_handle_describe_configs(struct rb_request *req, void *msg);
 void rb_handle_find_coordinator(struct rb_request *req, void *msg);
+void rb_handle_init_producer_id(struct rb_request *req, void *msg);
+void rb_handle_delete_records(struct rb_request *req, void *msg);
 
 /* The API versions this broker advertises (net/dispatch.c). */
 struct rb_api_support {

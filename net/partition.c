@@ -10,19 +10,30 @@
  * buffer room (-ENOBUFS) are retried in order. While one flush is in flight, new
  * appends accumulate and go out together in the next one.
  *
+ * Idempotent producers: before a batch with a producer id is appended, the
+ * partition's producer table (storage/producer_state.h) decides: append, answer a
+ * retry with the original offsets, or refuse (OUT_OF_ORDER_SEQUENCE_NUMBER,
+ * INVALID_PRODUCER_EPOCH). The table records a batch only after rb_log_append
+ * accepted it; it is snapshotted at clean close and rebuilt when the partition is
+ * adopted.
+ *
  * Faults: a failed flush takes the log offline (storage decides); waiting
  * produces get KAFKA_STORAGE_ERROR; later work on the partition gets it too.
  */
 #include "net/partition.h"
+#include "net/log_maint.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
+#include "storage/producer_state.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define COMP "partition"
+/* Kafka's producer.id.expiration.ms default: idle producers are forgotten. */
+#define RB_PRODUCER_ID_EXPIRATION_MS (24LL * 3600 * 1000)
 
 struct rb_partition {
     struct rb_partition *hnext;
@@ -42,6 +53,8 @@ struct rb_partition {
     struct rb_pop *blocked_head, *blocked_tail;
     /* fetch pops waiting for new durable data */
     struct rb_pop *fetch_waiters;
+    /* idempotent producers' sequences (storage/producer_state.h) */
+    struct rb_pstate *pstate;
 };
 
 static void group_step_done(struct rb_shard *s, struct rb_pgroup *g);
@@ -73,6 +86,16 @@ struct rb_partition *rb_ptable_get(struct rb_ptable *t, const char *topic, size_
         if (p->index == partition && p->topic_len == len && memcmp(p->topic, topic, len) == 0)
             return p;
     return NULL;
+}
+
+void rb_ptable_each(struct rb_ptable *t,
+                    void (*fn)(void *arg, const char *topic, int32_t index, struct rb_log *log),
+                    void *arg)
+{
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++)
+        for (struct rb_partition *p = t->buckets[i]; p; p = p->hnext)
+            if (!p->dropped)
+                fn(arg, p->topic, p->index, p->log);
 }
 
 static void ptable_grow(struct rb_ptable *t)
@@ -114,6 +137,16 @@ int rb_ptable_add(struct rb_net *n, const char *topic, const uint8_t id[16], int
     p->index = partition;
     p->log = log;
     p->net = n;
+    p->pstate = rb_pstate_new();
+    if (!p->pstate) {
+        free(p->topic);
+        free(p);
+        return -ENOMEM;
+    }
+    /* Blocking: runs at startup or on a just-created (empty) log. On failure the
+     * table stays empty: every producer is then unknown, so nothing is refused,
+     * but retries of batches already in the log are not recognised. */
+    rb_pstate_recover(p->pstate, log, rb_wall_ms() - RB_PRODUCER_ID_EXPIRATION_MS);
     uint32_t h = part_hash(p->topic, p->topic_len, partition) & t->mask;
     p->hnext = t->buckets[h];
     t->buckets[h] = p;
@@ -182,7 +215,8 @@ static void group_back_on_origin(struct rb_shard *s, void *arg)
     struct rb_request *req = g->req;
     g->returned = true;
     g->back(s, g);
-    rb_request_release(req);
+    if (req) /* NULL: a local append (rb_partition_append_local) */
+        rb_request_release(req);
 }
 
 static void group_return(struct rb_shard *s, struct rb_pgroup *g)
@@ -208,6 +242,33 @@ static void produce_fail(struct rb_shard *s, struct rb_pop *op, int16_t err)
     group_step_done(s, op->group);
 }
 
+/* Kafka's idempotent-producer rules for one batch of op before it is appended:
+ * 0 append it, 1 duplicate (op's base offset becomes the original's), -1 refused
+ * (op->error set). The table only changes once the log accepted the batch. */
+static int produce_check_sequence(struct rb_partition *p, struct rb_pop *op,
+                                  const struct rb_batch_info *bi)
+{
+    struct rb_pstate_dup dup;
+    int v = rb_pstate_check(p->pstate, bi, &dup);
+    switch (v) {
+    case RB_PSTATE_APPEND:
+        return 0;
+    case RB_PSTATE_DUPLICATE:
+        if (op->u.produce.base_offset < 0)
+            op->u.produce.base_offset = dup.first_offset;
+        return 1;
+    case RB_PSTATE_OUT_OF_ORDER:
+        op->error = RB_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+        return -1;
+    case RB_PSTATE_STALE_EPOCH:
+        op->error = RB_KERR_INVALID_PRODUCER_EPOCH;
+        return -1;
+    default:
+        op->error = RB_KERR_UNKNOWN_SERVER_ERROR; /* -ENOMEM */
+        return -1;
+    }
+}
+
 /* Append the remaining batches of op. Returns 1 when the op is finished (answer
  * now), 0 when it waits (durability or buffer room). */
 static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_pop *op)
@@ -222,6 +283,13 @@ static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_
         enum rb_batch_status st =
             rb_batch_parse(b, op->u.produce.len - op->u.produce.next_batch, &bi);
         RB_ASSERT(st == RB_BATCH_OK); /* validated on the origin shard */
+        int seq = produce_check_sequence(p, op, &bi);
+        if (seq < 0)
+            return 1;
+        if (seq > 0) { /* a retry of a batch already in the log: not appended again */
+            op->u.produce.next_batch += rb_batch_total_bytes(&bi);
+            continue;
+        }
         int64_t base = -1;
         int r = rb_log_append(p->log, b, &bi, rb_wall_ms(), &base);
         if (r == -ENOBUFS) {
@@ -235,6 +303,7 @@ static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_
                 RB_WARN(COMP, "append to %s-%d: %s", p->topic, p->index, strerror(-r));
             return 1;
         }
+        rb_pstate_update(p->pstate, &bi, base, rb_wall_ms());
         if (op->u.produce.base_offset < 0)
             op->u.produce.base_offset = base;
         op->u.produce.next_batch += rb_batch_total_bytes(&bi);
@@ -540,6 +609,14 @@ static void exec_list_offsets(struct rb_shard *s, struct rb_pop *op)
     group_step_done(s, op->group);
 }
 
+static void exec_delete_records(struct rb_shard *s, struct rb_pop *op)
+{
+    struct rb_net *n = s->net;
+    struct rb_partition *p = rb_ptable_get(&n->parts, op->topic, op->topic_len, op->partition);
+    rb_delete_records_exec(s, op, p && !p->dropped ? p->log : NULL);
+    group_step_done(s, op->group);
+}
+
 /* ---- owner entry points ---- */
 
 static void owner_exec(struct rb_shard *s, void *arg)
@@ -559,10 +636,67 @@ static void owner_exec(struct rb_shard *s, void *arg)
         op->group = g;
         if (op->kind == RB_POP_PRODUCE)
             exec_produce(s, op);
+        else if (op->kind == RB_POP_DELETE_RECORDS)
+            exec_delete_records(s, op);
         else
             exec_list_offsets(s, op);
     }
     group_step_done(s, g);
+}
+
+/* ---- local appends (internal topics) ---- */
+
+struct local_append {
+    struct rb_pgroup g;
+    struct rb_pop op;
+    struct rb_pop *pops[1];
+    rb_append_done_fn done;
+    void *arg;
+    uint8_t *copy;
+};
+
+static void local_append_back(struct rb_shard *s, struct rb_pgroup *g)
+{
+    struct local_append *la = RB_CONTAINER_OF(g, struct local_append, g);
+    la->done(s, la->op.error, la->op.u.produce.base_offset, la->arg);
+    free(la->copy);
+    free(la);
+}
+
+int rb_partition_append_local(struct rb_shard *s, const char *topic, int32_t partition,
+                              const uint8_t *batch, uint32_t len, rb_append_done_fn done,
+                              void *arg)
+{
+    struct rb_batch_info bi;
+    if (rb_batch_validate(batch, len, &bi) != RB_BATCH_OK || rb_batch_total_bytes(&bi) != len)
+        return -EINVAL;
+    struct local_append *la = calloc(1, sizeof(*la));
+    uint8_t *copy = malloc(len);
+    if (!la || !copy) {
+        free(la);
+        free(copy);
+        return -ENOMEM;
+    }
+    memcpy(copy, batch, len);
+    la->copy = copy;
+    la->done = done;
+    la->arg = arg;
+    la->op.topic = topic; /* the caller keeps it alive until done runs */
+    la->op.topic_len = strlen(topic);
+    la->op.partition = partition;
+    la->op.shard = (int16_t)s->id;
+    la->op.kind = RB_POP_PRODUCE;
+    la->op.u.produce.records = copy;
+    la->op.u.produce.len = len;
+    la->op.u.produce.acks = -1;
+    la->op.group = &la->g;
+    la->pops[0] = &la->op;
+    la->g.pops = la->pops;
+    la->g.n_pops = 1;
+    la->g.origin = la->g.shard = (int16_t)s->id;
+    la->g.back = local_append_back;
+    rb_post(s, s->id, owner_exec, &la->g);
+    return 0;
 }
 
 void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g)
@@ -660,6 +794,7 @@ static bool drop_partition(struct rb_shard *s, struct rb_partition_handoff *h)
     }
     ptable_remove(&n->parts, p);
     h->log = p->log;
+    rb_pstate_free(p->pstate);
     free(p->topic);
     free(p);
     return true;
@@ -705,6 +840,7 @@ void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
 
 void rb_net_partitions_turn(struct rb_net *n)
 {
+    rb_log_maint_turn(n);
     if (n->dirty_head)
         start_flushes(n);
     if (pending_updates)
@@ -713,12 +849,16 @@ void rb_net_partitions_turn(struct rb_net *n)
 
 void rb_net_partitions_finish(struct rb_net *n)
 {
+    rb_log_maint_finish(n);
     struct rb_ptable *t = &n->parts;
     for (uint32_t i = 0; t->buckets && i <= t->mask; i++) {
         struct rb_partition *p = t->buckets[i];
         while (p) {
             struct rb_partition *next = p->hnext;
             RB_ASSERT(!p->flushing);
+            if (!rb_log_offline(p->log) && rb_pstate_snapshot_log(p->pstate, p->log))
+                RB_WARN(COMP, "%s-%d: producer state snapshot not written", p->topic, p->index);
+            rb_pstate_free(p->pstate);
             rb_log_close(p->log);
             free(p->topic);
             free(p);

@@ -20,7 +20,7 @@
 #include "net/net.h"
 #include "storage/log.h"
 
-enum rb_pop_kind { RB_POP_PRODUCE = 1, RB_POP_FETCH, RB_POP_LIST_OFFSETS };
+enum rb_pop_kind { RB_POP_PRODUCE = 1, RB_POP_FETCH, RB_POP_LIST_OFFSETS, RB_POP_DELETE_RECORDS };
 enum rb_owner_state { OWNER_IDLE = 0, OWNER_RUNNING, OWNER_WAITING, OWNER_RETURNED };
 
 struct rb_pgroup;
@@ -59,6 +59,10 @@ struct rb_pop {
             int64_t offset;
             int64_t found_timestamp;
         } lo;
+        struct {
+            int64_t offset;        /* requested new log start (-1: high watermark) */
+            int64_t low_watermark; /* answer */
+        } dr;
     } u;
 };
 
@@ -90,12 +94,29 @@ void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g);
  * g->req until acknowledged). */
 void rb_pgroup_cancel(struct rb_shard *s, struct rb_pgroup *g);
 
+/* Append one batch (validated here, copied) to a partition this shard owns, as a
+ * produce with acks=all: done(s, error, base_offset, arg) runs later on this shard
+ * once the batch is durable (or failed). topic must stay valid until then.
+ * Returns 0, -EINVAL (bad batch) or -ENOMEM. Used for internal topics. */
+typedef void (*rb_append_done_fn)(struct rb_shard *s, int16_t err, int64_t base_offset,
+                                  void *arg);
+int rb_partition_append_local(struct rb_shard *s, const char *topic, int32_t partition,
+                              const uint8_t *batch, uint32_t len, rb_append_done_fn done,
+                              void *arg);
+
 /* Partition table (owner shard). */
 struct rb_partition *rb_ptable_get(struct rb_ptable *t, const char *topic, size_t len,
                                    int32_t partition);
 int rb_ptable_add(struct rb_net *n, const char *topic, const uint8_t id[16], int32_t partition,
                   struct rb_log *log);
 struct rb_log *rb_partition_log(struct rb_partition *p);
+/* Call fn for every live (not dropped) partition of t. */
+void rb_ptable_each(struct rb_ptable *t,
+                    void (*fn)(void *arg, const char *topic, int32_t index, struct rb_log *log),
+                    void *arg);
+/* DeleteRecords on the owner (net/h_delete_records.c); log is NULL when the
+ * partition is not here. Synchronous: fills op->error and op->u.dr. */
+void rb_delete_records_exec(struct rb_shard *s, struct rb_pop *op, struct rb_log *log);
 
 /* Apply a metadata update on its shard (the coord's apply hook). */
 void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u);

@@ -44,6 +44,10 @@ void rb_log_config_defaults(struct rb_log_config *cfg)
     cfg->chunk_bytes = 256u << 10;
     cfg->max_dirty_bytes = 8u << 20;
     cfg->log_append_time = false;
+    cfg->retention_ms = -1;
+    cfg->retention_bytes = -1;
+    cfg->recovery_point = -1;
+    cfg->log_start_offset = -1;
 }
 
 static int check_config(const struct rb_log_config *cfg)
@@ -157,8 +161,20 @@ static int segs_push(struct rb_log *log, int64_t base)
     return 0;
 }
 
-/* Load every segment found; the last one is validated unless the log was closed
- * cleanly. Closed segments keep no descriptor open. */
+/* Does segment i need the validating scan? Without a clean marker: the last one
+ * always, and with a known recovery point every segment from the one holding it. */
+static bool needs_scan(const struct rb_log *log, const int64_t *bases, int n, int i, bool clean)
+{
+    if (clean)
+        return false;
+    if (i == n - 1)
+        return true;
+    int64_t rp = log->cfg.recovery_point;
+    return rp >= 0 && bases[i + 1] > rp;
+}
+
+/* Load every segment found; see needs_scan for which are validated. Closed
+ * segments keep no descriptor open. -EUCLEAN: corruption below the recovery point. */
 static int load_segments(struct rb_log *log, const int64_t *bases, int n, bool clean)
 {
     for (int i = 0; i < n; i++) {
@@ -167,8 +183,21 @@ static int load_segments(struct rb_log *log, const int64_t *bases, int n, bool c
             return err;
         struct rb_segment *seg = &log->segs[i];
         bool last = i == n - 1;
-        if (last && !clean) {
-            err = rb_segment_scan(seg, log->dir, 0, true);
+        if (needs_scan(log, bases, n, i, clean)) {
+            err = rb_segment_scan(seg, log->dir, 0, true, log->cfg.recovery_point);
+            if (!err && !last && seg->end_offset < bases[i + 1]) {
+                RB_ERROR("storage",
+                         "%s/%020" PRId64 ".log: ends at offset %" PRId64
+                         " (byte %" PRIu64 ") but the next segment starts at %" PRId64,
+                         log->dir, seg->base_offset, seg->end_offset, seg->size, bases[i + 1]);
+                err = -EUCLEAN;
+            }
+            if (!err && !last) {
+                (void)rb_index_finish(&seg->idx, seg->max_ts,
+                                      (uint32_t)(seg->offset_of_max_ts - seg->base_offset));
+                if (!rb_index_write(&seg->idx, log->dir, seg->base_offset))
+                    seg->index_stale = false;
+            }
         } else {
             err = rb_segment_load(seg, log->dir);
             if (!err && !last && seg->index_stale) {
@@ -259,6 +288,14 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
     err = mkdir_p(dir);
     if (!err)
         err = open_segments(log);
+    if (err == -EUCLEAN && log->n_segs > 0) {
+        /* Corruption below the recovery point (reported by the scan): keep what was
+         * loaded, serve nothing, never repair it behind the operator's back. */
+        RB_ERROR("storage", "%s: corrupt below the recovery point %" PRId64 ": log offline", dir,
+                 cfg->recovery_point);
+        log->offline = true;
+        err = 0;
+    }
     if (err)
         goto out_free;
     struct rb_segment *act = rb_log_active(log);
@@ -267,6 +304,10 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
     log->start_offset = log->segs[0].base_offset;
     log->end_offset = act->end_offset;
     log->durable_end = log->end_offset;
+    if (cfg->log_start_offset > log->start_offset)
+        log->start_offset = RB_MIN(cfg->log_start_offset, log->end_offset);
+    if (log->offline) /* keeps its checkpoint entries until someone repairs it */
+        log->durable_end = RB_MAX(cfg->recovery_point, log->durable_end);
     *out = log;
     return 0;
 out_free:
@@ -278,6 +319,27 @@ out_free:
     free(log->dir);
     free(log);
     return err;
+}
+
+int rb_log_open_offline(struct rb_log **out, const char *dir, const struct rb_log_config *cfg)
+{
+    struct rb_log *log = calloc(1, sizeof(*log));
+    if (!log)
+        return -ENOMEM;
+    log->cfg = *cfg;
+    log->rd_open_seg = -1;
+    log->offline = true;
+    log->durable_end = RB_MAX(cfg->recovery_point, 0);
+    log->start_offset = RB_MAX(cfg->log_start_offset, 0);
+    log->dir = strdup(dir);
+    if (!log->dir || segs_push(log, 0)) {
+        free(log->dir);
+        free(log->segs);
+        free(log);
+        return -ENOMEM;
+    }
+    *out = log;
+    return 0;
 }
 
 /* Trim the segment, index it and close its descriptors (roll and close). */

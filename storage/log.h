@@ -42,6 +42,13 @@ struct rb_log_config {
     uint32_t chunk_bytes;          /* log.chunk.bytes: write buffer unit (default 256 KiB) */
     uint32_t max_dirty_bytes;      /* appends beyond this unflushed amount get -ENOBUFS */
     bool log_append_time;          /* message.timestamp.type=LogAppendTime */
+    int64_t retention_ms;          /* retention.ms (-1: forever) */
+    int64_t retention_bytes;       /* retention.bytes (-1: unlimited) */
+    /* From the log dir's checkpoints (-1: unknown). After an unclean shutdown the
+     * segments from the one holding recovery_point on are validated; a bad batch
+     * below recovery_point is corruption (the log opens offline). */
+    int64_t recovery_point;
+    int64_t log_start_offset;
 };
 
 void rb_log_config_defaults(struct rb_log_config *cfg);
@@ -50,6 +57,10 @@ void rb_log_config_defaults(struct rb_log_config *cfg);
  * Blocking: called at startup or topic creation, never per request. */
 int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config *cfg,
                 struct rb_disk disk, int64_t now_ms);
+
+/* A log that holds nothing and is offline from the start (its directory could
+ * not be recovered): every call sees rb_log_offline. Never fails but for -ENOMEM. */
+int rb_log_open_offline(struct rb_log **out, const char *dir, const struct rb_log_config *cfg);
 
 /* Clean close: requires no flush in flight. Writes the indexes, cuts the active
  * segment to its logical size, syncs, frees. Blocking (shutdown only). */
@@ -73,6 +84,26 @@ bool rb_log_flushing(const struct rb_log *log);
  * (durable_end advanced) or -errno (the log is now offline). */
 typedef void (*rb_log_flush_cb)(struct rb_log *log, int res, void *arg);
 int rb_log_flush(struct rb_log *log, rb_log_flush_cb cb, void *arg);
+
+/* Segments a log gave up (retention, DeleteRecords): their files still exist and
+ * must be removed with rb_log_removed_unlink, off the shard (blocking unlinks). */
+struct rb_log_removed {
+    char *dir;
+    int64_t *bases;
+    int n;
+};
+
+/* Retention and DeleteRecords: move the log start offset to new_start (ignored when
+ * below it; -1: leave it) and drop whole segments that retention.ms (by their max
+ * timestamp against now_wall_ms), retention.bytes or the start offset no longer
+ * need. Never drops the active segment. Dropped segments are listed in *out (out->n
+ * == 0 when none; caller owns it). Returns 0, -ERANGE when new_start is beyond
+ * durable_end, -EIO offline, -ENOMEM. */
+int rb_log_retain(struct rb_log *log, int64_t now_wall_ms, int64_t new_start,
+                  struct rb_log_removed *out);
+/* Unlink the removed segments' .log/.index/.timeindex files, then free *r. */
+void rb_log_removed_unlink(struct rb_log_removed *r);
+void rb_log_removed_free(struct rb_log_removed *r);
 
 int64_t rb_log_start_offset(const struct rb_log *log);
 int64_t rb_log_end_offset(const struct rb_log *log);

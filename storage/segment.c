@@ -277,7 +277,8 @@ static const char *next_batch(struct rb_segment *seg, uint64_t pos, uint64_t fil
     return check_batch(seg, pos, bi, buf, cap);
 }
 
-int rb_segment_scan(struct rb_segment *seg, const char *dir, uint64_t pos, bool validate)
+int rb_segment_scan(struct rb_segment *seg, const char *dir, uint64_t pos, bool validate,
+                    int64_t corrupt_below)
 {
     struct stat st;
     struct rb_batch_info bi;
@@ -303,9 +304,12 @@ int rb_segment_scan(struct rb_segment *seg, const char *dir, uint64_t pos, bool 
     free(buf);
     if (!why)
         return 0;
-    if (!validate) {
-        RB_ERROR("storage", "%s/%020" PRId64 ".log: corrupt batch at position %" PRIu64 ": %s", dir,
-                 seg->base_offset, pos, why);
+    if (!validate || seg->end_offset < corrupt_below) {
+        RB_ERROR("storage",
+                 "%s/%020" PRId64 ".log: corrupt batch at position %" PRIu64
+                 " (expected offset %" PRId64 "%s): %s",
+                 dir, seg->base_offset, pos, seg->end_offset,
+                 validate ? ", below the recovery point" : "", why);
         return -EUCLEAN;
     }
     if (!only_zeros_from(seg, pos, file_bytes))
@@ -327,7 +331,7 @@ int rb_segment_load(struct rb_segment *seg, const char *dir)
     err = rb_index_load(&seg->idx, dir, seg->base_offset, (uint64_t)st.st_size);
     if (err || !seg->idx.n_off) {
         rb_index_reset(&seg->idx);
-        return rb_segment_scan(seg, dir, 0, false);
+        return rb_segment_scan(seg, dir, 0, false, -1);
     }
     /* Resume after what the index covers: its last entry starts a batch. */
     const struct rb_index_entry *last = &seg->idx.off[seg->idx.n_off - 1];
@@ -337,7 +341,7 @@ int rb_segment_load(struct rb_segment *seg, const char *dir)
     seg->size = last->pos;
     seg->end_offset = seg->base_offset; /* set again by the scan */
     seg->idx.bytes_since_entry = 0;
-    err = rb_segment_scan(seg, dir, last->pos, false);
+    err = rb_segment_scan(seg, dir, last->pos, false, -1);
     if (!err)
         seg->index_stale = false;
     return err;

@@ -61,8 +61,12 @@ void rb_segment_account(struct rb_segment *seg, uint64_t pos, int64_t base_offse
  * batch must parse, carry a good CRC and continue the offsets; the walk stops at the
  * first that does not and the file is cut there (a warning names the file and
  * position unless only zeros follow). Without validate only headers are read.
+ * With validate and corrupt_below >= 0, an invalid batch where the log expected an
+ * offset below corrupt_below (the recovery point: those bytes were durable) is
+ * corruption: an ERROR names the file and position and -EUCLEAN is returned.
  * Returns 0 or -errno for I/O errors. */
-int rb_segment_scan(struct rb_segment *seg, const char *dir, uint64_t pos, bool validate);
+int rb_segment_scan(struct rb_segment *seg, const char *dir, uint64_t pos, bool validate,
+                    int64_t corrupt_below);
 
 /* Load the index files, or rebuild them by scanning headers when unusable; then
  * scan from the last indexed batch to the end (end offset, size, max timestamp). */

@@ -6,6 +6,7 @@
  * printed on stdout that the broker did not say.
  */
 #include "tools/ringctl.h"
+#include "tools/ringctl_dump.h"
 #include "tools/ringctl_kafka.h"
 
 #include <stdio.h>
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
 {
     struct ctl_args a;
     char err[512];
+    if (argc >= 2 && strcmp(argv[1], "dump-log") == 0) /* offline: no client */
+        return ctl_dump_log(argc - 1, argv + 1);
     if (ctl_parse_args(argc, argv, &a, err, sizeof(err)) < 0) {
         fprintf(stderr, "ringctl%s %s\n", a.cmd ? "" : ":", err);
         if (a.cmd)

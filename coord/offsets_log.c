@@ -1,0 +1,192 @@
+/*
+ * coord/offsets_log.c - __consumer_offsets record formats, batch building and
+ * the records iterator (see coord/offsets_log.h for the formats and the fault
+ * model). Invariant: a built batch passes rb_batch_validate.
+ */
+#include "coord/offsets_log.h"
+#include "core/rb.h"
+#include "storage/batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFFSET_KEY_VERSION   1
+#define GROUP_KEY_VERSION    2
+#define OFFSET_VALUE_VERSION 3
+
+void rb_offkey_write(struct rb_writer *w, const char *group, const char *topic, int32_t partition)
+{
+    rb_write_i16(w, OFFSET_KEY_VERSION);
+    rb_write_str(w, rb_str_c(group), false);
+    rb_write_str(w, rb_str_c(topic), false);
+    rb_write_i32(w, partition);
+}
+
+void rb_offval_write(struct rb_writer *w, int64_t offset, int32_t leader_epoch,
+                     const char *metadata, int64_t commit_ts)
+{
+    rb_write_i16(w, OFFSET_VALUE_VERSION);
+    rb_write_i64(w, offset);
+    rb_write_i32(w, leader_epoch);
+    rb_write_str(w, rb_str_c(metadata ? metadata : ""), false);
+    rb_write_i64(w, commit_ts);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void rb_orec_batch_build(struct rb_writer *w, const struct rb_orec *recs, int n, int64_t now_ms)
+{
+    size_t start = w->len;
+    rb_write_i64(w, 0);  /* base offset (assigned by the log) */
+    rb_write_i32(w, 0);  /* batch length, patched */
+    rb_write_i32(w, -1); /* partition leader epoch */
+    rb_write_i8(w, 2);   /* magic */
+    rb_write_u32(w, 0);  /* crc, patched */
+    rb_write_i16(w, 0);  /* attributes: no compression, CreateTime */
+    rb_write_i32(w, n - 1);
+    rb_write_i64(w, now_ms);
+    rb_write_i64(w, now_ms);
+    rb_write_i64(w, -1); /* producer id */
+    rb_write_i16(w, -1); /* producer epoch */
+    rb_write_i32(w, -1); /* base sequence */
+    rb_write_i32(w, n);
+    struct rb_writer r;
+    for (int i = 0; i < n; i++) {
+        rb_writer_init(&r, 128);
+        rb_write_i8(&r, 0);      /* attributes */
+        rb_write_varlong(&r, 0); /* timestamp delta */
+        rb_write_varint(&r, i);  /* offset delta */
+        rb_write_varint(&r, recs[i].key_len);
+        rb_write_raw(&r, recs[i].key, (size_t)recs[i].key_len);
+        if (recs[i].value) {
+            rb_write_varint(&r, recs[i].value_len);
+            rb_write_raw(&r, recs[i].value, (size_t)recs[i].value_len);
+        } else {
+            rb_write_varint(&r, -1);
+        }
+        rb_write_varint(&r, 0); /* headers */
+        RB_ASSERT(!r.err);
+        rb_write_varint(w, (int32_t)r.len);
+        rb_write_raw(w, r.buf, r.len);
+        rb_writer_free(&r);
+    }
+    RB_ASSERT(!w->err);
+    uint8_t *b = w->buf + start;
+    size_t total = w->len - start;
+    put_be32(b + RB_BATCH_OFF_LENGTH, (uint32_t)(total - RB_BATCH_LOG_OVERHEAD));
+    uint32_t crc = rb_crc32c(0, b + RB_BATCH_OFF_ATTRIBUTES, total - RB_BATCH_OFF_ATTRIBUTES);
+    put_be32(b + RB_BATCH_OFF_CRC, crc);
+}
+
+/* Records of one uncompressed batch body. */
+static int iterate_records(const uint8_t *p, size_t len, int32_t count, rb_orec_fn fn, void *arg)
+{
+    struct rb_reader r;
+    rb_reader_init(&r, p, len);
+    for (int32_t i = 0; i < count; i++) {
+        int32_t rec_len = rb_read_varint(&r);
+        if (r.err || rec_len < 0 || (size_t)rec_len > rb_reader_left(&r))
+            return -EBADMSG;
+        struct rb_reader rr;
+        rb_reader_init(&rr, r.p, (size_t)rec_len);
+        rb_read_skip(&r, (size_t)rec_len);
+        rb_read_i8(&rr);
+        rb_read_varlong(&rr);
+        rb_read_varint(&rr);
+        int32_t kl = rb_read_varint(&rr);
+        const uint8_t *k = rr.p;
+        if (rr.err || kl < -1 || (kl > 0 && (size_t)kl > rb_reader_left(&rr)))
+            return -EBADMSG;
+        rb_read_skip(&rr, kl > 0 ? (size_t)kl : 0);
+        int32_t vl = rb_read_varint(&rr);
+        const uint8_t *v = vl >= 0 ? rr.p : NULL;
+        if (rr.err || vl < -1 || (vl > 0 && (size_t)vl > rb_reader_left(&rr)))
+            return -EBADMSG;
+        if (kl > 0)
+            fn(arg, k, kl, v, vl);
+    }
+    return 0;
+}
+
+int64_t rb_orec_iterate(const uint8_t *buf, size_t len, rb_orec_fn fn, void *arg)
+{
+    size_t off = 0;
+    while (off < len) {
+        struct rb_batch_info bi;
+        enum rb_batch_status st = rb_batch_parse(buf + off, len - off, &bi);
+        if (st == RB_BATCH_TRUNCATED)
+            break;
+        if (st != RB_BATCH_OK)
+            return -EBADMSG;
+        uint32_t total = rb_batch_total_bytes(&bi);
+        bool plain = (bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == 0 &&
+                     !(bi.attributes & RB_BATCH_ATTR_CONTROL);
+        if (plain && iterate_records(buf + off + RB_BATCH_HEADER_BYTES,
+                                     total - RB_BATCH_HEADER_BYTES, bi.record_count, fn, arg))
+            return -EBADMSG;
+        off += total;
+    }
+    return (int64_t)off;
+}
+
+static char *str_copy(struct rb_str s)
+{
+    size_t n = s.len > 0 ? (size_t)s.len : 0;
+    char *p = malloc(n + 1);
+    RB_ASSERT(p);
+    if (n)
+        memcpy(p, s.ptr, n);
+    p[n] = 0;
+    return p;
+}
+
+int rb_orec_apply(struct rb_group_mgr *mgr, const uint8_t *key, int32_t key_len,
+                  const uint8_t *value, int32_t value_len)
+{
+    struct rb_reader r;
+    rb_reader_init(&r, key, (size_t)key_len);
+    int16_t kv = rb_read_i16(&r);
+    if (kv == GROUP_KEY_VERSION)
+        return 0; /* group metadata: not used yet (groups rebalance after a restart) */
+    if (kv != 0 && kv != 1)
+        return r.err ? -EBADMSG : 0;
+    struct rb_str gs = rb_read_str(&r, false), ts = rb_read_str(&r, false);
+    int32_t partition = rb_read_i32(&r);
+    if (r.err || gs.len <= 0 || ts.len <= 0)
+        return -EBADMSG;
+    char *group = str_copy(gs), *topic = str_copy(ts);
+    int rc = 0;
+    if (!value) {
+        struct rb_group *g = rb_group_find(mgr, group);
+        if (g) {
+            rb_group_offset_del(g, topic, partition);
+            rb_group_gc(mgr, g);
+        }
+    } else {
+        struct rb_reader v;
+        rb_reader_init(&v, value, (size_t)value_len);
+        int16_t vv = rb_read_i16(&v);
+        int64_t offset = rb_read_i64(&v);
+        int32_t epoch = vv >= 3 ? rb_read_i32(&v) : -1;
+        struct rb_str md = rb_read_str(&v, false);
+        int64_t ts_ms = rb_read_i64(&v);
+        if (v.err || vv < 0 || vv > 3) {
+            rc = -EBADMSG;
+        } else {
+            char *meta = str_copy(md);
+            rb_group_offset_put(rb_group_get_or_create(mgr, group), topic, partition, offset, epoch,
+                                meta, ts_ms);
+            free(meta);
+        }
+    }
+    free(group);
+    free(topic);
+    return rc;
+}

@@ -1,0 +1,446 @@
+/*
+ * net/group_route.c - group ops between shards, per-shard group state, loading
+ * of __consumer_offsets, lazy creation of the topic (see net/group_route.h).
+ *
+ * Per-shard state (thread-local, owner side): the group manager, the load state
+ * of every __consumer_offsets partition, and a tick timer that, once the runtime
+ * is stopping, answers every parked request (COORDINATOR_NOT_AVAILABLE) so that
+ * connections drain and the shard can stop.
+ * Fault model: a corrupt __consumer_offsets log is loaded up to the corruption
+ * (logged); a partition not on this shard answers NOT_COORDINATOR.
+ */
+#include "net/group_route.h"
+#include "core/kerr.h"
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP          "groups"
+#define LOAD_BUF      (16u << 20)
+#define LOAD_BUDGET   (64u << 20)
+#define TICK_MS       250
+#define NOT_COORD_ERR 16
+
+enum { LOAD_NONE = 0, LOAD_RUNNING, LOAD_DONE };
+
+struct rb_oblk {
+    struct rb_oblk *next;
+    max_align_t data[];
+};
+
+struct gshard {
+    bool init, stopped;
+    struct rb_group_mgr mgr;
+    int32_t n_parts;
+    uint8_t *load_state;
+    int64_t *load_off;
+    struct rb_timer tick;
+};
+static __thread struct gshard gsh;
+
+/* ---- op memory ---- */
+
+void *rb_gop_alloc(struct rb_gop *op, size_t n)
+{
+    struct rb_oblk *b = calloc(1, sizeof(*b) + (n ? n : 1));
+    RB_ASSERT(b);
+    b->next = op->heap;
+    op->heap = b;
+    return b->data;
+}
+
+struct rb_str rb_gop_str(struct rb_gop *op, const char *s)
+{
+    if (!s)
+        return RB_STR_NULL;
+    size_t n = strlen(s);
+    char *p = rb_gop_alloc(op, n + 1);
+    memcpy(p, s, n);
+    return (struct rb_str){p, (int32_t)n};
+}
+
+struct rb_bytes rb_gop_bytes(struct rb_gop *op, const uint8_t *p, int32_t len)
+{
+    if (!p || len < 0)
+        return (struct rb_bytes){(const uint8_t *)"", 0};
+    uint8_t *c = rb_gop_alloc(op, (size_t)len);
+    if (len)
+        memcpy(c, p, (size_t)len);
+    return (struct rb_bytes){c, len};
+}
+
+static void gop_free_heap(struct rb_gop *op)
+{
+    while (op->heap) {
+        struct rb_oblk *b = op->heap;
+        op->heap = b->next;
+        free(b);
+    }
+}
+
+/* ---- per-shard state ---- */
+
+static void tick_fired(struct rb_timer *t)
+{
+    struct rb_shard *s = rb_self();
+    if (atomic_load(&s->rt->stopping)) {
+        gsh.stopped = true;
+        rb_group_mgr_free(&gsh.mgr, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+        return;
+    }
+    rb_timer_arm(&s->timers, t, s->now_ms + TICK_MS);
+}
+
+static const struct rb_topic_meta *offsets_topic(struct rb_net *n)
+{
+    return rb_metadata_topic(n->md, RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS));
+}
+
+static void gshard_init(struct rb_shard *s)
+{
+    if (gsh.init)
+        return;
+    struct rb_net *n = s->net;
+    const struct rb_topic_meta *t = offsets_topic(n);
+    int32_t np = t ? t->n_partitions : n->b->bc->offsets_topic_num_partitions;
+    rb_group_mgr_init(&gsh.mgr, &s->timers, &s->now_ms, n->b->bc->group_initial_rebalance_delay_ms,
+                      np);
+    gsh.n_parts = np;
+    gsh.load_state = calloc((size_t)RB_MAX(np, 1), 1);
+    gsh.load_off = calloc((size_t)RB_MAX(np, 1), sizeof(int64_t));
+    RB_ASSERT(gsh.load_state && gsh.load_off);
+    rb_timer_init(&gsh.tick, tick_fired);
+    rb_timer_arm(&s->timers, &gsh.tick, s->now_ms + TICK_MS);
+    gsh.init = true;
+}
+
+/* ---- loading ---- */
+
+static void apply_rec(void *arg, const uint8_t *k, int32_t kl, const uint8_t *v, int32_t vl)
+{
+    if (rb_orec_apply(arg, k, kl, v, vl))
+        RB_WARN(COMP, "skipping a malformed %s record", RB_CONSUMER_OFFSETS);
+}
+
+/* Apply the whole batches in buf; returns the offset after the last one, or -1. */
+static int64_t load_batches(const uint8_t *buf, uint32_t len)
+{
+    int64_t next = -1;
+    uint32_t off = 0;
+    while (off < len) {
+        struct rb_batch_info bi;
+        if (rb_batch_parse(buf + off, len - off, &bi) != RB_BATCH_OK)
+            break;
+        uint32_t total = rb_batch_total_bytes(&bi);
+        if (rb_orec_iterate(buf + off, total, apply_rec, &gsh.mgr) < 0)
+            RB_WARN(COMP, "corrupt batch at offset %lld of %s", (long long)bi.base_offset,
+                    RB_CONSUMER_OFFSETS);
+        next = bi.base_offset + bi.last_offset_delta + 1;
+        off += total;
+    }
+    return next;
+}
+
+/* Load up to LOAD_BUDGET bytes of partition p. Returns 1 when loaded, 0 when more
+ * remains, -ENOENT when this shard does not own p. */
+static int load_step(struct rb_shard *s, int32_t p)
+{
+    struct rb_net *n = s->net;
+    struct rb_partition *pt =
+        rb_ptable_get(&n->parts, RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS), p);
+    if (!pt)
+        return -ENOENT;
+    struct rb_log *log = rb_partition_log(pt);
+    int64_t end = rb_log_durable_end(log);
+    if (gsh.load_off[p] < rb_log_start_offset(log))
+        gsh.load_off[p] = rb_log_start_offset(log);
+    uint8_t *buf = gsh.load_off[p] < end ? malloc(LOAD_BUF) : NULL;
+    uint64_t done = 0;
+    while (buf && gsh.load_off[p] < end && done < LOAD_BUDGET) {
+        uint32_t len = 0;
+        int r = rb_log_read_copy(log, gsh.load_off[p], end, LOAD_BUF, true, buf, LOAD_BUF, &len);
+        int64_t next = r ? -1 : load_batches(buf, len);
+        if (next <= gsh.load_off[p]) {
+            RB_ERROR(COMP, "loading %s-%d stopped at offset %lld: %s", RB_CONSUMER_OFFSETS, p,
+                     (long long)gsh.load_off[p], r ? strerror(-r) : "unreadable batch");
+            gsh.load_off[p] = end;
+            break;
+        }
+        gsh.load_off[p] = next;
+        done += len;
+    }
+    free(buf);
+    if (gsh.load_off[p] < end)
+        return 0;
+    gsh.load_state[p] = LOAD_DONE;
+    if (end > 0)
+        RB_INFO(COMP, "loaded %s-%d up to offset %lld (shard %d now has %d groups)",
+                RB_CONSUMER_OFFSETS, p, (long long)end, s->id, gsh.mgr.n_groups);
+    return 1;
+}
+
+static void load_more(struct rb_shard *s, void *arg)
+{
+    int32_t p = (int32_t)(intptr_t)arg;
+    if (load_step(s, p) == 0)
+        rb_post(s, s->id, load_more, arg);
+}
+
+/* 0 when p is loaded, else the error to answer. */
+static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
+{
+    if (p < 0 || p >= gsh.n_parts)
+        return NOT_COORD_ERR;
+    if (gsh.load_state[p] == LOAD_DONE)
+        return 0;
+    if (gsh.load_state[p] == LOAD_RUNNING)
+        return RB_GERR_COORDINATOR_LOAD_IN_PROGRESS;
+    int r = load_step(s, p);
+    if (r < 0)
+        return NOT_COORD_ERR;
+    if (r == 1)
+        return 0;
+    gsh.load_state[p] = LOAD_RUNNING;
+    rb_post(s, s->id, load_more, (void *)(intptr_t)p);
+    return RB_GERR_COORDINATOR_LOAD_IN_PROGRESS;
+}
+
+static int16_t ensure_shard_loaded(struct rb_shard *s)
+{
+    const struct rb_topic_meta *t = offsets_topic(s->net);
+    int16_t err = 0;
+    for (int32_t p = 0; t && p < t->n_partitions && p < gsh.n_parts; p++) {
+        if (t->partitions[p].shard != s->id)
+            continue;
+        int16_t e = ensure_loaded(s, p);
+        if (e)
+            err = e;
+    }
+    return err;
+}
+
+/* ---- ops ---- */
+
+struct rb_gparent *rb_gparent_new(struct rb_request *req, void *msg, int n_ops,
+                                  void (*finish)(struct rb_request *req, struct rb_gparent *p))
+{
+    struct rb_gparent *p = rb_req_alloc(req, 1, sizeof(*p));
+    p->req = req;
+    p->msg = msg;
+    p->finish = finish;
+    p->n_ops = n_ops;
+    p->ops = rb_req_alloc(req, (size_t)RB_MAX(n_ops, 1), sizeof(*p->ops));
+    int16_t origin = (int16_t)rb_req_shard(req)->id;
+    for (int i = 0; i < n_ops; i++) {
+        p->ops[i].parent = p;
+        p->ops[i].origin = origin;
+        p->ops[i].owner = -1;
+        p->ops[i].part = -1;
+        p->ops[i].idx = i;
+    }
+    return p;
+}
+
+void rb_gop_route(struct rb_net *n, struct rb_gop *op, const char *group)
+{
+    op->group = group;
+    const struct rb_topic_meta *t = offsets_topic(n);
+    if (!t || t->n_partitions <= 0) {
+        op->owner = -1;
+        op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
+        return;
+    }
+    op->part = rb_group_partition_for(group, strlen(group), t->n_partitions);
+    op->owner = t->partitions[op->part].shard;
+}
+
+static void parent_done(struct rb_gparent *p)
+{
+    struct rb_request *req = p->req;
+    if (req->conn && req->state == RB_REQ_DISPATCHED)
+        p->finish(req, p);
+    for (int i = 0; i < p->n_ops; i++)
+        gop_free_heap(&p->ops[i]);
+}
+
+static void op_back(struct rb_shard *s, void *arg)
+{
+    struct rb_gop *op = arg;
+    struct rb_gparent *p = op->parent;
+    struct rb_request *req = p->req;
+    if (--p->pending == 0)
+        parent_done(p);
+    rb_request_release(req);
+}
+
+void rb_gop_return(struct rb_shard *s, struct rb_gop *op)
+{
+    rb_post(s, op->origin, op_back, op);
+}
+
+static void op_on_owner(struct rb_shard *s, void *arg)
+{
+    struct rb_gop *op = arg;
+    gshard_init(s);
+    if (gsh.stopped) {
+        op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
+        rb_gop_return(s, op);
+        return;
+    }
+    int16_t err = op->part >= 0 ? ensure_loaded(s, op->part) : ensure_shard_loaded(s);
+    if (err) {
+        op->err = err;
+        rb_gop_return(s, op);
+        return;
+    }
+    op->run(s, op, &gsh.mgr);
+}
+
+void rb_gparent_start(struct rb_shard *s, struct rb_gparent *p)
+{
+    struct rb_request *req = p->req;
+    p->pending = 1; /* until every op left */
+    for (int i = 0; i < p->n_ops; i++) {
+        struct rb_gop *op = &p->ops[i];
+        if (op->owner < 0)
+            continue;
+        p->pending++;
+        rb_request_hold(req);
+        rb_post(s, op->owner, op_on_owner, op);
+    }
+    if (--p->pending == 0)
+        parent_done(p);
+}
+
+/* ---- appends ---- */
+
+int rb_groups_append(struct rb_shard *s, int32_t part, const struct rb_orec *recs, int n,
+                     rb_append_done_fn done, void *arg)
+{
+    struct rb_writer w;
+    rb_writer_init(&w, 512);
+    rb_orec_batch_build(&w, recs, n, rb_wall_ms());
+    int r = w.err ? w.err
+                  : rb_partition_append_local(s, RB_CONSUMER_OFFSETS, part, w.buf, (uint32_t)w.len,
+                                              done, arg);
+    rb_writer_free(&w);
+    return r;
+}
+
+int16_t rb_groups_commit_error(int16_t e)
+{
+    switch (e) {
+    case RB_KERR_NONE:
+        return RB_KERR_NONE;
+    case RB_KERR_UNKNOWN_TOPIC_OR_PARTITION:
+    case RB_KERR_NOT_ENOUGH_REPLICAS:
+    case RB_KERR_REQUEST_TIMED_OUT:
+    case RB_KERR_KAFKA_STORAGE_ERROR:
+        return RB_GERR_COORDINATOR_NOT_AVAILABLE;
+    case RB_KERR_NOT_LEADER_OR_FOLLOWER:
+        return NOT_COORD_ERR;
+    case RB_KERR_MESSAGE_TOO_LARGE:
+    case RB_KERR_RECORD_LIST_TOO_LARGE:
+    case RB_KERR_INVALID_FETCH_SIZE:
+        return RB_GERR_INVALID_COMMIT_OFFSET_SIZE;
+    default:
+        return RB_KERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
+/* ---- record sets ---- */
+
+void rb_recset_add(struct rb_recset *rs, const char *group, const char *topic, int32_t p, bool tomb,
+                   int64_t off, int32_t epoch, const char *meta, int64_t ts)
+{
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 16;
+        rs->r = realloc(rs->r, sizeof(*rs->r) * (size_t)rs->cap);
+        RB_ASSERT(rs->r);
+    }
+    size_t k = rs->w.len;
+    if (topic) {
+        rb_offkey_write(&rs->w, group, topic, p);
+    } else { /* group metadata key (version 2) */
+        rb_write_i16(&rs->w, 2);
+        rb_write_str(&rs->w, rb_str_c(group), false);
+    }
+    size_t v = rs->w.len;
+    if (!tomb)
+        rb_offval_write(&rs->w, off, epoch, meta, ts);
+    rs->r[rs->n].k = k;
+    rs->r[rs->n].kl = v - k;
+    rs->r[rs->n].v = v;
+    rs->r[rs->n].vl = rs->w.len - v;
+    rs->r[rs->n].tomb = tomb;
+    rs->n++;
+}
+
+/* Append rs (then free it); 0 or the error to answer. */
+int16_t rb_recset_append(struct rb_shard *s, struct rb_gop *op, struct rb_recset *rs,
+                         rb_append_done_fn done)
+{
+    struct rb_orec *recs = calloc((size_t)RB_MAX(rs->n, 1), sizeof(*recs));
+    RB_ASSERT(recs);
+    for (int i = 0; i < rs->n; i++) {
+        recs[i].key = rs->w.buf + rs->r[i].k;
+        recs[i].key_len = (int32_t)rs->r[i].kl;
+        recs[i].value = rs->r[i].tomb ? NULL : rs->w.buf + rs->r[i].v;
+        recs[i].value_len = (int32_t)rs->r[i].vl;
+    }
+    int r = rs->w.err ? rs->w.err : rb_groups_append(s, op->part, recs, rs->n, done, op);
+    free(recs);
+    free(rs->r);
+    rb_writer_free(&rs->w);
+    return r ? RB_GERR_COORDINATOR_NOT_AVAILABLE : 0;
+}
+
+/* ---- lazy creation of __consumer_offsets ---- */
+
+struct tcreate {
+    struct rb_request *req;
+    void *msg;
+    void (*cont)(struct rb_request *req, void *msg);
+    struct rb_topic_spec spec;
+    const char *key, *value;
+};
+
+static void topic_created(struct rb_shard *s, void *arg)
+{
+    struct tcreate *tc = arg;
+    struct rb_request *req = tc->req;
+    if (tc->spec.error && tc->spec.error != RB_KERR_TOPIC_ALREADY_EXISTS)
+        RB_WARN(COMP, "cannot create %s: %s", RB_CONSUMER_OFFSETS, tc->spec.error_message);
+    else if (!tc->spec.error)
+        RB_INFO(COMP, "created %s (%d partitions, cleanup.policy=compact)", RB_CONSUMER_OFFSETS,
+                tc->spec.n_partitions_out);
+    if (req->conn && req->state == RB_REQ_DISPATCHED)
+        tc->cont(req, tc->msg); /* routes to COORDINATOR_NOT_AVAILABLE if it failed */
+    rb_request_release(req);
+}
+
+void rb_groups_with_topic(struct rb_request *req, void *msg,
+                          void (*cont)(struct rb_request *req, void *msg))
+{
+    struct rb_net *n = rb_req_net(req);
+    if (offsets_topic(n)) {
+        cont(req, msg);
+        return;
+    }
+    struct tcreate *tc = rb_req_alloc(req, 1, sizeof(*tc));
+    tc->req = req;
+    tc->msg = msg;
+    tc->cont = cont;
+    tc->key = "cleanup.policy";
+    tc->value = "compact";
+    tc->spec.name = RB_CONSUMER_OFFSETS;
+    tc->spec.n_partitions = RB_MAX(n->b->bc->offsets_topic_num_partitions, 1);
+    tc->spec.replication_factor = 1;
+    tc->spec.n_configs = 1;
+    tc->spec.config_keys = &tc->key;
+    tc->spec.config_values = &tc->value;
+    rb_request_hold(req);
+    rb_coord_create_topics(rb_req_shard(req), &tc->spec, 1, false, topic_created, tc);
+}

@@ -1,0 +1,175 @@
+/*
+ * net/h_delete_records.c - DeleteRecords (21), versions 0-2: moves each named
+ * partition's log start offset (offset -1 means the high watermark) and lets go of
+ * the segments wholly below it; the files are unlinked by the coordination thread.
+ * Routed like ListOffsets: one group per owner shard, answered at once.
+ * Errors: OFFSET_OUT_OF_RANGE beyond the high watermark (or below -1),
+ * KAFKA_STORAGE_ERROR when the log is offline, NOT_LEADER_OR_FOLLOWER when the
+ * partition is not on its shard (being created or deleted).
+ */
+#include "core/kerr.h"
+#include "core/rb.h"
+#include "core/timer.h"
+#include "net/handlers.h"
+#include "net/log_maint.h"
+#include "net/partition.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct dr_ctx {
+    struct rb_delete_records_req *in;
+    struct rb_pop **pops;
+    int16_t *errors;
+    int n;
+    int groups_out;
+};
+
+void rb_delete_records_exec(struct rb_shard *s, struct rb_pop *op, struct rb_log *log)
+{
+    struct rb_log_removed rm;
+    op->u.dr.low_watermark = -1;
+    if (!log) {
+        op->error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
+    if (rb_log_offline(log)) {
+        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    int64_t target = op->u.dr.offset == -1 ? rb_log_durable_end(log) : op->u.dr.offset;
+    if (target < 0) {
+        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
+        return;
+    }
+    int r = rb_log_retain(log, rb_wall_ms(), target, &rm);
+    if (r == -ERANGE)
+        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
+    else if (r == -EIO)
+        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+    else if (r)
+        op->error = RB_KERR_UNKNOWN_SERVER_ERROR;
+    if (!r)
+        rb_log_maint_unlink(s, &rm);
+    op->u.dr.low_watermark = rb_log_start_offset(log);
+}
+
+static void respond(struct rb_request *req, struct dr_ctx *dc)
+{
+    struct rb_delete_records_req *in = dc->in;
+    struct rb_delete_records_resp resp;
+    rb_delete_records_resp_init(&resp);
+    int32_t nt = RB_MAX(in->topics_n, 0);
+    resp.topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp.topics));
+    resp.topics_n = nt;
+    int k = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        struct rb_delete_records_req_topic *rt = &in->topics[i];
+        struct rb_delete_records_resp_topic *ot = &resp.topics[i];
+        rb_delete_records_resp_topic_init(ot);
+        ot->name = rt->name;
+        int32_t np = RB_MAX(rt->partitions_n, 0);
+        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
+        ot->partitions_n = np;
+        for (int32_t j = 0; j < np; j++, k++) {
+            struct rb_delete_records_resp_partition *op = &ot->partitions[j];
+            rb_delete_records_resp_partition_init(op);
+            op->partition_index = rt->partitions[j].partition_index;
+            op->error_code = dc->errors[k];
+            op->low_watermark = -1;
+            struct rb_pop *pop = dc->pops[k];
+            if (!pop || op->error_code)
+                continue;
+            op->error_code = pop->error;
+            op->low_watermark = pop->u.dr.low_watermark;
+        }
+    }
+    rb_resp_begin(req);
+    rb_delete_records_resp_encode(&req->out, req->hdr.api_version, &resp);
+    rb_request_done(req);
+}
+
+static void part_back(struct rb_request *req)
+{
+    struct dr_ctx *dc = req->ctx;
+    if (--dc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
+        respond(req, dc);
+}
+
+static void group_back(struct rb_shard *s, struct rb_pgroup *g)
+{
+    (void)s;
+    part_back(g->req);
+}
+
+/* One pop per known partition; unknown ones get their error now. */
+static void make_pops(struct rb_request *req, struct dr_ctx *dc, int *count)
+{
+    struct rb_net *n = rb_req_net(req);
+    int k = 0;
+    for (int32_t i = 0; i < dc->in->topics_n; i++) {
+        struct rb_delete_records_req_topic *rt = &dc->in->topics[i];
+        const struct rb_topic_meta *t =
+            rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
+        char *tname = NULL;
+        if (t) {
+            tname = rb_req_alloc(req, t->name_len + 1, 1);
+            memcpy(tname, t->name, t->name_len);
+        }
+        for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
+            struct rb_delete_records_req_partition *rp = &rt->partitions[j];
+            if (!t || rp->partition_index < 0 || rp->partition_index >= t->n_partitions) {
+                dc->errors[k] = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
+            op->kind = RB_POP_DELETE_RECORDS;
+            op->topic = tname;
+            op->topic_len = t->name_len;
+            op->partition = rp->partition_index;
+            op->shard = t->partitions[rp->partition_index].shard;
+            op->u.dr.offset = rp->offset;
+            dc->pops[k] = op;
+            count[op->shard]++;
+        }
+    }
+}
+
+void rb_handle_delete_records(struct rb_request *req, void *msg)
+{
+    struct rb_delete_records_req *in = msg;
+    struct rb_shard *s = rb_req_shard(req);
+    struct dr_ctx *dc = rb_req_alloc(req, 1, sizeof(*dc));
+    dc->in = in;
+    req->ctx = dc;
+    for (int32_t i = 0; i < in->topics_n; i++)
+        dc->n += RB_MAX(in->topics[i].partitions_n, 0);
+    dc->pops = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->pops));
+    dc->errors = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->errors));
+    int ns = s->rt->n_shards;
+    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
+    make_pops(req, dc, count);
+    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
+    for (int sh = 0; sh < ns; sh++) {
+        if (!count[sh])
+            continue;
+        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
+        g->req = req;
+        g->shard = (int16_t)sh;
+        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
+        g->back = group_back;
+        by_shard[sh] = g;
+    }
+    for (int j = 0; j < dc->n; j++)
+        if (dc->pops[j]) {
+            struct rb_pgroup *g = by_shard[dc->pops[j]->shard];
+            g->pops[g->n_pops++] = dc->pops[j];
+        }
+    dc->groups_out = 1;
+    for (int sh = 0; sh < ns; sh++)
+        if (by_shard[sh]) {
+            dc->groups_out++;
+            rb_pgroup_send(s, by_shard[sh]);
+        }
+    part_back(req);
+}
