@@ -96,6 +96,47 @@ void rb_coord_create_topics(struct rb_shard *from, struct rb_topic_spec *specs, 
 void rb_coord_delete_topics(struct rb_shard *from, struct rb_topic_delete *dels, int n,
                             rb_coord_done_fn done, void *arg);
 
+/* CreatePartitions: grow topic `name` to `count` partitions (new logs are opened
+ * and handed to their shards like a create). Growing only: a count not above the
+ * current one is INVALID_PARTITIONS. */
+struct rb_partitions_spec {
+    const char *name; /* NUL-terminated */
+    int32_t count;    /* the new total */
+    /* results */
+    int16_t error;
+    char error_message[160];
+};
+
+void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,
+                                bool validate_only, rb_coord_done_fn done, void *arg);
+
+/* Topic config changes (AlterConfigs / IncrementalAlterConfigs). With `replace`
+ * the entries become the topic's whole explicit config set (AlterConfigs);
+ * otherwise each entry is an operation on one key. Values are validated with
+ * rb_topic_config_validate; a failing resource changes nothing. The new configs
+ * are persisted in the metadata file and published in a new snapshot. */
+enum rb_config_op {
+    RB_CFG_SET = 0,
+    RB_CFG_DELETE = 1,
+    RB_CFG_APPEND = 2,  /* list configs only */
+    RB_CFG_SUBTRACT = 3 /* list configs only */
+};
+
+struct rb_config_change {
+    const char *topic; /* NUL-terminated */
+    bool replace;
+    int32_t n;
+    const char **keys;
+    const char **values; /* NULL for DELETE */
+    int8_t *ops;         /* enum rb_config_op; ignored with replace */
+    /* results */
+    int16_t error;
+    char error_message[160];
+};
+
+void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs, int n,
+                            bool validate_only, rb_coord_done_fn done, void *arg);
+
 /* Called on the shard that applied u. */
 void rb_coord_update_applied(struct rb_shard *s, struct rb_md_update *u);
 

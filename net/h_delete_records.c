@@ -49,9 +49,10 @@ void rb_delete_records_exec(struct rb_shard *s, struct rb_pop *op, struct rb_log
         op->error = RB_KERR_KAFKA_STORAGE_ERROR;
     else if (r)
         op->error = RB_KERR_UNKNOWN_SERVER_ERROR;
-    if (!r)
+    if (!r) {
         rb_log_maint_unlink(s, &rm);
-    op->u.dr.low_watermark = rb_log_start_offset(log);
+        op->u.dr.low_watermark = rb_log_start_offset(log);
+    }
 }
 
 static void respond(struct rb_request *req, struct dr_ctx *dc)

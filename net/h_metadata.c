@@ -84,7 +84,9 @@ static void respond(struct rb_request *req, struct md_ctx *mc)
             ot->name = rt->name;
             ot->topic_id = rt->topic_id;
             ot->partitions_n = 0;
-            ot->error_code = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            /* v10+: a topic asked for by id alone (null name, v12) is UNKNOWN_TOPIC_ID. */
+            ot->error_code =
+                rt->name.len >= 0 ? RB_KERR_UNKNOWN_TOPIC_OR_PARTITION : RB_KERR_UNKNOWN_TOPIC_ID;
             if (rt->name.len >= 0 && !rb_topic_name_valid(rt->name.ptr, (size_t)rt->name.len))
                 ot->error_code = RB_KERR_INVALID_TOPIC_EXCEPTION;
             for (int k = 0; k < mc->n_specs; k++)

@@ -18,6 +18,35 @@ struct create_ctx {
     int n_ok;
 };
 
+/* v5+: every topic config Kafka knows with its value, as DescribeConfigs reports
+ * them: TOPIC_CONFIG (1) when the request set it, else DEFAULT_CONFIG (5). */
+static void create_resp_configs(struct rb_request *req, const struct rb_topic_spec *sp,
+                                struct rb_create_topics_resp_topic *ot)
+{
+    const char *const *keys = rb_topic_config_keys();
+    int nk = 0;
+    while (keys[nk])
+        nk++;
+    ot->configs = rb_req_alloc(req, (size_t)nk, sizeof(*ot->configs));
+    ot->configs_n = nk;
+    for (int i = 0; i < nk; i++) {
+        struct rb_create_topics_resp_config *c = &ot->configs[i];
+        c->name = rb_str_c(keys[i]);
+        c->config_source = 5;
+        for (int32_t k = 0; k < sp->n_configs; k++)
+            if (strcmp(sp->config_keys[k], keys[i]) == 0) {
+                c->value = rb_str_c(sp->config_values[k]);
+                c->config_source = 1;
+            }
+        if (c->config_source == 5) {
+            char buf[256];
+            const char *v =
+                rb_topic_config_default(rb_req_net(req)->b->config, keys[i], buf, sizeof(buf));
+            c->value = v ? rb_str_c(rb_req_strdup(req, rb_str_c(v))) : RB_STR_NULL;
+        }
+    }
+}
+
 static void create_respond(struct rb_request *req, struct create_ctx *cc)
 {
     struct rb_create_topics_req *in = cc->in;
@@ -39,13 +68,8 @@ static void create_respond(struct rb_request *req, struct create_ctx *cc)
             memcpy(ot->topic_id.b, sp->topic_id, 16);
             ot->num_partitions = sp->n_partitions_out;
             ot->replication_factor = sp->replication_factor_out;
-            ot->configs = rb_req_alloc(req, (size_t)sp->n_configs, sizeof(*ot->configs));
-            ot->configs_n = sp->n_configs;
-            for (int32_t c = 0; c < sp->n_configs; c++) {
-                ot->configs[c].name = rb_str_c(sp->config_keys[c]);
-                ot->configs[c].value = rb_str_c(sp->config_values[c]);
-                ot->configs[c].config_source = 1; /* TOPIC_CONFIG */
-            }
+            if (req->hdr.api_version >= 5)
+                create_resp_configs(req, sp, ot);
         }
     }
     rb_resp_begin(req);

@@ -19,6 +19,13 @@ void rb_handle_describe_configs(struct rb_request *req, void *msg);
 void rb_handle_find_coordinator(struct rb_request *req, void *msg);
 void rb_handle_init_producer_id(struct rb_request *req, void *msg);
 void rb_handle_delete_records(struct rb_request *req, void *msg);
+/* admin (net/h_admin_configs.c, net/h_cluster.c) */
+void rb_handle_create_partitions(struct rb_request *req, void *msg);
+void rb_handle_alter_configs(struct rb_request *req, void *msg);
+void rb_handle_incremental_alter_configs(struct rb_request *req, void *msg);
+void rb_handle_describe_cluster(struct rb_request *req, void *msg);
+void rb_handle_describe_log_dirs(struct rb_request *req, void *msg);
+void rb_handle_offset_for_leader_epoch(struct rb_request *req, void *msg);
 
 /* The API versions this broker advertises (net/dispatch.c). */
 struct rb_api_support {

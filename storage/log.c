@@ -11,13 +11,18 @@
  *
  * Recovery decision: a clean marker file (written last by rb_log_close, removed by
  * rb_log_open) means every segment was trimmed and indexed, so all are loaded from
- * their index files. Without it the last segment is scanned from its start with
- * full validation (CRC, offsets continuing) and cut at the first bad batch. Earlier
- * segments are always trusted: a roll only happens when the old segment is durable,
- * and it trims and indexes the old one before creating the new one.
+ * their index files. Without it, every segment from the one holding the recovery
+ * point (cfg.recovery_point, from recovery-point-offset-checkpoint; the last segment
+ * when unknown) is scanned from its start with full validation (CRC, offsets
+ * continuing) and cut at the first bad batch above the recovery point; a bad batch
+ * below it is corruption and the log opens offline. Earlier segments are trusted:
+ * a roll only happens when the old segment is durable, and it trims and indexes
+ * the old one before creating the new one.
  *
- * Fault model: I/O errors during open fail the open; a corrupt closed segment fails
- * it with -EUCLEAN (it is never skipped). Roll and close errors take the log offline.
+ * Fault model: I/O errors during open fail the open; corruption (a header that does
+ * not parse in a trusted segment, a bad batch below the recovery point) opens the
+ * log offline (never skipped, never repaired). Roll and close errors take the log
+ * offline.
  */
 #include "storage/log_int.h"
 
@@ -187,8 +192,8 @@ static int load_segments(struct rb_log *log, const int64_t *bases, int n, bool c
             err = rb_segment_scan(seg, log->dir, 0, true, log->cfg.recovery_point);
             if (!err && !last && seg->end_offset < bases[i + 1]) {
                 RB_ERROR("storage",
-                         "%s/%020" PRId64 ".log: ends at offset %" PRId64
-                         " (byte %" PRIu64 ") but the next segment starts at %" PRId64,
+                         "%s/%020" PRId64 ".log: ends at offset %" PRId64 " (byte %" PRIu64
+                         ") but the next segment starts at %" PRId64,
                          log->dir, seg->base_offset, seg->end_offset, seg->size, bases[i + 1]);
                 err = -EUCLEAN;
             }

@@ -19,8 +19,11 @@
  * writes never extend them; the file is cut to its logical size on roll and close.
  *
  * Faults: any failed or short write/sync takes the log offline (rb_log_offline);
- * it is never retried. Opening recovers: the active segment is scanned batch by
- * batch (length, CRC, offsets continuing) and cut at the first invalid batch.
+ * it is never retried. Opening recovers: after an unclean shutdown every segment
+ * from the one holding cfg.recovery_point (the last one when unknown) is scanned
+ * batch by batch (length, CRC, offsets continuing) and cut at the first invalid
+ * batch; an invalid batch below the recovery point is corruption: the log opens
+ * offline (an ERROR names the file and position) and is never repaired.
  */
 #ifndef RB_STORAGE_LOG_H
 #define RB_STORAGE_LOG_H

@@ -256,8 +256,7 @@ static void print_batch(const struct rb_batch_info *bi, uint64_t pos, bool valid
            " baseSequence: %" PRId32 " lastSequence: %" PRId64 " producerId: %" PRId64
            " producerEpoch: %d partitionLeaderEpoch: %" PRId32
            " isTransactional: %s isControl: %s deleteHorizonMs: %s position: %" PRIu64
-           " %s: %" PRId64
-           " size: %u magic: %d compresscodec: %s crc: %u isvalid: %s\n",
+           " %s: %" PRId64 " size: %u magic: %d compresscodec: %s crc: %u isvalid: %s\n",
            bi->base_offset, bi->base_offset + bi->last_offset_delta, bi->record_count,
            bi->base_sequence, last_seq, bi->producer_id, bi->producer_epoch, bi->leader_epoch,
            bi->attributes & RB_BATCH_ATTR_TRANSACTIONAL ? "true" : "false",
@@ -292,8 +291,8 @@ static int dump_bytes(const char *path, const uint8_t *m, size_t size, const str
             return 1;
         }
         uint32_t total = rb_batch_total_bytes(&bi);
-        uint32_t crc = rb_crc32c(0, m + pos + RB_BATCH_OFF_ATTRIBUTES,
-                                 total - RB_BATCH_OFF_ATTRIBUTES);
+        uint32_t crc =
+            rb_crc32c(0, m + pos + RB_BATCH_OFF_ATTRIBUTES, total - RB_BATCH_OFF_ATTRIBUTES);
         print_batch(&bi, pos, true, crc);
         const char *why = crc != bi.crc ? "CRC mismatch" : NULL;
         if (!why && (o->deep || o->data))

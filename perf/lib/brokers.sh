@@ -2,15 +2,23 @@
 # and perf/kafka.sh (bash). Every broker listens on 127.0.0.1 on a random free
 # port with its data in a fresh directory; stop kills only the pid it started.
 #
-#   broker_start KIND DIR [PARTITIONS]   KIND: ringbroker | kafka | kafka-durable
-#       sets BROKER_PID, BROKER_BOOTSTRAP, BROKER_DATA, BROKER_LOG; returns 0
-#       when the broker answers Metadata, 1 otherwise (and stops it).
+#   broker_start KIND DIR [PARTITIONS]
+#       KIND: ringbroker | kafka | kafka-durable | kafka3 | kafka3-durable
+#       sets BROKER_PID (the first process), BROKER_PIDS (all of them),
+#       BROKER_BOOTSTRAP, BROKER_DATA, BROKER_LOG, BROKER_NODES and
+#       BROKER_READY_MS (milliseconds from launching the broker process(es) to
+#       the first Metadata answer listing every node; Kafka's storage format
+#       step is not counted); returns 0 when it answers, 1 otherwise (and
+#       stops it).
 #   broker_stop                          SIGTERM, wait up to 30 s, then SIGKILL
 #
 # kafka          : KRaft single node, Kafka's defaults (no fsync per message:
 #                  the page cache, flushed by the OS and on roll/shutdown)
 # kafka-durable  : the same with log.flush.interval.messages=1 (fsync after
 #                  every append), the closest Kafka has to ringbroker's default
+# kafka3         : 3 KRaft nodes on 127.0.0.1 (each broker+controller),
+#                  default.replication.factor=3, min.insync.replicas=2, Kafka's
+#                  flush defaults; kafka3-durable adds flush.messages=1
 # ringbroker     : build/bin/ringbroker standalone, its defaults (durable)
 # Environment: KAFKA_LIB (default: from tools/fetch-kafka.sh), KAFKA_HEAP
 # (-Xmx1g), RINGBROKER_BIN (build/bin/ringbroker), BROKER_EXTRA (extra
@@ -18,10 +26,11 @@
 
 PERF_ROOT=${PERF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
-free_port() {
+free_port() { # [ports to avoid...]
     local p
     for _ in $(seq 1 200); do
         p=$((20000 + RANDOM % 40000))
+        case " $* " in *" $p "*) continue ;; esac
         if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
             echo "$p"
             return 0
@@ -30,17 +39,11 @@ free_port() {
     return 1
 }
 
-# Waits until a broker on $1 answers Metadata with at least one broker.
-wait_metadata() { # bootstrap pid timeout_s
-    local deadline=$((SECONDS + $3))
-    while [ $SECONDS -lt $deadline ]; do
-        kill -0 "$2" 2>/dev/null || return 1
-        if timeout 5 kcat -L -b "$1" -m 3 2>/dev/null | grep -q ' brokers:'; then
-            return 0
-        fi
-        sleep 0.5
-    done
-    return 1
+# Waits until the broker at $1 answers a Metadata request listing at least
+# $4 brokers (polls every 10 ms); sets BROKER_READY_MS (from $5, `date +%s%N`).
+wait_metadata() { # bootstrap pid timeout_s [min_brokers [t0_ns]]
+    BROKER_READY_MS=$(python3 "$PERF_ROOT/perf/lib/metadata_wait.py" "$1" "$2" "$3" \
+        "${4:-1}" "${5:-$(date +%s%N)}") || return 1
 }
 
 kafka_lib() {
@@ -50,12 +53,13 @@ kafka_lib() {
     echo "$KAFKA_LIB"
 }
 
-kafka_write_config() { # dir port cport flush partitions
-    local d="$1"
+kafka_write_config() { # dir port cport flush partitions [node voters replicas]
+    local d="$1" node=${6:-1} voters=${7:-1@127.0.0.1:$3} rf=${8:-1} isr=1
+    [ "$rf" -gt 1 ] && isr=2
     cat >"$d/server.properties" <<EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$3
+node.id=$node
+controller.quorum.voters=$voters
 listeners=PLAINTEXT://127.0.0.1:$2,CONTROLLER://127.0.0.1:$3
 advertised.listeners=PLAINTEXT://127.0.0.1:$2
 controller.listener.names=CONTROLLER
@@ -63,13 +67,14 @@ inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$d/data
 num.partitions=$5
-default.replication.factor=1
-offsets.topic.replication.factor=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 log.segment.bytes=268435456
 EOF
@@ -100,22 +105,71 @@ kafka_start() { # dir flush partitions
         -Djava.awt.headless=true -Dlog4j2.configurationFile="$d/log4j2.properties")
     # A random UUID in Kafka's base64url form; one starting with '-' would be
     # taken for an option by the tool's argument parser.
-    cid=-
-    while [ "${cid#-}" != "$cid" ]; do
-        cid=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-    done
+    cid=$(kafka_cluster_id)
     if ! java -Xmx256m -Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$lib/*" \
         kafka.tools.StorageTool format -t "$cid" -c "$d/server.properties" \
         >"$d/format.log" 2>&1; then
         echo "kafka: storage format failed, see $d/format.log" >&2
         return 1
     fi
+    BROKER_T0_NS=$(date +%s%N)
     java "${jopts[@]}" -cp "$lib/*" kafka.Kafka "$d/server.properties" \
         >"$d/kafka.out" 2>&1 &
     BROKER_PID=$!
+    BROKER_PIDS=$BROKER_PID
     BROKER_BOOTSTRAP=127.0.0.1:$port
     BROKER_DATA=$d/data
     BROKER_LOG=$d/kafka.log
+}
+
+kafka_cluster_id() { # a random UUID in Kafka's base64url form, not starting with '-'
+    local cid=-
+    while [ "${cid#-}" != "$cid" ]; do
+        cid=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
+    echo "$cid"
+}
+
+# Three KRaft nodes (broker+controller each) in DIR/n1..n3, replication 3,
+# min.insync.replicas 2. BROKER_DATA is DIR (all three logs).
+kafka3_start() { # dir flush partitions
+    local d="$1" lib cid voters="" ports=() cports=() used="" i p jopts bs=""
+    lib=$(kafka_lib) || return 1
+    for i in 1 2 3; do
+        p=$(free_port $used) || return 1
+        used="$used $p"
+        ports[i]=$p
+        p=$(free_port $used) || return 1
+        used="$used $p"
+        cports[i]=$p
+        voters="${voters:+$voters,}$i@127.0.0.1:$p"
+    done
+    cid=$(kafka_cluster_id)
+    for i in 1 2 3; do
+        mkdir -p "$d/n$i/data"
+        kafka_write_config "$d/n$i" "${ports[i]}" "${cports[i]}" "$2" "$3" "$i" "$voters" 3
+        if ! java -Xmx256m -Dlog4j2.configurationFile="$d/n$i/log4j2.properties" -cp "$lib/*" \
+            kafka.tools.StorageTool format -t "$cid" -c "$d/n$i/server.properties" \
+            >"$d/n$i/format.log" 2>&1; then
+            echo "kafka3: storage format failed, see $d/n$i/format.log" >&2
+            return 1
+        fi
+        bs="${bs:+$bs,}127.0.0.1:${ports[i]}"
+    done
+    BROKER_PIDS=
+    BROKER_T0_NS=$(date +%s%N)
+    for i in 1 2 3; do
+        jopts=(-Xms${KAFKA_HEAP:-1g} -Xmx${KAFKA_HEAP:-1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+            -Djava.awt.headless=true -Dlog4j2.configurationFile="$d/n$i/log4j2.properties")
+        java "${jopts[@]}" -cp "$lib/*" kafka.Kafka "$d/n$i/server.properties" \
+            >"$d/n$i/kafka.out" 2>&1 &
+        BROKER_PIDS="${BROKER_PIDS:+$BROKER_PIDS }$!"
+    done
+    BROKER_PID=${BROKER_PIDS%% *}
+    BROKER_BOOTSTRAP=$bs
+    BROKER_DATA=$d
+    BROKER_LOG=$d/n1/kafka.log
+    BROKER_NODES=3
 }
 
 ringbroker_start() { # dir
@@ -124,10 +178,12 @@ ringbroker_start() { # dir
     port=$(free_port) || return 1
     mkdir -p "$d/data"
     for kv in ${BROKER_EXTRA:-}; do ov+=(--override "$kv"); done
+    BROKER_T0_NS=$(date +%s%N)
     "$bin" "$PERF_ROOT/config/server.properties" \
         --override "listeners=PLAINTEXT://127.0.0.1:$port" \
         --override "log.dirs=$d/data" "${ov[@]}" >"$d/ringbroker.log" 2>&1 &
     BROKER_PID=$!
+    BROKER_PIDS=$BROKER_PID
     BROKER_BOOTSTRAP=127.0.0.1:$port
     BROKER_DATA=$d/data
     BROKER_LOG=$d/ringbroker.log
@@ -135,38 +191,45 @@ ringbroker_start() { # dir
 
 broker_start() { # kind dir [partitions]
     local kind="$1" d="$2" parts="${3:-1}" rc=0
-    BROKER_PID= BROKER_BOOTSTRAP= BROKER_DATA= BROKER_LOG=
+    BROKER_PID= BROKER_PIDS= BROKER_BOOTSTRAP= BROKER_DATA= BROKER_LOG= BROKER_READY_MS=
+    BROKER_NODES=1 BROKER_T0_NS=
     mkdir -p "$d"
     case "$kind" in
     kafka) kafka_start "$d" default "$parts" || rc=1 ;;
     kafka-durable) kafka_start "$d" durable "$parts" || rc=1 ;;
+    kafka3) kafka3_start "$d" default "$parts" || rc=1 ;;
+    kafka3-durable) kafka3_start "$d" durable "$parts" || rc=1 ;;
     ringbroker) ringbroker_start "$d" || rc=1 ;;
     *) echo "unknown broker kind $kind" >&2; return 1 ;;
     esac
     [ $rc -eq 0 ] || return 1
-    if ! wait_metadata "$BROKER_BOOTSTRAP" "$BROKER_PID" "${BROKER_START_TIMEOUT:-90}"; then
+    if ! wait_metadata "$BROKER_BOOTSTRAP" "$BROKER_PID" "${BROKER_START_TIMEOUT:-90}" \
+        "$BROKER_NODES" "$BROKER_T0_NS"; then
         echo "$kind did not become ready; last log lines:" >&2
-        tail -20 "$BROKER_LOG" "$d"/*.out 2>/dev/null >&2
+        tail -20 "$BROKER_LOG" "$d"/*.out "$d"/n*/kafka.out 2>/dev/null >&2
         broker_stop
         return 1
     fi
 }
 
 broker_stop() {
-    [ -n "${BROKER_PID:-}" ] || return 0
-    if kill -0 "$BROKER_PID" 2>/dev/null; then
-        kill -TERM "$BROKER_PID" 2>/dev/null
-        for _ in $(seq 1 300); do
-            kill -0 "$BROKER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$BROKER_PID" 2>/dev/null; then
-            echo "broker $BROKER_PID ignored SIGTERM for 30 s: SIGKILL" >&2
-            kill -KILL "$BROKER_PID" 2>/dev/null
+    local pids=${BROKER_PIDS:-${BROKER_PID:-}} p live
+    [ -n "$pids" ] || return 0
+    for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+    for _ in $(seq 1 300); do
+        live=
+        for p in $pids; do kill -0 "$p" 2>/dev/null && live=1; done
+        [ -n "$live" ] || break
+        sleep 0.1
+    done
+    for p in $pids; do
+        if kill -0 "$p" 2>/dev/null; then
+            echo "broker $p ignored SIGTERM for 30 s: SIGKILL" >&2
+            kill -KILL "$p" 2>/dev/null
         fi
-    fi
-    # Safe under set -e: the broker's exit status is not ours.
-    wait "$BROKER_PID" 2>/dev/null || true
-    BROKER_PID=
+        # Safe under set -e: the broker's exit status is not ours.
+        wait "$p" 2>/dev/null || true
+    done
+    BROKER_PID= BROKER_PIDS=
     return 0
 }

@@ -250,7 +250,11 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, const
                         int timeout_ms)
 {
     char err[512];
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof(err));
+    /* RB_PERF_REPLICATION: replication factor of created topics (perf/run
+     * sets 3 for the 3-node Kafka cluster); 1 otherwise. */
+    const char *rfs = getenv("RB_PERF_REPLICATION");
+    int rf = rfs && atoi(rfs) > 0 ? atoi(rfs) : 1;
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, rf, err, sizeof(err));
     if (!nt)
         die("NewTopic: %s", err);
     char *cfg = configs ? strdup(configs) : NULL, *save = NULL;
@@ -298,6 +302,10 @@ int ensure_topic(const char *brokers, const struct kv_list *extra, const char *t
     if (!rk)
         die("rd_kafka_new: %s", err);
     int rc = 0;
+    /* RB_PERF_CREATE_TIMEOUT_MS: longer bound for many-partition topics. */
+    const char *tos = getenv("RB_PERF_CREATE_TIMEOUT_MS");
+    if (tos && atoi(tos) > timeout_ms)
+        timeout_ms = atoi(tos);
     if (!topic_ready(rk, topic, partitions, 2000))
         rc = create_topic(rk, topic, partitions, configs, timeout_ms);
     uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;

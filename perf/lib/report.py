@@ -17,7 +17,13 @@ import shutil
 import subprocess
 import sys
 
-BROKER_ORDER = ["ringbroker", "kafka", "kafka-durable"]
+BROKER_ORDER = ["ringbroker", "kafka", "kafka-durable", "kafka3", "kafka3-durable"]
+# Columns that get a "ringbroker/<kafka kind>" ratio when present.
+KAFKA_KINDS = BROKER_ORDER[1:]
+NO_CLUSTER_NOTE = ("ringbroker has no cluster yet: the `kafka3` columns compare standalone "
+                   "ringbroker (one copy, fdatasync before ack) with 3 replicated Kafka nodes "
+                   "(acks=all, min.insync.replicas 2); a ringbroker 3-node column will follow "
+                   "when the cluster exists.")
 
 
 def read(path):
@@ -111,7 +117,7 @@ def resources(path):
             rows.append([float(x) for x in f[:4]] + [f[4] if len(f) > 4 else "?"])
         except (ValueError, IndexError):
             pass
-    main = [r for r in rows if r[4] in ("produce", "e2e")] or rows
+    main = [r for r in rows if r[4] in ("produce", "e2e", "idle")] or rows
     if not main:
         return None, rows
     cpu = [r[1] for r in main]
@@ -140,7 +146,7 @@ def ceilings(out):
 def collect_broker(d):
     r = {"status": read(os.path.join(d, "status")).strip() or "missing"}
     r["command"] = read(os.path.join(d, "command")).strip()
-    for name in ("produce", "consume", "e2e"):
+    for name in ("produce", "consume", "e2e", "idle"):
         s = summary(os.path.join(d, name + ".log"))
         if s:
             r[name] = s
@@ -157,6 +163,14 @@ def collect_broker(d):
     res, rows = resources(os.path.join(d, "samples.tsv"))
     if res:
         r["resources"] = res
+    for name in ("ready_ms", "create_ms"):
+        try:
+            r[name] = float(read(os.path.join(d, name)).strip())
+        except ValueError:
+            pass
+    notes = [l.strip() for l in read(os.path.join(d, "note")).splitlines() if l.strip()]
+    if notes:
+        r["notes"] = notes
     dm = read(os.path.join(d, "data_mib")).strip()
     if dm.isdigit():
         r["data_mib"] = int(dm)
@@ -214,6 +228,10 @@ def ratio(a, b):
     return f"{r:.2f}x" if r >= 0.1 else f"{r:.2g}x"
 
 
+COMMON_COLS = [
+    ("time to serve Metadata ms", lambda r: r.get("ready_ms"), False),
+    ("topic create ms", lambda r: r.get("create_ms"), False),
+]
 PRODUCE_COLS = [
     ("produce MB/s", lambda r: get(r, "produce", "mb_per_s"), True),
     ("produce rec/s", lambda r: get(r, "produce", "rec_per_s"), True),
@@ -225,6 +243,14 @@ PRODUCE_COLS = [
     ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
     ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
+] + COMMON_COLS
+IDLE_COLS = [
+    ("idle RSS MiB", lambda r: get(r, "idle", "rss_mib"), False),
+    ("RSS at start MiB", lambda r: get(r, "idle", "rss_start_mib"), False),
+    ("time to serve Metadata ms", lambda r: get(r, "idle", "ready_ms") or r.get("ready_ms"), False),
+    ("topic create ms", lambda r: get(r, "idle", "create_ms"), False),
+    ("disk used MiB", lambda r: get(r, "idle", "disk_mib"), False),
+    ("broker CPU avg % (idle)", lambda r: get(r, "resources", "cpu_avg_pct"), False),
 ]
 E2E_COLS = [
     ("target rate rec/s", lambda r: get(r, "e2e", "rate"), True),
@@ -237,30 +263,66 @@ E2E_COLS = [
     ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
     ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
-]
+] + COMMON_COLS
+
+
+def cols_for(sc):
+    drv = sc["config"].get("driver")
+    return E2E_COLS if drv == "e2e" else IDLE_COLS if drv == "idle" else PRODUCE_COLS
+
+
+def ratio_kinds(brokers):
+    """Kafka kinds to divide ringbroker by: the default pair, plus any other present."""
+    return [k for k in KAFKA_KINDS if k in brokers or k in ("kafka", "kafka-durable")]
 
 
 def scenario_table(sc):
-    cols = E2E_COLS if sc["config"].get("driver") == "e2e" else PRODUCE_COLS
+    cols = cols_for(sc)
     brokers = list(sc["brokers"])
-    lines = ["| metric | " + " | ".join(brokers) + " | ringbroker/kafka | ringbroker/kafka-durable |",
-             "|---" * (len(brokers) + 3) + "|"]
+    kinds = ratio_kinds(brokers)
+    lines = ["| metric | " + " | ".join(brokers) + " | " + " | ".join(f"ringbroker/{k}" for k in kinds) + " |",
+             "|---" * (len(brokers) + len(kinds) + 1) + "|"]
     for title, fn, _higher in cols:
         vals = {b: fn(sc["brokers"][b]) for b in brokers}
         if all(v is None for v in vals.values()):
             continue
         row = [title] + [fmt(vals[b], 3 if "ms" in title or title == "received/sent" else 1) for b in brokers]
-        row += [ratio(vals.get("ringbroker"), vals.get("kafka")),
-                ratio(vals.get("ringbroker"), vals.get("kafka-durable"))]
+        row += [ratio(vals.get("ringbroker"), vals.get(k)) for k in kinds]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
 
 def headline(sc):
     """The scenario's main figure per broker: (label, value, higher_is_better)."""
-    if sc["config"].get("driver") == "e2e":
+    drv = sc["config"].get("driver")
+    if drv == "e2e":
         return "e2e p99 ms", {b: us_to_ms(get(r, "e2e", "latency", "p99_us")) for b, r in sc["brokers"].items()}, False
+    if drv == "idle":
+        return "idle RSS MiB", {b: get(r, "idle", "rss_mib") for b, r in sc["brokers"].items()}, False
+    if sc["config"].get("cold") == "yes":
+        return "cold catch-up read MB/s", {b: get(r, "consume", "mb_per_s") for b, r in sc["brokers"].items()}, True
     return "produce MB/s", {b: get(r, "produce", "mb_per_s") for b, r in sc["brokers"].items()}, True
+
+
+def all_brokers(res):
+    seen = {b for sc in res["scenarios"] for b in sc["brokers"]}
+    return [b for b in BROKER_ORDER if b in seen or b in ("ringbroker", "kafka", "kafka-durable")]
+
+
+def summary_table(res):
+    """The one-headline-per-scenario table (also used by results_md.py)."""
+    brokers = all_brokers(res)
+    kinds = ratio_kinds(brokers)
+    L = ["| scenario | headline | " + " | ".join(brokers) + " | "
+         + " | ".join(f"ringbroker/{k}" for k in kinds) + " |",
+         "|---" * (len(brokers) + len(kinds) + 2) + "|"]
+    for sc in res["scenarios"]:
+        label, v, _ = headline(sc)
+        L.append(f"| {sc['name']} | {label} | " + " | ".join(fmt(v.get(b), 3) for b in brokers) + " | "
+                 + " | ".join(ratio(v.get("ringbroker"), v.get(k)) for k in kinds) + " |")
+    if any(b.startswith("kafka3") for b in brokers):
+        L += ["", NO_CLUSTER_NOTE]
+    return L
 
 
 def write_report(out, res, plots):
@@ -274,7 +336,9 @@ def write_report(out, res, plots):
           f"Kafka jars {env.get('kafka_lib', '')}, {env.get('java', '')}",
           "- brokers: `ringbroker` (standalone, durable by default: acks after fdatasync), "
           "`kafka` (KRaft, Kafka's defaults: no fsync per message), "
-          "`kafka-durable` (KRaft, log.flush.interval.messages=1)", ""]
+          "`kafka-durable` (KRaft, log.flush.interval.messages=1), "
+          "`kafka3` if run (3 KRaft nodes, replication factor 3, min.insync.replicas 2)",
+          f"- ringbroker binary: {env.get('ringbroker_bin', '')}", ""]
     c = res["ceilings"]
     L += ["## Physical ceilings (measured in this run)", "",
           "| what | figure |", "|---|---|",
@@ -283,15 +347,8 @@ def write_report(out, res, plots):
           f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |", ""]
     L += ["## Summary", "",
           "Ratios are ringbroker divided by Kafka: for throughput above 1 means ringbroker is faster, "
-          "for latency below 1 means ringbroker is faster.", "",
-          "| scenario | headline | ringbroker | kafka | kafka-durable | ringbroker/kafka | ringbroker/kafka-durable |",
-          "|---|---|---|---|---|---|---|"]
-    for sc in res["scenarios"]:
-        label, v, _ = headline(sc)
-        L.append(f"| {sc['name']} | {label} | {fmt(v.get('ringbroker'), 3)} | {fmt(v.get('kafka'), 3)} | "
-                 f"{fmt(v.get('kafka-durable'), 3)} | {ratio(v.get('ringbroker'), v.get('kafka'))} | "
-                 f"{ratio(v.get('ringbroker'), v.get('kafka-durable'))} |")
-    L.append("")
+          "for latency and memory below 1 means ringbroker is better.", ""]
+    L += summary_table(res) + [""]
     for sc in res["scenarios"]:
         L += [f"## {sc['name']}: {sc['description']}", ""]
         for b, r in sc["brokers"].items():
@@ -299,6 +356,8 @@ def write_report(out, res, plots):
                 L.append(f"- **{b}**: {r['status']}")
             if r.get("java_error"):
                 L.append(f"- {b}: Kafka's Java tools reported: `{r['java_error']}`")
+            for n in r.get("notes", []):
+                L.append(f"- {b}: {n}")
             if get(r, "java_producer", "complete") is False:
                 L.append(f"- {b}: Kafka's ProducerPerformance was cut short by its time bound; "
                          "its figure is its last 5-second window")

@@ -1,0 +1,416 @@
+/*
+ * net/h_cluster.c - read-only cluster and log views: DescribeCluster (60) v0-1,
+ * DescribeLogDirs (35) v1-4 and OffsetForLeaderEpoch (23) v2-4.
+ *
+ * DescribeLogDirs reports every configured log dir; the partitions (all in the
+ * first dir, where the standalone coordinator places them) with their sizes,
+ * which the owner shards read from their logs (rb_log_size_bytes): one message
+ * per owner shard, answered when all came back.
+ * OffsetForLeaderEpoch: a standalone broker has one leader epoch, 0, for every
+ * partition. Epoch 0 ends at the high watermark; an epoch above it is unknown
+ * (UNDEFINED_EPOCH -1 / offset -1, no error, as Kafka's leader epoch cache
+ * answers); a current_leader_epoch above 0 is UNKNOWN_LEADER_EPOCH (the client
+ * knows a newer leader than us), below -1 is ignored.
+ * Fault model: requests are input; unknown topics and partitions are per-entry
+ * errors or omissions, never a failure of the request.
+ */
+#include "core/kerr.h"
+#include "core/rb.h"
+#include "net/handlers.h"
+#include "net/partition.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+/* Kafka error codes not (yet) in core/kerr.h */
+#define KERR_UNKNOWN_LEADER_EPOCH      75
+#define KERR_MISMATCHED_ENDPOINT_TYPE  114
+#define KERR_UNSUPPORTED_ENDPOINT_TYPE 115
+
+/* AclOperation bits a cluster resource supports (no authorizer: all allowed):
+ * CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
+ * ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12. */
+#define CLUSTER_OPS ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12))
+
+/* ---- DescribeCluster ---- */
+
+void rb_handle_describe_cluster(struct rb_request *req, void *msg)
+{
+    struct rb_describe_cluster_req *in = msg;
+    const struct rb_metadata *md = rb_req_net(req)->md;
+    struct rb_describe_cluster_resp resp;
+    rb_describe_cluster_resp_init(&resp);
+    resp.endpoint_type = 1; /* BROKER */
+    resp.cluster_id = rb_str_c(md->cluster_id);
+    resp.controller_id = md->controller_id;
+    resp.cluster_authorized_operations =
+        in->include_cluster_authorized_operations ? CLUSTER_OPS : INT32_MIN;
+    if (req->hdr.api_version >= 1 && in->endpoint_type != 1) {
+        resp.error_code =
+            in->endpoint_type == 2 ? KERR_MISMATCHED_ENDPOINT_TYPE : KERR_UNSUPPORTED_ENDPOINT_TYPE;
+        resp.error_message =
+            rb_str_c(in->endpoint_type == 2 ? "The request was sent to an endpoint of type BROKER, "
+                                              "but we wanted an endpoint of type CONTROLLER"
+                                            : "Unsupported endpoint type");
+        resp.brokers_n = 0;
+    } else {
+        resp.brokers = rb_req_alloc(req, (size_t)md->n_brokers, sizeof(*resp.brokers));
+        resp.brokers_n = md->n_brokers;
+        for (int32_t i = 0; i < md->n_brokers; i++) {
+            struct rb_describe_cluster_resp_broker *b = &resp.brokers[i];
+            rb_describe_cluster_resp_broker_init(b);
+            b->broker_id = md->brokers[i].id;
+            b->host = rb_str_c(md->brokers[i].host);
+            b->port = md->brokers[i].port;
+            b->rack = md->brokers[i].rack ? rb_str_c(md->brokers[i].rack) : RB_STR_NULL;
+        }
+    }
+    rb_resp_begin(req);
+    rb_describe_cluster_resp_encode(&req->out, req->hdr.api_version, &resp);
+    rb_request_done(req);
+}
+
+/* ---- DescribeLogDirs ---- */
+
+struct dl_item {
+    const char *topic; /* the snapshot's name: the snapshot outlives the request */
+    size_t topic_len;
+    int32_t partition;
+    int16_t shard;
+    bool found;
+    int64_t size_bytes;
+};
+
+/* The items of one request for one owner shard. */
+struct dl_msg {
+    struct rb_request *req;
+    int16_t origin;
+    struct dl_item **items;
+    int n;
+};
+
+struct dl_ctx {
+    struct rb_describe_log_dirs_req *in;
+    struct rb_metadata *md; /* referenced until the answer: items point into it */
+    struct dl_item *items;
+    int n;
+    int msgs_out;
+};
+
+static void dl_add_topic(struct rb_describe_log_dirs_resp_result *res, struct rb_request *req,
+                         struct dl_item *it, int n)
+{
+    struct rb_describe_log_dirs_resp_topic *ot = &res->topics[res->topics_n++];
+    rb_describe_log_dirs_resp_topic_init(ot);
+    ot->name = (struct rb_str){it[0].topic, (int32_t)it[0].topic_len};
+    ot->partitions = rb_req_alloc(req, (size_t)n, sizeof(*ot->partitions));
+    ot->partitions_n = 0;
+    for (int i = 0; i < n; i++) {
+        if (!it[i].found)
+            continue;
+        struct rb_describe_log_dirs_resp_partition *op = &ot->partitions[ot->partitions_n++];
+        rb_describe_log_dirs_resp_partition_init(op);
+        op->partition_index = it[i].partition;
+        op->partition_size = it[i].size_bytes;
+        op->offset_lag = 0;
+        op->is_future_key = false;
+    }
+    if (ot->partitions_n == 0)
+        res->topics_n--;
+}
+
+static void dl_fill_dir(struct rb_request *req, struct rb_describe_log_dirs_resp_result *res,
+                        const char *dir)
+{
+    rb_describe_log_dirs_resp_result_init(res);
+    char *abs = realpath(dir, NULL);
+    res->log_dir = rb_str_c(rb_req_strdup(req, rb_str_c(abs ? abs : dir)));
+    free(abs);
+    struct statvfs sv;
+    if (statvfs(dir, &sv) == 0) {
+        res->total_bytes = (int64_t)sv.f_blocks * (int64_t)sv.f_frsize;
+        res->usable_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+    } else {
+        res->error_code = RB_KERR_KAFKA_STORAGE_ERROR;
+        res->total_bytes = res->usable_bytes = -1;
+    }
+    res->topics_n = 0;
+}
+
+static void dl_respond(struct rb_request *req, struct dl_ctx *dc)
+{
+    const struct rb_broker_config *bc = rb_req_net(req)->b->bc;
+    struct rb_describe_log_dirs_resp resp;
+    rb_describe_log_dirs_resp_init(&resp);
+    int nd = RB_MAX(bc->n_log_dirs, 1);
+    resp.results = rb_req_alloc(req, (size_t)nd, sizeof(*resp.results));
+    resp.results_n = nd;
+    for (int d = 0; d < nd; d++)
+        dl_fill_dir(req, &resp.results[d], bc->n_log_dirs ? bc->log_dirs[d] : ".");
+    /* Partitions live in the first dir; items are grouped by topic. */
+    struct rb_describe_log_dirs_resp_result *first = &resp.results[0];
+    first->topics = rb_req_alloc(req, (size_t)dc->n, sizeof(*first->topics));
+    for (int i = 0; i < dc->n;) {
+        int j = i + 1;
+        while (j < dc->n && dc->items[j].topic == dc->items[i].topic)
+            j++;
+        dl_add_topic(first, req, &dc->items[i], j - i);
+        i = j;
+    }
+    rb_resp_begin(req);
+    rb_describe_log_dirs_resp_encode(&req->out, req->hdr.api_version, &resp);
+    rb_request_done(req);
+}
+
+static void dl_back(struct rb_shard *s, void *arg)
+{
+    (void)s;
+    struct dl_msg *m = arg;
+    struct rb_request *req = m->req;
+    struct dl_ctx *dc = req->ctx;
+    if (--dc->msgs_out == 0) {
+        if (req->conn && req->state == RB_REQ_DISPATCHED)
+            dl_respond(req, dc);
+        rb_metadata_unref(dc->md);
+        dc->md = NULL;
+    }
+    rb_request_release(req);
+}
+
+/* On the owner shard: read the sizes, send the message back. */
+static void dl_on_owner(struct rb_shard *s, void *arg)
+{
+    struct dl_msg *m = arg;
+    for (int i = 0; i < m->n; i++) {
+        struct dl_item *it = m->items[i];
+        struct rb_partition *p =
+            rb_ptable_get(&rb_net_of(s)->parts, it->topic, it->topic_len, it->partition);
+        if (!p)
+            continue;
+        it->found = true;
+        it->size_bytes = (int64_t)rb_log_size_bytes(rb_partition_log(p));
+    }
+    rb_post(s, m->origin, dl_back, m);
+}
+
+static void dl_add_item(struct dl_ctx *dc, const struct rb_topic_meta *t, int32_t p)
+{
+    if (p < 0 || p >= t->n_partitions)
+        return;
+    struct dl_item *it = &dc->items[dc->n++];
+    it->topic = t->name;
+    it->topic_len = t->name_len;
+    it->partition = p;
+    it->shard = t->partitions[p].shard;
+}
+
+static void dl_collect(struct rb_request *req, struct dl_ctx *dc)
+{
+    const struct rb_metadata *md = dc->md;
+    struct rb_describe_log_dirs_req *in = dc->in;
+    size_t cap = 0;
+    if (in->topics_n < 0) {
+        for (int32_t i = 0; i < md->n_topics; i++)
+            cap += (size_t)md->topics[i].n_partitions;
+    } else {
+        for (int32_t i = 0; i < in->topics_n; i++)
+            cap += (size_t)RB_MAX(in->topics[i].partitions_n, 0);
+    }
+    dc->items = rb_req_alloc(req, cap, sizeof(*dc->items));
+    if (in->topics_n < 0) {
+        for (int32_t i = 0; i < md->n_topics; i++)
+            for (int32_t p = 0; p < md->topics[i].n_partitions; p++)
+                dl_add_item(dc, &md->topics[i], p);
+        return;
+    }
+    for (int32_t i = 0; i < in->topics_n; i++) {
+        struct rb_describe_log_dirs_req_topic *rt = &in->topics[i];
+        const struct rb_topic_meta *t =
+            rt->topic.len > 0 ? rb_metadata_topic(md, rt->topic.ptr, (size_t)rt->topic.len) : NULL;
+        for (int32_t j = 0; t && j < rt->partitions_n; j++)
+            dl_add_item(dc, t, rt->partitions[j]);
+    }
+}
+
+void rb_handle_describe_log_dirs(struct rb_request *req, void *msg)
+{
+    struct rb_shard *s = rb_req_shard(req);
+    struct dl_ctx *dc = rb_req_alloc(req, 1, sizeof(*dc));
+    dc->in = msg;
+    dc->md = rb_req_net(req)->md;
+    rb_metadata_ref(dc->md);
+    req->ctx = dc;
+    dl_collect(req, dc);
+    int ns = s->rt->n_shards;
+    struct dl_msg *msgs = rb_req_alloc(req, (size_t)ns, sizeof(*msgs));
+    for (int i = 0; i < dc->n; i++)
+        msgs[dc->items[i].shard].n++;
+    for (int sh = 0; sh < ns; sh++) {
+        msgs[sh].items = rb_req_alloc(req, (size_t)msgs[sh].n, sizeof(struct dl_item *));
+        msgs[sh].n = 0;
+        msgs[sh].req = req;
+        msgs[sh].origin = (int16_t)s->id;
+    }
+    for (int i = 0; i < dc->n; i++) {
+        struct dl_msg *m = &msgs[dc->items[i].shard];
+        m->items[m->n++] = &dc->items[i];
+    }
+    /* One extra count for this call, so the answer waits for every send. */
+    dc->msgs_out = 1;
+    for (int sh = 0; sh < ns; sh++) {
+        if (!msgs[sh].n)
+            continue;
+        dc->msgs_out++;
+        rb_request_hold(req);
+        rb_post(s, sh, dl_on_owner, &msgs[sh]);
+    }
+    rb_request_hold(req);
+    dl_back(s, &(struct dl_msg){.req = req});
+}
+
+/* ---- OffsetForLeaderEpoch ---- */
+
+struct ole_ctx {
+    struct rb_offset_for_leader_epoch_req *in;
+    struct rb_offset_for_leader_epoch_resp_partition **outs; /* per request partition */
+    struct rb_pop **pops;                                    /* NULL: answered locally */
+    int n;
+    int groups_out;
+};
+
+static void ole_respond(struct rb_request *req, struct ole_ctx *oc,
+                        struct rb_offset_for_leader_epoch_resp *resp)
+{
+    for (int k = 0; k < oc->n; k++) {
+        struct rb_pop *pop = oc->pops[k];
+        struct rb_offset_for_leader_epoch_resp_partition *op = oc->outs[k];
+        if (!pop)
+            continue;
+        op->error_code = pop->error;
+        if (!pop->error) {
+            op->leader_epoch = 0;
+            op->end_offset = pop->u.lo.offset;
+        }
+    }
+    rb_resp_begin(req);
+    rb_offset_for_leader_epoch_resp_encode(&req->out, req->hdr.api_version, resp);
+    rb_request_done(req);
+}
+
+static void ole_part_back(struct rb_request *req)
+{
+    struct ole_ctx *oc = req->ctx;
+    if (--oc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
+        ole_respond(req, oc, (struct rb_offset_for_leader_epoch_resp *)(oc + 1));
+}
+
+static void ole_group_back(struct rb_shard *s, struct rb_pgroup *g)
+{
+    (void)s;
+    ole_part_back(g->req);
+}
+
+/* Fill the local answer of one partition; returns a pop when the owner must give
+ * the high watermark. */
+static struct rb_pop *ole_one(struct rb_request *req, const struct rb_topic_meta *t,
+                              const struct rb_offset_for_leader_epoch_req_partition *rp,
+                              struct rb_offset_for_leader_epoch_resp_partition *op)
+{
+    rb_offset_for_leader_epoch_resp_partition_init(op);
+    op->partition = rp->partition;
+    op->leader_epoch = -1;
+    op->end_offset = -1;
+    if (!t || rp->partition < 0 || rp->partition >= t->n_partitions) {
+        op->error_code = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return NULL;
+    }
+    if (rp->current_leader_epoch > 0) {
+        op->error_code = KERR_UNKNOWN_LEADER_EPOCH;
+        return NULL;
+    }
+    if (rp->leader_epoch != 0)
+        return NULL; /* unknown epoch: UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET */
+    struct rb_pop *pop = rb_req_alloc(req, 1, sizeof(*pop));
+    char *tname = rb_req_alloc(req, t->name_len + 1, 1);
+    memcpy(tname, t->name, t->name_len);
+    pop->kind = RB_POP_LIST_OFFSETS;
+    pop->topic = tname;
+    pop->topic_len = t->name_len;
+    pop->partition = rp->partition;
+    pop->shard = t->partitions[rp->partition].shard;
+    pop->u.lo.timestamp = -1; /* latest: the high watermark */
+    return pop;
+}
+
+static void ole_send(struct rb_request *req, struct ole_ctx *oc)
+{
+    struct rb_shard *s = rb_req_shard(req);
+    int ns = s->rt->n_shards;
+    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
+    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
+    for (int k = 0; k < oc->n; k++)
+        if (oc->pops[k])
+            count[oc->pops[k]->shard]++;
+    for (int sh = 0; sh < ns; sh++) {
+        if (!count[sh])
+            continue;
+        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
+        g->req = req;
+        g->shard = (int16_t)sh;
+        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
+        g->back = ole_group_back;
+        by_shard[sh] = g;
+    }
+    for (int k = 0; k < oc->n; k++)
+        if (oc->pops[k]) {
+            struct rb_pgroup *g = by_shard[oc->pops[k]->shard];
+            g->pops[g->n_pops++] = oc->pops[k];
+        }
+    oc->groups_out = 1;
+    for (int sh = 0; sh < ns; sh++)
+        if (by_shard[sh]) {
+            oc->groups_out++;
+            rb_pgroup_send(s, by_shard[sh]);
+        }
+    ole_part_back(req);
+}
+
+void rb_handle_offset_for_leader_epoch(struct rb_request *req, void *msg)
+{
+    struct rb_offset_for_leader_epoch_req *in = msg;
+    const struct rb_metadata *md = rb_req_net(req)->md;
+    /* The context and the response live together: the response follows it. */
+    struct ole_ctx *oc =
+        rb_req_alloc(req, 1, sizeof(*oc) + sizeof(struct rb_offset_for_leader_epoch_resp));
+    struct rb_offset_for_leader_epoch_resp *resp =
+        (struct rb_offset_for_leader_epoch_resp *)(oc + 1);
+    oc->in = in;
+    req->ctx = oc;
+    rb_offset_for_leader_epoch_resp_init(resp);
+    int32_t nt = RB_MAX(in->topics_n, 0);
+    for (int32_t i = 0; i < nt; i++)
+        oc->n += RB_MAX(in->topics[i].partitions_n, 0);
+    oc->outs = rb_req_alloc(req, (size_t)oc->n, sizeof(*oc->outs));
+    oc->pops = rb_req_alloc(req, (size_t)oc->n, sizeof(*oc->pops));
+    resp->topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp->topics));
+    resp->topics_n = nt;
+    int k = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        struct rb_offset_for_leader_epoch_req_topic *rt = &in->topics[i];
+        struct rb_offset_for_leader_epoch_resp_topic *ot = &resp->topics[i];
+        rb_offset_for_leader_epoch_resp_topic_init(ot);
+        ot->topic = rt->topic;
+        const struct rb_topic_meta *t =
+            rt->topic.len > 0 ? rb_metadata_topic(md, rt->topic.ptr, (size_t)rt->topic.len) : NULL;
+        int32_t np = RB_MAX(rt->partitions_n, 0);
+        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
+        ot->partitions_n = np;
+        for (int32_t j = 0; j < np; j++, k++) {
+            oc->outs[k] = &ot->partitions[j];
+            oc->pops[k] = ole_one(req, t, &rt->partitions[j], &ot->partitions[j]);
+        }
+    }
+    ole_send(req, oc);
+}
