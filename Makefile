@@ -104,7 +104,7 @@ integration: all
 # The integration suite against the ASan/UBSan build of the broker: any memory error
 # or undefined behaviour aborts the broker, and the test that drove it fails.
 integration-asan:
-	@$(MAKE) --no-print-directory MODE=asan $(BUILD_ROOT)/asan/bin/ringbroker helpers
+	@$(MAKE) --no-print-directory MODE=asan $(BUILD_ROOT)/asan/bin/ringbroker $(BUILD_ROOT)/asan/bin/ringctl helpers
 	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  RINGBROKER_BIN=$(abspath $(BUILD_ROOT))/asan/bin/ringbroker tests/integration/run-all.sh
 

@@ -23,6 +23,7 @@
 #include "core/logging.h"
 #include "core/rb.h"
 #include "storage/checkpoint.h"
+#include "storage/disk_fault.h"
 #include "storage/disk_uring.h"
 
 #include <dirent.h>
@@ -298,6 +299,25 @@ static int write_partition_metadata(const char *dir, const uint8_t id[16])
     return write_file_atomic(dir, "partition.metadata", buf, (size_t)n);
 }
 
+/* The disk a partition's log uses: its shard's ring, wrapped by the fault injector
+ * when the testing aid test.fault.partition names this partition
+ * (config/server.properties). */
+static struct rb_disk partition_disk(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p)
+{
+    struct rb_disk disk = rb_disk_uring(c->rt->t[t->partitions[p].shard]);
+    const char *fp = rb_config_get(c->config, "test.fault.partition");
+    const char *fa = rb_config_get(c->config, "test.fault.fsync.fail.after");
+    char name[400];
+    int64_t after;
+    snprintf(name, sizeof(name), "%s-%d", t->name, p);
+    if (!fp || !fa || strcmp(fp, name) != 0 || rb_parse_i64(fa, -1, INT64_MAX, &after) || after < 0)
+        return disk;
+    if (rb_disk_fault_wrap(disk, (long)after, &disk) == 0)
+        RB_WARN(COMP, "TESTING AID: fdatasync of %s fails after %lld syncs", name,
+                (long long)after);
+    return disk;
+}
+
 /* Open (create or recover) the log of partition p of t for its shard. */
 static int open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p, bool create,
                           struct rb_log **out)
@@ -308,7 +328,7 @@ static int open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int
     rb_coord_log_config(c->bc, t, &lc);
     if (!create) /* recovery point and log start offset (storage/checkpoint.h) */
         rb_ckpt_startup_lookup(c->dir, t->name, p, &lc.recovery_point, &lc.log_start_offset);
-    struct rb_disk disk = rb_disk_uring(c->rt->t[t->partitions[p].shard]);
+    struct rb_disk disk = partition_disk(c, t, p);
     int r = rb_log_open(out, dir, &lc, disk, rb_wall_ms());
     if (r && !create && rb_log_open_offline(out, dir, &lc) == 0) {
         /* The broker starts without it: clients get KAFKA_STORAGE_ERROR. */

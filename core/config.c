@@ -124,6 +124,9 @@ static const struct rb_cfg_spec broker_keys[] = {
     {"socket.recv.buffers", RB_CT_POW2, 1, 32768, "256", NULL, FLD(recv_buffers)},
     TI("socket.recv.buffer.bytes", 512, 16 << 20, "16384", recv_buffer_bytes),
     {"log.level", RB_CT_LOGLEVEL, 0, 0, "info", NULL, -1, 0},
+    /* testing aids, off by default (storage/disk_fault.h) */
+    RS("test.fault.partition", NULL),
+    RI("test.fault.fsync.fail.after", -1, I64MAX, "-1"),
     /* Kafka keys accepted, validated and kept raw (some feed topic defaults) */
     RI("log.roll.jitter.ms", 0, I64MAX, NULL),
     RI("log.roll.jitter.hours", 0, I32MAX, "0"),

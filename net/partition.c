@@ -19,6 +19,15 @@
  *
  * Faults: a failed flush takes the log offline (storage decides); waiting
  * produces get KAFKA_STORAGE_ERROR; later work on the partition gets it too.
+ * Disk full (rb_log_append -ENOSPC: preallocation found no space) is different:
+ * nothing of the refused batch was written, so the produce gets
+ * KAFKA_STORAGE_ERROR (56, retriable in Kafka's clients) while the partition
+ * stays ONLINE and keeps serving reads; the producer's retries succeed once space
+ * is freed. (Kafka takes the whole log dir offline instead; a retriable error on
+ * a live partition is the better behaviour for a broker that never lost data
+ * here.) Batches of the same request appended before the refused one stay in the
+ * log (a non-idempotent producer's retry may duplicate them). Logged once per
+ * episode, not per refused append.
  */
 #include "net/partition.h"
 #include "net/log_maint.h"
@@ -47,6 +56,7 @@ struct rb_partition {
     struct rb_partition *dirty_next;
     bool flushing;
     bool dropped;
+    bool disk_full; /* the last append found no space (logged once per episode) */
     /* produce pops waiting for durability, in offset order */
     struct rb_pop *durable_head, *durable_tail;
     /* produce pops refused with -ENOBUFS, to retry in order after a flush */
@@ -298,10 +308,16 @@ static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_
             return 0;
         }
         if (r) {
+            /* -ENOSPC: retriable KAFKA_STORAGE_ERROR, the partition stays online */
             op->error = RB_KERR_KAFKA_STORAGE_ERROR;
-            if (r != -EIO)
+            if (r != -EIO && !(r == -ENOSPC && p->disk_full))
                 RB_WARN(COMP, "append to %s-%d: %s", p->topic, p->index, strerror(-r));
+            p->disk_full = r == -ENOSPC;
             return 1;
+        }
+        if (p->disk_full) {
+            RB_INFO(COMP, "append to %s-%d: disk space available again", p->topic, p->index);
+            p->disk_full = false;
         }
         rb_pstate_update(p->pstate, &bi, base, rb_wall_ms());
         if (op->u.produce.base_offset < 0)

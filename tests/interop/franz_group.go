@@ -57,6 +57,7 @@ func member(ctx context.Context, bs, topic, group, name string, wg *sync.WaitGro
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bs), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
 		kgo.SessionTimeout(10*time.Second), kgo.ClientID("fgo-"+name),
+		kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, func() string { return name + " " })),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 			mu.Lock()
 			assigned[name] = append([]int32(nil), a[topic]...)

@@ -59,7 +59,7 @@ want = {"v%d" % i for i in range(n)}
 dups = [v for v, c in seen.items() if c > 1]
 missing = want - set(seen)
 gaps = {p: len(o) for p, o in offs.items() if sorted(o) != list(range(len(o)))}
-print("consumed %d rows, %d distinct, %d dups, %d missing, %d bad, per partition %s"
+print("info: consumed %d rows, %d distinct, %d dups, %d missing, %d bad, per partition %s"
       % (len(rows), len(seen), len(dups), len(missing), len(bad),
          {p: len(o) for p, o in sorted(offs.items())}))
 if dups or missing or bad or gaps or len(rows) != n:
@@ -80,7 +80,7 @@ rows = [r for r in rows if r[1] == topic]
 cur = sum(int(r[3]) for r in rows)
 end = sum(int(r[4]) for r in rows)
 lag = sum(int(r[5]) for r in rows)
-print("describe: %d partitions, committed %d, log end %d, lag %d" % (len(rows), cur, end, lag))
+print("info: describe: %d partitions, committed %d, log end %d, lag %d" % (len(rows), cur, end, lag))
 if len(rows) != 4 or cur != want_cur or lag != want_lag or end != want_cur + want_lag:
     print(open(f).read())
     sys.exit(1)
