@@ -130,13 +130,15 @@ bench: all perf
 	@perf/run $(SCENARIOS)
 
 # Tests: release unit tests, the same under ASan/UBSan, the codec staleness check,
-# integration against the release and the ASan/UBSan broker, a bounded fuzz run.
+# integration against the release and the ASan/UBSan broker, the client interop suite
+# (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
 test: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory gen-check
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-asan
+	@$(MAKE) --no-print-directory interop
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 gen:

@@ -12,7 +12,7 @@ PKGS=(
     liburing-dev libmimalloc-dev liblz4-dev libzstd-dev zlib1g-dev libisal-dev
     libcriterion-dev librdkafka-dev kcat
     clang clang-format libclang-rt-14-dev
-    python3-kafka python3-confluent-kafka
+    python3-kafka python3-confluent-kafka libslf4j-java
     procps psmisc iproute2 util-linux e2fsprogs
     maven default-jdk-headless
 )

@@ -1,8 +1,8 @@
 // tests/interop/franz_group.go - franz-go (kgo + kadm) producer and consumer
 // group against one broker, for t_franz_go.sh; built outside git by
 // tests/interop/lib.sh's franz_build. Usage: franz_group BOOTSTRAP TOPIC GROUP N
-// kadm creates TOPIC (4 partitions); two kgo group members (manual commits of
-// every polled batch) settle on a split of the 4 partitions; a kgo producer with
+// kadm creates TOPIC (4 partitions); two kgo group members (default
+// cooperative-sticky balancer, manual commits of every polled batch) settle on a split of the 4 partitions; a kgo producer with
 // its defaults (idempotent, acks=all) sends N keyed records, each acknowledged
 // (partition, offset) recorded; every acknowledged record must be consumed
 // exactly once across the members with its key and value, both members consume,
@@ -53,23 +53,42 @@ func waitFor(what string, d time.Duration, ok func() bool) {
 	}
 }
 
+// drop removes partitions ps from member name's assignment.
+func drop(name string, ps []int32) {
+	mu.Lock()
+	defer mu.Unlock()
+	keep := assigned[name][:0]
+	for _, p := range assigned[name] {
+		gone := false
+		for _, q := range ps {
+			gone = gone || p == q
+		}
+		if !gone {
+			keep = append(keep, p)
+		}
+	}
+	assigned[name] = keep
+}
+
 func member(ctx context.Context, bs, topic, group, name string, wg *sync.WaitGroup) *kgo.Client {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bs), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
 		kgo.SessionTimeout(10*time.Second), kgo.ClientID("fgo-"+name),
 		kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, func() string { return name + " " })),
+		// cooperative-sticky (the default): callbacks carry only what changed
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 			mu.Lock()
-			assigned[name] = append([]int32(nil), a[topic]...)
+			assigned[name] = append(assigned[name], a[topic]...)
 			mu.Unlock()
 		}),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
-			mu.Lock()
-			assigned[name] = nil
-			mu.Unlock()
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, r map[string][]int32) {
+			drop(name, r[topic])
 			if err := cl.CommitUncommittedOffsets(ctx); err != nil {
 				fmt.Fprintf(os.Stderr, "%s: commit on revoke: %v\n", name, err)
 			}
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) {
+			drop(name, l[topic])
 		}))
 	if err != nil {
 		die("member %s: %v", name, err)

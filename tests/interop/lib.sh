@@ -105,6 +105,8 @@ kafkajs_setup() {
 # franz-go in a cache dir outside git; prints the binary's path.
 franz_build() {
     local name=$1 d bin
+    # The machine image keeps Go in /usr/local/go; CI may not have it on PATH.
+    command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"; }
     command -v go >/dev/null || fail "go missing"
     d=$IOP_CACHE/go/$name
     bin=$d/$name
