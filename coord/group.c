@@ -612,7 +612,9 @@ static void join_static_unknown(struct rb_group *g, struct rb_gmember *m, const 
     bool same = member_matches(m, in);
     member_set_protocols(m, in);
     session_reset(g->mgr, m);
-    if ((g->state == RB_GS_STABLE || g->state == RB_GS_COMPLETING) && same && !was_leader) {
+    /* Not while CompletingRebalance: the leader may be assigning to the old id. */
+    if (g->state == RB_GS_STABLE && same && (!was_leader || in->supports_skip_assignment)) {
+        w->skip_assignment = was_leader;
         answer(w, GERR_NONE, g, m); /* current generation, no rebalance */
         return;
     }

@@ -18,7 +18,10 @@
  *   - Sync: followers park until the leader's SyncGroup brings the assignments.
  *   - Session timeouts expire members (not while they are parked in join/sync).
  *   - Static members (group.instance.id): a rejoin with an empty member id takes
- *     over the instance's member (the old id is fenced: FENCED_INSTANCE_ID).
+ *     over the instance's member (the old id is fenced: FENCED_INSTANCE_ID). In a
+ *     Stable group with unchanged protocols it gets the current generation
+ *     without a rebalance; the leader only from JoinGroup v9 (skip_assignment:
+ *     it gets the members but must not assign again), older leaders rebalance.
  * Invariants: a parked wait is answered exactly once (its done callback), either
  * from inside the call that parked it or later from a timer or another request;
  * a member has at most one join wait and one sync wait.
@@ -73,6 +76,7 @@ struct rb_gwait {
     struct rb_group *g;
     struct rb_gmember *m;
     const char *member_id;
+    bool skip_assignment; /* JoinGroup v9+: the leader keeps the current assignment */
 };
 
 struct rb_gmember {
@@ -170,7 +174,8 @@ struct rb_gjoin {
     const char *const *proto_names;
     const uint8_t *const *proto_meta;
     const int32_t *proto_meta_len;
-    bool require_known_member_id; /* JoinGroup v4+ */
+    bool require_known_member_id;  /* JoinGroup v4+ */
+    bool supports_skip_assignment; /* JoinGroup v9+ */
 };
 /* Join; w->done runs now (error, MEMBER_ID_REQUIRED, current generation) or when
  * the join phase completes. */

@@ -265,6 +265,8 @@ void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topi
     out->log_append_time = bc->log_message_timestamp_log_append;
     out->retention_ms = bc->log_retention_ms;
     out->retention_bytes = bc->log_retention_bytes;
+    out->flush_messages = bc->log_flush_interval_messages;
+    out->flush_ms = bc->log_flush_interval_ms;
     if (!t)
         return;
     const char *v;
@@ -283,6 +285,10 @@ void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topi
         out->retention_ms = x;
     if ((v = rb_topic_config(t, "retention.bytes")) && !rb_parse_i64(v, -1, INT64_MAX, &x))
         out->retention_bytes = x;
+    if ((v = rb_topic_config(t, "flush.messages")) && !rb_parse_i64(v, 1, INT64_MAX, &x))
+        out->flush_messages = x;
+    if ((v = rb_topic_config(t, "flush.ms")) && !rb_parse_i64(v, 0, INT64_MAX, &x))
+        out->flush_ms = x;
 }
 
 static void partition_dir(const struct rb_coord *c, const char *topic, int32_t p, char *out,

@@ -24,7 +24,7 @@ const struct rb_api_support rb_api_support[] = {
     {1, 4, 12, 4, rb_handle_fetch},
     {2, 1, 6, 1, rb_handle_list_offsets},
     {3, 0, 12, 0, rb_handle_metadata},
-    {10, 0, 2, 0, rb_handle_find_coordinator},
+    {10, 0, 4, 0, rb_handle_find_coordinator},
     {18, 0, 4, 0, rb_handle_api_versions},
     {19, 2, 7, 2, rb_handle_create_topics},
     {20, 1, 6, 1, rb_handle_delete_topics},
@@ -32,15 +32,15 @@ const struct rb_api_support rb_api_support[] = {
     /* idempotent producer (net/h_init_producer_id.c) */
     {22, 0, 5, 0, rb_handle_init_producer_id},
     /* consumer groups (net/h_groups.c, net/h_offsets.c, net/h_group_admin.c) */
-    {8, 2, 7, 2, rb_handle_offset_commit},
-    {9, 1, 7, 1, rb_handle_offset_fetch},
-    {11, 0, 5, 0, rb_handle_join_group},
-    {12, 0, 3, 0, rb_handle_heartbeat},
-    {13, 0, 3, 0, rb_handle_leave_group},
-    {14, 0, 3, 0, rb_handle_sync_group},
-    {15, 0, 4, 0, rb_handle_describe_groups},
-    {16, 0, 2, 0, rb_handle_list_groups},
-    {42, 0, 1, 0, rb_handle_delete_groups},
+    {8, 2, 9, 2, rb_handle_offset_commit},
+    {9, 1, 9, 1, rb_handle_offset_fetch},
+    {11, 0, 9, 0, rb_handle_join_group},
+    {12, 0, 4, 0, rb_handle_heartbeat},
+    {13, 0, 5, 0, rb_handle_leave_group},
+    {14, 0, 5, 0, rb_handle_sync_group},
+    {15, 0, 5, 0, rb_handle_describe_groups},
+    {16, 0, 4, 0, rb_handle_list_groups},
+    {42, 0, 2, 0, rb_handle_delete_groups},
     {47, 0, 0, 0, rb_handle_offset_delete},
     /* log start offset (net/h_delete_records.c) */
     {21, 0, 2, 0, rb_handle_delete_records},
@@ -118,6 +118,7 @@ void rb_dispatch(struct rb_request *req)
      * small multiple of the bytes they came from. */
     req->arena.limit_bytes = 16 * (size_t)req->frame_len + (1u << 20);
     void *msg = NULL;
+    req->body.allow_trailing = true; /* as Kafka: see net/wire.h */
     int r = rb_req_decode_any(&req->body, &req->arena, h->api_key, h->api_version, &msg);
     if (r) {
         rb_request_fail_close(req, r == -ENOMEM ? "request too complex" : "malformed request");

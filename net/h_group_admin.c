@@ -14,6 +14,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* DescribeGroups v3+ authorized_operations without an authorizer: everything a
+ * group supports (Kafka's AclOperation codes READ 3, DELETE 6, DESCRIBE 8). */
+#define GROUP_OPS ((1 << 3) | (1 << 6) | (1 << 8))
 
 /* ---- ListGroups ---- */
 
@@ -22,12 +27,19 @@ struct list_out {
     int n;
 };
 
+/* Kafka matches the v4+ states filter without regard to case. */
+static bool state_name_eq(struct rb_str s, const char *name)
+{
+    size_t n = strlen(name);
+    return s.len >= 0 && (size_t)s.len == n && strncasecmp(s.ptr, name, n) == 0;
+}
+
 static bool state_wanted(const struct rb_list_groups_req *in, enum rb_gstate st)
 {
     if (in->states_filter_n <= 0)
         return true;
     for (int i = 0; i < in->states_filter_n; i++)
-        if (rb_str_eq(in->states_filter[i], rb_gstate_name(st)))
+        if (state_name_eq(in->states_filter[i], rb_gstate_name(st)))
             return true;
     return false;
 }
@@ -142,7 +154,7 @@ static void describe_go(struct rb_request *req, void *msg)
         r->group_state = rb_str_c("");
         r->protocol_type = rb_str_c("");
         r->protocol_data = rb_str_c("");
-        r->authorized_operations = INT32_MIN;
+        r->authorized_operations = in->include_authorized_operations ? GROUP_OPS : INT32_MIN;
         p->ops[i].out = r;
         p->ops[i].run = describe_run;
         rb_gop_route(rb_req_net(req), &p->ops[i], rb_req_strdup(req, in->groups[i]));

@@ -5,15 +5,22 @@
  * partition against the state machine of coord/group.h; Join and Sync may park
  * there until the rebalance step they wait for. Responses are encoded on the
  * connection's shard.
+ * Versions: JoinGroup 0-9 (v7+ protocol_type in the answer, v8 reason, v9
+ * skip_assignment), SyncGroup 0-5 (v5 protocol_type/name checked against the
+ * group's), Heartbeat 0-4, LeaveGroup 0-5 (v5 reason per member); reasons are
+ * only logged.
  * Fault model: the request was decoded by the generated codecs; every value is
  * still untrusted and checked by the state machine (Kafka error codes).
  */
 #include "core/kerr.h"
+#include "core/logging.h"
 #include "core/rb.h"
 #include "net/group_route.h"
 #include "net/h_groups.h"
 
 #include <string.h>
+
+#define COMP "group"
 
 static const char *opt_str(struct rb_request *req, struct rb_str s)
 {
@@ -32,6 +39,7 @@ static void join_done(struct rb_gwait *w)
     struct rb_gop *op = RB_CONTAINER_OF(w, struct rb_gop, w);
     struct rb_join_group_resp *r = op->out;
     r->error_code = w->err;
+    r->skip_assignment = w->skip_assignment && req_version(op) >= 9;
     if (w->member_id)
         r->member_id = rb_gop_str(op, w->member_id);
     if (!w->err && w->g && w->m) {
@@ -87,6 +95,10 @@ static void join_go(struct rb_request *req, void *msg)
     j->rebalance_timeout_ms =
         req->hdr.api_version >= 1 ? in->rebalance_timeout_ms : in->session_timeout_ms;
     j->require_known_member_id = req->hdr.api_version >= 4;
+    j->supports_skip_assignment = req->hdr.api_version >= 9;
+    if (in->reason.len > 0) /* v8+: why the client (re)joins, for the log only */
+        RB_DEBUG(COMP, "member '%s' joins group %s: %.*s", j->member_id, j->group_id,
+                 (int)in->reason.len, in->reason.ptr);
     int n = RB_MAX(in->protocols_n, 0);
     const char **names = rb_req_alloc(req, (size_t)RB_MAX(n, 1), sizeof(char *));
     const uint8_t **metas = rb_req_alloc(req, (size_t)RB_MAX(n, 1), sizeof(uint8_t *));
@@ -274,6 +286,7 @@ static void leave_go(struct rb_request *req, void *msg)
     struct rb_gparent *p = rb_gparent_new(req, msg, 1, leave_finish);
     struct rb_gop *op = &p->ops[0];
     struct leave_in *l = rb_req_alloc(req, 1, sizeof(*l));
+    const char *group = rb_req_strdup(req, in->group_id);
     bool batched = req->hdr.api_version >= 3;
     l->n = batched ? RB_MAX(in->members_n, 0) : 1;
     l->member = rb_req_alloc(req, (size_t)RB_MAX(l->n, 1), sizeof(char *));
@@ -282,10 +295,13 @@ static void leave_go(struct rb_request *req, void *msg)
     for (int i = 0; i < l->n; i++) {
         l->member[i] = rb_req_strdup(req, batched ? in->members[i].member_id : in->member_id);
         l->instance[i] = batched ? opt_str(req, in->members[i].group_instance_id) : NULL;
+        if (batched && in->members[i].reason.len > 0) /* v5+: for the log only */
+            RB_INFO(COMP, "member %s leaves group %s: %.*s", l->member[i], group,
+                    (int)in->members[i].reason.len, in->members[i].reason.ptr);
     }
     op->in = l;
     op->run = leave_run;
-    rb_gop_route(rb_req_net(req), op, rb_req_strdup(req, in->group_id));
+    rb_gop_route(rb_req_net(req), op, group);
     rb_gparent_start(rb_req_shard(req), p);
 }
 

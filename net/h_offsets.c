@@ -41,6 +41,7 @@ struct commit_in {
     char **topics;                      /* NUL-terminated names */
     uint8_t **valid;                    /* per partition: part of the append */
     int64_t now;
+    int16_t version;
 };
 
 static void commit_set_all(struct commit_in *c, int16_t err)
@@ -83,8 +84,11 @@ static void commit_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mg
 {
     struct commit_in *c = op->in;
     struct rb_group *g;
-    int16_t err = rb_group_commit_check(mgr, op->group, c->req->generation_id_or_member_epoch,
-                                        c->member, c->instance, &g);
+    int32_t gen = c->req->generation_id_or_member_epoch; /* classic groups: a generation */
+    int16_t err = rb_group_commit_check(mgr, op->group, gen, c->member, c->instance, &g);
+    /* v9+ answers a generation for a group that does not exist as Kafka does. */
+    if (err == RB_GERR_ILLEGAL_GENERATION && c->version >= 9 && !rb_group_find(mgr, op->group))
+        err = RB_GERR_GROUP_ID_NOT_FOUND;
     if (err) {
         commit_set_all(c, err);
         rb_gop_return(s, op);
@@ -146,6 +150,7 @@ static void commit_go(struct rb_request *req, void *msg)
     c->member = rb_req_strdup(req, in->member_id);
     c->instance = opt_str(req, in->group_instance_id);
     c->now = rb_wall_ms();
+    c->version = req->hdr.api_version;
     in->topics_n = RB_MAX(in->topics_n, 0);
     c->resp = rb_req_alloc(req, 1, sizeof(*c->resp));
     rb_offset_commit_resp_init(c->resp);

@@ -10,6 +10,20 @@
  * buffer room (-ENOBUFS) are retried in order. While one flush is in flight, new
  * appends accumulate and go out together in the next one.
  *
+ * Relaxed durability (topic flush.messages / flush.ms, broker
+ * log.flush.interval.messages / .ms; default 1 = every acknowledged append is
+ * fdatasync'd, fully durable): with flush.messages > 1 a flush cycle only WRITES
+ * the partition's dirty chunks (rb_log_write_out) unless a sync is due -
+ * flush.messages messages appended since the last sync, flush.ms elapsed since it
+ * (a per-partition timer brings it even when appends stop), or appends blocked for
+ * room. "Acknowledged" then means: written through O_DIRECT (the write completed,
+ * so it survives a broker crash but not a power loss or a device error before the
+ * deferred sync) - Kafka's equivalent is "in the page cache". The high watermark
+ * (fetch, ListOffsets latest) is the log's written_end, which moves on write
+ * completion; with the default it equals durable_end (synced). flush.ms alone
+ * (flush.messages = 1) relaxes nothing. The recovery-point checkpoint stays at
+ * durable_end.
+ *
  * Idempotent producers: before a batch with a producer id is appended, the
  * partition's producer table (storage/producer_state.h) decides: append, answer a
  * retry with the original offsets, or refuse (OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -57,6 +71,11 @@ struct rb_partition {
     bool flushing;
     bool dropped;
     bool disk_full; /* the last append found no space (logged once per episode) */
+    /* relaxed durability (flush.messages > 1): the flush in flight syncs or only
+     * writes; when the last sync completed; the flush.ms deadline */
+    bool syncing;
+    int64_t last_sync_ms;
+    struct rb_timer sync_timer;
     /* produce pops waiting for durability, in offset order */
     struct rb_pop *durable_head, *durable_tail;
     /* produce pops refused with -ENOBUFS, to retry in order after a flush */
@@ -68,6 +87,7 @@ struct rb_partition {
 };
 
 static void group_step_done(struct rb_shard *s, struct rb_pgroup *g);
+static void sync_timer_fired(struct rb_timer *t);
 static void fetch_group_rerun(struct rb_shard *s, struct rb_pgroup *g);
 
 struct rb_log *rb_partition_log(struct rb_partition *p)
@@ -147,6 +167,8 @@ int rb_ptable_add(struct rb_net *n, const char *topic, const uint8_t id[16], int
     p->index = partition;
     p->log = log;
     p->net = n;
+    p->last_sync_ms = rb_mono_ms();
+    rb_timer_init(&p->sync_timer, sync_timer_fired);
     p->pstate = rb_pstate_new();
     if (!p->pstate) {
         free(p->topic);
@@ -215,6 +237,14 @@ static void mark_dirty(struct rb_partition *p)
     p->in_dirty_list = true;
     p->dirty_next = p->net->dirty_head;
     p->net->dirty_head = p;
+}
+
+/* flush.ms elapsed since the last sync: the next turn's flush of p syncs. */
+static void sync_timer_fired(struct rb_timer *t)
+{
+    struct rb_partition *p = RB_CONTAINER_OF(t, struct rb_partition, sync_timer);
+    if (rb_log_dirty(p->log))
+        mark_dirty(p);
 }
 
 /* ---- group plumbing ---- */
@@ -327,7 +357,7 @@ static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_
     mark_dirty(p);
     op->u.produce.wait_end = rb_log_end_offset(p->log);
     op->u.produce.log_start_offset = rb_log_start_offset(p->log);
-    if (op->u.produce.acks == 0 || rb_log_durable_end(p->log) >= op->u.produce.wait_end)
+    if (op->u.produce.acks == 0 || rb_log_written_end(p->log) >= op->u.produce.wait_end)
         return 1;
     list_push(&p->durable_head, &p->durable_tail, op);
     return 0;
@@ -396,7 +426,11 @@ static void flush_done(struct rb_log *log, int res, void *arg)
     if (res < 0)
         RB_ERROR(COMP, "partition %s-%d is offline: flush failed: %s", p->topic, p->index,
                  strerror(-res));
-    int64_t durable = rb_log_durable_end(log);
+    if (res >= 0 && p->syncing) {
+        p->last_sync_ms = s->now_ms;
+        rb_timer_cancel(&s->timers, &p->sync_timer);
+    }
+    int64_t durable = rb_log_written_end(log); /* == durable_end unless relaxed */
     while (p->durable_head && (res < 0 || p->durable_head->u.produce.wait_end <= durable)) {
         struct rb_pop *op = list_pop(&p->durable_head, &p->durable_tail);
         if (res < 0)
@@ -481,7 +515,7 @@ static void fetch_read(struct rb_net *n, struct rb_pgroup *g, struct rb_pop *op,
         op->error = RB_KERR_KAFKA_STORAGE_ERROR;
         return;
     }
-    int64_t hw = rb_log_durable_end(p->log), ls = rb_log_start_offset(p->log);
+    int64_t hw = rb_log_written_end(p->log), ls = rb_log_start_offset(p->log);
     op->u.fetch.high_watermark = hw;
     op->u.fetch.log_start_offset = ls;
     int64_t off = op->u.fetch.offset;
@@ -609,7 +643,7 @@ static void exec_list_offsets(struct rb_shard *s, struct rb_pop *op)
     } else if (rb_log_offline(p->log)) {
         op->error = RB_KERR_KAFKA_STORAGE_ERROR;
     } else if (op->u.lo.timestamp == -1) { /* latest */
-        op->u.lo.offset = rb_log_durable_end(p->log);
+        op->u.lo.offset = rb_log_written_end(p->log);
     } else if (op->u.lo.timestamp == -2) { /* earliest */
         op->u.lo.offset = rb_log_start_offset(p->log);
     } else if (op->u.lo.timestamp < 0) {
@@ -617,7 +651,7 @@ static void exec_list_offsets(struct rb_shard *s, struct rb_pop *op)
     } else {
         int64_t off, ts;
         if (rb_log_offset_for_time(p->log, op->u.lo.timestamp, &off, &ts) == 0 &&
-            off < rb_log_durable_end(p->log)) {
+            off < rb_log_written_end(p->log)) {
             op->u.lo.offset = off;
             op->u.lo.found_timestamp = ts;
         }
@@ -760,6 +794,37 @@ static __thread struct pending_update *pending_updates;
 void rb_net_partitions_turn(struct rb_net *n);
 void rb_net_partitions_finish(struct rb_net *n);
 
+/* Relaxed durability: with flush.messages > 1 a flush only writes (the ack and the
+ * high watermark follow the write) unless a sync is due: flush.messages appended
+ * since the last sync, flush.ms elapsed since it, or appends blocked (a roll and
+ * the dirty budget need synced data). */
+static bool sync_due(struct rb_net *n, struct rb_partition *p)
+{
+    int64_t msgs, ms;
+    rb_log_flush_policy(p->log, &msgs, &ms);
+    if (msgs <= 1 || p->blocked_head)
+        return true;
+    if (rb_log_end_offset(p->log) - rb_log_durable_end(p->log) >= msgs)
+        return true;
+    return ms >= 0 && n->shard->now_ms - p->last_sync_ms >= ms;
+}
+
+/* Start a syncing or write-only flush of p; -EALREADY: nothing to do now (the
+ * flush.ms timer is armed when set). */
+static int partition_flush(struct rb_net *n, struct rb_partition *p)
+{
+    p->syncing = sync_due(n, p);
+    if (p->syncing)
+        return rb_log_flush(p->log, flush_done, p);
+    int r = rb_log_write_out(p->log, flush_done, p);
+    int64_t msgs, ms;
+    rb_log_flush_policy(p->log, &msgs, &ms);
+    if (ms >= 0 && !rb_timer_armed(&p->sync_timer) &&
+        rb_timer_arm(&n->shard->timers, &p->sync_timer, p->last_sync_ms + ms))
+        RB_WARN(COMP, "%s-%d: no flush.ms timer (out of memory)", p->topic, p->index);
+    return r;
+}
+
 static void start_flushes(struct rb_net *n)
 {
     struct rb_partition *p = n->dirty_head;
@@ -769,8 +834,10 @@ static void start_flushes(struct rb_net *n)
         p->in_dirty_list = false;
         p->dirty_next = NULL;
         if (!p->flushing && (rb_log_dirty(p->log) || p->blocked_head)) {
-            int r = rb_log_flush(p->log, flush_done, p);
-            if (r == 0) {
+            int r = partition_flush(n, p);
+            if (r == -EALREADY) {
+                /* written, sync not due: flush.ms (if set) brings it */
+            } else if (r == 0) {
                 p->flushing = true;
                 n->flushes_in_flight++;
             } else if (r != -EBUSY) {
@@ -809,6 +876,7 @@ static bool drop_partition(struct rb_shard *s, struct rb_partition_handoff *h)
             *pp = p->dirty_next;
     }
     ptable_remove(&n->parts, p);
+    rb_timer_cancel(&s->timers, &p->sync_timer);
     h->log = p->log;
     rb_pstate_free(p->pstate);
     free(p->topic);
@@ -874,6 +942,7 @@ void rb_net_partitions_finish(struct rb_net *n)
             RB_ASSERT(!p->flushing);
             if (!rb_log_offline(p->log) && rb_pstate_snapshot_log(p->pstate, p->log))
                 RB_WARN(COMP, "%s-%d: producer state snapshot not written", p->topic, p->index);
+            rb_timer_cancel(&n->shard->timers, &p->sync_timer);
             rb_pstate_free(p->pstate);
             rb_log_close(p->log);
             free(p->topic);

@@ -831,7 +831,7 @@ int rb_produce_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t versi
     if (version < 0 || version > 11)
         return r->err ? r->err : -EBADMSG;
     rb_produce_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -1249,7 +1249,7 @@ int rb_produce_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t vers
     if (version < 0 || version > 11)
         return r->err ? r->err : -EBADMSG;
     rb_produce_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -1562,7 +1562,7 @@ int rb_fetch_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t version
     if (version < 4 || version > 13)
         return r->err ? r->err : -EBADMSG;
     rb_fetch_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -1998,7 +1998,7 @@ int rb_fetch_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t versio
     if (version < 4 || version > 13)
         return r->err ? r->err : -EBADMSG;
     rb_fetch_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -2148,7 +2148,7 @@ int rb_list_offsets_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
     if (version < 1 || version > 8)
         return r->err ? r->err : -EBADMSG;
     rb_list_offsets_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -2300,7 +2300,7 @@ int rb_list_offsets_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 1 || version > 8)
         return r->err ? r->err : -EBADMSG;
     rb_list_offsets_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -2416,7 +2416,7 @@ int rb_metadata_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t vers
     if (version < 0 || version > 12)
         return r->err ? r->err : -EBADMSG;
     rb_metadata_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -2692,7 +2692,7 @@ int rb_metadata_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t ver
     if (version < 0 || version > 12)
         return r->err ? r->err : -EBADMSG;
     rb_metadata_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -2756,7 +2756,7 @@ int rb_api_versions_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_api_versions_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -3061,7 +3061,7 @@ int rb_api_versions_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_api_versions_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -3258,7 +3258,7 @@ int rb_create_topics_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 2 || version > 7)
         return r->err ? r->err : -EBADMSG;
     rb_create_topics_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -3495,7 +3495,7 @@ int rb_create_topics_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
     if (version < 2 || version > 7)
         return r->err ? r->err : -EBADMSG;
     rb_create_topics_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -3617,7 +3617,7 @@ int rb_delete_topics_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 1 || version > 6)
         return r->err ? r->err : -EBADMSG;
     rb_delete_topics_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -3724,7 +3724,7 @@ int rb_delete_topics_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
     if (version < 1 || version > 6)
         return r->err ? r->err : -EBADMSG;
     rb_delete_topics_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -3838,7 +3838,7 @@ int rb_describe_configs_req_decode(struct rb_reader *r, struct rb_arena *a, int1
     if (version < 1 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_describe_configs_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -4050,7 +4050,7 @@ int rb_describe_configs_resp_decode(struct rb_reader *r, struct rb_arena *a, int
     if (version < 1 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_describe_configs_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -4219,7 +4219,7 @@ int rb_offset_commit_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 2 || version > 9)
         return r->err ? r->err : -EBADMSG;
     rb_offset_commit_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -4358,7 +4358,7 @@ int rb_offset_commit_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
     if (version < 2 || version > 9)
         return r->err ? r->err : -EBADMSG;
     rb_offset_commit_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -4615,7 +4615,7 @@ int rb_offset_fetch_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
     if (version < 1 || version > 9)
         return r->err ? r->err : -EBADMSG;
     rb_offset_fetch_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -4984,7 +4984,7 @@ int rb_offset_fetch_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 1 || version > 9)
         return r->err ? r->err : -EBADMSG;
     rb_offset_fetch_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5062,7 +5062,7 @@ int rb_find_coordinator_req_decode(struct rb_reader *r, struct rb_arena *a, int1
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_find_coordinator_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5232,7 +5232,7 @@ int rb_find_coordinator_resp_decode(struct rb_reader *r, struct rb_arena *a, int
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_find_coordinator_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5358,7 +5358,7 @@ int rb_join_group_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t ve
     if (version < 0 || version > 9)
         return r->err ? r->err : -EBADMSG;
     rb_join_group_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5490,7 +5490,7 @@ int rb_join_group_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
     if (version < 0 || version > 9)
         return r->err ? r->err : -EBADMSG;
     rb_join_group_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5554,7 +5554,7 @@ int rb_heartbeat_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t ver
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_heartbeat_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5610,7 +5610,7 @@ int rb_heartbeat_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t ve
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_heartbeat_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5734,7 +5734,7 @@ int rb_leave_group_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_leave_group_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5853,7 +5853,7 @@ int rb_leave_group_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_leave_group_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -5976,7 +5976,7 @@ int rb_sync_group_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t ve
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_sync_group_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6048,7 +6048,7 @@ int rb_sync_group_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_sync_group_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6114,7 +6114,7 @@ int rb_describe_groups_req_decode(struct rb_reader *r, struct rb_arena *a, int16
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_describe_groups_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6287,7 +6287,7 @@ int rb_describe_groups_resp_decode(struct rb_reader *r, struct rb_arena *a, int1
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_describe_groups_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6351,7 +6351,7 @@ int rb_list_groups_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_list_groups_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6459,7 +6459,7 @@ int rb_list_groups_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
     if (version < 0 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_list_groups_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6596,7 +6596,7 @@ int rb_delete_records_req_decode(struct rb_reader *r, struct rb_arena *a, int16_
     if (version < 0 || version > 2)
         return r->err ? r->err : -EBADMSG;
     rb_delete_records_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6734,7 +6734,7 @@ int rb_delete_records_resp_decode(struct rb_reader *r, struct rb_arena *a, int16
     if (version < 0 || version > 2)
         return r->err ? r->err : -EBADMSG;
     rb_delete_records_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6803,7 +6803,7 @@ int rb_init_producer_id_req_decode(struct rb_reader *r, struct rb_arena *a, int1
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_init_producer_id_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -6860,7 +6860,7 @@ int rb_init_producer_id_resp_decode(struct rb_reader *r, struct rb_arena *a, int
     if (version < 0 || version > 5)
         return r->err ? r->err : -EBADMSG;
     rb_init_producer_id_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7009,7 +7009,7 @@ int rb_offset_for_leader_epoch_req_decode(struct rb_reader *r, struct rb_arena *
     if (version < 2 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_offset_for_leader_epoch_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7154,7 +7154,7 @@ int rb_offset_for_leader_epoch_resp_decode(struct rb_reader *r, struct rb_arena 
     if (version < 2 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_offset_for_leader_epoch_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7295,7 +7295,7 @@ int rb_alter_configs_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 0 || version > 2)
         return r->err ? r->err : -EBADMSG;
     rb_alter_configs_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7394,7 +7394,7 @@ int rb_alter_configs_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
     if (version < 0 || version > 2)
         return r->err ? r->err : -EBADMSG;
     rb_alter_configs_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7496,7 +7496,7 @@ int rb_describe_log_dirs_req_decode(struct rb_reader *r, struct rb_arena *a, int
     if (version < 1 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_describe_log_dirs_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7702,7 +7702,7 @@ int rb_describe_log_dirs_resp_decode(struct rb_reader *r, struct rb_arena *a, in
     if (version < 1 || version > 4)
         return r->err ? r->err : -EBADMSG;
     rb_describe_log_dirs_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7851,7 +7851,7 @@ int rb_create_partitions_req_decode(struct rb_reader *r, struct rb_arena *a, int
     if (version < 0 || version > 3)
         return r->err ? r->err : -EBADMSG;
     rb_create_partitions_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -7949,7 +7949,7 @@ int rb_create_partitions_resp_decode(struct rb_reader *r, struct rb_arena *a, in
     if (version < 0 || version > 3)
         return r->err ? r->err : -EBADMSG;
     rb_create_partitions_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8009,7 +8009,7 @@ int rb_delete_groups_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 0 || version > 2)
         return r->err ? r->err : -EBADMSG;
     rb_delete_groups_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8103,7 +8103,7 @@ int rb_delete_groups_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
     if (version < 0 || version > 2)
         return r->err ? r->err : -EBADMSG;
     rb_delete_groups_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8251,7 +8251,7 @@ int rb_incremental_alter_configs_req_decode(struct rb_reader *r, struct rb_arena
     if (version < 0 || version > 1)
         return r->err ? r->err : -EBADMSG;
     rb_incremental_alter_configs_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8355,7 +8355,7 @@ int rb_incremental_alter_configs_resp_decode(struct rb_reader *r, struct rb_aren
     if (version < 0 || version > 1)
         return r->err ? r->err : -EBADMSG;
     rb_incremental_alter_configs_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8479,7 +8479,7 @@ int rb_offset_delete_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
     if (version < 0 || version > 0)
         return r->err ? r->err : -EBADMSG;
     rb_offset_delete_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8604,7 +8604,7 @@ int rb_offset_delete_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
     if (version < 0 || version > 0)
         return r->err ? r->err : -EBADMSG;
     rb_offset_delete_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8663,7 +8663,7 @@ int rb_describe_cluster_req_decode(struct rb_reader *r, struct rb_arena *a, int1
     if (version < 0 || version > 1)
         return r->err ? r->err : -EBADMSG;
     rb_describe_cluster_req_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }
@@ -8783,7 +8783,7 @@ int rb_describe_cluster_resp_decode(struct rb_reader *r, struct rb_arena *a, int
     if (version < 0 || version > 1)
         return r->err ? r->err : -EBADMSG;
     rb_describe_cluster_resp_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }

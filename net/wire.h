@@ -49,6 +49,10 @@ struct rb_reader {
     const uint8_t *p;
     const uint8_t *end;
     int err;
+    /* Bytes left after a complete message body are an error unless this is set.
+     * The broker sets it for request bodies, as Kafka ignores such bytes (librdkafka
+     * 2.0.2 sends some after ListGroups v4 and OffsetFetch v7). */
+    bool allow_trailing;
 };
 
 static inline void rb_reader_init(struct rb_reader *r, const void *buf, size_t len)
@@ -56,6 +60,7 @@ static inline void rb_reader_init(struct rb_reader *r, const void *buf, size_t l
     r->p = buf;
     r->end = (const uint8_t *)buf + len;
     r->err = 0;
+    r->allow_trailing = false;
 }
 static inline size_t rb_reader_left(const struct rb_reader *r)
 {

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 struct fault_disk {
-    struct fault_disk *next; /* process-wide list */
+    struct fault_disk *next;   /* process-wide list */
     struct rb_disk_op sync_op; /* submitted to the inner disk for a failing sync */
     struct rb_disk_op *orig;   /* the caller's op while sync_op is in flight */
     struct rb_disk inner;

@@ -53,6 +53,8 @@ void rb_log_config_defaults(struct rb_log_config *cfg)
     cfg->retention_bytes = -1;
     cfg->recovery_point = -1;
     cfg->log_start_offset = -1;
+    cfg->flush_messages = 1;
+    cfg->flush_ms = -1;
 }
 
 static int check_config(const struct rb_log_config *cfg)
@@ -231,7 +233,7 @@ static int activate(struct rb_log *log, bool create)
     int err = rb_segment_open_write(seg, log->dir, create);
     if (err)
         return err;
-    log->durable_pos = seg->size;
+    log->durable_pos = log->written_pos = seg->size;
     uint64_t block = RB_ALIGN_DOWN(seg->size, (uint64_t)RB_BLOCK_BYTES);
     if (block != seg->size) {
         err = rb_log_chunk_add(log, block);
@@ -313,6 +315,7 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
         log->start_offset = RB_MIN(cfg->log_start_offset, log->end_offset);
     if (log->offline) /* keeps its checkpoint entries until someone repairs it */
         log->durable_end = RB_MAX(cfg->recovery_point, log->durable_end);
+    log->written_end = log->durable_end;
     *out = log;
     return 0;
 out_free:
@@ -335,6 +338,7 @@ int rb_log_open_offline(struct rb_log **out, const char *dir, const struct rb_lo
     log->rd_open_seg = -1;
     log->offline = true;
     log->durable_end = RB_MAX(cfg->recovery_point, 0);
+    log->written_end = log->durable_end;
     log->start_offset = RB_MAX(cfg->log_start_offset, 0);
     log->dir = strdup(dir);
     if (!log->dir || segs_push(log, 0)) {
@@ -390,7 +394,7 @@ out_offline:
 static int write_dirty_sync(struct rb_log *log)
 {
     struct rb_segment *seg = rb_log_active(log);
-    uint64_t from = RB_ALIGN_DOWN(log->durable_pos, (uint64_t)RB_BLOCK_BYTES);
+    uint64_t from = RB_ALIGN_DOWN(log->written_pos, (uint64_t)RB_BLOCK_BYTES);
     uint64_t to = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
     while (from < to) {
         struct iovec iov[64];
@@ -403,8 +407,8 @@ static int write_dirty_sync(struct rb_log *log)
     }
     if (fdatasync(seg->wr_fd) < 0)
         return -errno;
-    log->durable_pos = seg->size;
-    log->durable_end = log->end_offset;
+    log->durable_pos = log->written_pos = seg->size;
+    log->durable_end = log->written_end = log->end_offset;
     return 0;
 }
 
@@ -494,6 +498,17 @@ int64_t rb_log_end_offset(const struct rb_log *log)
 int64_t rb_log_durable_end(const struct rb_log *log)
 {
     return log->durable_end;
+}
+
+int64_t rb_log_written_end(const struct rb_log *log)
+{
+    return log->written_end;
+}
+
+void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *ms)
+{
+    *messages = log->cfg.flush_messages;
+    *ms = log->cfg.flush_ms;
 }
 
 bool rb_log_offline(const struct rb_log *log)

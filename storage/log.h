@@ -8,8 +8,12 @@
  *
  * Offsets:
  *   start_offset   first offset still in the log (log start offset)
- *   durable_end    every offset below it is written and fdatasync'd; this is the
- *                  high watermark a standalone broker exposes to consumers
+ *   durable_end    every offset below it is written and fdatasync'd
+ *   written_end    every offset below it is written (the O_DIRECT write
+ *                  completed), maybe not synced yet; this is the high watermark
+ *                  a standalone broker exposes to consumers. It equals
+ *                  durable_end unless write-only flushes ran (rb_log_write_out,
+ *                  used when flush.messages relaxes durability)
  *   end_offset     next offset to assign (log end offset); >= durable_end
  *
  * Write path: rb_log_append copies a validated batch into 4 KiB-aligned chunk
@@ -52,6 +56,11 @@ struct rb_log_config {
      * below recovery_point is corruption (the log opens offline). */
     int64_t recovery_point;
     int64_t log_start_offset;
+    /* flush.messages / flush.ms (log.flush.interval.*): a policy the log only
+     * carries for its owner (net/partition.c), which decides when to sync.
+     * 1 / -1 (default): every acknowledged append is synced. */
+    int64_t flush_messages;
+    int64_t flush_ms;
 };
 
 void rb_log_config_defaults(struct rb_log_config *cfg);
@@ -88,6 +97,13 @@ bool rb_log_flushing(const struct rb_log *log);
 typedef void (*rb_log_flush_cb)(struct rb_log *log, int res, void *arg);
 int rb_log_flush(struct rb_log *log, rb_log_flush_cb cb, void *arg);
 
+/* Like rb_log_flush, but without the fdatasync: written_end advances once the
+ * writes completed; durable_end does not move. Returns -EALREADY (and cb never
+ * runs) when everything appended is already written. */
+int rb_log_write_out(struct rb_log *log, rb_log_flush_cb cb, void *arg);
+/* Appended but not yet written out (a write-only flush has work). */
+bool rb_log_unwritten(const struct rb_log *log);
+
 /* Segments a log gave up (retention, DeleteRecords): their files still exist and
  * must be removed with rb_log_removed_unlink, off the shard (blocking unlinks). */
 struct rb_log_removed {
@@ -111,6 +127,9 @@ void rb_log_removed_free(struct rb_log_removed *r);
 int64_t rb_log_start_offset(const struct rb_log *log);
 int64_t rb_log_end_offset(const struct rb_log *log);
 int64_t rb_log_durable_end(const struct rb_log *log);
+int64_t rb_log_written_end(const struct rb_log *log);
+/* The flush.messages / flush.ms the log was opened with (struct rb_log_config). */
+void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *ms);
 bool rb_log_offline(const struct rb_log *log);
 uint64_t rb_log_size_bytes(const struct rb_log *log);
 

@@ -9,7 +9,7 @@
  * aligned). Bytes in a chunk past the logical size are zero until appended.
  * Invariants:
  *   - everything below chunks[0].pos (or below size when there is no chunk) is in
- *     the file and durable;
+ *     the file (written; durable only up to durable_pos);
  *   - the chunk holding a partial last block is never freed, so no chunk at all
  *     means the size is a chunk boundary;
  *   - while a flush is in flight no chunk is freed or moved, and appends write only
@@ -42,12 +42,18 @@ struct rb_log {
 
     int64_t start_offset, end_offset, durable_end;
     uint64_t durable_pos; /* bytes of the active segment written and synced */
+    /* Written (the O_DIRECT write completed) but maybe not synced yet: equal to the
+     * durable pair unless write-only flushes ran (relaxed flush.messages/flush.ms).
+     * durable_pos <= written_pos <= size, durable_end <= written_end <= end_offset. */
+    int64_t written_end;
+    uint64_t written_pos;
 
     struct rb_chunk *chunks;
     int n_chunks, cap_chunks;
     uint8_t *spare_chunk; /* one freed buffer kept for the next allocation */
 
     bool offline, flushing;
+    bool fl_sync; /* this flush ends with an fdatasync (else: write-only) */
     struct rb_disk_op wop, sop;
     struct iovec *iov;
     int iov_cap;

@@ -14,6 +14,11 @@
  * beyond fl_size: they may change bytes of the partial block being written, but only
  * past fl_size, which that flush does not claim as durable.
  *
+ * Write-only flushes (rb_log_write_out, for relaxed flush.messages): the same
+ * writes, no fdatasync; they move written_pos/written_end, not the durable pair.
+ * The next flush starts at the block of written_pos; a syncing flush then makes
+ * everything up to its size durable (the sync covers the earlier writes too).
+ *
  * Fault model: a failed or short write or sync is never retried (the page cache
  * may have dropped the data): the log goes offline, the flush callback gets the
  * error, every later append, flush and read returns -EIO.
@@ -91,11 +96,11 @@ void rb_log_chunks_free(struct rb_log *log)
     log->n_chunks = log->cap_chunks = 0;
 }
 
-/* Chunks entirely below durable_pos hold nothing the file lacks. */
-static void free_durable_chunks(struct rb_log *log)
+/* Chunks entirely below written_pos hold nothing the file lacks. */
+static void free_written_chunks(struct rb_log *log)
 {
     int n = 0;
-    while (n < log->n_chunks && log->chunks[n].pos + log->cfg.chunk_bytes <= log->durable_pos)
+    while (n < log->n_chunks && log->chunks[n].pos + log->cfg.chunk_bytes <= log->written_pos)
         chunk_release(log, log->chunks[n++].buf);
     if (!n)
         return;
@@ -187,7 +192,7 @@ static int make_room(struct rb_log *log, const struct rb_batch_info *bi, int64_t
             return err;
         seg = rb_log_active(log);
     }
-    uint64_t dirty = seg->size - log->durable_pos;
+    uint64_t dirty = seg->size - log->written_pos;
     if (dirty && dirty + total > log->cfg.max_dirty_bytes)
         return -ENOBUFS;
     err = rb_segment_preallocate(seg, RB_ALIGN_UP(seg->size + total, (uint64_t)RB_BLOCK_BYTES),
@@ -244,6 +249,11 @@ bool rb_log_dirty(const struct rb_log *log)
     return log->end_offset != log->durable_end;
 }
 
+bool rb_log_unwritten(const struct rb_log *log)
+{
+    return log->end_offset != log->written_end;
+}
+
 bool rb_log_flushing(const struct rb_log *log)
 {
     return log->flushing;
@@ -257,6 +267,17 @@ static void flush_fail(struct rb_log *log, int err, const char *what)
         log->fl_cb(log, err, log->fl_arg);
 }
 
+/* The flush's writes are complete (and synced when fl_sync): finish it. */
+static void flush_written(struct rb_log *log)
+{
+    log->written_pos = log->fl_size;
+    log->written_end = log->fl_offset;
+    free_written_chunks(log);
+    log->flushing = false;
+    if (log->fl_cb)
+        log->fl_cb(log, 0, log->fl_arg);
+}
+
 static void flush_sync_done(struct rb_disk_op *op, int res)
 {
     struct rb_log *log = RB_CONTAINER_OF(op, struct rb_log, sop);
@@ -267,16 +288,16 @@ static void flush_sync_done(struct rb_disk_op *op, int res)
     }
     log->durable_pos = log->fl_size;
     log->durable_end = log->fl_offset;
-    free_durable_chunks(log);
-    log->flushing = false;
-    if (log->fl_cb)
-        log->fl_cb(log, 0, log->fl_arg);
+    flush_written(log);
 }
 
 static void flush_next(struct rb_log *log)
 {
     if (log->fl_next == log->fl_end) {
-        log->disk.ops->fdatasync(log->disk.ctx, log->fl_fd, &log->sop);
+        if (log->fl_sync)
+            log->disk.ops->fdatasync(log->disk.ctx, log->fl_fd, &log->sop);
+        else /* runs from a write completion: never inline (rb_log_write_out) */
+            flush_written(log);
         return;
     }
     int cnt =
@@ -309,23 +330,26 @@ static int ensure_iov(struct rb_log *log)
     return 0;
 }
 
-int rb_log_flush(struct rb_log *log, rb_log_flush_cb cb, void *arg)
+static int flush_start(struct rb_log *log, bool sync, rb_log_flush_cb cb, void *arg)
 {
     if (log->offline)
         return -EIO;
     if (log->flushing)
         return -EBUSY;
     struct rb_segment *seg = rb_log_active(log);
+    if (!sync && log->written_pos == seg->size)
+        return -EALREADY;
     int err = ensure_iov(log);
     if (err)
         return err;
     log->fl_fd = seg->wr_fd;
     log->fl_size = seg->size;
     log->fl_offset = log->end_offset;
-    log->fl_next = RB_ALIGN_DOWN(log->durable_pos, (uint64_t)RB_BLOCK_BYTES);
+    log->fl_next = RB_ALIGN_DOWN(log->written_pos, (uint64_t)RB_BLOCK_BYTES);
     log->fl_end = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
-    if (log->durable_pos == seg->size)
+    if (log->written_pos == seg->size)
         log->fl_next = log->fl_end; /* nothing to write: the sync still orders the ack */
+    log->fl_sync = sync;
     log->fl_cb = cb;
     log->fl_arg = arg;
     log->wop.done = flush_write_done;
@@ -333,4 +357,14 @@ int rb_log_flush(struct rb_log *log, rb_log_flush_cb cb, void *arg)
     log->flushing = true;
     flush_next(log);
     return 0;
+}
+
+int rb_log_flush(struct rb_log *log, rb_log_flush_cb cb, void *arg)
+{
+    return flush_start(log, true, cb, arg);
+}
+
+int rb_log_write_out(struct rb_log *log, rb_log_flush_cb cb, void *arg)
+{
+    return flush_start(log, false, cb, arg);
 }

@@ -629,7 +629,7 @@ def gen_top_funcs(top, api):
     if (version < %d || version > %d)
         return r->err ? r->err : -EBADMSG;
     %s_read(r, a, version, out);
-    if (!r->err && rb_reader_left(r) != 0)
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
         r->err = -EBADMSG;
     return r->err;
 }

@@ -8,6 +8,7 @@
 #include "tools/ringctl.h"
 #include "tools/ringctl_dump.h"
 #include "tools/ringctl_kafka.h"
+#include "core/rb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,58 @@ const struct rd_kafka_metadata *ctl_metadata(rd_kafka_t *rk, const struct ctl_ar
     return md;
 }
 
+rd_kafka_event_t *ctl_admin_wait(rd_kafka_queue_t *q, const struct ctl_args *a, const char *what)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)a->timeout_ms + 5000);
+    if (!ev) {
+        fprintf(stderr, "ringctl %s: %s: no answer within %lld ms\n", ctl_cmd_name(a->cmd), what,
+                (long long)a->timeout_ms);
+        return NULL;
+    }
+    if (rd_kafka_event_error(ev)) {
+        fprintf(stderr, "ringctl %s: %s failed: %s\n", ctl_cmd_name(a->cmd), what,
+                rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+rd_kafka_AdminOptions_t *ctl_admin_options(rd_kafka_t *rk, const struct ctl_args *a,
+                                           rd_kafka_admin_op_t op)
+{
+    char errstr[256];
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+    rd_kafka_AdminOptions_set_request_timeout(o, (int)a->timeout_ms, errstr, sizeof(errstr));
+    if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
+        op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS)
+        rd_kafka_AdminOptions_set_operation_timeout(o, (int)a->timeout_ms, errstr, sizeof(errstr));
+    return o;
+}
+
+void ctl_print_table(const char *const *header, int n_cols, const char *const *cells, size_t n_rows)
+{
+    size_t w[CTL_TABLE_MAX_COLS];
+    RB_ASSERT(n_cols <= CTL_TABLE_MAX_COLS);
+    for (int c = 0; c < n_cols; c++) {
+        w[c] = strlen(header[c]);
+        for (size_t r = 0; r < n_rows; r++) {
+            const char *v = cells[r * (size_t)n_cols + (size_t)c];
+            size_t l = v ? strlen(v) : 1;
+            w[c] = l > w[c] ? l : w[c];
+        }
+    }
+    for (size_t r = 0; r <= n_rows; r++) {
+        for (int c = 0; c < n_cols; c++) {
+            const char *v = r ? cells[(r - 1) * (size_t)n_cols + (size_t)c] : header[c];
+            if (c == n_cols - 1)
+                printf("%s\n", v ? v : "-");
+            else
+                printf("%-*s ", (int)w[c], v ? v : "-");
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct ctl_args a;
@@ -102,6 +155,10 @@ int main(int argc, char **argv)
         return ctl_produce(&a);
     case CTL_CMD_CONSUME:
         return ctl_consume(&a);
+    case CTL_CMD_GROUPS:
+        return ctl_groups(&a);
+    case CTL_CMD_CONFIGS:
+        return ctl_configs(&a);
     case CTL_CMD_NONE:
         break;
     }

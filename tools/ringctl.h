@@ -2,8 +2,8 @@
  * tools/ringctl.h - the ringctl command-line tool: parsed arguments shared by the
  * subcommands. Argument parsing (tools/ringctl_args.c) has no librdkafka
  * dependency so it can be unit-tested; the subcommands (tools/ringctl_topics.c,
- * tools/ringctl_client.c) talk to brokers through librdkafka.
- * Exit codes: 0 success, 1 the operation failed, 2 usage error.
+ * tools/ringctl_client.c, tools/ringctl_groups.c, tools/ringctl_configs.c) talk to brokers through
+ * librdkafka. Exit codes: 0 success, 1 the operation failed, 2 usage error.
  */
 #ifndef RB_TOOLS_RINGCTL_H
 #define RB_TOOLS_RINGCTL_H
@@ -17,14 +17,25 @@
 #define CTL_EXIT_USAGE 2
 #define CTL_MAX_KV     64
 
-enum ctl_cmd { CTL_CMD_NONE = 0, CTL_CMD_TOPICS, CTL_CMD_PRODUCE, CTL_CMD_CONSUME };
+enum ctl_cmd {
+    CTL_CMD_NONE = 0,
+    CTL_CMD_TOPICS,
+    CTL_CMD_PRODUCE,
+    CTL_CMD_CONSUME,
+    CTL_CMD_GROUPS,
+    CTL_CMD_CONFIGS,
+};
+/* The action of topics, groups and configs (LIST/DESCRIBE/DELETE/ALTER are shared). */
 enum ctl_topics_action {
     CTL_TOPICS_NONE = 0,
     CTL_TOPICS_LIST,
     CTL_TOPICS_DESCRIBE,
     CTL_TOPICS_CREATE,
     CTL_TOPICS_DELETE,
+    CTL_TOPICS_ALTER,         /* topics: --partitions N; configs: --add/--delete-config */
+    CTL_GROUPS_RESET_OFFSETS, /* groups --reset-offsets */
 };
+enum ctl_reset_to { CTL_RESET_NONE = 0, CTL_RESET_EARLIEST, CTL_RESET_LATEST, CTL_RESET_OFFSET };
 
 struct ctl_args {
     enum ctl_cmd cmd;
@@ -52,7 +63,26 @@ struct ctl_args {
     int64_t max_messages; /* -1: unlimited */
     const char *group;
     bool print_key, print_offset, print_partition;
+    /* groups (--group is shared with consume) */
+    enum ctl_reset_to reset_to;
+    int64_t reset_offset; /* --to-offset N */
+    bool execute;         /* --execute (default: dry run) */
+    bool run_mode_set;    /* --execute or --dry-run was given */
+    /* configs */
+    const char *entity_type; /* "topics" or "brokers" */
+    const char *entity_name;
+    const char *add_configs[CTL_MAX_KV]; /* --add-config k=v[,k=v...], validated */
+    int n_add_configs;
+    const char *delete_configs[CTL_MAX_KV]; /* --delete-config k[,k...] */
+    int n_delete_configs;
+    bool all; /* configs --describe --all: defaults too */
 };
+
+/* Iterate the items of a kafka-configs style list "a=1,b=[x,y],c": copies the
+ * next item into buf (square brackets removed, so "b=[x,y]" gives "b=x,y") and
+ * advances *p. Returns the item length, 0 at the end, -EINVAL on an unbalanced
+ * bracket or an item longer than buflen-1. Empty items are skipped. */
+int ctl_list_next(const char **p, char *buf, size_t buflen);
 
 /* Parse argv (argv[0] is the program, argv[1] the subcommand). Returns 0, or
  * -EINVAL with a one-line reason in err. On "--help" sets a->help and returns 0
@@ -67,5 +97,7 @@ const char *ctl_cmd_name(enum ctl_cmd cmd);
 int ctl_topics(const struct ctl_args *a);
 int ctl_produce(const struct ctl_args *a);
 int ctl_consume(const struct ctl_args *a);
+int ctl_groups(const struct ctl_args *a);
+int ctl_configs(const struct ctl_args *a);
 
 #endif

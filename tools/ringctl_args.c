@@ -7,6 +7,7 @@
  */
 #include "tools/ringctl.h"
 #include "core/config.h"
+#include "core/rb.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,11 +39,26 @@ enum opt_id {
     O_PRINT_KEY,
     O_PRINT_OFFSET,
     O_PRINT_PARTITION,
+    O_ALTER,
+    O_RESET_OFFSETS,
+    O_TO_EARLIEST,
+    O_TO_LATEST,
+    O_TO_OFFSET,
+    O_EXECUTE,
+    O_DRY_RUN,
+    O_ENTITY_TYPE,
+    O_ENTITY_NAME,
+    O_ADD_CONFIG,
+    O_DELETE_CONFIG,
+    O_ALL,
 };
 
-#define T (1u << CTL_CMD_TOPICS)
-#define P (1u << CTL_CMD_PRODUCE)
-#define C (1u << CTL_CMD_CONSUME)
+#define T   (1u << CTL_CMD_TOPICS)
+#define P   (1u << CTL_CMD_PRODUCE)
+#define C   (1u << CTL_CMD_CONSUME)
+#define G   (1u << CTL_CMD_GROUPS)
+#define F   (1u << CTL_CMD_CONFIGS)
+#define ALL (T | P | C | G | F)
 
 struct opt_def {
     const char *name;
@@ -52,18 +68,19 @@ struct opt_def {
 };
 
 static const struct opt_def opts[] = {
-    {"--help", O_HELP, T | P | C, false},
-    {"-h", O_HELP, T | P | C, false},
-    {"--verbose", O_VERBOSE, T | P | C, false},
-    {"--bootstrap-server", O_BOOTSTRAP, T | P | C, true},
-    {"--topic", O_TOPIC, T | P | C, true},
-    {"--timeout-ms", O_TIMEOUT, T | P | C, true},
-    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, T | P | C, true},
-    {"-X", O_X, T | P | C, true},
-    {"--list", O_LIST, T, false},
-    {"--describe", O_DESCRIBE, T, false},
+    {"--help", O_HELP, ALL, false},
+    {"-h", O_HELP, ALL, false},
+    {"--verbose", O_VERBOSE, ALL, false},
+    {"--bootstrap-server", O_BOOTSTRAP, ALL, true},
+    {"--topic", O_TOPIC, T | P | C | G, true},
+    {"--timeout-ms", O_TIMEOUT, ALL, true},
+    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, ALL, true},
+    {"-X", O_X, ALL, true},
+    {"--list", O_LIST, T | G, false},
+    {"--describe", O_DESCRIBE, T | G | F, false},
     {"--create", O_CREATE, T, false},
-    {"--delete", O_DELETE, T, false},
+    {"--delete", O_DELETE, T | G, false},
+    {"--alter", O_ALTER, T | F, false},
     {"--partitions", O_PARTITIONS, T, true},
     {"--replication-factor", O_RF, T, true},
     {"--config", O_CONFIG, T, true},
@@ -75,13 +92,24 @@ static const struct opt_def opts[] = {
     {"--compression-codec", O_COMPRESSION, P, true},
     {"--from-beginning", O_FROM_BEGINNING, C, false},
     {"--max-messages", O_MAX_MESSAGES, C, true},
-    {"--group", O_GROUP, C, true},
+    {"--group", O_GROUP, C | G, true},
     {"--print-key", O_PRINT_KEY, C, false},
     {"--print-offset", O_PRINT_OFFSET, C, false},
     {"--print-partition", O_PRINT_PARTITION, C, false},
+    {"--reset-offsets", O_RESET_OFFSETS, G, false},
+    {"--to-earliest", O_TO_EARLIEST, G, false},
+    {"--to-latest", O_TO_LATEST, G, false},
+    {"--to-offset", O_TO_OFFSET, G, true},
+    {"--execute", O_EXECUTE, G, false},
+    {"--dry-run", O_DRY_RUN, G, false},
+    {"--entity-type", O_ENTITY_TYPE, F, true},
+    {"--entity-name", O_ENTITY_NAME, F, true},
+    {"--add-config", O_ADD_CONFIG, F, true},
+    {"--delete-config", O_DELETE_CONFIG, F, true},
+    {"--all", O_ALL, F, false},
 };
 
-static const char *const cmd_names[] = {"", "topics", "produce", "consume"};
+static const char *const cmd_names[] = {"", "topics", "produce", "consume", "groups", "configs"};
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
 {
@@ -105,12 +133,92 @@ static int parse_num(const char *cmd, const char *name, const char *v, int64_t m
     return -EINVAL;
 }
 
+/* The action flags of a subcommand, for messages. */
+static const char *action_names(enum ctl_cmd cmd)
+{
+    switch (cmd) {
+    case CTL_CMD_GROUPS:
+        return "--list, --describe, --reset-offsets or --delete";
+    case CTL_CMD_CONFIGS:
+        return "--describe or --alter";
+    default:
+        return "--list, --describe, --create, --delete or --alter";
+    }
+}
+
 static int set_action(struct ctl_args *a, enum ctl_topics_action act, char *err, size_t errlen)
 {
     if (a->action != CTL_TOPICS_NONE && a->action != act)
-        return fail(err, errlen, "topics: only one of --list, --describe, --create, --delete%s%s",
-                    "", "");
+        return fail(err, errlen, "%s: only one of %s", cmd_names[a->cmd], action_names(a->cmd));
     a->action = act;
+    return 0;
+}
+
+static int set_reset(struct ctl_args *a, enum ctl_reset_to to, char *err, size_t errlen)
+{
+    if (a->reset_to != CTL_RESET_NONE && a->reset_to != to)
+        return fail(err, errlen, "groups: only one of --to-earliest, --to-latest, --to-offset%s%s",
+                    "", "");
+    a->reset_to = to;
+    return 0;
+}
+
+int ctl_list_next(const char **p, char *buf, size_t buflen)
+{
+    const char *s = *p;
+    while (*s == ',')
+        s++;
+    size_t n = 0;
+    int depth = 0;
+    for (; *s && (depth || *s != ','); s++) {
+        if (*s == '[' || *s == ']') {
+            depth += *s == '[' ? 1 : -1;
+            if (depth < 0 || depth > 1)
+                return -EINVAL;
+            continue;
+        }
+        if (n + 1 >= buflen)
+            return -EINVAL;
+        buf[n++] = *s;
+    }
+    if (depth)
+        return -EINVAL;
+    buf[n] = 0;
+    *p = s;
+    return (int)n;
+}
+
+/* --add-config / --delete-config: check every item of the list, keep the list. */
+static int add_list(struct ctl_args *a, bool kv, const char *v, char *err, size_t errlen)
+{
+    const char *what = kv ? "--add-config" : "--delete-config";
+    const char **arr = kv ? a->add_configs : a->delete_configs;
+    int *n = kv ? &a->n_add_configs : &a->n_delete_configs;
+    char item[1024];
+    const char *p = v;
+    int len, items = 0;
+    while ((len = ctl_list_next(&p, item, sizeof(item))) > 0) {
+        const char *eq = strchr(item, '=');
+        items++;
+        if (kv && (!eq || eq == item))
+            return fail(err, errlen,
+                        "configs: invalid --add-config item '%s' in '%s': expected "
+                        "key=value",
+                        item, v);
+        if (!kv && eq)
+            return fail(err, errlen,
+                        "configs: invalid --delete-config item '%s' in '%s': expected "
+                        "a config name",
+                        item, v);
+    }
+    if (len < 0)
+        return fail(err, errlen, "configs: cannot parse %s '%s' (unbalanced [ ] or item too long)",
+                    what, v);
+    if (!items)
+        return fail(err, errlen, "configs: %s '%s' names no config", what, v);
+    if (*n == CTL_MAX_KV)
+        return fail(err, errlen, "too many %s options (max 64)%s", what, "");
+    arr[(*n)++] = v;
     return 0;
 }
 
@@ -132,6 +240,54 @@ static bool in_list(const char *v, const char *const *list)
         if (strcmp(v, *list) == 0)
             return true;
     return false;
+}
+
+/* The options of groups and configs. */
+static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v, char *err,
+                      size_t errlen)
+{
+    static const char *const entity_types[] = {"topics", "brokers", NULL};
+    int64_t x;
+    int rc = 0;
+    switch (d->id) {
+    case O_ALTER:
+        return set_action(a, CTL_TOPICS_ALTER, err, errlen);
+    case O_RESET_OFFSETS:
+        return set_action(a, CTL_GROUPS_RESET_OFFSETS, err, errlen);
+    case O_TO_EARLIEST:
+        return set_reset(a, CTL_RESET_EARLIEST, err, errlen);
+    case O_TO_LATEST:
+        return set_reset(a, CTL_RESET_LATEST, err, errlen);
+    case O_TO_OFFSET:
+        rc = parse_num("groups", d->name, v, 0, INT64_MAX, &x, err, errlen);
+        a->reset_offset = x;
+        return rc < 0 ? rc : set_reset(a, CTL_RESET_OFFSET, err, errlen);
+    case O_EXECUTE:
+    case O_DRY_RUN:
+        if (a->execute != (d->id == O_EXECUTE) && a->run_mode_set)
+            return fail(err, errlen, "groups: only one of --execute, --dry-run%s%s", "", "");
+        a->execute = d->id == O_EXECUTE;
+        a->run_mode_set = true;
+        return 0;
+    case O_ENTITY_TYPE:
+        if (!in_list(v, entity_types))
+            return fail(err, errlen, "configs: invalid value '%s' for --entity-type: expected %s",
+                        v, "topics or brokers");
+        a->entity_type = v;
+        return 0;
+    case O_ENTITY_NAME:
+        a->entity_name = v;
+        return 0;
+    case O_ADD_CONFIG:
+    case O_DELETE_CONFIG:
+        return add_list(a, d->id == O_ADD_CONFIG, v, err, errlen);
+    case O_ALL:
+        a->all = true;
+        return 0;
+    default:
+        RB_ASSERT(!"option without a handler");
+    }
+    return rc;
 }
 
 static int apply_opt(struct ctl_args *a, const struct opt_def *d, const char *v, char *err,
@@ -232,8 +388,88 @@ static int apply_opt(struct ctl_args *a, const struct opt_def *d, const char *v,
     case O_PRINT_PARTITION:
         a->print_partition = true;
         break;
+    default:
+        rc = apply_opt2(a, d, v, err, errlen);
+        break;
     }
     return rc;
+}
+
+static int check_topics(struct ctl_args *a, char *err, size_t errlen)
+{
+    bool alter = a->action == CTL_TOPICS_ALTER;
+    if ((a->action == CTL_TOPICS_CREATE || a->action == CTL_TOPICS_DELETE || alter) && !a->topic)
+        return fail(err, errlen, "topics: %s needs --topic%s",
+                    a->action == CTL_TOPICS_CREATE ? "--create"
+                    : alter                        ? "--alter"
+                                                   : "--delete",
+                    "");
+    if (alter && a->partitions < 0)
+        return fail(err, errlen, "topics: --alter needs --partitions N (the new count)%s%s", "",
+                    "");
+    if (a->action != CTL_TOPICS_CREATE &&
+        ((a->partitions > 0 && !alter) || a->replication_factor > 0 || a->n_configs ||
+         a->if_not_exists))
+        return fail(err, errlen,
+                    "topics: --partitions, --replication-factor, --config and --if-not-exists "
+                    "go with --create (--partitions also with --alter)%s%s",
+                    "", "");
+    if (a->if_exists && a->action != CTL_TOPICS_DELETE && !alter)
+        return fail(err, errlen, "topics: --if-exists goes with --delete or --alter%s%s", "", "");
+    return 0;
+}
+
+static int check_groups(struct ctl_args *a, char *err, size_t errlen)
+{
+    bool reset = a->action == CTL_GROUPS_RESET_OFFSETS;
+    if (a->group && !*a->group)
+        return fail(err, errlen, "groups: --group must not be empty%s%s", "", "");
+    if (a->action != CTL_TOPICS_LIST && !a->group)
+        return fail(err, errlen, "groups: %s needs --group%s",
+                    reset                              ? "--reset-offsets"
+                    : a->action == CTL_TOPICS_DESCRIBE ? "--describe"
+                                                       : "--delete",
+                    "");
+    if (a->action == CTL_TOPICS_LIST && a->group)
+        return fail(err, errlen, "groups: --group does not go with --list%s%s", "", "");
+    if (reset && !a->topic)
+        return fail(err, errlen, "groups: --reset-offsets needs --topic%s%s", "", "");
+    if (reset && a->reset_to == CTL_RESET_NONE)
+        return fail(err, errlen,
+                    "groups: --reset-offsets needs one of --to-earliest, --to-latest, "
+                    "--to-offset N%s%s",
+                    "", "");
+    if (!reset && (a->topic || a->reset_to != CTL_RESET_NONE || a->run_mode_set))
+        return fail(err, errlen,
+                    "groups: --topic, --to-earliest, --to-latest, --to-offset, --execute and "
+                    "--dry-run go with --reset-offsets%s%s",
+                    "", "");
+    return 0;
+}
+
+static int check_configs(struct ctl_args *a, char *err, size_t errlen)
+{
+    bool alter = a->action == CTL_TOPICS_ALTER;
+    if (!a->entity_type)
+        return fail(err, errlen,
+                    "configs: missing required option --entity-type topics|brokers%s%s", "", "");
+    if (!a->entity_name || !*a->entity_name)
+        return fail(err, errlen, "configs: missing required option --entity-name NAME%s%s", "", "");
+    if (strcmp(a->entity_type, "brokers") == 0) {
+        int64_t id;
+        if (rb_parse_i64(a->entity_name, 0, INT32_MAX, &id) < 0)
+            return fail(err, errlen, "configs: --entity-name '%s' is not a broker id (a number)%s",
+                        a->entity_name, "");
+    }
+    if (alter && !a->n_add_configs && !a->n_delete_configs)
+        return fail(err, errlen, "configs: --alter needs --add-config and/or --delete-config%s%s",
+                    "", "");
+    if (!alter && (a->n_add_configs || a->n_delete_configs))
+        return fail(err, errlen, "configs: --add-config and --delete-config go with --alter%s%s",
+                    "", "");
+    if (a->all && alter)
+        return fail(err, errlen, "configs: --all goes with --describe%s%s", "", "");
+    return 0;
 }
 
 /* Cross-option rules, once every option is read. */
@@ -245,27 +481,18 @@ static int check_args(struct ctl_args *a, char *err, size_t errlen)
                     "");
     if (a->topic && !*a->topic)
         return fail(err, errlen, "%s: --topic must not be empty%s", cmd, "");
-    if (a->cmd != CTL_CMD_TOPICS) {
+    if (a->cmd == CTL_CMD_PRODUCE || a->cmd == CTL_CMD_CONSUME) {
         if (!a->topic)
             return fail(err, errlen, "%s: missing required option --topic%s", cmd, "");
         return 0;
     }
     if (a->action == CTL_TOPICS_NONE)
-        return fail(err, errlen,
-                    "topics: one of --list, --describe, --create or --delete is required%s%s", "",
-                    "");
-    if ((a->action == CTL_TOPICS_CREATE || a->action == CTL_TOPICS_DELETE) && !a->topic)
-        return fail(err, errlen, "topics: %s needs --topic%s",
-                    a->action == CTL_TOPICS_CREATE ? "--create" : "--delete", "");
-    if (a->action != CTL_TOPICS_CREATE &&
-        (a->partitions > 0 || a->replication_factor > 0 || a->n_configs || a->if_not_exists))
-        return fail(err, errlen,
-                    "topics: --partitions, --replication-factor, --config and --if-not-exists "
-                    "go with --create%s%s",
-                    "", "");
-    if (a->if_exists && a->action != CTL_TOPICS_DELETE)
-        return fail(err, errlen, "topics: --if-exists goes with --delete%s%s", "", "");
-    return 0;
+        return fail(err, errlen, "%s: one of %s is required", cmd, action_names(a->cmd));
+    if (a->cmd == CTL_CMD_GROUPS)
+        return check_groups(a, err, errlen);
+    if (a->cmd == CTL_CMD_CONFIGS)
+        return check_configs(a, err, errlen);
+    return check_topics(a, err, errlen);
 }
 
 static enum ctl_cmd find_cmd(const char *s)
@@ -286,7 +513,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     a->acks = "all";
     a->compression = "none";
     if (argc < 2)
-        return fail(err, errlen, "missing command (topics, produce or consume)%s%s", "", "");
+        return fail(err, errlen,
+                    "missing command (topics, produce, consume, groups or configs)%s%s", "", "");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         a->help = true;
@@ -294,7 +522,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     }
     a->cmd = find_cmd(argv[1]);
     if (a->cmd == CTL_CMD_NONE)
-        return fail(err, errlen, "unknown command '%s' (commands: topics, produce, consume)%s",
+        return fail(err, errlen,
+                    "unknown command '%s' (commands: topics, produce, consume, groups, configs)%s",
                     argv[1], "");
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '='), *v = NULL;
@@ -332,6 +561,9 @@ static const char usage_main[] =
     "  topics    list, describe, create and delete topics (flags of kafka-topics.sh)\n"
     "  produce   send lines from stdin to a topic\n"
     "  consume   print a topic's records, one per line\n"
+    "  groups    list, describe, reset the offsets of and delete consumer groups\n"
+    "            (flags of kafka-consumer-groups.sh)\n"
+    "  configs   describe and alter topic and broker configs (flags of kafka-configs.sh)\n"
     "\n"
     "Works against ringbroker or any Kafka broker (librdkafka). Exit status: 0 success,\n"
     "1 the operation failed, 2 bad usage.\n";
@@ -356,6 +588,8 @@ static const char usage_topics[] =
     "      [--config KEY=VALUE]    topic config, repeatable (e.g. retention.ms=60000)\n"
     "      [--if-not-exists]       succeed when T already exists\n"
     "  --delete --topic T [--if-exists]   delete T\n"
+    "  --alter --topic T --partitions N [--if-exists]\n"
+    "                              grow T to N partitions (N above the current count)\n"
     "\n"
     "Options:\n"
     "  --timeout-ms N              request timeout (30000)\n" COMMON_OPTS;
@@ -391,6 +625,44 @@ static const char usage_consume[] =
     "  --print-offset              prefix Offset:N<TAB>\n"
     "  --print-partition           prefix Partition:N<TAB>\n" COMMON_OPTS;
 
+static const char usage_groups[] =
+    "usage: ringctl groups --bootstrap-server HOST:PORT ACTION [OPTIONS]\n"
+    "\n"
+    "Actions (exactly one):\n"
+    "  --list                      print every consumer group id, sorted\n"
+    "  --describe --group G        committed offset, log-end offset and lag of every\n"
+    "                              partition of G, with the member consuming it:\n"
+    "                              GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG\n"
+    "                              CONSUMER-ID HOST CLIENT-ID\n"
+    "  --reset-offsets --group G --topic T (--to-earliest | --to-latest | --to-offset N)\n"
+    "      [--execute | --dry-run] set G's committed offsets of every partition of T to\n"
+    "                              the log start, the log end or N (clamped to the log);\n"
+    "                              prints GROUP TOPIC PARTITION NEW-OFFSET. Without\n"
+    "                              --execute nothing is changed. G must have no members.\n"
+    "  --delete --group G          delete G and its committed offsets (G must be empty)\n"
+    "\n"
+    "Options:\n"
+    "  --timeout-ms N              request timeout (30000)\n" COMMON_OPTS;
+
+static const char usage_configs[] =
+    "usage: ringctl configs --bootstrap-server HOST:PORT --entity-type topics|brokers\n"
+    "                       --entity-name NAME ACTION [OPTIONS]\n"
+    "\n"
+    "Actions (exactly one):\n"
+    "  --describe [--all]          the dynamic configs of the entity (--all: every config,\n"
+    "                              defaults included) as NAME=VALUE sensitive=.. synonyms={..}\n"
+    "  --alter                     change dynamic configs:\n"
+    "      --add-config K=V[,K=V...]   set configs (a value with commas goes in [ ]:\n"
+    "                                  k=[a,b]); repeatable\n"
+    "      --delete-config K[,K...]    return configs to their defaults; repeatable\n"
+    "\n"
+    "The entity of --entity-type brokers is a broker id. --alter reads the current dynamic\n"
+    "configs, merges the change and writes the whole set back (AlterConfigs), so a\n"
+    "concurrent change by another client between the two steps can be lost.\n"
+    "\n"
+    "Options:\n"
+    "  --timeout-ms N              request timeout (30000)\n" COMMON_OPTS;
+
 const char *ctl_usage(enum ctl_cmd cmd)
 {
     switch (cmd) {
@@ -400,6 +672,10 @@ const char *ctl_usage(enum ctl_cmd cmd)
         return usage_produce;
     case CTL_CMD_CONSUME:
         return usage_consume;
+    case CTL_CMD_GROUPS:
+        return usage_groups;
+    case CTL_CMD_CONFIGS:
+        return usage_configs;
     case CTL_CMD_NONE:
         break;
     }

@@ -25,4 +25,20 @@ rd_kafka_t *ctl_client(const struct ctl_args *a, rd_kafka_type_t type, rd_kafka_
 const struct rd_kafka_metadata *ctl_metadata(rd_kafka_t *rk, const struct ctl_args *a,
                                              bool all_topics);
 
+/* Wait for the admin result event of an operation; NULL (message printed) on
+ * timeout or a request-level error. */
+rd_kafka_event_t *ctl_admin_wait(rd_kafka_queue_t *q, const struct ctl_args *a, const char *what);
+
+/* Admin options with --timeout-ms as request (and operation) timeout. */
+rd_kafka_AdminOptions_t *ctl_admin_options(rd_kafka_t *rk, const struct ctl_args *a,
+                                           rd_kafka_admin_op_t op);
+
+/* One row of a table printed with aligned columns (ctl_print_table). */
+#define CTL_TABLE_MAX_COLS 10
+
+/* Print rows (each n_cols strings, NULL printed as "-") under a header, every
+ * column padded to its widest cell, separated by one space. */
+void ctl_print_table(const char *const *header, int n_cols, const char *const *cells,
+                     size_t n_rows);
+
 #endif

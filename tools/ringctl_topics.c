@@ -1,9 +1,9 @@
 /*
  * tools/ringctl_topics.c - `ringctl topics`: --list, --describe, --create, --delete
- * through librdkafka's metadata and Admin API (CreateTopics, DeleteTopics,
- * DescribeConfigs), printing what kafka-topics.sh prints.
- * Limits (librdkafka 2.0.2): its metadata API carries no topic ids, so --describe
- * prints no TopicId field rather than a made-up one.
+ * and --alter --partitions through librdkafka's metadata and Admin API
+ * (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs), printing what kafka-topics.sh
+ * prints. Limits (librdkafka 2.0.2): its metadata API carries no topic ids, so --describe prints no
+ * TopicId field rather than a made-up one.
  */
 #include "tools/ringctl.h"
 #include "tools/ringctl_kafka.h"
@@ -30,34 +30,6 @@ static void print_ids(const int32_t *ids, int n)
         printf("%s%d", i ? "," : "", ids[i]);
 }
 
-/* Wait for the admin result event of an operation; NULL (printed) on timeout. */
-static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const struct ctl_args *a, const char *what)
-{
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)a->timeout_ms + 5000);
-    if (!ev) {
-        fprintf(stderr, "ringctl topics: %s: no answer within %lld ms\n", what,
-                (long long)a->timeout_ms);
-        return NULL;
-    }
-    if (rd_kafka_event_error(ev)) {
-        fprintf(stderr, "ringctl topics: %s failed: %s\n", what, rd_kafka_event_error_string(ev));
-        rd_kafka_event_destroy(ev);
-        return NULL;
-    }
-    return ev;
-}
-
-static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, const struct ctl_args *a,
-                                              rd_kafka_admin_op_t op)
-{
-    char errstr[256];
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
-    rd_kafka_AdminOptions_set_request_timeout(o, (int)a->timeout_ms, errstr, sizeof(errstr));
-    if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS)
-        rd_kafka_AdminOptions_set_operation_timeout(o, (int)a->timeout_ms, errstr, sizeof(errstr));
-    return o;
-}
-
 /* "k=v,k=v" of the topic's dynamic (non-default) configs into out; false when
  * DescribeConfigs failed (a warning is printed). */
 static bool topic_configs(rd_kafka_t *rk, const struct ctl_args *a, const char *topic, char *out,
@@ -65,9 +37,9 @@ static bool topic_configs(rd_kafka_t *rk, const struct ctl_args *a, const char *
 {
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-    rd_kafka_AdminOptions_t *o = admin_options(rk, a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_t *o = ctl_admin_options(rk, a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
     rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
-    rd_kafka_event_t *ev = admin_wait(q, a, "DescribeConfigs");
+    rd_kafka_event_t *ev = ctl_admin_wait(q, a, "DescribeConfigs");
     bool ok = false;
     size_t n = 0;
     out[0] = 0;
@@ -173,8 +145,10 @@ static int topic_result(const rd_kafka_topic_result_t *r, const struct ctl_args 
     if (msg && strcmp(msg, rd_kafka_err2str(e)) == 0)
         msg = NULL; /* librdkafka fills in the generic text when the broker sent none */
     fprintf(stderr, "ringctl topics: %s topic '%s' failed: %s%s%s\n",
-            a->action == CTL_TOPICS_CREATE ? "creating" : "deleting", name, rd_kafka_err2str(e),
-            msg && *msg ? ": " : "", msg && *msg ? msg : "");
+            a->action == CTL_TOPICS_CREATE  ? "creating"
+            : a->action == CTL_TOPICS_ALTER ? "altering"
+                                            : "deleting",
+            name, rd_kafka_err2str(e), msg && *msg ? ": " : "", msg && *msg ? msg : "");
     return CTL_EXIT_FAIL;
 }
 
@@ -185,7 +159,7 @@ static int create_or_delete(rd_kafka_t *rk, const struct ctl_args *a)
     rd_kafka_DeleteTopic_t *dt = NULL;
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     bool create = a->action == CTL_TOPICS_CREATE;
-    rd_kafka_AdminOptions_t *o = admin_options(
+    rd_kafka_AdminOptions_t *o = ctl_admin_options(
         rk, a, create ? RD_KAFKA_ADMIN_OP_CREATETOPICS : RD_KAFKA_ADMIN_OP_DELETETOPICS);
     int rc = CTL_EXIT_FAIL;
     if (create) {
@@ -206,7 +180,7 @@ static int create_or_delete(rd_kafka_t *rk, const struct ctl_args *a)
         dt = rd_kafka_DeleteTopic_new(a->topic);
         rd_kafka_DeleteTopics(rk, &dt, 1, o, q);
     }
-    rd_kafka_event_t *ev = admin_wait(q, a, create ? "CreateTopics" : "DeleteTopics");
+    rd_kafka_event_t *ev = ctl_admin_wait(q, a, create ? "CreateTopics" : "DeleteTopics");
     if (!ev)
         goto out;
     size_t n = 0;
@@ -228,6 +202,37 @@ out:
     return rc;
 }
 
+/* --alter --partitions N: CreatePartitions (the count can only grow). */
+static int alter_partitions(rd_kafka_t *rk, const struct ctl_args *a)
+{
+    char errstr[512];
+    rd_kafka_NewPartitions_t *np =
+        rd_kafka_NewPartitions_new(a->topic, (size_t)a->partitions, errstr, sizeof(errstr));
+    if (!np) {
+        fprintf(stderr, "ringctl topics: %s\n", errstr);
+        return CTL_EXIT_FAIL;
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *o = ctl_admin_options(rk, a, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+    rd_kafka_CreatePartitions(rk, &np, 1, o, q);
+    rd_kafka_event_t *ev = ctl_admin_wait(q, a, "CreatePartitions");
+    int rc = CTL_EXIT_FAIL;
+    if (ev) {
+        size_t n = 0;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+        if (n == 1)
+            rc = topic_result(res[0], a);
+        else
+            fprintf(stderr, "ringctl topics: broker returned %zu results for one topic\n", n);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewPartitions_destroy(np);
+    return rc;
+}
+
 int ctl_topics(const struct ctl_args *a)
 {
     rd_kafka_conf_t *conf = ctl_conf(a);
@@ -241,7 +246,9 @@ int ctl_topics(const struct ctl_args *a)
         rc = list_or_describe(rk, a);
     } else {
         const struct rd_kafka_metadata *md = ctl_metadata(rk, a, false);
-        rc = md ? create_or_delete(rk, a) : CTL_EXIT_FAIL;
+        rc = !md                             ? CTL_EXIT_FAIL
+             : a->action == CTL_TOPICS_ALTER ? alter_partitions(rk, a)
+                                             : create_or_delete(rk, a);
         if (md)
             rd_kafka_metadata_destroy(md);
     }

@@ -26,12 +26,16 @@
 
 PERF_ROOT=${PERF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
+# A port below the kernel's ephemeral range (so no client connection can be
+# holding it) that no TCP socket uses.
 free_port() { # [ports to avoid...]
-    local p
+    local p lo
+    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    [ "${lo:-0}" -gt 11000 ] || lo=32768
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % (lo - 10000)))
         case " $* " in *" $p "*) continue ;; esac
-        if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+        if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
             echo "$p"
             return 0
         fi
@@ -189,7 +193,21 @@ ringbroker_start() { # dir
     BROKER_LOG=$d/ringbroker.log
 }
 
+# Starts once more (fresh dir, new ports) when the first attempt fails:
+# a rare start-up failure should not cost a scenario's column.
+# Both brokers keep files open per partition (10,000 partitions need more
+# than the usual 20k): raise the open-files limit of this shell (inherited by
+# the brokers) as far as allowed: BROKER_NOFILE (262144), else the hard limit.
+ulimit -n "${BROKER_NOFILE:-262144}" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
 broker_start() { # kind dir [partitions]
+    broker_start_once "$@" && return 0
+    echo "$1: start failed, retrying once" >&2
+    rm -rf "$2"
+    broker_start_once "$@"
+}
+
+broker_start_once() { # kind dir [partitions]
     local kind="$1" d="$2" parts="${3:-1}" rc=0
     BROKER_PID= BROKER_PIDS= BROKER_BOOTSTRAP= BROKER_DATA= BROKER_LOG= BROKER_READY_MS=
     BROKER_NODES=1 BROKER_T0_NS=
@@ -206,7 +224,7 @@ broker_start() { # kind dir [partitions]
     if ! wait_metadata "$BROKER_BOOTSTRAP" "$BROKER_PID" "${BROKER_START_TIMEOUT:-90}" \
         "$BROKER_NODES" "$BROKER_T0_NS"; then
         echo "$kind did not become ready; last log lines:" >&2
-        tail -20 "$BROKER_LOG" "$d"/*.out "$d"/n*/kafka.out 2>/dev/null >&2
+        tail -20 "$BROKER_LOG" "$d"/*.out "$d"/n*/kafka.out "$d"/n*/kafka.log >&2 2>/dev/null
         broker_stop
         return 1
     fi

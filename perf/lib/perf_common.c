@@ -292,6 +292,58 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, const
     return rc;
 }
 
+/* Grows a topic to `total` partitions with CreatePartitions. */
+static int grow_topic(rd_kafka_t *rk, const char *topic, int total, int timeout_ms)
+{
+    char err[512];
+    rd_kafka_NewPartitions_t *np =
+        rd_kafka_NewPartitions_new(topic, (size_t)total, err, sizeof(err));
+    if (!np)
+        die("NewPartitions: %s", err);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreatePartitions(rk, &np, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
+    int rc = -1;
+    if (ev) {
+        size_t n = 0;
+        const rd_kafka_CreatePartitions_result_t *res = rd_kafka_event_CreatePartitions_result(ev);
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreatePartitions_result_topics(res, &n) : NULL;
+        if (rd_kafka_event_error(ev))
+            fprintf(stderr, "CreatePartitions: %s\n", rd_kafka_event_error_string(ev));
+        else if (n == 1 && rd_kafka_topic_result_error(tr[0]) == 0)
+            rc = 0;
+        else if (n == 1)
+            fprintf(stderr, "CreatePartitions %s: %s\n", topic,
+                    rd_kafka_topic_result_error_string(tr[0]));
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewPartitions_destroy(np);
+    return rc;
+}
+
+/* Kafka's controller refuses one operation of more than 10,000 records
+ * ("excessively large batch"): a very large topic is created with
+ * PART_STEP partitions and grown by PART_STEP at a time. */
+#define PART_STEP 5000
+
+static int create_big_topic(rd_kafka_t *rk, const char *topic, int partitions, const char *configs,
+                            int timeout_ms)
+{
+    if (create_topic(rk, topic, partitions, configs, timeout_ms) == 0)
+        return 0;
+    if (partitions <= PART_STEP)
+        return -1;
+    fprintf(stderr, "creating %s in steps of %d partitions\n", topic, PART_STEP);
+    if (create_topic(rk, topic, PART_STEP, configs, timeout_ms))
+        return -1;
+    for (int n = 2 * PART_STEP; n < partitions + PART_STEP; n += PART_STEP)
+        if (grow_topic(rk, topic, n < partitions ? n : partitions, timeout_ms))
+            return -1;
+    return 0;
+}
+
 int ensure_topic(const char *brokers, const struct kv_list *extra, const char *topic,
                  int partitions, const char *configs, int timeout_ms)
 {
@@ -307,7 +359,7 @@ int ensure_topic(const char *brokers, const struct kv_list *extra, const char *t
     if (tos && atoi(tos) > timeout_ms)
         timeout_ms = atoi(tos);
     if (!topic_ready(rk, topic, partitions, 2000))
-        rc = create_topic(rk, topic, partitions, configs, timeout_ms);
+        rc = create_big_topic(rk, topic, partitions, configs, timeout_ms);
     uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
     while (rc == 0 && !topic_ready(rk, topic, partitions, 2000)) {
         if (now_ns() > deadline || g_stop) {

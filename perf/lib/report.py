@@ -90,17 +90,25 @@ def java_producer(path):
 
 
 def java_consumer(path):
-    lines = [l for l in read(path).splitlines() if l.strip()]
+    # The header, possibly a WARNING line (it ran out of records: the figures
+    # then include its 5 s --timeout wait), then one line of values.
+    text = read(path)
+    lines = [l for l in text.splitlines() if l.strip()]
     for i, l in enumerate(lines):
-        if l.startswith("start.time") and i + 1 < len(lines):
-            hdr = [h.strip() for h in l.split(",")]
-            val = [v.strip() for v in lines[i + 1].split(",")]
+        if not l.startswith("start.time"):
+            continue
+        hdr = [h.strip() for h in l.split(",")]
+        for v in lines[i + 1:]:
+            val = [x.strip() for x in v.split(",")]
+            if len(val) != len(hdr):
+                continue
             d = dict(zip(hdr, val))
             try:
                 return {"mb": float(d["data.consumed.in.MB"]), "mb_per_s": float(d["MB.sec"]),
                         "records": float(d["data.consumed.in.nMsg"]),
                         "rec_per_s": float(d["nMsg.sec"]),
-                        "fetch_mb_per_s": float(d["fetch.MB.sec"])}
+                        "fetch_mb_per_s": float(d["fetch.MB.sec"]),
+                        "complete": "Exiting before consuming" not in text}
             except (KeyError, ValueError):
                 return None
     return None
@@ -331,7 +339,8 @@ def write_report(out, res, plots):
     L += ["Produced by `perf/run` (see perf/README.md for how to read it).", "",
           f"- command: `{env.get('command', '')}`",
           f"- machine: {env.get('cpus', '?')} CPUs ({env.get('cpu_model', '')}), {env.get('mem_gib', '?')} GiB, "
-          f"kernel {env.get('host_kernel', '')}, data on {env.get('data_fs', '')}",
+          f"kernel {env.get('host_kernel', '')}, data on {env.get('data_fs', '')}, "
+          f"open-files limit {env.get('nofile', '?')}",
           f"- git {env.get('git_rev', '')}, librdkafka {env.get('librdkafka', '')}, "
           f"Kafka jars {env.get('kafka_lib', '')}, {env.get('java', '')}",
           "- brokers: `ringbroker` (standalone, durable by default: acks after fdatasync), "
@@ -358,6 +367,9 @@ def write_report(out, res, plots):
                 L.append(f"- {b}: Kafka's Java tools reported: `{r['java_error']}`")
             for n in r.get("notes", []):
                 L.append(f"- {b}: {n}")
+            if get(r, "java_consumer", "complete") is False:
+                L.append(f"- {b}: Kafka's ConsumerPerformance found fewer records than expected "
+                         "(the producer run was cut short); its MB/s includes its 5 s idle timeout")
             if get(r, "java_producer", "complete") is False:
                 L.append(f"- {b}: Kafka's ProducerPerformance was cut short by its time bound; "
                          "its figure is its last 5-second window")

@@ -26,6 +26,7 @@ struct w {
     char proto[64];
     int n_members; /* members the leader saw */
     char assignment[64];
+    bool skip; /* skip_assignment */
 };
 
 static void on_done(struct rb_gwait *gw)
@@ -33,6 +34,7 @@ static void on_done(struct rb_gwait *gw)
     struct w *x = (struct w *)gw;
     x->calls++;
     x->err = gw->err;
+    x->skip = gw->skip_assignment;
     snprintf(x->member, sizeof(x->member), "%s", gw->member_id ? gw->member_id : "");
     if (gw->g && gw->m) {
         x->gen = gw->g->generation;
@@ -68,6 +70,8 @@ static const char *protos2[] = {"range", "roundrobin"};
 static const uint8_t *metas2[] = {(const uint8_t *)"m1", (const uint8_t *)"m2"};
 static const int32_t lens2[] = {2, 2};
 
+static bool join_v9; /* the next join() is JoinGroup v9+ */
+
 static void join(struct w *x, const char *group, const char *member, const char *instance,
                  int n_protos, const char **protos, bool v4)
 {
@@ -87,7 +91,9 @@ static void join(struct w *x, const char *group, const char *member, const char 
         .proto_meta = metas2,
         .proto_meta_len = lens2,
         .require_known_member_id = v4,
+        .supports_skip_assignment = join_v9,
     };
+    join_v9 = false;
     rb_group_join(&mgr, &j, &x->w);
 }
 
@@ -369,6 +375,67 @@ Test(group, static_member_rejoin_keeps_generation)
     struct w f;
     join(&f, "g", bid, "inst-2", 2, protos2, true);
     cr_assert_eq(f.err, RB_GERR_FENCED_INSTANCE_ID, "the old incarnation is fenced");
+}
+
+/* A stable group of static members inst-1 (leader) and inst-2; ids in l, f. */
+static void static_pair(char *l, char *f)
+{
+    struct w a, b, s, sb;
+    join(&a, "g", "", "inst-1", 2, protos2, true);
+    strcpy(l, a.member);
+    const char *who[] = {l}, *what[] = {"A"};
+    sync_(&s, "g", l, 1, 1, who, what);
+    join(&b, "g", "", "inst-2", 2, protos2, true);
+    join(&a, "g", l, "inst-1", 2, protos2, true);
+    cr_assert_eq(b.calls, 1);
+    strcpy(f, b.member);
+    const char *who2[] = {l, f}, *what2[] = {"A", "B"};
+    sync_(&s, "g", l, 2, 2, who2, what2);
+    sync_(&sb, "g", f, 2, 0, NULL, NULL);
+    cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_STABLE);
+}
+
+Test(group, static_leader_rejoin_v9_skips_assignment)
+{
+    char l[400], f[400];
+    static_pair(l, f);
+    struct w a;
+    join_v9 = true;
+    join(&a, "g", "", "inst-1", 2, protos2, true);
+    cr_assert_eq(a.calls, 1, "answered at once, no rebalance");
+    cr_assert_eq(a.err, 0);
+    cr_assert(a.skip, "the leader keeps the current assignment");
+    cr_assert_eq(a.gen, 2);
+    cr_assert_str_eq(a.leader, a.member, "the new id is the leader");
+    cr_assert_eq(a.n_members, 2);
+    cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_STABLE);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, f, "inst-2"), 0, "the follower is undisturbed");
+}
+
+Test(group, static_leader_rejoin_before_v9_rebalances)
+{
+    char l[400], f[400];
+    static_pair(l, f);
+    static struct w a; /* still parked at teardown */
+    join(&a, "g", "", "inst-1", 2, protos2, true);
+    cr_assert_eq(a.calls, 0, "parked in a new join phase");
+    cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_PREPARING);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, f, "inst-2"), RB_GERR_REBALANCE_IN_PROGRESS);
+}
+
+Test(group, static_follower_rejoin_while_completing_rebalances)
+{
+    char l[400], f[400];
+    static_pair(l, f);
+    static struct w a, b, x;                      /* parked at teardown */
+    join(&a, "g", l, "inst-1", 1, protos2, true); /* changed protocols: rebalance */
+    join(&b, "g", f, "inst-2", 2, protos2, true);
+    cr_assert_eq(a.calls, 1);
+    cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_COMPLETING);
+    join_v9 = true;
+    join(&x, "g", "", "inst-2", 2, protos2, true);
+    cr_assert_eq(x.calls, 0, "the leader may be assigning to the old id: rebalance");
+    cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_PREPARING);
 }
 
 Test(group, dead_group_refuses_joins)

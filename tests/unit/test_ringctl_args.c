@@ -166,3 +166,224 @@ Test(ringctl_args, help_and_commands)
     cr_assert_eq(ctl_parse_args(1, argv0, &a, err, sizeof(err)), -EINVAL);
     cr_assert(strstr(err, "missing command"), "%s", err);
 }
+
+Test(ringctl_args, topics_alter)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--alter", "--topic", "t",
+                       "--partitions", "6"),
+                 0, "%s", err);
+    cr_assert_eq(a.action, CTL_TOPICS_ALTER);
+    cr_assert_eq(a.partitions, 6);
+    cr_assert_str_eq(a.topic, "t");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--alter", "--topic", "t"),
+                       "--alter needs --partitions");
+    expect_usage_error(
+        PARSE(&a, "topics", "--bootstrap-server", "b:1", "--alter", "--partitions", "3"),
+        "--alter needs --topic");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--alter", "--topic", "t",
+                             "--partitions", "3", "--replication-factor", "2"),
+                       "go with --create");
+    expect_usage_error(PARSE(&a, "topics", "--bootstrap-server", "b:1", "--alter", "--create",
+                             "--topic", "t", "--partitions", "3"),
+                       "only one of");
+}
+
+Test(ringctl_args, groups_actions)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--list"), 0, "%s", err);
+    cr_assert_eq(a.cmd, CTL_CMD_GROUPS);
+    cr_assert_eq(a.action, CTL_TOPICS_LIST);
+    cr_assert_null(a.group);
+    cr_assert_eq(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--describe", "--group", "g"), 0,
+                 "%s", err);
+    cr_assert_eq(a.action, CTL_TOPICS_DESCRIBE);
+    cr_assert_str_eq(a.group, "g");
+    cr_assert_eq(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--delete", "--group=g2"), 0,
+                 "%s", err);
+    cr_assert_eq(a.action, CTL_TOPICS_DELETE);
+    cr_assert_str_eq(a.group, "g2");
+    cr_assert_eq(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets", "--group", "g",
+                       "--topic", "t", "--to-earliest"),
+                 0, "%s", err);
+    cr_assert_eq(a.action, CTL_GROUPS_RESET_OFFSETS);
+    cr_assert_eq(a.reset_to, CTL_RESET_EARLIEST);
+    cr_assert(!a.execute && !a.run_mode_set); /* dry run by default */
+    cr_assert_eq(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets", "--group", "g",
+                       "--topic", "t", "--to-latest", "--execute"),
+                 0, "%s", err);
+    cr_assert_eq(a.reset_to, CTL_RESET_LATEST);
+    cr_assert(a.execute && a.run_mode_set);
+    cr_assert_eq(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets", "--group", "g",
+                       "--topic", "t", "--to-offset", "42", "--dry-run"),
+                 0, "%s", err);
+    cr_assert_eq(a.reset_to, CTL_RESET_OFFSET);
+    cr_assert_eq(a.reset_offset, 42);
+    cr_assert(!a.execute && a.run_mode_set);
+    cr_assert_eq(a.timeout_ms, 30000);
+}
+
+Test(ringctl_args, groups_usage_errors)
+{
+    struct ctl_args a;
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1"),
+                       "one of --list, --describe, --reset-offsets or --delete is required");
+    expect_usage_error(PARSE(&a, "groups", "--list"), "missing required option --bootstrap-server");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--describe"),
+                       "--describe needs --group");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--delete"),
+                       "--delete needs --group");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--list", "--delete"),
+                       "only one of --list, --describe, --reset-offsets or --delete");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--list", "--group", "g"),
+                       "--group does not go with --list");
+    expect_usage_error(
+        PARSE(&a, "groups", "--bootstrap-server", "b:1", "--describe", "--group", ""),
+        "--group must not be empty");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets",
+                             "--group", "g", "--to-earliest"),
+                       "--reset-offsets needs --topic");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets",
+                             "--group", "g", "--topic", "t"),
+                       "needs one of --to-earliest, --to-latest, --to-offset");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets",
+                             "--group", "g", "--topic", "t", "--to-earliest", "--to-latest"),
+                       "only one of --to-earliest, --to-latest, --to-offset");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets",
+                             "--group", "g", "--topic", "t", "--to-offset", "-1"),
+                       "invalid value '-1' for --to-offset");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--reset-offsets",
+                             "--group", "g", "--topic", "t", "--to-earliest", "--execute",
+                             "--dry-run"),
+                       "only one of --execute, --dry-run");
+    expect_usage_error(
+        PARSE(&a, "groups", "--bootstrap-server", "b:1", "--describe", "--group", "g", "--execute"),
+        "go with --reset-offsets");
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--describe", "--group",
+                             "g", "--topic", "t"),
+                       "go with --reset-offsets");
+    /* flags of other subcommands are unknown here and the reverse */
+    expect_usage_error(PARSE(&a, "groups", "--bootstrap-server", "b:1", "--create", "--group", "g"),
+                       "unknown option '--create'");
+    expect_usage_error(
+        PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--reset-offsets"),
+        "unknown option '--reset-offsets'");
+}
+
+Test(ringctl_args, configs)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                       "--entity-name", "t", "--describe"),
+                 0, "%s", err);
+    cr_assert_eq(a.cmd, CTL_CMD_CONFIGS);
+    cr_assert_eq(a.action, CTL_TOPICS_DESCRIBE);
+    cr_assert_str_eq(a.entity_type, "topics");
+    cr_assert_str_eq(a.entity_name, "t");
+    cr_assert(!a.all);
+    cr_assert_eq(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type=brokers",
+                       "--entity-name=0", "--describe", "--all"),
+                 0, "%s", err);
+    cr_assert(a.all);
+    cr_assert_eq(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                       "--entity-name", "t", "--alter", "--add-config",
+                       "retention.ms=1000,cleanup.policy=[compact,delete]", "--add-config", "a=b",
+                       "--delete-config", "x,y"),
+                 0, "%s", err);
+    cr_assert_eq(a.action, CTL_TOPICS_ALTER);
+    cr_assert_eq(a.n_add_configs, 2);
+    cr_assert_str_eq(a.add_configs[0], "retention.ms=1000,cleanup.policy=[compact,delete]");
+    cr_assert_str_eq(a.add_configs[1], "a=b");
+    cr_assert_eq(a.n_delete_configs, 1);
+    cr_assert_str_eq(a.delete_configs[0], "x,y");
+    cr_assert_eq(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                       "--entity-name", "t", "--alter", "--delete-config", "x"),
+                 0, "%s", err);
+}
+
+Test(ringctl_args, configs_usage_errors)
+{
+    struct ctl_args a;
+    expect_usage_error(
+        PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-name", "t", "--describe"),
+        "missing required option --entity-type");
+    expect_usage_error(
+        PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics", "--describe"),
+        "missing required option --entity-name");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "users",
+                             "--entity-name", "u", "--describe"),
+                       "invalid value 'users' for --entity-type");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "brokers",
+                             "--entity-name", "b0", "--describe"),
+                       "not a broker id");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t"),
+                       "one of --describe or --alter is required");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--alter"),
+                       "--alter needs --add-config and/or --delete-config");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--describe", "--add-config", "a=b"),
+                       "go with --alter");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--alter", "--add-config", "a=1,b"),
+                       "invalid --add-config item 'b'");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--alter", "--add-config", "=1"),
+                       "expected key=value");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--alter", "--add-config", "a=[1,2"),
+                       "unbalanced");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--alter", "--add-config", ","),
+                       "names no config");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--alter", "--delete-config", "a=1"),
+                       "invalid --delete-config item 'a=1'");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--alter", "--add-config", "a=1", "--all"),
+                       "--all goes with --describe");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-name", "t", "--describe", "--topic", "t"),
+                       "unknown option '--topic'");
+}
+
+Test(ringctl_args, list_next)
+{
+    char buf[32];
+    const char *p = "a=1,,b=[x,y],c";
+    cr_assert_eq(ctl_list_next(&p, buf, sizeof(buf)), 3);
+    cr_assert_str_eq(buf, "a=1");
+    cr_assert_eq(ctl_list_next(&p, buf, sizeof(buf)), 5);
+    cr_assert_str_eq(buf, "b=x,y");
+    cr_assert_eq(ctl_list_next(&p, buf, sizeof(buf)), 1);
+    cr_assert_str_eq(buf, "c");
+    cr_assert_eq(ctl_list_next(&p, buf, sizeof(buf)), 0);
+    cr_assert_eq(ctl_list_next(&p, buf, sizeof(buf)), 0); /* stays at the end */
+    p = "a=]";
+    cr_assert_eq(ctl_list_next(&p, buf, sizeof(buf)), -EINVAL);
+    p = "a=[[x]]";
+    cr_assert_eq(ctl_list_next(&p, buf, sizeof(buf)), -EINVAL);
+    p = "abcdef";
+    cr_assert_eq(ctl_list_next(&p, buf, 6), -EINVAL); /* 6 chars need 7 bytes */
+    p = "abcdef";
+    cr_assert_eq(ctl_list_next(&p, buf, 7), 6);
+}
+
+Test(ringctl_args, new_help_texts)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "groups", "--help"), 0);
+    cr_assert(a.help);
+    cr_assert_eq(a.cmd, CTL_CMD_GROUPS);
+    cr_assert_eq(PARSE(&a, "configs", "-h"), 0);
+    cr_assert_eq(a.cmd, CTL_CMD_CONFIGS);
+    cr_assert(strstr(ctl_usage(CTL_CMD_GROUPS), "--reset-offsets"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_GROUPS), "CURRENT-OFFSET LOG-END-OFFSET LAG"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_CONFIGS), "--add-config"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_TOPICS), "--alter --topic T --partitions N"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_NONE), "groups"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_NONE), "configs"));
+    cr_assert_str_eq(ctl_cmd_name(CTL_CMD_CONFIGS), "configs");
+}
