@@ -714,8 +714,7 @@ static void local_append_back(struct rb_shard *s, struct rb_pgroup *g)
 }
 
 int rb_partition_append_local(struct rb_shard *s, const char *topic, int32_t partition,
-                              const uint8_t *batch, uint32_t len, rb_append_done_fn done,
-                              void *arg)
+                              const uint8_t *batch, uint32_t len, rb_append_done_fn done, void *arg)
 {
     struct rb_batch_info bi;
     if (rb_batch_validate(batch, len, &bi) != RB_BATCH_OK || rb_batch_total_bytes(&bi) != len)

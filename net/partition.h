@@ -98,8 +98,7 @@ void rb_pgroup_cancel(struct rb_shard *s, struct rb_pgroup *g);
  * produce with acks=all: done(s, error, base_offset, arg) runs later on this shard
  * once the batch is durable (or failed). topic must stay valid until then.
  * Returns 0, -EINVAL (bad batch) or -ENOMEM. Used for internal topics. */
-typedef void (*rb_append_done_fn)(struct rb_shard *s, int16_t err, int64_t base_offset,
-                                  void *arg);
+typedef void (*rb_append_done_fn)(struct rb_shard *s, int16_t err, int64_t base_offset, void *arg);
 int rb_partition_append_local(struct rb_shard *s, const char *topic, int32_t partition,
                               const uint8_t *batch, uint32_t len, rb_append_done_fn done,
                               void *arg);
