@@ -19,6 +19,7 @@
  * num.shards after a reconfiguration folds modulo num.shards).
  */
 #include "coord/coord.h"
+#include "coord/standalone_int.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -37,32 +38,6 @@
 
 #define COMP    "coord"
 #define MD_FILE "ringbroker-metadata"
-
-struct rb_coord {
-    struct rb_config *config;
-    const struct rb_broker_config *bc;
-    struct rb_runtime *rt;
-    struct rb_coord_hooks hooks;
-    struct rb_metadata *md; /* current; the coord's own reference */
-    int32_t *shard_load;    /* partitions per shard */
-    char dir[4096];         /* first log dir */
-    int lock_fds[RB_MAX_LOG_DIRS];
-};
-
-struct coord_op {
-    int origin;
-    bool is_delete;
-    bool validate_only;
-    struct rb_topic_spec *specs;
-    struct rb_topic_delete *dels;
-    struct rb_partitions_spec *pspecs; /* CreatePartitions (coord/standalone.c's end) */
-    struct rb_config_change *chs;      /* AlterConfigs */
-    int n;
-    rb_coord_done_fn done;
-    void *arg;
-    int pending;
-    struct rb_metadata *old_md; /* kept alive while dropped partitions refer to it */
-};
 
 /* ---- persistence ---- */
 
@@ -137,7 +112,7 @@ static void pct_decode(char *s)
     *o = 0;
 }
 
-static int persist(struct rb_coord *c, const struct rb_metadata *md)
+int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md)
 {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
@@ -229,7 +204,7 @@ static void topic_set_partitions(struct rb_coord *c, struct rb_topic_meta *t, in
     }
 }
 
-static void topic_add_config(struct rb_topic_meta *t, const char *k, const char *v)
+void rb_coord_topic_add_config(struct rb_topic_meta *t, const char *k, const char *v)
 {
     struct rb_topic_config_kv *kv = realloc(t->configs, sizeof(*kv) * (size_t)(t->n_configs + 1));
     RB_ASSERT(kv);
@@ -325,8 +300,8 @@ static struct rb_disk partition_disk(struct rb_coord *c, const struct rb_topic_m
 }
 
 /* Open (create or recover) the log of partition p of t for its shard. */
-static int open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p, bool create,
-                          struct rb_log **out)
+int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
+                            bool create, struct rb_log **out)
 {
     char dir[4400];
     partition_dir(c, t->name, p, dir, sizeof(dir));
@@ -446,7 +421,7 @@ static int load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size
             pct_decode(v);
             for (int32_t i = md->n_topics - 1; i >= 0; i--)
                 if (strcmp(md->topics[i].name, tn) == 0)
-                    topic_add_config(&md->topics[i], k, v);
+                    rb_coord_topic_add_config(&md->topics[i], k, v);
         } else if (line[0]) {
             snprintf(err, errlen, "%s:%d: malformed line", path, lineno);
             r = -EINVAL;
@@ -579,7 +554,7 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
     rb_metadata_sort(md);
     r = ensure_cluster_id(c, md, err, errlen);
     if (!r)
-        r = persist(c, md);
+        r = rb_coord_persist(c, md);
     if (r) {
         if (!err[0])
             snprintf(err, errlen, "cannot write metadata in %s: %s", c->dir, strerror(-r));
@@ -594,7 +569,7 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
         const struct rb_topic_meta *t = &md->topics[i];
         for (int32_t p = 0; p < t->n_partitions; p++) {
             struct rb_log *log = NULL;
-            r = open_partition(c, t, p, false, &log);
+            r = rb_coord_open_partition(c, t, p, false, &log);
             if (r) {
                 snprintf(err, errlen, "cannot open partition %s-%d: %s", t->name, p, strerror(-r));
                 goto out_free;
@@ -631,7 +606,7 @@ void rb_coord_close(struct rb_coord *c)
 
 /* ---- changes, on the coordination thread ---- */
 
-static void op_finish(struct rb_shard *cs, struct coord_op *op)
+void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op)
 {
     rb_metadata_unref(op->old_md);
     rb_post(cs, op->origin, op->done, op->arg);
@@ -639,9 +614,9 @@ static void op_finish(struct rb_shard *cs, struct coord_op *op)
 }
 
 /* Publish next as the current snapshot; adopt/drop lists go to their shards. */
-static void publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
-                    struct coord_op *op, struct rb_partition_handoff *adopt, int n_adopt,
-                    struct rb_partition_handoff *drop, int n_drop)
+void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
+                      struct rb_coord_op *op, struct rb_partition_handoff *adopt, int n_adopt,
+                      struct rb_partition_handoff *drop, int n_drop)
 {
     next->epoch = c->md->epoch + 1;
     op->old_md = c->md; /* the coord's reference moves to the op */
@@ -670,7 +645,7 @@ static void update_applied_on_coord(struct rb_shard *cs, void *arg)
 {
     struct rb_md_update *u = arg;
     struct rb_coord *c = cs->coord;
-    struct coord_op *op = u->op;
+    struct rb_coord_op *op = u->op;
     for (int k = 0; k < u->n_drop; k++) {
         if (!u->drop[k].log)
             continue;
@@ -684,7 +659,7 @@ static void update_applied_on_coord(struct rb_shard *cs, void *arg)
     free(u->drop);
     free(u);
     if (--op->pending == 0)
-        op_finish(cs, op);
+        rb_coord_op_finish(cs, op);
 }
 
 void rb_coord_update_applied(struct rb_shard *s, struct rb_md_update *u)
@@ -740,7 +715,7 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
 
 static void coord_create(struct rb_shard *cs, void *arg)
 {
-    struct coord_op *op = arg;
+    struct rb_coord_op *op = arg;
     struct rb_coord *c = cs->coord;
     struct rb_metadata *next = NULL;
     struct rb_partition_handoff *adopt = NULL;
@@ -765,11 +740,11 @@ static void coord_create(struct rb_shard *cs, void *arg)
         rb_uuid_random(t->id);
         memcpy(sp->topic_id, t->id, 16);
         for (int32_t k = 0; k < sp->n_configs; k++)
-            topic_add_config(t, sp->config_keys[k], sp->config_values[k]);
+            rb_coord_topic_add_config(t, sp->config_keys[k], sp->config_values[k]);
         topic_set_partitions(c, t, sp->n_partitions, NULL);
     }
     if (!next) {
-        op_finish(cs, op);
+        rb_coord_op_finish(cs, op);
         return;
     }
     rb_metadata_sort(next);
@@ -784,7 +759,7 @@ static void coord_create(struct rb_shard *cs, void *arg)
         RB_ASSERT(adopt);
         for (int32_t p = 0; p < t->n_partitions; p++) {
             struct rb_log *log = NULL;
-            if (open_partition(c, t, p, true, &log)) {
+            if (rb_coord_open_partition(c, t, p, true, &log)) {
                 sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
                 snprintf(sp->error_message, sizeof(sp->error_message),
                          "cannot create the log of partition %d", p);
@@ -794,14 +769,14 @@ static void coord_create(struct rb_shard *cs, void *arg)
         }
         RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
     }
-    persist(c, next);
-    publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
+    rb_coord_persist(c, next);
+    rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
     free(adopt);
 }
 
 static void coord_delete(struct rb_shard *cs, void *arg)
 {
-    struct coord_op *op = arg;
+    struct rb_coord_op *op = arg;
     struct rb_coord *c = cs->coord;
     struct rb_partition_handoff *drop = NULL;
     int n_drop = 0;
@@ -825,7 +800,7 @@ static void coord_delete(struct rb_shard *cs, void *arg)
         any = true;
     }
     if (!any) {
-        op_finish(cs, op);
+        rb_coord_op_finish(cs, op);
         return;
     }
     struct rb_metadata *next = rb_metadata_clone(c->md);
@@ -863,14 +838,14 @@ static void coord_delete(struct rb_shard *cs, void *arg)
         RB_INFO(COMP, "deleted topic %s", d->name_buf);
     }
     rb_metadata_sort(next);
-    persist(c, next);
-    publish(cs, c, next, op, NULL, 0, drop, n_drop);
+    rb_coord_persist(c, next);
+    rb_coord_publish(cs, c, next, op, NULL, 0, drop, n_drop);
     free(drop);
 }
 
-static struct coord_op *op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg)
+struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg)
 {
-    struct coord_op *op = calloc(1, sizeof(*op));
+    struct rb_coord_op *op = calloc(1, sizeof(*op));
     RB_ASSERT(op);
     op->origin = from->id;
     op->done = done;
@@ -881,7 +856,7 @@ static struct coord_op *op_new(struct rb_shard *from, rb_coord_done_fn done, voi
 void rb_coord_create_topics(struct rb_shard *from, struct rb_topic_spec *specs, int n,
                             bool validate_only, rb_coord_done_fn done, void *arg)
 {
-    struct coord_op *op = op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
     op->specs = specs;
     op->n = n;
     op->validate_only = validate_only;
@@ -891,343 +866,9 @@ void rb_coord_create_topics(struct rb_shard *from, struct rb_topic_spec *specs, 
 void rb_coord_delete_topics(struct rb_shard *from, struct rb_topic_delete *dels, int n,
                             rb_coord_done_fn done, void *arg)
 {
-    struct coord_op *op = op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
     op->is_delete = true;
     op->dels = dels;
     op->n = n;
     rb_post(from, from->rt->n_shards, coord_delete, op);
-}
-
-/* ---- CreatePartitions and topic config changes, on the coordination thread ---- */
-
-static int16_t place_shard(struct rb_coord *c)
-{
-    int16_t s = 0;
-    for (int i = 1; i < c->rt->n_shards; i++)
-        if (c->shard_load[i] < c->shard_load[s])
-            s = (int16_t)i;
-    return s;
-}
-
-/* Grow t (in a snapshot not yet published) to n partitions on the least loaded shards. */
-static void topic_grow(struct rb_coord *c, struct rb_topic_meta *t, int32_t n)
-{
-    struct rb_partition_meta *np = realloc(t->partitions, sizeof(*np) * (size_t)n);
-    RB_ASSERT(np);
-    t->partitions = np;
-    for (int32_t p = t->n_partitions; p < n; p++) {
-        struct rb_partition_meta *pm = &np[p];
-        memset(pm, 0, sizeof(*pm));
-        pm->index = p;
-        pm->shard = place_shard(c);
-        c->shard_load[pm->shard]++;
-        pm->leader = c->bc->broker_id;
-        pm->n_replicas = pm->n_isr = 1;
-        pm->replicas = malloc(sizeof(int32_t));
-        pm->isr = malloc(sizeof(int32_t));
-        RB_ASSERT(pm->replicas && pm->isr);
-        pm->replicas[0] = pm->isr[0] = c->bc->broker_id;
-    }
-    t->n_partitions = n;
-}
-
-static int16_t check_grow(struct rb_coord *c, struct coord_op *op, int i)
-{
-    struct rb_partitions_spec *sp = &op->pspecs[i];
-    for (int j = 0; j < i; j++)
-        if (strcmp(op->pspecs[j].name, sp->name) == 0) {
-            snprintf(sp->error_message, sizeof(sp->error_message),
-                     "Topic '%.120s' appears more than once in the request", sp->name);
-            return RB_KERR_INVALID_REQUEST;
-        }
-    const struct rb_topic_meta *t = rb_metadata_topic(c->md, sp->name, strlen(sp->name));
-    if (!t) {
-        snprintf(sp->error_message, sizeof(sp->error_message), "The topic '%.120s' does not exist.",
-                 sp->name);
-        return RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-    }
-    if (sp->count == t->n_partitions) {
-        snprintf(sp->error_message, sizeof(sp->error_message), "Topic already has %d partitions.",
-                 t->n_partitions);
-        return RB_KERR_INVALID_PARTITIONS;
-    }
-    if (sp->count < t->n_partitions || sp->count > 100000) {
-        snprintf(sp->error_message, sizeof(sp->error_message),
-                 "The topic %.100s currently has %d partitions, %d would not be an increase "
-                 "(at most 100000).",
-                 sp->name, t->n_partitions, sp->count);
-        return RB_KERR_INVALID_PARTITIONS;
-    }
-    return RB_KERR_NONE;
-}
-
-static void coord_create_partitions(struct rb_shard *cs, void *arg)
-{
-    struct coord_op *op = arg;
-    struct rb_coord *c = cs->coord;
-    struct rb_metadata *next = NULL;
-    struct rb_partition_handoff *adopt = NULL;
-    int n_adopt = 0;
-    for (int i = 0; i < op->n; i++) {
-        struct rb_partitions_spec *sp = &op->pspecs[i];
-        sp->error = check_grow(c, op, i);
-        if (sp->error || op->validate_only)
-            continue;
-        if (!next)
-            next = rb_metadata_clone(c->md);
-        struct rb_topic_meta *t =
-            (struct rb_topic_meta *)rb_metadata_topic(next, sp->name, strlen(sp->name));
-        RB_ASSERT(t);
-        int32_t from = t->n_partitions;
-        topic_grow(c, t, sp->count);
-        adopt = realloc(adopt, sizeof(*adopt) * (size_t)(n_adopt + sp->count - from));
-        RB_ASSERT(adopt);
-        for (int32_t p = from; p < sp->count; p++) {
-            struct rb_log *log = NULL;
-            if (open_partition(c, t, p, true, &log)) {
-                sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
-                snprintf(sp->error_message, sizeof(sp->error_message),
-                         "cannot create the log of partition %d", p);
-                break; /* the metadata keeps the partitions; the broker log says why */
-            }
-            adopt[n_adopt++] = (struct rb_partition_handoff){t, p, log};
-        }
-        RB_INFO(COMP, "topic %s: partitions %d -> %d", t->name, from, sp->count);
-    }
-    if (!next) {
-        op_finish(cs, op);
-        return;
-    }
-    persist(c, next);
-    publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
-    free(adopt);
-}
-
-void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,
-                                bool validate_only, rb_coord_done_fn done, void *arg)
-{
-    struct coord_op *op = op_new(from, done, arg);
-    op->pspecs = specs;
-    op->n = n;
-    op->validate_only = validate_only;
-    rb_post(from, from->rt->n_shards, coord_create_partitions, op);
-}
-
-/* A topic's explicit configs while a change is computed (owns its strings). */
-struct kvs {
-    int n;
-    char **k, **v;
-};
-
-static int kvs_find(const struct kvs *l, const char *k)
-{
-    for (int i = 0; i < l->n; i++)
-        if (strcmp(l->k[i], k) == 0)
-            return i;
-    return -1;
-}
-
-/* Set k to v (copied), or remove k when v is NULL. */
-static void kvs_set(struct kvs *l, const char *k, const char *v)
-{
-    int i = kvs_find(l, k);
-    if (i >= 0) {
-        free(l->v[i]);
-        if (v) {
-            l->v[i] = strdup(v);
-            RB_ASSERT(l->v[i]);
-            return;
-        }
-        free(l->k[i]);
-        l->n--;
-        l->k[i] = l->k[l->n];
-        l->v[i] = l->v[l->n];
-        return;
-    }
-    if (!v)
-        return;
-    l->k = realloc(l->k, sizeof(char *) * (size_t)(l->n + 1));
-    l->v = realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
-    RB_ASSERT(l->k && l->v);
-    l->k[l->n] = strdup(k);
-    l->v[l->n] = strdup(v);
-    RB_ASSERT(l->k[l->n] && l->v[l->n]);
-    l->n++;
-}
-
-static void kvs_free(struct kvs *l)
-{
-    for (int i = 0; i < l->n; i++) {
-        free(l->k[i]);
-        free(l->v[i]);
-    }
-    free(l->k);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
-}
-
-static bool list_config(const char *k)
-{
-    return strcmp(k, "cleanup.policy") == 0 ||
-           strcmp(k, "leader.replication.throttled.replicas") == 0 ||
-           strcmp(k, "follower.replication.throttled.replicas") == 0;
-}
-
-static bool known_topic_key(const char *k)
-{
-    for (const char *const *p = rb_topic_config_keys(); *p; p++)
-        if (strcmp(*p, k) == 0)
-            return true;
-    return false;
-}
-
-/* APPEND / SUBTRACT on a comma-separated list value; the result goes in out. */
-static void list_edit(const char *cur, const char *items, bool append, char *out, size_t cap)
-{
-    char a[1024], b[1024];
-    snprintf(a, sizeof(a), "%s", cur ? cur : "");
-    snprintf(b, sizeof(b), "%s", items);
-    size_t o = 0;
-    out[0] = 0;
-    char *save = NULL;
-    for (char *x = strtok_r(a, ",", &save); x; x = strtok_r(NULL, ",", &save)) {
-        bool in_b = false;
-        char bb[1024], *s2 = NULL;
-        snprintf(bb, sizeof(bb), "%s", items);
-        for (char *y = strtok_r(bb, ",", &s2); y; y = strtok_r(NULL, ",", &s2))
-            in_b |= strcmp(x, y) == 0;
-        if (!append && in_b)
-            continue;
-        o += (size_t)snprintf(out + o, cap > o ? cap - o : 0, "%s%s", o ? "," : "", x);
-    }
-    if (!append)
-        return;
-    save = NULL;
-    for (char *y = strtok_r(b, ",", &save); y; y = strtok_r(NULL, ",", &save)) {
-        char aa[1024], *s2 = NULL;
-        bool in_a = false;
-        snprintf(aa, sizeof(aa), "%s", cur ? cur : "");
-        for (char *x = strtok_r(aa, ",", &s2); x; x = strtok_r(NULL, ",", &s2))
-            in_a |= strcmp(x, y) == 0;
-        if (!in_a)
-            o += (size_t)snprintf(out + o, cap > o ? cap - o : 0, "%s%s", o ? "," : "", y);
-    }
-}
-
-#define CH_ERR(code, ...)                                                                          \
-    do {                                                                                           \
-        snprintf(ch->error_message, sizeof(ch->error_message), __VA_ARGS__);                       \
-        return (code);                                                                             \
-    } while (0)
-
-/* One entry of a change applied to l; 0 or a Kafka error with a message in ch. */
-static int16_t change_one(struct rb_coord *c, struct rb_config_change *ch, int i, struct kvs *l)
-{
-    const char *k = ch->keys[i], *v = ch->values[i];
-    int op = ch->replace ? RB_CFG_SET : ch->ops[i];
-    for (int j = 0; j < i; j++)
-        if (strcmp(ch->keys[j], k) == 0)
-            CH_ERR(RB_KERR_INVALID_REQUEST, "Error due to duplicate config keys: %.100s", k);
-    if (!known_topic_key(k))
-        CH_ERR(RB_KERR_INVALID_CONFIG, "Unknown topic config name: %.100s", k);
-    if (op == RB_CFG_DELETE) {
-        kvs_set(l, k, NULL);
-        return RB_KERR_NONE;
-    }
-    if (op < RB_CFG_SET || op > RB_CFG_SUBTRACT)
-        CH_ERR(RB_KERR_INVALID_REQUEST, "Unknown config operation %d for %.100s", op, k);
-    if (!v)
-        CH_ERR(RB_KERR_INVALID_REQUEST, "Null value not supported for : %.100s", k);
-    if (op == RB_CFG_SET) {
-        kvs_set(l, k, v);
-        return RB_KERR_NONE;
-    }
-    if (!list_config(k))
-        CH_ERR(RB_KERR_INVALID_CONFIG,
-               "Config value append is not allowed for config key: %.100s (not a list)", k);
-    char dbuf[256], out[1024];
-    int at = kvs_find(l, k);
-    const char *cur =
-        at >= 0 ? l->v[at] : rb_topic_config_default(c->config, k, dbuf, sizeof(dbuf));
-    list_edit(cur, v, op == RB_CFG_APPEND, out, sizeof(out));
-    kvs_set(l, k, out);
-    return RB_KERR_NONE;
-}
-
-/* The resulting explicit config set of ch's topic in *l, validated. */
-static int16_t change_compute(struct rb_coord *c, struct coord_op *op, int idx, struct kvs *l)
-{
-    struct rb_config_change *ch = &op->chs[idx];
-    for (int j = 0; j < idx; j++)
-        if (strcmp(op->chs[j].topic, ch->topic) == 0)
-            CH_ERR(RB_KERR_INVALID_REQUEST, "Duplicate resource in the request: %.100s", ch->topic);
-    const struct rb_topic_meta *t = rb_metadata_topic(c->md, ch->topic, strlen(ch->topic));
-    if (!t)
-        CH_ERR(RB_KERR_UNKNOWN_TOPIC_OR_PARTITION, "Topic '%.120s' does not exist.", ch->topic);
-    if (!ch->replace)
-        for (int32_t k = 0; k < t->n_configs; k++)
-            kvs_set(l, t->configs[k].key, t->configs[k].value);
-    for (int i = 0; i < ch->n; i++) {
-        int16_t e = change_one(c, ch, i, l);
-        if (e)
-            return e;
-    }
-    for (int i = 0; i < l->n; i++) {
-        char why[128] = "";
-        if (rb_topic_config_validate(l->k[i], l->v[i], why, sizeof(why)))
-            CH_ERR(RB_KERR_INVALID_CONFIG, "%s", why);
-    }
-    return RB_KERR_NONE;
-}
-#undef CH_ERR
-
-static void topic_replace_configs(struct rb_topic_meta *t, const struct kvs *l)
-{
-    for (int32_t q = 0; q < t->n_configs; q++) {
-        free(t->configs[q].key);
-        free(t->configs[q].value);
-    }
-    free(t->configs);
-    t->configs = NULL;
-    t->n_configs = 0;
-    for (int i = 0; i < l->n; i++)
-        topic_add_config(t, l->k[i], l->v[i]);
-}
-
-static void coord_alter_configs(struct rb_shard *cs, void *arg)
-{
-    struct coord_op *op = arg;
-    struct rb_coord *c = cs->coord;
-    struct rb_metadata *next = NULL;
-    for (int i = 0; i < op->n; i++) {
-        struct rb_config_change *ch = &op->chs[i];
-        struct kvs l = {0};
-        ch->error = change_compute(c, op, i, &l);
-        if (!ch->error && !op->validate_only) {
-            if (!next)
-                next = rb_metadata_clone(c->md);
-            struct rb_topic_meta *t =
-                (struct rb_topic_meta *)rb_metadata_topic(next, ch->topic, strlen(ch->topic));
-            RB_ASSERT(t);
-            topic_replace_configs(t, &l);
-            RB_INFO(COMP, "topic %s: %d explicit configs after change", t->name, t->n_configs);
-        }
-        kvs_free(&l);
-    }
-    if (!next) {
-        op_finish(cs, op);
-        return;
-    }
-    persist(c, next);
-    publish(cs, c, next, op, NULL, 0, NULL, 0);
-}
-
-void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs, int n,
-                            bool validate_only, rb_coord_done_fn done, void *arg)
-{
-    struct coord_op *op = op_new(from, done, arg);
-    op->chs = chs;
-    op->n = n;
-    op->validate_only = validate_only;
-    rb_post(from, from->rt->n_shards, coord_alter_configs, op);
 }

@@ -347,33 +347,11 @@ static struct rb_pop *ole_one(struct rb_request *req, const struct rb_topic_meta
 static void ole_send(struct rb_request *req, struct ole_ctx *oc)
 {
     struct rb_shard *s = rb_req_shard(req);
-    int ns = s->rt->n_shards;
-    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
-    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
-    for (int k = 0; k < oc->n; k++)
-        if (oc->pops[k])
-            count[oc->pops[k]->shard]++;
-    for (int sh = 0; sh < ns; sh++) {
-        if (!count[sh])
-            continue;
-        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
-        g->req = req;
-        g->shard = (int16_t)sh;
-        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
-        g->back = ole_group_back;
-        by_shard[sh] = g;
-    }
-    for (int k = 0; k < oc->n; k++)
-        if (oc->pops[k]) {
-            struct rb_pgroup *g = by_shard[oc->pops[k]->shard];
-            g->pops[g->n_pops++] = oc->pops[k];
-        }
-    oc->groups_out = 1;
-    for (int sh = 0; sh < ns; sh++)
-        if (by_shard[sh]) {
-            oc->groups_out++;
-            rb_pgroup_send(s, by_shard[sh]);
-        }
+    struct rb_pgroup **groups;
+    int ng = rb_pgroups_split(req, oc->pops, oc->n, ole_group_back, &groups);
+    oc->groups_out = 1 + ng;
+    for (int i = 0; i < ng; i++)
+        rb_pgroup_send(s, groups[i]);
     ole_part_back(req);
 }
 

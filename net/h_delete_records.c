@@ -104,7 +104,7 @@ static void group_back(struct rb_shard *s, struct rb_pgroup *g)
 }
 
 /* One pop per known partition; unknown ones get their error now. */
-static void make_pops(struct rb_request *req, struct dr_ctx *dc, int *count)
+static void make_pops(struct rb_request *req, struct dr_ctx *dc)
 {
     struct rb_net *n = rb_req_net(req);
     int k = 0;
@@ -131,7 +131,6 @@ static void make_pops(struct rb_request *req, struct dr_ctx *dc, int *count)
             op->shard = t->partitions[rp->partition_index].shard;
             op->u.dr.offset = rp->offset;
             dc->pops[k] = op;
-            count[op->shard]++;
         }
     }
 }
@@ -147,30 +146,11 @@ void rb_handle_delete_records(struct rb_request *req, void *msg)
         dc->n += RB_MAX(in->topics[i].partitions_n, 0);
     dc->pops = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->pops));
     dc->errors = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->errors));
-    int ns = s->rt->n_shards;
-    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
-    make_pops(req, dc, count);
-    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
-    for (int sh = 0; sh < ns; sh++) {
-        if (!count[sh])
-            continue;
-        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
-        g->req = req;
-        g->shard = (int16_t)sh;
-        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
-        g->back = group_back;
-        by_shard[sh] = g;
-    }
-    for (int j = 0; j < dc->n; j++)
-        if (dc->pops[j]) {
-            struct rb_pgroup *g = by_shard[dc->pops[j]->shard];
-            g->pops[g->n_pops++] = dc->pops[j];
-        }
-    dc->groups_out = 1;
-    for (int sh = 0; sh < ns; sh++)
-        if (by_shard[sh]) {
-            dc->groups_out++;
-            rb_pgroup_send(s, by_shard[sh]);
-        }
+    make_pops(req, dc);
+    struct rb_pgroup **groups;
+    int ng = rb_pgroups_split(req, dc->pops, dc->n, group_back, &groups);
+    dc->groups_out = 1 + ng;
+    for (int i = 0; i < ng; i++)
+        rb_pgroup_send(s, groups[i]);
     part_back(req);
 }

@@ -132,8 +132,6 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
         fc->n += RB_MAX(in->topics[i].partitions_n, 0);
     fc->pops = rb_req_alloc(req, (size_t)fc->n, sizeof(*fc->pops));
     fc->errors = rb_req_alloc(req, (size_t)fc->n, sizeof(*fc->errors));
-    int ns = s->rt->n_shards;
-    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
     bool any_error = false;
     int k = 0;
     for (int32_t i = 0; i < in->topics_n; i++) {
@@ -167,31 +165,16 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
             op->u.fetch.offset = rp->fetch_offset;
             op->u.fetch.max_bytes = rp->partition_max_bytes;
             fc->pops[k] = op;
-            count[op->shard]++;
         }
     }
     int64_t wait_ms = any_error ? 0 : RB_MAX(in->max_wait_ms, 0);
-    fc->groups = rb_req_alloc(req, (size_t)ns, sizeof(*fc->groups));
-    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
-    for (int sh = 0; sh < ns; sh++) {
-        if (!count[sh])
-            continue;
-        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
-        g->req = req;
-        g->shard = (int16_t)sh;
-        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
-        g->back = group_back;
+    fc->n_groups = rb_pgroups_split(req, fc->pops, fc->n, group_back, &fc->groups);
+    for (int i = 0; i < fc->n_groups; i++) {
+        struct rb_pgroup *g = fc->groups[i];
         g->deadline_ms = s->now_ms + wait_ms;
         g->min_bytes = in->min_bytes;
         g->max_bytes = in->max_bytes > 0 ? in->max_bytes : 0;
-        by_shard[sh] = g;
-        fc->groups[fc->n_groups++] = g;
     }
-    for (int j = 0; j < fc->n; j++)
-        if (fc->pops[j]) {
-            struct rb_pgroup *g = by_shard[fc->pops[j]->shard];
-            g->pops[g->n_pops++] = fc->pops[j];
-        }
     if (fc->n_groups == 0) {
         respond(req, fc);
         return;

@@ -85,8 +85,6 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
         lc->n += RB_MAX(in->topics[i].partitions_n, 0);
     lc->pops = rb_req_alloc(req, (size_t)lc->n, sizeof(*lc->pops));
     lc->errors = rb_req_alloc(req, (size_t)lc->n, sizeof(*lc->errors));
-    int ns = s->rt->n_shards;
-    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
     int k = 0;
     for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_list_offsets_req_topic *rt = &in->topics[i];
@@ -111,30 +109,12 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
             op->shard = t->partitions[rp->partition_index].shard;
             op->u.lo.timestamp = rp->timestamp;
             lc->pops[k] = op;
-            count[op->shard]++;
         }
     }
-    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
-    for (int sh = 0; sh < ns; sh++) {
-        if (!count[sh])
-            continue;
-        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
-        g->req = req;
-        g->shard = (int16_t)sh;
-        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
-        g->back = group_back;
-        by_shard[sh] = g;
-    }
-    for (int j = 0; j < lc->n; j++)
-        if (lc->pops[j]) {
-            struct rb_pgroup *g = by_shard[lc->pops[j]->shard];
-            g->pops[g->n_pops++] = lc->pops[j];
-        }
-    lc->groups_out = 1;
-    for (int sh = 0; sh < ns; sh++)
-        if (by_shard[sh]) {
-            lc->groups_out++;
-            rb_pgroup_send(s, by_shard[sh]);
-        }
+    struct rb_pgroup **groups;
+    int ng = rb_pgroups_split(req, lc->pops, lc->n, group_back, &groups);
+    lc->groups_out = 1 + ng;
+    for (int i = 0; i < ng; i++)
+        rb_pgroup_send(s, groups[i]);
     part_back(req);
 }

@@ -127,31 +127,11 @@ static void group_back(struct rb_shard *s, struct rb_pgroup *g)
 static void send_groups(struct rb_request *req, struct produce_ctx *pc)
 {
     struct rb_shard *s = rb_req_shard(req);
-    int ns = s->rt->n_shards;
-    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
-    for (int k = 0; k < pc->n; k++)
-        if (pc->pops[k])
-            count[pc->pops[k]->shard]++;
-    struct rb_pgroup **groups = rb_req_alloc(req, (size_t)ns, sizeof(*groups));
-    for (int sh = 0; sh < ns; sh++) {
-        if (!count[sh])
-            continue;
-        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
-        g->req = req;
-        g->shard = (int16_t)sh;
-        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
-        g->back = group_back;
-        groups[sh] = g;
-        pc->groups_out++;
-    }
-    for (int k = 0; k < pc->n; k++)
-        if (pc->pops[k]) {
-            struct rb_pgroup *g = groups[pc->pops[k]->shard];
-            g->pops[g->n_pops++] = pc->pops[k];
-        }
-    for (int sh = 0; sh < ns; sh++)
-        if (groups[sh])
-            rb_pgroup_send(s, groups[sh]);
+    struct rb_pgroup **groups;
+    int ng = rb_pgroups_split(req, pc->pops, pc->n, group_back, &groups);
+    pc->groups_out += ng;
+    for (int i = 0; i < ng; i++)
+        rb_pgroup_send(s, groups[i]);
 }
 
 void rb_handle_produce(struct rb_request *req, void *msg)

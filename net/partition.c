@@ -44,6 +44,7 @@
  * episode, not per refused append.
  */
 #include "net/partition.h"
+#include "net/handlers.h"
 #include "net/log_maint.h"
 #include "core/kerr.h"
 #include "core/logging.h"
@@ -746,6 +747,42 @@ int rb_partition_append_local(struct rb_shard *s, const char *topic, int32_t par
     la->g.back = local_append_back;
     rb_post(s, s->id, owner_exec, &la->g);
     return 0;
+}
+
+int rb_pgroups_split(struct rb_request *req, struct rb_pop **pops, int n,
+                     void (*back)(struct rb_shard *s, struct rb_pgroup *g),
+                     struct rb_pgroup ***groups)
+{
+    int ns = req->conn->net->shard->rt->n_shards;
+    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
+    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
+    for (int k = 0; k < n; k++)
+        if (pops[k])
+            count[pops[k]->shard]++;
+    int ng = 0;
+    for (int sh = 0; sh < ns; sh++) {
+        if (!count[sh])
+            continue;
+        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
+        g->req = req;
+        g->shard = (int16_t)sh;
+        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
+        g->back = back;
+        by_shard[sh] = g;
+        ng++;
+    }
+    for (int k = 0; k < n; k++)
+        if (pops[k]) {
+            struct rb_pgroup *g = by_shard[pops[k]->shard];
+            g->pops[g->n_pops++] = pops[k];
+        }
+    /* Compact to the shards that have work, in shard order. */
+    int j = 0;
+    for (int sh = 0; sh < ns; sh++)
+        if (by_shard[sh])
+            by_shard[j++] = by_shard[sh];
+    *groups = by_shard;
+    return ng;
 }
 
 void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g)

@@ -88,6 +88,13 @@ struct rb_pgroup {
 
 struct rb_partition;
 
+/* Split pops[0..n) (NULL entries are skipped) into one group per owner shard,
+ * allocated in req's arena, each with req and back set. Returns the number of
+ * groups and stores them (in shard order) in *groups. */
+int rb_pgroups_split(struct rb_request *req, struct rb_pop **pops, int n,
+                     void (*back)(struct rb_shard *s, struct rb_pgroup *g),
+                     struct rb_pgroup ***groups);
+
 /* Send g to its owner shard (holds a reference on g->req until it is back). */
 void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g);
 /* Ask the owner to return a waiting fetch group now (holds a reference on

@@ -1,0 +1,351 @@
+/*
+ * coord/standalone_admin.c - partition growth (CreatePartitions) and topic config
+ * changes (AlterConfigs, IncrementalAlterConfigs) for the standalone backend. Both
+ * run on the coordination thread and publish a new snapshot the way topic creation
+ * does (coord/standalone.c).
+ */
+#include "coord/coord.h"
+#include "coord/standalone_int.h"
+#include "core/kerr.h"
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP RB_COORD_COMP
+
+/* ---- CreatePartitions and topic config changes, on the coordination thread ---- */
+
+static int16_t place_shard(struct rb_coord *c)
+{
+    int16_t s = 0;
+    for (int i = 1; i < c->rt->n_shards; i++)
+        if (c->shard_load[i] < c->shard_load[s])
+            s = (int16_t)i;
+    return s;
+}
+
+/* Grow t (in a snapshot not yet published) to n partitions on the least loaded shards. */
+static void topic_grow(struct rb_coord *c, struct rb_topic_meta *t, int32_t n)
+{
+    struct rb_partition_meta *np = realloc(t->partitions, sizeof(*np) * (size_t)n);
+    RB_ASSERT(np);
+    t->partitions = np;
+    for (int32_t p = t->n_partitions; p < n; p++) {
+        struct rb_partition_meta *pm = &np[p];
+        memset(pm, 0, sizeof(*pm));
+        pm->index = p;
+        pm->shard = place_shard(c);
+        c->shard_load[pm->shard]++;
+        pm->leader = c->bc->broker_id;
+        pm->n_replicas = pm->n_isr = 1;
+        pm->replicas = malloc(sizeof(int32_t));
+        pm->isr = malloc(sizeof(int32_t));
+        RB_ASSERT(pm->replicas && pm->isr);
+        pm->replicas[0] = pm->isr[0] = c->bc->broker_id;
+    }
+    t->n_partitions = n;
+}
+
+static int16_t check_grow(struct rb_coord *c, struct rb_coord_op *op, int i)
+{
+    struct rb_partitions_spec *sp = &op->pspecs[i];
+    for (int j = 0; j < i; j++)
+        if (strcmp(op->pspecs[j].name, sp->name) == 0) {
+            snprintf(sp->error_message, sizeof(sp->error_message),
+                     "Topic '%.120s' appears more than once in the request", sp->name);
+            return RB_KERR_INVALID_REQUEST;
+        }
+    const struct rb_topic_meta *t = rb_metadata_topic(c->md, sp->name, strlen(sp->name));
+    if (!t) {
+        snprintf(sp->error_message, sizeof(sp->error_message), "The topic '%.120s' does not exist.",
+                 sp->name);
+        return RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    if (sp->count == t->n_partitions) {
+        snprintf(sp->error_message, sizeof(sp->error_message), "Topic already has %d partitions.",
+                 t->n_partitions);
+        return RB_KERR_INVALID_PARTITIONS;
+    }
+    if (sp->count < t->n_partitions || sp->count > 100000) {
+        snprintf(sp->error_message, sizeof(sp->error_message),
+                 "The topic %.100s currently has %d partitions, %d would not be an increase "
+                 "(at most 100000).",
+                 sp->name, t->n_partitions, sp->count);
+        return RB_KERR_INVALID_PARTITIONS;
+    }
+    return RB_KERR_NONE;
+}
+
+static void coord_create_partitions(struct rb_shard *cs, void *arg)
+{
+    struct rb_coord_op *op = arg;
+    struct rb_coord *c = cs->coord;
+    struct rb_metadata *next = NULL;
+    struct rb_partition_handoff *adopt = NULL;
+    int n_adopt = 0;
+    for (int i = 0; i < op->n; i++) {
+        struct rb_partitions_spec *sp = &op->pspecs[i];
+        sp->error = check_grow(c, op, i);
+        if (sp->error || op->validate_only)
+            continue;
+        if (!next)
+            next = rb_metadata_clone(c->md);
+        struct rb_topic_meta *t =
+            (struct rb_topic_meta *)rb_metadata_topic(next, sp->name, strlen(sp->name));
+        RB_ASSERT(t);
+        int32_t from = t->n_partitions;
+        topic_grow(c, t, sp->count);
+        adopt = realloc(adopt, sizeof(*adopt) * (size_t)(n_adopt + sp->count - from));
+        RB_ASSERT(adopt);
+        for (int32_t p = from; p < sp->count; p++) {
+            struct rb_log *log = NULL;
+            if (rb_coord_open_partition(c, t, p, true, &log)) {
+                sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
+                snprintf(sp->error_message, sizeof(sp->error_message),
+                         "cannot create the log of partition %d", p);
+                break; /* the metadata keeps the partitions; the broker log says why */
+            }
+            adopt[n_adopt++] = (struct rb_partition_handoff){t, p, log};
+        }
+        RB_INFO(COMP, "topic %s: partitions %d -> %d", t->name, from, sp->count);
+    }
+    if (!next) {
+        rb_coord_op_finish(cs, op);
+        return;
+    }
+    rb_coord_persist(c, next);
+    rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
+    free(adopt);
+}
+
+void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,
+                                bool validate_only, rb_coord_done_fn done, void *arg)
+{
+    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    op->pspecs = specs;
+    op->n = n;
+    op->validate_only = validate_only;
+    rb_post(from, from->rt->n_shards, coord_create_partitions, op);
+}
+
+/* A topic's explicit configs while a change is computed (owns its strings). */
+struct kvs {
+    int n;
+    char **k, **v;
+};
+
+static int kvs_find(const struct kvs *l, const char *k)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->k[i], k) == 0)
+            return i;
+    return -1;
+}
+
+/* Set k to v (copied), or remove k when v is NULL. */
+static void kvs_set(struct kvs *l, const char *k, const char *v)
+{
+    int i = kvs_find(l, k);
+    if (i >= 0) {
+        free(l->v[i]);
+        if (v) {
+            l->v[i] = strdup(v);
+            RB_ASSERT(l->v[i]);
+            return;
+        }
+        free(l->k[i]);
+        l->n--;
+        l->k[i] = l->k[l->n];
+        l->v[i] = l->v[l->n];
+        return;
+    }
+    if (!v)
+        return;
+    l->k = realloc(l->k, sizeof(char *) * (size_t)(l->n + 1));
+    l->v = realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
+    RB_ASSERT(l->k && l->v);
+    l->k[l->n] = strdup(k);
+    l->v[l->n] = strdup(v);
+    RB_ASSERT(l->k[l->n] && l->v[l->n]);
+    l->n++;
+}
+
+static void kvs_free(struct kvs *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        free(l->k[i]);
+        free(l->v[i]);
+    }
+    free(l->k);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static bool list_config(const char *k)
+{
+    return strcmp(k, "cleanup.policy") == 0 ||
+           strcmp(k, "leader.replication.throttled.replicas") == 0 ||
+           strcmp(k, "follower.replication.throttled.replicas") == 0;
+}
+
+static bool known_topic_key(const char *k)
+{
+    for (const char *const *p = rb_topic_config_keys(); *p; p++)
+        if (strcmp(*p, k) == 0)
+            return true;
+    return false;
+}
+
+/* APPEND / SUBTRACT on a comma-separated list value; the result goes in out. */
+static void list_edit(const char *cur, const char *items, bool append, char *out, size_t cap)
+{
+    char a[1024], b[1024];
+    snprintf(a, sizeof(a), "%s", cur ? cur : "");
+    snprintf(b, sizeof(b), "%s", items);
+    size_t o = 0;
+    out[0] = 0;
+    char *save = NULL;
+    for (char *x = strtok_r(a, ",", &save); x; x = strtok_r(NULL, ",", &save)) {
+        bool in_b = false;
+        char bb[1024], *s2 = NULL;
+        snprintf(bb, sizeof(bb), "%s", items);
+        for (char *y = strtok_r(bb, ",", &s2); y; y = strtok_r(NULL, ",", &s2))
+            in_b |= strcmp(x, y) == 0;
+        if (!append && in_b)
+            continue;
+        o += (size_t)snprintf(out + o, cap > o ? cap - o : 0, "%s%s", o ? "," : "", x);
+    }
+    if (!append)
+        return;
+    save = NULL;
+    for (char *y = strtok_r(b, ",", &save); y; y = strtok_r(NULL, ",", &save)) {
+        char aa[1024], *s2 = NULL;
+        bool in_a = false;
+        snprintf(aa, sizeof(aa), "%s", cur ? cur : "");
+        for (char *x = strtok_r(aa, ",", &s2); x; x = strtok_r(NULL, ",", &s2))
+            in_a |= strcmp(x, y) == 0;
+        if (!in_a)
+            o += (size_t)snprintf(out + o, cap > o ? cap - o : 0, "%s%s", o ? "," : "", y);
+    }
+}
+
+#define CH_ERR(code, ...)                                                                          \
+    do {                                                                                           \
+        snprintf(ch->error_message, sizeof(ch->error_message), __VA_ARGS__);                       \
+        return (code);                                                                             \
+    } while (0)
+
+/* One entry of a change applied to l; 0 or a Kafka error with a message in ch. */
+static int16_t change_one(struct rb_coord *c, struct rb_config_change *ch, int i, struct kvs *l)
+{
+    const char *k = ch->keys[i], *v = ch->values[i];
+    int op = ch->replace ? RB_CFG_SET : ch->ops[i];
+    for (int j = 0; j < i; j++)
+        if (strcmp(ch->keys[j], k) == 0)
+            CH_ERR(RB_KERR_INVALID_REQUEST, "Error due to duplicate config keys: %.100s", k);
+    if (!known_topic_key(k))
+        CH_ERR(RB_KERR_INVALID_CONFIG, "Unknown topic config name: %.100s", k);
+    if (op == RB_CFG_DELETE) {
+        kvs_set(l, k, NULL);
+        return RB_KERR_NONE;
+    }
+    if (op < RB_CFG_SET || op > RB_CFG_SUBTRACT)
+        CH_ERR(RB_KERR_INVALID_REQUEST, "Unknown config operation %d for %.100s", op, k);
+    if (!v)
+        CH_ERR(RB_KERR_INVALID_REQUEST, "Null value not supported for : %.100s", k);
+    if (op == RB_CFG_SET) {
+        kvs_set(l, k, v);
+        return RB_KERR_NONE;
+    }
+    if (!list_config(k))
+        CH_ERR(RB_KERR_INVALID_CONFIG,
+               "Config value append is not allowed for config key: %.100s (not a list)", k);
+    char dbuf[256], out[1024];
+    int at = kvs_find(l, k);
+    const char *cur =
+        at >= 0 ? l->v[at] : rb_topic_config_default(c->config, k, dbuf, sizeof(dbuf));
+    list_edit(cur, v, op == RB_CFG_APPEND, out, sizeof(out));
+    kvs_set(l, k, out);
+    return RB_KERR_NONE;
+}
+
+/* The resulting explicit config set of ch's topic in *l, validated. */
+static int16_t change_compute(struct rb_coord *c, struct rb_coord_op *op, int idx, struct kvs *l)
+{
+    struct rb_config_change *ch = &op->chs[idx];
+    for (int j = 0; j < idx; j++)
+        if (strcmp(op->chs[j].topic, ch->topic) == 0)
+            CH_ERR(RB_KERR_INVALID_REQUEST, "Duplicate resource in the request: %.100s", ch->topic);
+    const struct rb_topic_meta *t = rb_metadata_topic(c->md, ch->topic, strlen(ch->topic));
+    if (!t)
+        CH_ERR(RB_KERR_UNKNOWN_TOPIC_OR_PARTITION, "Topic '%.120s' does not exist.", ch->topic);
+    if (!ch->replace)
+        for (int32_t k = 0; k < t->n_configs; k++)
+            kvs_set(l, t->configs[k].key, t->configs[k].value);
+    for (int i = 0; i < ch->n; i++) {
+        int16_t e = change_one(c, ch, i, l);
+        if (e)
+            return e;
+    }
+    for (int i = 0; i < l->n; i++) {
+        char why[128] = "";
+        if (rb_topic_config_validate(l->k[i], l->v[i], why, sizeof(why)))
+            CH_ERR(RB_KERR_INVALID_CONFIG, "%s", why);
+    }
+    return RB_KERR_NONE;
+}
+#undef CH_ERR
+
+static void topic_replace_configs(struct rb_topic_meta *t, const struct kvs *l)
+{
+    for (int32_t q = 0; q < t->n_configs; q++) {
+        free(t->configs[q].key);
+        free(t->configs[q].value);
+    }
+    free(t->configs);
+    t->configs = NULL;
+    t->n_configs = 0;
+    for (int i = 0; i < l->n; i++)
+        rb_coord_topic_add_config(t, l->k[i], l->v[i]);
+}
+
+static void coord_alter_configs(struct rb_shard *cs, void *arg)
+{
+    struct rb_coord_op *op = arg;
+    struct rb_coord *c = cs->coord;
+    struct rb_metadata *next = NULL;
+    for (int i = 0; i < op->n; i++) {
+        struct rb_config_change *ch = &op->chs[i];
+        struct kvs l = {0};
+        ch->error = change_compute(c, op, i, &l);
+        if (!ch->error && !op->validate_only) {
+            if (!next)
+                next = rb_metadata_clone(c->md);
+            struct rb_topic_meta *t =
+                (struct rb_topic_meta *)rb_metadata_topic(next, ch->topic, strlen(ch->topic));
+            RB_ASSERT(t);
+            topic_replace_configs(t, &l);
+            RB_INFO(COMP, "topic %s: %d explicit configs after change", t->name, t->n_configs);
+        }
+        kvs_free(&l);
+    }
+    if (!next) {
+        rb_coord_op_finish(cs, op);
+        return;
+    }
+    rb_coord_persist(c, next);
+    rb_coord_publish(cs, c, next, op, NULL, 0, NULL, 0);
+}
+
+void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs, int n,
+                            bool validate_only, rb_coord_done_fn done, void *arg)
+{
+    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    op->chs = chs;
+    op->n = n;
+    op->validate_only = validate_only;
+    rb_post(from, from->rt->n_shards, coord_alter_configs, op);
+}

@@ -1,0 +1,56 @@
+/*
+ * coord/standalone_int.h - state and helpers shared by the files of the
+ * standalone coordination backend (coord/standalone.c: startup, persistence,
+ * publication, topic creation and deletion; coord/standalone_admin.c: partition
+ * growth and topic config changes). Not a public API: everything here runs on the
+ * coordination thread, except at open/close on the main thread.
+ */
+#ifndef RB_COORD_STANDALONE_INT_H
+#define RB_COORD_STANDALONE_INT_H
+
+#include "coord/coord.h"
+
+#define RB_COORD_COMP "coord"
+
+struct rb_coord {
+    struct rb_config *config;
+    const struct rb_broker_config *bc;
+    struct rb_runtime *rt;
+    struct rb_coord_hooks hooks;
+    struct rb_metadata *md; /* current; the coord's own reference */
+    int32_t *shard_load;    /* partitions per shard */
+    char dir[4096];         /* first log dir */
+    int lock_fds[RB_MAX_LOG_DIRS];
+};
+
+struct rb_coord_op {
+    int origin;
+    bool is_delete;
+    bool validate_only;
+    struct rb_topic_spec *specs;
+    struct rb_topic_delete *dels;
+    struct rb_partitions_spec *pspecs; /* CreatePartitions (coord/standalone_admin.c) */
+    struct rb_config_change *chs;      /* AlterConfigs */
+    int n;
+    rb_coord_done_fn done;
+    void *arg;
+    int pending;
+    struct rb_metadata *old_md; /* kept alive while dropped partitions refer to it */
+};
+
+/* Open (create or recover) the log of partition p of t for its owning shard. */
+int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
+                            bool create, struct rb_log **out);
+/* Write the metadata file (tmp + fsync + rename + fsync dir). */
+int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md);
+/* Make next the current snapshot and send every shard its update; the op
+ * finishes once all shards applied it. */
+void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
+                      struct rb_coord_op *op, struct rb_partition_handoff *adopt, int n_adopt,
+                      struct rb_partition_handoff *drop, int n_drop);
+struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg);
+/* Answer the op's caller on its shard and free the op. */
+void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op);
+void rb_coord_topic_add_config(struct rb_topic_meta *t, const char *k, const char *v);
+
+#endif
