@@ -98,9 +98,8 @@ int rb_segment_open_write(struct rb_segment *seg, const char *dir, bool create)
         goto out_close;
     }
     seg->prealloc_end = (uint64_t)st.st_size;
-    err = rb_segment_open_read(seg, dir);
-    if (err)
-        goto out_close;
+    /* The buffered read descriptor opens on the first read (rb_segment_open_read):
+     * an idle partition holds one descriptor, so ~10,000 fit under ulimit -n. */
     return 0;
 out_close:
     close(seg->wr_fd);
