@@ -38,9 +38,9 @@ CFLAGS   := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(EXTRA_CFLAGS)
 # Code calls plain malloc/free; release builds link mimalloc, which replaces them
 # process-wide. ASan builds keep the sanitizer's allocator.
 ifeq ($(MODE),asan)
-LIBS     := -luring -llz4 -lzstd -lisal -lz -lpthread -lm
+LIBS     := -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
 else
-LIBS     := -luring -lmimalloc -llz4 -lzstd -lisal -lz -lpthread -lm
+LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
 endif
 
 LIB_SRCS := $(filter-out core/main.c,$(sort $(wildcard core/*.c net/*.c storage/*.c coord/*.c)))
@@ -117,17 +117,17 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) | $(DEPS_OK)
 	@mkdir -p build/fuzz
-	clang $(CFLAGS_COMMON) -Wno-unknown-warning-option -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lisal -lz -lpthread -lm
+	clang $(CFLAGS_COMMON) -Wno-unknown-warning-option -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 .PHONY: perf
 perf: | $(DEPS_OK)
-	@$(MAKE) --no-print-directory -C perf
+	@$(MAKE) --no-print-directory -C perf OUT=$(abspath $(BUILD_ROOT))/perf
 
 bench: all perf
-	@perf/run $(SCENARIOS)
+	@BUILD_ROOT=$(abspath $(BUILD_ROOT)) perf/run $(SCENARIOS)
 
 # Tests: release unit tests, the same under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
@@ -153,4 +153,4 @@ lint:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(OUT)/obj/core/main.d
+-include $(LIB_OBJS:.o=.d) $(OUT)/obj/core/main.d $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)

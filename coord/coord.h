@@ -38,6 +38,9 @@ struct rb_md_update {
     int n_adopt;
     struct rb_partition_handoff *drop;
     int n_drop;
+    /* Topic or broker configs changed: the shard gives every log it owns its new
+     * settings (rb_coord_log_config on md, rb_log_reconfigure). */
+    bool reconfigure;
     void *op; /* coord-private: the change this update belongs to */
 };
 
@@ -61,7 +64,8 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
 /* Close after the runtime stopped (logs were closed by their shards). */
 void rb_coord_close(struct rb_coord *c);
 
-/* Log settings for a topic: broker defaults overridden by the topic's configs. */
+/* Log settings for a topic: broker defaults overridden by the topic's configs.
+ * bc is the configuration in effect (rb_config_broker(md->config) when set). */
 void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topic_meta *t,
                          struct rb_log_config *out);
 
@@ -110,11 +114,15 @@ struct rb_partitions_spec {
 void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,
                                 bool validate_only, rb_coord_done_fn done, void *arg);
 
-/* Topic config changes (AlterConfigs / IncrementalAlterConfigs). With `replace`
- * the entries become the topic's whole explicit config set (AlterConfigs);
- * otherwise each entry is an operation on one key. Values are validated with
- * rb_topic_config_validate; a failing resource changes nothing. The new configs
- * are persisted in the metadata file and published in a new snapshot. */
+/* Config changes (AlterConfigs / IncrementalAlterConfigs) of topics and of the
+ * dynamic broker configs. With `replace` the entries become the resource's whole
+ * explicit config set (AlterConfigs); otherwise each entry is an operation on one
+ * key. Topic values are validated with rb_topic_config_validate, broker ones with
+ * rb_config_dynamic_check and by building the resulting configuration
+ * (rb_config_overlay); a failing resource changes nothing. The new configs are
+ * persisted in the metadata file and published in a new snapshot marked
+ * `reconfigure`, and `done` runs once every shard gave its logs the new settings
+ * - so a client that sees the answer already gets the new behaviour. */
 enum rb_config_op {
     RB_CFG_SET = 0,
     RB_CFG_DELETE = 1,
@@ -123,7 +131,11 @@ enum rb_config_op {
 };
 
 struct rb_config_change {
-    const char *topic; /* NUL-terminated */
+    const char *topic; /* NUL-terminated; unused for a broker resource */
+    /* A BROKER resource (dynamic broker configs, core/config_dynamic.c): broker_id
+     * is this broker's id or -1 for the cluster-wide default. */
+    bool broker;
+    int32_t broker_id;
     bool replace;
     int32_t n;
     const char **keys;

@@ -50,6 +50,21 @@ static int64_t now_ms(const struct rb_group_mgr *mgr)
     return *mgr->now_ms;
 }
 
+static void set_state(struct rb_group *g, enum rb_gstate st)
+{
+    g->state = st;
+    g->state_ts = g->mgr->wall_ms();
+}
+
+static void persist(struct rb_group *g, bool tombstone)
+{
+    struct rb_group_mgr *mgr = g->mgr;
+    if (!mgr->persist || mgr->loading)
+        return;
+    g->persisted = !tombstone;
+    mgr->persist(mgr, g, tombstone);
+}
+
 /* ---- placement ---- */
 
 int32_t rb_java_string_hash(const char *s, size_t len)
@@ -94,6 +109,7 @@ void rb_group_mgr_init(struct rb_group_mgr *mgr, struct rb_timers *timers, const
     mgr->min_session_ms = 6000;
     mgr->max_session_ms = 1800000;
     mgr->n_partitions = n_partitions;
+    mgr->wall_ms = rb_wall_ms;
 }
 
 static void answer(struct rb_gwait *w, int16_t err, struct rb_group *g, struct rb_gmember *m)
@@ -125,7 +141,7 @@ struct rb_group *rb_group_get_or_create(struct rb_group_mgr *mgr, const char *id
     g->mgr = mgr;
     g->id = xstrdup(id);
     g->coord_partition = rb_group_partition_for(id, strlen(id), mgr->n_partitions);
-    g->state = RB_GS_EMPTY;
+    set_state(g, RB_GS_EMPTY);
     rb_timer_init(&g->join_timer, join_timer_fired);
     g->next = mgr->groups;
     mgr->groups = g;
@@ -218,8 +234,11 @@ void rb_group_remove(struct rb_group_mgr *mgr, struct rb_group *g)
 
 void rb_group_gc(struct rb_group_mgr *mgr, struct rb_group *g)
 {
-    if (g && g->state == RB_GS_EMPTY && g->n_members == 0 && g->n_offsets == 0 && !g->pending)
+    if (g && g->state == RB_GS_EMPTY && g->n_members == 0 && g->n_offsets == 0 && !g->pending) {
+        if (g->persisted)
+            persist(g, true);
         rb_group_remove(mgr, g);
+    }
 }
 
 void rb_group_mgr_free(struct rb_group_mgr *mgr, int16_t err)
@@ -361,7 +380,7 @@ static void prepare_rebalance(struct rb_group *g)
         }
     }
     bool was_empty = g->state == RB_GS_EMPTY;
-    g->state = RB_GS_PREPARING;
+    set_state(g, RB_GS_PREPARING);
     g->join_start_ms = now_ms(mgr);
     int32_t rt = max_rebalance_timeout(g);
     int64_t deadline = g->join_start_ms + rt;
@@ -423,7 +442,8 @@ static void complete_join(struct rb_group *g)
     if (g->n_members == 0) {
         free(g->leader);
         g->leader = NULL;
-        g->state = RB_GS_EMPTY;
+        set_state(g, RB_GS_EMPTY);
+        persist(g, false);
         return;
     }
     g->protocol = select_protocol(g);
@@ -431,7 +451,7 @@ static void complete_join(struct rb_group *g)
         free(g->leader);
         g->leader = xstrdup(g->members->id);
     }
-    g->state = RB_GS_COMPLETING;
+    set_state(g, RB_GS_COMPLETING);
     for (struct rb_gmember *m = g->members; m; m = m->next) {
         struct rb_gwait *w = m->join_wait;
         m->join_wait = NULL;
@@ -468,8 +488,8 @@ static void membership_changed(struct rb_group *g)
 {
     if (g->state == RB_GS_STABLE || g->state == RB_GS_COMPLETING)
         prepare_rebalance(g);
-    else if (g->state == RB_GS_PREPARING)
-        maybe_complete_join(g);
+    if (g->state == RB_GS_PREPARING)
+        maybe_complete_join(g); /* e.g. the last member left: Empty at once (as Kafka) */
 }
 
 static void remove_member(struct rb_group *g, struct rb_gmember *m)
@@ -615,6 +635,7 @@ static void join_static_unknown(struct rb_group *g, struct rb_gmember *m, const 
     /* Not while CompletingRebalance: the leader may be assigning to the old id. */
     if (g->state == RB_GS_STABLE && same && (!was_leader || in->supports_skip_assignment)) {
         w->skip_assignment = was_leader;
+        persist(g, false);          /* the member id changed */
         answer(w, GERR_NONE, g, m); /* current generation, no rebalance */
         return;
     }
@@ -786,7 +807,8 @@ void rb_group_sync(struct rb_group_mgr *mgr, const struct rb_gsync *in, struct r
         if (x)
             set_assignment(x, in->assign[i], in->assign_len[i]);
     }
-    g->state = RB_GS_STABLE;
+    set_state(g, RB_GS_STABLE);
+    persist(g, false);
     for (struct rb_gmember *x = g->members; x; x = x->next) {
         struct rb_gwait *sw = x->sync_wait;
         x->sync_wait = NULL;
@@ -883,26 +905,36 @@ int16_t rb_group_delete_check(struct rb_group_mgr *mgr, const char *group_id)
     return GERR_NONE;
 }
 
-/* Consumer protocol subscription: version int16, topics [string], ... */
-static bool subscription_has(const uint8_t *p, int32_t len, const char *topic)
+/* Consumer protocol subscription: version int16, topics [string], ... Returns 1
+ * when topic is in it, 0 when not, -1 when it does not parse. */
+static int subscription_find(const uint8_t *p, int32_t len, const char *topic)
 {
     if (!p || len < 6)
-        return false;
+        return -1;
     size_t tl = strlen(topic);
     int32_t off = 2;
     int32_t n = (int32_t)((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
                           (uint32_t)p[off + 2] << 8 | p[off + 3]);
     off += 4;
-    for (int32_t i = 0; i < n && off + 2 <= len; i++) {
+    if (n < 0)
+        return -1;
+    for (int32_t i = 0; i < n; i++) {
+        if (off + 2 > len)
+            return -1;
         int32_t sl = (int16_t)((uint16_t)p[off] << 8 | p[off + 1]);
         off += 2;
         if (sl < 0 || off + sl > len)
-            return false;
+            return -1;
         if ((size_t)sl == tl && memcmp(p + off, topic, tl) == 0)
-            return true;
+            return 1;
         off += sl;
     }
-    return false;
+    return 0;
+}
+
+static bool subscription_has(const uint8_t *p, int32_t len, const char *topic)
+{
+    return subscription_find(p, len, topic) == 1;
 }
 
 bool rb_group_subscribed(const struct rb_group *g, const char *topic)
@@ -964,4 +996,134 @@ bool rb_group_offset_del(struct rb_group *g, const char *topic, int32_t partitio
         }
     }
     return false;
+}
+
+/* ---- offset expiry ---- */
+
+/* Kafka's classic-group expiration condition: the base time of o's retention, or
+ * INT64_MIN when o must not expire. */
+static int64_t expiry_base(const struct rb_group *g, const struct rb_goffset *o)
+{
+    if (!g->protocol_type) /* standalone (simple) commits */
+        return o->commit_ts;
+    if (g->state == RB_GS_EMPTY)
+        return g->state_ts >= 0 ? g->state_ts : o->commit_ts;
+    if (g->state != RB_GS_STABLE || strcmp(g->protocol_type, "consumer") != 0)
+        return INT64_MIN;
+    /* Stable consumer group: only topics no member subscribes to (every member's
+     * subscription must be known). */
+    for (const struct rb_gmember *m = g->members; m; m = m->next) {
+        int32_t len;
+        const uint8_t *meta = rb_group_member_meta(g, m, &len);
+        int r = subscription_find(meta, len, o->topic);
+        if (r != 0)
+            return INT64_MIN;
+    }
+    return o->commit_ts;
+}
+
+int rb_group_expire_offsets(struct rb_group *g, int64_t now, int64_t retention_ms,
+                            void (*fn)(void *arg, struct rb_group *g, const struct rb_goffset *o),
+                            void *arg)
+{
+    if (g->state == RB_GS_DEAD || retention_ms < 0)
+        return 0;
+    int n = 0;
+    for (struct rb_goffset **pp = &g->offsets; *pp;) {
+        struct rb_goffset *o = *pp;
+        int64_t base = expiry_base(g, o);
+        if (base == INT64_MIN || now - base < retention_ms) {
+            pp = &o->next;
+            continue;
+        }
+        if (fn)
+            fn(arg, g, o);
+        *pp = o->next;
+        free(o->topic);
+        free(o->metadata);
+        free(o);
+        g->n_offsets--;
+        n++;
+    }
+    return n;
+}
+
+/* ---- group metadata records ---- */
+
+static void load_member(struct rb_group *g, const struct rb_gmeta *meta,
+                        const struct rb_gmeta_member *src)
+{
+    struct rb_group_mgr *mgr = g->mgr;
+    struct rb_gmember *m = calloc(1, sizeof(*m));
+    RB_ASSERT(m);
+    m->group = g;
+    m->id = xstrdup(src->id);
+    m->instance_id = xstrdup(src->instance_id);
+    m->client_id = xstrdup(src->client_id ? src->client_id : "");
+    m->client_host = xstrdup(src->client_host ? src->client_host : "");
+    /* One protocol: the group's, with the member's subscription (as Kafka). */
+    const char *name = meta->protocol ? meta->protocol : "";
+    int32_t len = src->subscription_len > 0 ? src->subscription_len : 0;
+    struct rb_gjoin in = {
+        .session_timeout_ms = src->session_timeout_ms,
+        .rebalance_timeout_ms =
+            src->rebalance_timeout_ms >= 0 ? src->rebalance_timeout_ms : src->session_timeout_ms,
+        .n_protocols = 1,
+        .proto_names = &name,
+        .proto_meta = &src->subscription,
+        .proto_meta_len = &len,
+    };
+    member_set_protocols(m, &in);
+    set_assignment(m, src->assignment, src->assignment_len);
+    rb_timer_init(&m->session_timer, session_expired);
+    session_reset(mgr, m); /* a fresh session after a restart */
+    struct rb_gmember **pp = &g->members;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = m;
+    g->n_members++;
+}
+
+void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct rb_gmeta *meta)
+{
+    struct rb_group *g = meta ? rb_group_get_or_create(mgr, id) : rb_group_find(mgr, id);
+    if (!g || g->state == RB_GS_DEAD)
+        return;
+    rb_timer_cancel(mgr->timers, &g->join_timer);
+    g->initial_delay = g->new_in_delay = false;
+    while (g->members) {
+        struct rb_gmember *m = g->members;
+        member_unlink(g, m);
+        if (m->join_wait)
+            answer(m->join_wait, RB_GERR_UNKNOWN_MEMBER_ID, NULL, NULL);
+        if (m->sync_wait)
+            answer(m->sync_wait, RB_GERR_UNKNOWN_MEMBER_ID, NULL, NULL);
+        member_free(mgr, m);
+    }
+    free(g->protocol_type);
+    free(g->protocol);
+    free(g->leader);
+    g->protocol_type = g->protocol = g->leader = NULL;
+    if (!meta) {
+        g->generation = 0;
+        g->persisted = false;
+        g->state = RB_GS_EMPTY;
+        g->state_ts = -1;
+        rb_group_gc(mgr, g);
+        return;
+    }
+    g->persisted = true;
+    g->generation = meta->generation;
+    g->protocol_type =
+        meta->protocol_type && meta->protocol_type[0] ? xstrdup(meta->protocol_type) : NULL;
+    g->protocol = xstrdup(meta->protocol);
+    g->leader = xstrdup(meta->leader);
+    for (int i = 0; i < meta->n_members; i++)
+        load_member(g, meta, &meta->members[i]);
+    g->state = g->n_members ? RB_GS_STABLE : RB_GS_EMPTY;
+    g->state_ts = meta->state_ts;
+    if (g->n_members && (!g->leader || !rb_group_member(g, g->leader))) {
+        free(g->leader);
+        g->leader = xstrdup(g->members->id);
+    }
 }

@@ -27,6 +27,16 @@
  * a member has at most one join wait and one sync wait.
  * Offsets: per group, (topic, partition) -> offset, leader epoch, metadata, commit
  * time; only changed after the commit is durable (the caller's job).
+ * Expiry (offsets.retention.minutes, Kafka's classic rules): an Empty group's
+ * offsets expire once the retention has passed since the group became Empty
+ * (state_ts; since the commit for a group without a protocol type or state time:
+ * standalone commits, groups loaded from offsets only); a Stable consumer group's
+ * offsets of topics no member subscribes to expire by commit time; others never.
+ * Persistence (Kafka's GroupMetadata records): mgr->persist is called when the
+ * leader's assignment makes the group Stable, when a join phase leaves it Empty,
+ * when a static member is replaced in a Stable group, and (tombstone) when a group
+ * that has a record is dropped (rb_group_gc). rb_group_load_meta restores a group
+ * from such a record (members get a fresh session timeout).
  * Fault model: every input is untrusted (Kafka error codes, never asserts);
  * allocation failure aborts (RB_ASSERT), as elsewhere in the broker.
  */
@@ -119,6 +129,9 @@ struct rb_goffset {
 
 struct rb_group {
     struct rb_group *next;
+    int64_t state_ts;  /* wall ms of the last state change (Kafka's currentStateTimestamp) */
+    bool persisted;    /* a group metadata record of this group is in the log */
+    uint32_t exp_pass; /* last expiry pass that visited the group (the caller's) */
     struct rb_group_mgr *mgr;
     char *id;
     int32_t coord_partition;
@@ -147,6 +160,11 @@ struct rb_group_mgr {
     struct rb_group *groups;
     int n_groups;
     uint64_t member_seq;
+    int64_t (*wall_ms)(void); /* wall clock (state_ts); rb_wall_ms unless a test sets it */
+    /* Write g's group metadata record (tombstone: its deletion); NULL: none. Not
+     * called while loading is set (records being read back). */
+    void (*persist)(struct rb_group_mgr *mgr, struct rb_group *g, bool tombstone);
+    bool loading;
 };
 
 void rb_group_mgr_init(struct rb_group_mgr *mgr, struct rb_timers *timers, const int64_t *now_ms,
@@ -213,6 +231,34 @@ struct rb_goffset *rb_group_offset_get(struct rb_group *g, const char *topic, in
 void rb_group_offset_put(struct rb_group *g, const char *topic, int32_t partition, int64_t offset,
                          int32_t leader_epoch, const char *metadata, int64_t commit_ts);
 bool rb_group_offset_del(struct rb_group *g, const char *topic, int32_t partition);
+
+/* Expire g's offsets per Kafka's rules at wall time now (see above): fn (may be
+ * NULL) sees each expired offset, which is then removed. Returns how many. The
+ * caller then calls rb_group_gc (an Empty group left without offsets is dropped). */
+int rb_group_expire_offsets(struct rb_group *g, int64_t now, int64_t retention_ms,
+                            void (*fn)(void *arg, struct rb_group *g, const struct rb_goffset *o),
+                            void *arg);
+
+/* A group metadata record (Kafka's GroupMetadataValue), decoded. Strings are
+ * NUL-terminated; protocol, leader and instance_id may be NULL. */
+struct rb_gmeta_member {
+    const char *id, *instance_id, *client_id, *client_host;
+    int32_t rebalance_timeout_ms, session_timeout_ms;
+    const uint8_t *subscription, *assignment;
+    int32_t subscription_len, assignment_len;
+};
+struct rb_gmeta {
+    const char *protocol_type; /* "" : none */
+    int32_t generation;
+    const char *protocol, *leader;
+    int64_t state_ts; /* -1: unknown (value versions 0-1) */
+    int n_members;
+    struct rb_gmeta_member *members;
+};
+/* Restore group id from a record (Empty without members, else Stable); replaces
+ * the group's membership. meta NULL: a tombstone (membership cleared, the group
+ * dropped unless it has offsets). */
+void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct rb_gmeta *meta);
 
 struct rb_gmember *rb_group_member(struct rb_group *g, const char *member_id);
 /* The metadata of m for the group's selected protocol (NULL, 0 when none). */

@@ -2,6 +2,7 @@
  * coord/metadata.c - snapshot lifetime, lookup, copy (see coord/metadata.h).
  */
 #include "coord/metadata.h"
+#include "core/config.h"
 #include "core/rb.h"
 
 #include <stdlib.h>
@@ -48,7 +49,27 @@ void rb_metadata_free(struct rb_metadata *md)
         free(md->brokers[i].rack);
     }
     free(md->brokers);
+    for (int32_t i = 0; i < md->n_dyn_configs; i++) {
+        free(md->dyn_configs[i].key);
+        free(md->dyn_configs[i].value);
+    }
+    free(md->dyn_configs);
+    rb_config_free(md->config);
     free(md);
+}
+
+const char *rb_metadata_dyn_config(const struct rb_metadata *md, int32_t broker, const char *key)
+{
+    for (int32_t i = 0; i < md->n_dyn_configs; i++)
+        if (md->dyn_configs[i].broker == broker && strcmp(md->dyn_configs[i].key, key) == 0)
+            return md->dyn_configs[i].value;
+    return NULL;
+}
+
+void rb_metadata_set_config(struct rb_metadata *md, struct rb_config *cfg)
+{
+    rb_config_free(md->config);
+    md->config = cfg;
 }
 
 static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -155,6 +176,15 @@ struct rb_metadata *rb_metadata_clone(const struct rb_metadata *md)
     RB_ASSERT(n->topics);
     for (int32_t i = 0; i < md->n_topics; i++)
         topic_copy(&n->topics[i], &md->topics[i]);
+    n->n_dyn_configs = md->n_dyn_configs;
+    n->dyn_configs = calloc((size_t)RB_MAX(md->n_dyn_configs, 1), sizeof(*n->dyn_configs));
+    RB_ASSERT(n->dyn_configs);
+    for (int32_t i = 0; i < md->n_dyn_configs; i++) {
+        n->dyn_configs[i].broker = md->dyn_configs[i].broker;
+        n->dyn_configs[i].key = xstrdup(md->dyn_configs[i].key);
+        n->dyn_configs[i].value = xstrdup(md->dyn_configs[i].value);
+    }
+    n->config = md->config ? rb_config_ref(md->config) : NULL;
     return n;
 }
 

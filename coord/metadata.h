@@ -49,6 +49,15 @@ struct rb_topic_meta {
     struct rb_topic_config_kv *configs;
 };
 
+/* A dynamic broker config (AlterConfigs on a BROKER resource). */
+struct rb_dyn_config_kv {
+    int32_t broker; /* -1: the cluster-wide default (resource name "") */
+    char *key;
+    char *value;
+};
+
+struct rb_config;
+
 struct rb_metadata {
     atomic_int refs;
     int64_t epoch; /* increases with every change */
@@ -58,6 +67,12 @@ struct rb_metadata {
     struct rb_broker_meta *brokers;
     int32_t n_topics;
     struct rb_topic_meta *topics; /* sorted by name */
+    int32_t n_dyn_configs;
+    struct rb_dyn_config_kv *dyn_configs;
+    /* The broker configuration in effect: the static one with dyn_configs applied
+     * (rb_config_overlay). One reference per snapshot (clones share it); NULL in
+     * snapshots built without a coordinator (tests): use the static config. */
+    struct rb_config *config;
 };
 
 void rb_metadata_ref(struct rb_metadata *md);
@@ -70,6 +85,11 @@ const struct rb_topic_meta *rb_metadata_topic_by_id(const struct rb_metadata *md
                                                     const uint8_t id[16]);
 /* The value of a topic-level config set explicitly, or NULL. */
 const char *rb_topic_config(const struct rb_topic_meta *t, const char *key);
+
+/* The dynamic broker config key set for broker (-1: cluster default), or NULL. */
+const char *rb_metadata_dyn_config(const struct rb_metadata *md, int32_t broker, const char *key);
+/* Replace md's effective config (takes the caller's reference to cfg). */
+void rb_metadata_set_config(struct rb_metadata *md, struct rb_config *cfg);
 
 /* Deep copy (refs = 1), for the writer to derive the next snapshot. */
 struct rb_metadata *rb_metadata_clone(const struct rb_metadata *md);

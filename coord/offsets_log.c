@@ -14,6 +14,7 @@
 #define OFFSET_KEY_VERSION   1
 #define GROUP_KEY_VERSION    2
 #define OFFSET_VALUE_VERSION 3
+#define GROUP_VALUE_VERSION  3 /* what Kafka 2.3+ writes (4 is the flexible form) */
 
 void rb_offkey_write(struct rb_writer *w, const char *group, const char *topic, int32_t partition)
 {
@@ -31,6 +32,122 @@ void rb_offval_write(struct rb_writer *w, int64_t offset, int32_t leader_epoch,
     rb_write_i32(w, leader_epoch);
     rb_write_str(w, rb_str_c(metadata ? metadata : ""), false);
     rb_write_i64(w, commit_ts);
+}
+
+void rb_gmetakey_write(struct rb_writer *w, const char *group)
+{
+    rb_write_i16(w, GROUP_KEY_VERSION);
+    rb_write_str(w, rb_str_c(group), false);
+}
+
+static struct rb_str opt_str(const char *s)
+{
+    return s ? rb_str_c(s) : RB_STR_NULL;
+}
+
+void rb_gmeta_write(struct rb_writer *w, const struct rb_group *g)
+{
+    rb_write_i16(w, GROUP_VALUE_VERSION);
+    rb_write_str(w, rb_str_c(g->protocol_type ? g->protocol_type : ""), false);
+    rb_write_i32(w, g->generation);
+    rb_write_str(w, opt_str(g->protocol), false);
+    rb_write_str(w, opt_str(g->leader), false);
+    rb_write_i64(w, g->state_ts);
+    rb_write_i32(w, g->n_members);
+    for (const struct rb_gmember *m = g->members; m; m = m->next) {
+        int32_t len = 0;
+        const uint8_t *sub = rb_group_member_meta(g, m, &len);
+        rb_write_str(w, rb_str_c(m->id), false);
+        rb_write_str(w, opt_str(m->instance_id), false);
+        rb_write_str(w, rb_str_c(m->client_id ? m->client_id : ""), false);
+        rb_write_str(w, rb_str_c(m->client_host ? m->client_host : ""), false);
+        rb_write_i32(w, m->rebalance_timeout_ms);
+        rb_write_i32(w, m->session_timeout_ms);
+        rb_write_bytes(w, (struct rb_bytes){sub ? sub : (const uint8_t *)"", sub ? len : 0}, false);
+        rb_write_bytes(w,
+                       (struct rb_bytes){m->assignment ? m->assignment : (const uint8_t *)"",
+                                         m->assignment ? m->assignment_len : 0},
+                       false);
+    }
+}
+
+/* Copies of the decoded strings, NUL-terminated, in one pool: every encoded string
+ * takes at least one length byte more than its text, so the value's size is enough. */
+struct spool {
+    char *p;
+    size_t used, cap;
+};
+
+static const char *pool_str(struct spool *sp, struct rb_str s)
+{
+    if (s.len < 0)
+        return NULL;
+    size_t n = (size_t)s.len;
+    if (sp->used + n + 1 > sp->cap)
+        return NULL;
+    char *d = sp->p + sp->used;
+    if (n)
+        memcpy(d, s.ptr, n);
+    d[n] = 0;
+    sp->used += n + 1;
+    return d;
+}
+
+int rb_gmeta_decode(const uint8_t *value, int32_t len, struct rb_gmeta *out, char **pool)
+{
+    memset(out, 0, sizeof(*out));
+    *pool = NULL;
+    if (!value || len < 2)
+        return -EBADMSG;
+    struct rb_reader r;
+    rb_reader_init(&r, value, (size_t)len);
+    int16_t v = rb_read_i16(&r);
+    if (v < 0 || v > 4)
+        return -EBADMSG;
+    bool flex = v >= 4;
+    struct spool sp = {malloc((size_t)len + 1), 0, (size_t)len + 1};
+    RB_ASSERT(sp.p);
+    *pool = sp.p;
+    const char *pt = pool_str(&sp, rb_read_str(&r, flex));
+    out->protocol_type = pt ? pt : "";
+    out->generation = rb_read_i32(&r);
+    out->protocol = pool_str(&sp, rb_read_str(&r, flex));
+    out->leader = pool_str(&sp, rb_read_str(&r, flex));
+    out->state_ts = v >= 2 ? rb_read_i64(&r) : -1;
+    int32_t n = rb_read_array_len(&r, flex);
+    if (r.err || n < 0)
+        return -EBADMSG;
+    out->members = calloc((size_t)RB_MAX(n, 1), sizeof(*out->members));
+    RB_ASSERT(out->members);
+    for (int32_t i = 0; i < n && !r.err; i++) {
+        struct rb_gmeta_member *m = &out->members[i];
+        m->id = pool_str(&sp, rb_read_str(&r, flex));
+        m->instance_id = v >= 3 ? pool_str(&sp, rb_read_str(&r, flex)) : NULL;
+        m->client_id = pool_str(&sp, rb_read_str(&r, flex));
+        m->client_host = pool_str(&sp, rb_read_str(&r, flex));
+        m->rebalance_timeout_ms = v >= 1 ? rb_read_i32(&r) : -1;
+        m->session_timeout_ms = rb_read_i32(&r);
+        struct rb_bytes sub = rb_read_bytes(&r, flex), as = rb_read_bytes(&r, flex);
+        m->subscription = sub.ptr;
+        m->subscription_len = RB_MAX(sub.len, 0);
+        m->assignment = as.ptr;
+        m->assignment_len = RB_MAX(as.len, 0);
+        if (flex)
+            rb_skip_tagged_fields(&r);
+        if (!m->id || !m->id[0])
+            return -EBADMSG;
+        out->n_members = i + 1;
+    }
+    if (flex)
+        rb_skip_tagged_fields(&r);
+    return r.err ? -EBADMSG : 0;
+}
+
+void rb_gmeta_free(struct rb_gmeta *meta, char *pool)
+{
+    free(meta->members);
+    meta->members = NULL;
+    free(pool);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -147,14 +264,37 @@ static char *str_copy(struct rb_str s)
     return p;
 }
 
-int rb_orec_apply(struct rb_group_mgr *mgr, const uint8_t *key, int32_t key_len,
-                  const uint8_t *value, int32_t value_len)
+/* A group metadata record (key reader past the version). */
+static int apply_group(struct rb_group_mgr *mgr, struct rb_reader *r, const uint8_t *value,
+                       int32_t value_len)
+{
+    struct rb_str gs = rb_read_str(r, false);
+    if (r->err || gs.len <= 0)
+        return -EBADMSG;
+    char *group = str_copy(gs);
+    int rc = 0;
+    if (!value) {
+        rb_group_load_meta(mgr, group, NULL);
+    } else {
+        struct rb_gmeta meta;
+        char *pool;
+        rc = rb_gmeta_decode(value, value_len, &meta, &pool);
+        if (!rc)
+            rb_group_load_meta(mgr, group, &meta);
+        rb_gmeta_free(&meta, pool);
+    }
+    free(group);
+    return rc;
+}
+
+static int apply_one(struct rb_group_mgr *mgr, const uint8_t *key, int32_t key_len,
+                     const uint8_t *value, int32_t value_len)
 {
     struct rb_reader r;
     rb_reader_init(&r, key, (size_t)key_len);
     int16_t kv = rb_read_i16(&r);
     if (kv == GROUP_KEY_VERSION)
-        return 0; /* group metadata: not used yet (groups rebalance after a restart) */
+        return apply_group(mgr, &r, value, value_len);
     if (kv != 0 && kv != 1)
         return r.err ? -EBADMSG : 0;
     struct rb_str gs = rb_read_str(&r, false), ts = rb_read_str(&r, false);
@@ -188,5 +328,15 @@ int rb_orec_apply(struct rb_group_mgr *mgr, const uint8_t *key, int32_t key_len,
     }
     free(group);
     free(topic);
+    return rc;
+}
+
+int rb_orec_apply(struct rb_group_mgr *mgr, const uint8_t *key, int32_t key_len,
+                  const uint8_t *value, int32_t value_len)
+{
+    bool was = mgr->loading;
+    mgr->loading = true;
+    int rc = apply_one(mgr, key, key_len, value, value_len);
+    mgr->loading = was;
     return rc;
 }

@@ -7,6 +7,8 @@
  *   cluster.id <22-char id>
  *   topic <name> <topic id base64> <partitions> <shard of p0>,<shard of p1>,...
  *   config <topic> <key> <value, percent-encoded>
+ *   broker-config <default | broker id> <key> <value, percent-encoded>
+ *       (dynamic broker configs: AlterConfigs on a BROKER resource)
  * Each partition dir also gets Kafka's partition.metadata (version 0, topic_id),
  * and each log dir Kafka's meta.properties (version 1: node.id, cluster.id,
  * directory.id).
@@ -150,6 +152,16 @@ int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md)
             EMIT("config %s %s %s\n", t->name, t->configs[k].key, v);
         }
     }
+    for (int32_t i = 0; i < md->n_dyn_configs; i++) {
+        char v[2048], ent[16];
+        const struct rb_dyn_config_kv *d = &md->dyn_configs[i];
+        pct_encode(d->value, v, sizeof(v));
+        if (d->broker < 0)
+            snprintf(ent, sizeof(ent), "default");
+        else
+            snprintf(ent, sizeof(ent), "%d", d->broker);
+        EMIT("broker-config %s %s %s\n", ent, d->key, v);
+    }
 #undef EMIT
     int r = write_file_atomic(c->dir, MD_FILE, buf, len);
     free(buf);
@@ -213,6 +225,60 @@ void rb_coord_topic_add_config(struct rb_topic_meta *t, const char *k, const cha
     kv[t->n_configs].value = strdup(v);
     RB_ASSERT(kv[t->n_configs].key && kv[t->n_configs].value);
     t->n_configs++;
+}
+
+void rb_coord_dyn_config_set(struct rb_metadata *md, int32_t broker, const char *k, const char *v)
+{
+    for (int32_t i = 0; i < md->n_dyn_configs; i++) {
+        struct rb_dyn_config_kv *d = &md->dyn_configs[i];
+        if (d->broker != broker || strcmp(d->key, k) != 0)
+            continue;
+        free(d->value);
+        if (v) {
+            d->value = strdup(v);
+            RB_ASSERT(d->value);
+            return;
+        }
+        free(d->key);
+        *d = md->dyn_configs[--md->n_dyn_configs];
+        return;
+    }
+    if (!v)
+        return;
+    struct rb_dyn_config_kv *nd =
+        realloc(md->dyn_configs, sizeof(*nd) * (size_t)(md->n_dyn_configs + 1));
+    RB_ASSERT(nd);
+    md->dyn_configs = nd;
+    nd[md->n_dyn_configs].broker = broker;
+    nd[md->n_dyn_configs].key = strdup(k);
+    nd[md->n_dyn_configs].value = strdup(v);
+    RB_ASSERT(nd[md->n_dyn_configs].key && nd[md->n_dyn_configs].value);
+    md->n_dyn_configs++;
+}
+
+int rb_coord_effective_config(struct rb_coord *c, const struct rb_metadata *md,
+                              struct rb_config **out, char *err, size_t errlen)
+{
+    int n = 0;
+    const char **keys = calloc((size_t)RB_MAX(md->n_dyn_configs, 1), sizeof(char *));
+    const char **vals = calloc((size_t)RB_MAX(md->n_dyn_configs, 1), sizeof(char *));
+    bool *per = calloc((size_t)RB_MAX(md->n_dyn_configs, 1), sizeof(bool));
+    int r = -ENOMEM;
+    if (keys && vals && per) {
+        for (int32_t i = 0; i < md->n_dyn_configs; i++) {
+            const struct rb_dyn_config_kv *d = &md->dyn_configs[i];
+            if (d->broker >= 0 && d->broker != c->bc->broker_id)
+                continue; /* another broker's: not ours to apply */
+            keys[n] = d->key;
+            vals[n] = d->value;
+            per[n++] = d->broker >= 0;
+        }
+        r = rb_config_overlay(out, c->config, n, keys, vals, per, err, errlen);
+    }
+    free(keys);
+    free(vals);
+    free(per);
+    return r;
 }
 
 static void set_brokers(struct rb_coord *c, struct rb_metadata *md)
@@ -306,7 +372,7 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
     char dir[4400];
     partition_dir(c, t->name, p, dir, sizeof(dir));
     struct rb_log_config lc;
-    rb_coord_log_config(c->bc, t, &lc);
+    rb_coord_log_config(rb_config_broker(c->md->config), t, &lc);
     if (!create) /* recovery point and log start offset (storage/checkpoint.h) */
         rb_ckpt_startup_lookup(c->dir, t->name, p, &lc.recovery_point, &lc.log_start_offset);
     struct rb_disk disk = partition_disk(c, t, p);
@@ -422,6 +488,23 @@ static int load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size
             for (int32_t i = md->n_topics - 1; i >= 0; i--)
                 if (strcmp(md->topics[i].name, tn) == 0)
                     rb_coord_topic_add_config(&md->topics[i], k, v);
+        } else if (strncmp(line, "broker-config ", 14) == 0) {
+            char *ent = line + 14, *k = strchr(ent, ' '), *v = k ? strchr(k + 1, ' ') : NULL;
+            int64_t id = -1;
+            if (!k || !v) {
+                snprintf(err, errlen, "%s:%d: malformed broker-config line", path, lineno);
+                r = -EINVAL;
+                break;
+            }
+            *k++ = 0;
+            *v++ = 0;
+            pct_decode(v);
+            if (strcmp(ent, "default") != 0 && rb_parse_i64(ent, 0, INT32_MAX, &id)) {
+                snprintf(err, errlen, "%s:%d: bad broker '%s'", path, lineno, ent);
+                r = -EINVAL;
+                break;
+            }
+            rb_coord_dyn_config_set(md, (int32_t)id, k, v);
         } else if (line[0]) {
             snprintf(err, errlen, "%s:%d: malformed line", path, lineno);
             r = -EINVAL;
@@ -562,6 +645,17 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
         goto out_free;
     }
     md->epoch = 1;
+    r = rb_coord_effective_config(c, md, &md->config, err, errlen);
+    if (r) {
+        if (!err[0])
+            snprintf(err, errlen, "dynamic broker configs in %s/%s: %s", c->dir, MD_FILE,
+                     strerror(-r));
+        rb_metadata_free(md);
+        goto out_free;
+    }
+    if (md->n_dyn_configs)
+        RB_INFO(COMP, "%d dynamic broker config(s) applied from %s/%s", md->n_dyn_configs, c->dir,
+                MD_FILE);
     c->md = md;
     int64_t t0 = rb_mono_ms();
     int n_parts = 0;
@@ -628,6 +722,7 @@ void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadat
         rb_metadata_ref(next);
         u->md = next;
         u->op = op;
+        u->reconfigure = op->reconfigure;
         u->adopt = calloc((size_t)RB_MAX(n_adopt, 1), sizeof(*u->adopt));
         u->drop = calloc((size_t)RB_MAX(n_drop, 1), sizeof(*u->drop));
         RB_ASSERT(u->adopt && u->drop);

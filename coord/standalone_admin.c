@@ -1,8 +1,12 @@
 /*
  * coord/standalone_admin.c - partition growth (CreatePartitions) and topic config
- * changes (AlterConfigs, IncrementalAlterConfigs) for the standalone backend. Both
- * run on the coordination thread and publish a new snapshot the way topic creation
- * does (coord/standalone.c).
+ * changes (AlterConfigs, IncrementalAlterConfigs) on TOPIC and BROKER resources for
+ * the standalone backend. Both run on the coordination thread and publish a new
+ * snapshot the way topic creation does (coord/standalone.c); a config change marks
+ * the update `reconfigure` so each shard hands its logs their new settings.
+ * Dynamic broker configs (core/config_dynamic.c) live in the snapshot
+ * (md->dyn_configs, persisted with it) with the effective configuration built from
+ * them (md->config); a change that would not build is refused whole.
  */
 #include "coord/coord.h"
 #include "coord/standalone_int.h"
@@ -277,7 +281,7 @@ static int16_t change_compute(struct rb_coord *c, struct rb_coord_op *op, int id
 {
     struct rb_config_change *ch = &op->chs[idx];
     for (int j = 0; j < idx; j++)
-        if (strcmp(op->chs[j].topic, ch->topic) == 0)
+        if (!op->chs[j].broker && strcmp(op->chs[j].topic, ch->topic) == 0)
             CH_ERR(RB_KERR_INVALID_REQUEST, "Duplicate resource in the request: %.100s", ch->topic);
     const struct rb_topic_meta *t = rb_metadata_topic(c->md, ch->topic, strlen(ch->topic));
     if (!t)
@@ -297,7 +301,6 @@ static int16_t change_compute(struct rb_coord *c, struct rb_coord_op *op, int id
     }
     return RB_KERR_NONE;
 }
-#undef CH_ERR
 
 static void topic_replace_configs(struct rb_topic_meta *t, const struct kvs *l)
 {
@@ -312,6 +315,98 @@ static void topic_replace_configs(struct rb_topic_meta *t, const struct kvs *l)
         rb_coord_topic_add_config(t, l->k[i], l->v[i]);
 }
 
+/* ---- dynamic broker configs ---- */
+
+/* One entry of a broker change applied to l (the entity's dynamic set). */
+static int16_t broker_change_one(struct rb_coord *c, struct rb_config_change *ch, int i,
+                                 struct kvs *l)
+{
+    const char *k = ch->keys[i], *v = ch->values[i];
+    int op = ch->replace ? RB_CFG_SET : ch->ops[i];
+    char out[1024];
+    for (int j = 0; j < i; j++)
+        if (strcmp(ch->keys[j], k) == 0)
+            CH_ERR(RB_KERR_INVALID_REQUEST, "Error due to duplicate config keys: %.100s", k);
+    if (op == RB_CFG_DELETE) {
+        kvs_set(l, k, NULL);
+        return RB_KERR_NONE;
+    }
+    if (op < RB_CFG_SET || op > RB_CFG_SUBTRACT)
+        CH_ERR(RB_KERR_INVALID_REQUEST, "Unknown config operation %d for %.100s", op, k);
+    if (op != RB_CFG_SET && v) {
+        if (!rb_config_key_list(k))
+            CH_ERR(RB_KERR_INVALID_CONFIG,
+                   "Config value append is not allowed for config key: %.100s (not a list)", k);
+        int at = kvs_find(l, k);
+        list_edit(at >= 0 ? l->v[at] : rb_config_get(c->md->config, k), v, op == RB_CFG_APPEND, out,
+                  sizeof(out));
+        v = out;
+    }
+    if (rb_config_dynamic_check(k, v, ch->error_message, sizeof(ch->error_message)))
+        return RB_KERR_INVALID_REQUEST;
+    kvs_set(l, k, v);
+    return RB_KERR_NONE;
+}
+
+/* A BROKER resource: the entity's new dynamic set, checked by building the
+ * configuration it gives; on success (and not validate_only) it goes into *nextp. */
+static int16_t broker_change(struct rb_coord *c, struct rb_coord_op *op, int idx,
+                             struct rb_metadata **nextp)
+{
+    struct rb_config_change *ch = &op->chs[idx];
+    const struct rb_metadata *cur = *nextp ? *nextp : c->md;
+    struct kvs l = {0};
+    int16_t e = RB_KERR_NONE;
+    for (int j = 0; j < idx && !e; j++)
+        if (op->chs[j].broker && op->chs[j].broker_id == ch->broker_id) {
+            snprintf(ch->error_message, sizeof(ch->error_message),
+                     "Duplicate resource in the request: broker '%d'", ch->broker_id);
+            e = RB_KERR_INVALID_REQUEST;
+        }
+    for (int32_t i = 0; !e && !ch->replace && i < cur->n_dyn_configs; i++)
+        if (cur->dyn_configs[i].broker == ch->broker_id)
+            kvs_set(&l, cur->dyn_configs[i].key, cur->dyn_configs[i].value);
+    for (int i = 0; !e && i < ch->n; i++)
+        e = broker_change_one(c, ch, i, &l);
+    struct rb_metadata *trial = e ? NULL : rb_metadata_clone(cur);
+    struct rb_config *cfg = NULL;
+    if (trial) {
+        for (int32_t i = trial->n_dyn_configs - 1; i >= 0; i--)
+            if (trial->dyn_configs[i].broker == ch->broker_id)
+                rb_coord_dyn_config_set(trial, ch->broker_id, trial->dyn_configs[i].key, NULL);
+        for (int i = 0; i < l.n; i++)
+            rb_coord_dyn_config_set(trial, ch->broker_id, l.k[i], l.v[i]);
+        if (rb_coord_effective_config(c, trial, &cfg, ch->error_message, sizeof(ch->error_message)))
+            e = RB_KERR_INVALID_REQUEST;
+    }
+    if (!e && !op->validate_only) {
+        rb_metadata_set_config(trial, cfg);
+        cfg = NULL;
+        if (*nextp) { /* keep the topic changes made so far: move ours over */
+            struct rb_metadata *n = *nextp;
+            struct rb_dyn_config_kv *tmp = n->dyn_configs;
+            int32_t tn = n->n_dyn_configs;
+            n->dyn_configs = trial->dyn_configs;
+            n->n_dyn_configs = trial->n_dyn_configs;
+            trial->dyn_configs = tmp;
+            trial->n_dyn_configs = tn;
+            rb_metadata_set_config(n, rb_config_ref(trial->config));
+            rb_metadata_free(trial);
+        } else {
+            *nextp = trial;
+        }
+        trial = NULL;
+        if (ch->broker_id < 0)
+            RB_INFO(COMP, "cluster-wide dynamic broker configs: %d set", l.n);
+        else
+            RB_INFO(COMP, "dynamic broker configs of broker %d: %d set", ch->broker_id, l.n);
+    }
+    rb_config_free(cfg);
+    rb_metadata_free(trial);
+    kvs_free(&l);
+    return e;
+}
+
 static void coord_alter_configs(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -319,6 +414,10 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
     struct rb_metadata *next = NULL;
     for (int i = 0; i < op->n; i++) {
         struct rb_config_change *ch = &op->chs[i];
+        if (ch->broker) {
+            ch->error = broker_change(c, op, i, &next);
+            continue;
+        }
         struct kvs l = {0};
         ch->error = change_compute(c, op, i, &l);
         if (!ch->error && !op->validate_only) {
@@ -337,8 +436,10 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
         return;
     }
     rb_coord_persist(c, next);
+    op->reconfigure = true;
     rb_coord_publish(cs, c, next, op, NULL, 0, NULL, 0);
 }
+#undef CH_ERR
 
 void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs, int n,
                             bool validate_only, rb_coord_done_fn done, void *arg)

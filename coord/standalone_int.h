@@ -31,6 +31,7 @@ struct rb_coord_op {
     struct rb_topic_delete *dels;
     struct rb_partitions_spec *pspecs; /* CreatePartitions (coord/standalone_admin.c) */
     struct rb_config_change *chs;      /* AlterConfigs */
+    bool reconfigure;                  /* configs changed: shards reconfigure their logs */
     int n;
     rb_coord_done_fn done;
     void *arg;
@@ -52,5 +53,10 @@ struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done
 /* Answer the op's caller on its shard and free the op. */
 void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op);
 void rb_coord_topic_add_config(struct rb_topic_meta *t, const char *k, const char *v);
+/* Set (v NULL: remove) a dynamic broker config of broker (-1: cluster default). */
+void rb_coord_dyn_config_set(struct rb_metadata *md, int32_t broker, const char *k, const char *v);
+/* The effective broker config for md's dynamic configs (static config overlaid). */
+int rb_coord_effective_config(struct rb_coord *c, const struct rb_metadata *md,
+                              struct rb_config **out, char *err, size_t errlen);
 
 #endif

@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct rb_config_entry {
 };
 
 struct rb_config {
+    atomic_int refs; /* rb_config_ref / rb_config_free */
     struct rb_config_entry *v;
     int n, cap;
     struct rb_broker_config broker;
@@ -121,12 +123,16 @@ static const struct rb_cfg_spec broker_keys[] = {
     /* the log keeps the dirty limit in 32 bits (storage/log.h) */
     {"log.max.dirty.bytes", RB_CT_ALIGNED, 4096, 0xFFFFF000LL, "8388608", NULL,
      FLD(log_max_dirty_bytes)},
+    TI("log.tail.cache.bytes", 0, I64MAX, "67108864", log_tail_cache_bytes),
+    RE("fetch.file.transfer", "read", "read|splice"),
     {"socket.recv.buffers", RB_CT_POW2, 1, 32768, "256", NULL, FLD(recv_buffers)},
     TI("socket.recv.buffer.bytes", 512, 16 << 20, "16384", recv_buffer_bytes),
     {"log.level", RB_CT_LOGLEVEL, 0, 0, "info", NULL, -1, 0},
     /* testing aids, off by default (storage/disk_fault.h) */
     RS("test.fault.partition", NULL),
     RI("test.fault.fsync.fail.after", -1, I64MAX, "-1"),
+    /* offsets retention in ms, overriding offsets.retention.minutes (-1: off) */
+    RI("test.offsets.retention.ms", -1, I64MAX, "-1"),
     /* Kafka keys accepted, validated and kept raw (some feed topic defaults) */
     RI("log.roll.jitter.ms", 0, I64MAX, NULL),
     RI("log.roll.jitter.hours", 0, I32MAX, "0"),
@@ -229,6 +235,11 @@ static const struct rb_cfg_spec *spec_find(const char *key)
         if (strcmp(broker_keys[i].key, key) == 0)
             return &broker_keys[i];
     return NULL;
+}
+
+const struct rb_cfg_spec *rb_cfg_spec_find(const char *key)
+{
+    return spec_find(key);
 }
 
 /* ---- parse helpers (public) ---- */
@@ -644,6 +655,7 @@ int rb_config_load(struct rb_config **out, const char *path, char *const *envp, 
     struct rb_config *cfg = calloc(1, sizeof(*cfg));
     if (!cfg)
         return -ENOMEM;
+    atomic_init(&cfg->refs, 1);
     int rc = 0;
     for (size_t i = 0; i < RB_ARRAY_LEN(broker_keys) && rc == 0; i++)
         if (broker_keys[i].def)
@@ -668,7 +680,7 @@ int rb_config_load(struct rb_config **out, const char *path, char *const *envp, 
 
 void rb_config_free(struct rb_config *cfg)
 {
-    if (!cfg)
+    if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
         return;
     for (int i = 0; i < cfg->n; i++) {
         free(cfg->v[i].key);
@@ -677,6 +689,57 @@ void rb_config_free(struct rb_config *cfg)
     free(cfg->v);
     rb_config_broker_free(&cfg->broker);
     free(cfg);
+}
+
+struct rb_config *rb_config_ref(struct rb_config *cfg)
+{
+    atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
+const char *rb_config_source(const struct rb_config *cfg, const char *key)
+{
+    const struct rb_config_entry *e = entry_find(cfg, key);
+    return e ? e->source : NULL;
+}
+
+int rb_config_overlay(struct rb_config **out, const struct rb_config *base, int n,
+                      const char *const *keys, const char *const *values, const bool *per_broker,
+                      char *err, size_t errlen)
+{
+    if (errlen)
+        err[0] = 0;
+    *out = NULL;
+    struct rb_config *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return -ENOMEM;
+    atomic_init(&cfg->refs, 1);
+    int rc = 0;
+    for (int i = 0; i < base->n && rc == 0; i++)
+        rc = map_set(cfg, base->v[i].key, base->v[i].value, base->v[i].source);
+    /* cluster-wide defaults first: a per-broker value wins over them */
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (int i = 0; i < n && rc == 0; i++) {
+            if (per_broker[i] != (pass == 1))
+                continue;
+            const struct rb_cfg_spec *s = spec_find(keys[i]);
+            char why[160];
+            if (s && rb_cfg_check(s, values[i], why, sizeof(why)) < 0) {
+                snprintf(err, errlen, "invalid value '%s' for %s: %s", values[i], keys[i], why);
+                rc = -EINVAL;
+                break;
+            }
+            rc = map_set(cfg, keys[i], values[i], pass ? "dynamic-broker" : "dynamic-default");
+        }
+    }
+    if (rc == 0)
+        rc = rb_config_build(cfg, &cfg->broker, err, errlen);
+    if (rc < 0) {
+        rb_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
 }
 
 const struct rb_broker_config *rb_config_broker(const struct rb_config *cfg)

@@ -60,6 +60,8 @@ struct rb_broker_config {
     int64_t log_preallocate_step_bytes; /* log.preallocate.step.bytes (16 MiB) */
     int32_t log_chunk_bytes;            /* log.chunk.bytes: O_DIRECT write unit (256 KiB) */
     int64_t log_max_dirty_bytes;        /* log.max.dirty.bytes per partition (8 MiB) */
+    int64_t log_tail_cache_bytes;       /* log.tail.cache.bytes per shard (64 MiB) */
+    bool fetch_file_splice;             /* fetch.file.transfer=splice (default read) */
     int32_t recv_buffers;               /* socket.recv.buffers per shard (256) */
     int32_t recv_buffer_bytes;          /* socket.recv.buffer.bytes... of each (16 KiB) */
     char log_level[16];                 /* log.level (info) */
@@ -72,7 +74,33 @@ struct rb_config;
  * and writes a one-line reason naming the key (or file and line) into err. */
 int rb_config_load(struct rb_config **out, const char *path, char *const *envp, int n_overrides,
                    char *const *overrides, char *err, size_t errlen);
+/* A config is immutable once loaded and reference-counted: rb_config_ref adds a
+ * reference (any thread), rb_config_free drops one and frees with the last. */
 void rb_config_free(struct rb_config *cfg);
+struct rb_config *rb_config_ref(struct rb_config *cfg);
+
+/* Dynamic broker configs (AlterConfigs on a BROKER resource): a new config equal
+ * to base with keys[i]=values[i] applied over it - cluster-wide defaults
+ * (per_broker[i] false, source "dynamic-default") first, then this broker's own
+ * (source "dynamic-broker") - and the typed view rebuilt with Kafka's precedence
+ * (log.retention.ms over .minutes over .hours, ...). Returns 0 or -EINVAL (a value
+ * fails its key's check; reason in err) / -ENOMEM. */
+int rb_config_overlay(struct rb_config **out, const struct rb_config *base, int n,
+                      const char *const *keys, const char *const *values, const bool *per_broker,
+                      char *err, size_t errlen);
+/* Where key's value came from: "default", "file", "env", "override",
+ * "dynamic-default", "dynamic-broker"; NULL when unset. */
+const char *rb_config_source(const struct rb_config *cfg, const char *key);
+
+/* core/config_dynamic.c: Kafka's dynamically updatable broker keys that this broker
+ * honours (read_only false in DescribeConfigs). rb_config_dynamic_check checks one
+ * change (value NULL: invalid): 0, -EPERM for a known read-only key ("Cannot
+ * update these configs dynamically"), -EINVAL for a bad value; reason in err.
+ * Unknown keys pass, as in Kafka. rb_config_key_list: a list-typed key (APPEND and
+ * SUBTRACT apply). */
+bool rb_config_key_dynamic(const char *key);
+int rb_config_dynamic_check(const char *key, const char *value, char *err, size_t errlen);
+bool rb_config_key_list(const char *key);
 
 /* The typed view, valid as long as cfg. */
 const struct rb_broker_config *rb_config_broker(const struct rb_config *cfg);
@@ -93,6 +121,12 @@ int rb_config_foreach(const struct rb_config *cfg,
 int rb_topic_config_validate(const char *key, const char *value, char *err, size_t errlen);
 const char *rb_topic_config_default(const struct rb_config *cfg, const char *key, char *buf,
                                     size_t buflen);
+/* The source (rb_config_source) of the broker key that rb_topic_config_default
+ * took key's default from; NULL when it is a fixed default. */
+const char *rb_topic_config_default_source(const struct rb_config *cfg, const char *key);
+/* The broker key (set in cfg) that key's default comes from, e.g. retention.ms ->
+ * log.retention.ms or log.retention.hours; NULL when it is a fixed default. */
+const char *rb_topic_config_broker_key(const struct rb_config *cfg, const char *key);
 /* NULL-terminated list of every topic config key Kafka knows, for DescribeConfigs. */
 const char *const *rb_topic_config_keys(void);
 

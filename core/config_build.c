@@ -269,6 +269,8 @@ int rb_config_build(struct rb_config *cfg, struct rb_broker_config *b, char *err
     snprintf(b->zookeeper_connect, sizeof(b->zookeeper_connect), "%s", zk ? zk : "");
     const char *ts = rb_config_get(cfg, "log.message.timestamp.type");
     b->log_message_timestamp_log_append = ts && strcmp(ts, "LogAppendTime") == 0;
+    const char *ft = rb_config_get(cfg, "fetch.file.transfer");
+    b->fetch_file_splice = ft && strcasecmp(ft, "splice") == 0;
     const char *ll = rb_config_get(cfg, "log.level");
     snprintf(b->log_level, sizeof(b->log_level), "%s", ll ? ll : "info");
     return 0;

@@ -39,6 +39,9 @@ struct rb_cfg_spec {
  * in why. */
 int rb_cfg_check(const struct rb_cfg_spec *s, const char *value, char *why, size_t whylen);
 
+/* core/config.c: the schema entry of a broker key, or NULL when unknown. */
+const struct rb_cfg_spec *rb_cfg_spec_find(const char *key);
+
 /* core/config_props.c: parse .properties text, calling fn for each entry in order
  * (line = where the entry starts). Returns 0, fn's first error, -ENOMEM, or -EINVAL
  * with "path:line: syntax error: ..." in err. */

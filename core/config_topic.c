@@ -140,6 +140,42 @@ const char *rb_topic_config_default(const struct rb_config *cfg, const char *key
     return buf;
 }
 
+/* The broker key a default comes from (Kafka's synonyms, most preferred first). */
+static const char *default_broker_key(const struct rb_config *cfg, const struct topic_key *t)
+{
+    static const char *const fam[][3] = {
+        {"retention.ms", "log.retention.ms", "log.retention.minutes"},
+        {"segment.ms", "log.roll.ms", NULL},
+        {"segment.jitter.ms", "log.roll.jitter.ms", NULL},
+        {"flush.ms", "log.flush.interval.ms", NULL},
+    };
+    static const char *const last[] = {"log.retention.hours", "log.roll.hours",
+                                       "log.roll.jitter.hours", NULL};
+    if (t->broker_key)
+        return rb_config_get(cfg, t->broker_key) ? t->broker_key : NULL;
+    for (size_t i = 0; i < RB_ARRAY_LEN(fam); i++) {
+        if (strcmp(fam[i][0], t->spec.key) != 0)
+            continue;
+        for (int k = 1; k < 3; k++)
+            if (fam[i][k] && rb_config_get(cfg, fam[i][k]))
+                return fam[i][k];
+        return last[i] && rb_config_get(cfg, last[i]) ? last[i] : NULL;
+    }
+    return NULL;
+}
+
+const char *rb_topic_config_broker_key(const struct rb_config *cfg, const char *key)
+{
+    const struct topic_key *t = topic_find(key);
+    return t ? default_broker_key(cfg, t) : NULL;
+}
+
+const char *rb_topic_config_default_source(const struct rb_config *cfg, const char *key)
+{
+    const char *bk = rb_topic_config_broker_key(cfg, key);
+    return bk ? rb_config_source(cfg, bk) : NULL;
+}
+
 static const char *topic_key_names[RB_ARRAY_LEN(topic_keys) + 1];
 static pthread_once_t topic_key_names_once = PTHREAD_ONCE_INIT;
 

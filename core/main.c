@@ -2,7 +2,8 @@
  * core/main.c - the ringbroker daemon's entry point and composition root: the
  * only file in core/ that knows the other layers. It loads the configuration,
  * probes io_uring, opens the coordination backend (which recovers the partition
- * logs), starts the shard threads and waits for SIGINT/SIGTERM, then stops them:
+ * logs), starts the shard threads and waits for SIGINT/SIGTERM (SIGUSR1 logs the
+ * shards' group-commit counters), then stops them:
  * each shard flushes what it holds and closes its logs cleanly.
  *
  *   ringbroker CONFIG [--override key=value ...]
@@ -15,6 +16,7 @@
 #include "net/net.h"
 #include "net/log_maint.h"
 #include "net/partition.h"
+#include "storage/tail_cache.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +104,9 @@ static int setup_shards(struct rb_broker *b, int n_shards)
         n->b = b;
         n->shard = s;
         n->listen_fd = -1;
+        n->tail_cache = rb_tail_cache_new((uint64_t)b->bc->log_tail_cache_bytes);
+        if (!n->tail_cache)
+            return -ENOMEM;
         s->net = n;
         s->hooks.start = rb_net_shard_start;
         s->hooks.turn = rb_net_shard_turn;
@@ -112,15 +117,38 @@ static int setup_shards(struct rb_broker *b, int n_shards)
     return 0;
 }
 
-static int wait_for_signal(void)
+/* One line per shard with its group-commit counters (net/net.h), for perf/run:
+ *   stats shard=0 t_ms=MONO flush_cycles=N flushes=N syncs=N bytes=N */
+static void log_stats(struct rb_broker *b)
+{
+    int64_t now = rb_mono_ms();
+    for (int i = 0; i < b->rt.n_shards; i++) {
+        struct rb_net *n = b->rt.t[i]->net;
+        RB_INFO("stats",
+                "stats shard=%d t_ms=%lld flush_cycles=%llu flushes=%llu syncs=%llu bytes=%llu", i,
+                (long long)now, (unsigned long long)atomic_load(&n->stat_flush_cycles),
+                (unsigned long long)atomic_load(&n->stat_flushes),
+                (unsigned long long)atomic_load(&n->stat_syncs),
+                (unsigned long long)atomic_load(&n->stat_bytes));
+    }
+}
+
+/* SIGINT/SIGTERM: returned; SIGUSR1: the stats lines, then wait on. */
+static int wait_for_signal(struct rb_broker *b)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    int sig = 0;
-    sigwait(&set, &sig);
-    return sig;
+    sigaddset(&set, SIGUSR1);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGUSR1)
+            return sig;
+        log_stats(b);
+    }
 }
 
 int main(int argc, char **argv)
@@ -160,6 +188,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -198,10 +227,11 @@ int main(int argc, char **argv)
     RB_INFO(COMP, "ringbroker %s started: broker.id=%d, listening on %s:%u, %d shards, log.dirs=%s",
             RB_VERSION, b.bc->broker_id, b.bc->listener_host[0] ? b.bc->listener_host : "0.0.0.0",
             b.bound_port, n_shards, b.bc->log_dirs[0]);
-    int sig = wait_for_signal();
+    int sig = wait_for_signal(&b);
     RB_INFO(COMP, "received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rb_runtime_request_stop(&b.rt);
     rb_runtime_join(&b.rt);
+    log_stats(&b);
     rb_log_maint_shutdown(&b.rt, b.bc->log_dirs[0]); /* recovery-point checkpoints */
     rb_coord_close(b.coord);
     for (int i = 0; i < b.rt.n_shards; i++)

@@ -490,9 +490,15 @@ int rb_uring_probe(char *why, size_t whylen)
                 {IORING_OP_WRITEV, "WRITEV"},
                 {IORING_OP_FSYNC, "FSYNC"},
                 {IORING_OP_READ, "READ"},
+                {IORING_OP_SPLICE, "SPLICE"},
+                {IORING_OP_NOP, "NOP"},
                 {IORING_OP_MSG_RING, "MSG_RING"},
                 {IORING_OP_CLOSE, "CLOSE"},
-                {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}};
+                {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
+                {IORING_OP_FALLOCATE, "FALLOCATE"},
+                {IORING_OP_OPENAT, "OPENAT"},
+                {IORING_OP_RENAMEAT, "RENAMEAT"},
+                {RB_IORING_OP_FTRUNCATE, "FTRUNCATE (Linux 6.9+)"}};
     r = 0;
     for (size_t i = 0; probe && i < RB_ARRAY_LEN(need); i++) {
         if (!io_uring_opcode_supported(probe, need[i].op)) {

@@ -32,6 +32,8 @@
 #include <stdint.h>
 
 #define RB_MAX_THREADS 65
+/* Opcodes Debian's liburing 2.3 has no name for (the probe checks them). */
+#define RB_IORING_OP_FTRUNCATE 55
 
 struct rb_shard;
 

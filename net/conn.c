@@ -15,7 +15,8 @@
  * Limits: at most MAX_QUEUED requests or MAX_QUEUED_BYTES of frames per
  * connection; past that the recv is cancelled (TCP pushes back) and re-armed
  * when the queue drains.
- * Responses leave strictly in request order: only the queue head is sent.
+ * Responses leave strictly in request order: only the queue head is sent
+ * (net/resp_send.c puts it on the wire, fetch data from files included).
  *
  * Closing: set closing, cancel the recv, shutdown(2) the socket; the connection
  * is freed when no recv, no send and no request remains.
@@ -23,6 +24,8 @@
 #include "net/net.h"
 #include "core/logging.h"
 #include "core/rb.h"
+#include "storage/tail_cache.h"
+#include "storage/compress.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -198,6 +201,7 @@ void rb_net_close_prebound(void)
 
 static void on_recv(struct rb_io *io, int res, unsigned flags);
 static void on_send(struct rb_io *io, int res, unsigned flags);
+static void on_fill(struct rb_io *io, int res, unsigned flags);
 
 static void on_accept(struct rb_io *io, int res, unsigned flags)
 {
@@ -219,6 +223,7 @@ static void on_accept(struct rb_io *io, int res, unsigned flags)
             c->id = ++n->next_conn_id;
             c->recv_io.cb = on_recv;
             c->send_io.cb = on_send;
+            c->fill_io.cb = on_fill;
             int one = 1;
             setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             struct sockaddr_storage ss;
@@ -326,6 +331,7 @@ static void conn_drain_check(struct rb_conn *c)
 
 static void request_free(struct rb_request *req)
 {
+    rb_resp_ext_release(req);
     free(req->frame);
     rb_arena_free(&req->arena);
     rb_writer_free(&req->out);
@@ -356,6 +362,7 @@ static void conn_maybe_free(struct rb_conn *c)
         c->next->prev = c->prev;
     n->n_conns--;
     close(c->fd);
+    rb_resp_send_free(c);
     free(c);
 }
 
@@ -523,10 +530,13 @@ static void conn_try_send(struct rb_conn *c)
             conn_pop_head(c);
             continue;
         }
-        struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
-        io_uring_prep_send(sqe, c->fd, req->out.buf + c->send_off, req->out.len - c->send_off,
-                           MSG_NOSIGNAL);
-        rb_sqe_set_io(sqe, &c->send_io);
+        int r = rb_resp_send_issue(c, req); /* the bytes, with fetch data (resp_send.c) */
+        if (r == 0) {
+            rb_resp_send_reset(c);
+            conn_pop_head(c);
+            continue;
+        }
+        RB_ASSERT(r == 1);
         c->send_in_flight = true;
     }
     conn_update_pause(c);
@@ -538,26 +548,34 @@ static void conn_after_send(struct rb_conn *c)
     conn_drain_check(c); /* may free c */
 }
 
-static void on_send(struct rb_io *io, int res, unsigned flags)
+static void send_cqe(struct rb_conn *c, bool fill, int res)
 {
-    (void)flags;
-    struct rb_conn *c = RB_CONTAINER_OF(io, struct rb_conn, send_io);
-    c->send_in_flight = false;
-    if (res < 0) {
-        conn_close(c, strerror(-res)); /* may free c */
-        return;
-    }
     struct rb_request *req = c->q_head;
-    RB_ASSERT(req && req->state == RB_REQ_DONE);
-    c->send_off += (size_t)res;
-    if (c->send_off >= req->out.len) {
-        c->send_off = 0;
-        conn_pop_head(c);
+    RB_ASSERT(req && req->state == RB_REQ_DONE && c->send_in_flight);
+    int r = rb_resp_send_cqe(c, req, fill, res);
+    if (r == 0)
+        return; /* the other CQE of a linked pair is still due */
+    c->send_in_flight = false;
+    if (r < 0 && !c->closing) {
+        conn_close(c, strerror(-r)); /* may free c */
+        return;
     }
     if (c->closing)
         conn_maybe_free(c);
     else
         conn_after_send(c);
+}
+
+static void on_send(struct rb_io *io, int res, unsigned flags)
+{
+    (void)flags;
+    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, send_io), false, res);
+}
+
+static void on_fill(struct rb_io *io, int res, unsigned flags)
+{
+    (void)flags;
+    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, fill_io), true, res);
 }
 
 void rb_request_done(struct rb_request *req)
@@ -571,7 +589,11 @@ void rb_request_done(struct rb_request *req)
         rb_request_fail_close(req, "response too large");
         return;
     }
-    rb_write_patch_i32(&req->out, 0, (int32_t)(req->out.len - 4));
+    if (req->out.len - 4 + req->ext_bytes > INT32_MAX) {
+        rb_request_fail_close(req, "response too large");
+        return;
+    }
+    rb_write_patch_i32(&req->out, 0, (int32_t)(req->out.len - 4 + req->ext_bytes));
     conn_try_send(c); /* may free req */
     if (!c->busy)
         conn_drain_check(c); /* may free c */
@@ -612,6 +634,8 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
 
 void rb_net_partitions_turn(struct rb_net *n);
 void rb_net_partitions_finish(struct rb_net *n);
+bool rb_net_partitions_idle(struct rb_net *n);
+bool rb_net_partitions_quiet(struct rb_net *n);
 
 int rb_net_shard_start(struct rb_shard *s)
 {
@@ -649,17 +673,21 @@ bool rb_net_shard_stop_done(struct rb_shard *s)
      * and no write is outstanding when the logs close. */
     rb_net_partitions_turn(n);
     return n->flushes_in_flight == 0 && n->dirty_head == NULL && n->conns == NULL &&
-           !n->accept_armed;
+           !n->accept_armed && rb_net_partitions_idle(n) && rb_net_partitions_quiet(n);
 }
 
 void rb_net_shard_finish(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
     rb_net_partitions_finish(n);
+    rb_tail_cache_free(n->tail_cache); /* after the logs that used it */
+    n->tail_cache = NULL;
     if (n->listen_fd >= 0)
         close(n->listen_fd);
     if (n->br)
         io_uring_unregister_buf_ring(&s->ring, BGID);
     free(n->bufs);
     n->bufs = NULL;
+    rb_codec_ctx_free(n->codec);
+    n->codec = NULL;
 }

@@ -21,8 +21,8 @@
  * where a real client or a wire test exercises the version (t_admin_java.sh). */
 const struct rb_api_support rb_api_support[] = {
     {0, 0, 11, 3, rb_handle_produce},
-    {1, 4, 12, 4, rb_handle_fetch},
-    {2, 1, 6, 1, rb_handle_list_offsets},
+    {1, 4, 16, 4, rb_handle_fetch},
+    {2, 1, 8, 1, rb_handle_list_offsets},
     {3, 0, 12, 0, rb_handle_metadata},
     {10, 0, 4, 0, rb_handle_find_coordinator},
     {18, 0, 4, 0, rb_handle_api_versions},

@@ -6,6 +6,15 @@
  * of every __consumer_offsets partition, and a tick timer that, once the runtime
  * is stopping, answers every parked request (COORDINATOR_NOT_AVAILABLE) so that
  * connections drain and the shard can stop.
+ * Group metadata records (mgr->persist) are appended without waiting: a crash
+ * before they are durable loses at most the last generation (members rejoin).
+ * Offset expiry: every offsets.retention.check.interval.ms (first one second after
+ * the shard starts, which also loads the shard's __consumer_offsets partitions)
+ * each shard expires the offsets of its loaded groups (coord/group.h rules,
+ * offsets.retention.minutes, or test.offsets.retention.ms for tests) in slices of
+ * EXPIRE_BUDGET groups+offsets, yielding between slices. Expired offsets leave
+ * memory at once and their tombstones are appended (as Kafka: a crash before they
+ * are durable brings them back, to expire again).
  * Fault model: a corrupt __consumer_offsets log is loaded up to the corruption
  * (logged); a partition not on this shard answers NOT_COORDINATOR.
  */
@@ -17,11 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COMP          "groups"
-#define LOAD_BUF      (16u << 20)
-#define LOAD_BUDGET   (64u << 20)
-#define TICK_MS       250
-#define NOT_COORD_ERR 16
+#define COMP            "groups"
+#define LOAD_BUF        (16u << 20)
+#define LOAD_BUDGET     (64u << 20)
+#define TICK_MS         250
+#define NOT_COORD_ERR   16
+#define EXPIRE_FIRST_MS 1000
+#define EXPIRE_BUDGET   2048
 
 enum { LOAD_NONE = 0, LOAD_RUNNING, LOAD_DONE };
 
@@ -39,6 +50,14 @@ struct gshard {
     struct rb_timer tick;
 };
 static __thread struct gshard gsh;
+
+struct gexpire { /* the offset expiry timer of a shard */
+    bool armed, running;
+    uint32_t pass;
+    int64_t retention_ms, interval_ms;
+    struct rb_timer timer;
+};
+static __thread struct gexpire gexp;
 
 /* ---- op memory ---- */
 
@@ -98,6 +117,8 @@ static const struct rb_topic_meta *offsets_topic(struct rb_net *n)
     return rb_metadata_topic(n->md, RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS));
 }
 
+static void persist_group(struct rb_group_mgr *mgr, struct rb_group *g, bool tombstone);
+
 static void gshard_init(struct rb_shard *s)
 {
     if (gsh.init)
@@ -107,6 +128,7 @@ static void gshard_init(struct rb_shard *s)
     int32_t np = t ? t->n_partitions : n->b->bc->offsets_topic_num_partitions;
     rb_group_mgr_init(&gsh.mgr, &s->timers, &s->now_ms, n->b->bc->group_initial_rebalance_delay_ms,
                       np);
+    gsh.mgr.persist = persist_group;
     gsh.n_parts = np;
     gsh.load_state = calloc((size_t)RB_MAX(np, 1), 1);
     gsh.load_off = calloc((size_t)RB_MAX(np, 1), sizeof(int64_t));
@@ -378,9 +400,9 @@ void rb_recset_add(struct rb_recset *rs, const char *group, const char *topic, i
     rs->n++;
 }
 
-/* Append rs (then free it); 0 or the error to answer. */
-int16_t rb_recset_append(struct rb_shard *s, struct rb_gop *op, struct rb_recset *rs,
-                         rb_append_done_fn done)
+/* Append rs to part (then free it); 0 or -errno. */
+static int recset_append_part(struct rb_shard *s, int32_t part, struct rb_recset *rs,
+                              rb_append_done_fn done, void *arg)
 {
     struct rb_orec *recs = calloc((size_t)RB_MAX(rs->n, 1), sizeof(*recs));
     RB_ASSERT(recs);
@@ -390,11 +412,159 @@ int16_t rb_recset_append(struct rb_shard *s, struct rb_gop *op, struct rb_recset
         recs[i].value = rs->r[i].tomb ? NULL : rs->w.buf + rs->r[i].v;
         recs[i].value_len = (int32_t)rs->r[i].vl;
     }
-    int r = rs->w.err ? rs->w.err : rb_groups_append(s, op->part, recs, rs->n, done, op);
+    int r = rs->w.err ? rs->w.err : rb_groups_append(s, part, recs, rs->n, done, arg);
     free(recs);
     free(rs->r);
     rb_writer_free(&rs->w);
-    return r ? RB_GERR_COORDINATOR_NOT_AVAILABLE : 0;
+    return r;
+}
+
+/* Append rs (then free it); 0 or the error to answer. */
+int16_t rb_recset_append(struct rb_shard *s, struct rb_gop *op, struct rb_recset *rs,
+                         rb_append_done_fn done)
+{
+    return recset_append_part(s, op->part, rs, done, op) ? RB_GERR_COORDINATOR_NOT_AVAILABLE : 0;
+}
+
+/* ---- group metadata records ---- */
+
+static void persist_done(struct rb_shard *s, int16_t err, int64_t base, void *arg)
+{
+    char *group = arg;
+    (void)s;
+    (void)base;
+    if (err)
+        RB_WARN(COMP, "group %s: metadata record not written (error %d)", group, err);
+    free(group);
+}
+
+static void persist_group(struct rb_group_mgr *mgr, struct rb_group *g, bool tombstone)
+{
+    (void)mgr;
+    struct rb_writer w;
+    rb_writer_init(&w, 256);
+    rb_gmetakey_write(&w, g->id);
+    size_t kl = w.len;
+    if (!tombstone)
+        rb_gmeta_write(&w, g);
+    struct rb_orec rec = {w.buf, (int32_t)kl, tombstone ? NULL : w.buf + kl, (int32_t)(w.len - kl)};
+    char *group = strdup(g->id);
+    RB_ASSERT(group);
+    int r = w.err ? w.err
+                  : rb_groups_append(rb_self(), g->coord_partition, &rec, 1, persist_done, group);
+    if (r) {
+        RB_WARN(COMP, "group %s: metadata record not written: %s", g->id, strerror(-r));
+        free(group);
+    }
+    rb_writer_free(&w);
+}
+
+/* ---- offset expiry ---- */
+
+static void expire_done(struct rb_shard *s, int16_t err, int64_t base, void *arg)
+{
+    (void)s;
+    (void)base;
+    (void)arg;
+    if (err)
+        RB_WARN(COMP, "expired offsets: tombstones not written (error %d)", err);
+}
+
+static void expire_one(void *arg, struct rb_group *g, const struct rb_goffset *o)
+{
+    rb_recset_add(arg, g->id, o->topic, o->partition, true, 0, 0, NULL, 0);
+}
+
+static void expire_arm(struct rb_shard *s, int64_t delay)
+{
+    (void)rb_timer_arm(&s->timers, &gexp.timer, s->now_ms + delay);
+}
+
+static bool stopping(struct rb_shard *s)
+{
+    return gsh.stopped || atomic_load(&s->rt->stopping);
+}
+
+/* One slice of the current pass; posts itself again until every group is seen. */
+static void expire_slice(struct rb_shard *s, void *arg)
+{
+    (void)arg;
+    if (stopping(s)) {
+        gexp.running = false;
+        return;
+    }
+    int64_t now = rb_wall_ms(), budget = EXPIRE_BUDGET;
+    for (struct rb_group *g = gsh.mgr.groups, *next; g; g = next) {
+        next = g->next;
+        if (g->exp_pass == gexp.pass)
+            continue;
+        if (budget <= 0) {
+            rb_post(s, s->id, expire_slice, NULL);
+            return;
+        }
+        g->exp_pass = gexp.pass;
+        budget -= 1 + g->n_offsets;
+        int32_t p = g->coord_partition;
+        if (p < 0 || p >= gsh.n_parts || gsh.load_state[p] != LOAD_DONE)
+            continue;
+        struct rb_recset rs = {0};
+        rb_writer_init(&rs.w, 256);
+        int n = rb_group_expire_offsets(g, now, gexp.retention_ms, expire_one, &rs);
+        if (n > 0) {
+            RB_INFO(COMP, "group %s: %d committed offset(s) expired", g->id, n);
+            if (recset_append_part(s, p, &rs, expire_done, NULL))
+                RB_WARN(COMP, "group %s: expired offsets' tombstones not written", g->id);
+        } else {
+            free(rs.r);
+            rb_writer_free(&rs.w);
+        }
+        rb_group_gc(&gsh.mgr, g); /* Empty without offsets: Dead, as Kafka's cleanup */
+    }
+    gexp.running = false;
+    expire_arm(s, gexp.interval_ms);
+}
+
+static void expire_fire(struct rb_timer *t)
+{
+    (void)t;
+    struct rb_shard *s = rb_self();
+    if (atomic_load(&s->rt->stopping))
+        return;
+    const struct rb_topic_meta *top = offsets_topic(s->net);
+    bool owns = false;
+    for (int32_t p = 0; top && p < top->n_partitions && !owns; p++)
+        owns = top->partitions[p].shard == s->id;
+    if (!owns || gexp.running) {
+        expire_arm(s, gexp.interval_ms);
+        return;
+    }
+    gshard_init(s);
+    if (gsh.stopped)
+        return;
+    (void)ensure_shard_loaded(s); /* partitions still loading are skipped */
+    gexp.pass++;
+    gexp.running = true;
+    expire_slice(s, NULL);
+}
+
+static int64_t cfg_i64(struct rb_net *n, const char *key, int64_t min, int64_t dflt)
+{
+    int64_t v;
+    const char *str = rb_config_get(n->b->config, key);
+    return str && !rb_parse_i64(str, min, INT64_MAX / 4, &v) ? v : dflt;
+}
+
+void rb_groups_turn(struct rb_net *n)
+{
+    if (gexp.armed)
+        return;
+    gexp.armed = true;
+    gexp.retention_ms = cfg_i64(n, "test.offsets.retention.ms", 0, -1);
+    if (gexp.retention_ms < 0)
+        gexp.retention_ms = cfg_i64(n, "offsets.retention.minutes", 1, 10080) * 60000;
+    gexp.interval_ms = cfg_i64(n, "offsets.retention.check.interval.ms", 1, 600000);
+    rb_timer_init(&gexp.timer, expire_fire);
+    expire_arm(n->shard, RB_MIN(EXPIRE_FIRST_MS, gexp.interval_ms));
 }
 
 /* ---- lazy creation of __consumer_offsets ---- */

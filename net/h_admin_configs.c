@@ -5,10 +5,10 @@
  * shard serves the new snapshot.
  *
  * Standalone rules: replica assignments for new partitions may only name this
- * broker; configs are topic configs (resource type 2). Broker resources (4) get
- * INVALID_REQUEST "dynamic broker configs are not supported" - broker configs are
- * static (server.properties / KAFKA_* env), as DescribeConfigs reports them
- * read-only. Other resource types get INVALID_REQUEST.
+ * broker; configs are topic configs (resource type 2) or dynamic broker configs
+ * (resource type 4, name "" for the cluster-wide default or this broker's id, as
+ * Kafka: another id or a non-number is INVALID_REQUEST). Other resource types get
+ * INVALID_REQUEST.
  * Fault model: everything here is input; bad input is a per-resource error code.
  */
 #include "core/kerr.h"
@@ -120,6 +120,7 @@ struct ac_res {
     struct rb_str name;
     int16_t error;
     const char *message;
+    int32_t broker_id; /* a BROKER resource: -1 for the cluster default */
 };
 
 struct ac_ctx {
@@ -190,23 +191,42 @@ static void ac_done(struct rb_shard *s, void *arg)
     rb_request_release(req);
 }
 
-/* Checks that do not need the coord; true when r goes on to it as a topic change. */
+/* A BROKER resource's name: "" (cluster default, -1) or this broker's id. */
+static bool ac_broker_name(struct rb_request *req, struct ac_res *r)
+{
+    int32_t self = rb_req_net(req)->b->bc->broker_id;
+    char name[64], msg[160];
+    int64_t id;
+    r->broker_id = -1;
+    if (r->name.len <= 0)
+        return true;
+    snprintf(name, sizeof(name), "%.*s", (int)RB_MIN(r->name.len, 60), r->name.ptr);
+    r->error = RB_KERR_INVALID_REQUEST;
+    if (rb_parse_i64(name, INT32_MIN, INT32_MAX, &id)) {
+        snprintf(msg, sizeof(msg), "Node id must be an integer, but it is: %s", name);
+        r->message = rb_req_strdup(req, rb_str_c(msg));
+        return false;
+    }
+    if (id != self) {
+        snprintf(msg, sizeof(msg), "Unexpected broker id, expected %d, but received %s", self,
+                 name);
+        r->message = rb_req_strdup(req, rb_str_c(msg));
+        return false;
+    }
+    r->error = RB_KERR_NONE;
+    r->broker_id = self;
+    return true;
+}
+
+/* Checks that do not need the coord; true when r goes on to it as a change. */
 static bool ac_check_resource(struct rb_request *req, struct ac_res *r)
 {
     if (r->type == RES_TOPIC && r->name.len > 0)
         return true;
-    if (r->type == RES_TOPIC) {
-        r->error = RB_KERR_INVALID_REQUEST;
-        r->message = "Empty topic name";
-    } else if (r->type == RES_BROKER) {
-        r->error = RB_KERR_INVALID_REQUEST;
-        r->message = "dynamic broker configs are not supported by this broker: set them in "
-                     "server.properties (or KAFKA_* environment variables) and restart";
-    } else {
-        r->error = RB_KERR_INVALID_REQUEST;
-        r->message = "Unsupported resource type";
-    }
-    (void)req;
+    if (r->type == RES_BROKER)
+        return ac_broker_name(req, r);
+    r->error = RB_KERR_INVALID_REQUEST;
+    r->message = r->type == RES_TOPIC ? "Empty topic name" : "Unsupported resource type";
     return false;
 }
 
@@ -216,6 +236,8 @@ static struct rb_config_change *ac_add_change(struct rb_request *req, struct ac_
     struct rb_config_change *ch = &ac->chs[ac->n_chs];
     ac->ch_idx[ac->n_chs++] = i;
     ch->topic = rb_req_strdup(req, ac->res[i].name);
+    ch->broker = ac->res[i].type == RES_BROKER;
+    ch->broker_id = ac->res[i].broker_id;
     ch->n = RB_MAX(n_cfg, 0);
     ch->keys = rb_req_alloc(req, (size_t)ch->n, sizeof(char *));
     ch->values = rb_req_alloc(req, (size_t)ch->n, sizeof(char *));

@@ -1,6 +1,9 @@
 /*
- * net/h_fetch.c - Fetch (1), versions 4-11, consumers only (no fetch sessions:
- * session_id 0 in every response, so clients send full fetches).
+ * net/h_fetch.c - Fetch (1), versions 4-16, consumers only (no fetch sessions:
+ * session_id 0 in every response, so clients send full fetches). From v13 topics
+ * are named by id (cluster metadata) in the request and the response; an unknown
+ * id is UNKNOWN_TOPIC_ID. v15's replica_state and v16's node_endpoints concern
+ * followers and leader changes: ignored and never sent by a standalone broker.
  *
  * The partitions go to their owner shards in one group per shard; an owner
  * answers at once when it has min_bytes (or an error), else it parks the group
@@ -12,6 +15,9 @@
  * max_bytes; the first non-empty one is always included whole, so a consumer
  * makes progress even with a batch larger than its limits (as Kafka does).
  * High watermark = last stable offset = the durable end (no transactions yet).
+ * Records: bytes from the tail cache come back copied; bytes in segment files come
+ * back as a descriptor and are left out of req->out, to be spliced (or read and
+ * sent) into their place by the connection (net/fetch_data.c, net/resp_send.c).
  */
 #include "core/kerr.h"
 #include "core/rb.h"
@@ -44,6 +50,7 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
     resp.responses_n = nt;
     uint32_t total = 0;
     uint32_t max_bytes = in->max_bytes > 0 ? (uint32_t)in->max_bytes : 0;
+    struct rb_fetch_out *fo = rb_fetch_out_new(req, fc->n); /* net/fetch_data.c */
     int k = 0;
     for (int32_t i = 0; i < nt; i++) {
         struct rb_fetch_req_topic *rt = &in->topics[i];
@@ -73,28 +80,26 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
             op->log_start_offset = pop->u.fetch.log_start_offset;
             uint32_t len = pop->u.fetch.data_len;
             if (len && (total == 0 || total + len <= max_bytes)) {
-                op->records = (struct rb_bytes){pop->u.fetch.data, (int32_t)len};
+                op->records = rb_fetch_out_records(fo, pop);
                 total += len;
             }
         }
     }
     rb_resp_begin(req);
+    rb_fetch_out_encode_begin(fo);
     rb_fetch_resp_encode(&req->out, req->hdr.api_version, &resp);
+    rb_fetch_out_encode_end(fo);
     for (int j = 0; j < fc->n; j++)
-        if (fc->pops[j]) {
-            free(fc->pops[j]->u.fetch.data);
-            fc->pops[j]->u.fetch.data = NULL;
-        }
+        if (fc->pops[j])
+            rb_fetch_data_clear(fc->pops[j]);
     rb_request_done(req);
 }
 
 static void free_data(struct fetch_ctx *fc)
 {
     for (int j = 0; j < fc->n; j++)
-        if (fc->pops[j]) {
-            free(fc->pops[j]->u.fetch.data);
-            fc->pops[j]->u.fetch.data = NULL;
-        }
+        if (fc->pops[j])
+            rb_fetch_data_clear(fc->pops[j]);
 }
 
 static void group_back(struct rb_shard *s, struct rb_pgroup *g)

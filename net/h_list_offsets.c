@@ -1,8 +1,12 @@
 /*
- * net/h_list_offsets.c - ListOffsets (2), versions 1-5: latest (-1) is the high
- * watermark (durable end), earliest (-2) the log start offset, any other
- * timestamp the first offset whose batch max timestamp is at or after it (time
- * index). Owners answer at once; one group per owner shard.
+ * net/h_list_offsets.c - ListOffsets (2), versions 1-8: latest (-1) is the high
+ * watermark, earliest (-2) the log start offset, max timestamp (-3, v7+) the
+ * first record carrying the largest timestamp (storage/log_maxts.c; -1/-1 for an
+ * empty log), earliest-local (-4, v8+) the log start offset (no tiered storage),
+ * any other timestamp >= 0 the first offset whose batch max timestamp is at or
+ * after it (time index). A special timestamp the request version does not know
+ * (or any other negative one) gets UNSUPPORTED_VERSION for that partition, as
+ * Kafka answers. Owners answer at once; one group per owner shard.
  */
 #include "core/kerr.h"
 #include "core/rb.h"
@@ -51,13 +55,26 @@ static void respond(struct rb_request *req, struct lo_ctx *lc)
             if (!pop->error) {
                 op->offset = pop->u.lo.offset;
                 op->timestamp = pop->u.lo.found_timestamp;
-                op->leader_epoch = 0;
+                op->leader_epoch = op->offset >= 0 ? 0 : -1;
             }
         }
     }
     rb_resp_begin(req);
     rb_list_offsets_resp_encode(&req->out, req->hdr.api_version, &resp);
     rb_request_done(req);
+}
+
+/* Kafka's minimum version for each special timestamp (-1 latest, -2 earliest,
+ * -3 max timestamp, -4 earliest local); others (-5 latest tiered is v9+) are
+ * unsupported here. */
+static bool timestamp_supported(int64_t ts, int16_t version)
+{
+    static const int16_t min_version[] = {1, 1, 7, 8};
+    if (ts >= 0)
+        return true;
+    if (ts < -4)
+        return false;
+    return version >= min_version[-ts - 1];
 }
 
 static void part_back(struct rb_request *req)
@@ -97,6 +114,10 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
         }
         for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
             struct rb_list_offsets_req_partition *rp = &rt->partitions[j];
+            if (!timestamp_supported(rp->timestamp, req->hdr.api_version)) {
+                lc->errors[k] = RB_KERR_UNSUPPORTED_VERSION;
+                continue;
+            }
             if (!t || rp->partition_index < 0 || rp->partition_index >= t->n_partitions) {
                 lc->errors[k] = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;

@@ -8,7 +8,8 @@
  * Fault model: unknown topics/partitions, oversized metadata, unknown members and
  * generations get Kafka's error codes per partition; a failed append answers the
  * mapped error (COORDINATOR_NOT_AVAILABLE for storage errors) and changes nothing.
- * TODO: offsets.retention.minutes (expiry of old offsets) is not implemented.
+ * Expiry of old offsets (offsets.retention.minutes) runs on a timer of each shard
+ * (net/group_route.c, rules in coord/group.h).
  */
 #include "core/kerr.h"
 #include "core/rb.h"

@@ -4,16 +4,29 @@
  *
  * On the connection's shard: look up each partition in the snapshot, validate
  * every RecordBatch in place (length, magic 2, CRC-32C, counts, size against
- * max.message.bytes) - spreading the CRC work over the shards that received the
- * bytes - then send each owner shard its partitions in one group. Owners append
- * and, for acks=1/all, answer once the data is fdatasync'd (net/partition.c).
- * acks=0 gets no response at all, as in Kafka.
+ * max.message.bytes) and deeply (every inner record, decompressing compressed
+ * batches under a cap: storage/compress.h) - spreading that work over the shards
+ * that received the bytes - then send each owner shard its partitions in one
+ * group. Owners append and, for acks=1/all, answer once the data is fdatasync'd
+ * (net/partition.c). acks=0 gets no response at all, as in Kafka.
+ *
+ * Topic compression.type (else broker compression.type; "producer" keeps what
+ * the producer sent): a batch of another codec is rebuilt by the owner shard just
+ * before its append (rb_produce_rebuild: decompress, deep-validate, recompress,
+ * new CRC), in that shard's codec scratch. Errors: malformed inner records
+ * INVALID_RECORD (87), records that do not decompress CORRUPT_MESSAGE (2; Kafka
+ * answers UNKNOWN_SERVER_ERROR there), decompressed size over rb_decomp_cap or a
+ * rebuilt batch over max.message.bytes MESSAGE_TOO_LARGE (10), more than one batch
+ * in a partition that needs a rebuild INVALID_RECORD (Kafka refuses that always),
+ * zstd before Produce v7 UNSUPPORTED_COMPRESSION_TYPE (76). CreateTime topics also
+ * get Kafka's timestamp rule (struct rb_ts_rule): INVALID_TIMESTAMP (32).
  */
 #include "core/kerr.h"
 #include "core/rb.h"
 #include "net/handlers.h"
 #include "net/partition.h"
 #include "storage/batch.h"
+#include "storage/compress.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +47,14 @@ static int16_t batch_error(enum rb_batch_status st)
     case RB_BATCH_BAD_MAGIC:
         return RB_KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
     case RB_BATCH_INVALID:
+    case RB_BATCH_BAD_RECORD:
         return RB_KERR_INVALID_RECORD;
+    case RB_BATCH_TOO_LARGE:
+        return RB_KERR_MESSAGE_TOO_LARGE;
+    case RB_BATCH_BAD_CODEC:
+        return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+    case RB_BATCH_NOMEM:
+        return RB_KERR_UNKNOWN_SERVER_ERROR;
     default:
         return RB_KERR_CORRUPT_MESSAGE;
     }
@@ -46,26 +66,130 @@ static int32_t max_message_bytes(struct rb_net *n, const struct rb_topic_meta *t
     int64_t x;
     if (v && rb_parse_i64(v, 0, INT32_MAX, &x) == 0)
         return (int32_t)x;
-    return n->b->bc->message_max_bytes;
+    return rb_config_broker(rb_net_config(n))->message_max_bytes;
 }
 
-/* Validate every batch of one partition's records; returns a Kafka error. */
-static int16_t validate_records(struct rb_bytes rec, int32_t max_bytes)
+/* A topic key's integer value, else its broker key's, else dflt. */
+static int64_t topic_i64(struct rb_net *n, const struct rb_topic_meta *t, const char *key,
+                         const char *broker_key, int64_t dflt)
 {
+    const char *v = rb_topic_config(t, key);
+    int64_t x;
+    if (!v)
+        v = rb_config_get(rb_net_config(n), broker_key);
+    return v && rb_parse_i64(v, 0, INT64_MAX, &x) == 0 ? x : dflt;
+}
+
+static void ts_rule(struct rb_net *n, const struct rb_topic_meta *t, struct rb_ts_rule *r)
+{
+    const char *v = rb_topic_config(t, "message.timestamp.type");
+    r->check = v ? strcmp(v, "CreateTime") == 0
+                 : !rb_config_broker(rb_net_config(n))->log_message_timestamp_log_append;
+    r->before_ms = topic_i64(n, t, "message.timestamp.before.max.ms",
+                             "log.message.timestamp.before.max.ms", INT64_MAX);
+    r->after_ms = topic_i64(n, t, "message.timestamp.after.max.ms",
+                            "log.message.timestamp.after.max.ms", 3600000);
+}
+
+static int16_t ts_check(const struct rb_ts_rule *r, const struct rb_ts_range *ts)
+{
+    int64_t now = rb_wall_ms();
+    if (!r->check)
+        return RB_KERR_NONE;
+    if (ts->min != INT64_MAX && ts->min < now - r->before_ms)
+        return RB_KERR_INVALID_TIMESTAMP;
+    if (r->after_ms < INT64_MAX - now && ts->max > now + r->after_ms)
+        return RB_KERR_INVALID_TIMESTAMP;
+    return RB_KERR_NONE;
+}
+
+/* The topic's compression.type (else the broker's) as a codec, -1 = "producer". */
+static int target_codec(struct rb_net *n, const struct rb_topic_meta *t)
+{
+    const char *v = rb_topic_config(t, "compression.type");
+    if (!v)
+        v = rb_config_get(rb_net_config(n), "compression.type"); /* dynamic too */
+    int c = v ? rb_codec_from_config(v) : -1;
+    return c >= 0 ? c : -1;
+}
+
+static struct rb_codec_ctx *net_codec(struct rb_net *n)
+{
+    if (!n->codec)
+        n->codec = rb_codec_ctx_new(); /* once per shard */
+    return n->codec;
+}
+
+/* Validate every batch of one partition's records; returns a Kafka error. Batches
+ * the owner will rebuild for compression.type (codec != target) are deep-validated
+ * there, on their records as decompressed for the rebuild; the others here, on the
+ * receiving shard (decompressing compressed ones), as Kafka's LogValidator does
+ * for every produce. *recompress tells whether any batch needs the rebuild. */
+static int16_t validate_records(struct rb_net *n, struct rb_bytes rec, int32_t max_bytes,
+                                int target, const struct rb_ts_rule *tsr, int16_t version,
+                                bool *recompress)
+{
+    *recompress = false;
     if (rec.len <= 0)
         return RB_KERR_CORRUPT_MESSAGE;
     uint32_t off = 0, len = (uint32_t)rec.len;
+    int n_batches = 0;
     while (off < len) {
         struct rb_batch_info bi;
         enum rb_batch_status st = rb_batch_validate(rec.ptr + off, len - off, &bi);
-        if (st == RB_BATCH_OK && rb_batch_total_bytes(&bi) > (uint32_t)max_bytes)
-            return RB_KERR_MESSAGE_TOO_LARGE;
-        if (st == RB_BATCH_OK && (bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK) > 4)
-            return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE;
         if (st != RB_BATCH_OK)
             return batch_error(st);
+        if (rb_batch_total_bytes(&bi) > (uint32_t)max_bytes)
+            return RB_KERR_MESSAGE_TOO_LARGE;
+        int codec = bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK;
+        if (codec > RB_CODEC_MAX || (codec == RB_CODEC_ZSTD && version < 7))
+            return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE; /* Kafka: zstd needs v7+ */
+        if (target >= 0 && codec != target) {
+            *recompress = true; /* the owner validates while rebuilding */
+        } else {
+            if (!net_codec(n))
+                return RB_KERR_UNKNOWN_SERVER_ERROR;
+            struct rb_ts_range ts;
+            st =
+                rb_batch_deep_validate(n->codec, rec.ptr + off, &bi, rb_decomp_cap(max_bytes), &ts);
+            if (st != RB_BATCH_OK)
+                return batch_error(st);
+            int16_t err = ts_check(tsr, &ts);
+            if (err)
+                return err;
+        }
         off += rb_batch_total_bytes(&bi);
+        n_batches++;
     }
+    /* Kafka accepts one v2 batch per partition; a rebuild must be all or nothing. */
+    if (*recompress && n_batches > 1)
+        return RB_KERR_INVALID_RECORD;
+    return RB_KERR_NONE;
+}
+
+int16_t rb_produce_rebuild(struct rb_net *n, const struct rb_pop *op, const uint8_t *b,
+                           const struct rb_batch_info *bi, const uint8_t **out,
+                           struct rb_batch_info *obi)
+{
+    *out = b;
+    *obi = *bi;
+    if (!op->u.produce.recompress ||
+        (bi->attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == op->u.produce.codec)
+        return RB_KERR_NONE;
+    if (!net_codec(n))
+        return RB_KERR_UNKNOWN_SERVER_ERROR;
+    struct rb_ts_range ts;
+    enum rb_batch_status st =
+        rb_batch_recompress(n->codec, b, bi, op->u.produce.codec,
+                            rb_decomp_cap(op->u.produce.max_bytes), out, obi, &ts);
+    if (st != RB_BATCH_OK)
+        return batch_error(st);
+    int16_t err = ts_check(&op->u.produce.ts, &ts);
+    if (err)
+        return err;
+    /* Kafka checks the size again after a rebuild (it may have grown). */
+    if (rb_batch_total_bytes(obi) > (uint32_t)op->u.produce.max_bytes)
+        return RB_KERR_MESSAGE_TOO_LARGE;
     return RB_KERR_NONE;
 }
 
@@ -158,14 +282,20 @@ void rb_handle_produce(struct rb_request *req, void *msg)
         const struct rb_topic_meta *t =
             rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
         int32_t max_bytes = t ? max_message_bytes(n, t) : 0;
+        int target = t ? target_codec(n, t) : -1;
+        struct rb_ts_rule tsr = {0};
+        if (t)
+            ts_rule(n, t, &tsr);
         const char *tname = t ? t->name : NULL;
         for (int32_t j = 0; j < rt->partition_data_n; j++, k++) {
             struct rb_produce_req_partition *rp = &rt->partition_data[j];
             int16_t err = all_err;
             if (!err && (!t || rp->index < 0 || rp->index >= t->n_partitions))
                 err = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            bool recompress = false;
             if (!err)
-                err = validate_records(rp->records, max_bytes);
+                err = validate_records(n, rp->records, max_bytes, target, &tsr,
+                                       req->hdr.api_version, &recompress);
             pc->errors[k] = err;
             if (err)
                 continue;
@@ -178,6 +308,10 @@ void rb_handle_produce(struct rb_request *req, void *msg)
             op->u.produce.records = rp->records.ptr;
             op->u.produce.len = (uint32_t)rp->records.len;
             op->u.produce.acks = in->acks;
+            op->u.produce.recompress = recompress;
+            op->u.produce.codec = (uint8_t)RB_MAX(target, 0);
+            op->u.produce.max_bytes = max_bytes;
+            op->u.produce.ts = tsr;
             pc->pops[k] = op;
         }
     }

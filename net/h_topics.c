@@ -19,7 +19,8 @@ struct create_ctx {
 };
 
 /* v5+: every topic config Kafka knows with its value, as DescribeConfigs reports
- * them: TOPIC_CONFIG (1) when the request set it, else DEFAULT_CONFIG (5). */
+ * them: TOPIC_CONFIG (1) when the request set it, else the source of the broker
+ * key its default comes from (rb_kafka_config_source). */
 static void create_resp_configs(struct rb_request *req, const struct rb_topic_spec *sp,
                                 struct rb_create_topics_resp_topic *ot)
 {
@@ -40,9 +41,10 @@ static void create_resp_configs(struct rb_request *req, const struct rb_topic_sp
             }
         if (c->config_source == 5) {
             char buf[256];
-            const char *v =
-                rb_topic_config_default(rb_req_net(req)->b->config, keys[i], buf, sizeof(buf));
+            const struct rb_config *cfg = rb_net_config(rb_req_net(req));
+            const char *v = rb_topic_config_default(cfg, keys[i], buf, sizeof(buf));
             c->value = v ? rb_str_c(rb_req_strdup(req, rb_str_c(v))) : RB_STR_NULL;
+            c->config_source = rb_kafka_config_source(rb_topic_config_default_source(cfg, keys[i]));
         }
     }
 }

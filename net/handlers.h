@@ -8,6 +8,8 @@
 
 #include "net/net.h"
 
+#include <string.h>
+
 void rb_handle_api_versions(struct rb_request *req, void *msg);
 void rb_handle_metadata(struct rb_request *req, void *msg);
 void rb_handle_produce(struct rb_request *req, void *msg);
@@ -46,6 +48,25 @@ static inline struct rb_shard *rb_req_shard(struct rb_request *req)
 static inline struct rb_net *rb_req_net(struct rb_request *req)
 {
     return req->conn->net;
+}
+/* The broker configuration in effect on this shard: the static one with the
+ * dynamic broker configs of the current metadata snapshot applied. Valid until the
+ * shard installs its next snapshot (the end of the current handler call). */
+static inline const struct rb_config *rb_net_config(const struct rb_net *n)
+{
+    return n->md && n->md->config ? n->md->config : n->b->config;
+}
+/* Kafka's ConfigSource (DescribeConfigs, CreateTopics v5+) of a value whose
+ * rb_config_source is src: DYNAMIC_BROKER_CONFIG 2, DYNAMIC_DEFAULT_BROKER_CONFIG
+ * 3, STATIC_BROKER_CONFIG 4 (file, environment, --override), DEFAULT_CONFIG 5
+ * (built in, or src NULL). */
+static inline int8_t rb_kafka_config_source(const char *src)
+{
+    if (!src || strcmp(src, "default") == 0)
+        return 5;
+    if (strcmp(src, "dynamic-broker") == 0)
+        return 2;
+    return strcmp(src, "dynamic-default") == 0 ? 3 : 4;
 }
 /* NUL-terminated copy of a wire string in the request arena ("" for null). */
 char *rb_req_strdup(struct rb_request *req, struct rb_str s);

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 struct rb_partition;
+struct rb_codec_ctx;
 struct rb_ptable {
     struct rb_partition **buckets;
     uint32_t mask;
@@ -63,10 +64,46 @@ struct rb_net {
     int n_conns;
     int flushes_in_flight;
     int closing_partitions; /* dropped partitions waiting for their flush */
+    /* Group-commit counters (perf/run reads them): written by this shard only
+     * (rb_stat_add), read by the main thread for the "stats shard=" log line it
+     * prints on SIGUSR1 and at clean shutdown. */
+    _Atomic uint64_t stat_flush_cycles; /* loop turns that started >= 1 flush */
+    _Atomic uint64_t stat_flushes;      /* partition flushes started */
+    _Atomic uint64_t stat_syncs;        /* of them with an fdatasync */
+    _Atomic uint64_t stat_bytes;        /* record-batch bytes appended (what flushes write) */
     uint64_t next_conn_id;
+    struct rb_tail_cache *tail_cache; /* log.tail.cache.bytes of written chunks */
+    int groups_out;                   /* pgroups (and cancels) sent, not back yet */
+    int64_t stop_deadline_ms;         /* stopping: when to stop waiting for them */
+    struct rb_timer stop_timer;
+    struct rb_codec_ctx *codec; /* compression scratch (storage/compress.h), lazy */
 };
 
+/* Single-writer counter add: no locked read-modify-write on the hot path. */
+static inline void rb_stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
 enum rb_req_state { RB_REQ_DISPATCHED = 1, RB_REQ_DONE };
+
+/* Response bytes that are not in req->out (fetch data, net/fetch_data.c): they go
+ * into the stream at out position `at`, file bytes first (file_len bytes of fd at
+ * file_pos, moved by splice or by read + send: fetch.file.transfer), then mem_len
+ * bytes of mem. The request owns fd and mem (closed and freed with it). The
+ * partition named by owner/topic/partition is reported when the file read fails. */
+struct rb_resp_ext {
+    size_t at;
+    int fd;
+    uint64_t file_pos;
+    uint32_t file_len;
+    uint8_t *mem;
+    uint32_t mem_len;
+    int16_t owner;
+    int32_t partition;
+    const char *topic; /* NUL-terminated, request arena */
+};
 
 struct rb_request {
     struct rb_request *next;
@@ -83,7 +120,10 @@ struct rb_request {
     bool respond;
     int refs; /* 1 for the connection queue + 1 per outstanding async part */
     int64_t start_ms;
-    void *ctx; /* handler state */
+    void *ctx;               /* handler state */
+    struct rb_resp_ext *ext; /* request arena; ascending at */
+    int n_ext;
+    uint64_t ext_bytes;
 };
 
 struct rb_conn {
@@ -99,8 +139,22 @@ struct rb_conn {
     bool closing;
     bool draining; /* bad input seen: answer what came before it, then close */
     bool send_in_flight;
-    int busy; /* > 0 while a callback works on the connection: do not free it */
-    size_t send_off;
+    int busy;        /* > 0 while a callback works on the connection: do not free it */
+    size_t send_off; /* bytes of the current region sent (net/resp_send.c) */
+    /* response transmission in regions (net/resp_send.c) */
+    struct rb_io fill_io; /* file -> stage (pipe or buffer) of a linked pair */
+    int send_region;
+    uint64_t send_done; /* bytes of the head response sent */
+    uint8_t send_kind;
+    uint8_t send_cqes; /* CQEs still due for the operation in flight */
+    bool send_filled;  /* the operation in flight has a fill step */
+    int fill_res, drain_res;
+    uint32_t staged;    /* file bytes in the stage, not yet sent */
+    uint32_t stage_off; /* read path: where they start in stage_buf */
+    uint32_t stage_cap;
+    int pipe_fd[2]; /* splice path; valid when pipe_open */
+    bool pipe_open;
+    uint8_t *stage_buf; /* read path */
     /* framing */
     uint8_t size_buf[4];
     uint32_t size_have;
@@ -143,6 +197,19 @@ static inline void rb_request_hold(struct rb_request *req)
     req->refs++;
 }
 void rb_request_release(struct rb_request *req);
+
+/* ---- response transmission (net/resp_send.c) ---- */
+/* Issue the next operation for the head response req: 1 issued, 0 when it is all
+ * sent (nothing issued). Errors come back through rb_resp_send_cqe. */
+int rb_resp_send_issue(struct rb_conn *c, struct rb_request *req);
+/* A CQE of the operation in flight (fill: the fill step of a pair). Returns 1 when
+ * the operation is over, 0 when another CQE is due, -errno to close the connection. */
+int rb_resp_send_cqe(struct rb_conn *c, struct rb_request *req, bool fill, int res);
+/* Reset the cursor for the next response; release a connection's stage. */
+void rb_resp_send_reset(struct rb_conn *c);
+void rb_resp_send_free(struct rb_conn *c);
+/* Close the fds and free the memory of req->ext. */
+void rb_resp_ext_release(struct rb_request *req);
 
 /* ---- dispatch (net/dispatch.c) ---- */
 void rb_dispatch(struct rb_request *req);

@@ -8,7 +8,11 @@
  * when it completes, every produce waiting for an offset now durable is answered,
  * fetches waiting for data are re-run, and appends that were refused for lack of
  * buffer room (-ENOBUFS) are retried in order. While one flush is in flight, new
- * appends accumulate and go out together in the next one.
+ * appends accumulate and go out together in the next one. The log also refuses
+ * with -ENOBUFS while a segment roll or preallocation it needs runs in the
+ * background (storage/log_seg.c); that flush's callback waits for it, so the
+ * retry finds room. A partition is dropped or closed only once rb_log_busy is
+ * false.
  *
  * Relaxed durability (topic flush.messages / flush.ms, broker
  * log.flush.interval.messages / .ms; default 1 = every acknowledged append is
@@ -45,10 +49,12 @@
  */
 #include "net/partition.h"
 #include "net/handlers.h"
+#include "net/group_route.h"
 #include "net/log_maint.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
+#include "storage/compress.h"
 #include "storage/producer_state.h"
 
 #include <stdlib.h>
@@ -168,6 +174,7 @@ int rb_ptable_add(struct rb_net *n, const char *topic, const uint8_t id[16], int
     p->index = partition;
     p->log = log;
     p->net = n;
+    rb_log_set_tail_cache(log, n->tail_cache); /* the shard's (log.tail.cache.bytes) */
     p->last_sync_ms = rb_mono_ms();
     rb_timer_init(&p->sync_timer, sync_timer_fired);
     p->pstate = rb_pstate_new();
@@ -256,8 +263,10 @@ static void group_back_on_origin(struct rb_shard *s, void *arg)
     struct rb_request *req = g->req;
     g->returned = true;
     g->back(s, g);
-    if (req) /* NULL: a local append (rb_partition_append_local) */
+    if (req) { /* NULL: a local append (rb_partition_append_local) */
+        rb_net_of(s)->groups_out--;
         rb_request_release(req);
+    }
 }
 
 static void group_return(struct rb_shard *s, struct rb_pgroup *g)
@@ -331,8 +340,15 @@ static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_
             op->u.produce.next_batch += rb_batch_total_bytes(&bi);
             continue;
         }
+        const uint8_t *ab; /* compression.type may rebuild it (net/h_produce.c) */
+        struct rb_batch_info abi;
+        int16_t err = rb_produce_rebuild(p->net, op, b, &bi, &ab, &abi);
+        if (err) {
+            op->error = err;
+            return 1;
+        }
         int64_t base = -1;
-        int r = rb_log_append(p->log, b, &bi, rb_wall_ms(), &base);
+        int r = rb_log_append(p->log, ab, &abi, rb_wall_ms(), &base);
         if (r == -ENOBUFS) {
             list_push(&p->blocked_head, &p->blocked_tail, op);
             mark_dirty(p);
@@ -351,6 +367,7 @@ static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_
             p->disk_full = false;
         }
         rb_pstate_update(p->pstate, &bi, base, rb_wall_ms());
+        rb_stat_add(&p->net->stat_bytes, rb_batch_total_bytes(&abi)); /* as stored */
         if (op->u.produce.base_offset < 0)
             op->u.produce.base_offset = base;
         op->u.produce.next_batch += rb_batch_total_bytes(&bi);
@@ -400,20 +417,31 @@ static struct rb_pop *list_pop(struct rb_pop **head, struct rb_pop **tail)
 
 static void wake_fetchers(struct rb_shard *s, struct rb_partition *p)
 {
-    /* Re-running a group unlinks its pops from every partition: collect first. */
-    struct rb_pgroup *groups[64];
-    while (p->fetch_waiters) {
+    /* Re-running a group unlinks its pops from every partition: collect first.
+     * A group the new data does not satisfy (min_bytes, or a flush that made
+     * nothing new visible) registers again at the head of the list: run each
+     * group at most once per wake-up, or this would spin. */
+    struct rb_pgroup *groups[64], *done[256];
+    int n_done = 0;
+    while (n_done < (int)RB_ARRAY_LEN(done)) {
         int k = 0;
         for (struct rb_pop *op = p->fetch_waiters; op && k < 64; op = op->wnext) {
             bool seen = false;
             for (int j = 0; j < k; j++)
                 seen |= groups[j] == op->group;
+            for (int j = 0; j < n_done; j++)
+                seen |= done[j] == op->group;
             if (!seen)
                 groups[k++] = op->group;
         }
-        for (int j = 0; j < k; j++)
+        if (k == 0)
+            break;
+        for (int j = 0; j < k; j++) {
             if (groups[j]->owner_state == OWNER_WAITING)
                 fetch_group_rerun(s, groups[j]);
+            if (n_done < (int)RB_ARRAY_LEN(done))
+                done[n_done++] = groups[j]; /* compared by address only from here */
+        }
     }
 }
 
@@ -471,33 +499,7 @@ static void flush_done(struct rb_log *log, int res, void *arg)
 
 static void fetch_pop_clear(struct rb_pop *op)
 {
-    free(op->u.fetch.data);
-    op->u.fetch.data = NULL;
-    op->u.fetch.data_len = 0;
-}
-
-static int copy_slice(const struct rb_log_slice *sl, uint8_t *dst)
-{
-    uint32_t off = 0;
-    for (int i = 0; i < sl->n; i++) {
-        const struct rb_log_piece *pc = &sl->piece[i];
-        if (pc->mem) {
-            memcpy(dst + off, pc->mem, pc->len);
-        } else {
-            uint32_t done = 0;
-            while (done < pc->len) {
-                ssize_t r =
-                    pread(pc->fd, dst + off + done, pc->len - done, (off_t)(pc->file_pos + done));
-                if (r < 0 && errno == EINTR)
-                    continue;
-                if (r <= 0)
-                    return r < 0 ? -errno : -EIO;
-                done += (uint32_t)r;
-            }
-        }
-        off += pc->len;
-    }
-    return 0;
+    rb_fetch_data_clear(op);
 }
 
 /* Read op's data (replacing any earlier read) within budget bytes. */
@@ -539,21 +541,14 @@ static void fetch_read(struct rb_net *n, struct rb_pgroup *g, struct rb_pop *op,
     }
     if (sl.bytes == 0)
         return;
-    uint8_t *buf = malloc(sl.bytes);
-    if (!buf) {
-        op->error = RB_KERR_UNKNOWN_SERVER_ERROR;
-        return;
-    }
-    r = copy_slice(&sl, buf);
+    /* memory copied, file bytes as a descriptor sent later (net/fetch_data.c) */
+    r = rb_fetch_data_take(op, &sl);
     if (r) {
         RB_ERROR(COMP, "read of %s-%d at offset %lld failed: %s", p->topic, p->index,
                  (long long)off, strerror(-r));
-        free(buf);
-        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        op->error = r == -EIO ? RB_KERR_KAFKA_STORAGE_ERROR : RB_KERR_UNKNOWN_SERVER_ERROR;
         return;
     }
-    op->u.fetch.data = buf;
-    op->u.fetch.data_len = sl.bytes;
     g->bytes += sl.bytes;
 }
 
@@ -603,8 +598,8 @@ static void fetch_timer_fired(struct rb_timer *t)
 static void fetch_group_wait_or_return(struct rb_shard *s, struct rb_pgroup *g)
 {
     struct rb_net *n = s->net;
-    if (fetch_group_satisfied(n, g)) {
-        group_return(s, g);
+    if (fetch_group_satisfied(n, g) || atomic_load(&s->rt->stopping)) {
+        group_return(s, g); /* a stopping broker answers long polls at once */
         return;
     }
     for (int i = 0; i < g->n_pops; i++) {
@@ -633,6 +628,14 @@ static void fetch_group_rerun(struct rb_shard *s, struct rb_pgroup *g)
 
 /* ---- list offsets ---- */
 
+/* The shard's codec scratch, for reading compressed batches (NULL: no memory). */
+static struct rb_codec_ctx *lo_codec(struct rb_net *n)
+{
+    if (!n->codec)
+        n->codec = rb_codec_ctx_new(); /* once per shard */
+    return n->codec;
+}
+
 static void exec_list_offsets(struct rb_shard *s, struct rb_pop *op)
 {
     struct rb_net *n = s->net;
@@ -645,14 +648,27 @@ static void exec_list_offsets(struct rb_shard *s, struct rb_pop *op)
         op->error = RB_KERR_KAFKA_STORAGE_ERROR;
     } else if (op->u.lo.timestamp == -1) { /* latest */
         op->u.lo.offset = rb_log_written_end(p->log);
-    } else if (op->u.lo.timestamp == -2) { /* earliest */
+    } else if (op->u.lo.timestamp == -2 || op->u.lo.timestamp == -4) {
+        /* earliest; earliest-local (v8+) is the same without tiered storage */
         op->u.lo.offset = rb_log_start_offset(p->log);
+    } else if (op->u.lo.timestamp == -3) { /* max timestamp (v7+) */
+        int64_t off, ts;
+        int err = rb_log_max_timestamp(p->log, lo_codec(n), rb_log_written_end(p->log), &off, &ts);
+        if (err == 0) {
+            op->u.lo.offset = off;
+            op->u.lo.found_timestamp = ts;
+        } else if (err != -ENOENT) {
+            op->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        }
     } else if (op->u.lo.timestamp < 0) {
         op->error = RB_KERR_UNSUPPORTED_VERSION;
     } else {
         int64_t off, ts;
-        if (rb_log_offset_for_time(p->log, op->u.lo.timestamp, &off, &ts) == 0 &&
-            off < rb_log_written_end(p->log)) {
+        int64_t end = rb_log_written_end(p->log);
+        if (rb_log_offset_for_time(p->log, op->u.lo.timestamp, &off, &ts) == 0 && off < end) {
+            /* the batch; then its first record at or after the timestamp */
+            (void)rb_log_record_at_time(p->log, lo_codec(n), off, end, op->u.lo.timestamp, &off,
+                                        &ts);
             op->u.lo.offset = off;
             op->u.lo.found_timestamp = ts;
         }
@@ -793,6 +809,15 @@ void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g)
     g->owner_state = OWNER_IDLE;
     g->returned = false;
     rb_request_hold(g->req);
+    rb_net_of(s)->groups_out++;
+    if (g->shard != s->id && atomic_load(&s->rt->stopping)) {
+        /* The owner may have left its loop already: answer here (retriable). */
+        for (int i = 0; i < g->n_pops; i++)
+            g->pops[i]->error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+        g->owner_state = OWNER_RETURNED;
+        rb_post(s, s->id, group_back_on_origin, g);
+        return;
+    }
     rb_post(s, g->shard, owner_exec, g);
 }
 
@@ -800,6 +825,7 @@ static void cancel_ack_on_origin(struct rb_shard *s, void *arg)
 {
     (void)s;
     struct rb_pgroup *g = arg;
+    rb_net_of(s)->groups_out--;
     rb_request_release(g->req);
 }
 
@@ -815,7 +841,12 @@ static void owner_cancel(struct rb_shard *s, void *arg)
 
 void rb_pgroup_cancel(struct rb_shard *s, struct rb_pgroup *g)
 {
+    /* Stopping: every owner answers its waiting fetches by itself (and may have
+     * left its loop already, so a cancel could be stranded). */
+    if (atomic_load(&s->rt->stopping))
+        return;
     rb_request_hold(g->req);
+    rb_net_of(s)->groups_out++;
     rb_post(s, g->shard, owner_cancel, g);
 }
 
@@ -829,6 +860,8 @@ static __thread struct pending_update *pending_updates;
 
 void rb_net_partitions_turn(struct rb_net *n);
 void rb_net_partitions_finish(struct rb_net *n);
+bool rb_net_partitions_idle(struct rb_net *n);
+bool rb_net_partitions_quiet(struct rb_net *n);
 
 /* Relaxed durability: with flush.messages > 1 a flush only writes (the ack and the
  * high watermark follow the write) unless a sync is due: flush.messages appended
@@ -865,6 +898,7 @@ static void start_flushes(struct rb_net *n)
 {
     struct rb_partition *p = n->dirty_head;
     n->dirty_head = NULL;
+    uint64_t started = 0;
     while (p) {
         struct rb_partition *next = p->dirty_next;
         p->in_dirty_list = false;
@@ -876,6 +910,9 @@ static void start_flushes(struct rb_net *n)
             } else if (r == 0) {
                 p->flushing = true;
                 n->flushes_in_flight++;
+                started++;
+                if (p->syncing)
+                    rb_stat_add(&n->stat_syncs, 1);
             } else if (r != -EBUSY) {
                 /* offline: answer everyone waiting with the error */
                 p->flushing = true;
@@ -884,6 +921,10 @@ static void start_flushes(struct rb_net *n)
             }
         }
         p = next;
+    }
+    if (started) {
+        rb_stat_add(&n->stat_flush_cycles, 1);
+        rb_stat_add(&n->stat_flushes, started);
     }
 }
 
@@ -895,8 +936,8 @@ static bool drop_partition(struct rb_shard *s, struct rb_partition_handoff *h)
     if (!p)
         return true;
     p->dropped = true;
-    if (p->flushing)
-        return false;
+    if (p->flushing || rb_log_busy(p->log))
+        return false; /* background segment work ends on its own (log_seg.c) */
     while (p->durable_head)
         produce_fail(s, list_pop(&p->durable_head, &p->durable_tail),
                      RB_KERR_UNKNOWN_TOPIC_OR_PARTITION);
@@ -939,12 +980,42 @@ static void process_pending_updates(struct rb_shard *s)
     }
 }
 
+/* A config change (topic AlterConfigs or a dynamic broker default): every log
+ * here takes its settings from the new snapshot. Flush policy: a flush.ms timer
+ * armed under the old policy is re-armed by the next flush; unsynced data is
+ * flushed by the new policy at the next turn. */
+static void reconfigure_partitions(struct rb_shard *s)
+{
+    struct rb_net *n = s->net;
+    const struct rb_broker_config *bc = rb_config_broker(rb_net_config(n));
+    struct rb_ptable *t = &n->parts;
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++) {
+        for (struct rb_partition *p = t->buckets[i]; p; p = p->hnext) {
+            const struct rb_topic_meta *tm = rb_metadata_topic(n->md, p->topic, p->topic_len);
+            struct rb_log_config lc;
+            if (p->dropped || !tm)
+                continue;
+            rb_coord_log_config(bc, tm, &lc);
+            if (rb_log_reconfigure(p->log, &lc)) {
+                RB_WARN(COMP, "%s-%d: new log settings refused; keeping the old ones", p->topic,
+                        p->index);
+                continue;
+            }
+            rb_timer_cancel(&s->timers, &p->sync_timer);
+            if (rb_log_dirty(p->log))
+                mark_dirty(p);
+        }
+    }
+}
+
 void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
 {
     struct rb_net *n = s->net;
     rb_metadata_unref(n->md);
     n->md = u->md;
     u->md = NULL;
+    if (u->reconfigure)
+        reconfigure_partitions(s);
     for (int i = 0; i < u->n_adopt; i++) {
         struct rb_partition_handoff *h = &u->adopt[i];
         int r = rb_ptable_add(n, h->topic->name, h->topic->id, h->index, h->log);
@@ -961,10 +1032,68 @@ void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
 void rb_net_partitions_turn(struct rb_net *n)
 {
     rb_log_maint_turn(n);
+    rb_groups_turn(n);
     if (n->dirty_head)
         start_flushes(n);
     if (pending_updates)
         process_pending_updates(n->shard);
+}
+
+static void stop_timer_fired(struct rb_timer *t)
+{
+    (void)t; /* only wakes the loop, which checks the deadline */
+}
+
+static void stop_nudge(struct rb_shard *s, void *arg)
+{
+    (void)s;
+    (void)arg;
+}
+
+/* Stopping: answer the fetches still waiting here (owner side), then report
+ * whether every group this shard sent is back (origin side; their return wakes
+ * the loop), so no request is left behind holding memory. Bounded: after 3 s the
+ * shard stops anyway (a group sent to a shard that already left its loop). */
+bool rb_net_partitions_quiet(struct rb_net *n)
+{
+    struct rb_shard *s = n->shard;
+    struct rb_ptable *t = &n->parts;
+    bool returned = false;
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++)
+        for (struct rb_partition *p = t->buckets[i]; p; p = p->hnext)
+            while (p->fetch_waiters) {
+                struct rb_pgroup *g = p->fetch_waiters->group;
+                RB_ASSERT(g->owner_state == OWNER_WAITING);
+                fetch_group_unwait(n, g);
+                group_return(s, g);
+                returned = true;
+            }
+    if (!n->stop_deadline_ms) {
+        n->stop_deadline_ms = s->now_ms + 3000;
+        rb_timer_init(&n->stop_timer, stop_timer_fired);
+        (void)rb_timer_arm(&s->timers, &n->stop_timer, n->stop_deadline_ms);
+    }
+    if (returned) { /* one more loop turn (not asleep) sends their wake-ups */
+        rb_post(s, s->id, stop_nudge, NULL);
+        return false;
+    }
+    bool quiet = n->groups_out == 0 || s->now_ms >= n->stop_deadline_ms;
+    if (n->groups_out && quiet)
+        RB_WARN(COMP, "shard %d stopping with %d request parts still out on other shards", s->id,
+                n->groups_out);
+    if (quiet)
+        rb_timer_cancel(&s->timers, &n->stop_timer);
+    return quiet;
+}
+
+bool rb_net_partitions_idle(struct rb_net *n)
+{
+    struct rb_ptable *t = &n->parts;
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++)
+        for (struct rb_partition *p = t->buckets[i]; p; p = p->hnext)
+            if (rb_log_busy(p->log))
+                return false;
+    return true;
 }
 
 void rb_net_partitions_finish(struct rb_net *n)

@@ -140,6 +140,10 @@ static void rb_produce_resp_node_endpoint_write(struct rb_writer *w, int16_t v,
 static void rb_produce_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
                                  struct rb_produce_resp *m);
 static void rb_produce_resp_write(struct rb_writer *w, int16_t v, const struct rb_produce_resp *m);
+static void rb_fetch_req_replica_state_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                            struct rb_fetch_req_replica_state *m);
+static void rb_fetch_req_replica_state_write(struct rb_writer *w, int16_t v,
+                                             const struct rb_fetch_req_replica_state *m);
 static void rb_fetch_req_partition_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
                                         struct rb_fetch_req_partition *m);
 static void rb_fetch_req_partition_write(struct rb_writer *w, int16_t v,
@@ -181,6 +185,10 @@ static void rb_fetch_resp_topic_read(struct rb_reader *r, struct rb_arena *a, in
                                      struct rb_fetch_resp_topic *m);
 static void rb_fetch_resp_topic_write(struct rb_writer *w, int16_t v,
                                       const struct rb_fetch_resp_topic *m);
+static void rb_fetch_resp_node_endpoint_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                             struct rb_fetch_resp_node_endpoint *m);
+static void rb_fetch_resp_node_endpoint_write(struct rb_writer *w, int16_t v,
+                                              const struct rb_fetch_resp_node_endpoint *m);
 static void rb_fetch_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
                                struct rb_fetch_resp *m);
 static void rb_fetch_resp_write(struct rb_writer *w, int16_t v, const struct rb_fetch_resp *m);
@@ -1263,6 +1271,53 @@ void rb_produce_resp_encode(struct rb_writer *w, int16_t version, const struct r
 
 /* ---- Fetch (api key 1) ---- */
 
+void rb_fetch_req_replica_state_init(struct rb_fetch_req_replica_state *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->replica_id = -1;
+    m->replica_epoch = INT64_C(-1);
+}
+
+static bool rb_fetch_req_replica_state_is_default(const struct rb_fetch_req_replica_state *m)
+{
+    return (m->replica_id == -1) && (m->replica_epoch == INT64_C(-1));
+}
+
+static void rb_fetch_req_replica_state_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                            struct rb_fetch_req_replica_state *m)
+{
+    const bool flex = v >= 12;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    if (v >= 15) {
+        m->replica_id = rb_read_i32(r);
+    }
+    if (v >= 15) {
+        m->replica_epoch = rb_read_i64(r);
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_fetch_req_replica_state_write(struct rb_writer *w, int16_t v,
+                                             const struct rb_fetch_req_replica_state *m)
+{
+    const bool flex = v >= 12;
+    (void)flex;
+    (void)v;
+    (void)m;
+    if (v >= 15) {
+        rb_write_i32(w, m->replica_id);
+    }
+    if (v >= 15) {
+        rb_write_i64(w, m->replica_epoch);
+    }
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
 void rb_fetch_req_partition_init(struct rb_fetch_req_partition *m)
 {
     memset(m, 0, sizeof(*m));
@@ -1430,6 +1485,7 @@ void rb_fetch_req_init(struct rb_fetch_req *m)
     memset(m, 0, sizeof(*m));
     m->cluster_id = RB_STR_NULL;
     m->replica_id = -1;
+    rb_fetch_req_replica_state_init(&m->replica_state);
     m->max_bytes = 2147483647;
     m->session_epoch = -1;
     m->rack_id = (struct rb_str){"", 0};
@@ -1454,6 +1510,11 @@ static void rb_fetch_req_read_tags(struct rb_reader *r, struct rb_arena *a, int1
                 m->cluster_id = rd_str(s, flex, (v >= 12));
             }
             break;
+        case 1:
+            if (v >= 15) {
+                rb_fetch_req_replica_state_read(s, a, v, &m->replica_state);
+            }
+            break;
         default:
             break;
         }
@@ -1470,7 +1531,9 @@ static void rb_fetch_req_read(struct rb_reader *r, struct rb_arena *a, int16_t v
     (void)v;
     (void)m;
     (void)flex;
-    m->replica_id = rb_read_i32(r);
+    if (v <= 14) {
+        m->replica_id = rb_read_i32(r);
+    }
     m->max_wait_ms = rb_read_i32(r);
     m->min_bytes = rb_read_i32(r);
     m->max_bytes = rb_read_i32(r);
@@ -1514,12 +1577,20 @@ static void rb_fetch_req_write_tags(struct rb_writer *w, int16_t v, const struct
     uint32_t count = 0;
     if ((v >= 12) && !(m->cluster_id.len < 0))
         count++;
+    if ((v >= 15) && !(rb_fetch_req_replica_state_is_default(&m->replica_state)))
+        count++;
     rb_write_uvarint(w, count);
     if ((v >= 12) && !(m->cluster_id.len < 0)) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
         wr_str(&t, m->cluster_id, flex, (v >= 12));
         wr_tag(w, 0, &t);
+    }
+    if ((v >= 15) && !(rb_fetch_req_replica_state_is_default(&m->replica_state))) {
+        struct rb_writer t;
+        rb_writer_init(&t, 0);
+        rb_fetch_req_replica_state_write(&t, v, &m->replica_state);
+        wr_tag(w, 1, &t);
     }
 }
 
@@ -1529,7 +1600,9 @@ static void rb_fetch_req_write(struct rb_writer *w, int16_t v, const struct rb_f
     (void)flex;
     (void)v;
     (void)m;
-    rb_write_i32(w, m->replica_id);
+    if (v <= 14) {
+        rb_write_i32(w, m->replica_id);
+    }
     rb_write_i32(w, m->max_wait_ms);
     rb_write_i32(w, m->min_bytes);
     rb_write_i32(w, m->max_bytes);
@@ -1559,7 +1632,7 @@ int rb_fetch_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t version
                         struct rb_fetch_req *out)
 {
     rb_fetch_req_init(out);
-    if (version < 4 || version > 13)
+    if (version < 4 || version > 16)
         return r->err ? r->err : -EBADMSG;
     rb_fetch_req_read(r, a, version, out);
     if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
@@ -1569,7 +1642,7 @@ int rb_fetch_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t version
 
 void rb_fetch_req_encode(struct rb_writer *w, int16_t version, const struct rb_fetch_req *in)
 {
-    if ((version < 4 || version > 13) && bad_version(w))
+    if ((version < 4 || version > 16) && bad_version(w))
         return;
     rb_fetch_req_write(w, version, in);
 }
@@ -1939,9 +2012,98 @@ static void rb_fetch_resp_topic_write(struct rb_writer *w, int16_t v,
         rb_write_uvarint(w, 0);
 }
 
+void rb_fetch_resp_node_endpoint_init(struct rb_fetch_resp_node_endpoint *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->host = (struct rb_str){"", 0};
+    m->rack = RB_STR_NULL;
+}
+
+static void rb_fetch_resp_node_endpoint_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                             struct rb_fetch_resp_node_endpoint *m)
+{
+    const bool flex = v >= 12;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    if (v >= 16) {
+        m->node_id = rb_read_i32(r);
+    }
+    if (v >= 16) {
+        m->host = rd_str(r, flex, false);
+    }
+    if (v >= 16) {
+        m->port = rb_read_i32(r);
+    }
+    if (v >= 16) {
+        m->rack = rd_str(r, flex, (v >= 16));
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_fetch_resp_node_endpoint_write(struct rb_writer *w, int16_t v,
+                                              const struct rb_fetch_resp_node_endpoint *m)
+{
+    const bool flex = v >= 12;
+    (void)flex;
+    (void)v;
+    (void)m;
+    if (v >= 16) {
+        rb_write_i32(w, m->node_id);
+    }
+    if (v >= 16) {
+        wr_str(w, m->host, flex, false);
+    }
+    if (v >= 16) {
+        rb_write_i32(w, m->port);
+    }
+    if (v >= 16) {
+        wr_str(w, m->rack, flex, (v >= 16));
+    }
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
 void rb_fetch_resp_init(struct rb_fetch_resp *m)
 {
     memset(m, 0, sizeof(*m));
+}
+
+static void rb_fetch_resp_read_tags(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                    struct rb_fetch_resp *m)
+{
+    const bool flex = v >= 12;
+    (void)flex;
+    (void)a;
+    uint32_t count = rb_read_uvarint(r);
+    for (uint32_t k = 0; k < count && !r->err; k++) {
+        uint32_t tag;
+        struct rb_reader sub;
+        if (!rd_tag(r, &tag, &sub))
+            break;
+        struct rb_reader *s = &sub;
+        switch (tag) {
+        case 0:
+            if (v >= 16) {
+                m->node_endpoints_n = rd_alen(s, flex, false);
+                if (m->node_endpoints_n > 0) {
+                    m->node_endpoints =
+                        rd_alloc(s, a, m->node_endpoints_n, sizeof(*m->node_endpoints));
+                    for (int32_t i = 0; i < m->node_endpoints_n && !s->err; i++) {
+                        rb_fetch_resp_node_endpoint_init(&m->node_endpoints[i]);
+                        rb_fetch_resp_node_endpoint_read(s, a, v, &m->node_endpoints[i]);
+                    }
+                }
+            }
+            break;
+        default:
+            break;
+        }
+        if (sub.err && !r->err)
+            r->err = sub.err;
+    }
 }
 
 static void rb_fetch_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
@@ -1968,7 +2130,25 @@ static void rb_fetch_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t 
         }
     }
     if (flex)
-        rb_skip_tagged_fields(r);
+        rb_fetch_resp_read_tags(r, a, v, m);
+}
+
+static void rb_fetch_resp_write_tags(struct rb_writer *w, int16_t v, const struct rb_fetch_resp *m)
+{
+    const bool flex = v >= 12;
+    (void)flex;
+    uint32_t count = 0;
+    if ((v >= 16) && !(m->node_endpoints_n == 0))
+        count++;
+    rb_write_uvarint(w, count);
+    if ((v >= 16) && !(m->node_endpoints_n == 0)) {
+        struct rb_writer t;
+        rb_writer_init(&t, 0);
+        wr_alen(&t, m->node_endpoints_n, flex, false);
+        for (int32_t i = 0; i < m->node_endpoints_n; i++)
+            rb_fetch_resp_node_endpoint_write(&t, v, &m->node_endpoints[i]);
+        wr_tag(w, 0, &t);
+    }
 }
 
 static void rb_fetch_resp_write(struct rb_writer *w, int16_t v, const struct rb_fetch_resp *m)
@@ -1988,14 +2168,14 @@ static void rb_fetch_resp_write(struct rb_writer *w, int16_t v, const struct rb_
     for (int32_t i = 0; i < m->responses_n; i++)
         rb_fetch_resp_topic_write(w, v, &m->responses[i]);
     if (flex)
-        rb_write_uvarint(w, 0);
+        rb_fetch_resp_write_tags(w, v, m);
 }
 
 int rb_fetch_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t version,
                          struct rb_fetch_resp *out)
 {
     rb_fetch_resp_init(out);
-    if (version < 4 || version > 13)
+    if (version < 4 || version > 16)
         return r->err ? r->err : -EBADMSG;
     rb_fetch_resp_read(r, a, version, out);
     if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
@@ -2005,7 +2185,7 @@ int rb_fetch_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t versio
 
 void rb_fetch_resp_encode(struct rb_writer *w, int16_t version, const struct rb_fetch_resp *in)
 {
-    if ((version < 4 || version > 13) && bad_version(w))
+    if ((version < 4 || version > 16) && bad_version(w))
         return;
     rb_fetch_resp_write(w, version, in);
 }
@@ -8798,7 +8978,7 @@ void rb_describe_cluster_resp_encode(struct rb_writer *w, int16_t version,
 
 const struct rb_api_info rb_api_table[] = {
     {0, "Produce", 0, 11, 9},
-    {1, "Fetch", 4, 13, 12},
+    {1, "Fetch", 4, 16, 12},
     {2, "ListOffsets", 1, 8, 6},
     {3, "Metadata", 0, 12, 9},
     {8, "OffsetCommit", 2, 9, 8},

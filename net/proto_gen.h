@@ -140,7 +140,12 @@ int rb_produce_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t vers
                            struct rb_produce_resp *out);
 void rb_produce_resp_encode(struct rb_writer *w, int16_t version, const struct rb_produce_resp *in);
 
-/* ---- Fetch (api key 1), versions 4-13, flexible 12+ ---- */
+/* ---- Fetch (api key 1), versions 4-16, flexible 12+ ---- */
+
+struct rb_fetch_req_replica_state {
+    int32_t replica_id;
+    int64_t replica_epoch;
+};
 
 struct rb_fetch_req_partition {
     int32_t partition;
@@ -168,6 +173,7 @@ struct rb_fetch_req_forgotten_topic {
 struct rb_fetch_req {
     struct rb_str cluster_id;
     int32_t replica_id;
+    struct rb_fetch_req_replica_state replica_state;
     int32_t max_wait_ms;
     int32_t min_bytes;
     int32_t max_bytes;
@@ -181,6 +187,7 @@ struct rb_fetch_req {
     struct rb_str rack_id;
 };
 
+void rb_fetch_req_replica_state_init(struct rb_fetch_req_replica_state *m);
 void rb_fetch_req_partition_init(struct rb_fetch_req_partition *m);
 void rb_fetch_req_topic_init(struct rb_fetch_req_topic *m);
 void rb_fetch_req_forgotten_topic_init(struct rb_fetch_req_forgotten_topic *m);
@@ -231,12 +238,21 @@ struct rb_fetch_resp_topic {
     int32_t partitions_n; /* -1: null */
 };
 
+struct rb_fetch_resp_node_endpoint {
+    int32_t node_id;
+    struct rb_str host;
+    int32_t port;
+    struct rb_str rack;
+};
+
 struct rb_fetch_resp {
     int32_t throttle_time_ms;
     int16_t error_code;
     int32_t session_id;
     struct rb_fetch_resp_topic *responses;
     int32_t responses_n; /* -1: null */
+    struct rb_fetch_resp_node_endpoint *node_endpoints;
+    int32_t node_endpoints_n; /* -1: null */
 };
 
 void rb_fetch_resp_diverging_epoch_init(struct rb_fetch_resp_diverging_epoch *m);
@@ -245,6 +261,7 @@ void rb_fetch_resp_snapshot_id_init(struct rb_fetch_resp_snapshot_id *m);
 void rb_fetch_resp_aborted_transaction_init(struct rb_fetch_resp_aborted_transaction *m);
 void rb_fetch_resp_partition_init(struct rb_fetch_resp_partition *m);
 void rb_fetch_resp_topic_init(struct rb_fetch_resp_topic *m);
+void rb_fetch_resp_node_endpoint_init(struct rb_fetch_resp_node_endpoint *m);
 void rb_fetch_resp_init(struct rb_fetch_resp *m);
 int rb_fetch_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t version,
                          struct rb_fetch_resp *out);

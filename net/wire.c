@@ -300,6 +300,11 @@ void rb_write_raw(struct rb_writer *w, const void *p, size_t n)
 {
     if (n == 0)
         return;
+    if (w->defer_fn && (const uint8_t *)p >= w->defer_lo && (const uint8_t *)p < w->defer_hi) {
+        if (!w->err)
+            w->defer_fn(w, p, n, w->defer_arg);
+        return;
+    }
     uint8_t *d = rb_write_reserve(w, n);
     if (d)
         memcpy(d, p, n);

@@ -1,6 +1,6 @@
 /*
- * storage/batch.c - RecordBatch (magic 2) header parsing, in-place validation and
- * CRC-32C.
+ * storage/batch.c - RecordBatch (magic 2) header parsing, in-place validation,
+ * record-level (deep) checks and CRC-32C.
  *
  * Owns: the rules a batch must satisfy before the log accepts it from a producer.
  * Invariants: nothing here writes to the batch; every read is bounded by len.
@@ -18,6 +18,7 @@
 
 #include <isa-l/crc.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 
 _Static_assert(RB_BATCH_HEADER_BYTES == 61, "RecordBatch v2 header is 61 bytes");
@@ -111,6 +112,105 @@ enum rb_batch_status rb_batch_validate(const uint8_t *p, size_t len, struct rb_b
     return RB_BATCH_OK;
 }
 
+/* Kafka's zigzag varlong (at most 10 bytes); false when it runs past end. */
+static bool rd_varlong_slow(const uint8_t **p, const uint8_t *end, int64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        if (*p >= end)
+            return false;
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Most varints in a record are one byte: decode those inline. */
+static inline bool rd_varlong(const uint8_t **p, const uint8_t *end, int64_t *out)
+{
+    if (*p < end && !(**p & 0x80)) {
+        uint8_t b = *(*p)++;
+        *out = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return true;
+    }
+    return rd_varlong_slow(p, end, out);
+}
+
+/* Kafka's zigzag varint: at most 5 bytes and 32 bits. */
+static inline bool rd_varint(const uint8_t **p, const uint8_t *end, int32_t *out)
+{
+    const uint8_t *start = *p;
+    int64_t v;
+    if (!rd_varlong(p, end, &v) || *p - start > 5 || v < INT32_MIN || v > INT32_MAX)
+        return false;
+    *out = (int32_t)v;
+    return true;
+}
+
+/* A length-prefixed byte string; -1 (null) allowed when nullable. */
+static bool skip_bytes(const uint8_t **p, const uint8_t *end, bool nullable)
+{
+    int32_t n;
+    if (!rd_varint(p, end, &n))
+        return false;
+    if (n < 0)
+        return nullable && n == -1;
+    if (n > end - *p)
+        return false;
+    *p += n;
+    return true;
+}
+
+/* One record's body r..rend (after its length); offset delta must be want_delta. */
+static bool check_record(const uint8_t *r, const uint8_t *rend, int32_t want_delta,
+                         int64_t *ts_delta)
+{
+    int32_t off_delta, n_headers;
+    r++; /* attributes: unused in v2 */
+    if (!rd_varlong(&r, rend, ts_delta) || !rd_varint(&r, rend, &off_delta) ||
+        off_delta != want_delta)
+        return false;
+    if (!skip_bytes(&r, rend, true) || !skip_bytes(&r, rend, true)) /* key, value */
+        return false;
+    if (!rd_varint(&r, rend, &n_headers) || n_headers < 0 || n_headers > rend - r)
+        return false;
+    for (int32_t h = 0; h < n_headers; h++)
+        if (!skip_bytes(&r, rend, false) || !skip_bytes(&r, rend, true))
+            return false;
+    return r == rend;
+}
+
+enum rb_batch_status rb_batch_check_records(const uint8_t *recs, size_t len,
+                                            const struct rb_batch_info *bi, struct rb_ts_range *tsr)
+{
+    const uint8_t *p = recs, *end = recs + len;
+    int64_t min = INT64_MAX, max = -1;
+    for (int32_t i = 0; i < bi->record_count; i++) {
+        int32_t size;
+        if (!rd_varint(&p, end, &size) || size < 1 || size > end - p)
+            return RB_BATCH_BAD_RECORD;
+        int64_t ts_delta, ts;
+        if (!check_record(p, p + size, i, &ts_delta) ||
+            __builtin_add_overflow(bi->base_timestamp, ts_delta, &ts))
+            return RB_BATCH_BAD_RECORD;
+        max = RB_MAX(max, ts);
+        if (ts != -1)
+            min = RB_MIN(min, ts);
+        p += size;
+    }
+    if (p != end || bi->record_count <= 0)
+        return RB_BATCH_BAD_RECORD;
+    if (tsr) {
+        tsr->min = min;
+        tsr->max = max;
+    }
+    return RB_BATCH_OK;
+}
+
 const char *rb_batch_status_str(enum rb_batch_status st)
 {
     switch (st) {
@@ -126,6 +226,16 @@ const char *rb_batch_status_str(enum rb_batch_status st)
         return "CRC mismatch";
     case RB_BATCH_INVALID:
         return "invalid header fields";
+    case RB_BATCH_BAD_RECORD:
+        return "malformed records";
+    case RB_BATCH_BAD_COMPRESSION:
+        return "records do not decompress";
+    case RB_BATCH_TOO_LARGE:
+        return "decompressed records too large";
+    case RB_BATCH_BAD_CODEC:
+        return "unknown compression codec";
+    case RB_BATCH_NOMEM:
+        return "out of memory";
     }
     return "unknown status";
 }

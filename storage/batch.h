@@ -40,6 +40,12 @@ enum rb_batch_status {
     RB_BATCH_BAD_MAGIC,  /* magic != 2 */
     RB_BATCH_BAD_CRC,    /* CRC-32C mismatch */
     RB_BATCH_INVALID,    /* header fields inconsistent (counts, sequence, control) */
+    /* deep validation (rb_batch_check_records, storage/compress.h) */
+    RB_BATCH_BAD_RECORD,      /* inner records malformed or not matching the header */
+    RB_BATCH_BAD_COMPRESSION, /* records do not decompress with the batch's codec */
+    RB_BATCH_TOO_LARGE,       /* decompressed records over the cap */
+    RB_BATCH_BAD_CODEC,       /* codec bits 5..7 */
+    RB_BATCH_NOMEM,           /* out of memory while validating */
 };
 
 struct rb_batch_info {
@@ -75,6 +81,23 @@ enum rb_batch_status rb_batch_parse(const uint8_t *p, size_t len, struct rb_batc
  * CRC, record_count == last_offset_delta + 1 > 0, no control batch, base_sequence >= 0
  * when producer_id >= 0, max_timestamp >= base_timestamp or -1. */
 enum rb_batch_status rb_batch_validate(const uint8_t *p, size_t len, struct rb_batch_info *out);
+
+/* Record timestamps of a batch (base_timestamp + delta): min over the records
+ * whose timestamp is not -1 (INT64_MAX when none), max over all of them (-1 at
+ * least), as Kafka's LogValidator and batch rebuild see them. */
+struct rb_ts_range {
+    int64_t min, max;
+};
+
+/* Deep check of a batch's (decompressed) records recs[0..len) against its header
+ * bi, as Kafka's LogValidator iterates them: exactly record_count records filling
+ * len; each record's length varint matches the fields it holds (attributes,
+ * timestamp delta, offset delta, key, value, headers); offset deltas are 0..n-1 in
+ * order; key/value lengths are -1 or fit; header count and header key lengths are
+ * >= 0, header value lengths -1 or fit; timestamps do not overflow. Returns
+ * RB_BATCH_OK or RB_BATCH_BAD_RECORD; *ts (may be NULL) gets the timestamp range. */
+enum rb_batch_status rb_batch_check_records(const uint8_t *recs, size_t len,
+                                            const struct rb_batch_info *bi, struct rb_ts_range *ts);
 
 /* Human-readable name of a status, for logs. */
 const char *rb_batch_status_str(enum rb_batch_status st);

@@ -61,9 +61,38 @@ static void fault_fdatasync(void *ctx, int fd, struct rb_disk_op *op)
     d->inner.ops->fdatasync(d->inner.ctx, fd, &d->sync_op);
 }
 
+static void fault_fallocate(void *ctx, int fd, uint64_t off, uint64_t len, struct rb_disk_op *op)
+{
+    struct fault_disk *d = ctx;
+    d->inner.ops->fallocate(d->inner.ctx, fd, off, len, op);
+}
+
+static void fault_openat(void *ctx, const char *path, int flags, unsigned mode,
+                         struct rb_disk_op *op)
+{
+    struct fault_disk *d = ctx;
+    d->inner.ops->openat(d->inner.ctx, path, flags, mode, op);
+}
+
+static void fault_rename(void *ctx, const char *from, const char *to, struct rb_disk_op *op)
+{
+    struct fault_disk *d = ctx;
+    d->inner.ops->rename(d->inner.ctx, from, to, op);
+}
+
+static void fault_ftruncate(void *ctx, int fd, uint64_t len, struct rb_disk_op *op)
+{
+    struct fault_disk *d = ctx;
+    d->inner.ops->ftruncate(d->inner.ctx, fd, len, op);
+}
+
 static const struct rb_disk_ops fault_ops = {
     .writev = fault_writev,
     .fdatasync = fault_fdatasync,
+    .fallocate = fault_fallocate,
+    .openat = fault_openat,
+    .rename = fault_rename,
+    .ftruncate = fault_ftruncate,
 };
 
 int rb_disk_fault_wrap(struct rb_disk inner, long fsync_fail_after, struct rb_disk *out)

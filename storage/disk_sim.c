@@ -40,7 +40,7 @@ struct rb_disk_sim {
     struct rb_disk_op *head, *tail;
     unsigned pending;
     bool crashed;
-    struct sim_fault wfail, sfail, wshort;
+    struct sim_fault wfail, sfail, wshort, ffail;
     struct sim_undo *undo;
     struct rb_disk_sim_stats stats;
 };
@@ -180,9 +180,55 @@ static void sim_fdatasync(void *ctx, int fd, struct rb_disk_op *op)
     sim_queue(sim, op, res);
 }
 
+static void sim_fallocate(void *ctx, int fd, uint64_t off, uint64_t len, struct rb_disk_op *op)
+{
+    struct rb_disk_sim *sim = ctx;
+    int res = 0;
+    if (sim->crashed)
+        return;
+    sim->stats.fallocates++;
+    if (fault_fires(&sim->ffail))
+        res = -sim->ffail.err;
+    else if (fallocate(fd, 0, (off_t)off, (off_t)len) < 0)
+        res = -errno;
+    sim_queue(sim, op, res);
+}
+
+static void sim_openat(void *ctx, const char *path, int flags, unsigned mode, struct rb_disk_op *op)
+{
+    struct rb_disk_sim *sim = ctx;
+    if (sim->crashed)
+        return;
+    sim->stats.meta_ops++;
+    int fd = open(path, flags, (mode_t)mode);
+    sim_queue(sim, op, fd < 0 ? -errno : fd);
+}
+
+static void sim_rename(void *ctx, const char *from, const char *to, struct rb_disk_op *op)
+{
+    struct rb_disk_sim *sim = ctx;
+    if (sim->crashed)
+        return;
+    sim->stats.meta_ops++;
+    sim_queue(sim, op, rename(from, to) < 0 ? -errno : 0);
+}
+
+static void sim_ftruncate(void *ctx, int fd, uint64_t len, struct rb_disk_op *op)
+{
+    struct rb_disk_sim *sim = ctx;
+    if (sim->crashed)
+        return;
+    sim->stats.meta_ops++;
+    sim_queue(sim, op, ftruncate(fd, (off_t)len) < 0 ? -errno : 0);
+}
+
 static const struct rb_disk_ops sim_ops = {
     .writev = sim_writev,
     .fdatasync = sim_fdatasync,
+    .fallocate = sim_fallocate,
+    .openat = sim_openat,
+    .rename = sim_rename,
+    .ftruncate = sim_ftruncate,
 };
 
 int rb_disk_sim_new(struct rb_disk_sim **out)
@@ -241,6 +287,11 @@ void rb_disk_sim_fail_write(struct rb_disk_sim *sim, unsigned nth, int err)
 void rb_disk_sim_fail_sync(struct rb_disk_sim *sim, unsigned nth, int err)
 {
     sim->sfail = (struct sim_fault){.countdown = nth, .err = err};
+}
+
+void rb_disk_sim_fail_fallocate(struct rb_disk_sim *sim, unsigned nth, int err)
+{
+    sim->ffail = (struct sim_fault){.countdown = nth, .err = err};
 }
 
 void rb_disk_sim_short_write(struct rb_disk_sim *sim, unsigned nth, uint32_t bytes)

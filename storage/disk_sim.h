@@ -6,7 +6,10 @@
  * submission order, so the disk contract (never complete inline) holds and a test
  * decides exactly when the log sees its I/O finish.
  *
- * Faults: fail the Nth write or sync from now with an errno (the operation is not
+ * Preallocation and file operations (fallocate, openat, rename, ftruncate) are
+ * carried out at submit time too; crash does not undo them.
+ *
+ * Faults: fail the Nth write, sync or fallocate from now with an errno (the operation is not
  * carried out), make the Nth write short (only its first bytes reach the file), or
  * crash: every write not yet covered by a successful fdatasync of its fd is undone
  * (the old bytes and file size are restored) when lose_unsynced is set, and from then
@@ -29,6 +32,8 @@ struct rb_disk_sim_stats {
     uint64_t syncs;         /* fdatasync submissions */
     uint64_t bytes_written; /* bytes that reached the files */
     uint64_t completions;   /* done callbacks delivered */
+    uint64_t fallocates;    /* fallocate submissions */
+    uint64_t meta_ops;      /* openat, rename and ftruncate submissions */
 };
 
 int rb_disk_sim_new(struct rb_disk_sim **out);
@@ -46,6 +51,8 @@ void rb_disk_sim_get_stats(const struct rb_disk_sim *sim, struct rb_disk_sim_sta
  * time; arming again replaces it. err is a positive errno (EIO, ENOSPC, ...). */
 void rb_disk_sim_fail_write(struct rb_disk_sim *sim, unsigned nth, int err);
 void rb_disk_sim_fail_sync(struct rb_disk_sim *sim, unsigned nth, int err);
+/* Fail the Nth fallocate from now (e.g. ENOSPC: a full disk). */
+void rb_disk_sim_fail_fallocate(struct rb_disk_sim *sim, unsigned nth, int err);
 void rb_disk_sim_short_write(struct rb_disk_sim *sim, unsigned nth, uint32_t bytes);
 
 /* Power loss now (see above). Returns 0 or -errno when undoing failed. */

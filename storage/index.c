@@ -182,26 +182,40 @@ out_close:
     return err;
 }
 
-int rb_index_write(const struct rb_seg_index *idx, const char *dir, int64_t base_offset)
+int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **buf, size_t *len)
 {
-    size_t olen = (size_t)idx->n_off * RB_INDEX_ENTRY_BYTES;
-    size_t tlen = (size_t)idx->n_time * RB_TIMEINDEX_ENTRY_BYTES;
-    uint8_t *buf = malloc(RB_MAX(olen, tlen) + 1);
-    if (!buf)
+    size_t n = time_index ? (size_t)idx->n_time * RB_TIMEINDEX_ENTRY_BYTES
+                          : (size_t)idx->n_off * RB_INDEX_ENTRY_BYTES;
+    uint8_t *b = malloc(n + 1);
+    if (!b)
         return -ENOMEM;
-    for (uint32_t i = 0; i < idx->n_off; i++) {
-        put_be32(buf + i * RB_INDEX_ENTRY_BYTES, idx->off[i].rel_offset);
-        put_be32(buf + i * RB_INDEX_ENTRY_BYTES + 4, idx->off[i].pos);
+    for (uint32_t i = 0; !time_index && i < idx->n_off; i++) {
+        put_be32(b + i * RB_INDEX_ENTRY_BYTES, idx->off[i].rel_offset);
+        put_be32(b + i * RB_INDEX_ENTRY_BYTES + 4, idx->off[i].pos);
     }
-    int err = write_file_atomic(dir, base_offset, ".index", buf, olen);
-    for (uint32_t i = 0; !err && i < idx->n_time; i++) {
-        uint8_t *p = buf + i * RB_TIMEINDEX_ENTRY_BYTES;
+    for (uint32_t i = 0; time_index && i < idx->n_time; i++) {
+        uint8_t *p = b + i * RB_TIMEINDEX_ENTRY_BYTES;
         put_be32(p, (uint32_t)((uint64_t)idx->time[i].ts >> 32));
         put_be32(p + 4, (uint32_t)idx->time[i].ts);
         put_be32(p + 8, idx->time[i].rel_offset);
     }
-    if (!err)
-        err = write_file_atomic(dir, base_offset, ".timeindex", buf, tlen);
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+int rb_index_write(const struct rb_seg_index *idx, const char *dir, int64_t base_offset)
+{
+    uint8_t *buf;
+    size_t len;
+    int err = rb_index_encode(idx, false, &buf, &len);
+    if (err)
+        return err;
+    err = write_file_atomic(dir, base_offset, ".index", buf, len);
+    free(buf);
+    if (err || (err = rb_index_encode(idx, true, &buf, &len)))
+        return err;
+    err = write_file_atomic(dir, base_offset, ".timeindex", buf, len);
     free(buf);
     return err;
 }

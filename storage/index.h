@@ -13,6 +13,7 @@
 #define RB_STORAGE_INDEX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RB_INDEX_ENTRY_BYTES     8u
@@ -64,7 +65,12 @@ int64_t rb_index_max_ts(const struct rb_seg_index *idx, uint32_t *rel_out);
 /* Bytes the .index file would take (segment.index.bytes check). */
 uint64_t rb_index_file_bytes(const struct rb_seg_index *idx);
 
-/* Write both files (tmp + fsync + rename). Blocking: roll and close only. */
+/* The .index (time_index false) or .timeindex file's bytes, in a malloc'd *buf
+ * (*len bytes; free it). Returns 0 or -ENOMEM. */
+int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **buf, size_t *len);
+
+/* Write both files (tmp + fsync + rename). Blocking: open and close only (a live
+ * log writes them in the background, storage/log_seg.c). */
 int rb_index_write(const struct rb_seg_index *idx, const char *dir, int64_t base_offset);
 
 /* Load both files; -ENOENT when missing, -EINVAL when they are not plausible for a

@@ -9,6 +9,10 @@
  *                                  ^                       |
  *   (new file) --create+prealloc---+-----------------------+ close: trim, index, marker
  *
+ * At open the active segment is opened and preallocated synchronously (open runs
+ * off the shards); afterwards growth, the next segment and the roll are the
+ * asynchronous background work of log_seg.c.
+ *
  * Recovery decision: a clean marker file (written last by rb_log_close, removed by
  * rb_log_open) means every segment was trimmed and indexed, so all are loaded from
  * their index files. Without it, every segment from the one holding the recovery
@@ -16,8 +20,9 @@
  * when unknown) is scanned from its start with full validation (CRC, offsets
  * continuing) and cut at the first bad batch above the recovery point; a bad batch
  * below it is corruption and the log opens offline. Earlier segments are trusted:
- * a roll only happens when the old segment is durable, and it trims and indexes
- * the old one before creating the new one.
+ * a roll only happens when the old segment is durable, and it trims and syncs the
+ * old one before the new one gets its name (log_seg.c); a missing index is rebuilt
+ * by the header scan.
  *
  * Fault model: I/O errors during open fail the open; corruption (a header that does
  * not parse in a trusted segment, a bad batch below the recovery point) opens the
@@ -154,7 +159,7 @@ static int marker_path(char *buf, size_t cap, const char *dir)
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-static int segs_push(struct rb_log *log, int64_t base)
+int rb_log_segs_push(struct rb_log *log, int64_t base)
 {
     if (log->n_segs == log->cap_segs) {
         int cap = log->cap_segs ? log->cap_segs * 2 : 8;
@@ -185,7 +190,7 @@ static bool needs_scan(const struct rb_log *log, const int64_t *bases, int n, in
 static int load_segments(struct rb_log *log, const int64_t *bases, int n, bool clean)
 {
     for (int i = 0; i < n; i++) {
-        int err = segs_push(log, bases[i]);
+        int err = rb_log_segs_push(log, bases[i]);
         if (err)
             return err;
         struct rb_segment *seg = &log->segs[i];
@@ -238,7 +243,7 @@ static int activate(struct rb_log *log, bool create)
     if (block != seg->size) {
         err = rb_log_chunk_add(log, block);
         if (!err)
-            err = rb_segment_pread(seg, log->dir, log->chunks[0].buf, seg->size - block, block);
+            err = rb_segment_pread(seg, log->dir, log->chunks[0]->buf, seg->size - block, block);
         if (err)
             return err;
     }
@@ -261,7 +266,7 @@ static int open_segments(struct rb_log *log)
     free(bases);
     if (err)
         return err;
-    if (log->n_segs == 0 && (err = segs_push(log, 0)))
+    if (log->n_segs == 0 && (err = rb_log_segs_push(log, 0)))
         return err;
     err = activate(log, n == 0);
     if (err == -ENOSPC)
@@ -292,7 +297,9 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
         err = -ENOMEM;
         goto out_free;
     }
-    err = mkdir_p(dir);
+    err = rb_log_seg_init(log);
+    if (!err)
+        err = mkdir_p(dir);
     if (!err)
         err = open_segments(log);
     if (err == -EUCLEAN && log->n_segs > 0) {
@@ -321,6 +328,8 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
 out_free:
     RB_ERROR("storage", "%s: cannot open log: %s", dir, strerror(-err));
     rb_log_chunks_free(log);
+    if (log->dir)
+        rb_log_seg_free(log);
     for (int i = 0; i < log->n_segs; i++)
         rb_segment_free(&log->segs[i]);
     free(log->segs);
@@ -341,7 +350,10 @@ int rb_log_open_offline(struct rb_log **out, const char *dir, const struct rb_lo
     log->written_end = log->durable_end;
     log->start_offset = RB_MAX(cfg->log_start_offset, 0);
     log->dir = strdup(dir);
-    if (!log->dir || segs_push(log, 0)) {
+    log->next.fd = -1;
+    if (!log->dir || rb_log_seg_init(log) || rb_log_segs_push(log, 0)) {
+        if (log->dir)
+            rb_log_seg_free(log);
         free(log->dir);
         free(log->segs);
         free(log);
@@ -364,30 +376,6 @@ static int seal_segment(struct rb_log *log, struct rb_segment *seg)
         seg->index_stale = false;
     rb_segment_close_fds(seg);
     return err;
-}
-
-int rb_log_roll(struct rb_log *log, int64_t now_ms)
-{
-    struct rb_segment *old = rb_log_active(log);
-    RB_ASSERT(!log->flushing && log->durable_pos == old->size && old->size > 0);
-    rb_log_chunks_free(log);
-    int err = seal_segment(log, old);
-    if (!err)
-        err = segs_push(log, log->end_offset);
-    if (err)
-        goto out_offline;
-    err = activate(log, true);
-    if (err == -ENOSPC)
-        return err; /* the new empty segment stays active; the next append retries */
-    if (!err)
-        err = sync_dir(log->dir);
-    if (err)
-        goto out_offline;
-    RB_INFO("storage", "%s: rolled new segment %020" PRId64, log->dir, log->end_offset);
-    return 0;
-out_offline:
-    rb_log_set_offline(log, err, "segment roll");
-    return -EIO;
 }
 
 /* Shutdown: write what is still dirty synchronously (the ring is gone by now). */
@@ -437,6 +425,7 @@ static int close_clean(struct rb_log *log)
 
 static void log_free(struct rb_log *log)
 {
+    rb_log_seg_free(log);
     rb_log_chunks_free(log);
     for (int i = 0; i < log->n_segs; i++)
         rb_segment_free(&log->segs[i]);
@@ -451,6 +440,8 @@ void rb_log_close(struct rb_log *log)
     if (!log)
         return;
     RB_ASSERT(!log->flushing);
+    if (log->bg != RB_BG_IDLE) /* the owner waits for rb_log_busy; a dead disk cannot */
+        RB_WARN("storage", "%s: closed with segment work in flight", log->dir);
     if (!log->offline) {
         int err = close_clean(log);
         if (err)
@@ -464,6 +455,8 @@ int rb_log_destroy(struct rb_log *log)
     char path[4096];
     int err = 0;
     RB_ASSERT(!log->flushing);
+    if (log->bg != RB_BG_IDLE)
+        RB_WARN("storage", "%s: destroyed with segment work in flight", log->dir);
     for (int i = 0; i < log->n_segs; i++) {
         rb_segment_close_fds(&log->segs[i]);
         if (!rb_segment_path(path, sizeof(path), log->dir, log->segs[i].base_offset, ".log") &&
@@ -483,6 +476,12 @@ int rb_log_destroy(struct rb_log *log)
         err = -errno;
     log_free(log);
     return err;
+}
+
+void rb_log_set_tail_cache(struct rb_log *log, struct rb_tail_cache *tc)
+{
+    RB_ASSERT(log->n_cached == 0);
+    log->cache = tc;
 }
 
 int64_t rb_log_start_offset(const struct rb_log *log)
@@ -509,6 +508,25 @@ void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *m
 {
     *messages = log->cfg.flush_messages;
     *ms = log->cfg.flush_ms;
+}
+
+int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg)
+{
+    if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX ||
+        cfg->segment_index_bytes < 8 || cfg->segment_ms <= 0)
+        return -EINVAL;
+    /* Read at each append's roll check (need_roll) or when a segment starts: an
+     * active segment is never rewritten, it just rolls by the new limits. */
+    log->cfg.segment_bytes = cfg->segment_bytes;
+    log->cfg.segment_ms = cfg->segment_ms;
+    log->cfg.segment_index_bytes = cfg->segment_index_bytes;
+    log->cfg.index_interval_bytes = cfg->index_interval_bytes;
+    log->cfg.log_append_time = cfg->log_append_time;
+    log->cfg.retention_ms = cfg->retention_ms;
+    log->cfg.retention_bytes = cfg->retention_bytes;
+    log->cfg.flush_messages = cfg->flush_messages;
+    log->cfg.flush_ms = cfg->flush_ms;
+    return 0;
 }
 
 bool rb_log_offline(const struct rb_log *log)

@@ -21,6 +21,9 @@
  * last block is rewritten by the next flush) and fdatasyncs the segment, then calls
  * back. Segment files are preallocated ahead of the write position so O_DIRECT
  * writes never extend them; the file is cut to its logical size on roll and close.
+ * Preallocation growth, the next segment's file and the roll run in the background
+ * on the disk (storage/log_seg.c): an append that needs them gets -ENOBUFS and is
+ * retried from the next flush callback, which waits for that work.
  *
  * Faults: any failed or short write/sync takes the log offline (rb_log_offline);
  * it is never retried. Opening recovers: after an unclean shutdown every segment
@@ -74,8 +77,8 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
  * not be recovered): every call sees rb_log_offline. Never fails but for -ENOMEM. */
 int rb_log_open_offline(struct rb_log **out, const char *dir, const struct rb_log_config *cfg);
 
-/* Clean close: requires no flush in flight. Writes the indexes, cuts the active
- * segment to its logical size, syncs, frees. Blocking (shutdown only). */
+/* Clean close: requires no flush in flight (and, in the broker, !rb_log_busy). Writes the indexes,
+ * cuts the active segment to its logical size, syncs, frees. Blocking (shutdown only). */
 void rb_log_close(struct rb_log *log);
 
 /* Close and remove the directory and everything in it (topic deletion). */
@@ -83,13 +86,17 @@ int rb_log_destroy(struct rb_log *log);
 
 /* Append one batch already checked by rb_batch_validate (bi describes it). Copies
  * it, assigns base_offset = end_offset, sets LogAppendTime if configured.
- * Returns 0, -ENOBUFS when max_dirty_bytes would be exceeded (flush, then retry),
- * -EIO when the log is offline, -ENOSPC when preallocation found the disk full. */
+ * Returns 0, -ENOBUFS when max_dirty_bytes would be exceeded or a roll or
+ * preallocation is pending (flush, then retry from its callback), -EIO when the log
+ * is offline, -ENOSPC when preallocation found the disk full. */
 int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
                   int64_t now_ms, int64_t *base_offset_out);
 
 bool rb_log_dirty(const struct rb_log *log);
 bool rb_log_flushing(const struct rb_log *log);
+/* A flush or background segment work (preallocation, next segment, roll) is in
+ * flight: the owner must not close, drop or destroy the log until it is false. */
+bool rb_log_busy(const struct rb_log *log);
 
 /* Write and fdatasync everything appended so far. At most one flush per log in
  * flight (returns -EBUSY otherwise, -EIO when offline). cb runs once, later, with 0
@@ -110,6 +117,7 @@ struct rb_log_removed {
     char *dir;
     int64_t *bases;
     int n;
+    bool keep_first_log; /* bases[0]'s .log is recycled as the next segment: not unlinked */
 };
 
 /* Retention and DeleteRecords: move the log start offset to new_start (ignored when
@@ -128,14 +136,25 @@ int64_t rb_log_start_offset(const struct rb_log *log);
 int64_t rb_log_end_offset(const struct rb_log *log);
 int64_t rb_log_durable_end(const struct rb_log *log);
 int64_t rb_log_written_end(const struct rb_log *log);
-/* The flush.messages / flush.ms the log was opened with (struct rb_log_config). */
+/* The flush.messages / flush.ms in effect (struct rb_log_config: from the open,
+ * or the last rb_log_reconfigure). */
 void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *ms);
+/* Live topic config change (AlterConfigs, dynamic broker defaults): take the
+ * policy fields of cfg - segment.bytes/ms, segment.index.bytes,
+ * index.interval.bytes, message.timestamp.type, retention.ms/bytes,
+ * flush.messages/ms. Segment limits apply from the next roll check (the active
+ * segment rolls once it is past the new size or age; index.interval.bytes from
+ * the next segment); retention from the next rb_log_retain. The buffer layout
+ * (chunk_bytes, max_dirty_bytes, prealloc_bytes) and the recovery fields are
+ * fixed at open and ignored. Returns 0 or -EINVAL (nothing changed). */
+int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg);
 bool rb_log_offline(const struct rb_log *log);
 uint64_t rb_log_size_bytes(const struct rb_log *log);
 
-/* Where the bytes of a read are: in memory (mem != NULL; valid until the next call
- * into this log) or in a segment file (fd is a buffered descriptor, valid until the
- * next call into this log). */
+/* Where the bytes of a read are: in memory (mem != NULL) or in a segment file (fd is
+ * a buffered descriptor). Both are valid until the next call into this log or into
+ * any log sharing its tail cache, and until the shard's next ring completion (a
+ * flush completing elsewhere may evict cached chunks): dup() fd to keep it. */
 struct rb_log_piece {
     const uint8_t *mem;
     int fd;
@@ -143,7 +162,7 @@ struct rb_log_piece {
     uint32_t len;
 };
 
-#define RB_LOG_SLICE_PIECES 8
+#define RB_LOG_SLICE_PIECES 32
 struct rb_log_slice {
     struct rb_log_piece piece[RB_LOG_SLICE_PIECES];
     int n;
@@ -159,6 +178,15 @@ struct rb_log_slice {
 int rb_log_read(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,
                 bool min_one, struct rb_log_slice *out);
 
+/* Use the shard's tail cache (storage/tail_cache.h; NULL: none): chunks written out
+ * stay in memory under its budget. Set once, before the first append. */
+struct rb_tail_cache;
+void rb_log_set_tail_cache(struct rb_log *log, struct rb_tail_cache *tc);
+
+/* A read of this log's file failed (bytes handed out by rb_log_read could not be
+ * read back): the log goes offline, like after a failed write. */
+void rb_log_read_failed(struct rb_log *log, int err);
+
 /* Copy helper: rb_log_read into buf (cap bytes), reading file pieces with pread. */
 int rb_log_read_copy(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,
                      bool min_one, uint8_t *buf, uint32_t cap, uint32_t *len_out);
@@ -166,5 +194,21 @@ int rb_log_read_copy(struct rb_log *log, int64_t offset, int64_t upto_offset, ui
 /* ListOffsets by timestamp: the first offset whose batch max timestamp >= ts, and
  * that timestamp. Returns 0, or -ENOENT when no such batch (Kafka answers -1). */
 int rb_log_offset_for_time(struct rb_log *log, int64_t ts, int64_t *offset, int64_t *timestamp);
+
+/* storage/log_time.c - record precision for ListOffsets. Compressed batches are
+ * decompressed in c (storage/compress.h, the owner shard's scratch); with c NULL
+ * they are answered at batch precision.
+ * MAX_TIMESTAMP (-3): the first record carrying the largest timestamp, if it is
+ * below upto_offset. Returns 0, or -ENOENT when the log has no timestamped record
+ * there (Kafka answers -1/-1), -EIO when offline or a read failed. */
+struct rb_codec_ctx;
+int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upto_offset,
+                         int64_t *offset, int64_t *timestamp);
+/* In the batch holding batch_offset (below upto_offset): the first record at or
+ * after the log start offset with timestamp >= ts, and that record's timestamp
+ * (LogAppendTime: the batch timestamp). Returns 0, -ENOENT when its records cannot be read or none
+ * is late enough, -ERANGE / -EIO as rb_log_read. */
+int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
+                          int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp);
 
 #endif

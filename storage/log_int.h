@@ -3,16 +3,21 @@
  * (open, recovery, roll, close), log_write.c (append, flush) and log_read.c (reads).
  * Internal to storage/: nothing outside storage/ includes it.
  *
- * Tail buffers ("chunks"): the active segment's bytes from chunks[0].pos up to its
+ * Tail buffers ("chunks"): the active segment's bytes from chunks[0]->pos up to its
  * logical size live in memory, in chunk_bytes buffers covering consecutive file
- * ranges (chunks[i].pos = chunks[0].pos + i * chunk_bytes, chunks[0].pos 4 KiB
+ * ranges (chunks[i]->pos = chunks[0]->pos + i * chunk_bytes, chunks[0]->pos 4 KiB
  * aligned). Bytes in a chunk past the logical size are zero until appended.
+ * The first n_cached chunks are entirely written out and sit in the shard's tail
+ * cache (storage/tail_cache.h), which may evict them, oldest (lowest) first, at any
+ * flush completion of any log of the shard. Without a cache they are freed as
+ * soon as they are written.
  * Invariants:
  *   - everything below chunks[0].pos (or below size when there is no chunk) is in
  *     the file (written; durable only up to durable_pos);
  *   - the chunk holding a partial last block is never freed, so no chunk at all
  *     means the size is a chunk boundary;
- *   - while a flush is in flight no chunk is freed or moved, and appends write only
+ *   - while a flush is in flight no chunk at or above written_pos is freed (only
+ *     cached ones, below it, may be evicted), and appends write only
  *     at or beyond the size the flush captured (fl_size), so the bytes being written
  *     below fl_size never change.
  */
@@ -21,14 +26,36 @@
 
 #include "storage/log.h"
 #include "storage/segment.h"
+#include "storage/tail_cache.h"
 
 #include <sys/uio.h>
 
 #define RB_LOG_CLEAN_MARKER ".ringbroker-clean-shutdown"
 
-struct rb_chunk {
-    uint8_t *buf; /* chunk_bytes, 4 KiB aligned */
-    uint64_t pos; /* file position of buf[0] */
+/* Background segment work (storage/log_seg.c), one step at a time on log->bop. */
+enum rb_log_bg {
+    RB_BG_IDLE,
+    RB_BG_FALLOC,    /* growing gr_*: fallocate in flight */
+    RB_BG_ZERO,      /* growing gr_*: zero writes in flight */
+    RB_BG_RECYCLE,   /* renaming a dropped segment's file to the next-segment file */
+    RB_BG_OPEN,      /* opening (creating) the next-segment file */
+    RB_BG_TRUNC,     /* roll: cutting the old segment to its size */
+    RB_BG_SYNC,      /* roll: fdatasync of the old segment */
+    RB_BG_RENAME,    /* roll: next-segment file -> <base>.log */
+    RB_BG_DIR_OPEN,  /* roll: opening the directory */
+    RB_BG_DIR_SYNC,  /* roll: fdatasync of the directory */
+    RB_BG_IX_OPEN,   /* rolled segment's index file: creating <file>.tmp */
+    RB_BG_IX_WRITE,  /* ... writing it */
+    RB_BG_IX_SYNC,   /* ... fdatasync */
+    RB_BG_IX_RENAME, /* ... <file>.tmp -> <file> */
+};
+
+/* The next segment's file, prepared ahead under RB_LOG_NEXT_NAME. */
+struct rb_log_next {
+    int fd; /* -1: none */
+    bool direct;
+    bool ready;            /* open and preallocated: a roll may use it */
+    uint64_t prealloc_end; /* allocated and written (zeros or stale bytes) up to here */
 };
 
 struct rb_log {
@@ -48,9 +75,11 @@ struct rb_log {
     int64_t written_end;
     uint64_t written_pos;
 
-    struct rb_chunk *chunks;
+    struct rb_chunk **chunks;
     int n_chunks, cap_chunks;
-    uint8_t *spare_chunk; /* one freed buffer kept for the next allocation */
+    int n_cached;                 /* chunks[0..n_cached) are in the tail cache */
+    struct rb_tail_cache *cache;  /* the shard's (NULL: none) */
+    struct rb_chunk *spare_chunk; /* without a cache: one freed chunk kept for reuse */
 
     bool offline, flushing;
     bool fl_sync; /* this flush ends with an fdatasync (else: write-only) */
@@ -64,6 +93,32 @@ struct rb_log {
     int64_t fl_offset;        /* end offset this flush makes durable */
     rb_log_flush_cb fl_cb;
     void *fl_arg;
+    bool fl_held; /* the flush is done but its callback waits for the background work */
+
+    /* background segment work (log_seg.c) */
+    enum rb_log_bg bg;
+    struct rb_disk_op bop;
+    bool room_wait; /* an append was refused until the background work finishes */
+    bool nospc;     /* the last growth found the disk full (told to one append) */
+    bool gr_next;   /* the growth in flight is for next (else the active segment) */
+    int gr_fd;
+    uint64_t gr_from, gr_to, gr_min; /* growing [gr_from, gr_to); gr_to >= gr_min */
+    uint64_t gr_zero, gr_want;       /* zero writes: next position, bytes in flight */
+    struct iovec gr_iov[16];
+    struct rb_log_next next;
+    int64_t recycle_base; /* a dropped segment whose .log may become next (-1: none) */
+    int64_t roll_base;
+    int dir_fd;
+    char *next_path; /* <dir>/RB_LOG_NEXT_NAME */
+    char *roll_path; /* rename source / target of the step in flight */
+    /* index files of a rolled segment, written in the background */
+    int64_t ix_base; /* the segment (-1: none pending) */
+    bool ix_time;    /* writing .timeindex (else .index) */
+    int ix_fd;
+    uint8_t *ix_buf;
+    size_t ix_len, ix_done;
+    struct iovec ix_iov;
+    char *ix_tmp; /* <file>.tmp */
 };
 
 static inline struct rb_segment *rb_log_active(struct rb_log *log)
@@ -74,14 +129,39 @@ static inline struct rb_segment *rb_log_active(struct rb_log *log)
 /* log_write.c */
 int rb_log_chunk_add(struct rb_log *log, uint64_t pos);
 void rb_log_chunks_free(struct rb_log *log);
+/* The tail cache evicts c, which must be the log's first chunk and cached. */
+void rb_log_chunk_evict(struct rb_log *log, struct rb_chunk *c);
 /* Fill iov (at most max entries) with chunk memory covering [from, to); returns the
  * count and the bytes covered in *bytes (may stop early when max is reached). */
 int rb_log_build_iov(struct rb_log *log, uint64_t from, uint64_t to, struct iovec *iov, int max,
                      uint64_t *bytes);
 void rb_log_set_offline(struct rb_log *log, int err, const char *what);
 
-/* log.c: close the active segment and start a new one at end_offset. Requires no
- * flush in flight and nothing dirty. Blocking. */
-int rb_log_roll(struct rb_log *log, int64_t now_ms);
+/* log_seg.c: background segment work (see there). */
+#define RB_LOG_NEXT_NAME ".next-segment.prealloc"
+/* Room in the active segment's preallocation for bytes up to need: 0, or -ENOBUFS
+ * after starting the growth (the refused append is retried once it is done: the
+ * flush callback waits for it), or -ENOSPC once after a growth found the disk full. */
+int rb_log_seg_room(struct rb_log *log, uint64_t need);
+/* A roll is due: start it (or the next segment's preparation it needs). Returns
+ * -ENOBUFS (retry after the next flush callback) or -EIO offline. */
+int rb_log_seg_roll(struct rb_log *log);
+/* After an append: grow ahead, prepare the next segment when the active one is half
+ * full. Never fails (the work is retried by later appends). */
+void rb_log_seg_ahead(struct rb_log *log);
+/* The flush that just finished must hold its callback until the background work
+ * completes (an append waits for it). */
+bool rb_log_seg_hold_flush(struct rb_log *log);
+/* Paths and descriptors of the background state (open / free). */
+int rb_log_seg_init(struct rb_log *log);
+void rb_log_seg_free(struct rb_log *log);
+/* Retention dropped the segment with this base: start renaming its .log to the
+ * next-segment file. false: not now (the caller unlinks it as usual). */
+bool rb_log_seg_recycle(struct rb_log *log, int64_t base);
+/* The index files of the segment with this base are being written: retention
+ * keeps it until they are. */
+bool rb_log_seg_indexing(const struct rb_log *log, int64_t base);
+/* log.c: append a new (inactive, empty) segment to log->segs. */
+int rb_log_segs_push(struct rb_log *log, int64_t base);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * storage/log_read.c - the partition log's read path: locate batches by offset
  * (sparse index, then batch headers) and by timestamp (time index, then headers),
- * and describe them as memory pieces (tail chunks) or file pieces (buffered fd).
+ * and describe them as memory pieces (the chunks: unwritten ones and the written
+ * ones the shard's tail cache still holds) or file pieces (buffered fd).
  *
  * Invariants: a read returns whole batches only; bytes at or above the first
  * chunk's position come from memory (the file may hold zeros or a stale partial
@@ -46,7 +47,7 @@ static uint64_t mem_start(struct rb_log *log, int si)
 {
     if (!is_active(log, si))
         return UINT64_MAX;
-    return log->n_chunks ? log->chunks[0].pos : rb_log_active(log)->size;
+    return log->n_chunks ? log->chunks[0]->pos : rb_log_active(log)->size;
 }
 
 /* The segment, with its read descriptor open (closing another closed segment's). */
@@ -74,8 +75,8 @@ static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, si
         len -= n;
     }
     while (len) {
-        uint64_t rel = pos - log->chunks[0].pos;
-        const struct rb_chunk *c = &log->chunks[rel / cb];
+        uint64_t rel = pos - log->chunks[0]->pos;
+        const struct rb_chunk *c = log->chunks[rel / cb];
         size_t n = RB_MIN(len, (size_t)(cb - rel % cb));
         memcpy(buf, c->buf + rel % cb, n);
         pos += n;
@@ -151,9 +152,9 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
         pos += n;
     }
     while (ok && pos < end) {
-        uint64_t rel = pos - log->chunks[0].pos;
+        uint64_t rel = pos - log->chunks[0]->pos;
         uint64_t n = RB_MIN(end - pos, cb - rel % cb);
-        ok = add_piece(out, (struct rb_log_piece){.mem = log->chunks[rel / cb].buf + rel % cb,
+        ok = add_piece(out, (struct rb_log_piece){.mem = log->chunks[rel / cb]->buf + rel % cb,
                                                   .fd = -1,
                                                   .len = (uint32_t)n});
         pos += n;
@@ -214,6 +215,11 @@ static int pread_all(int fd, uint8_t *buf, size_t len, uint64_t pos)
         pos += (uint64_t)n;
     }
     return 0;
+}
+
+void rb_log_read_failed(struct rb_log *log, int err)
+{
+    rb_log_set_offline(log, err, "read");
 }
 
 int rb_log_read_copy(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,

@@ -9,6 +9,8 @@
  * Retention follows Kafka's rules: retention.ms against the segment's largest
  * timestamp (a segment without timestamps is kept), retention.bytes drops the
  * oldest segment while the log would still hold at least retention.bytes without it.
+ * The oldest dropped segment's .log may instead be renamed into the log's next
+ * segment file (recycling, see log_seg.c); its index files are still unlinked.
  * Fault model: the files are unlinked later, by rb_log_removed_unlink, on a thread
  * that may block (the coordination thread); a crash in between leaves the files,
  * and the next open finds them again below the checkpointed log start offset (they
@@ -27,7 +29,7 @@
 static bool droppable(const struct rb_log *log, int i, int64_t now_wall_ms, uint64_t remaining)
 {
     const struct rb_segment *seg = &log->segs[i];
-    if (i >= log->n_segs - 1)
+    if (i >= log->n_segs - 1 || rb_log_seg_indexing(log, seg->base_offset))
         return false;
     if (log->segs[i + 1].base_offset <= log->start_offset)
         return true;
@@ -73,6 +75,9 @@ int rb_log_retain(struct rb_log *log, int64_t now_wall_ms, int64_t new_start,
         return 0;
     for (int i = 0; i < k; i++)
         rb_segment_free(&log->segs[i]);
+    /* The oldest dropped file may become the next segment (log_seg.c). */
+    if (out->n > 0 && rb_log_seg_recycle(log, out->bases[0]))
+        out->keep_first_log = true;
     memmove(log->segs, log->segs + k, (size_t)(log->n_segs - k) * sizeof(*log->segs));
     log->n_segs -= k;
     log->rd_open_seg = log->rd_open_seg >= k ? log->rd_open_seg - k : -1;
@@ -93,7 +98,8 @@ void rb_log_removed_unlink(struct rb_log_removed *r)
 {
     char path[4096];
     for (int i = 0; i < r->n; i++) {
-        if (!rb_segment_path(path, sizeof(path), r->dir, r->bases[i], ".log"))
+        if (!(i == 0 && r->keep_first_log) &&
+            !rb_segment_path(path, sizeof(path), r->dir, r->bases[i], ".log"))
             (void)unlink(path);
         rb_index_unlink(r->dir, r->bases[i]);
     }

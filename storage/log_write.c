@@ -59,53 +59,87 @@ void rb_log_set_offline(struct rb_log *log, int err, const char *what)
 int rb_log_chunk_add(struct rb_log *log, uint64_t pos)
 {
     RB_ASSERT(pos % RB_BLOCK_BYTES == 0);
-    RB_ASSERT(!log->n_chunks || pos == log->chunks[log->n_chunks - 1].pos + log->cfg.chunk_bytes);
+    RB_ASSERT(!log->n_chunks || pos == log->chunks[log->n_chunks - 1]->pos + log->cfg.chunk_bytes);
     if (log->n_chunks == log->cap_chunks) {
         int cap = log->cap_chunks ? log->cap_chunks * 2 : 8;
-        struct rb_chunk *nc = realloc(log->chunks, (size_t)cap * sizeof(*nc));
+        struct rb_chunk **nc = realloc(log->chunks, (size_t)cap * sizeof(*nc));
         if (!nc)
             return -ENOMEM;
         log->chunks = nc;
         log->cap_chunks = cap;
     }
-    void *buf = log->spare_chunk;
+    struct rb_chunk *c = log->spare_chunk;
     log->spare_chunk = NULL;
-    if (!buf && posix_memalign(&buf, RB_BLOCK_BYTES, log->cfg.chunk_bytes))
+    if (c && c->bytes == log->cfg.chunk_bytes)
+        memset(c->buf, 0, c->bytes);
+    else {
+        if (c)
+            rb_chunk_put(NULL, c);
+        c = rb_chunk_get(log->cache, log->cfg.chunk_bytes);
+    }
+    if (!c)
         return -ENOMEM;
-    memset(buf, 0, log->cfg.chunk_bytes);
-    log->chunks[log->n_chunks++] = (struct rb_chunk){.buf = buf, .pos = pos};
+    c->pos = pos;
+    log->chunks[log->n_chunks++] = c;
     return 0;
 }
 
-static void chunk_release(struct rb_log *log, uint8_t *buf)
+static void chunk_release(struct rb_log *log, struct rb_chunk *c)
 {
-    if (!log->spare_chunk)
-        log->spare_chunk = buf;
+    if (log->cache)
+        rb_chunk_put(log->cache, c);
+    else if (!log->spare_chunk)
+        log->spare_chunk = c;
     else
-        free(buf);
+        rb_chunk_put(NULL, c);
 }
 
 void rb_log_chunks_free(struct rb_log *log)
 {
-    for (int i = 0; i < log->n_chunks; i++)
-        free(log->chunks[i].buf);
+    for (int i = 0; i < log->n_chunks; i++) {
+        if (log->chunks[i]->cached)
+            rb_tail_cache_unlink(log->cache, log->chunks[i]);
+        chunk_release(log, log->chunks[i]);
+    }
     free(log->chunks);
-    free(log->spare_chunk);
+    if (log->spare_chunk)
+        rb_chunk_put(NULL, log->spare_chunk);
     log->chunks = NULL;
     log->spare_chunk = NULL;
-    log->n_chunks = log->cap_chunks = 0;
+    log->n_chunks = log->cap_chunks = log->n_cached = 0;
 }
 
-/* Chunks entirely below written_pos hold nothing the file lacks. */
-static void free_written_chunks(struct rb_log *log)
+static void chunks_drop_front(struct rb_log *log, int n)
 {
-    int n = 0;
-    while (n < log->n_chunks && log->chunks[n].pos + log->cfg.chunk_bytes <= log->written_pos)
-        chunk_release(log, log->chunks[n++].buf);
-    if (!n)
-        return;
     memmove(log->chunks, log->chunks + n, (size_t)(log->n_chunks - n) * sizeof(*log->chunks));
     log->n_chunks -= n;
+}
+
+void rb_log_chunk_evict(struct rb_log *log, struct rb_chunk *c)
+{
+    RB_ASSERT(log->n_cached > 0 && log->chunks[0] == c && !c->cached);
+    chunks_drop_front(log, 1);
+    log->n_cached--;
+    chunk_release(log, c);
+}
+
+/* Chunks entirely below written_pos hold nothing the file lacks: they go to the
+ * tail cache (which may evict the shard's oldest), or are freed without one. */
+static void free_written_chunks(struct rb_log *log)
+{
+    uint32_t cb = log->cfg.chunk_bytes;
+    if (log->cache) {
+        while (log->n_cached < log->n_chunks &&
+               log->chunks[log->n_cached]->pos + cb <= log->written_pos)
+            rb_tail_cache_push(log->cache, log, log->chunks[log->n_cached++]);
+        rb_tail_cache_trim(log->cache);
+        return;
+    }
+    int n = 0;
+    while (n < log->n_chunks && log->chunks[n]->pos + cb <= log->written_pos)
+        chunk_release(log, log->chunks[n++]);
+    if (n)
+        chunks_drop_front(log, n);
 }
 
 /* Make the chunks cover the active segment's bytes up to end. */
@@ -118,8 +152,8 @@ static int chunks_cover(struct rb_log *log, uint64_t end)
         if (err)
             return err;
     }
-    while (log->chunks[log->n_chunks - 1].pos + log->cfg.chunk_bytes < end) {
-        int err = rb_log_chunk_add(log, log->chunks[log->n_chunks - 1].pos + log->cfg.chunk_bytes);
+    while (log->chunks[log->n_chunks - 1]->pos + log->cfg.chunk_bytes < end) {
+        int err = rb_log_chunk_add(log, log->chunks[log->n_chunks - 1]->pos + log->cfg.chunk_bytes);
         if (err)
             return err;
     }
@@ -129,11 +163,11 @@ static int chunks_cover(struct rb_log *log, uint64_t end)
 static void chunks_copy(struct rb_log *log, uint64_t pos, const uint8_t *src, size_t len)
 {
     uint32_t cb = log->cfg.chunk_bytes;
-    RB_ASSERT(log->n_chunks && pos >= log->chunks[0].pos);
+    RB_ASSERT(log->n_chunks && pos >= log->chunks[0]->pos);
     while (len) {
-        uint64_t rel = pos - log->chunks[0].pos;
-        struct rb_chunk *c = &log->chunks[rel / cb];
-        RB_ASSERT(c < log->chunks + log->n_chunks);
+        uint64_t rel = pos - log->chunks[0]->pos;
+        RB_ASSERT(rel / cb < (uint64_t)log->n_chunks);
+        struct rb_chunk *c = log->chunks[rel / cb];
         size_t in = (size_t)(rel % cb);
         size_t n = RB_MIN(len, (size_t)cb - in);
         memcpy(c->buf + in, src, n);
@@ -149,11 +183,11 @@ int rb_log_build_iov(struct rb_log *log, uint64_t from, uint64_t to, struct iove
     uint32_t cb = log->cfg.chunk_bytes;
     int n = 0;
     *bytes = 0;
-    RB_ASSERT(log->n_chunks && from >= log->chunks[0].pos);
+    RB_ASSERT(log->n_chunks && from >= log->chunks[0]->pos);
     while (from < to && n < max) {
-        uint64_t rel = from - log->chunks[0].pos;
+        uint64_t rel = from - log->chunks[0]->pos;
         RB_ASSERT(rel / cb < (uint64_t)log->n_chunks);
-        struct rb_chunk *c = &log->chunks[rel / cb];
+        struct rb_chunk *c = log->chunks[rel / cb];
         size_t in = (size_t)(rel % cb);
         size_t len = (size_t)RB_MIN((uint64_t)cb - in, to - from);
         iov[n++] = (struct iovec){.iov_base = c->buf + in, .iov_len = len};
@@ -178,29 +212,18 @@ static bool need_roll(struct rb_log *log, struct rb_segment *seg, const struct r
     return rb_index_file_bytes(&seg->idx) + RB_INDEX_ENTRY_BYTES > log->cfg.segment_index_bytes;
 }
 
-/* Room for the batch: roll if due, the dirty budget, preallocation, chunks. */
+/* Room for the batch: roll if due, the dirty budget, preallocation, chunks. The
+ * roll and any growth run in the background (log_seg.c): -ENOBUFS until done. */
 static int make_room(struct rb_log *log, const struct rb_batch_info *bi, int64_t now_ms)
 {
     struct rb_segment *seg = rb_log_active(log);
     uint64_t total = rb_batch_total_bytes(bi);
-    int err;
-    if (need_roll(log, seg, bi, now_ms)) {
-        /* A roll seals a durable segment: flush first (the caller retries). */
-        if (log->flushing || log->durable_pos != seg->size)
-            return -ENOBUFS;
-        if ((err = rb_log_roll(log, now_ms)))
-            return err;
-        seg = rb_log_active(log);
-    }
+    if (need_roll(log, seg, bi, now_ms))
+        return rb_log_seg_roll(log);
     uint64_t dirty = seg->size - log->written_pos;
     if (dirty && dirty + total > log->cfg.max_dirty_bytes)
         return -ENOBUFS;
-    err = rb_segment_preallocate(seg, RB_ALIGN_UP(seg->size + total, (uint64_t)RB_BLOCK_BYTES),
-                                 log->cfg.prealloc_bytes);
-    if (err && err != -ENOSPC) {
-        rb_log_set_offline(log, err, "preallocation");
-        return -EIO;
-    }
+    int err = rb_log_seg_room(log, RB_ALIGN_UP(seg->size + total, (uint64_t)RB_BLOCK_BYTES));
     return err ? err : chunks_cover(log, seg->size + total);
 }
 
@@ -241,6 +264,7 @@ int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batc
     log->end_offset = seg->end_offset;
     if (base_offset_out)
         *base_offset_out = base;
+    rb_log_seg_ahead(log);
     return 0;
 }
 
@@ -273,6 +297,10 @@ static void flush_written(struct rb_log *log)
     log->written_pos = log->fl_size;
     log->written_end = log->fl_offset;
     free_written_chunks(log);
+    if (rb_log_seg_hold_flush(log)) {
+        log->fl_held = true; /* log_seg.c calls back once appends have room */
+        return;
+    }
     log->flushing = false;
     if (log->fl_cb)
         log->fl_cb(log, 0, log->fl_arg);

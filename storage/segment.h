@@ -46,7 +46,8 @@ int rb_segment_open_write(struct rb_segment *seg, const char *dir, bool create);
 
 /* Make sure the file is allocated and zeroed up to at least need bytes, growing in
  * step_bytes steps (fallocate + O_DIRECT zero writes). Blocking; -ENOSPC on a full
- * disk. Never touches bytes below prealloc_end. */
+ * disk. Never touches bytes below prealloc_end. Only for rb_log_open (off the
+ * shards): a live log grows asynchronously (storage/log_seg.c). */
 int rb_segment_preallocate(struct rb_segment *seg, uint64_t need, uint64_t step_bytes);
 
 /* Cut the file to its logical size and fsync it. Blocking. */

@@ -9,7 +9,7 @@ set -euo pipefail
 
 PKGS=(
     gcc make pkg-config python3
-    liburing-dev libmimalloc-dev liblz4-dev libzstd-dev zlib1g-dev libisal-dev
+    liburing-dev libmimalloc-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libisal-dev
     libcriterion-dev librdkafka-dev kcat
     clang clang-format libclang-rt-14-dev
     python3-kafka python3-confluent-kafka libslf4j-java

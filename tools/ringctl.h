@@ -11,11 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CTL_EXIT_OK    0
 #define CTL_EXIT_FAIL  1
 #define CTL_EXIT_USAGE 2
 #define CTL_MAX_KV     64
+/* consume --offset: unset (from --from-beginning), earliest, latest, or N >= 0 */
+#define CTL_OFFSET_UNSET    (-3)
+#define CTL_OFFSET_EARLIEST (-2)
+#define CTL_OFFSET_LATEST   (-1)
+#define CTL_MAX_HEADERS     128
 
 enum ctl_cmd {
     CTL_CMD_NONE = 0,
@@ -56,21 +62,34 @@ struct ctl_args {
     bool if_not_exists, if_exists;
     /* produce */
     const char *acks;        /* all | -1 | 1 | 0 */
-    const char *key_sep;     /* NULL: whole line is the value */
+    const char *key_sep;     /* produce: NULL = whole line is the value (see parse.key);
+                                consume: the column separator (key.separator, "\t") */
     const char *compression; /* none | gzip | snappy | lz4 | zstd */
+    int32_t partition;       /* --partition (-1: any / every partition) */
+    /* produce --property (kafka-console-producer's LineMessageReader): headers
+     * "k1:v1,k2:v2" then headers_delim, then key key_sep value */
+    bool parse_key, parse_headers, ignore_error;
+    const char *prop_key_sep; /* key.separator as given (resolved into key_sep) */
+    const char *headers_delim, *headers_sep, *headers_key_sep; /* "\t" "," ":" */
+    const char *null_marker;                                   /* NULL: none */
     /* consume */
     bool from_beginning;
     int64_t max_messages; /* -1: unlimited */
     const char *group;
     bool print_key, print_offset, print_partition;
+    bool print_headers, print_timestamp, print_value; /* print_value defaults on */
+    int64_t start_offset;                             /* --offset: CTL_OFFSET_* or N >= 0 */
+    const char *line_sep, *null_literal;              /* consume: "\n", "null"; headers_sep: "," */
+    bool json;                                        /* --formatter json: one JSON object a line */
     /* groups (--group is shared with consume) */
     enum ctl_reset_to reset_to;
     int64_t reset_offset; /* --to-offset N */
     bool execute;         /* --execute (default: dry run) */
     bool run_mode_set;    /* --execute or --dry-run was given */
     /* configs */
-    const char *entity_type; /* "topics" or "brokers" */
-    const char *entity_name;
+    const char *entity_type;             /* "topics" or "brokers" */
+    const char *entity_name;             /* "" with --entity-default */
+    bool entity_default;                 /* brokers: the cluster-wide default */
     const char *add_configs[CTL_MAX_KV]; /* --add-config k=v[,k=v...], validated */
     int n_add_configs;
     const char *delete_configs[CTL_MAX_KV]; /* --delete-config k[,k...] */
@@ -89,6 +108,47 @@ int ctl_list_next(const char **p, char *buf, size_t buflen);
  * without checking required options. */
 int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t errlen);
 
+/* tools/ringctl_props.c: one --property KEY=VALUE of produce (parse.key,
+ * key.separator, parse.headers, headers.delimiter, headers.separator,
+ * headers.key.separator, null.marker, ignore.error) or consume (print.key,
+ * print.value, print.headers, print.timestamp, print.offset, print.partition,
+ * key.separator, headers.separator, line.separator, null.literal). Returns 0 or
+ * -EINVAL with a reason in err. */
+int ctl_apply_property(struct ctl_args *a, const char *kv, char *err, size_t errlen);
+/* Defaults and cross-checks of the produce/consume options once all are read. */
+int ctl_check_console(struct ctl_args *a, char *err, size_t errlen);
+
+/* tools/ringctl_format.c: one stdin line of produce, split into its parts. The
+ * pointers point into the line. A NULL key/value (len 0) is a null one. */
+struct ctl_header {
+    const char *name, *value; /* value NULL: a null header value */
+    size_t name_len, value_len;
+};
+struct ctl_line {
+    const char *key, *value;
+    size_t key_len, value_len;
+    struct ctl_header headers[CTL_MAX_HEADERS];
+    int n_headers;
+};
+/* Returns 0 or -EINVAL with a reason in err (as kafka-console-producer words it). */
+int ctl_parse_line(const struct ctl_args *a, const char *line, size_t n, struct ctl_line *out,
+                   char *err, size_t errlen);
+
+/* One consumed record, as consume prints it. */
+struct ctl_record {
+    int32_t partition;
+    int64_t offset;
+    int ts_type; /* 0 none, 1 CreateTime, 2 LogAppendTime */
+    int64_t timestamp;
+    const void *key, *value; /* NULL: null */
+    size_t key_len, value_len;
+    const struct ctl_header *headers;
+    int n_headers;
+};
+/* Print r the way kafka-console-consumer's DefaultMessageFormatter does with
+ * the print.* properties, or as one JSON object (a->json). */
+void ctl_format_record(FILE *out, const struct ctl_args *a, const struct ctl_record *r);
+
 /* Help text of a subcommand (CTL_CMD_NONE: the overview). */
 const char *ctl_usage(enum ctl_cmd cmd);
 const char *ctl_cmd_name(enum ctl_cmd cmd);
@@ -99,5 +159,7 @@ int ctl_produce(const struct ctl_args *a);
 int ctl_consume(const struct ctl_args *a);
 int ctl_groups(const struct ctl_args *a);
 int ctl_configs(const struct ctl_args *a);
+/* tools/ringctl_broker_configs.c: configs of --entity-type brokers. */
+int ctl_broker_configs(const struct ctl_args *a);
 
 #endif

@@ -48,9 +48,14 @@ enum opt_id {
     O_DRY_RUN,
     O_ENTITY_TYPE,
     O_ENTITY_NAME,
+    O_ENTITY_DEFAULT,
     O_ADD_CONFIG,
     O_DELETE_CONFIG,
     O_ALL,
+    O_PROPERTY,
+    O_PARTITION,
+    O_OFFSET,
+    O_FORMATTER,
 };
 
 #define T   (1u << CTL_CMD_TOPICS)
@@ -96,6 +101,14 @@ static const struct opt_def opts[] = {
     {"--print-key", O_PRINT_KEY, C, false},
     {"--print-offset", O_PRINT_OFFSET, C, false},
     {"--print-partition", O_PRINT_PARTITION, C, false},
+    {"--property", O_PROPERTY, P | C, true},
+    {"--reader-property", O_PROPERTY, P, true},    /* Kafka 4's name for produce */
+    {"--formatter-property", O_PROPERTY, C, true}, /* and for consume */
+    {"--producer-property", O_X, P, true},         /* client settings: same as -X */
+    {"--consumer-property", O_X, C, true},
+    {"--partition", O_PARTITION, P | C, true},
+    {"--offset", O_OFFSET, C, true},
+    {"--formatter", O_FORMATTER, C, true},
     {"--reset-offsets", O_RESET_OFFSETS, G, false},
     {"--to-earliest", O_TO_EARLIEST, G, false},
     {"--to-latest", O_TO_LATEST, G, false},
@@ -104,6 +117,7 @@ static const struct opt_def opts[] = {
     {"--dry-run", O_DRY_RUN, G, false},
     {"--entity-type", O_ENTITY_TYPE, F, true},
     {"--entity-name", O_ENTITY_NAME, F, true},
+    {"--entity-default", O_ENTITY_DEFAULT, F, false},
     {"--add-config", O_ADD_CONFIG, F, true},
     {"--delete-config", O_DELETE_CONFIG, F, true},
     {"--all", O_ALL, F, false},
@@ -278,11 +292,39 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
     case O_ENTITY_NAME:
         a->entity_name = v;
         return 0;
+    case O_ENTITY_DEFAULT:
+        a->entity_default = true;
+        return 0;
     case O_ADD_CONFIG:
     case O_DELETE_CONFIG:
         return add_list(a, d->id == O_ADD_CONFIG, v, err, errlen);
     case O_ALL:
         a->all = true;
+        return 0;
+    case O_PROPERTY:
+        return ctl_apply_property(a, v, err, errlen);
+    case O_PARTITION:
+        rc = parse_num(cmd_names[a->cmd], d->name, v, 0, INT32_MAX, &x, err, errlen);
+        a->partition = (int32_t)x;
+        return rc;
+    case O_OFFSET:
+        if (strcmp(v, "earliest") == 0)
+            a->start_offset = CTL_OFFSET_EARLIEST;
+        else if (strcmp(v, "latest") == 0)
+            a->start_offset = CTL_OFFSET_LATEST;
+        else if (rb_parse_i64(v, 0, INT64_MAX, &x) == 0)
+            a->start_offset = x;
+        else
+            return fail(err, errlen,
+                        "consume: invalid value '%s' for --offset: expected earliest, latest or "
+                        "a non-negative number%s",
+                        v, "");
+        return 0;
+    case O_FORMATTER:
+        if (strcmp(v, "json") && strcmp(v, "default"))
+            return fail(err, errlen, "consume: invalid value '%s' for --formatter: expected %s", v,
+                        "default or json");
+        a->json = strcmp(v, "json") == 0;
         return 0;
     default:
         RB_ASSERT(!"option without a handler");
@@ -361,7 +403,8 @@ static int apply_opt(struct ctl_args *a, const struct opt_def *d, const char *v,
     case O_KEY_SEP:
         if (!*v)
             rc = fail(err, errlen, "produce: --key-separator must not be empty%s%s", "", "");
-        a->key_sep = v;
+        a->prop_key_sep = v; /* = --property parse.key=true --property key.separator=v */
+        a->parse_key = true;
         break;
     case O_COMPRESSION:
         if (!in_list(v, codecs))
@@ -453,9 +496,17 @@ static int check_configs(struct ctl_args *a, char *err, size_t errlen)
     if (!a->entity_type)
         return fail(err, errlen,
                     "configs: missing required option --entity-type topics|brokers%s%s", "", "");
-    if (!a->entity_name || !*a->entity_name)
+    if (a->entity_default && strcmp(a->entity_type, "brokers") != 0)
+        return fail(err, errlen, "configs: --entity-default goes with --entity-type brokers%s%s",
+                    "", "");
+    if (a->entity_default && a->entity_name)
+        return fail(err, errlen, "configs: only one of --entity-name, --entity-default%s%s", "",
+                    "");
+    if (a->entity_default)
+        a->entity_name = ""; /* the cluster-wide default broker resource */
+    else if (!a->entity_name || !*a->entity_name)
         return fail(err, errlen, "configs: missing required option --entity-name NAME%s%s", "", "");
-    if (strcmp(a->entity_type, "brokers") == 0) {
+    else if (strcmp(a->entity_type, "brokers") == 0) {
         int64_t id;
         if (rb_parse_i64(a->entity_name, 0, INT32_MAX, &id) < 0)
             return fail(err, errlen, "configs: --entity-name '%s' is not a broker id (a number)%s",
@@ -484,7 +535,7 @@ static int check_args(struct ctl_args *a, char *err, size_t errlen)
     if (a->cmd == CTL_CMD_PRODUCE || a->cmd == CTL_CMD_CONSUME) {
         if (!a->topic)
             return fail(err, errlen, "%s: missing required option --topic%s", cmd, "");
-        return 0;
+        return ctl_check_console(a, err, errlen);
     }
     if (a->action == CTL_TOPICS_NONE)
         return fail(err, errlen, "%s: one of %s is required", cmd, action_names(a->cmd));
@@ -508,6 +559,9 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     memset(a, 0, sizeof(*a));
     a->partitions = a->replication_factor = -1;
     a->max_messages = -1;
+    a->partition = -1;
+    a->start_offset = CTL_OFFSET_UNSET;
+    a->print_value = true;
     a->timeout_ms = -2; /* per-command default, filled below */
     a->connect_timeout_ms = 10000;
     a->acks = "all";
@@ -597,33 +651,76 @@ static const char usage_topics[] =
 static const char usage_produce[] =
     "usage: ringctl produce --bootstrap-server HOST:PORT --topic T [OPTIONS] < lines\n"
     "\n"
-    "Each line of stdin becomes one record value (the newline is not sent). Exits 1 when\n"
-    "any record was not acknowledged.\n"
+    "Each line of stdin becomes one record (the newline is not sent), read as\n"
+    "kafka-console-producer reads it: [HEADERS<TAB>][KEY<TAB>]VALUE with\n"
+    "parse.headers / parse.key. Exits 1 when any record was not acknowledged.\n"
     "\n"
     "Options:\n"
     "  --topic T                   topic to write to (required)\n"
+    "  --partition N               write every record to partition N (default: the\n"
+    "                              partitioner: by key hash, keyless records spread)\n"
     "  --acks all|-1|1|0           acknowledgement required from the broker (all)\n"
-    "  --key-separator SEP         split each line at the first SEP into key and value; a\n"
-    "                              line without SEP is an error\n"
-    "  --compression none|gzip|snappy|lz4|zstd   batch compression (none)\n"
-    "  --timeout-ms N              delivery timeout per record (30000)\n" COMMON_OPTS;
+    "  --key-separator SEP         same as --property parse.key=true\n"
+    "                              --property key.separator=SEP\n"
+    "  --compression none|gzip|snappy|lz4|zstd   batch compression (none);\n"
+    "                              --compression-codec is the same\n"
+    "  --timeout-ms N              delivery timeout per record (30000)\n"
+    "  --property KEY=VALUE        line format (repeatable; --reader-property is the\n"
+    "                              same):\n"
+    "      parse.key=true|false        split KEY off each line (false)\n"
+    "      key.separator=SEP           between key and value (TAB)\n"
+    "      parse.headers=true|false    each line starts with headers (false)\n"
+    "      headers.delimiter=SEP       between the headers and the rest (TAB)\n"
+    "      headers.separator=SEP       between two headers (,)\n"
+    "      headers.key.separator=SEP   between a header's key and value (:)\n"
+    "      null.marker=TEXT            a key, value or header value equal to TEXT is\n"
+    "                                  sent as null (default: none)\n"
+    "      ignore.error=true|false     a line without a separator is sent as far as it\n"
+    "                                  parses instead of failing (false)\n"
+    "  A line without a separator it needs is an error (exit 1, nothing more sent).\n"
+    "  Example: printf 'h1:v1,h2:v2\\tk1\\tvalue\\n' | ringctl produce ... \\\n"
+    "             --property parse.headers=true --property parse.key=true\n"
+    "  --producer-property KEY=VALUE   same as -X KEY=VALUE\n" COMMON_OPTS;
 
 static const char usage_consume[] =
     "usage: ringctl consume --bootstrap-server HOST:PORT --topic T [OPTIONS]\n"
     "\n"
-    "Prints record values, one per line (a null value prints as \"null\"). Without --group\n"
-    "every partition is read directly (no consumer group, no committed offsets).\n"
+    "Prints records one per line as kafka-console-consumer does: by default the value\n"
+    "only (a null value prints as \"null\"); with the print.* properties the columns\n"
+    "TIMESTAMP PARTITION OFFSET HEADERS KEY VALUE, in that order, separated by\n"
+    "key.separator, e.g. CreateTime:1700000000000<TAB>Partition:0<TAB>Offset:5<TAB>\n"
+    "h1:v1,h2:v2<TAB>key<TAB>value (NO_HEADERS when a record has none). Without --group\n"
+    "the partitions are read directly (no consumer group, no committed offsets).\n"
     "\n"
     "Options:\n"
     "  --topic T                   topic to read (required)\n"
     "  --from-beginning            start at the oldest record (default: only new records)\n"
+    "  --partition N               read only partition N (not with --group)\n"
+    "  --offset earliest|latest|N  where --partition N starts (default: latest, or\n"
+    "                              earliest with --from-beginning)\n"
     "  --max-messages N            exit after N records; exit 1 if the --timeout-ms idle\n"
     "                              limit ends the run first\n"
     "  --timeout-ms N              exit when no record arrives for N ms (default: wait)\n"
     "  --group G                   consume as member of group G (commits offsets)\n"
-    "  --print-key                 print KEY<TAB>VALUE\n"
-    "  --print-offset              prefix Offset:N<TAB>\n"
-    "  --print-partition           prefix Partition:N<TAB>\n" COMMON_OPTS;
+    "  --formatter default|json    json: one object a line, {\"partition\":0,\"offset\":5,\n"
+    "                              \"timestamp\":1700000000000,\"timestamp_type\":\n"
+    "                              \"CreateTime\",\"headers\":[{\"key\":\"h1\",\"value\":\n"
+    "                              \"v1\"}],\"key\":\"k\",\"value\":\"v\"} (null: JSON null;\n"
+    "                              bytes that are not UTF-8 as \\u00XX); print.* ignored\n"
+    "  --property KEY=VALUE        output format (repeatable; --formatter-property is\n"
+    "                              the same):\n"
+    "      print.timestamp=true|false  TYPE:MS column (false)\n"
+    "      print.partition=true|false  Partition:N column (false)\n"
+    "      print.offset=true|false     Offset:N column (false)\n"
+    "      print.headers=true|false    k1:v1,k2:v2 column (false)\n"
+    "      print.key=true|false        key column (false)\n"
+    "      print.value=true|false      value column (true)\n"
+    "      key.separator=SEP           between columns (TAB)\n"
+    "      headers.separator=SEP       between headers (,)\n"
+    "      line.separator=SEP          after each record (newline)\n"
+    "      null.literal=TEXT           printed for a null key/value/header (null)\n"
+    "  --print-key, --print-offset, --print-partition   same as print.key=true, ...\n"
+    "  --consumer-property KEY=VALUE   same as -X KEY=VALUE\n" COMMON_OPTS;
 
 static const char usage_groups[] =
     "usage: ringctl groups --bootstrap-server HOST:PORT ACTION [OPTIONS]\n"
@@ -646,7 +743,7 @@ static const char usage_groups[] =
 
 static const char usage_configs[] =
     "usage: ringctl configs --bootstrap-server HOST:PORT --entity-type topics|brokers\n"
-    "                       --entity-name NAME ACTION [OPTIONS]\n"
+    "                       --entity-name NAME | --entity-default ACTION [OPTIONS]\n"
     "\n"
     "Actions (exactly one):\n"
     "  --describe [--all]          the dynamic configs of the entity (--all: every config,\n"
@@ -656,9 +753,12 @@ static const char usage_configs[] =
     "                                  k=[a,b]); repeatable\n"
     "      --delete-config K[,K...]    return configs to their defaults; repeatable\n"
     "\n"
-    "The entity of --entity-type brokers is a broker id. --alter reads the current dynamic\n"
-    "configs, merges the change and writes the whole set back (AlterConfigs), so a\n"
-    "concurrent change by another client between the two steps can be lost.\n"
+    "The entity of --entity-type brokers is a broker id, or --entity-default for the\n"
+    "cluster-wide default every broker uses unless it has its own value; broker\n"
+    "configs change one key at a time (IncrementalAlterConfigs). For topics --alter\n"
+    "reads the current dynamic configs, merges the change and writes the whole set\n"
+    "back (AlterConfigs), so a concurrent change by another client between the two\n"
+    "steps can be lost.\n"
     "\n"
     "Options:\n"
     "  --timeout-ms N              request timeout (30000)\n" COMMON_OPTS;

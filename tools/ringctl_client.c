@@ -1,6 +1,7 @@
 /*
  * tools/ringctl_client.c - `ringctl produce` (stdin lines -> records) and
- * `ringctl consume` (records -> stdout lines) on librdkafka.
+ * `ringctl consume` (records -> stdout lines) on librdkafka; the line and output
+ * formats themselves are in tools/ringctl_format.c.
  * Fault model: produce counts every record that was not acknowledged (delivery
  * report error, local rejection, or still queued when the flush deadline passes)
  * and exits 1 if there is any; consume stops on a non-retriable error with exit 1.
@@ -32,14 +33,24 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 /* Queue one record, waiting while the local queue is full. */
-static int produce_one(rd_kafka_t *rk, const char *topic, const char *key, size_t klen,
-                       const char *val, size_t vlen)
+static int produce_one(rd_kafka_t *rk, const struct ctl_args *a, const struct ctl_line *l)
 {
     for (;;) {
-        rd_kafka_resp_err_t e =
-            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_KEY(key, key ? klen : 0),
-                              RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_END);
+        rd_kafka_headers_t *hdrs = NULL;
+        if (l->n_headers) {
+            hdrs = rd_kafka_headers_new((size_t)l->n_headers);
+            for (int i = 0; i < l->n_headers; i++)
+                rd_kafka_header_add(hdrs, l->headers[i].name, (ssize_t)l->headers[i].name_len,
+                                    l->headers[i].value, (ssize_t)l->headers[i].value_len);
+        }
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(a->topic),
+            RD_KAFKA_V_PARTITION(a->partition >= 0 ? a->partition : RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(l->key, l->key_len),
+            RD_KAFKA_V_VALUE((void *)l->value, l->value_len), RD_KAFKA_V_HEADERS(hdrs),
+            RD_KAFKA_V_END);
+        if (e && hdrs) /* on success librdkafka owns them */
+            rd_kafka_headers_destroy(hdrs);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(rk, 100);
             continue;
@@ -53,32 +64,23 @@ static int produce_one(rd_kafka_t *rk, const char *topic, const char *key, size_
 /* Read stdin until EOF; returns records handed to librdkafka, or -1 on a bad line. */
 static long produce_lines(rd_kafka_t *rk, const struct ctl_args *a, struct produce_stats *st)
 {
-    char *line = NULL;
-    size_t cap = 0, seplen = a->key_sep ? strlen(a->key_sep) : 0;
+    char *line = NULL, err[256];
+    size_t cap = 0;
     ssize_t n;
     long sent = 0, lineno = 0;
+    static struct ctl_line l; /* CTL_MAX_HEADERS entries: keep it off the stack */
     while ((n = getline(&line, &cap, stdin)) >= 0) {
         lineno++;
         if (n && line[n - 1] == '\n')
             line[--n] = 0;
         if (n && line[n - 1] == '\r')
             line[--n] = 0;
-        const char *key = NULL, *val = line;
-        size_t klen = 0, vlen = (size_t)n;
-        if (a->key_sep) {
-            const char *s = memmem(line, (size_t)n, a->key_sep, seplen);
-            if (!s) {
-                fprintf(stderr, "ringctl produce: line %ld: no key separator '%s' found\n", lineno,
-                        a->key_sep);
-                free(line);
-                return -1;
-            }
-            key = line;
-            klen = (size_t)(s - line);
-            val = s + seplen;
-            vlen = (size_t)n - klen - seplen;
+        if (ctl_parse_line(a, line, (size_t)n, &l, err, sizeof(err)) < 0) {
+            fprintf(stderr, "ringctl produce: line %ld: %s: '%s'\n", lineno, err, line);
+            free(line);
+            return -1;
         }
-        if (produce_one(rk, a->topic, key, klen, val, vlen) < 0)
+        if (produce_one(rk, a, &l) < 0)
             st->failed++;
         else
             sent++;
@@ -145,25 +147,46 @@ static int64_t now_ms(void)
 
 static void print_record(const struct ctl_args *a, const rd_kafka_message_t *m)
 {
-    if (a->print_partition)
-        printf("Partition:%d\t", m->partition);
-    if (a->print_offset)
-        printf("Offset:%lld\t", (long long)m->offset);
-    if (a->print_key) {
-        if (m->key)
-            fwrite(m->key, 1, m->key_len, stdout);
-        else
-            fputs("null", stdout);
-        putchar('\t');
+    static struct ctl_header hs[CTL_MAX_HEADERS];
+    struct ctl_record r = {.partition = m->partition,
+                           .offset = m->offset,
+                           .key = m->key,
+                           .key_len = m->key_len,
+                           .value = m->payload,
+                           .value_len = m->len,
+                           .headers = hs};
+    rd_kafka_timestamp_type_t tt;
+    r.timestamp = rd_kafka_message_timestamp(m, &tt);
+    r.ts_type = tt == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? 1
+                : tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? 2
+                                                           : 0;
+    rd_kafka_headers_t *hdrs;
+    if ((a->print_headers || a->json) && rd_kafka_message_headers(m, &hdrs) == 0) {
+        const char *name;
+        const void *val;
+        size_t size;
+        while (r.n_headers < CTL_MAX_HEADERS &&
+               rd_kafka_header_get_all(hdrs, (size_t)r.n_headers, &name, &val, &size) == 0) {
+            hs[r.n_headers] = (struct ctl_header){name, val, strlen(name), val ? size : 0};
+            r.n_headers++;
+        }
     }
-    if (m->payload)
-        fwrite(m->payload, 1, m->len, stdout);
-    else
-        fputs("null", stdout);
-    putchar('\n');
+    ctl_format_record(stdout, a, &r);
 }
 
-/* Without a group: assign every partition of the topic at its start or end. */
+/* The start of an assigned partition: --offset, else --from-beginning. */
+static int64_t start_offset(const struct ctl_args *a)
+{
+    if (a->start_offset == CTL_OFFSET_EARLIEST ||
+        (a->start_offset == CTL_OFFSET_UNSET && a->from_beginning))
+        return RD_KAFKA_OFFSET_BEGINNING;
+    if (a->start_offset >= 0)
+        return a->start_offset;
+    return RD_KAFKA_OFFSET_END;
+}
+
+/* Without a group: assign every partition of the topic (or only --partition) at
+ * its start offset. */
 static int assign_all(rd_kafka_t *rk, const struct ctl_args *a)
 {
     const struct rd_kafka_metadata *md = ctl_metadata(rk, a, true);
@@ -178,10 +201,19 @@ static int assign_all(rd_kafka_t *rk, const struct ctl_args *a)
         fprintf(stderr, "ringctl consume: topic '%s' does not exist\n", a->topic);
         goto out;
     }
+    bool found = a->partition < 0;
+    for (int i = 0; i < t->partition_cnt; i++)
+        found |= t->partitions[i].id == a->partition;
+    if (!found) {
+        fprintf(stderr, "ringctl consume: topic '%s' has no partition %d\n", a->topic,
+                (int)a->partition);
+        goto out;
+    }
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(t->partition_cnt);
     for (int i = 0; i < t->partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(l, a->topic, t->partitions[i].id)->offset =
-            a->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        if (a->partition < 0 || t->partitions[i].id == a->partition)
+            rd_kafka_topic_partition_list_add(l, a->topic, t->partitions[i].id)->offset =
+                start_offset(a);
     rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)

@@ -1,7 +1,7 @@
 /*
- * tools/ringctl_configs.c - `ringctl configs`: --describe and --alter of topic and
- * broker configs, like kafka-configs.sh, through librdkafka's DescribeConfigs and
- * AlterConfigs.
+ * tools/ringctl_configs.c - `ringctl configs`: --describe and --alter of topic
+ * configs, like kafka-configs.sh, through librdkafka's DescribeConfigs and
+ * AlterConfigs (broker configs: tools/ringctl_broker_configs.c).
  * librdkafka 2.0.2 has no IncrementalAlterConfigs, and AlterConfigs replaces the
  * whole dynamic set of a resource: --alter therefore reads the current dynamic
  * configs, applies --delete-config and --add-config to that set, and writes the
@@ -267,6 +267,8 @@ static int alter(rd_kafka_t *rk, const struct ctl_args *a)
 
 int ctl_configs(const struct ctl_args *a)
 {
+    if (!is_topic(a))
+        return ctl_broker_configs(a);
     rd_kafka_conf_t *conf = ctl_conf(a);
     if (!conf)
         return CTL_EXIT_USAGE;

@@ -10,7 +10,9 @@
 #       the first Metadata answer listing every node; Kafka's storage format
 #       step is not counted); returns 0 when it answers, 1 otherwise (and
 #       stops it).
-#   broker_stop                          SIGTERM, wait up to 30 s, then SIGKILL
+#   broker_stop                          SIGTERM, wait up to BROKER_STOP_TIMEOUT
+#                                        seconds (30), then SIGKILL; sets
+#                                        BROKER_STOP_MS and BROKER_STOP_KILLED (0/1)
 #
 # kafka          : KRaft single node, Kafka's defaults (no fsync per message:
 #                  the page cache, flushed by the OS and on roll/shutdown)
@@ -231,19 +233,23 @@ broker_start_once() { # kind dir [partitions]
 }
 
 broker_stop() {
-    local pids=${BROKER_PIDS:-${BROKER_PID:-}} p live
+    local pids=${BROKER_PIDS:-${BROKER_PID:-}} p live t0
+    BROKER_STOP_MS= BROKER_STOP_KILLED=0
     [ -n "$pids" ] || return 0
+    t0=$(date +%s%N)
     for p in $pids; do kill -TERM "$p" 2>/dev/null; done
-    for _ in $(seq 1 300); do
+    for _ in $(seq 1 $((${BROKER_STOP_TIMEOUT:-30} * 10))); do
         live=
         for p in $pids; do kill -0 "$p" 2>/dev/null && live=1; done
         [ -n "$live" ] || break
         sleep 0.1
     done
+    BROKER_STOP_MS=$((($(date +%s%N) - t0) / 1000000))
     for p in $pids; do
         if kill -0 "$p" 2>/dev/null; then
-            echo "broker $p ignored SIGTERM for 30 s: SIGKILL" >&2
+            echo "broker $p still running ${BROKER_STOP_TIMEOUT:-30} s after SIGTERM: SIGKILL" >&2
             kill -KILL "$p" 2>/dev/null
+            BROKER_STOP_KILLED=1
         fi
         # Safe under set -e: the broker's exit status is not ours.
         wait "$p" 2>/dev/null || true

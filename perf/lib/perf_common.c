@@ -246,6 +246,21 @@ static int topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int ti
     return ok;
 }
 
+/* The topic's partition count from Metadata, -1 when it does not exist (yet). */
+static int topic_partitions(rd_kafka_t *rk, const char *topic)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    int n = -1;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1 && md->topics[0].err == 0)
+            n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return n;
+}
+
 static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, const char *configs,
                         int timeout_ms)
 {
@@ -286,6 +301,8 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, const
             fprintf(stderr, "CreateTopics %s: %s\n", topic,
                     rd_kafka_topic_result_error_string(tr[0]));
         rd_kafka_event_destroy(ev);
+    } else {
+        fprintf(stderr, "CreateTopics %s: no answer within %d ms\n", topic, timeout_ms);
     }
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
@@ -317,6 +334,8 @@ static int grow_topic(rd_kafka_t *rk, const char *topic, int total, int timeout_
             fprintf(stderr, "CreatePartitions %s: %s\n", topic,
                     rd_kafka_topic_result_error_string(tr[0]));
         rd_kafka_event_destroy(ev);
+    } else {
+        fprintf(stderr, "CreatePartitions %s: no answer within %d ms\n", topic, timeout_ms);
     }
     rd_kafka_queue_destroy(q);
     rd_kafka_NewPartitions_destroy(np);
@@ -333,14 +352,21 @@ static int create_big_topic(rd_kafka_t *rk, const char *topic, int partitions, c
 {
     if (create_topic(rk, topic, partitions, configs, timeout_ms) == 0)
         return 0;
+    /* A create that timed out on our side may still have been carried out. */
+    if (topic_partitions(rk, topic) >= partitions)
+        return 0;
     if (partitions <= PART_STEP)
         return -1;
     fprintf(stderr, "creating %s in steps of %d partitions\n", topic, PART_STEP);
     if (create_topic(rk, topic, PART_STEP, configs, timeout_ms))
         return -1;
-    for (int n = 2 * PART_STEP; n < partitions + PART_STEP; n += PART_STEP)
-        if (grow_topic(rk, topic, n < partitions ? n : partitions, timeout_ms))
+    for (int n = 2 * PART_STEP; n < partitions + PART_STEP; n += PART_STEP) {
+        int want = n < partitions ? n : partitions;
+        if (topic_partitions(rk, topic) >= want)
+            continue; /* already there (an earlier, slow create finished) */
+        if (grow_topic(rk, topic, want, timeout_ms))
             return -1;
+    }
     return 0;
 }
 

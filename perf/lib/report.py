@@ -5,8 +5,11 @@ results.json, report.md and plots/*.png (gnuplot).
 Reads what perf/run left per scenario and broker (<scenario>/<broker>/):
 status, produce.log / e2e.log / consume.log (per-second lines and a final
 "SUMMARY {json}" from the rb-perf drivers), java-producer.log,
-java-consumer.log (Kafka's own tools), samples.tsv (broker CPU/RSS) and
-data_mib; at the top: env.txt, fio-*.json, iperf3.json. Standard library only;
+java-consumer.log (Kafka's own tools), samples.tsv (broker CPU/RSS),
+data_mib, flush_stats.txt (ringbroker's group-commit counters at the start and
+the end of the measured window, "stats shard=" log lines) and consume-N.log
+(extra catch-up passes); per scenario rate.txt (a derived fixed rate and why);
+at the top: env.txt, fio-*.json, iperf3.json. Standard library only;
 a missing or broken file leaves that cell empty rather than failing the
 report.
 """
@@ -137,11 +140,14 @@ def resources(path):
 def ceilings(out):
     c = {}
     for name, key in (("fio-seqwrite.json", "disk_seq_write_1m_qd32_mib_s"),
-                      ("fio-durable.json", "disk_write_64k_fdatasync_qd1_mib_s")):
+                      ("fio-durable.json", "disk_write_64k_fdatasync_qd1_mib_s"),
+                      ("fio-sync4k.json", "disk_write_4k_fdatasync_qd1_mib_s")):
         try:
             j = json.loads(read(os.path.join(out, name)))
             c[key] = round(j["jobs"][0]["write"]["bw"] / 1024.0, 1)
-        except (ValueError, KeyError, IndexError):
+            if name == "fio-sync4k.json":
+                c["disk_fdatasync_4k_qd1_per_s"] = round(j["jobs"][0]["write"]["iops"], 0)
+        except (ValueError, KeyError, IndexError, TypeError):
             pass
     try:
         j = json.loads(read(os.path.join(out, "iperf3.json")))
@@ -151,6 +157,58 @@ def ceilings(out):
     return c
 
 
+STAT_KEYS = ("flush_cycles", "flushes", "syncs", "bytes")
+
+
+def flush_stats(path):
+    """ringbroker's "stats shard=N t_ms=.. flush_cycles=.. flushes=.. syncs=.. bytes=.."
+    lines: one set per SIGUSR1 (all shards of a set share t_ms). Two sets or more:
+    the difference between the first and the last is the measured window; one set:
+    totals since the broker started."""
+    sets = {}
+    for line in read(path).splitlines():
+        i = line.find("stats shard=")
+        if i < 0:
+            continue
+        f = dict(p.split("=", 1) for p in line[i + 6:].split() if "=" in p)
+        try:
+            t = int(f["t_ms"])
+            sets.setdefault(t, {})[int(f["shard"])] = {k: int(f[k]) for k in STAT_KEYS}
+        except (KeyError, ValueError):
+            continue
+    if not sets:
+        return None
+    ts = sorted(sets)
+    last = sets[ts[-1]]
+    first = sets[ts[0]] if len(ts) > 1 else {sh: {k: 0 for k in STAT_KEYS} for sh in last}
+    out = {"window": len(ts) > 1, "window_s": (ts[-1] - ts[0]) / 1000.0 if len(ts) > 1 else None,
+           "shards": {}}
+    for k in STAT_KEYS:
+        out[k] = 0
+    for sh, v in sorted(last.items()):
+        d = {k: v[k] - first.get(sh, {}).get(k, 0) for k in STAT_KEYS}
+        out["shards"][str(sh)] = d
+        for k in STAT_KEYS:
+            out[k] += d[k]
+    w = out["window_s"]
+    if w:
+        out["syncs_per_s"] = round(out["syncs"] / w, 1)
+        out["flush_cycles_per_s"] = round(out["flush_cycles"] / w, 1)
+        out["mib_per_s"] = round(out["bytes"] / w / 1048576, 1)
+    if out["flush_cycles"]:
+        out["bytes_per_cycle"] = round(out["bytes"] / out["flush_cycles"])
+        out["flushes_per_cycle"] = round(out["flushes"] / out["flush_cycles"], 2)
+    if out["syncs"]:
+        out["bytes_per_sync"] = round(out["bytes"] / out["syncs"])
+    return out
+
+
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return None if not n else v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
 def collect_broker(d):
     r = {"status": read(os.path.join(d, "status")).strip() or "missing"}
     r["command"] = read(os.path.join(d, "command")).strip()
@@ -158,6 +216,16 @@ def collect_broker(d):
         s = summary(os.path.join(d, name + ".log"))
         if s:
             r[name] = s
+    # Extra catch-up passes (consume_passes=N): the read figure is the median.
+    passes = [s for s in [r.get("consume")] + [summary(os.path.join(d, f"consume-{i}.log"))
+                                               for i in range(2, 10)] if s]
+    if len(passes) > 1:
+        mbs = [p.get("mb_per_s") for p in passes if p.get("mb_per_s") is not None]
+        r["consume"] = dict(r["consume"], mb_per_s_first=r["consume"].get("mb_per_s"),
+                            mb_per_s_passes=mbs, mb_per_s=median(mbs))
+    fs = flush_stats(os.path.join(d, "flush_stats.txt"))
+    if fs:
+        r["flush"] = fs
     jp = java_producer(os.path.join(d, "java-producer.log"))
     if jp:
         r["java_producer"] = jp
@@ -171,7 +239,7 @@ def collect_broker(d):
     res, rows = resources(os.path.join(d, "samples.tsv"))
     if res:
         r["resources"] = res
-    for name in ("ready_ms", "create_ms"):
+    for name in ("ready_ms", "create_ms", "stop_ms"):
         try:
             r[name] = float(read(os.path.join(d, name)).strip())
         except ValueError:
@@ -200,6 +268,9 @@ def collect(out):
             continue
         conf = kv_file(os.path.join(sd, "scenario.conf"))
         sc = {"name": name, "description": conf.get("description", ""), "config": conf, "brokers": {}}
+        rate = kv_file(os.path.join(sd, "rate.txt"))
+        if rate:
+            sc["rate"] = rate
         present = [b for b in os.listdir(sd) if os.path.isdir(os.path.join(sd, b))]
         for b in sorted(present, key=lambda x: (BROKER_ORDER + [x]).index(x)):
             sc["brokers"][b] = collect_broker(os.path.join(sd, b))
@@ -220,6 +291,8 @@ def get(d, *path):
 def fmt(v, nd=1):
     if v is None:
         return "–"
+    if isinstance(v, str):
+        return v
     if isinstance(v, (int, float)) and abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:.{nd}f}"
@@ -239,6 +312,7 @@ def ratio(a, b):
 COMMON_COLS = [
     ("time to serve Metadata ms", lambda r: r.get("ready_ms"), False),
     ("topic create ms", lambda r: r.get("create_ms"), False),
+    ("time to stop ms (SIGTERM to exit)", lambda r: r.get("stop_ms"), False),
 ]
 PRODUCE_COLS = [
     ("produce MB/s", lambda r: get(r, "produce", "mb_per_s"), True),
@@ -246,12 +320,24 @@ PRODUCE_COLS = [
     ("ack p50 ms", lambda r: us_to_ms(get(r, "produce", "ack_latency", "p50_us")), False),
     ("ack p99 ms", lambda r: us_to_ms(get(r, "produce", "ack_latency", "p99_us")), False),
     ("catch-up read MB/s", lambda r: get(r, "consume", "mb_per_s"), True),
+    ("catch-up read MB/s, each pass", lambda r: " / ".join(fmt(x) for x in get(r, "consume", "mb_per_s_passes"))
+     if get(r, "consume", "mb_per_s_passes") else None, True),
     ("Java ProducerPerf MB/s", lambda r: get(r, "java_producer", "mb_per_s"), True),
     ("Java ConsumerPerf MB/s", lambda r: get(r, "java_consumer", "mb_per_s"), True),
     ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
     ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
 ] + COMMON_COLS
+FLUSH_COLS = [
+    ("fdatasync/s (ringbroker)", lambda r: get(r, "flush", "syncs_per_s"), False),
+    ("flush cycles/s (ringbroker)", lambda r: get(r, "flush", "flush_cycles_per_s"), False),
+    ("partition flushes per cycle", lambda r: get(r, "flush", "flushes_per_cycle"), False),
+    ("KiB per flush cycle", lambda r: None if get(r, "flush", "bytes_per_cycle") is None
+     else get(r, "flush", "bytes_per_cycle") / 1024, True),
+    ("KiB per fdatasync", lambda r: None if get(r, "flush", "bytes_per_sync") is None
+     else get(r, "flush", "bytes_per_sync") / 1024, True),
+]
+PRODUCE_COLS += FLUSH_COLS
 IDLE_COLS = [
     ("idle RSS MiB", lambda r: get(r, "idle", "rss_mib"), False),
     ("RSS at start MiB", lambda r: get(r, "idle", "rss_start_mib"), False),
@@ -259,6 +345,7 @@ IDLE_COLS = [
     ("topic create ms", lambda r: get(r, "idle", "create_ms"), False),
     ("disk used MiB", lambda r: get(r, "idle", "disk_mib"), False),
     ("broker CPU avg % (idle)", lambda r: get(r, "resources", "cpu_avg_pct"), False),
+    ("time to stop ms (SIGTERM to exit)", lambda r: r.get("stop_ms"), False),
 ]
 E2E_COLS = [
     ("target rate rec/s", lambda r: get(r, "e2e", "rate"), True),
@@ -271,7 +358,7 @@ E2E_COLS = [
     ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
     ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
-] + COMMON_COLS
+] + COMMON_COLS + FLUSH_COLS
 
 
 def cols_for(sc):
@@ -295,7 +382,8 @@ def scenario_table(sc):
         if all(v is None for v in vals.values()):
             continue
         row = [title] + [fmt(vals[b], 3 if "ms" in title or title == "received/sent" else 1) for b in brokers]
-        row += [ratio(vals.get("ringbroker"), vals.get(k)) for k in kinds]
+        row += [ratio(vals.get("ringbroker"), vals.get(k)) if not isinstance(vals.get("ringbroker"), str)
+                else "–" for k in kinds]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -309,6 +397,8 @@ def headline(sc):
         return "idle RSS MiB", {b: get(r, "idle", "rss_mib") for b, r in sc["brokers"].items()}, False
     if sc["config"].get("cold") == "yes":
         return "cold catch-up read MB/s", {b: get(r, "consume", "mb_per_s") for b, r in sc["brokers"].items()}, True
+    if sc["config"].get("headline") == "read":
+        return "tail catch-up read MB/s", {b: get(r, "consume", "mb_per_s") for b, r in sc["brokers"].items()}, True
     return "produce MB/s", {b: get(r, "produce", "mb_per_s") for b, r in sc["brokers"].items()}, True
 
 
@@ -333,6 +423,201 @@ def summary_table(res):
     return L
 
 
+# ---- issue 5's goals, the storage and the fetch tables (also in RESULTS.md) ----
+
+def scen(res, name):
+    for sc in res["scenarios"]:
+        if sc["name"] == name:
+            return sc
+    return None
+
+
+def val(res, name, broker, fn):
+    sc = scen(res, name)
+    if not sc or broker not in sc["brokers"]:
+        return None
+    return fn(sc["brokers"][broker])
+
+
+def xr(r, nd=2):
+    return "–" if r is None else f"**{fmt(r, nd)}x**"
+
+
+def verdict(v, target, higher):
+    if v is None:
+        return "not measured"
+    ok = v >= target if higher else v <= target
+    return "**met**" if ok else "**not met**"
+
+
+def produce_scenarios(res, record_size="1024"):
+    """Uncompressed 1 KiB acks=all max-rate produce scenarios, by partition count."""
+    out = []
+    for sc in res["scenarios"]:
+        c = sc["config"]
+        if (c.get("driver", "produce") == "produce" and c.get("record_size") == record_size
+                and c.get("acks", "all") == "all" and c.get("rate", "0") == "0"
+                and c.get("compression", "none") == "none" and not c.get("bytes")):
+            out.append(sc)
+    return sorted(out, key=lambda sc: int(sc["config"].get("partitions", "1")))
+
+
+def goal_produce(res):
+    rows = []
+    for sc in produce_scenarios(res):
+        fn = lambda r: get(r, "produce", "mb_per_s")  # noqa: E731
+        rb, k, kd = (val(res, sc["name"], b, fn) for b in ("ringbroker", "kafka", "kafka-durable"))
+        r = rb / k if rb and k else None
+        rows.append((sc["name"], r, f"{sc['name']}: ringbroker {fmt(rb)} MB/s vs kafka {fmt(k)} MB/s "
+                     f"= {xr(r)} (vs kafka-durable {fmt(kd)} MB/s: "
+                     f"{fmt(rb / kd, 2) if rb and kd else '–'}x)"))
+    main = next((r for n, r, _ in rows if n == "a-1k-p1"), None)
+    return ("Durable ringbroker produce >= 2x Kafka's default (non-durable), 1 KiB acks=all",
+            ">= 2.00x", "; ".join(t for _, _, t in rows) or "–",
+            verdict(main, 2.0, True) + " (a-1k-p1)")
+
+
+def rate_note(sc):
+    """How a scenario's fixed rate was chosen (rate.txt), or the configured rate."""
+    if not sc:
+        return ""
+    rt = sc.get("rate")
+    if rt:
+        return f"{rt.get('rate', '?')} rec/s: {rt.get('rate_source', '?')}"
+    return f"{sc['config'].get('rate', '?')} rec/s (fixed in the scenario)"
+
+
+def goal_latency(res):
+    parts, main = [], None
+    for name in ("b-latency", "h-idle-conns-1000"):
+        fn = lambda r: us_to_ms(get(r, "e2e", "latency", "p99_us"))  # noqa: E731
+        rb, k = val(res, name, "ringbroker", fn), val(res, name, "kafka", fn)
+        if rb is None and k is None:
+            continue
+        r = rb / k if rb is not None and k else None
+        if name == "b-latency":
+            main = r
+        parts.append(f"{name} at {rate_note(scen(res, name))}: ringbroker p99 {fmt(rb, 3)} ms vs "
+                     f"kafka {fmt(k, 3)} ms = {xr(r, 3)}")
+    return ("p99 end-to-end latency <= 1/5 of Kafka's (default) at the same load "
+            "(half of Kafka's max rate)", "<= 0.20x",
+            "; ".join(parts) or "–", verdict(main, 0.2, False) + " (b-latency)")
+
+
+def loopback_mib(res):
+    gbit = res["ceilings"].get("loopback_tcp_gbit_s")
+    return gbit * 1e9 / 8 / 1048576 if gbit else None
+
+
+def read_kind(sc):
+    c = sc["config"]
+    if c.get("cold") == "yes":
+        return "cold (page cache dropped)"
+    if c.get("headline") == "read":
+        return "tail (fits the broker's tail cache)"
+    return "after a max-rate produce"
+
+
+def goal_fetch(res):
+    ceil = loopback_mib(res)
+    tail, best, parts = None, None, []
+    for sc in res["scenarios"]:
+        rb = get(sc, "brokers", "ringbroker", "consume", "mb_per_s")
+        if rb is None:
+            continue
+        frac = rb / ceil if ceil else None
+        parts.append(f"{sc['name']} [{read_kind(sc)}]: {fmt(rb)} MB/s = "
+                     f"{fmt(frac * 100 if frac is not None else None)}%")
+        if frac is not None:
+            best = frac if best is None else max(best, frac)
+            if sc["config"].get("headline") == "read":
+                tail = frac if tail is None else max(tail, frac)
+    head = (f"loopback ceiling {fmt(res['ceilings'].get('loopback_tcp_gbit_s'), 2)} Gbit/s = "
+            f"{fmt(ceil)} MiB/s" if ceil else "loopback ceiling not measured")
+    which = "(tail read)" if tail is not None else "(best catch-up read)"
+    return ("Fetch >= 80% of the loopback ceiling", ">= 80%",
+            head + "; ringbroker reads: " + ("; ".join(parts) or "–"),
+            verdict(tail if tail is not None else best, 0.8, True) + " " + which)
+
+
+def goal_rss(res):
+    fn = lambda r: get(r, "idle", "rss_mib")  # noqa: E731
+    rb, k = val(res, "i-idle-rss-1000", "ringbroker", fn), val(res, "i-idle-rss-1000", "kafka", fn)
+    r = rb / k if rb is not None and k else None
+    return ("Idle RSS with 1,000 partitions <= 1/10 of Kafka's", "<= 0.10x",
+            f"i-idle-rss-1000: ringbroker {fmt(rb)} MiB vs kafka {fmt(k)} MiB = {xr(r, 3)} "
+            f"(Kafka heap -Xms/-Xmx {os.environ.get('KAFKA_HEAP', '1g')} by default)",
+            verdict(r, 0.1, False))
+
+
+def goals_table(res):
+    L = ["| goal | target | where we stand | status |", "|---|---|---|---|"]
+    for g in (goal_produce(res), goal_latency(res), goal_fetch(res), goal_rss(res)):
+        L.append("| " + " | ".join(g) + " |")
+    return L
+
+
+MACHINE_CEILINGS = ("MACHINE.md (same kind of machine): O_DIRECT sequential write 1 MiB QD32 ~2.5 GB/s; "
+                    "durable writes with one fdatasync per 1 MiB / 64 KiB / 4 KiB at QD1 ~1.0-1.3 GB/s / "
+                    "120-440 MB/s / 12-30 MB/s; fdatasync after append p50 ~120-170 us.")
+
+
+def pct(a, b):
+    return None if a is None or not b else 100.0 * a / b
+
+
+def storage_table(res):
+    """Durable produce (1 KiB, acks=all) by partition count next to the disk ceilings,
+    with ringbroker's group-commit counters over the measured window."""
+    c = res["ceilings"]
+    seq, dur, sync_s = (c.get("disk_seq_write_1m_qd32_mib_s"), c.get("disk_write_64k_fdatasync_qd1_mib_s"),
+                        c.get("disk_fdatasync_4k_qd1_per_s"))
+    rows = produce_scenarios(res)
+    if not rows:
+        return []
+    L = ["| scenario | partitions | ringbroker MB/s | % of fio seq write | % of fio 64 KiB+fdatasync | "
+         "kafka MB/s | kafka-durable MB/s | fdatasync/s | % of fio 4 KiB fdatasync/s | flush cycles/s | "
+         "flushes per cycle | KiB per cycle | KiB per fdatasync |",
+         "|---" * 13 + "|"]
+    for sc in rows:
+        b = sc["brokers"]
+        rb = get(b, "ringbroker", "produce", "mb_per_s")
+        f = get(b, "ringbroker", "flush") or {}
+        kib = lambda v: None if v is None else v / 1024  # noqa: E731
+        L.append("| " + " | ".join([
+            sc["name"], sc["config"].get("partitions", "1"), fmt(rb), fmt(pct(rb, seq)), fmt(pct(rb, dur)),
+            fmt(get(b, "kafka", "produce", "mb_per_s")), fmt(get(b, "kafka-durable", "produce", "mb_per_s")),
+            fmt(f.get("syncs_per_s")), fmt(pct(f.get("syncs_per_s"), sync_s)),
+            fmt(f.get("flush_cycles_per_s")), fmt(f.get("flushes_per_cycle"), 2),
+            fmt(kib(f.get("bytes_per_cycle"))), fmt(kib(f.get("bytes_per_sync")))]) + " |")
+    L += ["", f"Ceilings in this run: fio sequential write {fmt(seq)} MiB/s, 64 KiB + fdatasync QD1 "
+          f"{fmt(dur)} MiB/s, 4 KiB + fdatasync QD1 {fmt(sync_s)} fdatasync/s. " + MACHINE_CEILINGS,
+          "ringbroker's counters (SIGUSR1 \"stats shard=\" lines at the start and the end of the measured "
+          "window): a flush cycle is a loop turn of a shard that started at least one partition flush; "
+          "every partition flush of a durable log ends with one fdatasync; bytes are the record batches "
+          "appended (the partial last 4 KiB block rewritten by the next flush is not counted)."]
+    return L
+
+
+def fetch_table(res):
+    ceil = loopback_mib(res)
+    L = []
+    for sc in res["scenarios"]:
+        if not any(get(r, "consume", "mb_per_s") is not None for r in sc["brokers"].values()):
+            continue
+        if not L:
+            L = ["| scenario | read | " + " | ".join(f"{b} MB/s (% of loopback)" for b in all_brokers(res))
+                 + " |", "|---" * (2 + len(all_brokers(res))) + "|"]
+        cells = []
+        for b in all_brokers(res):
+            v = get(sc["brokers"].get(b, {}), "consume", "mb_per_s")
+            cells.append("–" if v is None else f"{fmt(v)} ({fmt(pct(v, ceil))}%)" if ceil else fmt(v))
+        L.append(f"| {sc['name']} | {read_kind(sc)} | " + " | ".join(cells) + " |")
+    if L:
+        L += ["", f"Loopback ceiling (iperf3, this run): {fmt(ceil)} MiB/s."]
+    return L
+
+
 def write_report(out, res, plots):
     env = res["env"]
     L = [f"# ringbroker vs Apache Kafka — {env.get('date', '')}", ""]
@@ -353,13 +638,23 @@ def write_report(out, res, plots):
           "| what | figure |", "|---|---|",
           f"| fio O_DIRECT sequential write, io_uring, 1 MiB QD32 | {fmt(c.get('disk_seq_write_1m_qd32_mib_s'))} MiB/s |",
           f"| fio O_DIRECT write 64 KiB + fdatasync each, QD1 | {fmt(c.get('disk_write_64k_fdatasync_qd1_mib_s'))} MiB/s |",
+          f"| fio O_DIRECT write 4 KiB + fdatasync each, QD1 | {fmt(c.get('disk_fdatasync_4k_qd1_per_s'))} fdatasync/s |",
           f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |", ""]
     L += ["## Summary", "",
           "Ratios are ringbroker divided by Kafka: for throughput above 1 means ringbroker is faster, "
           "for latency and memory below 1 means ringbroker is better.", ""]
     L += summary_table(res) + [""]
+    L += ["## Goals (issue 5)", ""] + goals_table(res) + [""]
+    st = storage_table(res)
+    if st:
+        L += ["## Storage: durable produce (1 KiB, acks=all) against the disk", ""] + st + [""]
+    ft = fetch_table(res)
+    if ft:
+        L += ["## Fetch: catch-up reads against the loopback ceiling", ""] + ft + [""]
     for sc in res["scenarios"]:
         L += [f"## {sc['name']}: {sc['description']}", ""]
+        if sc.get("rate"):
+            L.append(f"- rate for every broker: {rate_note(sc)}")
         for b, r in sc["brokers"].items():
             if r["status"] != "ok":
                 L.append(f"- **{b}**: {r['status']}")

@@ -16,94 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402  (perf/lib/report.py)
 
-get, fmt = report.get, report.fmt
-
-
-def scen(res, name):
-    for sc in res["scenarios"]:
-        if sc["name"] == name:
-            return sc
-    return None
-
-
-def val(res, name, broker, fn):
-    sc = scen(res, name)
-    if not sc or broker not in sc["brokers"]:
-        return None
-    return fn(sc["brokers"][broker])
-
-
-def x(r, nd=2):
-    return "–" if r is None else f"**{fmt(r, nd)}x**"
-
-
-def verdict(v, target, higher):
-    if v is None:
-        return "not measured"
-    ok = v >= target if higher else v <= target
-    return "**met**" if ok else "**not met**"
-
-
-def goal_produce(res):
-    rows = []
-    for name in ("a-1k-p1", "a-1k-p16"):
-        if not scen(res, name):
-            continue
-        fn = lambda r: get(r, "produce", "mb_per_s")  # noqa: E731
-        rb, k, kd = (val(res, name, b, fn) for b in ("ringbroker", "kafka", "kafka-durable"))
-        r = rb / k if rb and k else None
-        rows.append((name, r, f"ringbroker {fmt(rb)} MB/s vs kafka {fmt(k)} MB/s = {x(r)} "
-                     f"(vs kafka-durable {fmt(kd)} MB/s: {fmt(rb / kd, 2) if rb and kd else '–'}x)"))
-    main = rows[0][1] if rows and rows[0][0] == "a-1k-p1" else None
-    text = "; ".join(f"{n}: {t}" for n, _, t in rows) or "–"
-    return ("Durable ringbroker produce >= 2x Kafka's default (non-durable), 1 KiB acks=all",
-            ">= 2.00x", text, verdict(main, 2.0, True) + " (a-1k-p1)")
-
-
-def goal_latency(res):
-    parts, main = [], None
-    for name in ("b-latency", "h-idle-conns-1000"):
-        fn = lambda r: report.us_to_ms(get(r, "e2e", "latency", "p99_us"))  # noqa: E731
-        rb, k = val(res, name, "ringbroker", fn), val(res, name, "kafka", fn)
-        if rb is None and k is None:
-            continue
-        r = rb / k if rb is not None and k else None
-        if name == "b-latency":
-            main = r
-        rate = get(scen(res, name), "config", "rate")
-        parts.append(f"{name} ({rate} rec/s): ringbroker {fmt(rb, 3)} ms vs kafka {fmt(k, 3)} ms "
-                     f"= {x(r, 3)}")
-    return ("p99 end-to-end latency <= 1/5 of Kafka's (default) at the same load", "<= 0.20x",
-            "; ".join(parts) or "–", verdict(main, 0.2, False) + " (b-latency)")
-
-
-def goal_fetch(res):
-    gbit = res["ceilings"].get("loopback_tcp_gbit_s")
-    ceil_mib = gbit * 1e9 / 8 / 1048576 if gbit else None
-    best, parts = None, []
-    for sc in res["scenarios"]:
-        rb = get(sc, "brokers", "ringbroker", "consume", "mb_per_s")
-        if rb is None:
-            continue
-        frac = rb / ceil_mib if ceil_mib else None
-        cold = " (cold cache)" if sc["config"].get("cold") == "yes" else ""
-        parts.append(f"{sc['name']}{cold}: {fmt(rb)} MB/s = {fmt(frac * 100 if frac else None)}%")
-        if frac is not None and (best is None or frac > best):
-            best = frac
-    ceil = f"loopback ceiling {fmt(gbit, 2)} Gbit/s = {fmt(ceil_mib)} MiB/s" if gbit else "loopback ceiling not measured"
-    return ("Fetch (catch-up read) >= 80% of the loopback ceiling", ">= 80%",
-            ceil + "; ringbroker catch-up reads: " + ("; ".join(parts) or "–"),
-            verdict(best, 0.8, True) + " (best of the catch-up reads)")
-
-
-def goal_rss(res):
-    fn = lambda r: get(r, "idle", "rss_mib")  # noqa: E731
-    rb, k = val(res, "i-idle-rss-1000", "ringbroker", fn), val(res, "i-idle-rss-1000", "kafka", fn)
-    r = rb / k if rb is not None and k else None
-    return ("Idle RSS with 1,000 partitions <= 1/10 of Kafka's", "<= 0.10x",
-            f"i-idle-rss-1000: ringbroker {fmt(rb)} MiB vs kafka {fmt(k)} MiB = {x(r, 3)} "
-            f"(Kafka heap -Xms/-Xmx {os.environ.get('KAFKA_HEAP', '1g')} by default)",
-            verdict(r, 0.1, False))
+fmt = report.fmt
 
 
 def main():
@@ -136,13 +49,12 @@ def main():
          "Broker, drivers and everything else share the same cores.", ""]
     L += ["## Goals", "",
           "From the perf issue. Goals, not tests: where we fall short is where to profile.", "",
-          "| goal | target | where we stand | status |", "|---|---|---|---|"]
-    for g in (goal_produce(res), goal_latency(res), goal_fetch(res), goal_rss(res)):
-        L.append("| " + " | ".join(g) + " |")
+          ] + report.goals_table(res)
     L += ["", "## Physical ceilings (measured in the same run)", "",
           "| what | figure |", "|---|---|",
           f"| fio O_DIRECT sequential write, io_uring, 1 MiB QD32 | {fmt(c.get('disk_seq_write_1m_qd32_mib_s'))} MiB/s |",
           f"| fio O_DIRECT write 64 KiB + fdatasync each, QD1 | {fmt(c.get('disk_write_64k_fdatasync_qd1_mib_s'))} MiB/s |",
+          f"| fio O_DIRECT write 4 KiB + fdatasync each, QD1 | {fmt(c.get('disk_fdatasync_4k_qd1_per_s'))} fdatasync/s |",
           f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |", ""]
     L += ["## Summary", "",
           "One headline per scenario. Ratios are ringbroker divided by Kafka: for throughput above 1 "
@@ -151,9 +63,16 @@ def main():
     if not any(b.startswith("kafka3") for sc in res["scenarios"] for b in sc["brokers"]):
         L += ["ringbroker 3-node cluster vs Kafka 3-node: not measured in this run "
               "(ringbroker has no cluster yet; `--brokers \"... kafka3\"` adds the Kafka side).", ""]
+    st, ft = report.storage_table(res), report.fetch_table(res)
+    if st:
+        L += ["## Storage: durable produce (1 KiB, acks=all) against the disk", ""] + st + [""]
+    if ft:
+        L += ["## Fetch: catch-up reads against the loopback ceiling", ""] + ft + [""]
     L += ["## Scenarios", ""]
     for sc in res["scenarios"]:
         L += [f"### {sc['name']}: {sc['description']}", ""]
+        if sc.get("rate"):
+            L.append(f"- rate for every broker: {report.rate_note(sc)}")
         for b, r in sc["brokers"].items():
             if r["status"] != "ok":
                 L.append(f"- **{b}**: {r['status']}")

@@ -6,12 +6,12 @@
 #   integration: N passed, N failed
 # Exit status non-zero when any test failed or timed out.
 #   RB_IT_TEST_TIMEOUT  per-test bound in seconds (default 120)
-#   RB_IT_TOTAL_TIMEOUT whole-suite bound in seconds (default 420)
+#   RB_IT_TOTAL_TIMEOUT whole-suite bound in seconds (default 1500)
 #   RINGBROKER_BIN      broker binary (default build/bin/ringbroker)
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
 per=${RB_IT_TEST_TIMEOUT:-120}
-total=${RB_IT_TOTAL_TIMEOUT:-420}
+total=${RB_IT_TOTAL_TIMEOUT:-1500}
 if [ $# -gt 0 ]; then
     tests=()
     for t in "$@"; do

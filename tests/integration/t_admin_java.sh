@@ -4,8 +4,8 @@
 #   kafka-topics: --create with --config, --alter --partitions (grow; shrink is
 #     refused with INVALID_PARTITIONS), --describe, --delete
 #   kafka-configs: topic --alter --add-config / --delete-config, --describe, an
-#     invalid value (INVALID_CONFIG), an unknown topic, a broker resource (refused:
-#     no dynamic broker configs)
+#     invalid value (INVALID_CONFIG), an unknown topic, a read-only broker config
+#     (refused: INVALID_REQUEST "Cannot update these configs dynamically")
 #   kafka-log-dirs --describe: every partition with its size
 #   kafka-console-producer / kafka-console-consumer: records produced by kcat and
 #     the Java producer are read back by the Java consumer (Produce 11, Fetch 12,
@@ -61,9 +61,10 @@ out=$(jrun $CC --bootstrap-server "$BS" --entity-type topics --entity-name no-su
     --add-config retention.ms=1) && fail "unknown topic accepted: $out"
 grep -q "UnknownTopicOrPartitionException" <<<"$out" || fail "unknown topic error: $out"
 out=$(jrun $CC --bootstrap-server "$BS" --entity-type brokers --entity-name 0 --alter \
-    --add-config log.retention.ms=1) && fail "broker config accepted: $out"
-grep -q "dynamic broker configs are not supported" <<<"$out" || fail "broker config error: $out"
-info "kafka-configs alter/delete/describe ok; bad value, unknown topic, broker refused"
+    --add-config num.partitions=3) && fail "read-only broker config accepted: $out"
+grep -q "Cannot update these configs dynamically: \[num.partitions\]" <<<"$out" ||
+    fail "read-only broker config error: $out"
+info "kafka-configs alter/delete/describe ok; bad value, unknown topic, read-only broker key refused"
 
 for i in 1 2 3 4 5; do echo "kc-$i"; done | ct 20 "$KCAT" -P -b "$BS" -t $T -p 0 ||
     fail "kcat produce"

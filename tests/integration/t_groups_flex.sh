@@ -32,8 +32,6 @@ if ! command -v java >/dev/null; then
 elif ! LIB=$("$ROOT/tools/fetch-kafka.sh" 2>"$T_TMP/fetch.err"); then
     echo "skip: Java part (Kafka jars unavailable: $(tail -2 "$T_TMP/fetch.err"))"
 else
-    seq 1 $N | sed 's/^/rec-/' | ct 60 kcat -P -b "$BS" -t $T -K: -z lz4 ||
-        fail "kcat produce"
     JOPTS=(-Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m)
     G=jgroup
     pids=()
@@ -47,6 +45,22 @@ else
         pids+=($!)
         sleep 1
     done
+    # Produce only once both members hold partitions (a member that joins after
+    # the other has read everything would rightly get nothing).
+    "$PY" - "$BS" $G <<'PYEOF' || fail "java group: the two members did not both get partitions"
+import sys, time
+from kafka.admin import KafkaAdminClient
+adm = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+deadline = time.time() + 60
+while time.time() < deadline:
+    d = adm.describe_consumer_groups([sys.argv[2]])[0]
+    if d.state == 'Stable' and len(d.members) == 2 and all(m.member_assignment.assignment for m in d.members):
+        sys.exit(0)
+    time.sleep(0.5)
+sys.exit(1)
+PYEOF
+    seq 1 $N | sed 's/^/rec-/' | ct 60 kcat -P -b "$BS" -t $T -K: -z lz4 ||
+        fail "kcat produce"
     for p in "${pids[@]}"; do wait "$p"; done
     n1=$(grep -c '^rec-' "$T_TMP/c1.out")
     n2=$(grep -c '^rec-' "$T_TMP/c2.out")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t_ringctl.sh - ringctl groups / configs / topics --alter against ringbroker.
+# t_ringctl.sh - ringctl groups / configs / topics --alter and the produce /
+# consume formats against ringbroker.
 # N keyed records into a 3-partition topic (ringctl produce), consumed by group G
 # (ringctl consume --group): exactly the records produced. Then:
 #  - groups --list prints exactly G; --describe shows every partition with
@@ -12,6 +13,10 @@
 #    unknown names and missing topics fail;
 #  - topics --alter --partitions grows the topic (shrinking fails), records stay;
 #  - groups --delete removes G (list empty, describe fails, second delete fails);
+#  - produce --property parse.headers/parse.key/null.marker (zstd): kcat reads
+#    exactly those headers, keys and values; consume's print.* columns, key.separator,
+#    null.literal and --formatter json agree with kcat record for record;
+#    produce --partition, consume --partition --offset N|earliest|latest;
 #  - usage errors exit 2, an unreachable broker exits 1.
 . "$(dirname "$0")/lib.sh"
 
@@ -183,6 +188,100 @@ run_ok list2 ctl groups --list
 run_rc dd 1 "consumer group '$G' does not exist" ctl groups --describe --group $G
 run_rc del2 1 "deleting group '$G' failed" ctl groups --delete --group $G
 info "groups --delete: gone"
+
+# produce / consume formats (kafka-console-producer / -consumer properties)
+TH=rc-h
+run_ok hcreate ctl topics --create --topic $TH --partitions 2
+: >"$T_TMP/h.in"
+: >"$T_TMP/h.kcat.want"
+for i in $(seq 1 40); do
+    printf 'hi:%s,hx:x %s\tkey%s\tval %s\n' $i $i $i $i >>"$T_TMP/h.in"
+    printf 'key%s|hi=%s,hx=x %s|val %s\n' $i $i $i $i >>"$T_TMP/h.kcat.want"
+done
+printf 'solo:~\t~\t~\n' >>"$T_TMP/h.in" # null.marker: null header value, key, value
+printf '|solo=NULL|\n' >>"$T_TMP/h.kcat.want"
+run_ok hprod ctl produce --topic $TH --property parse.headers=true --property parse.key=true \
+    --property null.marker=~ --compression-codec zstd <"$T_TMP/h.in"
+ct 30 "$KCAT" -b "$(rb_bootstrap)" -C -t $TH -e -q -f '%k|%h|%s\n' >"$T_TMP/h.kcat" 2>"$T_TMP/h.kcat.err" ||
+    fail "kcat -C: $(tail -3 "$T_TMP/h.kcat.err")"
+[ "$(sort "$T_TMP/h.kcat")" = "$(sort "$T_TMP/h.kcat.want")" ] ||
+    fail "headers/keys as kcat reads them: $(diff <(sort "$T_TMP/h.kcat.want") <(sort "$T_TMP/h.kcat") | head -5)"
+info "produce parse.headers/parse.key/null.marker: 41 records exactly as kcat reads them"
+# the same records through consume's print.* columns, checked against kcat's %p/%o/%T
+ct 30 "$KCAT" -b "$(rb_bootstrap)" -C -t $TH -e -q -f 'CreateTime:%T|Partition:%p|Offset:%o|%k|%s\n' \
+    >"$T_TMP/h.kcat2" 2>/dev/null || fail "kcat -C (2)"
+run_ok hcons ctl consume --topic $TH --from-beginning --max-messages 41 --timeout-ms 20000 \
+    --property print.timestamp=true --property print.partition=true --property print.offset=true \
+    --property print.headers=true --property print.key=true --property 'key.separator=|' \
+    --property null.literal=NIL
+got=$(sed 's/|[^|]*|\([^|]*|[^|]*\)$/|\1/' "$T_TMP/hcons.out" | sed 's/|NIL|NIL$/||/' | sort)
+[ "$got" = "$(sort "$T_TMP/h.kcat2")" ] ||
+    fail "consume columns: $(diff <(sort "$T_TMP/h.kcat2") <(echo "$got") | head -5)"
+[ "$(cut -d'|' -f4 "$T_TMP/hcons.out" | sort | tr '\n' ' ')" = \
+    "$( (for i in $(seq 1 40); do echo "hi:$i,hx:x $i"; done; echo 'solo:NIL') | sort | tr '\n' ' ')" ] ||
+    fail "consume headers column: $(cut -d'|' -f4 "$T_TMP/hcons.out" | head -3)"
+info "consume print.timestamp/partition/offset/headers/key: every column as kcat sees it"
+run_ok hjson ctl consume --topic $TH --from-beginning --max-messages 41 --timeout-ms 20000 \
+    --formatter json
+"$PY" - "$T_TMP/hjson.out" "$T_TMP/h.kcat2" <<'PY' || fail "consume --formatter json differs"
+import json, sys
+want = {}
+for line in open(sys.argv[2]):
+    ts, p, o, k, v = line.rstrip("\n").split("|")
+    want[(int(p.split(":")[1]), int(o.split(":")[1]))] = (int(ts.split(":")[1]), k, v)
+n = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    n += 1
+    key = (r["partition"], r["offset"])
+    assert key in want, key
+    ts, k, v = want[key]
+    assert r["timestamp"] == ts and r["timestamp_type"] == "CreateTime", r
+    if k == "":
+        assert r["key"] is None and r["value"] is None, r
+        assert r["headers"] == [{"key": "solo", "value": None}], r
+    else:
+        i = k[3:]
+        assert r["key"] == k and r["value"] == v == "val " + i, r
+        assert r["headers"] == [{"key": "hi", "value": i}, {"key": "hx", "value": "x " + i}], r
+assert n == 41, n
+PY
+info "consume --formatter json: 41 objects matching kcat"
+# --partition: produce to one partition; consume it from an offset
+TP=rc-p
+run_ok pcreate ctl topics --create --topic $TP --partitions 3
+seq 1 10 | run_ok pprod ctl produce --topic $TP --partition 2
+ct 30 "$KCAT" -b "$(rb_bootstrap)" -C -t $TP -e -q -f '%p:%o:%s\n' >"$T_TMP/p.kcat" 2>/dev/null ||
+    fail "kcat -C rc-p"
+[ "$(cat "$T_TMP/p.kcat")" = "$(for i in $(seq 1 10); do echo "2:$((i - 1)):$i"; done)" ] ||
+    fail "produce --partition 2: $(head -3 "$T_TMP/p.kcat")"
+run_ok pcons ctl consume --topic $TP --partition 2 --offset 5 --max-messages 5 --timeout-ms 20000 \
+    --property print.offset=true
+[ "$(cat "$T_TMP/pcons.out")" = "$(for i in $(seq 6 10); do printf 'Offset:%d\t%d\n' $((i - 1)) $i; done)" ] ||
+    fail "consume --partition 2 --offset 5: $(cat "$T_TMP/pcons.out")"
+run_ok pcons2 ctl consume --topic $TP --partition 2 --offset earliest --max-messages 10 --timeout-ms 20000
+[ "$(cat "$T_TMP/pcons2.out")" = "$(seq 1 10)" ] || fail "consume --offset earliest: $(cat "$T_TMP/pcons2.out")"
+run_ok pcons3 ctl consume --topic $TP --partition 0 --from-beginning --timeout-ms 1500
+[ ! -s "$T_TMP/pcons3.out" ] || fail "partition 0 is empty, got: $(cat "$T_TMP/pcons3.out")"
+run_ok pcons4 ctl consume --topic $TP --partition 2 --timeout-ms 1500
+[ ! -s "$T_TMP/pcons4.out" ] || fail "--partition without --offset starts at the end: $(cat "$T_TMP/pcons4.out")"
+run_rc pcons5 1 "has no partition 7" ctl consume --topic $TP --partition 7 --timeout-ms 1500
+info "produce --partition, consume --partition/--offset: exact records"
+printf 'ok\tline\nno-separator\n' >"$T_TMP/bad.in"
+run_rc hbad 1 "line 2: no key separator" ctl produce --topic $TP --property parse.key=true <"$T_TMP/bad.in"
+run_rc hu1 2 "--offset needs --partition" ctl consume --topic $TP --offset 3
+run_rc hu2 2 "--group and --partition cannot be used together" ctl consume --topic $TP --group g \
+    --partition 0
+run_rc hu3 2 "unknown --property 'parse.key=true'" ctl consume --topic $TP --property parse.key=true
+run_rc hu4 2 "headers.separator and headers.key.separator may not be equal" ctl produce --topic $TP \
+    --property headers.separator=:
+for c in produce consume; do
+    "$CTL" $c --help >"$T_TMP/h.$c" 2>&1 || fail "$c --help exit $?"
+done
+grep -qF -- "parse.headers" "$T_TMP/h.produce" && grep -qF -- "--partition" "$T_TMP/h.produce" &&
+    grep -qF -- "print.headers" "$T_TMP/h.consume" && grep -qF -- "--formatter" "$T_TMP/h.consume" &&
+    grep -qF -- "--offset" "$T_TMP/h.consume" || fail "produce/consume help texts incomplete"
+info "format usage errors exit 2, a bad line exits 1"
 
 # usage and reachability
 run_rc u1 2 "one of --list, --describe, --reset-offsets or --delete is required" ctl groups

@@ -80,6 +80,10 @@ static bool te_rb_produce_resp_node_endpoint(const struct rb_produce_resp_node_e
                                              const struct rb_produce_resp_node_endpoint *y);
 static void tf_rb_produce_resp(struct rb_produce_resp *m, int16_t v, struct rb_arena *ar, int *c);
 static bool te_rb_produce_resp(const struct rb_produce_resp *x, const struct rb_produce_resp *y);
+static void tf_rb_fetch_req_replica_state(struct rb_fetch_req_replica_state *m, int16_t v,
+                                          struct rb_arena *ar, int *c);
+static bool te_rb_fetch_req_replica_state(const struct rb_fetch_req_replica_state *x,
+                                          const struct rb_fetch_req_replica_state *y);
 static void tf_rb_fetch_req_partition(struct rb_fetch_req_partition *m, int16_t v,
                                       struct rb_arena *ar, int *c);
 static bool te_rb_fetch_req_partition(const struct rb_fetch_req_partition *x,
@@ -118,6 +122,10 @@ static void tf_rb_fetch_resp_topic(struct rb_fetch_resp_topic *m, int16_t v, str
                                    int *c);
 static bool te_rb_fetch_resp_topic(const struct rb_fetch_resp_topic *x,
                                    const struct rb_fetch_resp_topic *y);
+static void tf_rb_fetch_resp_node_endpoint(struct rb_fetch_resp_node_endpoint *m, int16_t v,
+                                           struct rb_arena *ar, int *c);
+static bool te_rb_fetch_resp_node_endpoint(const struct rb_fetch_resp_node_endpoint *x,
+                                           const struct rb_fetch_resp_node_endpoint *y);
 static void tf_rb_fetch_resp(struct rb_fetch_resp *m, int16_t v, struct rb_arena *ar, int *c);
 static bool te_rb_fetch_resp(const struct rb_fetch_resp *x, const struct rb_fetch_resp *y);
 static void tf_rb_list_offsets_req_partition(struct rb_list_offsets_req_partition *m, int16_t v,
@@ -932,6 +940,33 @@ static bool te_rb_produce_resp(const struct rb_produce_resp *x, const struct rb_
     return true;
 }
 
+static void tf_rb_fetch_req_replica_state(struct rb_fetch_req_replica_state *m, int16_t v,
+                                          struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    if (v >= 15) {
+        m->replica_id = (int32_t)tv_int(c, -1);
+    }
+    if (v >= 15) {
+        m->replica_epoch = (int64_t)tv_int(c, INT64_C(-1));
+    }
+}
+
+static bool te_rb_fetch_req_replica_state(const struct rb_fetch_req_replica_state *x,
+                                          const struct rb_fetch_req_replica_state *y)
+{
+    if (!(x->replica_id == y->replica_id))
+        return false;
+    if (!(x->replica_epoch == y->replica_epoch))
+        return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
 static void tf_rb_fetch_req_partition(struct rb_fetch_req_partition *m, int16_t v,
                                       struct rb_arena *ar, int *c)
 {
@@ -1059,7 +1094,12 @@ static void tf_rb_fetch_req(struct rb_fetch_req *m, int16_t v, struct rb_arena *
     if (v >= 12) {
         m->cluster_id = tv_str(c);
     }
-    m->replica_id = (int32_t)tv_int(c, -1);
+    if (v <= 14) {
+        m->replica_id = (int32_t)tv_int(c, -1);
+    }
+    if (v >= 15) {
+        tf_rb_fetch_req_replica_state(&m->replica_state, v, ar, c);
+    }
     m->max_wait_ms = (int32_t)tv_int(c, 0);
     m->min_bytes = (int32_t)tv_int(c, 0);
     m->max_bytes = (int32_t)tv_int(c, 2147483647);
@@ -1094,6 +1134,8 @@ static bool te_rb_fetch_req(const struct rb_fetch_req *x, const struct rb_fetch_
     if (!(rb_str_eq2(x->cluster_id, y->cluster_id)))
         return false;
     if (!(x->replica_id == y->replica_id))
+        return false;
+    if (!te_rb_fetch_req_replica_state(&x->replica_state, &y->replica_state))
         return false;
     if (!(x->max_wait_ms == y->max_wait_ms))
         return false;
@@ -1336,6 +1378,43 @@ static bool te_rb_fetch_resp_topic(const struct rb_fetch_resp_topic *x,
     return true;
 }
 
+static void tf_rb_fetch_resp_node_endpoint(struct rb_fetch_resp_node_endpoint *m, int16_t v,
+                                           struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    if (v >= 16) {
+        m->node_id = (int32_t)tv_int(c, 0);
+    }
+    if (v >= 16) {
+        m->host = tv_str(c);
+    }
+    if (v >= 16) {
+        m->port = (int32_t)tv_int(c, 0);
+    }
+    if (v >= 16) {
+        m->rack = tv_str(c);
+    }
+}
+
+static bool te_rb_fetch_resp_node_endpoint(const struct rb_fetch_resp_node_endpoint *x,
+                                           const struct rb_fetch_resp_node_endpoint *y)
+{
+    if (!(x->node_id == y->node_id))
+        return false;
+    if (!(rb_str_eq2(x->host, y->host)))
+        return false;
+    if (!(x->port == y->port))
+        return false;
+    if (!(rb_str_eq2(x->rack, y->rack)))
+        return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
 static void tf_rb_fetch_resp(struct rb_fetch_resp *m, int16_t v, struct rb_arena *ar, int *c)
 {
     (void)m;
@@ -1355,6 +1434,14 @@ static void tf_rb_fetch_resp(struct rb_fetch_resp *m, int16_t v, struct rb_arena
         rb_fetch_resp_topic_init(&m->responses[i]);
         tf_rb_fetch_resp_topic(&m->responses[i], v, ar, c);
     }
+    if (v >= 16) {
+        m->node_endpoints_n = 2;
+        m->node_endpoints = rb_arena_alloc(ar, 2 * sizeof(*m->node_endpoints));
+        for (int i = 0; i < 2; i++) {
+            rb_fetch_resp_node_endpoint_init(&m->node_endpoints[i]);
+            tf_rb_fetch_resp_node_endpoint(&m->node_endpoints[i], v, ar, c);
+        }
+    }
 }
 
 static bool te_rb_fetch_resp(const struct rb_fetch_resp *x, const struct rb_fetch_resp *y)
@@ -1369,6 +1456,11 @@ static bool te_rb_fetch_resp(const struct rb_fetch_resp *x, const struct rb_fetc
         return false;
     for (int32_t i = 0; i < x->responses_n; i++)
         if (!(te_rb_fetch_resp_topic(&x->responses[i], &y->responses[i])))
+            return false;
+    if (x->node_endpoints_n != y->node_endpoints_n)
+        return false;
+    for (int32_t i = 0; i < x->node_endpoints_n; i++)
+        if (!(te_rb_fetch_resp_node_endpoint(&x->node_endpoints[i], &y->node_endpoints[i])))
             return false;
     (void)x;
     (void)y;

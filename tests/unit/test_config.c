@@ -195,6 +195,8 @@ Test(config, defaults)
     cr_assert_eq(b->log_max_dirty_bytes, 8 << 20);
     cr_assert_eq(b->recv_buffers, 256);
     cr_assert_eq(b->recv_buffer_bytes, 16384);
+    cr_assert_eq(b->log_tail_cache_bytes, 64 << 20);
+    cr_assert(!b->fetch_file_splice); /* read: faster here (perf/scenarios/j-fetch-*) */
     cr_assert_str_eq(b->log_level, "info");
     rb_config_free(cfg);
 }
@@ -329,6 +331,18 @@ static void expect_bad(const char *text, const char *want)
     int rc = load_fail(text, NULL, 0, NULL, err, sizeof(err));
     cr_assert_eq(rc, -EINVAL);
     cr_assert(strstr(err, want), "want '%s' in err: %s", want, err);
+}
+
+Test(config, fetch_path_keys)
+{
+    struct rb_config *cfg =
+        load_ok("log.tail.cache.bytes=0\nfetch.file.transfer=splice\n", NULL, 0, NULL);
+    const struct rb_broker_config *b = rb_config_broker(cfg);
+    cr_assert_eq(b->log_tail_cache_bytes, 0);
+    cr_assert(b->fetch_file_splice);
+    rb_config_free(cfg);
+    expect_bad("fetch.file.transfer=sendfile\n", "fetch.file.transfer");
+    expect_bad("log.tail.cache.bytes=-1\n", "log.tail.cache.bytes");
 }
 
 Test(config, bad_values_name_the_key)
@@ -617,4 +631,86 @@ Test(config, example_files_load)
     cr_assert_eq(rb_config_broker(cfg)->broker_id, 1);
     cr_assert_neq(rb_config_broker(cfg)->zookeeper_connect[0], 0);
     rb_config_free(cfg);
+}
+
+/* ---- dynamic broker configs (core/config_dynamic.c, rb_config_overlay) ---- */
+
+Test(config, dynamic_keys_and_checks)
+{
+    char err[256];
+    cr_assert(rb_config_key_dynamic("log.retention.ms"));
+    cr_assert(rb_config_key_dynamic("message.max.bytes"));
+    cr_assert(!rb_config_key_dynamic("log.retention.hours")); /* as Kafka: only the ms synonym */
+    cr_assert(!rb_config_key_dynamic("num.partitions"));
+    cr_assert_eq(rb_config_dynamic_check("log.segment.bytes", "20000", err, sizeof(err)), 0);
+    cr_assert_eq(rb_config_dynamic_check("num.partitions", "3", err, sizeof(err)), -EPERM);
+    cr_assert_str_eq(err, "Cannot update these configs dynamically: [num.partitions]");
+    cr_assert_eq(rb_config_dynamic_check("log.segment.bytes", "13", err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "log.segment.bytes"), "%s", err);
+    cr_assert_eq(rb_config_dynamic_check("log.retention.ms", NULL, err, sizeof(err)), -EINVAL);
+    cr_assert_eq(rb_config_dynamic_check("no.such.key", "x", err, sizeof(err)), 0);
+    cr_assert(rb_config_key_list("log.cleanup.policy"));
+    cr_assert(!rb_config_key_list("log.retention.ms"));
+}
+
+Test(config, overlay_precedence_and_sources)
+{
+    quiet_logs();
+    struct rb_config *base =
+        load_ok("log.retention.hours=2\nmessage.max.bytes=5000\n", NULL, 0, NULL);
+    const char *k[] = {"log.retention.ms", "message.max.bytes", "message.max.bytes",
+                       "log.segment.bytes"};
+    const char *v[] = {"1000", "7000", "9000", "20000"};
+    const bool per[] = {false, true, false, false}; /* the per-broker value wins */
+    struct rb_config *cfg = NULL;
+    char err[256];
+    cr_assert_eq(rb_config_overlay(&cfg, base, 4, k, v, per, err, sizeof(err)), 0, "%s", err);
+    const struct rb_broker_config *b = rb_config_broker(cfg);
+    cr_assert_eq(b->log_retention_ms, 1000); /* ms beats the static hours */
+    cr_assert_eq(b->message_max_bytes, 7000);
+    cr_assert_eq(b->log_segment_bytes, 20000);
+    cr_assert_str_eq(rb_config_source(cfg, "log.retention.ms"), "dynamic-default");
+    cr_assert_str_eq(rb_config_source(cfg, "message.max.bytes"), "dynamic-broker");
+    cr_assert_str_eq(rb_config_source(cfg, "log.retention.hours"), "file");
+    cr_assert_str_eq(rb_config_source(cfg, "num.partitions"), "default");
+    /* the base is untouched */
+    cr_assert_eq(rb_config_broker(base)->log_retention_ms, 2 * 3600000LL);
+    cr_assert_eq(rb_config_broker(base)->message_max_bytes, 5000);
+    /* topic defaults follow the overlay, with the source of their broker key */
+    char buf[64];
+    cr_assert_str_eq(rb_topic_config_default(cfg, "retention.ms", buf, sizeof(buf)), "1000");
+    cr_assert_str_eq(rb_topic_config_default_source(cfg, "retention.ms"), "dynamic-default");
+    cr_assert_str_eq(rb_topic_config_default_source(base, "retention.ms"), "file");
+    cr_assert_str_eq(rb_topic_config_default(cfg, "max.message.bytes", buf, sizeof(buf)), "7000");
+    cr_assert_str_eq(rb_topic_config_default_source(cfg, "max.message.bytes"), "dynamic-broker");
+    cr_assert_null(rb_topic_config_default_source(cfg, "flush.ms")); /* unset: fixed default */
+    /* a bad value fails the whole overlay */
+    const char *bk[] = {"log.segment.bytes"}, *bv[] = {"1"};
+    struct rb_config *bad = NULL;
+    cr_assert_eq(rb_config_overlay(&bad, base, 1, bk, bv, per, err, sizeof(err)), -EINVAL);
+    cr_assert_null(bad);
+    /* reference counting: the overlay outlives one free of a shared reference */
+    struct rb_config *ref = rb_config_ref(cfg);
+    rb_config_free(cfg);
+    cr_assert_eq(rb_config_broker(ref)->log_retention_ms, 1000);
+    rb_config_free(ref);
+    rb_config_free(base);
+}
+
+Test(config, offsets_retention_keys)
+{
+    struct rb_config *cfg = load_ok("offsets.retention.minutes=1\n"
+                                    "offsets.retention.check.interval.ms=1000\n"
+                                    "test.offsets.retention.ms=3000\n",
+                                    NULL, 0, NULL);
+    cr_assert_str_eq(rb_config_get(cfg, "offsets.retention.minutes"), "1");
+    cr_assert_str_eq(rb_config_get(cfg, "offsets.retention.check.interval.ms"), "1000");
+    cr_assert_str_eq(rb_config_get(cfg, "test.offsets.retention.ms"), "3000");
+    rb_config_free(cfg);
+    cfg = load_ok(NULL, NULL, 0, NULL);
+    cr_assert_str_eq(rb_config_get(cfg, "test.offsets.retention.ms"), "-1", "off by default");
+    rb_config_free(cfg);
+    expect_bad("offsets.retention.minutes=0\n", "offsets.retention.minutes");
+    expect_bad("offsets.retention.check.interval.ms=0\n", "offsets.retention.check.interval.ms");
+    expect_bad("test.offsets.retention.ms=-2\n", "test.offsets.retention.ms");
 }

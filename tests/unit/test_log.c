@@ -103,6 +103,20 @@ static void flush_ok(struct rb_log *log)
     cr_assert_eq(rb_log_durable_end(log), rb_log_end_offset(log));
 }
 
+/* Append like the broker does: on -ENOBUFS (a roll needs a durable segment, the
+ * next segment or more preallocation is being prepared) flush - whose callback
+ * waits for the background work - and retry. Returns the refusals seen. */
+static int append_wait(struct rb_log *log, int nrec, uint32_t vbytes, int64_t ts)
+{
+    int err, refused = 0;
+    while ((err = append(log, nrec, vbytes, ts)) == -ENOBUFS) {
+        cr_assert_lt(++refused, 8, "append still refused after %d flushes", refused);
+        flush_ok(log);
+    }
+    cr_assert_eq(err, 0, "append: %d", err);
+    return refused;
+}
+
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -229,6 +243,7 @@ Test(log, reads_from_memory_then_file_after_chunks_freed)
 {
     struct rb_log_config c;
     small_cfg(&c);
+    c.prealloc_bytes = 1 << 20; /* all 80 KiB fit the preallocation made at open */
     struct rb_log *log = open_log(&c);
     for (int i = 0; i < 20; i++)
         append_ok(log, 2, 2000, 1000 + i);
@@ -259,15 +274,8 @@ Test(log, segment_roll_and_reads_across_segments)
     c.segment_bytes = 16 << 10;
     struct rb_log *log = open_log(&c);
     int rolls_blocked = 0;
-    for (int i = 0; i < 30; i++) {
-        int err = append(log, 2, 1500, 1000 + i);
-        if (err == -ENOBUFS) { /* roll needs a durable segment */
-            rolls_blocked++;
-            flush_ok(log);
-            err = append(log, 2, 1500, 1000 + i);
-        }
-        cr_assert_eq(err, 0);
-    }
+    for (int i = 0; i < 30; i++)
+        rolls_blocked += append_wait(log, 2, 1500, 1000 + i) > 0;
     flush_ok(log);
     cr_assert_gt(rolls_blocked, 0);
     int segs = count_files(".log");
@@ -301,7 +309,8 @@ Test(log, segment_ms_rolls)
     append_ok(log, 1, 10, 1500);
     flush_ok(log);
     cr_assert_eq(count_files(".log"), 1);
-    append_ok(log, 1, 10, 2500);
+    append_wait(log, 1, 10, 2500);
+    cr_assert_eq(g_base[g_n - 1], 2);
     cr_assert_eq(count_files(".log"), 2);
     cr_assert_neq(file_size("00000000000000000002.log"), UINT64_MAX);
     rb_log_close(log);
@@ -616,14 +625,8 @@ Test(log, offset_for_time)
     small_cfg(&c);
     c.segment_bytes = 8 << 10;
     struct rb_log *log = open_log(&c);
-    for (int i = 0; i < 30; i++) {
-        int err = append(log, 2, 300, 10000 + 100 * i); /* max ts 10001 + 100 i */
-        if (err == -ENOBUFS) {
-            flush_ok(log);
-            err = append(log, 2, 300, 10000 + 100 * i);
-        }
-        cr_assert_eq(err, 0);
-    }
+    for (int i = 0; i < 30; i++)
+        append_wait(log, 2, 300, 10000 + 100 * i); /* max ts 10001 + 100 i */
     flush_ok(log);
     cr_assert_geq(count_files(".log"), 2);
     int64_t off, ts;
@@ -726,4 +729,43 @@ Test(log, bad_config_rejected)
     small_cfg(&c);
     c.chunk_bytes = 1000;
     cr_assert_eq(rb_log_open(&log, g_dir, &c, rb_disk_sim_disk(g_sim), 0), -EINVAL);
+}
+
+Test(log, reconfigure_segment_bytes_applies_at_next_roll)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    c.segment_bytes = 1 << 30;
+    struct rb_log *log = open_log(&c);
+    for (int i = 0; i < 10; i++)
+        append_wait(log, 2, 1500, 1000 + i);
+    flush_ok(log);
+    cr_assert_eq(count_files(".log"), 1);
+    struct rb_log_config n = c;
+    n.segment_bytes = 8 << 10;
+    n.retention_ms = 5;
+    n.flush_messages = 7;
+    n.flush_ms = 99;
+    n.chunk_bytes = c.chunk_bytes * 2; /* fixed at open: ignored */
+    cr_assert_eq(rb_log_reconfigure(log, &n), 0);
+    int64_t fm, fms;
+    rb_log_flush_policy(log, &fm, &fms);
+    cr_assert_eq(fm, 7);
+    cr_assert_eq(fms, 99);
+    /* the active segment (already past 8 KiB) rolls at the next append */
+    for (int i = 0; i < 10; i++)
+        append_wait(log, 2, 1500, 2000 + i);
+    flush_ok(log);
+    int segs = count_files(".log");
+    cr_assert_geq(segs, 3, "segments after segment.bytes 8 KiB: %d", segs);
+    check_all(log, rb_log_end_offset(log));
+    /* retention.ms now applies: everything but the active segment is old */
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(log, 1000000, -1, &rm), 0);
+    cr_assert_eq(rm.n, segs - 1);
+    rb_log_removed_unlink(&rm);
+    /* a bad config changes nothing */
+    n.segment_bytes = 1;
+    cr_assert_eq(rb_log_reconfigure(log, &n), -EINVAL);
+    rb_log_close(log);
 }

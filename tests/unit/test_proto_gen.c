@@ -101,7 +101,7 @@ Test(proto_gen, round_trip_every_message_every_version)
 
 Test(proto_gen, table_covers_phase1)
 {
-    static const int16_t keys[][3] = {{0, 0, 11}, {1, 4, 13}, {2, 1, 8},  {3, 0, 12},
+    static const int16_t keys[][3] = {{0, 0, 11}, {1, 4, 16}, {2, 1, 8},  {3, 0, 12},
                                       {18, 0, 4}, {19, 2, 7}, {20, 1, 6}, {32, 1, 4}};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const struct rb_api_info *ai = rb_api_info(keys[i][0]);
@@ -359,4 +359,167 @@ Test(proto_gen, arena_limit_gives_enomem)
     rb_arena_free(&small);
     rb_arena_free(&a);
     rb_writer_free(&w);
+}
+
+/* Fetch v15 request body as the spec lays it out: no replica_id (v0-14 only),
+ * topics by id (v13+), ReplicaState as tagged field 1 of the top level. */
+Test(proto_gen, vector_fetch_v15_request_topic_id_and_replica_state)
+{
+    static const uint8_t body[] = {
+        0x00, 0x00, 0x01, 0xf4,                         /* max_wait_ms 500 */
+        0x00, 0x00, 0x00, 0x01,                         /* min_bytes 1 */
+        0x00, 0x10, 0x00, 0x00,                         /* max_bytes 1 MiB */
+        0x01,                                           /* isolation_level */
+        0x00, 0x00, 0x00, 0x00,                         /* session_id */
+        0xff, 0xff, 0xff, 0xff,                         /* session_epoch -1 */
+        0x02,                                           /* topics: 1 */
+        0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, /* topic_id */
+        0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, /* */
+        0x02,                                           /* partitions: 1 */
+        0x00, 0x00, 0x00, 0x03,                         /* partition 3 */
+        0xff, 0xff, 0xff, 0xff,                         /* current_leader_epoch -1 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, /* fetch_offset 42 */
+        0xff, 0xff, 0xff, 0xff,                         /* last_fetched_epoch -1 */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* log_start_offset -1 */
+        0x00, 0x00, 0x10, 0x00,                         /* partition_max_bytes */
+        0x00,                                           /* partition tags */
+        0x00,                                           /* topic tags */
+        0x01,                                           /* forgotten: 0 */
+        0x01,                                           /* rack_id "" */
+        0x01,                                           /* 1 tagged field */
+        0x01, 0x0d,                                     /* tag 1, 13 bytes */
+        0x00, 0x00, 0x00, 0x07,                         /* replica_id 7 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09, /* replica_epoch 9 */
+        0x00,                                           /* ReplicaState tags */
+    };
+    struct rb_arena a;
+    rb_arena_init(&a, 0);
+    struct rb_reader r;
+    rb_reader_init(&r, body, sizeof(body));
+    struct rb_fetch_req f;
+    cr_assert_eq(rb_fetch_req_decode(&r, &a, 15, &f), 0);
+    cr_expect_eq(f.replica_id, -1, "not on the wire at v15");
+    cr_expect_eq(f.replica_state.replica_id, 7);
+    cr_expect_eq(f.replica_state.replica_epoch, 9);
+    cr_expect_eq(f.max_wait_ms, 500);
+    cr_assert_eq(f.topics_n, 1);
+    cr_expect_eq(f.topics[0].topic_id.b[0], 0x10);
+    cr_expect_eq(f.topics[0].topic_id.b[15], 0x1f);
+    cr_expect_eq(f.topics[0].topic.len, 0, "no name at v13+");
+    cr_assert_eq(f.topics[0].partitions_n, 1);
+    cr_expect_eq(f.topics[0].partitions[0].partition, 3);
+    cr_expect_eq(f.topics[0].partitions[0].fetch_offset, 42);
+    struct rb_writer w;
+    rb_writer_init(&w, 64);
+    rb_fetch_req_encode(&w, 15, &f);
+    expect_bytes(&w, body, sizeof(body));
+    rb_writer_free(&w);
+    rb_arena_free(&a);
+}
+
+/* Fetch v16 response: topic_id instead of the name, NodeEndpoints as top-level
+ * tagged field 0 only when present. */
+Test(proto_gen, vector_fetch_v16_response_topic_id)
+{
+    static const uint8_t head[] = {
+        0x00, 0x00, 0x00, 0x00,                         /* throttle */
+        0x00, 0x00,                                     /* error_code */
+        0x00, 0x00, 0x00, 0x00,                         /* session_id */
+        0x02,                                           /* responses: 1 */
+        0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, /* topic_id */
+        0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, /* */
+        0x02,                                           /* partitions: 1 */
+        0x00, 0x00, 0x00, 0x00,                         /* partition 0 */
+        0x00, 0x64,                                     /* error 100 UNKNOWN_TOPIC_ID */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* high_watermark -1 */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* last_stable_offset -1 */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* log_start_offset -1 */
+        0x00,                                           /* aborted: null */
+        0xff, 0xff, 0xff, 0xff,                         /* preferred_read_replica */
+        0x01,                                           /* records: empty */
+        0x00,                                           /* partition tags */
+        0x00,                                           /* topic tags */
+    };
+    static const uint8_t no_tags[] = {0x00};
+    static const uint8_t endpoint_tag[] = {
+        0x01, 0x00, 0x0d,       /* 1 tag: tag 0, 13 bytes */
+        0x02,                   /* node_endpoints: 1 */
+        0x00, 0x00, 0x00, 0x01, /* node_id 1 */
+        0x02, 'h',              /* host "h" */
+        0x00, 0x00, 0x23, 0x84, /* port 9092 */
+        0x00,                   /* rack null */
+        0x00,                   /* endpoint tags */
+    };
+    struct rb_fetch_resp m;
+    rb_fetch_resp_init(&m);
+    struct rb_fetch_resp_topic t;
+    rb_fetch_resp_topic_init(&t);
+    for (int i = 0; i < 16; i++)
+        t.topic_id.b[i] = (uint8_t)(0xa0 + i);
+    t.topic = rb_str_c("ignored-at-v13");
+    struct rb_fetch_resp_partition p;
+    rb_fetch_resp_partition_init(&p);
+    p.error_code = 100;
+    p.high_watermark = -1;
+    p.aborted_transactions_n = -1;
+    p.records = (struct rb_bytes){(const uint8_t *)"", 0};
+    t.partitions = &p;
+    t.partitions_n = 1;
+    m.responses = &t;
+    m.responses_n = 1;
+    uint8_t want[sizeof(head) + sizeof(endpoint_tag)];
+    memcpy(want, head, sizeof(head));
+    memcpy(want + sizeof(head), no_tags, sizeof(no_tags));
+    struct rb_writer w;
+    rb_writer_init(&w, 64);
+    rb_fetch_resp_encode(&w, 16, &m);
+    expect_bytes(&w, want, sizeof(head) + sizeof(no_tags));
+    rb_writer_free(&w);
+    struct rb_fetch_resp_node_endpoint ep;
+    rb_fetch_resp_node_endpoint_init(&ep);
+    ep.node_id = 1;
+    ep.host = rb_str_c("h");
+    ep.port = 9092;
+    m.node_endpoints = &ep;
+    m.node_endpoints_n = 1;
+    memcpy(want + sizeof(head), endpoint_tag, sizeof(endpoint_tag));
+    rb_writer_init(&w, 64);
+    rb_fetch_resp_encode(&w, 16, &m);
+    expect_bytes(&w, want, sizeof(want));
+    rb_writer_free(&w);
+    rb_writer_init(&w, 64);
+    rb_fetch_resp_encode(&w, 15, &m); /* before v16 the endpoints are not sent */
+    memcpy(want + sizeof(head), no_tags, sizeof(no_tags));
+    expect_bytes(&w, want, sizeof(head) + sizeof(no_tags));
+    rb_writer_free(&w);
+}
+
+/* ListOffsets v7 request (flexible): a MAX_TIMESTAMP (-3) query. */
+Test(proto_gen, vector_list_offsets_v7_request)
+{
+    static const uint8_t body[] = {
+        0xff, 0xff, 0xff, 0xff,                         /* replica_id -1 */
+        0x00,                                           /* isolation_level */
+        0x02, 0x02, 't',                                /* topics: 1, name "t" */
+        0x02,                                           /* partitions: 1 */
+        0x00, 0x00, 0x00, 0x00,                         /* partition 0 */
+        0xff, 0xff, 0xff, 0xff,                         /* current_leader_epoch -1 */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, /* timestamp -3 */
+        0x00, 0x00, 0x00,                               /* partition, topic, body tags */
+    };
+    struct rb_arena a;
+    rb_arena_init(&a, 0);
+    struct rb_reader r;
+    rb_reader_init(&r, body, sizeof(body));
+    struct rb_list_offsets_req lo;
+    cr_assert_eq(rb_list_offsets_req_decode(&r, &a, 7, &lo), 0);
+    cr_assert_eq(lo.topics_n, 1);
+    cr_assert_eq(lo.topics[0].partitions_n, 1);
+    cr_expect_eq(lo.topics[0].partitions[0].timestamp, -3);
+    struct rb_writer w;
+    rb_writer_init(&w, 64);
+    rb_list_offsets_req_encode(&w, 7, &lo);
+    expect_bytes(&w, body, sizeof(body));
+    rb_writer_free(&w);
+    rb_arena_free(&a);
 }

@@ -4,6 +4,7 @@
  * because tools/ is not part of the broker library.
  */
 #include "tools/ringctl_args.c"
+#include "tools/ringctl_props.c"
 
 #include <criterion/criterion.h>
 
@@ -300,6 +301,18 @@ Test(ringctl_args, configs)
     cr_assert_eq(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
                        "--entity-name", "t", "--alter", "--delete-config", "x"),
                  0, "%s", err);
+    /* the cluster-wide default broker resource: an empty name */
+    cr_assert_eq(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "brokers",
+                       "--entity-default", "--alter", "--add-config", "log.retention.ms=5"),
+                 0, "%s", err);
+    cr_assert(a.entity_default);
+    cr_assert_str_eq(a.entity_name, "");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "topics",
+                             "--entity-default", "--describe"),
+                       "--entity-default goes with --entity-type brokers");
+    expect_usage_error(PARSE(&a, "configs", "--bootstrap-server", "b:1", "--entity-type", "brokers",
+                             "--entity-default", "--entity-name", "0", "--describe"),
+                       "only one of --entity-name, --entity-default");
 }
 
 Test(ringctl_args, configs_usage_errors)
@@ -386,4 +399,123 @@ Test(ringctl_args, new_help_texts)
     cr_assert(strstr(ctl_usage(CTL_CMD_NONE), "groups"));
     cr_assert(strstr(ctl_usage(CTL_CMD_NONE), "configs"));
     cr_assert_str_eq(ctl_cmd_name(CTL_CMD_CONFIGS), "configs");
+}
+
+Test(ringctl_args, produce_properties)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t"), 0, "%s", err);
+    cr_assert(!a.parse_key && !a.parse_headers && !a.key_sep);
+    cr_assert_str_eq(a.headers_delim, "\t");
+    cr_assert_str_eq(a.headers_sep, ",");
+    cr_assert_str_eq(a.headers_key_sep, ":");
+    cr_assert_eq(a.partition, -1);
+    cr_assert_eq(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--property",
+                       "parse.key=true", "--property=parse.headers=TRUE", "--partition", "2"),
+                 0, "%s", err);
+    cr_assert(a.parse_key && a.parse_headers);
+    cr_assert_str_eq(a.key_sep, "\t", "Kafka's default key.separator");
+    cr_assert_eq(a.partition, 2);
+    cr_assert_eq(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--property",
+                       "key.separator=|", "--property", "parse.key=true", "--property",
+                       "headers.separator=;", "--property", "headers.key.separator==", "--property",
+                       "null.marker=NULL", "--compression-codec", "lz4"),
+                 0, "%s", err);
+    cr_assert_str_eq(a.key_sep, "|");
+    cr_assert_str_eq(a.headers_sep, ";");
+    cr_assert_str_eq(a.headers_key_sep, "=");
+    cr_assert_str_eq(a.null_marker, "NULL");
+    cr_assert_str_eq(a.compression, "lz4");
+    /* key.separator alone does not turn key parsing on (as in Kafka) */
+    cr_assert_eq(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--property",
+                       "key.separator=|"),
+                 0, "%s", err);
+    cr_assert_null(a.key_sep);
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "print.key=true"),
+                       "unknown --property 'print.key=true'");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "parse.key=yes"),
+                       "expected true or false");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "parse.key"),
+                       "expected key=value");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "headers.separator=:"),
+                       "headers.separator and headers.key.separator may not be equal");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "headers.delimiter=,"),
+                       "headers.delimiter and headers.separator may not be equal");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "null.marker=,"),
+                       "null.marker and headers.separator may not be equal");
+    expect_usage_error(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "key.separator="),
+                       "must not be empty");
+    expect_usage_error(
+        PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--partition", "-1"),
+        "--partition");
+    expect_usage_error(
+        PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t", "--offset", "1"),
+        "unknown option '--offset'");
+}
+
+Test(ringctl_args, consume_properties_and_offsets)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t"), 0, "%s", err);
+    cr_assert(a.print_value && !a.print_headers && !a.print_timestamp && !a.json);
+    cr_assert_str_eq(a.key_sep, "\t");
+    cr_assert_str_eq(a.line_sep, "\n");
+    cr_assert_str_eq(a.null_literal, "null");
+    cr_assert_eq(a.start_offset, CTL_OFFSET_UNSET);
+    cr_assert_eq(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--property",
+                       "print.key=true", "--property", "print.headers=true", "--property",
+                       "print.timestamp=true", "--property", "print.value=false", "--property",
+                       "key.separator= | ", "--partition", "1", "--offset", "42", "--formatter",
+                       "json"),
+                 0, "%s", err);
+    cr_assert(a.print_key && a.print_headers && a.print_timestamp && !a.print_value && a.json);
+    cr_assert_str_eq(a.key_sep, " | ");
+    cr_assert_eq(a.partition, 1);
+    cr_assert_eq(a.start_offset, 42);
+    cr_assert_eq(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t",
+                       "--formatter-property", "print.offset=true", "--consumer-property",
+                       "fetch.wait.max.ms=10"),
+                 0, "%s", err);
+    cr_assert(a.print_offset);
+    cr_assert_eq(a.n_client_props, 1);
+    cr_assert_eq(PARSE(&a, "produce", "--bootstrap-server", "b:1", "--topic", "t",
+                       "--reader-property", "parse.key=true", "--producer-property", "linger.ms=1"),
+                 0, "%s", err);
+    cr_assert(a.parse_key);
+    cr_assert_eq(a.n_client_props, 1);
+    cr_assert_eq(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--partition",
+                       "0", "--offset", "earliest"),
+                 0, "%s", err);
+    cr_assert_eq(a.start_offset, CTL_OFFSET_EARLIEST);
+    cr_assert_eq(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--partition",
+                       "0", "--offset=latest"),
+                 0, "%s", err);
+    cr_assert_eq(a.start_offset, CTL_OFFSET_LATEST);
+    expect_usage_error(
+        PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--offset", "5"),
+        "--offset needs --partition");
+    expect_usage_error(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--partition", "0", "--offset", "5", "--from-beginning"),
+                       "--from-beginning and --offset");
+    expect_usage_error(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--partition", "0", "--group", "g"),
+                       "--group and --partition");
+    expect_usage_error(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--partition", "0", "--offset", "-3"),
+                       "invalid value '-3' for --offset");
+    expect_usage_error(
+        PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t", "--formatter", "xml"),
+        "--formatter");
+    expect_usage_error(PARSE(&a, "consume", "--bootstrap-server", "b:1", "--topic", "t",
+                             "--property", "parse.key=true"),
+                       "unknown --property 'parse.key=true'");
+    cr_assert(strstr(ctl_usage(CTL_CMD_CONSUME), "print.headers"));
+    cr_assert(strstr(ctl_usage(CTL_CMD_PRODUCE), "headers.key.separator"));
 }

@@ -36,6 +36,7 @@ struct shard_state {
     struct held_log logs[MAX_LOGS];
     int n_logs;
     int applied;
+    int reconfigured; /* updates that asked for a log reconfiguration */
 };
 
 static struct rb_runtime rt;
@@ -106,6 +107,7 @@ static void apply(struct rb_shard *s, struct rb_md_update *u)
             note_error("drop of a log this shard does not hold", s->id);
     }
     ss->applied++;
+    ss->reconfigured += u->reconfigure;
     rb_coord_update_applied(s, u);
 }
 
@@ -127,6 +129,7 @@ struct cmd {
     bool is_delete;
     struct rb_topic_spec *specs;
     struct rb_topic_delete *dels;
+    struct rb_config_change *chs; /* AlterConfigs */
     int n;
     bool validate_only;
     atomic_int done;
@@ -147,7 +150,9 @@ static void poll_fire(struct rb_timer *t)
 {
     struct rb_shard *s = rb_self();
     struct cmd *c = atomic_exchange(&mailbox, NULL);
-    if (c && c->is_delete)
+    if (c && c->chs)
+        rb_coord_alter_configs(s, c->chs, c->n, c->validate_only, cmd_done, c);
+    else if (c && c->is_delete)
         rb_coord_delete_topics(s, c->dels, c->n, cmd_done, c);
     else if (c)
         rb_coord_create_topics(s, c->specs, c->n, c->validate_only, cmd_done, c);
@@ -544,5 +549,78 @@ Test(standalone, delete_topic_removes_it_and_its_dirs)
     open_all();
     cr_assert_eq(st[0].md->n_topics, 1);
     cr_assert_null(rb_metadata_topic(st[0].md, "kept", 4));
+    close_all();
+}
+
+/* ---- dynamic broker configs ---- */
+
+static struct rb_config_change broker_change(int32_t id, int n, const char **k, const char **v,
+                                             int8_t *ops)
+{
+    return (struct rb_config_change){
+        .topic = "", .broker = true, .broker_id = id, .n = n, .keys = k, .values = v, .ops = ops};
+}
+
+static void alter(struct rb_config_change *ch, int n, bool validate_only)
+{
+    struct cmd c = {.chs = ch, .n = n, .validate_only = validate_only};
+    run_cmd(&c);
+}
+
+Test(standalone, dynamic_broker_configs_apply_persist_and_refuse)
+{
+    open_all();
+    const char *k[] = {"log.retention.ms", "log.segment.bytes"}, *v[] = {"1000", "20000"};
+    int8_t ops[] = {RB_CFG_SET, RB_CFG_SET};
+    struct rb_config_change ch[1] = {broker_change(-1, 2, k, v, ops)};
+    alter(ch, 1, true); /* validate_only: nothing changes */
+    cr_assert_eq(ch[0].error, 0, "%s", ch[0].error_message);
+    cr_assert_eq(st[0].md->n_dyn_configs, 0);
+    alter(ch, 1, false);
+    cr_assert_eq(ch[0].error, 0, "%s", ch[0].error_message);
+    for (int sh = 0; sh < N_SHARDS; sh++) {
+        const struct rb_metadata *md = st[sh].md;
+        cr_assert_eq(st[sh].reconfigured, 1);
+        cr_assert_str_eq(rb_metadata_dyn_config(md, -1, "log.retention.ms"), "1000");
+        cr_assert_eq(rb_config_broker(md->config)->log_retention_ms, 1000);
+        cr_assert_eq(rb_config_broker(md->config)->log_segment_bytes, 20000);
+    }
+    cr_assert_eq(rb_config_broker(cfg)->log_segment_bytes, 1073741824, "static config changed");
+    /* per-broker value over the default; a read-only key refuses the whole resource */
+    const char *k2[] = {"message.max.bytes", "num.partitions"}, *v2[] = {"7000", "4"};
+    struct rb_config_change ch2[1] = {broker_change(0, 2, k2, v2, ops)};
+    alter(ch2, 1, false);
+    cr_assert_eq(ch2[0].error, RB_KERR_INVALID_REQUEST);
+    cr_assert_str_eq(ch2[0].error_message,
+                     "Cannot update these configs dynamically: [num.partitions]");
+    cr_assert_null(rb_metadata_dyn_config(st[0].md, 0, "message.max.bytes"));
+    ch2[0] = broker_change(0, 1, k2, v2, ops);
+    alter(ch2, 1, false);
+    cr_assert_eq(ch2[0].error, 0, "%s", ch2[0].error_message);
+    cr_assert_eq(rb_config_broker(st[1].md->config)->message_max_bytes, 7000);
+    /* DELETE of the default's segment size falls back to the static value */
+    int8_t del[] = {RB_CFG_DELETE};
+    const char *k3[] = {"log.segment.bytes"}, *v3[] = {NULL};
+    struct rb_config_change ch3[1] = {broker_change(-1, 1, k3, v3, del)};
+    alter(ch3, 1, false);
+    cr_assert_eq(ch3[0].error, 0, "%s", ch3[0].error_message);
+    cr_assert_eq(rb_config_broker(st[0].md->config)->log_segment_bytes, 1073741824);
+    cr_assert_eq(rb_config_broker(st[0].md->config)->log_retention_ms, 1000);
+    char *file = slurp("ringbroker-metadata");
+    cr_assert(strstr(file, "broker-config default log.retention.ms 1000\n"), "%s", file);
+    cr_assert(strstr(file, "broker-config 0 message.max.bytes 7000\n"), "%s", file);
+    cr_assert_null(strstr(file, "log.segment.bytes"), "%s", file);
+    free(file);
+    check_no_errors();
+    close_all();
+
+    open_all(); /* the dynamic configs come back, applied */
+    for (int sh = 0; sh < N_SHARDS; sh++) {
+        cr_assert_eq(rb_config_broker(st[sh].md->config)->log_retention_ms, 1000);
+        cr_assert_eq(rb_config_broker(st[sh].md->config)->message_max_bytes, 7000);
+        cr_assert_str_eq(rb_config_source(st[sh].md->config, "message.max.bytes"),
+                         "dynamic-broker");
+    }
+    check_no_errors();
     close_all();
 }

@@ -1,0 +1,163 @@
+/*
+ * storage/log_time.c - ListOffsets answers at record precision, as Kafka gives
+ * them: MAX_TIMESTAMP (-3, KIP-734) is the first record carrying the largest
+ * timestamp of the log; a lookup by timestamp is the first record at or after it
+ * (the time index and batch headers only narrow it down to a batch).
+ *
+ * MAX_TIMESTAMP: the segments already know their largest batch max timestamp and
+ * the first batch that carried it (struct rb_segment, rebuilt from the time index
+ * on open), so only one batch is read: the first segment with the largest max
+ * timestamp, its batch holding offset_of_max_ts.
+ * Inside a batch the answer is the first record at or after the log start offset
+ * whose timestamp is >= the target, with that record's timestamp (as Kafka
+ * answers, for -3 since 3.7; for -3 Kafka may even name a record below the log
+ * start offset left in a batch by DeleteRecords, we name the next one); with
+ * LogAppendTime every record carries the batch timestamp, so it is the base
+ * offset. Compressed batches are decompressed in the caller's codec scratch
+ * (storage/compress.h; at most RB_DECOMP_CAP_MIN bytes); when that is impossible
+ * (no scratch, corrupt data, a larger batch) the answer stays at batch precision:
+ * the batch's last offset for -3 (what Kafka answered before 3.7), its base offset
+ * for a timestamp lookup.
+ *
+ * Reads happen on the owner shard like every log read (one batch, bounded).
+ * Fault model: bytes read back are bounds-checked; records that do not parse give
+ * the batch-precision answer, never an assert.
+ */
+#include "storage/log_int.h"
+
+#include "core/rb.h"
+#include "storage/compress.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t be64(const uint8_t *p)
+{
+    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+/* Zigzag varint (at most 10 bytes); false when it runs past end. */
+static bool varlong(const uint8_t **p, const uint8_t *end, int64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Offset delta of the first of count records at delta >= min_delta with timestamp
+ * base_ts + delta >= ts (that timestamp in *rec_ts); -1 when none or the records do
+ * not parse. */
+static int64_t first_record_at(const uint8_t *p, const uint8_t *end, int32_t count, int64_t base_ts,
+                               int64_t ts, int64_t min_delta, int64_t *rec_ts)
+{
+    for (int32_t i = 0; i < count; i++) {
+        int64_t len, ts_delta, off_delta;
+        if (!varlong(&p, end, &len) || len < 3 || len > end - p)
+            return -1;
+        const uint8_t *next = p + len;
+        const uint8_t *q = p + 1; /* attributes */
+        if (!varlong(&q, next, &ts_delta) || !varlong(&q, next, &off_delta))
+            return -1;
+        if (base_ts + ts_delta >= ts && off_delta >= min_delta) {
+            *rec_ts = base_ts + ts_delta;
+            return off_delta;
+        }
+        p = next;
+    }
+    return -1;
+}
+
+/* The first record of batch b (len bytes) at or after min_offset with timestamp
+ * >= ts: *offset and its *rec_ts. False (nothing set) when the records cannot be
+ * read or none qualifies. */
+static bool record_in_batch(struct rb_codec_ctx *c, const uint8_t *b, size_t len, int64_t ts,
+                            int64_t min_offset, int64_t *offset, int64_t *rec_ts)
+{
+    int64_t base = be64(b + RB_BATCH_OFF_BASE_OFFSET);
+    int64_t last = base + (int32_t)be32(b + 23);
+    int16_t attrs = (int16_t)(b[RB_BATCH_OFF_ATTRIBUTES] << 8 | b[RB_BATCH_OFF_ATTRIBUTES + 1]);
+    int64_t base_ts = be64(b + 27), max_ts = be64(b + RB_BATCH_OFF_MAX_TS);
+    int32_t count = (int32_t)be32(b + 57);
+    if (attrs & RB_BATCH_ATTR_TIMESTAMP_TYPE) {
+        if (max_ts < ts || min_offset > last)
+            return false;
+        *offset = RB_MAX(base, min_offset);
+        *rec_ts = max_ts;
+        return true;
+    }
+    const uint8_t *recs = b + RB_BATCH_HEADER_BYTES;
+    size_t rlen = len - RB_BATCH_HEADER_BYTES;
+    int codec = attrs & RB_BATCH_ATTR_COMPRESSION_MASK;
+    if (codec && (!c || rb_decompress(c, codec, recs, rlen, RB_DECOMP_CAP_MIN, &recs, &rlen)))
+        return false;
+    int64_t delta =
+        first_record_at(recs, recs + rlen, count, base_ts, ts, min_offset - base, rec_ts);
+    if (delta < 0 || base + delta > last)
+        return false;
+    *offset = base + delta;
+    return true;
+}
+
+int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
+                          int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp)
+{
+    if (log->offline)
+        return -EIO;
+    /* Records below the log start offset are gone, even inside a batch (Kafka). */
+    int64_t from = RB_MAX(batch_offset, log->start_offset);
+    struct rb_log_slice s;
+    int err = rb_log_read(log, from, upto_offset, 1, true, &s);
+    if (err)
+        return err;
+    if (s.bytes < RB_BATCH_HEADER_BYTES)
+        return -ENOENT;
+    uint8_t *buf = malloc(s.bytes);
+    if (!buf)
+        return -ENOMEM;
+    uint32_t got = 0;
+    err = rb_log_read_copy(log, from, upto_offset, 1, true, buf, s.bytes, &got);
+    if (!err && (got < RB_BATCH_HEADER_BYTES ||
+                 !record_in_batch(c, buf, got, ts, log->start_offset, offset, timestamp)))
+        err = -ENOENT;
+    free(buf);
+    return err;
+}
+
+int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upto_offset,
+                         int64_t *offset, int64_t *timestamp)
+{
+    if (log->offline)
+        return -EIO;
+    int best = -1;
+    for (int si = 0; si < log->n_segs; si++)
+        if (log->segs[si].max_ts >= 0 &&
+            (best < 0 || log->segs[si].max_ts > log->segs[best].max_ts))
+            best = si;
+    if (best < 0)
+        return -ENOENT;
+    const struct rb_segment *seg = &log->segs[best];
+    int64_t ts = seg->max_ts, at = seg->offset_of_max_ts;
+    if (at >= upto_offset) /* Kafka answers only below the last fetchable offset */
+        return -ENOENT;
+    *timestamp = ts;
+    *offset = at; /* batch precision, unless the batch can be read */
+    int64_t off, rts;
+    int err = rb_log_record_at_time(log, c, at, upto_offset, ts, &off, &rts);
+    if (err == 0 && rts == ts)
+        *offset = off;
+    /* -ERANGE: the batch is below the log start offset now; -ENOENT: unreadable */
+    return err == -EIO || err == -ENOMEM ? err : 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * storage/tail_cache.c - the shard's tail cache of written chunk buffers and its
+ * spare pool (see tail_cache.h).
+ *
+ * Eviction order: chunks join the list when their log's flush has written them,
+ * which happens in file order within a log, so the oldest cached chunk of a log is
+ * always its lowest one (chunks[0]): evicting the list head is a removal from the
+ * front of that log's chunk array (rb_log_chunk_evict), never from its middle.
+ */
+#include "storage/tail_cache.h"
+#include "storage/log_int.h"
+
+#include "core/rb.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct rb_tail_cache *rb_tail_cache_new(uint64_t budget_bytes)
+{
+    struct rb_tail_cache *tc = calloc(1, sizeof(*tc));
+    if (tc)
+        tc->budget_bytes = budget_bytes;
+    return tc;
+}
+
+static void chunk_free(struct rb_chunk *c)
+{
+    free(c->buf);
+    free(c);
+}
+
+void rb_tail_cache_free(struct rb_tail_cache *tc)
+{
+    if (!tc)
+        return;
+    RB_ASSERT(!tc->head && tc->bytes == 0);
+    while (tc->spares) {
+        struct rb_chunk *c = tc->spares;
+        tc->spares = c->next;
+        chunk_free(c);
+    }
+    free(tc);
+}
+
+uint64_t rb_tail_cache_bytes(const struct rb_tail_cache *tc)
+{
+    return tc ? tc->bytes : 0;
+}
+
+struct rb_chunk *rb_chunk_get(struct rb_tail_cache *tc, uint32_t bytes)
+{
+    struct rb_chunk *c = NULL;
+    if (tc && tc->spares && tc->spares->bytes == bytes) {
+        c = tc->spares;
+        tc->spares = c->next;
+        tc->n_spares--;
+    } else {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return NULL;
+        void *buf;
+        if (posix_memalign(&buf, RB_BLOCK_BYTES, bytes)) {
+            free(c);
+            return NULL;
+        }
+        c->buf = buf;
+        c->bytes = bytes;
+    }
+    memset(c->buf, 0, bytes);
+    c->pos = 0;
+    c->cached = false;
+    c->log = NULL;
+    c->prev = c->next = NULL;
+    return c;
+}
+
+void rb_chunk_put(struct rb_tail_cache *tc, struct rb_chunk *c)
+{
+    RB_ASSERT(!c->cached);
+    if (!tc || tc->n_spares >= RB_TAIL_CACHE_SPARES ||
+        (tc->spares && tc->spares->bytes != c->bytes)) {
+        chunk_free(c);
+        return;
+    }
+    c->log = NULL;
+    c->prev = NULL;
+    c->next = tc->spares;
+    tc->spares = c;
+    tc->n_spares++;
+}
+
+void rb_tail_cache_push(struct rb_tail_cache *tc, struct rb_log *log, struct rb_chunk *c)
+{
+    RB_ASSERT(!c->cached);
+    c->cached = true;
+    c->log = log;
+    c->next = NULL;
+    c->prev = tc->tail;
+    if (tc->tail)
+        tc->tail->next = c;
+    else
+        tc->head = c;
+    tc->tail = c;
+    tc->bytes += c->bytes;
+}
+
+void rb_tail_cache_unlink(struct rb_tail_cache *tc, struct rb_chunk *c)
+{
+    RB_ASSERT(c->cached && tc->bytes >= c->bytes);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        tc->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        tc->tail = c->prev;
+    c->prev = c->next = NULL;
+    c->cached = false;
+    c->log = NULL;
+    tc->bytes -= c->bytes;
+}
+
+void rb_tail_cache_trim(struct rb_tail_cache *tc)
+{
+    while (tc->bytes > tc->budget_bytes) {
+        struct rb_chunk *c = tc->head;
+        RB_ASSERT(c);
+        struct rb_log *log = c->log;
+        rb_tail_cache_unlink(tc, c);
+        rb_log_chunk_evict(log, c);
+        tc->evicted_chunks++;
+    }
+}

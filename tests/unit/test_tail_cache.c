@@ -1,0 +1,284 @@
+/*
+ * tests/unit/test_tail_cache.c - the shard's tail cache (storage/tail_cache.c)
+ * with real logs over the simulated disk: written chunks stay readable from
+ * memory within the budget, eviction goes oldest-first across logs, reads that
+ * span evicted (file) and cached bytes return exactly what was appended, spares
+ * are reused, closing a log gives its chunks back.
+ */
+#include "core/rb.h"
+#include "storage/disk_sim.h"
+#include "storage/log.h"
+#include "storage/tail_cache.h"
+#include "storage_test_util.h"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CB   (16u << 10) /* chunk bytes */
+#define MAXB 256
+
+struct tlog {
+    struct rb_log *log;
+    char dir[128];
+    int n;
+    int64_t base[MAXB];
+    uint32_t len[MAXB];
+    uint32_t seed[MAXB];
+};
+
+static char g_root[64];
+static struct rb_disk_sim *g_sim;
+static uint8_t g_buf[1 << 20];
+static uint8_t g_batch[1 << 16];
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    return remove(p);
+}
+
+static void setup(void)
+{
+    strcpy(g_root, "/tmp/rb-test-tc-XXXXXX");
+    cr_assert_not_null(mkdtemp(g_root));
+    cr_assert_eq(rb_disk_sim_new(&g_sim), 0);
+}
+
+static void teardown(void)
+{
+    nftw(g_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    rb_disk_sim_free(g_sim);
+}
+
+TestSuite(tail_cache, .init = setup, .fini = teardown);
+
+static void topen(struct tlog *t, const char *name, struct rb_tail_cache *tc)
+{
+    struct rb_log_config c;
+    rb_log_config_defaults(&c);
+    c.segment_bytes = 8 << 20;
+    c.prealloc_bytes = 1 << 20;
+    c.chunk_bytes = CB;
+    c.max_dirty_bytes = 1 << 20;
+    memset(t, 0, sizeof(*t));
+    snprintf(t->dir, sizeof(t->dir), "%s/%s", g_root, name);
+    cr_assert_eq(rb_log_open(&t->log, t->dir, &c, rb_disk_sim_disk(g_sim), 1000), 0);
+    rb_log_set_tail_cache(t->log, tc);
+}
+
+/* Build batch i of t (deterministic from its seed) into g_batch. */
+static uint32_t build(struct tlog *t, int i)
+{
+    struct tu_batch_spec s = {.nrec = 2,
+                              .base_ts = 1000 + i,
+                              .producer_id = -1,
+                              .base_seq = -1,
+                              .value_bytes = 1900,
+                              .seed = t->seed[i]};
+    return (uint32_t)tu_build(g_batch, &s);
+}
+
+/* Append g_batch like the broker: -ENOBUFS (a roll or more preallocation is
+ * due) is retried after a flush, whose completion lets the background work run. */
+static int append_retry(struct tlog *t, const struct rb_batch_info *bi, int64_t *base)
+{
+    int err, tries = 0;
+    while ((err = rb_log_append(t->log, g_batch, bi, 1000, base)) == -ENOBUFS && tries++ < 8)
+        cr_assert_eq(rb_disk_sim_flush_log(g_sim, t->log), 0);
+    return err;
+}
+
+/* Append n batches of ~3.9 KB and flush them. */
+static void tappend(struct tlog *t, int n)
+{
+    for (int k = 0; k < n; k++) {
+        cr_assert_lt(t->n, MAXB);
+        int i = t->n;
+        t->seed[i] = (uint32_t)(i * 131 + t->dir[strlen(t->dir) - 1]);
+        uint32_t len = build(t, i);
+        struct rb_batch_info bi;
+        cr_assert_eq(rb_batch_validate(g_batch, len, &bi), RB_BATCH_OK);
+        cr_assert_eq(append_retry(t, &bi, &t->base[i]), 0);
+        t->len[i] = len;
+        t->n++;
+    }
+    cr_assert_eq(rb_disk_sim_flush_log(g_sim, t->log), 0);
+}
+
+/* Position in the file where the memory of t's log begins (0: all in memory). */
+static uint64_t mem_start(struct tlog *t)
+{
+    struct rb_log_slice s;
+    cr_assert_eq(rb_log_read(t->log, 0, rb_log_end_offset(t->log), 1 << 20, true, &s), 0);
+    cr_assert_gt(s.n, 0);
+    return s.piece[0].mem ? 0 : s.piece[0].len;
+}
+
+/* Every batch from offset 0 reads back exactly, whatever mix of file and memory. */
+static void check_exact(struct tlog *t)
+{
+    int i = 0;
+    int64_t off = 0;
+    while (off < rb_log_end_offset(t->log)) {
+        uint32_t len = 0;
+        cr_assert_eq(rb_log_read_copy(t->log, off, rb_log_end_offset(t->log), 50000, true, g_buf,
+                                      sizeof(g_buf), &len),
+                     0);
+        cr_assert_gt(len, 0);
+        uint32_t pos = 0;
+        while (pos < len) {
+            cr_assert_lt(i, t->n);
+            uint32_t want = build(t, i);
+            cr_assert_eq(want, t->len[i]);
+            cr_assert_eq(memcmp(g_buf + pos + 8, g_batch + 8, want - 8), 0, "batch %d", i);
+            pos += want;
+            off = t->base[i] + 2;
+            i++;
+        }
+    }
+    cr_assert_eq(i, t->n);
+}
+
+Test(tail_cache, keeps_written_chunks_within_budget)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(3 * CB);
+    struct tlog a;
+    topen(&a, "a", tc);
+    tappend(&a, 40); /* ~156 KB: ~9 full chunks written */
+    cr_assert_eq(rb_tail_cache_bytes(tc), 3 * CB, "cached %lu", rb_tail_cache_bytes(tc));
+    /* memory starts 3 chunks below the chunk holding the partial last block */
+    uint64_t size = rb_log_size_bytes(a.log);
+    uint64_t want = (size / CB - 3) * CB;
+    cr_assert_eq(mem_start(&a), want, "mem from %lu, want %lu", mem_start(&a), want);
+    cr_assert_eq(tc->evicted_chunks, size / CB - 3);
+    check_exact(&a);
+    rb_log_close(a.log);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+    rb_tail_cache_free(tc);
+}
+
+Test(tail_cache, read_spans_file_and_cache_exactly)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(2 * CB);
+    struct tlog a;
+    topen(&a, "a", tc);
+    tappend(&a, 30);
+    struct rb_log_slice s;
+    cr_assert_eq(rb_log_read(a.log, 0, rb_log_end_offset(a.log), 1 << 20, true, &s), 0);
+    cr_assert_geq(s.n, 2);
+    cr_assert_null(s.piece[0].mem); /* evicted: the file */
+    cr_assert_geq(s.piece[0].fd, 0);
+    for (int i = 1; i < s.n; i++)
+        cr_assert_not_null(s.piece[i].mem); /* cached + tail */
+    uint64_t sum = 0;
+    for (int i = 0; i < s.n; i++)
+        sum += s.piece[i].len;
+    cr_assert_eq(sum, s.bytes);
+    cr_assert_eq(s.bytes, rb_log_size_bytes(a.log));
+    /* one copy of the whole range equals the batches appended */
+    uint32_t len = 0;
+    cr_assert_eq(rb_log_read_copy(a.log, 0, rb_log_end_offset(a.log), 1 << 20, true, g_buf,
+                                  sizeof(g_buf), &len),
+                 0);
+    cr_assert_eq(len, rb_log_size_bytes(a.log));
+    uint32_t pos = 0;
+    for (int i = 0; i < a.n; i++) {
+        build(&a, i);
+        cr_assert_eq(memcmp(g_buf + pos + 8, g_batch + 8, a.len[i] - 8), 0, "batch %d", i);
+        pos += a.len[i];
+    }
+    check_exact(&a);
+    rb_log_close(a.log);
+    rb_tail_cache_free(tc);
+}
+
+Test(tail_cache, evicts_oldest_first_across_logs)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(4 * CB);
+    struct tlog a, b;
+    topen(&a, "a", tc);
+    topen(&b, "b", tc);
+    tappend(&a, 9); /* ~35 KB: chunks 0, 1 written */
+    cr_assert_eq(rb_tail_cache_bytes(tc), 2 * CB);
+    cr_assert_eq(mem_start(&a), 0);
+    tappend(&b, 9);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 4 * CB);
+    cr_assert_eq(mem_start(&a), 0);
+    cr_assert_eq(mem_start(&b), 0);
+    /* b writes one more chunk: a's oldest goes, not b's */
+    tappend(&b, 4);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 4 * CB);
+    cr_assert_eq(mem_start(&a), CB);
+    cr_assert_eq(mem_start(&b), 0);
+    /* and again: a's second */
+    tappend(&b, 4);
+    cr_assert_eq(mem_start(&a), 2 * CB);
+    cr_assert_eq(mem_start(&b), 0);
+    /* now a writes: b's oldest goes, a's new chunk stays */
+    tappend(&a, 5);
+    cr_assert_eq(mem_start(&b), CB);
+    cr_assert_eq(mem_start(&a), 2 * CB);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 4 * CB);
+    check_exact(&a);
+    check_exact(&b);
+    rb_log_close(a.log);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 3 * CB); /* b's three */
+    rb_log_close(b.log);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+    rb_tail_cache_free(tc);
+}
+
+Test(tail_cache, zero_budget_keeps_nothing_and_reuses_buffers)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(0);
+    struct tlog a;
+    topen(&a, "a", tc);
+    tappend(&a, 20);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+    uint64_t size = rb_log_size_bytes(a.log);
+    cr_assert_eq(mem_start(&a), size / CB * CB);
+    /* freed chunks wait as spares; the next chunks take them */
+    cr_assert_gt(tc->n_spares, 0);
+    int spares = tc->n_spares;
+    tappend(&a, 5); /* crosses into a new chunk */
+    cr_assert_leq(tc->n_spares, spares);
+    cr_assert_leq(tc->n_spares, RB_TAIL_CACHE_SPARES);
+    check_exact(&a);
+    rb_log_close(a.log);
+    rb_tail_cache_free(tc);
+}
+
+Test(tail_cache, reopen_after_roll_and_budget_change)
+{
+    /* a roll drops the cached chunks of the old segment from the budget */
+    struct rb_tail_cache *tc = rb_tail_cache_new(8 * CB);
+    struct tlog a;
+    struct rb_log_config c;
+    rb_log_config_defaults(&c);
+    c.segment_bytes = 64 << 10;
+    c.prealloc_bytes = 64 << 10;
+    c.chunk_bytes = CB;
+    memset(&a, 0, sizeof(a));
+    snprintf(a.dir, sizeof(a.dir), "%s/r", g_root);
+    cr_assert_eq(rb_log_open(&a.log, a.dir, &c, rb_disk_sim_disk(g_sim), 1000), 0);
+    rb_log_set_tail_cache(a.log, tc);
+    for (int k = 0; k < 40; k++) {
+        int i = a.n;
+        a.seed[i] = (uint32_t)i;
+        uint32_t len = build(&a, i);
+        struct rb_batch_info bi;
+        cr_assert_eq(rb_batch_validate(g_batch, len, &bi), RB_BATCH_OK);
+        cr_assert_eq(append_retry(&a, &bi, &a.base[i]), 0);
+        a.len[i] = len;
+        a.n++;
+    }
+    cr_assert_eq(rb_disk_sim_flush_log(g_sim, a.log), 0);
+    cr_assert_leq(rb_tail_cache_bytes(tc), 4 * CB); /* only the active segment's */
+    check_exact(&a);
+    rb_log_close(a.log);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+    rb_tail_cache_free(tc);
+}
