@@ -53,8 +53,10 @@ static int fsync_dir(const char *dir)
     return r;
 }
 
-/* Write path atomically: tmp file, fsync, rename, fsync of the directory. */
-static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+/* Write path atomically: tmp file, fsync, rename, fsync of the directory (with sync;
+ * without, the caller syncs the file system later: rb_coord_sync_logs). */
+static int write_file_atomic_opt(const char *dir, const char *name, const char *data, size_t len,
+                                 bool sync)
 {
     char path[4400], tmp[4420];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -74,15 +76,32 @@ static int write_file_atomic(const char *dir, const char *name, const char *data
         }
         off += (size_t)w;
     }
-    if (!r && fsync(fd) < 0)
+    if (!r && sync && fsync(fd) < 0)
         r = -errno;
     close(fd);
     if (!r && rename(tmp, path) < 0)
         r = -errno;
-    if (!r)
+    if (!r && sync)
         r = fsync_dir(dir);
     if (r)
         unlink(tmp);
+    return r;
+}
+
+static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+    return write_file_atomic_opt(dir, name, data, len, true);
+}
+
+int rb_coord_sync_logs(struct rb_coord *c)
+{
+    int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = syncfs(fd) < 0 ? -errno : 0;
+    close(fd);
+    if (r)
+        RB_ERROR(COMP, "syncfs of %s: %s", c->dir, strerror(-r));
     return r;
 }
 
@@ -308,6 +327,7 @@ void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topi
     out->retention_bytes = bc->log_retention_bytes;
     out->flush_messages = bc->log_flush_interval_messages;
     out->flush_ms = bc->log_flush_interval_ms;
+    out->file_delete_delay_ms = bc->log_segment_delete_delay_ms;
     if (!t)
         return;
     const char *v;
@@ -330,6 +350,8 @@ void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topi
         out->flush_messages = x;
     if ((v = rb_topic_config(t, "flush.ms")) && !rb_parse_i64(v, 0, INT64_MAX, &x))
         out->flush_ms = x;
+    if ((v = rb_topic_config(t, "file.delete.delay.ms")) && !rb_parse_i64(v, 0, INT64_MAX, &x))
+        out->file_delete_delay_ms = x;
 }
 
 static void partition_dir(const struct rb_coord *c, const char *topic, int32_t p, char *out,
@@ -338,12 +360,14 @@ static void partition_dir(const struct rb_coord *c, const char *topic, int32_t p
     snprintf(out, cap, "%s/%s-%d", c->dir, topic, p);
 }
 
+/* Not synced: a new partition's files become durable by rb_coord_sync_logs before
+ * the metadata names them; one lost to a crash is written again at startup. */
 static int write_partition_metadata(const char *dir, const uint8_t id[16])
 {
     char b64[23], buf[128];
     rb_uuid_to_base64(id, b64);
     int n = snprintf(buf, sizeof(buf), "version: 0\ntopic_id: %s\n", b64);
-    return write_file_atomic(dir, "partition.metadata", buf, (size_t)n);
+    return write_file_atomic_opt(dir, "partition.metadata", buf, (size_t)n, false);
 }
 
 /* The disk a partition's log uses: its shard's ring, wrapped by the fault injector
@@ -386,9 +410,14 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
         RB_ERROR(COMP, "cannot open log %s: %s", dir, strerror(-r));
         return r;
     }
-    if (create) {
+    char pm[4500];
+    snprintf(pm, sizeof(pm), "%s/partition.metadata", dir);
+    if (create || access(pm, F_OK) != 0) {
         r = write_partition_metadata(dir, t->id);
-        if (r) {
+        if (r && !create) { /* lost to a crash after creation: only Kafka's hint */
+            RB_WARN(COMP, "cannot write %s/partition.metadata: %s", dir, strerror(-r));
+            r = 0;
+        } else if (r) {
             RB_ERROR(COMP, "cannot write %s/partition.metadata: %s", dir, strerror(-r));
             rb_log_destroy(*out);
             *out = NULL;
@@ -864,6 +893,13 @@ static void coord_create(struct rb_shard *cs, void *arg)
         }
         RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
     }
+    if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
+        for (int i = 0; i < op->n; i++)
+            if (!op->specs[i].error) {
+                op->specs[i].error = RB_KERR_KAFKA_STORAGE_ERROR;
+                snprintf(op->specs[i].error_message, sizeof(op->specs[i].error_message),
+                         "cannot sync the new logs");
+            }
     rb_coord_persist(c, next);
     rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
     free(adopt);

@@ -120,6 +120,13 @@ static void coord_create_partitions(struct rb_shard *cs, void *arg)
         rb_coord_op_finish(cs, op);
         return;
     }
+    if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
+        for (int i = 0; i < op->n; i++)
+            if (!op->pspecs[i].error) {
+                op->pspecs[i].error = RB_KERR_KAFKA_STORAGE_ERROR;
+                snprintf(op->pspecs[i].error_message, sizeof(op->pspecs[i].error_message),
+                         "cannot sync the new logs");
+            }
     rb_coord_persist(c, next);
     rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
     free(adopt);

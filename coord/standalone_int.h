@@ -44,6 +44,8 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
                             bool create, struct rb_log **out);
 /* Write the metadata file (tmp + fsync + rename + fsync dir). */
 int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md);
+/* syncfs of the log dir's file system: new partitions' files durable (no per-file fsync). */
+int rb_coord_sync_logs(struct rb_coord *c);
 /* Make next the current snapshot and send every shard its update; the op
  * finishes once all shards applied it. */
 void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,

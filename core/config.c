@@ -145,7 +145,7 @@ static const struct rb_cfg_spec broker_keys[] = {
     RD("log.cleaner.min.cleanable.ratio", 0, 1, "0.5"),
     RI("log.cleaner.backoff.ms", 0, I64MAX, "15000"),
     RI("log.cleaner.dedupe.buffer.size", 0, I64MAX, "134217728"),
-    RI("log.segment.delete.delay.ms", 0, I64MAX, "60000"),
+    TI("log.segment.delete.delay.ms", 0, I64MAX, "60000", log_segment_delete_delay_ms),
     RI("log.flush.scheduler.interval.ms", 0, I64MAX, LMAX),
     RI("log.flush.offset.checkpoint.interval.ms", 0, I32MAX, "60000"),
     RI("log.flush.start.offset.checkpoint.interval.ms", 0, I32MAX, "60000"),

@@ -49,6 +49,7 @@ struct rb_broker_config {
     int64_t log_retention_ms;           /* log.retention.ms|minutes|hours (168 h); -1 = forever */
     int64_t log_retention_bytes;        /* log.retention.bytes (-1) */
     int64_t log_retention_check_interval_ms;  /* log.retention.check.interval.ms (300000) */
+    int64_t log_segment_delete_delay_ms;      /* log.segment.delete.delay.ms (60000) */
     int64_t log_flush_interval_messages;      /* log.flush.interval.messages (default 1: durable) */
     int64_t log_flush_interval_ms;            /* log.flush.interval.ms (-1 = unset) */
     int32_t log_index_interval_bytes;         /* log.index.interval.bytes (4096) */

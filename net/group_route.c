@@ -3,9 +3,10 @@
  * of __consumer_offsets, lazy creation of the topic (see net/group_route.h).
  *
  * Per-shard state (thread-local, owner side): the group manager, the load state
- * of every __consumer_offsets partition, and a tick timer that, once the runtime
- * is stopping, answers every parked request (COORDINATOR_NOT_AVAILABLE) so that
- * connections drain and the shard can stop.
+ * of every __consumer_offsets partition, and a tick timer. Once the runtime is
+ * stopping, the next loop turn (or tick) answers every parked request
+ * (COORDINATOR_NOT_AVAILABLE) so that connections drain and the shard can stop;
+ * rb_groups_finish, after the loop, cancels the timers and frees the state.
  * Group metadata records (mgr->persist) are appended without waiting: a crash
  * before they are durable loses at most the last generation (members rejoin).
  * Offset expiry: every offsets.retention.check.interval.ms (first one second after
@@ -101,12 +102,20 @@ static void gop_free_heap(struct rb_gop *op)
 
 /* ---- per-shard state ---- */
 
+/* Stopping: answer every parked op (COORDINATOR_NOT_AVAILABLE) and refuse new
+ * ones. Groups an append completion re-creates afterwards are freed by
+ * rb_groups_finish. */
+static void gshard_stop(void)
+{
+    gsh.stopped = true;
+    rb_group_mgr_free(&gsh.mgr, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+}
+
 static void tick_fired(struct rb_timer *t)
 {
     struct rb_shard *s = rb_self();
     if (atomic_load(&s->rt->stopping)) {
-        gsh.stopped = true;
-        rb_group_mgr_free(&gsh.mgr, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+        gshard_stop();
         return;
     }
     rb_timer_arm(&s->timers, t, s->now_ms + TICK_MS);
@@ -556,6 +565,11 @@ static int64_t cfg_i64(struct rb_net *n, const char *key, int64_t min, int64_t d
 
 void rb_groups_turn(struct rb_net *n)
 {
+    /* The stop hook's turns come here too: answer parked ops at once rather than
+     * at the next tick (the shard may leave its loop before that). */
+    if (gsh.init && !gsh.stopped &&
+        atomic_load_explicit(&n->shard->rt->stopping, memory_order_relaxed))
+        gshard_stop();
     if (gexp.armed)
         return;
     gexp.armed = true;
@@ -565,6 +579,21 @@ void rb_groups_turn(struct rb_net *n)
     gexp.interval_ms = cfg_i64(n, "offsets.retention.check.interval.ms", 1, 600000);
     rb_timer_init(&gexp.timer, expire_fire);
     expire_arm(n->shard, RB_MIN(EXPIRE_FIRST_MS, gexp.interval_ms));
+}
+
+void rb_groups_finish(struct rb_net *n)
+{
+    struct rb_timers *timers = &n->shard->timers;
+    if (gexp.armed)
+        rb_timer_cancel(timers, &gexp.timer);
+    memset(&gexp, 0, sizeof(gexp));
+    if (!gsh.init)
+        return;
+    rb_timer_cancel(timers, &gsh.tick);
+    gshard_stop();
+    free(gsh.load_state);
+    free(gsh.load_off);
+    memset(&gsh, 0, sizeof(gsh));
 }
 
 /* ---- lazy creation of __consumer_offsets ---- */

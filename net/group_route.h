@@ -100,8 +100,11 @@ void rb_recset_add(struct rb_recset *rs, const char *group, const char *topic, i
 int16_t rb_recset_append(struct rb_shard *s, struct rb_gop *op, struct rb_recset *rs,
                          rb_append_done_fn done);
 
-/* Every loop turn of a shard (cheap): arms the offset expiry timer once. */
+/* Every loop turn of a shard (cheap): arms the offset expiry timer once; once the
+ * runtime is stopping, answers every parked op and refuses new ones. */
 void rb_groups_turn(struct rb_net *n);
+/* Shard thread, after its loop: cancels the timers, frees the group state. */
+void rb_groups_finish(struct rb_net *n);
 
 /* Map an append error to OffsetCommit's error codes (as Kafka does). */
 int16_t rb_groups_commit_error(int16_t append_err);

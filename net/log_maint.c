@@ -1,9 +1,11 @@
 /*
  * net/log_maint.c - per-shard log maintenance timers: checkpoint reports to the
  * coordination thread, retention, and segment file deletion off the shards (see
- * log_maint.h).
+ * log_maint.h): given-up segments are renamed to *.deleted at once and unlinked
+ * (or recycled) file.delete.delay.ms later (storage/log_retain.c), checked by the
+ * delete timer at least once a second.
  *
- * Owns: the shard's two maintenance timers (thread-local), and, on the
+ * Owns: the shard's three maintenance timers (thread-local), and, on the
  * coordination thread, the latest checkpoint report of every shard.
  * Invariants: a report carries durable ends only (fdatasync'd), so a recovery point
  * never covers bytes that a crash can lose; the files are written only when every
@@ -15,6 +17,7 @@
 
 #include "core/config.h"
 #include "core/logging.h"
+#include "core/rb.h"
 #include "core/shard.h"
 #include "core/timer.h"
 #include "net/partition.h"
@@ -31,7 +34,7 @@ struct maint_report {
     struct rb_ckpt rp, ls;
 };
 
-static __thread struct rb_timer ckpt_timer, ret_timer;
+static __thread struct rb_timer ckpt_timer, ret_timer, del_timer;
 static __thread bool timers_set;
 
 /* Coordination thread (and main thread after join). */
@@ -118,6 +121,10 @@ static void ckpt_fire(struct rb_timer *t)
 {
     struct rb_shard *s = rb_self();
     struct rb_net *n = s->net;
+    /* Stopping: the coordination thread may have left its loop already (the post
+     * would leak), and rb_log_maint_finish leaves the final report anyway. */
+    if (atomic_load(&s->rt->stopping))
+        return;
     struct maint_report *r = build_report(n);
     if (r)
         rb_post(s, s->rt->n_shards, coord_take_report, r);
@@ -129,7 +136,11 @@ static void coord_unlink(struct rb_shard *cs, void *arg)
 {
     struct rb_log_removed *rm = arg;
     (void)cs;
-    RB_INFO(COMP, "%s: deleting %d segment(s) below the log start offset", rm->dir, rm->n);
+    if (rm->kind == RB_RM_UNLINK_DELETED)
+        RB_INFO(COMP, "%s: removing %d deleted segment(s) after file.delete.delay.ms%s", rm->dir,
+                rm->n, rm->keep_first_log ? " (one recycled)" : "");
+    else
+        RB_INFO(COMP, "%s: deleting %d segment(s) below the log start offset", rm->dir, rm->n);
     rb_log_removed_unlink(rm);
     free(rm);
 }
@@ -169,6 +180,29 @@ static void ret_fire(struct rb_timer *t)
     (void)rb_timer_arm(&s->timers, t, s->now_ms + n->b->bc->log_retention_check_interval_ms);
 }
 
+static int64_t del_period(struct rb_net *n)
+{
+    return RB_MIN((int64_t)1000, n->b->bc->log_retention_check_interval_ms);
+}
+
+static void del_one(void *arg, const char *topic, int32_t index, struct rb_log *log)
+{
+    struct rb_shard *s = arg;
+    struct rb_log_removed rm;
+    (void)topic;
+    (void)index;
+    (void)rb_log_deleted_due(log, rb_wall_ms(), &rm); /* -ENOMEM: the rest waits */
+    rb_log_maint_unlink(s, &rm);
+}
+
+static void del_fire(struct rb_timer *t)
+{
+    struct rb_shard *s = rb_self();
+    struct rb_net *n = s->net;
+    rb_ptable_each(&n->parts, del_one, s);
+    (void)rb_timer_arm(&s->timers, t, s->now_ms + del_period(n));
+}
+
 void rb_log_maint_turn(struct rb_net *n)
 {
     if (timers_set)
@@ -177,10 +211,12 @@ void rb_log_maint_turn(struct rb_net *n)
     timers_set = true;
     rb_timer_init(&ckpt_timer, ckpt_fire);
     rb_timer_init(&ret_timer, ret_fire);
+    rb_timer_init(&del_timer, del_fire);
     (void)rb_timer_arm(&s->timers, &ckpt_timer,
                        s->now_ms + cfg_ms(n, "log.flush.offset.checkpoint.interval.ms", 60000));
     (void)rb_timer_arm(&s->timers, &ret_timer,
                        s->now_ms + n->b->bc->log_retention_check_interval_ms);
+    (void)rb_timer_arm(&s->timers, &del_timer, s->now_ms + del_period(n));
 }
 
 void rb_log_maint_finish(struct rb_net *n)
@@ -189,6 +225,7 @@ void rb_log_maint_finish(struct rb_net *n)
     if (timers_set) {
         rb_timer_cancel(&s->timers, &ckpt_timer);
         rb_timer_cancel(&s->timers, &ret_timer);
+        rb_timer_cancel(&s->timers, &del_timer);
         timers_set = false;
     }
     if (s->id >= 0 && s->id < RB_MAX_THREADS) {

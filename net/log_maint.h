@@ -3,14 +3,19 @@
  * and log-start-offset checkpoints, retention, and handing segment files to the
  * coordination thread for deletion.
  *
- * Each shard runs two timers (armed on its first loop turn):
+ * Each shard runs three timers (armed on its first loop turn):
  *   - every log.flush.offset.checkpoint.interval.ms it posts a report (topic,
  *     partition, durable end, log start offset of every partition it owns) to the
  *     coordination thread, which keeps the latest report of every shard and, once
  *     every shard has reported, rewrites both checkpoint files (blocking file I/O
  *     happens only there);
  *   - every log.retention.check.interval.ms it applies retention to its logs and
- *     posts the dropped segments' files to the coordination thread to unlink.
+ *     posts the dropped segments' files to the coordination thread, which renames
+ *     them to *.deleted (file.delete.delay.ms > 0) or unlinks them;
+ *   - at least once a second it posts the *.deleted files whose delay passed to
+ *     the coordination thread to unlink (one .log may be recycled instead).
+ * Posts from one shard reach the coordination thread in order, so a rename
+ * always runs before the unlink of the same file.
  * At shutdown each shard leaves a final report (rb_log_maint_finish, in its thread,
  * before its logs close) and the main thread writes the files after the threads
  * are joined (rb_log_maint_shutdown).

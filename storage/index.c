@@ -149,8 +149,9 @@ static uint32_t get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int write_file_atomic(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
-                             size_t len)
+/* Write <base><ext>.tmp (fsync'd when sync); rename it over <base><ext> when publish. */
+static int write_file_tmp(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
+                          size_t len, bool sync, bool publish)
 {
     char path[4096], tmp[4200];
     int err = rb_segment_path(path, sizeof(path), dir, base, ext);
@@ -171,15 +172,31 @@ static int write_file_atomic(const char *dir, int64_t base, const char *ext, con
         }
         done += (size_t)n;
     }
-    if (fsync(fd) < 0)
+    if (sync && fsync(fd) < 0)
         err = -errno;
 out_close:
     close(fd);
-    if (!err && rename(tmp, path) < 0)
+    if (!err && publish && rename(tmp, path) < 0)
         err = -errno;
     if (err)
         unlink(tmp);
     return err;
+}
+
+static int write_file_atomic(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
+                             size_t len)
+{
+    return write_file_tmp(dir, base, ext, buf, len, true, true);
+}
+
+static int rename_tmp(const char *dir, int64_t base, const char *ext)
+{
+    char path[4096], tmp[4200];
+    int err = rb_segment_path(path, sizeof(path), dir, base, ext);
+    if (err)
+        return err;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    return rename(tmp, path) < 0 ? -errno : 0;
 }
 
 int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **buf, size_t *len)
@@ -218,6 +235,28 @@ int rb_index_write(const struct rb_seg_index *idx, const char *dir, int64_t base
     err = write_file_atomic(dir, base_offset, ".timeindex", buf, len);
     free(buf);
     return err;
+}
+
+int rb_index_write_tmp(const struct rb_seg_index *idx, const char *dir, int64_t base_offset)
+{
+    uint8_t *buf;
+    size_t len;
+    int err = rb_index_encode(idx, false, &buf, &len);
+    if (err)
+        return err;
+    err = write_file_tmp(dir, base_offset, ".index", buf, len, false, false);
+    free(buf);
+    if (err || (err = rb_index_encode(idx, true, &buf, &len)))
+        return err;
+    err = write_file_tmp(dir, base_offset, ".timeindex", buf, len, false, false);
+    free(buf);
+    return err;
+}
+
+int rb_index_publish_tmp(const char *dir, int64_t base_offset)
+{
+    int err = rename_tmp(dir, base_offset, ".index");
+    return err ? err : rename_tmp(dir, base_offset, ".timeindex");
 }
 
 static int read_file(const char *dir, int64_t base, const char *ext, uint8_t **buf, size_t *len)

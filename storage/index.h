@@ -72,6 +72,11 @@ int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **b
 /* Write both files (tmp + fsync + rename). Blocking: open and close only (a live
  * log writes them in the background, storage/log_seg.c). */
 int rb_index_write(const struct rb_seg_index *idx, const char *dir, int64_t base_offset);
+/* Batched clean close (storage/log.c): write both files as <name>.tmp without fsync;
+ * after the caller made them durable (syncfs), rb_index_publish_tmp renames them over
+ * the real names. A crash in between leaves the old files or none (hints only). */
+int rb_index_write_tmp(const struct rb_seg_index *idx, const char *dir, int64_t base_offset);
+int rb_index_publish_tmp(const char *dir, int64_t base_offset);
 
 /* Load both files; -ENOENT when missing, -EINVAL when they are not plausible for a
  * segment of seg_bytes bytes (the caller then rebuilds by scanning). */

@@ -60,6 +60,7 @@ void rb_log_config_defaults(struct rb_log_config *cfg)
     cfg->log_start_offset = -1;
     cfg->flush_messages = 1;
     cfg->flush_ms = -1;
+    cfg->file_delete_delay_ms = 60000;
 }
 
 static int check_config(const struct rb_log_config *cfg)
@@ -69,6 +70,8 @@ static int check_config(const struct rb_log_config *cfg)
     if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX)
         return -EINVAL;
     if (!cfg->prealloc_bytes || !cfg->max_dirty_bytes || cfg->segment_index_bytes < 8)
+        return -EINVAL;
+    if (cfg->file_delete_delay_ms < 0)
         return -EINVAL;
     return 0;
 }
@@ -122,7 +125,15 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Base offsets of the .log files in dir, sorted. */
+static bool deleted_name(const char *name)
+{
+    size_t n = strlen(name), k = strlen(RB_LOG_DELETED_SUFFIX);
+    return n > k && strcmp(name + n - k, RB_LOG_DELETED_SUFFIX) == 0;
+}
+
+/* Base offsets of the .log files in dir, sorted. Files a retention gave up before
+ * a restart (<file>.deleted, log_retain.c) are removed: no reader can hold them
+ * any more (Kafka does the same at load). */
 static int list_segments(const char *dir, int64_t **bases, int *n)
 {
     DIR *d = opendir(dir);
@@ -134,6 +145,11 @@ static int list_segments(const char *dir, int64_t **bases, int *n)
         return -errno;
     while ((de = readdir(d))) {
         int64_t b;
+        if (deleted_name(de->d_name)) {
+            if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                RB_WARN("storage", "%s/%s: cannot remove: %s", dir, de->d_name, strerror(errno));
+            continue;
+        }
         if (!parse_log_name(de->d_name, &b))
             continue;
         if (*n == cap) {
@@ -247,6 +263,11 @@ static int activate(struct rb_log *log, bool create)
         if (err)
             return err;
     }
+    /* A new log only reserves its first MiB (unwritten extents, no zero writes):
+     * creating thousands of partitions stays cheap; later steps are zeroed by the
+     * background growth (log_seg.c). */
+    if (create)
+        return rb_segment_reserve(seg, RB_MIN((uint64_t)1 << 20, log->cfg.prealloc_bytes));
     /* -ENOSPC leaves a usable log: appends retry the preallocation. */
     return rb_segment_preallocate(seg, seg->size + 1, log->cfg.prealloc_bytes);
 }
@@ -276,7 +297,10 @@ static int open_segments(struct rb_log *log)
     /* From now on a crash must be detected: the marker goes before any append. */
     if (clean && unlink(mpath) < 0)
         return -errno;
-    return sync_dir(log->dir);
+    /* A brand-new log: its files need no sync of their own; the creator syncs the
+     * file system before the metadata names it (coord/standalone.c), and a log dir
+     * lost to a crash is simply created again, empty, at the next open. */
+    return n == 0 ? 0 : sync_dir(log->dir);
 }
 
 int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config *cfg,
@@ -378,8 +402,8 @@ static int seal_segment(struct rb_log *log, struct rb_segment *seg)
     return err;
 }
 
-/* Shutdown: write what is still dirty synchronously (the ring is gone by now). */
-static int write_dirty_sync(struct rb_log *log)
+/* Shutdown: write what is still dirty synchronously (the ring is gone by now), no sync. */
+static int write_dirty(struct rb_log *log)
 {
     struct rb_segment *seg = rb_log_active(log);
     uint64_t from = RB_ALIGN_DOWN(log->written_pos, (uint64_t)RB_BLOCK_BYTES);
@@ -393,10 +417,20 @@ static int write_dirty_sync(struct rb_log *log)
             return w < 0 ? -errno : -EIO;
         from += bytes;
     }
-    if (fdatasync(seg->wr_fd) < 0)
+    log->written_pos = seg->size;
+    log->written_end = log->end_offset;
+    return 0;
+}
+
+static int write_dirty_sync(struct rb_log *log)
+{
+    int err = write_dirty(log);
+    if (err)
+        return err;
+    if (fdatasync(rb_log_active(log)->wr_fd) < 0)
         return -errno;
-    log->durable_pos = log->written_pos = seg->size;
-    log->durable_end = log->written_end = log->end_offset;
+    log->durable_pos = log->written_pos;
+    log->durable_end = log->written_end;
     return 0;
 }
 
@@ -423,6 +457,168 @@ static int close_clean(struct rb_log *log)
     return err ? err : sync_dir(log->dir);
 }
 
+/* ---- batched clean close ---- */
+
+/* Phase 1: dirty blocks written, active segment cut, index files as .tmp; nothing
+ * synced. close_err stays 0 on success. */
+static void close_prepare(struct rb_log *log)
+{
+    char path[4096];
+    RB_ASSERT(!log->flushing);
+    if (log->bg != RB_BG_IDLE)
+        RB_WARN("storage", "%s: closed with segment work in flight", log->dir);
+    if (log->offline) {
+        log->close_err = 1;
+        return;
+    }
+    struct rb_segment *act = rb_log_active(log);
+    int err = write_dirty(log);
+    if (!err && act->wr_fd < 0)
+        err = rb_segment_path(path, sizeof(path), log->dir, act->base_offset, ".log");
+    if (!err) {
+        int fd = act->wr_fd >= 0 ? act->wr_fd : open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, (off_t)act->size) < 0)
+            err = -errno;
+        if (fd >= 0 && fd != act->wr_fd)
+            close(fd);
+        act->prealloc_end = act->size;
+    }
+    if (!err)
+        (void)rb_index_finish(&act->idx, act->max_ts,
+                              (uint32_t)(act->offset_of_max_ts - act->base_offset));
+    act->index_stale = true; /* the active segment's index is always written */
+    for (int i = 0; !err && i < log->n_segs; i++)
+        if (log->segs[i].index_stale)
+            err = rb_index_write_tmp(&log->segs[i].idx, log->dir, log->segs[i].base_offset);
+    rb_segment_close_fds(act);
+    log->close_err = err;
+}
+
+/* Phase 2 (the .tmp files are durable): rename them over the index files. */
+static void close_publish(struct rb_log *log)
+{
+    for (int i = 0; !log->close_err && i < log->n_segs; i++) {
+        struct rb_segment *seg = &log->segs[i];
+        if (!seg->index_stale)
+            continue;
+        log->close_err = rb_index_publish_tmp(log->dir, seg->base_offset);
+        if (!log->close_err)
+            seg->index_stale = false;
+    }
+}
+
+/* Phase 3 (segments and indexes durable): the clean marker, synced by the caller. */
+static void close_mark(struct rb_log *log)
+{
+    char mpath[4096];
+    if (log->close_err)
+        return;
+    int err = marker_path(mpath, sizeof(mpath), log->dir);
+    if (!err) {
+        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            err = -errno;
+        else
+            close(fd);
+    }
+    log->close_err = err;
+}
+
+/* One directory descriptor per file system of the logs (opened before any write,
+ * so syncfs reports every writeback error of the close). */
+struct fs_set {
+    int n, cap;
+    int *fd;
+    dev_t *dev;
+};
+
+static int fs_set_add(struct fs_set *fs, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return -errno;
+    for (int i = 0; i < fs->n; i++)
+        if (fs->dev[i] == st.st_dev)
+            return 0;
+    if (fs->n == fs->cap) {
+        int cap = fs->cap ? fs->cap * 2 : 4;
+        int *nf = realloc(fs->fd, (size_t)cap * sizeof(*nf));
+        if (nf)
+            fs->fd = nf;
+        dev_t *nd = realloc(fs->dev, (size_t)cap * sizeof(*nd));
+        if (nd)
+            fs->dev = nd;
+        if (!nf || !nd)
+            return -ENOMEM;
+        fs->cap = cap;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    fs->fd[fs->n] = fd;
+    fs->dev[fs->n++] = st.st_dev;
+    return 0;
+}
+
+static int fs_set_sync(const struct fs_set *fs)
+{
+    int err = 0;
+    for (int i = 0; i < fs->n; i++)
+        if (syncfs(fs->fd[i]) < 0 && !err)
+            err = -errno;
+    return err;
+}
+
+/* A failed syncfs: no log of the batch may claim a clean close. */
+static void fail_all(struct rb_log **logs, int n, int err)
+{
+    for (int i = 0; i < n; i++)
+        if (logs[i] && !logs[i]->close_err)
+            logs[i]->close_err = err;
+}
+
+void rb_log_close_batch(struct rb_log **logs, int n, rb_log_close_hook publish, void *arg)
+{
+    struct fs_set fs = {0};
+    int err = 0;
+    for (int i = 0; i < n && !err; i++)
+        if (logs[i] && !logs[i]->offline)
+            err = fs_set_add(&fs, logs[i]->dir);
+    if (err)
+        RB_ERROR("storage", "clean close: cannot open a log directory: %s", strerror(-err));
+    for (int i = 0; i < n; i++)
+        if (logs[i])
+            close_prepare(logs[i]);
+    if (!err && (err = fs_set_sync(&fs)) == 0) {
+        for (int i = 0; i < n; i++)
+            if (logs[i]) {
+                close_publish(logs[i]);
+                if (publish && !logs[i]->close_err)
+                    publish(logs[i], arg);
+            }
+        err = fs_set_sync(&fs);
+    }
+    if (!err) {
+        for (int i = 0; i < n; i++)
+            if (logs[i])
+                close_mark(logs[i]);
+        err = fs_set_sync(&fs);
+    }
+    if (err)
+        fail_all(logs, n, err);
+    for (int i = 0; i < n; i++) {
+        struct rb_log *log = logs[i];
+        if (log && !log->offline && log->close_err)
+            RB_ERROR("storage", "%s: unclean close: %s", log->dir, strerror(-log->close_err));
+        if (log)
+            log->close_err = 1; /* closed: rb_log_close only frees */
+    }
+    for (int i = 0; i < fs.n; i++)
+        close(fs.fd[i]);
+    free(fs.fd);
+    free(fs.dev);
+}
+
 static void log_free(struct rb_log *log)
 {
     rb_log_seg_free(log);
@@ -431,6 +627,7 @@ static void log_free(struct rb_log *log)
         rb_segment_free(&log->segs[i]);
     free(log->segs);
     free(log->iov);
+    free(log->del); /* their .deleted files go at the next open */
     free(log->dir);
     free(log);
 }
@@ -439,6 +636,10 @@ void rb_log_close(struct rb_log *log)
 {
     if (!log)
         return;
+    if (log->close_err == 1) { /* closed by rb_log_close_batch */
+        log_free(log);
+        return;
+    }
     RB_ASSERT(!log->flushing);
     if (log->bg != RB_BG_IDLE) /* the owner waits for rb_log_busy; a dead disk cannot */
         RB_WARN("storage", "%s: closed with segment work in flight", log->dir);
@@ -513,7 +714,7 @@ void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *m
 int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg)
 {
     if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX ||
-        cfg->segment_index_bytes < 8 || cfg->segment_ms <= 0)
+        cfg->segment_index_bytes < 8 || cfg->segment_ms <= 0 || cfg->file_delete_delay_ms < 0)
         return -EINVAL;
     /* Read at each append's roll check (need_roll) or when a segment starts: an
      * active segment is never rewritten, it just rolls by the new limits. */
@@ -526,6 +727,7 @@ int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg)
     log->cfg.retention_bytes = cfg->retention_bytes;
     log->cfg.flush_messages = cfg->flush_messages;
     log->cfg.flush_ms = cfg->flush_ms;
+    log->cfg.file_delete_delay_ms = cfg->file_delete_delay_ms;
     return 0;
 }
 

@@ -50,6 +50,13 @@ enum rb_log_bg {
     RB_BG_IX_RENAME, /* ... <file>.tmp -> <file> */
 };
 
+/* A segment retention gave up, its files renamed to <file>.deleted (log_retain.c),
+ * waiting for file.delete.delay.ms. */
+struct rb_log_del {
+    int64_t base;
+    int64_t due_ms; /* wall clock: removed (or recycled) from then on */
+};
+
 /* The next segment's file, prepared ahead under RB_LOG_NEXT_NAME. */
 struct rb_log_next {
     int fd; /* -1: none */
@@ -100,13 +107,16 @@ struct rb_log {
     struct rb_disk_op bop;
     bool room_wait; /* an append was refused until the background work finishes */
     bool nospc;     /* the last growth found the disk full (told to one append) */
+    int close_err;  /* batched clean close (rb_log_close_batch): first error, 1 = done */
     bool gr_next;   /* the growth in flight is for next (else the active segment) */
     int gr_fd;
     uint64_t gr_from, gr_to, gr_min; /* growing [gr_from, gr_to); gr_to >= gr_min */
     uint64_t gr_zero, gr_want;       /* zero writes: next position, bytes in flight */
     struct iovec gr_iov[16];
     struct rb_log_next next;
-    int64_t recycle_base; /* a dropped segment whose .log may become next (-1: none) */
+    int64_t recycle_base;   /* a dropped segment whose .log may become next (-1: none) */
+    struct rb_log_del *del; /* given-up segments waiting for their delete delay */
+    int n_del, cap_del;
     int64_t roll_base;
     int dir_fd;
     char *next_path; /* <dir>/RB_LOG_NEXT_NAME */
@@ -155,9 +165,10 @@ bool rb_log_seg_hold_flush(struct rb_log *log);
 /* Paths and descriptors of the background state (open / free). */
 int rb_log_seg_init(struct rb_log *log);
 void rb_log_seg_free(struct rb_log *log);
-/* Retention dropped the segment with this base: start renaming its .log to the
- * next-segment file. false: not now (the caller unlinks it as usual). */
-bool rb_log_seg_recycle(struct rb_log *log, int64_t base);
+/* Retention dropped the segment with this base: start renaming its .log (with
+ * deleted: its <base>.log.deleted, whose delete delay passed) to the next-segment
+ * file. false: not now (the caller unlinks it as usual). */
+bool rb_log_seg_recycle(struct rb_log *log, int64_t base, bool deleted);
 /* The index files of the segment with this base are being written: retention
  * keeps it until they are. */
 bool rb_log_seg_indexing(const struct rb_log *log, int64_t base);

@@ -4,6 +4,9 @@
  * and describe them as memory pieces (the chunks: unwritten ones and the written
  * ones the shard's tail cache still holds) or file pieces (buffered fd).
  *
+ * A read walks batch headers only around its start and its end: whole index
+ * intervals in between are taken by position (index_skip), each jump checked
+ * against the header it lands on.
  * Invariants: a read returns whole batches only; bytes at or above the first
  * chunk's position come from memory (the file may hold zeros or a stale partial
  * block there), bytes below it from the file, where they are durable.
@@ -167,6 +170,35 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
     return true;
 }
 
+/* The batches from pos (a batch start) up to an offset index entry are whole and
+ * contiguous, so they can be taken without reading their headers: the position of
+ * the furthest entry after pos whose range fits in budget bytes and whose batch's
+ * last offset is <= upto_offset (every batch before it then starts below
+ * upto_offset); *want_last is that last offset. pos when none. */
+static uint64_t index_skip(const struct rb_segment *seg, uint64_t pos, int64_t upto_offset,
+                           int64_t budget, int64_t *want_last)
+{
+    const struct rb_seg_index *idx = &seg->idx;
+    uint32_t lo = 0, hi = idx->n_off; /* first entry with pos > pos */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (idx->off[mid].pos <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint64_t to = pos;
+    for (uint32_t i = lo; i < idx->n_off; i++) {
+        const struct rb_index_entry *e = &idx->off[i];
+        int64_t last = seg->base_offset + e->rel_offset;
+        if (e->pos >= seg->size || (int64_t)(e->pos - pos) > budget || last > upto_offset)
+            break;
+        to = e->pos;
+        *want_last = last;
+    }
+    return to;
+}
+
 int rb_log_read(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_t max_bytes,
                 bool min_one, struct rb_log_slice *out)
 {
@@ -183,10 +215,28 @@ int rb_log_read(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_
     struct rb_segment *seg = seg_open(log, si);
     if (rb_segment_open_read(seg, log->dir))
         return -EIO;
+    /* Headers are read (one pread each below the unwritten chunks) from the index
+     * entry at or before offset up to the first batch to return, then only where
+     * index_skip cannot jump: the walk is bounded by about two index intervals of
+     * batches, whatever max_bytes is. */
     uint64_t pos = rb_index_lookup(&seg->idx, (uint32_t)(offset - seg->base_offset));
+    struct rb_log_slice before_skip;
+    uint64_t skip_from = 0;
+    int64_t want_last = -1;
+    bool skipped = false, no_skip = false;
     while (pos < seg->size) {
         struct hdr h;
-        if (read_hdr(log, si, pos, &h))
+        int r = read_hdr(log, si, pos, &h);
+        if (skipped && (r || h.last != want_last)) {
+            /* The index disagrees with the log (a stale file): walk the headers. */
+            *out = before_skip;
+            pos = skip_from;
+            skipped = false;
+            no_skip = true;
+            continue;
+        }
+        skipped = false;
+        if (r)
             return -EIO;
         if (h.base >= upto_offset)
             break;
@@ -196,6 +246,20 @@ int rb_log_read(struct rb_log *log, int64_t offset, int64_t upto_offset, uint32_
                 break;
             if (!add_range(log, si, pos, h.total, out))
                 break;
+            pos += h.total;
+            if (no_skip)
+                continue;
+            uint64_t to = index_skip(seg, pos, upto_offset,
+                                     (int64_t)max_bytes - (int64_t)out->bytes, &want_last);
+            if (to > pos) {
+                before_skip = *out;
+                if (add_range(log, si, pos, (uint32_t)(to - pos), out)) {
+                    skip_from = pos;
+                    pos = to; /* below seg->size: its header is checked next */
+                    skipped = true;
+                }
+            }
+            continue;
         }
         pos += h.total;
     }

@@ -40,10 +40,13 @@
  * when that fails or a crash comes first, clean close writes them or the next open
  * rebuilds them by the header scan (index files are hints).
  *
- * Recycling: when retention drops segments and no next file exists, the first
- * dropped segment's .log is renamed to RB_LOG_NEXT_NAME (its .log is then not
- * unlinked) and reused: already allocated and written, so neither fallocate nor
- * zeroing is needed for its length. It holds stale batches of its old life past
+ * Recycling: when a segment retention dropped is due for removal and no next file
+ * exists, its .log is renamed to RB_LOG_NEXT_NAME (it is then not unlinked) and
+ * reused: already allocated and written, so neither fallocate nor zeroing is
+ * needed for its length. Due means file.delete.delay.ms after the drop (its file
+ * waited as <base>.log.deleted, log_retain.c), so a fetch that took a descriptor
+ * of it before the drop has long finished reading when new appends overwrite it;
+ * with a delay of 0 the file is recycled at the drop. It holds stale batches of its old life past
  * whatever the new life writes. Why recovery can never take them for data: the new
  * segment is written from position 0 in whole 4 KiB blocks (bytes past the logical
  * size within a written block are zeros from the chunk buffers), and the
@@ -345,11 +348,12 @@ static void open_done(struct rb_log *log, int res)
     next_grow(log);
 }
 
-bool rb_log_seg_recycle(struct rb_log *log, int64_t base)
+bool rb_log_seg_recycle(struct rb_log *log, int64_t base, bool deleted)
 {
     if (log->offline || log->bg != RB_BG_IDLE || log->next.fd >= 0)
         return false;
-    if (rb_segment_path(log->roll_path, strlen(log->dir) + 64, log->dir, base, ".log"))
+    if (rb_segment_path(log->roll_path, strlen(log->dir) + 64, log->dir, base,
+                        deleted ? ".log" RB_LOG_DELETED_SUFFIX : ".log"))
         return false;
     log->bg = RB_BG_RECYCLE;
     log->bop.done = bg_done;

@@ -411,7 +411,8 @@ static int sync_dir(const char *dir)
     return r;
 }
 
-int rb_pstate_snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offset)
+/* Without sync only the .tmp file is written, unsynced (rb_pstate_snapshot_log_tmp). */
+static int snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offset, bool sync)
 {
     char path[4096], tmp[4200];
     int r = snap_path(path, sizeof(path), dir, offset, RB_PSTATE_SNAP_EXT);
@@ -431,9 +432,11 @@ int rb_pstate_snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offs
         goto out_free;
     }
     r = write_all(fd, buf, len);
-    if (!r && fsync(fd) < 0)
+    if (!r && sync && fsync(fd) < 0)
         r = -errno;
     close(fd);
+    if (!r && !sync)
+        goto out_free;
     if (!r && rename(tmp, path) < 0)
         r = -errno;
     if (r) {
@@ -446,6 +449,11 @@ int rb_pstate_snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offs
 out_free:
     free(buf);
     return r;
+}
+
+int rb_pstate_snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offset)
+{
+    return snapshot_write(ps, dir, offset, true);
 }
 
 int rb_pstate_snapshot_read(struct rb_pstate *ps, const char *path, int64_t *offset_out)
@@ -580,4 +588,24 @@ int rb_pstate_recover(struct rb_pstate *ps, struct rb_log *log, int64_t cutoff_m
 int rb_pstate_snapshot_log(struct rb_pstate *ps, struct rb_log *log)
 {
     return rb_pstate_snapshot_write(ps, log->dir, rb_log_end_offset(log));
+}
+
+int rb_pstate_snapshot_log_tmp(struct rb_pstate *ps, struct rb_log *log)
+{
+    return snapshot_write(ps, log->dir, rb_log_end_offset(log), false);
+}
+
+int rb_pstate_snapshot_log_publish(struct rb_log *log)
+{
+    char path[4096], tmp[4200];
+    int r = snap_path(path, sizeof(path), log->dir, rb_log_end_offset(log), RB_PSTATE_SNAP_EXT);
+    if (r)
+        return r;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+void rb_pstate_snapshot_log_prune(struct rb_log *log)
+{
+    remove_snapshots(log->dir, rb_log_end_offset(log), -1);
 }

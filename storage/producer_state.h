@@ -98,4 +98,11 @@ int rb_pstate_recover(struct rb_pstate *ps, struct rb_log *log, int64_t cutoff_m
 /* Snapshot ps into log's directory at its end offset (clean close). */
 int rb_pstate_snapshot_log(struct rb_pstate *ps, struct rb_log *log);
 
+/* The same in three steps for a batched clean close (rb_log_close_batch): write
+ * the .tmp file unsynced; once it is durable rename it; once that is durable
+ * remove the older snapshots. */
+int rb_pstate_snapshot_log_tmp(struct rb_pstate *ps, struct rb_log *log);
+int rb_pstate_snapshot_log_publish(struct rb_log *log);
+void rb_pstate_snapshot_log_prune(struct rb_log *log);
+
 #endif

@@ -157,6 +157,16 @@ int rb_segment_preallocate(struct rb_segment *seg, uint64_t need, uint64_t step_
     return 0;
 }
 
+int rb_segment_reserve(struct rb_segment *seg, uint64_t bytes)
+{
+    RB_ASSERT(seg->wr_fd >= 0 && seg->prealloc_end == 0);
+    bytes = RB_ALIGN_UP(bytes, (uint64_t)RB_BLOCK_BYTES);
+    if (fallocate(seg->wr_fd, 0, 0, (off_t)bytes) < 0)
+        return errno == EOPNOTSUPP ? rb_segment_preallocate(seg, 1, bytes) : -errno;
+    seg->prealloc_end = bytes;
+    return 0;
+}
+
 int rb_segment_trim(struct rb_segment *seg, const char *dir)
 {
     char path[4096];

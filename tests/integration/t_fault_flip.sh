@@ -27,11 +27,21 @@ done
 info "recovery-point checkpoint: $(grep -c "^$T " "$ck") partitions of $T, $T-0 at $want"
 rb_kill9
 
+# The shards recover their logs while the listener may already answer: give the
+# ERROR line a few seconds to reach the log.
+wait_corruption_logged() {
+    local i
+    for i in $(seq 1 100); do
+        grep -q "ERROR.*$T-0/00000000000000000000.log.*position 0" "$RB_LOG" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 seg=$RB_DIR/$T-0/00000000000000000000.log
 printf '\x5a' | dd of="$seg" bs=1 seek=70 conv=notrunc status=none
 rb_restart
-grep -q "ERROR.*$T-0/00000000000000000000.log.*position 0" "$RB_LOG" ||
-    fail "no ERROR naming $seg and the position"
+wait_corruption_logged || fail "no ERROR naming $seg and the position"
 info "broker says: $(grep -m1 "ERROR.*$T-0/0000" "$RB_LOG" | cut -c1-220)"
 
 # partition 0: ListOffsets answers KAFKA_STORAGE_ERROR
@@ -56,8 +66,7 @@ info "flip: partition 0 offline, partitions 1-3 serve ($(wc -l <"$T_TMP/got") re
 rb_stop
 # the corruption is still detected after a clean restart (the checkpoint kept it)
 rb_restart
-grep -q "ERROR.*$T-0/00000000000000000000.log.*position 0" "$RB_LOG" ||
-    fail "corruption not reported again after a clean restart"
+wait_corruption_logged || fail "corruption not reported again after a clean restart"
 fl_read $T 2 "$T_TMP/got2c" || fail "read $T-2 after second restart"
 info "second restart: $T-0 still offline, $T-2 serves $(wc -l <"$T_TMP/got2c") records"
 rb_stop

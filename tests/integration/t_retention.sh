@@ -5,7 +5,10 @@
 #    watermark gets OFFSET_OUT_OF_RANGE (1); the start offset survives a restart
 #    (log-start-offset-checkpoint).
 # 2. retention.bytes with small segments: the retention timer drops old segment
-#    files (off the shard), the log start offset moves, what is left is readable.
+#    files (off the shard), the log start offset moves, what is left is readable;
+#    the dropped files wait as *.deleted (log.segment.delete.delay.ms, 60 s default).
+# 3. A restart removes leftover *.deleted files; with file.delete.delay.ms 1000
+#    (topic config) they are unlinked about a second after retention renames them.
 . "$(dirname "$0")/lib.sh"
 
 rt=$(rb_client rb_roundtrip)
@@ -74,9 +77,38 @@ after=$(ls "$RB_DIR"/ret-0/*.log | wc -l)
 [ ! -e "$RB_DIR/ret-0/00000000000000000000.log" ] && [ "$after" -lt $((rolled + 1)) ] ||
     fail "segment files not deleted: $((rolled + 1)) segments, $after files left"
 grep -q "ret-0: deleting .* segment(s)" "$RB_LOG" || fail "no deletion logged"
+ndel=$(ls "$RB_DIR"/ret-0/ | grep -c '\.log\.deleted$')
+[ "$ndel" -gt 0 ] || fail "dropped segments not kept as *.log.deleted for the delete delay"
 total=$(ct 30 "$KCAT" -C -b "$bs" -t ret -p 0 -o beginning -e -q -f '%o\n' | wc -l)
 last=$(awk '{print $2}' "$T_TMP/a.ret" | sort -n | tail -1)
 [ "$total" = $((last + 1 - first)) ] || fail "after retention read $total records from $first, want $((last + 1 - first))"
-info "retention.bytes: $((rolled + 1)) -> $after segment files, log start $first, $total records readable"
+info "retention.bytes: $((rolled + 1)) -> $after segment files ($ndel *.log.deleted), log start $first, $total records readable"
+rb_stop
+
+rb_restart --override log.retention.bytes=150000
+left=$(ls "$RB_DIR"/ret-0/ | grep -c '\.deleted$')
+[ "$left" = 0 ] || fail "restart left $left *.deleted files"
+total2=$(ct 30 "$KCAT" -C -b "$bs" -t ret -p 0 -o beginning -e -q -f '%o\n' | wc -l)
+[ "$total2" = "$total" ] || fail "after restart read $total2 records, want $total"
+CTL=${RINGCTL_BIN:-$(dirname "$RB_BIN")/ringctl}
+ct 30 "$CTL" configs --bootstrap-server "$bs" --entity-type topics --entity-name ret --alter \
+    --add-config file.delete.delay.ms=1000 >/dev/null 2>"$T_TMP/cfg.err" ||
+    fail "alter file.delete.delay.ms: $(tail -3 "$T_TMP/cfg.err")"
+for i in $(seq 15 22); do
+    ct 60 "$rt" produce -b "$bs" -t ret -n 400 -s $((i * 400)) -a "$T_TMP/a.ret" >/dev/null \
+        2>"$T_TMP/p3.err" || fail "produce: $(tail -3 "$T_TMP/p3.err")"
+done
+deadline=$((SECONDS + 10))
+until grep -q "ret-0: removing .* deleted segment(s)" "$RB_LOG"; do
+    [ $SECONDS -lt $deadline ] || fail "*.deleted files never removed after file.delete.delay.ms"
+    sleep 0.3
+done
+sleep 1.5 # the last drops' delay
+deadline=$((SECONDS + 10))
+while [ "$(ls "$RB_DIR"/ret-0/ | grep -c '\.deleted$')" != 0 ]; do
+    [ $SECONDS -lt $deadline ] || fail "*.deleted files left: $(ls "$RB_DIR"/ret-0/)"
+    sleep 0.3
+done
+info "restart removed the *.deleted files; with file.delete.delay.ms=1000 they go after the delay"
 rb_stop
 exit 0

@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_log_retain.c - storage/log_retain.c: DeleteRecords moving the log
  * start offset, retention.bytes and retention.ms dropping whole old segments
- * (never the active one), and unlinking the dropped segments' files.
+ * (never the active one), and removing the dropped segments' files: renamed to
+ * *.deleted, unlinked file.delete.delay.ms later, or left over and removed by the
+ * next open.
  */
 #include "core/rb.h"
 #include "storage/disk_sim.h"
@@ -9,6 +11,7 @@
 #include "storage_test_util.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +44,13 @@ static void teardown(void)
 TestSuite(retain, .init = setup, .fini = teardown);
 
 /* Segments of ~4 batches of ~1 KiB each. */
+static int64_t g_delay = 60000; /* file.delete.delay.ms of open_small */
+
 static struct rb_log *open_small(int64_t retention_ms, int64_t retention_bytes)
 {
     struct rb_log_config c;
     rb_log_config_defaults(&c);
+    c.file_delete_delay_ms = g_delay;
     c.segment_bytes = 4500;
     c.prealloc_bytes = 64 << 10;
     c.chunk_bytes = 16 << 10;
@@ -76,11 +82,16 @@ static void add(struct rb_log *log, int64_t ts)
     cr_assert_eq(rb_disk_sim_flush_log(g_sim, log), 0);
 }
 
-static bool seg_exists(int64_t base)
+static bool file_exists(int64_t base, const char *ext)
 {
     char p[200];
-    snprintf(p, sizeof(p), "%s/%020lld.log", g_dir, (long long)base);
+    snprintf(p, sizeof(p), "%s/%020lld%s", g_dir, (long long)base, ext);
     return access(p, F_OK) == 0;
+}
+
+static bool seg_exists(int64_t base)
+{
+    return file_exists(base, ".log");
 }
 
 Test(retain, delete_records_moves_start_and_drops_segments)
@@ -156,5 +167,162 @@ Test(retain, retention_ms_uses_the_segment_max_timestamp)
     cr_assert_eq(rb_log_retain(log, 10000000, -1, &rm), 0);
     cr_assert_lt(rb_log_start_offset(log), rb_log_end_offset(log));
     rb_log_removed_unlink(&rm);
+    rb_log_close(log);
+}
+
+/* Any *.deleted file left in the log dir. */
+static int count_deleted(void)
+{
+    DIR *d = opendir(g_dir);
+    struct dirent *de;
+    int n = 0;
+    cr_assert_not_null(d);
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        n += len > 8 && strcmp(de->d_name + len - 8, ".deleted") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+Test(retain, dropped_segments_renamed_and_unlinked_after_the_delay)
+{
+    g_delay = 1000;
+    struct rb_log *log = open_small(-1, -1);
+    for (int i = 0; i < 16; i++)
+        add(log, 1000 + i); /* segments of 40 offsets */
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(log, 5000, 85, &rm), 0);
+    cr_assert_gt(rm.n, 1);
+    cr_assert_eq(rm.kind, RB_RM_RENAME_DELETED);
+    cr_assert_not(rm.keep_first_log);
+    int n = rm.n;
+    int64_t first = rm.bases[0], last = rm.bases[n - 1];
+    rb_log_removed_unlink(&rm);
+    /* renamed, not gone: a reader's descriptor of the old file keeps valid bytes */
+    cr_assert_not(seg_exists(first));
+    cr_assert(file_exists(first, ".log.deleted"));
+    cr_assert(file_exists(last, ".log.deleted"));
+    cr_assert_not(file_exists(first, ".index"));
+    cr_assert_not(file_exists(first, ".timeindex"));
+    /* before the delay: nothing is handed out */
+    cr_assert_eq(rb_log_deleted_due(log, 5999, &rm), 0);
+    cr_assert_eq(rm.n, 0);
+    rb_log_removed_free(&rm);
+    cr_assert_eq(count_deleted() >= n, true);
+    /* a later drop gets its own, later deadline */
+    cr_assert_eq(rb_log_retain(log, 5500, 125, &rm), 0);
+    cr_assert_gt(rm.n, 0);
+    int64_t later = rm.bases[0];
+    rb_log_removed_unlink(&rm);
+    cr_assert(file_exists(later, ".log.deleted"));
+    /* due: the first drop's files go (its oldest .log may be recycled instead) */
+    cr_assert_eq(rb_log_deleted_due(log, 6000, &rm), 0);
+    cr_assert_eq(rm.n, n);
+    cr_assert_eq(rm.kind, RB_RM_UNLINK_DELETED);
+    cr_assert_eq(rm.bases[0], first);
+    rb_disk_sim_run(g_sim); /* a recycle rename */
+    rb_log_removed_unlink(&rm);
+    cr_assert_not(file_exists(first, ".log.deleted"));
+    cr_assert_not(file_exists(last, ".log.deleted"));
+    cr_assert(file_exists(later, ".log.deleted"));
+    cr_assert_eq(rb_log_deleted_due(log, 6499, &rm), 0);
+    cr_assert_eq(rm.n, 0);
+    rb_log_removed_free(&rm);
+    cr_assert_eq(rb_log_deleted_due(log, 6500, &rm), 0);
+    cr_assert_gt(rm.n, 0);
+    rb_disk_sim_run(g_sim);
+    rb_log_removed_unlink(&rm);
+    cr_assert_eq(count_deleted(), 0);
+    /* the log goes on */
+    add(log, 2000);
+    cr_assert_eq(rb_log_end_offset(log), 170);
+    rb_disk_sim_run(g_sim);
+    rb_log_close(log);
+    g_delay = 60000;
+}
+
+Test(retain, no_delay_unlinks_at_once)
+{
+    g_delay = 0;
+    struct rb_log *log = open_small(-1, -1);
+    for (int i = 0; i < 12; i++)
+        add(log, 1000 + i);
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(log, 5000, 55, &rm), 0);
+    cr_assert_gt(rm.n, 0);
+    cr_assert_eq(rm.kind, RB_RM_UNLINK);
+    int64_t last = rm.bases[rm.n - 1];
+    rb_disk_sim_run(g_sim);
+    rb_log_removed_unlink(&rm);
+    cr_assert_not(seg_exists(last));
+    cr_assert_eq(count_deleted(), 0);
+    cr_assert_eq(rb_log_deleted_due(log, INT64_MAX / 2, &rm), 0);
+    cr_assert_eq(rm.n, 0);
+    rb_log_removed_free(&rm);
+    rb_disk_sim_run(g_sim);
+    rb_log_close(log);
+    g_delay = 60000;
+}
+
+Test(retain, reopen_removes_leftover_deleted_files)
+{
+    struct rb_log *log = open_small(-1, -1);
+    for (int i = 0; i < 12; i++)
+        add(log, 1000 + i);
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(log, 5000, 55, &rm), 0);
+    cr_assert_gt(rm.n, 0);
+    int64_t first = rm.bases[0];
+    rb_log_removed_unlink(&rm);
+    cr_assert(file_exists(first, ".log.deleted"));
+    rb_disk_sim_run(g_sim);
+    rb_log_close(log); /* within the delay: the files stay */
+    cr_assert_gt(count_deleted(), 0);
+    /* a crash between the rename and the unlink leaves the same */
+    struct rb_log_config c;
+    rb_log_config_defaults(&c);
+    c.segment_bytes = 4500;
+    c.prealloc_bytes = 64 << 10;
+    c.chunk_bytes = 16 << 10;
+    c.log_start_offset = 55;
+    cr_assert_eq(rb_log_open(&log, g_dir, &c, rb_disk_sim_disk(g_sim), 1000), 0);
+    cr_assert_eq(count_deleted(), 0);
+    cr_assert_not(rb_log_offline(log));
+    cr_assert_eq(rb_log_start_offset(log), 55);
+    cr_assert_eq(rb_log_end_offset(log), 120);
+    cr_assert_not(seg_exists(first)); /* not taken back as a segment */
+    uint8_t out[65536];
+    uint32_t n;
+    cr_assert_eq(rb_log_read_copy(log, 55, 120, sizeof(out), true, out, sizeof(out), &n), 0);
+    cr_assert_gt(n, 0u);
+    rb_log_close(log);
+}
+
+Test(retain, reconfigure_changes_the_delay)
+{
+    struct rb_log *log = open_small(-1, -1);
+    for (int i = 0; i < 12; i++)
+        add(log, 1000 + i);
+    struct rb_log_config c;
+    rb_log_config_defaults(&c);
+    c.segment_bytes = 4500;
+    c.file_delete_delay_ms = -1;
+    cr_assert_eq(rb_log_reconfigure(log, &c), -EINVAL);
+    c.file_delete_delay_ms = 10;
+    cr_assert_eq(rb_log_reconfigure(log, &c), 0);
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(log, 5000, 55, &rm), 0);
+    cr_assert_eq(rm.kind, RB_RM_RENAME_DELETED);
+    rb_log_removed_unlink(&rm);
+    cr_assert_eq(rb_log_deleted_due(log, 5009, &rm), 0);
+    cr_assert_eq(rm.n, 0);
+    rb_log_removed_free(&rm);
+    cr_assert_eq(rb_log_deleted_due(log, 5010, &rm), 0);
+    cr_assert_gt(rm.n, 0);
+    rb_disk_sim_run(g_sim);
+    rb_log_removed_unlink(&rm);
+    cr_assert_eq(count_deleted(), 0);
+    rb_disk_sim_run(g_sim);
     rb_log_close(log);
 }

@@ -261,18 +261,73 @@ static struct rb_log *three_segments(const struct rb_log_config *c)
     return log;
 }
 
-/* Drop segment 0 by DeleteRecords: its file becomes the next segment. */
+/* Drop segment 0 by DeleteRecords: its file waits file.delete.delay.ms (default
+ * 60 s) as 00000000000000000000.log.deleted, then becomes the next segment. */
 static void recycle_first(struct rb_log *log)
 {
     struct rb_log_removed rm;
     cr_assert_eq(rb_log_retain(log, 5000, 4, &rm), 0);
     cr_assert_eq(rm.n, 1);
+    cr_assert_eq(rm.kind, RB_RM_RENAME_DELETED);
+    cr_assert_not(rm.keep_first_log); /* not recycled at the drop */
+    rb_disk_sim_run(g_sim);
+    cr_assert_not(rb_log_busy(log));
+    rb_log_removed_unlink(&rm);
+    cr_assert_eq(file_size(seg_name(0)), UINT64_MAX);
+    cr_assert_eq(file_size("00000000000000000000.log.deleted"), 16u << 10);
+    cr_assert_neq(file_size("00000000000000000000.index.deleted"), UINT64_MAX);
+    cr_assert_eq(file_size("00000000000000000000.index"), UINT64_MAX);
+    cr_assert_eq(file_size(NEXT_FILE), UINT64_MAX);
+    /* not due yet: nothing to remove, nothing recycled */
+    cr_assert_eq(rb_log_deleted_due(log, 5000 + 60000 - 1, &rm), 0);
+    cr_assert_eq(rm.n, 0);
+    cr_assert_not(rb_log_busy(log));
+    rb_log_removed_free(&rm);
+    cr_assert_eq(file_size("00000000000000000000.log.deleted"), 16u << 10);
+    /* due: the .log is recycled, the rest unlinked */
+    cr_assert_eq(rb_log_deleted_due(log, 5000 + 60000, &rm), 0);
+    cr_assert_eq(rm.n, 1);
+    cr_assert_eq(rm.kind, RB_RM_UNLINK_DELETED);
+    cr_assert(rm.keep_first_log);
+    rb_disk_sim_run(g_sim);
+    rb_log_removed_unlink(&rm);
+    cr_assert_eq(file_size("00000000000000000000.log.deleted"), UINT64_MAX);
+    cr_assert_eq(file_size("00000000000000000000.index.deleted"), UINT64_MAX);
+    cr_assert_eq(file_size("00000000000000000000.timeindex.deleted"), UINT64_MAX);
+    cr_assert_eq(file_size(NEXT_FILE), 16u << 10, "recycled: %llu",
+                 (unsigned long long)file_size(NEXT_FILE));
+    /* handed out once */
+    cr_assert_eq(rb_log_deleted_due(log, 5000 + 120000, &rm), 0);
+    cr_assert_eq(rm.n, 0);
+    rb_log_removed_free(&rm);
+}
+
+Test(log_seg, recycle_waits_for_the_delete_delay)
+{
+    struct rb_log_config c;
+    cfg(&c, 16 << 10);
+    struct rb_log *log = three_segments(&c);
+    recycle_first(log);
+    rb_log_close(log);
+}
+
+Test(log_seg, recycle_at_once_without_a_delete_delay)
+{
+    struct rb_log_config c;
+    cfg(&c, 16 << 10);
+    c.file_delete_delay_ms = 0;
+    struct rb_log *log = three_segments(&c);
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(log, 5000, 4, &rm), 0);
+    cr_assert_eq(rm.n, 1);
+    cr_assert_eq(rm.kind, RB_RM_UNLINK);
     cr_assert(rm.keep_first_log);
     rb_disk_sim_run(g_sim);
     rb_log_removed_unlink(&rm);
     cr_assert_eq(file_size(seg_name(0)), UINT64_MAX);
-    cr_assert_eq(file_size(NEXT_FILE), 16u << 10, "recycled: %llu",
-                 (unsigned long long)file_size(NEXT_FILE));
+    cr_assert_eq(file_size("00000000000000000000.log.deleted"), UINT64_MAX);
+    cr_assert_eq(file_size(NEXT_FILE), 16u << 10);
+    rb_log_close(log);
 }
 
 /* Read the batch at pos of a file: its base offset (-1 when none parses). */
