@@ -8,7 +8,7 @@
 #   make lint       clang-format check   make gen    regenerate protocol codecs
 #   make clean
 # Every source file under core/ net/ storage/ coord/ is part of the broker
-# library; core/main.c is the daemon's entry point. Tests are tests/unit/test_*.c,
+# library (part/ too); cmd/ringbroker.c is the daemon's entry point (composition root). Tests are tests/unit/test_*.c,
 # one binary each.
 
 MODE     ?= release
@@ -43,7 +43,7 @@ else
 LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
 endif
 
-LIB_SRCS := $(filter-out core/main.c,$(sort $(wildcard core/*.c net/*.c storage/*.c coord/*.c)))
+LIB_SRCS := $(sort $(wildcard core/*.c storage/*.c part/*.c coord/*.c net/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 LIB_A    := $(OUT)/libringbroker.a
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -70,7 +70,7 @@ $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/ringbroker: $(OUT)/obj/core/main.o $(LIB_A)
+$(BIN)/ringbroker: $(OUT)/obj/cmd/ringbroker.o $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)
 
@@ -153,4 +153,4 @@ lint:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(OUT)/obj/core/main.d $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
+-include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)

@@ -3,7 +3,7 @@
 #
 # SIGUSR1 makes the broker log one line per shard and go on serving:
 #   stats shard=N t_ms=MONO flush_cycles=.. flushes=.. syncs=.. bytes=..
-# (counted in net/partition.c, printed by core/main.c); a clean stop logs them
+# (counted in net/partition.c, printed by cmd/ringbroker.c); a clean stop logs them
 # once more.
 #   A. before any produce every shard's counters are 0.
 #   B. 2000 acks=all records of 100 bytes to a default (durable) topic: summed
