@@ -1,7 +1,7 @@
 /*
  * cmd/ringbroker.c - the ringbroker daemon's entry point and composition root: the
- * only file that wires core/, storage/, part/, coord/ and net/ together. It loads the configuration,
- * probes io_uring, opens the coordination backend (which recovers the partition
+ * only file that wires core/, storage/, part/, coord/ and net/ together. It loads the
+ * configuration, probes io_uring, opens the coordination backend (which recovers the partition
  * logs), starts the shard threads and waits for SIGINT/SIGTERM (SIGUSR1 logs the
  * shards' group-commit counters), then stops them:
  * each shard flushes what it holds and closes its logs cleanly.
