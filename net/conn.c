@@ -22,10 +22,9 @@
  * is freed when no recv, no send and no request remains.
  */
 #include "net/net.h"
+#include "net/fanout.h"
 #include "core/logging.h"
 #include "core/rb.h"
-#include "storage/tail_cache.h"
-#include "storage/compress.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -632,11 +631,6 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
 
 /* ---- shard hooks ---- */
 
-void rb_net_partitions_turn(struct rb_net *n);
-void rb_net_partitions_finish(struct rb_net *n);
-bool rb_net_partitions_idle(struct rb_net *n);
-bool rb_net_partitions_quiet(struct rb_net *n);
-
 int rb_net_shard_start(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
@@ -672,22 +666,18 @@ bool rb_net_shard_stop_done(struct rb_shard *s)
     /* Keep turning until in-flight flushes are back, so acknowledged data is durable
      * and no write is outstanding when the logs close. */
     rb_net_partitions_turn(n);
-    return n->flushes_in_flight == 0 && n->dirty_head == NULL && n->conns == NULL &&
-           !n->accept_armed && rb_net_partitions_idle(n) && rb_net_partitions_quiet(n);
+    return n->conns == NULL && !n->accept_armed && rb_part_idle(rb_part_of(s)) &&
+           rb_net_partitions_quiet(n);
 }
 
 void rb_net_shard_finish(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
     rb_net_partitions_finish(n);
-    rb_tail_cache_free(n->tail_cache); /* after the logs that used it */
-    n->tail_cache = NULL;
     if (n->listen_fd >= 0)
         close(n->listen_fd);
     if (n->br)
         io_uring_unregister_buf_ring(&s->ring, BGID);
     free(n->bufs);
     n->bufs = NULL;
-    rb_codec_ctx_free(n->codec);
-    n->codec = NULL;
 }

@@ -28,7 +28,7 @@
 #include "coord/group.h"
 #include "coord/offsets_log.h"
 #include "net/handlers.h"
-#include "net/partition.h"
+#include "net/fanout.h"
 
 struct rb_gparent;
 struct rb_oblk;

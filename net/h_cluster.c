@@ -17,7 +17,7 @@
 #include "core/kerr.h"
 #include "core/rb.h"
 #include "net/handlers.h"
-#include "net/partition.h"
+#include "net/fanout.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -185,12 +185,8 @@ static void dl_on_owner(struct rb_shard *s, void *arg)
     struct dl_msg *m = arg;
     for (int i = 0; i < m->n; i++) {
         struct dl_item *it = m->items[i];
-        struct rb_partition *p =
-            rb_ptable_get(&rb_net_of(s)->parts, it->topic, it->topic_len, it->partition);
-        if (!p)
-            continue;
-        it->found = true;
-        it->size_bytes = (int64_t)rb_log_size_bytes(rb_partition_log(p));
+        struct rb_part_key k = {it->topic, it->topic_len, it->partition};
+        it->found = rb_part_size_bytes(rb_part_of(s), &k, &it->size_bytes) == 0;
     }
     rb_post(s, m->origin, dl_back, m);
 }
@@ -288,8 +284,8 @@ static void ole_respond(struct rb_request *req, struct ole_ctx *oc,
         struct rb_offset_for_leader_epoch_resp_partition *op = oc->outs[k];
         if (!pop)
             continue;
-        op->error_code = pop->error;
-        if (!pop->error) {
+        op->error_code = pop->u.it.error;
+        if (!pop->u.it.error) {
             op->leader_epoch = 0;
             op->end_offset = pop->u.lo.offset;
         }
@@ -332,14 +328,10 @@ static struct rb_pop *ole_one(struct rb_request *req, const struct rb_topic_meta
     }
     if (rp->leader_epoch != 0)
         return NULL; /* unknown epoch: UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET */
-    struct rb_pop *pop = rb_req_alloc(req, 1, sizeof(*pop));
     char *tname = rb_req_alloc(req, t->name_len + 1, 1);
     memcpy(tname, t->name, t->name_len);
-    pop->kind = RB_POP_LIST_OFFSETS;
-    pop->topic = tname;
-    pop->topic_len = t->name_len;
-    pop->partition = rp->partition;
-    pop->shard = t->partitions[rp->partition].shard;
+    struct rb_pop *pop = rb_pop_new(req, RB_POP_LIST_OFFSETS, tname, t->name_len, rp->partition,
+                                    t->partitions[rp->partition].shard);
     pop->u.lo.timestamp = -1; /* latest: the high watermark */
     return pop;
 }

@@ -11,8 +11,7 @@
 #include "core/rb.h"
 #include "core/timer.h"
 #include "net/handlers.h"
-#include "net/log_maint.h"
-#include "net/partition.h"
+#include "net/fanout.h"
 
 #include <errno.h>
 #include <string.h>
@@ -24,36 +23,6 @@ struct dr_ctx {
     int n;
     int groups_out;
 };
-
-void rb_delete_records_exec(struct rb_shard *s, struct rb_pop *op, struct rb_log *log)
-{
-    struct rb_log_removed rm;
-    op->u.dr.low_watermark = -1;
-    if (!log) {
-        op->error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
-        return;
-    }
-    if (rb_log_offline(log)) {
-        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
-        return;
-    }
-    int64_t target = op->u.dr.offset == -1 ? rb_log_durable_end(log) : op->u.dr.offset;
-    if (target < 0) {
-        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
-        return;
-    }
-    int r = rb_log_retain(log, rb_wall_ms(), target, &rm);
-    if (r == -ERANGE)
-        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
-    else if (r == -EIO)
-        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
-    else if (r)
-        op->error = RB_KERR_UNKNOWN_SERVER_ERROR;
-    if (!r) {
-        rb_log_maint_unlink(s, &rm);
-        op->u.dr.low_watermark = rb_log_start_offset(log);
-    }
-}
 
 static void respond(struct rb_request *req, struct dr_ctx *dc)
 {
@@ -81,7 +50,7 @@ static void respond(struct rb_request *req, struct dr_ctx *dc)
             struct rb_pop *pop = dc->pops[k];
             if (!pop || op->error_code)
                 continue;
-            op->error_code = pop->error;
+            op->error_code = pop->u.it.error;
             op->low_watermark = pop->u.dr.low_watermark;
         }
     }
@@ -123,12 +92,9 @@ static void make_pops(struct rb_request *req, struct dr_ctx *dc)
                 dc->errors[k] = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
-            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
-            op->kind = RB_POP_DELETE_RECORDS;
-            op->topic = tname;
-            op->topic_len = t->name_len;
-            op->partition = rp->partition_index;
-            op->shard = t->partitions[rp->partition_index].shard;
+            struct rb_pop *op =
+                rb_pop_new(req, RB_POP_DELETE_RECORDS, tname, t->name_len, rp->partition_index,
+                           t->partitions[rp->partition_index].shard);
             op->u.dr.offset = rp->offset;
             dc->pops[k] = op;
         }

@@ -17,12 +17,12 @@
  * High watermark = last stable offset = the durable end (no transactions yet).
  * Records: bytes from the tail cache come back copied; bytes in segment files come
  * back as a descriptor and are left out of req->out, to be spliced (or read and
- * sent) into their place by the connection (net/fetch_data.c, net/resp_send.c).
+ * sent) into their place by the connection (net/fetch_out.c, net/resp_send.c).
  */
 #include "core/kerr.h"
 #include "core/rb.h"
 #include "net/handlers.h"
-#include "net/partition.h"
+#include "net/fanout.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +50,7 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
     resp.responses_n = nt;
     uint32_t total = 0;
     uint32_t max_bytes = in->max_bytes > 0 ? (uint32_t)in->max_bytes : 0;
-    struct rb_fetch_out *fo = rb_fetch_out_new(req, fc->n); /* net/fetch_data.c */
+    struct rb_fetch_out *fo = rb_fetch_out_new(req, fc->n); /* net/fetch_out.c */
     int k = 0;
     for (int32_t i = 0; i < nt; i++) {
         struct rb_fetch_req_topic *rt = &in->topics[i];
@@ -74,11 +74,11 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
             struct rb_pop *pop = fc->pops[k];
             if (!pop || op->error_code)
                 continue;
-            op->error_code = pop->error;
+            op->error_code = pop->u.it.error;
             op->high_watermark = pop->u.fetch.high_watermark;
             op->last_stable_offset = pop->u.fetch.high_watermark;
             op->log_start_offset = pop->u.fetch.log_start_offset;
-            uint32_t len = pop->u.fetch.data_len;
+            uint32_t len = pop->u.fetch.data.len;
             if (len && (total == 0 || total + len <= max_bytes)) {
                 op->records = rb_fetch_out_records(fo, pop);
                 total += len;
@@ -91,7 +91,7 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
     rb_fetch_out_encode_end(fo);
     for (int j = 0; j < fc->n; j++)
         if (fc->pops[j])
-            rb_fetch_data_clear(fc->pops[j]);
+            rb_part_data_clear(&fc->pops[j]->u.fetch.data);
     rb_request_done(req);
 }
 
@@ -99,14 +99,14 @@ static void free_data(struct fetch_ctx *fc)
 {
     for (int j = 0; j < fc->n; j++)
         if (fc->pops[j])
-            rb_fetch_data_clear(fc->pops[j]);
+            rb_part_data_clear(&fc->pops[j]->u.fetch.data);
 }
 
 static void group_back(struct rb_shard *s, struct rb_pgroup *g)
 {
     struct rb_request *req = g->req;
     struct fetch_ctx *fc = req->ctx;
-    fc->bytes_back += g->bytes;
+    fc->bytes_back += g->rs.bytes;
     if (--fc->groups_out == 0) {
         if (req->conn && req->state == RB_REQ_DISPATCHED)
             respond(req, fc);
@@ -116,7 +116,7 @@ static void group_back(struct rb_shard *s, struct rb_pgroup *g)
     }
     bool errors = false;
     for (int i = 0; i < g->n_pops; i++)
-        errors |= g->pops[i]->error != 0;
+        errors |= g->pops[i]->u.it.error != 0;
     if (!fc->cancelled && ((int32_t)fc->bytes_back >= fc->in->min_bytes || errors || !req->conn)) {
         fc->cancelled = true;
         for (int i = 0; i < fc->n_groups; i++)
@@ -161,12 +161,8 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
                 any_error = true;
                 continue;
             }
-            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
-            op->kind = RB_POP_FETCH;
-            op->topic = tname;
-            op->topic_len = t->name_len;
-            op->partition = rp->partition;
-            op->shard = t->partitions[rp->partition].shard;
+            struct rb_pop *op = rb_pop_new(req, RB_POP_FETCH, tname, t->name_len, rp->partition,
+                                           t->partitions[rp->partition].shard);
             op->u.fetch.offset = rp->fetch_offset;
             op->u.fetch.max_bytes = rp->partition_max_bytes;
             fc->pops[k] = op;
@@ -176,9 +172,9 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
     fc->n_groups = rb_pgroups_split(req, fc->pops, fc->n, group_back, &fc->groups);
     for (int i = 0; i < fc->n_groups; i++) {
         struct rb_pgroup *g = fc->groups[i];
-        g->deadline_ms = s->now_ms + wait_ms;
-        g->min_bytes = in->min_bytes;
-        g->max_bytes = in->max_bytes > 0 ? in->max_bytes : 0;
+        g->rs.deadline_ms = s->now_ms + wait_ms;
+        g->rs.min_bytes = in->min_bytes;
+        g->rs.max_bytes = in->max_bytes > 0 ? in->max_bytes : 0;
     }
     if (fc->n_groups == 0) {
         respond(req, fc);

@@ -11,7 +11,7 @@
 #include "core/kerr.h"
 #include "core/rb.h"
 #include "net/handlers.h"
-#include "net/partition.h"
+#include "net/fanout.h"
 
 #include <string.h>
 
@@ -51,8 +51,8 @@ static void respond(struct rb_request *req, struct lo_ctx *lc)
             struct rb_pop *pop = lc->pops[k];
             if (!pop || op->error_code)
                 continue;
-            op->error_code = pop->error;
-            if (!pop->error) {
+            op->error_code = pop->u.it.error;
+            if (!pop->u.it.error) {
                 op->offset = pop->u.lo.offset;
                 op->timestamp = pop->u.lo.found_timestamp;
                 op->leader_epoch = op->offset >= 0 ? 0 : -1;
@@ -122,12 +122,9 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
                 lc->errors[k] = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
-            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
-            op->kind = RB_POP_LIST_OFFSETS;
-            op->topic = tname;
-            op->topic_len = t->name_len;
-            op->partition = rp->partition_index;
-            op->shard = t->partitions[rp->partition_index].shard;
+            struct rb_pop *op =
+                rb_pop_new(req, RB_POP_LIST_OFFSETS, tname, t->name_len, rp->partition_index,
+                           t->partitions[rp->partition_index].shard);
             op->u.lo.timestamp = rp->timestamp;
             lc->pops[k] = op;
         }
