@@ -1,15 +1,17 @@
 /*
- * net/fanout.c - sending a request's partitions to their owner shards and
- * gathering them back (see net/fanout.h), the owner-side dispatch of each pop
- * into part/, and the shard's part of applying metadata updates.
+ * net/fanout.c - the cross-shard scatter/gather of every multi-partition and
+ * group request (see net/fanout.h), the partition items' runs into part/, and
+ * the shard's part of applying metadata updates.
  *
- * Owns: the groups in flight from this shard (rb_net.groups_out) and the
- * metadata updates waiting for their dropped partitions to close
- * (rb_net.pending_updates).
- * Invariants: a group is posted back exactly once (OWNER_RETURNED asserted); the
- * origin holds a reference on the request for every group and cancel in flight.
- * Fault model: a shard that is stopping answers groups for other shards itself
- * (NOT_LEADER_OR_FOLLOWER, retriable), since the owner may have left its loop.
+ * Owns: the batches in flight from this shard (rb_net.groups_out, so a stopping
+ * shard waits for them) and the metadata updates waiting for their dropped
+ * partitions to close (rb_net.pending_updates).
+ * Invariants: a batch is posted back exactly once (owner_back asserted) and after
+ * all its items are done; the origin holds a reference on the request for every
+ * batch and cancel in flight; finish runs once, after the last batch is back.
+ * Fault model: a stopping shard answers batches for other shards itself (ops
+ * refuse: a retriable error), since the owner may have left its loop; cancels are
+ * not sent then (owners answer their parked batches by themselves).
  */
 #include "net/fanout.h"
 #include "net/group_route.h"
@@ -23,170 +25,267 @@
 
 #define COMP "partition"
 
+/* ---- scatter/gather ---- */
+
+struct rb_fan *rb_fan_new(struct rb_request *req, const struct rb_fan_ops *ops,
+                          void (*finish)(struct rb_request *req, struct rb_fan *f), void *ctx)
+{
+    static const struct rb_fan_ops none;
+    struct rb_fan *f = rb_req_alloc(req, 1, sizeof(*f));
+    f->req = req;
+    f->ops = ops ? ops : &none;
+    f->finish = finish;
+    f->ctx = ctx;
+    f->origin = (int16_t)rb_req_shard(req)->id;
+    return f;
+}
+
+static void fan_step(struct rb_fan *f)
+{
+    RB_ASSERT(f->pending > 0);
+    if (--f->pending == 0)
+        f->finish(f->req, f);
+}
+
+static void batch_back_on_origin(struct rb_shard *s, void *arg)
+{
+    struct rb_fan_batch *b = arg;
+    struct rb_fan *f = b->fan;
+    struct rb_request *req = f->req;
+    RB_ASSERT(!b->returned);
+    b->returned = true;
+    if (f->back)
+        f->back(s, b);
+    fan_step(f);
+    rb_net_of(s)->groups_out--;
+    rb_request_release(req);
+}
+
+static void batch_return(struct rb_shard *s, struct rb_fan_batch *b)
+{
+    RB_ASSERT(!b->owner_back);
+    b->owner_back = true;
+    rb_post(s, b->fan->origin, batch_back_on_origin, b);
+}
+
+void rb_fan_batch_done(struct rb_shard *s, struct rb_fan_batch *b)
+{
+    batch_return(s, b);
+}
+
+void rb_fan_item_done(struct rb_shard *s, struct rb_fan_item *it)
+{
+    struct rb_fan_batch *b = it->batch;
+    RB_ASSERT(b->pending > 0);
+    if (--b->pending == 0)
+        batch_return(s, b);
+}
+
+static void batch_on_owner(struct rb_shard *s, void *arg)
+{
+    struct rb_fan_batch *b = arg;
+    if (b->fan->ops->run_batch) {
+        b->fan->ops->run_batch(s, b);
+        return;
+    }
+    b->pending = b->n + 1; /* keep the batch until every item has started */
+    for (int i = 0; i < b->n; i++)
+        b->items[i]->run(s, b->items[i]);
+    rb_fan_item_done(s, &(struct rb_fan_item){.batch = b});
+}
+
+static void batch_send(struct rb_shard *s, struct rb_fan_batch *b)
+{
+    struct rb_fan *f = b->fan;
+    rb_request_hold(f->req);
+    rb_net_of(s)->groups_out++;
+    if (b->shard != s->id && f->ops->refuse && atomic_load(&s->rt->stopping)) {
+        /* The owner may have left its loop already: answer here (retriable). */
+        for (int i = 0; i < b->n; i++)
+            f->ops->refuse(b->items[i]);
+        b->owner_back = true;
+        rb_post(s, s->id, batch_back_on_origin, b);
+        return;
+    }
+    rb_post(s, b->shard, batch_on_owner, b);
+}
+
+void rb_fan_start(struct rb_fan *f, struct rb_fan_item **items, int n)
+{
+    struct rb_request *req = f->req;
+    struct rb_shard *s = rb_req_shard(req);
+    int ns = s->rt->n_shards;
+    struct rb_fan_batch **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
+    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
+    for (int k = 0; k < n; k++)
+        if (items[k] && items[k]->shard >= 0) {
+            RB_ASSERT(items[k]->shard < ns);
+            count[items[k]->shard]++;
+        }
+    for (int sh = 0; sh < ns; sh++) {
+        if (!count[sh])
+            continue;
+        struct rb_fan_batch *b = rb_req_alloc(req, 1, sizeof(*b));
+        b->fan = f;
+        b->shard = (int16_t)sh;
+        b->items = rb_req_alloc(req, (size_t)count[sh], sizeof(*b->items));
+        by_shard[sh] = b;
+    }
+    for (int k = 0; k < n; k++)
+        if (items[k] && items[k]->shard >= 0) {
+            struct rb_fan_batch *b = by_shard[items[k]->shard];
+            items[k]->batch = b;
+            b->items[b->n++] = items[k];
+        }
+    /* Compact to the shards that have work, in shard order. */
+    f->n_batches = 0;
+    for (int sh = 0; sh < ns; sh++)
+        if (by_shard[sh])
+            by_shard[f->n_batches++] = by_shard[sh];
+    f->batches = by_shard;
+    f->pending = 1 + f->n_batches; /* until every batch left */
+    for (int i = 0; i < f->n_batches; i++) {
+        if (f->ops->prepare)
+            f->ops->prepare(f, f->batches[i]);
+        batch_send(s, f->batches[i]);
+    }
+    fan_step(f);
+}
+
+static void cancel_ack_on_origin(struct rb_shard *s, void *arg)
+{
+    struct rb_fan_batch *b = arg;
+    rb_net_of(s)->groups_out--;
+    rb_request_release(b->fan->req);
+}
+
+static void cancel_on_owner(struct rb_shard *s, void *arg)
+{
+    struct rb_fan_batch *b = arg;
+    if (!b->owner_back)
+        b->fan->ops->cancel(s, b); /* answers it when parked */
+    rb_post(s, b->fan->origin, cancel_ack_on_origin, b);
+}
+
+void rb_fan_cancel(struct rb_shard *s, struct rb_fan *f)
+{
+    /* Stopping: every owner answers its parked batches by itself (and may have
+     * left its loop already, so a cancel could be stranded). */
+    if (f->cancelled || !f->ops->cancel || atomic_load(&s->rt->stopping))
+        return;
+    f->cancelled = true;
+    for (int i = 0; i < f->n_batches; i++) {
+        struct rb_fan_batch *b = f->batches[i];
+        if (b->returned)
+            continue;
+        rb_request_hold(f->req);
+        rb_net_of(s)->groups_out++;
+        rb_post(s, b->shard, cancel_on_owner, b);
+    }
+}
+
+/* ---- partition items ---- */
+
+static void pop_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
+{
+    (void)it;
+    rb_fan_item_done(s, arg);
+}
+
+static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
+{
+    struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
+    struct rb_part_shard *ps = rb_part_of(s);
+    switch (op->kind) {
+    case RB_POP_PRODUCE:
+        op->u.it.done = pop_answered;
+        op->u.it.done_arg = fi;
+        rb_part_append(ps, &op->u.produce); /* pop_answered: now or once durable */
+        return;
+    case RB_POP_DELETE_RECORDS:
+        rb_part_trim(ps, &op->u.dr);
+        break;
+    case RB_POP_LIST_OFFSETS:
+        rb_part_list_offsets(ps, &op->u.lo);
+        break;
+    default:
+        RB_ASSERT(!"pop kind without an item run");
+    }
+    rb_fan_item_done(s, fi);
+}
+
+static void pop_refuse(struct rb_fan_item *fi)
+{
+    RB_CONTAINER_OF(fi, struct rb_pop, fi)->u.it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
+static void reads_answered(struct rb_shard *s, struct rb_part_read_set *rs, void *arg)
+{
+    (void)rs;
+    rb_fan_batch_done(s, arg);
+}
+
+/* Fetch: the batch's reads go to part/ as one set (min_bytes spans them). */
+static void reads_prepare(struct rb_fan *f, struct rb_fan_batch *b)
+{
+    b->rs.items = rb_req_alloc(f->req, (size_t)b->n, sizeof(*b->rs.items));
+    b->rs.n = b->n;
+    for (int i = 0; i < b->n; i++)
+        b->rs.items[i] = &RB_CONTAINER_OF(b->items[i], struct rb_pop, fi)->u.fetch;
+    b->rs.done = reads_answered;
+    b->rs.done_arg = b;
+    b->rs.deadline_ms = f->read_limits->deadline_ms;
+    b->rs.min_bytes = f->read_limits->min_bytes;
+    b->rs.max_bytes = f->read_limits->max_bytes;
+}
+
+static void reads_run(struct rb_shard *s, struct rb_fan_batch *b)
+{
+    rb_part_read_start(rb_part_of(s), &b->rs); /* reads_answered: now or after the poll */
+}
+
+static void reads_cancel(struct rb_shard *s, struct rb_fan_batch *b)
+{
+    rb_part_read_cancel(rb_part_of(s), &b->rs);
+}
+
+static const struct rb_fan_ops pop_ops = {.refuse = pop_refuse};
+static const struct rb_fan_ops read_ops = {
+    .run_batch = reads_run,
+    .cancel = reads_cancel,
+    .prepare = reads_prepare,
+    .refuse = pop_refuse,
+};
+
 struct rb_pop *rb_pop_new(struct rb_request *req, enum rb_pop_kind kind, const char *topic,
                           size_t topic_len, int32_t index, int16_t shard)
 {
     struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
     op->kind = (uint8_t)kind;
-    op->shard = shard;
+    op->fi.shard = shard;
+    op->fi.run = pop_run;
     op->u.it.key = (struct rb_part_key){topic, topic_len, index};
     return op;
 }
 
-/* ---- group plumbing ---- */
-
-static void group_back_on_origin(struct rb_shard *s, void *arg)
+struct rb_fan *rb_pops_start(struct rb_request *req, struct rb_pop **pops, int n, void *ctx,
+                             void (*finish)(struct rb_request *req, struct rb_fan *f),
+                             void (*back)(struct rb_shard *s, struct rb_fan_batch *b),
+                             const struct rb_part_read_set *limits)
 {
-    struct rb_pgroup *g = arg;
-    struct rb_request *req = g->req;
-    g->returned = true;
-    g->back(s, g);
-    rb_net_of(s)->groups_out--;
-    rb_request_release(req);
-}
-
-static void group_return(struct rb_shard *s, struct rb_pgroup *g)
-{
-    RB_ASSERT(g->owner_state != OWNER_RETURNED);
-    g->owner_state = OWNER_RETURNED;
-    rb_post(s, g->origin, group_back_on_origin, g);
-}
-
-static void group_step_done(struct rb_shard *s, struct rb_pgroup *g)
-{
-    RB_ASSERT(g->pending > 0);
-    if (--g->pending == 0)
-        group_return(s, g);
-}
-
-static void pop_done(struct rb_shard *s, struct rb_part_item *it, void *arg)
-{
-    (void)it;
-    group_step_done(s, arg);
-}
-
-static void reads_done(struct rb_shard *s, struct rb_part_read_set *rs, void *arg)
-{
-    (void)rs;
-    group_return(s, arg);
-}
-
-/* ---- owner entry points ---- */
-
-static void owner_exec(struct rb_shard *s, void *arg)
-{
-    struct rb_pgroup *g = arg;
-    struct rb_part_shard *ps = rb_part_of(s);
-    g->owner_state = OWNER_RUNNING;
-    if (g->n_pops > 0 && g->pops[0]->kind == RB_POP_FETCH) {
-        g->pending = 0;
-        g->rs.done = reads_done;
-        g->rs.done_arg = g;
-        rb_part_read_start(ps, &g->rs); /* reads_done: now or after the long poll */
-        return;
+    bool reads = false;
+    struct rb_fan_item **items = rb_req_alloc(req, (size_t)RB_MAX(n, 1), sizeof(*items));
+    for (int k = 0; k < n; k++) {
+        items[k] = pops[k] ? &pops[k]->fi : NULL;
+        reads |= pops[k] && pops[k]->kind == RB_POP_FETCH;
     }
-    g->pending = g->n_pops + 1; /* keep the group until every pop has started */
-    for (int i = 0; i < g->n_pops; i++) {
-        struct rb_pop *op = g->pops[i];
-        op->group = g;
-        if (op->kind == RB_POP_PRODUCE) {
-            op->u.it.done = pop_done;
-            op->u.it.done_arg = g;
-            rb_part_append(ps, &op->u.produce);
-            continue;
-        }
-        if (op->kind == RB_POP_DELETE_RECORDS)
-            rb_part_trim(ps, &op->u.dr);
-        else
-            rb_part_list_offsets(ps, &op->u.lo);
-        group_step_done(s, g);
-    }
-    group_step_done(s, g);
-}
-
-int rb_pgroups_split(struct rb_request *req, struct rb_pop **pops, int n,
-                     void (*back)(struct rb_shard *s, struct rb_pgroup *g),
-                     struct rb_pgroup ***groups)
-{
-    int ns = req->conn->net->shard->rt->n_shards;
-    struct rb_pgroup **by_shard = rb_req_alloc(req, (size_t)ns, sizeof(*by_shard));
-    int *count = rb_req_alloc(req, (size_t)ns, sizeof(int));
-    for (int k = 0; k < n; k++)
-        if (pops[k])
-            count[pops[k]->shard]++;
-    int ng = 0;
-    for (int sh = 0; sh < ns; sh++) {
-        if (!count[sh])
-            continue;
-        struct rb_pgroup *g = rb_req_alloc(req, 1, sizeof(*g));
-        g->req = req;
-        g->shard = (int16_t)sh;
-        g->pops = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->pops));
-        g->rs.items = rb_req_alloc(req, (size_t)count[sh], sizeof(*g->rs.items));
-        g->back = back;
-        by_shard[sh] = g;
-        ng++;
-    }
-    for (int k = 0; k < n; k++)
-        if (pops[k]) {
-            struct rb_pgroup *g = by_shard[pops[k]->shard];
-            g->rs.items[g->n_pops] = &pops[k]->u.fetch; /* used by fetches only */
-            g->pops[g->n_pops++] = pops[k];
-            g->rs.n = g->n_pops;
-        }
-    /* Compact to the shards that have work, in shard order. */
-    int j = 0;
-    for (int sh = 0; sh < ns; sh++)
-        if (by_shard[sh])
-            by_shard[j++] = by_shard[sh];
-    *groups = by_shard;
-    return ng;
-}
-
-void rb_pgroup_send(struct rb_shard *s, struct rb_pgroup *g)
-{
-    for (int i = 0; i < g->n_pops; i++)
-        g->pops[i]->group = g;
-    g->origin = (int16_t)s->id;
-    g->owner_state = OWNER_IDLE;
-    g->returned = false;
-    rb_request_hold(g->req);
-    rb_net_of(s)->groups_out++;
-    if (g->shard != s->id && atomic_load(&s->rt->stopping)) {
-        /* The owner may have left its loop already: answer here (retriable). */
-        for (int i = 0; i < g->n_pops; i++)
-            g->pops[i]->u.it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
-        g->owner_state = OWNER_RETURNED;
-        rb_post(s, s->id, group_back_on_origin, g);
-        return;
-    }
-    rb_post(s, g->shard, owner_exec, g);
-}
-
-static void cancel_ack_on_origin(struct rb_shard *s, void *arg)
-{
-    struct rb_pgroup *g = arg;
-    rb_net_of(s)->groups_out--;
-    rb_request_release(g->req);
-}
-
-static void owner_cancel(struct rb_shard *s, void *arg)
-{
-    struct rb_pgroup *g = arg;
-    if (g->owner_state == OWNER_RUNNING)
-        rb_part_read_cancel(rb_part_of(s), &g->rs); /* answers it when parked */
-    rb_post(s, g->origin, cancel_ack_on_origin, g);
-}
-
-void rb_pgroup_cancel(struct rb_shard *s, struct rb_pgroup *g)
-{
-    /* Stopping: every owner answers its waiting fetches by itself (and may have
-     * left its loop already, so a cancel could be stranded). */
-    if (atomic_load(&s->rt->stopping))
-        return;
-    rb_request_hold(g->req);
-    rb_net_of(s)->groups_out++;
-    rb_post(s, g->shard, owner_cancel, g);
+    struct rb_fan *f = rb_fan_new(req, reads ? &read_ops : &pop_ops, finish, ctx);
+    f->back = back;
+    f->read_limits = limits;
+    RB_ASSERT(!reads || limits);
+    rb_fan_start(f, items, n);
+    f->read_limits = NULL;
+    return f;
 }
 
 /* ---- metadata updates ---- */

@@ -64,7 +64,7 @@ static void defer_records(struct rb_writer *w, const uint8_t *p, size_t n, void 
                               .file_len = d->file_len,
                               .mem = d->mem,
                               .mem_len = d->len - d->file_len,
-                              .owner = op->shard,
+                              .owner = op->fi.shard,
                               .partition = op->u.it.key.index,
                               .topic = op->u.it.key.topic};
     req->ext_bytes += n;

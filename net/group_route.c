@@ -258,6 +258,8 @@ static int16_t ensure_shard_loaded(struct rb_shard *s)
 
 /* ---- ops ---- */
 
+static void op_on_owner(struct rb_shard *s, struct rb_fan_item *fi);
+
 struct rb_gparent *rb_gparent_new(struct rb_request *req, void *msg, int n_ops,
                                   void (*finish)(struct rb_request *req, struct rb_gparent *p))
 {
@@ -267,11 +269,10 @@ struct rb_gparent *rb_gparent_new(struct rb_request *req, void *msg, int n_ops,
     p->finish = finish;
     p->n_ops = n_ops;
     p->ops = rb_req_alloc(req, (size_t)RB_MAX(n_ops, 1), sizeof(*p->ops));
-    int16_t origin = (int16_t)rb_req_shard(req)->id;
     for (int i = 0; i < n_ops; i++) {
         p->ops[i].parent = p;
-        p->ops[i].origin = origin;
-        p->ops[i].owner = -1;
+        p->ops[i].fi.shard = -1;
+        p->ops[i].fi.run = op_on_owner;
         p->ops[i].part = -1;
         p->ops[i].idx = i;
     }
@@ -283,41 +284,31 @@ void rb_gop_route(struct rb_net *n, struct rb_gop *op, const char *group)
     op->group = group;
     const struct rb_topic_meta *t = offsets_topic(n);
     if (!t || t->n_partitions <= 0) {
-        op->owner = -1;
+        op->fi.shard = -1;
         op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
         return;
     }
     op->part = rb_group_partition_for(group, strlen(group), t->n_partitions);
-    op->owner = t->partitions[op->part].shard;
+    op->fi.shard = t->partitions[op->part].shard;
 }
 
-static void parent_done(struct rb_gparent *p)
+static void parent_done(struct rb_request *req, struct rb_fan *f)
 {
-    struct rb_request *req = p->req;
-    if (req->conn && req->state == RB_REQ_DISPATCHED)
+    struct rb_gparent *p = f->ctx;
+    if (rb_fan_answerable(req))
         p->finish(req, p);
     for (int i = 0; i < p->n_ops; i++)
         gop_free_heap(&p->ops[i]);
 }
 
-static void op_back(struct rb_shard *s, void *arg)
-{
-    struct rb_gop *op = arg;
-    struct rb_gparent *p = op->parent;
-    struct rb_request *req = p->req;
-    if (--p->pending == 0)
-        parent_done(p);
-    rb_request_release(req);
-}
-
 void rb_gop_return(struct rb_shard *s, struct rb_gop *op)
 {
-    rb_post(s, op->origin, op_back, op);
+    rb_fan_item_done(s, &op->fi);
 }
 
-static void op_on_owner(struct rb_shard *s, void *arg)
+static void op_on_owner(struct rb_shard *s, struct rb_fan_item *fi)
 {
-    struct rb_gop *op = arg;
+    struct rb_gop *op = RB_CONTAINER_OF(fi, struct rb_gop, fi);
     gshard_init(s);
     if (GS(s)->stopped) {
         op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
@@ -333,20 +324,22 @@ static void op_on_owner(struct rb_shard *s, void *arg)
     op->run(s, op, &GS(s)->mgr);
 }
 
+/* Origin, stopping: the owner may have left its loop; it would answer this anyway. */
+static void op_refuse(struct rb_fan_item *fi)
+{
+    RB_CONTAINER_OF(fi, struct rb_gop, fi)->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
+}
+
+static const struct rb_fan_ops gop_ops = {.refuse = op_refuse};
+
 void rb_gparent_start(struct rb_shard *s, struct rb_gparent *p)
 {
+    (void)s;
     struct rb_request *req = p->req;
-    p->pending = 1; /* until every op left */
-    for (int i = 0; i < p->n_ops; i++) {
-        struct rb_gop *op = &p->ops[i];
-        if (op->owner < 0)
-            continue;
-        p->pending++;
-        rb_request_hold(req);
-        rb_post(s, op->owner, op_on_owner, op);
-    }
-    if (--p->pending == 0)
-        parent_done(p);
+    struct rb_fan_item **items = rb_req_alloc(req, (size_t)RB_MAX(p->n_ops, 1), sizeof(*items));
+    for (int i = 0; i < p->n_ops; i++)
+        items[i] = &p->ops[i].fi;
+    rb_fan_start(rb_fan_new(req, &gop_ops, parent_done, p), items, p->n_ops);
 }
 
 /* ---- appends ---- */

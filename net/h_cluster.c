@@ -4,8 +4,8 @@
  *
  * DescribeLogDirs reports every configured log dir; the partitions (all in the
  * first dir, where the standalone coordinator places them) with their sizes,
- * which the owner shards read from their logs (rb_log_size_bytes): one message
- * per owner shard, answered when all came back.
+ * which the owner shards read from their logs (rb_part_size_bytes), fanned out
+ * per owner shard (net/fanout.h), answered when all came back.
  * OffsetForLeaderEpoch: a standalone broker has one leader epoch, 0, for every
  * partition. Epoch 0 ends at the high watermark; an epoch above it is unknown
  * (UNDEFINED_EPOCH -1 / offset -1, no error, as Kafka's leader epoch cache
@@ -75,20 +75,12 @@ void rb_handle_describe_cluster(struct rb_request *req, void *msg)
 /* ---- DescribeLogDirs ---- */
 
 struct dl_item {
-    const char *topic; /* the snapshot's name: the snapshot outlives the request */
+    struct rb_fan_item fi; /* fi.shard: the owner */
+    const char *topic;     /* the snapshot's name: the snapshot outlives the request */
     size_t topic_len;
     int32_t partition;
-    int16_t shard;
     bool found;
     int64_t size_bytes;
-};
-
-/* The items of one request for one owner shard. */
-struct dl_msg {
-    struct rb_request *req;
-    int16_t origin;
-    struct dl_item **items;
-    int n;
 };
 
 struct dl_ctx {
@@ -96,7 +88,6 @@ struct dl_ctx {
     struct rb_metadata *md; /* referenced until the answer: items point into it */
     struct dl_item *items;
     int n;
-    int msgs_out;
 };
 
 static void dl_add_topic(struct rb_describe_log_dirs_resp_result *res, struct rb_request *req,
@@ -164,31 +155,22 @@ static void dl_respond(struct rb_request *req, struct dl_ctx *dc)
     rb_request_done(req);
 }
 
-static void dl_back(struct rb_shard *s, void *arg)
+static void dl_finish(struct rb_request *req, struct rb_fan *f)
 {
-    (void)s;
-    struct dl_msg *m = arg;
-    struct rb_request *req = m->req;
-    struct dl_ctx *dc = req->ctx;
-    if (--dc->msgs_out == 0) {
-        if (req->conn && req->state == RB_REQ_DISPATCHED)
-            dl_respond(req, dc);
-        rb_metadata_unref(dc->md);
-        dc->md = NULL;
-    }
-    rb_request_release(req);
+    struct dl_ctx *dc = f->ctx;
+    if (rb_fan_answerable(req))
+        dl_respond(req, dc);
+    rb_metadata_unref(dc->md);
+    dc->md = NULL;
 }
 
-/* On the owner shard: read the sizes, send the message back. */
-static void dl_on_owner(struct rb_shard *s, void *arg)
+/* On the owner shard: the size of one partition's log. */
+static void dl_run(struct rb_shard *s, struct rb_fan_item *fi)
 {
-    struct dl_msg *m = arg;
-    for (int i = 0; i < m->n; i++) {
-        struct dl_item *it = m->items[i];
-        struct rb_part_key k = {it->topic, it->topic_len, it->partition};
-        it->found = rb_part_size_bytes(rb_part_of(s), &k, &it->size_bytes) == 0;
-    }
-    rb_post(s, m->origin, dl_back, m);
+    struct dl_item *it = RB_CONTAINER_OF(fi, struct dl_item, fi);
+    struct rb_part_key k = {it->topic, it->topic_len, it->partition};
+    it->found = rb_part_size_bytes(rb_part_of(s), &k, &it->size_bytes) == 0;
+    rb_fan_item_done(s, fi);
 }
 
 static void dl_add_item(struct dl_ctx *dc, const struct rb_topic_meta *t, int32_t p)
@@ -199,7 +181,8 @@ static void dl_add_item(struct dl_ctx *dc, const struct rb_topic_meta *t, int32_
     it->topic = t->name;
     it->topic_len = t->name_len;
     it->partition = p;
-    it->shard = t->partitions[p].shard;
+    it->fi.shard = t->partitions[p].shard;
+    it->fi.run = dl_run;
 }
 
 static void dl_collect(struct rb_request *req, struct dl_ctx *dc)
@@ -232,38 +215,16 @@ static void dl_collect(struct rb_request *req, struct dl_ctx *dc)
 
 void rb_handle_describe_log_dirs(struct rb_request *req, void *msg)
 {
-    struct rb_shard *s = rb_req_shard(req);
     struct dl_ctx *dc = rb_req_alloc(req, 1, sizeof(*dc));
     dc->in = msg;
     dc->md = rb_req_net(req)->md;
     rb_metadata_ref(dc->md);
     req->ctx = dc;
     dl_collect(req, dc);
-    int ns = s->rt->n_shards;
-    struct dl_msg *msgs = rb_req_alloc(req, (size_t)ns, sizeof(*msgs));
+    struct rb_fan_item **items = rb_req_alloc(req, (size_t)RB_MAX(dc->n, 1), sizeof(*items));
     for (int i = 0; i < dc->n; i++)
-        msgs[dc->items[i].shard].n++;
-    for (int sh = 0; sh < ns; sh++) {
-        msgs[sh].items = rb_req_alloc(req, (size_t)msgs[sh].n, sizeof(struct dl_item *));
-        msgs[sh].n = 0;
-        msgs[sh].req = req;
-        msgs[sh].origin = (int16_t)s->id;
-    }
-    for (int i = 0; i < dc->n; i++) {
-        struct dl_msg *m = &msgs[dc->items[i].shard];
-        m->items[m->n++] = &dc->items[i];
-    }
-    /* One extra count for this call, so the answer waits for every send. */
-    dc->msgs_out = 1;
-    for (int sh = 0; sh < ns; sh++) {
-        if (!msgs[sh].n)
-            continue;
-        dc->msgs_out++;
-        rb_request_hold(req);
-        rb_post(s, sh, dl_on_owner, &msgs[sh]);
-    }
-    rb_request_hold(req);
-    dl_back(s, &(struct dl_msg){.req = req});
+        items[i] = &dc->items[i].fi;
+    rb_fan_start(rb_fan_new(req, NULL, dl_finish, dc), items, dc->n);
 }
 
 /* ---- OffsetForLeaderEpoch ---- */
@@ -273,7 +234,6 @@ struct ole_ctx {
     struct rb_offset_for_leader_epoch_resp_partition **outs; /* per request partition */
     struct rb_pop **pops;                                    /* NULL: answered locally */
     int n;
-    int groups_out;
 };
 
 static void ole_respond(struct rb_request *req, struct ole_ctx *oc,
@@ -295,17 +255,11 @@ static void ole_respond(struct rb_request *req, struct ole_ctx *oc,
     rb_request_done(req);
 }
 
-static void ole_part_back(struct rb_request *req)
+static void ole_finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct ole_ctx *oc = req->ctx;
-    if (--oc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
+    struct ole_ctx *oc = f->ctx;
+    if (rb_fan_answerable(req))
         ole_respond(req, oc, (struct rb_offset_for_leader_epoch_resp *)(oc + 1));
-}
-
-static void ole_group_back(struct rb_shard *s, struct rb_pgroup *g)
-{
-    (void)s;
-    ole_part_back(g->req);
 }
 
 /* Fill the local answer of one partition; returns a pop when the owner must give
@@ -338,13 +292,7 @@ static struct rb_pop *ole_one(struct rb_request *req, const struct rb_topic_meta
 
 static void ole_send(struct rb_request *req, struct ole_ctx *oc)
 {
-    struct rb_shard *s = rb_req_shard(req);
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, oc->pops, oc->n, ole_group_back, &groups);
-    oc->groups_out = 1 + ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
-    ole_part_back(req);
+    rb_pops_start(req, oc->pops, oc->n, oc, ole_finish, NULL, NULL);
 }
 
 void rb_handle_offset_for_leader_epoch(struct rb_request *req, void *msg)

@@ -21,7 +21,6 @@ struct dr_ctx {
     struct rb_pop **pops;
     int16_t *errors;
     int n;
-    int groups_out;
 };
 
 static void respond(struct rb_request *req, struct dr_ctx *dc)
@@ -59,17 +58,10 @@ static void respond(struct rb_request *req, struct dr_ctx *dc)
     rb_request_done(req);
 }
 
-static void part_back(struct rb_request *req)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct dr_ctx *dc = req->ctx;
-    if (--dc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
-        respond(req, dc);
-}
-
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
-{
-    (void)s;
-    part_back(g->req);
+    if (rb_fan_answerable(req))
+        respond(req, f->ctx);
 }
 
 /* One pop per known partition; unknown ones get their error now. */
@@ -104,7 +96,6 @@ static void make_pops(struct rb_request *req, struct dr_ctx *dc)
 void rb_handle_delete_records(struct rb_request *req, void *msg)
 {
     struct rb_delete_records_req *in = msg;
-    struct rb_shard *s = rb_req_shard(req);
     struct dr_ctx *dc = rb_req_alloc(req, 1, sizeof(*dc));
     dc->in = in;
     req->ctx = dc;
@@ -113,10 +104,5 @@ void rb_handle_delete_records(struct rb_request *req, void *msg)
     dc->pops = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->pops));
     dc->errors = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->errors));
     make_pops(req, dc);
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, dc->pops, dc->n, group_back, &groups);
-    dc->groups_out = 1 + ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
-    part_back(req);
+    rb_pops_start(req, dc->pops, dc->n, dc, finish, NULL, NULL);
 }

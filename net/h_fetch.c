@@ -32,11 +32,7 @@ struct fetch_ctx {
     struct rb_pop **pops; /* flattened [topic][partition]; NULL when answered locally */
     int16_t *errors;
     int n;
-    struct rb_pgroup **groups;
-    int n_groups;
-    int groups_out;
     uint32_t bytes_back;
-    bool cancelled;
 };
 
 static void respond(struct rb_request *req, struct fetch_ctx *fc)
@@ -102,27 +98,29 @@ static void free_data(struct fetch_ctx *fc)
             rb_part_data_clear(&fc->pops[j]->u.fetch.data);
 }
 
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct rb_request *req = g->req;
-    struct fetch_ctx *fc = req->ctx;
-    fc->bytes_back += g->rs.bytes;
-    if (--fc->groups_out == 0) {
-        if (req->conn && req->state == RB_REQ_DISPATCHED)
-            respond(req, fc);
-        else
-            free_data(fc);
-        return;
-    }
+    struct fetch_ctx *fc = f->ctx;
+    if (rb_fan_answerable(req))
+        respond(req, fc);
+    else
+        free_data(fc);
+}
+
+/* A shard's reads are back: once the request holds min_bytes (or an error, or the
+ * consumer left), the shards still waiting answer now. */
+static void batch_back(struct rb_shard *s, struct rb_fan_batch *b)
+{
+    struct rb_fan *f = b->fan;
+    struct fetch_ctx *fc = f->ctx;
+    fc->bytes_back += b->rs.bytes;
+    if (f->pending <= 1)
+        return; /* the last one: finish answers */
     bool errors = false;
-    for (int i = 0; i < g->n_pops; i++)
-        errors |= g->pops[i]->u.it.error != 0;
-    if (!fc->cancelled && ((int32_t)fc->bytes_back >= fc->in->min_bytes || errors || !req->conn)) {
-        fc->cancelled = true;
-        for (int i = 0; i < fc->n_groups; i++)
-            if (!fc->groups[i]->returned)
-                rb_pgroup_cancel(s, fc->groups[i]);
-    }
+    for (int i = 0; i < b->rs.n; i++)
+        errors |= b->rs.items[i]->it.error != 0;
+    if ((int32_t)fc->bytes_back >= fc->in->min_bytes || errors || !f->req->conn)
+        rb_fan_cancel(s, f);
 }
 
 void rb_handle_fetch(struct rb_request *req, void *msg)
@@ -169,18 +167,10 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
         }
     }
     int64_t wait_ms = any_error ? 0 : RB_MAX(in->max_wait_ms, 0);
-    fc->n_groups = rb_pgroups_split(req, fc->pops, fc->n, group_back, &fc->groups);
-    for (int i = 0; i < fc->n_groups; i++) {
-        struct rb_pgroup *g = fc->groups[i];
-        g->rs.deadline_ms = s->now_ms + wait_ms;
-        g->rs.min_bytes = in->min_bytes;
-        g->rs.max_bytes = in->max_bytes > 0 ? in->max_bytes : 0;
-    }
-    if (fc->n_groups == 0) {
-        respond(req, fc);
-        return;
-    }
-    fc->groups_out = fc->n_groups;
-    for (int i = 0; i < fc->n_groups; i++)
-        rb_pgroup_send(s, fc->groups[i]);
+    struct rb_part_read_set limits = {
+        .deadline_ms = s->now_ms + wait_ms,
+        .min_bytes = in->min_bytes,
+        .max_bytes = in->max_bytes > 0 ? in->max_bytes : 0,
+    };
+    rb_pops_start(req, fc->pops, fc->n, fc, finish, batch_back, &limits);
 }

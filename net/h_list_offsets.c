@@ -20,7 +20,6 @@ struct lo_ctx {
     struct rb_pop **pops;
     int16_t *errors;
     int n;
-    int groups_out;
 };
 
 static void respond(struct rb_request *req, struct lo_ctx *lc)
@@ -77,24 +76,16 @@ static bool timestamp_supported(int64_t ts, int16_t version)
     return version >= min_version[-ts - 1];
 }
 
-static void part_back(struct rb_request *req)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct lo_ctx *lc = req->ctx;
-    if (--lc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
-        respond(req, lc);
-}
-
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
-{
-    (void)s;
-    part_back(g->req);
+    if (rb_fan_answerable(req))
+        respond(req, f->ctx);
 }
 
 void rb_handle_list_offsets(struct rb_request *req, void *msg)
 {
     struct rb_list_offsets_req *in = msg;
     struct rb_net *n = rb_req_net(req);
-    struct rb_shard *s = rb_req_shard(req);
     struct lo_ctx *lc = rb_req_alloc(req, 1, sizeof(*lc));
     lc->in = in;
     req->ctx = lc;
@@ -129,10 +120,5 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
             lc->pops[k] = op;
         }
     }
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, lc->pops, lc->n, group_back, &groups);
-    lc->groups_out = 1 + ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
-    part_back(req);
+    rb_pops_start(req, lc->pops, lc->n, lc, finish, NULL, NULL);
 }

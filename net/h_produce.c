@@ -35,7 +35,6 @@ struct produce_ctx {
     struct rb_pop **pops; /* [topic][partition] flattened, NULL when answered locally */
     int16_t *errors;      /* local errors, same indexing */
     int n;
-    int groups_out;
 };
 
 static int32_t max_message_bytes(struct rb_net *n, const struct rb_topic_meta *t)
@@ -117,30 +116,11 @@ static void respond(struct rb_request *req, struct produce_ctx *pc)
     rb_request_done(req);
 }
 
-static void part_back(struct rb_request *req)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct produce_ctx *pc = req->ctx;
-    if (--pc->groups_out > 0)
-        return;
-    if (pc->in->acks != 0 && req->conn && req->state == RB_REQ_DISPATCHED)
+    struct produce_ctx *pc = f->ctx;
+    if (pc->in->acks != 0 && rb_fan_answerable(req))
         respond(req, pc);
-}
-
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
-{
-    (void)s;
-    part_back(g->req);
-}
-
-/* Build one group per owner shard from the pops that go remote. */
-static void send_groups(struct rb_request *req, struct produce_ctx *pc)
-{
-    struct rb_shard *s = rb_req_shard(req);
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, pc->pops, pc->n, group_back, &groups);
-    pc->groups_out += ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
 }
 
 void rb_handle_produce(struct rb_request *req, void *msg)
@@ -207,11 +187,9 @@ void rb_handle_produce(struct rb_request *req, void *msg)
             memcpy(nm, key->topic, key->topic_len);
             key->topic = nm;
         }
-    rb_request_hold(req); /* until the groups are sent and counted */
-    pc->groups_out = 1;
-    send_groups(req, pc);
+    rb_request_hold(req); /* acks=0: the request is done before the owners answer */
+    rb_pops_start(req, pc->pops, pc->n, pc, finish, NULL, NULL);
     if (in->acks == 0)
         rb_request_done_silent(req);
-    part_back(req);
     rb_request_release(req);
 }
