@@ -16,8 +16,7 @@
  */
 #include "core/kerr.h"
 #include "core/rb.h"
-#include "net/handlers.h"
-#include "net/fanout.h"
+#include "net/pwalk.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -231,104 +230,71 @@ void rb_handle_describe_log_dirs(struct rb_request *req, void *msg)
 
 struct ole_ctx {
     struct rb_offset_for_leader_epoch_req *in;
-    struct rb_offset_for_leader_epoch_resp_partition **outs; /* per request partition */
-    struct rb_pop **pops;                                    /* NULL: answered locally */
-    int n;
+    struct rb_pwalk w;
 };
 
-static void ole_respond(struct rb_request *req, struct ole_ctx *oc,
-                        struct rb_offset_for_leader_epoch_resp *resp)
+static void ole_respond(struct rb_request *req, struct ole_ctx *oc)
 {
-    for (int k = 0; k < oc->n; k++) {
-        struct rb_pop *pop = oc->pops[k];
-        struct rb_offset_for_leader_epoch_resp_partition *op = oc->outs[k];
-        if (!pop)
-            continue;
-        op->error_code = pop->u.it.error;
-        if (!pop->u.it.error) {
-            op->leader_epoch = 0;
-            op->end_offset = pop->u.lo.offset;
+    struct rb_offset_for_leader_epoch_req *in = oc->in;
+    struct rb_offset_for_leader_epoch_resp resp;
+    rb_offset_for_leader_epoch_resp_init(&resp);
+    resp.topics = rb_pwalk_array(&oc->w, in->topics_n, sizeof(*resp.topics), &resp.topics_n);
+    int k = 0;
+    for (int32_t i = 0; i < resp.topics_n; i++) {
+        struct rb_offset_for_leader_epoch_req_topic *rt = &in->topics[i];
+        struct rb_offset_for_leader_epoch_resp_topic *ot = &resp.topics[i];
+        rb_offset_for_leader_epoch_resp_topic_init(ot);
+        ot->topic = rt->topic;
+        ot->partitions =
+            rb_pwalk_array(&oc->w, rt->partitions_n, sizeof(*ot->partitions), &ot->partitions_n);
+        for (int32_t j = 0; j < ot->partitions_n; j++, k++) {
+            struct rb_offset_for_leader_epoch_resp_partition *op = &ot->partitions[j];
+            rb_offset_for_leader_epoch_resp_partition_init(op);
+            op->partition = rt->partitions[j].partition;
+            struct rb_pop *pop = rb_pwalk_result(&oc->w, k, &op->error_code);
+            bool ok = pop && !op->error_code;
+            /* no pop, no error: an unknown epoch (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET) */
+            op->leader_epoch = ok ? 0 : -1;
+            op->end_offset = ok ? pop->u.lo.offset : -1;
         }
     }
     rb_resp_begin(req);
-    rb_offset_for_leader_epoch_resp_encode(&req->out, req->hdr.api_version, resp);
+    rb_offset_for_leader_epoch_resp_encode(&req->out, req->hdr.api_version, &resp);
     rb_request_done(req);
 }
 
 static void ole_finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct ole_ctx *oc = f->ctx;
     if (rb_fan_answerable(req))
-        ole_respond(req, oc, (struct rb_offset_for_leader_epoch_resp *)(oc + 1));
-}
-
-/* Fill the local answer of one partition; returns a pop when the owner must give
- * the high watermark. */
-static struct rb_pop *ole_one(struct rb_request *req, const struct rb_topic_meta *t,
-                              const struct rb_offset_for_leader_epoch_req_partition *rp,
-                              struct rb_offset_for_leader_epoch_resp_partition *op)
-{
-    rb_offset_for_leader_epoch_resp_partition_init(op);
-    op->partition = rp->partition;
-    op->leader_epoch = -1;
-    op->end_offset = -1;
-    if (!t || rp->partition < 0 || rp->partition >= t->n_partitions) {
-        op->error_code = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        return NULL;
-    }
-    if (rp->current_leader_epoch > 0) {
-        op->error_code = KERR_UNKNOWN_LEADER_EPOCH;
-        return NULL;
-    }
-    if (rp->leader_epoch != 0)
-        return NULL; /* unknown epoch: UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET */
-    char *tname = rb_req_alloc(req, t->name_len + 1, 1);
-    memcpy(tname, t->name, t->name_len);
-    struct rb_pop *pop = rb_pop_new(req, RB_POP_LIST_OFFSETS, tname, t->name_len, rp->partition,
-                                    t->partitions[rp->partition].shard);
-    pop->u.lo.timestamp = -1; /* latest: the high watermark */
-    return pop;
-}
-
-static void ole_send(struct rb_request *req, struct ole_ctx *oc)
-{
-    rb_pops_start(req, oc->pops, oc->n, oc, ole_finish, NULL, NULL);
+        ole_respond(req, f->ctx);
 }
 
 void rb_handle_offset_for_leader_epoch(struct rb_request *req, void *msg)
 {
     struct rb_offset_for_leader_epoch_req *in = msg;
-    const struct rb_metadata *md = rb_req_net(req)->md;
-    /* The context and the response live together: the response follows it. */
-    struct ole_ctx *oc =
-        rb_req_alloc(req, 1, sizeof(*oc) + sizeof(struct rb_offset_for_leader_epoch_resp));
-    struct rb_offset_for_leader_epoch_resp *resp =
-        (struct rb_offset_for_leader_epoch_resp *)(oc + 1);
+    struct ole_ctx *oc = rb_req_alloc(req, 1, sizeof(*oc));
     oc->in = in;
     req->ctx = oc;
-    rb_offset_for_leader_epoch_resp_init(resp);
-    int32_t nt = RB_MAX(in->topics_n, 0);
-    for (int32_t i = 0; i < nt; i++)
-        oc->n += RB_MAX(in->topics[i].partitions_n, 0);
-    oc->outs = rb_req_alloc(req, (size_t)oc->n, sizeof(*oc->outs));
-    oc->pops = rb_req_alloc(req, (size_t)oc->n, sizeof(*oc->pops));
-    resp->topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp->topics));
-    resp->topics_n = nt;
+    int np = 0;
+    for (int32_t i = 0; i < in->topics_n; i++)
+        np += RB_MAX(in->topics[i].partitions_n, 0);
+    rb_pwalk_init(&oc->w, req, np);
     int k = 0;
-    for (int32_t i = 0; i < nt; i++) {
+    for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_offset_for_leader_epoch_req_topic *rt = &in->topics[i];
-        struct rb_offset_for_leader_epoch_resp_topic *ot = &resp->topics[i];
-        rb_offset_for_leader_epoch_resp_topic_init(ot);
-        ot->topic = rt->topic;
-        const struct rb_topic_meta *t =
-            rt->topic.len > 0 ? rb_metadata_topic(md, rt->topic.ptr, (size_t)rt->topic.len) : NULL;
-        int32_t np = RB_MAX(rt->partitions_n, 0);
-        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
-        ot->partitions_n = np;
-        for (int32_t j = 0; j < np; j++, k++) {
-            oc->outs[k] = &ot->partitions[j];
-            oc->pops[k] = ole_one(req, t, &rt->partitions[j], &ot->partitions[j]);
+        const char *tname;
+        const struct rb_topic_meta *t = rb_pwalk_named(&oc->w, rt->topic, &tname);
+        for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
+            struct rb_offset_for_leader_epoch_req_partition *rp = &rt->partitions[j];
+            bool known = t && rp->partition >= 0 && rp->partition < t->n_partitions;
+            if (known && rp->current_leader_epoch <= 0 && rp->leader_epoch != 0)
+                continue; /* an unknown epoch: answered without an error */
+            int16_t err = known && rp->current_leader_epoch > 0 ? KERR_UNKNOWN_LEADER_EPOCH : 0;
+            struct rb_pop *op =
+                rb_pwalk_add(&oc->w, k, RB_POP_LIST_OFFSETS, t, tname, rp->partition, err);
+            if (op)
+                op->u.lo.timestamp = -1; /* latest: the high watermark */
         }
     }
-    ole_send(req, oc);
+    rb_pops_start(req, oc->w.pops, oc->w.n, oc, ole_finish, NULL, NULL);
 }

@@ -24,17 +24,14 @@
  */
 #include "core/kerr.h"
 #include "core/rb.h"
-#include "net/handlers.h"
-#include "net/fanout.h"
+#include "net/pwalk.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct produce_ctx {
     struct rb_produce_req *in;
-    struct rb_pop **pops; /* [topic][partition] flattened, NULL when answered locally */
-    int16_t *errors;      /* local errors, same indexing */
-    int n;
+    struct rb_pwalk w;
 };
 
 static int32_t max_message_bytes(struct rb_net *n, const struct rb_topic_meta *t)
@@ -83,31 +80,26 @@ static void respond(struct rb_request *req, struct produce_ctx *pc)
     struct rb_produce_resp resp;
     rb_produce_resp_init(&resp);
     resp.responses =
-        rb_req_alloc(req, (size_t)RB_MAX(in->topic_data_n, 0), sizeof(*resp.responses));
-    resp.responses_n = RB_MAX(in->topic_data_n, 0);
+        rb_pwalk_array(&pc->w, in->topic_data_n, sizeof(*resp.responses), &resp.responses_n);
     int k = 0;
     for (int32_t i = 0; i < resp.responses_n; i++) {
         struct rb_produce_req_topic *rt = &in->topic_data[i];
         struct rb_produce_resp_topic *ot = &resp.responses[i];
         rb_produce_resp_topic_init(ot);
         ot->name = rt->name;
-        int32_t np = RB_MAX(rt->partition_data_n, 0);
-        ot->partition_responses = rb_req_alloc(req, (size_t)np, sizeof(*ot->partition_responses));
-        ot->partition_responses_n = np;
-        for (int32_t j = 0; j < np; j++, k++) {
+        ot->partition_responses =
+            rb_pwalk_array(&pc->w, rt->partition_data_n, sizeof(*ot->partition_responses),
+                           &ot->partition_responses_n);
+        for (int32_t j = 0; j < ot->partition_responses_n; j++, k++) {
             struct rb_produce_resp_partition *op = &ot->partition_responses[j];
             rb_produce_resp_partition_init(op);
             op->index = rt->partition_data[j].index;
-            op->error_code = pc->errors[k];
             op->base_offset = -1;
-            struct rb_pop *pop = pc->pops[k];
+            struct rb_pop *pop = rb_pwalk_result(&pc->w, k, &op->error_code);
             if (pop && !op->error_code) {
-                op->error_code = pop->u.it.error;
-                if (!pop->u.it.error) {
-                    op->base_offset = pop->u.produce.base_offset;
-                    op->log_append_time_ms = pop->u.produce.log_append_time;
-                    op->log_start_offset = pop->u.produce.log_start_offset;
-                }
+                op->base_offset = pop->u.produce.base_offset;
+                op->log_append_time_ms = pop->u.produce.log_append_time;
+                op->log_start_offset = pop->u.produce.log_start_offset;
             }
         }
     }
@@ -123,51 +115,51 @@ static void finish(struct rb_request *req, struct rb_fan *f)
         respond(req, pc);
 }
 
+/* The request-wide error, if any (every partition gets it). */
+static int16_t request_error(const struct rb_request *req, const struct rb_produce_req *in)
+{
+    if (req->hdr.api_version < 3)
+        return RB_KERR_UNSUPPORTED_VERSION;
+    if (in->acks != 0 && in->acks != 1 && in->acks != -1)
+        return RB_KERR_INVALID_REQUIRED_ACKS;
+    if (in->transactional_id.len >= 0)
+        return RB_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return RB_KERR_NONE;
+}
+
 void rb_handle_produce(struct rb_request *req, void *msg)
 {
     struct rb_produce_req *in = msg;
     struct rb_net *n = rb_req_net(req);
+    struct rb_part_shard *ps = rb_part_of(rb_req_shard(req));
     struct produce_ctx *pc = rb_req_alloc(req, 1, sizeof(*pc));
     pc->in = in;
     req->ctx = pc;
+    int np = 0;
     for (int32_t i = 0; i < in->topic_data_n; i++)
-        pc->n += RB_MAX(in->topic_data[i].partition_data_n, 0);
-    pc->pops = rb_req_alloc(req, (size_t)pc->n, sizeof(*pc->pops));
-    pc->errors = rb_req_alloc(req, (size_t)pc->n, sizeof(*pc->errors));
-    int16_t all_err = RB_KERR_NONE;
-    if (req->hdr.api_version < 3)
-        all_err = RB_KERR_UNSUPPORTED_VERSION;
-    else if (in->acks != 0 && in->acks != 1 && in->acks != -1)
-        all_err = RB_KERR_INVALID_REQUIRED_ACKS;
-    else if (in->transactional_id.len >= 0)
-        all_err = RB_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        np += RB_MAX(in->topic_data[i].partition_data_n, 0);
+    rb_pwalk_init(&pc->w, req, np);
+    int16_t all_err = request_error(req, in);
     int k = 0;
     for (int32_t i = 0; i < in->topic_data_n; i++) {
         struct rb_produce_req_topic *rt = &in->topic_data[i];
-        const struct rb_topic_meta *t =
-            rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
+        const char *tname;
+        const struct rb_topic_meta *t = rb_pwalk_named(&pc->w, rt->name, &tname);
         int32_t max_bytes = t ? max_message_bytes(n, t) : 0;
         int target = t ? target_codec(n, t) : -1;
         struct rb_part_ts_rule tsr = {0};
         if (t)
             ts_rule(n, t, &tsr);
-        const char *tname = t ? t->name : NULL;
         for (int32_t j = 0; j < rt->partition_data_n; j++, k++) {
             struct rb_produce_req_partition *rp = &rt->partition_data[j];
             int16_t err = all_err;
-            if (!err && (!t || rp->index < 0 || rp->index >= t->n_partitions))
-                err = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
             bool recompress = false;
-            if (!err)
-                err = rb_part_validate(rb_part_of(rb_req_shard(req)), rp->records.ptr,
-                                       rp->records.len, max_bytes, target, &tsr,
-                                       req->hdr.api_version >= 7, &recompress);
-            pc->errors[k] = err;
-            if (err)
+            if (!err && t && rp->index >= 0 && rp->index < t->n_partitions)
+                err = rb_part_validate(ps, rp->records.ptr, rp->records.len, max_bytes, target,
+                                       &tsr, req->hdr.api_version >= 7, &recompress);
+            struct rb_pop *op = rb_pwalk_add(&pc->w, k, RB_POP_PRODUCE, t, tname, rp->index, err);
+            if (!op)
                 continue;
-            /* tname: the snapshot's, copied below */
-            struct rb_pop *op = rb_pop_new(req, RB_POP_PRODUCE, tname, t->name_len, rp->index,
-                                           t->partitions[rp->index].shard);
             op->u.produce.records = rp->records.ptr;
             op->u.produce.len = (uint32_t)rp->records.len;
             op->u.produce.acks = in->acks;
@@ -175,20 +167,10 @@ void rb_handle_produce(struct rb_request *req, void *msg)
             op->u.produce.codec = (uint8_t)RB_MAX(target, 0);
             op->u.produce.max_bytes = max_bytes;
             op->u.produce.ts = tsr;
-            pc->pops[k] = op;
         }
     }
-    /* Topic names in pops point into the snapshot; copy them into the arena, since
-     * a metadata update may free the snapshot while the owner works. */
-    for (int j = 0; j < pc->n; j++)
-        if (pc->pops[j]) {
-            struct rb_part_key *key = &pc->pops[j]->u.it.key;
-            char *nm = rb_req_alloc(req, key->topic_len + 1, 1);
-            memcpy(nm, key->topic, key->topic_len);
-            key->topic = nm;
-        }
     rb_request_hold(req); /* acks=0: the request is done before the owners answer */
-    rb_pops_start(req, pc->pops, pc->n, pc, finish, NULL, NULL);
+    rb_pops_start(req, pc->w.pops, pc->w.n, pc, finish, NULL, NULL);
     if (in->acks == 0)
         rb_request_done_silent(req);
     rb_request_release(req);
