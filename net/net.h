@@ -104,6 +104,13 @@ struct rb_request {
     uint64_t ext_bytes;
 };
 
+/* A connection's life (drawn in net/conn.c). paused (too much queued) is apart. */
+enum rb_conn_state {
+    RB_CONN_OPEN = 0, /* reading requests */
+    RB_CONN_DRAINING, /* bad input seen: answer what came before it, then close */
+    RB_CONN_CLOSING,  /* shut down; freed once no I/O and no callback holds it */
+};
+
 struct rb_conn {
     struct rb_conn *next, *prev;
     struct rb_net *net;
@@ -114,8 +121,7 @@ struct rb_conn {
     struct rb_io send_io;
     bool recv_armed;
     bool paused;
-    bool closing;
-    bool draining; /* bad input seen: answer what came before it, then close */
+    enum rb_conn_state state; /* net/conn.c: the one writer is conn_set_state */
     bool send_in_flight;
     int busy;        /* > 0 while a callback works on the connection: do not free it */
     size_t send_off; /* bytes of the current region sent (net/resp_send.c) */
