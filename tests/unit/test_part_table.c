@@ -1,0 +1,103 @@
+/*
+ * tests/unit/test_part_table.c - part/table.c: adoption and lookup, the
+ * partition state machine (illegal transitions assert), drops that wait for a
+ * flush in flight and answer parked appends, and blocking copies for internal
+ * topics.
+ */
+#include "part_test_util.h"
+
+#include <signal.h>
+
+TestSuite(part_table, .init = pt_setup, .fini = pt_teardown);
+
+struct answer {
+    int calls;
+    int16_t error;
+};
+
+static void answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
+{
+    struct answer *a = arg;
+    (void)s;
+    a->calls++;
+    a->error = it->error;
+}
+
+Test(part_table, added_partition_is_online_and_found)
+{
+    struct rb_part_key k = pt_key();
+    cr_assert(rb_part_exists(pt_ps, &k));
+    cr_assert_eq(rb_part_get(pt_ps, &k)->state, RB_PART_ONLINE);
+    struct rb_part_key other = {"t", 1, 1};
+    cr_assert_not(rb_part_exists(pt_ps, &other));
+    int64_t bytes = -1;
+    cr_assert_eq(rb_part_size_bytes(pt_ps, &k, &bytes), 0);
+    cr_assert_geq(bytes, 0);
+    cr_assert_eq(rb_part_size_bytes(pt_ps, &other, &bytes), -ENOENT);
+}
+
+Test(part_table, illegal_transition_asserts, .signal = SIGABRT)
+{
+    struct rb_part_key k = pt_key();
+    rb_part_set_state(rb_part_get(pt_ps, &k), RB_PART_LOADING + 1); /* ONLINE again */
+}
+
+Test(part_table, drop_waits_for_the_flush_and_answers_waiters)
+{
+    struct rb_part_append a = {0};
+    struct answer aa = {0};
+    a.it.key = pt_key();
+    a.it.done = answered;
+    a.it.done_arg = &aa;
+    a.records = pt_buf;
+    a.len = pt_batch(2, -1, -1, 1);
+    a.acks = -1;
+    rb_part_append(pt_ps, &a);
+    rb_part_turn(pt_ps); /* the flush is in flight */
+    struct rb_log *log = NULL;
+    cr_assert_not(rb_part_drop(pt_ps, "t", 1, 0, &log), "dropped under a flush");
+    struct rb_part_key k = pt_key();
+    cr_assert_eq(rb_part_get(pt_ps, &k)->state, RB_PART_DROPPING);
+    cr_assert_not(rb_part_exists(pt_ps, &k), "a dropping partition takes new work");
+    rb_disk_sim_run(pt_sim);
+    cr_assert_eq(aa.calls, 1, "the flush completion still answers");
+    cr_assert(rb_part_drop(pt_ps, "t", 1, 0, &log));
+    cr_assert_not_null(log);
+    cr_assert_null(rb_part_get(pt_ps, &k));
+    rb_log_close(log);
+}
+
+static void count_batch(void *arg, const uint8_t *batch, uint32_t bytes, int64_t base_offset)
+{
+    (void)batch;
+    (void)bytes;
+    cr_assert_eq(base_offset, 0);
+    (*(int *)arg)++;
+}
+
+Test(part_table, read_copy_and_batches_each)
+{
+    struct rb_part_append a = {0};
+    struct answer aa = {0};
+    a.it.key = pt_key();
+    a.it.done = answered;
+    a.it.done_arg = &aa;
+    a.records = pt_buf;
+    a.len = pt_batch(3, -1, -1, 1);
+    a.acks = -1;
+    rb_part_append(pt_ps, &a);
+    pt_flush();
+    struct rb_part_key k = pt_key();
+    int64_t start, end;
+    cr_assert_eq(rb_part_durable_range(pt_ps, &k, &start, &end), 0);
+    cr_assert_eq(start, 0);
+    cr_assert_eq(end, 3);
+    static uint8_t buf[65536];
+    uint32_t len = 0;
+    cr_assert_eq(rb_part_read_copy(pt_ps, &k, 0, end, sizeof(buf), buf, sizeof(buf), &len), 0);
+    cr_assert_eq(len, a.len);
+    int n = 0;
+    cr_assert_eq(rb_part_batches_each(buf, len, count_batch, &n), 3, "the offset after it");
+    cr_assert_eq(n, 1);
+    cr_assert_eq(rb_part_batches_each(buf, 10, count_batch, &n), -1, "a torn batch is not walked");
+}
