@@ -67,8 +67,7 @@ struct rb_pop *rb_pwalk_result(const struct rb_pwalk *w, int k, int16_t *error)
 
 void *rb_pwalk_array(struct rb_pwalk *w, int32_t n, size_t size, int32_t *count)
 {
-    *count = RB_MAX(n, 0);
-    return rb_req_alloc(w->req, (size_t)*count, size);
+    return rb_req_array(w->req, n, size, count);
 }
 
 bool rb_pwalk_any_error(const struct rb_pwalk *w)

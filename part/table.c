@@ -136,24 +136,29 @@ void rb_part_each(struct rb_part_shard *ps, void (*fn)(void *arg, struct rb_part
         }
 }
 
+struct buckets {
+    struct rb_part **b;
+    uint32_t mask;
+};
+
+static void bucket_push(void *arg, struct rb_part *p)
+{
+    struct buckets *bs = arg;
+    uint32_t h = part_hash(p->topic, p->topic_len, p->index) & bs->mask;
+    p->hnext = bs->b[h];
+    bs->b[h] = p;
+}
+
+/* Twice the buckets (256 at first); every partition moves over. */
 static void table_grow(struct rb_part_shard *ps)
 {
-    uint32_t nb = ps->buckets ? (ps->mask + 1) * 2 : 256;
-    struct rb_part **b = calloc(nb, sizeof(*b));
-    RB_ASSERT(b);
-    for (uint32_t i = 0; ps->buckets && i <= ps->mask; i++) {
-        struct rb_part *p = ps->buckets[i];
-        while (p) {
-            struct rb_part *next = p->hnext;
-            uint32_t h = part_hash(p->topic, p->topic_len, p->index) & (nb - 1);
-            p->hnext = b[h];
-            b[h] = p;
-            p = next;
-        }
-    }
+    struct buckets bs = {.mask = (ps->buckets ? (ps->mask + 1) * 2 : 256) - 1};
+    bs.b = calloc(bs.mask + 1, sizeof(*bs.b));
+    RB_ASSERT(bs.b);
+    rb_part_each(ps, bucket_push, &bs);
     free(ps->buckets);
-    ps->buckets = b;
-    ps->mask = nb - 1;
+    ps->buckets = bs.b;
+    ps->mask = bs.mask;
 }
 
 int rb_part_add(struct rb_part_shard *ps, const char *topic, const uint8_t id[16], int32_t index,
@@ -184,9 +189,7 @@ int rb_part_add(struct rb_part_shard *ps, const char *topic, const uint8_t id[16
      * table stays empty: every producer is then unknown, so nothing is refused,
      * but retries of batches already in the log are not recognised. */
     rb_pstate_recover(p->pstate, log, rb_wall_ms() - RB_PRODUCER_ID_EXPIRATION_MS);
-    uint32_t h = part_hash(p->topic, p->topic_len, index) & ps->mask;
-    p->hnext = ps->buckets[h];
-    ps->buckets[h] = p;
+    bucket_push(&(struct buckets){ps->buckets, ps->mask}, p);
     ps->n++;
     rb_part_set_state(p, RB_PART_ONLINE);
     (void)rb_part_check_offline(p);

@@ -101,3 +101,26 @@ Test(part_table, read_copy_and_batches_each)
     cr_assert_eq(n, 1);
     cr_assert_eq(rb_part_batches_each(buf, 10, count_batch, &n), -1, "a torn batch is not walked");
 }
+
+Test(part_table, table_grows_past_its_first_buckets)
+{
+    struct rb_part_key k = pt_key();
+    struct rb_log *log = rb_part_get(pt_ps, &k)->log;
+    uint8_t id[16] = {2};
+    /* the same log under other indexes: only the table is under test */
+    for (int32_t i = 1; i <= 600; i++)
+        cr_assert_eq(rb_part_add(pt_ps, "t", id, i, log), 0);
+    cr_assert_eq(pt_ps->n, 601);
+    cr_assert_gt(pt_ps->mask, 255);
+    for (int32_t i = 0; i <= 600; i++) {
+        struct rb_part_key ki = {"t", 1, i};
+        cr_assert(rb_part_exists(pt_ps, &ki), "partition %d lost in the growth", i);
+    }
+    for (int32_t i = 1; i <= 600; i++) {
+        struct rb_log *out = NULL;
+        cr_assert(rb_part_drop(pt_ps, "t", 1, i, &out));
+        cr_assert_eq(out, log);
+    }
+    cr_assert_eq(pt_ps->n, 1);
+    cr_assert(rb_part_exists(pt_ps, &k));
+}
