@@ -7,7 +7,7 @@
  *
  * The partitions go to their owner shards in one group per shard; an owner
  * answers at once when it has min_bytes (or an error), else it parks the group
- * until new data is durable or max_wait_ms passes (net/partition.c). When the
+ * until new data is durable or max_wait_ms passes (part/read.c). When the
  * groups that came back already hold min_bytes, the others are cancelled so the
  * consumer does not wait for an idle shard's deadline.
  *
