@@ -108,6 +108,33 @@ static uint32_t pt_batch(int nrec, int64_t producer_id, int32_t base_seq, uint32
     return (uint32_t)tu_build(pt_buf, &s);
 }
 
+struct pt_answer {
+    int calls;
+    int16_t error;
+};
+
+static void pt_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
+{
+    struct pt_answer *a = arg;
+    (void)s;
+    a->calls++;
+    a->error = it->error;
+}
+
+/* Append the len bytes of pt_buf to "t"-0 as a; ans counts its answers. */
+static void pt_append(struct rb_part_append *a, struct pt_answer *ans, uint32_t len, int16_t acks)
+{
+    memset(a, 0, sizeof(*a));
+    a->it.key = pt_key();
+    a->it.done = pt_answered;
+    a->it.done_arg = ans;
+    a->records = pt_buf;
+    a->len = len;
+    a->acks = acks;
+    a->max_bytes = 1 << 20;
+    rb_part_append(pt_ps, a);
+}
+
 /* One loop turn's flush plus every disk completion it leads to. */
 static void pt_flush(void)
 {

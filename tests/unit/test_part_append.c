@@ -9,39 +9,13 @@
 
 TestSuite(part_append, .init = pt_setup, .fini = pt_teardown);
 
-struct answer {
-    int calls;
-    int16_t error;
-};
-
-static void answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
-{
-    struct answer *a = arg;
-    (void)s;
-    a->calls++;
-    a->error = it->error;
-}
-
-static void append(struct rb_part_append *a, struct answer *ans, uint32_t len, int16_t acks)
-{
-    memset(a, 0, sizeof(*a));
-    a->it.key = pt_key();
-    a->it.done = answered;
-    a->it.done_arg = ans;
-    a->records = pt_buf;
-    a->len = len;
-    a->acks = acks;
-    a->max_bytes = 1 << 20;
-    rb_part_append(pt_ps, a);
-}
-
 Test(part_append, acks_all_waits_for_the_flush_and_offsets_are_dense)
 {
     struct rb_part_append a, b;
-    struct answer aa = {0}, ab = {0};
-    append(&a, &aa, pt_batch(3, -1, -1, 1), -1);
+    struct pt_answer aa = {0}, ab = {0};
+    pt_append(&a, &aa, pt_batch(3, -1, -1, 1), -1);
     cr_assert_eq(aa.calls, 0, "answered before it is durable");
-    append(&b, &ab, pt_batch(2, -1, -1, 2), -1);
+    pt_append(&b, &ab, pt_batch(2, -1, -1, 2), -1);
     cr_assert_eq(ab.calls, 0);
     pt_flush();
     cr_assert_eq(aa.calls, 1);
@@ -61,8 +35,8 @@ Test(part_append, acks_all_waits_for_the_flush_and_offsets_are_dense)
 Test(part_append, acks_zero_is_answered_at_once)
 {
     struct rb_part_append a;
-    struct answer aa = {0};
-    append(&a, &aa, pt_batch(1, -1, -1, 1), 0);
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(1, -1, -1, 1), 0);
     cr_assert_eq(aa.calls, 1);
     cr_assert_eq(aa.error, 0);
     cr_assert_eq(a.base_offset, 0);
@@ -73,11 +47,11 @@ Test(part_append, acks_zero_is_answered_at_once)
 Test(part_append, unknown_partition_is_not_leader)
 {
     struct rb_part_append a;
-    struct answer aa = {0};
+    struct pt_answer aa = {0};
     uint32_t len = pt_batch(1, -1, -1, 1);
     memset(&a, 0, sizeof(a));
     a.it.key = (struct rb_part_key){"other", 5, 0};
-    a.it.done = answered;
+    a.it.done = pt_answered;
     a.it.done_arg = &aa;
     a.records = pt_buf;
     a.len = len;
@@ -90,19 +64,19 @@ Test(part_append, unknown_partition_is_not_leader)
 Test(part_append, idempotent_retry_gets_the_original_offsets)
 {
     struct rb_part_append a, b, c;
-    struct answer aa = {0}, ab = {0}, ac = {0};
+    struct pt_answer aa = {0}, ab = {0}, ac = {0};
     uint32_t len = pt_batch(2, 7, 0, 1);
-    append(&a, &aa, len, -1);
+    pt_append(&a, &aa, len, -1);
     pt_flush();
     cr_assert_eq(aa.error, 0);
-    append(&b, &ab, len, -1); /* the same batch again: a retry */
+    pt_append(&b, &ab, len, -1); /* the same batch again: a retry */
     pt_flush();
     cr_assert_eq(ab.calls, 1);
     cr_assert_eq(ab.error, 0);
     cr_assert_eq(b.base_offset, a.base_offset);
     struct rb_part_key k = pt_key();
     cr_assert_eq(rb_log_end_offset(rb_part_get(pt_ps, &k)->log), 2, "appended twice");
-    append(&c, &ac, pt_batch(1, 7, 5, 2), -1); /* sequence 5 after 1: a gap */
+    pt_append(&c, &ac, pt_batch(1, 7, 5, 2), -1); /* sequence 5 after 1: a gap */
     cr_assert_eq(ac.calls, 1);
     cr_assert_eq(ac.error, RB_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
 }
@@ -110,8 +84,8 @@ Test(part_append, idempotent_retry_gets_the_original_offsets)
 Test(part_append, failed_sync_answers_storage_error_and_goes_offline)
 {
     struct rb_part_append a, b;
-    struct answer aa = {0}, ab = {0};
-    append(&a, &aa, pt_batch(1, -1, -1, 1), -1);
+    struct pt_answer aa = {0}, ab = {0};
+    pt_append(&a, &aa, pt_batch(1, -1, -1, 1), -1);
     rb_disk_sim_fail_sync(pt_sim, 1, EIO);
     pt_flush();
     cr_assert_eq(aa.calls, 1);
@@ -119,7 +93,7 @@ Test(part_append, failed_sync_answers_storage_error_and_goes_offline)
     struct rb_part_key k = pt_key();
     struct rb_part *p = rb_part_get(pt_ps, &k);
     cr_assert_eq(p->state, RB_PART_OFFLINE);
-    append(&b, &ab, pt_batch(1, -1, -1, 2), -1);
+    pt_append(&b, &ab, pt_batch(1, -1, -1, 2), -1);
     cr_assert_eq(ab.calls, 1);
     cr_assert_eq(ab.error, RB_KERR_KAFKA_STORAGE_ERROR);
 }

@@ -8,24 +8,13 @@
 
 TestSuite(part_read, .init = pt_setup, .fini = pt_teardown);
 
-static void ignore(struct rb_shard *s, struct rb_part_item *it, void *arg)
-{
-    (void)s;
-    (void)it;
-    (void)arg;
-}
-
-/* Append nrec records with acks=0 (no waiter) and flush them. */
+/* Append nrec records with acks=0 (answered at once) and flush them. */
 static void produce(int nrec, uint32_t seed)
 {
-    struct rb_part_append a = {0};
-    a.it.key = pt_key();
-    a.it.done = ignore;
-    a.records = pt_buf;
-    a.len = pt_batch(nrec, -1, -1, seed);
-    a.acks = 0;
-    a.max_bytes = 1 << 20;
-    rb_part_append(pt_ps, &a);
+    struct rb_part_append a;
+    struct pt_answer ans = {0};
+    pt_append(&a, &ans, pt_batch(nrec, -1, -1, seed), 0);
+    cr_assert_eq(ans.calls, 1);
     pt_flush();
 }
 

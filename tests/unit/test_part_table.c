@@ -10,19 +10,6 @@
 
 TestSuite(part_table, .init = pt_setup, .fini = pt_teardown);
 
-struct answer {
-    int calls;
-    int16_t error;
-};
-
-static void answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
-{
-    struct answer *a = arg;
-    (void)s;
-    a->calls++;
-    a->error = it->error;
-}
-
 Test(part_table, added_partition_is_online_and_found)
 {
     struct rb_part_key k = pt_key();
@@ -44,15 +31,9 @@ Test(part_table, illegal_transition_asserts, .signal = SIGABRT)
 
 Test(part_table, drop_waits_for_the_flush_and_answers_waiters)
 {
-    struct rb_part_append a = {0};
-    struct answer aa = {0};
-    a.it.key = pt_key();
-    a.it.done = answered;
-    a.it.done_arg = &aa;
-    a.records = pt_buf;
-    a.len = pt_batch(2, -1, -1, 1);
-    a.acks = -1;
-    rb_part_append(pt_ps, &a);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(2, -1, -1, 1), -1);
     rb_part_turn(pt_ps); /* the flush is in flight */
     struct rb_log *log = NULL;
     cr_assert_not(rb_part_drop(pt_ps, "t", 1, 0, &log), "dropped under a flush");
@@ -77,15 +58,9 @@ static void count_batch(void *arg, const uint8_t *batch, uint32_t bytes, int64_t
 
 Test(part_table, read_copy_and_batches_each)
 {
-    struct rb_part_append a = {0};
-    struct answer aa = {0};
-    a.it.key = pt_key();
-    a.it.done = answered;
-    a.it.done_arg = &aa;
-    a.records = pt_buf;
-    a.len = pt_batch(3, -1, -1, 1);
-    a.acks = -1;
-    rb_part_append(pt_ps, &a);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(3, -1, -1, 1), -1);
     pt_flush();
     struct rb_part_key k = pt_key();
     int64_t start, end;
