@@ -84,6 +84,7 @@ void rb_fan_item_done(struct rb_shard *s, struct rb_fan_item *it)
 static void batch_on_owner(struct rb_shard *s, void *arg)
 {
     struct rb_fan_batch *b = arg;
+    b->owner = s;
     if (b->fan->ops->run_batch) {
         b->fan->ops->run_batch(s, b);
         return;

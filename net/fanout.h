@@ -57,9 +57,10 @@ struct rb_fan_batch {
     int16_t shard;
     struct rb_fan_item **items;
     int n;
-    int pending;     /* owner: items not done (+1 while starting) */
-    bool owner_back; /* owner: posted back */
-    bool returned;   /* origin: came back */
+    struct rb_shard *owner; /* owner: its shard, once the batch runs there */
+    int pending;            /* owner: items not done (+1 while starting) */
+    bool owner_back;        /* owner: posted back */
+    bool returned;          /* origin: came back */
     /* fetch: the batch's reads as part/ sees them */
     struct rb_part_read_set rs;
 };

@@ -96,7 +96,7 @@ bool rb_part_check_offline(struct rb_part *p);
 void rb_part_each(struct rb_part_shard *ps, void (*fn)(void *arg, struct rb_part *p), void *arg);
 struct rb_codec_ctx *rb_part_codec(struct rb_part_shard *ps);
 
-/* part/list.c-style helpers (part/append.c) */
+/* part/append.c: waiter lists, the dirty list, answering an append */
 void rb_part_wpush(struct rb_part_item **head, struct rb_part_item **tail, struct rb_part_item *it);
 struct rb_part_item *rb_part_wpop(struct rb_part_item **head, struct rb_part_item **tail);
 void rb_part_mark_dirty(struct rb_part *p);

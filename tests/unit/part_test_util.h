@@ -41,15 +41,20 @@ static int pt_rm_cb(const char *p, const struct stat *st, int flag, struct FTW *
     return remove(p);
 }
 
+static void pt_log_config(struct rb_log_config *c, int64_t flush_messages)
+{
+    rb_log_config_defaults(c);
+    c->segment_bytes = 1 << 20;
+    c->prealloc_bytes = 64 << 10;
+    c->chunk_bytes = 16 << 10;
+    c->max_dirty_bytes = 256 << 10;
+    c->flush_messages = flush_messages;
+}
+
 static struct rb_log *pt_open_log(int64_t flush_messages)
 {
     struct rb_log_config c;
-    rb_log_config_defaults(&c);
-    c.segment_bytes = 1 << 20;
-    c.prealloc_bytes = 64 << 10;
-    c.chunk_bytes = 16 << 10;
-    c.max_dirty_bytes = 256 << 10;
-    c.flush_messages = flush_messages;
+    pt_log_config(&c, flush_messages);
     struct rb_log *log = NULL;
     char dir[128];
     snprintf(dir, sizeof(dir), "%s/t-0", pt_dir);

@@ -116,3 +116,30 @@ Test(part_append, validate_refuses_bad_batches)
     cr_assert_eq(rb_part_validate(pt_ps, pt_buf, (int32_t)len, 1 << 20, 3, &ts, true, &rc), 0);
     cr_assert(rc);
 }
+
+static int relaxed(void *arg, const char *topic, size_t len, struct rb_log_config *lc)
+{
+    (void)arg;
+    cr_assert_eq(len, 1);
+    cr_assert_eq(topic[0], 't');
+    pt_log_config(lc, 1000); /* flush.messages=1000 */
+    return 0;
+}
+
+Test(part_append, relaxed_flush_answers_on_write_and_keeps_hw_apart_from_durable)
+{
+    rb_part_reconfigure(pt_ps, relaxed, NULL);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(2, -1, -1, 1), -1);
+    cr_assert_eq(aa.calls, 0);
+    pt_flush();
+    cr_assert_eq(aa.calls, 1, "a written append is acknowledged under flush.messages > 1");
+    cr_assert_eq(aa.error, 0);
+    cr_assert_eq(atomic_load(&pt_ps->stats.syncs), 0, "synced before flush.messages");
+    struct rb_part_key k = pt_key();
+    struct rb_part *p = rb_part_get(pt_ps, &k);
+    cr_assert_eq(rb_part_hw(p), 2);
+    cr_assert_eq(rb_log_durable_end(p->log), 0);
+    cr_assert_eq(rb_log_end_offset(p->log), 2);
+}
