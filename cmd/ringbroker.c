@@ -14,9 +14,9 @@
 #include "core/rb.h"
 #include "core/shard.h"
 #include "net/net.h"
-#include "net/log_maint.h"
-#include "net/partition.h"
-#include "storage/tail_cache.h"
+#include "net/fanout.h"
+#include "part/maint.h"
+#include "part/part.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -43,8 +43,7 @@ static void hook_adopt_initial(void *ctx, int shard, const struct rb_topic_meta 
                                struct rb_log *log)
 {
     struct rb_broker *b = ctx;
-    struct rb_net *n = b->rt.t[shard]->net;
-    int r = rb_ptable_add(n, t->name, t->id, index, log);
+    int r = rb_part_add(rb_part_of(b->rt.t[shard]), t->name, t->id, index, log);
     RB_ASSERT(r == 0);
 }
 
@@ -104,8 +103,8 @@ static int setup_shards(struct rb_broker *b, int n_shards)
         n->b = b;
         n->shard = s;
         n->listen_fd = -1;
-        n->tail_cache = rb_tail_cache_new((uint64_t)b->bc->log_tail_cache_bytes);
-        if (!n->tail_cache)
+        s->part = rb_part_shard_new(s, b->config, b->bc);
+        if (!s->part)
             return -ENOMEM;
         s->net = n;
         s->hooks.start = rb_net_shard_start;
@@ -117,19 +116,19 @@ static int setup_shards(struct rb_broker *b, int n_shards)
     return 0;
 }
 
-/* One line per shard with its group-commit counters (net/net.h), for perf/run:
+/* One line per shard with its group-commit counters (part/part.h), for perf/run:
  *   stats shard=0 t_ms=MONO flush_cycles=N flushes=N syncs=N bytes=N */
 static void log_stats(struct rb_broker *b)
 {
     int64_t now = rb_mono_ms();
     for (int i = 0; i < b->rt.n_shards; i++) {
-        struct rb_net *n = b->rt.t[i]->net;
+        const struct rb_part_stats *st = rb_part_stats(rb_part_of(b->rt.t[i]));
         RB_INFO("stats",
                 "stats shard=%d t_ms=%lld flush_cycles=%llu flushes=%llu syncs=%llu bytes=%llu", i,
-                (long long)now, (unsigned long long)atomic_load(&n->stat_flush_cycles),
-                (unsigned long long)atomic_load(&n->stat_flushes),
-                (unsigned long long)atomic_load(&n->stat_syncs),
-                (unsigned long long)atomic_load(&n->stat_bytes));
+                (long long)now, (unsigned long long)atomic_load(&st->flush_cycles),
+                (unsigned long long)atomic_load(&st->flushes),
+                (unsigned long long)atomic_load(&st->syncs),
+                (unsigned long long)atomic_load(&st->bytes));
     }
 }
 
@@ -232,10 +231,12 @@ int main(int argc, char **argv)
     rb_runtime_request_stop(&b.rt);
     rb_runtime_join(&b.rt);
     log_stats(&b);
-    rb_log_maint_shutdown(&b.rt, b.bc->log_dirs[0]); /* recovery-point checkpoints */
+    rb_part_maint_shutdown(&b.rt, b.bc->log_dirs[0]); /* recovery-point checkpoints */
     rb_coord_close(b.coord);
-    for (int i = 0; i < b.rt.n_shards; i++)
+    for (int i = 0; i < b.rt.n_shards; i++) {
         free(b.rt.t[i]->net);
+        rb_part_shard_free(b.rt.t[i]->part);
+    }
     rb_runtime_free(&b.rt);
     rb_config_free(b.config);
     RB_INFO(COMP, "shut down cleanly");

@@ -80,6 +80,7 @@ struct rb_shard {
     struct rb_timers timers;
     struct rb_shard_hooks hooks;
     void *net;   /* the network layer's per-shard state */
+    void *part;  /* the partition layer's per-shard state (part/part.h) */
     void *coord; /* the coordination layer's state (coord thread) */
     void *app;   /* broker-wide context (set before start) */
 

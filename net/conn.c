@@ -18,14 +18,21 @@
  * Responses leave strictly in request order: only the queue head is sent
  * (net/resp_send.c puts it on the wire, fetch data from files included).
  *
- * Closing: set closing, cancel the recv, shutdown(2) the socket; the connection
- * is freed when no recv, no send and no request remains.
+ * Connection states (enum rb_conn_state, one writer: conn_set_state, which
+ * asserts the transition):
+ *
+ *   OPEN --bad frame--> DRAINING --earlier responses sent--> CLOSING --> freed
+ *     +--peer closed, I/O error, shutdown-------------------^
+ *
+ * DRAINING stops reading and answers what came before the bad input, as Kafka
+ * does. CLOSING cancels the recv and shutdown(2)s the socket; the connection is
+ * freed when no recv, no send, no callback and no request remains. paused (too
+ * much queued: the recv is cancelled until the queue drains) is apart from them.
  */
 #include "net/net.h"
+#include "net/fanout.h"
 #include "core/logging.h"
 #include "core/rb.h"
-#include "storage/tail_cache.h"
-#include "storage/compress.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -248,7 +255,7 @@ static void on_accept(struct rb_io *io, int res, unsigned flags)
 
 static void conn_arm_recv(struct rb_conn *c)
 {
-    if (c->recv_armed || c->closing || c->paused || c->draining)
+    if (c->recv_armed || c->state != RB_CONN_OPEN || c->paused)
         return;
     struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
@@ -282,33 +289,17 @@ static void conn_update_pause(struct rb_conn *c)
     }
 }
 
-static void conn_close(struct rb_conn *c, const char *why)
+/* The one writer of c->state: OPEN -> DRAINING -> CLOSING, or OPEN -> CLOSING. */
+static void conn_set_state(struct rb_conn *c, enum rb_conn_state to)
 {
-    if (c->closing)
-        return;
-    if (why)
-        RB_DEBUG(COMP, "closing connection %llu from %s: %s", (unsigned long long)c->id, c->peer,
-                 why);
-    c->closing = true;
-    conn_cancel_recv(c);
-    shutdown(c->fd, SHUT_RDWR);
-    if (c->cur) { /* a partial frame: nobody else refers to it */
-        free(c->cur->frame);
-        rb_arena_free(&c->cur->arena);
-        free(c->cur);
-        c->cur = NULL;
-    }
-    conn_maybe_free(c);
+    RB_ASSERT(to > c->state); /* never back, never in place */
+    RB_ASSERT(to == RB_CONN_DRAINING || to == RB_CONN_CLOSING);
+    c->state = to;
 }
 
-/* Stop reading; close once the responses to earlier requests are out (Kafka
- * answers what preceded a bad frame before it drops the connection). */
-static void conn_drain(struct rb_conn *c, const char *why)
+/* Stop reading and drop the partial frame (nobody else refers to it). */
+static void conn_stop_reading(struct rb_conn *c)
 {
-    if (c->closing || c->draining)
-        return;
-    RB_DEBUG(COMP, "draining connection %llu from %s: %s", (unsigned long long)c->id, c->peer, why);
-    c->draining = true;
     conn_cancel_recv(c);
     if (c->cur) {
         free(c->cur->frame);
@@ -318,11 +309,35 @@ static void conn_drain(struct rb_conn *c, const char *why)
     }
 }
 
+static void conn_close(struct rb_conn *c, const char *why)
+{
+    if (c->state == RB_CONN_CLOSING)
+        return;
+    if (why)
+        RB_DEBUG(COMP, "closing connection %llu from %s: %s", (unsigned long long)c->id, c->peer,
+                 why);
+    conn_set_state(c, RB_CONN_CLOSING);
+    shutdown(c->fd, SHUT_RDWR);
+    conn_stop_reading(c);
+    conn_maybe_free(c);
+}
+
+/* Stop reading; close once the responses to earlier requests are out (Kafka
+ * answers what preceded a bad frame before it drops the connection). */
+static void conn_drain(struct rb_conn *c, const char *why)
+{
+    if (c->state != RB_CONN_OPEN)
+        return;
+    RB_DEBUG(COMP, "draining connection %llu from %s: %s", (unsigned long long)c->id, c->peer, why);
+    conn_set_state(c, RB_CONN_DRAINING);
+    conn_stop_reading(c);
+}
+
 static void conn_try_send(struct rb_conn *c);
 
 static void conn_drain_check(struct rb_conn *c)
 {
-    if (!c->draining || c->closing)
+    if (c->state != RB_CONN_DRAINING)
         return;
     conn_try_send(c); /* pops finished requests that need no response */
     if (!c->send_in_flight && !c->q_head)
@@ -340,7 +355,7 @@ static void request_free(struct rb_request *req)
 
 static void conn_maybe_free(struct rb_conn *c)
 {
-    if (!c->closing || c->recv_armed || c->send_in_flight || c->busy)
+    if (c->state != RB_CONN_CLOSING || c->recv_armed || c->send_in_flight || c->busy)
         return;
     /* Requests still out on other shards keep their memory: unlink them; each is
      * freed when its last part comes back (rb_request_release). */
@@ -421,7 +436,7 @@ static void enqueue_and_dispatch(struct rb_conn *c, struct rb_request *req)
 static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
 {
     const uint32_t max = (uint32_t)c->net->b->bc->socket_request_max_bytes;
-    while (len > 0 && !c->closing && !c->draining) {
+    while (len > 0 && c->state == RB_CONN_OPEN) {
         if (!c->cur) {
             uint32_t take = RB_MIN(4 - c->size_have, len);
             memcpy(c->size_buf + c->size_have, p, take);
@@ -466,7 +481,7 @@ static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
             enqueue_and_dispatch(c, req);
         }
     }
-    return !c->closing && !c->draining;
+    return c->state == RB_CONN_OPEN;
 }
 
 static void on_recv(struct rb_io *io, int res, unsigned flags)
@@ -478,7 +493,7 @@ static void on_recv(struct rb_io *io, int res, unsigned flags)
     if (flags & IORING_CQE_F_BUFFER) {
         unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
         bool ok = true;
-        if (res > 0 && !c->closing && !c->draining)
+        if (res > 0 && c->state == RB_CONN_OPEN)
             ok = conn_feed(c, c->net->bufs + (size_t)bid * c->net->buf_bytes, (uint32_t)res);
         buf_return(c->net, bid);
         if (!ok)
@@ -489,9 +504,9 @@ static void on_recv(struct rb_io *io, int res, unsigned flags)
         conn_close(c, strerror(-res));
     }
     c->busy--;
-    if (!c->closing)
+    if (c->state != RB_CONN_CLOSING)
         conn_drain_check(c);
-    if (c->closing)
+    if (c->state == RB_CONN_CLOSING)
         conn_maybe_free(c); /* may free c */
     else if (!c->recv_armed)
         conn_arm_recv(c);
@@ -524,7 +539,8 @@ static void conn_pop_head(struct rb_conn *c)
 
 static void conn_try_send(struct rb_conn *c)
 {
-    while (!c->send_in_flight && !c->closing && c->q_head && c->q_head->state == RB_REQ_DONE) {
+    while (!c->send_in_flight && c->state != RB_CONN_CLOSING && c->q_head &&
+           c->q_head->state == RB_REQ_DONE) {
         struct rb_request *req = c->q_head;
         if (!req->respond) {
             conn_pop_head(c);
@@ -556,11 +572,11 @@ static void send_cqe(struct rb_conn *c, bool fill, int res)
     if (r == 0)
         return; /* the other CQE of a linked pair is still due */
     c->send_in_flight = false;
-    if (r < 0 && !c->closing) {
+    if (r < 0 && c->state != RB_CONN_CLOSING) {
         conn_close(c, strerror(-r)); /* may free c */
         return;
     }
-    if (c->closing)
+    if (c->state == RB_CONN_CLOSING)
         conn_maybe_free(c);
     else
         conn_after_send(c);
@@ -632,11 +648,6 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
 
 /* ---- shard hooks ---- */
 
-void rb_net_partitions_turn(struct rb_net *n);
-void rb_net_partitions_finish(struct rb_net *n);
-bool rb_net_partitions_idle(struct rb_net *n);
-bool rb_net_partitions_quiet(struct rb_net *n);
-
 int rb_net_shard_start(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
@@ -672,22 +683,18 @@ bool rb_net_shard_stop_done(struct rb_shard *s)
     /* Keep turning until in-flight flushes are back, so acknowledged data is durable
      * and no write is outstanding when the logs close. */
     rb_net_partitions_turn(n);
-    return n->flushes_in_flight == 0 && n->dirty_head == NULL && n->conns == NULL &&
-           !n->accept_armed && rb_net_partitions_idle(n) && rb_net_partitions_quiet(n);
+    return n->conns == NULL && !n->accept_armed && rb_part_idle(rb_part_of(s)) &&
+           rb_net_partitions_quiet(n);
 }
 
 void rb_net_shard_finish(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
     rb_net_partitions_finish(n);
-    rb_tail_cache_free(n->tail_cache); /* after the logs that used it */
-    n->tail_cache = NULL;
     if (n->listen_fd >= 0)
         close(n->listen_fd);
     if (n->br)
         io_uring_unregister_buf_ring(&s->ring, BGID);
     free(n->bufs);
     n->bufs = NULL;
-    rb_codec_ctx_free(n->codec);
-    n->codec = NULL;
 }

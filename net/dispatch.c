@@ -64,6 +64,37 @@ char *rb_req_strdup(struct rb_request *req, struct rb_str s)
     return p;
 }
 
+void *rb_req_array(struct rb_request *req, int32_t n, size_t size, int32_t *count)
+{
+    *count = RB_MAX(n, 0);
+    return rb_req_alloc(req, (size_t)*count, size);
+}
+
+void *rb_pick_init(struct rb_pick *p, struct rb_request *req, int32_t n, size_t size)
+{
+    int32_t cnt;
+    p->size = size;
+    p->n_ok = 0;
+    p->all = rb_req_array(req, n, size, &cnt);
+    p->ok = rb_req_alloc(req, (size_t)cnt, size);
+    p->idx = rb_req_alloc(req, (size_t)cnt, sizeof(int));
+    return p->all;
+}
+
+void rb_pick_add(struct rb_pick *p, int i)
+{
+    memcpy((char *)p->ok + (size_t)p->n_ok * p->size, (char *)p->all + (size_t)i * p->size,
+           p->size);
+    p->idx[p->n_ok++] = i;
+}
+
+void rb_pick_put_back(struct rb_pick *p)
+{
+    for (int i = 0; i < p->n_ok; i++)
+        memcpy((char *)p->all + (size_t)p->idx[i] * p->size, (char *)p->ok + (size_t)i * p->size,
+               p->size);
+}
+
 void *rb_req_alloc(struct rb_request *req, size_t n, size_t size)
 {
     size_t bytes = n * size;

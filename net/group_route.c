@@ -2,9 +2,9 @@
  * net/group_route.c - group ops between shards, per-shard group state, loading
  * of __consumer_offsets, lazy creation of the topic (see net/group_route.h).
  *
- * Per-shard state (thread-local, owner side): the group manager, the load state
- * of every __consumer_offsets partition, and a tick timer. Once the runtime is
- * stopping, the next loop turn (or tick) answers every parked request
+ * Per-shard state (struct rb_groups_shard off the shard's struct rb_net, owner side): the group
+ * manager, the load state of every __consumer_offsets partition, and a tick timer. Once the runtime
+ * is stopping, the next loop turn (or tick) answers every parked request
  * (COORDINATOR_NOT_AVAILABLE) so that connections drain and the shard can stop;
  * rb_groups_finish, after the loop, cancels the timers and frees the state.
  * Group metadata records (mgr->persist) are appended without waiting: a crash
@@ -42,23 +42,35 @@ struct rb_oblk {
     max_align_t data[];
 };
 
-struct gshard {
-    bool init, stopped;
-    struct rb_group_mgr mgr;
-    int32_t n_parts;
-    uint8_t *load_state;
-    int64_t *load_off;
-    struct rb_timer tick;
-};
-static __thread struct gshard gsh;
-
 struct gexpire { /* the offset expiry timer of a shard */
     bool armed, running;
     uint32_t pass;
     int64_t retention_ms, interval_ms;
     struct rb_timer timer;
 };
-static __thread struct gexpire gexp;
+
+/* A shard's group state, hung off its struct rb_net (made on first use). */
+struct rb_groups_shard {
+    struct rb_shard *s;
+    bool init, stopped;
+    struct rb_group_mgr mgr;
+    int32_t n_parts;
+    uint8_t *load_state;
+    int64_t *load_off;
+    struct rb_timer tick;
+    struct gexpire exp;
+};
+
+static struct rb_groups_shard *GS(struct rb_shard *s)
+{
+    struct rb_net *n = s->net;
+    if (!n->groups) {
+        n->groups = calloc(1, sizeof(*n->groups));
+        RB_ASSERT(n->groups);
+        n->groups->s = s;
+    }
+    return n->groups;
+}
 
 /* ---- op memory ---- */
 
@@ -105,17 +117,17 @@ static void gop_free_heap(struct rb_gop *op)
 /* Stopping: answer every parked op (COORDINATOR_NOT_AVAILABLE) and refuse new
  * ones. Groups an append completion re-creates afterwards are freed by
  * rb_groups_finish. */
-static void gshard_stop(void)
+static void gshard_stop(struct rb_shard *s)
 {
-    gsh.stopped = true;
-    rb_group_mgr_free(&gsh.mgr, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+    GS(s)->stopped = true;
+    rb_group_mgr_free(&GS(s)->mgr, RB_GERR_COORDINATOR_NOT_AVAILABLE);
 }
 
 static void tick_fired(struct rb_timer *t)
 {
-    struct rb_shard *s = rb_self();
+    struct rb_shard *s = RB_CONTAINER_OF(t, struct rb_groups_shard, tick)->s;
     if (atomic_load(&s->rt->stopping)) {
-        gshard_stop();
+        gshard_stop(s);
         return;
     }
     rb_timer_arm(&s->timers, t, s->now_ms + TICK_MS);
@@ -130,21 +142,21 @@ static void persist_group(struct rb_group_mgr *mgr, struct rb_group *g, bool tom
 
 static void gshard_init(struct rb_shard *s)
 {
-    if (gsh.init)
+    if (GS(s)->init)
         return;
     struct rb_net *n = s->net;
     const struct rb_topic_meta *t = offsets_topic(n);
     int32_t np = t ? t->n_partitions : n->b->bc->offsets_topic_num_partitions;
-    rb_group_mgr_init(&gsh.mgr, &s->timers, &s->now_ms, n->b->bc->group_initial_rebalance_delay_ms,
-                      np);
-    gsh.mgr.persist = persist_group;
-    gsh.n_parts = np;
-    gsh.load_state = calloc((size_t)RB_MAX(np, 1), 1);
-    gsh.load_off = calloc((size_t)RB_MAX(np, 1), sizeof(int64_t));
-    RB_ASSERT(gsh.load_state && gsh.load_off);
-    rb_timer_init(&gsh.tick, tick_fired);
-    rb_timer_arm(&s->timers, &gsh.tick, s->now_ms + TICK_MS);
-    gsh.init = true;
+    rb_group_mgr_init(&GS(s)->mgr, &s->timers, &s->now_ms,
+                      n->b->bc->group_initial_rebalance_delay_ms, np);
+    GS(s)->mgr.persist = persist_group;
+    GS(s)->n_parts = np;
+    GS(s)->load_state = calloc((size_t)RB_MAX(np, 1), 1);
+    GS(s)->load_off = calloc((size_t)RB_MAX(np, 1), sizeof(int64_t));
+    RB_ASSERT(GS(s)->load_state && GS(s)->load_off);
+    rb_timer_init(&GS(s)->tick, tick_fired);
+    rb_timer_arm(&s->timers, &GS(s)->tick, s->now_ms + TICK_MS);
+    GS(s)->init = true;
 }
 
 /* ---- loading ---- */
@@ -155,60 +167,52 @@ static void apply_rec(void *arg, const uint8_t *k, int32_t kl, const uint8_t *v,
         RB_WARN(COMP, "skipping a malformed %s record", RB_CONSUMER_OFFSETS);
 }
 
-/* Apply the whole batches in buf; returns the offset after the last one, or -1. */
-static int64_t load_batches(const uint8_t *buf, uint32_t len)
+static void load_batch(void *arg, const uint8_t *batch, uint32_t bytes, int64_t base_offset)
 {
-    int64_t next = -1;
-    uint32_t off = 0;
-    while (off < len) {
-        struct rb_batch_info bi;
-        if (rb_batch_parse(buf + off, len - off, &bi) != RB_BATCH_OK)
-            break;
-        uint32_t total = rb_batch_total_bytes(&bi);
-        if (rb_orec_iterate(buf + off, total, apply_rec, &gsh.mgr) < 0)
-            RB_WARN(COMP, "corrupt batch at offset %lld of %s", (long long)bi.base_offset,
-                    RB_CONSUMER_OFFSETS);
-        next = bi.base_offset + bi.last_offset_delta + 1;
-        off += total;
-    }
-    return next;
+    if (rb_orec_iterate(batch, bytes, apply_rec, arg) < 0)
+        RB_WARN(COMP, "corrupt batch at offset %lld of %s", (long long)base_offset,
+                RB_CONSUMER_OFFSETS);
+}
+
+/* Apply the whole batches in buf; returns the offset after the last one, or -1. */
+static int64_t load_batches(struct rb_group_mgr *mgr, const uint8_t *buf, uint32_t len)
+{
+    return rb_part_batches_each(buf, len, load_batch, mgr);
 }
 
 /* Load up to LOAD_BUDGET bytes of partition p. Returns 1 when loaded, 0 when more
  * remains, -ENOENT when this shard does not own p. */
 static int load_step(struct rb_shard *s, int32_t p)
 {
-    struct rb_net *n = s->net;
-    struct rb_partition *pt =
-        rb_ptable_get(&n->parts, RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS), p);
-    if (!pt)
+    struct rb_part_key k = {RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS), p};
+    int64_t start, end;
+    if (rb_part_durable_range(rb_part_of(s), &k, &start, &end))
         return -ENOENT;
-    struct rb_log *log = rb_partition_log(pt);
-    int64_t end = rb_log_durable_end(log);
-    if (gsh.load_off[p] < rb_log_start_offset(log))
-        gsh.load_off[p] = rb_log_start_offset(log);
-    uint8_t *buf = gsh.load_off[p] < end ? malloc(LOAD_BUF) : NULL;
+    if (GS(s)->load_off[p] < start)
+        GS(s)->load_off[p] = start;
+    uint8_t *buf = GS(s)->load_off[p] < end ? malloc(LOAD_BUF) : NULL;
     uint64_t done = 0;
-    while (buf && gsh.load_off[p] < end && done < LOAD_BUDGET) {
+    while (buf && GS(s)->load_off[p] < end && done < LOAD_BUDGET) {
         uint32_t len = 0;
-        int r = rb_log_read_copy(log, gsh.load_off[p], end, LOAD_BUF, true, buf, LOAD_BUF, &len);
-        int64_t next = r ? -1 : load_batches(buf, len);
-        if (next <= gsh.load_off[p]) {
+        int r = rb_part_read_copy(rb_part_of(s), &k, GS(s)->load_off[p], end, LOAD_BUF, buf,
+                                  LOAD_BUF, &len);
+        int64_t next = r ? -1 : load_batches(&GS(s)->mgr, buf, len);
+        if (next <= GS(s)->load_off[p]) {
             RB_ERROR(COMP, "loading %s-%d stopped at offset %lld: %s", RB_CONSUMER_OFFSETS, p,
-                     (long long)gsh.load_off[p], r ? strerror(-r) : "unreadable batch");
-            gsh.load_off[p] = end;
+                     (long long)GS(s)->load_off[p], r ? strerror(-r) : "unreadable batch");
+            GS(s)->load_off[p] = end;
             break;
         }
-        gsh.load_off[p] = next;
+        GS(s)->load_off[p] = next;
         done += len;
     }
     free(buf);
-    if (gsh.load_off[p] < end)
+    if (GS(s)->load_off[p] < end)
         return 0;
-    gsh.load_state[p] = LOAD_DONE;
+    GS(s)->load_state[p] = LOAD_DONE;
     if (end > 0)
         RB_INFO(COMP, "loaded %s-%d up to offset %lld (shard %d now has %d groups)",
-                RB_CONSUMER_OFFSETS, p, (long long)end, s->id, gsh.mgr.n_groups);
+                RB_CONSUMER_OFFSETS, p, (long long)end, s->id, GS(s)->mgr.n_groups);
     return 1;
 }
 
@@ -222,18 +226,18 @@ static void load_more(struct rb_shard *s, void *arg)
 /* 0 when p is loaded, else the error to answer. */
 static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
 {
-    if (p < 0 || p >= gsh.n_parts)
+    if (p < 0 || p >= GS(s)->n_parts)
         return NOT_COORD_ERR;
-    if (gsh.load_state[p] == LOAD_DONE)
+    if (GS(s)->load_state[p] == LOAD_DONE)
         return 0;
-    if (gsh.load_state[p] == LOAD_RUNNING)
+    if (GS(s)->load_state[p] == LOAD_RUNNING)
         return RB_GERR_COORDINATOR_LOAD_IN_PROGRESS;
     int r = load_step(s, p);
     if (r < 0)
         return NOT_COORD_ERR;
     if (r == 1)
         return 0;
-    gsh.load_state[p] = LOAD_RUNNING;
+    GS(s)->load_state[p] = LOAD_RUNNING;
     rb_post(s, s->id, load_more, (void *)(intptr_t)p);
     return RB_GERR_COORDINATOR_LOAD_IN_PROGRESS;
 }
@@ -242,7 +246,7 @@ static int16_t ensure_shard_loaded(struct rb_shard *s)
 {
     const struct rb_topic_meta *t = offsets_topic(s->net);
     int16_t err = 0;
-    for (int32_t p = 0; t && p < t->n_partitions && p < gsh.n_parts; p++) {
+    for (int32_t p = 0; t && p < t->n_partitions && p < GS(s)->n_parts; p++) {
         if (t->partitions[p].shard != s->id)
             continue;
         int16_t e = ensure_loaded(s, p);
@@ -254,6 +258,8 @@ static int16_t ensure_shard_loaded(struct rb_shard *s)
 
 /* ---- ops ---- */
 
+static void op_on_owner(struct rb_shard *s, struct rb_fan_item *fi);
+
 struct rb_gparent *rb_gparent_new(struct rb_request *req, void *msg, int n_ops,
                                   void (*finish)(struct rb_request *req, struct rb_gparent *p))
 {
@@ -263,11 +269,10 @@ struct rb_gparent *rb_gparent_new(struct rb_request *req, void *msg, int n_ops,
     p->finish = finish;
     p->n_ops = n_ops;
     p->ops = rb_req_alloc(req, (size_t)RB_MAX(n_ops, 1), sizeof(*p->ops));
-    int16_t origin = (int16_t)rb_req_shard(req)->id;
     for (int i = 0; i < n_ops; i++) {
         p->ops[i].parent = p;
-        p->ops[i].origin = origin;
-        p->ops[i].owner = -1;
+        p->ops[i].fi.shard = -1;
+        p->ops[i].fi.run = op_on_owner;
         p->ops[i].part = -1;
         p->ops[i].idx = i;
     }
@@ -279,43 +284,33 @@ void rb_gop_route(struct rb_net *n, struct rb_gop *op, const char *group)
     op->group = group;
     const struct rb_topic_meta *t = offsets_topic(n);
     if (!t || t->n_partitions <= 0) {
-        op->owner = -1;
+        op->fi.shard = -1;
         op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
         return;
     }
     op->part = rb_group_partition_for(group, strlen(group), t->n_partitions);
-    op->owner = t->partitions[op->part].shard;
+    op->fi.shard = t->partitions[op->part].shard;
 }
 
-static void parent_done(struct rb_gparent *p)
+static void parent_done(struct rb_request *req, struct rb_fan *f)
 {
-    struct rb_request *req = p->req;
-    if (req->conn && req->state == RB_REQ_DISPATCHED)
+    struct rb_gparent *p = f->ctx;
+    if (rb_fan_answerable(req))
         p->finish(req, p);
     for (int i = 0; i < p->n_ops; i++)
         gop_free_heap(&p->ops[i]);
 }
 
-static void op_back(struct rb_shard *s, void *arg)
-{
-    struct rb_gop *op = arg;
-    struct rb_gparent *p = op->parent;
-    struct rb_request *req = p->req;
-    if (--p->pending == 0)
-        parent_done(p);
-    rb_request_release(req);
-}
-
 void rb_gop_return(struct rb_shard *s, struct rb_gop *op)
 {
-    rb_post(s, op->origin, op_back, op);
+    rb_fan_item_done(s, &op->fi);
 }
 
-static void op_on_owner(struct rb_shard *s, void *arg)
+static void op_on_owner(struct rb_shard *s, struct rb_fan_item *fi)
 {
-    struct rb_gop *op = arg;
+    struct rb_gop *op = RB_CONTAINER_OF(fi, struct rb_gop, fi);
     gshard_init(s);
-    if (gsh.stopped) {
+    if (GS(s)->stopped) {
         op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
         rb_gop_return(s, op);
         return;
@@ -326,23 +321,25 @@ static void op_on_owner(struct rb_shard *s, void *arg)
         rb_gop_return(s, op);
         return;
     }
-    op->run(s, op, &gsh.mgr);
+    op->run(s, op, &GS(s)->mgr);
 }
+
+/* Origin, stopping: the owner may have left its loop; it would answer this anyway. */
+static void op_refuse(struct rb_fan_item *fi)
+{
+    RB_CONTAINER_OF(fi, struct rb_gop, fi)->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
+}
+
+static const struct rb_fan_ops gop_ops = {.refuse = op_refuse};
 
 void rb_gparent_start(struct rb_shard *s, struct rb_gparent *p)
 {
+    (void)s;
     struct rb_request *req = p->req;
-    p->pending = 1; /* until every op left */
-    for (int i = 0; i < p->n_ops; i++) {
-        struct rb_gop *op = &p->ops[i];
-        if (op->owner < 0)
-            continue;
-        p->pending++;
-        rb_request_hold(req);
-        rb_post(s, op->owner, op_on_owner, op);
-    }
-    if (--p->pending == 0)
-        parent_done(p);
+    struct rb_fan_item **items = rb_req_alloc(req, (size_t)RB_MAX(p->n_ops, 1), sizeof(*items));
+    for (int i = 0; i < p->n_ops; i++)
+        items[i] = &p->ops[i].fi;
+    rb_fan_start(rb_fan_new(req, &gop_ops, parent_done, p), items, p->n_ops);
 }
 
 /* ---- appends ---- */
@@ -354,8 +351,8 @@ int rb_groups_append(struct rb_shard *s, int32_t part, const struct rb_orec *rec
     rb_writer_init(&w, 512);
     rb_orec_batch_build(&w, recs, n, rb_wall_ms());
     int r = w.err ? w.err
-                  : rb_partition_append_local(s, RB_CONSUMER_OFFSETS, part, w.buf, (uint32_t)w.len,
-                                              done, arg);
+                  : rb_part_append_local(rb_part_of(s), RB_CONSUMER_OFFSETS, part, w.buf,
+                                         (uint32_t)w.len, done, arg);
     rb_writer_free(&w);
     return r;
 }
@@ -449,7 +446,7 @@ static void persist_done(struct rb_shard *s, int16_t err, int64_t base, void *ar
 
 static void persist_group(struct rb_group_mgr *mgr, struct rb_group *g, bool tombstone)
 {
-    (void)mgr;
+    struct rb_shard *s = RB_CONTAINER_OF(mgr, struct rb_groups_shard, mgr)->s;
     struct rb_writer w;
     rb_writer_init(&w, 256);
     rb_gmetakey_write(&w, g->id);
@@ -459,8 +456,7 @@ static void persist_group(struct rb_group_mgr *mgr, struct rb_group *g, bool tom
     struct rb_orec rec = {w.buf, (int32_t)kl, tombstone ? NULL : w.buf + kl, (int32_t)(w.len - kl)};
     char *group = strdup(g->id);
     RB_ASSERT(group);
-    int r = w.err ? w.err
-                  : rb_groups_append(rb_self(), g->coord_partition, &rec, 1, persist_done, group);
+    int r = w.err ? w.err : rb_groups_append(s, g->coord_partition, &rec, 1, persist_done, group);
     if (r) {
         RB_WARN(COMP, "group %s: metadata record not written: %s", g->id, strerror(-r));
         free(group);
@@ -486,12 +482,12 @@ static void expire_one(void *arg, struct rb_group *g, const struct rb_goffset *o
 
 static void expire_arm(struct rb_shard *s, int64_t delay)
 {
-    (void)rb_timer_arm(&s->timers, &gexp.timer, s->now_ms + delay);
+    (void)rb_timer_arm(&s->timers, &GS(s)->exp.timer, s->now_ms + delay);
 }
 
 static bool stopping(struct rb_shard *s)
 {
-    return gsh.stopped || atomic_load(&s->rt->stopping);
+    return GS(s)->stopped || atomic_load(&s->rt->stopping);
 }
 
 /* One slice of the current pass; posts itself again until every group is seen. */
@@ -499,26 +495,26 @@ static void expire_slice(struct rb_shard *s, void *arg)
 {
     (void)arg;
     if (stopping(s)) {
-        gexp.running = false;
+        GS(s)->exp.running = false;
         return;
     }
     int64_t now = rb_wall_ms(), budget = EXPIRE_BUDGET;
-    for (struct rb_group *g = gsh.mgr.groups, *next; g; g = next) {
+    for (struct rb_group *g = GS(s)->mgr.groups, *next; g; g = next) {
         next = g->next;
-        if (g->exp_pass == gexp.pass)
+        if (g->exp_pass == GS(s)->exp.pass)
             continue;
         if (budget <= 0) {
             rb_post(s, s->id, expire_slice, NULL);
             return;
         }
-        g->exp_pass = gexp.pass;
+        g->exp_pass = GS(s)->exp.pass;
         budget -= 1 + g->n_offsets;
         int32_t p = g->coord_partition;
-        if (p < 0 || p >= gsh.n_parts || gsh.load_state[p] != LOAD_DONE)
+        if (p < 0 || p >= GS(s)->n_parts || GS(s)->load_state[p] != LOAD_DONE)
             continue;
         struct rb_recset rs = {0};
         rb_writer_init(&rs.w, 256);
-        int n = rb_group_expire_offsets(g, now, gexp.retention_ms, expire_one, &rs);
+        int n = rb_group_expire_offsets(g, now, GS(s)->exp.retention_ms, expire_one, &rs);
         if (n > 0) {
             RB_INFO(COMP, "group %s: %d committed offset(s) expired", g->id, n);
             if (recset_append_part(s, p, &rs, expire_done, NULL))
@@ -527,32 +523,31 @@ static void expire_slice(struct rb_shard *s, void *arg)
             free(rs.r);
             rb_writer_free(&rs.w);
         }
-        rb_group_gc(&gsh.mgr, g); /* Empty without offsets: Dead, as Kafka's cleanup */
+        rb_group_gc(&GS(s)->mgr, g); /* Empty without offsets: Dead, as Kafka's cleanup */
     }
-    gexp.running = false;
-    expire_arm(s, gexp.interval_ms);
+    GS(s)->exp.running = false;
+    expire_arm(s, GS(s)->exp.interval_ms);
 }
 
 static void expire_fire(struct rb_timer *t)
 {
-    (void)t;
-    struct rb_shard *s = rb_self();
+    struct rb_shard *s = RB_CONTAINER_OF(t, struct rb_groups_shard, exp.timer)->s;
     if (atomic_load(&s->rt->stopping))
         return;
     const struct rb_topic_meta *top = offsets_topic(s->net);
     bool owns = false;
     for (int32_t p = 0; top && p < top->n_partitions && !owns; p++)
         owns = top->partitions[p].shard == s->id;
-    if (!owns || gexp.running) {
-        expire_arm(s, gexp.interval_ms);
+    if (!owns || GS(s)->exp.running) {
+        expire_arm(s, GS(s)->exp.interval_ms);
         return;
     }
     gshard_init(s);
-    if (gsh.stopped)
+    if (GS(s)->stopped)
         return;
     (void)ensure_shard_loaded(s); /* partitions still loading are skipped */
-    gexp.pass++;
-    gexp.running = true;
+    GS(s)->exp.pass++;
+    GS(s)->exp.running = true;
     expire_slice(s, NULL);
 }
 
@@ -565,35 +560,39 @@ static int64_t cfg_i64(struct rb_net *n, const char *key, int64_t min, int64_t d
 
 void rb_groups_turn(struct rb_net *n)
 {
+    struct rb_shard *s = n->shard;
+    struct rb_groups_shard *gs = GS(s);
     /* The stop hook's turns come here too: answer parked ops at once rather than
      * at the next tick (the shard may leave its loop before that). */
-    if (gsh.init && !gsh.stopped &&
-        atomic_load_explicit(&n->shard->rt->stopping, memory_order_relaxed))
-        gshard_stop();
-    if (gexp.armed)
+    if (gs->init && !gs->stopped && atomic_load_explicit(&s->rt->stopping, memory_order_relaxed))
+        gshard_stop(s);
+    if (gs->exp.armed)
         return;
-    gexp.armed = true;
-    gexp.retention_ms = cfg_i64(n, "test.offsets.retention.ms", 0, -1);
-    if (gexp.retention_ms < 0)
-        gexp.retention_ms = cfg_i64(n, "offsets.retention.minutes", 1, 10080) * 60000;
-    gexp.interval_ms = cfg_i64(n, "offsets.retention.check.interval.ms", 1, 600000);
-    rb_timer_init(&gexp.timer, expire_fire);
-    expire_arm(n->shard, RB_MIN(EXPIRE_FIRST_MS, gexp.interval_ms));
+    gs->exp.armed = true;
+    gs->exp.retention_ms = cfg_i64(n, "test.offsets.retention.ms", 0, -1);
+    if (gs->exp.retention_ms < 0)
+        gs->exp.retention_ms = cfg_i64(n, "offsets.retention.minutes", 1, 10080) * 60000;
+    gs->exp.interval_ms = cfg_i64(n, "offsets.retention.check.interval.ms", 1, 600000);
+    rb_timer_init(&gs->exp.timer, expire_fire);
+    expire_arm(s, RB_MIN(EXPIRE_FIRST_MS, gs->exp.interval_ms));
 }
 
 void rb_groups_finish(struct rb_net *n)
 {
+    struct rb_groups_shard *gs = n->groups;
     struct rb_timers *timers = &n->shard->timers;
-    if (gexp.armed)
-        rb_timer_cancel(timers, &gexp.timer);
-    memset(&gexp, 0, sizeof(gexp));
-    if (!gsh.init)
+    if (!gs)
         return;
-    rb_timer_cancel(timers, &gsh.tick);
-    gshard_stop();
-    free(gsh.load_state);
-    free(gsh.load_off);
-    memset(&gsh, 0, sizeof(gsh));
+    if (gs->exp.armed)
+        rb_timer_cancel(timers, &gs->exp.timer);
+    if (gs->init) {
+        rb_timer_cancel(timers, &gs->tick);
+        gshard_stop(n->shard);
+        free(gs->load_state);
+        free(gs->load_off);
+    }
+    free(gs);
+    n->groups = NULL;
 }
 
 /* ---- lazy creation of __consumer_offsets ---- */

@@ -6,10 +6,11 @@
  *
  * A request is split into group operations (struct rb_gop), one per group (or per
  * shard for ListGroups), gathered under one struct rb_gparent in the request's
- * arena on the connection's shard (the origin). Each op is posted to its owner
- * shard, runs there (possibly parking in the group state until a rebalance step
- * or a durable append), and is posted back; when the last op is back the parent's
- * finish encodes the response on the origin - if the connection is still there.
+ * arena on the connection's shard (the origin). The ops are fan items
+ * (net/fanout.h): sent to their owner shards, one message per shard, run there
+ * (possibly parking in the group state until a rebalance step or a durable
+ * append), and gathered back; once all are back the parent's finish encodes the
+ * response on the origin - if the connection is still there.
  * Memory: everything the origin needs the owner to read (decoded input, result
  * arrays sized from the input) is allocated in the arena BEFORE the ops leave; an
  * owner never allocates from the arena (ops of one request run on several shards
@@ -28,16 +29,15 @@
 #include "coord/group.h"
 #include "coord/offsets_log.h"
 #include "net/handlers.h"
-#include "net/partition.h"
+#include "net/fanout.h"
 
 struct rb_gparent;
 struct rb_oblk;
 
 struct rb_gop {
+    struct rb_fan_item fi; /* fi.shard: the owner; -1: not routed (err is the answer) */
     struct rb_gparent *parent;
-    int16_t origin;
-    int16_t owner; /* -1: not routed (err is the answer) */
-    int32_t part;  /* __consumer_offsets partition; -1: the whole owner shard */
+    int32_t part; /* __consumer_offsets partition; -1: the whole owner shard */
     const char *group;
     /* Runs on the owner once its partition is loaded; must end in rb_gop_return
      * (now or later). */
@@ -52,14 +52,13 @@ struct rb_gop {
 struct rb_gparent {
     struct rb_request *req;
     void *msg;
-    int pending;
     struct rb_gop *ops;
     int n_ops;
     void (*finish)(struct rb_request *req, struct rb_gparent *p);
     void *ctx;
 };
 
-/* Origin: a parent with n zeroed ops (origin set). */
+/* Origin: a parent with n zeroed ops (not routed). */
 struct rb_gparent *rb_gparent_new(struct rb_request *req, void *msg, int n_ops,
                                   void (*finish)(struct rb_request *req, struct rb_gparent *p));
 /* Origin: route op to group's owner (sets part, owner, group); on failure sets

@@ -25,20 +25,16 @@
 
 struct cp_ctx {
     struct rb_create_partitions_req *in;
-    struct rb_partitions_spec *specs; /* one per request topic */
-    struct rb_partitions_spec *ok;    /* passed local checks: sent to the coord */
-    int *ok_idx;
-    int n_ok;
+    struct rb_partitions_spec *specs; /* one per request topic (pick.all) */
+    struct rb_pick pick;              /* passed local checks: sent to the coord */
 };
 
 static void cp_respond(struct rb_request *req, struct cp_ctx *cc)
 {
     struct rb_create_partitions_resp resp;
     rb_create_partitions_resp_init(&resp);
-    int32_t nt = RB_MAX(cc->in->topics_n, 0);
-    resp.results = rb_req_alloc(req, (size_t)nt, sizeof(*resp.results));
-    resp.results_n = nt;
-    for (int32_t i = 0; i < nt; i++) {
+    resp.results = rb_req_array(req, cc->in->topics_n, sizeof(*resp.results), &resp.results_n);
+    for (int32_t i = 0; i < resp.results_n; i++) {
         struct rb_create_partitions_resp_result *o = &resp.results[i];
         rb_create_partitions_resp_result_init(o);
         o->name = cc->in->topics[i].name;
@@ -56,8 +52,7 @@ static void cp_done(struct rb_shard *s, void *arg)
     (void)s;
     struct rb_request *req = arg;
     struct cp_ctx *cc = req->ctx;
-    for (int i = 0; i < cc->n_ok; i++)
-        cc->specs[cc->ok_idx[i]] = cc->ok[i];
+    rb_pick_put_back(&cc->pick);
     if (req->conn && req->state == RB_REQ_DISPATCHED)
         cp_respond(req, cc);
     rb_request_release(req);
@@ -88,9 +83,7 @@ void rb_handle_create_partitions(struct rb_request *req, void *msg)
     cc->in = in;
     req->ctx = cc;
     int32_t nt = RB_MAX(in->topics_n, 0);
-    cc->specs = rb_req_alloc(req, (size_t)nt, sizeof(*cc->specs));
-    cc->ok = rb_req_alloc(req, (size_t)nt, sizeof(*cc->ok));
-    cc->ok_idx = rb_req_alloc(req, (size_t)nt, sizeof(int));
+    cc->specs = rb_pick_init(&cc->pick, req, nt, sizeof(*cc->specs));
     for (int32_t i = 0; i < nt; i++) {
         struct rb_create_partitions_req_topic *t = &in->topics[i];
         struct rb_partitions_spec *sp = &cc->specs[i];
@@ -99,17 +92,16 @@ void rb_handle_create_partitions(struct rb_request *req, void *msg)
         if (t->assignments_n > 0)
             sp->error = cp_check_assignments(req, t, sp);
         if (!sp->error) {
-            cc->ok[cc->n_ok] = *sp;
-            cc->ok_idx[cc->n_ok++] = i;
+            rb_pick_add(&cc->pick, i);
         }
     }
-    if (cc->n_ok == 0) {
+    if (cc->pick.n_ok == 0) {
         cp_respond(req, cc);
         return;
     }
     rb_request_hold(req);
-    rb_coord_create_partitions(rb_req_shard(req), cc->ok, cc->n_ok, in->validate_only, cp_done,
-                               req);
+    rb_coord_create_partitions(rb_req_shard(req), cc->pick.ok, cc->pick.n_ok, in->validate_only,
+                               cp_done, req);
 }
 
 /* ---- AlterConfigs and IncrementalAlterConfigs ---- */

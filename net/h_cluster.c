@@ -4,8 +4,8 @@
  *
  * DescribeLogDirs reports every configured log dir; the partitions (all in the
  * first dir, where the standalone coordinator places them) with their sizes,
- * which the owner shards read from their logs (rb_log_size_bytes): one message
- * per owner shard, answered when all came back.
+ * which the owner shards read from their logs (rb_part_size_bytes), fanned out
+ * per owner shard (net/fanout.h), answered when all came back.
  * OffsetForLeaderEpoch: a standalone broker has one leader epoch, 0, for every
  * partition. Epoch 0 ends at the high watermark; an epoch above it is unknown
  * (UNDEFINED_EPOCH -1 / offset -1, no error, as Kafka's leader epoch cache
@@ -16,8 +16,7 @@
  */
 #include "core/kerr.h"
 #include "core/rb.h"
-#include "net/handlers.h"
-#include "net/partition.h"
+#include "net/pwalk.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -75,20 +74,12 @@ void rb_handle_describe_cluster(struct rb_request *req, void *msg)
 /* ---- DescribeLogDirs ---- */
 
 struct dl_item {
-    const char *topic; /* the snapshot's name: the snapshot outlives the request */
+    struct rb_fan_item fi; /* fi.shard: the owner */
+    const char *topic;     /* the snapshot's name: the snapshot outlives the request */
     size_t topic_len;
     int32_t partition;
-    int16_t shard;
     bool found;
     int64_t size_bytes;
-};
-
-/* The items of one request for one owner shard. */
-struct dl_msg {
-    struct rb_request *req;
-    int16_t origin;
-    struct dl_item **items;
-    int n;
 };
 
 struct dl_ctx {
@@ -96,7 +87,6 @@ struct dl_ctx {
     struct rb_metadata *md; /* referenced until the answer: items point into it */
     struct dl_item *items;
     int n;
-    int msgs_out;
 };
 
 static void dl_add_topic(struct rb_describe_log_dirs_resp_result *res, struct rb_request *req,
@@ -164,35 +154,22 @@ static void dl_respond(struct rb_request *req, struct dl_ctx *dc)
     rb_request_done(req);
 }
 
-static void dl_back(struct rb_shard *s, void *arg)
+static void dl_finish(struct rb_request *req, struct rb_fan *f)
 {
-    (void)s;
-    struct dl_msg *m = arg;
-    struct rb_request *req = m->req;
-    struct dl_ctx *dc = req->ctx;
-    if (--dc->msgs_out == 0) {
-        if (req->conn && req->state == RB_REQ_DISPATCHED)
-            dl_respond(req, dc);
-        rb_metadata_unref(dc->md);
-        dc->md = NULL;
-    }
-    rb_request_release(req);
+    struct dl_ctx *dc = f->ctx;
+    if (rb_fan_answerable(req))
+        dl_respond(req, dc);
+    rb_metadata_unref(dc->md);
+    dc->md = NULL;
 }
 
-/* On the owner shard: read the sizes, send the message back. */
-static void dl_on_owner(struct rb_shard *s, void *arg)
+/* On the owner shard: the size of one partition's log. */
+static void dl_run(struct rb_shard *s, struct rb_fan_item *fi)
 {
-    struct dl_msg *m = arg;
-    for (int i = 0; i < m->n; i++) {
-        struct dl_item *it = m->items[i];
-        struct rb_partition *p =
-            rb_ptable_get(&rb_net_of(s)->parts, it->topic, it->topic_len, it->partition);
-        if (!p)
-            continue;
-        it->found = true;
-        it->size_bytes = (int64_t)rb_log_size_bytes(rb_partition_log(p));
-    }
-    rb_post(s, m->origin, dl_back, m);
+    struct dl_item *it = RB_CONTAINER_OF(fi, struct dl_item, fi);
+    struct rb_part_key k = {it->topic, it->topic_len, it->partition};
+    it->found = rb_part_size_bytes(rb_part_of(s), &k, &it->size_bytes) == 0;
+    rb_fan_item_done(s, fi);
 }
 
 static void dl_add_item(struct dl_ctx *dc, const struct rb_topic_meta *t, int32_t p)
@@ -203,7 +180,8 @@ static void dl_add_item(struct dl_ctx *dc, const struct rb_topic_meta *t, int32_
     it->topic = t->name;
     it->topic_len = t->name_len;
     it->partition = p;
-    it->shard = t->partitions[p].shard;
+    it->fi.shard = t->partitions[p].shard;
+    it->fi.run = dl_run;
 }
 
 static void dl_collect(struct rb_request *req, struct dl_ctx *dc)
@@ -236,159 +214,87 @@ static void dl_collect(struct rb_request *req, struct dl_ctx *dc)
 
 void rb_handle_describe_log_dirs(struct rb_request *req, void *msg)
 {
-    struct rb_shard *s = rb_req_shard(req);
     struct dl_ctx *dc = rb_req_alloc(req, 1, sizeof(*dc));
     dc->in = msg;
     dc->md = rb_req_net(req)->md;
     rb_metadata_ref(dc->md);
     req->ctx = dc;
     dl_collect(req, dc);
-    int ns = s->rt->n_shards;
-    struct dl_msg *msgs = rb_req_alloc(req, (size_t)ns, sizeof(*msgs));
+    struct rb_fan_item **items = rb_req_alloc(req, (size_t)RB_MAX(dc->n, 1), sizeof(*items));
     for (int i = 0; i < dc->n; i++)
-        msgs[dc->items[i].shard].n++;
-    for (int sh = 0; sh < ns; sh++) {
-        msgs[sh].items = rb_req_alloc(req, (size_t)msgs[sh].n, sizeof(struct dl_item *));
-        msgs[sh].n = 0;
-        msgs[sh].req = req;
-        msgs[sh].origin = (int16_t)s->id;
-    }
-    for (int i = 0; i < dc->n; i++) {
-        struct dl_msg *m = &msgs[dc->items[i].shard];
-        m->items[m->n++] = &dc->items[i];
-    }
-    /* One extra count for this call, so the answer waits for every send. */
-    dc->msgs_out = 1;
-    for (int sh = 0; sh < ns; sh++) {
-        if (!msgs[sh].n)
-            continue;
-        dc->msgs_out++;
-        rb_request_hold(req);
-        rb_post(s, sh, dl_on_owner, &msgs[sh]);
-    }
-    rb_request_hold(req);
-    dl_back(s, &(struct dl_msg){.req = req});
+        items[i] = &dc->items[i].fi;
+    rb_fan_start(rb_fan_new(req, NULL, dl_finish, dc), items, dc->n);
 }
 
 /* ---- OffsetForLeaderEpoch ---- */
 
 struct ole_ctx {
     struct rb_offset_for_leader_epoch_req *in;
-    struct rb_offset_for_leader_epoch_resp_partition **outs; /* per request partition */
-    struct rb_pop **pops;                                    /* NULL: answered locally */
-    int n;
-    int groups_out;
+    struct rb_pwalk w;
 };
 
-static void ole_respond(struct rb_request *req, struct ole_ctx *oc,
-                        struct rb_offset_for_leader_epoch_resp *resp)
+static void ole_respond(struct rb_request *req, struct ole_ctx *oc)
 {
-    for (int k = 0; k < oc->n; k++) {
-        struct rb_pop *pop = oc->pops[k];
-        struct rb_offset_for_leader_epoch_resp_partition *op = oc->outs[k];
-        if (!pop)
-            continue;
-        op->error_code = pop->error;
-        if (!pop->error) {
-            op->leader_epoch = 0;
-            op->end_offset = pop->u.lo.offset;
+    struct rb_offset_for_leader_epoch_req *in = oc->in;
+    struct rb_offset_for_leader_epoch_resp resp;
+    rb_offset_for_leader_epoch_resp_init(&resp);
+    resp.topics = rb_pwalk_array(&oc->w, in->topics_n, sizeof(*resp.topics), &resp.topics_n);
+    int k = 0;
+    for (int32_t i = 0; i < resp.topics_n; i++) {
+        struct rb_offset_for_leader_epoch_req_topic *rt = &in->topics[i];
+        struct rb_offset_for_leader_epoch_resp_topic *ot = &resp.topics[i];
+        rb_offset_for_leader_epoch_resp_topic_init(ot);
+        ot->topic = rt->topic;
+        ot->partitions =
+            rb_pwalk_array(&oc->w, rt->partitions_n, sizeof(*ot->partitions), &ot->partitions_n);
+        for (int32_t j = 0; j < ot->partitions_n; j++, k++) {
+            struct rb_offset_for_leader_epoch_resp_partition *op = &ot->partitions[j];
+            rb_offset_for_leader_epoch_resp_partition_init(op);
+            op->partition = rt->partitions[j].partition;
+            struct rb_pop *pop = rb_pwalk_result(&oc->w, k, &op->error_code);
+            bool ok = pop && !op->error_code;
+            /* no pop, no error: an unknown epoch (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET) */
+            op->leader_epoch = ok ? 0 : -1;
+            op->end_offset = ok ? pop->u.lo.offset : -1;
         }
     }
     rb_resp_begin(req);
-    rb_offset_for_leader_epoch_resp_encode(&req->out, req->hdr.api_version, resp);
+    rb_offset_for_leader_epoch_resp_encode(&req->out, req->hdr.api_version, &resp);
     rb_request_done(req);
 }
 
-static void ole_part_back(struct rb_request *req)
+static void ole_finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct ole_ctx *oc = req->ctx;
-    if (--oc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
-        ole_respond(req, oc, (struct rb_offset_for_leader_epoch_resp *)(oc + 1));
-}
-
-static void ole_group_back(struct rb_shard *s, struct rb_pgroup *g)
-{
-    (void)s;
-    ole_part_back(g->req);
-}
-
-/* Fill the local answer of one partition; returns a pop when the owner must give
- * the high watermark. */
-static struct rb_pop *ole_one(struct rb_request *req, const struct rb_topic_meta *t,
-                              const struct rb_offset_for_leader_epoch_req_partition *rp,
-                              struct rb_offset_for_leader_epoch_resp_partition *op)
-{
-    rb_offset_for_leader_epoch_resp_partition_init(op);
-    op->partition = rp->partition;
-    op->leader_epoch = -1;
-    op->end_offset = -1;
-    if (!t || rp->partition < 0 || rp->partition >= t->n_partitions) {
-        op->error_code = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-        return NULL;
-    }
-    if (rp->current_leader_epoch > 0) {
-        op->error_code = KERR_UNKNOWN_LEADER_EPOCH;
-        return NULL;
-    }
-    if (rp->leader_epoch != 0)
-        return NULL; /* unknown epoch: UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET */
-    struct rb_pop *pop = rb_req_alloc(req, 1, sizeof(*pop));
-    char *tname = rb_req_alloc(req, t->name_len + 1, 1);
-    memcpy(tname, t->name, t->name_len);
-    pop->kind = RB_POP_LIST_OFFSETS;
-    pop->topic = tname;
-    pop->topic_len = t->name_len;
-    pop->partition = rp->partition;
-    pop->shard = t->partitions[rp->partition].shard;
-    pop->u.lo.timestamp = -1; /* latest: the high watermark */
-    return pop;
-}
-
-static void ole_send(struct rb_request *req, struct ole_ctx *oc)
-{
-    struct rb_shard *s = rb_req_shard(req);
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, oc->pops, oc->n, ole_group_back, &groups);
-    oc->groups_out = 1 + ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
-    ole_part_back(req);
+    if (rb_fan_answerable(req))
+        ole_respond(req, f->ctx);
 }
 
 void rb_handle_offset_for_leader_epoch(struct rb_request *req, void *msg)
 {
     struct rb_offset_for_leader_epoch_req *in = msg;
-    const struct rb_metadata *md = rb_req_net(req)->md;
-    /* The context and the response live together: the response follows it. */
-    struct ole_ctx *oc =
-        rb_req_alloc(req, 1, sizeof(*oc) + sizeof(struct rb_offset_for_leader_epoch_resp));
-    struct rb_offset_for_leader_epoch_resp *resp =
-        (struct rb_offset_for_leader_epoch_resp *)(oc + 1);
+    struct ole_ctx *oc = rb_req_alloc(req, 1, sizeof(*oc));
     oc->in = in;
     req->ctx = oc;
-    rb_offset_for_leader_epoch_resp_init(resp);
-    int32_t nt = RB_MAX(in->topics_n, 0);
-    for (int32_t i = 0; i < nt; i++)
-        oc->n += RB_MAX(in->topics[i].partitions_n, 0);
-    oc->outs = rb_req_alloc(req, (size_t)oc->n, sizeof(*oc->outs));
-    oc->pops = rb_req_alloc(req, (size_t)oc->n, sizeof(*oc->pops));
-    resp->topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp->topics));
-    resp->topics_n = nt;
+    int np = 0;
+    for (int32_t i = 0; i < in->topics_n; i++)
+        np += RB_MAX(in->topics[i].partitions_n, 0);
+    rb_pwalk_init(&oc->w, req, np);
     int k = 0;
-    for (int32_t i = 0; i < nt; i++) {
+    for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_offset_for_leader_epoch_req_topic *rt = &in->topics[i];
-        struct rb_offset_for_leader_epoch_resp_topic *ot = &resp->topics[i];
-        rb_offset_for_leader_epoch_resp_topic_init(ot);
-        ot->topic = rt->topic;
-        const struct rb_topic_meta *t =
-            rt->topic.len > 0 ? rb_metadata_topic(md, rt->topic.ptr, (size_t)rt->topic.len) : NULL;
-        int32_t np = RB_MAX(rt->partitions_n, 0);
-        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
-        ot->partitions_n = np;
-        for (int32_t j = 0; j < np; j++, k++) {
-            oc->outs[k] = &ot->partitions[j];
-            oc->pops[k] = ole_one(req, t, &rt->partitions[j], &ot->partitions[j]);
+        const char *tname;
+        const struct rb_topic_meta *t = rb_pwalk_named(&oc->w, rt->topic, &tname);
+        for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
+            struct rb_offset_for_leader_epoch_req_partition *rp = &rt->partitions[j];
+            bool known = t && rp->partition >= 0 && rp->partition < t->n_partitions;
+            if (known && rp->current_leader_epoch <= 0 && rp->leader_epoch != 0)
+                continue; /* an unknown epoch: answered without an error */
+            int16_t err = known && rp->current_leader_epoch > 0 ? KERR_UNKNOWN_LEADER_EPOCH : 0;
+            struct rb_pop *op =
+                rb_pwalk_add(&oc->w, k, RB_POP_LIST_OFFSETS, t, tname, rp->partition, err);
+            if (op)
+                op->u.lo.timestamp = -1; /* latest: the high watermark */
         }
     }
-    ole_send(req, oc);
+    rb_pops_start(req, oc->w.pops, oc->w.n, oc, ole_finish, NULL, NULL);
 }

@@ -9,80 +9,33 @@
  */
 #include "core/kerr.h"
 #include "core/rb.h"
-#include "core/timer.h"
-#include "net/handlers.h"
-#include "net/log_maint.h"
-#include "net/partition.h"
-
-#include <errno.h>
-#include <string.h>
+#include "net/pwalk.h"
 
 struct dr_ctx {
     struct rb_delete_records_req *in;
-    struct rb_pop **pops;
-    int16_t *errors;
-    int n;
-    int groups_out;
+    struct rb_pwalk w;
 };
-
-void rb_delete_records_exec(struct rb_shard *s, struct rb_pop *op, struct rb_log *log)
-{
-    struct rb_log_removed rm;
-    op->u.dr.low_watermark = -1;
-    if (!log) {
-        op->error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
-        return;
-    }
-    if (rb_log_offline(log)) {
-        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
-        return;
-    }
-    int64_t target = op->u.dr.offset == -1 ? rb_log_durable_end(log) : op->u.dr.offset;
-    if (target < 0) {
-        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
-        return;
-    }
-    int r = rb_log_retain(log, rb_wall_ms(), target, &rm);
-    if (r == -ERANGE)
-        op->error = RB_KERR_OFFSET_OUT_OF_RANGE;
-    else if (r == -EIO)
-        op->error = RB_KERR_KAFKA_STORAGE_ERROR;
-    else if (r)
-        op->error = RB_KERR_UNKNOWN_SERVER_ERROR;
-    if (!r) {
-        rb_log_maint_unlink(s, &rm);
-        op->u.dr.low_watermark = rb_log_start_offset(log);
-    }
-}
 
 static void respond(struct rb_request *req, struct dr_ctx *dc)
 {
     struct rb_delete_records_req *in = dc->in;
     struct rb_delete_records_resp resp;
     rb_delete_records_resp_init(&resp);
-    int32_t nt = RB_MAX(in->topics_n, 0);
-    resp.topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp.topics));
-    resp.topics_n = nt;
+    resp.topics = rb_pwalk_array(&dc->w, in->topics_n, sizeof(*resp.topics), &resp.topics_n);
     int k = 0;
-    for (int32_t i = 0; i < nt; i++) {
+    for (int32_t i = 0; i < resp.topics_n; i++) {
         struct rb_delete_records_req_topic *rt = &in->topics[i];
         struct rb_delete_records_resp_topic *ot = &resp.topics[i];
         rb_delete_records_resp_topic_init(ot);
         ot->name = rt->name;
-        int32_t np = RB_MAX(rt->partitions_n, 0);
-        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
-        ot->partitions_n = np;
-        for (int32_t j = 0; j < np; j++, k++) {
+        ot->partitions =
+            rb_pwalk_array(&dc->w, rt->partitions_n, sizeof(*ot->partitions), &ot->partitions_n);
+        for (int32_t j = 0; j < ot->partitions_n; j++, k++) {
             struct rb_delete_records_resp_partition *op = &ot->partitions[j];
             rb_delete_records_resp_partition_init(op);
             op->partition_index = rt->partitions[j].partition_index;
-            op->error_code = dc->errors[k];
-            op->low_watermark = -1;
-            struct rb_pop *pop = dc->pops[k];
-            if (!pop || op->error_code)
-                continue;
-            op->error_code = pop->error;
-            op->low_watermark = pop->u.dr.low_watermark;
+            struct rb_pop *pop = rb_pwalk_result(&dc->w, k, &op->error_code);
+            op->low_watermark = pop && !op->error_code ? pop->u.dr.low_watermark : -1;
         }
     }
     rb_resp_begin(req);
@@ -90,67 +43,35 @@ static void respond(struct rb_request *req, struct dr_ctx *dc)
     rb_request_done(req);
 }
 
-static void part_back(struct rb_request *req)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct dr_ctx *dc = req->ctx;
-    if (--dc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
-        respond(req, dc);
-}
-
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
-{
-    (void)s;
-    part_back(g->req);
-}
-
-/* One pop per known partition; unknown ones get their error now. */
-static void make_pops(struct rb_request *req, struct dr_ctx *dc)
-{
-    struct rb_net *n = rb_req_net(req);
-    int k = 0;
-    for (int32_t i = 0; i < dc->in->topics_n; i++) {
-        struct rb_delete_records_req_topic *rt = &dc->in->topics[i];
-        const struct rb_topic_meta *t =
-            rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
-        char *tname = NULL;
-        if (t) {
-            tname = rb_req_alloc(req, t->name_len + 1, 1);
-            memcpy(tname, t->name, t->name_len);
-        }
-        for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
-            struct rb_delete_records_req_partition *rp = &rt->partitions[j];
-            if (!t || rp->partition_index < 0 || rp->partition_index >= t->n_partitions) {
-                dc->errors[k] = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
-            op->kind = RB_POP_DELETE_RECORDS;
-            op->topic = tname;
-            op->topic_len = t->name_len;
-            op->partition = rp->partition_index;
-            op->shard = t->partitions[rp->partition_index].shard;
-            op->u.dr.offset = rp->offset;
-            dc->pops[k] = op;
-        }
-    }
+    if (rb_fan_answerable(req))
+        respond(req, f->ctx);
 }
 
 void rb_handle_delete_records(struct rb_request *req, void *msg)
 {
     struct rb_delete_records_req *in = msg;
-    struct rb_shard *s = rb_req_shard(req);
     struct dr_ctx *dc = rb_req_alloc(req, 1, sizeof(*dc));
     dc->in = in;
     req->ctx = dc;
+    int n = 0;
     for (int32_t i = 0; i < in->topics_n; i++)
-        dc->n += RB_MAX(in->topics[i].partitions_n, 0);
-    dc->pops = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->pops));
-    dc->errors = rb_req_alloc(req, (size_t)dc->n, sizeof(*dc->errors));
-    make_pops(req, dc);
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, dc->pops, dc->n, group_back, &groups);
-    dc->groups_out = 1 + ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
-    part_back(req);
+        n += RB_MAX(in->topics[i].partitions_n, 0);
+    rb_pwalk_init(&dc->w, req, n);
+    /* One pop per known partition; unknown ones get their error now. */
+    int k = 0;
+    for (int32_t i = 0; i < in->topics_n; i++) {
+        struct rb_delete_records_req_topic *rt = &in->topics[i];
+        const char *tname;
+        const struct rb_topic_meta *t = rb_pwalk_named(&dc->w, rt->name, &tname);
+        for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
+            struct rb_delete_records_req_partition *rp = &rt->partitions[j];
+            struct rb_pop *op =
+                rb_pwalk_add(&dc->w, k, RB_POP_DELETE_RECORDS, t, tname, rp->partition_index, 0);
+            if (op)
+                op->u.dr.offset = rp->offset;
+        }
+    }
+    rb_pops_start(req, dc->w.pops, dc->w.n, dc, finish, NULL, NULL);
 }

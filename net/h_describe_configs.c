@@ -220,10 +220,8 @@ void rb_handle_describe_configs(struct rb_request *req, void *msg)
     struct rb_describe_configs_req *in = msg;
     struct rb_describe_configs_resp resp;
     rb_describe_configs_resp_init(&resp);
-    int32_t nr = RB_MAX(in->resources_n, 0);
-    resp.results = rb_req_alloc(req, (size_t)nr, sizeof(*resp.results));
-    resp.results_n = nr;
-    for (int32_t i = 0; i < nr; i++) {
+    resp.results = rb_req_array(req, in->resources_n, sizeof(*resp.results), &resp.results_n);
+    for (int32_t i = 0; i < resp.results_n; i++) {
         const struct rb_describe_configs_req_resource *r = &in->resources[i];
         struct rb_describe_configs_resp_result *out = &resp.results[i];
         rb_describe_configs_resp_result_init(out);

@@ -7,7 +7,7 @@
  *
  * The partitions go to their owner shards in one group per shard; an owner
  * answers at once when it has min_bytes (or an error), else it parks the group
- * until new data is durable or max_wait_ms passes (net/partition.c). When the
+ * until new data is durable or max_wait_ms passes (part/read.c). When the
  * groups that came back already hold min_bytes, the others are cancelled so the
  * consumer does not wait for an idle shard's deadline.
  *
@@ -17,27 +17,28 @@
  * High watermark = last stable offset = the durable end (no transactions yet).
  * Records: bytes from the tail cache come back copied; bytes in segment files come
  * back as a descriptor and are left out of req->out, to be spliced (or read and
- * sent) into their place by the connection (net/fetch_data.c, net/resp_send.c).
+ * sent) into their place by the connection (net/fetch_out.c, net/resp_send.c).
  */
 #include "core/kerr.h"
 #include "core/rb.h"
-#include "net/handlers.h"
-#include "net/partition.h"
+#include "net/pwalk.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct fetch_ctx {
     struct rb_fetch_req *in;
-    struct rb_pop **pops; /* flattened [topic][partition]; NULL when answered locally */
-    int16_t *errors;
-    int n;
-    struct rb_pgroup **groups;
-    int n_groups;
-    int groups_out;
+    struct rb_pwalk w;
     uint32_t bytes_back;
-    bool cancelled;
 };
+
+/* Close and free the bytes no response took. */
+static void free_data(struct fetch_ctx *fc)
+{
+    for (int j = 0; j < fc->w.n; j++)
+        if (fc->w.pops[j])
+            rb_part_data_clear(&fc->w.pops[j]->u.fetch.data);
+}
 
 static void respond(struct rb_request *req, struct fetch_ctx *fc)
 {
@@ -45,40 +46,36 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
     struct rb_fetch_resp resp;
     rb_fetch_resp_init(&resp);
     resp.session_id = 0;
-    int32_t nt = RB_MAX(in->topics_n, 0);
-    resp.responses = rb_req_alloc(req, (size_t)nt, sizeof(*resp.responses));
-    resp.responses_n = nt;
+    resp.responses =
+        rb_pwalk_array(&fc->w, in->topics_n, sizeof(*resp.responses), &resp.responses_n);
     uint32_t total = 0;
     uint32_t max_bytes = in->max_bytes > 0 ? (uint32_t)in->max_bytes : 0;
-    struct rb_fetch_out *fo = rb_fetch_out_new(req, fc->n); /* net/fetch_data.c */
+    struct rb_fetch_out *fo = rb_fetch_out_new(req, fc->w.n); /* net/fetch_out.c */
     int k = 0;
-    for (int32_t i = 0; i < nt; i++) {
+    for (int32_t i = 0; i < resp.responses_n; i++) {
         struct rb_fetch_req_topic *rt = &in->topics[i];
         struct rb_fetch_resp_topic *ot = &resp.responses[i];
         rb_fetch_resp_topic_init(ot);
         ot->topic = rt->topic;
         ot->topic_id = rt->topic_id;
-        int32_t np = RB_MAX(rt->partitions_n, 0);
-        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
-        ot->partitions_n = np;
-        for (int32_t j = 0; j < np; j++, k++) {
+        ot->partitions =
+            rb_pwalk_array(&fc->w, rt->partitions_n, sizeof(*ot->partitions), &ot->partitions_n);
+        for (int32_t j = 0; j < ot->partitions_n; j++, k++) {
             struct rb_fetch_resp_partition *op = &ot->partitions[j];
             rb_fetch_resp_partition_init(op);
             op->partition_index = rt->partitions[j].partition;
-            op->error_code = fc->errors[k];
             op->high_watermark = -1;
             op->last_stable_offset = -1;
             op->log_start_offset = -1;
             op->aborted_transactions_n = in->isolation_level ? 0 : -1;
             op->records = (struct rb_bytes){(const uint8_t *)"", 0};
-            struct rb_pop *pop = fc->pops[k];
-            if (!pop || op->error_code)
-                continue;
-            op->error_code = pop->error;
+            struct rb_pop *pop = rb_pwalk_result(&fc->w, k, &op->error_code);
+            if (!pop)
+                continue; /* the owner's error still carries the watermarks */
             op->high_watermark = pop->u.fetch.high_watermark;
             op->last_stable_offset = pop->u.fetch.high_watermark;
             op->log_start_offset = pop->u.fetch.log_start_offset;
-            uint32_t len = pop->u.fetch.data_len;
+            uint32_t len = pop->u.fetch.data.len;
             if (len && (total == 0 || total + len <= max_bytes)) {
                 op->records = rb_fetch_out_records(fo, pop);
                 total += len;
@@ -89,40 +86,33 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
     rb_fetch_out_encode_begin(fo);
     rb_fetch_resp_encode(&req->out, req->hdr.api_version, &resp);
     rb_fetch_out_encode_end(fo);
-    for (int j = 0; j < fc->n; j++)
-        if (fc->pops[j])
-            rb_fetch_data_clear(fc->pops[j]);
+    free_data(fc);
     rb_request_done(req);
 }
 
-static void free_data(struct fetch_ctx *fc)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    for (int j = 0; j < fc->n; j++)
-        if (fc->pops[j])
-            rb_fetch_data_clear(fc->pops[j]);
+    struct fetch_ctx *fc = f->ctx;
+    if (rb_fan_answerable(req))
+        respond(req, fc);
+    else
+        free_data(fc);
 }
 
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
+/* A shard's reads are back: once the request holds min_bytes (or an error, or the
+ * consumer left), the shards still waiting answer now. */
+static void batch_back(struct rb_shard *s, struct rb_fan_batch *b)
 {
-    struct rb_request *req = g->req;
-    struct fetch_ctx *fc = req->ctx;
-    fc->bytes_back += g->bytes;
-    if (--fc->groups_out == 0) {
-        if (req->conn && req->state == RB_REQ_DISPATCHED)
-            respond(req, fc);
-        else
-            free_data(fc);
-        return;
-    }
+    struct rb_fan *f = b->fan;
+    struct fetch_ctx *fc = f->ctx;
+    fc->bytes_back += b->rs.bytes;
+    if (f->pending <= 1)
+        return; /* the last one: finish answers */
     bool errors = false;
-    for (int i = 0; i < g->n_pops; i++)
-        errors |= g->pops[i]->error != 0;
-    if (!fc->cancelled && ((int32_t)fc->bytes_back >= fc->in->min_bytes || errors || !req->conn)) {
-        fc->cancelled = true;
-        for (int i = 0; i < fc->n_groups; i++)
-            if (!fc->groups[i]->returned)
-                rb_pgroup_cancel(s, fc->groups[i]);
-    }
+    for (int i = 0; i < b->rs.n; i++)
+        errors |= b->rs.items[i]->it.error != 0;
+    if ((int32_t)fc->bytes_back >= fc->in->min_bytes || errors || !f->req->conn)
+        rb_fan_cancel(s, f);
 }
 
 void rb_handle_fetch(struct rb_request *req, void *msg)
@@ -133,58 +123,34 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
     struct fetch_ctx *fc = rb_req_alloc(req, 1, sizeof(*fc));
     fc->in = in;
     req->ctx = fc;
+    int np = 0;
     for (int32_t i = 0; i < in->topics_n; i++)
-        fc->n += RB_MAX(in->topics[i].partitions_n, 0);
-    fc->pops = rb_req_alloc(req, (size_t)fc->n, sizeof(*fc->pops));
-    fc->errors = rb_req_alloc(req, (size_t)fc->n, sizeof(*fc->errors));
-    bool any_error = false;
+        np += RB_MAX(in->topics[i].partitions_n, 0);
+    rb_pwalk_init(&fc->w, req, np);
+    bool by_id = req->hdr.api_version >= 13;
     int k = 0;
     for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_fetch_req_topic *rt = &in->topics[i];
+        const char *tname;
         const struct rb_topic_meta *t =
-            req->hdr.api_version >= 13
-                ? rb_metadata_topic_by_id(n->md, rt->topic_id.b)
-                : (rt->topic.len > 0
-                       ? rb_metadata_topic(n->md, rt->topic.ptr, (size_t)rt->topic.len)
-                       : NULL);
-        char *tname = NULL;
-        if (t) {
-            tname = rb_req_alloc(req, t->name_len + 1, 1);
-            memcpy(tname, t->name, t->name_len);
-        }
+            by_id ? rb_pwalk_topic(&fc->w, rb_metadata_topic_by_id(n->md, rt->topic_id.b), &tname)
+                  : rb_pwalk_named(&fc->w, rt->topic, &tname);
+        int16_t err = by_id && !t ? RB_KERR_UNKNOWN_TOPIC_ID : RB_KERR_NONE;
         for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
             struct rb_fetch_req_partition *rp = &rt->partitions[j];
-            if (!t || rp->partition < 0 || rp->partition >= t->n_partitions) {
-                fc->errors[k] = req->hdr.api_version >= 13 && !t
-                                    ? RB_KERR_UNKNOWN_TOPIC_ID
-                                    : RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-                any_error = true;
+            struct rb_pop *op = rb_pwalk_add(&fc->w, k, RB_POP_FETCH, t, tname, rp->partition, err);
+            if (!op)
                 continue;
-            }
-            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
-            op->kind = RB_POP_FETCH;
-            op->topic = tname;
-            op->topic_len = t->name_len;
-            op->partition = rp->partition;
-            op->shard = t->partitions[rp->partition].shard;
             op->u.fetch.offset = rp->fetch_offset;
             op->u.fetch.max_bytes = rp->partition_max_bytes;
-            fc->pops[k] = op;
         }
     }
-    int64_t wait_ms = any_error ? 0 : RB_MAX(in->max_wait_ms, 0);
-    fc->n_groups = rb_pgroups_split(req, fc->pops, fc->n, group_back, &fc->groups);
-    for (int i = 0; i < fc->n_groups; i++) {
-        struct rb_pgroup *g = fc->groups[i];
-        g->deadline_ms = s->now_ms + wait_ms;
-        g->min_bytes = in->min_bytes;
-        g->max_bytes = in->max_bytes > 0 ? in->max_bytes : 0;
-    }
-    if (fc->n_groups == 0) {
-        respond(req, fc);
-        return;
-    }
-    fc->groups_out = fc->n_groups;
-    for (int i = 0; i < fc->n_groups; i++)
-        rb_pgroup_send(s, fc->groups[i]);
+    /* errors go back at once, like Kafka */
+    int64_t wait_ms = rb_pwalk_any_error(&fc->w) ? 0 : RB_MAX(in->max_wait_ms, 0);
+    struct rb_part_read_set limits = {
+        .deadline_ms = s->now_ms + wait_ms,
+        .min_bytes = in->min_bytes,
+        .max_bytes = in->max_bytes > 0 ? in->max_bytes : 0,
+    };
+    rb_pops_start(req, fc->w.pops, fc->w.n, fc, finish, batch_back, &limits);
 }

@@ -88,7 +88,7 @@ void rb_handle_list_groups(struct rb_request *req, void *msg)
     int shards = have ? n->b->rt.n_shards : 0;
     struct rb_gparent *p = rb_gparent_new(req, msg, shards, list_finish);
     for (int i = 0; i < shards; i++) {
-        p->ops[i].owner = (int16_t)i;
+        p->ops[i].fi.shard = (int16_t)i;
         p->ops[i].group = "";
         p->ops[i].run = list_run;
         p->ops[i].out = rb_req_alloc(req, 1, sizeof(struct list_out));

@@ -61,7 +61,7 @@ static void join_done(struct rb_gwait *w)
             r->members_n = k;
         }
     }
-    rb_gop_return(rb_self(), op);
+    rb_gop_return(op->fi.batch->owner, op);
 }
 
 static void join_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mgr *mgr)
@@ -142,7 +142,7 @@ static void sync_done(struct rb_gwait *w)
             r->protocol_name = rb_gop_str(op, w->g->protocol);
         }
     }
-    rb_gop_return(rb_self(), op);
+    rb_gop_return(op->fi.batch->owner, op);
 }
 
 static void sync_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mgr *mgr)

@@ -10,17 +10,11 @@
  */
 #include "core/kerr.h"
 #include "core/rb.h"
-#include "net/handlers.h"
-#include "net/partition.h"
-
-#include <string.h>
+#include "net/pwalk.h"
 
 struct lo_ctx {
     struct rb_list_offsets_req *in;
-    struct rb_pop **pops;
-    int16_t *errors;
-    int n;
-    int groups_out;
+    struct rb_pwalk w;
 };
 
 static void respond(struct rb_request *req, struct lo_ctx *lc)
@@ -28,35 +22,24 @@ static void respond(struct rb_request *req, struct lo_ctx *lc)
     struct rb_list_offsets_req *in = lc->in;
     struct rb_list_offsets_resp resp;
     rb_list_offsets_resp_init(&resp);
-    int32_t nt = RB_MAX(in->topics_n, 0);
-    resp.topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp.topics));
-    resp.topics_n = nt;
+    resp.topics = rb_pwalk_array(&lc->w, in->topics_n, sizeof(*resp.topics), &resp.topics_n);
     int k = 0;
-    for (int32_t i = 0; i < nt; i++) {
+    for (int32_t i = 0; i < resp.topics_n; i++) {
         struct rb_list_offsets_req_topic *rt = &in->topics[i];
         struct rb_list_offsets_resp_topic *ot = &resp.topics[i];
         rb_list_offsets_resp_topic_init(ot);
         ot->name = rt->name;
-        int32_t np = RB_MAX(rt->partitions_n, 0);
-        ot->partitions = rb_req_alloc(req, (size_t)np, sizeof(*ot->partitions));
-        ot->partitions_n = np;
-        for (int32_t j = 0; j < np; j++, k++) {
+        ot->partitions =
+            rb_pwalk_array(&lc->w, rt->partitions_n, sizeof(*ot->partitions), &ot->partitions_n);
+        for (int32_t j = 0; j < ot->partitions_n; j++, k++) {
             struct rb_list_offsets_resp_partition *op = &ot->partitions[j];
             rb_list_offsets_resp_partition_init(op);
             op->partition_index = rt->partitions[j].partition_index;
-            op->error_code = lc->errors[k];
-            op->timestamp = -1;
-            op->offset = -1;
-            op->leader_epoch = -1;
-            struct rb_pop *pop = lc->pops[k];
-            if (!pop || op->error_code)
-                continue;
-            op->error_code = pop->error;
-            if (!pop->error) {
-                op->offset = pop->u.lo.offset;
-                op->timestamp = pop->u.lo.found_timestamp;
-                op->leader_epoch = op->offset >= 0 ? 0 : -1;
-            }
+            struct rb_pop *pop = rb_pwalk_result(&lc->w, k, &op->error_code);
+            pop = op->error_code ? NULL : pop;
+            op->offset = pop ? pop->u.lo.offset : -1;
+            op->timestamp = pop ? pop->u.lo.found_timestamp : -1;
+            op->leader_epoch = op->offset >= 0 ? 0 : -1;
         }
     }
     rb_resp_begin(req);
@@ -77,65 +60,37 @@ static bool timestamp_supported(int64_t ts, int16_t version)
     return version >= min_version[-ts - 1];
 }
 
-static void part_back(struct rb_request *req)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct lo_ctx *lc = req->ctx;
-    if (--lc->groups_out == 0 && req->conn && req->state == RB_REQ_DISPATCHED)
-        respond(req, lc);
-}
-
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
-{
-    (void)s;
-    part_back(g->req);
+    if (rb_fan_answerable(req))
+        respond(req, f->ctx);
 }
 
 void rb_handle_list_offsets(struct rb_request *req, void *msg)
 {
     struct rb_list_offsets_req *in = msg;
-    struct rb_net *n = rb_req_net(req);
-    struct rb_shard *s = rb_req_shard(req);
     struct lo_ctx *lc = rb_req_alloc(req, 1, sizeof(*lc));
     lc->in = in;
     req->ctx = lc;
+    int n = 0;
     for (int32_t i = 0; i < in->topics_n; i++)
-        lc->n += RB_MAX(in->topics[i].partitions_n, 0);
-    lc->pops = rb_req_alloc(req, (size_t)lc->n, sizeof(*lc->pops));
-    lc->errors = rb_req_alloc(req, (size_t)lc->n, sizeof(*lc->errors));
+        n += RB_MAX(in->topics[i].partitions_n, 0);
+    rb_pwalk_init(&lc->w, req, n);
     int k = 0;
     for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_list_offsets_req_topic *rt = &in->topics[i];
-        const struct rb_topic_meta *t =
-            rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
-        char *tname = NULL;
-        if (t) {
-            tname = rb_req_alloc(req, t->name_len + 1, 1);
-            memcpy(tname, t->name, t->name_len);
-        }
+        const char *tname;
+        const struct rb_topic_meta *t = rb_pwalk_named(&lc->w, rt->name, &tname);
         for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
             struct rb_list_offsets_req_partition *rp = &rt->partitions[j];
-            if (!timestamp_supported(rp->timestamp, req->hdr.api_version)) {
-                lc->errors[k] = RB_KERR_UNSUPPORTED_VERSION;
-                continue;
-            }
-            if (!t || rp->partition_index < 0 || rp->partition_index >= t->n_partitions) {
-                lc->errors[k] = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
-            op->kind = RB_POP_LIST_OFFSETS;
-            op->topic = tname;
-            op->topic_len = t->name_len;
-            op->partition = rp->partition_index;
-            op->shard = t->partitions[rp->partition_index].shard;
-            op->u.lo.timestamp = rp->timestamp;
-            lc->pops[k] = op;
+            int16_t err = timestamp_supported(rp->timestamp, req->hdr.api_version)
+                              ? RB_KERR_NONE
+                              : RB_KERR_UNSUPPORTED_VERSION;
+            struct rb_pop *op =
+                rb_pwalk_add(&lc->w, k, RB_POP_LIST_OFFSETS, t, tname, rp->partition_index, err);
+            if (op)
+                op->u.lo.timestamp = rp->timestamp;
         }
     }
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, lc->pops, lc->n, group_back, &groups);
-    lc->groups_out = 1 + ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
-    part_back(req);
+    rb_pops_start(req, lc->w.pops, lc->w.n, lc, finish, NULL, NULL);
 }

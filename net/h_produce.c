@@ -7,58 +7,32 @@
  * max.message.bytes) and deeply (every inner record, decompressing compressed
  * batches under a cap: storage/compress.h) - spreading that work over the shards
  * that received the bytes - then send each owner shard its partitions in one
- * group. Owners append and, for acks=1/all, answer once the data is fdatasync'd
- * (net/partition.c). acks=0 gets no response at all, as in Kafka.
+ * group (net/fanout.c). Owners append through part/ (part/append.c) and, for
+ * acks=1/all, answer once the data is fdatasync'd (part/flush.c). acks=0 gets no
+ * response at all, as in Kafka.
  *
  * Topic compression.type (else broker compression.type; "producer" keeps what
  * the producer sent): a batch of another codec is rebuilt by the owner shard just
- * before its append (rb_produce_rebuild: decompress, deep-validate, recompress,
+ * before its append (part/append.c: decompress, deep-validate, recompress,
  * new CRC), in that shard's codec scratch. Errors: malformed inner records
  * INVALID_RECORD (87), records that do not decompress CORRUPT_MESSAGE (2; Kafka
  * answers UNKNOWN_SERVER_ERROR there), decompressed size over rb_decomp_cap or a
  * rebuilt batch over max.message.bytes MESSAGE_TOO_LARGE (10), more than one batch
  * in a partition that needs a rebuild INVALID_RECORD (Kafka refuses that always),
  * zstd before Produce v7 UNSUPPORTED_COMPRESSION_TYPE (76). CreateTime topics also
- * get Kafka's timestamp rule (struct rb_ts_rule): INVALID_TIMESTAMP (32).
+ * get Kafka's timestamp rule (struct rb_part_ts_rule): INVALID_TIMESTAMP (32).
  */
 #include "core/kerr.h"
 #include "core/rb.h"
-#include "net/handlers.h"
-#include "net/partition.h"
-#include "storage/batch.h"
-#include "storage/compress.h"
+#include "net/pwalk.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct produce_ctx {
     struct rb_produce_req *in;
-    struct rb_pop **pops; /* [topic][partition] flattened, NULL when answered locally */
-    int16_t *errors;      /* local errors, same indexing */
-    int n;
-    int groups_out;
+    struct rb_pwalk w;
 };
-
-static int16_t batch_error(enum rb_batch_status st)
-{
-    switch (st) {
-    case RB_BATCH_OK:
-        return RB_KERR_NONE;
-    case RB_BATCH_BAD_MAGIC:
-        return RB_KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
-    case RB_BATCH_INVALID:
-    case RB_BATCH_BAD_RECORD:
-        return RB_KERR_INVALID_RECORD;
-    case RB_BATCH_TOO_LARGE:
-        return RB_KERR_MESSAGE_TOO_LARGE;
-    case RB_BATCH_BAD_CODEC:
-        return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE;
-    case RB_BATCH_NOMEM:
-        return RB_KERR_UNKNOWN_SERVER_ERROR;
-    default:
-        return RB_KERR_CORRUPT_MESSAGE;
-    }
-}
 
 static int32_t max_message_bytes(struct rb_net *n, const struct rb_topic_meta *t)
 {
@@ -80,7 +54,7 @@ static int64_t topic_i64(struct rb_net *n, const struct rb_topic_meta *t, const 
     return v && rb_parse_i64(v, 0, INT64_MAX, &x) == 0 ? x : dflt;
 }
 
-static void ts_rule(struct rb_net *n, const struct rb_topic_meta *t, struct rb_ts_rule *r)
+static void ts_rule(struct rb_net *n, const struct rb_topic_meta *t, struct rb_part_ts_rule *r)
 {
     const char *v = rb_topic_config(t, "message.timestamp.type");
     r->check = v ? strcmp(v, "CreateTime") == 0
@@ -91,106 +65,13 @@ static void ts_rule(struct rb_net *n, const struct rb_topic_meta *t, struct rb_t
                             "log.message.timestamp.after.max.ms", 3600000);
 }
 
-static int16_t ts_check(const struct rb_ts_rule *r, const struct rb_ts_range *ts)
-{
-    int64_t now = rb_wall_ms();
-    if (!r->check)
-        return RB_KERR_NONE;
-    if (ts->min != INT64_MAX && ts->min < now - r->before_ms)
-        return RB_KERR_INVALID_TIMESTAMP;
-    if (r->after_ms < INT64_MAX - now && ts->max > now + r->after_ms)
-        return RB_KERR_INVALID_TIMESTAMP;
-    return RB_KERR_NONE;
-}
-
 /* The topic's compression.type (else the broker's) as a codec, -1 = "producer". */
 static int target_codec(struct rb_net *n, const struct rb_topic_meta *t)
 {
     const char *v = rb_topic_config(t, "compression.type");
     if (!v)
         v = rb_config_get(rb_net_config(n), "compression.type"); /* dynamic too */
-    int c = v ? rb_codec_from_config(v) : -1;
-    return c >= 0 ? c : -1;
-}
-
-static struct rb_codec_ctx *net_codec(struct rb_net *n)
-{
-    if (!n->codec)
-        n->codec = rb_codec_ctx_new(); /* once per shard */
-    return n->codec;
-}
-
-/* Validate every batch of one partition's records; returns a Kafka error. Batches
- * the owner will rebuild for compression.type (codec != target) are deep-validated
- * there, on their records as decompressed for the rebuild; the others here, on the
- * receiving shard (decompressing compressed ones), as Kafka's LogValidator does
- * for every produce. *recompress tells whether any batch needs the rebuild. */
-static int16_t validate_records(struct rb_net *n, struct rb_bytes rec, int32_t max_bytes,
-                                int target, const struct rb_ts_rule *tsr, int16_t version,
-                                bool *recompress)
-{
-    *recompress = false;
-    if (rec.len <= 0)
-        return RB_KERR_CORRUPT_MESSAGE;
-    uint32_t off = 0, len = (uint32_t)rec.len;
-    int n_batches = 0;
-    while (off < len) {
-        struct rb_batch_info bi;
-        enum rb_batch_status st = rb_batch_validate(rec.ptr + off, len - off, &bi);
-        if (st != RB_BATCH_OK)
-            return batch_error(st);
-        if (rb_batch_total_bytes(&bi) > (uint32_t)max_bytes)
-            return RB_KERR_MESSAGE_TOO_LARGE;
-        int codec = bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK;
-        if (codec > RB_CODEC_MAX || (codec == RB_CODEC_ZSTD && version < 7))
-            return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE; /* Kafka: zstd needs v7+ */
-        if (target >= 0 && codec != target) {
-            *recompress = true; /* the owner validates while rebuilding */
-        } else {
-            if (!net_codec(n))
-                return RB_KERR_UNKNOWN_SERVER_ERROR;
-            struct rb_ts_range ts;
-            st =
-                rb_batch_deep_validate(n->codec, rec.ptr + off, &bi, rb_decomp_cap(max_bytes), &ts);
-            if (st != RB_BATCH_OK)
-                return batch_error(st);
-            int16_t err = ts_check(tsr, &ts);
-            if (err)
-                return err;
-        }
-        off += rb_batch_total_bytes(&bi);
-        n_batches++;
-    }
-    /* Kafka accepts one v2 batch per partition; a rebuild must be all or nothing. */
-    if (*recompress && n_batches > 1)
-        return RB_KERR_INVALID_RECORD;
-    return RB_KERR_NONE;
-}
-
-int16_t rb_produce_rebuild(struct rb_net *n, const struct rb_pop *op, const uint8_t *b,
-                           const struct rb_batch_info *bi, const uint8_t **out,
-                           struct rb_batch_info *obi)
-{
-    *out = b;
-    *obi = *bi;
-    if (!op->u.produce.recompress ||
-        (bi->attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == op->u.produce.codec)
-        return RB_KERR_NONE;
-    if (!net_codec(n))
-        return RB_KERR_UNKNOWN_SERVER_ERROR;
-    struct rb_ts_range ts;
-    enum rb_batch_status st =
-        rb_batch_recompress(n->codec, b, bi, op->u.produce.codec,
-                            rb_decomp_cap(op->u.produce.max_bytes), out, obi, &ts);
-    if (st != RB_BATCH_OK)
-        return batch_error(st);
-    int16_t err = ts_check(&op->u.produce.ts, &ts);
-    if (err)
-        return err;
-    /* Kafka checks the size again after a rebuild (it may have grown). */
-    if (rb_batch_total_bytes(obi) > (uint32_t)op->u.produce.max_bytes)
-        return RB_KERR_MESSAGE_TOO_LARGE;
-    return RB_KERR_NONE;
+    return rb_part_codec_from_config(v);
 }
 
 static void respond(struct rb_request *req, struct produce_ctx *pc)
@@ -199,31 +80,26 @@ static void respond(struct rb_request *req, struct produce_ctx *pc)
     struct rb_produce_resp resp;
     rb_produce_resp_init(&resp);
     resp.responses =
-        rb_req_alloc(req, (size_t)RB_MAX(in->topic_data_n, 0), sizeof(*resp.responses));
-    resp.responses_n = RB_MAX(in->topic_data_n, 0);
+        rb_pwalk_array(&pc->w, in->topic_data_n, sizeof(*resp.responses), &resp.responses_n);
     int k = 0;
     for (int32_t i = 0; i < resp.responses_n; i++) {
         struct rb_produce_req_topic *rt = &in->topic_data[i];
         struct rb_produce_resp_topic *ot = &resp.responses[i];
         rb_produce_resp_topic_init(ot);
         ot->name = rt->name;
-        int32_t np = RB_MAX(rt->partition_data_n, 0);
-        ot->partition_responses = rb_req_alloc(req, (size_t)np, sizeof(*ot->partition_responses));
-        ot->partition_responses_n = np;
-        for (int32_t j = 0; j < np; j++, k++) {
+        ot->partition_responses =
+            rb_pwalk_array(&pc->w, rt->partition_data_n, sizeof(*ot->partition_responses),
+                           &ot->partition_responses_n);
+        for (int32_t j = 0; j < ot->partition_responses_n; j++, k++) {
             struct rb_produce_resp_partition *op = &ot->partition_responses[j];
             rb_produce_resp_partition_init(op);
             op->index = rt->partition_data[j].index;
-            op->error_code = pc->errors[k];
             op->base_offset = -1;
-            struct rb_pop *pop = pc->pops[k];
+            struct rb_pop *pop = rb_pwalk_result(&pc->w, k, &op->error_code);
             if (pop && !op->error_code) {
-                op->error_code = pop->error;
-                if (!pop->error) {
-                    op->base_offset = pop->u.produce.base_offset;
-                    op->log_append_time_ms = pop->u.produce.log_append_time;
-                    op->log_start_offset = pop->u.produce.log_start_offset;
-                }
+                op->base_offset = pop->u.produce.base_offset;
+                op->log_append_time_ms = pop->u.produce.log_append_time;
+                op->log_start_offset = pop->u.produce.log_start_offset;
             }
         }
     }
@@ -232,79 +108,58 @@ static void respond(struct rb_request *req, struct produce_ctx *pc)
     rb_request_done(req);
 }
 
-static void part_back(struct rb_request *req)
+static void finish(struct rb_request *req, struct rb_fan *f)
 {
-    struct produce_ctx *pc = req->ctx;
-    if (--pc->groups_out > 0)
-        return;
-    if (pc->in->acks != 0 && req->conn && req->state == RB_REQ_DISPATCHED)
+    struct produce_ctx *pc = f->ctx;
+    if (pc->in->acks != 0 && rb_fan_answerable(req))
         respond(req, pc);
 }
 
-static void group_back(struct rb_shard *s, struct rb_pgroup *g)
+/* The request-wide error, if any (every partition gets it). */
+static int16_t request_error(const struct rb_request *req, const struct rb_produce_req *in)
 {
-    (void)s;
-    part_back(g->req);
-}
-
-/* Build one group per owner shard from the pops that go remote. */
-static void send_groups(struct rb_request *req, struct produce_ctx *pc)
-{
-    struct rb_shard *s = rb_req_shard(req);
-    struct rb_pgroup **groups;
-    int ng = rb_pgroups_split(req, pc->pops, pc->n, group_back, &groups);
-    pc->groups_out += ng;
-    for (int i = 0; i < ng; i++)
-        rb_pgroup_send(s, groups[i]);
+    if (req->hdr.api_version < 3)
+        return RB_KERR_UNSUPPORTED_VERSION;
+    if (in->acks != 0 && in->acks != 1 && in->acks != -1)
+        return RB_KERR_INVALID_REQUIRED_ACKS;
+    if (in->transactional_id.len >= 0)
+        return RB_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return RB_KERR_NONE;
 }
 
 void rb_handle_produce(struct rb_request *req, void *msg)
 {
     struct rb_produce_req *in = msg;
     struct rb_net *n = rb_req_net(req);
+    struct rb_part_shard *ps = rb_part_of(rb_req_shard(req));
     struct produce_ctx *pc = rb_req_alloc(req, 1, sizeof(*pc));
     pc->in = in;
     req->ctx = pc;
+    int np = 0;
     for (int32_t i = 0; i < in->topic_data_n; i++)
-        pc->n += RB_MAX(in->topic_data[i].partition_data_n, 0);
-    pc->pops = rb_req_alloc(req, (size_t)pc->n, sizeof(*pc->pops));
-    pc->errors = rb_req_alloc(req, (size_t)pc->n, sizeof(*pc->errors));
-    int16_t all_err = RB_KERR_NONE;
-    if (req->hdr.api_version < 3)
-        all_err = RB_KERR_UNSUPPORTED_VERSION;
-    else if (in->acks != 0 && in->acks != 1 && in->acks != -1)
-        all_err = RB_KERR_INVALID_REQUIRED_ACKS;
-    else if (in->transactional_id.len >= 0)
-        all_err = RB_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        np += RB_MAX(in->topic_data[i].partition_data_n, 0);
+    rb_pwalk_init(&pc->w, req, np);
+    int16_t all_err = request_error(req, in);
     int k = 0;
     for (int32_t i = 0; i < in->topic_data_n; i++) {
         struct rb_produce_req_topic *rt = &in->topic_data[i];
-        const struct rb_topic_meta *t =
-            rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
+        const char *tname;
+        const struct rb_topic_meta *t = rb_pwalk_named(&pc->w, rt->name, &tname);
         int32_t max_bytes = t ? max_message_bytes(n, t) : 0;
         int target = t ? target_codec(n, t) : -1;
-        struct rb_ts_rule tsr = {0};
+        struct rb_part_ts_rule tsr = {0};
         if (t)
             ts_rule(n, t, &tsr);
-        const char *tname = t ? t->name : NULL;
         for (int32_t j = 0; j < rt->partition_data_n; j++, k++) {
             struct rb_produce_req_partition *rp = &rt->partition_data[j];
             int16_t err = all_err;
-            if (!err && (!t || rp->index < 0 || rp->index >= t->n_partitions))
-                err = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
             bool recompress = false;
-            if (!err)
-                err = validate_records(n, rp->records, max_bytes, target, &tsr,
-                                       req->hdr.api_version, &recompress);
-            pc->errors[k] = err;
-            if (err)
+            if (!err && t && rp->index >= 0 && rp->index < t->n_partitions)
+                err = rb_part_validate(ps, rp->records.ptr, rp->records.len, max_bytes, target,
+                                       &tsr, req->hdr.api_version >= 7, &recompress);
+            struct rb_pop *op = rb_pwalk_add(&pc->w, k, RB_POP_PRODUCE, t, tname, rp->index, err);
+            if (!op)
                 continue;
-            struct rb_pop *op = rb_req_alloc(req, 1, sizeof(*op));
-            op->kind = RB_POP_PRODUCE;
-            op->topic = tname; /* the snapshot outlives the request: see below */
-            op->topic_len = t->name_len;
-            op->partition = rp->index;
-            op->shard = t->partitions[rp->index].shard;
             op->u.produce.records = rp->records.ptr;
             op->u.produce.len = (uint32_t)rp->records.len;
             op->u.produce.acks = in->acks;
@@ -312,22 +167,11 @@ void rb_handle_produce(struct rb_request *req, void *msg)
             op->u.produce.codec = (uint8_t)RB_MAX(target, 0);
             op->u.produce.max_bytes = max_bytes;
             op->u.produce.ts = tsr;
-            pc->pops[k] = op;
         }
     }
-    /* Topic names in pops point into the snapshot; copy them into the arena, since
-     * a metadata update may free the snapshot while the owner works. */
-    for (int j = 0; j < pc->n; j++)
-        if (pc->pops[j]) {
-            char *nm = rb_req_alloc(req, pc->pops[j]->topic_len + 1, 1);
-            memcpy(nm, pc->pops[j]->topic, pc->pops[j]->topic_len);
-            pc->pops[j]->topic = nm;
-        }
-    rb_request_hold(req); /* until the groups are sent and counted */
-    pc->groups_out = 1;
-    send_groups(req, pc);
+    rb_request_hold(req); /* acks=0: the request is done before the owners answer */
+    rb_pops_start(req, pc->w.pops, pc->w.n, pc, finish, NULL, NULL);
     if (in->acks == 0)
         rb_request_done_silent(req);
-    part_back(req);
     rb_request_release(req);
 }

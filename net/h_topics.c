@@ -12,10 +12,8 @@
 
 struct create_ctx {
     struct rb_create_topics_req *in;
-    struct rb_topic_spec *specs; /* one per request topic */
-    struct rb_topic_spec *ok;    /* the ones that passed local checks, for the coord */
-    int *ok_idx;
-    int n_ok;
+    struct rb_topic_spec *specs; /* one per request topic (pick.all) */
+    struct rb_pick pick;         /* the ones that passed local checks, for the coord */
 };
 
 /* v5+: every topic config Kafka knows with its value, as DescribeConfigs reports
@@ -54,10 +52,8 @@ static void create_respond(struct rb_request *req, struct create_ctx *cc)
     struct rb_create_topics_req *in = cc->in;
     struct rb_create_topics_resp resp;
     rb_create_topics_resp_init(&resp);
-    int32_t nt = RB_MAX(in->topics_n, 0);
-    resp.topics = rb_req_alloc(req, (size_t)nt, sizeof(*resp.topics));
-    resp.topics_n = nt;
-    for (int32_t i = 0; i < nt; i++) {
+    resp.topics = rb_req_array(req, in->topics_n, sizeof(*resp.topics), &resp.topics_n);
+    for (int32_t i = 0; i < resp.topics_n; i++) {
         struct rb_topic_spec *sp = &cc->specs[i];
         struct rb_create_topics_resp_topic *ot = &resp.topics[i];
         rb_create_topics_resp_topic_init(ot);
@@ -84,8 +80,7 @@ static void create_done(struct rb_shard *s, void *arg)
     (void)s;
     struct rb_request *req = arg;
     struct create_ctx *cc = req->ctx;
-    for (int i = 0; i < cc->n_ok; i++)
-        cc->specs[cc->ok_idx[i]] = cc->ok[i];
+    rb_pick_put_back(&cc->pick);
     if (req->conn)
         create_respond(req, cc);
     rb_request_release(req);
@@ -124,9 +119,7 @@ void rb_handle_create_topics(struct rb_request *req, void *msg)
     cc->in = in;
     req->ctx = cc;
     int32_t nt = RB_MAX(in->topics_n, 0);
-    cc->specs = rb_req_alloc(req, (size_t)nt, sizeof(*cc->specs));
-    cc->ok = rb_req_alloc(req, (size_t)nt, sizeof(*cc->ok));
-    cc->ok_idx = rb_req_alloc(req, (size_t)nt, sizeof(int));
+    cc->specs = rb_pick_init(&cc->pick, req, nt, sizeof(*cc->specs));
     for (int32_t i = 0; i < nt; i++) {
         struct rb_create_topics_req_topic *t = &in->topics[i];
         struct rb_topic_spec *sp = &cc->specs[i];
@@ -145,17 +138,16 @@ void rb_handle_create_topics(struct rb_request *req, void *msg)
                 t->configs[c].value.len >= 0 ? rb_req_strdup(req, t->configs[c].value) : NULL;
         }
         if (!sp->error) {
-            cc->ok[cc->n_ok] = *sp;
-            cc->ok_idx[cc->n_ok++] = i;
+            rb_pick_add(&cc->pick, i);
         }
     }
-    if (cc->n_ok == 0) {
+    if (cc->pick.n_ok == 0) {
         create_respond(req, cc);
         return;
     }
     rb_request_hold(req);
-    rb_coord_create_topics(rb_req_shard(req), cc->ok, cc->n_ok, in->validate_only, create_done,
-                           req);
+    rb_coord_create_topics(rb_req_shard(req), cc->pick.ok, cc->pick.n_ok, in->validate_only,
+                           create_done, req);
 }
 
 struct delete_ctx {

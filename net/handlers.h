@@ -73,5 +73,24 @@ char *rb_req_strdup(struct rb_request *req, struct rb_str s);
 /* Arena allocation of n zeroed elements; never NULL (the arena limit is far above
  * what a request of frame_len bytes can need: element counts are bounded by it). */
 void *rb_req_alloc(struct rb_request *req, size_t n, size_t size);
+/* An array of n zeroed elements (n < 0 counts as 0) in the arena; *count = n. */
+void *rb_req_array(struct rb_request *req, int32_t n, size_t size, int32_t *count);
+
+/* The entries of an admin request (CreateTopics, CreatePartitions) that passed the
+ * local checks, copied out for the coordinator, which fills them in, and put back
+ * in place when it answers. All in the request arena. */
+struct rb_pick {
+    void *all; /* one entry of size bytes per request entry */
+    void *ok;  /* copies of the entries picked */
+    int *idx;  /* ok's entry i is all's entry idx[i] */
+    int n_ok;
+    size_t size;
+};
+/* n zeroed entries of size bytes; returns all. */
+void *rb_pick_init(struct rb_pick *p, struct rb_request *req, int32_t n, size_t size);
+/* Entry i goes to the coordinator. */
+void rb_pick_add(struct rb_pick *p, int i);
+/* The coordinator filled in ok: copy each back to its place in all. */
+void rb_pick_put_back(struct rb_pick *p);
 
 #endif

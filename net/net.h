@@ -29,13 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct rb_partition;
-struct rb_codec_ctx;
-struct rb_ptable {
-    struct rb_partition **buckets;
-    uint32_t mask;
-    uint32_t n;
-};
+struct rb_pending_update;
+struct rb_groups_shard;
 
 struct rb_broker {
     struct rb_config *config;
@@ -58,37 +53,20 @@ struct rb_net {
     uint32_t buf_bytes;
     /* state */
     struct rb_metadata *md;
-    struct rb_ptable parts;
-    struct rb_partition *dirty_head; /* partitions appended to since their last flush */
     struct rb_conn *conns;
     int n_conns;
-    int flushes_in_flight;
-    int closing_partitions; /* dropped partitions waiting for their flush */
-    /* Group-commit counters (perf/run reads them): written by this shard only
-     * (rb_stat_add), read by the main thread for the "stats shard=" log line it
-     * prints on SIGUSR1 and at clean shutdown. */
-    _Atomic uint64_t stat_flush_cycles; /* loop turns that started >= 1 flush */
-    _Atomic uint64_t stat_flushes;      /* partition flushes started */
-    _Atomic uint64_t stat_syncs;        /* of them with an fdatasync */
-    _Atomic uint64_t stat_bytes;        /* record-batch bytes appended (what flushes write) */
     uint64_t next_conn_id;
-    struct rb_tail_cache *tail_cache; /* log.tail.cache.bytes of written chunks */
-    int groups_out;                   /* pgroups (and cancels) sent, not back yet */
-    int64_t stop_deadline_ms;         /* stopping: when to stop waiting for them */
+    int groups_out;           /* pgroups (and cancels) sent, not back yet */
+    int64_t stop_deadline_ms; /* stopping: when to stop waiting for them */
     struct rb_timer stop_timer;
-    struct rb_codec_ctx *codec; /* compression scratch (storage/compress.h), lazy */
+    /* metadata updates waiting for their dropped partitions (net/fanout.c) */
+    struct rb_pending_update *pending_updates;
+    struct rb_groups_shard *groups; /* group coordinator state (net/group_route.c) */
 };
-
-/* Single-writer counter add: no locked read-modify-write on the hot path. */
-static inline void rb_stat_add(_Atomic uint64_t *c, uint64_t v)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-                          memory_order_relaxed);
-}
 
 enum rb_req_state { RB_REQ_DISPATCHED = 1, RB_REQ_DONE };
 
-/* Response bytes that are not in req->out (fetch data, net/fetch_data.c): they go
+/* Response bytes that are not in req->out (fetch data, net/fetch_out.c): they go
  * into the stream at out position `at`, file bytes first (file_len bytes of fd at
  * file_pos, moved by splice or by read + send: fetch.file.transfer), then mem_len
  * bytes of mem. The request owns fd and mem (closed and freed with it). The
@@ -126,6 +104,13 @@ struct rb_request {
     uint64_t ext_bytes;
 };
 
+/* A connection's life (drawn in net/conn.c). paused (too much queued) is apart. */
+enum rb_conn_state {
+    RB_CONN_OPEN = 0, /* reading requests */
+    RB_CONN_DRAINING, /* bad input seen: answer what came before it, then close */
+    RB_CONN_CLOSING,  /* shut down; freed once no I/O and no callback holds it */
+};
+
 struct rb_conn {
     struct rb_conn *next, *prev;
     struct rb_net *net;
@@ -136,8 +121,7 @@ struct rb_conn {
     struct rb_io send_io;
     bool recv_armed;
     bool paused;
-    bool closing;
-    bool draining; /* bad input seen: answer what came before it, then close */
+    enum rb_conn_state state; /* net/conn.c: the one writer is conn_set_state */
     bool send_in_flight;
     int busy;        /* > 0 while a callback works on the connection: do not free it */
     size_t send_off; /* bytes of the current region sent (net/resp_send.c) */

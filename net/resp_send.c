@@ -16,7 +16,7 @@
  * operation drains them alone before filling again. So the stream stays exact
  * whatever the split.
  *
- * The descriptors are dup()s taken by the partition's owner (net/fetch_data.c):
+ * The descriptors are dup()s taken by the partition's owner (net/fetch_out.c):
  * the file stays readable even if retention or a topic deletion unlinks it.
  * Faults: a failed or empty fill means the log could not give back bytes it
  * handed out: the owner is told (the partition goes offline) and the connection is
@@ -26,7 +26,7 @@
  * until the connection closes: no allocation per response.
  */
 #include "net/net.h"
-#include "net/partition.h"
+#include "net/fanout.h"
 #include "core/logging.h"
 #include "core/rb.h"
 

@@ -73,35 +73,18 @@ int8_t rb_read_i8(struct rb_reader *r)
     return p ? (int8_t)p[0] : 0;
 }
 
-int16_t rb_read_i16(struct rb_reader *r)
-{
-    const uint8_t *p = take(r, 2);
-    return p ? (int16_t)get_be(p, 2) : 0;
-}
-
-uint16_t rb_read_u16(struct rb_reader *r)
-{
-    const uint8_t *p = take(r, 2);
-    return p ? (uint16_t)get_be(p, 2) : 0;
-}
-
-int32_t rb_read_i32(struct rb_reader *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? (int32_t)get_be(p, 4) : 0;
-}
-
-uint32_t rb_read_u32(struct rb_reader *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? (uint32_t)get_be(p, 4) : 0;
-}
-
-int64_t rb_read_i64(struct rb_reader *r)
-{
-    const uint8_t *p = take(r, 8);
-    return p ? (int64_t)get_be(p, 8) : 0;
-}
+/* The fixed-size big-endian readers: 0 once the reader is in error. */
+#define RB_READ_BE(name, type, n)                                                                  \
+    type name(struct rb_reader *r)                                                                 \
+    {                                                                                              \
+        const uint8_t *p = take(r, n);                                                             \
+        return p ? (type)get_be(p, n) : 0;                                                         \
+    }
+RB_READ_BE(rb_read_i16, int16_t, 2)
+RB_READ_BE(rb_read_u16, uint16_t, 2)
+RB_READ_BE(rb_read_i32, int32_t, 4)
+RB_READ_BE(rb_read_u32, uint32_t, 4)
+RB_READ_BE(rb_read_i64, int64_t, 8)
 
 double rb_read_f64(struct rb_reader *r)
 {

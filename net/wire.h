@@ -96,7 +96,7 @@ struct rb_writer {
     size_t cap;
     size_t max; /* hard limit; 0 = 1 GiB */
     int err;
-    /* Deferred bytes (fetch data that goes out from files, net/fetch_data.c): a
+    /* Deferred bytes (fetch data that goes out from files, net/fetch_out.c): a
      * rb_write_raw whose source lies in [defer_lo, defer_hi) copies nothing; it
      * calls defer_fn, which notes that those n bytes belong at w->len. */
     const uint8_t *defer_lo, *defer_hi;

@@ -8,7 +8,7 @@
 # before, during and after the full disk is read back (0 lost, no duplicates,
 # order kept).
 #
-# Behaviour checked (see storage/log_write.c, net/partition.c): when preallocation
+# Behaviour checked (see storage/log_write.c, part/append.c): when preallocation
 # finds no space the append is refused with KAFKA_STORAGE_ERROR (56, retriable in
 # every client) while the partition stays ONLINE - unlike Kafka, which takes the
 # whole log dir offline. Nothing was written for the refused batch, so nothing is

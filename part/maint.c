@@ -1,11 +1,11 @@
 /*
- * net/log_maint.c - per-shard log maintenance timers: checkpoint reports to the
+ * part/maint.c - per-shard log maintenance timers: checkpoint reports to the
  * coordination thread, retention, and segment file deletion off the shards (see
- * log_maint.h): given-up segments are renamed to *.deleted at once and unlinked
+ * part/maint.h): given-up segments are renamed to *.deleted at once and unlinked
  * (or recycled) file.delete.delay.ms later (storage/log_retain.c), checked by the
  * delete timer at least once a second.
  *
- * Owns: the shard's three maintenance timers (thread-local), and, on the
+ * Owns: the shard's three maintenance timers (struct rb_part_shard), and, on the
  * coordination thread, the latest checkpoint report of every shard.
  * Invariants: a report carries durable ends only (fdatasync'd), so a recovery point
  * never covers bytes that a crash can lose; the files are written only when every
@@ -13,14 +13,14 @@
  * Fault model: a checkpoint that cannot be written is logged and retried at the
  * next interval (the old file stays, which is safe: recovery points only lag).
  */
-#include "net/log_maint.h"
+#include "part/maint.h"
 
 #include "core/config.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "core/shard.h"
 #include "core/timer.h"
-#include "net/partition.h"
+#include "part/part_int.h"
 #include "storage/checkpoint.h"
 
 #include <stdlib.h>
@@ -34,37 +34,36 @@ struct maint_report {
     struct rb_ckpt rp, ls;
 };
 
-static __thread struct rb_timer ckpt_timer, ret_timer, del_timer;
-static __thread bool timers_set;
-
 /* Coordination thread (and main thread after join). */
 static struct maint_report *latest[RB_MAX_THREADS];
 static struct maint_report *final_reports[RB_MAX_THREADS];
 
-static int64_t cfg_ms(struct rb_net *n, const char *key, int64_t dflt)
+static int64_t cfg_ms(struct rb_part_shard *ps, const char *key, int64_t dflt)
 {
     int64_t v;
-    const char *s = rb_config_get(n->b->config, key);
+    const char *s = rb_config_get(ps->config, key);
     return s && !rb_parse_i64(s, 1, INT64_MAX / 4, &v) ? v : dflt;
 }
 
-static void report_one(void *arg, const char *topic, int32_t index, struct rb_log *log)
+static void report_one(void *arg, struct rb_part *p)
 {
     struct maint_report *r = arg;
+    if (p->state == RB_PART_DROPPING)
+        return;
     /* An offline log reports what it last knew (or what it was opened with), so a
      * corrupt partition stays detectable across restarts. */
-    (void)rb_ckpt_add(&r->rp, topic, index, rb_log_durable_end(log));
-    (void)rb_ckpt_add(&r->ls, topic, index, rb_log_start_offset(log));
+    (void)rb_ckpt_add(&r->rp, p->topic, p->index, rb_log_durable_end(p->log));
+    (void)rb_ckpt_add(&r->ls, p->topic, p->index, rb_log_start_offset(p->log));
 }
 
-static struct maint_report *build_report(struct rb_net *n)
+static struct maint_report *build_report(struct rb_part_shard *ps)
 {
     struct maint_report *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    r->shard = n->shard->id;
-    r->dir = n->b->bc->n_log_dirs > 0 ? n->b->bc->log_dirs[0] : ".";
-    rb_ptable_each(&n->parts, report_one, r);
+    r->shard = ps->shard->id;
+    r->dir = ps->bc->n_log_dirs > 0 ? ps->bc->log_dirs[0] : ".";
+    rb_part_each(ps, report_one, r);
     return r;
 }
 
@@ -119,17 +118,17 @@ static void coord_take_report(struct rb_shard *cs, void *arg)
 
 static void ckpt_fire(struct rb_timer *t)
 {
-    struct rb_shard *s = rb_self();
-    struct rb_net *n = s->net;
+    struct rb_part_shard *ps = RB_CONTAINER_OF(t, struct rb_part_shard, maint.ckpt);
+    struct rb_shard *s = ps->shard;
     /* Stopping: the coordination thread may have left its loop already (the post
-     * would leak), and rb_log_maint_finish leaves the final report anyway. */
+     * would leak), and rb_part_maint_finish leaves the final report anyway. */
     if (atomic_load(&s->rt->stopping))
         return;
-    struct maint_report *r = build_report(n);
+    struct maint_report *r = build_report(ps);
     if (r)
         rb_post(s, s->rt->n_shards, coord_take_report, r);
     (void)rb_timer_arm(&s->timers, t,
-                       s->now_ms + cfg_ms(n, "log.flush.offset.checkpoint.interval.ms", 60000));
+                       s->now_ms + cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000));
 }
 
 static void coord_unlink(struct rb_shard *cs, void *arg)
@@ -145,8 +144,9 @@ static void coord_unlink(struct rb_shard *cs, void *arg)
     free(rm);
 }
 
-void rb_log_maint_unlink(struct rb_shard *s, struct rb_log_removed *rm)
+void rb_part_maint_unlink(struct rb_part_shard *ps, struct rb_log_removed *rm)
 {
+    struct rb_shard *s = ps->shard;
     if (rm->n == 0) {
         rb_log_removed_free(rm);
         return;
@@ -161,80 +161,78 @@ void rb_log_maint_unlink(struct rb_shard *s, struct rb_log_removed *rm)
     rb_post(s, s->rt->n_shards, coord_unlink, copy);
 }
 
-static void retain_one(void *arg, const char *topic, int32_t index, struct rb_log *log)
+static void retain_one(void *arg, struct rb_part *p)
 {
-    struct rb_shard *s = arg;
     struct rb_log_removed rm;
-    (void)topic;
-    (void)index;
-    if (rb_log_offline(log) || rb_log_retain(log, rb_wall_ms(), -1, &rm))
+    if (p->state == RB_PART_DROPPING || rb_part_check_offline(p) ||
+        rb_log_retain(p->log, rb_wall_ms(), -1, &rm))
         return;
-    rb_log_maint_unlink(s, &rm);
+    rb_part_maint_unlink(arg, &rm);
 }
 
 static void ret_fire(struct rb_timer *t)
 {
-    struct rb_shard *s = rb_self();
-    struct rb_net *n = s->net;
-    rb_ptable_each(&n->parts, retain_one, s);
-    (void)rb_timer_arm(&s->timers, t, s->now_ms + n->b->bc->log_retention_check_interval_ms);
+    struct rb_part_shard *ps = RB_CONTAINER_OF(t, struct rb_part_shard, maint.ret);
+    struct rb_shard *s = ps->shard;
+    rb_part_each(ps, retain_one, ps);
+    (void)rb_timer_arm(&s->timers, t, s->now_ms + ps->bc->log_retention_check_interval_ms);
 }
 
-static int64_t del_period(struct rb_net *n)
+static int64_t del_period(struct rb_part_shard *ps)
 {
-    return RB_MIN((int64_t)1000, n->b->bc->log_retention_check_interval_ms);
+    return RB_MIN((int64_t)1000, ps->bc->log_retention_check_interval_ms);
 }
 
-static void del_one(void *arg, const char *topic, int32_t index, struct rb_log *log)
+static void del_one(void *arg, struct rb_part *p)
 {
-    struct rb_shard *s = arg;
     struct rb_log_removed rm;
-    (void)topic;
-    (void)index;
-    (void)rb_log_deleted_due(log, rb_wall_ms(), &rm); /* -ENOMEM: the rest waits */
-    rb_log_maint_unlink(s, &rm);
+    if (p->state == RB_PART_DROPPING)
+        return;
+    (void)rb_log_deleted_due(p->log, rb_wall_ms(), &rm); /* -ENOMEM: the rest waits */
+    rb_part_maint_unlink(arg, &rm);
 }
 
 static void del_fire(struct rb_timer *t)
 {
-    struct rb_shard *s = rb_self();
-    struct rb_net *n = s->net;
-    rb_ptable_each(&n->parts, del_one, s);
-    (void)rb_timer_arm(&s->timers, t, s->now_ms + del_period(n));
+    struct rb_part_shard *ps = RB_CONTAINER_OF(t, struct rb_part_shard, maint.del);
+    struct rb_shard *s = ps->shard;
+    rb_part_each(ps, del_one, ps);
+    (void)rb_timer_arm(&s->timers, t, s->now_ms + del_period(ps));
 }
 
-void rb_log_maint_turn(struct rb_net *n)
+void rb_part_maint_turn(struct rb_part_shard *ps)
 {
-    if (timers_set)
+    struct rb_part_maint *m = &ps->maint;
+    if (m->set)
         return;
-    struct rb_shard *s = n->shard;
-    timers_set = true;
-    rb_timer_init(&ckpt_timer, ckpt_fire);
-    rb_timer_init(&ret_timer, ret_fire);
-    rb_timer_init(&del_timer, del_fire);
-    (void)rb_timer_arm(&s->timers, &ckpt_timer,
-                       s->now_ms + cfg_ms(n, "log.flush.offset.checkpoint.interval.ms", 60000));
-    (void)rb_timer_arm(&s->timers, &ret_timer,
-                       s->now_ms + n->b->bc->log_retention_check_interval_ms);
-    (void)rb_timer_arm(&s->timers, &del_timer, s->now_ms + del_period(n));
+    struct rb_shard *s = ps->shard;
+    m->set = true;
+    rb_timer_init(&m->ckpt, ckpt_fire);
+    rb_timer_init(&m->ret, ret_fire);
+    rb_timer_init(&m->del, del_fire);
+    (void)rb_timer_arm(&s->timers, &m->ckpt,
+                       s->now_ms + cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000));
+    (void)rb_timer_arm(&s->timers, &m->ret, s->now_ms + ps->bc->log_retention_check_interval_ms);
+    (void)rb_timer_arm(&s->timers, &m->del, s->now_ms + del_period(ps));
 }
 
-void rb_log_maint_finish(struct rb_net *n)
+void rb_part_maint_finish(struct rb_part_shard *ps)
 {
-    struct rb_shard *s = n->shard;
-    if (timers_set) {
-        rb_timer_cancel(&s->timers, &ckpt_timer);
-        rb_timer_cancel(&s->timers, &ret_timer);
-        rb_timer_cancel(&s->timers, &del_timer);
-        timers_set = false;
+    struct rb_part_maint *m = &ps->maint;
+    struct rb_shard *s = ps->shard;
+    if (m->set) {
+        rb_timer_cancel(&s->timers, &m->ckpt);
+        rb_timer_cancel(&s->timers, &m->ret);
+        rb_timer_cancel(&s->timers, &m->del);
+        m->set = false;
     }
     if (s->id >= 0 && s->id < RB_MAX_THREADS) {
         report_free(final_reports[s->id]);
-        final_reports[s->id] = build_report(n);
+        final_reports[s->id] = build_report(ps);
     }
 }
 
-void rb_log_maint_shutdown(struct rb_runtime *rt, const char *log_dir)
+void rb_part_maint_shutdown(struct rb_runtime *rt, const char *log_dir)
 {
     struct maint_report *reps[RB_MAX_THREADS] = {0};
     for (int i = 0; i < rt->n_shards; i++)

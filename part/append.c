@@ -1,0 +1,378 @@
+/*
+ * part/append.c - the append path of a partition: batch checks as received, the
+ * idempotent producers' dedup, recompression on the owner (topic
+ * compression.type), offset assignment by the log, and parking appends until
+ * their bytes are durable (acks) or the log has room again.
+ *
+ * Owns: the durable and blocked waiter lists of every partition (part/part_int.h)
+ * and the local appends of internal topics (heap items, freed once answered).
+ * Invariants (asserted): batches reach the owner validated; each append the log
+ * accepts starts at the previous log end and moves it by the batch's record
+ * count; an appended batch lies inside the records it came from; a parked
+ * append waits for an offset the log has assigned (wait_end <= log end).
+ * Fault model: a refused append (-ENOSPC, -EIO) answers KAFKA_STORAGE_ERROR; the
+ * partition stays ONLINE on -ENOSPC (disk full is retriable), batches of the
+ * same request appended before the refused one stay in the log. -ENOBUFS (no
+ * buffer room, or a roll in the background) parks the append until the next
+ * flush completes; appends behind it keep their order.
+ * Idempotent producers: before a batch with a producer id is appended, the
+ * partition's producer table (storage/producer_state.h) decides: append, answer a
+ * retry with the original offsets, or refuse (OUT_OF_ORDER_SEQUENCE_NUMBER,
+ * INVALID_PRODUCER_EPOCH). The table records a batch only after rb_log_append
+ * accepted it.
+ */
+#include "part/part_int.h"
+
+#include "core/logging.h"
+#include "storage/batch.h"
+#include "storage/compress.h"
+#include "storage/producer_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP "partition"
+
+/* ---- waiter lists ---- */
+
+void rb_part_wpush(struct rb_part_item **head, struct rb_part_item **tail, struct rb_part_item *it)
+{
+    RB_ASSERT(!it->waiting);
+    it->wnext = NULL;
+    if (tail) {
+        it->wprev = *tail;
+        if (*tail)
+            (*tail)->wnext = it;
+        else
+            *head = it;
+        *tail = it;
+    } else {
+        it->wprev = NULL;
+        it->wnext = *head;
+        if (*head)
+            (*head)->wprev = it;
+        *head = it;
+    }
+    it->waiting = true;
+}
+
+struct rb_part_item *rb_part_wpop(struct rb_part_item **head, struct rb_part_item **tail)
+{
+    struct rb_part_item *it = *head;
+    if (!it)
+        return NULL;
+    *head = it->wnext;
+    if (*head)
+        (*head)->wprev = NULL;
+    else
+        *tail = NULL;
+    it->wnext = it->wprev = NULL;
+    it->waiting = false;
+    return it;
+}
+
+void rb_part_mark_dirty(struct rb_part *p)
+{
+    if (p->in_dirty_list)
+        return;
+    p->in_dirty_list = true;
+    p->dirty_next = p->ps->dirty_head;
+    p->ps->dirty_head = p;
+}
+
+void rb_part_item_finish(struct rb_part_shard *ps, struct rb_part_item *it, int16_t err)
+{
+    if (err)
+        it->error = err;
+    it->waiting = false;
+    it->done(ps->shard, it, it->done_arg);
+}
+
+/* ---- checks ---- */
+
+static int16_t batch_error(enum rb_batch_status st)
+{
+    switch (st) {
+    case RB_BATCH_OK:
+        return RB_KERR_NONE;
+    case RB_BATCH_BAD_MAGIC:
+        return RB_KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    case RB_BATCH_INVALID:
+    case RB_BATCH_BAD_RECORD:
+        return RB_KERR_INVALID_RECORD;
+    case RB_BATCH_TOO_LARGE:
+        return RB_KERR_MESSAGE_TOO_LARGE;
+    case RB_BATCH_BAD_CODEC:
+        return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE;
+    case RB_BATCH_NOMEM:
+        return RB_KERR_UNKNOWN_SERVER_ERROR;
+    default:
+        return RB_KERR_CORRUPT_MESSAGE;
+    }
+}
+
+static int16_t ts_check(const struct rb_part_ts_rule *r, const struct rb_ts_range *ts)
+{
+    int64_t now = rb_wall_ms();
+    if (!r->check)
+        return RB_KERR_NONE;
+    if (ts->min != INT64_MAX && ts->min < now - r->before_ms)
+        return RB_KERR_INVALID_TIMESTAMP;
+    if (r->after_ms < INT64_MAX - now && ts->max > now + r->after_ms)
+        return RB_KERR_INVALID_TIMESTAMP;
+    return RB_KERR_NONE;
+}
+
+int rb_part_codec_from_config(const char *value)
+{
+    int c = value ? rb_codec_from_config(value) : -1;
+    return c >= 0 ? c : -1;
+}
+
+/* Batches the owner will rebuild for compression.type (codec != target) are
+ * deep-validated there, on their records as decompressed for the rebuild; the
+ * others here, on the receiving shard (decompressing compressed ones), as Kafka's
+ * LogValidator does for every produce. */
+int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
+                         int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
+                         bool zstd_ok, bool *recompress)
+{
+    *recompress = false;
+    if (len <= 0)
+        return RB_KERR_CORRUPT_MESSAGE;
+    uint32_t off = 0, total = (uint32_t)len;
+    int n_batches = 0;
+    while (off < total) {
+        struct rb_batch_info bi;
+        enum rb_batch_status st = rb_batch_validate(rec + off, total - off, &bi);
+        if (st != RB_BATCH_OK)
+            return batch_error(st);
+        if (rb_batch_total_bytes(&bi) > (uint32_t)max_bytes)
+            return RB_KERR_MESSAGE_TOO_LARGE;
+        int codec = bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK;
+        if (codec > RB_CODEC_MAX || (codec == RB_CODEC_ZSTD && !zstd_ok))
+            return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE; /* Kafka: zstd needs v7+ */
+        if (target >= 0 && codec != target) {
+            *recompress = true; /* the owner validates while rebuilding */
+        } else {
+            struct rb_codec_ctx *c = rb_part_codec(ps);
+            if (!c)
+                return RB_KERR_UNKNOWN_SERVER_ERROR;
+            struct rb_ts_range ts;
+            st = rb_batch_deep_validate(c, rec + off, &bi, rb_decomp_cap(max_bytes), &ts);
+            if (st != RB_BATCH_OK)
+                return batch_error(st);
+            int16_t err = ts_check(tsr, &ts);
+            if (err)
+                return err;
+        }
+        off += rb_batch_total_bytes(&bi);
+        n_batches++;
+    }
+    /* Kafka accepts one v2 batch per partition; a rebuild must be all or nothing. */
+    if (*recompress && n_batches > 1)
+        return RB_KERR_INVALID_RECORD;
+    return RB_KERR_NONE;
+}
+
+/* When a asks for recompression and batch b's codec differs, rebuild it in the
+ * shard's codec scratch (decompress, deep-validate, recompress) and point *out
+ * and *obi at the new batch, valid until the shard's next codec use; otherwise
+ * *out = b, *obi = *bi. Returns an enum rb_kerr (0 = append *out). */
+static int16_t rebuild(struct rb_part_shard *ps, const struct rb_part_append *a, const uint8_t *b,
+                       const struct rb_batch_info *bi, const uint8_t **out,
+                       struct rb_batch_info *obi)
+{
+    *out = b;
+    *obi = *bi;
+    if (!a->recompress || (bi->attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == a->codec)
+        return RB_KERR_NONE;
+    struct rb_codec_ctx *c = rb_part_codec(ps);
+    if (!c)
+        return RB_KERR_UNKNOWN_SERVER_ERROR;
+    struct rb_ts_range ts;
+    enum rb_batch_status st =
+        rb_batch_recompress(c, b, bi, a->codec, rb_decomp_cap(a->max_bytes), out, obi, &ts);
+    if (st != RB_BATCH_OK)
+        return batch_error(st);
+    int16_t err = ts_check(&a->ts, &ts);
+    if (err)
+        return err;
+    /* Kafka checks the size again after a rebuild (it may have grown). */
+    if (rb_batch_total_bytes(obi) > (uint32_t)a->max_bytes)
+        return RB_KERR_MESSAGE_TOO_LARGE;
+    return RB_KERR_NONE;
+}
+
+/* Kafka's idempotent-producer rules for one batch of a before it is appended:
+ * 0 append it, 1 duplicate (a's base offset becomes the original's), -1 refused
+ * (error set). The table only changes once the log accepted the batch. */
+static int check_sequence(struct rb_part *p, struct rb_part_append *a,
+                          const struct rb_batch_info *bi)
+{
+    struct rb_pstate_dup dup;
+    switch (rb_pstate_check(p->pstate, bi, &dup)) {
+    case RB_PSTATE_APPEND:
+        return 0;
+    case RB_PSTATE_DUPLICATE:
+        if (a->base_offset < 0)
+            a->base_offset = dup.first_offset;
+        return 1;
+    case RB_PSTATE_OUT_OF_ORDER:
+        a->it.error = RB_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+        return -1;
+    case RB_PSTATE_STALE_EPOCH:
+        a->it.error = RB_KERR_INVALID_PRODUCER_EPOCH;
+        return -1;
+    default:
+        a->it.error = RB_KERR_UNKNOWN_SERVER_ERROR; /* -ENOMEM */
+        return -1;
+    }
+}
+
+/* Append one batch (already checked): 0, -ENOBUFS (parked), else answered with
+ * a->it.error set. */
+static int append_one(struct rb_part *p, struct rb_part_append *a, const uint8_t *b,
+                      const struct rb_batch_info *bi)
+{
+    const uint8_t *ab; /* compression.type may rebuild it */
+    struct rb_batch_info abi;
+    int16_t err = rebuild(p->ps, a, b, bi, &ab, &abi);
+    if (err) {
+        a->it.error = err;
+        return -EINVAL;
+    }
+    int64_t end_before = rb_log_end_offset(p->log), base = -1;
+    int r = rb_log_append(p->log, ab, &abi, rb_wall_ms(), &base);
+    if (r == -ENOBUFS)
+        return r;
+    if (r) {
+        /* -ENOSPC: retriable KAFKA_STORAGE_ERROR, the partition stays online */
+        a->it.error = RB_KERR_KAFKA_STORAGE_ERROR;
+        if (r != -EIO && !(r == -ENOSPC && p->disk_full))
+            RB_WARN(COMP, "append to %s-%d: %s", p->topic, p->index, strerror(-r));
+        p->disk_full = r == -ENOSPC;
+        return r;
+    }
+    /* the log assigned the offsets right after its previous end, densely */
+    RB_ASSERT(base == end_before);
+    RB_ASSERT(rb_log_end_offset(p->log) == base + abi.last_offset_delta + 1);
+    if (p->disk_full) {
+        RB_INFO(COMP, "append to %s-%d: disk space available again", p->topic, p->index);
+        p->disk_full = false;
+    }
+    rb_pstate_update(p->pstate, bi, base, rb_wall_ms());
+    rb_part_stat_add(&p->ps->stats.bytes, rb_batch_total_bytes(&abi)); /* as stored */
+    if (a->base_offset < 0)
+        a->base_offset = base;
+    return 0;
+}
+
+int rb_part_append_more(struct rb_part *p, struct rb_part_append *a)
+{
+    if (rb_part_check_offline(p)) {
+        a->it.error = RB_KERR_KAFKA_STORAGE_ERROR;
+        return 1;
+    }
+    while (a->next_batch < a->len) {
+        const uint8_t *b = a->records + a->next_batch;
+        struct rb_batch_info bi;
+        enum rb_batch_status st = rb_batch_parse(b, a->len - a->next_batch, &bi);
+        RB_ASSERT(st == RB_BATCH_OK); /* validated on the receiving shard */
+        RB_ASSERT(rb_batch_total_bytes(&bi) <= a->len - a->next_batch);
+        int seq = check_sequence(p, a, &bi);
+        if (seq < 0)
+            return 1;
+        if (seq == 0) {
+            int r = append_one(p, a, b, &bi);
+            if (r == -ENOBUFS) {
+                rb_part_wpush(&p->blocked_head, &p->blocked_tail, &a->it);
+                rb_part_mark_dirty(p);
+                return 0;
+            }
+            if (r)
+                return 1;
+        } /* else a retry of a batch already in the log: not appended again */
+        a->next_batch += rb_batch_total_bytes(&bi);
+    }
+    RB_ASSERT(a->next_batch == a->len);
+    rb_part_mark_dirty(p);
+    a->wait_end = rb_log_end_offset(p->log);
+    a->log_start_offset = rb_log_start_offset(p->log);
+    RB_ASSERT(rb_part_hw(p) <= a->wait_end);
+    if (a->acks == 0 || rb_part_hw(p) >= a->wait_end)
+        return 1;
+    rb_part_wpush(&p->durable_head, &p->durable_tail, &a->it);
+    return 0;
+}
+
+void rb_part_append(struct rb_part_shard *ps, struct rb_part_append *a)
+{
+    struct rb_part *p = rb_part_live(ps, &a->it.key);
+    a->it.error = RB_KERR_NONE;
+    a->it.waiting = false;
+    a->base_offset = -1;
+    a->log_append_time = -1;
+    a->log_start_offset = -1;
+    a->next_batch = 0;
+    if (!p) {
+        rb_part_item_finish(ps, &a->it, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+        return;
+    }
+    if (p->blocked_head) { /* keep append order behind earlier blocked work */
+        rb_part_wpush(&p->blocked_head, &p->blocked_tail, &a->it);
+        return;
+    }
+    if (rb_part_append_more(p, a))
+        rb_part_item_finish(ps, &a->it, 0);
+}
+
+/* ---- local appends (internal topics) ---- */
+
+struct local_append {
+    struct rb_part_append a;
+    struct rb_part_shard *ps;
+    rb_append_done_fn done;
+    void *arg;
+    uint8_t copy[];
+};
+
+static void local_done(struct rb_shard *s, struct rb_part_item *it, void *arg)
+{
+    struct local_append *la = arg;
+    (void)it;
+    la->done(s, la->a.it.error, la->a.base_offset, la->arg);
+    free(la);
+}
+
+static void local_start(struct rb_shard *s, void *arg)
+{
+    struct local_append *la = arg;
+    (void)s;
+    rb_part_append(la->ps, &la->a);
+}
+
+int rb_part_append_local(struct rb_part_shard *ps, const char *topic, int32_t index,
+                         const uint8_t *batch, uint32_t len, rb_append_done_fn done, void *arg)
+{
+    struct rb_batch_info bi;
+    if (rb_batch_validate(batch, len, &bi) != RB_BATCH_OK || rb_batch_total_bytes(&bi) != len)
+        return -EINVAL;
+    struct local_append *la = calloc(1, sizeof(*la) + len);
+    if (!la)
+        return -ENOMEM;
+    memcpy(la->copy, batch, len);
+    la->ps = ps;
+    la->done = done;
+    la->arg = arg;
+    /* the caller keeps topic alive until done runs */
+    la->a.it.key = (struct rb_part_key){topic, strlen(topic), index};
+    la->a.it.done = local_done;
+    la->a.it.done_arg = la;
+    la->a.records = la->copy;
+    la->a.len = len;
+    la->a.acks = -1;
+    /* never answered inline: the caller's state is not ready for it yet */
+    rb_post(ps->shard, ps->shard->id, local_start, la);
+    return 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * part/offsets.c - synchronous questions to a partition on its owner shard:
+ * ListOffsets (latest = high watermark, earliest, max timestamp, by time),
+ * DeleteRecords (moving the log start), the size of its log on disk, and blocking
+ * copies of whole batches for loading internal topics.
+ *
+ * Invariants: answers come from [log start, high watermark] only (a relaxed
+ * flush's unsynced-but-written bytes count, as fetches see them).
+ * Fault model: an offline partition answers KAFKA_STORAGE_ERROR; segments a
+ * DeleteRecords gives up are unlinked by the coordination thread (part/maint.c).
+ */
+#include "part/part_int.h"
+
+#include "core/logging.h"
+#include "storage/batch.h"
+
+#include <string.h>
+
+/* A partition that can answer: else it->error is set and NULL returned. */
+static struct rb_part *answerable(struct rb_part_shard *ps, struct rb_part_item *it)
+{
+    struct rb_part *p = rb_part_live(ps, &it->key);
+    if (!p)
+        it->error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+    else if (rb_part_check_offline(p))
+        it->error = RB_KERR_KAFKA_STORAGE_ERROR;
+    else
+        return p;
+    return NULL;
+}
+
+void rb_part_list_offsets(struct rb_part_shard *ps, struct rb_part_offsets *o)
+{
+    o->offset = -1;
+    o->found_timestamp = -1;
+    o->it.error = RB_KERR_NONE;
+    struct rb_part *p = answerable(ps, &o->it);
+    if (!p)
+        return;
+    int64_t hw = rb_part_hw(p), ts = o->timestamp;
+    if (ts == -1) { /* latest */
+        o->offset = hw;
+    } else if (ts == -2 || ts == -4) {
+        /* earliest; earliest-local (v8+) is the same without tiered storage */
+        o->offset = rb_log_start_offset(p->log);
+    } else if (ts == -3) { /* max timestamp (v7+) */
+        int64_t off, found;
+        int err = rb_log_max_timestamp(p->log, rb_part_codec(ps), hw, &off, &found);
+        if (err == 0) {
+            o->offset = off;
+            o->found_timestamp = found;
+        } else if (err != -ENOENT) {
+            o->it.error = RB_KERR_KAFKA_STORAGE_ERROR;
+        }
+    } else if (ts < 0) {
+        o->it.error = RB_KERR_UNSUPPORTED_VERSION;
+    } else {
+        int64_t off, found;
+        if (rb_log_offset_for_time(p->log, ts, &off, &found) == 0 && off < hw) {
+            /* the batch; then its first record at or after the timestamp */
+            (void)rb_log_record_at_time(p->log, rb_part_codec(ps), off, hw, ts, &off, &found);
+            o->offset = off;
+            o->found_timestamp = found;
+        }
+    }
+    RB_ASSERT(o->it.error || o->offset <= hw);
+}
+
+void rb_part_trim(struct rb_part_shard *ps, struct rb_part_trim *t)
+{
+    struct rb_log_removed rm;
+    t->low_watermark = -1;
+    t->it.error = RB_KERR_NONE;
+    struct rb_part *p = answerable(ps, &t->it);
+    if (!p)
+        return;
+    int64_t target = t->offset == -1 ? rb_log_durable_end(p->log) : t->offset;
+    if (target < 0) {
+        t->it.error = RB_KERR_OFFSET_OUT_OF_RANGE;
+        return;
+    }
+    int r = rb_log_retain(p->log, rb_wall_ms(), target, &rm);
+    if (r == -ERANGE)
+        t->it.error = RB_KERR_OFFSET_OUT_OF_RANGE;
+    else if (r == -EIO)
+        t->it.error = RB_KERR_KAFKA_STORAGE_ERROR;
+    else if (r)
+        t->it.error = RB_KERR_UNKNOWN_SERVER_ERROR;
+    if (!r) {
+        rb_part_maint_unlink(ps, &rm);
+        t->low_watermark = rb_log_start_offset(p->log);
+    }
+}
+
+int rb_part_size_bytes(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *bytes)
+{
+    struct rb_part *p = rb_part_get(ps, k);
+    if (!p)
+        return -ENOENT;
+    *bytes = (int64_t)rb_log_size_bytes(p->log);
+    return 0;
+}
+
+int rb_part_durable_range(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *start,
+                          int64_t *end)
+{
+    struct rb_part *p = rb_part_get(ps, k);
+    if (!p)
+        return -ENOENT;
+    *start = rb_log_start_offset(p->log);
+    *end = rb_log_durable_end(p->log);
+    return 0;
+}
+
+int rb_part_read_copy(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t offset,
+                      int64_t upto, uint32_t max, uint8_t *buf, uint32_t cap, uint32_t *len)
+{
+    struct rb_part *p = rb_part_get(ps, k);
+    if (!p)
+        return -ENOENT;
+    RB_ASSERT(upto <= rb_log_end_offset(p->log));
+    return rb_log_read_copy(p->log, offset, upto, max, true, buf, cap, len);
+}
+
+int64_t rb_part_batches_each(const uint8_t *buf, uint32_t len,
+                             void (*fn)(void *arg, const uint8_t *batch, uint32_t bytes,
+                                        int64_t base_offset),
+                             void *arg)
+{
+    int64_t next = -1;
+    uint32_t off = 0;
+    while (off < len) {
+        struct rb_batch_info bi;
+        if (rb_batch_parse(buf + off, len - off, &bi) != RB_BATCH_OK)
+            break;
+        uint32_t total = rb_batch_total_bytes(&bi);
+        fn(arg, buf + off, total, bi.base_offset);
+        next = bi.base_offset + bi.last_offset_delta + 1;
+        off += total;
+    }
+    return next;
+}

@@ -1,0 +1,246 @@
+/*
+ * part/part.h - the partition layer: the partitions placed on one shard and the
+ * work done on them (append, durability waiters, reads and long-poll waiters,
+ * offsets, log start moves, flush turns, maintenance). No wire format here: the
+ * caller (net/, coord/) hands in decoded parts and gets results with Kafka error
+ * codes (enum rb_kerr, core/kerr.h) back.
+ *
+ * One struct rb_part_shard per shard (reachable as rb_shard->part); everything in
+ * it is touched by that shard's thread only, except the stats counters (read by
+ * the main thread).
+ *
+ * Work items: a caller embeds a struct rb_part_append / rb_part_read /
+ * rb_part_offsets / rb_part_trim (each starts with a struct rb_part_item: the
+ * partition's key and the answer's error) in its own memory and passes it in on
+ * the owner shard. Appends finish asynchronously: it->done(s, it, it->done_arg)
+ * runs on the owner shard exactly once, possibly before rb_part_append returns.
+ * Reads finish per set (struct rb_part_read_set, a fetch's share on this shard):
+ * set->done runs exactly once, at once or when the long poll ends. The item and
+ * the strings it points at must stay valid until done ran.
+ *
+ * Partition state (part/table.c):
+ *   LOADING --add--> ONLINE --fsync/read error--> OFFLINE
+ *      ONLINE/OFFLINE --drop--> DROPPING --flushes over--> (freed)
+ * OFFLINE is the log's own verdict (storage/log.h rb_log_offline), kept in step.
+ */
+#ifndef RB_PART_PART_H
+#define RB_PART_PART_H
+
+#include "core/shard.h"
+#include "core/timer.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rb_config;
+struct rb_broker_config;
+struct rb_log;
+struct rb_log_config;
+struct rb_part_shard;
+
+struct rb_part_key {
+    const char *topic; /* NUL-terminated */
+    size_t topic_len;
+    int32_t index;
+};
+
+struct rb_part_item;
+typedef void (*rb_part_done_fn)(struct rb_shard *s, struct rb_part_item *it, void *arg);
+
+struct rb_part_item {
+    struct rb_part_key key;
+    int16_t error; /* enum rb_kerr */
+    /* owner private: waiter lists of the partition */
+    bool waiting;
+    struct rb_part_item *wnext, *wprev;
+    rb_part_done_fn done; /* appends */
+    void *done_arg;
+};
+
+/* Kafka's record timestamp rule for a topic: with CreateTime, every record
+ * timestamp other than -1 lies within [now - before_ms, now + after_ms]
+ * (message.timestamp.before/after.max.ms), else INVALID_TIMESTAMP. */
+struct rb_part_ts_rule {
+    bool check; /* message.timestamp.type=CreateTime */
+    int64_t before_ms, after_ms;
+};
+
+/* One partition's records of a produce (validated with rb_part_validate). */
+struct rb_part_append {
+    struct rb_part_item it;
+    const uint8_t *records;
+    uint32_t len;
+    int16_t acks;
+    /* topic compression.type: batches of another codec are rebuilt with codec on
+     * the owner; max_bytes and ts apply to rebuilt batches */
+    bool recompress;
+    uint8_t codec;
+    int32_t max_bytes;
+    struct rb_part_ts_rule ts;
+    /* answer */
+    int64_t base_offset;
+    int64_t log_append_time;
+    int64_t log_start_offset;
+    /* owner private */
+    int64_t wait_end;    /* written end needed before answering */
+    uint32_t next_batch; /* byte position of the next batch to append */
+};
+
+/* The bytes of a read: file_len bytes of file_fd at file_pos (a dup() the owner
+ * took, when file_len > 0), then the bytes of mem (malloc'd by the owner from
+ * the tail cache); len counts both. Released with rb_part_data_clear or handed
+ * on (the new holder closes and frees). */
+struct rb_part_data {
+    uint8_t *mem;
+    uint32_t len;
+    uint32_t file_len;
+    int file_fd;
+    uint64_t file_pos;
+};
+
+struct rb_part_read_set;
+struct rb_part_read {
+    struct rb_part_item it;
+    int64_t offset;
+    int32_t max_bytes;
+    /* answer */
+    int64_t high_watermark;
+    int64_t log_start_offset;
+    struct rb_part_data data;
+    struct rb_part_read_set *set;
+};
+
+enum rb_part_set_state { RB_PSET_IDLE = 0, RB_PSET_RUNNING, RB_PSET_WAITING, RB_PSET_DONE };
+
+/* The reads of one fetch on one shard, answered together: at once when they hold
+ * min_bytes (or an error), else when new data is written, or at deadline_ms. */
+struct rb_part_read_set {
+    struct rb_part_read **items;
+    int n;
+    int64_t deadline_ms;
+    int32_t min_bytes;
+    int32_t max_bytes;
+    void (*done)(struct rb_shard *s, struct rb_part_read_set *set, void *arg);
+    void *done_arg;
+    /* owner private */
+    uint32_t bytes;
+    enum rb_part_set_state state;
+    struct rb_timer timer;
+    struct rb_part_shard *ps;
+};
+
+/* ListOffsets: timestamp -1 latest (the high watermark), -2/-4 earliest, -3 max
+ * timestamp, >= 0 the first record at or after it. */
+struct rb_part_offsets {
+    struct rb_part_item it;
+    int64_t timestamp;
+    int64_t offset; /* answer, -1: none */
+    int64_t found_timestamp;
+};
+
+/* DeleteRecords: move the log start to offset (-1: the durable end). */
+struct rb_part_trim {
+    struct rb_part_item it;
+    int64_t offset;
+    int64_t low_watermark; /* answer */
+};
+
+/* Group-commit counters (perf/run reads them through the "stats shard=" line):
+ * written by the owner shard only, read by the main thread. */
+struct rb_part_stats {
+    _Atomic uint64_t flush_cycles; /* loop turns that started >= 1 flush */
+    _Atomic uint64_t flushes;      /* partition flushes started */
+    _Atomic uint64_t syncs;        /* of them with an fdatasync */
+    _Atomic uint64_t bytes;        /* record-batch bytes appended */
+};
+
+/* ---- the shard's partition layer (part/table.c) ---- */
+
+/* Before the shard starts (any thread): the tail cache of log.tail.cache.bytes.
+ * NULL on -ENOMEM. config and bc outlive the shard. */
+struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *config,
+                                        const struct rb_broker_config *bc);
+/* After rb_part_finish, in any thread. */
+void rb_part_shard_free(struct rb_part_shard *ps);
+static inline struct rb_part_shard *rb_part_of(struct rb_shard *s)
+{
+    return s->part;
+}
+const struct rb_part_stats *rb_part_stats(const struct rb_part_shard *ps);
+
+/* Adopt an opened log (blocking: rebuilds producer state). 0 or -ENOMEM. */
+int rb_part_add(struct rb_part_shard *ps, const char *topic, const uint8_t id[16], int32_t index,
+                struct rb_log *log);
+/* Drop a partition: true once it is gone (*log: its log to close, NULL when it
+ * was not here), false while a flush or segment work is in flight (call again). */
+bool rb_part_drop(struct rb_part_shard *ps, const char *topic, size_t len, int32_t index,
+                  struct rb_log **log);
+/* New settings for every live log: cfg fills lc for a topic (0) or skips it. */
+void rb_part_reconfigure(struct rb_part_shard *ps,
+                         int (*cfg)(void *arg, const char *topic, size_t len,
+                                    struct rb_log_config *lc),
+                         void *arg);
+bool rb_part_exists(struct rb_part_shard *ps, const struct rb_part_key *k);
+
+/* ---- loop hooks (part/flush.c) ---- */
+/* Every loop turn: maintenance timers, group-commit flushes of dirty partitions. */
+void rb_part_turn(struct rb_part_shard *ps);
+/* Stopping: no flush in flight, nothing dirty, no background segment work. */
+bool rb_part_idle(struct rb_part_shard *ps);
+/* Stopping: answer every parked read set now; returns how many. */
+int rb_part_answer_waiters(struct rb_part_shard *ps);
+/* After the loop: final checkpoint report, producer snapshots, close every log. */
+void rb_part_finish(struct rb_part_shard *ps);
+
+/* ---- append (part/append.c) ---- */
+/* Validate one partition's records as received (length, CRC, counts, size
+ * against max_bytes, inner records, timestamps); target_codec >= 0: batches of
+ * another codec are left to the owner's rebuild (*recompress). zstd_ok: the
+ * request may carry zstd. Returns an enum rb_kerr. Any shard. */
+int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
+                         int32_t max_bytes, int target_codec, const struct rb_part_ts_rule *ts,
+                         bool zstd_ok, bool *recompress);
+/* A compression.type value as a codec, -1 for "producer" or unknown. */
+int rb_part_codec_from_config(const char *value);
+/* Owner: append a's records; a->it.done runs once answered. */
+void rb_part_append(struct rb_part_shard *ps, struct rb_part_append *a);
+
+/* Append one batch (validated here, copied) as acks=all on this shard:
+ * done(s, error, base_offset, arg) runs later on this shard once durable (or
+ * failed). topic must stay valid until then. 0, -EINVAL (bad batch), -ENOMEM. */
+typedef void (*rb_append_done_fn)(struct rb_shard *s, int16_t err, int64_t base_offset, void *arg);
+int rb_part_append_local(struct rb_part_shard *ps, const char *topic, int32_t index,
+                         const uint8_t *batch, uint32_t len, rb_append_done_fn done, void *arg);
+
+/* ---- reads (part/read.c) ---- */
+/* Owner: read every item of set; set->done runs once answered. */
+void rb_part_read_start(struct rb_part_shard *ps, struct rb_part_read_set *set);
+/* Owner: a parked set is answered now (nothing when it is not parked). */
+void rb_part_read_cancel(struct rb_part_shard *ps, struct rb_part_read_set *set);
+/* Either shard: close and free d's bytes. */
+void rb_part_data_clear(struct rb_part_data *d);
+/* Owner: the file bytes handed out for key could not be read: offline. */
+void rb_part_read_failed(struct rb_part_shard *ps, const struct rb_part_key *k, int err);
+/* Owner, synchronous. */
+void rb_part_list_offsets(struct rb_part_shard *ps, struct rb_part_offsets *o);
+void rb_part_trim(struct rb_part_shard *ps, struct rb_part_trim *t);
+/* Owner: bytes the partition's log holds on disk; -ENOENT when not here. */
+int rb_part_size_bytes(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *bytes);
+/* Owner: [log start, durable end) of key; -ENOENT when not here. */
+int rb_part_durable_range(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *start,
+                          int64_t *end);
+/* Owner: copy whole batches from offset below upto (at most max bytes, the first
+ * whole) into buf; blocking reads of file bytes (loading internal topics). */
+int rb_part_read_copy(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t offset,
+                      int64_t upto, uint32_t max, uint8_t *buf, uint32_t cap, uint32_t *len);
+/* Walk the whole batches at the start of buf (a copy as above): fn(arg, batch,
+ * bytes, base_offset) for each, up to the first that does not parse. Returns the
+ * offset after the last one walked, or -1 when none. Any thread. */
+int64_t rb_part_batches_each(const uint8_t *buf, uint32_t len,
+                             void (*fn)(void *arg, const uint8_t *batch, uint32_t bytes,
+                                        int64_t base_offset),
+                             void *arg);
+
+#endif

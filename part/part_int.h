@@ -1,0 +1,116 @@
+/*
+ * part/part_int.h - what the files of part/ share: one partition (struct rb_part),
+ * the shard's partition table and its dirty list (struct rb_part_shard), and the
+ * helpers the files call across. Not for use outside part/.
+ *
+ * Invariants: a partition is in the table from rb_part_add until its drop
+ * completes; it is on the dirty list at most once (in_dirty_list); log end
+ * offset >= written end (the high watermark) >= durable end, always.
+ */
+#ifndef RB_PART_PART_INT_H
+#define RB_PART_PART_INT_H
+
+#include "core/config.h"
+#include "core/kerr.h"
+#include "core/rb.h"
+#include "part/part.h"
+#include "storage/log.h"
+
+enum rb_part_state {
+    RB_PART_LOADING = 0, /* allocated, not in the table yet */
+    RB_PART_ONLINE,
+    RB_PART_OFFLINE,  /* the log refused a write, sync or read: errors only */
+    RB_PART_DROPPING, /* dropped from the metadata, waiting for its flush */
+};
+
+struct rb_part {
+    struct rb_part *hnext;
+    char *topic;
+    size_t topic_len;
+    uint8_t topic_id[16];
+    int32_t index;
+    struct rb_log *log;
+    struct rb_part_shard *ps;
+    enum rb_part_state state;
+    bool in_dirty_list;
+    struct rb_part *dirty_next;
+    bool flushing;
+    bool disk_full; /* the last append found no space (logged once per episode) */
+    /* relaxed durability (flush.messages > 1): the flush in flight syncs or only
+     * writes; when the last sync completed; the flush.ms deadline */
+    bool syncing;
+    int64_t last_sync_ms;
+    struct rb_timer sync_timer;
+    /* appends waiting for durability, in offset order */
+    struct rb_part_item *durable_head, *durable_tail;
+    /* appends refused with -ENOBUFS, to retry in order after a flush */
+    struct rb_part_item *blocked_head, *blocked_tail;
+    /* reads waiting for new data */
+    struct rb_part_item *read_waiters;
+    /* idempotent producers' sequences (storage/producer_state.h) */
+    struct rb_pstate *pstate;
+};
+
+struct rb_part_maint {
+    bool set;
+    struct rb_timer ckpt, ret, del;
+};
+
+struct rb_part_shard {
+    struct rb_shard *shard;
+    struct rb_config *config;
+    const struct rb_broker_config *bc;
+    struct rb_part **buckets;
+    uint32_t mask;
+    uint32_t n;
+    struct rb_part *dirty_head; /* partitions appended to since their last flush */
+    int flushes_in_flight;
+    struct rb_tail_cache *tail_cache; /* log.tail.cache.bytes of written chunks */
+    struct rb_codec_ctx *codec;       /* compression scratch, lazy */
+    struct rb_part_maint maint;
+    struct rb_part_stats stats;
+};
+
+/* Single-writer counter add: no locked read-modify-write on the hot path. */
+static inline void rb_part_stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+/* The high watermark: the written end (== durable end unless flush is relaxed).
+ * The log end offset (rb_log_end_offset) is kept apart: followers will move it. */
+static inline int64_t rb_part_hw(const struct rb_part *p)
+{
+    return rb_log_written_end(p->log);
+}
+
+/* part/table.c */
+struct rb_part *rb_part_get(struct rb_part_shard *ps, const struct rb_part_key *k);
+/* The live partition for k (NULL when absent or dropping). */
+struct rb_part *rb_part_live(struct rb_part_shard *ps, const struct rb_part_key *k);
+/* The one place the state changes; asserts the transition is legal. */
+void rb_part_set_state(struct rb_part *p, enum rb_part_state to);
+/* ONLINE -> OFFLINE once the log says so; true when offline. */
+bool rb_part_check_offline(struct rb_part *p);
+void rb_part_each(struct rb_part_shard *ps, void (*fn)(void *arg, struct rb_part *p), void *arg);
+struct rb_codec_ctx *rb_part_codec(struct rb_part_shard *ps);
+
+/* part/append.c: waiter lists, the dirty list, answering an append */
+void rb_part_wpush(struct rb_part_item **head, struct rb_part_item **tail, struct rb_part_item *it);
+struct rb_part_item *rb_part_wpop(struct rb_part_item **head, struct rb_part_item **tail);
+void rb_part_mark_dirty(struct rb_part *p);
+/* Append the rest of a: 1 answered (error or done), 0 parked. */
+int rb_part_append_more(struct rb_part *p, struct rb_part_append *a);
+void rb_part_item_finish(struct rb_part_shard *ps, struct rb_part_item *it, int16_t err);
+
+/* part/read.c */
+void rb_part_wake_readers(struct rb_part_shard *ps, struct rb_part *p);
+
+/* part/maint.c */
+void rb_part_maint_turn(struct rb_part_shard *ps);
+void rb_part_maint_finish(struct rb_part_shard *ps);
+/* Hand removed segments to the coordination thread for unlinking (takes *rm). */
+void rb_part_maint_unlink(struct rb_part_shard *ps, struct rb_log_removed *rm);
+
+#endif
