@@ -7,6 +7,7 @@
  */
 #include "coord/group.h"
 #include "coord/metadata.h"
+#include "core/endian.h"
 #include "core/rb.h"
 
 #include <stdio.h>
@@ -913,15 +914,14 @@ static int subscription_find(const uint8_t *p, int32_t len, const char *topic)
         return -1;
     size_t tl = strlen(topic);
     int32_t off = 2;
-    int32_t n = (int32_t)((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
-                          (uint32_t)p[off + 2] << 8 | p[off + 3]);
+    int32_t n = (int32_t)rb_get_be32(p + off);
     off += 4;
     if (n < 0)
         return -1;
     for (int32_t i = 0; i < n; i++) {
         if (off + 2 > len)
             return -1;
-        int32_t sl = (int16_t)((uint16_t)p[off] << 8 | p[off + 1]);
+        int32_t sl = (int16_t)rb_get_be16(p + off);
         off += 2;
         if (sl < 0 || off + sl > len)
             return -1;

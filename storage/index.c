@@ -11,6 +11,7 @@
  */
 #include "storage/index.h"
 
+#include "core/endian.h"
 #include "core/rb.h"
 #include "storage/segment.h"
 
@@ -136,19 +137,6 @@ uint64_t rb_index_file_bytes(const struct rb_seg_index *idx)
     return (uint64_t)idx->n_off * RB_INDEX_ENTRY_BYTES;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Write <base><ext>.tmp (fsync'd when sync); rename it over <base><ext> when publish. */
 static int write_file_tmp(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
                           size_t len, bool sync, bool publish)
@@ -207,14 +195,13 @@ int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **b
     if (!b)
         return -ENOMEM;
     for (uint32_t i = 0; !time_index && i < idx->n_off; i++) {
-        put_be32(b + i * RB_INDEX_ENTRY_BYTES, idx->off[i].rel_offset);
-        put_be32(b + i * RB_INDEX_ENTRY_BYTES + 4, idx->off[i].pos);
+        rb_put_be32(b + i * RB_INDEX_ENTRY_BYTES, idx->off[i].rel_offset);
+        rb_put_be32(b + i * RB_INDEX_ENTRY_BYTES + 4, idx->off[i].pos);
     }
     for (uint32_t i = 0; time_index && i < idx->n_time; i++) {
         uint8_t *p = b + i * RB_TIMEINDEX_ENTRY_BYTES;
-        put_be32(p, (uint32_t)((uint64_t)idx->time[i].ts >> 32));
-        put_be32(p + 4, (uint32_t)idx->time[i].ts);
-        put_be32(p + 8, idx->time[i].rel_offset);
+        rb_put_be64(p, (uint64_t)idx->time[i].ts);
+        rb_put_be32(p + 8, idx->time[i].rel_offset);
     }
     *buf = b;
     *len = n;
@@ -297,7 +284,7 @@ static int parse_offsets(struct rb_seg_index *idx, const uint8_t *b, size_t len,
     if (grow((void **)&idx->off, &idx->cap_off, n, sizeof(*idx->off)))
         return -ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
-        struct rb_index_entry e = {get_be32(b + i * 8), get_be32(b + i * 8 + 4)};
+        struct rb_index_entry e = {rb_get_be32(b + i * 8), rb_get_be32(b + i * 8 + 4)};
         if (e.pos >= seg ||
             (i && (e.rel_offset <= idx->off[i - 1].rel_offset || e.pos <= idx->off[i - 1].pos)))
             return -EINVAL;
@@ -316,8 +303,7 @@ static int parse_times(struct rb_seg_index *idx, const uint8_t *b, size_t len)
         return -ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *p = b + i * RB_TIMEINDEX_ENTRY_BYTES;
-        struct rb_time_entry e = {(int64_t)((uint64_t)get_be32(p) << 32 | get_be32(p + 4)),
-                                  get_be32(p + 8)};
+        struct rb_time_entry e = {(int64_t)rb_get_be64(p), rb_get_be32(p + 8)};
         if (i && (e.ts <= idx->time[i - 1].ts || e.rel_offset < idx->time[i - 1].rel_offset))
             return -EINVAL;
         idx->time[i] = e;

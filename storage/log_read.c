@@ -17,6 +17,7 @@
  */
 #include "storage/log_int.h"
 
+#include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -30,16 +31,6 @@ struct hdr {
     int64_t max_ts;
     uint32_t total;
 };
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t get_be64(const uint8_t *p)
-{
-    return (int64_t)((uint64_t)get_be32(p) << 32 | get_be32(p + 4));
-}
 
 static bool is_active(struct rb_log *log, int si)
 {
@@ -95,11 +86,11 @@ static int read_hdr(struct rb_log *log, int si, uint64_t pos, struct hdr *h)
     struct rb_segment *seg = &log->segs[si];
     if (seg->size - pos < RB_BATCH_HEADER_BYTES || read_bytes(log, si, pos, b, sizeof(b)))
         return -EIO;
-    int32_t len = (int32_t)get_be32(b + RB_BATCH_OFF_LENGTH);
-    int32_t lod = (int32_t)get_be32(b + 23);
-    h->base = get_be64(b + RB_BATCH_OFF_BASE_OFFSET);
+    int32_t len = (int32_t)rb_get_be32(b + RB_BATCH_OFF_LENGTH);
+    int32_t lod = (int32_t)rb_get_be32(b + 23);
+    h->base = (int64_t)rb_get_be64(b + RB_BATCH_OFF_BASE_OFFSET);
     h->last = h->base + lod;
-    h->max_ts = get_be64(b + RB_BATCH_OFF_MAX_TS);
+    h->max_ts = (int64_t)rb_get_be64(b + RB_BATCH_OFF_MAX_TS);
     h->total = RB_BATCH_LOG_OVERHEAD + (uint32_t)len;
     if (len < (int32_t)(RB_BATCH_HEADER_BYTES - RB_BATCH_LOG_OVERHEAD) || lod < 0 ||
         h->total > seg->size - pos || h->base < seg->base_offset) {

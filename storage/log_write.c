@@ -25,6 +25,7 @@
  */
 #include "storage/log_int.h"
 
+#include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -34,20 +35,6 @@
 #include <string.h>
 
 #define LOG_IOV_MAX 1024 /* IOV_MAX on Linux */
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
 
 void rb_log_set_offline(struct rb_log *log, int err, const char *what)
 {
@@ -243,16 +230,16 @@ int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batc
     uint32_t total = rb_batch_total_bytes(bi);
     int64_t max_ts = bi->max_timestamp;
     memcpy(hdr, batch, sizeof(hdr));
-    put_be64(hdr + RB_BATCH_OFF_BASE_OFFSET, (uint64_t)log->end_offset);
+    rb_put_be64(hdr + RB_BATCH_OFF_BASE_OFFSET, (uint64_t)log->end_offset);
     if (log->cfg.log_append_time) {
         /* attributes and maxTimestamp are under the CRC: recompute it. */
         hdr[RB_BATCH_OFF_ATTRIBUTES + 1] |= RB_BATCH_ATTR_TIMESTAMP_TYPE;
-        put_be64(hdr + RB_BATCH_OFF_MAX_TS, (uint64_t)now_ms);
+        rb_put_be64(hdr + RB_BATCH_OFF_MAX_TS, (uint64_t)now_ms);
         max_ts = now_ms;
         uint32_t crc = rb_crc32c(0, hdr + RB_BATCH_OFF_ATTRIBUTES,
                                  RB_BATCH_HEADER_BYTES - RB_BATCH_OFF_ATTRIBUTES);
         crc = rb_crc32c(crc, batch + RB_BATCH_HEADER_BYTES, total - RB_BATCH_HEADER_BYTES);
-        put_be32(hdr + RB_BATCH_OFF_CRC, crc);
+        rb_put_be32(hdr + RB_BATCH_OFF_CRC, crc);
     }
     chunks_copy(log, seg->size, hdr, sizeof(hdr));
     chunks_copy(log, seg->size + sizeof(hdr), batch + sizeof(hdr), total - sizeof(hdr));

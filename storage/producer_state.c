@@ -12,6 +12,7 @@
  */
 #include "storage/producer_state.h"
 
+#include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "storage/log_int.h"
@@ -249,37 +250,39 @@ void rb_pstate_update(struct rb_pstate *ps, const struct rb_batch_info *bi, int6
 
 /* ---- snapshot encoding ---- */
 
+/* Cursor forms of core/endian.h: each advances *p past what it wrote or read. */
 static void put16(uint8_t **p, uint16_t v)
 {
-    (*p)[0] = (uint8_t)(v >> 8);
-    (*p)[1] = (uint8_t)v;
+    rb_put_be16(*p, v);
     *p += 2;
 }
 static void put32(uint8_t **p, uint32_t v)
 {
-    put16(p, (uint16_t)(v >> 16));
-    put16(p, (uint16_t)v);
+    rb_put_be32(*p, v);
+    *p += 4;
 }
 static void put64(uint8_t **p, uint64_t v)
 {
-    put32(p, (uint32_t)(v >> 32));
-    put32(p, (uint32_t)v);
+    rb_put_be64(*p, v);
+    *p += 8;
 }
 static uint16_t get16(const uint8_t **p)
 {
-    uint16_t v = (uint16_t)((*p)[0] << 8 | (*p)[1]);
+    uint16_t v = rb_get_be16(*p);
     *p += 2;
     return v;
 }
 static uint32_t get32(const uint8_t **p)
 {
-    uint32_t hi = get16(p);
-    return hi << 16 | get16(p);
+    uint32_t v = rb_get_be32(*p);
+    *p += 4;
+    return v;
 }
 static uint64_t get64(const uint8_t **p)
 {
-    uint64_t hi = get32(p);
-    return hi << 32 | get32(p);
+    uint64_t v = rb_get_be64(*p);
+    *p += 8;
+    return v;
 }
 
 static size_t snap_encode(const struct rb_pstate *ps, int64_t offset, uint8_t *buf)

@@ -14,6 +14,7 @@
  * error); every failure prints one line on stderr and gives exit status 1.
  */
 #include "tools/ringctl.h"
+#include "core/endian.h"
 #include "core/rb.h"
 #include "net/proto_gen.h"
 #include "net/wire.h"
@@ -116,7 +117,7 @@ static int exchange(int fd, struct rb_writer *w, uint8_t **out, uint32_t *len)
         rc = io_all(fd, sz, 4, false);
     if (rc)
         return rc;
-    *len = (uint32_t)sz[0] << 24 | (uint32_t)sz[1] << 16 | (uint32_t)sz[2] << 8 | sz[3];
+    *len = rb_get_be32(sz);
     if (*len < 4 || *len > RESP_MAX_BYTES)
         return -EBADMSG;
     *out = malloc(*len);
