@@ -22,6 +22,7 @@
  */
 #include "coord/coord.h"
 #include "coord/standalone_int.h"
+#include "core/file.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -43,49 +44,15 @@
 
 /* ---- persistence ---- */
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int r = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return r;
-}
-
-/* Write path atomically: tmp file, fsync, rename, fsync of the directory (with sync;
- * without, the caller syncs the file system later: rb_coord_sync_logs). */
+/* Write dir/name atomically (core/file.h); without sync the caller syncs the file
+ * system later (rb_coord_sync_logs). */
 static int write_file_atomic_opt(const char *dir, const char *name, const char *data, size_t len,
                                  bool sync)
 {
-    char path[4400], tmp[4420];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    size_t off = 0;
-    int r = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (!r && sync && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (!r && rename(tmp, path) < 0)
-        r = -errno;
-    if (!r && sync)
-        r = fsync_dir(dir);
-    if (r)
-        unlink(tmp);
-    return r;
+    char path[4400];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    return rb_file_write_tmp(path, data, len, RB_FILE_PUBLISH | (sync ? RB_FILE_SYNC : 0));
 }
 
 static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)

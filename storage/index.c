@@ -12,6 +12,7 @@
 #include "storage/index.h"
 
 #include "core/endian.h"
+#include "core/file.h"
 #include "core/rb.h"
 #include "storage/segment.h"
 
@@ -137,54 +138,15 @@ uint64_t rb_index_file_bytes(const struct rb_seg_index *idx)
     return (uint64_t)idx->n_off * RB_INDEX_ENTRY_BYTES;
 }
 
-/* Write <base><ext>.tmp (fsync'd when sync); rename it over <base><ext> when publish. */
-static int write_file_tmp(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
-                          size_t len, bool sync, bool publish)
+/* Write <base><ext> (flags: core/file.h), or publish its .tmp when buf is NULL. */
+static int index_file_write(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
+                            size_t len, unsigned flags)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     int err = rb_segment_path(path, sizeof(path), dir, base, ext);
     if (err)
         return err;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, buf + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            err = n < 0 ? -errno : -EIO;
-            goto out_close;
-        }
-        done += (size_t)n;
-    }
-    if (sync && fsync(fd) < 0)
-        err = -errno;
-out_close:
-    close(fd);
-    if (!err && publish && rename(tmp, path) < 0)
-        err = -errno;
-    if (err)
-        unlink(tmp);
-    return err;
-}
-
-static int write_file_atomic(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
-                             size_t len)
-{
-    return write_file_tmp(dir, base, ext, buf, len, true, true);
-}
-
-static int rename_tmp(const char *dir, int64_t base, const char *ext)
-{
-    char path[4096], tmp[4200];
-    int err = rb_segment_path(path, sizeof(path), dir, base, ext);
-    if (err)
-        return err;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    return rename(tmp, path) < 0 ? -errno : 0;
+    return buf ? rb_file_write_tmp(path, buf, len, flags) : rb_file_publish_tmp(path);
 }
 
 int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **buf, size_t *len)
@@ -215,11 +177,12 @@ int rb_index_write(const struct rb_seg_index *idx, const char *dir, int64_t base
     int err = rb_index_encode(idx, false, &buf, &len);
     if (err)
         return err;
-    err = write_file_atomic(dir, base_offset, ".index", buf, len);
+    err = index_file_write(dir, base_offset, ".index", buf, len, RB_FILE_SYNC | RB_FILE_PUBLISH);
     free(buf);
     if (err || (err = rb_index_encode(idx, true, &buf, &len)))
         return err;
-    err = write_file_atomic(dir, base_offset, ".timeindex", buf, len);
+    err =
+        index_file_write(dir, base_offset, ".timeindex", buf, len, RB_FILE_SYNC | RB_FILE_PUBLISH);
     free(buf);
     return err;
 }
@@ -231,19 +194,19 @@ int rb_index_write_tmp(const struct rb_seg_index *idx, const char *dir, int64_t 
     int err = rb_index_encode(idx, false, &buf, &len);
     if (err)
         return err;
-    err = write_file_tmp(dir, base_offset, ".index", buf, len, false, false);
+    err = index_file_write(dir, base_offset, ".index", buf, len, 0);
     free(buf);
     if (err || (err = rb_index_encode(idx, true, &buf, &len)))
         return err;
-    err = write_file_tmp(dir, base_offset, ".timeindex", buf, len, false, false);
+    err = index_file_write(dir, base_offset, ".timeindex", buf, len, 0);
     free(buf);
     return err;
 }
 
 int rb_index_publish_tmp(const char *dir, int64_t base_offset)
 {
-    int err = rename_tmp(dir, base_offset, ".index");
-    return err ? err : rename_tmp(dir, base_offset, ".timeindex");
+    int err = index_file_write(dir, base_offset, ".index", NULL, 0, 0);
+    return err ? err : index_file_write(dir, base_offset, ".timeindex", NULL, 0, 0);
 }
 
 static int read_file(const char *dir, int64_t base, const char *ext, uint8_t **buf, size_t *len)

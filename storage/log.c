@@ -31,6 +31,7 @@
  */
 #include "storage/log_int.h"
 
+#include "core/file.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -74,16 +75,6 @@ static int check_config(const struct rb_log_config *cfg)
     if (cfg->file_delete_delay_ms < 0)
         return -EINVAL;
     return 0;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int err = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return err;
 }
 
 static int mkdir_p(const char *dir)
@@ -300,7 +291,7 @@ static int open_segments(struct rb_log *log)
     /* A brand-new log: its files need no sync of their own; the creator syncs the
      * file system before the metadata names it (coord/standalone.c), and a log dir
      * lost to a crash is simply created again, empty, at the next open. */
-    return n == 0 ? 0 : sync_dir(log->dir);
+    return n == 0 ? 0 : rb_file_sync_dir(log->dir);
 }
 
 int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config *cfg,
@@ -454,7 +445,7 @@ static int close_clean(struct rb_log *log)
         if (fd >= 0)
             close(fd);
     }
-    return err ? err : sync_dir(log->dir);
+    return err ? err : rb_file_sync_dir(log->dir);
 }
 
 /* ---- batched clean close ---- */

@@ -13,6 +13,7 @@
 #include "storage/producer_state.h"
 
 #include "core/endian.h"
+#include "core/file.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "storage/log_int.h"
@@ -376,20 +377,6 @@ static bool parse_snap_name(const char *name, int64_t *offset)
     return true;
 }
 
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Remove the snapshots other than keep that lie above `above` (-1: all others). */
 static void remove_snapshots(const char *dir, int64_t keep, int64_t above)
 {
@@ -404,24 +391,13 @@ static void remove_snapshots(const char *dir, int64_t keep, int64_t above)
     closedir(d);
 }
 
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int r = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return r;
-}
-
 /* Without sync only the .tmp file is written, unsynced (rb_pstate_snapshot_log_tmp). */
 static int snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offset, bool sync)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     int r = snap_path(path, sizeof(path), dir, offset, RB_PSTATE_SNAP_EXT);
     if (r)
         return r;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     size_t cap = SNAP_HEAD_BYTES + 4 +
                  (size_t)ps->n * (SNAP_ENTRY_BYTES + RB_PSTATE_BATCHES * SNAP_BATCH_BYTES);
     uint8_t *buf = malloc(cap);
@@ -429,27 +405,9 @@ static int snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offset,
         return -ENOMEM;
     size_t len = snap_encode(ps, offset, buf);
     RB_ASSERT(len <= cap);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        r = -errno;
-        goto out_free;
-    }
-    r = write_all(fd, buf, len);
-    if (!r && sync && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (!r && !sync)
-        goto out_free;
-    if (!r && rename(tmp, path) < 0)
-        r = -errno;
-    if (r) {
-        unlink(tmp);
-        goto out_free;
-    }
-    r = sync_dir(dir);
-    if (!r)
+    r = rb_file_write_tmp(path, buf, len, sync ? RB_FILE_SYNC | RB_FILE_PUBLISH : 0);
+    if (!r && sync)
         remove_snapshots(dir, offset, -1);
-out_free:
     free(buf);
     return r;
 }
@@ -600,12 +558,9 @@ int rb_pstate_snapshot_log_tmp(struct rb_pstate *ps, struct rb_log *log)
 
 int rb_pstate_snapshot_log_publish(struct rb_log *log)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     int r = snap_path(path, sizeof(path), log->dir, rb_log_end_offset(log), RB_PSTATE_SNAP_EXT);
-    if (r)
-        return r;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    return rename(tmp, path) < 0 ? -errno : 0;
+    return r ? r : rb_file_publish_tmp(path);
 }
 
 void rb_pstate_snapshot_log_prune(struct rb_log *log)
