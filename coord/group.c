@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GERR_NONE 0
-
 const char *rb_gstate_name(enum rb_gstate s)
 {
     switch (s) {
@@ -230,7 +228,7 @@ void rb_group_remove(struct rb_group_mgr *mgr, struct rb_group *g)
 {
     group_unlink(mgr, g);
     g->state = RB_GS_DEAD;
-    group_free_all(mgr, g, RB_GERR_UNKNOWN_MEMBER_ID);
+    group_free_all(mgr, g, RB_KERR_UNKNOWN_MEMBER_ID);
 }
 
 void rb_group_gc(struct rb_group_mgr *mgr, struct rb_group *g)
@@ -377,7 +375,7 @@ static void prepare_rebalance(struct rb_group *g)
             struct rb_gwait *w = m->sync_wait;
             m->sync_wait = NULL;
             if (w)
-                answer(w, RB_GERR_REBALANCE_IN_PROGRESS, g, m);
+                answer(w, RB_KERR_REBALANCE_IN_PROGRESS, g, m);
         }
     }
     bool was_empty = g->state == RB_GS_EMPTY;
@@ -458,7 +456,7 @@ static void complete_join(struct rb_group *g)
         m->join_wait = NULL;
         m->is_new = false;
         session_reset(mgr, m);
-        answer(w, GERR_NONE, g, m);
+        answer(w, RB_KERR_NONE, g, m);
     }
 }
 
@@ -497,9 +495,9 @@ static void remove_member(struct rb_group *g, struct rb_gmember *m)
 {
     member_unlink(g, m);
     if (m->join_wait)
-        answer(m->join_wait, RB_GERR_UNKNOWN_MEMBER_ID, NULL, NULL);
+        answer(m->join_wait, RB_KERR_UNKNOWN_MEMBER_ID, NULL, NULL);
     if (m->sync_wait)
-        answer(m->sync_wait, RB_GERR_UNKNOWN_MEMBER_ID, NULL, NULL);
+        answer(m->sync_wait, RB_KERR_UNKNOWN_MEMBER_ID, NULL, NULL);
     m->join_wait = m->sync_wait = NULL;
     member_free(g->mgr, m);
     membership_changed(g);
@@ -607,7 +605,7 @@ static void park_join(struct rb_group *g, struct rb_gmember *m, struct rb_gwait 
     struct rb_gwait *old = m->join_wait;
     m->join_wait = w;
     if (old)
-        answer(old, RB_GERR_REBALANCE_IN_PROGRESS, g, m);
+        answer(old, RB_KERR_REBALANCE_IN_PROGRESS, g, m);
     if (g->state != RB_GS_PREPARING)
         prepare_rebalance(g);
     maybe_complete_join(g);
@@ -620,9 +618,9 @@ static void join_static_unknown(struct rb_group *g, struct rb_gmember *m, const 
     struct rb_gwait *oj = m->join_wait, *os = m->sync_wait;
     m->join_wait = m->sync_wait = NULL;
     if (oj)
-        answer(oj, RB_GERR_FENCED_INSTANCE_ID, NULL, NULL);
+        answer(oj, RB_KERR_FENCED_INSTANCE_ID, NULL, NULL);
     if (os)
-        answer(os, RB_GERR_FENCED_INSTANCE_ID, NULL, NULL);
+        answer(os, RB_KERR_FENCED_INSTANCE_ID, NULL, NULL);
     bool was_leader = str_eq(g->leader, m->id);
     free(m->id);
     m->id = xstrdup(new_id);
@@ -636,8 +634,8 @@ static void join_static_unknown(struct rb_group *g, struct rb_gmember *m, const 
     /* Not while CompletingRebalance: the leader may be assigning to the old id. */
     if (g->state == RB_GS_STABLE && same && (!was_leader || in->supports_skip_assignment)) {
         w->skip_assignment = was_leader;
-        persist(g, false);          /* the member id changed */
-        answer(w, GERR_NONE, g, m); /* current generation, no rebalance */
+        persist(g, false);             /* the member id changed */
+        answer(w, RB_KERR_NONE, g, m); /* current generation, no rebalance */
         return;
     }
     park_join(g, m, w);
@@ -659,7 +657,7 @@ static void join_unknown(struct rb_group *g, const struct rb_gjoin *in, struct r
     if (in->require_known_member_id) {
         add_pending(g, id, in->session_timeout_ms);
         w->member_id = id;
-        answer(w, RB_GERR_MEMBER_ID_REQUIRED, g, NULL);
+        answer(w, RB_KERR_MEMBER_ID_REQUIRED, g, NULL);
         return;
     }
     add_member_and_rebalance(g, id, in, w);
@@ -673,15 +671,15 @@ static void join_known(struct rb_group *g, const struct rb_gjoin *in, struct rb_
     }
     struct rb_gmember *m = rb_group_member(g, in->member_id);
     if (!m && in->instance_id && member_by_instance(g, in->instance_id)) {
-        answer(w, RB_GERR_FENCED_INSTANCE_ID, g, NULL); /* an older incarnation */
+        answer(w, RB_KERR_FENCED_INSTANCE_ID, g, NULL); /* an older incarnation */
         return;
     }
     if (!m || g->state == RB_GS_EMPTY) {
-        answer(w, RB_GERR_UNKNOWN_MEMBER_ID, g, NULL);
+        answer(w, RB_KERR_UNKNOWN_MEMBER_ID, g, NULL);
         return;
     }
     if (in->instance_id && !str_eq(m->instance_id, in->instance_id)) {
-        answer(w, RB_GERR_FENCED_INSTANCE_ID, g, NULL);
+        answer(w, RB_KERR_FENCED_INSTANCE_ID, g, NULL);
         return;
     }
     bool same = member_matches(m, in);
@@ -691,7 +689,7 @@ static void join_known(struct rb_group *g, const struct rb_gjoin *in, struct rb_
         member_set_protocols(m, in);
         park_join(g, m, w);
     } else if (same && (g->state == RB_GS_COMPLETING || !is_leader)) {
-        answer(w, GERR_NONE, g, m); /* a rejoin with nothing new: current generation */
+        answer(w, RB_KERR_NONE, g, m); /* a rejoin with nothing new: current generation */
     } else {
         member_set_protocols(m, in);
         park_join(g, m, w);
@@ -702,33 +700,33 @@ void rb_group_join(struct rb_group_mgr *mgr, const struct rb_gjoin *in, struct r
 {
     w->member_id = in->member_id;
     if (!in->group_id[0]) {
-        answer(w, RB_GERR_INVALID_GROUP_ID, NULL, NULL);
+        answer(w, RB_KERR_INVALID_GROUP_ID, NULL, NULL);
         return;
     }
     if (in->session_timeout_ms < mgr->min_session_ms ||
         in->session_timeout_ms > mgr->max_session_ms) {
-        answer(w, RB_GERR_INVALID_SESSION_TIMEOUT, NULL, NULL);
+        answer(w, RB_KERR_INVALID_SESSION_TIMEOUT, NULL, NULL);
         return;
     }
     if (!in->protocol_type || !in->protocol_type[0] || in->n_protocols <= 0) {
-        answer(w, RB_GERR_INCONSISTENT_GROUP_PROTOCOL, NULL, NULL);
+        answer(w, RB_KERR_INCONSISTENT_GROUP_PROTOCOL, NULL, NULL);
         return;
     }
     struct rb_group *g = rb_group_find(mgr, in->group_id);
     if (!g) {
         if (in->member_id[0]) {
-            answer(w, RB_GERR_UNKNOWN_MEMBER_ID, NULL, NULL);
+            answer(w, RB_KERR_UNKNOWN_MEMBER_ID, NULL, NULL);
             return;
         }
         g = rb_group_get_or_create(mgr, in->group_id);
     }
     if (g->state == RB_GS_DEAD) { /* being deleted: the client retries */
-        answer(w, RB_GERR_COORDINATOR_NOT_AVAILABLE, NULL, NULL);
+        answer(w, RB_KERR_COORDINATOR_NOT_AVAILABLE, NULL, NULL);
         return;
     }
     if (g->state != RB_GS_EMPTY &&
         (!str_eq(g->protocol_type, in->protocol_type) || !supports_protocols(g, in))) {
-        answer(w, RB_GERR_INCONSISTENT_GROUP_PROTOCOL, g, NULL);
+        answer(w, RB_KERR_INCONSISTENT_GROUP_PROTOCOL, g, NULL);
         return;
     }
     if (g->state == RB_GS_EMPTY && g->n_members == 0 && g->protocol_type &&
@@ -750,14 +748,14 @@ static int16_t member_check(struct rb_group *g, const char *member_id, const cha
 {
     *out = NULL;
     if (!g || g->state == RB_GS_DEAD)
-        return RB_GERR_UNKNOWN_MEMBER_ID;
+        return RB_KERR_UNKNOWN_MEMBER_ID;
     struct rb_gmember *m = rb_group_member(g, member_id);
     if (!m)
-        return RB_GERR_UNKNOWN_MEMBER_ID;
+        return RB_KERR_UNKNOWN_MEMBER_ID;
     if (instance_id && !str_eq(m->instance_id, instance_id))
-        return RB_GERR_FENCED_INSTANCE_ID;
+        return RB_KERR_FENCED_INSTANCE_ID;
     *out = m;
-    return GERR_NONE;
+    return RB_KERR_NONE;
 }
 
 static void set_assignment(struct rb_gmember *m, const uint8_t *p, int32_t len)
@@ -778,27 +776,27 @@ void rb_group_sync(struct rb_group_mgr *mgr, const struct rb_gsync *in, struct r
     struct rb_gmember *m;
     int16_t err = member_check(g, in->member_id, in->instance_id, &m);
     if (!err && in->generation != g->generation)
-        err = RB_GERR_ILLEGAL_GENERATION;
+        err = RB_KERR_ILLEGAL_GENERATION;
     if (!err && ((in->protocol_type && !str_eq(in->protocol_type, g->protocol_type)) ||
                  (in->protocol_name && !str_eq(in->protocol_name, g->protocol))))
-        err = RB_GERR_INCONSISTENT_GROUP_PROTOCOL;
+        err = RB_KERR_INCONSISTENT_GROUP_PROTOCOL;
     if (!err && g->state == RB_GS_PREPARING)
-        err = RB_GERR_REBALANCE_IN_PROGRESS;
+        err = RB_KERR_REBALANCE_IN_PROGRESS;
     if (!err && g->state == RB_GS_EMPTY)
-        err = RB_GERR_UNKNOWN_MEMBER_ID;
+        err = RB_KERR_UNKNOWN_MEMBER_ID;
     if (err) {
         answer(w, err, g, NULL);
         return;
     }
     session_reset(mgr, m);
     if (g->state == RB_GS_STABLE) {
-        answer(w, GERR_NONE, g, m);
+        answer(w, RB_KERR_NONE, g, m);
         return;
     }
     struct rb_gwait *old = m->sync_wait;
     m->sync_wait = w;
     if (old)
-        answer(old, RB_GERR_REBALANCE_IN_PROGRESS, g, m);
+        answer(old, RB_KERR_REBALANCE_IN_PROGRESS, g, m);
     if (!str_eq(g->leader, m->id))
         return;
     for (struct rb_gmember *x = g->members; x; x = x->next)
@@ -814,7 +812,7 @@ void rb_group_sync(struct rb_group_mgr *mgr, const struct rb_gsync *in, struct r
         struct rb_gwait *sw = x->sync_wait;
         x->sync_wait = NULL;
         if (sw)
-            answer(sw, GERR_NONE, g, x);
+            answer(sw, RB_KERR_NONE, g, x);
     }
 }
 
@@ -827,11 +825,11 @@ int16_t rb_group_heartbeat(struct rb_group_mgr *mgr, const char *group_id, int32
     if (err)
         return err;
     if (g->state == RB_GS_EMPTY)
-        return RB_GERR_UNKNOWN_MEMBER_ID;
+        return RB_KERR_UNKNOWN_MEMBER_ID;
     if (generation != g->generation)
-        return RB_GERR_ILLEGAL_GENERATION;
+        return RB_KERR_ILLEGAL_GENERATION;
     session_reset(mgr, m);
-    return g->state == RB_GS_PREPARING ? RB_GERR_REBALANCE_IN_PROGRESS : GERR_NONE;
+    return g->state == RB_GS_PREPARING ? RB_KERR_REBALANCE_IN_PROGRESS : RB_KERR_NONE;
 }
 
 int16_t rb_group_leave(struct rb_group_mgr *mgr, const char *group_id, const char *member_id,
@@ -839,7 +837,7 @@ int16_t rb_group_leave(struct rb_group_mgr *mgr, const char *group_id, const cha
 {
     struct rb_group *g = rb_group_find(mgr, group_id);
     if (!g || g->state == RB_GS_DEAD)
-        return RB_GERR_UNKNOWN_MEMBER_ID;
+        return RB_KERR_UNKNOWN_MEMBER_ID;
     struct rb_gmember *m = NULL;
     if (!member_id[0] && instance_id) {
         m = member_by_instance(g, instance_id);
@@ -847,17 +845,17 @@ int16_t rb_group_leave(struct rb_group_mgr *mgr, const char *group_id, const cha
         if (take_pending(g, member_id)) {
             maybe_complete_join(g);
             rb_group_gc(mgr, g);
-            return GERR_NONE;
+            return RB_KERR_NONE;
         }
         m = rb_group_member(g, member_id);
     }
     if (!m)
-        return RB_GERR_UNKNOWN_MEMBER_ID;
+        return RB_KERR_UNKNOWN_MEMBER_ID;
     if (instance_id && !str_eq(m->instance_id, instance_id))
-        return RB_GERR_FENCED_INSTANCE_ID;
+        return RB_KERR_FENCED_INSTANCE_ID;
     remove_member(g, m);
     rb_group_gc(mgr, g);
-    return GERR_NONE;
+    return RB_KERR_NONE;
 }
 
 /* ---- offsets ---- */
@@ -867,43 +865,43 @@ int16_t rb_group_commit_check(struct rb_group_mgr *mgr, const char *group_id, in
 {
     *out = NULL;
     if (!group_id[0])
-        return RB_GERR_INVALID_GROUP_ID;
+        return RB_KERR_INVALID_GROUP_ID;
     struct rb_group *g = rb_group_find(mgr, group_id);
     if (!g) {
         if (generation >= 0)
-            return RB_GERR_ILLEGAL_GENERATION;
+            return RB_KERR_ILLEGAL_GENERATION;
         *out = rb_group_get_or_create(mgr, group_id);
-        return GERR_NONE;
+        return RB_KERR_NONE;
     }
     if (g->state == RB_GS_DEAD)
-        return RB_GERR_COORDINATOR_NOT_AVAILABLE;
+        return RB_KERR_COORDINATOR_NOT_AVAILABLE;
     if (generation < 0 && g->state == RB_GS_EMPTY) {
         *out = g;
-        return GERR_NONE;
+        return RB_KERR_NONE;
     }
     struct rb_gmember *m;
     int16_t err = member_check(g, member_id, instance_id, &m);
-    if (err == RB_GERR_FENCED_INSTANCE_ID)
+    if (err == RB_KERR_FENCED_INSTANCE_ID)
         return err;
     if (g->state == RB_GS_COMPLETING)
-        return RB_GERR_REBALANCE_IN_PROGRESS;
+        return RB_KERR_REBALANCE_IN_PROGRESS;
     if (err)
         return err;
     if (generation != g->generation)
-        return RB_GERR_ILLEGAL_GENERATION;
+        return RB_KERR_ILLEGAL_GENERATION;
     session_reset(mgr, m);
     *out = g;
-    return GERR_NONE;
+    return RB_KERR_NONE;
 }
 
 int16_t rb_group_delete_check(struct rb_group_mgr *mgr, const char *group_id)
 {
     struct rb_group *g = rb_group_find(mgr, group_id);
     if (!g || g->state == RB_GS_DEAD)
-        return RB_GERR_GROUP_ID_NOT_FOUND;
+        return RB_KERR_GROUP_ID_NOT_FOUND;
     if (g->state != RB_GS_EMPTY)
-        return RB_GERR_NON_EMPTY_GROUP;
-    return GERR_NONE;
+        return RB_KERR_NON_EMPTY_GROUP;
+    return RB_KERR_NONE;
 }
 
 /* Consumer protocol subscription: version int16, topics [string], ... Returns 1
@@ -1095,9 +1093,9 @@ void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct r
         struct rb_gmember *m = g->members;
         member_unlink(g, m);
         if (m->join_wait)
-            answer(m->join_wait, RB_GERR_UNKNOWN_MEMBER_ID, NULL, NULL);
+            answer(m->join_wait, RB_KERR_UNKNOWN_MEMBER_ID, NULL, NULL);
         if (m->sync_wait)
-            answer(m->sync_wait, RB_GERR_UNKNOWN_MEMBER_ID, NULL, NULL);
+            answer(m->sync_wait, RB_KERR_UNKNOWN_MEMBER_ID, NULL, NULL);
         member_free(mgr, m);
     }
     free(g->protocol_type);
