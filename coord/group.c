@@ -142,6 +142,7 @@ struct rb_group *rb_group_get_or_create(struct rb_group_mgr *mgr, const char *id
     g->coord_partition = rb_group_partition_for(id, strlen(id), mgr->n_partitions);
     set_state(g, RB_GS_EMPTY);
     rb_timer_init(&g->join_timer, join_timer_fired);
+    rb_list_init(&g->pending);
     g->next = mgr->groups;
     mgr->groups = g;
     mgr->n_groups++;
@@ -195,9 +196,9 @@ static void group_free_all(struct rb_group_mgr *mgr, struct rb_group *g, int16_t
             answer(m->sync_wait, err, NULL, NULL);
         member_free(mgr, m);
     }
-    while (g->pending) {
-        struct rb_gpending *p = g->pending;
-        g->pending = p->next;
+    struct rb_gpending *p;
+    while ((p = rb_list_first_entry(&g->pending, struct rb_gpending, link))) {
+        rb_list_del(&p->link);
         pending_free(mgr, p);
     }
     while (g->offsets) {
@@ -233,7 +234,8 @@ void rb_group_remove(struct rb_group_mgr *mgr, struct rb_group *g)
 
 void rb_group_gc(struct rb_group_mgr *mgr, struct rb_group *g)
 {
-    if (g && g->state == RB_GS_EMPTY && g->n_members == 0 && g->n_offsets == 0 && !g->pending) {
+    if (g && g->state == RB_GS_EMPTY && g->n_members == 0 && g->n_offsets == 0 &&
+        rb_list_empty(&g->pending)) {
         if (g->persisted)
             persist(g, true);
         rb_group_remove(mgr, g);
@@ -356,7 +358,7 @@ static void complete_join(struct rb_group *g);
 
 static void maybe_complete_join(struct rb_group *g)
 {
-    if (g->state != RB_GS_PREPARING || g->initial_delay || g->pending)
+    if (g->state != RB_GS_PREPARING || g->initial_delay || !rb_list_empty(&g->pending))
         return;
     for (struct rb_gmember *m = g->members; m; m = m->next)
         if (!m->join_wait)
@@ -470,7 +472,7 @@ static void join_timer_fired(struct rb_timer *t)
         /* Kafka's initial delay: extended while new members keep arriving (or
          * MEMBER_ID_REQUIRED rejoins are due), bounded by the rebalance timeout. */
         int64_t end = g->join_start_ms + max_rebalance_timeout(g);
-        if ((g->new_in_delay || g->pending) && now_ms(mgr) < end) {
+        if ((g->new_in_delay || !rb_list_empty(&g->pending)) && now_ms(mgr) < end) {
             g->new_in_delay = false;
             RB_ASSERT(rb_timer_arm(mgr->timers, &g->join_timer,
                                    RB_MIN(end, now_ms(mgr) + mgr->initial_delay_ms)) == 0);
@@ -519,10 +521,7 @@ static void pending_expired(struct rb_timer *t)
 {
     struct rb_gpending *p = RB_CONTAINER_OF(t, struct rb_gpending, timer);
     struct rb_group *g = p->group;
-    struct rb_gpending **pp = &g->pending;
-    while (*pp != p)
-        pp = &(*pp)->next;
-    *pp = p->next;
+    rb_list_del(&p->link);
     pending_free(g->mgr, p);
     maybe_complete_join(g);
     rb_group_gc(g->mgr, g);
@@ -530,10 +529,12 @@ static void pending_expired(struct rb_timer *t)
 
 static bool take_pending(struct rb_group *g, const char *id)
 {
-    for (struct rb_gpending **pp = &g->pending; *pp; pp = &(*pp)->next) {
-        if (strcmp((*pp)->id, id) == 0) {
-            struct rb_gpending *p = *pp;
-            *pp = p->next;
+    struct rb_list_node *pos;
+    rb_list_foreach(pos, &g->pending)
+    {
+        struct rb_gpending *p = rb_list_entry(pos, struct rb_gpending, link);
+        if (strcmp(p->id, id) == 0) {
+            rb_list_del(&p->link);
             pending_free(g->mgr, p);
             return true;
         }
@@ -549,8 +550,8 @@ static void add_pending(struct rb_group *g, const char *id, int32_t session_ms)
     p->id = xstrdup(id);
     rb_timer_init(&p->timer, pending_expired);
     RB_ASSERT(rb_timer_arm(g->mgr->timers, &p->timer, now_ms(g->mgr) + session_ms) == 0);
-    p->next = g->pending;
-    g->pending = p;
+    rb_list_init(&p->link);
+    rb_list_add_tail(&g->pending, &p->link);
 }
 
 /* ---- join ---- */

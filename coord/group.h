@@ -44,6 +44,7 @@
 #define RB_COORD_GROUP_H
 
 #include "core/kerr.h"
+#include "core/list.h"
 #include "core/timer.h"
 
 #include <stdbool.h>
@@ -113,8 +114,8 @@ struct rb_gmember {
     bool is_new; /* joined in the current join phase for the first time */
 };
 
-struct rb_gpending { /* a member id handed out with MEMBER_ID_REQUIRED */
-    struct rb_gpending *next;
+struct rb_gpending {          /* a member id handed out with MEMBER_ID_REQUIRED */
+    struct rb_list_node link; /* on group->pending */
     struct rb_group *group;
     char *id;
     struct rb_timer timer;
@@ -145,7 +146,7 @@ struct rb_group {
     char *leader;        /* leader member id (NULL when none) */
     struct rb_gmember *members;
     int n_members;
-    struct rb_gpending *pending;
+    struct rb_list_node pending; /* rb_gpending.link, newest last */
     struct rb_timer join_timer;
     int64_t join_start_ms;
     bool initial_delay; /* join phase of a group that was Empty: wait the full delay */
