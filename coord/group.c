@@ -1,9 +1,35 @@
 /*
  * coord/group.c - classic consumer group state machine and committed offsets for
- * the groups one shard coordinates (see coord/group.h for the states, the
+ * the groups one shard coordinates (see coord/group.h for the protocol rules, the
  * invariants and the fault model). Groups and offsets are kept in plain linked
  * lists (linear lookups: fine for the hundreds of groups and partitions of a
  * single node; a hash is a TODO for very large deployments).
+ *
+ * Group states (enum rb_gstate, Kafka's); every change goes through transition(),
+ * which asserts that it is one of these edges:
+ *
+ *                     a member joins
+ *       +-------+ ---------------------------> +--------------------+
+ *       | Empty |                              | PreparingRebalance | <--------+
+ *       +-------+ <--------------------------- +--------------------+          |
+ *                   join phase done, no members   |                            |
+ *                                                 | join phase done            |
+ *                                                 v                            |
+ *                                      +---------------------+  a member      |
+ *                                      | CompletingRebalance | -joins, leaves-+
+ *                                      +---------------------+  or expires    |
+ *                                                 | the leader's SyncGroup     |
+ *                                                 v                            |
+ *                                            +--------+  a member joins,       |
+ *                                            | Stable | -leaves or expires, ---+
+ *                                            +--------+  protocols change
+ *
+ *   any state --unload / DeleteGroups--> Dead: final (the group is freed), except
+ *   that DeleteGroups enters Dead (from Empty) before its tombstones are durable,
+ *   and a failed append takes the group back to Empty (GCAUSE_UNDELETE; ours, not
+ *   Kafka's, whose deletion is not asynchronous).
+ *   load (rb_group_load_meta, GCAUSE_LOAD): any state but Dead -> Stable (members
+ *   in the record) or Empty (none, or a tombstone): the record replaces the group.
  */
 #include "coord/group.h"
 #include "coord/metadata.h"
@@ -13,6 +39,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Why a state changes: the protocol running, a record loaded from the log, or a
+ * deletion whose tombstones could not be written. */
+enum gcause {
+    GCAUSE_RUN,
+    GCAUSE_LOAD,
+    GCAUSE_UNDELETE,
+};
 
 const char *rb_gstate_name(enum rb_gstate s)
 {
@@ -49,10 +83,44 @@ static int64_t now_ms(const struct rb_group_mgr *mgr)
     return *mgr->now_ms;
 }
 
-static void set_state(struct rb_group *g, enum rb_gstate st)
+/* Kafka's legal transitions (GroupMetadata's valid previous states). */
+static bool transition_legal(enum rb_gstate from, enum rb_gstate to, enum gcause cause)
 {
-    g->state = st;
-    g->state_ts = g->mgr->wall_ms();
+    if (cause == GCAUSE_UNDELETE)
+        return from == RB_GS_DEAD && to == RB_GS_EMPTY;
+    if (from == RB_GS_DEAD)
+        return to == RB_GS_DEAD;
+    if (cause == GCAUSE_LOAD)
+        return to == RB_GS_EMPTY || to == RB_GS_STABLE;
+    switch (to) {
+    case RB_GS_PREPARING:
+        return from == RB_GS_EMPTY || from == RB_GS_STABLE || from == RB_GS_COMPLETING;
+    case RB_GS_COMPLETING:
+        return from == RB_GS_PREPARING;
+    case RB_GS_STABLE:
+        return from == RB_GS_COMPLETING;
+    case RB_GS_EMPTY:
+        return from == RB_GS_PREPARING;
+    case RB_GS_DEAD:
+        return true;
+    }
+    return false;
+}
+
+/* The one place g->state changes (after creation). state_ts: wall ms of the
+ * change, or the restored record's for GCAUSE_LOAD. */
+static void transition(struct rb_group *g, enum rb_gstate to, enum gcause cause, int64_t state_ts)
+{
+    RB_ASSERT(transition_legal(g->state, to, cause));
+    RB_ASSERT(to != RB_GS_EMPTY || g->n_members == 0);
+    RB_ASSERT(to != RB_GS_STABLE || g->n_members > 0);
+    g->state = to;
+    g->state_ts = state_ts;
+}
+
+static void set_state(struct rb_group *g, enum rb_gstate to)
+{
+    transition(g, to, GCAUSE_RUN, g->mgr->wall_ms());
 }
 
 static void persist(struct rb_group *g, bool tombstone)
@@ -140,7 +208,8 @@ struct rb_group *rb_group_get_or_create(struct rb_group_mgr *mgr, const char *id
     g->mgr = mgr;
     g->id = xstrdup(id);
     g->coord_partition = rb_group_partition_for(id, strlen(id), mgr->n_partitions);
-    set_state(g, RB_GS_EMPTY);
+    g->state = RB_GS_EMPTY; /* the initial state, not a transition */
+    g->state_ts = mgr->wall_ms();
     rb_timer_init(&g->join_timer, join_timer_fired);
     rb_list_init(&g->pending);
     g->next = mgr->groups;
@@ -228,8 +297,19 @@ static void group_unlink(struct rb_group_mgr *mgr, struct rb_group *g)
 void rb_group_remove(struct rb_group_mgr *mgr, struct rb_group *g)
 {
     group_unlink(mgr, g);
-    g->state = RB_GS_DEAD;
+    set_state(g, RB_GS_DEAD);
     group_free_all(mgr, g, RB_KERR_UNKNOWN_MEMBER_ID);
+}
+
+void rb_group_delete_begin(struct rb_group *g)
+{
+    RB_ASSERT(g->state == RB_GS_EMPTY);
+    set_state(g, RB_GS_DEAD);
+}
+
+void rb_group_delete_abort(struct rb_group *g)
+{
+    transition(g, RB_GS_EMPTY, GCAUSE_UNDELETE, g->mgr->wall_ms());
 }
 
 void rb_group_gc(struct rb_group_mgr *mgr, struct rb_group *g)
@@ -1106,8 +1186,7 @@ void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct r
     if (!meta) {
         g->generation = 0;
         g->persisted = false;
-        g->state = RB_GS_EMPTY;
-        g->state_ts = -1;
+        transition(g, RB_GS_EMPTY, GCAUSE_LOAD, -1);
         rb_group_gc(mgr, g);
         return;
     }
@@ -1119,8 +1198,7 @@ void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct r
     g->leader = xstrdup(meta->leader);
     for (int i = 0; i < meta->n_members; i++)
         load_member(g, meta, &meta->members[i]);
-    g->state = g->n_members ? RB_GS_STABLE : RB_GS_EMPTY;
-    g->state_ts = meta->state_ts;
+    transition(g, g->n_members ? RB_GS_STABLE : RB_GS_EMPTY, GCAUSE_LOAD, meta->state_ts);
     if (g->n_members && (!g->leader || !rb_group_member(g, g->leader))) {
         free(g->leader);
         g->leader = xstrdup(g->members->id);

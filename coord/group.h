@@ -5,7 +5,8 @@
  * feeds it decoded requests, persists commits, and parks requests in it.
  *
  * Group states (Kafka's): Empty -> PreparingRebalance -> CompletingRebalance ->
- * Stable -> PreparingRebalance ...; Dead only for a deleted group.
+ * Stable -> PreparingRebalance ...; Dead only for a deleted group (the machine is
+ * drawn, and its transitions asserted, in coord/group.c).
  *   - Join: a new dynamic member at v4+ first gets MEMBER_ID_REQUIRED with a member
  *     id and is "pending" until it joins again with it (or its session timeout).
  *     A join parks the request (struct rb_gwait) until the join phase completes:
@@ -187,6 +188,11 @@ struct rb_group *rb_group_get_or_create(struct rb_group_mgr *mgr, const char *id
 void rb_group_remove(struct rb_group_mgr *mgr, struct rb_group *g);
 /* Free an Empty group without offsets or pending members (Kafka drops those). */
 void rb_group_gc(struct rb_group_mgr *mgr, struct rb_group *g);
+/* DeleteGroups: an Empty group turns Dead while its tombstones are appended (joins
+ * and commits get COORDINATOR_NOT_AVAILABLE and retry); then rb_group_remove, or,
+ * when the append failed, rb_group_delete_abort makes it Empty again. */
+void rb_group_delete_begin(struct rb_group *g);
+void rb_group_delete_abort(struct rb_group *g);
 
 struct rb_gjoin {
     const char *group_id, *member_id, *instance_id; /* instance_id NULL: dynamic */
