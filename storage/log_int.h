@@ -174,5 +174,7 @@ bool rb_log_seg_recycle(struct rb_log *log, int64_t base, bool deleted);
 bool rb_log_seg_indexing(const struct rb_log *log, int64_t base);
 /* log.c: append a new (inactive, empty) segment to log->segs. */
 int rb_log_segs_push(struct rb_log *log, int64_t base);
+/* <dir>/RB_LOG_CLEAN_MARKER into buf (log.c; used by log_close.c). */
+int rb_log_marker_path(char *buf, size_t cap, const char *dir);
 
 #endif
