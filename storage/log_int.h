@@ -98,6 +98,7 @@ struct rb_log {
     uint64_t fl_want;         /* bytes of the writev in flight */
     uint64_t fl_size;         /* segment size this flush makes durable */
     int64_t fl_offset;        /* end offset this flush makes durable */
+    int64_t fl_seg_base;      /* base offset of the segment the flush writes */
     rb_log_flush_cb fl_cb;
     void *fl_arg;
     bool fl_held; /* the flush is done but its callback waits for the background work */

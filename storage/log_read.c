@@ -56,10 +56,29 @@ static struct rb_segment *seg_open(struct rb_log *log, int si)
     return seg;
 }
 
+/* The range [pos, pos + len) of segment si lies inside what it holds: callers
+ * bound it by a validated batch header or the segment size. */
+static void assert_in_segment(struct rb_log *log, int si, uint64_t pos, uint64_t len)
+{
+    RB_ASSERT(si >= 0 && si < log->n_segs);
+    RB_ASSERT(pos <= log->segs[si].size && len <= log->segs[si].size - pos);
+}
+
+/* The chunk holding pos, which must be buffered (pos >= mem_start). */
+static struct rb_chunk *chunk_at(struct rb_log *log, uint64_t pos)
+{
+    uint32_t cb = log->cfg.chunk_bytes;
+    RB_ASSERT(log->n_chunks > 0 && pos >= log->chunks[0]->pos);
+    uint64_t i = (pos - log->chunks[0]->pos) / cb;
+    RB_ASSERT(i < (uint64_t)log->n_chunks);
+    return log->chunks[i];
+}
+
 static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, size_t len)
 {
     uint64_t ms = mem_start(log, si);
     uint32_t cb = log->cfg.chunk_bytes;
+    assert_in_segment(log, si, pos, len);
     if (pos < ms) {
         size_t n = (size_t)RB_MIN((uint64_t)len, ms - pos);
         if (rb_segment_pread(seg_open(log, si), log->dir, buf, n, pos))
@@ -70,7 +89,7 @@ static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, si
     }
     while (len) {
         uint64_t rel = pos - log->chunks[0]->pos;
-        const struct rb_chunk *c = log->chunks[rel / cb];
+        const struct rb_chunk *c = chunk_at(log, pos);
         size_t n = RB_MIN(len, (size_t)(cb - rel % cb));
         memcpy(buf, c->buf + rel % cb, n);
         pos += n;
@@ -84,7 +103,8 @@ static int read_hdr(struct rb_log *log, int si, uint64_t pos, struct hdr *h)
 {
     uint8_t b[RB_BATCH_HEADER_BYTES];
     struct rb_segment *seg = &log->segs[si];
-    if (seg->size - pos < RB_BATCH_HEADER_BYTES || read_bytes(log, si, pos, b, sizeof(b)))
+    if (pos > seg->size || seg->size - pos < RB_BATCH_HEADER_BYTES ||
+        read_bytes(log, si, pos, b, sizeof(b)))
         return -EIO;
     int32_t len = (int32_t)rb_get_be32(b + RB_BATCH_OFF_LENGTH);
     int32_t lod = (int32_t)rb_get_be32(b + 23);
@@ -139,6 +159,7 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
     uint64_t ms = mem_start(log, si), end = pos + len;
     uint32_t cb = log->cfg.chunk_bytes;
     bool ok = true;
+    assert_in_segment(log, si, pos, len);
     if (pos < ms) {
         uint64_t n = RB_MIN(end, ms) - pos;
         ok = add_piece(out, (struct rb_log_piece){
@@ -148,7 +169,7 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
     while (ok && pos < end) {
         uint64_t rel = pos - log->chunks[0]->pos;
         uint64_t n = RB_MIN(end - pos, cb - rel % cb);
-        ok = add_piece(out, (struct rb_log_piece){.mem = log->chunks[rel / cb]->buf + rel % cb,
+        ok = add_piece(out, (struct rb_log_piece){.mem = chunk_at(log, pos)->buf + rel % cb,
                                                   .fd = -1,
                                                   .len = (uint32_t)n});
         pos += n;
