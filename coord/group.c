@@ -216,11 +216,7 @@ static void pending_free(struct rb_group_mgr *mgr, struct rb_gpending *p)
 
 static void member_unlink(struct rb_group *g, struct rb_gmember *m)
 {
-    struct rb_gmember **pp = &g->members;
-    while (*pp && *pp != m)
-        pp = &(*pp)->next;
-    RB_ASSERT(*pp == m);
-    *pp = m->next;
+    RB_SLIST_REMOVE(&g->members, m, next);
     g->n_members--;
 }
 
@@ -262,11 +258,7 @@ static void group_free_all(struct rb_group_mgr *mgr, struct rb_group *g, int16_t
 
 static void group_unlink(struct rb_group_mgr *mgr, struct rb_group *g)
 {
-    struct rb_group **pp = &mgr->groups;
-    while (*pp && *pp != g)
-        pp = &(*pp)->next;
-    RB_ASSERT(*pp == g);
-    *pp = g->next;
+    RB_SLIST_REMOVE(&mgr->groups, g, next);
     mgr->n_groups--;
 }
 
@@ -387,6 +379,27 @@ void rb_group_session_reset(struct rb_group_mgr *mgr, struct rb_gmember *m)
 {
     RB_ASSERT(rb_timer_arm(mgr->timers, &m->session_timer,
                            now_ms(mgr) + RB_MAX(m->session_timeout_ms, 1)) == 0);
+}
+
+struct rb_gmember *rb_group_member_add(struct rb_group *g, const char *id,
+                                       const struct rb_gjoin *in)
+{
+    struct rb_gmember *m = calloc(1, sizeof(*m));
+    RB_ASSERT(m);
+    m->group = g;
+    m->id = rb_group_strdup(id);
+    m->instance_id = rb_group_strdup(in->instance_id);
+    m->client_id = rb_group_strdup(in->client_id ? in->client_id : "");
+    m->client_host = rb_group_strdup(in->client_host ? in->client_host : "");
+    rb_group_member_set_protocols(m, in);
+    rb_timer_init(&m->session_timer, rb_group_session_expired);
+    rb_group_session_reset(g->mgr, m);
+    struct rb_gmember **pp = &g->members; /* keep join order: the first is leader */
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = m;
+    g->n_members++;
+    return m;
 }
 
 void rb_group_new_member_id(struct rb_group_mgr *mgr, const char *prefix, char *out, size_t cap)

@@ -22,6 +22,10 @@ int rb_group_proto_index(const struct rb_gmember *m, const char *name);
 void rb_group_member_set_protocols(struct rb_gmember *m, const struct rb_gjoin *in);
 bool rb_group_member_matches(const struct rb_gmember *m, const struct rb_gjoin *in);
 void rb_group_session_reset(struct rb_group_mgr *mgr, struct rb_gmember *m);
+/* A new member with in's ids and protocols, its session timer armed, appended
+ * after the others (join order: the first is the leader). */
+struct rb_gmember *rb_group_member_add(struct rb_group *g, const char *id,
+                                       const struct rb_gjoin *in);
 void rb_group_new_member_id(struct rb_group_mgr *mgr, const char *prefix, char *out, size_t cap);
 void rb_group_maybe_complete_join(struct rb_group *g);
 void rb_group_prepare_rebalance(struct rb_group *g);

@@ -32,24 +32,9 @@ static bool supports_protocols(const struct rb_group *g, const struct rb_gjoin *
 static void add_member_and_rebalance(struct rb_group *g, const char *id, const struct rb_gjoin *in,
                                      struct rb_gwait *w)
 {
-    struct rb_group_mgr *mgr = g->mgr;
-    struct rb_gmember *m = calloc(1, sizeof(*m));
-    RB_ASSERT(m);
-    m->group = g;
-    m->id = rb_group_strdup(id);
-    m->instance_id = rb_group_strdup(in->instance_id);
-    m->client_id = rb_group_strdup(in->client_id ? in->client_id : "");
-    m->client_host = rb_group_strdup(in->client_host ? in->client_host : "");
-    rb_group_member_set_protocols(m, in);
+    struct rb_gmember *m = rb_group_member_add(g, id, in);
     m->is_new = true;
     m->join_wait = w;
-    rb_timer_init(&m->session_timer, rb_group_session_expired);
-    rb_group_session_reset(mgr, m);
-    struct rb_gmember **pp = &g->members; /* keep join order: the first is leader */
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = m;
-    g->n_members++;
     if (!g->protocol_type)
         g->protocol_type = rb_group_strdup(in->protocol_type);
     if (g->state == RB_GS_PREPARING && g->initial_delay)

@@ -241,18 +241,13 @@ int rb_group_expire_offsets(struct rb_group *g, int64_t now, int64_t retention_m
 static void load_member(struct rb_group *g, const struct rb_gmeta *meta,
                         const struct rb_gmeta_member *src)
 {
-    struct rb_group_mgr *mgr = g->mgr;
-    struct rb_gmember *m = calloc(1, sizeof(*m));
-    RB_ASSERT(m);
-    m->group = g;
-    m->id = rb_group_strdup(src->id);
-    m->instance_id = rb_group_strdup(src->instance_id);
-    m->client_id = rb_group_strdup(src->client_id ? src->client_id : "");
-    m->client_host = rb_group_strdup(src->client_host ? src->client_host : "");
     /* One protocol: the group's, with the member's subscription (as Kafka). */
     const char *name = meta->protocol ? meta->protocol : "";
     int32_t len = src->subscription_len > 0 ? src->subscription_len : 0;
     struct rb_gjoin in = {
+        .instance_id = src->instance_id,
+        .client_id = src->client_id,
+        .client_host = src->client_host,
         .session_timeout_ms = src->session_timeout_ms,
         .rebalance_timeout_ms =
             src->rebalance_timeout_ms >= 0 ? src->rebalance_timeout_ms : src->session_timeout_ms,
@@ -261,15 +256,8 @@ static void load_member(struct rb_group *g, const struct rb_gmeta *meta,
         .proto_meta = &src->subscription,
         .proto_meta_len = &len,
     };
-    rb_group_member_set_protocols(m, &in);
+    struct rb_gmember *m = rb_group_member_add(g, src->id, &in); /* a fresh session */
     rb_group_set_assignment(m, src->assignment, src->assignment_len);
-    rb_timer_init(&m->session_timer, rb_group_session_expired);
-    rb_group_session_reset(mgr, m); /* a fresh session after a restart */
-    struct rb_gmember **pp = &g->members;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = m;
-    g->n_members++;
 }
 
 void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct rb_gmeta *meta)

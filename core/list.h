@@ -94,4 +94,16 @@ static inline struct rb_list_node *rb_list_first(const struct rb_list_node *head
     for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                               \
          (pos) = (tmp), (tmp) = (pos)->next)
 
+/* Singly linked lists threaded through a `next`-style field, for structures whose
+ * layout is shared with code that walks them by hand: remove elem from the list
+ * at *headp (elem must be on it). */
+#define RB_SLIST_REMOVE(headp, elem, field)                                                        \
+    do {                                                                                           \
+        __typeof__(elem) *pp_ = (headp);                                                           \
+        while (*pp_ && *pp_ != (elem))                                                             \
+            pp_ = &(*pp_)->field;                                                                  \
+        RB_ASSERT(*pp_ == (elem));                                                                 \
+        *pp_ = (elem)->field;                                                                      \
+    } while (0)
+
 #endif

@@ -122,3 +122,26 @@ Test(list, double_del_asserts, .signal = SIGABRT)
     rb_list_del(&it.link);
     rb_list_del(&it.link);
 }
+
+struct snode {
+    int v;
+    struct snode *next;
+};
+
+Test(list, slist_remove_head_middle_tail)
+{
+    struct snode c = {3, NULL}, b = {2, &c}, a = {1, &b}, *head = &a;
+    RB_SLIST_REMOVE(&head, &b, next);
+    cr_assert_eq(head, &a);
+    cr_assert_eq(a.next, &c);
+    RB_SLIST_REMOVE(&head, &a, next);
+    cr_assert_eq(head, &c);
+    RB_SLIST_REMOVE(&head, &c, next);
+    cr_assert_null(head);
+}
+
+Test(list, slist_remove_absent_asserts, .signal = SIGABRT)
+{
+    struct snode b = {2, NULL}, a = {1, NULL}, *head = &a;
+    RB_SLIST_REMOVE(&head, &b, next);
+}
