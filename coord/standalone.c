@@ -521,6 +521,11 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
     return RB_KERR_NONE;
 }
 
+static void create_fail_ok(struct rb_coord_op *op, const char *why)
+{
+    RB_COORD_FAIL_OK(op->specs, op->n, why);
+}
+
 static void coord_create(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -563,30 +568,13 @@ static void coord_create(struct rb_shard *cs, void *arg)
             continue;
         const struct rb_topic_meta *t = rb_metadata_topic(next, sp->name, strlen(sp->name));
         RB_ASSERT(t);
-        adopt = realloc(adopt, sizeof(*adopt) * (size_t)(n_adopt + t->n_partitions));
-        RB_ASSERT(adopt);
-        for (int32_t p = 0; p < t->n_partitions; p++) {
-            struct rb_log *log = NULL;
-            if (rb_coord_open_partition(c, t, p, true, &log)) {
-                sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
-                snprintf(sp->error_message, sizeof(sp->error_message),
-                         "cannot create the log of partition %d", p);
-                break; /* the metadata keeps the topic; the broker log says why */
-            }
-            adopt[n_adopt++] = (struct rb_partition_handoff){t, p, log};
-        }
+        /* On failure the metadata keeps the topic; the broker log says why. */
+        if (rb_coord_open_new_partitions(c, t, 0, &adopt, &n_adopt, sp->error_message,
+                                         sizeof(sp->error_message)))
+            sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
         RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
     }
-    if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
-        for (int i = 0; i < op->n; i++)
-            if (!op->specs[i].error) {
-                op->specs[i].error = RB_KERR_KAFKA_STORAGE_ERROR;
-                snprintf(op->specs[i].error_message, sizeof(op->specs[i].error_message),
-                         "cannot sync the new logs");
-            }
-    rb_coord_persist(c, next);
-    rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
-    free(adopt);
+    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt, create_fail_ok);
 }
 
 static void coord_delete(struct rb_shard *cs, void *arg)

@@ -64,6 +64,31 @@ void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadat
 struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg);
 /* Answer the op's caller on its shard and free the op. */
 void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op);
+/* Fail (KAFKA_STORAGE_ERROR, why) every entry of specs[0..n) that has not failed
+ * yet: the topic specs of CreateTopics and CreatePartitions alike. */
+#define RB_COORD_FAIL_OK(specs, n, why)                                                            \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < (n); i_++)                                                           \
+            if (!(specs)[i_].error) {                                                              \
+                (specs)[i_].error = RB_KERR_KAFKA_STORAGE_ERROR;                                   \
+                snprintf((specs)[i_].error_message, sizeof((specs)[i_].error_message), "%s", why); \
+            }                                                                                      \
+    } while (0)
+
+/* ---- standalone_admin.c: adding partitions (CreateTopics, CreatePartitions) ---- */
+/* Open the logs of t's partitions from `from` on for their shards, appending the
+ * handoffs to *adopt (realloc'd; the caller frees). -EIO with the reason in why at
+ * the first that cannot be created (those before it stay in *adopt). */
+int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta *t, int32_t from,
+                                 struct rb_partition_handoff **adopt, int *n_adopt, char *why,
+                                 size_t why_cap);
+/* The end of an op that adds partitions: sync the new logs (failing, through
+ * fail_ok, every entry not failed yet when that fails), persist next and publish
+ * it with the adopted logs; frees adopt. */
+void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
+                                struct rb_coord_op *op, struct rb_partition_handoff *adopt,
+                                int n_adopt,
+                                void (*fail_ok)(struct rb_coord_op *op, const char *why));
 /* ---- standalone.c ---- */
 /* Append an empty topic named name to md. */
 struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name);
