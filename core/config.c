@@ -274,16 +274,24 @@ static int load_overrides(struct rb_config *cfg, int n, char *const *ov, char *e
 
 /* ---- public API (typed view is built in core/config_build.c) ---- */
 
-int rb_config_load(struct rb_config **out, const char *path, char *const *envp, int n_overrides,
-                   char *const *overrides, char *err, size_t errlen)
+/* A new empty config with one reference; *out and err cleared for the caller. */
+static struct rb_config *config_new(struct rb_config **out, char *err, size_t errlen)
 {
     if (errlen)
         err[0] = 0;
     *out = NULL;
     struct rb_config *cfg = calloc(1, sizeof(*cfg));
+    if (cfg)
+        atomic_init(&cfg->refs, 1);
+    return cfg;
+}
+
+int rb_config_load(struct rb_config **out, const char *path, char *const *envp, int n_overrides,
+                   char *const *overrides, char *err, size_t errlen)
+{
+    struct rb_config *cfg = config_new(out, err, errlen);
     if (!cfg)
         return -ENOMEM;
-    atomic_init(&cfg->refs, 1);
     int rc = 0;
     size_t n_specs;
     const struct rb_cfg_spec *specs = rb_cfg_specs(&n_specs);
@@ -337,13 +345,9 @@ int rb_config_overlay(struct rb_config **out, const struct rb_config *base, int 
                       const char *const *keys, const char *const *values, const bool *per_broker,
                       char *err, size_t errlen)
 {
-    if (errlen)
-        err[0] = 0;
-    *out = NULL;
-    struct rb_config *cfg = calloc(1, sizeof(*cfg));
+    struct rb_config *cfg = config_new(out, err, errlen);
     if (!cfg)
         return -ENOMEM;
-    atomic_init(&cfg->refs, 1);
     int rc = 0;
     for (int i = 0; i < base->n && rc == 0; i++)
         rc = map_set(cfg, base->v[i].key, base->v[i].value, base->v[i].source);

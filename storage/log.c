@@ -97,20 +97,6 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
-static bool parse_log_name(const char *name, int64_t *base)
-{
-    if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0)
-        return false;
-    int64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (name[i] - '0');
-    }
-    *base = v;
-    return true;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -142,7 +128,7 @@ static int list_segments(const char *dir, int64_t **bases, int *n)
                 RB_WARN("storage", "%s/%s: cannot remove: %s", dir, de->d_name, strerror(errno));
             continue;
         }
-        if (!parse_log_name(de->d_name, &b))
+        if (!rb_segment_name_parse(de->d_name, ".log", &b))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;

@@ -362,21 +362,6 @@ static int snap_path(char *buf, size_t cap, const char *dir, int64_t offset, con
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-static bool parse_snap_name(const char *name, int64_t *offset)
-{
-    size_t el = strlen(RB_PSTATE_SNAP_EXT);
-    if (strlen(name) != 20 + el || strcmp(name + 20, RB_PSTATE_SNAP_EXT) != 0)
-        return false;
-    int64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (name[i] - '0');
-    }
-    *offset = v;
-    return true;
-}
-
 /* Remove the snapshots other than keep that lie above `above` (-1: all others). */
 static void remove_snapshots(const char *dir, int64_t keep, int64_t above)
 {
@@ -386,7 +371,8 @@ static void remove_snapshots(const char *dir, int64_t keep, int64_t above)
     struct dirent *de;
     int64_t off;
     while ((de = readdir(d)))
-        if (parse_snap_name(de->d_name, &off) && off != keep && (above < 0 || off > above))
+        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off) && off != keep &&
+            (above < 0 || off > above))
             unlinkat(dirfd(d), de->d_name, 0);
     closedir(d);
 }
@@ -458,7 +444,8 @@ static int load_newest_snapshot(struct rb_pstate *ps, const char *dir, int64_t m
         return -errno;
     struct dirent *de;
     while ((de = readdir(d)))
-        if (parse_snap_name(de->d_name, &off) && off <= max_offset && off > best)
+        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off) && off <= max_offset &&
+            off > best)
             best = off;
     closedir(d);
     if (best < 0)
