@@ -100,27 +100,14 @@ int rb_index_finish(struct rb_seg_index *idx, int64_t max_ts, uint32_t rel_max)
 
 uint32_t rb_index_lookup(const struct rb_seg_index *idx, uint32_t rel_offset)
 {
-    uint32_t lo = 0, hi = idx->n_off; /* first entry with rel_offset > target */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (idx->off[mid].rel_offset <= rel_offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* first entry with rel_offset > target */
+    uint32_t lo = RB_PARTITION_POINT(idx->n_off, i, idx->off[i].rel_offset <= rel_offset);
     return lo ? idx->off[lo - 1].pos : 0;
 }
 
 uint32_t rb_index_lookup_time(const struct rb_seg_index *idx, int64_t ts)
 {
-    uint32_t lo = 0, hi = idx->n_time; /* first entry with ts >= target */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (idx->time[mid].ts < ts)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    uint32_t lo = RB_PARTITION_POINT(idx->n_time, i, idx->time[i].ts < ts); /* first ts >= */
     return lo ? idx->time[lo - 1].rel_offset + 1 : 0;
 }
 

@@ -123,14 +123,8 @@ static int read_hdr(struct rb_log *log, int si, uint64_t pos, struct hdr *h)
 
 static int find_seg(struct rb_log *log, int64_t offset)
 {
-    int lo = 0, hi = log->n_segs; /* first segment with base > offset */
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (log->segs[mid].base_offset <= offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* first segment with base > offset */
+    int lo = RB_PARTITION_POINT(log->n_segs, i, log->segs[i].base_offset <= offset);
     return lo ? lo - 1 : 0;
 }
 
@@ -191,14 +185,7 @@ static uint64_t index_skip(const struct rb_segment *seg, uint64_t pos, int64_t u
                            int64_t budget, int64_t *want_last)
 {
     const struct rb_seg_index *idx = &seg->idx;
-    uint32_t lo = 0, hi = idx->n_off; /* first entry with pos > pos */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (idx->off[mid].pos <= pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    uint32_t lo = RB_PARTITION_POINT(idx->n_off, i, idx->off[i].pos <= pos); /* first pos > */
     uint64_t to = pos;
     for (uint32_t i = lo; i < idx->n_off; i++) {
         const struct rb_index_entry *e = &idx->off[i];
