@@ -448,6 +448,24 @@ static bool bad_version(struct rb_writer *w)
 """
 
 
+def emit_body(o, fields, api, field_fn, io, tagged, tags_stmt, no_tags_stmt):
+    """The rest of a read or write function: each regular field under its version
+    guard, then the tagged fields (tags_stmt) or, when there are none at a flexible
+    version, the empty tag section (no_tags_stmt), and the closing brace."""
+    for f in fields:
+        cond = vcond(f.versions, api)
+        if cond is None:
+            continue
+        o += ["    " + x for x in guarded(cond, field_fn(f, api, io, "m->%s" % f.name))]
+    if tagged:
+        o.append("    if (flex)")
+        o.append("        " + tags_stmt)
+    elif api.flex is not None:
+        o.append("    if (flex)")
+        o.append("        " + no_tags_stmt)
+    o.append("}\n")
+
+
 def flex_decl(api):
     if api.flex is None:
         return "const bool flex = false;"
@@ -560,18 +578,8 @@ def gen_struct_funcs(st, api, need_is_default):
     o.append("    (void)v;")
     o.append("    (void)m;")
     o.append("    (void)flex;")
-    for f in regular:
-        cond = vcond(f.versions, api)
-        if cond is None:
-            continue
-        o += ["    " + x for x in guarded(cond, read_field(f, api, "r", "m->%s" % f.name))]
-    if tagged:
-        o.append("    if (flex)")
-        o.append("        %s_read_tags(r, a, v, m);" % c)
-    elif api.flex is not None:
-        o.append("    if (flex)")
-        o.append("        rb_skip_tagged_fields(r);")
-    o.append("}\n")
+    emit_body(o, regular, api, read_field, "r", tagged, "%s_read_tags(r, a, v, m);" % c,
+              "rb_skip_tagged_fields(r);")
     # tagged write
     if tagged:
         o.append("static void %s_write_tags(struct rb_writer *w, int16_t v, const struct %s *m)\n{"
@@ -606,18 +614,8 @@ def gen_struct_funcs(st, api, need_is_default):
     o.append("    (void)flex;")
     o.append("    (void)v;")
     o.append("    (void)m;")
-    for f in regular:
-        cond = vcond(f.versions, api)
-        if cond is None:
-            continue
-        o += ["    " + x for x in guarded(cond, write_field(f, api, "w", "m->%s" % f.name))]
-    if tagged:
-        o.append("    if (flex)")
-        o.append("        %s_write_tags(w, v, m);" % c)
-    elif api.flex is not None:
-        o.append("    if (flex)")
-        o.append("        rb_write_uvarint(w, 0);")
-    o.append("}\n")
+    emit_body(o, regular, api, write_field, "w", tagged, "%s_write_tags(w, v, m);" % c,
+              "rb_write_uvarint(w, 0);")
     return o
 
 
