@@ -407,6 +407,40 @@ def all_brokers(res):
     return [b for b in BROKER_ORDER if b in seen or b in ("ringbroker", "kafka", "kafka-durable")]
 
 
+def ceilings_table(c):
+    """The physical ceilings measured in the run (also used by results_md.py)."""
+    return ["| what | figure |", "|---|---|",
+            f"| fio O_DIRECT sequential write, io_uring, 1 MiB QD32 | {fmt(c.get('disk_seq_write_1m_qd32_mib_s'))} MiB/s |",
+            f"| fio O_DIRECT write 64 KiB + fdatasync each, QD1 | {fmt(c.get('disk_write_64k_fdatasync_qd1_mib_s'))} MiB/s |",
+            f"| fio O_DIRECT write 4 KiB + fdatasync each, QD1 | {fmt(c.get('disk_fdatasync_4k_qd1_per_s'))} fdatasync/s |",
+            f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |"]
+
+
+def storage_fetch_sections(res):
+    """The storage and fetch sections (each only when its scenarios ran); also
+    used by results_md.py."""
+    L = []
+    st = storage_table(res)
+    if st:
+        L += ["## Storage: durable produce (1 KiB, acks=all) against the disk", ""] + st + [""]
+    ft = fetch_table(res)
+    if ft:
+        L += ["## Fetch: catch-up reads against the loopback ceiling", ""] + ft + [""]
+    return L
+
+
+def broker_notes(b, r):
+    """A scenario's lines about broker b: failed status, Java tool errors, notes."""
+    L = []
+    if r["status"] != "ok":
+        L.append(f"- **{b}**: {r['status']}")
+    if r.get("java_error"):
+        L.append(f"- {b}: Kafka's Java tools reported: `{r['java_error']}`")
+    for n in r.get("notes", []):
+        L.append(f"- {b}: {n}")
+    return L
+
+
 def summary_table(res):
     """The one-headline-per-scenario table (also used by results_md.py)."""
     brokers = all_brokers(res)
@@ -634,34 +668,19 @@ def write_report(out, res, plots):
           "`kafka3` if run (3 KRaft nodes, replication factor 3, min.insync.replicas 2)",
           f"- ringbroker binary: {env.get('ringbroker_bin', '')}", ""]
     c = res["ceilings"]
-    L += ["## Physical ceilings (measured in this run)", "",
-          "| what | figure |", "|---|---|",
-          f"| fio O_DIRECT sequential write, io_uring, 1 MiB QD32 | {fmt(c.get('disk_seq_write_1m_qd32_mib_s'))} MiB/s |",
-          f"| fio O_DIRECT write 64 KiB + fdatasync each, QD1 | {fmt(c.get('disk_write_64k_fdatasync_qd1_mib_s'))} MiB/s |",
-          f"| fio O_DIRECT write 4 KiB + fdatasync each, QD1 | {fmt(c.get('disk_fdatasync_4k_qd1_per_s'))} fdatasync/s |",
-          f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |", ""]
+    L += ["## Physical ceilings (measured in this run)", ""] + ceilings_table(c) + [""]
     L += ["## Summary", "",
           "Ratios are ringbroker divided by Kafka: for throughput above 1 means ringbroker is faster, "
           "for latency and memory below 1 means ringbroker is better.", ""]
     L += summary_table(res) + [""]
     L += ["## Goals (issue 5)", ""] + goals_table(res) + [""]
-    st = storage_table(res)
-    if st:
-        L += ["## Storage: durable produce (1 KiB, acks=all) against the disk", ""] + st + [""]
-    ft = fetch_table(res)
-    if ft:
-        L += ["## Fetch: catch-up reads against the loopback ceiling", ""] + ft + [""]
+    L += storage_fetch_sections(res)
     for sc in res["scenarios"]:
         L += [f"## {sc['name']}: {sc['description']}", ""]
         if sc.get("rate"):
             L.append(f"- rate for every broker: {rate_note(sc)}")
         for b, r in sc["brokers"].items():
-            if r["status"] != "ok":
-                L.append(f"- **{b}**: {r['status']}")
-            if r.get("java_error"):
-                L.append(f"- {b}: Kafka's Java tools reported: `{r['java_error']}`")
-            for n in r.get("notes", []):
-                L.append(f"- {b}: {n}")
+            L += broker_notes(b, r)
             if get(r, "java_consumer", "complete") is False:
                 L.append(f"- {b}: Kafka's ConsumerPerformance found fewer records than expected "
                          "(the producer run was cut short); its MB/s includes its 5 s idle timeout")
