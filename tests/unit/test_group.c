@@ -12,6 +12,7 @@
 #include "coord/group.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -777,4 +778,39 @@ Test(group, load_meta_empty_group_keeps_offsets_and_state_time)
     cr_assert_null(g->protocol_type);
     cr_assert_eq(rb_group_expire_offsets(g, 100 + RETENTION, RETENTION, NULL, NULL), 1,
                  "no protocol type: expiry by commit time");
+}
+
+/* ---- the state machine's own checks (coord/group.c transition()) ---- */
+
+Test(group, delete_begin_then_abort_returns_to_empty)
+{
+    struct rb_group *g = rb_group_get_or_create(&mgr, "gd");
+    cr_assert_eq(g->state, RB_GS_EMPTY);
+    rb_group_delete_begin(g);
+    cr_assert_eq(g->state, RB_GS_DEAD);
+    struct w x;
+    join(&x, "gd", "", NULL, 1, protos2, false);
+    cr_assert_eq(x.calls, 1);
+    cr_assert_eq(x.err, RB_KERR_COORDINATOR_NOT_AVAILABLE, "join while deleting: %d", x.err);
+    rb_group_delete_abort(g);
+    cr_assert_eq(g->state, RB_GS_EMPTY);
+    join(&x, "gd", "", NULL, 1, protos2, false);
+    advance(1);
+    cr_assert_eq(x.err, RB_KERR_NONE);
+    cr_assert_eq(g->state, RB_GS_COMPLETING);
+}
+
+Test(group, delete_abort_of_a_live_group_is_a_bug, .signal = SIGABRT)
+{
+    struct rb_group *g = rb_group_get_or_create(&mgr, "gl");
+    rb_group_delete_abort(g); /* Empty -> Empty is no legal edge */
+}
+
+Test(group, delete_begin_of_a_group_with_members_is_a_bug, .signal = SIGABRT)
+{
+    struct w x;
+    join(&x, "gm", "", NULL, 1, protos2, false);
+    advance(1);
+    cr_assert_eq(x.err, RB_KERR_NONE);
+    rb_group_delete_begin(rb_group_find(&mgr, "gm"));
 }
