@@ -5,7 +5,7 @@
 #   make unit       unit tests only      make asan   unit tests under ASan/UBSan
 #   make integration                     make fuzz   libFuzzer targets (FUZZ_SECONDS=60)
 #   make interop    client interop suite make bench  perf harness (perf/README.md)
-#   make lint       clang-format check   make gen    regenerate protocol codecs
+#   make lint       clang-format + include rules   make gen    regenerate protocol codecs
 #   make clean
 # Every source file under core/ net/ storage/ coord/ is part of the broker
 # library (part/ too); cmd/ringbroker.c is the daemon's entry point (composition root). Tests are tests/unit/test_*.c,
@@ -129,10 +129,11 @@ perf: | $(DEPS_OK)
 bench: all perf
 	@BUILD_ROOT=$(abspath $(BUILD_ROOT)) perf/run $(SCENARIOS)
 
-# Tests: release unit tests, the same under ASan/UBSan, the codec staleness check,
+# Tests: lint (clang-format, include rules), release unit tests, the same under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
 # (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
 test: all
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory gen-check

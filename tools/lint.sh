@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/lint.sh - style checks: clang-format on every hand-written C file (generated
 # files carry a "generated" banner and are checked by `make gen-check` instead),
-# and cppcheck when it is installed. Prints what is wrong and exits non-zero.
+# the include rules of DESIGN.md (tools/check-layers.sh), and cppcheck when it is
+# installed. Prints what is wrong and exits non-zero.
 set -u
 cd "$(dirname "$0")/.."
 bad=0
@@ -14,9 +15,10 @@ for f in $files; do
         bad=$((bad + 1))
     fi
 done
+tools/check-layers.sh || bad=$((bad + 1))
 if command -v cppcheck >/dev/null 2>&1; then
     cppcheck --quiet --error-exitcode=1 --std=c11 -I. --suppress=missingIncludeSystem \
-        core net storage coord tools || bad=$((bad + 1))
+        core storage part coord net cmd tools || bad=$((bad + 1))
 fi
 echo "lint: $bad problems"
 [ $bad -eq 0 ]
