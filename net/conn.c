@@ -15,6 +15,9 @@
  * Limits: at most MAX_QUEUED requests or MAX_QUEUED_BYTES of frames per
  * connection; past that the recv is cancelled (TCP pushes back) and re-armed
  * when the queue drains.
+ * At the fd limit (EMFILE/ENFILE) the accept backs off: the multishot accept is
+ * off for ACCEPT_PAUSE_MS (new connections wait in the listen backlog) and one
+ * message per ACCEPT_LOG_MS says how many accepts failed meanwhile.
  * Responses leave strictly in request order: only the queue head is sent
  * (net/resp_send.c puts it on the wire, fetch data from files included).
  *
@@ -129,6 +132,13 @@ int rb_net_prebind(struct rb_broker *b, char *err, size_t errlen)
 }
 
 static void on_accept(struct rb_io *io, int res, unsigned flags);
+static void accept_resume(struct rb_timer *t);
+
+/* Accept back-off: at the fd limit a re-armed multishot accept fails again at
+ * once, so the shard would spin (and log) as fast as the ring turns. Keep it off
+ * for ACCEPT_PAUSE_MS and log once per ACCEPT_LOG_MS with the count meanwhile. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_MS   10000
 
 static void arm_accept(struct rb_net *n)
 {
@@ -192,6 +202,7 @@ int rb_net_listen_on_shard(struct rb_net *n)
     }
     n->listen_fd = fd;
     n->accept_io.cb = on_accept;
+    rb_timer_init(&n->accept_timer, accept_resume);
     arm_accept(n);
     return 0;
 }
@@ -210,13 +221,54 @@ static void on_recv(struct rb_io *io, int res, unsigned flags);
 static void on_send(struct rb_io *io, int res, unsigned flags);
 static void on_fill(struct rb_io *io, int res, unsigned flags);
 
+static void accept_resume(struct rb_timer *t)
+{
+    struct rb_net *n = RB_CONTAINER_OF(t, struct rb_net, accept_timer);
+    n->accept_paused = false;
+    if (!n->accept_armed && !atomic_load(&n->shard->rt->stopping))
+        arm_accept(n);
+}
+
+static bool accept_fd_limit(int res)
+{
+    return res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM;
+}
+
+/* The accept failed for lack of descriptors or memory: stop accepting for a while
+ * (cancel the multishot if it is still armed), log at most once per interval. */
+static void accept_pause(struct rb_net *n, int res)
+{
+    struct rb_shard *s = n->shard;
+    n->accept_refused++;
+    if (!n->accept_logged_ms || s->now_ms - n->accept_logged_ms >= ACCEPT_LOG_MS) {
+        RB_WARN(COMP,
+                "shard %d: accept: %s: not accepting for %d ms at a time (%llu failed accepts "
+                "since the last message)",
+                s->id, strerror(-res), ACCEPT_PAUSE_MS, (unsigned long long)n->accept_refused);
+        n->accept_logged_ms = s->now_ms;
+        n->accept_refused = 0;
+    }
+    if (n->accept_paused)
+        return;
+    if (n->accept_armed) {
+        struct io_uring_sqe *sqe = rb_sqe(s);
+        io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&n->accept_io, 0);
+        rb_sqe_set_io(sqe, NULL);
+    }
+    n->accept_paused = true;
+    if (rb_timer_arm(&s->timers, &n->accept_timer, s->now_ms + ACCEPT_PAUSE_MS))
+        n->accept_paused = false; /* no timer (out of memory): retry on the next CQE */
+}
+
 static void on_accept(struct rb_io *io, int res, unsigned flags)
 {
     struct rb_net *n = RB_CONTAINER_OF(io, struct rb_net, accept_io);
     if (!(flags & IORING_CQE_F_MORE))
         n->accept_armed = false;
     if (res < 0) {
-        if (res != -ECANCELED && res != -EINVAL)
+        if (accept_fd_limit(res))
+            accept_pause(n, res);
+        else if (res != -ECANCELED && res != -EINVAL)
             RB_WARN(COMP, "shard %d: accept: %s", n->shard->id, strerror(-res));
     } else if (atomic_load(&n->shard->rt->stopping) || n->n_conns >= n->b->bc->max_connections) {
         close(res);
@@ -249,7 +301,7 @@ static void on_accept(struct rb_io *io, int res, unsigned flags)
             conn_arm_recv(c);
         }
     }
-    if (!n->accept_armed && !atomic_load(&n->shard->rt->stopping))
+    if (!n->accept_armed && !n->accept_paused && !atomic_load(&n->shard->rt->stopping))
         arm_accept(n);
 }
 
@@ -663,6 +715,8 @@ void rb_net_shard_turn(struct rb_shard *s)
 void rb_net_shard_stop(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
+    rb_timer_cancel(&s->timers, &n->accept_timer);
+    n->accept_paused = false;
     if (n->listen_fd >= 0) {
         if (n->accept_armed) {
             struct io_uring_sqe *sqe = rb_sqe(s);

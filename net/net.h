@@ -46,6 +46,12 @@ struct rb_net {
     int listen_fd;
     struct rb_io accept_io;
     bool accept_armed;
+    /* accept back-off at the fd limit (EMFILE/ENFILE/ENOBUFS/ENOMEM): the
+     * multishot accept stays off until accept_timer fires (net/conn.c). */
+    bool accept_paused;
+    struct rb_timer accept_timer;
+    uint64_t accept_refused;  /* fd-limit failures since the last message */
+    int64_t accept_logged_ms; /* when that message was logged (0: never) */
     /* provided receive buffers */
     struct io_uring_buf_ring *br;
     uint8_t *bufs;
