@@ -5,7 +5,8 @@
 
 Raises its own soft fd limit, opens N connections (connect() completes in the
 kernel's backlog whether or not the broker accepts), prints "open N", holds them
-HOLD_S seconds (or until stdin closes), then closes them all and prints "closed".
+HOLD_S seconds, prints "closed_by_broker M" (how many the broker closed
+meanwhile: end of stream or reset), then closes them all and prints "closed".
 """
 import resource
 import socket
@@ -29,6 +30,17 @@ for _ in range(n):
     socks.append(s)
 print("open %d" % len(socks), flush=True)
 time.sleep(hold)
+gone = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            gone += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        gone += 1
+print("closed_by_broker %d" % gone, flush=True)
 for s in socks:
     s.close()
 print("closed", flush=True)
