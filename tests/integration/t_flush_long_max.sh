@@ -43,31 +43,31 @@ produce_read() {
     info "$t: $n records produced (acks=all) and read back"
 }
 
-# A
+# A (and its read-back after a clean restart with the same settings)
 rb_start --override num.partitions=8 --override log.flush.interval.ms=$MAX \
     --override log.flush.interval.messages=$MAX
 produce_read both "$T_TMP/in.txt" "$N"
-rb_stop
-
-# B
-rb_restart --override num.partitions=8 --override log.flush.interval.ms=$MAX
-produce_read msonly "$T_TMP/small.txt" 50000
-rb_stop
-rb_restart --override num.partitions=8 --override log.flush.interval.messages=$MAX \
-    --override log.retention.check.interval.ms=$MAX
-produce_read msgsonly "$T_TMP/small.txt" 50000
-rb_stop
-
-# C
-rb_restart --override num.partitions=8
-ct 30 "$CTL" topics --bootstrap-server "$(rb_bootstrap)" --create --topic tmax --partitions 8 \
-    --config flush.ms=$MAX --config flush.messages=$MAX >"$T_TMP/c.out" 2>&1 ||
-    fail "create tmax: $(cat "$T_TMP/c.out")"
-produce_read tmax "$T_TMP/small.txt" 50000
 rb_stop
 rb_restart
 got=$(ct 180 "$KCAT" -C -b "$(rb_bootstrap)" -t both -o beginning -e -q -f '%s\n' | sort -u | wc -l)
 [ "$got" -eq "$N" ] || fail "both after a clean restart: $got of $N"
 info "after a clean restart: both $got of $N"
+rb_stop
+
+# B: each alone (rb_start: rb_restart would keep A's overrides)
+rb_start --override num.partitions=8 --override log.flush.interval.ms=$MAX
+produce_read msonly "$T_TMP/small.txt" 50000
+rb_stop
+rb_start --override num.partitions=8 --override log.flush.interval.messages=$MAX \
+    --override log.retention.check.interval.ms=$MAX
+produce_read msgsonly "$T_TMP/small.txt" 50000
+rb_stop
+
+# C
+rb_start --override num.partitions=8
+ct 30 "$CTL" topics --bootstrap-server "$(rb_bootstrap)" --create --topic tmax --partitions 8 \
+    --config flush.ms=$MAX --config flush.messages=$MAX >"$T_TMP/c.out" 2>&1 ||
+    fail "create tmax: $(cat "$T_TMP/c.out")"
+produce_read tmax "$T_TMP/small.txt" 50000
 rb_stop
 exit 0
