@@ -1,0 +1,282 @@
+/*
+ * tests/sim/sim_world.c - the simulator's scheduler: randomness, simulated time,
+ * the shard threads and the main loop of one broker lifetime.
+ *
+ * Baton: every runtime thread (shards and the coordination thread) gets a
+ * pthread that only runs when the main thread hands it a command (boot, one
+ * loop turn, finish) and waits for it to finish, so exactly one thread runs at
+ * any time and a run is a function of the seed. (Once net/ keeps no __thread
+ * state the shards can be stepped straight from the main thread instead.)
+ *
+ * Main loop: run ring ops that are due, then step one shard with work (chosen
+ * by the seed), then let the clients act; when nothing can happen at this
+ * instant, time jumps to the next op completion, timer or client wake-up.
+ */
+#include "tests/sim/sim_world.h"
+#include "core/rb.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t sim_now_ns;
+int sim_verbose;
+int sim_failures;
+struct sim_faults sim_faults;
+struct sim_stats sim_stats;
+
+/* ---- randomness ---- */
+
+static uint64_t rng[4];
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void sim_rng_seed(uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        rng[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+uint64_t sim_rand(void)
+{
+    uint64_t r = rotl(rng[1] * 5, 7) * 9, t = rng[1] << 17;
+    rng[2] ^= rng[0];
+    rng[3] ^= rng[1];
+    rng[1] ^= rng[2];
+    rng[0] ^= rng[3];
+    rng[2] ^= t;
+    rng[3] = rotl(rng[3], 45);
+    return r;
+}
+
+uint64_t sim_below(uint64_t n)
+{
+    RB_ASSERT(n > 0);
+    return sim_rand() % n;
+}
+
+bool sim_chance(uint32_t ppm)
+{
+    return sim_below(1000000) < ppm;
+}
+
+/* ---- time ---- */
+
+static int64_t wall_base_ms;
+
+static int64_t clock_mono_ns(void)
+{
+    return sim_now_ns;
+}
+
+static int64_t clock_wall_ms(void)
+{
+    return wall_base_ms + sim_now_ns / 1000000;
+}
+
+static const struct rb_clock_ops sim_clock = {clock_mono_ns, clock_wall_ms};
+
+void sim_clock_install(int64_t base_ms)
+{
+    wall_base_ms = base_ms;
+    rb_clock_ops = &sim_clock;
+}
+
+/* ---- logging ---- */
+
+void sim_logf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "[sim %9.3f ms] ", (double)sim_now_ns / 1e6);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void sim_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "[sim %9.3f ms] INVARIANT: ", (double)sim_now_ns / 1e6);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    sim_failures++;
+}
+
+/* ---- shard threads ---- */
+
+enum { CMD_NONE, CMD_BOOT, CMD_STEP, CMD_FINISH, CMD_EXIT };
+
+struct sim_thread {
+    pthread_t th;
+    struct rb_shard *s;
+    int cmd;
+    int result;
+    bool done;
+    bool stopped; /* the loop ended (stop requested and stop_done) */
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct sim_thread threads[RB_MAX_THREADS];
+static int n_threads;
+
+static void *thread_main(void *arg)
+{
+    struct sim_thread *t = arg;
+    for (;;) {
+        pthread_mutex_lock(&mu);
+        while (t->cmd == CMD_NONE)
+            pthread_cond_wait(&cv, &mu);
+        int cmd = t->cmd;
+        pthread_mutex_unlock(&mu);
+        int res = 0;
+        if (cmd == CMD_BOOT)
+            res = rb_shard_boot(t->s);
+        else if (cmd == CMD_STEP)
+            res = rb_shard_step(t->s);
+        else if (cmd == CMD_FINISH)
+            rb_shard_finish(t->s);
+        pthread_mutex_lock(&mu);
+        t->result = res;
+        t->cmd = CMD_NONE;
+        t->done = true;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+        if (cmd == CMD_EXIT)
+            return NULL;
+    }
+}
+
+static int run_cmd(int i, int cmd)
+{
+    struct sim_thread *t = &threads[i];
+    pthread_mutex_lock(&mu);
+    t->done = false;
+    t->cmd = cmd;
+    pthread_cond_broadcast(&cv);
+    while (!t->done)
+        pthread_cond_wait(&cv, &mu);
+    int r = t->result;
+    pthread_mutex_unlock(&mu);
+    return r;
+}
+
+int sim_world_boot(struct rb_runtime *rt)
+{
+    n_threads = rt->n_threads;
+    for (int i = 0; i < n_threads; i++) {
+        threads[i] = (struct sim_thread){.s = rt->t[i]};
+        sim_ring_attach(rt->t[i]);
+        RB_ASSERT(pthread_create(&threads[i].th, NULL, thread_main, &threads[i]) == 0);
+    }
+    for (int i = 0; i < n_threads; i++) {
+        int r = run_cmd(i, CMD_BOOT);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static bool shard_runnable(int i)
+{
+    struct rb_shard *s = threads[i].s;
+    if (threads[i].stopped)
+        return false;
+    if (rb_shard_has_work(s))
+        return true;
+    if (rb_timers_next(&s->timers) <= sim_now_ns / 1000000)
+        return true;
+    /* a stop request is seen at the next turn */
+    return atomic_load(&s->rt->stopping) && !s->stop_called;
+}
+
+/* Step one runnable shard (chosen by the seed). Returns false if none was. */
+static bool step_one(void)
+{
+    int cand[RB_MAX_THREADS], n = 0;
+    for (int i = 0; i < n_threads; i++)
+        if (shard_runnable(i))
+            cand[n++] = i;
+    if (!n)
+        return false;
+    int i = cand[sim_below((uint64_t)n)];
+    sim_stats.steps++;
+    if (!run_cmd(i, CMD_STEP))
+        threads[i].stopped = true;
+    return true;
+}
+
+static int64_t next_event_ns(int64_t client_wake_ns)
+{
+    int64_t t = sim_ring_next_due();
+    if (client_wake_ns < t)
+        t = client_wake_ns;
+    for (int i = 0; i < n_threads; i++) {
+        if (threads[i].stopped)
+            continue;
+        int64_t ms = rb_timers_next(&threads[i].s->timers);
+        if (ms != INT64_MAX && ms * 1000000 < t)
+            t = ms * 1000000;
+    }
+    return t;
+}
+
+int sim_world_run(int64_t until_ns, sim_actor_fn actor, void *arg)
+{
+    while (sim_now_ns < until_ns) {
+        if (sim_faults.crash_at_ns && sim_now_ns >= sim_faults.crash_at_ns)
+            return SIM_CRASHED;
+        bool progress = sim_ring_run_due() > 0;
+        progress |= step_one();
+        int64_t wake = INT64_MAX;
+        if (actor) {
+            int a = actor(arg, &wake);
+            if (a < 0)
+                return a;
+            progress |= a > 0;
+        }
+        if (progress)
+            continue;
+        if (sim_world_all_stopped())
+            return SIM_STOPPED;
+        int64_t next = next_event_ns(wake);
+        if (next <= sim_now_ns)
+            next = sim_now_ns + 1000;
+        sim_now_ns = next < until_ns ? next : until_ns;
+    }
+    return 0;
+}
+
+bool sim_world_all_stopped(void)
+{
+    for (int i = 0; i < n_threads; i++)
+        if (!threads[i].stopped)
+            return false;
+    return n_threads > 0;
+}
+
+void sim_world_finish(void)
+{
+    for (int i = 0; i < n_threads; i++)
+        run_cmd(i, CMD_FINISH);
+    for (int i = 0; i < n_threads; i++) {
+        run_cmd(i, CMD_EXIT);
+        pthread_join(threads[i].th, NULL);
+    }
+    sim_ring_run_due();
+}
