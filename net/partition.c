@@ -52,6 +52,7 @@
 #include "net/group_route.h"
 #include "net/log_maint.h"
 #include "core/kerr.h"
+#include "core/defect.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "storage/compress.h"
@@ -375,7 +376,8 @@ static int produce_append(struct rb_shard *s, struct rb_partition *p, struct rb_
     mark_dirty(p);
     op->u.produce.wait_end = rb_log_end_offset(p->log);
     op->u.produce.log_start_offset = rb_log_start_offset(p->log);
-    if (op->u.produce.acks == 0 || rb_log_written_end(p->log) >= op->u.produce.wait_end)
+    if (op->u.produce.acks == 0 || rb_log_written_end(p->log) >= op->u.produce.wait_end ||
+        RB_DEFECT(ACK_BEFORE_SYNC)) /* planted defect (sim-selftest): ack before any write */
         return 1;
     list_push(&p->durable_head, &p->durable_tail, op);
     return 0;
@@ -621,6 +623,8 @@ static void fetch_group_rerun(struct rb_shard *s, struct rb_pgroup *g)
     struct rb_net *n = s->net;
     RB_ASSERT(g->owner_state == OWNER_WAITING);
     fetch_group_unwait(n, g);
+    if (RB_DEFECT(DROP_FETCH_WAITER)) /* planted defect (sim-selftest): never answered */
+        return;
     g->owner_state = OWNER_RUNNING;
     fetch_group_read_all(n, g);
     fetch_group_wait_or_return(s, g);

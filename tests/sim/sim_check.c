@@ -246,9 +246,12 @@ static int check_act(void *arg, int64_t *wake)
 /* Compare what was read with the ledger. */
 static void evaluate(const struct sim_ledger_rec *l, int n)
 {
+    /* Records below a DeleteRecords offset may be gone, acknowledged or not (its
+     * answer may have been lost with the connection). */
     int64_t deleted[SIM_PARTITIONS] = {0};
     for (int i = 0; i < n; i++)
-        if (l[i].kind == LEDGER_DELETE && l[i].offset > deleted[l[i].part])
+        if ((l[i].kind == LEDGER_DELETE || l[i].kind == LEDGER_DELETE_TRY) &&
+            l[i].offset > deleted[l[i].part])
             deleted[l[i].part] = l[i].offset;
     long acked = 0, lost = 0;
     for (int p = 0; p < SIM_PARTITIONS; p++)

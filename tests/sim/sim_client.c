@@ -2,8 +2,10 @@
  * tests/sim/sim_client.c - simulated Kafka client connections (see sim_client.h).
  *
  * Faults: with sim_faults.conn_drop_ppm a connection is closed in the middle of
- * sending a frame (part of it reached the broker); writes go out in pieces of
- * random size so the broker sees frames split anywhere.
+ * sending a frame (part of it reached the broker), or while answers are due
+ * (the client cannot know whether its request was carried out: an idempotent
+ * producer's retry must then be recognised as a duplicate); writes go out in
+ * pieces of random size so the broker sees frames split anywhere.
  */
 #include "tests/sim/sim_client.h"
 #include "core/rb.h"
@@ -164,6 +166,11 @@ int sim_conn_pump(struct sim_conn *c)
     if (c->fd < 0)
         return 0;
     int a = pump_out(c);
+    if (a >= 0 && c->out_len == 0 && c->n_pend && sim_faults.conn_drop_ppm &&
+        sim_chance(sim_faults.conn_drop_ppm / 4)) {
+        sim_stats.drops++; /* requests sent, answers not read: was it done or not? */
+        a = -ECONNABORTED;
+    }
     int b = a < 0 ? a : pump_in(c);
     if (a < 0 || b < 0) {
         SIM_LOG("%s: connection closed (%s)", c->name, strerror(-(a < 0 ? a : b)));

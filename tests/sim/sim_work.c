@@ -61,7 +61,7 @@ static void produce_done(struct sim_conn *c, void *ctx, const void *resp)
     struct producer *p = ctx;
     const struct rb_produce_resp *r = resp;
     p->busy = false;
-    p->wake_ns = sim_now_ns + sim_ms((int64_t)sim_below(3));
+    p->wake_ns = sim_now_ns + sim_ms((int64_t)sim_below(12));
     if (!r) { /* connection gone: retry the same batch on a new connection */
         p->retry = true;
         p->wake_ns = sim_now_ns + sim_ms(20 + (int64_t)sim_below(200));
@@ -309,6 +309,8 @@ static void admin_send(struct admin *a)
         struct rb_delete_records_req_partition dp = {p, a->del_to};
         struct rb_delete_records_req_topic dt = {topic_name, &dp, 1};
         struct rb_delete_records_req q = {&dt, 1, 30000};
+        struct sim_ledger_rec l = {LEDGER_DELETE_TRY, p, a->del_to, 0, 0, 0, 0};
+        sim_ledger_add(&l);
         if (!sim_conn_send(&a->c, 21, 1, &q, delete_done, a, sim_now_ns + sim_ms(35000)))
             a->busy = true;
         return;
@@ -381,7 +383,7 @@ void sim_work_setup(int lifetime)
         p->tag = (uint32_t)(lifetime * 100 + i + 1);
         p->idem = i % 2 == 0;
         p->pid = -1;
-        p->left = 20 + (int)sim_below(150);
+        p->left = 1000000; /* until the lifetime ends */
         snprintf(p->name, sizeof(p->name), "%s%d", p->idem ? "idem" : "plain", i);
         p->c.fd = -1;
         p->wake_ns = sim_now_ns + sim_ms((int64_t)sim_below(50));

@@ -26,6 +26,7 @@ enum sim_ledger_kind {
     LEDGER_DELETE,     /* DeleteRecords acked: part, offset = low watermark */
     LEDGER_COMMIT,     /* OffsetCommit acked: part, offset */
     LEDGER_COMMIT_TRY, /* OffsetCommit sent (may or may not survive): part, offset */
+    LEDGER_DELETE_TRY, /* DeleteRecords sent (its answer may be lost): part, offset */
 };
 
 struct sim_ledger_rec {
