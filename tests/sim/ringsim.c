@@ -165,6 +165,19 @@ static int run_seed(uint64_t seed, const char *root, bool keep, char *why, size_
     return rc;
 }
 
+/* The command that replays seed s (with the planted defect, if any). */
+static const char *replay_cmd(uint64_t s)
+{
+    static char buf[256];
+    if (rb_defect_active)
+        snprintf(buf, sizeof(buf), "build/simdef/sim/ringsim --defect %s --seed %llu --verbose",
+                 rb_defect_names[rb_defect_active], (unsigned long long)s);
+    else
+        snprintf(buf, sizeof(buf), "build/sim/ringsim --seed %llu --verbose",
+                 (unsigned long long)s);
+    return buf;
+}
+
 static int selftest(long budget, const char *root)
 {
 #ifndef RB_SIM_DEFECTS
@@ -182,9 +195,8 @@ static int selftest(long budget, const char *root)
             if (run_seed((uint64_t)s, root, false, why, sizeof(why)))
                 break;
         if (s <= budget)
-            printf("sim-selftest: %-20s caught by seed %ld (%s): build/simdef/sim/ringsim "
-                   "--defect %s --seed %ld --verbose\n",
-                   rb_defect_names[d], s, why, rb_defect_names[d], s);
+            printf("sim-selftest: %-20s caught by seed %ld (%s): %s\n", rb_defect_names[d], s, why,
+                   replay_cmd((uint64_t)s));
         else
             printf("sim-selftest: %-20s NOT caught within %ld seeds\n", rb_defect_names[d],
                    budget);
@@ -259,8 +271,8 @@ int main(int argc, char **argv)
             failed++;
             if (!first_bad)
                 first_bad = s;
-            printf("sim: seed %llu FAILED: %s\n  replay: build/sim/ringsim --seed %llu --verbose\n",
-                   (unsigned long long)s, why, (unsigned long long)s);
+            printf("sim: seed %llu FAILED: %s\n  replay: %s\n", (unsigned long long)s, why,
+                   replay_cmd(s));
         } else {
             passed++;
             if (sim_verbose)
@@ -286,8 +298,8 @@ int main(int argc, char **argv)
            (unsigned long long)st->ops, (unsigned long long)st->steps);
     printf("sim: %d passed, %d failed\n", passed, failed);
     if (failed)
-        printf("sim: first failing seed %llu: build/sim/ringsim --seed %llu --verbose\n",
-               (unsigned long long)first_bad, (unsigned long long)first_bad);
+        printf("sim: first failing seed %llu: %s\n", (unsigned long long)first_bad,
+               replay_cmd(first_bad));
     if (!keep) {
         char cmd[600];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", root);

@@ -146,6 +146,25 @@ void sim_disk_sync_failed(int fd)
     compact();
 }
 
+/* Where a torn write stops: a sector boundary inside the bytes it changed (a
+ * tear in bytes it rewrote unchanged would be invisible). 0: no tear. */
+static uint64_t tear_point(const struct sim_wrec *w)
+{
+    uint8_t *now = malloc(w->len ? w->len : 1);
+    RB_ASSERT(now);
+    ssize_t n = pread(files[w->file].fd, now, w->len, (off_t)w->off);
+    uint64_t lo = 0, hi = n > 0 ? (uint64_t)n : 0;
+    while (lo < hi && now[lo] == w->old[lo])
+        lo++;
+    while (hi > lo && now[hi - 1] == w->old[hi - 1])
+        hi--;
+    free(now);
+    uint64_t first = (lo / 512 + 1) * 512; /* the first boundary past lo */
+    if (hi <= first)
+        return 0;
+    return first + 512 * sim_below((hi - first + 511) / 512);
+}
+
 void sim_disk_crash(void)
 {
     for (int f = 0; f < n_files; f++) {
@@ -163,10 +182,17 @@ void sim_disk_crash(void)
             if (seen < cut)
                 break;
             uint64_t from = 0;
-            if (seen == cut && sim_faults.torn_ppm && sim_chance(sim_faults.torn_ppm) &&
-                recs[i].len > 512) {
-                from = 512 * sim_below(recs[i].len / 512);
+            if (seen == cut && sim_faults.torn_ppm && sim_chance(sim_faults.torn_ppm))
+                from = tear_point(&recs[i]);
+            if (from) {
                 sim_stats.torn++;
+                char fp[64], path[512] = "?";
+                snprintf(fp, sizeof(fp), "/proc/self/fd/%d", files[f].fd);
+                ssize_t pl = readlink(fp, path, sizeof(path) - 1);
+                path[pl > 0 ? pl : 0] = 0;
+                SIM_LOG("power loss tears a write: %llu of %llu bytes at %llu reach %s",
+                        (unsigned long long)from, (unsigned long long)recs[i].len,
+                        (unsigned long long)recs[i].off, path);
             }
             undo(&recs[i], from);
         }

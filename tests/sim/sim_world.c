@@ -239,7 +239,10 @@ static int64_t next_event_ns(int64_t client_wake_ns)
 int sim_world_run(int64_t until_ns, sim_actor_fn actor, void *arg)
 {
     while (sim_now_ns < until_ns) {
-        if (sim_faults.crash_at_ns && sim_now_ns >= sim_faults.crash_at_ns)
+        /* Power loss at the chosen instant, or a little later when writes are
+         * in the air (the interesting moment for the disk model). */
+        if (sim_faults.crash_at_ns && sim_now_ns >= sim_faults.crash_at_ns &&
+            (sim_disk_unsynced() > 0 || sim_now_ns >= sim_faults.crash_at_ns + 500 * 1000000ll))
             return SIM_CRASHED;
         bool progress = sim_ring_run_due() > 0;
         progress |= step_one();
