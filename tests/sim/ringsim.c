@@ -105,8 +105,7 @@ static int lifetime(uint64_t seed, int k, bool last, int n_shards, const char *d
         pick_faults(k, last, true);
         sim_clock_install(1767225600000ll + (int64_t)k * 3600 * 1000);
         memset(&sim_stats, 0, sizeof(sim_stats));
-        int r = last ? sim_check_run(dir, n_shards)
-                     : sim_work_run(dir, k, n_shards, LIFETIME_NS);
+        int r = last ? sim_check_run(dir, n_shards) : sim_work_run(dir, k, n_shards, LIFETIME_NS);
         add_stats(shared_stats, &sim_stats);
         SIM_LOG("lifetime %d ends: %s, %d invariant failures", k,
                 r == SIM_CRASHED ? "crashed (injected)" : "ran to the end", sim_failures);
@@ -183,7 +182,8 @@ static int selftest(long budget, const char *root)
 #ifndef RB_SIM_DEFECTS
     (void)budget;
     (void)root;
-    fprintf(stderr, "ringsim: --selftest needs a build with -DRB_SIM_DEFECTS (make sim-selftest)\n");
+    fprintf(stderr,
+            "ringsim: --selftest needs a build with -DRB_SIM_DEFECTS (make sim-selftest)\n");
     return 2;
 #else
     int missed = 0;
@@ -198,8 +198,7 @@ static int selftest(long budget, const char *root)
             printf("sim-selftest: %-20s caught by seed %ld (%s): %s\n", rb_defect_names[d], s, why,
                    replay_cmd((uint64_t)s));
         else
-            printf("sim-selftest: %-20s NOT caught within %ld seeds\n", rb_defect_names[d],
-                   budget);
+            printf("sim-selftest: %-20s NOT caught within %ld seeds\n", rb_defect_names[d], budget);
         missed += s > budget;
         fflush(stdout);
     }
@@ -283,19 +282,20 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     struct sim_stats *st = shared_stats;
-    printf("sim: seeds %llu..%llu in %.1f s: acked %llu of %llu records, %llu fetches (%llu records "
-           "read), %llu list-offsets, %llu delete-records, %llu commits, %llu joins; faults: %llu "
-           "fsync EIO, %llu write EIO, %llu ENOSPC, %llu torn, %llu writes lost, %llu dropped "
-           "connections; %llu ops, %llu shard steps\n",
-           (unsigned long long)seed, (unsigned long long)(seed + (uint64_t)seeds - 1), secs,
-           (unsigned long long)st->acked, (unsigned long long)st->produced,
-           (unsigned long long)st->fetches, (unsigned long long)st->fetched_records,
-           (unsigned long long)st->list_offsets, (unsigned long long)st->delete_records,
-           (unsigned long long)st->commits, (unsigned long long)st->group_joins,
-           (unsigned long long)st->sync_eio, (unsigned long long)st->write_err,
-           (unsigned long long)st->enospc, (unsigned long long)st->torn,
-           (unsigned long long)st->lost_writes, (unsigned long long)st->drops,
-           (unsigned long long)st->ops, (unsigned long long)st->steps);
+    printf(
+        "sim: seeds %llu..%llu in %.1f s: acked %llu of %llu records, %llu fetches (%llu records "
+        "read), %llu list-offsets, %llu delete-records, %llu commits, %llu joins; faults: %llu "
+        "fsync EIO, %llu write EIO, %llu ENOSPC, %llu torn, %llu writes lost, %llu dropped "
+        "connections; %llu ops, %llu shard steps\n",
+        (unsigned long long)seed, (unsigned long long)(seed + (uint64_t)seeds - 1), secs,
+        (unsigned long long)st->acked, (unsigned long long)st->produced,
+        (unsigned long long)st->fetches, (unsigned long long)st->fetched_records,
+        (unsigned long long)st->list_offsets, (unsigned long long)st->delete_records,
+        (unsigned long long)st->commits, (unsigned long long)st->group_joins,
+        (unsigned long long)st->sync_eio, (unsigned long long)st->write_err,
+        (unsigned long long)st->enospc, (unsigned long long)st->torn,
+        (unsigned long long)st->lost_writes, (unsigned long long)st->drops,
+        (unsigned long long)st->ops, (unsigned long long)st->steps);
     printf("sim: %d passed, %d failed\n", passed, failed);
     if (failed)
         printf("sim: first failing seed %llu: %s\n", (unsigned long long)first_bad,

@@ -48,15 +48,15 @@ extern int sim_failures;
 
 /* ---- faults of one lifetime (chosen by the seed in ringsim.c) ---- */
 struct sim_faults {
-    uint32_t delay_ppm;      /* an op completes late (up to delay_max_us) */
-    uint32_t delay_max_us;   /* reordering window */
-    uint32_t short_io_ppm;   /* recv/send move fewer bytes than asked */
-    uint32_t fsync_eio_ppm;  /* fdatasync fails with EIO */
-    uint32_t write_eio_ppm;  /* a write fails with EIO */
-    uint32_t enospc_ppm;     /* write/fallocate fail with ENOSPC */
-    uint32_t torn_ppm;       /* at a crash, the write at the cut is torn */
-    uint32_t conn_drop_ppm;  /* a client drops its connection mid-frame */
-    int64_t crash_at_ns;     /* power loss at this simulated time (0: none) */
+    uint32_t delay_ppm;     /* an op completes late (up to delay_max_us) */
+    uint32_t delay_max_us;  /* reordering window */
+    uint32_t short_io_ppm;  /* recv/send move fewer bytes than asked */
+    uint32_t fsync_eio_ppm; /* fdatasync fails with EIO */
+    uint32_t write_eio_ppm; /* a write fails with EIO */
+    uint32_t enospc_ppm;    /* write/fallocate fail with ENOSPC */
+    uint32_t torn_ppm;      /* at a crash, the write at the cut is torn */
+    uint32_t conn_drop_ppm; /* a client drops its connection mid-frame */
+    int64_t crash_at_ns;    /* power loss at this simulated time (0: none) */
 };
 extern struct sim_faults sim_faults;
 

@@ -44,7 +44,8 @@ int sim_work_run(const char *dir, int lifetime, int n_shards, int64_t run_ns)
         r = sim_world_run(sim_now_ns + sim_ms(60000), quiesce_act, NULL);
     }
     if (r == SIM_CRASHED) {
-        SIM_LOG("power loss: %llu unsynced writes at stake", (unsigned long long)sim_disk_unsynced());
+        SIM_LOG("power loss: %llu unsynced writes at stake",
+                (unsigned long long)sim_disk_unsynced());
         sim_disk_crash();
         return SIM_CRASHED;
     }
@@ -209,9 +210,15 @@ static void check_send(void)
         }
         struct rb_fetch_req_partition fp = {K.part, -1, K.pos[K.part], -1, -1, 1 << 20};
         struct rb_fetch_req_topic ft = {.topic = topic_name, .partitions = &fp, .partitions_n = 1};
-        struct rb_fetch_req q = {.cluster_id = RB_STR_NULL, .replica_id = -1, .max_wait_ms = 0,
-                                 .min_bytes = 1, .max_bytes = 1 << 20, .session_epoch = -1,
-                                 .topics = &ft, .topics_n = 1, .rack_id = rb_str_c("")};
+        struct rb_fetch_req q = {.cluster_id = RB_STR_NULL,
+                                 .replica_id = -1,
+                                 .max_wait_ms = 0,
+                                 .min_bytes = 1,
+                                 .max_bytes = 1 << 20,
+                                 .session_epoch = -1,
+                                 .topics = &ft,
+                                 .topics_n = 1,
+                                 .rack_id = rb_str_c("")};
         r = sim_conn_send(&K.c, 1, 11, &q, fetch_done, NULL, deadline);
     } else if (K.phase == 4) {
         char g[32];
@@ -267,15 +274,16 @@ static void evaluate(const struct sim_ledger_rec *l, int n)
             if (off < deleted[p])
                 continue;
             acked++;
-            const struct rec *r = off >= K.earliest[p] && off < K.latest[p]
-                                      ? &K.recs[p][off - K.earliest[p]]
-                                      : NULL;
+            const struct rec *r =
+                off >= K.earliest[p] && off < K.latest[p] ? &K.recs[p][off - K.earliest[p]] : NULL;
             if (!r || !r->have || r->tag != l[i].tag || r->n != l[i].first + (uint32_t)j) {
                 if (lost++ < 5)
                     sim_fail("check p%d: acknowledged record %u of producer %u at offset %lld is "
                              "%s (log %lld..%lld)",
                              p, l[i].first + (uint32_t)j, l[i].tag, (long long)off,
-                             !r ? "outside the log" : !r->have ? "missing" : "another record",
+                             !r         ? "outside the log"
+                             : !r->have ? "missing"
+                                        : "another record",
                              (long long)K.earliest[p], (long long)K.latest[p]);
             }
         }
@@ -319,7 +327,8 @@ static void evaluate(const struct sim_ledger_rec *l, int n)
                 sim_fail("check: group %s-%d p%d committed offset %lld, last acknowledged %lld",
                          SIM_GROUP, g, p, (long long)got, (long long)last_ack);
         }
-    SIM_LOG("check: %ld acknowledged records verified, %ld lost, %ld duplicates", acked, lost, dups);
+    SIM_LOG("check: %ld acknowledged records verified, %ld lost, %ld duplicates", acked, lost,
+            dups);
 }
 
 int sim_check_run(const char *dir, int n_shards)

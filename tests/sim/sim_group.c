@@ -150,24 +150,23 @@ static void member_send(struct member *m)
     case M_JOIN: {
         static const uint8_t meta[] = {0, 1, 0, 0, 0, 1, 0, 4, 's', 'i', 'm', 't', 0, 0, 0, 0};
         struct rb_join_group_req_protocol pr = {rb_str_c("range"), {meta, sizeof(meta)}};
-        struct rb_join_group_req q = {group,  30000, 3000, member, RB_STR_NULL, rb_str_c("consumer"),
-                                      &pr, 1, RB_STR_NULL};
+        struct rb_join_group_req q = {
+            group, 30000, 3000, member, RB_STR_NULL, rb_str_c("consumer"), &pr, 1, RB_STR_NULL};
         r = sim_conn_send(&m->c, 11, 5, &q, join_done, m, deadline);
         break;
     }
     case M_SYNC: {
         static const uint8_t asg[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
         struct rb_sync_group_req_assignment a = {member, {asg, sizeof(asg)}};
-        struct rb_sync_group_req q = {group,       m->generation,      member, RB_STR_NULL,
-                                      RB_STR_NULL, RB_STR_NULL, &a, 1};
+        struct rb_sync_group_req q = {group,       m->generation, member, RB_STR_NULL,
+                                      RB_STR_NULL, RB_STR_NULL,   &a,     1};
         r = sim_conn_send(&m->c, 14, 3, &q, sync_done, m, deadline);
         break;
     }
     case M_COMMIT: {
         struct rb_offset_commit_req_partition cp[SIM_PARTITIONS];
         for (int p = 0; p < SIM_PARTITIONS; p++) {
-            cp[p] = (struct rb_offset_commit_req_partition){p, m->next_commit, -1, -1,
-                                                            RB_STR_NULL};
+            cp[p] = (struct rb_offset_commit_req_partition){p, m->next_commit, -1, -1, RB_STR_NULL};
             struct sim_ledger_rec l = {LEDGER_COMMIT_TRY, p, m->next_commit, W.lifetime, 0, 0, 0};
             sim_ledger_add(&l);
         }

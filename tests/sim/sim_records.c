@@ -42,7 +42,8 @@ int sim_ledger_load(const char *dir, struct sim_ledger_rec **out)
     int n = (int)(st.st_size / (off_t)sizeof(struct sim_ledger_rec));
     *out = calloc((size_t)n + 1, sizeof(**out));
     RB_ASSERT(*out);
-    RB_ASSERT(pread(fd, *out, (size_t)n * sizeof(**out), 0) == (ssize_t)((size_t)n * sizeof(**out)));
+    RB_ASSERT(pread(fd, *out, (size_t)n * sizeof(**out), 0) ==
+              (ssize_t)((size_t)n * sizeof(**out)));
     close(fd);
     return n;
 }

@@ -72,7 +72,7 @@ static int n_pending_conns, cap_pending_conns;
 #define GROW(arr, n, cap)                                                                          \
     do {                                                                                           \
         if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? (cap) * 2 : 16;                                                        \
+            (cap) = (cap) ? (cap)*2 : 16;                                                          \
             (arr) = realloc((arr), (size_t)(cap) * sizeof(*(arr)));                                \
             RB_ASSERT(arr);                                                                        \
         }                                                                                          \
@@ -383,8 +383,8 @@ static enum exec_result exec(struct sim_op *op, int *res, unsigned *flags)
         }
         return EX_DONE;
     case IORING_OP_OPENAT: {
-        int fd = openat(q->fd, (const char *)(uintptr_t)q->addr, (int)q->open_flags,
-                        (mode_t)q->len);
+        int fd =
+            openat(q->fd, (const char *)(uintptr_t)q->addr, (int)q->open_flags, (mode_t)q->len);
         *res = fd < 0 ? -errno : fd;
         return EX_DONE;
     }

@@ -69,7 +69,7 @@ static void produce_done(struct sim_conn *c, void *ctx, const void *resp)
     }
     const struct rb_produce_resp_partition *pr = &r->responses[0].partition_responses[0];
     if (pr->error_code == RB_KERR_NONE) {
-        struct sim_ledger_rec l = {LEDGER_ACK, p->part,   pr->base_offset, p->count,
+        struct sim_ledger_rec l = {LEDGER_ACK, p->part,  pr->base_offset, p->count,
                                    p->tag,     p->first, p->idem};
         sim_ledger_add(&l);
         sim_stats.acked += (uint64_t)p->count;
@@ -206,8 +206,8 @@ static void fetch_send(struct fetcher *f)
     struct rb_fetch_req_partition fp[SIM_PARTITIONS];
     for (int p = 0; p < SIM_PARTITIONS; p++)
         fp[p] = (struct rb_fetch_req_partition){p, -1, f->pos[p], -1, -1, 16384};
-    struct rb_fetch_req_topic ft = {.topic = topic_name, .partitions = fp,
-                                    .partitions_n = SIM_PARTITIONS};
+    struct rb_fetch_req_topic ft = {
+        .topic = topic_name, .partitions = fp, .partitions_n = SIM_PARTITIONS};
     int32_t max_wait = 50 + (int32_t)sim_below(500);
     struct rb_fetch_req q = {.cluster_id = RB_STR_NULL,
                              .replica_id = -1,
@@ -305,7 +305,8 @@ static void admin_send(struct admin *a)
     }
     int p = (int)sim_below(SIM_PARTITIONS);
     if (sim_chance(100000) && W.acked_end[p] > a->earliest[p]) {
-        a->del_to = a->earliest[p] + (int64_t)sim_below((uint64_t)(W.acked_end[p] - a->earliest[p]) / 2 + 1);
+        a->del_to = a->earliest[p] +
+                    (int64_t)sim_below((uint64_t)(W.acked_end[p] - a->earliest[p]) / 2 + 1);
         struct rb_delete_records_req_partition dp = {p, a->del_to};
         struct rb_delete_records_req_topic dt = {topic_name, &dp, 1};
         struct rb_delete_records_req q = {&dt, 1, 30000};
