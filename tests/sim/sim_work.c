@@ -7,7 +7,8 @@
  *
  * Checked while running: records read back have the contents their keys imply;
  * fetched offsets are dense and below the high watermark; ListOffsets latest
- * covers every batch acknowledged before it was asked; an idempotent producer
+ * covers every batch acknowledged before it was asked, and so does a fetch's high
+ * watermark (last stable offset <= high watermark); an idempotent producer
  * never gets OUT_OF_ORDER_SEQUENCE_NUMBER (it only ever retries its last batch);
  * no request stays unanswered past its deadline (parked waiters).
  */
@@ -191,6 +192,12 @@ static void fetch_done(struct sim_conn *c, void *ctx, const void *resp)
             }
             if (fp->error_code)
                 continue;
+            if (fp->high_watermark < f->acked_at_ask[p])
+                sim_fail("fetch p%d: high watermark %lld below the acknowledged end %lld", p,
+                         (long long)fp->high_watermark, (long long)f->acked_at_ask[p]);
+            if (fp->last_stable_offset > fp->high_watermark)
+                sim_fail("fetch p%d: last stable offset %lld above the high watermark %lld", p,
+                         (long long)fp->last_stable_offset, (long long)fp->high_watermark);
             if (fp->log_start_offset > fp->high_watermark)
                 sim_fail("fetch p%d: log start %lld above the high watermark %lld", p,
                          (long long)fp->log_start_offset, (long long)fp->high_watermark);
@@ -204,8 +211,10 @@ static void fetch_done(struct sim_conn *c, void *ctx, const void *resp)
 static void fetch_send(struct fetcher *f)
 {
     struct rb_fetch_req_partition fp[SIM_PARTITIONS];
-    for (int p = 0; p < SIM_PARTITIONS; p++)
+    for (int p = 0; p < SIM_PARTITIONS; p++) {
         fp[p] = (struct rb_fetch_req_partition){p, -1, f->pos[p], -1, -1, 16384};
+        f->acked_at_ask[p] = W.acked_end[p];
+    }
     struct rb_fetch_req_topic ft = {
         .topic = topic_name, .partitions = fp, .partitions_n = SIM_PARTITIONS};
     int32_t max_wait = 50 + (int32_t)sim_below(500);

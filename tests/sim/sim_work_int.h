@@ -28,6 +28,7 @@ struct fetcher {
     struct sim_conn c;
     bool busy;
     int64_t pos[SIM_PARTITIONS];
+    int64_t acked_at_ask[SIM_PARTITIONS]; /* acked_end when the fetch was sent */
     int64_t wake_ns;
 };
 
