@@ -101,6 +101,7 @@ static int lifetime(uint64_t seed, int k, bool last, int n_shards, const char *d
             }
         }
         signal(SIGPIPE, SIG_IGN);
+        alarm(300); /* a hung lifetime (a bug of the simulator) dies of SIGALRM */
         sim_rng_seed(mix(seed, (uint64_t)k + 1));
         pick_faults(k, last, true);
         sim_clock_install(1767225600000ll + (int64_t)k * 3600 * 1000);

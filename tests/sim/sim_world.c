@@ -15,6 +15,7 @@
 #include "tests/sim/sim_world.h"
 #include "core/rb.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -238,7 +239,15 @@ static int64_t next_event_ns(int64_t client_wake_ns)
 
 int sim_world_run(int64_t until_ns, sim_actor_fn actor, void *arg)
 {
+    int64_t same_instant = 0, last_ns = -1;
     while (sim_now_ns < until_ns) {
+        /* Work that never lets time pass is a livelock: report it, end the run. */
+        same_instant = sim_now_ns == last_ns ? same_instant + 1 : 0;
+        last_ns = sim_now_ns;
+        if (same_instant > 2000000) {
+            sim_fail("livelock: 2,000,000 scheduler rounds without time passing");
+            return -ELOOP;
+        }
         /* Power loss at the chosen instant, or a little later when writes are
          * in the air (the interesting moment for the disk model). */
         if (sim_faults.crash_at_ns && sim_now_ns >= sim_faults.crash_at_ns &&
