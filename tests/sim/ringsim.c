@@ -1,7 +1,7 @@
 /*
  * tests/sim/ringsim.c - the simulator's driver: seeds, broker lifetimes, summary.
  *
- *   ringsim [--seed S] [--seeds N] [--verbose] [--keep] [--defect NAME]
+ *   ringsim [--seed S] [--seeds N] [--verbose] [--keep] [--defect NAME] [--one-thread]
  *   ringsim --selftest BUDGET      (a build with -DRB_SIM_DEFECTS only)
  *
  * A run (one seed) is a few broker lifetimes on one data directory, each in a
@@ -169,12 +169,13 @@ static int run_seed(uint64_t seed, const char *root, bool keep, char *why, size_
 static const char *replay_cmd(uint64_t s)
 {
     static char buf[256];
+    const char *mode = sim_one_thread ? " --one-thread" : "";
     if (rb_defect_active)
-        snprintf(buf, sizeof(buf), "build/simdef/sim/ringsim --defect %s --seed %llu --verbose",
-                 rb_defect_names[rb_defect_active], (unsigned long long)s);
+        snprintf(buf, sizeof(buf), "build/simdef/sim/ringsim --defect %s --seed %llu%s --verbose",
+                 rb_defect_names[rb_defect_active], (unsigned long long)s, mode);
     else
-        snprintf(buf, sizeof(buf), "build/sim/ringsim --seed %llu --verbose",
-                 (unsigned long long)s);
+        snprintf(buf, sizeof(buf), "build/sim/ringsim --seed %llu%s --verbose",
+                 (unsigned long long)s, mode);
     return buf;
 }
 
@@ -226,6 +227,8 @@ int main(int argc, char **argv)
             sim_verbose++;
         } else if (!strcmp(argv[i], "--keep")) {
             keep = true;
+        } else if (!strcmp(argv[i], "--one-thread")) {
+            sim_one_thread = true;
         } else if (!strcmp(argv[i], "--selftest") && i + 1 < argc) {
             selftest_budget = strtol(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--defect") && i + 1 < argc) {
@@ -238,7 +241,8 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: ringsim [--seed S] [--seeds N] [--verbose] [--keep]\n");
+            fprintf(stderr, "usage: ringsim [--seed S] [--seeds N] [--verbose] [--keep] "
+                            "[--defect NAME] [--one-thread] | --selftest BUDGET\n");
             return 2;
         }
     }

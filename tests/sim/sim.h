@@ -34,6 +34,10 @@ bool sim_chance(uint32_t ppm);
 extern int64_t sim_now_ns;
 void sim_clock_install(int64_t wall_base_ms);
 
+/* ---- scheduling (sim_world.c) ---- */
+/* Step every shard from the main thread (no baton threads); see sim_world.c. */
+extern bool sim_one_thread;
+
 /* ---- logging ---- */
 extern int sim_verbose;
 #define SIM_LOG(...)                                                                               \

@@ -5,8 +5,10 @@
  * Baton: every runtime thread (shards and the coordination thread) gets a
  * pthread that only runs when the main thread hands it a command (boot, one
  * loop turn, finish) and waits for it to finish, so exactly one thread runs at
- * any time and a run is a function of the seed. (Once net/ keeps no __thread
- * state the shards can be stepped straight from the main thread instead.)
+ * any time and a run is a function of the seed. With sim_one_thread (ringsim
+ * --one-thread) every shard is stepped straight from the main thread instead:
+ * cheaper, and the mode to use once net/ keeps no __thread state (until then
+ * shards share that state and runs go wrong).
  *
  * Main loop: run ring ops that are due, then step one shard with work (chosen
  * by the seed), then let the clients act; when nothing can happen at this
@@ -163,9 +165,24 @@ static void *thread_main(void *arg)
     }
 }
 
+bool sim_one_thread;
+
+static int run_direct(struct sim_thread *t, int cmd)
+{
+    if (cmd == CMD_BOOT)
+        return rb_shard_boot(t->s);
+    if (cmd == CMD_STEP)
+        return rb_shard_step(t->s);
+    if (cmd == CMD_FINISH)
+        rb_shard_finish(t->s);
+    return 0;
+}
+
 static int run_cmd(int i, int cmd)
 {
     struct sim_thread *t = &threads[i];
+    if (sim_one_thread)
+        return run_direct(t, cmd);
     pthread_mutex_lock(&mu);
     t->done = false;
     t->cmd = cmd;
@@ -183,7 +200,8 @@ int sim_world_boot(struct rb_runtime *rt)
     for (int i = 0; i < n_threads; i++) {
         threads[i] = (struct sim_thread){.s = rt->t[i]};
         sim_ring_attach(rt->t[i]);
-        RB_ASSERT(pthread_create(&threads[i].th, NULL, thread_main, &threads[i]) == 0);
+        if (!sim_one_thread)
+            RB_ASSERT(pthread_create(&threads[i].th, NULL, thread_main, &threads[i]) == 0);
     }
     for (int i = 0; i < n_threads; i++) {
         int r = run_cmd(i, CMD_BOOT);
@@ -286,7 +304,7 @@ void sim_world_finish(void)
 {
     for (int i = 0; i < n_threads; i++)
         run_cmd(i, CMD_FINISH);
-    for (int i = 0; i < n_threads; i++) {
+    for (int i = 0; i < n_threads && !sim_one_thread; i++) {
         run_cmd(i, CMD_EXIT);
         pthread_join(threads[i].th, NULL);
     }
