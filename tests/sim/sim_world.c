@@ -22,6 +22,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int64_t sim_now_ns;
 int sim_verbose;
@@ -32,6 +35,7 @@ struct sim_stats sim_stats;
 /* ---- randomness ---- */
 
 static uint64_t rng[4];
+static bool rng_seeded;
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -45,6 +49,20 @@ void sim_rng_seed(uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
         rng[i] = splitmix64(&seed);
+    rng_seeded = true;
+}
+
+/* The broker's randomness (topic ids, cluster id: coord/metadata.c) comes from
+ * the seed too: this executable's getrandom wins over libc's. Before a seed is
+ * set (allocator start-up) it is the kernel's. */
+ssize_t getrandom(void *buf, size_t len, unsigned flags)
+{
+    if (!rng_seeded)
+        return syscall(SYS_getrandom, buf, len, flags);
+    uint8_t *p = buf;
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)sim_rand();
+    return (ssize_t)len;
 }
 
 static uint64_t rotl(uint64_t x, int k)
