@@ -13,6 +13,11 @@
  *
  * Stop: rb_runtime_request_stop (from the main thread, after sigwait) sets
  * `stopping` and writes each thread's eventfd, whose read is armed in its ring.
+ *
+ * Loop turn (loop_turn) is shared by the thread loop (shard_main: turn, then
+ * submit and wait) and the step API (rb_shard_step: turn, then submit through
+ * the ring ops, never wait). A simulated shard (s->ops set) never sleeps, so it
+ * never needs a MSG_RING wake-up: the simulator steps whichever shard has work.
  */
 #include "core/shard.h"
 #include "core/logging.h"
