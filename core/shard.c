@@ -443,6 +443,8 @@ int rb_runtime_init(struct rb_runtime *rt, int n_shards, uint32_t ring_entries)
     memset(rt, 0, sizeof(*rt));
     rt->n_shards = n_shards;
     rt->n_threads = n_shards + 1;
+    /* here, not in rb_runtime_start: a simulated runtime is never started */
+    pthread_barrier_init(&rt->ready, NULL, (unsigned)rt->n_threads + 1);
     ring_entries_cfg = ring_entries;
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 0; i < rt->n_threads; i++) {
@@ -477,7 +479,6 @@ int rb_runtime_init(struct rb_runtime *rt, int n_shards, uint32_t ring_entries)
 
 int rb_runtime_start(struct rb_runtime *rt)
 {
-    pthread_barrier_init(&rt->ready, NULL, (unsigned)rt->n_threads + 1);
     for (int i = 0; i < rt->n_threads; i++) {
         int r = pthread_create(&rt->t[i]->thread, NULL, shard_main, rt->t[i]);
         if (r)
