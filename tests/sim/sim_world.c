@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,39 +146,33 @@ enum { CMD_NONE, CMD_BOOT, CMD_STEP, CMD_FINISH, CMD_EXIT };
 struct sim_thread {
     pthread_t th;
     struct rb_shard *s;
+    sem_t go; /* posted by the main thread with cmd set */
     int cmd;
     int result;
-    bool done;
     bool stopped; /* the loop ended (stop requested and stop_done) */
 };
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static sem_t done; /* posted by the thread that finished its command */
 static struct sim_thread threads[RB_MAX_THREADS];
 static int n_threads;
 
+/* The semaphores order every access: the command and its result are written
+ * before the post that hands them over and read after the matching wait. */
 static void *thread_main(void *arg)
 {
     struct sim_thread *t = arg;
     for (;;) {
-        pthread_mutex_lock(&mu);
-        while (t->cmd == CMD_NONE)
-            pthread_cond_wait(&cv, &mu);
-        int cmd = t->cmd;
-        pthread_mutex_unlock(&mu);
-        int res = 0;
+        while (sem_wait(&t->go) && errno == EINTR)
+            ;
+        int cmd = t->cmd, res = 0;
         if (cmd == CMD_BOOT)
             res = rb_shard_boot(t->s);
         else if (cmd == CMD_STEP)
             res = rb_shard_step(t->s);
         else if (cmd == CMD_FINISH)
             rb_shard_finish(t->s);
-        pthread_mutex_lock(&mu);
         t->result = res;
-        t->cmd = CMD_NONE;
-        t->done = true;
-        pthread_cond_broadcast(&cv);
-        pthread_mutex_unlock(&mu);
+        sem_post(&done);
         if (cmd == CMD_EXIT)
             return NULL;
     }
@@ -201,22 +196,20 @@ static int run_cmd(int i, int cmd)
     struct sim_thread *t = &threads[i];
     if (sim_one_thread)
         return run_direct(t, cmd);
-    pthread_mutex_lock(&mu);
-    t->done = false;
     t->cmd = cmd;
-    pthread_cond_broadcast(&cv);
-    while (!t->done)
-        pthread_cond_wait(&cv, &mu);
-    int r = t->result;
-    pthread_mutex_unlock(&mu);
-    return r;
+    sem_post(&t->go);
+    while (sem_wait(&done) && errno == EINTR)
+        ;
+    return t->result;
 }
 
 int sim_world_boot(struct rb_runtime *rt)
 {
     n_threads = rt->n_threads;
+    sem_init(&done, 0, 0);
     for (int i = 0; i < n_threads; i++) {
         threads[i] = (struct sim_thread){.s = rt->t[i]};
+        sem_init(&threads[i].go, 0, 0);
         sim_ring_attach(rt->t[i]);
         if (!sim_one_thread)
             RB_ASSERT(pthread_create(&threads[i].th, NULL, thread_main, &threads[i]) == 0);
