@@ -40,7 +40,7 @@ static char props[1024];
 const char *sim_broker_props = props;
 /* --small-segments: 16-64 KiB segments in the draw, so segments roll while
  * flushes are in flight. Off by default until storage/ handles a roll that
- * completes under a flush's fdatasync (seeds 9 and 17 with this flag: assertion
+ * completes under a flush's fdatasync (seeds 2, 9, 26 with this flag: assertion
  * in rb_log_build_iov after roll_finish freed the chunks). */
 static bool small_segments;
 
