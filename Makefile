@@ -1,7 +1,7 @@
 # ringbroker - one entry point.
 #   make            release build: build/bin/ringbroker, build/bin/ringctl
 #   make run        start one standalone broker on 127.0.0.1:9092 (data in ./data)
-#   make test       unit tests (release + ASan/UBSan), integration tests, short fuzz run
+#   make test       unit tests (release + ASan/UBSan), simulation, integration tests, short fuzz run
 #   make unit       unit tests only      make asan   unit tests under ASan/UBSan
 #   make integration                     make fuzz   libFuzzer targets (FUZZ_SECONDS=60)
 #   make interop    client interop suite make bench  perf harness (perf/README.md)
@@ -159,7 +159,8 @@ perf: | $(DEPS_OK)
 bench: all perf
 	@BUILD_ROOT=$(abspath $(BUILD_ROOT)) perf/run $(SCENARIOS)
 
-# Tests: release unit tests, the same under ASan/UBSan, the codec staleness check,
+# Tests: release unit tests, SIM_TEST_SEEDS seeds of the simulation (tests/sim/), the
+# unit tests under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
 # (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
 test: all
