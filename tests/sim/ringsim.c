@@ -17,6 +17,9 @@
  * was caught.
  * Prints one line per failing run (every run with --verbose) and the summary
  *   sim: N passed, N failed
+ * The first seed of a range runs twice: both runs must leave the same fingerprint of every
+ * completion (sim_stats.fingerprint), or something outside the seed (a clock,
+ * randomness, an address) steers the broker, and the run fails.
  */
 #include "tests/sim/sim_work.h"
 #include "core/defect.h"
@@ -142,8 +145,9 @@ static int lifetime(uint64_t seed, int k, bool last, int n_shards, const char *d
         memset(&sim_stats, 0, sizeof(sim_stats));
         int r = last ? sim_check_run(dir, n_shards) : sim_work_run(dir, k, n_shards, LIFETIME_NS);
         add_stats(shared_stats, &sim_stats);
-        SIM_LOG("lifetime %d ends: %s, %d invariant failures", k,
-                r == SIM_CRASHED ? "crashed (injected)" : "ran to the end", sim_failures);
+        SIM_LOG("lifetime %d ends: %s, %d invariant failures, fingerprint %016llx", k,
+                r == SIM_CRASHED ? "crashed (injected)" : "ran to the end", sim_failures,
+                (unsigned long long)sim_stats.fingerprint);
         fflush(stderr);
         _exit(sim_failures ? EXIT_INVARIANT : 0);
     }
@@ -301,13 +305,16 @@ int main(int argc, char **argv)
         return r;
     }
     int passed = 0, failed = 0;
-    uint64_t first_bad = 0;
+    uint64_t first_bad = 0, first_fp = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 0; i < seeds; i++) {
         uint64_t s = seed + (uint64_t)i;
         char why[256] = "";
+        uint64_t before = shared_stats->fingerprint;
         int rc = run_seed(s, root, keep, why, sizeof(why));
+        if (i == 0)
+            first_fp = shared_stats->fingerprint - before;
         if (rc) {
             failed++;
             if (!first_bad)
@@ -320,6 +327,22 @@ int main(int argc, char **argv)
                 printf("sim: seed %llu ok\n", (unsigned long long)s);
         }
         fflush(stdout);
+    }
+    /* Determinism: the first seed again must give the same fingerprint. */
+    if (seeds > 1 && !rb_defect_active) {
+        char why[256] = "";
+        uint64_t fp0 = first_fp;
+        uint64_t before = shared_stats->fingerprint;
+        struct sim_stats keep_stats = *shared_stats;
+        run_seed(seed, root, keep, why, sizeof(why));
+        uint64_t again = shared_stats->fingerprint - before;
+        *shared_stats = keep_stats;
+        if (again != fp0) {
+            failed++;
+            printf("sim: seed %llu does not replay identically (fingerprint %016llx, then "
+                   "%016llx): something outside the seed steers the broker\n",
+                   (unsigned long long)seed, (unsigned long long)fp0, (unsigned long long)again);
+        }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -97,6 +97,7 @@ struct sim_stats {
     uint64_t steps, conns, drops;
     uint64_t produced, acked, produce_err, fetches, fetched_records, long_polls;
     uint64_t list_offsets, delete_records, commits, group_joins;
+    uint64_t fingerprint; /* of every completion (op, result, flags, instant): replay check */
 };
 extern struct sim_stats sim_stats;
 

@@ -101,6 +101,8 @@ static void schedule(struct sim_op *op)
 
 static void post_cqe(struct sim_op *op, int res, unsigned flags)
 {
+    uint64_t x = (uint64_t)op->sqe.opcode << 56 ^ (uint64_t)(uint32_t)res << 24 ^ flags;
+    sim_stats.fingerprint = (sim_stats.fingerprint ^ x ^ (uint64_t)sim_now_ns) * 0x100000001b3ull;
     if ((op->sqe.flags & IOSQE_CQE_SKIP_SUCCESS) && res >= 0)
         return;
     struct sim_ring *r = ring_of(op->s);
