@@ -1,7 +1,7 @@
 /*
  * tests/sim/ringsim.c - the simulator's driver: seeds, broker lifetimes, summary.
  *
- *   ringsim [--seed S] [--seeds N] [--verbose] [--keep] [--defect NAME] [--one-thread]
+ *   ringsim [--seed S] [--seeds N] [--verbose] [--keep] [--defect NAME]
  *           [--small-segments]
  *   ringsim --selftest BUDGET      (a build with -DRB_SIM_DEFECTS only)
  *
@@ -208,7 +208,7 @@ static int run_seed(uint64_t seed, const char *root, bool keep, char *why, size_
 static const char *replay_cmd(uint64_t s)
 {
     static char buf[256];
-    const char *mode = sim_one_thread ? " --one-thread" : small_segments ? " --small-segments" : "";
+    const char *mode = small_segments ? " --small-segments" : "";
     if (rb_defect_active)
         snprintf(buf, sizeof(buf), "build/simdef/sim/ringsim --defect %s --seed %llu%s --verbose",
                  rb_defect_names[rb_defect_active], (unsigned long long)s, mode);
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--small-segments")) {
             small_segments = true;
         } else if (!strcmp(argv[i], "--one-thread")) {
-            sim_one_thread = true;
+            /* the only mode now; accepted so older replay commands still work */
         } else if (!strcmp(argv[i], "--selftest") && i + 1 < argc) {
             selftest_budget = strtol(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--defect") && i + 1 < argc) {
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: ringsim [--seed S] [--seeds N] [--verbose] [--keep] "
-                            "[--defect NAME] [--one-thread] | --selftest BUDGET\n");
+                            "[--small-segments] [--defect NAME] | --selftest BUDGET\n");
             return 2;
         }
     }

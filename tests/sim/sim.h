@@ -2,15 +2,14 @@
  * tests/sim/sim.h - the deterministic simulator's shared state (see README.md).
  *
  * One simulated broker lifetime runs in one process: the real broker (core/,
- * storage/, coord/, net/) on a simulated ring (sim_ring.c) and clock, driven by
- * simulated Kafka clients (sim_client.c, sim_work.c). Every choice comes from
- * one PRNG seeded by the run's seed; time is simulated nanoseconds that only
- * move when nothing can run at the current instant.
+ * storage/, part/, coord/, net/, assembled by cmd/broker.c) on a simulated ring (sim_ring.c) and
+ * clock, driven by simulated Kafka clients (sim_client.c, sim_work.c). Every choice comes from one
+ * PRNG seeded by the run's seed; time is simulated nanoseconds that only move when nothing can run
+ * at the current instant.
  *
- * Shards still keep some state in __thread variables (net/), so each shard has
- * a thread of its own, but only one thread runs at any time: the simulator
- * hands a baton to a shard thread for exactly one loop turn (sim_world.c).
- * Execution is therefore a pure function of the seed.
+ * Every shard (and the coordination thread) is stepped from the simulator's one
+ * thread, one loop turn at a time (sim_world.c). Execution is therefore a pure
+ * function of the seed.
  */
 #ifndef RB_SIM_SIM_H
 #define RB_SIM_SIM_H
@@ -33,10 +32,6 @@ bool sim_chance(uint32_t ppm);
 /* ---- time ---- */
 extern int64_t sim_now_ns;
 void sim_clock_install(int64_t wall_base_ms);
-
-/* ---- scheduling (sim_world.c) ---- */
-/* Step every shard from the main thread (no baton threads); see sim_world.c. */
-extern bool sim_one_thread;
 
 /* ---- logging ---- */
 extern int sim_verbose;

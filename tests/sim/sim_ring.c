@@ -22,8 +22,8 @@
  * then lost, sim_disk.c). fdatasync itself is not called: durability is the
  * disk model's, which also makes a run fast.
  *
- * Everything here runs on the simulator's main thread or on a shard thread
- * holding the baton, never both at once.
+ * Everything here runs on the simulator's one thread (shards are stepped from
+ * it, sim_world.c).
  */
 #include "tests/sim/sim.h"
 #include "core/rb.h"

@@ -1,14 +1,13 @@
 /*
  * tests/sim/sim_world.c - the simulator's scheduler: randomness, simulated time,
- * the shard threads and the main loop of one broker lifetime.
+ * the shards and the main loop of one broker lifetime.
  *
- * Baton: every runtime thread (shards and the coordination thread) gets a
- * pthread that only runs when the main thread hands it a command (boot, one
- * loop turn, finish) and waits for it to finish, so exactly one thread runs at
- * any time and a run is a function of the seed. With sim_one_thread (ringsim
- * --one-thread) every shard is stepped straight from the main thread instead:
- * cheaper, and the mode to use once net/ keeps no __thread state (until then
- * shards share that state and runs go wrong).
+ * Shards: every runtime thread of the broker (the shards and the coordination
+ * thread) is stepped from the simulator's one thread, one loop turn at a time
+ * (rb_shard_boot/step/finish, core/shard.h), so a run is a function of the
+ * seed. That works because shard state lives in struct rb_shard and what hangs
+ * off it, never in thread-local variables (rb_self() is set by each step;
+ * tools/lint.sh keeps it that way), and no shard blocks waiting for another.
  *
  * Main loop: run ring ops that are due, then step one shard with work (chosen
  * by the seed), then let the clients act; when nothing can happen at this
@@ -18,8 +17,6 @@
 #include "core/rb.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,83 +136,25 @@ void sim_fail(const char *fmt, ...)
     sim_failures++;
 }
 
-/* ---- shard threads ---- */
+/* ---- shards ---- */
 
-enum { CMD_NONE, CMD_BOOT, CMD_STEP, CMD_FINISH, CMD_EXIT };
-
-struct sim_thread {
-    pthread_t th;
+struct sim_shard {
     struct rb_shard *s;
-    sem_t go; /* posted by the main thread with cmd set */
-    int cmd;
-    int result;
     bool stopped; /* the loop ended (stop requested and stop_done) */
 };
 
-static sem_t done; /* posted by the thread that finished its command */
-static struct sim_thread threads[RB_MAX_THREADS];
-static int n_threads;
-
-/* The semaphores order every access: the command and its result are written
- * before the post that hands them over and read after the matching wait. */
-static void *thread_main(void *arg)
-{
-    struct sim_thread *t = arg;
-    for (;;) {
-        while (sem_wait(&t->go) && errno == EINTR)
-            ;
-        int cmd = t->cmd, res = 0;
-        if (cmd == CMD_BOOT)
-            res = rb_shard_boot(t->s);
-        else if (cmd == CMD_STEP)
-            res = rb_shard_step(t->s);
-        else if (cmd == CMD_FINISH)
-            rb_shard_finish(t->s);
-        t->result = res;
-        sem_post(&done);
-        if (cmd == CMD_EXIT)
-            return NULL;
-    }
-}
-
-bool sim_one_thread;
-
-static int run_direct(struct sim_thread *t, int cmd)
-{
-    if (cmd == CMD_BOOT)
-        return rb_shard_boot(t->s);
-    if (cmd == CMD_STEP)
-        return rb_shard_step(t->s);
-    if (cmd == CMD_FINISH)
-        rb_shard_finish(t->s);
-    return 0;
-}
-
-static int run_cmd(int i, int cmd)
-{
-    struct sim_thread *t = &threads[i];
-    if (sim_one_thread)
-        return run_direct(t, cmd);
-    t->cmd = cmd;
-    sem_post(&t->go);
-    while (sem_wait(&done) && errno == EINTR)
-        ;
-    return t->result;
-}
+static struct sim_shard shards[RB_MAX_THREADS];
+static int n_threads; /* the runtime's: shards and the coordination thread */
 
 int sim_world_boot(struct rb_runtime *rt)
 {
     n_threads = rt->n_threads;
-    sem_init(&done, 0, 0);
     for (int i = 0; i < n_threads; i++) {
-        threads[i] = (struct sim_thread){.s = rt->t[i]};
-        sem_init(&threads[i].go, 0, 0);
+        shards[i] = (struct sim_shard){.s = rt->t[i]};
         sim_ring_attach(rt->t[i]);
-        if (!sim_one_thread)
-            RB_ASSERT(pthread_create(&threads[i].th, NULL, thread_main, &threads[i]) == 0);
     }
     for (int i = 0; i < n_threads; i++) {
-        int r = run_cmd(i, CMD_BOOT);
+        int r = rb_shard_boot(shards[i].s);
         if (r < 0)
             return r;
     }
@@ -224,8 +163,8 @@ int sim_world_boot(struct rb_runtime *rt)
 
 static bool shard_runnable(int i)
 {
-    struct rb_shard *s = threads[i].s;
-    if (threads[i].stopped)
+    struct rb_shard *s = shards[i].s;
+    if (shards[i].stopped)
         return false;
     if (rb_shard_has_work(s))
         return true;
@@ -246,8 +185,8 @@ static bool step_one(void)
         return false;
     int i = cand[sim_below((uint64_t)n)];
     sim_stats.steps++;
-    if (!run_cmd(i, CMD_STEP))
-        threads[i].stopped = true;
+    if (!rb_shard_step(shards[i].s))
+        shards[i].stopped = true;
     return true;
 }
 
@@ -257,9 +196,9 @@ static int64_t next_event_ns(int64_t client_wake_ns)
     if (client_wake_ns < t)
         t = client_wake_ns;
     for (int i = 0; i < n_threads; i++) {
-        if (threads[i].stopped)
+        if (shards[i].stopped)
             continue;
-        int64_t ms = rb_timers_next(&threads[i].s->timers);
+        int64_t ms = rb_timers_next(&shards[i].s->timers);
         if (ms != INT64_MAX && ms * 1000000 < t)
             t = ms * 1000000;
     }
@@ -306,7 +245,7 @@ int sim_world_run(int64_t until_ns, sim_actor_fn actor, void *arg)
 bool sim_world_all_stopped(void)
 {
     for (int i = 0; i < n_threads; i++)
-        if (!threads[i].stopped)
+        if (!shards[i].stopped)
             return false;
     return n_threads > 0;
 }
@@ -314,10 +253,6 @@ bool sim_world_all_stopped(void)
 void sim_world_finish(void)
 {
     for (int i = 0; i < n_threads; i++)
-        run_cmd(i, CMD_FINISH);
-    for (int i = 0; i < n_threads && !sim_one_thread; i++) {
-        run_cmd(i, CMD_EXIT);
-        pthread_join(threads[i].th, NULL);
-    }
+        rb_shard_finish(shards[i].s);
     sim_ring_run_due();
 }
