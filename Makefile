@@ -73,13 +73,16 @@ $(SIM_BIN): $(SIM_SRCS:%.c=$(OUT)/obj/%.o) $(BROKER_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)
 
-# Seeds of the deterministic simulation (tests/sim/README.md); a failure prints
-# the seed and the command that replays it.
+# Seeds of the deterministic simulation (tests/sim/README.md): the real broker
+# (cmd/broker.c's assembly) with every shard stepped from one thread on a simulated
+# ring, clock, disk and network. SEEDS=N seeds from SEED (default: a time-based
+# base, printed); a failure prints the seed and the command that replays it.
+# MODE=asan runs build/asan/sim/ringsim (ASan/UBSan).
 sim: $(SIM_BIN)
 	@$(SIM_BIN) --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
 
-# The simulator built against planted defects (core/defect.h): each must be caught
-# by some seed within SIM_BUDGET seeds.
+# The simulator built against planted defects (core/defect.h, MODE=simdef in
+# build/simdef/): each must be caught by some seed of 1..SIM_BUDGET.
 sim-selftest:
 	@$(MAKE) --no-print-directory MODE=simdef $(BUILD_ROOT)/simdef/sim/ringsim
 	@$(BUILD_ROOT)/simdef/sim/ringsim --selftest $(SIM_BUDGET)
