@@ -4,6 +4,7 @@
  * model). Invariant: a built batch passes rb_batch_validate.
  */
 #include "coord/offsets_log.h"
+#include "core/endian.h"
 #include "core/rb.h"
 #include "storage/batch.h"
 
@@ -150,14 +151,6 @@ void rb_gmeta_free(struct rb_gmeta *meta, char *pool)
     free(pool);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 void rb_orec_batch_build(struct rb_writer *w, const struct rb_orec *recs, int n, int64_t now_ms)
 {
     size_t start = w->len;
@@ -197,9 +190,9 @@ void rb_orec_batch_build(struct rb_writer *w, const struct rb_orec *recs, int n,
     RB_ASSERT(!w->err);
     uint8_t *b = w->buf + start;
     size_t total = w->len - start;
-    put_be32(b + RB_BATCH_OFF_LENGTH, (uint32_t)(total - RB_BATCH_LOG_OVERHEAD));
+    rb_put_be32(b + RB_BATCH_OFF_LENGTH, (uint32_t)(total - RB_BATCH_LOG_OVERHEAD));
     uint32_t crc = rb_crc32c(0, b + RB_BATCH_OFF_ATTRIBUTES, total - RB_BATCH_OFF_ATTRIBUTES);
-    put_be32(b + RB_BATCH_OFF_CRC, crc);
+    rb_put_be32(b + RB_BATCH_OFF_CRC, crc);
 }
 
 /* Records of one uncompressed batch body. */

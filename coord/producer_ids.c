@@ -9,6 +9,7 @@
  */
 #include "coord/producer_ids.h"
 
+#include "core/file.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -59,32 +60,11 @@ static int pid_file_read(const char *dir, int64_t *start)
 
 static int pid_file_write(const char *dir, int64_t start)
 {
-    char path[4200], tmp[4300], buf[128];
-    snprintf(path, sizeof(path), "%s/%s", dir, RB_PID_BLOCK_FILE);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    char path[4200], buf[128];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, RB_PID_BLOCK_FILE) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
     int len = snprintf(buf, sizeof(buf), "version=1\nnext.block.start=%" PRId64 "\n", start);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int err = 0;
-    if (write(fd, buf, (size_t)len) != len)
-        err = errno ? -errno : -EIO;
-    if (!err && fsync(fd) < 0)
-        err = -errno;
-    close(fd);
-    if (!err && rename(tmp, path) < 0)
-        err = -errno;
-    if (err) {
-        unlink(tmp);
-        return err;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    if (fsync(dfd) < 0)
-        err = -errno;
-    close(dfd);
-    return err;
+    return rb_file_write_atomic(path, buf, (size_t)len);
 }
 
 int rb_pid_block_alloc(struct rb_pid_block *b, int64_t *id_out)

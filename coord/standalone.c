@@ -1,17 +1,10 @@
 /*
  * coord/standalone.c - the standalone coordination backend: one broker, which is
- * its own controller; cluster metadata kept in <first log dir>/ringbroker-metadata.
- *
- * File format (ours; one line per record, written tmp + fsync + rename + fsync dir):
- *   ringbroker-metadata 1
- *   cluster.id <22-char id>
- *   topic <name> <topic id base64> <partitions> <shard of p0>,<shard of p1>,...
- *   config <topic> <key> <value, percent-encoded>
- *   broker-config <default | broker id> <key> <value, percent-encoded>
- *       (dynamic broker configs: AlterConfigs on a BROKER resource)
- * Each partition dir also gets Kafka's partition.metadata (version 0, topic_id),
- * and each log dir Kafka's meta.properties (version 1: node.id, cluster.id,
- * directory.id).
+ * its own controller; cluster metadata kept in <first log dir>/ringbroker-metadata
+ * (its format and the other files the backend writes: standalone_file.c).
+ * This file builds metadata snapshots, opens partitions' logs, starts and stops
+ * the backend, and runs topic creation and deletion (growth and config changes:
+ * standalone_admin.c).
  *
  * Threads: open/close run on the main thread before/after the runtime; every
  * change runs on the coordination thread (which may block: it does the mkdir,
@@ -38,160 +31,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COMP    "coord"
-#define MD_FILE "ringbroker-metadata"
-
-/* ---- persistence ---- */
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int r = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return r;
-}
-
-/* Write path atomically: tmp file, fsync, rename, fsync of the directory (with sync;
- * without, the caller syncs the file system later: rb_coord_sync_logs). */
-static int write_file_atomic_opt(const char *dir, const char *name, const char *data, size_t len,
-                                 bool sync)
-{
-    char path[4400], tmp[4420];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    size_t off = 0;
-    int r = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (!r && sync && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (!r && rename(tmp, path) < 0)
-        r = -errno;
-    if (!r && sync)
-        r = fsync_dir(dir);
-    if (r)
-        unlink(tmp);
-    return r;
-}
-
-static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
-{
-    return write_file_atomic_opt(dir, name, data, len, true);
-}
-
-int rb_coord_sync_logs(struct rb_coord *c)
-{
-    int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int r = syncfs(fd) < 0 ? -errno : 0;
-    close(fd);
-    if (r)
-        RB_ERROR(COMP, "syncfs of %s: %s", c->dir, strerror(-r));
-    return r;
-}
-
-static void pct_encode(const char *in, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (; *in && o + 4 < cap; in++) {
-        unsigned char ch = (unsigned char)*in;
-        if (ch <= ' ' || ch == '%' || ch >= 0x7f)
-            o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
-        else
-            out[o++] = (char)ch;
-    }
-    out[o] = 0;
-}
-
-static void pct_decode(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        unsigned v;
-        if (*p == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &v) == 1) {
-            *o++ = (char)v;
-            p += 2;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = 0;
-}
-
-int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md)
-{
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return -ENOMEM;
-#define EMIT(...)                                                                                  \
-    do {                                                                                           \
-        for (;;) {                                                                                 \
-            int n_ = snprintf(buf + len, cap - len, __VA_ARGS__);                                  \
-            if ((size_t)n_ < cap - len) {                                                          \
-                len += (size_t)n_;                                                                 \
-                break;                                                                             \
-            }                                                                                      \
-            cap = cap * 2 + (size_t)n_;                                                            \
-            char *nb_ = realloc(buf, cap);                                                         \
-            if (!nb_) {                                                                            \
-                free(buf);                                                                         \
-                return -ENOMEM;                                                                    \
-            }                                                                                      \
-            buf = nb_;                                                                             \
-        }                                                                                          \
-    } while (0)
-    EMIT("ringbroker-metadata 1\ncluster.id %s\n", md->cluster_id);
-    for (int32_t i = 0; i < md->n_topics; i++) {
-        const struct rb_topic_meta *t = &md->topics[i];
-        char id[23];
-        rb_uuid_to_base64(t->id, id);
-        EMIT("topic %s %s %d ", t->name, id, t->n_partitions);
-        for (int32_t p = 0; p < t->n_partitions; p++)
-            EMIT("%s%d", p ? "," : "", t->partitions[p].shard);
-        EMIT("\n");
-        for (int32_t k = 0; k < t->n_configs; k++) {
-            char v[2048];
-            pct_encode(t->configs[k].value, v, sizeof(v));
-            EMIT("config %s %s %s\n", t->name, t->configs[k].key, v);
-        }
-    }
-    for (int32_t i = 0; i < md->n_dyn_configs; i++) {
-        char v[2048], ent[16];
-        const struct rb_dyn_config_kv *d = &md->dyn_configs[i];
-        pct_encode(d->value, v, sizeof(v));
-        if (d->broker < 0)
-            snprintf(ent, sizeof(ent), "default");
-        else
-            snprintf(ent, sizeof(ent), "%d", d->broker);
-        EMIT("broker-config %s %s %s\n", ent, d->key, v);
-    }
-#undef EMIT
-    int r = write_file_atomic(c->dir, MD_FILE, buf, len);
-    free(buf);
-    if (r)
-        RB_ERROR(COMP, "cannot write %s/%s: %s", c->dir, MD_FILE, strerror(-r));
-    return r;
-}
+#define COMP "coord"
 
 /* ---- building snapshots ---- */
 
-static struct rb_topic_meta *topic_append(struct rb_metadata *md, const char *name)
+struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name)
 {
     struct rb_topic_meta *nt = realloc(md->topics, sizeof(*nt) * (size_t)(md->n_topics + 1));
     RB_ASSERT(nt);
@@ -205,8 +49,8 @@ static struct rb_topic_meta *topic_append(struct rb_metadata *md, const char *na
     return t;
 }
 
-static void topic_set_partitions(struct rb_coord *c, struct rb_topic_meta *t, int32_t n,
-                                 const int16_t *shards)
+void rb_coord_topic_set_partitions(struct rb_coord *c, struct rb_topic_meta *t, int32_t n,
+                                   const int16_t *shards)
 {
     t->n_partitions = n;
     t->partitions = calloc((size_t)RB_MAX(n, 1), sizeof(*t->partitions));
@@ -360,16 +204,6 @@ static void partition_dir(const struct rb_coord *c, const char *topic, int32_t p
     snprintf(out, cap, "%s/%s-%d", c->dir, topic, p);
 }
 
-/* Not synced: a new partition's files become durable by rb_coord_sync_logs before
- * the metadata names them; one lost to a crash is written again at startup. */
-static int write_partition_metadata(const char *dir, const uint8_t id[16])
-{
-    char b64[23], buf[128];
-    rb_uuid_to_base64(id, b64);
-    int n = snprintf(buf, sizeof(buf), "version: 0\ntopic_id: %s\n", b64);
-    return write_file_atomic_opt(dir, "partition.metadata", buf, (size_t)n, false);
-}
-
 /* The disk a partition's log uses: its shard's ring, wrapped by the fault injector
  * when the testing aid test.fault.partition names this partition
  * (config/server.properties). */
@@ -413,7 +247,7 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
     char pm[4500];
     snprintf(pm, sizeof(pm), "%s/partition.metadata", dir);
     if (create || access(pm, F_OK) != 0) {
-        r = write_partition_metadata(dir, t->id);
+        r = rb_coord_write_partition_metadata(dir, t->id);
         if (r && !create) { /* lost to a crash after creation: only Kafka's hint */
             RB_WARN(COMP, "cannot write %s/partition.metadata: %s", dir, strerror(-r));
             r = 0;
@@ -427,156 +261,6 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
 }
 
 /* ---- startup ---- */
-
-static int read_meta_properties(const char *dir, char *cluster_id, size_t cap)
-{
-    char path[4400], line[512];
-    snprintf(path, sizeof(path), "%s/meta.properties", dir);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    int r = -ENOENT;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "cluster.id=", 11) == 0) {
-            line[strcspn(line, "\r\n")] = 0;
-            snprintf(cluster_id, cap, "%s", line + 11);
-            r = 0;
-        }
-    }
-    fclose(f);
-    return r;
-}
-
-static int write_meta_properties(const struct rb_coord *c, const char *dir, const char *cluster_id)
-{
-    uint8_t did[16];
-    char dids[23], buf[512];
-    rb_uuid_random(did);
-    rb_uuid_to_base64(did, dids);
-    int n = snprintf(buf, sizeof(buf),
-                     "#\n#Written by ringbroker\nversion=1\nnode.id=%d\ncluster.id=%s\n"
-                     "directory.id=%s\n",
-                     c->bc->broker_id, cluster_id, dids);
-    return write_file_atomic(dir, "meta.properties", buf, (size_t)n);
-}
-
-static int load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen)
-{
-    char path[4400];
-    snprintf(path, sizeof(path), "%s/%s", c->dir, MD_FILE);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return errno == ENOENT ? -ENOENT : -errno;
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, r = 0;
-    while (getline(&line, &cap, f) > 0) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = 0;
-        char name[256], ids[64];
-        int np;
-        if (lineno == 1) {
-            if (strcmp(line, "ringbroker-metadata 1") != 0) {
-                snprintf(err, errlen, "%s: unknown format '%s'", path, line);
-                r = -EINVAL;
-                break;
-            }
-        } else if (strncmp(line, "cluster.id ", 11) == 0) {
-            snprintf(md->cluster_id, sizeof(md->cluster_id), "%s", line + 11);
-        } else if (sscanf(line, "topic %255s %63s %d", name, ids, &np) == 3 && np > 0 &&
-                   np <= 1000000) {
-            const char *sp = line;
-            for (int k = 0; k < 4 && sp; k++) {
-                sp = strchr(sp, ' ');
-                if (sp)
-                    sp++;
-            }
-            int16_t *sh = calloc((size_t)np, sizeof(int16_t));
-            RB_ASSERT(sh);
-            for (int p = 0; p < np; p++) {
-                sh[p] = sp ? (int16_t)atoi(sp) : -1;
-                sp = sp ? strchr(sp, ',') : NULL;
-                if (sp)
-                    sp++;
-            }
-            struct rb_topic_meta *t = topic_append(md, name);
-            if (rb_uuid_from_base64(ids, t->id))
-                rb_uuid_random(t->id);
-            topic_set_partitions(c, t, np, sh);
-            free(sh);
-        } else if (strncmp(line, "config ", 7) == 0) {
-            char *tn = line + 7, *k = strchr(tn, ' '), *v = k ? strchr(k + 1, ' ') : NULL;
-            if (!k || !v) {
-                snprintf(err, errlen, "%s:%d: malformed config line", path, lineno);
-                r = -EINVAL;
-                break;
-            }
-            *k++ = 0;
-            *v++ = 0;
-            pct_decode(v);
-            for (int32_t i = md->n_topics - 1; i >= 0; i--)
-                if (strcmp(md->topics[i].name, tn) == 0)
-                    rb_coord_topic_add_config(&md->topics[i], k, v);
-        } else if (strncmp(line, "broker-config ", 14) == 0) {
-            char *ent = line + 14, *k = strchr(ent, ' '), *v = k ? strchr(k + 1, ' ') : NULL;
-            int64_t id = -1;
-            if (!k || !v) {
-                snprintf(err, errlen, "%s:%d: malformed broker-config line", path, lineno);
-                r = -EINVAL;
-                break;
-            }
-            *k++ = 0;
-            *v++ = 0;
-            pct_decode(v);
-            if (strcmp(ent, "default") != 0 && rb_parse_i64(ent, 0, INT32_MAX, &id)) {
-                snprintf(err, errlen, "%s:%d: bad broker '%s'", path, lineno, ent);
-                r = -EINVAL;
-                break;
-            }
-            rb_coord_dyn_config_set(md, (int32_t)id, k, v);
-        } else if (line[0]) {
-            snprintf(err, errlen, "%s:%d: malformed line", path, lineno);
-            r = -EINVAL;
-            break;
-        }
-    }
-    free(line);
-    fclose(f);
-    return r;
-}
-
-static int ensure_cluster_id(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen)
-{
-    char from_meta[64] = "";
-    int have_meta = read_meta_properties(c->dir, from_meta, sizeof(from_meta)) == 0;
-    if (!md->cluster_id[0]) {
-        if (have_meta) {
-            snprintf(md->cluster_id, sizeof(md->cluster_id), "%s", from_meta);
-        } else {
-            uint8_t id[16];
-            rb_uuid_random(id);
-            rb_uuid_to_base64(id, md->cluster_id);
-        }
-    } else if (have_meta && strcmp(from_meta, md->cluster_id) != 0) {
-        snprintf(err, errlen,
-                 "%s/meta.properties has cluster.id %s but the metadata says %s: this log dir "
-                 "belongs to another cluster",
-                 c->dir, from_meta, md->cluster_id);
-        return -EINVAL;
-    }
-    for (int i = 0; i < c->bc->n_log_dirs; i++) {
-        char cid[64] = "";
-        if (read_meta_properties(c->bc->log_dirs[i], cid, sizeof(cid)) == 0)
-            continue;
-        int r = write_meta_properties(c, c->bc->log_dirs[i], md->cluster_id);
-        if (r) {
-            snprintf(err, errlen, "cannot write %s/meta.properties: %s", c->bc->log_dirs[i],
-                     strerror(-r));
-            return r;
-        }
-    }
-    return 0;
-}
 
 static int mkdir_p(const char *path)
 {
@@ -656,15 +340,15 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
     RB_ASSERT(md);
     atomic_init(&md->refs, 1);
     set_brokers(c, md);
-    r = load_file(c, md, err, errlen);
+    r = rb_coord_load_file(c, md, err, errlen);
     if (r && r != -ENOENT) {
         if (!err[0])
-            snprintf(err, errlen, "cannot read %s/%s: %s", c->dir, MD_FILE, strerror(-r));
+            snprintf(err, errlen, "cannot read %s/%s: %s", c->dir, RB_COORD_MD_FILE, strerror(-r));
         rb_metadata_free(md);
         goto out_free;
     }
     rb_metadata_sort(md);
-    r = ensure_cluster_id(c, md, err, errlen);
+    r = rb_coord_ensure_cluster_id(c, md, err, errlen);
     if (!r)
         r = rb_coord_persist(c, md);
     if (r) {
@@ -677,14 +361,14 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
     r = rb_coord_effective_config(c, md, &md->config, err, errlen);
     if (r) {
         if (!err[0])
-            snprintf(err, errlen, "dynamic broker configs in %s/%s: %s", c->dir, MD_FILE,
+            snprintf(err, errlen, "dynamic broker configs in %s/%s: %s", c->dir, RB_COORD_MD_FILE,
                      strerror(-r));
         rb_metadata_free(md);
         goto out_free;
     }
     if (md->n_dyn_configs)
         RB_INFO(COMP, "%d dynamic broker config(s) applied from %s/%s", md->n_dyn_configs, c->dir,
-                MD_FILE);
+                RB_COORD_MD_FILE);
     c->md = md;
     int64_t t0 = rb_mono_ms();
     int n_parts = 0;
@@ -837,6 +521,11 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
     return RB_KERR_NONE;
 }
 
+static void create_fail_ok(struct rb_coord_op *op, const char *why)
+{
+    RB_COORD_FAIL_OK(op->specs, op->n, why);
+}
+
 static void coord_create(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -860,12 +549,12 @@ static void coord_create(struct rb_shard *cs, void *arg)
             continue;
         if (!next)
             next = rb_metadata_clone(c->md);
-        struct rb_topic_meta *t = topic_append(next, sp->name);
+        struct rb_topic_meta *t = rb_coord_topic_append(next, sp->name);
         rb_uuid_random(t->id);
         memcpy(sp->topic_id, t->id, 16);
         for (int32_t k = 0; k < sp->n_configs; k++)
             rb_coord_topic_add_config(t, sp->config_keys[k], sp->config_values[k]);
-        topic_set_partitions(c, t, sp->n_partitions, NULL);
+        rb_coord_topic_set_partitions(c, t, sp->n_partitions, NULL);
     }
     if (!next) {
         rb_coord_op_finish(cs, op);
@@ -879,30 +568,13 @@ static void coord_create(struct rb_shard *cs, void *arg)
             continue;
         const struct rb_topic_meta *t = rb_metadata_topic(next, sp->name, strlen(sp->name));
         RB_ASSERT(t);
-        adopt = realloc(adopt, sizeof(*adopt) * (size_t)(n_adopt + t->n_partitions));
-        RB_ASSERT(adopt);
-        for (int32_t p = 0; p < t->n_partitions; p++) {
-            struct rb_log *log = NULL;
-            if (rb_coord_open_partition(c, t, p, true, &log)) {
-                sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
-                snprintf(sp->error_message, sizeof(sp->error_message),
-                         "cannot create the log of partition %d", p);
-                break; /* the metadata keeps the topic; the broker log says why */
-            }
-            adopt[n_adopt++] = (struct rb_partition_handoff){t, p, log};
-        }
+        /* On failure the metadata keeps the topic; the broker log says why. */
+        if (rb_coord_open_new_partitions(c, t, 0, &adopt, &n_adopt, sp->error_message,
+                                         sizeof(sp->error_message)))
+            sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
         RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
     }
-    if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
-        for (int i = 0; i < op->n; i++)
-            if (!op->specs[i].error) {
-                op->specs[i].error = RB_KERR_KAFKA_STORAGE_ERROR;
-                snprintf(op->specs[i].error_message, sizeof(op->specs[i].error_message),
-                         "cannot sync the new logs");
-            }
-    rb_coord_persist(c, next);
-    rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
-    free(adopt);
+    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt, create_fail_ok);
 }
 
 static void coord_delete(struct rb_shard *cs, void *arg)

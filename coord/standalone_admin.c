@@ -7,6 +7,8 @@
  * Dynamic broker configs (core/config_dynamic.c) live in the snapshot
  * (md->dyn_configs, persisted with it) with the effective configuration built from
  * them (md->config); a change that would not build is refused whole.
+ * Also the steps topic creation shares with growth: opening new partitions' logs
+ * and the sync, persist and publish that end both.
  */
 #include "coord/coord.h"
 #include "coord/standalone_int.h"
@@ -83,6 +85,42 @@ static int16_t check_grow(struct rb_coord *c, struct rb_coord_op *op, int i)
     return RB_KERR_NONE;
 }
 
+int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta *t, int32_t from,
+                                 struct rb_partition_handoff **adopt, int *n_adopt, char *why,
+                                 size_t why_cap)
+{
+    struct rb_partition_handoff *a =
+        realloc(*adopt, sizeof(*a) * (size_t)(*n_adopt + t->n_partitions - from));
+    RB_ASSERT(a);
+    *adopt = a;
+    for (int32_t p = from; p < t->n_partitions; p++) {
+        struct rb_log *log = NULL;
+        if (rb_coord_open_partition(c, t, p, true, &log)) {
+            snprintf(why, why_cap, "cannot create the log of partition %d", p);
+            return -EIO;
+        }
+        a[(*n_adopt)++] = (struct rb_partition_handoff){t, p, log};
+    }
+    return 0;
+}
+
+void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
+                                struct rb_coord_op *op, struct rb_partition_handoff *adopt,
+                                int n_adopt,
+                                void (*fail_ok)(struct rb_coord_op *op, const char *why))
+{
+    if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
+        fail_ok(op, "cannot sync the new logs");
+    rb_coord_persist(c, next);
+    rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
+    free(adopt);
+}
+
+static void grow_fail_ok(struct rb_coord_op *op, const char *why)
+{
+    RB_COORD_FAIL_OK(op->pspecs, op->n, why);
+}
+
 static void coord_create_partitions(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -102,34 +140,18 @@ static void coord_create_partitions(struct rb_shard *cs, void *arg)
         RB_ASSERT(t);
         int32_t from = t->n_partitions;
         topic_grow(c, t, sp->count);
-        adopt = realloc(adopt, sizeof(*adopt) * (size_t)(n_adopt + sp->count - from));
-        RB_ASSERT(adopt);
-        for (int32_t p = from; p < sp->count; p++) {
-            struct rb_log *log = NULL;
-            if (rb_coord_open_partition(c, t, p, true, &log)) {
-                sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
-                snprintf(sp->error_message, sizeof(sp->error_message),
-                         "cannot create the log of partition %d", p);
-                break; /* the metadata keeps the partitions; the broker log says why */
-            }
-            adopt[n_adopt++] = (struct rb_partition_handoff){t, p, log};
-        }
+        RB_ASSERT(t->n_partitions == sp->count);
+        /* On failure the metadata keeps the partitions; the broker log says why. */
+        if (rb_coord_open_new_partitions(c, t, from, &adopt, &n_adopt, sp->error_message,
+                                         sizeof(sp->error_message)))
+            sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
         RB_INFO(COMP, "topic %s: partitions %d -> %d", t->name, from, sp->count);
     }
     if (!next) {
         rb_coord_op_finish(cs, op);
         return;
     }
-    if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
-        for (int i = 0; i < op->n; i++)
-            if (!op->pspecs[i].error) {
-                op->pspecs[i].error = RB_KERR_KAFKA_STORAGE_ERROR;
-                snprintf(op->pspecs[i].error_message, sizeof(op->pspecs[i].error_message),
-                         "cannot sync the new logs");
-            }
-    rb_coord_persist(c, next);
-    rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
-    free(adopt);
+    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt, grow_fail_ok);
 }
 
 void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,

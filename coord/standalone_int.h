@@ -1,16 +1,17 @@
 /*
  * coord/standalone_int.h - state and helpers shared by the files of the
- * standalone coordination backend (coord/standalone.c: startup, persistence,
- * publication, topic creation and deletion; coord/standalone_admin.c: partition
- * growth and topic config changes). Not a public API: everything here runs on the
- * coordination thread, except at open/close on the main thread.
+ * standalone coordination backend (coord/standalone.c: snapshots, startup,
+ * publication, topic creation and deletion; coord/standalone_file.c: the files it
+ * keeps; coord/standalone_admin.c: partition growth and topic config changes). Not a public API:
+ * everything here runs on the coordination thread, except at open/close on the main thread.
  */
 #ifndef RB_COORD_STANDALONE_INT_H
 #define RB_COORD_STANDALONE_INT_H
 
 #include "coord/coord.h"
 
-#define RB_COORD_COMP "coord"
+#define RB_COORD_COMP    "coord"
+#define RB_COORD_MD_FILE "ringbroker-metadata" /* in the first log dir */
 
 struct rb_coord {
     struct rb_config *config;
@@ -42,6 +43,15 @@ struct rb_coord_op {
 /* Open (create or recover) the log of partition p of t for its owning shard. */
 int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
                             bool create, struct rb_log **out);
+/* ---- standalone_file.c ---- */
+/* Read the metadata file into md (-ENOENT: none yet; other errors: err says why). */
+int rb_coord_load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen);
+/* Take the cluster id from meta.properties (or make one) and write meta.properties
+ * into every log dir that lacks it; refuses a dir of another cluster. */
+int rb_coord_ensure_cluster_id(struct rb_coord *c, struct rb_metadata *md, char *err,
+                               size_t errlen);
+/* partition.metadata in a partition's dir, not synced (see rb_coord_sync_logs). */
+int rb_coord_write_partition_metadata(const char *dir, const uint8_t id[16]);
 /* Write the metadata file (tmp + fsync + rename + fsync dir). */
 int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md);
 /* syncfs of the log dir's file system: new partitions' files durable (no per-file fsync). */
@@ -54,6 +64,37 @@ void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadat
 struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg);
 /* Answer the op's caller on its shard and free the op. */
 void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op);
+/* Fail (KAFKA_STORAGE_ERROR, why) every entry of specs[0..n) that has not failed
+ * yet: the topic specs of CreateTopics and CreatePartitions alike. */
+#define RB_COORD_FAIL_OK(specs, n, why)                                                            \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < (n); i_++)                                                           \
+            if (!(specs)[i_].error) {                                                              \
+                (specs)[i_].error = RB_KERR_KAFKA_STORAGE_ERROR;                                   \
+                snprintf((specs)[i_].error_message, sizeof((specs)[i_].error_message), "%s", why); \
+            }                                                                                      \
+    } while (0)
+
+/* ---- standalone_admin.c: adding partitions (CreateTopics, CreatePartitions) ---- */
+/* Open the logs of t's partitions from `from` on for their shards, appending the
+ * handoffs to *adopt (realloc'd; the caller frees). -EIO with the reason in why at
+ * the first that cannot be created (those before it stay in *adopt). */
+int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta *t, int32_t from,
+                                 struct rb_partition_handoff **adopt, int *n_adopt, char *why,
+                                 size_t why_cap);
+/* The end of an op that adds partitions: sync the new logs (failing, through
+ * fail_ok, every entry not failed yet when that fails), persist next and publish
+ * it with the adopted logs; frees adopt. */
+void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
+                                struct rb_coord_op *op, struct rb_partition_handoff *adopt,
+                                int n_adopt,
+                                void (*fail_ok)(struct rb_coord_op *op, const char *why));
+/* ---- standalone.c ---- */
+/* Append an empty topic named name to md. */
+struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name);
+/* Give t n partitions, on the given shards (NULL or -1: least loaded shard). */
+void rb_coord_topic_set_partitions(struct rb_coord *c, struct rb_topic_meta *t, int32_t n,
+                                   const int16_t *shards);
 void rb_coord_topic_add_config(struct rb_topic_meta *t, const char *k, const char *v);
 /* Set (v NULL: remove) a dynamic broker config of broker (-1: cluster default). */
 void rb_coord_dyn_config_set(struct rb_metadata *md, int32_t broker, const char *k, const char *v);

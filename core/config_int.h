@@ -39,8 +39,10 @@ struct rb_cfg_spec {
  * in why. */
 int rb_cfg_check(const struct rb_cfg_spec *s, const char *value, char *why, size_t whylen);
 
-/* core/config.c: the schema entry of a broker key, or NULL when unknown. */
+/* core/config_keys.c: the schema entry of a broker key, or NULL when unknown. */
 const struct rb_cfg_spec *rb_cfg_spec_find(const char *key);
+/* Every known broker key: *n entries, static. */
+const struct rb_cfg_spec *rb_cfg_specs(size_t *n);
 
 /* core/config_props.c: parse .properties text, calling fn for each entry in order
  * (line = where the entry starts). Returns 0, fn's first error, -ENOMEM, or -EINVAL

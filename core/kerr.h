@@ -1,6 +1,8 @@
 /*
  * core/kerr.h - Kafka error codes: the one piece of protocol vocabulary that
- * both net/ (responses) and coord/ (admin results) speak. Values are Kafka's.
+ * both net/ (responses) and coord/ (admin results, the group coordinator) speak.
+ * Names and values are Kafka's (the protocol guide's error table); add a code here
+ * when a new caller needs it, never in a private header.
  */
 #ifndef RB_CORE_KERR_H
 #define RB_CORE_KERR_H
@@ -16,12 +18,21 @@ enum rb_kerr {
     RB_KERR_NOT_LEADER_OR_FOLLOWER = 6,
     RB_KERR_REQUEST_TIMED_OUT = 7,
     RB_KERR_MESSAGE_TOO_LARGE = 10,
+    RB_KERR_OFFSET_METADATA_TOO_LARGE = 12,
+    RB_KERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
     RB_KERR_COORDINATOR_NOT_AVAILABLE = 15,
     RB_KERR_NOT_COORDINATOR = 16,
     RB_KERR_INVALID_TOPIC_EXCEPTION = 17,
     RB_KERR_RECORD_LIST_TOO_LARGE = 18,
     RB_KERR_NOT_ENOUGH_REPLICAS = 19,
     RB_KERR_INVALID_REQUIRED_ACKS = 21,
+    RB_KERR_ILLEGAL_GENERATION = 22,
+    RB_KERR_INCONSISTENT_GROUP_PROTOCOL = 23,
+    RB_KERR_INVALID_GROUP_ID = 24,
+    RB_KERR_UNKNOWN_MEMBER_ID = 25,
+    RB_KERR_INVALID_SESSION_TIMEOUT = 26,
+    RB_KERR_REBALANCE_IN_PROGRESS = 27,
+    RB_KERR_INVALID_COMMIT_OFFSET_SIZE = 28,
     RB_KERR_INVALID_TIMESTAMP = 32,
     RB_KERR_UNSUPPORTED_SASL_MECHANISM = 33,
     RB_KERR_UNSUPPORTED_VERSION = 35,
@@ -39,8 +50,13 @@ enum rb_kerr {
     RB_KERR_INVALID_PRODUCER_EPOCH = 47,
     RB_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
     RB_KERR_KAFKA_STORAGE_ERROR = 56,
+    RB_KERR_NON_EMPTY_GROUP = 68,
+    RB_KERR_GROUP_ID_NOT_FOUND = 69,
     RB_KERR_TOPIC_DELETION_DISABLED = 73,
     RB_KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
+    RB_KERR_MEMBER_ID_REQUIRED = 79,
+    RB_KERR_FENCED_INSTANCE_ID = 82,
+    RB_KERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
     RB_KERR_INVALID_RECORD = 87,
     RB_KERR_UNKNOWN_TOPIC_ID = 100,
 };

@@ -29,6 +29,22 @@
 #define RB_UNUSED                          __attribute__((unused))
 #define RB_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
+/* Binary search over [0, n): the number of leading indexes i for which pred (an
+ * expression of i) holds, pred being true then false along the range (the first
+ * index where it fails, or n). i is declared by the macro, of n's type. */
+#define RB_PARTITION_POINT(n, i, pred)                                                             \
+    ({                                                                                             \
+        __typeof__((n) + 0) lo_ = 0, hi_ = (n);                                                    \
+        while (lo_ < hi_) {                                                                        \
+            __typeof__((n) + 0) i = lo_ + (hi_ - lo_) / 2;                                         \
+            if (pred)                                                                              \
+                lo_ = i + 1;                                                                       \
+            else                                                                                   \
+                hi_ = i;                                                                           \
+        }                                                                                          \
+        lo_;                                                                                       \
+    })
+
 __attribute__((noreturn, cold)) void rb_assert_fail(const char *expr, const char *file, int line);
 
 #define RB_ASSERT(expr)                                                                            \

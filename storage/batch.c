@@ -14,6 +14,7 @@
  */
 #include "storage/batch.h"
 
+#include "core/endian.h"
 #include "core/rb.h"
 
 #include <isa-l/crc.h>
@@ -41,21 +42,6 @@ uint32_t rb_crc32c(uint32_t crc, const void *buf, size_t len)
     return ~c;
 }
 
-static uint16_t get_be16(const uint8_t *p)
-{
-    return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
 enum rb_batch_status rb_batch_parse(const uint8_t *p, size_t len, struct rb_batch_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -68,18 +54,18 @@ enum rb_batch_status rb_batch_parse(const uint8_t *p, size_t len, struct rb_batc
     if (len < RB_BATCH_HEADER_BYTES)
         return RB_BATCH_TRUNCATED;
 
-    out->base_offset = (int64_t)get_be64(p + 0);
-    out->batch_length = (int32_t)get_be32(p + 8);
-    out->leader_epoch = (int32_t)get_be32(p + 12);
-    out->crc = get_be32(p + 17);
-    out->attributes = (int16_t)get_be16(p + 21);
-    out->last_offset_delta = (int32_t)get_be32(p + 23);
-    out->base_timestamp = (int64_t)get_be64(p + 27);
-    out->max_timestamp = (int64_t)get_be64(p + 35);
-    out->producer_id = (int64_t)get_be64(p + 43);
-    out->producer_epoch = (int16_t)get_be16(p + 51);
-    out->base_sequence = (int32_t)get_be32(p + 53);
-    out->record_count = (int32_t)get_be32(p + 57);
+    out->base_offset = (int64_t)rb_get_be64(p + 0);
+    out->batch_length = (int32_t)rb_get_be32(p + 8);
+    out->leader_epoch = (int32_t)rb_get_be32(p + 12);
+    out->crc = rb_get_be32(p + 17);
+    out->attributes = (int16_t)rb_get_be16(p + 21);
+    out->last_offset_delta = (int32_t)rb_get_be32(p + 23);
+    out->base_timestamp = (int64_t)rb_get_be64(p + 27);
+    out->max_timestamp = (int64_t)rb_get_be64(p + 35);
+    out->producer_id = (int64_t)rb_get_be64(p + 43);
+    out->producer_epoch = (int16_t)rb_get_be16(p + 51);
+    out->base_sequence = (int32_t)rb_get_be32(p + 53);
+    out->record_count = (int32_t)rb_get_be32(p + 57);
 
     if (out->batch_length < BATCH_LENGTH_MIN ||
         (uint64_t)out->batch_length > (uint64_t)INT32_MAX - RB_BATCH_LOG_OVERHEAD)

@@ -9,6 +9,7 @@
  */
 #include "storage/checkpoint.h"
 
+#include "core/file.h"
 #include "core/logging.h"
 
 #include <errno.h>
@@ -111,56 +112,36 @@ int rb_ckpt_read(const char *path, struct rb_ckpt *c)
     return err;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+/* Kafka's format: version 0, the entry count, one "topic partition offset" line
+ * each. Returns the malloc'd text in *out (caller frees). */
+static int format_body(const struct rb_ckpt *c, char **out, size_t *len)
 {
-    while (len) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int write_body(int fd, const struct rb_ckpt *c)
-{
-    char buf[1200];
-    int n = snprintf(buf, sizeof(buf), "0\n%d\n", c->n);
-    int err = write_all(fd, buf, (size_t)n);
-    for (int i = 0; !err && i < c->n; i++) {
-        n = snprintf(buf, sizeof(buf), "%s %" PRId32 " %" PRId64 "\n", c->e[i].topic,
-                     c->e[i].partition, c->e[i].offset);
-        err = n < (int)sizeof(buf) ? write_all(fd, buf, (size_t)n) : -ENAMETOOLONG;
-    }
+    FILE *f = open_memstream(out, len);
+    if (!f)
+        return -errno;
+    fprintf(f, "0\n%d\n", c->n);
+    for (int i = 0; i < c->n; i++)
+        fprintf(f, "%s %" PRId32 " %" PRId64 "\n", c->e[i].topic, c->e[i].partition,
+                c->e[i].offset);
+    int err = ferror(f) ? -ENOMEM : 0;
+    if (fclose(f) != 0 && !err)
+        err = -ENOMEM;
+    if (err)
+        free(*out);
     return err;
 }
 
 int rb_ckpt_write(const char *dir, const char *name, const struct rb_ckpt *c)
 {
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int err = write_body(fd, c);
-    if (!err && fsync(fd) < 0)
-        err = -errno;
-    close(fd);
-    if (!err && rename(tmp, path) < 0)
-        err = -errno;
-    if (err) {
-        unlink(tmp);
+    char path[4096], *body;
+    size_t len;
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    int err = format_body(c, &body, &len);
+    if (err)
         return err;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    err = fsync(dfd) < 0 ? -errno : 0;
-    close(dfd);
+    err = rb_file_write_atomic(path, body, len);
+    free(body);
     return err;
 }
 

@@ -13,6 +13,7 @@
  */
 #include "storage/compress.h"
 
+#include "core/endian.h"
 #include "core/rb.h"
 
 #include <errno.h>
@@ -313,19 +314,6 @@ static int dec_zstd(struct rb_codec_ctx *c, const uint8_t *in, size_t len, size_
     return 0;
 }
 
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* One raw snappy block appended at n. */
 static int dec_snappy_block(struct rb_codec_ctx *c, const uint8_t *in, size_t len, size_t cap,
                             size_t *n)
@@ -366,7 +354,7 @@ static int dec_snappy(struct rb_codec_ctx *c, const uint8_t *in, size_t len, siz
         }
         if (len - pos < 4)
             return -EBADMSG;
-        uint32_t bl = get_be32(in + pos);
+        uint32_t bl = rb_get_be32(in + pos);
         pos += 4;
         if (bl > len - pos)
             return -EBADMSG;
@@ -477,8 +465,8 @@ static int64_t comp_snappy(const uint8_t *in, size_t len, uint8_t *dst, size_t c
     if (cap < XERIAL_HEADER_BYTES)
         return -EINVAL;
     memcpy(dst, xerial_magic, sizeof(xerial_magic));
-    put_be32(dst + 8, 1);  /* version */
-    put_be32(dst + 12, 1); /* minimum compatible version */
+    rb_put_be32(dst + 8, 1);  /* version */
+    rb_put_be32(dst + 12, 1); /* minimum compatible version */
     size_t pos = XERIAL_HEADER_BYTES;
     for (size_t off = 0; off < len; off += SNAPPY_BLOCK_BYTES) {
         size_t chunk = RB_MIN(len - off, (size_t)SNAPPY_BLOCK_BYTES);
@@ -488,7 +476,7 @@ static int64_t comp_snappy(const uint8_t *in, size_t len, uint8_t *dst, size_t c
         if (snappy_compress((const char *)in + off, chunk, (char *)dst + pos + 4, &olen) !=
             SNAPPY_OK)
             return -EIO;
-        put_be32(dst + pos, (uint32_t)olen);
+        rb_put_be32(dst + pos, (uint32_t)olen);
         pos += 4 + olen;
     }
     return (int64_t)pos;

@@ -11,6 +11,8 @@
  */
 #include "storage/index.h"
 
+#include "core/endian.h"
+#include "core/file.h"
 #include "core/rb.h"
 #include "storage/segment.h"
 
@@ -98,27 +100,14 @@ int rb_index_finish(struct rb_seg_index *idx, int64_t max_ts, uint32_t rel_max)
 
 uint32_t rb_index_lookup(const struct rb_seg_index *idx, uint32_t rel_offset)
 {
-    uint32_t lo = 0, hi = idx->n_off; /* first entry with rel_offset > target */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (idx->off[mid].rel_offset <= rel_offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* first entry with rel_offset > target */
+    uint32_t lo = RB_PARTITION_POINT(idx->n_off, i, idx->off[i].rel_offset <= rel_offset);
     return lo ? idx->off[lo - 1].pos : 0;
 }
 
 uint32_t rb_index_lookup_time(const struct rb_seg_index *idx, int64_t ts)
 {
-    uint32_t lo = 0, hi = idx->n_time; /* first entry with ts >= target */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (idx->time[mid].ts < ts)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    uint32_t lo = RB_PARTITION_POINT(idx->n_time, i, idx->time[i].ts < ts); /* first ts >= */
     return lo ? idx->time[lo - 1].rel_offset + 1 : 0;
 }
 
@@ -136,67 +125,15 @@ uint64_t rb_index_file_bytes(const struct rb_seg_index *idx)
     return (uint64_t)idx->n_off * RB_INDEX_ENTRY_BYTES;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
+/* Write <base><ext> (flags: core/file.h), or publish its .tmp when buf is NULL. */
+static int index_file_write(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
+                            size_t len, unsigned flags)
 {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Write <base><ext>.tmp (fsync'd when sync); rename it over <base><ext> when publish. */
-static int write_file_tmp(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
-                          size_t len, bool sync, bool publish)
-{
-    char path[4096], tmp[4200];
+    char path[4096];
     int err = rb_segment_path(path, sizeof(path), dir, base, ext);
     if (err)
         return err;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, buf + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            err = n < 0 ? -errno : -EIO;
-            goto out_close;
-        }
-        done += (size_t)n;
-    }
-    if (sync && fsync(fd) < 0)
-        err = -errno;
-out_close:
-    close(fd);
-    if (!err && publish && rename(tmp, path) < 0)
-        err = -errno;
-    if (err)
-        unlink(tmp);
-    return err;
-}
-
-static int write_file_atomic(const char *dir, int64_t base, const char *ext, const uint8_t *buf,
-                             size_t len)
-{
-    return write_file_tmp(dir, base, ext, buf, len, true, true);
-}
-
-static int rename_tmp(const char *dir, int64_t base, const char *ext)
-{
-    char path[4096], tmp[4200];
-    int err = rb_segment_path(path, sizeof(path), dir, base, ext);
-    if (err)
-        return err;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    return rename(tmp, path) < 0 ? -errno : 0;
+    return buf ? rb_file_write_tmp(path, buf, len, flags) : rb_file_publish_tmp(path);
 }
 
 int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **buf, size_t *len)
@@ -207,14 +144,13 @@ int rb_index_encode(const struct rb_seg_index *idx, bool time_index, uint8_t **b
     if (!b)
         return -ENOMEM;
     for (uint32_t i = 0; !time_index && i < idx->n_off; i++) {
-        put_be32(b + i * RB_INDEX_ENTRY_BYTES, idx->off[i].rel_offset);
-        put_be32(b + i * RB_INDEX_ENTRY_BYTES + 4, idx->off[i].pos);
+        rb_put_be32(b + i * RB_INDEX_ENTRY_BYTES, idx->off[i].rel_offset);
+        rb_put_be32(b + i * RB_INDEX_ENTRY_BYTES + 4, idx->off[i].pos);
     }
     for (uint32_t i = 0; time_index && i < idx->n_time; i++) {
         uint8_t *p = b + i * RB_TIMEINDEX_ENTRY_BYTES;
-        put_be32(p, (uint32_t)((uint64_t)idx->time[i].ts >> 32));
-        put_be32(p + 4, (uint32_t)idx->time[i].ts);
-        put_be32(p + 8, idx->time[i].rel_offset);
+        rb_put_be64(p, (uint64_t)idx->time[i].ts);
+        rb_put_be32(p + 8, idx->time[i].rel_offset);
     }
     *buf = b;
     *len = n;
@@ -228,11 +164,12 @@ int rb_index_write(const struct rb_seg_index *idx, const char *dir, int64_t base
     int err = rb_index_encode(idx, false, &buf, &len);
     if (err)
         return err;
-    err = write_file_atomic(dir, base_offset, ".index", buf, len);
+    err = index_file_write(dir, base_offset, ".index", buf, len, RB_FILE_SYNC | RB_FILE_PUBLISH);
     free(buf);
     if (err || (err = rb_index_encode(idx, true, &buf, &len)))
         return err;
-    err = write_file_atomic(dir, base_offset, ".timeindex", buf, len);
+    err =
+        index_file_write(dir, base_offset, ".timeindex", buf, len, RB_FILE_SYNC | RB_FILE_PUBLISH);
     free(buf);
     return err;
 }
@@ -244,19 +181,19 @@ int rb_index_write_tmp(const struct rb_seg_index *idx, const char *dir, int64_t 
     int err = rb_index_encode(idx, false, &buf, &len);
     if (err)
         return err;
-    err = write_file_tmp(dir, base_offset, ".index", buf, len, false, false);
+    err = index_file_write(dir, base_offset, ".index", buf, len, 0);
     free(buf);
     if (err || (err = rb_index_encode(idx, true, &buf, &len)))
         return err;
-    err = write_file_tmp(dir, base_offset, ".timeindex", buf, len, false, false);
+    err = index_file_write(dir, base_offset, ".timeindex", buf, len, 0);
     free(buf);
     return err;
 }
 
 int rb_index_publish_tmp(const char *dir, int64_t base_offset)
 {
-    int err = rename_tmp(dir, base_offset, ".index");
-    return err ? err : rename_tmp(dir, base_offset, ".timeindex");
+    int err = index_file_write(dir, base_offset, ".index", NULL, 0, 0);
+    return err ? err : index_file_write(dir, base_offset, ".timeindex", NULL, 0, 0);
 }
 
 static int read_file(const char *dir, int64_t base, const char *ext, uint8_t **buf, size_t *len)
@@ -297,7 +234,7 @@ static int parse_offsets(struct rb_seg_index *idx, const uint8_t *b, size_t len,
     if (grow((void **)&idx->off, &idx->cap_off, n, sizeof(*idx->off)))
         return -ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
-        struct rb_index_entry e = {get_be32(b + i * 8), get_be32(b + i * 8 + 4)};
+        struct rb_index_entry e = {rb_get_be32(b + i * 8), rb_get_be32(b + i * 8 + 4)};
         if (e.pos >= seg ||
             (i && (e.rel_offset <= idx->off[i - 1].rel_offset || e.pos <= idx->off[i - 1].pos)))
             return -EINVAL;
@@ -316,8 +253,7 @@ static int parse_times(struct rb_seg_index *idx, const uint8_t *b, size_t len)
         return -ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *p = b + i * RB_TIMEINDEX_ENTRY_BYTES;
-        struct rb_time_entry e = {(int64_t)((uint64_t)get_be32(p) << 32 | get_be32(p + 4)),
-                                  get_be32(p + 8)};
+        struct rb_time_entry e = {(int64_t)rb_get_be64(p), rb_get_be32(p + 8)};
         if (i && (e.ts <= idx->time[i - 1].ts || e.rel_offset < idx->time[i - 1].rel_offset))
             return -EINVAL;
         idx->time[i] = e;

@@ -1,7 +1,8 @@
 /*
- * storage/log.c - a partition log's life cycle: open and recovery, segment roll,
- * clean close, destroy. Appends and flushes are in log_write.c, reads in
- * log_read.c; the shared state is described in log_int.h.
+ * storage/log.c - a partition log's life cycle: open and recovery, and the
+ * accessors. Clean close (single and batched) and destroy are in log_close.c,
+ * appends and flushes in log_write.c, reads in log_read.c, the background
+ * segment work in log_seg.c; the shared state is described in log_int.h.
  *
  * Segment states:
  *
@@ -31,6 +32,7 @@
  */
 #include "storage/log_int.h"
 
+#include "core/file.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -76,16 +78,6 @@ static int check_config(const struct rb_log_config *cfg)
     return 0;
 }
 
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int err = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return err;
-}
-
 static int mkdir_p(const char *dir)
 {
     char buf[4096];
@@ -103,20 +95,6 @@ static int mkdir_p(const char *dir)
         buf[i] = c;
     }
     return 0;
-}
-
-static bool parse_log_name(const char *name, int64_t *base)
-{
-    if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0)
-        return false;
-    int64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (name[i] - '0');
-    }
-    *base = v;
-    return true;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -150,7 +128,7 @@ static int list_segments(const char *dir, int64_t **bases, int *n)
                 RB_WARN("storage", "%s/%s: cannot remove: %s", dir, de->d_name, strerror(errno));
             continue;
         }
-        if (!parse_log_name(de->d_name, &b))
+        if (!rb_segment_name_parse(de->d_name, ".log", &b))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -169,7 +147,7 @@ static int list_segments(const char *dir, int64_t **bases, int *n)
     return 0;
 }
 
-static int marker_path(char *buf, size_t cap, const char *dir)
+int rb_log_marker_path(char *buf, size_t cap, const char *dir)
 {
     int n = snprintf(buf, cap, "%s/%s", dir, RB_LOG_CLEAN_MARKER);
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
@@ -277,7 +255,7 @@ static int open_segments(struct rb_log *log)
     char mpath[4096];
     int64_t *bases = NULL;
     int n = 0;
-    int err = marker_path(mpath, sizeof(mpath), log->dir);
+    int err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
     if (!err)
         err = list_segments(log->dir, &bases, &n);
     if (err)
@@ -300,7 +278,7 @@ static int open_segments(struct rb_log *log)
     /* A brand-new log: its files need no sync of their own; the creator syncs the
      * file system before the metadata names it (coord/standalone.c), and a log dir
      * lost to a crash is simply created again, empty, at the next open. */
-    return n == 0 ? 0 : sync_dir(log->dir);
+    return n == 0 ? 0 : rb_file_sync_dir(log->dir);
 }
 
 int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config *cfg,
@@ -385,298 +363,6 @@ int rb_log_open_offline(struct rb_log **out, const char *dir, const struct rb_lo
     }
     *out = log;
     return 0;
-}
-
-/* Trim the segment, index it and close its descriptors (roll and close). */
-static int seal_segment(struct rb_log *log, struct rb_segment *seg)
-{
-    int err = rb_segment_trim(seg, log->dir);
-    if (err)
-        return err;
-    (void)rb_index_finish(&seg->idx, seg->max_ts,
-                          (uint32_t)(seg->offset_of_max_ts - seg->base_offset));
-    err = rb_index_write(&seg->idx, log->dir, seg->base_offset);
-    if (!err)
-        seg->index_stale = false;
-    rb_segment_close_fds(seg);
-    return err;
-}
-
-/* Shutdown: write what is still dirty synchronously (the ring is gone by now), no sync. */
-static int write_dirty(struct rb_log *log)
-{
-    struct rb_segment *seg = rb_log_active(log);
-    uint64_t from = RB_ALIGN_DOWN(log->written_pos, (uint64_t)RB_BLOCK_BYTES);
-    uint64_t to = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
-    while (from < to) {
-        struct iovec iov[64];
-        uint64_t bytes;
-        int cnt = rb_log_build_iov(log, from, to, iov, (int)RB_ARRAY_LEN(iov), &bytes);
-        ssize_t w = pwritev(seg->wr_fd, iov, cnt, (off_t)from);
-        if (w != (ssize_t)bytes)
-            return w < 0 ? -errno : -EIO;
-        from += bytes;
-    }
-    log->written_pos = seg->size;
-    log->written_end = log->end_offset;
-    return 0;
-}
-
-static int write_dirty_sync(struct rb_log *log)
-{
-    int err = write_dirty(log);
-    if (err)
-        return err;
-    if (fdatasync(rb_log_active(log)->wr_fd) < 0)
-        return -errno;
-    log->durable_pos = log->written_pos;
-    log->durable_end = log->written_end;
-    return 0;
-}
-
-static int close_clean(struct rb_log *log)
-{
-    char mpath[4096];
-    int err = write_dirty_sync(log);
-    for (int i = 0; !err && i < log->n_segs; i++) {
-        struct rb_segment *seg = &log->segs[i];
-        if (i == log->n_segs - 1)
-            err = seal_segment(log, seg);
-        else if (seg->index_stale)
-            err = rb_index_write(&seg->idx, log->dir, seg->base_offset);
-    }
-    if (!err)
-        err = marker_path(mpath, sizeof(mpath), log->dir);
-    if (!err) {
-        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || fsync(fd) < 0)
-            err = -errno;
-        if (fd >= 0)
-            close(fd);
-    }
-    return err ? err : sync_dir(log->dir);
-}
-
-/* ---- batched clean close ---- */
-
-/* Phase 1: dirty blocks written, active segment cut, index files as .tmp; nothing
- * synced. close_err stays 0 on success. */
-static void close_prepare(struct rb_log *log)
-{
-    char path[4096];
-    RB_ASSERT(!log->flushing);
-    if (log->bg != RB_BG_IDLE)
-        RB_WARN("storage", "%s: closed with segment work in flight", log->dir);
-    if (log->offline) {
-        log->close_err = 1;
-        return;
-    }
-    struct rb_segment *act = rb_log_active(log);
-    int err = write_dirty(log);
-    if (!err && act->wr_fd < 0)
-        err = rb_segment_path(path, sizeof(path), log->dir, act->base_offset, ".log");
-    if (!err) {
-        int fd = act->wr_fd >= 0 ? act->wr_fd : open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || ftruncate(fd, (off_t)act->size) < 0)
-            err = -errno;
-        if (fd >= 0 && fd != act->wr_fd)
-            close(fd);
-        act->prealloc_end = act->size;
-    }
-    if (!err)
-        (void)rb_index_finish(&act->idx, act->max_ts,
-                              (uint32_t)(act->offset_of_max_ts - act->base_offset));
-    act->index_stale = true; /* the active segment's index is always written */
-    for (int i = 0; !err && i < log->n_segs; i++)
-        if (log->segs[i].index_stale)
-            err = rb_index_write_tmp(&log->segs[i].idx, log->dir, log->segs[i].base_offset);
-    rb_segment_close_fds(act);
-    log->close_err = err;
-}
-
-/* Phase 2 (the .tmp files are durable): rename them over the index files. */
-static void close_publish(struct rb_log *log)
-{
-    for (int i = 0; !log->close_err && i < log->n_segs; i++) {
-        struct rb_segment *seg = &log->segs[i];
-        if (!seg->index_stale)
-            continue;
-        log->close_err = rb_index_publish_tmp(log->dir, seg->base_offset);
-        if (!log->close_err)
-            seg->index_stale = false;
-    }
-}
-
-/* Phase 3 (segments and indexes durable): the clean marker, synced by the caller. */
-static void close_mark(struct rb_log *log)
-{
-    char mpath[4096];
-    if (log->close_err)
-        return;
-    int err = marker_path(mpath, sizeof(mpath), log->dir);
-    if (!err) {
-        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-            err = -errno;
-        else
-            close(fd);
-    }
-    log->close_err = err;
-}
-
-/* One directory descriptor per file system of the logs (opened before any write,
- * so syncfs reports every writeback error of the close). */
-struct fs_set {
-    int n, cap;
-    int *fd;
-    dev_t *dev;
-};
-
-static int fs_set_add(struct fs_set *fs, const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) < 0)
-        return -errno;
-    for (int i = 0; i < fs->n; i++)
-        if (fs->dev[i] == st.st_dev)
-            return 0;
-    if (fs->n == fs->cap) {
-        int cap = fs->cap ? fs->cap * 2 : 4;
-        int *nf = realloc(fs->fd, (size_t)cap * sizeof(*nf));
-        if (nf)
-            fs->fd = nf;
-        dev_t *nd = realloc(fs->dev, (size_t)cap * sizeof(*nd));
-        if (nd)
-            fs->dev = nd;
-        if (!nf || !nd)
-            return -ENOMEM;
-        fs->cap = cap;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    fs->fd[fs->n] = fd;
-    fs->dev[fs->n++] = st.st_dev;
-    return 0;
-}
-
-static int fs_set_sync(const struct fs_set *fs)
-{
-    int err = 0;
-    for (int i = 0; i < fs->n; i++)
-        if (syncfs(fs->fd[i]) < 0 && !err)
-            err = -errno;
-    return err;
-}
-
-/* A failed syncfs: no log of the batch may claim a clean close. */
-static void fail_all(struct rb_log **logs, int n, int err)
-{
-    for (int i = 0; i < n; i++)
-        if (logs[i] && !logs[i]->close_err)
-            logs[i]->close_err = err;
-}
-
-void rb_log_close_batch(struct rb_log **logs, int n, rb_log_close_hook publish, void *arg)
-{
-    struct fs_set fs = {0};
-    int err = 0;
-    for (int i = 0; i < n && !err; i++)
-        if (logs[i] && !logs[i]->offline)
-            err = fs_set_add(&fs, logs[i]->dir);
-    if (err)
-        RB_ERROR("storage", "clean close: cannot open a log directory: %s", strerror(-err));
-    for (int i = 0; i < n; i++)
-        if (logs[i])
-            close_prepare(logs[i]);
-    if (!err && (err = fs_set_sync(&fs)) == 0) {
-        for (int i = 0; i < n; i++)
-            if (logs[i]) {
-                close_publish(logs[i]);
-                if (publish && !logs[i]->close_err)
-                    publish(logs[i], arg);
-            }
-        err = fs_set_sync(&fs);
-    }
-    if (!err) {
-        for (int i = 0; i < n; i++)
-            if (logs[i])
-                close_mark(logs[i]);
-        err = fs_set_sync(&fs);
-    }
-    if (err)
-        fail_all(logs, n, err);
-    for (int i = 0; i < n; i++) {
-        struct rb_log *log = logs[i];
-        if (log && !log->offline && log->close_err)
-            RB_ERROR("storage", "%s: unclean close: %s", log->dir, strerror(-log->close_err));
-        if (log)
-            log->close_err = 1; /* closed: rb_log_close only frees */
-    }
-    for (int i = 0; i < fs.n; i++)
-        close(fs.fd[i]);
-    free(fs.fd);
-    free(fs.dev);
-}
-
-static void log_free(struct rb_log *log)
-{
-    rb_log_seg_free(log);
-    rb_log_chunks_free(log);
-    for (int i = 0; i < log->n_segs; i++)
-        rb_segment_free(&log->segs[i]);
-    free(log->segs);
-    free(log->iov);
-    free(log->del); /* their .deleted files go at the next open */
-    free(log->dir);
-    free(log);
-}
-
-void rb_log_close(struct rb_log *log)
-{
-    if (!log)
-        return;
-    if (log->close_err == 1) { /* closed by rb_log_close_batch */
-        log_free(log);
-        return;
-    }
-    RB_ASSERT(!log->flushing);
-    if (log->bg != RB_BG_IDLE) /* the owner waits for rb_log_busy; a dead disk cannot */
-        RB_WARN("storage", "%s: closed with segment work in flight", log->dir);
-    if (!log->offline) {
-        int err = close_clean(log);
-        if (err)
-            RB_ERROR("storage", "%s: unclean close: %s", log->dir, strerror(-err));
-    }
-    log_free(log);
-}
-
-int rb_log_destroy(struct rb_log *log)
-{
-    char path[4096];
-    int err = 0;
-    RB_ASSERT(!log->flushing);
-    if (log->bg != RB_BG_IDLE)
-        RB_WARN("storage", "%s: destroyed with segment work in flight", log->dir);
-    for (int i = 0; i < log->n_segs; i++) {
-        rb_segment_close_fds(&log->segs[i]);
-        if (!rb_segment_path(path, sizeof(path), log->dir, log->segs[i].base_offset, ".log") &&
-            unlink(path) < 0 && errno != ENOENT)
-            err = -errno;
-        rb_index_unlink(log->dir, log->segs[i].base_offset);
-    }
-    DIR *d = opendir(log->dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            unlinkat(dirfd(d), de->d_name, 0);
-    }
-    if (d)
-        closedir(d);
-    if (rmdir(log->dir) < 0 && !err)
-        err = -errno;
-    log_free(log);
-    return err;
 }
 
 void rb_log_set_tail_cache(struct rb_log *log, struct rb_tail_cache *tc)

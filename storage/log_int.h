@@ -98,6 +98,7 @@ struct rb_log {
     uint64_t fl_want;         /* bytes of the writev in flight */
     uint64_t fl_size;         /* segment size this flush makes durable */
     int64_t fl_offset;        /* end offset this flush makes durable */
+    int64_t fl_seg_base;      /* base offset of the segment the flush writes */
     rb_log_flush_cb fl_cb;
     void *fl_arg;
     bool fl_held; /* the flush is done but its callback waits for the background work */
@@ -174,5 +175,7 @@ bool rb_log_seg_recycle(struct rb_log *log, int64_t base, bool deleted);
 bool rb_log_seg_indexing(const struct rb_log *log, int64_t base);
 /* log.c: append a new (inactive, empty) segment to log->segs. */
 int rb_log_segs_push(struct rb_log *log, int64_t base);
+/* <dir>/RB_LOG_CLEAN_MARKER into buf (log.c; used by log_close.c). */
+int rb_log_marker_path(char *buf, size_t cap, const char *dir);
 
 #endif

@@ -17,6 +17,7 @@
  */
 #include "storage/log_int.h"
 
+#include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -30,16 +31,6 @@ struct hdr {
     int64_t max_ts;
     uint32_t total;
 };
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t get_be64(const uint8_t *p)
-{
-    return (int64_t)((uint64_t)get_be32(p) << 32 | get_be32(p + 4));
-}
 
 static bool is_active(struct rb_log *log, int si)
 {
@@ -65,10 +56,29 @@ static struct rb_segment *seg_open(struct rb_log *log, int si)
     return seg;
 }
 
+/* The range [pos, pos + len) of segment si lies inside what it holds: callers
+ * bound it by a validated batch header or the segment size. */
+static void assert_in_segment(struct rb_log *log, int si, uint64_t pos, uint64_t len)
+{
+    RB_ASSERT(si >= 0 && si < log->n_segs);
+    RB_ASSERT(pos <= log->segs[si].size && len <= log->segs[si].size - pos);
+}
+
+/* The chunk holding pos, which must be buffered (pos >= mem_start). */
+static struct rb_chunk *chunk_at(struct rb_log *log, uint64_t pos)
+{
+    uint32_t cb = log->cfg.chunk_bytes;
+    RB_ASSERT(log->n_chunks > 0 && pos >= log->chunks[0]->pos);
+    uint64_t i = (pos - log->chunks[0]->pos) / cb;
+    RB_ASSERT(i < (uint64_t)log->n_chunks);
+    return log->chunks[i];
+}
+
 static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, size_t len)
 {
     uint64_t ms = mem_start(log, si);
     uint32_t cb = log->cfg.chunk_bytes;
+    assert_in_segment(log, si, pos, len);
     if (pos < ms) {
         size_t n = (size_t)RB_MIN((uint64_t)len, ms - pos);
         if (rb_segment_pread(seg_open(log, si), log->dir, buf, n, pos))
@@ -79,7 +89,7 @@ static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, si
     }
     while (len) {
         uint64_t rel = pos - log->chunks[0]->pos;
-        const struct rb_chunk *c = log->chunks[rel / cb];
+        const struct rb_chunk *c = chunk_at(log, pos);
         size_t n = RB_MIN(len, (size_t)(cb - rel % cb));
         memcpy(buf, c->buf + rel % cb, n);
         pos += n;
@@ -93,13 +103,14 @@ static int read_hdr(struct rb_log *log, int si, uint64_t pos, struct hdr *h)
 {
     uint8_t b[RB_BATCH_HEADER_BYTES];
     struct rb_segment *seg = &log->segs[si];
-    if (seg->size - pos < RB_BATCH_HEADER_BYTES || read_bytes(log, si, pos, b, sizeof(b)))
+    if (pos > seg->size || seg->size - pos < RB_BATCH_HEADER_BYTES ||
+        read_bytes(log, si, pos, b, sizeof(b)))
         return -EIO;
-    int32_t len = (int32_t)get_be32(b + RB_BATCH_OFF_LENGTH);
-    int32_t lod = (int32_t)get_be32(b + 23);
-    h->base = get_be64(b + RB_BATCH_OFF_BASE_OFFSET);
+    int32_t len = (int32_t)rb_get_be32(b + RB_BATCH_OFF_LENGTH);
+    int32_t lod = (int32_t)rb_get_be32(b + 23);
+    h->base = (int64_t)rb_get_be64(b + RB_BATCH_OFF_BASE_OFFSET);
     h->last = h->base + lod;
-    h->max_ts = get_be64(b + RB_BATCH_OFF_MAX_TS);
+    h->max_ts = (int64_t)rb_get_be64(b + RB_BATCH_OFF_MAX_TS);
     h->total = RB_BATCH_LOG_OVERHEAD + (uint32_t)len;
     if (len < (int32_t)(RB_BATCH_HEADER_BYTES - RB_BATCH_LOG_OVERHEAD) || lod < 0 ||
         h->total > seg->size - pos || h->base < seg->base_offset) {
@@ -112,14 +123,8 @@ static int read_hdr(struct rb_log *log, int si, uint64_t pos, struct hdr *h)
 
 static int find_seg(struct rb_log *log, int64_t offset)
 {
-    int lo = 0, hi = log->n_segs; /* first segment with base > offset */
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (log->segs[mid].base_offset <= offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* first segment with base > offset */
+    int lo = RB_PARTITION_POINT(log->n_segs, i, log->segs[i].base_offset <= offset);
     return lo ? lo - 1 : 0;
 }
 
@@ -148,6 +153,7 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
     uint64_t ms = mem_start(log, si), end = pos + len;
     uint32_t cb = log->cfg.chunk_bytes;
     bool ok = true;
+    assert_in_segment(log, si, pos, len);
     if (pos < ms) {
         uint64_t n = RB_MIN(end, ms) - pos;
         ok = add_piece(out, (struct rb_log_piece){
@@ -157,7 +163,7 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
     while (ok && pos < end) {
         uint64_t rel = pos - log->chunks[0]->pos;
         uint64_t n = RB_MIN(end - pos, cb - rel % cb);
-        ok = add_piece(out, (struct rb_log_piece){.mem = log->chunks[rel / cb]->buf + rel % cb,
+        ok = add_piece(out, (struct rb_log_piece){.mem = chunk_at(log, pos)->buf + rel % cb,
                                                   .fd = -1,
                                                   .len = (uint32_t)n});
         pos += n;
@@ -179,14 +185,7 @@ static uint64_t index_skip(const struct rb_segment *seg, uint64_t pos, int64_t u
                            int64_t budget, int64_t *want_last)
 {
     const struct rb_seg_index *idx = &seg->idx;
-    uint32_t lo = 0, hi = idx->n_off; /* first entry with pos > pos */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (idx->off[mid].pos <= pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    uint32_t lo = RB_PARTITION_POINT(idx->n_off, i, idx->off[i].pos <= pos); /* first pos > */
     uint64_t to = pos;
     for (uint32_t i = lo; i < idx->n_off; i++) {
         const struct rb_index_entry *e = &idx->off[i];

@@ -25,22 +25,13 @@
  */
 #include "storage/log_int.h"
 
+#include "core/endian.h"
 #include "core/rb.h"
 #include "storage/compress.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t be64(const uint8_t *p)
-{
-    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
 
 /* Zigzag varint (at most 10 bytes); false when it runs past end. */
 static bool varlong(const uint8_t **p, const uint8_t *end, int64_t *out)
@@ -86,11 +77,12 @@ static int64_t first_record_at(const uint8_t *p, const uint8_t *end, int32_t cou
 static bool record_in_batch(struct rb_codec_ctx *c, const uint8_t *b, size_t len, int64_t ts,
                             int64_t min_offset, int64_t *offset, int64_t *rec_ts)
 {
-    int64_t base = be64(b + RB_BATCH_OFF_BASE_OFFSET);
-    int64_t last = base + (int32_t)be32(b + 23);
-    int16_t attrs = (int16_t)(b[RB_BATCH_OFF_ATTRIBUTES] << 8 | b[RB_BATCH_OFF_ATTRIBUTES + 1]);
-    int64_t base_ts = be64(b + 27), max_ts = be64(b + RB_BATCH_OFF_MAX_TS);
-    int32_t count = (int32_t)be32(b + 57);
+    int64_t base = (int64_t)rb_get_be64(b + RB_BATCH_OFF_BASE_OFFSET);
+    int64_t last = base + (int32_t)rb_get_be32(b + 23);
+    int16_t attrs = (int16_t)rb_get_be16(b + RB_BATCH_OFF_ATTRIBUTES);
+    int64_t base_ts = (int64_t)rb_get_be64(b + 27),
+            max_ts = (int64_t)rb_get_be64(b + RB_BATCH_OFF_MAX_TS);
+    int32_t count = (int32_t)rb_get_be32(b + 57);
     if (attrs & RB_BATCH_ATTR_TIMESTAMP_TYPE) {
         if (max_ts < ts || min_offset > last)
             return false;

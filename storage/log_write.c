@@ -25,6 +25,7 @@
  */
 #include "storage/log_int.h"
 
+#include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -34,20 +35,6 @@
 #include <string.h>
 
 #define LOG_IOV_MAX 1024 /* IOV_MAX on Linux */
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
 
 void rb_log_set_offline(struct rb_log *log, int err, const char *what)
 {
@@ -227,6 +214,26 @@ static int make_room(struct rb_log *log, const struct rb_batch_info *bi, int64_t
     return err ? err : chunks_cover(log, seg->size + total);
 }
 
+/* The log's three ends never cross: what is durable was written, what was written
+ * was appended. Checked on both sides of every append and flush. */
+static void assert_ends(struct rb_log *log)
+{
+    RB_ASSERT(log->durable_end <= log->written_end);
+    RB_ASSERT(log->written_end <= log->end_offset);
+    RB_ASSERT(log->end_offset == rb_log_active(log)->end_offset);
+}
+
+/* Before copying a batch of total bytes at the active segment's end: the segment
+ * has room (make_room rolled otherwise) and the chunks cover the bytes. */
+static void assert_append_room(const struct rb_log *log, const struct rb_segment *seg,
+                               uint32_t total)
+{
+    RB_ASSERT(seg->size == 0 || seg->size + total <= log->cfg.segment_bytes);
+    RB_ASSERT(seg->size >= log->written_pos);
+    RB_ASSERT(log->n_chunks > 0 && log->chunks[0]->pos <= seg->size);
+    RB_ASSERT(seg->size + total <= log->chunks[log->n_chunks - 1]->pos + log->cfg.chunk_bytes);
+}
+
 int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
                   int64_t now_ms, int64_t *base_offset_out)
 {
@@ -242,17 +249,20 @@ int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batc
     struct rb_segment *seg = rb_log_active(log);
     uint32_t total = rb_batch_total_bytes(bi);
     int64_t max_ts = bi->max_timestamp;
+    uint64_t size_before = seg->size;
+    assert_ends(log);
+    assert_append_room(log, seg, total);
     memcpy(hdr, batch, sizeof(hdr));
-    put_be64(hdr + RB_BATCH_OFF_BASE_OFFSET, (uint64_t)log->end_offset);
+    rb_put_be64(hdr + RB_BATCH_OFF_BASE_OFFSET, (uint64_t)log->end_offset);
     if (log->cfg.log_append_time) {
         /* attributes and maxTimestamp are under the CRC: recompute it. */
         hdr[RB_BATCH_OFF_ATTRIBUTES + 1] |= RB_BATCH_ATTR_TIMESTAMP_TYPE;
-        put_be64(hdr + RB_BATCH_OFF_MAX_TS, (uint64_t)now_ms);
+        rb_put_be64(hdr + RB_BATCH_OFF_MAX_TS, (uint64_t)now_ms);
         max_ts = now_ms;
         uint32_t crc = rb_crc32c(0, hdr + RB_BATCH_OFF_ATTRIBUTES,
                                  RB_BATCH_HEADER_BYTES - RB_BATCH_OFF_ATTRIBUTES);
         crc = rb_crc32c(crc, batch + RB_BATCH_HEADER_BYTES, total - RB_BATCH_HEADER_BYTES);
-        put_be32(hdr + RB_BATCH_OFF_CRC, crc);
+        rb_put_be32(hdr + RB_BATCH_OFF_CRC, crc);
     }
     chunks_copy(log, seg->size, hdr, sizeof(hdr));
     chunks_copy(log, seg->size + sizeof(hdr), batch + sizeof(hdr), total - sizeof(hdr));
@@ -262,6 +272,9 @@ int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batc
     if (seg->first_append_ms < 0)
         seg->first_append_ms = now_ms;
     log->end_offset = seg->end_offset;
+    RB_ASSERT(log->end_offset == base + bi->last_offset_delta + 1); /* dense offsets */
+    RB_ASSERT(seg->size == size_before + total);
+    assert_ends(log);
     if (base_offset_out)
         *base_offset_out = base;
     rb_log_seg_ahead(log);
@@ -291,11 +304,25 @@ static void flush_fail(struct rb_log *log, int err, const char *what)
         log->fl_cb(log, err, log->fl_arg);
 }
 
+/* Whether the segment the flush wrote is still the active one. A sync-only flush
+ * (nothing to write) may start while a roll is under way (the old segment is
+ * durable, appends wait) and finish after it: its positions then belong to the
+ * old segment and must not move the new one's. */
+static bool flush_segment_active(struct rb_log *log)
+{
+    return rb_log_active(log)->base_offset == log->fl_seg_base;
+}
+
 /* The flush's writes are complete (and synced when fl_sync): finish it. */
 static void flush_written(struct rb_log *log)
 {
-    log->written_pos = log->fl_size;
+    RB_ASSERT(log->fl_offset >= log->written_end);
+    if (flush_segment_active(log)) {
+        RB_ASSERT(log->fl_size >= log->written_pos);
+        log->written_pos = log->fl_size;
+    }
     log->written_end = log->fl_offset;
+    assert_ends(log);
     free_written_chunks(log);
     if (rb_log_seg_hold_flush(log)) {
         log->fl_held = true; /* log_seg.c calls back once appends have room */
@@ -314,7 +341,9 @@ static void flush_sync_done(struct rb_disk_op *op, int res)
         flush_fail(log, res, "fdatasync");
         return;
     }
-    log->durable_pos = log->fl_size;
+    RB_ASSERT(log->fl_offset >= log->durable_end && log->fl_next == log->fl_end);
+    if (flush_segment_active(log))
+        log->durable_pos = log->fl_size;
     log->durable_end = log->fl_offset;
     flush_written(log);
 }
@@ -342,6 +371,7 @@ static void flush_write_done(struct rb_disk_op *op, int res)
         return;
     }
     log->fl_next += log->fl_want;
+    RB_ASSERT(log->fl_next <= log->fl_end);
     flush_next(log);
 }
 
@@ -370,9 +400,12 @@ static int flush_start(struct rb_log *log, bool sync, rb_log_flush_cb cb, void *
     int err = ensure_iov(log);
     if (err)
         return err;
+    assert_ends(log);
+    RB_ASSERT(log->written_pos <= seg->size);
     log->fl_fd = seg->wr_fd;
     log->fl_size = seg->size;
     log->fl_offset = log->end_offset;
+    log->fl_seg_base = seg->base_offset;
     log->fl_next = RB_ALIGN_DOWN(log->written_pos, (uint64_t)RB_BLOCK_BYTES);
     log->fl_end = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
     if (log->written_pos == seg->size)

@@ -13,6 +13,8 @@
 #include "storage/producer_state.h"
 
 #include "core/defect.h"
+#include "core/endian.h"
+#include "core/file.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "storage/log_int.h"
@@ -251,37 +253,39 @@ void rb_pstate_update(struct rb_pstate *ps, const struct rb_batch_info *bi, int6
 
 /* ---- snapshot encoding ---- */
 
+/* Cursor forms of core/endian.h: each advances *p past what it wrote or read. */
 static void put16(uint8_t **p, uint16_t v)
 {
-    (*p)[0] = (uint8_t)(v >> 8);
-    (*p)[1] = (uint8_t)v;
+    rb_put_be16(*p, v);
     *p += 2;
 }
 static void put32(uint8_t **p, uint32_t v)
 {
-    put16(p, (uint16_t)(v >> 16));
-    put16(p, (uint16_t)v);
+    rb_put_be32(*p, v);
+    *p += 4;
 }
 static void put64(uint8_t **p, uint64_t v)
 {
-    put32(p, (uint32_t)(v >> 32));
-    put32(p, (uint32_t)v);
+    rb_put_be64(*p, v);
+    *p += 8;
 }
 static uint16_t get16(const uint8_t **p)
 {
-    uint16_t v = (uint16_t)((*p)[0] << 8 | (*p)[1]);
+    uint16_t v = rb_get_be16(*p);
     *p += 2;
     return v;
 }
 static uint32_t get32(const uint8_t **p)
 {
-    uint32_t hi = get16(p);
-    return hi << 16 | get16(p);
+    uint32_t v = rb_get_be32(*p);
+    *p += 4;
+    return v;
 }
 static uint64_t get64(const uint8_t **p)
 {
-    uint64_t hi = get32(p);
-    return hi << 32 | get32(p);
+    uint64_t v = rb_get_be64(*p);
+    *p += 8;
+    return v;
 }
 
 static size_t snap_encode(const struct rb_pstate *ps, int64_t offset, uint8_t *buf)
@@ -360,35 +364,6 @@ static int snap_path(char *buf, size_t cap, const char *dir, int64_t offset, con
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-static bool parse_snap_name(const char *name, int64_t *offset)
-{
-    size_t el = strlen(RB_PSTATE_SNAP_EXT);
-    if (strlen(name) != 20 + el || strcmp(name + 20, RB_PSTATE_SNAP_EXT) != 0)
-        return false;
-    int64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (name[i] - '0');
-    }
-    *offset = v;
-    return true;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Remove the snapshots other than keep that lie above `above` (-1: all others). */
 static void remove_snapshots(const char *dir, int64_t keep, int64_t above)
 {
@@ -398,29 +373,19 @@ static void remove_snapshots(const char *dir, int64_t keep, int64_t above)
     struct dirent *de;
     int64_t off;
     while ((de = readdir(d)))
-        if (parse_snap_name(de->d_name, &off) && off != keep && (above < 0 || off > above))
+        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off) && off != keep &&
+            (above < 0 || off > above))
             unlinkat(dirfd(d), de->d_name, 0);
     closedir(d);
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int r = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return r;
 }
 
 /* Without sync only the .tmp file is written, unsynced (rb_pstate_snapshot_log_tmp). */
 static int snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offset, bool sync)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     int r = snap_path(path, sizeof(path), dir, offset, RB_PSTATE_SNAP_EXT);
     if (r)
         return r;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     size_t cap = SNAP_HEAD_BYTES + 4 +
                  (size_t)ps->n * (SNAP_ENTRY_BYTES + RB_PSTATE_BATCHES * SNAP_BATCH_BYTES);
     uint8_t *buf = malloc(cap);
@@ -428,27 +393,9 @@ static int snapshot_write(struct rb_pstate *ps, const char *dir, int64_t offset,
         return -ENOMEM;
     size_t len = snap_encode(ps, offset, buf);
     RB_ASSERT(len <= cap);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        r = -errno;
-        goto out_free;
-    }
-    r = write_all(fd, buf, len);
-    if (!r && sync && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (!r && !sync)
-        goto out_free;
-    if (!r && rename(tmp, path) < 0)
-        r = -errno;
-    if (r) {
-        unlink(tmp);
-        goto out_free;
-    }
-    r = sync_dir(dir);
-    if (!r)
+    r = rb_file_write_tmp(path, buf, len, sync ? RB_FILE_SYNC | RB_FILE_PUBLISH : 0);
+    if (!r && sync)
         remove_snapshots(dir, offset, -1);
-out_free:
     free(buf);
     return r;
 }
@@ -499,7 +446,8 @@ static int load_newest_snapshot(struct rb_pstate *ps, const char *dir, int64_t m
         return -errno;
     struct dirent *de;
     while ((de = readdir(d)))
-        if (parse_snap_name(de->d_name, &off) && off <= max_offset && off > best)
+        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off) && off <= max_offset &&
+            off > best)
             best = off;
     closedir(d);
     if (best < 0)
@@ -599,12 +547,9 @@ int rb_pstate_snapshot_log_tmp(struct rb_pstate *ps, struct rb_log *log)
 
 int rb_pstate_snapshot_log_publish(struct rb_log *log)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     int r = snap_path(path, sizeof(path), log->dir, rb_log_end_offset(log), RB_PSTATE_SNAP_EXT);
-    if (r)
-        return r;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    return rename(tmp, path) < 0 ? -errno : 0;
+    return r ? r : rb_file_publish_tmp(path);
 }
 
 void rb_pstate_snapshot_log_prune(struct rb_log *log)

@@ -13,6 +13,8 @@
  */
 #include "storage/compress.h"
 
+#include "core/endian.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -59,26 +61,6 @@ enum rb_batch_status rb_batch_deep_validate(struct rb_codec_ctx *c, const uint8_
     return st != RB_BATCH_OK ? st : rb_batch_check_records(recs, len, bi, ts);
 }
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
-
 enum rb_batch_status rb_batch_recompress(struct rb_codec_ctx *c, const uint8_t *batch,
                                          const struct rb_batch_info *bi, int codec, size_t cap,
                                          const uint8_t **out, struct rb_batch_info *obi,
@@ -112,12 +94,12 @@ enum rb_batch_status rb_batch_recompress(struct rb_codec_ctx *c, const uint8_t *
 
     memcpy(o, batch, RB_BATCH_HEADER_BYTES);
     uint16_t attrs = (uint16_t)((bi->attributes & ~RB_BATCH_ATTR_COMPRESSION_MASK) | codec);
-    put_be16(o + RB_BATCH_OFF_ATTRIBUTES, attrs);
-    put_be32(o + RB_BATCH_OFF_LENGTH, (uint32_t)(total - RB_BATCH_LOG_OVERHEAD));
+    rb_put_be16(o + RB_BATCH_OFF_ATTRIBUTES, attrs);
+    rb_put_be32(o + RB_BATCH_OFF_LENGTH, (uint32_t)(total - RB_BATCH_LOG_OVERHEAD));
     if (!(attrs & RB_BATCH_ATTR_TIMESTAMP_TYPE)) /* LogAppendTime: the log sets it */
-        put_be64(o + RB_BATCH_OFF_MAX_TS, (uint64_t)tsr.max);
-    put_be32(o + RB_BATCH_OFF_CRC,
-             rb_crc32c(0, o + RB_BATCH_OFF_ATTRIBUTES, total - RB_BATCH_OFF_ATTRIBUTES));
+        rb_put_be64(o + RB_BATCH_OFF_MAX_TS, (uint64_t)tsr.max);
+    rb_put_be32(o + RB_BATCH_OFF_CRC,
+                rb_crc32c(0, o + RB_BATCH_OFF_ATTRIBUTES, total - RB_BATCH_OFF_ATTRIBUTES));
     st = rb_batch_parse(o, total, obi);
     if (st != RB_BATCH_OK)
         return st;

@@ -37,6 +37,21 @@ int rb_segment_path(char *buf, size_t cap, const char *dir, int64_t base_offset,
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+bool rb_segment_name_parse(const char *name, const char *ext, int64_t *offset)
+{
+    size_t el = strlen(ext);
+    if (strlen(name) != 20 + el || strcmp(name + 20, ext) != 0)
+        return false;
+    int64_t v = 0;
+    for (int i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (name[i] - '0');
+    }
+    *offset = v;
+    return true;
+}
+
 void rb_segment_init(struct rb_segment *seg, int64_t base_offset, uint32_t index_interval_bytes)
 {
     memset(seg, 0, sizeof(*seg));

@@ -32,6 +32,9 @@ struct rb_segment {
 
 /* "<dir>/<20-digit base><ext>"; -ENAMETOOLONG when it does not fit. */
 int rb_segment_path(char *buf, size_t cap, const char *dir, int64_t base_offset, const char *ext);
+/* The inverse: whether name is "<20 digits><ext>", and the offset the digits say.
+ * Names come from readdir (untrusted): anything else is false, never an assert. */
+bool rb_segment_name_parse(const char *name, const char *ext, int64_t *offset);
 
 void rb_segment_init(struct rb_segment *seg, int64_t base_offset, uint32_t index_interval_bytes);
 void rb_segment_close_fds(struct rb_segment *seg);

@@ -18,8 +18,11 @@
 struct rb_tail_cache *rb_tail_cache_new(uint64_t budget_bytes)
 {
     struct rb_tail_cache *tc = calloc(1, sizeof(*tc));
-    if (tc)
-        tc->budget_bytes = budget_bytes;
+    if (!tc)
+        return NULL;
+    tc->budget_bytes = budget_bytes;
+    rb_list_init(&tc->cached);
+    rb_list_init(&tc->spares);
     return tc;
 }
 
@@ -33,10 +36,10 @@ void rb_tail_cache_free(struct rb_tail_cache *tc)
 {
     if (!tc)
         return;
-    RB_ASSERT(!tc->head && tc->bytes == 0);
-    while (tc->spares) {
-        struct rb_chunk *c = tc->spares;
-        tc->spares = c->next;
+    RB_ASSERT(rb_list_empty(&tc->cached) && tc->bytes == 0);
+    struct rb_chunk *c;
+    while ((c = rb_list_first_entry(&tc->spares, struct rb_chunk, link))) {
+        rb_list_del(&c->link);
         chunk_free(c);
     }
     free(tc);
@@ -49,10 +52,9 @@ uint64_t rb_tail_cache_bytes(const struct rb_tail_cache *tc)
 
 struct rb_chunk *rb_chunk_get(struct rb_tail_cache *tc, uint32_t bytes)
 {
-    struct rb_chunk *c = NULL;
-    if (tc && tc->spares && tc->spares->bytes == bytes) {
-        c = tc->spares;
-        tc->spares = c->next;
+    struct rb_chunk *c = tc ? rb_list_first_entry(&tc->spares, struct rb_chunk, link) : NULL;
+    if (c && c->bytes == bytes) {
+        rb_list_del(&c->link);
         tc->n_spares--;
     } else {
         c = calloc(1, sizeof(*c));
@@ -65,27 +67,25 @@ struct rb_chunk *rb_chunk_get(struct rb_tail_cache *tc, uint32_t bytes)
         }
         c->buf = buf;
         c->bytes = bytes;
+        rb_list_init(&c->link);
     }
     memset(c->buf, 0, bytes);
     c->pos = 0;
     c->cached = false;
     c->log = NULL;
-    c->prev = c->next = NULL;
     return c;
 }
 
 void rb_chunk_put(struct rb_tail_cache *tc, struct rb_chunk *c)
 {
-    RB_ASSERT(!c->cached);
-    if (!tc || tc->n_spares >= RB_TAIL_CACHE_SPARES ||
-        (tc->spares && tc->spares->bytes != c->bytes)) {
+    RB_ASSERT(!c->cached && !rb_list_linked(&c->link));
+    struct rb_chunk *spare = tc ? rb_list_first_entry(&tc->spares, struct rb_chunk, link) : NULL;
+    if (!tc || tc->n_spares >= RB_TAIL_CACHE_SPARES || (spare && spare->bytes != c->bytes)) {
         chunk_free(c);
         return;
     }
     c->log = NULL;
-    c->prev = NULL;
-    c->next = tc->spares;
-    tc->spares = c;
+    rb_list_add_head(&tc->spares, &c->link);
     tc->n_spares++;
 }
 
@@ -94,28 +94,14 @@ void rb_tail_cache_push(struct rb_tail_cache *tc, struct rb_log *log, struct rb_
     RB_ASSERT(!c->cached);
     c->cached = true;
     c->log = log;
-    c->next = NULL;
-    c->prev = tc->tail;
-    if (tc->tail)
-        tc->tail->next = c;
-    else
-        tc->head = c;
-    tc->tail = c;
+    rb_list_add_tail(&tc->cached, &c->link);
     tc->bytes += c->bytes;
 }
 
 void rb_tail_cache_unlink(struct rb_tail_cache *tc, struct rb_chunk *c)
 {
     RB_ASSERT(c->cached && tc->bytes >= c->bytes);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        tc->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        tc->tail = c->prev;
-    c->prev = c->next = NULL;
+    rb_list_del(&c->link);
     c->cached = false;
     c->log = NULL;
     tc->bytes -= c->bytes;
@@ -124,7 +110,7 @@ void rb_tail_cache_unlink(struct rb_tail_cache *tc, struct rb_chunk *c)
 void rb_tail_cache_trim(struct rb_tail_cache *tc)
 {
     while (tc->bytes > tc->budget_bytes) {
-        struct rb_chunk *c = tc->head;
+        struct rb_chunk *c = rb_list_first_entry(&tc->cached, struct rb_chunk, link);
         RB_ASSERT(c);
         struct rb_log *log = c->log;
         rb_tail_cache_unlink(tc, c);

@@ -17,6 +17,7 @@
 #ifndef RB_STORAGE_TAIL_CACHE_H
 #define RB_STORAGE_TAIL_CACHE_H
 
+#include "core/list.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,16 +30,16 @@ struct rb_chunk {
     uint8_t *buf; /* chunk_bytes, 4 KiB aligned */
     uint64_t pos; /* file position of buf[0] */
     uint32_t bytes;
-    bool cached;                  /* written, on the cache's list */
-    struct rb_log *log;           /* owner, while cached */
-    struct rb_chunk *prev, *next; /* cache list (oldest first) or spare list */
+    bool cached;              /* written, on the cache's list */
+    struct rb_log *log;       /* owner, while cached */
+    struct rb_list_node link; /* on the cache list (oldest first) or the spares */
 };
 
 struct rb_tail_cache {
     uint64_t budget_bytes;
-    uint64_t bytes; /* cached chunks */
-    struct rb_chunk *head, *tail;
-    struct rb_chunk *spares;
+    uint64_t bytes;             /* cached chunks */
+    struct rb_list_node cached; /* rb_chunk.link, oldest first */
+    struct rb_list_node spares; /* rb_chunk.link, all of one size */
     int n_spares;
     uint64_t evicted_chunks; /* statistics */
 };

@@ -78,6 +78,25 @@ const struct rd_kafka_metadata *ctl_metadata(rd_kafka_t *rk, const struct ctl_ar
     return md;
 }
 
+int ctl_with_admin(const struct ctl_args *a, bool check_reachable,
+                   int (*fn)(rd_kafka_t *rk, const struct ctl_args *a))
+{
+    rd_kafka_conf_t *conf = ctl_conf(a);
+    if (!conf)
+        return CTL_EXIT_USAGE;
+    rd_kafka_t *rk = ctl_client(a, RD_KAFKA_PRODUCER, conf);
+    if (!rk)
+        return CTL_EXIT_FAIL;
+    int rc = CTL_EXIT_FAIL;
+    const struct rd_kafka_metadata *md = check_reachable ? ctl_metadata(rk, a, false) : NULL;
+    if (md || !check_reachable)
+        rc = fn(rk, a);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 rd_kafka_event_t *ctl_admin_wait(rd_kafka_queue_t *q, const struct ctl_args *a, const char *what)
 {
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)a->timeout_ms + 5000);

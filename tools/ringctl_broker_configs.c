@@ -14,6 +14,7 @@
  * error); every failure prints one line on stderr and gives exit status 1.
  */
 #include "tools/ringctl.h"
+#include "core/endian.h"
 #include "core/rb.h"
 #include "net/proto_gen.h"
 #include "net/wire.h"
@@ -116,7 +117,7 @@ static int exchange(int fd, struct rb_writer *w, uint8_t **out, uint32_t *len)
         rc = io_all(fd, sz, 4, false);
     if (rc)
         return rc;
-    *len = (uint32_t)sz[0] << 24 | (uint32_t)sz[1] << 16 | (uint32_t)sz[2] << 8 | sz[3];
+    *len = rb_get_be32(sz);
     if (*len < 4 || *len > RESP_MAX_BYTES)
         return -EBADMSG;
     *out = malloc(*len);
@@ -135,14 +136,33 @@ static int exchange(int fd, struct rb_writer *w, uint8_t **out, uint32_t *len)
 struct call {
     int fd;
     int16_t key, version;
+    struct rb_writer w; /* the request, header written by call_init */
+    struct rb_arena ar; /* what the decoded response points into */
     uint8_t *resp;
     struct rb_reader r;
 };
 
-static int call_start(struct call *c, struct rb_writer *w)
+static void header(struct rb_writer *w, int16_t key, int16_t version);
+
+static void call_init(struct call *c, int fd, int16_t key, int16_t version)
+{
+    *c = (struct call){.fd = fd, .key = key, .version = version};
+    rb_writer_init(&c->w, 256);
+    rb_arena_init(&c->ar, 0);
+    header(&c->w, key, version);
+}
+
+static void call_free(struct call *c)
+{
+    free(c->resp);
+    rb_arena_free(&c->ar);
+    rb_writer_free(&c->w);
+}
+
+static int call_start(struct call *c)
 {
     uint32_t len = 0;
-    int rc = exchange(c->fd, w, &c->resp, &len);
+    int rc = exchange(c->fd, &c->w, &c->resp, &len);
     if (rc) {
         fprintf(stderr, "ringctl configs: request failed: %s\n", strerror(-rc));
         return -1;
@@ -205,19 +225,15 @@ static int describe(int fd, const struct ctl_args *a)
     req.resources = &res;
     req.resources_n = 1;
     req.include_synonyms = true;
-    struct rb_writer w;
-    struct call c = {fd, API_DESCRIBE_CONFIGS, 1, NULL, {0}};
-    struct rb_arena ar;
+    struct call c;
     struct rb_describe_configs_resp resp;
     char lbl[64];
     int rc = CTL_EXIT_FAIL;
-    rb_writer_init(&w, 256);
-    rb_arena_init(&ar, 0);
-    header(&w, c.key, c.version);
-    rb_describe_configs_req_encode(&w, c.version, &req);
-    if (call_start(&c, &w))
+    call_init(&c, fd, API_DESCRIBE_CONFIGS, 1);
+    rb_describe_configs_req_encode(&c.w, c.version, &req);
+    if (call_start(&c))
         goto out;
-    if (rb_describe_configs_resp_decode(&c.r, &ar, c.version, &resp) || resp.results_n != 1) {
+    if (rb_describe_configs_resp_decode(&c.r, &c.ar, c.version, &resp) || resp.results_n != 1) {
         fprintf(stderr, "ringctl configs: undecodable DescribeConfigs response\n");
         goto out;
     }
@@ -240,9 +256,7 @@ static int describe(int fd, const struct ctl_args *a)
             print_config(&r->configs[i]);
     rc = CTL_EXIT_OK;
 out:
-    free(c.resp);
-    rb_arena_free(&ar);
-    rb_writer_free(&w);
+    call_free(&c);
     return rc;
 }
 
@@ -285,19 +299,15 @@ static int alter(int fd, const struct ctl_args *a)
     res.configs_n = alter_items(a, cf, items, CAP);
     req.resources = &res;
     req.resources_n = 1;
-    struct rb_writer w;
-    struct call c = {fd, API_INCREMENTAL_ALTER, 0, NULL, {0}};
-    struct rb_arena ar;
+    struct call c;
     struct rb_incremental_alter_configs_resp resp;
     char lbl[64];
     int rc = CTL_EXIT_FAIL;
-    rb_writer_init(&w, 256);
-    rb_arena_init(&ar, 0);
-    header(&w, c.key, c.version);
-    rb_incremental_alter_configs_req_encode(&w, c.version, &req);
-    if (call_start(&c, &w))
+    call_init(&c, fd, API_INCREMENTAL_ALTER, 0);
+    rb_incremental_alter_configs_req_encode(&c.w, c.version, &req);
+    if (call_start(&c))
         goto out;
-    if (rb_incremental_alter_configs_resp_decode(&c.r, &ar, c.version, &resp) ||
+    if (rb_incremental_alter_configs_resp_decode(&c.r, &c.ar, c.version, &resp) ||
         resp.responses_n != 1) {
         fprintf(stderr, "ringctl configs: undecodable IncrementalAlterConfigs response\n");
         goto out;
@@ -315,9 +325,7 @@ static int alter(int fd, const struct ctl_args *a)
         printf("Completed updating config for broker %s.\n", a->entity_name);
     rc = CTL_EXIT_OK;
 out:
-    free(c.resp);
-    rb_arena_free(&ar);
-    rb_writer_free(&w);
+    call_free(&c);
     return rc;
 }
 

@@ -265,22 +265,12 @@ static int alter(rd_kafka_t *rk, const struct ctl_args *a)
     return rc;
 }
 
+static int configs_run(rd_kafka_t *rk, const struct ctl_args *a)
+{
+    return a->action == CTL_TOPICS_ALTER ? alter(rk, a) : describe(rk, a);
+}
+
 int ctl_configs(const struct ctl_args *a)
 {
-    if (!is_topic(a))
-        return ctl_broker_configs(a);
-    rd_kafka_conf_t *conf = ctl_conf(a);
-    if (!conf)
-        return CTL_EXIT_USAGE;
-    rd_kafka_t *rk = ctl_client(a, RD_KAFKA_PRODUCER, conf);
-    if (!rk)
-        return CTL_EXIT_FAIL;
-    const struct rd_kafka_metadata *md = ctl_metadata(rk, a, false);
-    int rc = CTL_EXIT_FAIL;
-    if (md) {
-        rd_kafka_metadata_destroy(md);
-        rc = a->action == CTL_TOPICS_ALTER ? alter(rk, a) : describe(rk, a);
-    }
-    rd_kafka_destroy(rk);
-    return rc;
+    return is_topic(a) ? ctl_with_admin(a, true, configs_run) : ctl_broker_configs(a);
 }

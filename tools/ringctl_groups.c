@@ -447,35 +447,24 @@ static int delete_group(rd_kafka_t *rk, const struct ctl_args *a)
     return rc;
 }
 
+static int groups_run(rd_kafka_t *rk, const struct ctl_args *a)
+{
+    switch (a->action) {
+    case CTL_TOPICS_LIST:
+        return list_groups(rk, a);
+    case CTL_TOPICS_DESCRIBE:
+        return describe(rk, a);
+    case CTL_GROUPS_RESET_OFFSETS:
+        return reset_offsets(rk, a);
+    case CTL_TOPICS_DELETE:
+        return delete_group(rk, a);
+    default:
+        RB_ASSERT(!"groups: action not checked by the parser");
+    }
+    return CTL_EXIT_FAIL;
+}
+
 int ctl_groups(const struct ctl_args *a)
 {
-    rd_kafka_conf_t *conf = ctl_conf(a);
-    if (!conf)
-        return CTL_EXIT_USAGE;
-    rd_kafka_t *rk = ctl_client(a, RD_KAFKA_PRODUCER, conf);
-    if (!rk)
-        return CTL_EXIT_FAIL;
-    const struct rd_kafka_metadata *md = ctl_metadata(rk, a, false);
-    int rc = CTL_EXIT_FAIL;
-    if (md) {
-        rd_kafka_metadata_destroy(md);
-        switch (a->action) {
-        case CTL_TOPICS_LIST:
-            rc = list_groups(rk, a);
-            break;
-        case CTL_TOPICS_DESCRIBE:
-            rc = describe(rk, a);
-            break;
-        case CTL_GROUPS_RESET_OFFSETS:
-            rc = reset_offsets(rk, a);
-            break;
-        case CTL_TOPICS_DELETE:
-            rc = delete_group(rk, a);
-            break;
-        default:
-            RB_ASSERT(!"groups: action not checked by the parser");
-        }
-    }
-    rd_kafka_destroy(rk);
-    return rc;
+    return ctl_with_admin(a, true, groups_run);
 }

@@ -25,6 +25,13 @@ rd_kafka_t *ctl_client(const struct ctl_args *a, rd_kafka_type_t type, rd_kafka_
 const struct rd_kafka_metadata *ctl_metadata(rd_kafka_t *rk, const struct ctl_args *a,
                                              bool all_topics);
 
+/* The frame of an admin subcommand: a client from the common options, a
+ * reachability check (ctl_metadata; skipped when !check_reachable, for runs that
+ * fetch metadata themselves), fn, the client destroyed. fn's exit code, or
+ * CTL_EXIT_USAGE / CTL_EXIT_FAIL when the client or the check fails. */
+int ctl_with_admin(const struct ctl_args *a, bool check_reachable,
+                   int (*fn)(rd_kafka_t *rk, const struct ctl_args *a));
+
 /* Wait for the admin result event of an operation; NULL (message printed) on
  * timeout or a request-level error. */
 rd_kafka_event_t *ctl_admin_wait(rd_kafka_queue_t *q, const struct ctl_args *a, const char *what);

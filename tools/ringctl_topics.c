@@ -233,25 +233,15 @@ static int alter_partitions(rd_kafka_t *rk, const struct ctl_args *a)
     return rc;
 }
 
+static int topics_change(rd_kafka_t *rk, const struct ctl_args *a)
+{
+    return a->action == CTL_TOPICS_ALTER ? alter_partitions(rk, a) : create_or_delete(rk, a);
+}
+
 int ctl_topics(const struct ctl_args *a)
 {
-    rd_kafka_conf_t *conf = ctl_conf(a);
-    if (!conf)
-        return CTL_EXIT_USAGE;
-    rd_kafka_t *rk = ctl_client(a, RD_KAFKA_PRODUCER, conf);
-    if (!rk)
-        return CTL_EXIT_FAIL;
-    int rc;
-    if (a->action == CTL_TOPICS_LIST || a->action == CTL_TOPICS_DESCRIBE) {
-        rc = list_or_describe(rk, a);
-    } else {
-        const struct rd_kafka_metadata *md = ctl_metadata(rk, a, false);
-        rc = !md                             ? CTL_EXIT_FAIL
-             : a->action == CTL_TOPICS_ALTER ? alter_partitions(rk, a)
-                                             : create_or_delete(rk, a);
-        if (md)
-            rd_kafka_metadata_destroy(md);
-    }
-    rd_kafka_destroy(rk);
-    return rc;
+    /* --list and --describe fetch the metadata themselves */
+    if (a->action == CTL_TOPICS_LIST || a->action == CTL_TOPICS_DESCRIBE)
+        return ctl_with_admin(a, false, list_or_describe);
+    return ctl_with_admin(a, true, topics_change);
 }

@@ -24,16 +24,7 @@
 #define E2E_MAGIC 0x52424532u /* "RBE2" */
 #define HDR_LEN   20
 
-struct opts {
-    const char *brokers, *topic, *topic_config, *acks, *compression;
-    int partitions, idle_conns;
-    long linger_ms;
-    uint64_t record_size;
-    double rate, duration, warmup;
-    struct kv_list extra;
-};
-
-static struct opts o = {
+static struct perf_opts o = {
     .brokers = "127.0.0.1:9092",
     .topic = "rb-perf-e2e",
     .acks = "all",
@@ -66,51 +57,9 @@ static void usage(void)
 static void parse_args(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "b:t:P:T:s:r:d:w:a:z:l:c:X:h")) != -1) {
-        switch (c) {
-        case 'b':
-            o.brokers = optarg;
-            break;
-        case 't':
-            o.topic = optarg;
-            break;
-        case 'P':
-            o.partitions = atoi(optarg);
-            break;
-        case 'T':
-            o.topic_config = optarg;
-            break;
-        case 's':
-            o.record_size = parse_size("-s", optarg);
-            break;
-        case 'r':
-            o.rate = parse_double("-r", optarg);
-            break;
-        case 'd':
-            o.duration = parse_double("-d", optarg);
-            break;
-        case 'w':
-            o.warmup = parse_double("-w", optarg);
-            break;
-        case 'a':
-            o.acks = optarg;
-            break;
-        case 'z':
-            o.compression = optarg;
-            break;
-        case 'l':
-            o.linger_ms = atol(optarg);
-            break;
-        case 'c':
-            o.idle_conns = atoi(optarg);
-            break;
-        case 'X':
-            kv_add(&o.extra, optarg);
-            break;
-        default:
+    while ((c = getopt(argc, argv, PERF_OPTS_GETOPT "h")) != -1)
+        if (!perf_opts_apply(&o, c, optarg))
             usage();
-        }
-    }
     if (o.record_size < HDR_LEN || o.rate <= 0 || o.partitions < 1)
         usage();
 }

@@ -24,12 +24,11 @@
 #include <unistd.h>
 
 struct opts {
-    const char *brokers, *topic, *topic_config, *acks, *compression, *keys;
-    int partitions, producers, idle_conns, key_space, idempotence, create_only;
-    long linger_ms, batch_size;
-    uint64_t record_size, count;
-    double rate, duration, warmup;
-    struct kv_list extra;
+    struct perf_opts c; /* the options every driver takes */
+    const char *keys;
+    int producers, key_space, idempotence, create_only;
+    long batch_size;
+    uint64_t count;
 };
 
 struct prod {
@@ -42,17 +41,17 @@ struct prod {
 };
 
 static struct opts o = {
-    .brokers = "127.0.0.1:9092",
-    .topic = "rb-perf",
-    .acks = "all",
-    .compression = "none",
+    .c = {.brokers = "127.0.0.1:9092",
+          .topic = "rb-perf",
+          .acks = "all",
+          .compression = "none",
+          .partitions = 1,
+          .linger_ms = -1,
+          .record_size = 1024,
+          .duration = 15},
     .keys = "none",
-    .partitions = 1,
     .producers = 1,
-    .linger_ms = -1,
     .batch_size = -1,
-    .record_size = 1024,
-    .duration = 15,
 };
 static _Atomic uint64_t g_acked, g_acked_bytes, g_errors, g_sent;
 static _Atomic int g_done;
@@ -85,44 +84,16 @@ static void usage(void)
 static void parse_args(int argc, char **argv)
 {
     int c, d_set = 0;
-    while ((c = getopt(argc, argv, "b:t:P:T:s:r:d:n:a:z:il:S:k:p:c:X:w:Ch")) != -1) {
+    while ((c = getopt(argc, argv, PERF_OPTS_GETOPT "n:iS:k:p:Ch")) != -1) {
+        d_set |= c == 'd';
+        if (perf_opts_apply(&o.c, c, optarg))
+            continue;
         switch (c) {
-        case 'b':
-            o.brokers = optarg;
-            break;
-        case 't':
-            o.topic = optarg;
-            break;
-        case 'P':
-            o.partitions = atoi(optarg);
-            break;
-        case 'T':
-            o.topic_config = optarg;
-            break;
-        case 's':
-            o.record_size = parse_size("-s", optarg);
-            break;
-        case 'r':
-            o.rate = parse_double("-r", optarg);
-            break;
-        case 'd':
-            o.duration = parse_double("-d", optarg);
-            d_set = 1;
-            break;
         case 'n':
             o.count = parse_size("-n", optarg);
             break;
-        case 'a':
-            o.acks = optarg;
-            break;
-        case 'z':
-            o.compression = optarg;
-            break;
         case 'i':
             o.idempotence = 1;
-            break;
-        case 'l':
-            o.linger_ms = atol(optarg);
             break;
         case 'S':
             o.batch_size = (long)parse_size("-S", optarg);
@@ -133,25 +104,16 @@ static void parse_args(int argc, char **argv)
         case 'p':
             o.producers = atoi(optarg);
             break;
-        case 'c':
-            o.idle_conns = atoi(optarg);
-            break;
-        case 'X':
-            kv_add(&o.extra, optarg);
-            break;
         case 'C':
             o.create_only = 1;
-            break;
-        case 'w':
-            o.warmup = parse_double("-w", optarg);
             break;
         default:
             usage();
         }
     }
     if (o.count && !d_set)
-        o.duration = 1e9; /* -n alone: no time bound */
-    if (o.partitions < 1 || o.producers < 1 || o.record_size < 1)
+        o.c.duration = 1e9; /* -n alone: no time bound */
+    if (o.c.partitions < 1 || o.producers < 1 || o.c.record_size < 1)
         usage();
     if (!strncmp(o.keys, "random:", 7))
         o.key_space = atoi(o.keys + 7);
@@ -179,20 +141,20 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static rd_kafka_t *make_producer(struct prod *p)
 {
     char buf[64], err[512];
-    rd_kafka_conf_t *c = make_conf(o.brokers, NULL);
-    conf_set(c, "acks", o.acks);
-    conf_set(c, "compression.codec", o.compression);
+    rd_kafka_conf_t *c = make_conf(o.c.brokers, NULL);
+    conf_set(c, "acks", o.c.acks);
+    conf_set(c, "compression.codec", o.c.compression);
     conf_set(c, "enable.idempotence", o.idempotence ? "true" : "false");
-    if (o.linger_ms >= 0) {
-        snprintf(buf, sizeof(buf), "%ld", o.linger_ms);
+    if (o.c.linger_ms >= 0) {
+        snprintf(buf, sizeof(buf), "%ld", o.c.linger_ms);
         conf_set(c, "linger.ms", buf);
     }
     if (o.batch_size > 0) {
         snprintf(buf, sizeof(buf), "%ld", o.batch_size);
         conf_set(c, "batch.size", buf);
     }
-    for (int i = 0; i < o.extra.n; i++)
-        conf_set(c, o.extra.k[i], o.extra.v[i]);
+    for (int i = 0; i < o.c.extra.n; i++)
+        conf_set(c, o.c.extra.k[i], o.c.extra.v[i]);
     rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
     rd_kafka_conf_set_opaque(c, p);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
@@ -209,12 +171,13 @@ static void send_one(struct prod *p, uint64_t seq, unsigned *rnd)
     if (o.key_space > 0)
         klen = (size_t)snprintf(key, sizeof(key), "k%d", (int)(rand_r(rnd) % o.key_space));
     else if (o.keys[0] == 'r')
-        part = (int32_t)((seq * (uint64_t)o.producers + (uint64_t)p->id) % (uint64_t)o.partitions);
+        part =
+            (int32_t)((seq * (uint64_t)o.producers + (uint64_t)p->id) % (uint64_t)o.c.partitions);
     for (;;) {
         /* The payload buffer is shared and never changes: no copy needed. */
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(o.topic), RD_KAFKA_V_PARTITION(part),
-            RD_KAFKA_V_VALUE(g_payload, o.record_size), RD_KAFKA_V_KEY(klen ? key : NULL, klen),
+            p->rk, RD_KAFKA_V_TOPIC(o.c.topic), RD_KAFKA_V_PARTITION(part),
+            RD_KAFKA_V_VALUE(g_payload, o.c.record_size), RD_KAFKA_V_KEY(klen ? key : NULL, klen),
             RD_KAFKA_V_MSGFLAGS(klen ? RD_KAFKA_MSG_F_COPY : 0),
             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)now_ns()), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -233,11 +196,11 @@ static void *producer_main(void *arg)
 {
     struct prod *p = arg;
     unsigned rnd = (unsigned)p->id * 7919u + 1;
-    double rate = o.rate / o.producers;
+    double rate = o.c.rate / o.producers;
     uint64_t quota =
         o.count ? (o.count + (uint64_t)o.producers - 1 - (uint64_t)p->id) / (uint64_t)o.producers
                 : UINT64_MAX;
-    uint64_t end = g_t0 + (uint64_t)(o.duration * 1e9);
+    uint64_t end = g_t0 + (uint64_t)(o.c.duration * 1e9);
     for (uint64_t i = 0; i < quota && !g_stop; i++) {
         if ((i & 63) == 0) {
             rd_kafka_poll(p->rk, 0);
@@ -302,11 +265,11 @@ static void print_summary(struct prod *ps, double secs, int idle_ok, uint64_t ba
            "connections\":%d,"
            "\"sent\":%llu,\"records\":%llu,\"bytes\":%llu,\"errors\":%llu,\"seconds\":%.3f,"
            "\"rec_per_s\":%.1f,\"mb_per_s\":%.3f,\"ack_latency\":{%s}}\n",
-           o.topic, o.partitions, (unsigned long long)o.record_size, o.acks, o.compression,
-           o.idempotence ? "true" : "false", o.producers, o.keys, o.rate, o.warmup, idle_ok,
-           (unsigned long long)atomic_load(&g_sent), (unsigned long long)a, (unsigned long long)b,
-           (unsigned long long)atomic_load(&g_errors), secs, (double)a / secs,
-           (double)b / secs / 1048576.0, lat);
+           o.c.topic, o.c.partitions, (unsigned long long)o.c.record_size, o.c.acks,
+           o.c.compression, o.idempotence ? "true" : "false", o.producers, o.keys, o.c.rate,
+           o.c.warmup, idle_ok, (unsigned long long)atomic_load(&g_sent), (unsigned long long)a,
+           (unsigned long long)b, (unsigned long long)atomic_load(&g_errors), secs,
+           (double)a / secs, (double)b / secs / 1048576.0, lat);
     fflush(stdout);
 }
 
@@ -314,16 +277,17 @@ int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     install_stop_signals();
-    if (ensure_topic(o.brokers, &o.extra, o.topic, o.partitions, o.topic_config, 30000))
-        die("topic %s not usable", o.topic);
+    if (ensure_topic(o.c.brokers, &o.c.extra, o.c.topic, o.c.partitions, o.c.topic_config, 30000))
+        die("topic %s not usable", o.c.topic);
     if (o.create_only)
         return 0;
-    int idle_ok = o.idle_conns ? idle_conns_open(o.brokers, o.idle_conns) : 0;
-    if (o.idle_conns)
-        fprintf(stderr, "idle connections: %d of %d answered ApiVersions\n", idle_ok, o.idle_conns);
-    g_payload = malloc(o.record_size);
+    int idle_ok = o.c.idle_conns ? idle_conns_open(o.c.brokers, o.c.idle_conns) : 0;
+    if (o.c.idle_conns)
+        fprintf(stderr, "idle connections: %d of %d answered ApiVersions\n", idle_ok,
+                o.c.idle_conns);
+    g_payload = malloc(o.c.record_size);
     unsigned seed = 42;
-    for (uint64_t i = 0; i < o.record_size; i++)
+    for (uint64_t i = 0; i < o.c.record_size; i++)
         g_payload[i] = (char)('A' + rand_r(&seed) % 26);
 
     struct prod *ps = calloc((size_t)o.producers, sizeof(*ps));
@@ -340,7 +304,7 @@ int main(int argc, char **argv)
 
     uint64_t la = 0, lb = 0, last = g_t0;
     uint64_t base_t = g_t0, base_recs = 0, base_bytes = 0;
-    int sec = 0, warm = o.warmup <= 0;
+    int sec = 0, warm = o.c.warmup <= 0;
     while (atomic_load(&g_done) < o.producers) {
         uint64_t next = last + 1000000000ull;
         while (now_ns() < next && atomic_load(&g_done) < o.producers)
@@ -348,7 +312,7 @@ int main(int argc, char **argv)
         uint64_t now = now_ns();
         if (now >= next)
             report_second(ps, ++sec, &la, &lb, (double)(now - last) / 1e9);
-        if (!warm && now >= g_t0 + (uint64_t)(o.warmup * 1e9)) {
+        if (!warm && now >= g_t0 + (uint64_t)(o.c.warmup * 1e9)) {
             /* Warm-up over: the summary counts from here (JIT, page cache). */
             warm = 1;
             base_t = now, base_recs = la, base_bytes = lb;

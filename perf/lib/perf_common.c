@@ -483,3 +483,31 @@ void idle_conns_close(void)
     g_idle_fds = NULL;
     g_idle_n = 0;
 }
+
+bool perf_opts_apply(struct perf_opts *po, int c, const char *arg)
+{
+    const char name[3] = {'-', (char)c, 0};
+    const char **str = c == 'b'   ? &po->brokers
+                       : c == 't' ? &po->topic
+                       : c == 'T' ? &po->topic_config
+                       : c == 'a' ? &po->acks
+                       : c == 'z' ? &po->compression
+                                  : NULL;
+    int *num = c == 'P' ? &po->partitions : c == 'c' ? &po->idle_conns : NULL;
+    double *secs = c == 'r' ? &po->rate : c == 'd' ? &po->duration : c == 'w' ? &po->warmup : NULL;
+    if (str)
+        *str = arg;
+    else if (num)
+        *num = atoi(arg);
+    else if (secs)
+        *secs = parse_double(name, arg);
+    else if (c == 's')
+        po->record_size = parse_size(name, arg);
+    else if (c == 'l')
+        po->linger_ms = atol(arg);
+    else if (c == 'X')
+        kv_add(&po->extra, arg);
+    else
+        return false;
+    return true;
+}

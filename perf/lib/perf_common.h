@@ -64,6 +64,23 @@ struct kv_list {
 };
 void kv_add(struct kv_list *l, const char *kv);
 
+/* The options every load driver takes (rb-perf-produce, rb-perf-e2e), with the
+ * same letters everywhere: -b brokers -t topic -P partitions -T topic configs
+ * -s record size -r rate -d duration -w warm-up -a acks -z compression
+ * -l linger.ms -c idle connections -X librdkafka property. */
+struct perf_opts {
+    const char *brokers, *topic, *topic_config, *acks, *compression;
+    int partitions, idle_conns;
+    long linger_ms;
+    uint64_t record_size;
+    double rate, duration, warmup;
+    struct kv_list extra;
+};
+#define PERF_OPTS_GETOPT "b:t:P:T:s:r:d:w:a:z:l:c:X:"
+/* Apply getopt's option c with arg when it is one of perf_opts'; false when the
+ * driver must handle it (or it is unknown). */
+bool perf_opts_apply(struct perf_opts *po, int c, const char *arg);
+
 /* Makes a conf with bootstrap servers set and extras applied; exits on error. */
 rd_kafka_conf_t *make_conf(const char *brokers, const struct kv_list *extra);
 void conf_set(rd_kafka_conf_t *c, const char *k, const char *v);

@@ -50,12 +50,7 @@ def main():
     L += ["## Goals", "",
           "From the perf issue. Goals, not tests: where we fall short is where to profile.", "",
           ] + report.goals_table(res)
-    L += ["", "## Physical ceilings (measured in the same run)", "",
-          "| what | figure |", "|---|---|",
-          f"| fio O_DIRECT sequential write, io_uring, 1 MiB QD32 | {fmt(c.get('disk_seq_write_1m_qd32_mib_s'))} MiB/s |",
-          f"| fio O_DIRECT write 64 KiB + fdatasync each, QD1 | {fmt(c.get('disk_write_64k_fdatasync_qd1_mib_s'))} MiB/s |",
-          f"| fio O_DIRECT write 4 KiB + fdatasync each, QD1 | {fmt(c.get('disk_fdatasync_4k_qd1_per_s'))} fdatasync/s |",
-          f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |", ""]
+    L += ["", "## Physical ceilings (measured in the same run)", ""] + report.ceilings_table(c) + [""]
     L += ["## Summary", "",
           "One headline per scenario. Ratios are ringbroker divided by Kafka: for throughput above 1 "
           "means ringbroker is faster; for latency and memory below 1 means ringbroker is better.", ""]
@@ -63,23 +58,14 @@ def main():
     if not any(b.startswith("kafka3") for sc in res["scenarios"] for b in sc["brokers"]):
         L += ["ringbroker 3-node cluster vs Kafka 3-node: not measured in this run "
               "(ringbroker has no cluster yet; `--brokers \"... kafka3\"` adds the Kafka side).", ""]
-    st, ft = report.storage_table(res), report.fetch_table(res)
-    if st:
-        L += ["## Storage: durable produce (1 KiB, acks=all) against the disk", ""] + st + [""]
-    if ft:
-        L += ["## Fetch: catch-up reads against the loopback ceiling", ""] + ft + [""]
+    L += report.storage_fetch_sections(res)
     L += ["## Scenarios", ""]
     for sc in res["scenarios"]:
         L += [f"### {sc['name']}: {sc['description']}", ""]
         if sc.get("rate"):
             L.append(f"- rate for every broker: {report.rate_note(sc)}")
         for b, r in sc["brokers"].items():
-            if r["status"] != "ok":
-                L.append(f"- **{b}**: {r['status']}")
-            for n in r.get("notes", []):
-                L.append(f"- {b}: {n}")
-            if r.get("java_error"):
-                L.append(f"- {b}: Kafka's Java tools reported: `{r['java_error']}`")
+            L += report.broker_notes(b, r)
         L += [""] + report.scenario_table(sc) + [""]
     text = "\n".join(L)
     if dest == "-":

@@ -2,6 +2,7 @@
  * tests/sim/sim_records.c - record batches the simulated producers send, the
  * walker that checks what fetches return, and the ledger file (sim_work.h).
  */
+#include "core/endian.h"
 #include "core/rb.h"
 #include "storage/batch.h"
 #include "tests/sim/sim_work.h"
@@ -65,23 +66,23 @@ size_t sim_batch_build(uint8_t *out, uint32_t tag, uint32_t first, int count, in
     int64_t ts = rb_wall_ms();
     for (int i = 0; i < count; i++) {
         uint8_t key[8], val[64];
-        tu_put_be32(key, tag);
-        tu_put_be32(key + 4, first + (uint32_t)i);
+        rb_put_be32(key, tag);
+        rb_put_be32(key + 4, first + (uint32_t)i);
         size_t vl = value_of(tag, first + (uint32_t)i, val);
         n += tu_record(out + n, 0, i, key, 8, val, (int32_t)vl, 0);
     }
-    tu_put_be64(out + 0, 0);
-    tu_put_be32(out + 8, (uint32_t)(n - 12));
-    tu_put_be32(out + 12, 0);
+    rb_put_be64(out + 0, 0);
+    rb_put_be32(out + 8, (uint32_t)(n - 12));
+    rb_put_be32(out + 12, 0);
     out[16] = 2;
-    tu_put_be16(out + 21, 0);
-    tu_put_be32(out + 23, (uint32_t)(count - 1));
-    tu_put_be64(out + 27, (uint64_t)ts);
-    tu_put_be64(out + 35, (uint64_t)ts);
-    tu_put_be64(out + 43, (uint64_t)producer_id);
-    tu_put_be16(out + 51, (uint16_t)(producer_id < 0 ? -1 : epoch));
-    tu_put_be32(out + 53, (uint32_t)(producer_id < 0 ? -1 : base_seq));
-    tu_put_be32(out + 57, (uint32_t)count);
+    rb_put_be16(out + 21, 0);
+    rb_put_be32(out + 23, (uint32_t)(count - 1));
+    rb_put_be64(out + 27, (uint64_t)ts);
+    rb_put_be64(out + 35, (uint64_t)ts);
+    rb_put_be64(out + 43, (uint64_t)producer_id);
+    rb_put_be16(out + 51, (uint16_t)(producer_id < 0 ? -1 : epoch));
+    rb_put_be32(out + 53, (uint32_t)(producer_id < 0 ? -1 : base_seq));
+    rb_put_be32(out + 57, (uint32_t)count);
     tu_fix_crc(out);
     return n;
 }

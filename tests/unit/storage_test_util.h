@@ -9,30 +9,11 @@
 #ifndef RB_TESTS_STORAGE_TEST_UTIL_H
 #define RB_TESTS_STORAGE_TEST_UTIL_H
 
+#include "core/endian.h"
 #include "storage/batch.h"
 
 #include <stdint.h>
 #include <string.h>
-
-static inline void tu_put_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void tu_put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline void tu_put_be64(uint8_t *p, uint64_t v)
-{
-    tu_put_be32(p, (uint32_t)(v >> 32));
-    tu_put_be32(p + 4, (uint32_t)v);
-}
 
 static inline size_t tu_varint(uint8_t *p, int64_t v)
 {
@@ -80,7 +61,7 @@ static inline void tu_fix_crc(uint8_t *b)
 {
     uint32_t total =
         12 + ((uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11]);
-    tu_put_be32(b + RB_BATCH_OFF_CRC,
+    rb_put_be32(b + RB_BATCH_OFF_CRC,
                 rb_crc32c(0, b + RB_BATCH_OFF_ATTRIBUTES, total - RB_BATCH_OFF_ATTRIBUTES));
 }
 
@@ -103,23 +84,23 @@ static inline size_t tu_build(uint8_t *out, const struct tu_batch_spec *s)
         for (uint32_t j = 0; j < s->value_bytes; j++)
             val[j] = (uint8_t)(s->seed * 31 + (uint32_t)i * 7 + j);
         uint8_t key[8];
-        tu_put_be32(key, s->seed);
-        tu_put_be32(key + 4, (uint32_t)i);
+        rb_put_be32(key, s->seed);
+        rb_put_be32(key + 4, (uint32_t)i);
         n += tu_record(out + n, i, i, (i % 2) ? NULL : key, 8, val, (int32_t)s->value_bytes,
                        i % 3 == 0);
     }
-    tu_put_be64(out + 0, 0);
-    tu_put_be32(out + 8, (uint32_t)(n - 12));
-    tu_put_be32(out + 12, 0);
+    rb_put_be64(out + 0, 0);
+    rb_put_be32(out + 8, (uint32_t)(n - 12));
+    rb_put_be32(out + 12, 0);
     out[16] = 2;
-    tu_put_be16(out + 21, (uint16_t)s->attributes);
-    tu_put_be32(out + 23, (uint32_t)(s->nrec - 1));
-    tu_put_be64(out + 27, (uint64_t)s->base_ts);
-    tu_put_be64(out + 35, (uint64_t)(s->base_ts + s->nrec - 1));
-    tu_put_be64(out + 43, (uint64_t)s->producer_id);
-    tu_put_be16(out + 51, 0);
-    tu_put_be32(out + 53, (uint32_t)s->base_seq);
-    tu_put_be32(out + 57, (uint32_t)s->nrec);
+    rb_put_be16(out + 21, (uint16_t)s->attributes);
+    rb_put_be32(out + 23, (uint32_t)(s->nrec - 1));
+    rb_put_be64(out + 27, (uint64_t)s->base_ts);
+    rb_put_be64(out + 35, (uint64_t)(s->base_ts + s->nrec - 1));
+    rb_put_be64(out + 43, (uint64_t)s->producer_id);
+    rb_put_be16(out + 51, 0);
+    rb_put_be32(out + 53, (uint32_t)s->base_seq);
+    rb_put_be32(out + 57, (uint32_t)s->nrec);
     tu_fix_crc(out);
     return n;
 }

@@ -80,8 +80,8 @@ Test(batch, valid_batch_validates_and_parses)
     cr_assert_eq(rb_batch_validate(g_batch, n + 100, &bi), RB_BATCH_OK);
     cr_assert_eq(rb_batch_total_bytes(&bi), n);
     /* baseOffset and leader epoch are outside the CRC. */
-    tu_put_be64(g_batch, 123456);
-    tu_put_be32(g_batch + 12, 9);
+    rb_put_be64(g_batch, 123456);
+    rb_put_be32(g_batch + 12, 9);
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_OK);
     cr_assert_eq(bi.base_offset, 123456);
     cr_assert_eq(bi.leader_epoch, 9);
@@ -155,17 +155,17 @@ Test(batch, batch_length_lies)
     int32_t real = (int32_t)(n - 12);
     int32_t lies_bad[] = {0, 1, 48, -1, -49, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < RB_ARRAY_LEN(lies_bad); i++) {
-        tu_put_be32(g_batch + 8, (uint32_t)lies_bad[i]);
+        rb_put_be32(g_batch + 8, (uint32_t)lies_bad[i]);
         cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_BAD_LENGTH, "length %d",
                      lies_bad[i]);
     }
-    tu_put_be32(g_batch + 8, (uint32_t)(real + 1)); /* claims more than there is */
+    rb_put_be32(g_batch + 8, (uint32_t)(real + 1)); /* claims more than there is */
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_TRUNCATED);
-    tu_put_be32(g_batch + 8, (uint32_t)(real + 100000));
+    rb_put_be32(g_batch + 8, (uint32_t)(real + 100000));
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_TRUNCATED);
-    tu_put_be32(g_batch + 8, (uint32_t)(real - 1)); /* shorter: CRC no longer matches */
+    rb_put_be32(g_batch + 8, (uint32_t)(real - 1)); /* shorter: CRC no longer matches */
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_BAD_CRC);
-    tu_put_be32(g_batch + 8, 49); /* header only, CRC fixed: count says 5 records */
+    rb_put_be32(g_batch + 8, 49); /* header only, CRC fixed: count says 5 records */
     tu_fix_crc(g_batch);
     cr_assert_eq(rb_batch_parse(g_batch, n, &bi), RB_BATCH_OK);
     cr_assert_eq(rb_batch_total_bytes(&bi), 61u);
@@ -175,15 +175,15 @@ Test(batch, record_count_mismatch)
 {
     struct rb_batch_info bi;
     size_t n = good_batch();
-    tu_put_be32(g_batch + 57, 4); /* lastOffsetDelta is 4: count must be 5 */
+    rb_put_be32(g_batch + 57, 4); /* lastOffsetDelta is 4: count must be 5 */
     tu_fix_crc(g_batch);
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_INVALID);
-    tu_put_be32(g_batch + 57, 0);
-    tu_put_be32(g_batch + 23, (uint32_t)-1);
+    rb_put_be32(g_batch + 57, 0);
+    rb_put_be32(g_batch + 23, (uint32_t)-1);
     tu_fix_crc(g_batch);
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_INVALID);
-    tu_put_be32(g_batch + 57, (uint32_t)INT32_MIN);
-    tu_put_be32(g_batch + 23, (uint32_t)INT32_MAX);
+    rb_put_be32(g_batch + 57, (uint32_t)INT32_MIN);
+    rb_put_be32(g_batch + 23, (uint32_t)INT32_MAX);
     tu_fix_crc(g_batch);
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_INVALID);
 }
@@ -192,7 +192,7 @@ Test(batch, control_batch_rejected)
 {
     struct rb_batch_info bi;
     size_t n = good_batch();
-    tu_put_be16(g_batch + 21, RB_BATCH_ATTR_CONTROL | RB_BATCH_ATTR_TRANSACTIONAL);
+    rb_put_be16(g_batch + 21, RB_BATCH_ATTR_CONTROL | RB_BATCH_ATTR_TRANSACTIONAL);
     tu_fix_crc(g_batch);
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_INVALID);
     cr_assert_eq(rb_batch_parse(g_batch, n, &bi), RB_BATCH_OK);
@@ -214,10 +214,10 @@ Test(batch, max_timestamp_below_base)
 {
     struct rb_batch_info bi;
     size_t n = good_batch();
-    tu_put_be64(g_batch + 35, 1699999999999);
+    rb_put_be64(g_batch + 35, 1699999999999);
     tu_fix_crc(g_batch);
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_INVALID);
-    tu_put_be64(g_batch + 35, (uint64_t)-1); /* no timestamp: allowed */
+    rb_put_be64(g_batch + 35, (uint64_t)-1); /* no timestamp: allowed */
     tu_fix_crc(g_batch);
     cr_assert_eq(rb_batch_validate(g_batch, n, &bi), RB_BATCH_OK);
 }

@@ -323,8 +323,8 @@ static size_t compress_batch(const uint8_t *in, size_t n, int codec, uint8_t *ou
                              out + RB_BATCH_HEADER_BYTES, 400000 - RB_BATCH_HEADER_BYTES);
     cr_assert_gt(zn, 0);
     size_t total = RB_BATCH_HEADER_BYTES + (size_t)zn;
-    tu_put_be32(out + 8, (uint32_t)(total - 12));
-    tu_put_be16(out + 21, (uint16_t)codec);
+    rb_put_be32(out + 8, (uint32_t)(total - 12));
+    rb_put_be16(out + 21, (uint16_t)codec);
     tu_fix_crc(out);
     return total;
 }
@@ -374,7 +374,7 @@ Test(compress, recompress_every_pair_validates)
 Test(compress, recompress_sets_max_timestamp_from_records)
 {
     size_t n = plain_batch(g_src, 5, 10, -1);
-    tu_put_be64(g_src + RB_BATCH_OFF_MAX_TS, 1700000000002); /* producer's was wrong */
+    rb_put_be64(g_src + RB_BATCH_OFF_MAX_TS, 1700000000002); /* producer's was wrong */
     tu_fix_crc(g_src);
     struct rb_batch_info bi, obi;
     cr_assert_eq(rb_batch_validate(g_src, n, &bi), RB_BATCH_OK);
@@ -421,11 +421,11 @@ Test(compress, bad_compressed_payload_and_codec)
                  RB_BATCH_BAD_COMPRESSION);
     /* An uncompressed payload labelled lz4. */
     memcpy(z, g_src, n);
-    tu_put_be16(z + 21, RB_CODEC_LZ4);
+    rb_put_be16(z + 21, RB_CODEC_LZ4);
     tu_fix_crc(z);
     cr_assert_eq(rb_batch_validate(z, n, &bi), RB_BATCH_OK);
     cr_assert_eq(rb_batch_deep_validate(ctx, z, &bi, 1u << 20, NULL), RB_BATCH_BAD_COMPRESSION);
-    tu_put_be16(z + 21, 6);
+    rb_put_be16(z + 21, 6);
     tu_fix_crc(z);
     cr_assert_eq(rb_batch_validate(z, n, &bi), RB_BATCH_OK);
     cr_assert_eq(rb_batch_deep_validate(ctx, z, &bi, 1u << 20, NULL), RB_BATCH_BAD_CODEC);
@@ -562,8 +562,8 @@ Test(compress, malformed_records_inside_compressed_batch)
 {
     size_t n = plain_batch(g_src, 3, 10, -1);
     /* 3 records while the header says 4 (consistent with lastOffsetDelta 3). */
-    tu_put_be32(g_src + 57, 4);
-    tu_put_be32(g_src + 23, 3);
+    rb_put_be32(g_src + 57, 4);
+    rb_put_be32(g_src + 23, 3);
     tu_fix_crc(g_src);
     static uint8_t z[400000];
     for (int codec = RB_CODEC_GZIP; codec <= RB_CODEC_MAX; codec++) {

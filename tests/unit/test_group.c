@@ -12,6 +12,7 @@
 #include "coord/group.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -151,7 +152,7 @@ Test(group, member_id_required_then_join_sync_stable)
     struct w a, a2, s;
     join(&a, "g", "", NULL, 2, protos2, true);
     cr_assert_eq(a.calls, 1);
-    cr_assert_eq(a.err, RB_GERR_MEMBER_ID_REQUIRED);
+    cr_assert_eq(a.err, RB_KERR_MEMBER_ID_REQUIRED);
     cr_assert(strncmp(a.member, "cl-", 3) == 0, "member id %s", a.member);
     char id[400];
     strcpy(id, a.member);
@@ -185,7 +186,7 @@ static void two_members(char *id1, char *id2)
     /* second member joins: rebalance; the first must rejoin */
     join(&b, "g", "", NULL, 1, protos2 + 1 - 1, false);
     cr_assert_eq(b.calls, 0, "parked until the first member rejoins");
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 1, id1, NULL), RB_GERR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 1, id1, NULL), RB_KERR_REBALANCE_IN_PROGRESS);
     join(&a, "g", id1, NULL, 2, protos2, false);
     cr_assert_eq(a.calls, 1);
     cr_assert_eq(b.calls, 1);
@@ -217,19 +218,19 @@ Test(group, errors_unknown_member_illegal_generation_protocol)
 {
     char id1[400], id2[400];
     two_members(id1, id2);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, "nobody", NULL), RB_GERR_UNKNOWN_MEMBER_ID);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 1, id1, NULL), RB_GERR_ILLEGAL_GENERATION);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "nogroup", 1, id1, NULL), RB_GERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, "nobody", NULL), RB_KERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 1, id1, NULL), RB_KERR_ILLEGAL_GENERATION);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "nogroup", 1, id1, NULL), RB_KERR_UNKNOWN_MEMBER_ID);
     struct w s;
     sync_(&s, "g", id1, 7, 0, NULL, NULL);
-    cr_assert_eq(s.err, RB_GERR_ILLEGAL_GENERATION);
+    cr_assert_eq(s.err, RB_KERR_ILLEGAL_GENERATION);
     sync_(&s, "g", "nobody", 2, 0, NULL, NULL);
-    cr_assert_eq(s.err, RB_GERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(s.err, RB_KERR_UNKNOWN_MEMBER_ID);
     /* a protocol nobody in the group supports */
     const char *other[] = {"sticky"};
     struct w x;
     join(&x, "g", "", NULL, 1, other, false);
-    cr_assert_eq(x.err, RB_GERR_INCONSISTENT_GROUP_PROTOCOL);
+    cr_assert_eq(x.err, RB_KERR_INCONSISTENT_GROUP_PROTOCOL);
     /* wrong protocol type */
     memset(&x, 0, sizeof(x));
     x.w.done = on_done;
@@ -244,16 +245,16 @@ Test(group, errors_unknown_member_illegal_generation_protocol)
                          .proto_meta = metas2,
                          .proto_meta_len = lens2};
     rb_group_join(&mgr, &j, &x.w);
-    cr_assert_eq(x.err, RB_GERR_INCONSISTENT_GROUP_PROTOCOL);
+    cr_assert_eq(x.err, RB_KERR_INCONSISTENT_GROUP_PROTOCOL);
     /* unknown member id on join, bad session timeout, empty group id */
     join(&x, "g", "ghost", NULL, 2, protos2, false);
-    cr_assert_eq(x.err, RB_GERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(x.err, RB_KERR_UNKNOWN_MEMBER_ID);
     join(&x, "", "", NULL, 2, protos2, false);
-    cr_assert_eq(x.err, RB_GERR_INVALID_GROUP_ID);
+    cr_assert_eq(x.err, RB_KERR_INVALID_GROUP_ID);
     j.protocol_type = "consumer";
     j.session_timeout_ms = 10;
     rb_group_join(&mgr, &j, &x.w);
-    cr_assert_eq(x.err, RB_GERR_INVALID_SESSION_TIMEOUT);
+    cr_assert_eq(x.err, RB_KERR_INVALID_SESSION_TIMEOUT);
     cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_STABLE, "bad input changed nothing");
 }
 
@@ -264,12 +265,12 @@ Test(group, session_timeout_expires_member_and_rebalances)
     for (int i = 0; i < 5; i++) { /* id1 heartbeats, id2 goes silent */
         advance(3000);
         int16_t e = rb_group_heartbeat(&mgr, "g", 2, id1, NULL);
-        cr_assert(e == 0 || (i >= 2 && e == RB_GERR_REBALANCE_IN_PROGRESS), "i=%d e=%d", i, e);
+        cr_assert(e == 0 || (i >= 2 && e == RB_KERR_REBALANCE_IN_PROGRESS), "i=%d e=%d", i, e);
     }
     struct rb_group *g = rb_group_find(&mgr, "g");
     cr_assert_eq(g->n_members, 1, "the silent member expired");
     cr_assert_eq(g->state, RB_GS_PREPARING);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, id1, NULL), RB_GERR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, id1, NULL), RB_KERR_REBALANCE_IN_PROGRESS);
     struct w a;
     join(&a, "g", id1, NULL, 2, protos2, false);
     cr_assert_eq(a.calls, 1);
@@ -281,7 +282,7 @@ Test(group, rebalance_timeout_drops_members_that_do_not_rejoin)
 {
     char id1[400], id2[400];
     two_members(id1, id2);
-    cr_assert_eq(rb_group_leave(&mgr, "g", "nobody", NULL), RB_GERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(rb_group_leave(&mgr, "g", "nobody", NULL), RB_KERR_UNKNOWN_MEMBER_ID);
     /* a third member joins; only it and id1 rejoin, id2 keeps heartbeating only */
     struct w c, a;
     join(&c, "g", "", NULL, 2, protos2, false);
@@ -290,13 +291,13 @@ Test(group, rebalance_timeout_drops_members_that_do_not_rejoin)
     for (int i = 0; i < 11; i++) {
         advance(3000);
         int16_t e = rb_group_heartbeat(&mgr, "g", 2, id2, NULL);
-        cr_assert(e == RB_GERR_REBALANCE_IN_PROGRESS || e == RB_GERR_UNKNOWN_MEMBER_ID);
+        cr_assert(e == RB_KERR_REBALANCE_IN_PROGRESS || e == RB_KERR_UNKNOWN_MEMBER_ID);
     }
     cr_assert_eq(c.calls, 1, "completed by the rebalance timeout (30 s)");
     cr_assert_eq(a.calls, 1);
     cr_assert_eq(a.gen, 3);
     cr_assert_eq(a.n_members, 2);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 3, id2, NULL), RB_GERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 3, id2, NULL), RB_KERR_UNKNOWN_MEMBER_ID);
 }
 
 Test(group, leave_last_member_empties_group)
@@ -306,14 +307,14 @@ Test(group, leave_last_member_empties_group)
     cr_assert_eq(rb_group_leave(&mgr, "g", id2, NULL), 0);
     struct rb_group *g = rb_group_find(&mgr, "g");
     cr_assert_eq(g->state, RB_GS_PREPARING);
-    cr_assert_eq(rb_group_delete_check(&mgr, "g"), RB_GERR_NON_EMPTY_GROUP);
+    cr_assert_eq(rb_group_delete_check(&mgr, "g"), RB_KERR_NON_EMPTY_GROUP);
     rb_group_offset_put(g, "t", 0, 42, -1, "", now); /* keeps the Empty group alive */
     cr_assert_eq(rb_group_leave(&mgr, "g", id1, NULL), 0);
     g = rb_group_find(&mgr, "g");
     cr_assert_not_null(g);
     cr_assert_eq(g->state, RB_GS_EMPTY);
     cr_assert_eq(rb_group_delete_check(&mgr, "g"), 0);
-    cr_assert_eq(rb_group_delete_check(&mgr, "nope"), RB_GERR_GROUP_ID_NOT_FOUND);
+    cr_assert_eq(rb_group_delete_check(&mgr, "nope"), RB_KERR_GROUP_ID_NOT_FOUND);
     rb_group_remove(&mgr, g);
     cr_assert_null(rb_group_find(&mgr, "g"));
 }
@@ -377,13 +378,13 @@ Test(group, static_member_rejoin_keeps_generation)
     cr_assert_eq(a2.err, 0);
     cr_assert_eq(a2.gen, 2, "no rebalance for a known static follower");
     cr_assert_str_neq(a2.member, bid);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, bid, NULL), RB_GERR_UNKNOWN_MEMBER_ID,
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, bid, NULL), RB_KERR_UNKNOWN_MEMBER_ID,
                  "the old member id is gone");
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, a2.member, "inst-1"), RB_GERR_FENCED_INSTANCE_ID);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, a2.member, "inst-1"), RB_KERR_FENCED_INSTANCE_ID);
     cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, a2.member, "inst-2"), 0);
     struct w f;
     join(&f, "g", bid, "inst-2", 2, protos2, true);
-    cr_assert_eq(f.err, RB_GERR_FENCED_INSTANCE_ID, "the old incarnation is fenced");
+    cr_assert_eq(f.err, RB_KERR_FENCED_INSTANCE_ID, "the old incarnation is fenced");
 }
 
 /* A stable group of static members inst-1 (leader) and inst-2; ids in l, f. */
@@ -429,7 +430,7 @@ Test(group, static_leader_rejoin_before_v9_rebalances)
     join(&a, "g", "", "inst-1", 2, protos2, true);
     cr_assert_eq(a.calls, 0, "parked in a new join phase");
     cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_PREPARING);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, f, "inst-2"), RB_GERR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "g", 2, f, "inst-2"), RB_KERR_REBALANCE_IN_PROGRESS);
 }
 
 Test(group, static_follower_rejoin_while_completing_rebalances)
@@ -454,11 +455,11 @@ Test(group, dead_group_refuses_joins)
     g->state = RB_GS_DEAD; /* as during DeleteGroups */
     struct w a;
     join(&a, "d", "", NULL, 2, protos2, false);
-    cr_assert_eq(a.err, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(a.err, RB_KERR_COORDINATOR_NOT_AVAILABLE);
     struct rb_group *out;
     cr_assert_eq(rb_group_commit_check(&mgr, "d", -1, "", NULL, &out),
-                 RB_GERR_COORDINATOR_NOT_AVAILABLE);
-    cr_assert_eq(rb_group_delete_check(&mgr, "d"), RB_GERR_GROUP_ID_NOT_FOUND);
+                 RB_KERR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(rb_group_delete_check(&mgr, "d"), RB_KERR_GROUP_ID_NOT_FOUND);
 }
 
 Test(group, commit_checks)
@@ -467,13 +468,13 @@ Test(group, commit_checks)
     cr_assert_eq(rb_group_commit_check(&mgr, "simple", -1, "", NULL, &g), 0);
     cr_assert_not_null(g);
     cr_assert_eq(rb_group_commit_check(&mgr, "nogroup", 3, "m", NULL, &g),
-                 RB_GERR_ILLEGAL_GENERATION);
+                 RB_KERR_ILLEGAL_GENERATION);
     char id1[400], id2[400];
     two_members(id1, id2);
     cr_assert_eq(rb_group_commit_check(&mgr, "g", 2, id1, NULL, &g), 0);
-    cr_assert_eq(rb_group_commit_check(&mgr, "g", 1, id1, NULL, &g), RB_GERR_ILLEGAL_GENERATION);
-    cr_assert_eq(rb_group_commit_check(&mgr, "g", 2, "x", NULL, &g), RB_GERR_UNKNOWN_MEMBER_ID);
-    cr_assert_eq(rb_group_commit_check(&mgr, "g", -1, "", NULL, &g), RB_GERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(rb_group_commit_check(&mgr, "g", 1, id1, NULL, &g), RB_KERR_ILLEGAL_GENERATION);
+    cr_assert_eq(rb_group_commit_check(&mgr, "g", 2, "x", NULL, &g), RB_KERR_UNKNOWN_MEMBER_ID);
+    cr_assert_eq(rb_group_commit_check(&mgr, "g", -1, "", NULL, &g), RB_KERR_UNKNOWN_MEMBER_ID);
     /* during CompletingRebalance commits are refused */
     struct w c, a;
     join(&c, "g", "", NULL, 2, protos2, false);
@@ -481,7 +482,7 @@ Test(group, commit_checks)
     struct w b;
     join(&b, "g", id2, NULL, 1, protos2, false);
     cr_assert_eq(rb_group_find(&mgr, "g")->state, RB_GS_COMPLETING);
-    cr_assert_eq(rb_group_commit_check(&mgr, "g", 3, id1, NULL, &g), RB_GERR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(rb_group_commit_check(&mgr, "g", 3, id1, NULL, &g), RB_KERR_REBALANCE_IN_PROGRESS);
 }
 
 Test(group, offsets_put_get_delete_and_gc)
@@ -538,9 +539,9 @@ Test(group, shutdown_answers_parked_waits)
     struct w a;
     join(&a, "g", "", NULL, 2, protos2, false);
     cr_assert_eq(a.calls, 0);
-    rb_group_mgr_free(&mgr, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+    rb_group_mgr_free(&mgr, RB_KERR_COORDINATOR_NOT_AVAILABLE);
     cr_assert_eq(a.calls, 1);
-    cr_assert_eq(a.err, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(a.err, RB_KERR_COORDINATOR_NOT_AVAILABLE);
     cr_assert_eq(timers.n, 0, "no timer left armed");
 }
 
@@ -741,8 +742,8 @@ Test(group, load_meta_restores_generation_members_and_sessions)
     cr_assert(rb_group_subscribed(g, "bcd"));
     /* members continue with their id and generation */
     cr_assert_eq(rb_group_heartbeat(&mgr, "lg", 7, "m-1", NULL), 0);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "lg", 6, "m-1", NULL), RB_GERR_ILLEGAL_GENERATION);
-    cr_assert_eq(rb_group_heartbeat(&mgr, "lg", 7, "m-2", "other"), RB_GERR_FENCED_INSTANCE_ID);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "lg", 6, "m-1", NULL), RB_KERR_ILLEGAL_GENERATION);
+    cr_assert_eq(rb_group_heartbeat(&mgr, "lg", 7, "m-2", "other"), RB_KERR_FENCED_INSTANCE_ID);
     struct rb_group *cg;
     cr_assert_eq(rb_group_commit_check(&mgr, "lg", 7, "m-2", "inst-2", &cg), 0);
     /* a fresh session from the load: m-2 (20 s) outlives m-1 (10 s), which did not
@@ -777,4 +778,39 @@ Test(group, load_meta_empty_group_keeps_offsets_and_state_time)
     cr_assert_null(g->protocol_type);
     cr_assert_eq(rb_group_expire_offsets(g, 100 + RETENTION, RETENTION, NULL, NULL), 1,
                  "no protocol type: expiry by commit time");
+}
+
+/* ---- the state machine's own checks (coord/group.c transition()) ---- */
+
+Test(group, delete_begin_then_abort_returns_to_empty)
+{
+    struct rb_group *g = rb_group_get_or_create(&mgr, "gd");
+    cr_assert_eq(g->state, RB_GS_EMPTY);
+    rb_group_delete_begin(g);
+    cr_assert_eq(g->state, RB_GS_DEAD);
+    struct w x;
+    join(&x, "gd", "", NULL, 1, protos2, false);
+    cr_assert_eq(x.calls, 1);
+    cr_assert_eq(x.err, RB_KERR_COORDINATOR_NOT_AVAILABLE, "join while deleting: %d", x.err);
+    rb_group_delete_abort(g);
+    cr_assert_eq(g->state, RB_GS_EMPTY);
+    join(&x, "gd", "", NULL, 1, protos2, false);
+    advance(1);
+    cr_assert_eq(x.err, RB_KERR_NONE);
+    cr_assert_eq(g->state, RB_GS_COMPLETING);
+}
+
+Test(group, delete_abort_of_a_live_group_is_a_bug, .signal = SIGABRT)
+{
+    struct rb_group *g = rb_group_get_or_create(&mgr, "gl");
+    rb_group_delete_abort(g); /* Empty -> Empty is no legal edge */
+}
+
+Test(group, delete_begin_of_a_group_with_members_is_a_bug, .signal = SIGABRT)
+{
+    struct w x;
+    join(&x, "gm", "", NULL, 1, protos2, false);
+    advance(1);
+    cr_assert_eq(x.err, RB_KERR_NONE);
+    rb_group_delete_begin(rb_group_find(&mgr, "gm"));
 }

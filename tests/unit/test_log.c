@@ -4,6 +4,7 @@
  * close/reopen, crash recovery with torn tails, injected faults, dirty budget.
  * Crashes are simulated by a child process that exits without closing the log.
  */
+#include "core/endian.h"
 #include "core/rb.h"
 #include "storage/disk_sim.h"
 #include "storage/log.h"
@@ -117,16 +118,11 @@ static int append_wait(struct rb_log *log, int nrec, uint32_t vbytes, int64_t ts
     return refused;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Index of the built batch that holds offset. */
 static int batch_of(int64_t off)
 {
     for (int i = 0; i < g_n; i++)
-        if (off >= g_base[i] && off <= g_base[i] + (int64_t)be32(g_b[i] + 23))
+        if (off >= g_base[i] && off <= g_base[i] + (int64_t)rb_get_be32(g_b[i] + 23))
             return i;
     return -1;
 }
@@ -337,7 +333,7 @@ Test(log, index_files_point_at_batches)
     /* index.interval.bytes 1024 and ~1 KiB batches: about one entry per batch */
     cr_assert_geq(n / 8, 10);
     for (ssize_t e = 0; e < n / 8; e++) {
-        uint32_t rel = be32(idx + 8 * e), pos = be32(idx + 8 * e + 4);
+        uint32_t rel = rb_get_be32(idx + 8 * e), pos = rb_get_be32(idx + 8 * e + 4);
         int i = batch_of(rel);
         cr_assert_geq(i, 0);
         cr_assert_eq(pos, sum_len(0, i), "entry %zd", e);
@@ -846,7 +842,7 @@ Test(log, reads_exact_with_an_index_file_that_disagrees)
     ssize_t n = read(fd, idx, sizeof(idx));
     cr_assert_geq(n / 8, 8);
     for (ssize_t e = 0; e < n / 8; e++) {
-        int i = batch_of(be32(idx + 8 * e));
+        int i = batch_of(rb_get_be32(idx + 8 * e));
         cr_assert_gt(i, 0);
         uint32_t pos = (uint32_t)sum_len(0, i - 1);
         idx[8 * e + 4] = (uint8_t)(pos >> 24);

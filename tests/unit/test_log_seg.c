@@ -10,6 +10,7 @@
 #include "core/rb.h"
 #include "storage/disk_sim.h"
 #include "storage/log.h"
+#include "storage/segment.h"
 #include "storage_test_util.h"
 
 #include <criterion/criterion.h>
@@ -420,4 +421,18 @@ Test(log_seg, recycled_file_stale_batch_after_the_data_is_cut)
     cr_assert_eq(batch_at(seg_name(16), 4096), 17);
     cr_assert_eq(batch_at(seg_name(16), 8192), 2);
     check_recovered(18);
+}
+
+Test(log_seg, segment_names_parse_only_in_kafkas_form)
+{
+    int64_t off = -1;
+    cr_assert(rb_segment_name_parse("00000000000000000042.log", ".log", &off));
+    cr_assert_eq(off, 42);
+    cr_assert(rb_segment_name_parse("00000000001234567890.snapshot", ".snapshot", &off));
+    cr_assert_eq(off, 1234567890);
+    cr_assert(!rb_segment_name_parse("99999999999999999999.log", ".log", &off)); /* overflow */
+    cr_assert(!rb_segment_name_parse("0000000000000000042.log", ".log", &off));  /* 19 digits */
+    cr_assert(!rb_segment_name_parse("0000000000000000004x.log", ".log", &off));
+    cr_assert(!rb_segment_name_parse("00000000000000000042.index", ".log", &off));
+    cr_assert(!rb_segment_name_parse("00000000000000000042.log.deleted", ".log", &off));
 }

@@ -82,17 +82,17 @@ static int64_t append(struct rb_log *log, const int64_t *ts, int n, int codec, i
         len += rl;
     }
     memset(batch, 0, RB_BATCH_HEADER_BYTES);
-    tu_put_be32(batch + 8, (uint32_t)(len - 12));
-    tu_put_be32(batch + 12, 0);
+    rb_put_be32(batch + 8, (uint32_t)(len - 12));
+    rb_put_be32(batch + 12, 0);
     batch[16] = 2;
-    tu_put_be16(batch + 21, (uint16_t)codec);
-    tu_put_be32(batch + 23, (uint32_t)(n - 1));
-    tu_put_be64(batch + 27, (uint64_t)ts[0]);
-    tu_put_be64(batch + 35, (uint64_t)max);
-    tu_put_be64(batch + 43, (uint64_t)-1);
-    tu_put_be16(batch + 51, (uint16_t)-1);
-    tu_put_be32(batch + 53, (uint32_t)-1);
-    tu_put_be32(batch + 57, (uint32_t)n);
+    rb_put_be16(batch + 21, (uint16_t)codec);
+    rb_put_be32(batch + 23, (uint32_t)(n - 1));
+    rb_put_be64(batch + 27, (uint64_t)ts[0]);
+    rb_put_be64(batch + 35, (uint64_t)max);
+    rb_put_be64(batch + 43, (uint64_t)-1);
+    rb_put_be16(batch + 51, (uint16_t)-1);
+    rb_put_be32(batch + 53, (uint32_t)-1);
+    rb_put_be32(batch + 57, (uint32_t)n);
     tu_fix_crc(batch);
     struct rb_batch_info bi;
     cr_assert_eq(rb_batch_validate(batch, len, &bi), RB_BATCH_OK);

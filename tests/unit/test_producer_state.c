@@ -239,7 +239,7 @@ static int64_t log_append(struct rb_log *log, struct rb_pstate *ps, int64_t pid,
                               .value_bytes = 300,
                               .seed = (uint32_t)seq};
     size_t len = tu_build(buf, &s);
-    tu_put_be16(buf + 51, (uint16_t)epoch);
+    rb_put_be16(buf + 51, (uint16_t)epoch);
     tu_fix_crc(buf);
     struct rb_batch_info bi;
     cr_assert_eq(rb_batch_validate(buf, len, &bi), RB_BATCH_OK);

@@ -5,6 +5,7 @@
  */
 #include "tools/ringctl_args.c"
 #include "tools/ringctl_props.c"
+#include "tools/ringctl_usage.c"
 
 #include <criterion/criterion.h>
 
