@@ -23,6 +23,7 @@
  */
 #include "tests/sim/sim_work.h"
 #include "core/defect.h"
+#include "core/rb.h"
 #include "tests/sim/sim_world.h"
 
 #include <errno.h>
@@ -41,18 +42,18 @@
 
 static char props[1024];
 const char *sim_broker_props = props;
-/* --small-segments: 16-64 KiB segments in the draw, so segments roll while
- * flushes are in flight. Off by default until storage/ handles a roll that
- * completes under a flush's fdatasync (seeds 2, 9, 26 with this flag: assertion
- * in rb_log_build_iov after roll_finish freed the chunks). */
+/* --small-segments: only 16-64 KiB segments in the draw (a roll every few
+ * batches, so rolls meet flushes in flight far more often). The default draw
+ * has them too, beside bigger ones. */
 static bool small_segments;
 
 /* The run's broker configuration, drawn from the seed: segment and chunk sizes
- * (rolls), the tail cache (0: every fetch reads the files), read or splice. */
+ * (small segments roll under in-flight flushes: README.md, Known findings), the
+ * tail cache (0: every fetch reads the files), read or splice. */
 static void pick_props(void)
 {
-    static const int seg_kb_small[] = {16, 32, 64, 1024}, seg_kb_big[] = {128, 256, 512, 1024};
-    const int *seg_kb = small_segments ? seg_kb_small : seg_kb_big;
+    static const int seg_kb[] = {16, 32, 64, 128, 256, 512, 1024};
+    int seg = small_segments ? seg_kb[sim_below(3)] : seg_kb[sim_below(RB_ARRAY_LEN(seg_kb))];
     static const int chunk_kb[] = {4, 16, 64};
     snprintf(props, sizeof(props),
              "num.partitions=4\nauto.create.topics.enable=true\n"
@@ -61,7 +62,7 @@ static void pick_props(void)
              "log.max.dirty.bytes=262144\nfetch.file.transfer=%s\n"
              "group.initial.rebalance.delay.ms=0\noffsets.topic.num.partitions=2\n"
              "socket.recv.buffers=64\nsocket.recv.buffer.bytes=4096\n",
-             seg_kb[sim_below(4)] * 1024, chunk_kb[sim_below(3)] * 1024, sim_below(3) ? 65536 : 0,
+             seg * 1024, chunk_kb[sim_below(3)] * 1024, sim_below(3) ? 65536 : 0,
              sim_below(2) ? "read" : "splice");
 }
 
