@@ -5,7 +5,7 @@
 #   make unit       unit tests only      make asan   unit tests under ASan/UBSan
 #   make integration                     make fuzz   libFuzzer targets (FUZZ_SECONDS=60)
 #   make interop    client interop suite make bench  perf harness (perf/README.md)
-#   make lint       clang-format check   make gen    regenerate protocol codecs
+#   make lint       clang-format + include rules   make gen    regenerate protocol codecs
 #   make sim        deterministic simulation (SEEDS=N, SEED=S; tests/sim/README.md)
 #   make sim-selftest  the simulator against planted defects (must catch each)
 #   make clean
@@ -165,11 +165,12 @@ perf: | $(DEPS_OK)
 bench: all perf
 	@BUILD_ROOT=$(abspath $(BUILD_ROOT)) perf/run $(SCENARIOS)
 
-# Tests: release unit tests, SIM_TEST_SEEDS seeds of the simulation (tests/sim/), the
-# unit tests under ASan/UBSan, the codec staleness check,
+# Tests: lint (clang-format, include rules), release unit tests, SIM_TEST_SEEDS seeds
+# of the simulation (tests/sim/), the unit tests under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
 # (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
 test: all
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory sim SEEDS=$(SIM_TEST_SEEDS)
 	@$(MAKE) --no-print-directory asan

@@ -22,7 +22,7 @@
 #define RB_COORD_OFFSETS_LOG_H
 
 #include "coord/group.h"
-#include "net/wire.h"
+#include "core/wire.h"
 
 #define RB_CONSUMER_OFFSETS "__consumer_offsets"
 

@@ -149,7 +149,7 @@ void rb_dispatch(struct rb_request *req)
      * small multiple of the bytes they came from. */
     req->arena.limit_bytes = 16 * (size_t)req->frame_len + (1u << 20);
     void *msg = NULL;
-    req->body.allow_trailing = true; /* as Kafka: see net/wire.h */
+    req->body.allow_trailing = true; /* as Kafka: see core/wire.h */
     int r = rb_req_decode_any(&req->body, &req->arena, h->api_key, h->api_version, &msg);
     if (r) {
         rb_request_fail_close(req, r == -ENOMEM ? "request too complex" : "malformed request");

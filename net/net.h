@@ -24,7 +24,7 @@
 #include "core/config.h"
 #include "core/shard.h"
 #include "net/proto_gen.h"
-#include "net/wire.h"
+#include "core/wire.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
 
 /*
  * net/proto_gen.c - generated codecs (see net/proto_gen.h). Every read goes
- * through net/wire.c's bounds-checked reader; errors stick in r->err
+ * through core/wire.c's bounds-checked reader; errors stick in r->err
  * (-EBADMSG, or -ENOMEM when the arena refuses) and are returned once.
  */
 #include "net/proto_gen.h"

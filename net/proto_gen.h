@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "net/wire.h"
+#include "core/wire.h"
 
 struct rb_api_info {
     int16_t key;

@@ -60,7 +60,7 @@ def gen_header(apis):
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "net/wire.h"
+#include "core/wire.h"
 
 struct rb_api_info {
     int16_t key;
@@ -122,7 +122,7 @@ void rb_resp_encode_any(struct rb_writer *w, int16_t key, int16_t version, const
 C_HELPERS = r"""
 /*
  * net/proto_gen.c - generated codecs (see net/proto_gen.h). Every read goes
- * through net/wire.c's bounds-checked reader; errors stick in r->err
+ * through core/wire.c's bounds-checked reader; errors stick in r->err
  * (-EBADMSG, or -ENOMEM when the arena refuses) and are returned once.
  */
 #include "net/proto_gen.h"

@@ -17,7 +17,7 @@
 #include "core/endian.h"
 #include "core/rb.h"
 #include "net/proto_gen.h"
-#include "net/wire.h"
+#include "core/wire.h"
 
 #include <librdkafka/rdkafka.h>
 #include <netdb.h>

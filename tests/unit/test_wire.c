@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_wire.c - net/wire.c: primitives, varint edges, compact vs
+ * tests/unit/test_wire.c - core/wire.c: primitives, varint edges, compact vs
  * classic lengths, truncation, lying counts, writer limit, arena limit.
  */
 #include <criterion/criterion.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/wire.h"
+#include "core/wire.h"
 
 static struct rb_reader rd(const void *p, size_t n)
 {

@@ -1,7 +1,10 @@
 /*
- * net/wire.h - Kafka wire primitives: a bounds-checked reader, a growable
- * writer, a per-request arena, and the string/bytes/uuid views the generated
- * codecs (net/proto_gen.h) use.
+ * core/wire.h - Kafka's primitive encodings (big-endian integers, varints,
+ * strings, bytes, uuids): a bounds-checked reader, a growable writer, a
+ * per-request arena, and the string/bytes/uuid views. They are the vocabulary of
+ * both the wire protocol (net/proto_gen.h's generated codecs) and of records kept
+ * in logs (coord/offsets_log.c's group records), so they live in core/, below
+ * both; core/ still knows no request or API.
  *
  * Reader: every length read from the wire is checked against the bytes remaining
  * before anything is allocated or copied; the first error sticks in r->err
@@ -12,8 +15,8 @@
  * w->max bytes; overflow sets w->err = -ENOMEM and further writes are dropped.
  * Arena: bump allocator for decoded structs and arrays; freed all at once.
  */
-#ifndef RB_NET_WIRE_H
-#define RB_NET_WIRE_H
+#ifndef RB_CORE_WIRE_H
+#define RB_CORE_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>

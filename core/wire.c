@@ -1,5 +1,5 @@
 /*
- * net/wire.c - Kafka wire primitives (see net/wire.h).
+ * core/wire.c - Kafka wire primitives (see core/wire.h).
  *
  * Owns: the bounds-checked reader, the growable writer and the bump arena.
  * Invariants:
@@ -16,7 +16,7 @@
  *  - arena: 8-byte aligned, zeroed memory; used_bytes never exceeds the limit.
  * Fault model: any byte sequence may arrive; nothing here asserts on input.
  */
-#include "net/wire.h"
+#include "core/wire.h"
 
 #include "core/rb.h"
 
