@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct rb_broker_meta {
     int32_t id;
@@ -77,6 +78,16 @@ struct rb_metadata {
 
 void rb_metadata_ref(struct rb_metadata *md);
 void rb_metadata_unref(struct rb_metadata *md);
+
+/* Kafka's internal topics (Topic.isInternal): __consumer_offsets and
+ * __transaction_state. Only the broker writes them: clients get
+ * INVALID_TOPIC_EXCEPTION for Produce, DeleteRecords and DeleteTopics. */
+static inline bool rb_topic_name_internal(const char *name, size_t len)
+{
+    static const char co[] = "__consumer_offsets", ts[] = "__transaction_state";
+    return name && ((len == sizeof(co) - 1 && memcmp(name, co, len) == 0) ||
+                    (len == sizeof(ts) - 1 && memcmp(name, ts, len) == 0));
+}
 
 /* Lookup by name (binary search); NULL when absent. */
 const struct rb_topic_meta *rb_metadata_topic(const struct rb_metadata *md, const char *name,

@@ -45,7 +45,7 @@ struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *
     t->name = strdup(name);
     RB_ASSERT(t->name);
     t->name_len = strlen(name);
-    t->internal = name[0] == '_' && name[1] == '_';
+    t->internal = rb_topic_name_internal(name, t->name_len);
     return t;
 }
 
@@ -594,6 +594,11 @@ static void coord_delete(struct rb_shard *cs, void *arg)
         }
         if (!c->bc->delete_topic_enable) {
             d->error = RB_KERR_TOPIC_DELETION_DISABLED;
+            continue;
+        }
+        if (t->internal) { /* only the broker owns it (Kafka's tools refuse too) */
+            RB_WARN(COMP, "DeleteTopics: %s is an internal topic: refused", t->name);
+            d->error = RB_KERR_INVALID_TOPIC_EXCEPTION;
             continue;
         }
         snprintf(d->name_buf, sizeof(d->name_buf), "%s", t->name);

@@ -33,6 +33,15 @@ static inline bool rb_timer_armed(const struct rb_timer *t)
 {
     return t->heap_idx >= 0;
 }
+/* now_ms + delay_ms without overflow: a delay past the end of time (Kafka's
+ * Long.MAX_VALUE, "never") gives INT64_MAX, a deadline that never comes. A
+ * negative delay counts as 0. now_ms is a clock reading (>= 0). */
+static inline int64_t rb_deadline_after(int64_t now_ms, int64_t delay_ms)
+{
+    if (delay_ms < 0)
+        delay_ms = 0;
+    return delay_ms > INT64_MAX - now_ms ? INT64_MAX : now_ms + delay_ms;
+}
 /* Arm (or re-arm) t for deadline_ms. Returns 0 or -ENOMEM. */
 int rb_timer_arm(struct rb_timers *ts, struct rb_timer *t, int64_t deadline_ms);
 void rb_timer_cancel(struct rb_timers *ts, struct rb_timer *t);

@@ -15,6 +15,9 @@
  * Limits: at most MAX_QUEUED requests or MAX_QUEUED_BYTES of frames per
  * connection; past that the recv is cancelled (TCP pushes back) and re-armed
  * when the queue drains.
+ * At the fd limit (EMFILE/ENFILE) the accept backs off: the multishot accept is
+ * off for ACCEPT_PAUSE_MS (new connections wait in the listen backlog) and one
+ * message per ACCEPT_LOG_MS says how many accepts failed meanwhile.
  * Responses leave strictly in request order: only the queue head is sent
  * (net/resp_send.c puts it on the wire, fetch data from files included).
  *
@@ -129,6 +132,13 @@ int rb_net_prebind(struct rb_broker *b, char *err, size_t errlen)
 }
 
 static void on_accept(struct rb_io *io, int res, unsigned flags);
+static void accept_resume(struct rb_timer *t);
+
+/* Accept back-off: at the fd limit a re-armed multishot accept fails again at
+ * once, so the shard would spin (and log) as fast as the ring turns. Keep it off
+ * for ACCEPT_PAUSE_MS and log once per ACCEPT_LOG_MS with the count meanwhile. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_MS   10000
 
 static void arm_accept(struct rb_net *n)
 {
@@ -170,6 +180,42 @@ static void buf_return(struct rb_net *n, unsigned bid)
     io_uring_buf_ring_advance(n->br, 1);
 }
 
+/* connections.max.idle.ms: how often the sweep looks (a tenth of the limit,
+ * 100 ms to 10 s), so a connection is closed within ~10% after its limit. */
+static int64_t idle_period_ms(int64_t idle_ms)
+{
+    return RB_MAX((int64_t)100, RB_MIN(idle_ms / 10, (int64_t)10000));
+}
+
+/* Close the connections with nothing received or sent for idle_ms and no request
+ * in progress (a parked long poll is not idle), as Kafka's selector does. */
+static void idle_sweep(struct rb_timer *t)
+{
+    struct rb_net *n = RB_CONTAINER_OF(t, struct rb_net, idle_timer);
+    struct rb_shard *s = n->shard;
+    if (atomic_load(&s->rt->stopping))
+        return;
+    for (struct rb_conn *c = n->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == RB_CONN_OPEN && !c->q_head && !c->send_in_flight && !c->busy &&
+            s->now_ms - c->last_active_ms >= n->idle_ms)
+            conn_close(c, "idle longer than connections.max.idle.ms");
+    }
+    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, idle_period_ms(n->idle_ms)));
+}
+
+static void idle_start(struct rb_net *n)
+{
+    const char *v = rb_config_get(n->b->config, "connections.max.idle.ms");
+    int64_t ms = 600000; /* Kafka's default */
+    if (v && rb_parse_i64(v, -1, INT64_MAX, &ms) != 0)
+        ms = 600000;
+    n->idle_ms = ms;
+    if (ms >= 0)
+        (void)rb_timer_arm(&n->shard->timers, &n->idle_timer,
+                           rb_deadline_after(n->shard->now_ms, idle_period_ms(ms)));
+}
+
 int rb_net_listen_on_shard(struct rb_net *n);
 int rb_net_listen_on_shard(struct rb_net *n)
 {
@@ -192,6 +238,7 @@ int rb_net_listen_on_shard(struct rb_net *n)
     }
     n->listen_fd = fd;
     n->accept_io.cb = on_accept;
+    idle_start(n);
     arm_accept(n);
     return 0;
 }
@@ -210,46 +257,120 @@ static void on_recv(struct rb_io *io, int res, unsigned flags);
 static void on_send(struct rb_io *io, int res, unsigned flags);
 static void on_fill(struct rb_io *io, int res, unsigned flags);
 
+static void accept_resume(struct rb_timer *t)
+{
+    struct rb_net *n = RB_CONTAINER_OF(t, struct rb_net, accept_timer);
+    n->accept_paused = false;
+    if (!n->accept_armed && !atomic_load(&n->shard->rt->stopping))
+        arm_accept(n);
+}
+
+static bool accept_fd_limit(int res)
+{
+    return res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM;
+}
+
+/* Count one event of r; true when its message is due (the first, then one per
+ * ACCEPT_LOG_MS): log r->count, the events since the last message, then reset it. */
+static bool ratelog_due(struct rb_ratelog *r, int64_t now_ms)
+{
+    r->count++;
+    if (r->logged_ms && now_ms - r->logged_ms < ACCEPT_LOG_MS)
+        return false;
+    r->logged_ms = now_ms;
+    return true;
+}
+
+/* The accept failed for lack of descriptors or memory: stop accepting for a while
+ * (cancel the multishot if it is still armed), log at most once per interval. */
+static void accept_pause(struct rb_net *n, int res)
+{
+    struct rb_shard *s = n->shard;
+    if (ratelog_due(&n->accept_log, s->now_ms)) {
+        RB_WARN(COMP,
+                "shard %d: accept: %s: not accepting for %d ms at a time (%llu failed accepts "
+                "since the last message)",
+                s->id, strerror(-res), ACCEPT_PAUSE_MS, (unsigned long long)n->accept_log.count);
+        n->accept_log.count = 0;
+    }
+    if (n->accept_paused)
+        return;
+    if (n->accept_armed) {
+        struct io_uring_sqe *sqe = rb_sqe(s);
+        io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&n->accept_io, 0);
+        rb_sqe_set_io(sqe, NULL);
+    }
+    n->accept_paused = true;
+    if (rb_timer_arm(&s->timers, &n->accept_timer, s->now_ms + ACCEPT_PAUSE_MS))
+        n->accept_paused = false; /* no timer (out of memory): retry on the next CQE */
+}
+
+/* A new connection on fd: admitted against the connection limits (else closed at
+ * once, as Kafka closes one over max.connections.per.ip), then reading. */
+static void conn_new(struct rb_net *n, int fd)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t sl = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        ss.ss_family = AF_UNSPEC;
+    int32_t slot;
+    const char *over = rb_conn_admit(n->b, &ss, &slot);
+    if (over) {
+        if (ratelog_due(&n->refused_log, n->shard->now_ms)) {
+            RB_WARN(COMP,
+                    "shard %d: closing a new connection over %s (%llu since the last message)",
+                    n->shard->id, over, (unsigned long long)n->refused_log.count);
+            n->refused_log.count = 0;
+        }
+        close(fd);
+        return;
+    }
+    struct rb_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        rb_conn_leave(n->b, slot, true);
+        close(fd);
+        return;
+    }
+    c->net = n;
+    c->fd = fd;
+    c->id = ++n->next_conn_id;
+    c->ip_slot = slot;
+    c->last_active_ms = n->shard->now_ms;
+    c->recv_io.cb = on_recv;
+    c->send_io.cb = on_send;
+    c->fill_io.cb = on_fill;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        char a[32];
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+        snprintf(c->peer, sizeof(c->peer), "%s:%u", a, ntohs(in->sin_port));
+    }
+    c->next = n->conns;
+    if (n->conns)
+        n->conns->prev = c;
+    n->conns = c;
+    n->n_conns++;
+    conn_arm_recv(c);
+}
+
 static void on_accept(struct rb_io *io, int res, unsigned flags)
 {
     struct rb_net *n = RB_CONTAINER_OF(io, struct rb_net, accept_io);
     if (!(flags & IORING_CQE_F_MORE))
         n->accept_armed = false;
     if (res < 0) {
-        if (res != -ECANCELED && res != -EINVAL)
+        if (accept_fd_limit(res))
+            accept_pause(n, res);
+        else if (res != -ECANCELED && res != -EINVAL)
             RB_WARN(COMP, "shard %d: accept: %s", n->shard->id, strerror(-res));
-    } else if (atomic_load(&n->shard->rt->stopping) || n->n_conns >= n->b->bc->max_connections) {
+    } else if (atomic_load(&n->shard->rt->stopping)) {
         close(res);
     } else {
-        struct rb_conn *c = calloc(1, sizeof(*c));
-        if (!c) {
-            close(res);
-        } else {
-            c->net = n;
-            c->fd = res;
-            c->id = ++n->next_conn_id;
-            c->recv_io.cb = on_recv;
-            c->send_io.cb = on_send;
-            c->fill_io.cb = on_fill;
-            int one = 1;
-            setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof(ss);
-            if (getpeername(res, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
-                struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-                char a[32];
-                inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-                snprintf(c->peer, sizeof(c->peer), "%s:%u", a, ntohs(in->sin_port));
-            }
-            c->next = n->conns;
-            if (n->conns)
-                n->conns->prev = c;
-            n->conns = c;
-            n->n_conns++;
-            conn_arm_recv(c);
-        }
+        conn_new(n, res);
     }
-    if (!n->accept_armed && !atomic_load(&n->shard->rt->stopping))
+    if (!n->accept_armed && !n->accept_paused && !atomic_load(&n->shard->rt->stopping))
         arm_accept(n);
 }
 
@@ -376,6 +497,7 @@ static void conn_maybe_free(struct rb_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     n->n_conns--;
+    rb_conn_leave(n->b, c->ip_slot, true);
     close(c->fd);
     rb_resp_send_free(c);
     free(c);
@@ -493,6 +615,8 @@ static void on_recv(struct rb_io *io, int res, unsigned flags)
     if (flags & IORING_CQE_F_BUFFER) {
         unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
         bool ok = true;
+        if (res > 0)
+            c->last_active_ms = c->net->shard->now_ms;
         if (res > 0 && c->state == RB_CONN_OPEN)
             ok = conn_feed(c, c->net->bufs + (size_t)bid * c->net->buf_bytes, (uint32_t)res);
         buf_return(c->net, bid);
@@ -572,6 +696,7 @@ static void send_cqe(struct rb_conn *c, bool fill, int res)
     if (r == 0)
         return; /* the other CQE of a linked pair is still due */
     c->send_in_flight = false;
+    c->last_active_ms = c->net->shard->now_ms;
     if (r < 0 && c->state != RB_CONN_CLOSING) {
         conn_close(c, strerror(-r)); /* may free c */
         return;
@@ -652,6 +777,9 @@ int rb_net_shard_start(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
     n->shard = s;
+    /* before anything can fail: rb_net_shard_stop cancels them */
+    rb_timer_init(&n->accept_timer, accept_resume);
+    rb_timer_init(&n->idle_timer, idle_sweep);
     return rb_net_listen_on_shard(n);
 }
 
@@ -663,6 +791,9 @@ void rb_net_shard_turn(struct rb_shard *s)
 void rb_net_shard_stop(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
+    rb_timer_cancel(&s->timers, &n->accept_timer);
+    rb_timer_cancel(&s->timers, &n->idle_timer);
+    n->accept_paused = false;
     if (n->listen_fd >= 0) {
         if (n->accept_armed) {
             struct io_uring_sqe *sqe = rb_sqe(s);

@@ -482,7 +482,7 @@ static void expire_one(void *arg, struct rb_group *g, const struct rb_goffset *o
 
 static void expire_arm(struct rb_shard *s, int64_t delay)
 {
-    (void)rb_timer_arm(&s->timers, &GS(s)->exp.timer, s->now_ms + delay);
+    (void)rb_timer_arm(&s->timers, &GS(s)->exp.timer, rb_deadline_after(s->now_ms, delay));
 }
 
 static bool stopping(struct rb_shard *s)

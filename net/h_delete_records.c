@@ -5,7 +5,8 @@
  * Routed like ListOffsets: one group per owner shard, answered at once.
  * Errors: OFFSET_OUT_OF_RANGE beyond the high watermark (or below -1),
  * KAFKA_STORAGE_ERROR when the log is offline, NOT_LEADER_OR_FOLLOWER when the
- * partition is not on its shard (being created or deleted).
+ * partition is not on its shard (being created or deleted), INVALID_TOPIC_EXCEPTION
+ * on an internal topic (__consumer_offsets: only the broker moves its log, as Kafka).
  */
 #include "core/kerr.h"
 #include "core/rb.h"
@@ -67,8 +68,11 @@ void rb_handle_delete_records(struct rb_request *req, void *msg)
         const struct rb_topic_meta *t = rb_pwalk_named(&dc->w, rt->name, &tname);
         for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
             struct rb_delete_records_req_partition *rp = &rt->partitions[j];
+            int16_t err = rb_topic_name_internal(rt->name.ptr, (size_t)RB_MAX(rt->name.len, 0))
+                              ? RB_KERR_INVALID_TOPIC_EXCEPTION /* as Kafka */
+                              : RB_KERR_NONE;
             struct rb_pop *op =
-                rb_pwalk_add(&dc->w, k, RB_POP_DELETE_RECORDS, t, tname, rp->partition_index, 0);
+                rb_pwalk_add(&dc->w, k, RB_POP_DELETE_RECORDS, t, tname, rp->partition_index, err);
             if (op)
                 op->u.dr.offset = rp->offset;
         }

@@ -21,6 +21,8 @@
  * in a partition that needs a rebuild INVALID_RECORD (Kafka refuses that always),
  * zstd before Produce v7 UNSUPPORTED_COMPRESSION_TYPE (76). CreateTime topics also
  * get Kafka's timestamp rule (struct rb_part_ts_rule): INVALID_TIMESTAMP (32).
+ * An internal topic (__consumer_offsets) gets INVALID_TOPIC_EXCEPTION (17), as in
+ * Kafka: only the broker writes it (the group coordinator appends through part/).
  */
 #include "core/kerr.h"
 #include "core/rb.h"
@@ -154,6 +156,8 @@ void rb_handle_produce(struct rb_request *req, void *msg)
             struct rb_produce_req_partition *rp = &rt->partition_data[j];
             int16_t err = all_err;
             bool recompress = false;
+            if (!err && rb_topic_name_internal(rt->name.ptr, (size_t)RB_MAX(rt->name.len, 0)))
+                err = RB_KERR_INVALID_TOPIC_EXCEPTION; /* Kafka: only the broker appends */
             if (!err && t && rp->index >= 0 && rp->index < t->n_partitions)
                 err = rb_part_validate(ps, rp->records.ptr, rp->records.len, max_bytes, target,
                                        &tsr, req->hdr.api_version >= 7, &recompress);

@@ -32,13 +32,35 @@
 struct rb_pending_update;
 struct rb_groups_shard;
 
+#define RB_IP_SLOTS 4096 /* power of two */
+
+/* A message logged at most once per interval with the count of events since. */
+struct rb_ratelog {
+    int64_t logged_ms; /* 0: never */
+    uint64_t count;
+};
+
 struct rb_broker {
     struct rb_config *config;
     const struct rb_broker_config *bc;
     struct rb_runtime rt;
     struct rb_coord *coord;
     uint16_t bound_port; /* actual listening port */
+    /* connection limits shared by the shards (net/conn_limits.c), zeroed */
+    _Atomic int32_t conns;
+    struct {
+        _Atomic uint64_t key; /* address hash, 0: free */
+        _Atomic int32_t n;
+    } ip_slots[RB_IP_SLOTS];
 };
+
+struct sockaddr_storage;
+/* Admit a new connection from ss against max.connections and
+ * max.connections.per.ip: NULL (admitted; *slot is its per-address slot, -1:
+ * none) or the name of the limit it is over. An admitted connection is
+ * released once with rb_conn_leave(b, slot, true). */
+const char *rb_conn_admit(struct rb_broker *b, const struct sockaddr_storage *ss, int32_t *slot);
+void rb_conn_leave(struct rb_broker *b, int32_t slot, bool counted);
 
 struct rb_net {
     struct rb_shard *shard;
@@ -46,6 +68,14 @@ struct rb_net {
     int listen_fd;
     struct rb_io accept_io;
     bool accept_armed;
+    /* accept back-off at the fd limit (EMFILE/ENFILE/ENOBUFS/ENOMEM): the
+     * multishot accept stays off until accept_timer fires (net/conn.c). */
+    bool accept_paused;
+    struct rb_timer accept_timer;
+    struct rb_ratelog accept_log;  /* fd-limit failures */
+    struct rb_ratelog refused_log; /* connections over max.connections(.per.ip) */
+    int64_t idle_ms;               /* connections.max.idle.ms, < 0: never */
+    struct rb_timer idle_timer;    /* closes connections idle for idle_ms */
     /* provided receive buffers */
     struct io_uring_buf_ring *br;
     uint8_t *bufs;
@@ -117,6 +147,8 @@ struct rb_conn {
     int fd;
     uint64_t id;
     char peer[64];
+    int32_t ip_slot;        /* per-address count (net/conn_limits.c), -1: none */
+    int64_t last_active_ms; /* last bytes received or sent (connections.max.idle.ms) */
     struct rb_io recv_io;
     struct rb_io send_io;
     bool recv_armed;

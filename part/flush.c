@@ -127,7 +127,7 @@ static int part_flush(struct rb_part_shard *ps, struct rb_part *p)
     int64_t msgs, ms;
     rb_log_flush_policy(p->log, &msgs, &ms);
     if (ms >= 0 && !rb_timer_armed(&p->sync_timer) &&
-        rb_timer_arm(&ps->shard->timers, &p->sync_timer, p->last_sync_ms + ms))
+        rb_timer_arm(&ps->shard->timers, &p->sync_timer, rb_deadline_after(p->last_sync_ms, ms)))
         RB_WARN(COMP, "%s-%d: no flush.ms timer (out of memory)", p->topic, p->index);
     return r;
 }

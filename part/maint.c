@@ -127,8 +127,9 @@ static void ckpt_fire(struct rb_timer *t)
     struct maint_report *r = build_report(ps);
     if (r)
         rb_post(s, s->rt->n_shards, coord_take_report, r);
-    (void)rb_timer_arm(&s->timers, t,
-                       s->now_ms + cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000));
+    (void)rb_timer_arm(
+        &s->timers, t,
+        rb_deadline_after(s->now_ms, cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000)));
 }
 
 static void coord_unlink(struct rb_shard *cs, void *arg)
@@ -175,7 +176,8 @@ static void ret_fire(struct rb_timer *t)
     struct rb_part_shard *ps = RB_CONTAINER_OF(t, struct rb_part_shard, maint.ret);
     struct rb_shard *s = ps->shard;
     rb_part_each(ps, retain_one, ps);
-    (void)rb_timer_arm(&s->timers, t, s->now_ms + ps->bc->log_retention_check_interval_ms);
+    (void)rb_timer_arm(&s->timers, t,
+                       rb_deadline_after(s->now_ms, ps->bc->log_retention_check_interval_ms));
 }
 
 static int64_t del_period(struct rb_part_shard *ps)
@@ -197,7 +199,7 @@ static void del_fire(struct rb_timer *t)
     struct rb_part_shard *ps = RB_CONTAINER_OF(t, struct rb_part_shard, maint.del);
     struct rb_shard *s = ps->shard;
     rb_part_each(ps, del_one, ps);
-    (void)rb_timer_arm(&s->timers, t, s->now_ms + del_period(ps));
+    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, del_period(ps)));
 }
 
 void rb_part_maint_turn(struct rb_part_shard *ps)
@@ -210,10 +212,12 @@ void rb_part_maint_turn(struct rb_part_shard *ps)
     rb_timer_init(&m->ckpt, ckpt_fire);
     rb_timer_init(&m->ret, ret_fire);
     rb_timer_init(&m->del, del_fire);
-    (void)rb_timer_arm(&s->timers, &m->ckpt,
-                       s->now_ms + cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000));
-    (void)rb_timer_arm(&s->timers, &m->ret, s->now_ms + ps->bc->log_retention_check_interval_ms);
-    (void)rb_timer_arm(&s->timers, &m->del, s->now_ms + del_period(ps));
+    (void)rb_timer_arm(
+        &s->timers, &m->ckpt,
+        rb_deadline_after(s->now_ms, cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000)));
+    (void)rb_timer_arm(&s->timers, &m->ret,
+                       rb_deadline_after(s->now_ms, ps->bc->log_retention_check_interval_ms));
+    (void)rb_timer_arm(&s->timers, &m->del, rb_deadline_after(s->now_ms, del_period(ps)));
 }
 
 void rb_part_maint_finish(struct rb_part_shard *ps)

@@ -129,6 +129,7 @@ struct rb_part_read_set {
     enum rb_part_set_state state;
     struct rb_timer timer;
     struct rb_part_shard *ps;
+    uint64_t wake_gen; /* the last wake-up that re-ran this set */
 };
 
 /* ListOffsets: timestamp -1 latest (the high watermark), -2/-4 earliest, -3 max

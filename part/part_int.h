@@ -65,6 +65,7 @@ struct rb_part_shard {
     uint32_t n;
     struct rb_part *dirty_head; /* partitions appended to since their last flush */
     int flushes_in_flight;
+    uint64_t wake_gen;                /* numbers wake-ups of read waiters (rb_part_wake_readers) */
     struct rb_tail_cache *tail_cache; /* log.tail.cache.bytes of written chunks */
     struct rb_codec_ctx *codec;       /* compression scratch, lazy */
     struct rb_part_maint maint;

@@ -223,6 +223,7 @@ void rb_part_read_start(struct rb_part_shard *ps, struct rb_part_read_set *set)
 {
     set->ps = ps;
     set->state = RB_PSET_RUNNING;
+    set->wake_gen = 0;
     for (int i = 0; i < set->n; i++) {
         set->items[i]->it.waiting = false;
         set->items[i]->set = set;
@@ -251,34 +252,30 @@ void rb_part_read_cancel(struct rb_part_shard *ps, struct rb_part_read_set *set)
     set_answer(ps, set);
 }
 
+/* The first parked set on p that this wake-up has not re-run yet, or NULL. */
+static struct rb_part_read_set *next_unwoken(struct rb_part *p, uint64_t gen)
+{
+    for (struct rb_part_item *it = p->read_waiters; it; it = it->wnext) {
+        struct rb_part_read_set *set = ((struct rb_part_read *)it)->set;
+        if (set->wake_gen != gen)
+            return set;
+    }
+    return NULL;
+}
+
 void rb_part_wake_readers(struct rb_part_shard *ps, struct rb_part *p)
 {
-    /* Re-running a set unlinks its items from every partition: collect first. A
-     * set the new data does not satisfy (min_bytes, or a flush that made nothing
-     * new visible) registers again at the head of the list: run each set at most
-     * once per wake-up, or this would spin. */
-    struct rb_part_read_set *sets[64], *done[256];
-    int n_done = 0;
-    while (n_done < (int)RB_ARRAY_LEN(done)) {
-        int k = 0;
-        for (struct rb_part_item *it = p->read_waiters; it && k < 64; it = it->wnext) {
-            struct rb_part_read_set *set = ((struct rb_part_read *)it)->set;
-            bool seen = false;
-            for (int j = 0; j < k; j++)
-                seen |= sets[j] == set;
-            for (int j = 0; j < n_done; j++)
-                seen |= done[j] == set;
-            if (!seen)
-                sets[k++] = set;
-        }
-        if (k == 0)
-            break;
-        for (int j = 0; j < k; j++) {
-            if (sets[j]->state == RB_PSET_WAITING)
-                set_rerun(ps, sets[j]);
-            if (n_done < (int)RB_ARRAY_LEN(done))
-                done[n_done++] = sets[j]; /* compared by address only from here */
-        }
+    /* Re-run every set parked on p, however many. Re-running a set unlinks its
+     * items from every partition, answers it (it may be freed) or parks it again
+     * at the head of the list: so each pass starts from the head and takes the
+     * first set not yet stamped with this wake-up's number. A set the new data
+     * does not satisfy is stamped and skipped: each set runs once per wake-up. */
+    uint64_t gen = ++ps->wake_gen;
+    struct rb_part_read_set *set;
+    while ((set = next_unwoken(p, gen))) {
+        RB_ASSERT(set->state == RB_PSET_WAITING);
+        set->wake_gen = gen;
+        set_rerun(ps, set);
     }
 }
 

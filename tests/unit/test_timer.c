@@ -318,3 +318,14 @@ Test(timer, clocks_are_sane)
     /* Wall clock after 2020-01-01. */
     cr_assert_gt(rb_wall_ms(), 1577836800000LL);
 }
+
+Test(timer, deadline_after_saturates_at_never)
+{
+    /* Kafka's Long.MAX_VALUE delays ("never") must not wrap into the past. */
+    cr_assert_eq(rb_deadline_after(1000, 500), 1500);
+    cr_assert_eq(rb_deadline_after(1000, INT64_MAX), INT64_MAX);
+    cr_assert_eq(rb_deadline_after(1000, INT64_MAX - 1000), INT64_MAX);
+    cr_assert_eq(rb_deadline_after(1000, INT64_MAX - 1001), INT64_MAX - 1);
+    cr_assert_eq(rb_deadline_after(1000, -7), 1000);
+    cr_assert_eq(rb_deadline_after(0, INT64_MAX), INT64_MAX);
+}
