@@ -1,15 +1,18 @@
 # ringbroker - one entry point.
 #   make            release build: build/bin/ringbroker, build/bin/ringctl
 #   make run        start one standalone broker on 127.0.0.1:9092 (data in ./data)
-#   make test       unit tests (release + ASan/UBSan), integration tests, short fuzz run
+#   make test       unit tests (release + ASan/UBSan), simulation, integration tests, short fuzz run
 #   make unit       unit tests only      make asan   unit tests under ASan/UBSan
 #   make integration                     make fuzz   libFuzzer targets (FUZZ_SECONDS=60)
 #   make interop    client interop suite make bench  perf harness (perf/README.md)
 #   make lint       clang-format + include rules   make gen    regenerate protocol codecs
+#   make sim        deterministic simulation (SEEDS=N, SEED=S; tests/sim/README.md)
+#   make sim-selftest  the simulator against planted defects (must catch each)
 #   make clean
-# Every source file under core/ net/ storage/ coord/ is part of the broker
-# library (part/ too); cmd/ringbroker.c is the daemon's entry point (composition root). Tests are tests/unit/test_*.c,
-# one binary each.
+# Every source file under core/ storage/ part/ coord/ net/ is part of the broker
+# library; cmd/broker.c assembles a broker from it (the composition root), linked
+# into the daemon (cmd/ringbroker.c, its entry point) and the simulator
+# (tests/sim/, build/sim/ringsim). Tests are tests/unit/test_*.c, one binary each.
 
 MODE     ?= release
 BUILD_ROOT ?= build
@@ -30,6 +33,9 @@ CFLAGS_COMMON := -std=gnu11 -g -D_GNU_SOURCE -I. -pthread $(WARN) -MMD -MP
 ifeq ($(MODE),asan)
 CFLAGS_MODE := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS_MODE := -fsanitize=address,undefined
+else ifeq ($(MODE),simdef)
+CFLAGS_MODE := -O2 -DRB_SIM_DEFECTS
+LDFLAGS_MODE :=
 else
 CFLAGS_MODE := -O2
 LDFLAGS_MODE :=
@@ -46,11 +52,40 @@ endif
 LIB_SRCS := $(sort $(wildcard core/*.c storage/*.c part/*.c coord/*.c net/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 LIB_A    := $(OUT)/libringbroker.a
+# The broker's assembly (cmd/broker.c), linked into the daemon and the simulator alike.
+BROKER_OBJS := $(OUT)/obj/cmd/broker.o
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 CTL_SRCS := $(sort $(wildcard tools/ringctl*.c))
 HELPER_SRCS := $(sort $(wildcard tests/clients/*.c))
 HELPER_BINS := $(HELPER_SRCS:tests/clients/%.c=build/clients/%)
+
+.PHONY: sim sim-selftest
+SIM_SRCS := $(sort $(wildcard tests/sim/*.c))
+ifeq ($(MODE),release)
+SIM_BIN  := $(BUILD_ROOT)/sim/ringsim
+else
+SIM_BIN  := $(OUT)/sim/ringsim
+endif
+SEEDS    ?= 40
+SIM_BUDGET ?= 40
+$(SIM_BIN): $(SIM_SRCS:%.c=$(OUT)/obj/%.o) $(BROKER_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)
+
+# Seeds of the deterministic simulation (tests/sim/README.md): the real broker
+# (cmd/broker.c's assembly) with every shard stepped from one thread on a simulated
+# ring, clock, disk and network. SEEDS=N seeds from SEED (default: a time-based
+# base, printed); a failure prints the seed and the command that replays it.
+# MODE=asan runs build/asan/sim/ringsim (ASan/UBSan).
+sim: $(SIM_BIN)
+	@$(SIM_BIN) --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
+
+# The simulator built against planted defects (core/defect.h, MODE=simdef in
+# build/simdef/): each must be caught by some seed of 1..SIM_BUDGET.
+sim-selftest:
+	@$(MAKE) --no-print-directory MODE=simdef $(BUILD_ROOT)/simdef/sim/ringsim
+	@$(BUILD_ROOT)/simdef/sim/ringsim --selftest $(SIM_BUDGET)
 
 .PHONY: all run test unit asan integration integration-asan interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
 
@@ -70,7 +105,7 @@ $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/ringbroker: $(OUT)/obj/cmd/ringbroker.o $(LIB_A)
+$(BIN)/ringbroker: $(OUT)/obj/cmd/ringbroker.o $(BROKER_OBJS) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)
 
@@ -112,6 +147,7 @@ interop: all
 	@tests/interop/run-all.sh
 
 FUZZ_SECONDS ?= 60
+SIM_TEST_SEEDS ?= 20
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
@@ -129,12 +165,14 @@ perf: | $(DEPS_OK)
 bench: all perf
 	@BUILD_ROOT=$(abspath $(BUILD_ROOT)) perf/run $(SCENARIOS)
 
-# Tests: lint (clang-format, include rules), release unit tests, the same under ASan/UBSan, the codec staleness check,
+# Tests: lint (clang-format, include rules), release unit tests, SIM_TEST_SEEDS seeds
+# of the simulation (tests/sim/), the unit tests under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
 # (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
 test: all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory sim SEEDS=$(SIM_TEST_SEEDS)
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory gen-check
 	@$(MAKE) --no-print-directory integration
@@ -154,4 +192,5 @@ lint:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
+-include $(SIM_SRCS:%.c=$(OUT)/obj/%.d)
+-include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(BROKER_OBJS:.o=.d) $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)

@@ -13,6 +13,11 @@
  *
  * Stop: rb_runtime_request_stop (from the main thread, after sigwait) sets
  * `stopping` and writes each thread's eventfd, whose read is armed in its ring.
+ *
+ * Loop turn (loop_turn) is shared by the thread loop (shard_main: turn, then
+ * submit and wait) and the step API (rb_shard_step: turn, then submit through
+ * the ring ops, never wait). A simulated shard (s->ops set) never sleeps, so it
+ * never needs a MSG_RING wake-up: the simulator steps whichever shard has work.
  */
 #include "core/shard.h"
 #include "core/logging.h"
@@ -53,6 +58,10 @@ struct shard_priv {
     uint64_t stop_buf;
     struct rb_io stop_io;
 };
+
+/* The stop read's buffer outlives shard_main's frame only for simulated shards,
+ * which have no thread: theirs lives here, one per thread id. */
+static struct shard_priv sim_priv[RB_MAX_THREADS];
 
 static __thread struct rb_shard *self_shard;
 static uint32_t ring_entries_cfg = 1024;
@@ -96,6 +105,10 @@ static int spsc_drain(struct rb_shard *s, struct rb_spsc *q, int budget)
 
 struct io_uring_sqe *rb_sqe(struct rb_shard *s)
 {
+    if (__builtin_expect(s->ops != NULL, 0)) {
+        s->unsubmitted++;
+        return s->ops->get_sqe(s);
+    }
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
     while (!sqe) {
         int r = io_uring_submit(&s->ring);
@@ -230,6 +243,8 @@ static void arm_stop_read(struct rb_shard *s, struct shard_priv *p)
 
 static int reap(struct rb_shard *s)
 {
+    if (s->ops)
+        return s->ops->reap(s);
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
     io_uring_for_each_cqe(&s->ring, head, cqe)
@@ -280,6 +295,83 @@ static void wait_for_work(struct rb_shard *s)
     }
     atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
     s->unsubmitted = 0;
+}
+
+/* One loop turn up to (not including) the wait. Returns false once stopped. */
+static bool loop_turn(struct rb_shard *s)
+{
+    reap(s);
+    s->now_ms = rb_mono_ms();
+    rb_timers_run(&s->timers, s->now_ms);
+    drain_inboxes(s);
+    if (atomic_load_explicit(&s->rt->stopping, memory_order_relaxed)) {
+        if (!s->stop_called) {
+            s->stop_called = true;
+            if (s->hooks.stop)
+                s->hooks.stop(s);
+        }
+        if (!s->hooks.stop_done || s->hooks.stop_done(s))
+            return false;
+    }
+    if (s->hooks.turn)
+        s->hooks.turn(s);
+    push_overflow(s);
+    send_wakeups(s);
+    return true;
+}
+
+int rb_shard_boot(struct rb_shard *s)
+{
+    RB_ASSERT(s->ops);
+    self_shard = s;
+    struct shard_priv *p = &sim_priv[s->id];
+    p->stop_io.cb = stop_read_done;
+    s->now_ms = rb_mono_ms();
+    int r = s->hooks.start ? s->hooks.start(s) : 0;
+    if (r < 0)
+        return r;
+    arm_stop_read(s, p);
+    s->ops->submit(s);
+    s->unsubmitted = 0;
+    return 0;
+}
+
+bool rb_shard_step(struct rb_shard *s)
+{
+    RB_ASSERT(s->ops);
+    self_shard = s;
+    bool more = loop_turn(s);
+    s->ops->submit(s);
+    s->unsubmitted = 0;
+    return more;
+}
+
+bool rb_shard_has_work(struct rb_shard *s)
+{
+    return inboxes_pending(s) || overflow_pending(s) || (s->ops && s->ops->cq_ready(s)) ||
+           s->wake_mask[0] || s->wake_mask[1];
+}
+
+void rb_shard_finish(struct rb_shard *s)
+{
+    self_shard = s;
+    if (s->hooks.finish)
+        s->hooks.finish(s);
+    s->ops->submit(s);
+}
+
+int rb_ring_register_buf_ring(struct rb_shard *s, struct io_uring_buf_reg *reg)
+{
+    if (s->ops)
+        return s->ops->register_buf_ring(s, reg);
+    return io_uring_register_buf_ring(&s->ring, reg, 0);
+}
+
+int rb_ring_unregister_buf_ring(struct rb_shard *s, int bgid)
+{
+    if (s->ops)
+        return s->ops->unregister_buf_ring(s, bgid);
+    return io_uring_unregister_buf_ring(&s->ring, bgid);
 }
 
 static void pin_cpu(struct rb_shard *s)
@@ -335,26 +427,8 @@ static void *shard_main(void *arg)
         goto out;
     arm_stop_read(s, &priv);
 
-    for (;;) {
-        reap(s);
-        s->now_ms = rb_mono_ms();
-        rb_timers_run(&s->timers, s->now_ms);
-        drain_inboxes(s);
-        if (atomic_load_explicit(&s->rt->stopping, memory_order_relaxed)) {
-            if (!s->stop_called) {
-                s->stop_called = true;
-                if (s->hooks.stop)
-                    s->hooks.stop(s);
-            }
-            if (!s->hooks.stop_done || s->hooks.stop_done(s))
-                break;
-        }
-        if (s->hooks.turn)
-            s->hooks.turn(s);
-        push_overflow(s);
-        send_wakeups(s);
+    while (loop_turn(s))
         wait_for_work(s);
-    }
 out:
     if (s->hooks.finish)
         s->hooks.finish(s);
@@ -369,6 +443,8 @@ int rb_runtime_init(struct rb_runtime *rt, int n_shards, uint32_t ring_entries)
     memset(rt, 0, sizeof(*rt));
     rt->n_shards = n_shards;
     rt->n_threads = n_shards + 1;
+    /* here, not in rb_runtime_start: a simulated runtime is never started */
+    pthread_barrier_init(&rt->ready, NULL, (unsigned)rt->n_threads + 1);
     ring_entries_cfg = ring_entries;
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 0; i < rt->n_threads; i++) {
@@ -403,7 +479,6 @@ int rb_runtime_init(struct rb_runtime *rt, int n_shards, uint32_t ring_entries)
 
 int rb_runtime_start(struct rb_runtime *rt)
 {
-    pthread_barrier_init(&rt->ready, NULL, (unsigned)rt->n_threads + 1);
     for (int i = 0; i < rt->n_threads; i++) {
         int r = pthread_create(&rt->t[i]->thread, NULL, shard_main, rt->t[i]);
         if (r)

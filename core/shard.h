@@ -19,6 +19,14 @@
  *
  * Loop turn: reap CQEs -> run expired timers -> drain inboxes -> run the hooks
  * (flush cycles) -> push overflow, send wake-ups -> submit and wait.
+ *
+ * Ring ops: a shard talks to the kernel's io_uring unless s->ops is set (before
+ * the shard starts); then SQEs, submission, completions and buffer-ring
+ * registration go through that table (the deterministic simulator's ring,
+ * tests/sim/). The real ring costs one pointer test per call. A simulated shard
+ * has no thread of its own: the simulator calls rb_shard_boot, then
+ * rb_shard_step for one loop turn at a time (never waiting), then
+ * rb_shard_finish, from whichever thread it chooses.
  */
 #ifndef RB_CORE_SHARD_H
 #define RB_CORE_SHARD_H
@@ -45,6 +53,19 @@ typedef void (*rb_msg_fn)(struct rb_shard *self, void *arg);
 
 struct rb_spsc;
 struct rb_overflow;
+
+/* A substitute for the kernel ring (see the note at the top). get_sqe never
+ * returns NULL; the SQE stays valid until the next submit. submit hands the
+ * SQEs got so far to the ring; reap delivers every completion ready now (calls
+ * each rb_io's cb) and returns how many; cq_ready says whether any is ready. */
+struct rb_ring_ops {
+    struct io_uring_sqe *(*get_sqe)(struct rb_shard *s);
+    int (*submit)(struct rb_shard *s);
+    int (*reap)(struct rb_shard *s);
+    bool (*cq_ready)(struct rb_shard *s);
+    int (*register_buf_ring)(struct rb_shard *s, struct io_uring_buf_reg *reg);
+    int (*unregister_buf_ring)(struct rb_shard *s, int bgid);
+};
 
 struct rb_shard_hooks {
     /* Called once in the thread after its ring exists, before the loop. */
@@ -75,6 +96,8 @@ struct rb_shard {
     struct rb_runtime *rt;
     struct io_uring ring;
     int ring_fd;
+    const struct rb_ring_ops *ops; /* NULL: the kernel's io_uring (ring) */
+    void *ops_ctx;                 /* the ops' per-shard state */
     pthread_t thread;
     int64_t now_ms; /* monotonic, refreshed every loop turn */
     struct rb_timers timers;
@@ -108,6 +131,22 @@ void rb_runtime_free(struct rb_runtime *rt);
 
 /* The calling thread's shard (NULL outside runtime threads). */
 struct rb_shard *rb_self(void);
+
+/* Step API (simulated shards, s->ops set; see the note at the top).
+ * rb_shard_boot: run the start hook and arm the stop read; 0 or -errno.
+ * rb_shard_step: one loop turn without waiting, as the calling thread's shard;
+ *   returns false once the shard has stopped (rt->stopping and stop_done).
+ * rb_shard_has_work: something to do without a new completion or time passing
+ *   (inbox, self-posted or overflowed messages, ready CQEs).
+ * rb_shard_finish: the finish hook. */
+int rb_shard_boot(struct rb_shard *s);
+bool rb_shard_step(struct rb_shard *s);
+bool rb_shard_has_work(struct rb_shard *s);
+void rb_shard_finish(struct rb_shard *s);
+
+/* Buffer rings through the shard's ring ops (net/conn.c). 0 or -errno. */
+int rb_ring_register_buf_ring(struct rb_shard *s, struct io_uring_buf_reg *reg);
+int rb_ring_unregister_buf_ring(struct rb_shard *s, int bgid);
 
 /* Get an SQE, submitting queued ones when the SQ is full. Never NULL. */
 struct io_uring_sqe *rb_sqe(struct rb_shard *s);

@@ -108,8 +108,12 @@ int rb_timers_run(struct rb_timers *ts, int64_t now_ms)
     return fired;
 }
 
+const struct rb_clock_ops *rb_clock_ops;
+
 int64_t rb_mono_ns(void)
 {
+    if (__builtin_expect(rb_clock_ops != NULL, 0))
+        return rb_clock_ops->mono_ns();
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -122,6 +126,8 @@ int64_t rb_mono_ms(void)
 
 int64_t rb_wall_ms(void)
 {
+    if (__builtin_expect(rb_clock_ops != NULL, 0))
+        return rb_clock_ops->wall_ms();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

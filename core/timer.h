@@ -51,7 +51,14 @@ int64_t rb_timers_next(const struct rb_timers *ts);
  * which may re-arm it). Returns how many fired. */
 int rb_timers_run(struct rb_timers *ts, int64_t now_ms);
 
-/* Monotonic and wall clocks. */
+/* Monotonic and wall clocks. They read the kernel's clocks unless rb_clock_ops
+ * is set (before any shard starts): the simulator's clock, where time only moves
+ * when the simulator advances it. */
+struct rb_clock_ops {
+    int64_t (*mono_ns)(void);
+    int64_t (*wall_ms)(void);
+};
+extern const struct rb_clock_ops *rb_clock_ops;
 int64_t rb_mono_ms(void);
 int64_t rb_mono_ns(void);
 int64_t rb_wall_ms(void);

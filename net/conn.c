@@ -156,7 +156,7 @@ static int setup_buf_ring(struct rb_net *n)
         return -errno;
     struct io_uring_buf_reg reg = {
         .ring_addr = (uintptr_t)mem, .ring_entries = n->nbufs, .bgid = BGID};
-    int r = io_uring_register_buf_ring(&n->shard->ring, &reg, 0);
+    int r = rb_ring_register_buf_ring(n->shard, &reg);
     if (r) {
         munmap(mem, ring_bytes);
         return r;
@@ -825,7 +825,7 @@ void rb_net_shard_finish(struct rb_shard *s)
     if (n->listen_fd >= 0)
         close(n->listen_fd);
     if (n->br)
-        io_uring_unregister_buf_ring(&s->ring, BGID);
+        rb_ring_unregister_buf_ring(s, BGID);
     free(n->bufs);
     n->bufs = NULL;
 }

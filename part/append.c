@@ -23,6 +23,7 @@
  */
 #include "part/part_int.h"
 
+#include "core/defect.h"
 #include "core/logging.h"
 #include "storage/batch.h"
 #include "storage/compress.h"
@@ -300,7 +301,8 @@ int rb_part_append_more(struct rb_part *p, struct rb_part_append *a)
     a->wait_end = rb_log_end_offset(p->log);
     a->log_start_offset = rb_log_start_offset(p->log);
     RB_ASSERT(rb_part_hw(p) <= a->wait_end);
-    if (a->acks == 0 || rb_part_hw(p) >= a->wait_end)
+    if (a->acks == 0 || rb_part_hw(p) >= a->wait_end ||
+        RB_DEFECT(ACK_BEFORE_SYNC)) /* planted defect (sim-selftest): ack before any write */
         return 1;
     rb_part_wpush(&p->durable_head, &p->durable_tail, &a->it);
     return 0;

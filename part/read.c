@@ -26,6 +26,7 @@
  */
 #include "part/part_int.h"
 
+#include "core/defect.h"
 #include "core/logging.h"
 #include "storage/compress.h"
 
@@ -236,6 +237,8 @@ static void set_rerun(struct rb_part_shard *ps, struct rb_part_read_set *set)
 {
     RB_ASSERT(set->state == RB_PSET_WAITING);
     set_unwait(ps, set);
+    if (RB_DEFECT(DROP_FETCH_WAITER)) /* planted defect (sim-selftest): never answered */
+        return;
     set->state = RB_PSET_RUNNING;
     set_read_all(ps, set);
     set_wait_or_answer(ps, set);

@@ -25,6 +25,7 @@
  */
 #include "storage/log_int.h"
 
+#include "core/defect.h"
 #include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -310,7 +311,8 @@ static void flush_fail(struct rb_log *log, int err, const char *what)
  * old segment and must not move the new one's. */
 static bool flush_segment_active(struct rb_log *log)
 {
-    return rb_log_active(log)->base_offset == log->fl_seg_base;
+    /* RB_DEFECT: planted defect (sim-selftest), the roll-under-flush bug back */
+    return rb_log_active(log)->base_offset == log->fl_seg_base || RB_DEFECT(FLUSH_AFTER_ROLL);
 }
 
 /* The flush's writes are complete (and synced when fl_sync): finish it. */

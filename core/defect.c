@@ -1,0 +1,11 @@
+/*
+ * core/defect.c - which planted defect is on (core/defect.h); always
+ * RB_DEFECT_NONE outside the simulator's self-test.
+ */
+#include "core/defect.h"
+
+int rb_defect_active;
+const char *const rb_defect_names[RB_DEFECT_COUNT] = {
+    "none",         "ACK_BEFORE_SYNC",    "DROP_FETCH_WAITER",
+    "DEDUP_WINDOW", "SKIP_TORN_TRUNCATE", "FLUSH_AFTER_ROLL",
+};
