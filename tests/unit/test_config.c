@@ -1,58 +1,16 @@
 /*
- * tests/unit/test_config.c - core/config.[ch]: .properties syntax, defaults,
- * precedence (default < file < env < override), environment mapping, validation
- * errors naming the key, listeners, retention precedence, topic configs.
+ * tests/unit/test_config.c - core/config.[ch] and the broker keys of
+ * core/config_keys.c: .properties syntax, defaults, precedence (default < file <
+ * env < override), environment mapping, validation errors naming the key,
+ * listeners, retention precedence, offsets retention keys. Topic configs are in
+ * test_config_topic.c, dynamic configs in test_config_dynamic.c.
  */
-#include "core/config.h"
-#include "core/logging.h"
+#include "config_test_fixture.h"
 
-#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-static char tmp_path[64];
-
-static const char *write_props(const char *text)
-{
-    if (tmp_path[0])
-        unlink(tmp_path);
-    snprintf(tmp_path, sizeof(tmp_path), "/tmp/rb-test-config-XXXXXX");
-    int fd = mkstemp(tmp_path);
-    cr_assert(fd >= 0);
-    size_t n = strlen(text);
-    cr_assert_eq(write(fd, text, n), (ssize_t)n);
-    close(fd);
-    return tmp_path;
-}
-
-static void cleanup_props(void)
-{
-    if (tmp_path[0])
-        unlink(tmp_path);
-    tmp_path[0] = 0;
-}
-
-/* Unknown keys in the syntax tests would log warnings; only one test checks them. */
-static void quiet_logs(void)
-{
-    rb_loglevel_max = RB_LL_ERROR;
-}
 
 TestSuite(config, .init = quiet_logs, .fini = cleanup_props);
-
-static struct rb_config *load_ok(const char *text, char *const *envp, int n, char *const *ov)
-{
-    struct rb_config *cfg = NULL;
-    char err[512];
-    int rc = rb_config_load(&cfg, text ? write_props(text) : NULL, envp, n, ov, err, sizeof(err));
-    cr_assert_eq(rc, 0, "load failed: %s", err);
-    cr_assert_not_null(cfg);
-    return cfg;
-}
 
 /* Load that must fail; returns err so the caller can check the named key. */
 static int load_fail(const char *text, char *const *envp, int n, char *const *ov, char *err,
@@ -504,112 +462,6 @@ Test(config, parse_helpers)
     cr_assert_eq(rb_parse_bool("", &b), -EINVAL);
 }
 
-Test(config, topic_config_validation)
-{
-    char err[256];
-    const char *ok[][2] = {
-        {"cleanup.policy", "delete"},
-        {"cleanup.policy", "compact"},
-        {"cleanup.policy", "compact,delete"},
-        {"cleanup.policy", "delete, compact"},
-        {"compression.type", "zstd"},
-        {"compression.type", "producer"},
-        {"retention.ms", "-1"},
-        {"retention.bytes", "1073741824"},
-        {"segment.bytes", "14"},
-        {"message.timestamp.type", "LogAppendTime"},
-        {"min.cleanable.dirty.ratio", "0.25"},
-        {"preallocate", "true"},
-        {"min.insync.replicas", "2"},
-        {"max.message.bytes", "2000000"},
-        {"local.retention.ms", "-2"},
-        {"remote.storage.enable", "false"},
-        {"flush.messages", "1"},
-        {"segment.ms", "60000"},
-    };
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        cr_assert_eq(rb_topic_config_validate(ok[i][0], ok[i][1], err, sizeof(err)), 0, "%s=%s: %s",
-                     ok[i][0], ok[i][1], err);
-    const char *bad[][2] = {
-        {"cleanup.policy", "remove"},
-        {"cleanup.policy", ""},
-        {"compression.type", "brotli"},
-        {"retention.ms", "-2"},
-        {"segment.bytes", "13"},
-        {"segment.bytes", "2147483648"},
-        {"message.timestamp.type", "createtime"},
-        {"min.cleanable.dirty.ratio", "1.5"},
-        {"min.cleanable.dirty.ratio", "x"},
-        {"preallocate", "yes"},
-        {"min.insync.replicas", "0"},
-        {"flush.messages", "0"},
-        {"segment.ms", "0"},
-        {"max.message.bytes", "ten"},
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        cr_assert_eq(rb_topic_config_validate(bad[i][0], bad[i][1], err, sizeof(err)), -ERANGE,
-                     "%s=%s accepted", bad[i][0], bad[i][1]);
-        cr_assert(strstr(err, bad[i][0]), "err: %s", err);
-    }
-    cr_assert_eq(rb_topic_config_validate("retention.hours", "1", err, sizeof(err)), -EINVAL);
-    cr_assert(strstr(err, "retention.hours"), "err: %s", err);
-}
-
-Test(config, topic_config_defaults_from_broker)
-{
-    struct rb_config *cfg = load_ok("log.retention.minutes=10\nlog.segment.bytes=1048576\n"
-                                    "message.max.bytes=2000000\nlog.flush.interval.messages=5\n"
-                                    "log.cleanup.policy=compact\ncompression.type=lz4\n"
-                                    "min.insync.replicas=2\nlog.roll.jitter.hours=1\n",
-                                    NULL, 0, NULL);
-    char buf[64];
-    const struct {
-        const char *k, *v;
-    } want[] = {
-        {"retention.ms", "600000"},
-        {"segment.bytes", "1048576"},
-        {"max.message.bytes", "2000000"},
-        {"flush.messages", "5"},
-        {"cleanup.policy", "compact"},
-        {"compression.type", "lz4"},
-        {"min.insync.replicas", "2"},
-        {"segment.ms", "604800000"},
-        {"segment.jitter.ms", "3600000"},
-        {"flush.ms", "9223372036854775807"},
-        {"retention.bytes", "-1"},
-        {"message.timestamp.type", "CreateTime"},
-        {"index.interval.bytes", "4096"},
-        {"segment.index.bytes", "10485760"},
-        {"unclean.leader.election.enable", "false"},
-        {"remote.storage.enable", "false"},
-    };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        const char *v = rb_topic_config_default(cfg, want[i].k, buf, sizeof(buf));
-        cr_assert_not_null(v, "%s", want[i].k);
-        cr_assert_str_eq(v, want[i].v, "%s", want[i].k);
-    }
-    cr_assert_null(rb_topic_config_default(cfg, "no.such.key", buf, sizeof(buf)));
-    rb_config_free(cfg);
-}
-
-Test(config, topic_config_keys_all_have_defaults)
-{
-    struct rb_config *cfg = load_ok(NULL, NULL, 0, NULL);
-    const char *const *keys = rb_topic_config_keys();
-    char buf[64], err[256];
-    int n = 0;
-    for (; keys[n]; n++) {
-        const char *d = rb_topic_config_default(cfg, keys[n], buf, sizeof(buf));
-        cr_assert_not_null(d, "%s", keys[n]);
-        /* every broker-derived default is itself a valid topic value */
-        cr_assert_eq(rb_topic_config_validate(keys[n], d, err, sizeof(err)), 0, "%s", err);
-        if (n > 0)
-            cr_assert_lt(strcmp(keys[n - 1], keys[n]), 0, "keys not sorted at %s", keys[n]);
-    }
-    cr_assert_geq(n, 30);
-    rb_config_free(cfg);
-}
-
 /* The shipped examples must load (make run uses config/server.properties). */
 Test(config, example_files_load)
 {
@@ -631,70 +483,6 @@ Test(config, example_files_load)
     cr_assert_eq(rb_config_broker(cfg)->broker_id, 1);
     cr_assert_neq(rb_config_broker(cfg)->zookeeper_connect[0], 0);
     rb_config_free(cfg);
-}
-
-/* ---- dynamic broker configs (core/config_dynamic.c, rb_config_overlay) ---- */
-
-Test(config, dynamic_keys_and_checks)
-{
-    char err[256];
-    cr_assert(rb_config_key_dynamic("log.retention.ms"));
-    cr_assert(rb_config_key_dynamic("message.max.bytes"));
-    cr_assert(!rb_config_key_dynamic("log.retention.hours")); /* as Kafka: only the ms synonym */
-    cr_assert(!rb_config_key_dynamic("num.partitions"));
-    cr_assert_eq(rb_config_dynamic_check("log.segment.bytes", "20000", err, sizeof(err)), 0);
-    cr_assert_eq(rb_config_dynamic_check("num.partitions", "3", err, sizeof(err)), -EPERM);
-    cr_assert_str_eq(err, "Cannot update these configs dynamically: [num.partitions]");
-    cr_assert_eq(rb_config_dynamic_check("log.segment.bytes", "13", err, sizeof(err)), -EINVAL);
-    cr_assert(strstr(err, "log.segment.bytes"), "%s", err);
-    cr_assert_eq(rb_config_dynamic_check("log.retention.ms", NULL, err, sizeof(err)), -EINVAL);
-    cr_assert_eq(rb_config_dynamic_check("no.such.key", "x", err, sizeof(err)), 0);
-    cr_assert(rb_config_key_list("log.cleanup.policy"));
-    cr_assert(!rb_config_key_list("log.retention.ms"));
-}
-
-Test(config, overlay_precedence_and_sources)
-{
-    quiet_logs();
-    struct rb_config *base =
-        load_ok("log.retention.hours=2\nmessage.max.bytes=5000\n", NULL, 0, NULL);
-    const char *k[] = {"log.retention.ms", "message.max.bytes", "message.max.bytes",
-                       "log.segment.bytes"};
-    const char *v[] = {"1000", "7000", "9000", "20000"};
-    const bool per[] = {false, true, false, false}; /* the per-broker value wins */
-    struct rb_config *cfg = NULL;
-    char err[256];
-    cr_assert_eq(rb_config_overlay(&cfg, base, 4, k, v, per, err, sizeof(err)), 0, "%s", err);
-    const struct rb_broker_config *b = rb_config_broker(cfg);
-    cr_assert_eq(b->log_retention_ms, 1000); /* ms beats the static hours */
-    cr_assert_eq(b->message_max_bytes, 7000);
-    cr_assert_eq(b->log_segment_bytes, 20000);
-    cr_assert_str_eq(rb_config_source(cfg, "log.retention.ms"), "dynamic-default");
-    cr_assert_str_eq(rb_config_source(cfg, "message.max.bytes"), "dynamic-broker");
-    cr_assert_str_eq(rb_config_source(cfg, "log.retention.hours"), "file");
-    cr_assert_str_eq(rb_config_source(cfg, "num.partitions"), "default");
-    /* the base is untouched */
-    cr_assert_eq(rb_config_broker(base)->log_retention_ms, 2 * 3600000LL);
-    cr_assert_eq(rb_config_broker(base)->message_max_bytes, 5000);
-    /* topic defaults follow the overlay, with the source of their broker key */
-    char buf[64];
-    cr_assert_str_eq(rb_topic_config_default(cfg, "retention.ms", buf, sizeof(buf)), "1000");
-    cr_assert_str_eq(rb_topic_config_default_source(cfg, "retention.ms"), "dynamic-default");
-    cr_assert_str_eq(rb_topic_config_default_source(base, "retention.ms"), "file");
-    cr_assert_str_eq(rb_topic_config_default(cfg, "max.message.bytes", buf, sizeof(buf)), "7000");
-    cr_assert_str_eq(rb_topic_config_default_source(cfg, "max.message.bytes"), "dynamic-broker");
-    cr_assert_null(rb_topic_config_default_source(cfg, "flush.ms")); /* unset: fixed default */
-    /* a bad value fails the whole overlay */
-    const char *bk[] = {"log.segment.bytes"}, *bv[] = {"1"};
-    struct rb_config *bad = NULL;
-    cr_assert_eq(rb_config_overlay(&bad, base, 1, bk, bv, per, err, sizeof(err)), -EINVAL);
-    cr_assert_null(bad);
-    /* reference counting: the overlay outlives one free of a shared reference */
-    struct rb_config *ref = rb_config_ref(cfg);
-    rb_config_free(cfg);
-    cr_assert_eq(rb_config_broker(ref)->log_retention_ms, 1000);
-    rb_config_free(ref);
-    rb_config_free(base);
 }
 
 Test(config, offsets_retention_keys)
