@@ -30,6 +30,7 @@
  */
 #include "net/conn_int.h"
 #include "net/net.h"
+#include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -283,9 +284,7 @@ static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
             if (c->size_have < 4)
                 return true;
             c->size_have = 0;
-            int32_t size =
-                (int32_t)((uint32_t)c->size_buf[0] << 24 | (uint32_t)c->size_buf[1] << 16 |
-                          (uint32_t)c->size_buf[2] << 8 | c->size_buf[3]);
+            int32_t size = (int32_t)rb_get_be32(c->size_buf);
             if (size < 8 || (uint32_t)size > max) {
                 RB_WARN(COMP,
                         "closing connection from %s: frame size %d outside [8, %u] "
