@@ -651,11 +651,14 @@ static void coord_delete(struct rb_shard *cs, void *arg)
     free(drop);
 }
 
-struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg)
+struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, int n, bool validate_only,
+                                    rb_coord_done_fn done, void *arg)
 {
     struct rb_coord_op *op = calloc(1, sizeof(*op));
     RB_ASSERT(op);
     op->origin = from->id;
+    op->n = n;
+    op->validate_only = validate_only;
     op->done = done;
     op->arg = arg;
     return op;
@@ -664,19 +667,16 @@ struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done
 void rb_coord_create_topics(struct rb_shard *from, struct rb_topic_spec *specs, int n,
                             bool validate_only, rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, validate_only, done, arg);
     op->specs = specs;
-    op->n = n;
-    op->validate_only = validate_only;
     rb_post(from, from->rt->n_shards, coord_create, op);
 }
 
 void rb_coord_delete_topics(struct rb_shard *from, struct rb_topic_delete *dels, int n,
                             rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, false, done, arg);
     op->is_delete = true;
     op->dels = dels;
-    op->n = n;
     rb_post(from, from->rt->n_shards, coord_delete, op);
 }

@@ -157,10 +157,8 @@ static void coord_create_partitions(struct rb_shard *cs, void *arg)
 void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,
                                 bool validate_only, rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, validate_only, done, arg);
     op->pspecs = specs;
-    op->n = n;
-    op->validate_only = validate_only;
     rb_post(from, from->rt->n_shards, coord_create_partitions, op);
 }
 
@@ -473,9 +471,7 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
 void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs, int n,
                             bool validate_only, rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, validate_only, done, arg);
     op->chs = chs;
-    op->n = n;
-    op->validate_only = validate_only;
     rb_post(from, from->rt->n_shards, coord_alter_configs, op);
 }

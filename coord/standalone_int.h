@@ -61,7 +61,10 @@ int rb_coord_sync_logs(struct rb_coord *c);
 void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
                       struct rb_coord_op *op, struct rb_partition_handoff *adopt, int n_adopt,
                       struct rb_partition_handoff *drop, int n_drop);
-struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg);
+/* A new op over n entries (the caller sets which array), answered with done(arg)
+ * on from's shard; validate_only: check, change nothing. */
+struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, int n, bool validate_only,
+                                    rb_coord_done_fn done, void *arg);
 /* Answer the op's caller on its shard and free the op. */
 void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op);
 /* Fail (KAFKA_STORAGE_ERROR, why) every entry of specs[0..n) that has not failed
