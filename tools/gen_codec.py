@@ -119,6 +119,14 @@ def flex_decl(api):
     return "const bool flex = v >= %d;" % api.flex
 
 
+def fn_open(o, signature, api, unused):
+    """Open a generated read or write function: its signature, the flex flag of
+    the version, and (void) casts of the names its body may not use."""
+    o.append(signature + "\n{")
+    o.append("    " + flex_decl(api))
+    o += ["    (void)%s;" % x for x in unused]
+
+
 def read_field(f, api, rd, dst):
     """Statements reading field f from reader pointer rd into lvalue dst."""
     n = ncond(f, api)
@@ -181,11 +189,8 @@ def gen_struct_funcs(st, api, need_is_default):
         o.append("}\n")
     # tagged read
     if tagged:
-        o.append("static void %s_read_tags(struct rb_reader *r, struct rb_arena *a, int16_t v, "
-                 "struct %s *m)\n{" % (c, c))
-        o.append("    " + flex_decl(api))
-        o.append("    (void)flex;")
-        o.append("    (void)a;")
+        fn_open(o, "static void %s_read_tags(struct rb_reader *r, struct rb_arena *a, int16_t v, "
+                "struct %s *m)" % (c, c), api, ("flex", "a"))
         o.append("    uint32_t count = rb_read_uvarint(r);")
         o.append("    for (uint32_t k = 0; k < count && !r->err; k++) {")
         o.append("        uint32_t tag;")
@@ -210,21 +215,14 @@ def gen_struct_funcs(st, api, need_is_default):
         o.append("    }")
         o.append("}\n")
     # read
-    o.append("static void %s_read(struct rb_reader *r, struct rb_arena *a, int16_t v, "
-             "struct %s *m)\n{" % (c, c))
-    o.append("    " + flex_decl(api))
-    o.append("    (void)a;")
-    o.append("    (void)v;")
-    o.append("    (void)m;")
-    o.append("    (void)flex;")
+    fn_open(o, "static void %s_read(struct rb_reader *r, struct rb_arena *a, int16_t v, "
+            "struct %s *m)" % (c, c), api, ("a", "v", "m", "flex"))
     emit_body(o, regular, api, read_field, "r", tagged, "%s_read_tags(r, a, v, m);" % c,
               "rb_skip_tagged_fields(r);")
     # tagged write
     if tagged:
-        o.append("static void %s_write_tags(struct rb_writer *w, int16_t v, const struct %s *m)\n{"
-                 % (c, c))
-        o.append("    " + flex_decl(api))
-        o.append("    (void)flex;")
+        fn_open(o, "static void %s_write_tags(struct rb_writer *w, int16_t v, const struct %s *m)"
+                % (c, c), api, ("flex",))
         o.append("    uint32_t count = 0;")
         present = []
         for f in tagged:
@@ -247,12 +245,8 @@ def gen_struct_funcs(st, api, need_is_default):
             o.append("    }")
         o.append("}\n")
     # write
-    o.append("static void %s_write(struct rb_writer *w, int16_t v, const struct %s *m)\n{"
-             % (c, c))
-    o.append("    " + flex_decl(api))
-    o.append("    (void)flex;")
-    o.append("    (void)v;")
-    o.append("    (void)m;")
+    fn_open(o, "static void %s_write(struct rb_writer *w, int16_t v, const struct %s *m)"
+            % (c, c), api, ("flex", "v", "m"))
     emit_body(o, regular, api, write_field, "w", tagged, "%s_write_tags(w, v, m);" % c,
               "rb_write_uvarint(w, 0);")
     return o
