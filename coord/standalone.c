@@ -521,11 +521,6 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
     return RB_KERR_NONE;
 }
 
-static void create_fail_ok(struct rb_coord_op *op, const char *why)
-{
-    RB_COORD_FAIL_OK(op->specs, op->n, why);
-}
-
 static void coord_create(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -574,7 +569,7 @@ static void coord_create(struct rb_shard *cs, void *arg)
             sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
         RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
     }
-    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt, create_fail_ok);
+    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt);
 }
 
 static void coord_delete(struct rb_shard *cs, void *arg)
