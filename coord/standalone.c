@@ -521,11 +521,6 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
     return RB_KERR_NONE;
 }
 
-static void create_fail_ok(struct rb_coord_op *op, const char *why)
-{
-    RB_COORD_FAIL_OK(op->specs, op->n, why);
-}
-
 static void coord_create(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -574,7 +569,7 @@ static void coord_create(struct rb_shard *cs, void *arg)
             sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
         RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
     }
-    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt, create_fail_ok);
+    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt);
 }
 
 static void coord_delete(struct rb_shard *cs, void *arg)
@@ -651,11 +646,14 @@ static void coord_delete(struct rb_shard *cs, void *arg)
     free(drop);
 }
 
-struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg)
+struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, int n, bool validate_only,
+                                    rb_coord_done_fn done, void *arg)
 {
     struct rb_coord_op *op = calloc(1, sizeof(*op));
     RB_ASSERT(op);
     op->origin = from->id;
+    op->n = n;
+    op->validate_only = validate_only;
     op->done = done;
     op->arg = arg;
     return op;
@@ -664,19 +662,16 @@ struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done
 void rb_coord_create_topics(struct rb_shard *from, struct rb_topic_spec *specs, int n,
                             bool validate_only, rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, validate_only, done, arg);
     op->specs = specs;
-    op->n = n;
-    op->validate_only = validate_only;
     rb_post(from, from->rt->n_shards, coord_create, op);
 }
 
 void rb_coord_delete_topics(struct rb_shard *from, struct rb_topic_delete *dels, int n,
                             rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, false, done, arg);
     op->is_delete = true;
     op->dels = dels;
-    op->n = n;
     rb_post(from, from->rt->n_shards, coord_delete, op);
 }

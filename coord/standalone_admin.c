@@ -104,21 +104,25 @@ int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta 
     return 0;
 }
 
+/* Fail every entry of an op that adds partitions that has not failed yet. */
+static void fail_ok(struct rb_coord_op *op, const char *why)
+{
+    RB_ASSERT(!op->specs != !op->pspecs);
+    if (op->specs)
+        RB_COORD_FAIL_OK(op->specs, op->n, why);
+    else
+        RB_COORD_FAIL_OK(op->pspecs, op->n, why);
+}
+
 void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
                                 struct rb_coord_op *op, struct rb_partition_handoff *adopt,
-                                int n_adopt,
-                                void (*fail_ok)(struct rb_coord_op *op, const char *why))
+                                int n_adopt)
 {
     if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
         fail_ok(op, "cannot sync the new logs");
     rb_coord_persist(c, next);
     rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
     free(adopt);
-}
-
-static void grow_fail_ok(struct rb_coord_op *op, const char *why)
-{
-    RB_COORD_FAIL_OK(op->pspecs, op->n, why);
 }
 
 static void coord_create_partitions(struct rb_shard *cs, void *arg)
@@ -151,16 +155,14 @@ static void coord_create_partitions(struct rb_shard *cs, void *arg)
         rb_coord_op_finish(cs, op);
         return;
     }
-    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt, grow_fail_ok);
+    rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt);
 }
 
 void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,
                                 bool validate_only, rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, validate_only, done, arg);
     op->pspecs = specs;
-    op->n = n;
-    op->validate_only = validate_only;
     rb_post(from, from->rt->n_shards, coord_create_partitions, op);
 }
 
@@ -473,9 +475,7 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
 void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs, int n,
                             bool validate_only, rb_coord_done_fn done, void *arg)
 {
-    struct rb_coord_op *op = rb_coord_op_new(from, done, arg);
+    struct rb_coord_op *op = rb_coord_op_new(from, n, validate_only, done, arg);
     op->chs = chs;
-    op->n = n;
-    op->validate_only = validate_only;
     rb_post(from, from->rt->n_shards, coord_alter_configs, op);
 }

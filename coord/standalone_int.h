@@ -61,7 +61,10 @@ int rb_coord_sync_logs(struct rb_coord *c);
 void rb_coord_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
                       struct rb_coord_op *op, struct rb_partition_handoff *adopt, int n_adopt,
                       struct rb_partition_handoff *drop, int n_drop);
-struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, rb_coord_done_fn done, void *arg);
+/* A new op over n entries (the caller sets which array), answered with done(arg)
+ * on from's shard; validate_only: check, change nothing. */
+struct rb_coord_op *rb_coord_op_new(struct rb_shard *from, int n, bool validate_only,
+                                    rb_coord_done_fn done, void *arg);
 /* Answer the op's caller on its shard and free the op. */
 void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op);
 /* Fail (KAFKA_STORAGE_ERROR, why) every entry of specs[0..n) that has not failed
@@ -82,13 +85,12 @@ void rb_coord_op_finish(struct rb_shard *cs, struct rb_coord_op *op);
 int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta *t, int32_t from,
                                  struct rb_partition_handoff **adopt, int *n_adopt, char *why,
                                  size_t why_cap);
-/* The end of an op that adds partitions: sync the new logs (failing, through
- * fail_ok, every entry not failed yet when that fails), persist next and publish
- * it with the adopted logs; frees adopt. */
+/* The end of an op that adds partitions (CreateTopics: op->specs, CreatePartitions:
+ * op->pspecs): sync the new logs (failing every entry not failed yet when that
+ * fails), persist next and publish it with the adopted logs; frees adopt. */
 void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
                                 struct rb_coord_op *op, struct rb_partition_handoff *adopt,
-                                int n_adopt,
-                                void (*fail_ok)(struct rb_coord_op *op, const char *why));
+                                int n_adopt);
 /* ---- standalone.c ---- */
 /* Append an empty topic named name to md. */
 struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name);

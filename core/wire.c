@@ -18,6 +18,7 @@
  */
 #include "core/wire.h"
 
+#include "core/endian.h"
 #include "core/rb.h"
 
 #include <errno.h>
@@ -59,14 +60,6 @@ static const uint8_t *take(struct rb_reader *r, size_t n)
     return p;
 }
 
-static uint64_t get_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 int8_t rb_read_i8(struct rb_reader *r)
 {
     const uint8_t *p = take(r, 1);
@@ -77,14 +70,14 @@ int8_t rb_read_i8(struct rb_reader *r)
 #define RB_READ_BE(name, type, n)                                                                  \
     type name(struct rb_reader *r)                                                                 \
     {                                                                                              \
-        const uint8_t *p = take(r, n);                                                             \
-        return p ? (type)get_be(p, n) : 0;                                                         \
+        const uint8_t *p = take(r, n / 8);                                                         \
+        return p ? (type)rb_get_be##n(p) : 0;                                                      \
     }
-RB_READ_BE(rb_read_i16, int16_t, 2)
-RB_READ_BE(rb_read_u16, uint16_t, 2)
-RB_READ_BE(rb_read_i32, int32_t, 4)
-RB_READ_BE(rb_read_u32, uint32_t, 4)
-RB_READ_BE(rb_read_i64, int64_t, 8)
+RB_READ_BE(rb_read_i16, int16_t, 16)
+RB_READ_BE(rb_read_u16, uint16_t, 16)
+RB_READ_BE(rb_read_i32, int32_t, 32)
+RB_READ_BE(rb_read_u32, uint32_t, 32)
+RB_READ_BE(rb_read_i64, int64_t, 64)
 
 double rb_read_f64(struct rb_reader *r)
 {
@@ -293,52 +286,37 @@ void rb_write_raw(struct rb_writer *w, const void *p, size_t n)
         memcpy(d, p, n);
 }
 
-static void put_be(struct rb_writer *w, uint64_t v, int n)
-{
-    uint8_t *d = rb_write_reserve(w, (size_t)n);
-    if (!d)
-        return;
-    for (int i = n - 1; i >= 0; i--) {
-        d[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
 void rb_write_i8(struct rb_writer *w, int8_t v)
 {
-    put_be(w, (uint8_t)v, 1);
+    uint8_t *d = rb_write_reserve(w, 1);
+    if (d)
+        d[0] = (uint8_t)v;
 }
-void rb_write_i16(struct rb_writer *w, int16_t v)
-{
-    put_be(w, (uint16_t)v, 2);
-}
-void rb_write_u16(struct rb_writer *w, uint16_t v)
-{
-    put_be(w, v, 2);
-}
-void rb_write_i32(struct rb_writer *w, int32_t v)
-{
-    put_be(w, (uint32_t)v, 4);
-}
-void rb_write_u32(struct rb_writer *w, uint32_t v)
-{
-    put_be(w, v, 4);
-}
-void rb_write_i64(struct rb_writer *w, int64_t v)
-{
-    put_be(w, (uint64_t)v, 8);
-}
+
+/* The fixed-size big-endian writers: nothing once the writer is in error. */
+#define RB_WRITE_BE(name, type, n)                                                                 \
+    void name(struct rb_writer *w, type v)                                                         \
+    {                                                                                              \
+        uint8_t *d = rb_write_reserve(w, n / 8);                                                   \
+        if (d)                                                                                     \
+            rb_put_be##n(d, (uint##n##_t)v);                                                       \
+    }
+RB_WRITE_BE(rb_write_i16, int16_t, 16)
+RB_WRITE_BE(rb_write_u16, uint16_t, 16)
+RB_WRITE_BE(rb_write_i32, int32_t, 32)
+RB_WRITE_BE(rb_write_u32, uint32_t, 32)
+RB_WRITE_BE(rb_write_i64, int64_t, 64)
 
 void rb_write_f64(struct rb_writer *w, double v)
 {
     uint64_t u;
     memcpy(&u, &v, sizeof(u));
-    put_be(w, u, 8);
+    rb_write_i64(w, (int64_t)u);
 }
 
 void rb_write_bool(struct rb_writer *w, bool v)
 {
-    put_be(w, v ? 1 : 0, 1);
+    rb_write_i8(w, v ? 1 : 0);
 }
 
 static void write_uvar(struct rb_writer *w, uint64_t v)
@@ -420,11 +398,7 @@ void rb_write_patch_i32(struct rb_writer *w, size_t pos, int32_t v)
 {
     if (w->err || pos > w->len || w->len - pos < 4)
         return;
-    uint32_t u = (uint32_t)v;
-    w->buf[pos] = (uint8_t)(u >> 24);
-    w->buf[pos + 1] = (uint8_t)(u >> 16);
-    w->buf[pos + 2] = (uint8_t)(u >> 8);
-    w->buf[pos + 3] = (uint8_t)u;
+    rb_put_be32(w->buf + pos, (uint32_t)v);
 }
 
 /* ---- arena ---- */

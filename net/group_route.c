@@ -120,7 +120,7 @@ static void gop_free_heap(struct rb_gop *op)
 static void gshard_stop(struct rb_shard *s)
 {
     GS(s)->stopped = true;
-    rb_group_mgr_free(&GS(s)->mgr, RB_GERR_COORDINATOR_NOT_AVAILABLE);
+    rb_group_mgr_free(&GS(s)->mgr, RB_KERR_COORDINATOR_NOT_AVAILABLE);
 }
 
 static void tick_fired(struct rb_timer *t)
@@ -231,7 +231,7 @@ static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
     if (GS(s)->load_state[p] == LOAD_DONE)
         return 0;
     if (GS(s)->load_state[p] == LOAD_RUNNING)
-        return RB_GERR_COORDINATOR_LOAD_IN_PROGRESS;
+        return RB_KERR_COORDINATOR_LOAD_IN_PROGRESS;
     int r = load_step(s, p);
     if (r < 0)
         return NOT_COORD_ERR;
@@ -239,7 +239,7 @@ static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
         return 0;
     GS(s)->load_state[p] = LOAD_RUNNING;
     rb_post(s, s->id, load_more, (void *)(intptr_t)p);
-    return RB_GERR_COORDINATOR_LOAD_IN_PROGRESS;
+    return RB_KERR_COORDINATOR_LOAD_IN_PROGRESS;
 }
 
 static int16_t ensure_shard_loaded(struct rb_shard *s)
@@ -285,7 +285,7 @@ void rb_gop_route(struct rb_net *n, struct rb_gop *op, const char *group)
     const struct rb_topic_meta *t = offsets_topic(n);
     if (!t || t->n_partitions <= 0) {
         op->fi.shard = -1;
-        op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
+        op->err = RB_KERR_COORDINATOR_NOT_AVAILABLE;
         return;
     }
     op->part = rb_group_partition_for(group, strlen(group), t->n_partitions);
@@ -311,7 +311,7 @@ static void op_on_owner(struct rb_shard *s, struct rb_fan_item *fi)
     struct rb_gop *op = RB_CONTAINER_OF(fi, struct rb_gop, fi);
     gshard_init(s);
     if (GS(s)->stopped) {
-        op->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
+        op->err = RB_KERR_COORDINATOR_NOT_AVAILABLE;
         rb_gop_return(s, op);
         return;
     }
@@ -327,7 +327,7 @@ static void op_on_owner(struct rb_shard *s, struct rb_fan_item *fi)
 /* Origin, stopping: the owner may have left its loop; it would answer this anyway. */
 static void op_refuse(struct rb_fan_item *fi)
 {
-    RB_CONTAINER_OF(fi, struct rb_gop, fi)->err = RB_GERR_COORDINATOR_NOT_AVAILABLE;
+    RB_CONTAINER_OF(fi, struct rb_gop, fi)->err = RB_KERR_COORDINATOR_NOT_AVAILABLE;
 }
 
 static const struct rb_fan_ops gop_ops = {.refuse = op_refuse};
@@ -366,13 +366,13 @@ int16_t rb_groups_commit_error(int16_t e)
     case RB_KERR_NOT_ENOUGH_REPLICAS:
     case RB_KERR_REQUEST_TIMED_OUT:
     case RB_KERR_KAFKA_STORAGE_ERROR:
-        return RB_GERR_COORDINATOR_NOT_AVAILABLE;
+        return RB_KERR_COORDINATOR_NOT_AVAILABLE;
     case RB_KERR_NOT_LEADER_OR_FOLLOWER:
         return NOT_COORD_ERR;
     case RB_KERR_MESSAGE_TOO_LARGE:
     case RB_KERR_RECORD_LIST_TOO_LARGE:
     case RB_KERR_INVALID_FETCH_SIZE:
-        return RB_GERR_INVALID_COMMIT_OFFSET_SIZE;
+        return RB_KERR_INVALID_COMMIT_OFFSET_SIZE;
     default:
         return RB_KERR_UNKNOWN_SERVER_ERROR;
     }
@@ -429,7 +429,7 @@ static int recset_append_part(struct rb_shard *s, int32_t part, struct rb_recset
 int16_t rb_recset_append(struct rb_shard *s, struct rb_gop *op, struct rb_recset *rs,
                          rb_append_done_fn done)
 {
-    return recset_append_part(s, op->part, rs, done, op) ? RB_GERR_COORDINATOR_NOT_AVAILABLE : 0;
+    return recset_append_part(s, op->part, rs, done, op) ? RB_KERR_COORDINATOR_NOT_AVAILABLE : 0;
 }
 
 /* ---- group metadata records ---- */

@@ -178,7 +178,7 @@ static void delete_done(struct rb_shard *s, int16_t err, int64_t base, void *arg
     if (g && !op->err)
         rb_group_remove(mgr, g);
     else if (g && g->state == RB_GS_DEAD)
-        g->state = RB_GS_EMPTY;
+        rb_group_delete_abort(g);
     rb_gop_return(s, op);
 }
 
@@ -195,7 +195,7 @@ static void delete_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mg
     for (struct rb_goffset *o = g->offsets; o; o = o->next)
         rb_recset_add(&rs, g->id, o->topic, o->partition, true, 0, 0, NULL, 0);
     rb_recset_add(&rs, g->id, NULL, 0, true, 0, 0, NULL, 0);
-    g->state = RB_GS_DEAD; /* joins and commits wait for the deletion */
+    rb_group_delete_begin(g); /* joins and commits wait for the deletion */
     op->out = mgr;
     int16_t err = rb_recset_append(s, op, &rs, delete_done);
     if (err)
@@ -269,9 +269,9 @@ static void odel_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mgr 
     struct rb_group *g = rb_group_find(mgr, op->group);
     d->mgr = mgr;
     if (!g || g->state == RB_GS_DEAD)
-        d->resp->error_code = RB_GERR_GROUP_ID_NOT_FOUND;
+        d->resp->error_code = RB_KERR_GROUP_ID_NOT_FOUND;
     else if (g->state != RB_GS_EMPTY && (!g->protocol_type || strcmp(g->protocol_type, "consumer")))
-        d->resp->error_code = RB_GERR_NON_EMPTY_GROUP;
+        d->resp->error_code = RB_KERR_NON_EMPTY_GROUP;
     if (d->resp->error_code) {
         rb_gop_return(s, op);
         return;
@@ -283,7 +283,7 @@ static void odel_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mgr 
         for (int q = 0; q < d->resp->topics[t].partitions_n; q++) {
             struct rb_offset_delete_resp_partition *rp = &d->resp->topics[t].partitions[q];
             if (subscribed) {
-                rp->error_code = RB_GERR_GROUP_SUBSCRIBED_TO_TOPIC;
+                rp->error_code = RB_KERR_GROUP_SUBSCRIBED_TO_TOPIC;
             } else if (rb_group_offset_get(g, d->topics[t], rp->partition_index)) {
                 rb_recset_add(&rs, g->id, d->topics[t], rp->partition_index, true, 0, 0, NULL, 0);
                 d->del[t][q] = 1;

@@ -88,8 +88,8 @@ static void commit_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mg
     int32_t gen = c->req->generation_id_or_member_epoch; /* classic groups: a generation */
     int16_t err = rb_group_commit_check(mgr, op->group, gen, c->member, c->instance, &g);
     /* v9+ answers a generation for a group that does not exist as Kafka does. */
-    if (err == RB_GERR_ILLEGAL_GENERATION && c->version >= 9 && !rb_group_find(mgr, op->group))
-        err = RB_GERR_GROUP_ID_NOT_FOUND;
+    if (err == RB_KERR_ILLEGAL_GENERATION && c->version >= 9 && !rb_group_find(mgr, op->group))
+        err = RB_KERR_GROUP_ID_NOT_FOUND;
     if (err) {
         commit_set_all(c, err);
         rb_gop_return(s, op);
@@ -106,7 +106,7 @@ static void commit_run(struct rb_shard *s, struct rb_gop *op, struct rb_group_mg
             if (!partition_exists(s->net, rt->name, rp->partition_index)) {
                 *pe = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else if (rp->committed_metadata.len > METADATA_MAX) {
-                *pe = RB_GERR_OFFSET_METADATA_TOO_LARGE;
+                *pe = RB_KERR_OFFSET_METADATA_TOO_LARGE;
             } else {
                 char *meta = strndup(rp->committed_metadata.ptr ? rp->committed_metadata.ptr : "",
                                      (size_t)RB_MAX(rp->committed_metadata.len, 0));

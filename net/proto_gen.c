@@ -3,101 +3,14 @@
 /*
  * net/proto_gen.c - generated codecs (see net/proto_gen.h). Every read goes
  * through core/wire.c's bounds-checked reader; errors stick in r->err
- * (-EBADMSG, or -ENOMEM when the arena refuses) and are returned once.
+ * (-EBADMSG, or -ENOMEM when the arena refuses) and are returned once. The
+ * helpers they call and the header codecs are hand-written: net/codec_rt.{c,h}.
  */
 #include "net/proto_gen.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static struct rb_str rd_str(struct rb_reader *r, bool flex, bool nullable)
-{
-    struct rb_str s = rb_read_str(r, flex);
-    if (s.len < 0 && !nullable && !r->err)
-        r->err = -EBADMSG;
-    return s;
-}
-
-static struct rb_bytes rd_bytes(struct rb_reader *r, bool flex, bool nullable)
-{
-    struct rb_bytes b = rb_read_bytes(r, flex);
-    if (b.len < 0 && !nullable && !r->err)
-        r->err = -EBADMSG;
-    return b;
-}
-
-static int32_t rd_alen(struct rb_reader *r, bool flex, bool nullable)
-{
-    int32_t n = rb_read_array_len(r, flex);
-    if (n < 0 && !nullable && !r->err)
-        r->err = -EBADMSG;
-    return r->err ? 0 : n;
-}
-
-static void *rd_alloc(struct rb_reader *r, struct rb_arena *a, int32_t n, size_t size)
-{
-    if (r->err)
-        return NULL;
-    void *p = rb_arena_alloc(a, (size_t)n * size);
-    if (!p)
-        r->err = -ENOMEM;
-    return p;
-}
-
-/* Bounds of one tagged field's data: a sub-reader over the next size bytes. */
-static bool rd_tag(struct rb_reader *r, uint32_t *tag, struct rb_reader *sub)
-{
-    *tag = rb_read_uvarint(r);
-    uint32_t size = rb_read_uvarint(r);
-    if (r->err)
-        return false;
-    if (size > rb_reader_left(r)) {
-        r->err = -EBADMSG;
-        return false;
-    }
-    rb_reader_init(sub, r->p, size);
-    rb_read_skip(r, size);
-    return true;
-}
-
-static void wr_str(struct rb_writer *w, struct rb_str s, bool flex, bool nullable)
-{
-    if (s.len < 0 && !nullable)
-        s = (struct rb_str){"", 0};
-    rb_write_str(w, s, flex);
-}
-
-static void wr_bytes(struct rb_writer *w, struct rb_bytes b, bool flex, bool nullable)
-{
-    if (b.len < 0 && !nullable)
-        b = (struct rb_bytes){NULL, 0};
-    rb_write_bytes(w, b, flex);
-}
-
-static void wr_alen(struct rb_writer *w, int32_t n, bool flex, bool nullable)
-{
-    rb_write_array_len(w, n < 0 && !nullable ? 0 : n, flex);
-}
-
-/* Write one tagged field whose data was encoded into t, and free t. */
-static void wr_tag(struct rb_writer *w, uint32_t tag, struct rb_writer *t)
-{
-    if (t->err && !w->err)
-        w->err = t->err;
-    rb_write_uvarint(w, tag);
-    rb_write_uvarint(w, (uint32_t)t->len);
-    if (t->len)
-        rb_write_raw(w, t->buf, t->len);
-    rb_writer_free(t);
-}
-
-static bool bad_version(struct rb_writer *w)
-{
-    if (!w->err)
-        w->err = -EINVAL;
-    return true;
-}
 
 __attribute__((unused)) static bool uuid_is_zero(struct rb_uuid u)
 {
@@ -723,7 +636,7 @@ static void rb_produce_req_partition_read(struct rb_reader *r, struct rb_arena *
     (void)m;
     (void)flex;
     m->index = rb_read_i32(r);
-    m->records = rd_bytes(r, flex, true);
+    m->records = rb_rd_bytes(r, flex, true);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -736,7 +649,7 @@ static void rb_produce_req_partition_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->index);
-    wr_bytes(w, m->records, flex, true);
+    rb_wr_bytes(w, m->records, flex, true);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -755,10 +668,10 @@ static void rb_produce_req_topic_read(struct rb_reader *r, struct rb_arena *a, i
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partition_data_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partition_data_n = rb_rd_alen(r, flex, false);
     if (m->partition_data_n > 0) {
-        m->partition_data = rd_alloc(r, a, m->partition_data_n, sizeof(*m->partition_data));
+        m->partition_data = rb_rd_alloc(r, a, m->partition_data_n, sizeof(*m->partition_data));
         for (int32_t i = 0; i < m->partition_data_n && !r->err; i++) {
             rb_produce_req_partition_init(&m->partition_data[i]);
             rb_produce_req_partition_read(r, a, v, &m->partition_data[i]);
@@ -775,8 +688,8 @@ static void rb_produce_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partition_data_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partition_data_n, flex, false);
     for (int32_t i = 0; i < m->partition_data_n; i++)
         rb_produce_req_partition_write(w, v, &m->partition_data[i]);
     if (flex)
@@ -798,13 +711,13 @@ static void rb_produce_req_read(struct rb_reader *r, struct rb_arena *a, int16_t
     (void)m;
     (void)flex;
     if (v >= 3) {
-        m->transactional_id = rd_str(r, flex, (v >= 3));
+        m->transactional_id = rb_rd_str(r, flex, (v >= 3));
     }
     m->acks = rb_read_i16(r);
     m->timeout_ms = rb_read_i32(r);
-    m->topic_data_n = rd_alen(r, flex, false);
+    m->topic_data_n = rb_rd_alen(r, flex, false);
     if (m->topic_data_n > 0) {
-        m->topic_data = rd_alloc(r, a, m->topic_data_n, sizeof(*m->topic_data));
+        m->topic_data = rb_rd_alloc(r, a, m->topic_data_n, sizeof(*m->topic_data));
         for (int32_t i = 0; i < m->topic_data_n && !r->err; i++) {
             rb_produce_req_topic_init(&m->topic_data[i]);
             rb_produce_req_topic_read(r, a, v, &m->topic_data[i]);
@@ -821,11 +734,11 @@ static void rb_produce_req_write(struct rb_writer *w, int16_t v, const struct rb
     (void)v;
     (void)m;
     if (v >= 3) {
-        wr_str(w, m->transactional_id, flex, (v >= 3));
+        rb_wr_str(w, m->transactional_id, flex, (v >= 3));
     }
     rb_write_i16(w, m->acks);
     rb_write_i32(w, m->timeout_ms);
-    wr_alen(w, m->topic_data_n, flex, false);
+    rb_wr_alen(w, m->topic_data_n, flex, false);
     for (int32_t i = 0; i < m->topic_data_n; i++)
         rb_produce_req_topic_write(w, v, &m->topic_data[i]);
     if (flex)
@@ -846,7 +759,7 @@ int rb_produce_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t versi
 
 void rb_produce_req_encode(struct rb_writer *w, int16_t version, const struct rb_produce_req *in)
 {
-    if ((version < 0 || version > 11) && bad_version(w))
+    if ((version < 0 || version > 11) && rb_wr_bad_version(w))
         return;
     rb_produce_req_write(w, version, in);
 }
@@ -869,7 +782,7 @@ static void rb_produce_resp_record_error_read(struct rb_reader *r, struct rb_are
         m->batch_index = rb_read_i32(r);
     }
     if (v >= 8) {
-        m->batch_index_error_message = rd_str(r, flex, (v >= 8));
+        m->batch_index_error_message = rb_rd_str(r, flex, (v >= 8));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -886,7 +799,7 @@ static void rb_produce_resp_record_error_write(struct rb_writer *w, int16_t v,
         rb_write_i32(w, m->batch_index);
     }
     if (v >= 8) {
-        wr_str(w, m->batch_index_error_message, flex, (v >= 8));
+        rb_wr_str(w, m->batch_index_error_message, flex, (v >= 8));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -959,7 +872,7 @@ static void rb_produce_resp_partition_read_tags(struct rb_reader *r, struct rb_a
     for (uint32_t k = 0; k < count && !r->err; k++) {
         uint32_t tag;
         struct rb_reader sub;
-        if (!rd_tag(r, &tag, &sub))
+        if (!rb_rd_tag(r, &tag, &sub))
             break;
         struct rb_reader *s = &sub;
         switch (tag) {
@@ -994,9 +907,9 @@ static void rb_produce_resp_partition_read(struct rb_reader *r, struct rb_arena 
         m->log_start_offset = rb_read_i64(r);
     }
     if (v >= 8) {
-        m->record_errors_n = rd_alen(r, flex, false);
+        m->record_errors_n = rb_rd_alen(r, flex, false);
         if (m->record_errors_n > 0) {
-            m->record_errors = rd_alloc(r, a, m->record_errors_n, sizeof(*m->record_errors));
+            m->record_errors = rb_rd_alloc(r, a, m->record_errors_n, sizeof(*m->record_errors));
             for (int32_t i = 0; i < m->record_errors_n && !r->err; i++) {
                 rb_produce_resp_record_error_init(&m->record_errors[i]);
                 rb_produce_resp_record_error_read(r, a, v, &m->record_errors[i]);
@@ -1004,7 +917,7 @@ static void rb_produce_resp_partition_read(struct rb_reader *r, struct rb_arena 
         }
     }
     if (v >= 8) {
-        m->error_message = rd_str(r, flex, (v >= 8));
+        m->error_message = rb_rd_str(r, flex, (v >= 8));
     }
     if (flex)
         rb_produce_resp_partition_read_tags(r, a, v, m);
@@ -1023,7 +936,7 @@ static void rb_produce_resp_partition_write_tags(struct rb_writer *w, int16_t v,
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_produce_resp_current_leader_write(&t, v, &m->current_leader);
-        wr_tag(w, 0, &t);
+        rb_wr_tag(w, 0, &t);
     }
 }
 
@@ -1044,12 +957,12 @@ static void rb_produce_resp_partition_write(struct rb_writer *w, int16_t v,
         rb_write_i64(w, m->log_start_offset);
     }
     if (v >= 8) {
-        wr_alen(w, m->record_errors_n, flex, false);
+        rb_wr_alen(w, m->record_errors_n, flex, false);
         for (int32_t i = 0; i < m->record_errors_n; i++)
             rb_produce_resp_record_error_write(w, v, &m->record_errors[i]);
     }
     if (v >= 8) {
-        wr_str(w, m->error_message, flex, (v >= 8));
+        rb_wr_str(w, m->error_message, flex, (v >= 8));
     }
     if (flex)
         rb_produce_resp_partition_write_tags(w, v, m);
@@ -1069,11 +982,11 @@ static void rb_produce_resp_topic_read(struct rb_reader *r, struct rb_arena *a, 
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partition_responses_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partition_responses_n = rb_rd_alen(r, flex, false);
     if (m->partition_responses_n > 0) {
         m->partition_responses =
-            rd_alloc(r, a, m->partition_responses_n, sizeof(*m->partition_responses));
+            rb_rd_alloc(r, a, m->partition_responses_n, sizeof(*m->partition_responses));
         for (int32_t i = 0; i < m->partition_responses_n && !r->err; i++) {
             rb_produce_resp_partition_init(&m->partition_responses[i]);
             rb_produce_resp_partition_read(r, a, v, &m->partition_responses[i]);
@@ -1090,8 +1003,8 @@ static void rb_produce_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partition_responses_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partition_responses_n, flex, false);
     for (int32_t i = 0; i < m->partition_responses_n; i++)
         rb_produce_resp_partition_write(w, v, &m->partition_responses[i]);
     if (flex)
@@ -1117,13 +1030,13 @@ static void rb_produce_resp_node_endpoint_read(struct rb_reader *r, struct rb_ar
         m->node_id = rb_read_i32(r);
     }
     if (v >= 10) {
-        m->host = rd_str(r, flex, false);
+        m->host = rb_rd_str(r, flex, false);
     }
     if (v >= 10) {
         m->port = rb_read_i32(r);
     }
     if (v >= 10) {
-        m->rack = rd_str(r, flex, (v >= 10));
+        m->rack = rb_rd_str(r, flex, (v >= 10));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -1140,13 +1053,13 @@ static void rb_produce_resp_node_endpoint_write(struct rb_writer *w, int16_t v,
         rb_write_i32(w, m->node_id);
     }
     if (v >= 10) {
-        wr_str(w, m->host, flex, false);
+        rb_wr_str(w, m->host, flex, false);
     }
     if (v >= 10) {
         rb_write_i32(w, m->port);
     }
     if (v >= 10) {
-        wr_str(w, m->rack, flex, (v >= 10));
+        rb_wr_str(w, m->rack, flex, (v >= 10));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -1167,16 +1080,16 @@ static void rb_produce_resp_read_tags(struct rb_reader *r, struct rb_arena *a, i
     for (uint32_t k = 0; k < count && !r->err; k++) {
         uint32_t tag;
         struct rb_reader sub;
-        if (!rd_tag(r, &tag, &sub))
+        if (!rb_rd_tag(r, &tag, &sub))
             break;
         struct rb_reader *s = &sub;
         switch (tag) {
         case 0:
             if (v >= 10) {
-                m->node_endpoints_n = rd_alen(s, flex, false);
+                m->node_endpoints_n = rb_rd_alen(s, flex, false);
                 if (m->node_endpoints_n > 0) {
                     m->node_endpoints =
-                        rd_alloc(s, a, m->node_endpoints_n, sizeof(*m->node_endpoints));
+                        rb_rd_alloc(s, a, m->node_endpoints_n, sizeof(*m->node_endpoints));
                     for (int32_t i = 0; i < m->node_endpoints_n && !s->err; i++) {
                         rb_produce_resp_node_endpoint_init(&m->node_endpoints[i]);
                         rb_produce_resp_node_endpoint_read(s, a, v, &m->node_endpoints[i]);
@@ -1200,9 +1113,9 @@ static void rb_produce_resp_read(struct rb_reader *r, struct rb_arena *a, int16_
     (void)v;
     (void)m;
     (void)flex;
-    m->responses_n = rd_alen(r, flex, false);
+    m->responses_n = rb_rd_alen(r, flex, false);
     if (m->responses_n > 0) {
-        m->responses = rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
+        m->responses = rb_rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
         for (int32_t i = 0; i < m->responses_n && !r->err; i++) {
             rb_produce_resp_topic_init(&m->responses[i]);
             rb_produce_resp_topic_read(r, a, v, &m->responses[i]);
@@ -1227,10 +1140,10 @@ static void rb_produce_resp_write_tags(struct rb_writer *w, int16_t v,
     if ((v >= 10) && !(m->node_endpoints_n == 0)) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
-        wr_alen(&t, m->node_endpoints_n, flex, false);
+        rb_wr_alen(&t, m->node_endpoints_n, flex, false);
         for (int32_t i = 0; i < m->node_endpoints_n; i++)
             rb_produce_resp_node_endpoint_write(&t, v, &m->node_endpoints[i]);
-        wr_tag(w, 0, &t);
+        rb_wr_tag(w, 0, &t);
     }
 }
 
@@ -1240,7 +1153,7 @@ static void rb_produce_resp_write(struct rb_writer *w, int16_t v, const struct r
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->responses_n, flex, false);
+    rb_wr_alen(w, m->responses_n, flex, false);
     for (int32_t i = 0; i < m->responses_n; i++)
         rb_produce_resp_topic_write(w, v, &m->responses[i]);
     if (v >= 1) {
@@ -1264,7 +1177,7 @@ int rb_produce_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t vers
 
 void rb_produce_resp_encode(struct rb_writer *w, int16_t version, const struct rb_produce_resp *in)
 {
-    if ((version < 0 || version > 11) && bad_version(w))
+    if ((version < 0 || version > 11) && rb_wr_bad_version(w))
         return;
     rb_produce_resp_write(w, version, in);
 }
@@ -1388,14 +1301,14 @@ static void rb_fetch_req_topic_read(struct rb_reader *r, struct rb_arena *a, int
     (void)m;
     (void)flex;
     if (v <= 12) {
-        m->topic = rd_str(r, flex, false);
+        m->topic = rb_rd_str(r, flex, false);
     }
     if (v >= 13) {
         m->topic_id = rb_read_uuid(r);
     }
-    m->partitions_n = rd_alen(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_fetch_req_partition_init(&m->partitions[i]);
             rb_fetch_req_partition_read(r, a, v, &m->partitions[i]);
@@ -1413,12 +1326,12 @@ static void rb_fetch_req_topic_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v <= 12) {
-        wr_str(w, m->topic, flex, false);
+        rb_wr_str(w, m->topic, flex, false);
     }
     if (v >= 13) {
         rb_write_uuid(w, m->topic_id);
     }
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_fetch_req_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -1440,15 +1353,15 @@ static void rb_fetch_req_forgotten_topic_read(struct rb_reader *r, struct rb_are
     (void)m;
     (void)flex;
     if (v >= 7 && v <= 12) {
-        m->topic = rd_str(r, flex, false);
+        m->topic = rb_rd_str(r, flex, false);
     }
     if (v >= 13) {
         m->topic_id = rb_read_uuid(r);
     }
     if (v >= 7) {
-        m->partitions_n = rd_alen(r, flex, false);
+        m->partitions_n = rb_rd_alen(r, flex, false);
         if (m->partitions_n > 0) {
-            m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+            m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
             for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
                 m->partitions[i] = rb_read_i32(r);
             }
@@ -1466,13 +1379,13 @@ static void rb_fetch_req_forgotten_topic_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 7 && v <= 12) {
-        wr_str(w, m->topic, flex, false);
+        rb_wr_str(w, m->topic, flex, false);
     }
     if (v >= 13) {
         rb_write_uuid(w, m->topic_id);
     }
     if (v >= 7) {
-        wr_alen(w, m->partitions_n, flex, false);
+        rb_wr_alen(w, m->partitions_n, flex, false);
         for (int32_t i = 0; i < m->partitions_n; i++)
             rb_write_i32(w, m->partitions[i]);
     }
@@ -1501,13 +1414,13 @@ static void rb_fetch_req_read_tags(struct rb_reader *r, struct rb_arena *a, int1
     for (uint32_t k = 0; k < count && !r->err; k++) {
         uint32_t tag;
         struct rb_reader sub;
-        if (!rd_tag(r, &tag, &sub))
+        if (!rb_rd_tag(r, &tag, &sub))
             break;
         struct rb_reader *s = &sub;
         switch (tag) {
         case 0:
             if (v >= 12) {
-                m->cluster_id = rd_str(s, flex, (v >= 12));
+                m->cluster_id = rb_rd_str(s, flex, (v >= 12));
             }
             break;
         case 1:
@@ -1544,19 +1457,19 @@ static void rb_fetch_req_read(struct rb_reader *r, struct rb_arena *a, int16_t v
     if (v >= 7) {
         m->session_epoch = rb_read_i32(r);
     }
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_fetch_req_topic_init(&m->topics[i]);
             rb_fetch_req_topic_read(r, a, v, &m->topics[i]);
         }
     }
     if (v >= 7) {
-        m->forgotten_topics_data_n = rd_alen(r, flex, false);
+        m->forgotten_topics_data_n = rb_rd_alen(r, flex, false);
         if (m->forgotten_topics_data_n > 0) {
             m->forgotten_topics_data =
-                rd_alloc(r, a, m->forgotten_topics_data_n, sizeof(*m->forgotten_topics_data));
+                rb_rd_alloc(r, a, m->forgotten_topics_data_n, sizeof(*m->forgotten_topics_data));
             for (int32_t i = 0; i < m->forgotten_topics_data_n && !r->err; i++) {
                 rb_fetch_req_forgotten_topic_init(&m->forgotten_topics_data[i]);
                 rb_fetch_req_forgotten_topic_read(r, a, v, &m->forgotten_topics_data[i]);
@@ -1564,7 +1477,7 @@ static void rb_fetch_req_read(struct rb_reader *r, struct rb_arena *a, int16_t v
         }
     }
     if (v >= 11) {
-        m->rack_id = rd_str(r, flex, false);
+        m->rack_id = rb_rd_str(r, flex, false);
     }
     if (flex)
         rb_fetch_req_read_tags(r, a, v, m);
@@ -1583,14 +1496,14 @@ static void rb_fetch_req_write_tags(struct rb_writer *w, int16_t v, const struct
     if ((v >= 12) && !(m->cluster_id.len < 0)) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
-        wr_str(&t, m->cluster_id, flex, (v >= 12));
-        wr_tag(w, 0, &t);
+        rb_wr_str(&t, m->cluster_id, flex, (v >= 12));
+        rb_wr_tag(w, 0, &t);
     }
     if ((v >= 15) && !(rb_fetch_req_replica_state_is_default(&m->replica_state))) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_fetch_req_replica_state_write(&t, v, &m->replica_state);
-        wr_tag(w, 1, &t);
+        rb_wr_tag(w, 1, &t);
     }
 }
 
@@ -1613,16 +1526,16 @@ static void rb_fetch_req_write(struct rb_writer *w, int16_t v, const struct rb_f
     if (v >= 7) {
         rb_write_i32(w, m->session_epoch);
     }
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_fetch_req_topic_write(w, v, &m->topics[i]);
     if (v >= 7) {
-        wr_alen(w, m->forgotten_topics_data_n, flex, false);
+        rb_wr_alen(w, m->forgotten_topics_data_n, flex, false);
         for (int32_t i = 0; i < m->forgotten_topics_data_n; i++)
             rb_fetch_req_forgotten_topic_write(w, v, &m->forgotten_topics_data[i]);
     }
     if (v >= 11) {
-        wr_str(w, m->rack_id, flex, false);
+        rb_wr_str(w, m->rack_id, flex, false);
     }
     if (flex)
         rb_fetch_req_write_tags(w, v, m);
@@ -1642,7 +1555,7 @@ int rb_fetch_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t version
 
 void rb_fetch_req_encode(struct rb_writer *w, int16_t version, const struct rb_fetch_req *in)
 {
-    if ((version < 4 || version > 16) && bad_version(w))
+    if ((version < 4 || version > 16) && rb_wr_bad_version(w))
         return;
     rb_fetch_req_write(w, version, in);
 }
@@ -1843,7 +1756,7 @@ static void rb_fetch_resp_partition_read_tags(struct rb_reader *r, struct rb_are
     for (uint32_t k = 0; k < count && !r->err; k++) {
         uint32_t tag;
         struct rb_reader sub;
-        if (!rd_tag(r, &tag, &sub))
+        if (!rb_rd_tag(r, &tag, &sub))
             break;
         struct rb_reader *s = &sub;
         switch (tag) {
@@ -1885,10 +1798,10 @@ static void rb_fetch_resp_partition_read(struct rb_reader *r, struct rb_arena *a
     if (v >= 5) {
         m->log_start_offset = rb_read_i64(r);
     }
-    m->aborted_transactions_n = rd_alen(r, flex, true);
+    m->aborted_transactions_n = rb_rd_alen(r, flex, true);
     if (m->aborted_transactions_n > 0) {
         m->aborted_transactions =
-            rd_alloc(r, a, m->aborted_transactions_n, sizeof(*m->aborted_transactions));
+            rb_rd_alloc(r, a, m->aborted_transactions_n, sizeof(*m->aborted_transactions));
         for (int32_t i = 0; i < m->aborted_transactions_n && !r->err; i++) {
             rb_fetch_resp_aborted_transaction_init(&m->aborted_transactions[i]);
             rb_fetch_resp_aborted_transaction_read(r, a, v, &m->aborted_transactions[i]);
@@ -1897,7 +1810,7 @@ static void rb_fetch_resp_partition_read(struct rb_reader *r, struct rb_arena *a
     if (v >= 11) {
         m->preferred_read_replica = rb_read_i32(r);
     }
-    m->records = rd_bytes(r, flex, true);
+    m->records = rb_rd_bytes(r, flex, true);
     if (flex)
         rb_fetch_resp_partition_read_tags(r, a, v, m);
 }
@@ -1919,19 +1832,19 @@ static void rb_fetch_resp_partition_write_tags(struct rb_writer *w, int16_t v,
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_fetch_resp_diverging_epoch_write(&t, v, &m->diverging_epoch);
-        wr_tag(w, 0, &t);
+        rb_wr_tag(w, 0, &t);
     }
     if ((v >= 12) && !(rb_fetch_resp_current_leader_is_default(&m->current_leader))) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_fetch_resp_current_leader_write(&t, v, &m->current_leader);
-        wr_tag(w, 1, &t);
+        rb_wr_tag(w, 1, &t);
     }
     if ((v >= 12) && !(rb_fetch_resp_snapshot_id_is_default(&m->snapshot_id))) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_fetch_resp_snapshot_id_write(&t, v, &m->snapshot_id);
-        wr_tag(w, 2, &t);
+        rb_wr_tag(w, 2, &t);
     }
 }
 
@@ -1949,13 +1862,13 @@ static void rb_fetch_resp_partition_write(struct rb_writer *w, int16_t v,
     if (v >= 5) {
         rb_write_i64(w, m->log_start_offset);
     }
-    wr_alen(w, m->aborted_transactions_n, flex, true);
+    rb_wr_alen(w, m->aborted_transactions_n, flex, true);
     for (int32_t i = 0; i < m->aborted_transactions_n; i++)
         rb_fetch_resp_aborted_transaction_write(w, v, &m->aborted_transactions[i]);
     if (v >= 11) {
         rb_write_i32(w, m->preferred_read_replica);
     }
-    wr_bytes(w, m->records, flex, true);
+    rb_wr_bytes(w, m->records, flex, true);
     if (flex)
         rb_fetch_resp_partition_write_tags(w, v, m);
 }
@@ -1975,14 +1888,14 @@ static void rb_fetch_resp_topic_read(struct rb_reader *r, struct rb_arena *a, in
     (void)m;
     (void)flex;
     if (v <= 12) {
-        m->topic = rd_str(r, flex, false);
+        m->topic = rb_rd_str(r, flex, false);
     }
     if (v >= 13) {
         m->topic_id = rb_read_uuid(r);
     }
-    m->partitions_n = rd_alen(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_fetch_resp_partition_init(&m->partitions[i]);
             rb_fetch_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -2000,12 +1913,12 @@ static void rb_fetch_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v <= 12) {
-        wr_str(w, m->topic, flex, false);
+        rb_wr_str(w, m->topic, flex, false);
     }
     if (v >= 13) {
         rb_write_uuid(w, m->topic_id);
     }
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_fetch_resp_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -2031,13 +1944,13 @@ static void rb_fetch_resp_node_endpoint_read(struct rb_reader *r, struct rb_aren
         m->node_id = rb_read_i32(r);
     }
     if (v >= 16) {
-        m->host = rd_str(r, flex, false);
+        m->host = rb_rd_str(r, flex, false);
     }
     if (v >= 16) {
         m->port = rb_read_i32(r);
     }
     if (v >= 16) {
-        m->rack = rd_str(r, flex, (v >= 16));
+        m->rack = rb_rd_str(r, flex, (v >= 16));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -2054,13 +1967,13 @@ static void rb_fetch_resp_node_endpoint_write(struct rb_writer *w, int16_t v,
         rb_write_i32(w, m->node_id);
     }
     if (v >= 16) {
-        wr_str(w, m->host, flex, false);
+        rb_wr_str(w, m->host, flex, false);
     }
     if (v >= 16) {
         rb_write_i32(w, m->port);
     }
     if (v >= 16) {
-        wr_str(w, m->rack, flex, (v >= 16));
+        rb_wr_str(w, m->rack, flex, (v >= 16));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -2081,16 +1994,16 @@ static void rb_fetch_resp_read_tags(struct rb_reader *r, struct rb_arena *a, int
     for (uint32_t k = 0; k < count && !r->err; k++) {
         uint32_t tag;
         struct rb_reader sub;
-        if (!rd_tag(r, &tag, &sub))
+        if (!rb_rd_tag(r, &tag, &sub))
             break;
         struct rb_reader *s = &sub;
         switch (tag) {
         case 0:
             if (v >= 16) {
-                m->node_endpoints_n = rd_alen(s, flex, false);
+                m->node_endpoints_n = rb_rd_alen(s, flex, false);
                 if (m->node_endpoints_n > 0) {
                     m->node_endpoints =
-                        rd_alloc(s, a, m->node_endpoints_n, sizeof(*m->node_endpoints));
+                        rb_rd_alloc(s, a, m->node_endpoints_n, sizeof(*m->node_endpoints));
                     for (int32_t i = 0; i < m->node_endpoints_n && !s->err; i++) {
                         rb_fetch_resp_node_endpoint_init(&m->node_endpoints[i]);
                         rb_fetch_resp_node_endpoint_read(s, a, v, &m->node_endpoints[i]);
@@ -2121,9 +2034,9 @@ static void rb_fetch_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t 
     if (v >= 7) {
         m->session_id = rb_read_i32(r);
     }
-    m->responses_n = rd_alen(r, flex, false);
+    m->responses_n = rb_rd_alen(r, flex, false);
     if (m->responses_n > 0) {
-        m->responses = rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
+        m->responses = rb_rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
         for (int32_t i = 0; i < m->responses_n && !r->err; i++) {
             rb_fetch_resp_topic_init(&m->responses[i]);
             rb_fetch_resp_topic_read(r, a, v, &m->responses[i]);
@@ -2144,10 +2057,10 @@ static void rb_fetch_resp_write_tags(struct rb_writer *w, int16_t v, const struc
     if ((v >= 16) && !(m->node_endpoints_n == 0)) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
-        wr_alen(&t, m->node_endpoints_n, flex, false);
+        rb_wr_alen(&t, m->node_endpoints_n, flex, false);
         for (int32_t i = 0; i < m->node_endpoints_n; i++)
             rb_fetch_resp_node_endpoint_write(&t, v, &m->node_endpoints[i]);
-        wr_tag(w, 0, &t);
+        rb_wr_tag(w, 0, &t);
     }
 }
 
@@ -2164,7 +2077,7 @@ static void rb_fetch_resp_write(struct rb_writer *w, int16_t v, const struct rb_
     if (v >= 7) {
         rb_write_i32(w, m->session_id);
     }
-    wr_alen(w, m->responses_n, flex, false);
+    rb_wr_alen(w, m->responses_n, flex, false);
     for (int32_t i = 0; i < m->responses_n; i++)
         rb_fetch_resp_topic_write(w, v, &m->responses[i]);
     if (flex)
@@ -2185,7 +2098,7 @@ int rb_fetch_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t versio
 
 void rb_fetch_resp_encode(struct rb_writer *w, int16_t version, const struct rb_fetch_resp *in)
 {
-    if ((version < 4 || version > 16) && bad_version(w))
+    if ((version < 4 || version > 16) && rb_wr_bad_version(w))
         return;
     rb_fetch_resp_write(w, version, in);
 }
@@ -2246,10 +2159,10 @@ static void rb_list_offsets_req_topic_read(struct rb_reader *r, struct rb_arena 
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_list_offsets_req_partition_init(&m->partitions[i]);
             rb_list_offsets_req_partition_read(r, a, v, &m->partitions[i]);
@@ -2266,8 +2179,8 @@ static void rb_list_offsets_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_list_offsets_req_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -2291,9 +2204,9 @@ static void rb_list_offsets_req_read(struct rb_reader *r, struct rb_arena *a, in
     if (v >= 2) {
         m->isolation_level = rb_read_i8(r);
     }
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_list_offsets_req_topic_init(&m->topics[i]);
             rb_list_offsets_req_topic_read(r, a, v, &m->topics[i]);
@@ -2314,7 +2227,7 @@ static void rb_list_offsets_req_write(struct rb_writer *w, int16_t v,
     if (v >= 2) {
         rb_write_i8(w, m->isolation_level);
     }
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_list_offsets_req_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -2336,7 +2249,7 @@ int rb_list_offsets_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
 void rb_list_offsets_req_encode(struct rb_writer *w, int16_t version,
                                 const struct rb_list_offsets_req *in)
 {
-    if ((version < 1 || version > 8) && bad_version(w))
+    if ((version < 1 || version > 8) && rb_wr_bad_version(w))
         return;
     rb_list_offsets_req_write(w, version, in);
 }
@@ -2400,10 +2313,10 @@ static void rb_list_offsets_resp_topic_read(struct rb_reader *r, struct rb_arena
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_list_offsets_resp_partition_init(&m->partitions[i]);
             rb_list_offsets_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -2420,8 +2333,8 @@ static void rb_list_offsets_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_list_offsets_resp_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -2444,9 +2357,9 @@ static void rb_list_offsets_resp_read(struct rb_reader *r, struct rb_arena *a, i
     if (v >= 2) {
         m->throttle_time_ms = rb_read_i32(r);
     }
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_list_offsets_resp_topic_init(&m->topics[i]);
             rb_list_offsets_resp_topic_read(r, a, v, &m->topics[i]);
@@ -2466,7 +2379,7 @@ static void rb_list_offsets_resp_write(struct rb_writer *w, int16_t v,
     if (v >= 2) {
         rb_write_i32(w, m->throttle_time_ms);
     }
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_list_offsets_resp_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -2488,7 +2401,7 @@ int rb_list_offsets_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_list_offsets_resp_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_list_offsets_resp *in)
 {
-    if ((version < 1 || version > 8) && bad_version(w))
+    if ((version < 1 || version > 8) && rb_wr_bad_version(w))
         return;
     rb_list_offsets_resp_write(w, version, in);
 }
@@ -2512,7 +2425,7 @@ static void rb_metadata_req_topic_read(struct rb_reader *r, struct rb_arena *a, 
     if (v >= 10) {
         m->topic_id = rb_read_uuid(r);
     }
-    m->name = rd_str(r, flex, (v >= 10));
+    m->name = rb_rd_str(r, flex, (v >= 10));
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -2527,7 +2440,7 @@ static void rb_metadata_req_topic_write(struct rb_writer *w, int16_t v,
     if (v >= 10) {
         rb_write_uuid(w, m->topic_id);
     }
-    wr_str(w, m->name, flex, (v >= 10));
+    rb_wr_str(w, m->name, flex, (v >= 10));
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -2546,9 +2459,9 @@ static void rb_metadata_req_read(struct rb_reader *r, struct rb_arena *a, int16_
     (void)v;
     (void)m;
     (void)flex;
-    m->topics_n = rd_alen(r, flex, (v >= 1));
+    m->topics_n = rb_rd_alen(r, flex, (v >= 1));
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_metadata_req_topic_init(&m->topics[i]);
             rb_metadata_req_topic_read(r, a, v, &m->topics[i]);
@@ -2573,7 +2486,7 @@ static void rb_metadata_req_write(struct rb_writer *w, int16_t v, const struct r
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->topics_n, flex, (v >= 1));
+    rb_wr_alen(w, m->topics_n, flex, (v >= 1));
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_metadata_req_topic_write(w, v, &m->topics[i]);
     if (v >= 4) {
@@ -2603,7 +2516,7 @@ int rb_metadata_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t vers
 
 void rb_metadata_req_encode(struct rb_writer *w, int16_t version, const struct rb_metadata_req *in)
 {
-    if ((version < 0 || version > 12) && bad_version(w))
+    if ((version < 0 || version > 12) && rb_wr_bad_version(w))
         return;
     rb_metadata_req_write(w, version, in);
 }
@@ -2624,10 +2537,10 @@ static void rb_metadata_resp_broker_read(struct rb_reader *r, struct rb_arena *a
     (void)m;
     (void)flex;
     m->node_id = rb_read_i32(r);
-    m->host = rd_str(r, flex, false);
+    m->host = rb_rd_str(r, flex, false);
     m->port = rb_read_i32(r);
     if (v >= 1) {
-        m->rack = rd_str(r, flex, (v >= 1));
+        m->rack = rb_rd_str(r, flex, (v >= 1));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -2641,10 +2554,10 @@ static void rb_metadata_resp_broker_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->node_id);
-    wr_str(w, m->host, flex, false);
+    rb_wr_str(w, m->host, flex, false);
     rb_write_i32(w, m->port);
     if (v >= 1) {
-        wr_str(w, m->rack, flex, (v >= 1));
+        rb_wr_str(w, m->rack, flex, (v >= 1));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -2670,25 +2583,25 @@ static void rb_metadata_resp_partition_read(struct rb_reader *r, struct rb_arena
     if (v >= 7) {
         m->leader_epoch = rb_read_i32(r);
     }
-    m->replica_nodes_n = rd_alen(r, flex, false);
+    m->replica_nodes_n = rb_rd_alen(r, flex, false);
     if (m->replica_nodes_n > 0) {
-        m->replica_nodes = rd_alloc(r, a, m->replica_nodes_n, sizeof(*m->replica_nodes));
+        m->replica_nodes = rb_rd_alloc(r, a, m->replica_nodes_n, sizeof(*m->replica_nodes));
         for (int32_t i = 0; i < m->replica_nodes_n && !r->err; i++) {
             m->replica_nodes[i] = rb_read_i32(r);
         }
     }
-    m->isr_nodes_n = rd_alen(r, flex, false);
+    m->isr_nodes_n = rb_rd_alen(r, flex, false);
     if (m->isr_nodes_n > 0) {
-        m->isr_nodes = rd_alloc(r, a, m->isr_nodes_n, sizeof(*m->isr_nodes));
+        m->isr_nodes = rb_rd_alloc(r, a, m->isr_nodes_n, sizeof(*m->isr_nodes));
         for (int32_t i = 0; i < m->isr_nodes_n && !r->err; i++) {
             m->isr_nodes[i] = rb_read_i32(r);
         }
     }
     if (v >= 5) {
-        m->offline_replicas_n = rd_alen(r, flex, false);
+        m->offline_replicas_n = rb_rd_alen(r, flex, false);
         if (m->offline_replicas_n > 0) {
             m->offline_replicas =
-                rd_alloc(r, a, m->offline_replicas_n, sizeof(*m->offline_replicas));
+                rb_rd_alloc(r, a, m->offline_replicas_n, sizeof(*m->offline_replicas));
             for (int32_t i = 0; i < m->offline_replicas_n && !r->err; i++) {
                 m->offline_replicas[i] = rb_read_i32(r);
             }
@@ -2711,14 +2624,14 @@ static void rb_metadata_resp_partition_write(struct rb_writer *w, int16_t v,
     if (v >= 7) {
         rb_write_i32(w, m->leader_epoch);
     }
-    wr_alen(w, m->replica_nodes_n, flex, false);
+    rb_wr_alen(w, m->replica_nodes_n, flex, false);
     for (int32_t i = 0; i < m->replica_nodes_n; i++)
         rb_write_i32(w, m->replica_nodes[i]);
-    wr_alen(w, m->isr_nodes_n, flex, false);
+    rb_wr_alen(w, m->isr_nodes_n, flex, false);
     for (int32_t i = 0; i < m->isr_nodes_n; i++)
         rb_write_i32(w, m->isr_nodes[i]);
     if (v >= 5) {
-        wr_alen(w, m->offline_replicas_n, flex, false);
+        rb_wr_alen(w, m->offline_replicas_n, flex, false);
         for (int32_t i = 0; i < m->offline_replicas_n; i++)
             rb_write_i32(w, m->offline_replicas[i]);
     }
@@ -2742,16 +2655,16 @@ static void rb_metadata_resp_topic_read(struct rb_reader *r, struct rb_arena *a,
     (void)m;
     (void)flex;
     m->error_code = rb_read_i16(r);
-    m->name = rd_str(r, flex, (v >= 12));
+    m->name = rb_rd_str(r, flex, (v >= 12));
     if (v >= 10) {
         m->topic_id = rb_read_uuid(r);
     }
     if (v >= 1) {
         m->is_internal = rb_read_bool(r);
     }
-    m->partitions_n = rd_alen(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_metadata_resp_partition_init(&m->partitions[i]);
             rb_metadata_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -2772,14 +2685,14 @@ static void rb_metadata_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->name, flex, (v >= 12));
+    rb_wr_str(w, m->name, flex, (v >= 12));
     if (v >= 10) {
         rb_write_uuid(w, m->topic_id);
     }
     if (v >= 1) {
         rb_write_bool(w, m->is_internal);
     }
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_metadata_resp_partition_write(w, v, &m->partitions[i]);
     if (v >= 8) {
@@ -2808,23 +2721,23 @@ static void rb_metadata_resp_read(struct rb_reader *r, struct rb_arena *a, int16
     if (v >= 3) {
         m->throttle_time_ms = rb_read_i32(r);
     }
-    m->brokers_n = rd_alen(r, flex, false);
+    m->brokers_n = rb_rd_alen(r, flex, false);
     if (m->brokers_n > 0) {
-        m->brokers = rd_alloc(r, a, m->brokers_n, sizeof(*m->brokers));
+        m->brokers = rb_rd_alloc(r, a, m->brokers_n, sizeof(*m->brokers));
         for (int32_t i = 0; i < m->brokers_n && !r->err; i++) {
             rb_metadata_resp_broker_init(&m->brokers[i]);
             rb_metadata_resp_broker_read(r, a, v, &m->brokers[i]);
         }
     }
     if (v >= 2) {
-        m->cluster_id = rd_str(r, flex, (v >= 2));
+        m->cluster_id = rb_rd_str(r, flex, (v >= 2));
     }
     if (v >= 1) {
         m->controller_id = rb_read_i32(r);
     }
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_metadata_resp_topic_init(&m->topics[i]);
             rb_metadata_resp_topic_read(r, a, v, &m->topics[i]);
@@ -2846,16 +2759,16 @@ static void rb_metadata_resp_write(struct rb_writer *w, int16_t v, const struct 
     if (v >= 3) {
         rb_write_i32(w, m->throttle_time_ms);
     }
-    wr_alen(w, m->brokers_n, flex, false);
+    rb_wr_alen(w, m->brokers_n, flex, false);
     for (int32_t i = 0; i < m->brokers_n; i++)
         rb_metadata_resp_broker_write(w, v, &m->brokers[i]);
     if (v >= 2) {
-        wr_str(w, m->cluster_id, flex, (v >= 2));
+        rb_wr_str(w, m->cluster_id, flex, (v >= 2));
     }
     if (v >= 1) {
         rb_write_i32(w, m->controller_id);
     }
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_metadata_resp_topic_write(w, v, &m->topics[i]);
     if (v >= 8 && v <= 10) {
@@ -2880,7 +2793,7 @@ int rb_metadata_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t ver
 void rb_metadata_resp_encode(struct rb_writer *w, int16_t version,
                              const struct rb_metadata_resp *in)
 {
-    if ((version < 0 || version > 12) && bad_version(w))
+    if ((version < 0 || version > 12) && rb_wr_bad_version(w))
         return;
     rb_metadata_resp_write(w, version, in);
 }
@@ -2903,10 +2816,10 @@ static void rb_api_versions_req_read(struct rb_reader *r, struct rb_arena *a, in
     (void)m;
     (void)flex;
     if (v >= 3) {
-        m->client_software_name = rd_str(r, flex, false);
+        m->client_software_name = rb_rd_str(r, flex, false);
     }
     if (v >= 3) {
-        m->client_software_version = rd_str(r, flex, false);
+        m->client_software_version = rb_rd_str(r, flex, false);
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -2920,10 +2833,10 @@ static void rb_api_versions_req_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 3) {
-        wr_str(w, m->client_software_name, flex, false);
+        rb_wr_str(w, m->client_software_name, flex, false);
     }
     if (v >= 3) {
-        wr_str(w, m->client_software_version, flex, false);
+        rb_wr_str(w, m->client_software_version, flex, false);
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -2944,7 +2857,7 @@ int rb_api_versions_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
 void rb_api_versions_req_encode(struct rb_writer *w, int16_t version,
                                 const struct rb_api_versions_req *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_api_versions_req_write(w, version, in);
 }
@@ -2999,7 +2912,7 @@ rb_api_versions_resp_supported_feature_read(struct rb_reader *r, struct rb_arena
     (void)m;
     (void)flex;
     if (v >= 3) {
-        m->name = rd_str(r, flex, false);
+        m->name = rb_rd_str(r, flex, false);
     }
     if (v >= 3) {
         m->min_version = rb_read_i16(r);
@@ -3020,7 +2933,7 @@ rb_api_versions_resp_supported_feature_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 3) {
-        wr_str(w, m->name, flex, false);
+        rb_wr_str(w, m->name, flex, false);
     }
     if (v >= 3) {
         rb_write_i16(w, m->min_version);
@@ -3048,7 +2961,7 @@ rb_api_versions_resp_finalized_feature_read(struct rb_reader *r, struct rb_arena
     (void)m;
     (void)flex;
     if (v >= 3) {
-        m->name = rd_str(r, flex, false);
+        m->name = rb_rd_str(r, flex, false);
     }
     if (v >= 3) {
         m->max_version_level = rb_read_i16(r);
@@ -3069,7 +2982,7 @@ rb_api_versions_resp_finalized_feature_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 3) {
-        wr_str(w, m->name, flex, false);
+        rb_wr_str(w, m->name, flex, false);
     }
     if (v >= 3) {
         rb_write_i16(w, m->max_version_level);
@@ -3097,16 +3010,16 @@ static void rb_api_versions_resp_read_tags(struct rb_reader *r, struct rb_arena 
     for (uint32_t k = 0; k < count && !r->err; k++) {
         uint32_t tag;
         struct rb_reader sub;
-        if (!rd_tag(r, &tag, &sub))
+        if (!rb_rd_tag(r, &tag, &sub))
             break;
         struct rb_reader *s = &sub;
         switch (tag) {
         case 0:
             if (v >= 3) {
-                m->supported_features_n = rd_alen(s, flex, false);
+                m->supported_features_n = rb_rd_alen(s, flex, false);
                 if (m->supported_features_n > 0) {
                     m->supported_features =
-                        rd_alloc(s, a, m->supported_features_n, sizeof(*m->supported_features));
+                        rb_rd_alloc(s, a, m->supported_features_n, sizeof(*m->supported_features));
                     for (int32_t i = 0; i < m->supported_features_n && !s->err; i++) {
                         rb_api_versions_resp_supported_feature_init(&m->supported_features[i]);
                         rb_api_versions_resp_supported_feature_read(s, a, v,
@@ -3122,10 +3035,10 @@ static void rb_api_versions_resp_read_tags(struct rb_reader *r, struct rb_arena 
             break;
         case 2:
             if (v >= 3) {
-                m->finalized_features_n = rd_alen(s, flex, false);
+                m->finalized_features_n = rb_rd_alen(s, flex, false);
                 if (m->finalized_features_n > 0) {
                     m->finalized_features =
-                        rd_alloc(s, a, m->finalized_features_n, sizeof(*m->finalized_features));
+                        rb_rd_alloc(s, a, m->finalized_features_n, sizeof(*m->finalized_features));
                     for (int32_t i = 0; i < m->finalized_features_n && !s->err; i++) {
                         rb_api_versions_resp_finalized_feature_init(&m->finalized_features[i]);
                         rb_api_versions_resp_finalized_feature_read(s, a, v,
@@ -3156,9 +3069,9 @@ static void rb_api_versions_resp_read(struct rb_reader *r, struct rb_arena *a, i
     (void)m;
     (void)flex;
     m->error_code = rb_read_i16(r);
-    m->api_keys_n = rd_alen(r, flex, false);
+    m->api_keys_n = rb_rd_alen(r, flex, false);
     if (m->api_keys_n > 0) {
-        m->api_keys = rd_alloc(r, a, m->api_keys_n, sizeof(*m->api_keys));
+        m->api_keys = rb_rd_alloc(r, a, m->api_keys_n, sizeof(*m->api_keys));
         for (int32_t i = 0; i < m->api_keys_n && !r->err; i++) {
             rb_api_versions_resp_api_key_init(&m->api_keys[i]);
             rb_api_versions_resp_api_key_read(r, a, v, &m->api_keys[i]);
@@ -3189,30 +3102,30 @@ static void rb_api_versions_resp_write_tags(struct rb_writer *w, int16_t v,
     if ((v >= 3) && !(m->supported_features_n == 0)) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
-        wr_alen(&t, m->supported_features_n, flex, false);
+        rb_wr_alen(&t, m->supported_features_n, flex, false);
         for (int32_t i = 0; i < m->supported_features_n; i++)
             rb_api_versions_resp_supported_feature_write(&t, v, &m->supported_features[i]);
-        wr_tag(w, 0, &t);
+        rb_wr_tag(w, 0, &t);
     }
     if ((v >= 3) && !(m->finalized_features_epoch == INT64_C(-1))) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_write_i64(&t, m->finalized_features_epoch);
-        wr_tag(w, 1, &t);
+        rb_wr_tag(w, 1, &t);
     }
     if ((v >= 3) && !(m->finalized_features_n == 0)) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
-        wr_alen(&t, m->finalized_features_n, flex, false);
+        rb_wr_alen(&t, m->finalized_features_n, flex, false);
         for (int32_t i = 0; i < m->finalized_features_n; i++)
             rb_api_versions_resp_finalized_feature_write(&t, v, &m->finalized_features[i]);
-        wr_tag(w, 2, &t);
+        rb_wr_tag(w, 2, &t);
     }
     if ((v >= 3) && !(m->zk_migration_ready == false)) {
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_write_bool(&t, m->zk_migration_ready);
-        wr_tag(w, 3, &t);
+        rb_wr_tag(w, 3, &t);
     }
 }
 
@@ -3224,7 +3137,7 @@ static void rb_api_versions_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i16(w, m->error_code);
-    wr_alen(w, m->api_keys_n, flex, false);
+    rb_wr_alen(w, m->api_keys_n, flex, false);
     for (int32_t i = 0; i < m->api_keys_n; i++)
         rb_api_versions_resp_api_key_write(w, v, &m->api_keys[i]);
     if (v >= 1) {
@@ -3249,7 +3162,7 @@ int rb_api_versions_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_api_versions_resp_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_api_versions_resp *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_api_versions_resp_write(w, version, in);
 }
@@ -3270,9 +3183,9 @@ static void rb_create_topics_req_assignment_read(struct rb_reader *r, struct rb_
     (void)m;
     (void)flex;
     m->partition_index = rb_read_i32(r);
-    m->broker_ids_n = rd_alen(r, flex, false);
+    m->broker_ids_n = rb_rd_alen(r, flex, false);
     if (m->broker_ids_n > 0) {
-        m->broker_ids = rd_alloc(r, a, m->broker_ids_n, sizeof(*m->broker_ids));
+        m->broker_ids = rb_rd_alloc(r, a, m->broker_ids_n, sizeof(*m->broker_ids));
         for (int32_t i = 0; i < m->broker_ids_n && !r->err; i++) {
             m->broker_ids[i] = rb_read_i32(r);
         }
@@ -3289,7 +3202,7 @@ static void rb_create_topics_req_assignment_write(struct rb_writer *w, int16_t v
     (void)v;
     (void)m;
     rb_write_i32(w, m->partition_index);
-    wr_alen(w, m->broker_ids_n, flex, false);
+    rb_wr_alen(w, m->broker_ids_n, flex, false);
     for (int32_t i = 0; i < m->broker_ids_n; i++)
         rb_write_i32(w, m->broker_ids[i]);
     if (flex)
@@ -3311,8 +3224,8 @@ static void rb_create_topics_req_config_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->value = rd_str(r, flex, true);
+    m->name = rb_rd_str(r, flex, false);
+    m->value = rb_rd_str(r, flex, true);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -3324,8 +3237,8 @@ static void rb_create_topics_req_config_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_str(w, m->value, flex, true);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->value, flex, true);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -3344,20 +3257,20 @@ static void rb_create_topics_req_topic_read(struct rb_reader *r, struct rb_arena
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
     m->num_partitions = rb_read_i32(r);
     m->replication_factor = rb_read_i16(r);
-    m->assignments_n = rd_alen(r, flex, false);
+    m->assignments_n = rb_rd_alen(r, flex, false);
     if (m->assignments_n > 0) {
-        m->assignments = rd_alloc(r, a, m->assignments_n, sizeof(*m->assignments));
+        m->assignments = rb_rd_alloc(r, a, m->assignments_n, sizeof(*m->assignments));
         for (int32_t i = 0; i < m->assignments_n && !r->err; i++) {
             rb_create_topics_req_assignment_init(&m->assignments[i]);
             rb_create_topics_req_assignment_read(r, a, v, &m->assignments[i]);
         }
     }
-    m->configs_n = rd_alen(r, flex, false);
+    m->configs_n = rb_rd_alen(r, flex, false);
     if (m->configs_n > 0) {
-        m->configs = rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
+        m->configs = rb_rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
         for (int32_t i = 0; i < m->configs_n && !r->err; i++) {
             rb_create_topics_req_config_init(&m->configs[i]);
             rb_create_topics_req_config_read(r, a, v, &m->configs[i]);
@@ -3374,13 +3287,13 @@ static void rb_create_topics_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->name, flex, false);
     rb_write_i32(w, m->num_partitions);
     rb_write_i16(w, m->replication_factor);
-    wr_alen(w, m->assignments_n, flex, false);
+    rb_wr_alen(w, m->assignments_n, flex, false);
     for (int32_t i = 0; i < m->assignments_n; i++)
         rb_create_topics_req_assignment_write(w, v, &m->assignments[i]);
-    wr_alen(w, m->configs_n, flex, false);
+    rb_wr_alen(w, m->configs_n, flex, false);
     for (int32_t i = 0; i < m->configs_n; i++)
         rb_create_topics_req_config_write(w, v, &m->configs[i]);
     if (flex)
@@ -3401,9 +3314,9 @@ static void rb_create_topics_req_read(struct rb_reader *r, struct rb_arena *a, i
     (void)v;
     (void)m;
     (void)flex;
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_create_topics_req_topic_init(&m->topics[i]);
             rb_create_topics_req_topic_read(r, a, v, &m->topics[i]);
@@ -3422,7 +3335,7 @@ static void rb_create_topics_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_create_topics_req_topic_write(w, v, &m->topics[i]);
     rb_write_i32(w, m->timeout_ms);
@@ -3446,7 +3359,7 @@ int rb_create_topics_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_create_topics_req_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_create_topics_req *in)
 {
-    if ((version < 2 || version > 7) && bad_version(w))
+    if ((version < 2 || version > 7) && rb_wr_bad_version(w))
         return;
     rb_create_topics_req_write(w, version, in);
 }
@@ -3468,10 +3381,10 @@ static void rb_create_topics_resp_config_read(struct rb_reader *r, struct rb_are
     (void)m;
     (void)flex;
     if (v >= 5) {
-        m->name = rd_str(r, flex, false);
+        m->name = rb_rd_str(r, flex, false);
     }
     if (v >= 5) {
-        m->value = rd_str(r, flex, (v >= 5));
+        m->value = rb_rd_str(r, flex, (v >= 5));
     }
     if (v >= 5) {
         m->read_only = rb_read_bool(r);
@@ -3494,10 +3407,10 @@ static void rb_create_topics_resp_config_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 5) {
-        wr_str(w, m->name, flex, false);
+        rb_wr_str(w, m->name, flex, false);
     }
     if (v >= 5) {
-        wr_str(w, m->value, flex, (v >= 5));
+        rb_wr_str(w, m->value, flex, (v >= 5));
     }
     if (v >= 5) {
         rb_write_bool(w, m->read_only);
@@ -3531,7 +3444,7 @@ static void rb_create_topics_resp_topic_read_tags(struct rb_reader *r, struct rb
     for (uint32_t k = 0; k < count && !r->err; k++) {
         uint32_t tag;
         struct rb_reader sub;
-        if (!rd_tag(r, &tag, &sub))
+        if (!rb_rd_tag(r, &tag, &sub))
             break;
         struct rb_reader *s = &sub;
         switch (tag) {
@@ -3556,12 +3469,12 @@ static void rb_create_topics_resp_topic_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
     if (v >= 7) {
         m->topic_id = rb_read_uuid(r);
     }
     m->error_code = rb_read_i16(r);
-    m->error_message = rd_str(r, flex, true);
+    m->error_message = rb_rd_str(r, flex, true);
     if (v >= 5) {
         m->num_partitions = rb_read_i32(r);
     }
@@ -3569,9 +3482,9 @@ static void rb_create_topics_resp_topic_read(struct rb_reader *r, struct rb_aren
         m->replication_factor = rb_read_i16(r);
     }
     if (v >= 5) {
-        m->configs_n = rd_alen(r, flex, (v >= 5));
+        m->configs_n = rb_rd_alen(r, flex, (v >= 5));
         if (m->configs_n > 0) {
-            m->configs = rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
+            m->configs = rb_rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
             for (int32_t i = 0; i < m->configs_n && !r->err; i++) {
                 rb_create_topics_resp_config_init(&m->configs[i]);
                 rb_create_topics_resp_config_read(r, a, v, &m->configs[i]);
@@ -3595,7 +3508,7 @@ static void rb_create_topics_resp_topic_write_tags(struct rb_writer *w, int16_t 
         struct rb_writer t;
         rb_writer_init(&t, 0);
         rb_write_i16(&t, m->topic_config_error_code);
-        wr_tag(w, 0, &t);
+        rb_wr_tag(w, 0, &t);
     }
 }
 
@@ -3606,12 +3519,12 @@ static void rb_create_topics_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->name, flex, false);
     if (v >= 7) {
         rb_write_uuid(w, m->topic_id);
     }
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->error_message, flex, true);
+    rb_wr_str(w, m->error_message, flex, true);
     if (v >= 5) {
         rb_write_i32(w, m->num_partitions);
     }
@@ -3619,7 +3532,7 @@ static void rb_create_topics_resp_topic_write(struct rb_writer *w, int16_t v,
         rb_write_i16(w, m->replication_factor);
     }
     if (v >= 5) {
-        wr_alen(w, m->configs_n, flex, (v >= 5));
+        rb_wr_alen(w, m->configs_n, flex, (v >= 5));
         for (int32_t i = 0; i < m->configs_n; i++)
             rb_create_topics_resp_config_write(w, v, &m->configs[i]);
     }
@@ -3641,9 +3554,9 @@ static void rb_create_topics_resp_read(struct rb_reader *r, struct rb_arena *a, 
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_create_topics_resp_topic_init(&m->topics[i]);
             rb_create_topics_resp_topic_read(r, a, v, &m->topics[i]);
@@ -3661,7 +3574,7 @@ static void rb_create_topics_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_create_topics_resp_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -3683,7 +3596,7 @@ int rb_create_topics_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_create_topics_resp_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_create_topics_resp *in)
 {
-    if ((version < 2 || version > 7) && bad_version(w))
+    if ((version < 2 || version > 7) && rb_wr_bad_version(w))
         return;
     rb_create_topics_resp_write(w, version, in);
 }
@@ -3705,7 +3618,7 @@ static void rb_delete_topics_req_topic_read(struct rb_reader *r, struct rb_arena
     (void)m;
     (void)flex;
     if (v >= 6) {
-        m->name = rd_str(r, flex, (v >= 6));
+        m->name = rb_rd_str(r, flex, (v >= 6));
     }
     if (v >= 6) {
         m->topic_id = rb_read_uuid(r);
@@ -3722,7 +3635,7 @@ static void rb_delete_topics_req_topic_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 6) {
-        wr_str(w, m->name, flex, (v >= 6));
+        rb_wr_str(w, m->name, flex, (v >= 6));
     }
     if (v >= 6) {
         rb_write_uuid(w, m->topic_id);
@@ -3745,9 +3658,9 @@ static void rb_delete_topics_req_read(struct rb_reader *r, struct rb_arena *a, i
     (void)m;
     (void)flex;
     if (v >= 6) {
-        m->topics_n = rd_alen(r, flex, false);
+        m->topics_n = rb_rd_alen(r, flex, false);
         if (m->topics_n > 0) {
-            m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+            m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
             for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
                 rb_delete_topics_req_topic_init(&m->topics[i]);
                 rb_delete_topics_req_topic_read(r, a, v, &m->topics[i]);
@@ -3755,11 +3668,11 @@ static void rb_delete_topics_req_read(struct rb_reader *r, struct rb_arena *a, i
         }
     }
     if (v <= 5) {
-        m->topic_names_n = rd_alen(r, flex, false);
+        m->topic_names_n = rb_rd_alen(r, flex, false);
         if (m->topic_names_n > 0) {
-            m->topic_names = rd_alloc(r, a, m->topic_names_n, sizeof(*m->topic_names));
+            m->topic_names = rb_rd_alloc(r, a, m->topic_names_n, sizeof(*m->topic_names));
             for (int32_t i = 0; i < m->topic_names_n && !r->err; i++) {
-                m->topic_names[i] = rd_str(r, flex, false);
+                m->topic_names[i] = rb_rd_str(r, flex, false);
             }
         }
     }
@@ -3776,14 +3689,14 @@ static void rb_delete_topics_req_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 6) {
-        wr_alen(w, m->topics_n, flex, false);
+        rb_wr_alen(w, m->topics_n, flex, false);
         for (int32_t i = 0; i < m->topics_n; i++)
             rb_delete_topics_req_topic_write(w, v, &m->topics[i]);
     }
     if (v <= 5) {
-        wr_alen(w, m->topic_names_n, flex, false);
+        rb_wr_alen(w, m->topic_names_n, flex, false);
         for (int32_t i = 0; i < m->topic_names_n; i++)
-            wr_str(w, m->topic_names[i], flex, false);
+            rb_wr_str(w, m->topic_names[i], flex, false);
     }
     rb_write_i32(w, m->timeout_ms);
     if (flex)
@@ -3805,7 +3718,7 @@ int rb_delete_topics_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_delete_topics_req_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_delete_topics_req *in)
 {
-    if ((version < 1 || version > 6) && bad_version(w))
+    if ((version < 1 || version > 6) && rb_wr_bad_version(w))
         return;
     rb_delete_topics_req_write(w, version, in);
 }
@@ -3825,13 +3738,13 @@ static void rb_delete_topics_resp_topic_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, (v >= 6));
+    m->name = rb_rd_str(r, flex, (v >= 6));
     if (v >= 6) {
         m->topic_id = rb_read_uuid(r);
     }
     m->error_code = rb_read_i16(r);
     if (v >= 5) {
-        m->error_message = rd_str(r, flex, (v >= 5));
+        m->error_message = rb_rd_str(r, flex, (v >= 5));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -3844,13 +3757,13 @@ static void rb_delete_topics_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, (v >= 6));
+    rb_wr_str(w, m->name, flex, (v >= 6));
     if (v >= 6) {
         rb_write_uuid(w, m->topic_id);
     }
     rb_write_i16(w, m->error_code);
     if (v >= 5) {
-        wr_str(w, m->error_message, flex, (v >= 5));
+        rb_wr_str(w, m->error_message, flex, (v >= 5));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -3870,9 +3783,9 @@ static void rb_delete_topics_resp_read(struct rb_reader *r, struct rb_arena *a, 
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->responses_n = rd_alen(r, flex, false);
+    m->responses_n = rb_rd_alen(r, flex, false);
     if (m->responses_n > 0) {
-        m->responses = rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
+        m->responses = rb_rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
         for (int32_t i = 0; i < m->responses_n && !r->err; i++) {
             rb_delete_topics_resp_topic_init(&m->responses[i]);
             rb_delete_topics_resp_topic_read(r, a, v, &m->responses[i]);
@@ -3890,7 +3803,7 @@ static void rb_delete_topics_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->responses_n, flex, false);
+    rb_wr_alen(w, m->responses_n, flex, false);
     for (int32_t i = 0; i < m->responses_n; i++)
         rb_delete_topics_resp_topic_write(w, v, &m->responses[i]);
     if (flex)
@@ -3912,7 +3825,7 @@ int rb_delete_topics_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_delete_topics_resp_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_delete_topics_resp *in)
 {
-    if ((version < 1 || version > 6) && bad_version(w))
+    if ((version < 1 || version > 6) && rb_wr_bad_version(w))
         return;
     rb_delete_topics_resp_write(w, version, in);
 }
@@ -3935,13 +3848,13 @@ static void rb_describe_configs_req_resource_read(struct rb_reader *r, struct rb
     (void)m;
     (void)flex;
     m->resource_type = rb_read_i8(r);
-    m->resource_name = rd_str(r, flex, false);
-    m->configuration_keys_n = rd_alen(r, flex, true);
+    m->resource_name = rb_rd_str(r, flex, false);
+    m->configuration_keys_n = rb_rd_alen(r, flex, true);
     if (m->configuration_keys_n > 0) {
         m->configuration_keys =
-            rd_alloc(r, a, m->configuration_keys_n, sizeof(*m->configuration_keys));
+            rb_rd_alloc(r, a, m->configuration_keys_n, sizeof(*m->configuration_keys));
         for (int32_t i = 0; i < m->configuration_keys_n && !r->err; i++) {
-            m->configuration_keys[i] = rd_str(r, flex, false);
+            m->configuration_keys[i] = rb_rd_str(r, flex, false);
         }
     }
     if (flex)
@@ -3956,10 +3869,10 @@ static void rb_describe_configs_req_resource_write(struct rb_writer *w, int16_t 
     (void)v;
     (void)m;
     rb_write_i8(w, m->resource_type);
-    wr_str(w, m->resource_name, flex, false);
-    wr_alen(w, m->configuration_keys_n, flex, true);
+    rb_wr_str(w, m->resource_name, flex, false);
+    rb_wr_alen(w, m->configuration_keys_n, flex, true);
     for (int32_t i = 0; i < m->configuration_keys_n; i++)
-        wr_str(w, m->configuration_keys[i], flex, false);
+        rb_wr_str(w, m->configuration_keys[i], flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -3977,9 +3890,9 @@ static void rb_describe_configs_req_read(struct rb_reader *r, struct rb_arena *a
     (void)v;
     (void)m;
     (void)flex;
-    m->resources_n = rd_alen(r, flex, false);
+    m->resources_n = rb_rd_alen(r, flex, false);
     if (m->resources_n > 0) {
-        m->resources = rd_alloc(r, a, m->resources_n, sizeof(*m->resources));
+        m->resources = rb_rd_alloc(r, a, m->resources_n, sizeof(*m->resources));
         for (int32_t i = 0; i < m->resources_n && !r->err; i++) {
             rb_describe_configs_req_resource_init(&m->resources[i]);
             rb_describe_configs_req_resource_read(r, a, v, &m->resources[i]);
@@ -4000,7 +3913,7 @@ static void rb_describe_configs_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->resources_n, flex, false);
+    rb_wr_alen(w, m->resources_n, flex, false);
     for (int32_t i = 0; i < m->resources_n; i++)
         rb_describe_configs_req_resource_write(w, v, &m->resources[i]);
     rb_write_bool(w, m->include_synonyms);
@@ -4026,7 +3939,7 @@ int rb_describe_configs_req_decode(struct rb_reader *r, struct rb_arena *a, int1
 void rb_describe_configs_req_encode(struct rb_writer *w, int16_t version,
                                     const struct rb_describe_configs_req *in)
 {
-    if ((version < 1 || version > 4) && bad_version(w))
+    if ((version < 1 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_describe_configs_req_write(w, version, in);
 }
@@ -4047,8 +3960,8 @@ static void rb_describe_configs_resp_synonym_read(struct rb_reader *r, struct rb
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->value = rd_str(r, flex, true);
+    m->name = rb_rd_str(r, flex, false);
+    m->value = rb_rd_str(r, flex, true);
     m->source = rb_read_i8(r);
     if (flex)
         rb_skip_tagged_fields(r);
@@ -4061,8 +3974,8 @@ static void rb_describe_configs_resp_synonym_write(struct rb_writer *w, int16_t 
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_str(w, m->value, flex, true);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->value, flex, true);
     rb_write_i8(w, m->source);
     if (flex)
         rb_write_uvarint(w, 0);
@@ -4085,14 +3998,14 @@ static void rb_describe_configs_resp_config_read(struct rb_reader *r, struct rb_
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->value = rd_str(r, flex, true);
+    m->name = rb_rd_str(r, flex, false);
+    m->value = rb_rd_str(r, flex, true);
     m->read_only = rb_read_bool(r);
     m->config_source = rb_read_i8(r);
     m->is_sensitive = rb_read_bool(r);
-    m->synonyms_n = rd_alen(r, flex, false);
+    m->synonyms_n = rb_rd_alen(r, flex, false);
     if (m->synonyms_n > 0) {
-        m->synonyms = rd_alloc(r, a, m->synonyms_n, sizeof(*m->synonyms));
+        m->synonyms = rb_rd_alloc(r, a, m->synonyms_n, sizeof(*m->synonyms));
         for (int32_t i = 0; i < m->synonyms_n && !r->err; i++) {
             rb_describe_configs_resp_synonym_init(&m->synonyms[i]);
             rb_describe_configs_resp_synonym_read(r, a, v, &m->synonyms[i]);
@@ -4102,7 +4015,7 @@ static void rb_describe_configs_resp_config_read(struct rb_reader *r, struct rb_
         m->config_type = rb_read_i8(r);
     }
     if (v >= 3) {
-        m->documentation = rd_str(r, flex, true);
+        m->documentation = rb_rd_str(r, flex, true);
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -4115,19 +4028,19 @@ static void rb_describe_configs_resp_config_write(struct rb_writer *w, int16_t v
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_str(w, m->value, flex, true);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->value, flex, true);
     rb_write_bool(w, m->read_only);
     rb_write_i8(w, m->config_source);
     rb_write_bool(w, m->is_sensitive);
-    wr_alen(w, m->synonyms_n, flex, false);
+    rb_wr_alen(w, m->synonyms_n, flex, false);
     for (int32_t i = 0; i < m->synonyms_n; i++)
         rb_describe_configs_resp_synonym_write(w, v, &m->synonyms[i]);
     if (v >= 3) {
         rb_write_i8(w, m->config_type);
     }
     if (v >= 3) {
-        wr_str(w, m->documentation, flex, true);
+        rb_wr_str(w, m->documentation, flex, true);
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -4149,12 +4062,12 @@ static void rb_describe_configs_resp_result_read(struct rb_reader *r, struct rb_
     (void)m;
     (void)flex;
     m->error_code = rb_read_i16(r);
-    m->error_message = rd_str(r, flex, true);
+    m->error_message = rb_rd_str(r, flex, true);
     m->resource_type = rb_read_i8(r);
-    m->resource_name = rd_str(r, flex, false);
-    m->configs_n = rd_alen(r, flex, false);
+    m->resource_name = rb_rd_str(r, flex, false);
+    m->configs_n = rb_rd_alen(r, flex, false);
     if (m->configs_n > 0) {
-        m->configs = rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
+        m->configs = rb_rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
         for (int32_t i = 0; i < m->configs_n && !r->err; i++) {
             rb_describe_configs_resp_config_init(&m->configs[i]);
             rb_describe_configs_resp_config_read(r, a, v, &m->configs[i]);
@@ -4172,10 +4085,10 @@ static void rb_describe_configs_resp_result_write(struct rb_writer *w, int16_t v
     (void)v;
     (void)m;
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->error_message, flex, true);
+    rb_wr_str(w, m->error_message, flex, true);
     rb_write_i8(w, m->resource_type);
-    wr_str(w, m->resource_name, flex, false);
-    wr_alen(w, m->configs_n, flex, false);
+    rb_wr_str(w, m->resource_name, flex, false);
+    rb_wr_alen(w, m->configs_n, flex, false);
     for (int32_t i = 0; i < m->configs_n; i++)
         rb_describe_configs_resp_config_write(w, v, &m->configs[i]);
     if (flex)
@@ -4196,9 +4109,9 @@ static void rb_describe_configs_resp_read(struct rb_reader *r, struct rb_arena *
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->results_n = rd_alen(r, flex, false);
+    m->results_n = rb_rd_alen(r, flex, false);
     if (m->results_n > 0) {
-        m->results = rd_alloc(r, a, m->results_n, sizeof(*m->results));
+        m->results = rb_rd_alloc(r, a, m->results_n, sizeof(*m->results));
         for (int32_t i = 0; i < m->results_n && !r->err; i++) {
             rb_describe_configs_resp_result_init(&m->results[i]);
             rb_describe_configs_resp_result_read(r, a, v, &m->results[i]);
@@ -4216,7 +4129,7 @@ static void rb_describe_configs_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->results_n, flex, false);
+    rb_wr_alen(w, m->results_n, flex, false);
     for (int32_t i = 0; i < m->results_n; i++)
         rb_describe_configs_resp_result_write(w, v, &m->results[i]);
     if (flex)
@@ -4238,7 +4151,7 @@ int rb_describe_configs_resp_decode(struct rb_reader *r, struct rb_arena *a, int
 void rb_describe_configs_resp_encode(struct rb_writer *w, int16_t version,
                                      const struct rb_describe_configs_resp *in)
 {
-    if ((version < 1 || version > 4) && bad_version(w))
+    if ((version < 1 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_describe_configs_resp_write(w, version, in);
 }
@@ -4266,7 +4179,7 @@ static void rb_offset_commit_req_partition_read(struct rb_reader *r, struct rb_a
     if (v >= 6) {
         m->committed_leader_epoch = rb_read_i32(r);
     }
-    m->committed_metadata = rd_str(r, flex, true);
+    m->committed_metadata = rb_rd_str(r, flex, true);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -4283,7 +4196,7 @@ static void rb_offset_commit_req_partition_write(struct rb_writer *w, int16_t v,
     if (v >= 6) {
         rb_write_i32(w, m->committed_leader_epoch);
     }
-    wr_str(w, m->committed_metadata, flex, true);
+    rb_wr_str(w, m->committed_metadata, flex, true);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -4302,10 +4215,10 @@ static void rb_offset_commit_req_topic_read(struct rb_reader *r, struct rb_arena
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_offset_commit_req_partition_init(&m->partitions[i]);
             rb_offset_commit_req_partition_read(r, a, v, &m->partitions[i]);
@@ -4322,8 +4235,8 @@ static void rb_offset_commit_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_offset_commit_req_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -4348,18 +4261,18 @@ static void rb_offset_commit_req_read(struct rb_reader *r, struct rb_arena *a, i
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
     m->generation_id_or_member_epoch = rb_read_i32(r);
-    m->member_id = rd_str(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
     if (v >= 7) {
-        m->group_instance_id = rd_str(r, flex, (v >= 7));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 7));
     }
     if (v <= 4) {
         m->retention_time_ms = rb_read_i64(r);
     }
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_offset_commit_req_topic_init(&m->topics[i]);
             rb_offset_commit_req_topic_read(r, a, v, &m->topics[i]);
@@ -4376,16 +4289,16 @@ static void rb_offset_commit_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
     rb_write_i32(w, m->generation_id_or_member_epoch);
-    wr_str(w, m->member_id, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
     if (v >= 7) {
-        wr_str(w, m->group_instance_id, flex, (v >= 7));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 7));
     }
     if (v <= 4) {
         rb_write_i64(w, m->retention_time_ms);
     }
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_offset_commit_req_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -4407,7 +4320,7 @@ int rb_offset_commit_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_offset_commit_req_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_offset_commit_req *in)
 {
-    if ((version < 2 || version > 9) && bad_version(w))
+    if ((version < 2 || version > 9) && rb_wr_bad_version(w))
         return;
     rb_offset_commit_req_write(w, version, in);
 }
@@ -4458,10 +4371,10 @@ static void rb_offset_commit_resp_topic_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_offset_commit_resp_partition_init(&m->partitions[i]);
             rb_offset_commit_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -4478,8 +4391,8 @@ static void rb_offset_commit_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_offset_commit_resp_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -4502,9 +4415,9 @@ static void rb_offset_commit_resp_read(struct rb_reader *r, struct rb_arena *a, 
     if (v >= 3) {
         m->throttle_time_ms = rb_read_i32(r);
     }
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_offset_commit_resp_topic_init(&m->topics[i]);
             rb_offset_commit_resp_topic_read(r, a, v, &m->topics[i]);
@@ -4524,7 +4437,7 @@ static void rb_offset_commit_resp_write(struct rb_writer *w, int16_t v,
     if (v >= 3) {
         rb_write_i32(w, m->throttle_time_ms);
     }
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_offset_commit_resp_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -4546,7 +4459,7 @@ int rb_offset_commit_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_offset_commit_resp_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_offset_commit_resp *in)
 {
-    if ((version < 2 || version > 9) && bad_version(w))
+    if ((version < 2 || version > 9) && rb_wr_bad_version(w))
         return;
     rb_offset_commit_resp_write(w, version, in);
 }
@@ -4568,13 +4481,13 @@ static void rb_offset_fetch_req_topic_read(struct rb_reader *r, struct rb_arena 
     (void)m;
     (void)flex;
     if (v <= 7) {
-        m->name = rd_str(r, flex, false);
+        m->name = rb_rd_str(r, flex, false);
     }
     if (v <= 7) {
-        m->partition_indexes_n = rd_alen(r, flex, false);
+        m->partition_indexes_n = rb_rd_alen(r, flex, false);
         if (m->partition_indexes_n > 0) {
             m->partition_indexes =
-                rd_alloc(r, a, m->partition_indexes_n, sizeof(*m->partition_indexes));
+                rb_rd_alloc(r, a, m->partition_indexes_n, sizeof(*m->partition_indexes));
             for (int32_t i = 0; i < m->partition_indexes_n && !r->err; i++) {
                 m->partition_indexes[i] = rb_read_i32(r);
             }
@@ -4592,10 +4505,10 @@ static void rb_offset_fetch_req_topic_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v <= 7) {
-        wr_str(w, m->name, flex, false);
+        rb_wr_str(w, m->name, flex, false);
     }
     if (v <= 7) {
-        wr_alen(w, m->partition_indexes_n, flex, false);
+        rb_wr_alen(w, m->partition_indexes_n, flex, false);
         for (int32_t i = 0; i < m->partition_indexes_n; i++)
             rb_write_i32(w, m->partition_indexes[i]);
     }
@@ -4618,13 +4531,13 @@ static void rb_offset_fetch_req_group_topic_read(struct rb_reader *r, struct rb_
     (void)m;
     (void)flex;
     if (v >= 8) {
-        m->name = rd_str(r, flex, false);
+        m->name = rb_rd_str(r, flex, false);
     }
     if (v >= 8) {
-        m->partition_indexes_n = rd_alen(r, flex, false);
+        m->partition_indexes_n = rb_rd_alen(r, flex, false);
         if (m->partition_indexes_n > 0) {
             m->partition_indexes =
-                rd_alloc(r, a, m->partition_indexes_n, sizeof(*m->partition_indexes));
+                rb_rd_alloc(r, a, m->partition_indexes_n, sizeof(*m->partition_indexes));
             for (int32_t i = 0; i < m->partition_indexes_n && !r->err; i++) {
                 m->partition_indexes[i] = rb_read_i32(r);
             }
@@ -4642,10 +4555,10 @@ static void rb_offset_fetch_req_group_topic_write(struct rb_writer *w, int16_t v
     (void)v;
     (void)m;
     if (v >= 8) {
-        wr_str(w, m->name, flex, false);
+        rb_wr_str(w, m->name, flex, false);
     }
     if (v >= 8) {
-        wr_alen(w, m->partition_indexes_n, flex, false);
+        rb_wr_alen(w, m->partition_indexes_n, flex, false);
         for (int32_t i = 0; i < m->partition_indexes_n; i++)
             rb_write_i32(w, m->partition_indexes[i]);
     }
@@ -4670,18 +4583,18 @@ static void rb_offset_fetch_req_group_read(struct rb_reader *r, struct rb_arena 
     (void)m;
     (void)flex;
     if (v >= 8) {
-        m->group_id = rd_str(r, flex, false);
+        m->group_id = rb_rd_str(r, flex, false);
     }
     if (v >= 9) {
-        m->member_id = rd_str(r, flex, (v >= 9));
+        m->member_id = rb_rd_str(r, flex, (v >= 9));
     }
     if (v >= 9) {
         m->member_epoch = rb_read_i32(r);
     }
     if (v >= 8) {
-        m->topics_n = rd_alen(r, flex, (v >= 8));
+        m->topics_n = rb_rd_alen(r, flex, (v >= 8));
         if (m->topics_n > 0) {
-            m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+            m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
             for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
                 rb_offset_fetch_req_group_topic_init(&m->topics[i]);
                 rb_offset_fetch_req_group_topic_read(r, a, v, &m->topics[i]);
@@ -4700,16 +4613,16 @@ static void rb_offset_fetch_req_group_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 8) {
-        wr_str(w, m->group_id, flex, false);
+        rb_wr_str(w, m->group_id, flex, false);
     }
     if (v >= 9) {
-        wr_str(w, m->member_id, flex, (v >= 9));
+        rb_wr_str(w, m->member_id, flex, (v >= 9));
     }
     if (v >= 9) {
         rb_write_i32(w, m->member_epoch);
     }
     if (v >= 8) {
-        wr_alen(w, m->topics_n, flex, (v >= 8));
+        rb_wr_alen(w, m->topics_n, flex, (v >= 8));
         for (int32_t i = 0; i < m->topics_n; i++)
             rb_offset_fetch_req_group_topic_write(w, v, &m->topics[i]);
     }
@@ -4732,12 +4645,12 @@ static void rb_offset_fetch_req_read(struct rb_reader *r, struct rb_arena *a, in
     (void)m;
     (void)flex;
     if (v <= 7) {
-        m->group_id = rd_str(r, flex, false);
+        m->group_id = rb_rd_str(r, flex, false);
     }
     if (v <= 7) {
-        m->topics_n = rd_alen(r, flex, (v >= 2 && v <= 7));
+        m->topics_n = rb_rd_alen(r, flex, (v >= 2 && v <= 7));
         if (m->topics_n > 0) {
-            m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+            m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
             for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
                 rb_offset_fetch_req_topic_init(&m->topics[i]);
                 rb_offset_fetch_req_topic_read(r, a, v, &m->topics[i]);
@@ -4745,9 +4658,9 @@ static void rb_offset_fetch_req_read(struct rb_reader *r, struct rb_arena *a, in
         }
     }
     if (v >= 8) {
-        m->groups_n = rd_alen(r, flex, false);
+        m->groups_n = rb_rd_alen(r, flex, false);
         if (m->groups_n > 0) {
-            m->groups = rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
+            m->groups = rb_rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
             for (int32_t i = 0; i < m->groups_n && !r->err; i++) {
                 rb_offset_fetch_req_group_init(&m->groups[i]);
                 rb_offset_fetch_req_group_read(r, a, v, &m->groups[i]);
@@ -4769,15 +4682,15 @@ static void rb_offset_fetch_req_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v <= 7) {
-        wr_str(w, m->group_id, flex, false);
+        rb_wr_str(w, m->group_id, flex, false);
     }
     if (v <= 7) {
-        wr_alen(w, m->topics_n, flex, (v >= 2 && v <= 7));
+        rb_wr_alen(w, m->topics_n, flex, (v >= 2 && v <= 7));
         for (int32_t i = 0; i < m->topics_n; i++)
             rb_offset_fetch_req_topic_write(w, v, &m->topics[i]);
     }
     if (v >= 8) {
-        wr_alen(w, m->groups_n, flex, false);
+        rb_wr_alen(w, m->groups_n, flex, false);
         for (int32_t i = 0; i < m->groups_n; i++)
             rb_offset_fetch_req_group_write(w, v, &m->groups[i]);
     }
@@ -4803,7 +4716,7 @@ int rb_offset_fetch_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
 void rb_offset_fetch_req_encode(struct rb_writer *w, int16_t version,
                                 const struct rb_offset_fetch_req *in)
 {
-    if ((version < 1 || version > 9) && bad_version(w))
+    if ((version < 1 || version > 9) && rb_wr_bad_version(w))
         return;
     rb_offset_fetch_req_write(w, version, in);
 }
@@ -4833,7 +4746,7 @@ static void rb_offset_fetch_resp_partition_read(struct rb_reader *r, struct rb_a
         m->committed_leader_epoch = rb_read_i32(r);
     }
     if (v <= 7) {
-        m->metadata = rd_str(r, flex, (v <= 7));
+        m->metadata = rb_rd_str(r, flex, (v <= 7));
     }
     if (v <= 7) {
         m->error_code = rb_read_i16(r);
@@ -4859,7 +4772,7 @@ static void rb_offset_fetch_resp_partition_write(struct rb_writer *w, int16_t v,
         rb_write_i32(w, m->committed_leader_epoch);
     }
     if (v <= 7) {
-        wr_str(w, m->metadata, flex, (v <= 7));
+        rb_wr_str(w, m->metadata, flex, (v <= 7));
     }
     if (v <= 7) {
         rb_write_i16(w, m->error_code);
@@ -4883,12 +4796,12 @@ static void rb_offset_fetch_resp_topic_read(struct rb_reader *r, struct rb_arena
     (void)m;
     (void)flex;
     if (v <= 7) {
-        m->name = rd_str(r, flex, false);
+        m->name = rb_rd_str(r, flex, false);
     }
     if (v <= 7) {
-        m->partitions_n = rd_alen(r, flex, false);
+        m->partitions_n = rb_rd_alen(r, flex, false);
         if (m->partitions_n > 0) {
-            m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+            m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
             for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
                 rb_offset_fetch_resp_partition_init(&m->partitions[i]);
                 rb_offset_fetch_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -4907,10 +4820,10 @@ static void rb_offset_fetch_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v <= 7) {
-        wr_str(w, m->name, flex, false);
+        rb_wr_str(w, m->name, flex, false);
     }
     if (v <= 7) {
-        wr_alen(w, m->partitions_n, flex, false);
+        rb_wr_alen(w, m->partitions_n, flex, false);
         for (int32_t i = 0; i < m->partitions_n; i++)
             rb_offset_fetch_resp_partition_write(w, v, &m->partitions[i]);
     }
@@ -4944,7 +4857,7 @@ rb_offset_fetch_resp_group_partition_read(struct rb_reader *r, struct rb_arena *
         m->committed_leader_epoch = rb_read_i32(r);
     }
     if (v >= 8) {
-        m->metadata = rd_str(r, flex, (v >= 8));
+        m->metadata = rb_rd_str(r, flex, (v >= 8));
     }
     if (v >= 8) {
         m->error_code = rb_read_i16(r);
@@ -4971,7 +4884,7 @@ rb_offset_fetch_resp_group_partition_write(struct rb_writer *w, int16_t v,
         rb_write_i32(w, m->committed_leader_epoch);
     }
     if (v >= 8) {
-        wr_str(w, m->metadata, flex, (v >= 8));
+        rb_wr_str(w, m->metadata, flex, (v >= 8));
     }
     if (v >= 8) {
         rb_write_i16(w, m->error_code);
@@ -4996,12 +4909,12 @@ static void rb_offset_fetch_resp_group_topic_read(struct rb_reader *r, struct rb
     (void)m;
     (void)flex;
     if (v >= 8) {
-        m->name = rd_str(r, flex, false);
+        m->name = rb_rd_str(r, flex, false);
     }
     if (v >= 8) {
-        m->partitions_n = rd_alen(r, flex, false);
+        m->partitions_n = rb_rd_alen(r, flex, false);
         if (m->partitions_n > 0) {
-            m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+            m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
             for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
                 rb_offset_fetch_resp_group_partition_init(&m->partitions[i]);
                 rb_offset_fetch_resp_group_partition_read(r, a, v, &m->partitions[i]);
@@ -5020,10 +4933,10 @@ static void rb_offset_fetch_resp_group_topic_write(struct rb_writer *w, int16_t 
     (void)v;
     (void)m;
     if (v >= 8) {
-        wr_str(w, m->name, flex, false);
+        rb_wr_str(w, m->name, flex, false);
     }
     if (v >= 8) {
-        wr_alen(w, m->partitions_n, flex, false);
+        rb_wr_alen(w, m->partitions_n, flex, false);
         for (int32_t i = 0; i < m->partitions_n; i++)
             rb_offset_fetch_resp_group_partition_write(w, v, &m->partitions[i]);
     }
@@ -5046,12 +4959,12 @@ static void rb_offset_fetch_resp_group_read(struct rb_reader *r, struct rb_arena
     (void)m;
     (void)flex;
     if (v >= 8) {
-        m->group_id = rd_str(r, flex, false);
+        m->group_id = rb_rd_str(r, flex, false);
     }
     if (v >= 8) {
-        m->topics_n = rd_alen(r, flex, false);
+        m->topics_n = rb_rd_alen(r, flex, false);
         if (m->topics_n > 0) {
-            m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+            m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
             for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
                 rb_offset_fetch_resp_group_topic_init(&m->topics[i]);
                 rb_offset_fetch_resp_group_topic_read(r, a, v, &m->topics[i]);
@@ -5073,10 +4986,10 @@ static void rb_offset_fetch_resp_group_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 8) {
-        wr_str(w, m->group_id, flex, false);
+        rb_wr_str(w, m->group_id, flex, false);
     }
     if (v >= 8) {
-        wr_alen(w, m->topics_n, flex, false);
+        rb_wr_alen(w, m->topics_n, flex, false);
         for (int32_t i = 0; i < m->topics_n; i++)
             rb_offset_fetch_resp_group_topic_write(w, v, &m->topics[i]);
     }
@@ -5104,9 +5017,9 @@ static void rb_offset_fetch_resp_read(struct rb_reader *r, struct rb_arena *a, i
         m->throttle_time_ms = rb_read_i32(r);
     }
     if (v <= 7) {
-        m->topics_n = rd_alen(r, flex, false);
+        m->topics_n = rb_rd_alen(r, flex, false);
         if (m->topics_n > 0) {
-            m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+            m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
             for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
                 rb_offset_fetch_resp_topic_init(&m->topics[i]);
                 rb_offset_fetch_resp_topic_read(r, a, v, &m->topics[i]);
@@ -5117,9 +5030,9 @@ static void rb_offset_fetch_resp_read(struct rb_reader *r, struct rb_arena *a, i
         m->error_code = rb_read_i16(r);
     }
     if (v >= 8) {
-        m->groups_n = rd_alen(r, flex, false);
+        m->groups_n = rb_rd_alen(r, flex, false);
         if (m->groups_n > 0) {
-            m->groups = rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
+            m->groups = rb_rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
             for (int32_t i = 0; i < m->groups_n && !r->err; i++) {
                 rb_offset_fetch_resp_group_init(&m->groups[i]);
                 rb_offset_fetch_resp_group_read(r, a, v, &m->groups[i]);
@@ -5141,7 +5054,7 @@ static void rb_offset_fetch_resp_write(struct rb_writer *w, int16_t v,
         rb_write_i32(w, m->throttle_time_ms);
     }
     if (v <= 7) {
-        wr_alen(w, m->topics_n, flex, false);
+        rb_wr_alen(w, m->topics_n, flex, false);
         for (int32_t i = 0; i < m->topics_n; i++)
             rb_offset_fetch_resp_topic_write(w, v, &m->topics[i]);
     }
@@ -5149,7 +5062,7 @@ static void rb_offset_fetch_resp_write(struct rb_writer *w, int16_t v,
         rb_write_i16(w, m->error_code);
     }
     if (v >= 8) {
-        wr_alen(w, m->groups_n, flex, false);
+        rb_wr_alen(w, m->groups_n, flex, false);
         for (int32_t i = 0; i < m->groups_n; i++)
             rb_offset_fetch_resp_group_write(w, v, &m->groups[i]);
     }
@@ -5172,7 +5085,7 @@ int rb_offset_fetch_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_offset_fetch_resp_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_offset_fetch_resp *in)
 {
-    if ((version < 1 || version > 9) && bad_version(w))
+    if ((version < 1 || version > 9) && rb_wr_bad_version(w))
         return;
     rb_offset_fetch_resp_write(w, version, in);
 }
@@ -5194,18 +5107,18 @@ static void rb_find_coordinator_req_read(struct rb_reader *r, struct rb_arena *a
     (void)m;
     (void)flex;
     if (v <= 3) {
-        m->key = rd_str(r, flex, false);
+        m->key = rb_rd_str(r, flex, false);
     }
     if (v >= 1) {
         m->key_type = rb_read_i8(r);
     }
     if (v >= 4) {
-        m->coordinator_keys_n = rd_alen(r, flex, false);
+        m->coordinator_keys_n = rb_rd_alen(r, flex, false);
         if (m->coordinator_keys_n > 0) {
             m->coordinator_keys =
-                rd_alloc(r, a, m->coordinator_keys_n, sizeof(*m->coordinator_keys));
+                rb_rd_alloc(r, a, m->coordinator_keys_n, sizeof(*m->coordinator_keys));
             for (int32_t i = 0; i < m->coordinator_keys_n && !r->err; i++) {
-                m->coordinator_keys[i] = rd_str(r, flex, false);
+                m->coordinator_keys[i] = rb_rd_str(r, flex, false);
             }
         }
     }
@@ -5221,15 +5134,15 @@ static void rb_find_coordinator_req_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v <= 3) {
-        wr_str(w, m->key, flex, false);
+        rb_wr_str(w, m->key, flex, false);
     }
     if (v >= 1) {
         rb_write_i8(w, m->key_type);
     }
     if (v >= 4) {
-        wr_alen(w, m->coordinator_keys_n, flex, false);
+        rb_wr_alen(w, m->coordinator_keys_n, flex, false);
         for (int32_t i = 0; i < m->coordinator_keys_n; i++)
-            wr_str(w, m->coordinator_keys[i], flex, false);
+            rb_wr_str(w, m->coordinator_keys[i], flex, false);
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -5250,7 +5163,7 @@ int rb_find_coordinator_req_decode(struct rb_reader *r, struct rb_arena *a, int1
 void rb_find_coordinator_req_encode(struct rb_writer *w, int16_t version,
                                     const struct rb_find_coordinator_req *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_find_coordinator_req_write(w, version, in);
 }
@@ -5273,13 +5186,13 @@ rb_find_coordinator_resp_coordinator_read(struct rb_reader *r, struct rb_arena *
     (void)m;
     (void)flex;
     if (v >= 4) {
-        m->key = rd_str(r, flex, false);
+        m->key = rb_rd_str(r, flex, false);
     }
     if (v >= 4) {
         m->node_id = rb_read_i32(r);
     }
     if (v >= 4) {
-        m->host = rd_str(r, flex, false);
+        m->host = rb_rd_str(r, flex, false);
     }
     if (v >= 4) {
         m->port = rb_read_i32(r);
@@ -5288,7 +5201,7 @@ rb_find_coordinator_resp_coordinator_read(struct rb_reader *r, struct rb_arena *
         m->error_code = rb_read_i16(r);
     }
     if (v >= 4) {
-        m->error_message = rd_str(r, flex, (v >= 4));
+        m->error_message = rb_rd_str(r, flex, (v >= 4));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -5303,13 +5216,13 @@ rb_find_coordinator_resp_coordinator_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 4) {
-        wr_str(w, m->key, flex, false);
+        rb_wr_str(w, m->key, flex, false);
     }
     if (v >= 4) {
         rb_write_i32(w, m->node_id);
     }
     if (v >= 4) {
-        wr_str(w, m->host, flex, false);
+        rb_wr_str(w, m->host, flex, false);
     }
     if (v >= 4) {
         rb_write_i32(w, m->port);
@@ -5318,7 +5231,7 @@ rb_find_coordinator_resp_coordinator_write(struct rb_writer *w, int16_t v,
         rb_write_i16(w, m->error_code);
     }
     if (v >= 4) {
-        wr_str(w, m->error_message, flex, (v >= 4));
+        rb_wr_str(w, m->error_message, flex, (v >= 4));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -5346,21 +5259,21 @@ static void rb_find_coordinator_resp_read(struct rb_reader *r, struct rb_arena *
         m->error_code = rb_read_i16(r);
     }
     if (v >= 1 && v <= 3) {
-        m->error_message = rd_str(r, flex, (v >= 1 && v <= 3));
+        m->error_message = rb_rd_str(r, flex, (v >= 1 && v <= 3));
     }
     if (v <= 3) {
         m->node_id = rb_read_i32(r);
     }
     if (v <= 3) {
-        m->host = rd_str(r, flex, false);
+        m->host = rb_rd_str(r, flex, false);
     }
     if (v <= 3) {
         m->port = rb_read_i32(r);
     }
     if (v >= 4) {
-        m->coordinators_n = rd_alen(r, flex, false);
+        m->coordinators_n = rb_rd_alen(r, flex, false);
         if (m->coordinators_n > 0) {
-            m->coordinators = rd_alloc(r, a, m->coordinators_n, sizeof(*m->coordinators));
+            m->coordinators = rb_rd_alloc(r, a, m->coordinators_n, sizeof(*m->coordinators));
             for (int32_t i = 0; i < m->coordinators_n && !r->err; i++) {
                 rb_find_coordinator_resp_coordinator_init(&m->coordinators[i]);
                 rb_find_coordinator_resp_coordinator_read(r, a, v, &m->coordinators[i]);
@@ -5385,19 +5298,19 @@ static void rb_find_coordinator_resp_write(struct rb_writer *w, int16_t v,
         rb_write_i16(w, m->error_code);
     }
     if (v >= 1 && v <= 3) {
-        wr_str(w, m->error_message, flex, (v >= 1 && v <= 3));
+        rb_wr_str(w, m->error_message, flex, (v >= 1 && v <= 3));
     }
     if (v <= 3) {
         rb_write_i32(w, m->node_id);
     }
     if (v <= 3) {
-        wr_str(w, m->host, flex, false);
+        rb_wr_str(w, m->host, flex, false);
     }
     if (v <= 3) {
         rb_write_i32(w, m->port);
     }
     if (v >= 4) {
-        wr_alen(w, m->coordinators_n, flex, false);
+        rb_wr_alen(w, m->coordinators_n, flex, false);
         for (int32_t i = 0; i < m->coordinators_n; i++)
             rb_find_coordinator_resp_coordinator_write(w, v, &m->coordinators[i]);
     }
@@ -5420,7 +5333,7 @@ int rb_find_coordinator_resp_decode(struct rb_reader *r, struct rb_arena *a, int
 void rb_find_coordinator_resp_encode(struct rb_writer *w, int16_t version,
                                      const struct rb_find_coordinator_resp *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_find_coordinator_resp_write(w, version, in);
 }
@@ -5441,8 +5354,8 @@ static void rb_join_group_req_protocol_read(struct rb_reader *r, struct rb_arena
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->metadata = rd_bytes(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->metadata = rb_rd_bytes(r, flex, false);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -5454,8 +5367,8 @@ static void rb_join_group_req_protocol_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_bytes(w, m->metadata, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_bytes(w, m->metadata, flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -5479,26 +5392,26 @@ static void rb_join_group_req_read(struct rb_reader *r, struct rb_arena *a, int1
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
     m->session_timeout_ms = rb_read_i32(r);
     if (v >= 1) {
         m->rebalance_timeout_ms = rb_read_i32(r);
     }
-    m->member_id = rd_str(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
     if (v >= 5) {
-        m->group_instance_id = rd_str(r, flex, (v >= 5));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 5));
     }
-    m->protocol_type = rd_str(r, flex, false);
-    m->protocols_n = rd_alen(r, flex, false);
+    m->protocol_type = rb_rd_str(r, flex, false);
+    m->protocols_n = rb_rd_alen(r, flex, false);
     if (m->protocols_n > 0) {
-        m->protocols = rd_alloc(r, a, m->protocols_n, sizeof(*m->protocols));
+        m->protocols = rb_rd_alloc(r, a, m->protocols_n, sizeof(*m->protocols));
         for (int32_t i = 0; i < m->protocols_n && !r->err; i++) {
             rb_join_group_req_protocol_init(&m->protocols[i]);
             rb_join_group_req_protocol_read(r, a, v, &m->protocols[i]);
         }
     }
     if (v >= 8) {
-        m->reason = rd_str(r, flex, (v >= 8));
+        m->reason = rb_rd_str(r, flex, (v >= 8));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -5511,21 +5424,21 @@ static void rb_join_group_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
     rb_write_i32(w, m->session_timeout_ms);
     if (v >= 1) {
         rb_write_i32(w, m->rebalance_timeout_ms);
     }
-    wr_str(w, m->member_id, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
     if (v >= 5) {
-        wr_str(w, m->group_instance_id, flex, (v >= 5));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 5));
     }
-    wr_str(w, m->protocol_type, flex, false);
-    wr_alen(w, m->protocols_n, flex, false);
+    rb_wr_str(w, m->protocol_type, flex, false);
+    rb_wr_alen(w, m->protocols_n, flex, false);
     for (int32_t i = 0; i < m->protocols_n; i++)
         rb_join_group_req_protocol_write(w, v, &m->protocols[i]);
     if (v >= 8) {
-        wr_str(w, m->reason, flex, (v >= 8));
+        rb_wr_str(w, m->reason, flex, (v >= 8));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -5546,7 +5459,7 @@ int rb_join_group_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t ve
 void rb_join_group_req_encode(struct rb_writer *w, int16_t version,
                               const struct rb_join_group_req *in)
 {
-    if ((version < 0 || version > 9) && bad_version(w))
+    if ((version < 0 || version > 9) && rb_wr_bad_version(w))
         return;
     rb_join_group_req_write(w, version, in);
 }
@@ -5566,11 +5479,11 @@ static void rb_join_group_resp_member_read(struct rb_reader *r, struct rb_arena 
     (void)v;
     (void)m;
     (void)flex;
-    m->member_id = rd_str(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
     if (v >= 5) {
-        m->group_instance_id = rd_str(r, flex, (v >= 5));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 5));
     }
-    m->metadata = rd_bytes(r, flex, false);
+    m->metadata = rb_rd_bytes(r, flex, false);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -5582,11 +5495,11 @@ static void rb_join_group_resp_member_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->member_id, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
     if (v >= 5) {
-        wr_str(w, m->group_instance_id, flex, (v >= 5));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 5));
     }
-    wr_bytes(w, m->metadata, flex, false);
+    rb_wr_bytes(w, m->metadata, flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -5615,17 +5528,17 @@ static void rb_join_group_resp_read(struct rb_reader *r, struct rb_arena *a, int
     m->error_code = rb_read_i16(r);
     m->generation_id = rb_read_i32(r);
     if (v >= 7) {
-        m->protocol_type = rd_str(r, flex, (v >= 7));
+        m->protocol_type = rb_rd_str(r, flex, (v >= 7));
     }
-    m->protocol_name = rd_str(r, flex, (v >= 7));
-    m->leader = rd_str(r, flex, false);
+    m->protocol_name = rb_rd_str(r, flex, (v >= 7));
+    m->leader = rb_rd_str(r, flex, false);
     if (v >= 9) {
         m->skip_assignment = rb_read_bool(r);
     }
-    m->member_id = rd_str(r, flex, false);
-    m->members_n = rd_alen(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
+    m->members_n = rb_rd_alen(r, flex, false);
     if (m->members_n > 0) {
-        m->members = rd_alloc(r, a, m->members_n, sizeof(*m->members));
+        m->members = rb_rd_alloc(r, a, m->members_n, sizeof(*m->members));
         for (int32_t i = 0; i < m->members_n && !r->err; i++) {
             rb_join_group_resp_member_init(&m->members[i]);
             rb_join_group_resp_member_read(r, a, v, &m->members[i]);
@@ -5648,15 +5561,15 @@ static void rb_join_group_resp_write(struct rb_writer *w, int16_t v,
     rb_write_i16(w, m->error_code);
     rb_write_i32(w, m->generation_id);
     if (v >= 7) {
-        wr_str(w, m->protocol_type, flex, (v >= 7));
+        rb_wr_str(w, m->protocol_type, flex, (v >= 7));
     }
-    wr_str(w, m->protocol_name, flex, (v >= 7));
-    wr_str(w, m->leader, flex, false);
+    rb_wr_str(w, m->protocol_name, flex, (v >= 7));
+    rb_wr_str(w, m->leader, flex, false);
     if (v >= 9) {
         rb_write_bool(w, m->skip_assignment);
     }
-    wr_str(w, m->member_id, flex, false);
-    wr_alen(w, m->members_n, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
+    rb_wr_alen(w, m->members_n, flex, false);
     for (int32_t i = 0; i < m->members_n; i++)
         rb_join_group_resp_member_write(w, v, &m->members[i]);
     if (flex)
@@ -5678,7 +5591,7 @@ int rb_join_group_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
 void rb_join_group_resp_encode(struct rb_writer *w, int16_t version,
                                const struct rb_join_group_resp *in)
 {
-    if ((version < 0 || version > 9) && bad_version(w))
+    if ((version < 0 || version > 9) && rb_wr_bad_version(w))
         return;
     rb_join_group_resp_write(w, version, in);
 }
@@ -5701,11 +5614,11 @@ static void rb_heartbeat_req_read(struct rb_reader *r, struct rb_arena *a, int16
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
     m->generation_id = rb_read_i32(r);
-    m->member_id = rd_str(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
     if (v >= 3) {
-        m->group_instance_id = rd_str(r, flex, (v >= 3));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 3));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -5717,11 +5630,11 @@ static void rb_heartbeat_req_write(struct rb_writer *w, int16_t v, const struct 
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
     rb_write_i32(w, m->generation_id);
-    wr_str(w, m->member_id, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
     if (v >= 3) {
-        wr_str(w, m->group_instance_id, flex, (v >= 3));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 3));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -5742,7 +5655,7 @@ int rb_heartbeat_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t ver
 void rb_heartbeat_req_encode(struct rb_writer *w, int16_t version,
                              const struct rb_heartbeat_req *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_heartbeat_req_write(w, version, in);
 }
@@ -5798,7 +5711,7 @@ int rb_heartbeat_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t ve
 void rb_heartbeat_resp_encode(struct rb_writer *w, int16_t version,
                               const struct rb_heartbeat_resp *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_heartbeat_resp_write(w, version, in);
 }
@@ -5822,13 +5735,13 @@ static void rb_leave_group_req_member_read(struct rb_reader *r, struct rb_arena 
     (void)m;
     (void)flex;
     if (v >= 3) {
-        m->member_id = rd_str(r, flex, false);
+        m->member_id = rb_rd_str(r, flex, false);
     }
     if (v >= 3) {
-        m->group_instance_id = rd_str(r, flex, (v >= 3));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 3));
     }
     if (v >= 5) {
-        m->reason = rd_str(r, flex, (v >= 5));
+        m->reason = rb_rd_str(r, flex, (v >= 5));
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -5842,13 +5755,13 @@ static void rb_leave_group_req_member_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 3) {
-        wr_str(w, m->member_id, flex, false);
+        rb_wr_str(w, m->member_id, flex, false);
     }
     if (v >= 3) {
-        wr_str(w, m->group_instance_id, flex, (v >= 3));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 3));
     }
     if (v >= 5) {
-        wr_str(w, m->reason, flex, (v >= 5));
+        rb_wr_str(w, m->reason, flex, (v >= 5));
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -5869,14 +5782,14 @@ static void rb_leave_group_req_read(struct rb_reader *r, struct rb_arena *a, int
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
     if (v <= 2) {
-        m->member_id = rd_str(r, flex, false);
+        m->member_id = rb_rd_str(r, flex, false);
     }
     if (v >= 3) {
-        m->members_n = rd_alen(r, flex, false);
+        m->members_n = rb_rd_alen(r, flex, false);
         if (m->members_n > 0) {
-            m->members = rd_alloc(r, a, m->members_n, sizeof(*m->members));
+            m->members = rb_rd_alloc(r, a, m->members_n, sizeof(*m->members));
             for (int32_t i = 0; i < m->members_n && !r->err; i++) {
                 rb_leave_group_req_member_init(&m->members[i]);
                 rb_leave_group_req_member_read(r, a, v, &m->members[i]);
@@ -5894,12 +5807,12 @@ static void rb_leave_group_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
     if (v <= 2) {
-        wr_str(w, m->member_id, flex, false);
+        rb_wr_str(w, m->member_id, flex, false);
     }
     if (v >= 3) {
-        wr_alen(w, m->members_n, flex, false);
+        rb_wr_alen(w, m->members_n, flex, false);
         for (int32_t i = 0; i < m->members_n; i++)
             rb_leave_group_req_member_write(w, v, &m->members[i]);
     }
@@ -5922,7 +5835,7 @@ int rb_leave_group_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
 void rb_leave_group_req_encode(struct rb_writer *w, int16_t version,
                                const struct rb_leave_group_req *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_leave_group_req_write(w, version, in);
 }
@@ -5943,10 +5856,10 @@ static void rb_leave_group_resp_member_read(struct rb_reader *r, struct rb_arena
     (void)m;
     (void)flex;
     if (v >= 3) {
-        m->member_id = rd_str(r, flex, false);
+        m->member_id = rb_rd_str(r, flex, false);
     }
     if (v >= 3) {
-        m->group_instance_id = rd_str(r, flex, (v >= 3));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 3));
     }
     if (v >= 3) {
         m->error_code = rb_read_i16(r);
@@ -5963,10 +5876,10 @@ static void rb_leave_group_resp_member_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 3) {
-        wr_str(w, m->member_id, flex, false);
+        rb_wr_str(w, m->member_id, flex, false);
     }
     if (v >= 3) {
-        wr_str(w, m->group_instance_id, flex, (v >= 3));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 3));
     }
     if (v >= 3) {
         rb_write_i16(w, m->error_code);
@@ -5993,9 +5906,9 @@ static void rb_leave_group_resp_read(struct rb_reader *r, struct rb_arena *a, in
     }
     m->error_code = rb_read_i16(r);
     if (v >= 3) {
-        m->members_n = rd_alen(r, flex, false);
+        m->members_n = rb_rd_alen(r, flex, false);
         if (m->members_n > 0) {
-            m->members = rd_alloc(r, a, m->members_n, sizeof(*m->members));
+            m->members = rb_rd_alloc(r, a, m->members_n, sizeof(*m->members));
             for (int32_t i = 0; i < m->members_n && !r->err; i++) {
                 rb_leave_group_resp_member_init(&m->members[i]);
                 rb_leave_group_resp_member_read(r, a, v, &m->members[i]);
@@ -6018,7 +5931,7 @@ static void rb_leave_group_resp_write(struct rb_writer *w, int16_t v,
     }
     rb_write_i16(w, m->error_code);
     if (v >= 3) {
-        wr_alen(w, m->members_n, flex, false);
+        rb_wr_alen(w, m->members_n, flex, false);
         for (int32_t i = 0; i < m->members_n; i++)
             rb_leave_group_resp_member_write(w, v, &m->members[i]);
     }
@@ -6041,7 +5954,7 @@ int rb_leave_group_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
 void rb_leave_group_resp_encode(struct rb_writer *w, int16_t version,
                                 const struct rb_leave_group_resp *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_leave_group_resp_write(w, version, in);
 }
@@ -6062,8 +5975,8 @@ static void rb_sync_group_req_assignment_read(struct rb_reader *r, struct rb_are
     (void)v;
     (void)m;
     (void)flex;
-    m->member_id = rd_str(r, flex, false);
-    m->assignment = rd_bytes(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
+    m->assignment = rb_rd_bytes(r, flex, false);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -6075,8 +5988,8 @@ static void rb_sync_group_req_assignment_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->member_id, flex, false);
-    wr_bytes(w, m->assignment, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
+    rb_wr_bytes(w, m->assignment, flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -6099,21 +6012,21 @@ static void rb_sync_group_req_read(struct rb_reader *r, struct rb_arena *a, int1
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
     m->generation_id = rb_read_i32(r);
-    m->member_id = rd_str(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
     if (v >= 3) {
-        m->group_instance_id = rd_str(r, flex, (v >= 3));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 3));
     }
     if (v >= 5) {
-        m->protocol_type = rd_str(r, flex, (v >= 5));
+        m->protocol_type = rb_rd_str(r, flex, (v >= 5));
     }
     if (v >= 5) {
-        m->protocol_name = rd_str(r, flex, (v >= 5));
+        m->protocol_name = rb_rd_str(r, flex, (v >= 5));
     }
-    m->assignments_n = rd_alen(r, flex, false);
+    m->assignments_n = rb_rd_alen(r, flex, false);
     if (m->assignments_n > 0) {
-        m->assignments = rd_alloc(r, a, m->assignments_n, sizeof(*m->assignments));
+        m->assignments = rb_rd_alloc(r, a, m->assignments_n, sizeof(*m->assignments));
         for (int32_t i = 0; i < m->assignments_n && !r->err; i++) {
             rb_sync_group_req_assignment_init(&m->assignments[i]);
             rb_sync_group_req_assignment_read(r, a, v, &m->assignments[i]);
@@ -6130,19 +6043,19 @@ static void rb_sync_group_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
     rb_write_i32(w, m->generation_id);
-    wr_str(w, m->member_id, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
     if (v >= 3) {
-        wr_str(w, m->group_instance_id, flex, (v >= 3));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 3));
     }
     if (v >= 5) {
-        wr_str(w, m->protocol_type, flex, (v >= 5));
+        rb_wr_str(w, m->protocol_type, flex, (v >= 5));
     }
     if (v >= 5) {
-        wr_str(w, m->protocol_name, flex, (v >= 5));
+        rb_wr_str(w, m->protocol_name, flex, (v >= 5));
     }
-    wr_alen(w, m->assignments_n, flex, false);
+    rb_wr_alen(w, m->assignments_n, flex, false);
     for (int32_t i = 0; i < m->assignments_n; i++)
         rb_sync_group_req_assignment_write(w, v, &m->assignments[i]);
     if (flex)
@@ -6164,7 +6077,7 @@ int rb_sync_group_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t ve
 void rb_sync_group_req_encode(struct rb_writer *w, int16_t version,
                               const struct rb_sync_group_req *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_sync_group_req_write(w, version, in);
 }
@@ -6189,12 +6102,12 @@ static void rb_sync_group_resp_read(struct rb_reader *r, struct rb_arena *a, int
     }
     m->error_code = rb_read_i16(r);
     if (v >= 5) {
-        m->protocol_type = rd_str(r, flex, (v >= 5));
+        m->protocol_type = rb_rd_str(r, flex, (v >= 5));
     }
     if (v >= 5) {
-        m->protocol_name = rd_str(r, flex, (v >= 5));
+        m->protocol_name = rb_rd_str(r, flex, (v >= 5));
     }
-    m->assignment = rd_bytes(r, flex, false);
+    m->assignment = rb_rd_bytes(r, flex, false);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -6211,12 +6124,12 @@ static void rb_sync_group_resp_write(struct rb_writer *w, int16_t v,
     }
     rb_write_i16(w, m->error_code);
     if (v >= 5) {
-        wr_str(w, m->protocol_type, flex, (v >= 5));
+        rb_wr_str(w, m->protocol_type, flex, (v >= 5));
     }
     if (v >= 5) {
-        wr_str(w, m->protocol_name, flex, (v >= 5));
+        rb_wr_str(w, m->protocol_name, flex, (v >= 5));
     }
-    wr_bytes(w, m->assignment, flex, false);
+    rb_wr_bytes(w, m->assignment, flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -6236,7 +6149,7 @@ int rb_sync_group_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
 void rb_sync_group_resp_encode(struct rb_writer *w, int16_t version,
                                const struct rb_sync_group_resp *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_sync_group_resp_write(w, version, in);
 }
@@ -6256,11 +6169,11 @@ static void rb_describe_groups_req_read(struct rb_reader *r, struct rb_arena *a,
     (void)v;
     (void)m;
     (void)flex;
-    m->groups_n = rd_alen(r, flex, false);
+    m->groups_n = rb_rd_alen(r, flex, false);
     if (m->groups_n > 0) {
-        m->groups = rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
+        m->groups = rb_rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
         for (int32_t i = 0; i < m->groups_n && !r->err; i++) {
-            m->groups[i] = rd_str(r, flex, false);
+            m->groups[i] = rb_rd_str(r, flex, false);
         }
     }
     if (v >= 3) {
@@ -6277,9 +6190,9 @@ static void rb_describe_groups_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->groups_n, flex, false);
+    rb_wr_alen(w, m->groups_n, flex, false);
     for (int32_t i = 0; i < m->groups_n; i++)
-        wr_str(w, m->groups[i], flex, false);
+        rb_wr_str(w, m->groups[i], flex, false);
     if (v >= 3) {
         rb_write_bool(w, m->include_authorized_operations);
     }
@@ -6302,7 +6215,7 @@ int rb_describe_groups_req_decode(struct rb_reader *r, struct rb_arena *a, int16
 void rb_describe_groups_req_encode(struct rb_writer *w, int16_t version,
                                    const struct rb_describe_groups_req *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_describe_groups_req_write(w, version, in);
 }
@@ -6324,14 +6237,14 @@ static void rb_describe_groups_resp_member_read(struct rb_reader *r, struct rb_a
     (void)v;
     (void)m;
     (void)flex;
-    m->member_id = rd_str(r, flex, false);
+    m->member_id = rb_rd_str(r, flex, false);
     if (v >= 4) {
-        m->group_instance_id = rd_str(r, flex, (v >= 4));
+        m->group_instance_id = rb_rd_str(r, flex, (v >= 4));
     }
-    m->client_id = rd_str(r, flex, false);
-    m->client_host = rd_str(r, flex, false);
-    m->member_metadata = rd_bytes(r, flex, false);
-    m->member_assignment = rd_bytes(r, flex, false);
+    m->client_id = rb_rd_str(r, flex, false);
+    m->client_host = rb_rd_str(r, flex, false);
+    m->member_metadata = rb_rd_bytes(r, flex, false);
+    m->member_assignment = rb_rd_bytes(r, flex, false);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -6343,14 +6256,14 @@ static void rb_describe_groups_resp_member_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->member_id, flex, false);
+    rb_wr_str(w, m->member_id, flex, false);
     if (v >= 4) {
-        wr_str(w, m->group_instance_id, flex, (v >= 4));
+        rb_wr_str(w, m->group_instance_id, flex, (v >= 4));
     }
-    wr_str(w, m->client_id, flex, false);
-    wr_str(w, m->client_host, flex, false);
-    wr_bytes(w, m->member_metadata, flex, false);
-    wr_bytes(w, m->member_assignment, flex, false);
+    rb_wr_str(w, m->client_id, flex, false);
+    rb_wr_str(w, m->client_host, flex, false);
+    rb_wr_bytes(w, m->member_metadata, flex, false);
+    rb_wr_bytes(w, m->member_assignment, flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -6374,13 +6287,13 @@ static void rb_describe_groups_resp_group_read(struct rb_reader *r, struct rb_ar
     (void)m;
     (void)flex;
     m->error_code = rb_read_i16(r);
-    m->group_id = rd_str(r, flex, false);
-    m->group_state = rd_str(r, flex, false);
-    m->protocol_type = rd_str(r, flex, false);
-    m->protocol_data = rd_str(r, flex, false);
-    m->members_n = rd_alen(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
+    m->group_state = rb_rd_str(r, flex, false);
+    m->protocol_type = rb_rd_str(r, flex, false);
+    m->protocol_data = rb_rd_str(r, flex, false);
+    m->members_n = rb_rd_alen(r, flex, false);
     if (m->members_n > 0) {
-        m->members = rd_alloc(r, a, m->members_n, sizeof(*m->members));
+        m->members = rb_rd_alloc(r, a, m->members_n, sizeof(*m->members));
         for (int32_t i = 0; i < m->members_n && !r->err; i++) {
             rb_describe_groups_resp_member_init(&m->members[i]);
             rb_describe_groups_resp_member_read(r, a, v, &m->members[i]);
@@ -6401,11 +6314,11 @@ static void rb_describe_groups_resp_group_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->group_id, flex, false);
-    wr_str(w, m->group_state, flex, false);
-    wr_str(w, m->protocol_type, flex, false);
-    wr_str(w, m->protocol_data, flex, false);
-    wr_alen(w, m->members_n, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->group_state, flex, false);
+    rb_wr_str(w, m->protocol_type, flex, false);
+    rb_wr_str(w, m->protocol_data, flex, false);
+    rb_wr_alen(w, m->members_n, flex, false);
     for (int32_t i = 0; i < m->members_n; i++)
         rb_describe_groups_resp_member_write(w, v, &m->members[i]);
     if (v >= 3) {
@@ -6431,9 +6344,9 @@ static void rb_describe_groups_resp_read(struct rb_reader *r, struct rb_arena *a
     if (v >= 1) {
         m->throttle_time_ms = rb_read_i32(r);
     }
-    m->groups_n = rd_alen(r, flex, false);
+    m->groups_n = rb_rd_alen(r, flex, false);
     if (m->groups_n > 0) {
-        m->groups = rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
+        m->groups = rb_rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
         for (int32_t i = 0; i < m->groups_n && !r->err; i++) {
             rb_describe_groups_resp_group_init(&m->groups[i]);
             rb_describe_groups_resp_group_read(r, a, v, &m->groups[i]);
@@ -6453,7 +6366,7 @@ static void rb_describe_groups_resp_write(struct rb_writer *w, int16_t v,
     if (v >= 1) {
         rb_write_i32(w, m->throttle_time_ms);
     }
-    wr_alen(w, m->groups_n, flex, false);
+    rb_wr_alen(w, m->groups_n, flex, false);
     for (int32_t i = 0; i < m->groups_n; i++)
         rb_describe_groups_resp_group_write(w, v, &m->groups[i]);
     if (flex)
@@ -6475,7 +6388,7 @@ int rb_describe_groups_resp_decode(struct rb_reader *r, struct rb_arena *a, int1
 void rb_describe_groups_resp_encode(struct rb_writer *w, int16_t version,
                                     const struct rb_describe_groups_resp *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_describe_groups_resp_write(w, version, in);
 }
@@ -6496,11 +6409,11 @@ static void rb_list_groups_req_read(struct rb_reader *r, struct rb_arena *a, int
     (void)m;
     (void)flex;
     if (v >= 4) {
-        m->states_filter_n = rd_alen(r, flex, false);
+        m->states_filter_n = rb_rd_alen(r, flex, false);
         if (m->states_filter_n > 0) {
-            m->states_filter = rd_alloc(r, a, m->states_filter_n, sizeof(*m->states_filter));
+            m->states_filter = rb_rd_alloc(r, a, m->states_filter_n, sizeof(*m->states_filter));
             for (int32_t i = 0; i < m->states_filter_n && !r->err; i++) {
-                m->states_filter[i] = rd_str(r, flex, false);
+                m->states_filter[i] = rb_rd_str(r, flex, false);
             }
         }
     }
@@ -6516,9 +6429,9 @@ static void rb_list_groups_req_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     if (v >= 4) {
-        wr_alen(w, m->states_filter_n, flex, false);
+        rb_wr_alen(w, m->states_filter_n, flex, false);
         for (int32_t i = 0; i < m->states_filter_n; i++)
-            wr_str(w, m->states_filter[i], flex, false);
+            rb_wr_str(w, m->states_filter[i], flex, false);
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -6539,7 +6452,7 @@ int rb_list_groups_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t v
 void rb_list_groups_req_encode(struct rb_writer *w, int16_t version,
                                const struct rb_list_groups_req *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_list_groups_req_write(w, version, in);
 }
@@ -6560,10 +6473,10 @@ static void rb_list_groups_resp_group_read(struct rb_reader *r, struct rb_arena 
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
-    m->protocol_type = rd_str(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
+    m->protocol_type = rb_rd_str(r, flex, false);
     if (v >= 4) {
-        m->group_state = rd_str(r, flex, false);
+        m->group_state = rb_rd_str(r, flex, false);
     }
     if (flex)
         rb_skip_tagged_fields(r);
@@ -6576,10 +6489,10 @@ static void rb_list_groups_resp_group_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
-    wr_str(w, m->protocol_type, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->protocol_type, flex, false);
     if (v >= 4) {
-        wr_str(w, m->group_state, flex, false);
+        rb_wr_str(w, m->group_state, flex, false);
     }
     if (flex)
         rb_write_uvarint(w, 0);
@@ -6602,9 +6515,9 @@ static void rb_list_groups_resp_read(struct rb_reader *r, struct rb_arena *a, in
         m->throttle_time_ms = rb_read_i32(r);
     }
     m->error_code = rb_read_i16(r);
-    m->groups_n = rd_alen(r, flex, false);
+    m->groups_n = rb_rd_alen(r, flex, false);
     if (m->groups_n > 0) {
-        m->groups = rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
+        m->groups = rb_rd_alloc(r, a, m->groups_n, sizeof(*m->groups));
         for (int32_t i = 0; i < m->groups_n && !r->err; i++) {
             rb_list_groups_resp_group_init(&m->groups[i]);
             rb_list_groups_resp_group_read(r, a, v, &m->groups[i]);
@@ -6625,7 +6538,7 @@ static void rb_list_groups_resp_write(struct rb_writer *w, int16_t v,
         rb_write_i32(w, m->throttle_time_ms);
     }
     rb_write_i16(w, m->error_code);
-    wr_alen(w, m->groups_n, flex, false);
+    rb_wr_alen(w, m->groups_n, flex, false);
     for (int32_t i = 0; i < m->groups_n; i++)
         rb_list_groups_resp_group_write(w, v, &m->groups[i]);
     if (flex)
@@ -6647,7 +6560,7 @@ int rb_list_groups_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_t 
 void rb_list_groups_resp_encode(struct rb_writer *w, int16_t version,
                                 const struct rb_list_groups_resp *in)
 {
-    if ((version < 0 || version > 4) && bad_version(w))
+    if ((version < 0 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_list_groups_resp_write(w, version, in);
 }
@@ -6700,10 +6613,10 @@ static void rb_delete_records_req_topic_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_delete_records_req_partition_init(&m->partitions[i]);
             rb_delete_records_req_partition_read(r, a, v, &m->partitions[i]);
@@ -6720,8 +6633,8 @@ static void rb_delete_records_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_delete_records_req_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -6741,9 +6654,9 @@ static void rb_delete_records_req_read(struct rb_reader *r, struct rb_arena *a, 
     (void)v;
     (void)m;
     (void)flex;
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_delete_records_req_topic_init(&m->topics[i]);
             rb_delete_records_req_topic_read(r, a, v, &m->topics[i]);
@@ -6761,7 +6674,7 @@ static void rb_delete_records_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_delete_records_req_topic_write(w, v, &m->topics[i]);
     rb_write_i32(w, m->timeout_ms);
@@ -6784,7 +6697,7 @@ int rb_delete_records_req_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_delete_records_req_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_delete_records_req *in)
 {
-    if ((version < 0 || version > 2) && bad_version(w))
+    if ((version < 0 || version > 2) && rb_wr_bad_version(w))
         return;
     rb_delete_records_req_write(w, version, in);
 }
@@ -6838,10 +6751,10 @@ static void rb_delete_records_resp_topic_read(struct rb_reader *r, struct rb_are
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_delete_records_resp_partition_init(&m->partitions[i]);
             rb_delete_records_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -6858,8 +6771,8 @@ static void rb_delete_records_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_delete_records_resp_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -6880,9 +6793,9 @@ static void rb_delete_records_resp_read(struct rb_reader *r, struct rb_arena *a,
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_delete_records_resp_topic_init(&m->topics[i]);
             rb_delete_records_resp_topic_read(r, a, v, &m->topics[i]);
@@ -6900,7 +6813,7 @@ static void rb_delete_records_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_delete_records_resp_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -6922,7 +6835,7 @@ int rb_delete_records_resp_decode(struct rb_reader *r, struct rb_arena *a, int16
 void rb_delete_records_resp_encode(struct rb_writer *w, int16_t version,
                                    const struct rb_delete_records_resp *in)
 {
-    if ((version < 0 || version > 2) && bad_version(w))
+    if ((version < 0 || version > 2) && rb_wr_bad_version(w))
         return;
     rb_delete_records_resp_write(w, version, in);
 }
@@ -6945,7 +6858,7 @@ static void rb_init_producer_id_req_read(struct rb_reader *r, struct rb_arena *a
     (void)v;
     (void)m;
     (void)flex;
-    m->transactional_id = rd_str(r, flex, true);
+    m->transactional_id = rb_rd_str(r, flex, true);
     m->transaction_timeout_ms = rb_read_i32(r);
     if (v >= 3) {
         m->producer_id = rb_read_i64(r);
@@ -6964,7 +6877,7 @@ static void rb_init_producer_id_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->transactional_id, flex, true);
+    rb_wr_str(w, m->transactional_id, flex, true);
     rb_write_i32(w, m->transaction_timeout_ms);
     if (v >= 3) {
         rb_write_i64(w, m->producer_id);
@@ -6991,7 +6904,7 @@ int rb_init_producer_id_req_decode(struct rb_reader *r, struct rb_arena *a, int1
 void rb_init_producer_id_req_encode(struct rb_writer *w, int16_t version,
                                     const struct rb_init_producer_id_req *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_init_producer_id_req_write(w, version, in);
 }
@@ -7048,7 +6961,7 @@ int rb_init_producer_id_resp_decode(struct rb_reader *r, struct rb_arena *a, int
 void rb_init_producer_id_resp_encode(struct rb_writer *w, int16_t version,
                                      const struct rb_init_producer_id_resp *in)
 {
-    if ((version < 0 || version > 5) && bad_version(w))
+    if ((version < 0 || version > 5) && rb_wr_bad_version(w))
         return;
     rb_init_producer_id_resp_write(w, version, in);
 }
@@ -7107,10 +7020,10 @@ rb_offset_for_leader_epoch_req_topic_read(struct rb_reader *r, struct rb_arena *
     (void)v;
     (void)m;
     (void)flex;
-    m->topic = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->topic = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_offset_for_leader_epoch_req_partition_init(&m->partitions[i]);
             rb_offset_for_leader_epoch_req_partition_read(r, a, v, &m->partitions[i]);
@@ -7128,8 +7041,8 @@ rb_offset_for_leader_epoch_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->topic, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->topic, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_offset_for_leader_epoch_req_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -7153,9 +7066,9 @@ static void rb_offset_for_leader_epoch_req_read(struct rb_reader *r, struct rb_a
     if (v >= 3) {
         m->replica_id = rb_read_i32(r);
     }
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_offset_for_leader_epoch_req_topic_init(&m->topics[i]);
             rb_offset_for_leader_epoch_req_topic_read(r, a, v, &m->topics[i]);
@@ -7175,7 +7088,7 @@ static void rb_offset_for_leader_epoch_req_write(struct rb_writer *w, int16_t v,
     if (v >= 3) {
         rb_write_i32(w, m->replica_id);
     }
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_offset_for_leader_epoch_req_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -7197,7 +7110,7 @@ int rb_offset_for_leader_epoch_req_decode(struct rb_reader *r, struct rb_arena *
 void rb_offset_for_leader_epoch_req_encode(struct rb_writer *w, int16_t version,
                                            const struct rb_offset_for_leader_epoch_req *in)
 {
-    if ((version < 2 || version > 4) && bad_version(w))
+    if ((version < 2 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_offset_for_leader_epoch_req_write(w, version, in);
 }
@@ -7257,10 +7170,10 @@ rb_offset_for_leader_epoch_resp_topic_read(struct rb_reader *r, struct rb_arena 
     (void)v;
     (void)m;
     (void)flex;
-    m->topic = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->topic = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_offset_for_leader_epoch_resp_partition_init(&m->partitions[i]);
             rb_offset_for_leader_epoch_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -7278,8 +7191,8 @@ rb_offset_for_leader_epoch_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->topic, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->topic, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_offset_for_leader_epoch_resp_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -7300,9 +7213,9 @@ static void rb_offset_for_leader_epoch_resp_read(struct rb_reader *r, struct rb_
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_offset_for_leader_epoch_resp_topic_init(&m->topics[i]);
             rb_offset_for_leader_epoch_resp_topic_read(r, a, v, &m->topics[i]);
@@ -7320,7 +7233,7 @@ static void rb_offset_for_leader_epoch_resp_write(struct rb_writer *w, int16_t v
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_offset_for_leader_epoch_resp_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -7342,7 +7255,7 @@ int rb_offset_for_leader_epoch_resp_decode(struct rb_reader *r, struct rb_arena 
 void rb_offset_for_leader_epoch_resp_encode(struct rb_writer *w, int16_t version,
                                             const struct rb_offset_for_leader_epoch_resp *in)
 {
-    if ((version < 2 || version > 4) && bad_version(w))
+    if ((version < 2 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_offset_for_leader_epoch_resp_write(w, version, in);
 }
@@ -7364,8 +7277,8 @@ static void rb_alter_configs_req_config_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->value = rd_str(r, flex, true);
+    m->name = rb_rd_str(r, flex, false);
+    m->value = rb_rd_str(r, flex, true);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -7377,8 +7290,8 @@ static void rb_alter_configs_req_config_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_str(w, m->value, flex, true);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->value, flex, true);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -7398,10 +7311,10 @@ static void rb_alter_configs_req_resource_read(struct rb_reader *r, struct rb_ar
     (void)m;
     (void)flex;
     m->resource_type = rb_read_i8(r);
-    m->resource_name = rd_str(r, flex, false);
-    m->configs_n = rd_alen(r, flex, false);
+    m->resource_name = rb_rd_str(r, flex, false);
+    m->configs_n = rb_rd_alen(r, flex, false);
     if (m->configs_n > 0) {
-        m->configs = rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
+        m->configs = rb_rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
         for (int32_t i = 0; i < m->configs_n && !r->err; i++) {
             rb_alter_configs_req_config_init(&m->configs[i]);
             rb_alter_configs_req_config_read(r, a, v, &m->configs[i]);
@@ -7419,8 +7332,8 @@ static void rb_alter_configs_req_resource_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i8(w, m->resource_type);
-    wr_str(w, m->resource_name, flex, false);
-    wr_alen(w, m->configs_n, flex, false);
+    rb_wr_str(w, m->resource_name, flex, false);
+    rb_wr_alen(w, m->configs_n, flex, false);
     for (int32_t i = 0; i < m->configs_n; i++)
         rb_alter_configs_req_config_write(w, v, &m->configs[i]);
     if (flex)
@@ -7440,9 +7353,9 @@ static void rb_alter_configs_req_read(struct rb_reader *r, struct rb_arena *a, i
     (void)v;
     (void)m;
     (void)flex;
-    m->resources_n = rd_alen(r, flex, false);
+    m->resources_n = rb_rd_alen(r, flex, false);
     if (m->resources_n > 0) {
-        m->resources = rd_alloc(r, a, m->resources_n, sizeof(*m->resources));
+        m->resources = rb_rd_alloc(r, a, m->resources_n, sizeof(*m->resources));
         for (int32_t i = 0; i < m->resources_n && !r->err; i++) {
             rb_alter_configs_req_resource_init(&m->resources[i]);
             rb_alter_configs_req_resource_read(r, a, v, &m->resources[i]);
@@ -7460,7 +7373,7 @@ static void rb_alter_configs_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->resources_n, flex, false);
+    rb_wr_alen(w, m->resources_n, flex, false);
     for (int32_t i = 0; i < m->resources_n; i++)
         rb_alter_configs_req_resource_write(w, v, &m->resources[i]);
     rb_write_bool(w, m->validate_only);
@@ -7483,7 +7396,7 @@ int rb_alter_configs_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_alter_configs_req_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_alter_configs_req *in)
 {
-    if ((version < 0 || version > 2) && bad_version(w))
+    if ((version < 0 || version > 2) && rb_wr_bad_version(w))
         return;
     rb_alter_configs_req_write(w, version, in);
 }
@@ -7504,9 +7417,9 @@ static void rb_alter_configs_resp_response_read(struct rb_reader *r, struct rb_a
     (void)m;
     (void)flex;
     m->error_code = rb_read_i16(r);
-    m->error_message = rd_str(r, flex, true);
+    m->error_message = rb_rd_str(r, flex, true);
     m->resource_type = rb_read_i8(r);
-    m->resource_name = rd_str(r, flex, false);
+    m->resource_name = rb_rd_str(r, flex, false);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -7519,9 +7432,9 @@ static void rb_alter_configs_resp_response_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->error_message, flex, true);
+    rb_wr_str(w, m->error_message, flex, true);
     rb_write_i8(w, m->resource_type);
-    wr_str(w, m->resource_name, flex, false);
+    rb_wr_str(w, m->resource_name, flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -7540,9 +7453,9 @@ static void rb_alter_configs_resp_read(struct rb_reader *r, struct rb_arena *a, 
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->responses_n = rd_alen(r, flex, false);
+    m->responses_n = rb_rd_alen(r, flex, false);
     if (m->responses_n > 0) {
-        m->responses = rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
+        m->responses = rb_rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
         for (int32_t i = 0; i < m->responses_n && !r->err; i++) {
             rb_alter_configs_resp_response_init(&m->responses[i]);
             rb_alter_configs_resp_response_read(r, a, v, &m->responses[i]);
@@ -7560,7 +7473,7 @@ static void rb_alter_configs_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->responses_n, flex, false);
+    rb_wr_alen(w, m->responses_n, flex, false);
     for (int32_t i = 0; i < m->responses_n; i++)
         rb_alter_configs_resp_response_write(w, v, &m->responses[i]);
     if (flex)
@@ -7582,7 +7495,7 @@ int rb_alter_configs_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_alter_configs_resp_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_alter_configs_resp *in)
 {
-    if ((version < 0 || version > 2) && bad_version(w))
+    if ((version < 0 || version > 2) && rb_wr_bad_version(w))
         return;
     rb_alter_configs_resp_write(w, version, in);
 }
@@ -7603,10 +7516,10 @@ static void rb_describe_log_dirs_req_topic_read(struct rb_reader *r, struct rb_a
     (void)v;
     (void)m;
     (void)flex;
-    m->topic = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->topic = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             m->partitions[i] = rb_read_i32(r);
         }
@@ -7622,8 +7535,8 @@ static void rb_describe_log_dirs_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->topic, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->topic, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_write_i32(w, m->partitions[i]);
     if (flex)
@@ -7643,9 +7556,9 @@ static void rb_describe_log_dirs_req_read(struct rb_reader *r, struct rb_arena *
     (void)v;
     (void)m;
     (void)flex;
-    m->topics_n = rd_alen(r, flex, true);
+    m->topics_n = rb_rd_alen(r, flex, true);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_describe_log_dirs_req_topic_init(&m->topics[i]);
             rb_describe_log_dirs_req_topic_read(r, a, v, &m->topics[i]);
@@ -7662,7 +7575,7 @@ static void rb_describe_log_dirs_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->topics_n, flex, true);
+    rb_wr_alen(w, m->topics_n, flex, true);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_describe_log_dirs_req_topic_write(w, v, &m->topics[i]);
     if (flex)
@@ -7684,7 +7597,7 @@ int rb_describe_log_dirs_req_decode(struct rb_reader *r, struct rb_arena *a, int
 void rb_describe_log_dirs_req_encode(struct rb_writer *w, int16_t version,
                                      const struct rb_describe_log_dirs_req *in)
 {
-    if ((version < 1 || version > 4) && bad_version(w))
+    if ((version < 1 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_describe_log_dirs_req_write(w, version, in);
 }
@@ -7741,10 +7654,10 @@ static void rb_describe_log_dirs_resp_topic_read(struct rb_reader *r, struct rb_
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_describe_log_dirs_resp_partition_init(&m->partitions[i]);
             rb_describe_log_dirs_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -7761,8 +7674,8 @@ static void rb_describe_log_dirs_resp_topic_write(struct rb_writer *w, int16_t v
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_describe_log_dirs_resp_partition_write(w, v, &m->partitions[i]);
     if (flex)
@@ -7787,10 +7700,10 @@ static void rb_describe_log_dirs_resp_result_read(struct rb_reader *r, struct rb
     (void)m;
     (void)flex;
     m->error_code = rb_read_i16(r);
-    m->log_dir = rd_str(r, flex, false);
-    m->topics_n = rd_alen(r, flex, false);
+    m->log_dir = rb_rd_str(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_describe_log_dirs_resp_topic_init(&m->topics[i]);
             rb_describe_log_dirs_resp_topic_read(r, a, v, &m->topics[i]);
@@ -7814,8 +7727,8 @@ static void rb_describe_log_dirs_resp_result_write(struct rb_writer *w, int16_t 
     (void)v;
     (void)m;
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->log_dir, flex, false);
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_str(w, m->log_dir, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_describe_log_dirs_resp_topic_write(w, v, &m->topics[i]);
     if (v >= 4) {
@@ -7845,9 +7758,9 @@ static void rb_describe_log_dirs_resp_read(struct rb_reader *r, struct rb_arena 
     if (v >= 3) {
         m->error_code = rb_read_i16(r);
     }
-    m->results_n = rd_alen(r, flex, false);
+    m->results_n = rb_rd_alen(r, flex, false);
     if (m->results_n > 0) {
-        m->results = rd_alloc(r, a, m->results_n, sizeof(*m->results));
+        m->results = rb_rd_alloc(r, a, m->results_n, sizeof(*m->results));
         for (int32_t i = 0; i < m->results_n && !r->err; i++) {
             rb_describe_log_dirs_resp_result_init(&m->results[i]);
             rb_describe_log_dirs_resp_result_read(r, a, v, &m->results[i]);
@@ -7868,7 +7781,7 @@ static void rb_describe_log_dirs_resp_write(struct rb_writer *w, int16_t v,
     if (v >= 3) {
         rb_write_i16(w, m->error_code);
     }
-    wr_alen(w, m->results_n, flex, false);
+    rb_wr_alen(w, m->results_n, flex, false);
     for (int32_t i = 0; i < m->results_n; i++)
         rb_describe_log_dirs_resp_result_write(w, v, &m->results[i]);
     if (flex)
@@ -7890,7 +7803,7 @@ int rb_describe_log_dirs_resp_decode(struct rb_reader *r, struct rb_arena *a, in
 void rb_describe_log_dirs_resp_encode(struct rb_writer *w, int16_t version,
                                       const struct rb_describe_log_dirs_resp *in)
 {
-    if ((version < 1 || version > 4) && bad_version(w))
+    if ((version < 1 || version > 4) && rb_wr_bad_version(w))
         return;
     rb_describe_log_dirs_resp_write(w, version, in);
 }
@@ -7911,9 +7824,9 @@ static void rb_create_partitions_req_assignment_read(struct rb_reader *r, struct
     (void)v;
     (void)m;
     (void)flex;
-    m->broker_ids_n = rd_alen(r, flex, false);
+    m->broker_ids_n = rb_rd_alen(r, flex, false);
     if (m->broker_ids_n > 0) {
-        m->broker_ids = rd_alloc(r, a, m->broker_ids_n, sizeof(*m->broker_ids));
+        m->broker_ids = rb_rd_alloc(r, a, m->broker_ids_n, sizeof(*m->broker_ids));
         for (int32_t i = 0; i < m->broker_ids_n && !r->err; i++) {
             m->broker_ids[i] = rb_read_i32(r);
         }
@@ -7930,7 +7843,7 @@ rb_create_partitions_req_assignment_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->broker_ids_n, flex, false);
+    rb_wr_alen(w, m->broker_ids_n, flex, false);
     for (int32_t i = 0; i < m->broker_ids_n; i++)
         rb_write_i32(w, m->broker_ids[i]);
     if (flex)
@@ -7951,11 +7864,11 @@ static void rb_create_partitions_req_topic_read(struct rb_reader *r, struct rb_a
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
     m->count = rb_read_i32(r);
-    m->assignments_n = rd_alen(r, flex, true);
+    m->assignments_n = rb_rd_alen(r, flex, true);
     if (m->assignments_n > 0) {
-        m->assignments = rd_alloc(r, a, m->assignments_n, sizeof(*m->assignments));
+        m->assignments = rb_rd_alloc(r, a, m->assignments_n, sizeof(*m->assignments));
         for (int32_t i = 0; i < m->assignments_n && !r->err; i++) {
             rb_create_partitions_req_assignment_init(&m->assignments[i]);
             rb_create_partitions_req_assignment_read(r, a, v, &m->assignments[i]);
@@ -7972,9 +7885,9 @@ static void rb_create_partitions_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->name, flex, false);
     rb_write_i32(w, m->count);
-    wr_alen(w, m->assignments_n, flex, true);
+    rb_wr_alen(w, m->assignments_n, flex, true);
     for (int32_t i = 0; i < m->assignments_n; i++)
         rb_create_partitions_req_assignment_write(w, v, &m->assignments[i]);
     if (flex)
@@ -7994,9 +7907,9 @@ static void rb_create_partitions_req_read(struct rb_reader *r, struct rb_arena *
     (void)v;
     (void)m;
     (void)flex;
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_create_partitions_req_topic_init(&m->topics[i]);
             rb_create_partitions_req_topic_read(r, a, v, &m->topics[i]);
@@ -8015,7 +7928,7 @@ static void rb_create_partitions_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_create_partitions_req_topic_write(w, v, &m->topics[i]);
     rb_write_i32(w, m->timeout_ms);
@@ -8039,7 +7952,7 @@ int rb_create_partitions_req_decode(struct rb_reader *r, struct rb_arena *a, int
 void rb_create_partitions_req_encode(struct rb_writer *w, int16_t version,
                                      const struct rb_create_partitions_req *in)
 {
-    if ((version < 0 || version > 3) && bad_version(w))
+    if ((version < 0 || version > 3) && rb_wr_bad_version(w))
         return;
     rb_create_partitions_req_write(w, version, in);
 }
@@ -8060,9 +7973,9 @@ static void rb_create_partitions_resp_result_read(struct rb_reader *r, struct rb
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
     m->error_code = rb_read_i16(r);
-    m->error_message = rd_str(r, flex, true);
+    m->error_message = rb_rd_str(r, flex, true);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -8074,9 +7987,9 @@ static void rb_create_partitions_resp_result_write(struct rb_writer *w, int16_t 
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->name, flex, false);
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->error_message, flex, true);
+    rb_wr_str(w, m->error_message, flex, true);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -8095,9 +8008,9 @@ static void rb_create_partitions_resp_read(struct rb_reader *r, struct rb_arena 
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->results_n = rd_alen(r, flex, false);
+    m->results_n = rb_rd_alen(r, flex, false);
     if (m->results_n > 0) {
-        m->results = rd_alloc(r, a, m->results_n, sizeof(*m->results));
+        m->results = rb_rd_alloc(r, a, m->results_n, sizeof(*m->results));
         for (int32_t i = 0; i < m->results_n && !r->err; i++) {
             rb_create_partitions_resp_result_init(&m->results[i]);
             rb_create_partitions_resp_result_read(r, a, v, &m->results[i]);
@@ -8115,7 +8028,7 @@ static void rb_create_partitions_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->results_n, flex, false);
+    rb_wr_alen(w, m->results_n, flex, false);
     for (int32_t i = 0; i < m->results_n; i++)
         rb_create_partitions_resp_result_write(w, v, &m->results[i]);
     if (flex)
@@ -8137,7 +8050,7 @@ int rb_create_partitions_resp_decode(struct rb_reader *r, struct rb_arena *a, in
 void rb_create_partitions_resp_encode(struct rb_writer *w, int16_t version,
                                       const struct rb_create_partitions_resp *in)
 {
-    if ((version < 0 || version > 3) && bad_version(w))
+    if ((version < 0 || version > 3) && rb_wr_bad_version(w))
         return;
     rb_create_partitions_resp_write(w, version, in);
 }
@@ -8157,11 +8070,11 @@ static void rb_delete_groups_req_read(struct rb_reader *r, struct rb_arena *a, i
     (void)v;
     (void)m;
     (void)flex;
-    m->groups_names_n = rd_alen(r, flex, false);
+    m->groups_names_n = rb_rd_alen(r, flex, false);
     if (m->groups_names_n > 0) {
-        m->groups_names = rd_alloc(r, a, m->groups_names_n, sizeof(*m->groups_names));
+        m->groups_names = rb_rd_alloc(r, a, m->groups_names_n, sizeof(*m->groups_names));
         for (int32_t i = 0; i < m->groups_names_n && !r->err; i++) {
-            m->groups_names[i] = rd_str(r, flex, false);
+            m->groups_names[i] = rb_rd_str(r, flex, false);
         }
     }
     if (flex)
@@ -8175,9 +8088,9 @@ static void rb_delete_groups_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->groups_names_n, flex, false);
+    rb_wr_alen(w, m->groups_names_n, flex, false);
     for (int32_t i = 0; i < m->groups_names_n; i++)
-        wr_str(w, m->groups_names[i], flex, false);
+        rb_wr_str(w, m->groups_names[i], flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -8197,7 +8110,7 @@ int rb_delete_groups_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_delete_groups_req_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_delete_groups_req *in)
 {
-    if ((version < 0 || version > 2) && bad_version(w))
+    if ((version < 0 || version > 2) && rb_wr_bad_version(w))
         return;
     rb_delete_groups_req_write(w, version, in);
 }
@@ -8216,7 +8129,7 @@ static void rb_delete_groups_resp_result_read(struct rb_reader *r, struct rb_are
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
     m->error_code = rb_read_i16(r);
     if (flex)
         rb_skip_tagged_fields(r);
@@ -8229,7 +8142,7 @@ static void rb_delete_groups_resp_result_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
     rb_write_i16(w, m->error_code);
     if (flex)
         rb_write_uvarint(w, 0);
@@ -8249,9 +8162,9 @@ static void rb_delete_groups_resp_read(struct rb_reader *r, struct rb_arena *a, 
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->results_n = rd_alen(r, flex, false);
+    m->results_n = rb_rd_alen(r, flex, false);
     if (m->results_n > 0) {
-        m->results = rd_alloc(r, a, m->results_n, sizeof(*m->results));
+        m->results = rb_rd_alloc(r, a, m->results_n, sizeof(*m->results));
         for (int32_t i = 0; i < m->results_n && !r->err; i++) {
             rb_delete_groups_resp_result_init(&m->results[i]);
             rb_delete_groups_resp_result_read(r, a, v, &m->results[i]);
@@ -8269,7 +8182,7 @@ static void rb_delete_groups_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->results_n, flex, false);
+    rb_wr_alen(w, m->results_n, flex, false);
     for (int32_t i = 0; i < m->results_n; i++)
         rb_delete_groups_resp_result_write(w, v, &m->results[i]);
     if (flex)
@@ -8291,7 +8204,7 @@ int rb_delete_groups_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_delete_groups_resp_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_delete_groups_resp *in)
 {
-    if ((version < 0 || version > 2) && bad_version(w))
+    if ((version < 0 || version > 2) && rb_wr_bad_version(w))
         return;
     rb_delete_groups_resp_write(w, version, in);
 }
@@ -8314,9 +8227,9 @@ rb_incremental_alter_configs_req_config_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
     m->config_operation = rb_read_i8(r);
-    m->value = rd_str(r, flex, true);
+    m->value = rb_rd_str(r, flex, true);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -8328,9 +8241,9 @@ static void rb_incremental_alter_configs_req_config_write(
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
+    rb_wr_str(w, m->name, flex, false);
     rb_write_i8(w, m->config_operation);
-    wr_str(w, m->value, flex, true);
+    rb_wr_str(w, m->value, flex, true);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -8352,10 +8265,10 @@ rb_incremental_alter_configs_req_resource_read(struct rb_reader *r, struct rb_ar
     (void)m;
     (void)flex;
     m->resource_type = rb_read_i8(r);
-    m->resource_name = rd_str(r, flex, false);
-    m->configs_n = rd_alen(r, flex, false);
+    m->resource_name = rb_rd_str(r, flex, false);
+    m->configs_n = rb_rd_alen(r, flex, false);
     if (m->configs_n > 0) {
-        m->configs = rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
+        m->configs = rb_rd_alloc(r, a, m->configs_n, sizeof(*m->configs));
         for (int32_t i = 0; i < m->configs_n && !r->err; i++) {
             rb_incremental_alter_configs_req_config_init(&m->configs[i]);
             rb_incremental_alter_configs_req_config_read(r, a, v, &m->configs[i]);
@@ -8373,8 +8286,8 @@ static void rb_incremental_alter_configs_req_resource_write(
     (void)v;
     (void)m;
     rb_write_i8(w, m->resource_type);
-    wr_str(w, m->resource_name, flex, false);
-    wr_alen(w, m->configs_n, flex, false);
+    rb_wr_str(w, m->resource_name, flex, false);
+    rb_wr_alen(w, m->configs_n, flex, false);
     for (int32_t i = 0; i < m->configs_n; i++)
         rb_incremental_alter_configs_req_config_write(w, v, &m->configs[i]);
     if (flex)
@@ -8395,9 +8308,9 @@ static void rb_incremental_alter_configs_req_read(struct rb_reader *r, struct rb
     (void)v;
     (void)m;
     (void)flex;
-    m->resources_n = rd_alen(r, flex, false);
+    m->resources_n = rb_rd_alen(r, flex, false);
     if (m->resources_n > 0) {
-        m->resources = rd_alloc(r, a, m->resources_n, sizeof(*m->resources));
+        m->resources = rb_rd_alloc(r, a, m->resources_n, sizeof(*m->resources));
         for (int32_t i = 0; i < m->resources_n && !r->err; i++) {
             rb_incremental_alter_configs_req_resource_init(&m->resources[i]);
             rb_incremental_alter_configs_req_resource_read(r, a, v, &m->resources[i]);
@@ -8415,7 +8328,7 @@ static void rb_incremental_alter_configs_req_write(struct rb_writer *w, int16_t 
     (void)flex;
     (void)v;
     (void)m;
-    wr_alen(w, m->resources_n, flex, false);
+    rb_wr_alen(w, m->resources_n, flex, false);
     for (int32_t i = 0; i < m->resources_n; i++)
         rb_incremental_alter_configs_req_resource_write(w, v, &m->resources[i]);
     rb_write_bool(w, m->validate_only);
@@ -8439,7 +8352,7 @@ int rb_incremental_alter_configs_req_decode(struct rb_reader *r, struct rb_arena
 void rb_incremental_alter_configs_req_encode(struct rb_writer *w, int16_t version,
                                              const struct rb_incremental_alter_configs_req *in)
 {
-    if ((version < 0 || version > 1) && bad_version(w))
+    if ((version < 0 || version > 1) && rb_wr_bad_version(w))
         return;
     rb_incremental_alter_configs_req_write(w, version, in);
 }
@@ -8462,9 +8375,9 @@ static void rb_incremental_alter_configs_resp_response_read(
     (void)m;
     (void)flex;
     m->error_code = rb_read_i16(r);
-    m->error_message = rd_str(r, flex, true);
+    m->error_message = rb_rd_str(r, flex, true);
     m->resource_type = rb_read_i8(r);
-    m->resource_name = rd_str(r, flex, false);
+    m->resource_name = rb_rd_str(r, flex, false);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -8477,9 +8390,9 @@ static void rb_incremental_alter_configs_resp_response_write(
     (void)v;
     (void)m;
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->error_message, flex, true);
+    rb_wr_str(w, m->error_message, flex, true);
     rb_write_i8(w, m->resource_type);
-    wr_str(w, m->resource_name, flex, false);
+    rb_wr_str(w, m->resource_name, flex, false);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -8499,9 +8412,9 @@ static void rb_incremental_alter_configs_resp_read(struct rb_reader *r, struct r
     (void)m;
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
-    m->responses_n = rd_alen(r, flex, false);
+    m->responses_n = rb_rd_alen(r, flex, false);
     if (m->responses_n > 0) {
-        m->responses = rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
+        m->responses = rb_rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
         for (int32_t i = 0; i < m->responses_n && !r->err; i++) {
             rb_incremental_alter_configs_resp_response_init(&m->responses[i]);
             rb_incremental_alter_configs_resp_response_read(r, a, v, &m->responses[i]);
@@ -8520,7 +8433,7 @@ rb_incremental_alter_configs_resp_write(struct rb_writer *w, int16_t v,
     (void)v;
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->responses_n, flex, false);
+    rb_wr_alen(w, m->responses_n, flex, false);
     for (int32_t i = 0; i < m->responses_n; i++)
         rb_incremental_alter_configs_resp_response_write(w, v, &m->responses[i]);
     if (flex)
@@ -8543,7 +8456,7 @@ int rb_incremental_alter_configs_resp_decode(struct rb_reader *r, struct rb_aren
 void rb_incremental_alter_configs_resp_encode(struct rb_writer *w, int16_t version,
                                               const struct rb_incremental_alter_configs_resp *in)
 {
-    if ((version < 0 || version > 1) && bad_version(w))
+    if ((version < 0 || version > 1) && rb_wr_bad_version(w))
         return;
     rb_incremental_alter_configs_resp_write(w, version, in);
 }
@@ -8590,10 +8503,10 @@ static void rb_offset_delete_req_topic_read(struct rb_reader *r, struct rb_arena
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_offset_delete_req_partition_init(&m->partitions[i]);
             rb_offset_delete_req_partition_read(r, a, v, &m->partitions[i]);
@@ -8608,8 +8521,8 @@ static void rb_offset_delete_req_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_offset_delete_req_partition_write(w, v, &m->partitions[i]);
 }
@@ -8628,10 +8541,10 @@ static void rb_offset_delete_req_read(struct rb_reader *r, struct rb_arena *a, i
     (void)v;
     (void)m;
     (void)flex;
-    m->group_id = rd_str(r, flex, false);
-    m->topics_n = rd_alen(r, flex, false);
+    m->group_id = rb_rd_str(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_offset_delete_req_topic_init(&m->topics[i]);
             rb_offset_delete_req_topic_read(r, a, v, &m->topics[i]);
@@ -8646,8 +8559,8 @@ static void rb_offset_delete_req_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->group_id, flex, false);
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_str(w, m->group_id, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_offset_delete_req_topic_write(w, v, &m->topics[i]);
 }
@@ -8667,7 +8580,7 @@ int rb_offset_delete_req_decode(struct rb_reader *r, struct rb_arena *a, int16_t
 void rb_offset_delete_req_encode(struct rb_writer *w, int16_t version,
                                  const struct rb_offset_delete_req *in)
 {
-    if ((version < 0 || version > 0) && bad_version(w))
+    if ((version < 0 || version > 0) && rb_wr_bad_version(w))
         return;
     rb_offset_delete_req_write(w, version, in);
 }
@@ -8714,10 +8627,10 @@ static void rb_offset_delete_resp_topic_read(struct rb_reader *r, struct rb_aren
     (void)v;
     (void)m;
     (void)flex;
-    m->name = rd_str(r, flex, false);
-    m->partitions_n = rd_alen(r, flex, false);
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
     if (m->partitions_n > 0) {
-        m->partitions = rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
         for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
             rb_offset_delete_resp_partition_init(&m->partitions[i]);
             rb_offset_delete_resp_partition_read(r, a, v, &m->partitions[i]);
@@ -8732,8 +8645,8 @@ static void rb_offset_delete_resp_topic_write(struct rb_writer *w, int16_t v,
     (void)flex;
     (void)v;
     (void)m;
-    wr_str(w, m->name, flex, false);
-    wr_alen(w, m->partitions_n, flex, false);
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
     for (int32_t i = 0; i < m->partitions_n; i++)
         rb_offset_delete_resp_partition_write(w, v, &m->partitions[i]);
 }
@@ -8753,9 +8666,9 @@ static void rb_offset_delete_resp_read(struct rb_reader *r, struct rb_arena *a, 
     (void)flex;
     m->error_code = rb_read_i16(r);
     m->throttle_time_ms = rb_read_i32(r);
-    m->topics_n = rd_alen(r, flex, false);
+    m->topics_n = rb_rd_alen(r, flex, false);
     if (m->topics_n > 0) {
-        m->topics = rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
         for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
             rb_offset_delete_resp_topic_init(&m->topics[i]);
             rb_offset_delete_resp_topic_read(r, a, v, &m->topics[i]);
@@ -8772,7 +8685,7 @@ static void rb_offset_delete_resp_write(struct rb_writer *w, int16_t v,
     (void)m;
     rb_write_i16(w, m->error_code);
     rb_write_i32(w, m->throttle_time_ms);
-    wr_alen(w, m->topics_n, flex, false);
+    rb_wr_alen(w, m->topics_n, flex, false);
     for (int32_t i = 0; i < m->topics_n; i++)
         rb_offset_delete_resp_topic_write(w, v, &m->topics[i]);
 }
@@ -8792,7 +8705,7 @@ int rb_offset_delete_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_offset_delete_resp_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_offset_delete_resp *in)
 {
-    if ((version < 0 || version > 0) && bad_version(w))
+    if ((version < 0 || version > 0) && rb_wr_bad_version(w))
         return;
     rb_offset_delete_resp_write(w, version, in);
 }
@@ -8851,7 +8764,7 @@ int rb_describe_cluster_req_decode(struct rb_reader *r, struct rb_arena *a, int1
 void rb_describe_cluster_req_encode(struct rb_writer *w, int16_t version,
                                     const struct rb_describe_cluster_req *in)
 {
-    if ((version < 0 || version > 1) && bad_version(w))
+    if ((version < 0 || version > 1) && rb_wr_bad_version(w))
         return;
     rb_describe_cluster_req_write(w, version, in);
 }
@@ -8872,9 +8785,9 @@ static void rb_describe_cluster_resp_broker_read(struct rb_reader *r, struct rb_
     (void)m;
     (void)flex;
     m->broker_id = rb_read_i32(r);
-    m->host = rd_str(r, flex, false);
+    m->host = rb_rd_str(r, flex, false);
     m->port = rb_read_i32(r);
-    m->rack = rd_str(r, flex, true);
+    m->rack = rb_rd_str(r, flex, true);
     if (flex)
         rb_skip_tagged_fields(r);
 }
@@ -8887,9 +8800,9 @@ static void rb_describe_cluster_resp_broker_write(struct rb_writer *w, int16_t v
     (void)v;
     (void)m;
     rb_write_i32(w, m->broker_id);
-    wr_str(w, m->host, flex, false);
+    rb_wr_str(w, m->host, flex, false);
     rb_write_i32(w, m->port);
-    wr_str(w, m->rack, flex, true);
+    rb_wr_str(w, m->rack, flex, true);
     if (flex)
         rb_write_uvarint(w, 0);
 }
@@ -8914,15 +8827,15 @@ static void rb_describe_cluster_resp_read(struct rb_reader *r, struct rb_arena *
     (void)flex;
     m->throttle_time_ms = rb_read_i32(r);
     m->error_code = rb_read_i16(r);
-    m->error_message = rd_str(r, flex, true);
+    m->error_message = rb_rd_str(r, flex, true);
     if (v >= 1) {
         m->endpoint_type = rb_read_i8(r);
     }
-    m->cluster_id = rd_str(r, flex, false);
+    m->cluster_id = rb_rd_str(r, flex, false);
     m->controller_id = rb_read_i32(r);
-    m->brokers_n = rd_alen(r, flex, false);
+    m->brokers_n = rb_rd_alen(r, flex, false);
     if (m->brokers_n > 0) {
-        m->brokers = rd_alloc(r, a, m->brokers_n, sizeof(*m->brokers));
+        m->brokers = rb_rd_alloc(r, a, m->brokers_n, sizeof(*m->brokers));
         for (int32_t i = 0; i < m->brokers_n && !r->err; i++) {
             rb_describe_cluster_resp_broker_init(&m->brokers[i]);
             rb_describe_cluster_resp_broker_read(r, a, v, &m->brokers[i]);
@@ -8942,13 +8855,13 @@ static void rb_describe_cluster_resp_write(struct rb_writer *w, int16_t v,
     (void)m;
     rb_write_i32(w, m->throttle_time_ms);
     rb_write_i16(w, m->error_code);
-    wr_str(w, m->error_message, flex, true);
+    rb_wr_str(w, m->error_message, flex, true);
     if (v >= 1) {
         rb_write_i8(w, m->endpoint_type);
     }
-    wr_str(w, m->cluster_id, flex, false);
+    rb_wr_str(w, m->cluster_id, flex, false);
     rb_write_i32(w, m->controller_id);
-    wr_alen(w, m->brokers_n, flex, false);
+    rb_wr_alen(w, m->brokers_n, flex, false);
     for (int32_t i = 0; i < m->brokers_n; i++)
         rb_describe_cluster_resp_broker_write(w, v, &m->brokers[i]);
     rb_write_i32(w, m->cluster_authorized_operations);
@@ -8971,7 +8884,7 @@ int rb_describe_cluster_resp_decode(struct rb_reader *r, struct rb_arena *a, int
 void rb_describe_cluster_resp_encode(struct rb_writer *w, int16_t version,
                                      const struct rb_describe_cluster_resp *in)
 {
-    if ((version < 0 || version > 1) && bad_version(w))
+    if ((version < 0 || version > 1) && rb_wr_bad_version(w))
         return;
     rb_describe_cluster_resp_write(w, version, in);
 }
@@ -9353,7 +9266,7 @@ void rb_req_encode_any(struct rb_writer *w, int16_t key, int16_t version, const 
         rb_describe_cluster_req_encode(w, version, in);
         break;
     default:
-        bad_version(w);
+        rb_wr_bad_version(w);
     }
 }
 
@@ -9641,54 +9554,6 @@ void rb_resp_encode_any(struct rb_writer *w, int16_t key, int16_t version, const
         rb_describe_cluster_resp_encode(w, version, in);
         break;
     default:
-        bad_version(w);
+        rb_wr_bad_version(w);
     }
-}
-
-int rb_req_header_decode(struct rb_reader *r, struct rb_req_header *h)
-{
-    h->api_key = rb_read_i16(r);
-    h->api_version = rb_read_i16(r);
-    h->correlation_id = rb_read_i32(r);
-    h->client_id = rb_read_str(r, false);
-    const struct rb_api_info *ai = rb_api_info(h->api_key);
-    if (!r->err && ai && h->api_version >= ai->min_version && h->api_version >= ai->flexible_min)
-        rb_skip_tagged_fields(r);
-    return r->err;
-}
-
-void rb_req_header_encode(struct rb_writer *w, const struct rb_req_header *h)
-{
-    rb_write_i16(w, h->api_key);
-    rb_write_i16(w, h->api_version);
-    rb_write_i32(w, h->correlation_id);
-    rb_write_str(w, h->client_id, false);
-    const struct rb_api_info *ai = rb_api_info(h->api_key);
-    if (ai && h->api_version >= ai->min_version && h->api_version >= ai->flexible_min)
-        rb_write_uvarint(w, 0);
-}
-
-int rb_resp_header_version(int16_t api_key, int16_t api_version)
-{
-    const struct rb_api_info *ai = rb_api_info(api_key);
-    if (api_key == 18 || !ai)
-        return 0;
-    return api_version >= ai->flexible_min ? 1 : 0;
-}
-
-void rb_resp_header_encode(struct rb_writer *w, int16_t api_key, int16_t api_version,
-                           int32_t correlation_id)
-{
-    rb_write_i32(w, correlation_id);
-    if (rb_resp_header_version(api_key, api_version) == 1)
-        rb_write_uvarint(w, 0);
-}
-
-int rb_resp_header_decode(struct rb_reader *r, int16_t api_key, int16_t api_version,
-                          int32_t *correlation_id)
-{
-    *correlation_id = rb_read_i32(r);
-    if (rb_resp_header_version(api_key, api_version) == 1)
-        rb_skip_tagged_fields(r);
-    return r->err;
 }

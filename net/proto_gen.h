@@ -15,49 +15,7 @@
 #ifndef RB_NET_PROTO_GEN_H
 #define RB_NET_PROTO_GEN_H
 
-#include <errno.h>
-#include <stdbool.h>
-#include <stdint.h>
-
-#include "core/wire.h"
-
-struct rb_api_info {
-    int16_t key;
-    const char *name;
-    int16_t min_version, max_version, flexible_min; /* flexible_min 32767: never */
-};
-extern const struct rb_api_info rb_api_table[];
-extern const int rb_api_table_n;
-/* NULL for an API the description does not cover. */
-const struct rb_api_info *rb_api_info(int16_t key);
-
-struct rb_req_header {
-    int16_t api_key;
-    int16_t api_version;
-    int32_t correlation_id;
-    struct rb_str client_id;
-};
-/* Header v2 (tagged fields after client_id) when the api is known and the
- * version is at or above its first flexible version (as Kafka does, also above
- * max_version); v1 otherwise, including unknown keys. Returns 0 or -EBADMSG. */
-int rb_req_header_decode(struct rb_reader *r, struct rb_req_header *h);
-void rb_req_header_encode(struct rb_writer *w, const struct rb_req_header *h);
-/* 0 or 1; ApiVersions always 0. */
-int rb_resp_header_version(int16_t api_key, int16_t api_version);
-void rb_resp_header_encode(struct rb_writer *w, int16_t api_key, int16_t api_version,
-                           int32_t correlation_id);
-int rb_resp_header_decode(struct rb_reader *r, int16_t api_key, int16_t api_version,
-                          int32_t *correlation_id);
-
-/* Decode into a struct allocated in the arena (*out); -EBADMSG for an unknown
- * key or a version not covered. */
-int rb_req_decode_any(struct rb_reader *r, struct rb_arena *a, int16_t key, int16_t version,
-                      void **out);
-int rb_resp_decode_any(struct rb_reader *r, struct rb_arena *a, int16_t key, int16_t version,
-                       void **out);
-/* Encode a struct of the type key names; unknown key: w->err = -EINVAL. */
-void rb_req_encode_any(struct rb_writer *w, int16_t key, int16_t version, const void *in);
-void rb_resp_encode_any(struct rb_writer *w, int16_t key, int16_t version, const void *in);
+#include "net/codec_rt.h"
 
 /* ---- Produce (api key 0), versions 0-11, flexible 9+ ---- */
 

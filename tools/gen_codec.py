@@ -56,49 +56,7 @@ def gen_header(apis):
 #ifndef RB_NET_PROTO_GEN_H
 #define RB_NET_PROTO_GEN_H
 
-#include <errno.h>
-#include <stdbool.h>
-#include <stdint.h>
-
-#include "core/wire.h"
-
-struct rb_api_info {
-    int16_t key;
-    const char *name;
-    int16_t min_version, max_version, flexible_min; /* flexible_min 32767: never */
-};
-extern const struct rb_api_info rb_api_table[];
-extern const int rb_api_table_n;
-/* NULL for an API the description does not cover. */
-const struct rb_api_info *rb_api_info(int16_t key);
-
-struct rb_req_header {
-    int16_t api_key;
-    int16_t api_version;
-    int32_t correlation_id;
-    struct rb_str client_id;
-};
-/* Header v2 (tagged fields after client_id) when the api is known and the
- * version is at or above its first flexible version (as Kafka does, also above
- * max_version); v1 otherwise, including unknown keys. Returns 0 or -EBADMSG. */
-int rb_req_header_decode(struct rb_reader *r, struct rb_req_header *h);
-void rb_req_header_encode(struct rb_writer *w, const struct rb_req_header *h);
-/* 0 or 1; ApiVersions always 0. */
-int rb_resp_header_version(int16_t api_key, int16_t api_version);
-void rb_resp_header_encode(struct rb_writer *w, int16_t api_key, int16_t api_version,
-                           int32_t correlation_id);
-int rb_resp_header_decode(struct rb_reader *r, int16_t api_key, int16_t api_version,
-                          int32_t *correlation_id);
-
-/* Decode into a struct allocated in the arena (*out); -EBADMSG for an unknown
- * key or a version not covered. */
-int rb_req_decode_any(struct rb_reader *r, struct rb_arena *a, int16_t key, int16_t version,
-                      void **out);
-int rb_resp_decode_any(struct rb_reader *r, struct rb_arena *a, int16_t key, int16_t version,
-                       void **out);
-/* Encode a struct of the type key names; unknown key: w->err = -EINVAL. */
-void rb_req_encode_any(struct rb_writer *w, int16_t key, int16_t version, const void *in);
-void rb_resp_encode_any(struct rb_writer *w, int16_t key, int16_t version, const void *in);
+#include "net/codec_rt.h"
 """)
     for a in apis:
         o.append("/* ---- %s (api key %d), versions %d-%d, flexible %s ---- */\n"
@@ -119,11 +77,12 @@ void rb_resp_encode_any(struct rb_writer *w, int16_t key, int16_t version, const
 
 # ---------------------------------------------------------------- codec .c
 
-C_HELPERS = r"""
+C_PREAMBLE = r"""
 /*
  * net/proto_gen.c - generated codecs (see net/proto_gen.h). Every read goes
  * through core/wire.c's bounds-checked reader; errors stick in r->err
- * (-EBADMSG, or -ENOMEM when the arena refuses) and are returned once.
+ * (-EBADMSG, or -ENOMEM when the arena refuses) and are returned once. The
+ * helpers they call and the header codecs are hand-written: net/codec_rt.{c,h}.
  */
 #include "net/proto_gen.h"
 
@@ -131,93 +90,6 @@ C_HELPERS = r"""
 #include <stdlib.h>
 #include <string.h>
 
-static struct rb_str rd_str(struct rb_reader *r, bool flex, bool nullable)
-{
-    struct rb_str s = rb_read_str(r, flex);
-    if (s.len < 0 && !nullable && !r->err)
-        r->err = -EBADMSG;
-    return s;
-}
-
-static struct rb_bytes rd_bytes(struct rb_reader *r, bool flex, bool nullable)
-{
-    struct rb_bytes b = rb_read_bytes(r, flex);
-    if (b.len < 0 && !nullable && !r->err)
-        r->err = -EBADMSG;
-    return b;
-}
-
-static int32_t rd_alen(struct rb_reader *r, bool flex, bool nullable)
-{
-    int32_t n = rb_read_array_len(r, flex);
-    if (n < 0 && !nullable && !r->err)
-        r->err = -EBADMSG;
-    return r->err ? 0 : n;
-}
-
-static void *rd_alloc(struct rb_reader *r, struct rb_arena *a, int32_t n, size_t size)
-{
-    if (r->err)
-        return NULL;
-    void *p = rb_arena_alloc(a, (size_t)n * size);
-    if (!p)
-        r->err = -ENOMEM;
-    return p;
-}
-
-/* Bounds of one tagged field's data: a sub-reader over the next size bytes. */
-static bool rd_tag(struct rb_reader *r, uint32_t *tag, struct rb_reader *sub)
-{
-    *tag = rb_read_uvarint(r);
-    uint32_t size = rb_read_uvarint(r);
-    if (r->err)
-        return false;
-    if (size > rb_reader_left(r)) {
-        r->err = -EBADMSG;
-        return false;
-    }
-    rb_reader_init(sub, r->p, size);
-    rb_read_skip(r, size);
-    return true;
-}
-
-static void wr_str(struct rb_writer *w, struct rb_str s, bool flex, bool nullable)
-{
-    if (s.len < 0 && !nullable)
-        s = (struct rb_str){"", 0};
-    rb_write_str(w, s, flex);
-}
-
-static void wr_bytes(struct rb_writer *w, struct rb_bytes b, bool flex, bool nullable)
-{
-    if (b.len < 0 && !nullable)
-        b = (struct rb_bytes){NULL, 0};
-    rb_write_bytes(w, b, flex);
-}
-
-static void wr_alen(struct rb_writer *w, int32_t n, bool flex, bool nullable)
-{
-    rb_write_array_len(w, n < 0 && !nullable ? 0 : n, flex);
-}
-
-/* Write one tagged field whose data was encoded into t, and free t. */
-static void wr_tag(struct rb_writer *w, uint32_t tag, struct rb_writer *t)
-{
-    if (t->err && !w->err)
-        w->err = t->err;
-    rb_write_uvarint(w, tag);
-    rb_write_uvarint(w, (uint32_t)t->len);
-    if (t->len)
-        rb_write_raw(w, t->buf, t->len);
-    rb_writer_free(t);
-}
-
-static bool bad_version(struct rb_writer *w)
-{
-    if (!w->err)
-        w->err = -EINVAL;
-    return true;
-}
 """
 
 
@@ -247,6 +119,14 @@ def flex_decl(api):
     return "const bool flex = v >= %d;" % api.flex
 
 
+def fn_open(o, signature, api, unused):
+    """Open a generated read or write function: its signature, the flex flag of
+    the version, and (void) casts of the names its body may not use."""
+    o.append(signature + "\n{")
+    o.append("    " + flex_decl(api))
+    o += ["    (void)%s;" % x for x in unused]
+
+
 def read_field(f, api, rd, dst):
     """Statements reading field f from reader pointer rd into lvalue dst."""
     n = ncond(f, api)
@@ -254,9 +134,9 @@ def read_field(f, api, rd, dst):
         return ["%s = %s;" % (dst, PRIMS[f.ptype][1].format(r=rd, n=n))]
     if f.kind == "struct":
         return ["%s_read(%s, a, v, &%s);" % (f.struct.cname, rd, dst)]
-    o = ["%s_n = rd_alen(%s, flex, %s);" % (dst, rd, n),
+    o = ["%s_n = rb_rd_alen(%s, flex, %s);" % (dst, rd, n),
          "if (%s_n > 0) {" % dst,
-         "    %s = rd_alloc(%s, a, %s_n, sizeof(*%s));" % (dst, rd, dst, dst),
+         "    %s = rb_rd_alloc(%s, a, %s_n, sizeof(*%s));" % (dst, rd, dst, dst),
          "    for (int32_t i = 0; i < %s_n && !%s->err; i++) {" % (dst, rd)]
     if f.kind == "parr":
         o.append("        %s[i] = %s;" % (dst, PRIMS[f.ptype][1].format(r=rd, n="false")))
@@ -273,7 +153,7 @@ def write_field(f, api, wr, src):
         return [PRIMS[f.ptype][2].format(w=wr, x=src, n=n) + ";"]
     if f.kind == "struct":
         return ["%s_write(%s, v, &%s);" % (f.struct.cname, wr, src)]
-    o = ["wr_alen(%s, %s_n, flex, %s);" % (wr, src, n),
+    o = ["rb_wr_alen(%s, %s_n, flex, %s);" % (wr, src, n),
          "for (int32_t i = 0; i < %s_n; i++)" % src]
     if f.kind == "parr":
         o.append("    " + PRIMS[f.ptype][2].format(w=wr, x="%s[i]" % src, n="false") + ";")
@@ -309,16 +189,13 @@ def gen_struct_funcs(st, api, need_is_default):
         o.append("}\n")
     # tagged read
     if tagged:
-        o.append("static void %s_read_tags(struct rb_reader *r, struct rb_arena *a, int16_t v, "
-                 "struct %s *m)\n{" % (c, c))
-        o.append("    " + flex_decl(api))
-        o.append("    (void)flex;")
-        o.append("    (void)a;")
+        fn_open(o, "static void %s_read_tags(struct rb_reader *r, struct rb_arena *a, int16_t v, "
+                "struct %s *m)" % (c, c), api, ("flex", "a"))
         o.append("    uint32_t count = rb_read_uvarint(r);")
         o.append("    for (uint32_t k = 0; k < count && !r->err; k++) {")
         o.append("        uint32_t tag;")
         o.append("        struct rb_reader sub;")
-        o.append("        if (!rd_tag(r, &tag, &sub))")
+        o.append("        if (!rb_rd_tag(r, &tag, &sub))")
         o.append("            break;")
         o.append("        struct rb_reader *s = &sub;")
         o.append("        switch (tag) {")
@@ -338,21 +215,14 @@ def gen_struct_funcs(st, api, need_is_default):
         o.append("    }")
         o.append("}\n")
     # read
-    o.append("static void %s_read(struct rb_reader *r, struct rb_arena *a, int16_t v, "
-             "struct %s *m)\n{" % (c, c))
-    o.append("    " + flex_decl(api))
-    o.append("    (void)a;")
-    o.append("    (void)v;")
-    o.append("    (void)m;")
-    o.append("    (void)flex;")
+    fn_open(o, "static void %s_read(struct rb_reader *r, struct rb_arena *a, int16_t v, "
+            "struct %s *m)" % (c, c), api, ("a", "v", "m", "flex"))
     emit_body(o, regular, api, read_field, "r", tagged, "%s_read_tags(r, a, v, m);" % c,
               "rb_skip_tagged_fields(r);")
     # tagged write
     if tagged:
-        o.append("static void %s_write_tags(struct rb_writer *w, int16_t v, const struct %s *m)\n{"
-                 % (c, c))
-        o.append("    " + flex_decl(api))
-        o.append("    (void)flex;")
+        fn_open(o, "static void %s_write_tags(struct rb_writer *w, int16_t v, const struct %s *m)"
+                % (c, c), api, ("flex",))
         o.append("    uint32_t count = 0;")
         present = []
         for f in tagged:
@@ -371,16 +241,12 @@ def gen_struct_funcs(st, api, need_is_default):
             o.append("        struct rb_writer t;")
             o.append("        rb_writer_init(&t, 0);")
             o += ["        " + x for x in write_field(f, api, "&t", "m->%s" % f.name)]
-            o.append("        wr_tag(w, %d, &t);" % f.tag)
+            o.append("        rb_wr_tag(w, %d, &t);" % f.tag)
             o.append("    }")
         o.append("}\n")
     # write
-    o.append("static void %s_write(struct rb_writer *w, int16_t v, const struct %s *m)\n{"
-             % (c, c))
-    o.append("    " + flex_decl(api))
-    o.append("    (void)flex;")
-    o.append("    (void)v;")
-    o.append("    (void)m;")
+    fn_open(o, "static void %s_write(struct rb_writer *w, int16_t v, const struct %s *m)"
+            % (c, c), api, ("flex", "v", "m"))
     emit_body(o, regular, api, write_field, "w", tagged, "%s_write_tags(w, v, m);" % c,
               "rb_write_uvarint(w, 0);")
     return o
@@ -401,7 +267,7 @@ def gen_top_funcs(top, api):
 
 void %s_encode(struct rb_writer *w, int16_t version, const struct %s *in)
 {
-    if ((version < %d || version > %d) && bad_version(w))
+    if ((version < %d || version > %d) && rb_wr_bad_version(w))
         return;
     %s_write(w, version, in);
 }
@@ -462,66 +328,16 @@ def gen_tables(apis):
             o.append("        %s_encode(w, version, in);" % getattr(a, d).cname)
             o.append("        break;")
         o.append("    default:")
-        o.append("        bad_version(w);")
+        o.append("        rb_wr_bad_version(w);")
         o.append("    }")
         o.append("}\n")
     return o
 
 
-HEADER_FUNCS = r"""
-int rb_req_header_decode(struct rb_reader *r, struct rb_req_header *h)
-{
-    h->api_key = rb_read_i16(r);
-    h->api_version = rb_read_i16(r);
-    h->correlation_id = rb_read_i32(r);
-    h->client_id = rb_read_str(r, false);
-    const struct rb_api_info *ai = rb_api_info(h->api_key);
-    if (!r->err && ai && h->api_version >= ai->min_version &&
-        h->api_version >= ai->flexible_min)
-        rb_skip_tagged_fields(r);
-    return r->err;
-}
-
-void rb_req_header_encode(struct rb_writer *w, const struct rb_req_header *h)
-{
-    rb_write_i16(w, h->api_key);
-    rb_write_i16(w, h->api_version);
-    rb_write_i32(w, h->correlation_id);
-    rb_write_str(w, h->client_id, false);
-    const struct rb_api_info *ai = rb_api_info(h->api_key);
-    if (ai && h->api_version >= ai->min_version && h->api_version >= ai->flexible_min)
-        rb_write_uvarint(w, 0);
-}
-
-int rb_resp_header_version(int16_t api_key, int16_t api_version)
-{
-    const struct rb_api_info *ai = rb_api_info(api_key);
-    if (api_key == 18 || !ai)
-        return 0;
-    return api_version >= ai->flexible_min ? 1 : 0;
-}
-
-void rb_resp_header_encode(struct rb_writer *w, int16_t api_key, int16_t api_version,
-                           int32_t correlation_id)
-{
-    rb_write_i32(w, correlation_id);
-    if (rb_resp_header_version(api_key, api_version) == 1)
-        rb_write_uvarint(w, 0);
-}
-
-int rb_resp_header_decode(struct rb_reader *r, int16_t api_key, int16_t api_version,
-                          int32_t *correlation_id)
-{
-    *correlation_id = rb_read_i32(r);
-    if (rb_resp_header_version(api_key, api_version) == 1)
-        rb_skip_tagged_fields(r);
-    return r->err;
-}
-"""
 
 
 def gen_source(apis):
-    o = [BANNER + C_HELPERS]
+    o = [BANNER + C_PREAMBLE]
     o.append("__attribute__((unused)) static bool uuid_is_zero(struct rb_uuid u)\n{\n"
              "    static const struct rb_uuid zero;\n"
              "    return memcmp(u.b, zero.b, sizeof(u.b)) == 0;\n}\n")
@@ -542,7 +358,6 @@ def gen_source(apis):
                 o += gen_struct_funcs(st, a, st.cname in need)
             o += gen_top_funcs(top, a)
     o += gen_tables(apis)
-    o.append(HEADER_FUNCS)
     if not any(True for a in apis for t in (a.req, a.resp) for s in walk(t)
                for f in s.fields if f.kind == "prim" and f.ptype == "uuid" and f.tag is not None):
         pass

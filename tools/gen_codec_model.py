@@ -17,9 +17,9 @@ PRIMS = {
     "float64": ("double", "rb_read_f64({r})", "rb_write_f64({w}, {x})"),
     "bool": ("bool", "rb_read_bool({r})", "rb_write_bool({w}, {x})"),
     "uuid": ("struct rb_uuid", "rb_read_uuid({r})", "rb_write_uuid({w}, {x})"),
-    "string": ("struct rb_str", "rd_str({r}, flex, {n})", "wr_str({w}, {x}, flex, {n})"),
-    "bytes": ("struct rb_bytes", "rd_bytes({r}, flex, {n})", "wr_bytes({w}, {x}, flex, {n})"),
-    "records": ("struct rb_bytes", "rd_bytes({r}, flex, {n})", "wr_bytes({w}, {x}, flex, {n})"),
+    "string": ("struct rb_str", "rb_rd_str({r}, flex, {n})", "rb_wr_str({w}, {x}, flex, {n})"),
+    "bytes": ("struct rb_bytes", "rb_rd_bytes({r}, flex, {n})", "rb_wr_bytes({w}, {x}, flex, {n})"),
+    "records": ("struct rb_bytes", "rb_rd_bytes({r}, flex, {n})", "rb_wr_bytes({w}, {x}, flex, {n})"),
 }
 NULLABLE_TYPES = ("string", "bytes", "records")
 
