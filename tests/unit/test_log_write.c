@@ -9,6 +9,7 @@
 #include "storage/disk_sim.h"
 #include "storage/log.h"
 #include "storage_test_util.h"
+#include "child_test_util.h"
 
 #include <criterion/criterion.h>
 #include <ftw.h>
@@ -142,19 +143,6 @@ Test(log_write, write_out_moves_written_end_not_durable_end)
     rb_log_close(again);
 }
 
-static void in_child(void (*fn)(void))
-{
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        fn();
-        _exit(0);
-    }
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
-}
-
 static void child_power_loss(void)
 {
     (void)synced_then_written();
@@ -171,7 +159,7 @@ static void child_process_crash(void)
 
 Test(log_write, power_loss_before_the_sync_loses_written_data)
 {
-    in_child(child_power_loss);
+    tu_in_child(child_power_loss);
     struct rb_log *log = open_log();
     cr_assert_eq(rb_log_end_offset(log), 3);
     rb_log_close(log);
@@ -179,7 +167,7 @@ Test(log_write, power_loss_before_the_sync_loses_written_data)
 
 Test(log_write, process_crash_keeps_written_data)
 {
-    in_child(child_process_crash);
+    tu_in_child(child_process_crash);
     struct rb_log *log = open_log();
     cr_assert_eq(rb_log_end_offset(log), 7);
     rb_log_close(log);

@@ -7,27 +7,13 @@
  * exits without closing the log.
  */
 #include "log_test_fixture.h"
+#include "child_test_util.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 TestSuite(log, .init = setup, .fini = teardown);
-
-/* Run fn in a child that dies without closing the log. */
-static void in_crashing_child(void (*fn)(void))
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        fn();
-        _exit(0);
-    }
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed");
-}
 
 static void child_flush_then_unflushed(void)
 {
@@ -47,7 +33,7 @@ static void child_flush_then_unflushed(void)
 
 Test(log, unclean_reopen_keeps_durable_data)
 {
-    in_crashing_child(child_flush_then_unflushed);
+    tu_in_child(child_flush_then_unflushed);
     /* the child's batches are rebuilt here identically (same seeds) for checking */
     struct rb_log_config c;
     small_cfg(&c);
@@ -94,7 +80,7 @@ static void child_flush_then_crash_lose_unsynced(void)
 
 Test(log, simulated_crash_loses_unsynced_write)
 {
-    in_crashing_child(child_flush_then_crash_lose_unsynced);
+    tu_in_child(child_flush_then_crash_lose_unsynced);
     struct rb_log_config c;
     small_cfg(&c);
     struct rb_log *log = open_log(&c);
