@@ -252,30 +252,32 @@ void rb_part_read_cancel(struct rb_part_shard *ps, struct rb_part_read_set *set)
     set_answer(ps, set);
 }
 
-/* The first parked set on p that this wake-up has not re-run yet, or NULL. */
-static struct rb_part_read_set *next_unwoken(struct rb_part *p, uint64_t gen)
+static struct rb_part_read_set *set_of(struct rb_part_item *it)
 {
-    for (struct rb_part_item *it = p->read_waiters; it; it = it->wnext) {
-        struct rb_part_read_set *set = ((struct rb_part_read *)it)->set;
-        if (set->wake_gen != gen)
-            return set;
-    }
-    return NULL;
+    return ((struct rb_part_read *)it)->set;
 }
 
 void rb_part_wake_readers(struct rb_part_shard *ps, struct rb_part *p)
 {
-    /* Re-run every set parked on p, however many. Re-running a set unlinks its
-     * items from every partition, answers it (it may be freed) or parks it again
-     * at the head of the list: so each pass starts from the head and takes the
-     * first set not yet stamped with this wake-up's number. A set the new data
-     * does not satisfy is stamped and skipped: each set runs once per wake-up. */
+    /* Re-run every set parked on p, however many, in one walk of the list.
+     * Re-running a set unlinks its items from every partition, then answers it
+     * (it may be freed) or parks it again at the head of p's list, behind the
+     * cursor. So the cursor first steps past the set's own items (the only ones
+     * the re-run may unlink or free); every other item stays linked. A set with
+     * several items on p is re-run once: it is stamped with this wake-up's number. */
     uint64_t gen = ++ps->wake_gen;
-    struct rb_part_read_set *set;
-    while ((set = next_unwoken(p, gen))) {
-        RB_ASSERT(set->state == RB_PSET_WAITING);
-        set->wake_gen = gen;
-        set_rerun(ps, set);
+    struct rb_part_item *it = p->read_waiters;
+    while (it) {
+        struct rb_part_read_set *set = set_of(it);
+        struct rb_part_item *next = it->wnext;
+        while (next && set_of(next) == set)
+            next = next->wnext;
+        if (set->wake_gen != gen) {
+            RB_ASSERT(set->state == RB_PSET_WAITING);
+            set->wake_gen = gen;
+            set_rerun(ps, set);
+        }
+        it = next;
     }
 }
 
