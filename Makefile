@@ -44,9 +44,9 @@ CFLAGS   := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(EXTRA_CFLAGS)
 # Code calls plain malloc/free; release builds link mimalloc, which replaces them
 # process-wide. ASan builds keep the sanitizer's allocator.
 ifeq ($(MODE),asan)
-LIBS     := -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
+LIBS     := -luring -llz4 -lzstd -lsnappy -lisal -lz -lzookeeper_mt -lcurl -ljansson -lpthread -lm
 else
-LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
+LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lzookeeper_mt -lcurl -ljansson -lpthread -lm
 endif
 
 LIB_SRCS := $(sort $(wildcard core/*.c storage/*.c part/*.c coord/*.c net/*.c))
@@ -60,6 +60,7 @@ CTL_SRCS := $(sort $(wildcard tools/ringctl*.c))
 HELPER_SRCS := $(sort $(wildcard tests/clients/*.c))
 HELPER_BINS := $(HELPER_SRCS:tests/clients/%.c=build/clients/%)
 
+.DEFAULT_GOAL := all
 .PHONY: sim sim-selftest
 SIM_SRCS := $(sort $(wildcard tests/sim/*.c))
 ifeq ($(MODE),release)

@@ -47,8 +47,10 @@ static int setup_shards(struct rb_broker *b, int n_shards, uint32_t ring_entries
     for (int i = 0; i < b->rt.n_threads; i++) {
         struct rb_shard *s = b->rt.t[i];
         s->app = b;
-        if (s->is_coord)
+        if (s->is_coord) {
+            s->hooks.start = rb_coord_thread_start;
             continue;
+        }
         struct rb_net *n = calloc(1, sizeof(*n));
         if (!n)
             return -ENOMEM;

@@ -2,8 +2,9 @@
  * coord/coord.h - the coordination layer's interface: cluster metadata changes
  * (topic creation and deletion, partition placement) and their publication to
  * the shards. One backend today: standalone (metadata in a file in the first
- * log dir, this broker is the controller). ZooKeeper and etcd backends will sit
- * behind the same calls.
+ * log dir, this broker is the controller), or cluster (coord/cluster*.c: a quorum,
+ * ZooKeeper or etcd, in ZooKeeper-era Kafka's layout; chosen by zookeeper.connect or
+ * etcd.endpoints). rb_coord_standalone_open opens whichever the config names.
  *
  * Threads: the coord state lives on the coordination thread. Shards call
  * rb_coord_create_topics / rb_coord_delete_topics, which post the work there;
@@ -61,6 +62,9 @@ struct rb_coord_hooks {
  * before rb_runtime_start. Returns 0 or -errno with a reason in err. */
 int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, struct rb_runtime *rt,
                              const struct rb_coord_hooks *hooks, char *err, size_t errlen);
+/* The coordination thread's start hook (cmd/broker.c sets it): in cluster mode it
+ * starts watching the quorum, keeping the leader lease and running elections. */
+int rb_coord_thread_start(struct rb_shard *s);
 /* Close after the runtime stopped (logs were closed by their shards). */
 void rb_coord_close(struct rb_coord *c);
 

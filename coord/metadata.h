@@ -74,7 +74,17 @@ struct rb_metadata {
      * (rb_config_overlay). One reference per snapshot (clones share it); NULL in
      * snapshots built without a coordinator (tests): use the static config. */
     struct rb_config *config;
+    /* Cluster mode: the monotonic ms until which this broker may act as a leader
+     * (accept writes), kept by the coordination thread (coord/cluster.c); NULL on
+     * a standalone broker (always). */
+    const _Atomic int64_t *leader_lease;
 };
+
+/* Whether this broker may accept writes as a leader now (now_ms: rb_mono_ms's clock). */
+static inline bool rb_metadata_may_lead(const struct rb_metadata *md, int64_t now_ms)
+{
+    return !md->leader_lease || atomic_load(md->leader_lease) > now_ms;
+}
 
 void rb_metadata_ref(struct rb_metadata *md);
 void rb_metadata_unref(struct rb_metadata *md);

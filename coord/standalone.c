@@ -339,6 +339,19 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
     struct rb_metadata *md = calloc(1, sizeof(*md));
     RB_ASSERT(md);
     atomic_init(&md->refs, 1);
+    if (rb_coord_cluster_configured(config)) {
+        c->md = md;
+        rt->t[rt->n_shards]->coord = c;
+        r = rb_coord_cluster_open(c, err, errlen);
+        if (r) {
+            rb_coord_cluster_close(c);
+            rb_metadata_unref(c->md);
+            rt->t[rt->n_shards]->coord = NULL;
+            goto out_free;
+        }
+        *out = c;
+        return 0;
+    }
     set_brokers(c, md);
     r = rb_coord_load_file(c, md, err, errlen);
     if (r && r != -ENOENT) {
@@ -405,6 +418,7 @@ void rb_coord_close(struct rb_coord *c)
 {
     if (!c)
         return;
+    rb_coord_cluster_close(c);
     rb_metadata_unref(c->md);
     unlock_dirs(c);
     free(c->shard_load);
@@ -525,6 +539,10 @@ static void coord_create(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
     struct rb_coord *c = cs->coord;
+    if (c->cl) {
+        rb_cl_create_topics(cs, c, op);
+        return;
+    }
     struct rb_metadata *next = NULL;
     struct rb_partition_handoff *adopt = NULL;
     int n_adopt = 0;
@@ -576,6 +594,10 @@ static void coord_delete(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
     struct rb_coord *c = cs->coord;
+    if (c->cl) {
+        rb_cl_delete_topics(cs, c, op);
+        return;
+    }
     struct rb_partition_handoff *drop = NULL;
     int n_drop = 0;
     bool any = false;

@@ -129,6 +129,10 @@ static void coord_create_partitions(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
     struct rb_coord *c = cs->coord;
+    if (c->cl) {
+        rb_cl_create_partitions(cs, c, op);
+        return;
+    }
     struct rb_metadata *next = NULL;
     struct rb_partition_handoff *adopt = NULL;
     int n_adopt = 0;
@@ -166,13 +170,7 @@ void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec
     rb_post(from, from->rt->n_shards, coord_create_partitions, op);
 }
 
-/* A topic's explicit configs while a change is computed (owns its strings). */
-struct kvs {
-    int n;
-    char **k, **v;
-};
-
-static int kvs_find(const struct kvs *l, const char *k)
+static int kvs_find(const struct rb_coord_kvs *l, const char *k)
 {
     for (int i = 0; i < l->n; i++)
         if (strcmp(l->k[i], k) == 0)
@@ -181,7 +179,7 @@ static int kvs_find(const struct kvs *l, const char *k)
 }
 
 /* Set k to v (copied), or remove k when v is NULL. */
-static void kvs_set(struct kvs *l, const char *k, const char *v)
+static void kvs_set(struct rb_coord_kvs *l, const char *k, const char *v)
 {
     int i = kvs_find(l, k);
     if (i >= 0) {
@@ -208,7 +206,7 @@ static void kvs_set(struct kvs *l, const char *k, const char *v)
     l->n++;
 }
 
-static void kvs_free(struct kvs *l)
+void rb_coord_kvs_free(struct rb_coord_kvs *l)
 {
     for (int i = 0; i < l->n; i++) {
         free(l->k[i]);
@@ -274,7 +272,8 @@ static void list_edit(const char *cur, const char *items, bool append, char *out
     } while (0)
 
 /* One entry of a change applied to l; 0 or a Kafka error with a message in ch. */
-static int16_t change_one(struct rb_coord *c, struct rb_config_change *ch, int i, struct kvs *l)
+static int16_t change_one(struct rb_coord *c, struct rb_config_change *ch, int i,
+                          struct rb_coord_kvs *l)
 {
     const char *k = ch->keys[i], *v = ch->values[i];
     int op = ch->replace ? RB_CFG_SET : ch->ops[i];
@@ -308,7 +307,8 @@ static int16_t change_one(struct rb_coord *c, struct rb_config_change *ch, int i
 }
 
 /* The resulting explicit config set of ch's topic in *l, validated. */
-static int16_t change_compute(struct rb_coord *c, struct rb_coord_op *op, int idx, struct kvs *l)
+int16_t rb_coord_change_compute(struct rb_coord *c, struct rb_coord_op *op, int idx,
+                                struct rb_coord_kvs *l)
 {
     struct rb_config_change *ch = &op->chs[idx];
     for (int j = 0; j < idx; j++)
@@ -333,7 +333,7 @@ static int16_t change_compute(struct rb_coord *c, struct rb_coord_op *op, int id
     return RB_KERR_NONE;
 }
 
-static void topic_replace_configs(struct rb_topic_meta *t, const struct kvs *l)
+static void topic_replace_configs(struct rb_topic_meta *t, const struct rb_coord_kvs *l)
 {
     for (int32_t q = 0; q < t->n_configs; q++) {
         free(t->configs[q].key);
@@ -350,7 +350,7 @@ static void topic_replace_configs(struct rb_topic_meta *t, const struct kvs *l)
 
 /* One entry of a broker change applied to l (the entity's dynamic set). */
 static int16_t broker_change_one(struct rb_coord *c, struct rb_config_change *ch, int i,
-                                 struct kvs *l)
+                                 struct rb_coord_kvs *l)
 {
     const char *k = ch->keys[i], *v = ch->values[i];
     int op = ch->replace ? RB_CFG_SET : ch->ops[i];
@@ -386,7 +386,7 @@ static int16_t broker_change(struct rb_coord *c, struct rb_coord_op *op, int idx
 {
     struct rb_config_change *ch = &op->chs[idx];
     const struct rb_metadata *cur = *nextp ? *nextp : c->md;
-    struct kvs l = {0};
+    struct rb_coord_kvs l = {0};
     int16_t e = RB_KERR_NONE;
     for (int j = 0; j < idx && !e; j++)
         if (op->chs[j].broker && op->chs[j].broker_id == ch->broker_id) {
@@ -434,7 +434,7 @@ static int16_t broker_change(struct rb_coord *c, struct rb_coord_op *op, int idx
     }
     rb_config_free(cfg);
     rb_metadata_free(trial);
-    kvs_free(&l);
+    rb_coord_kvs_free(&l);
     return e;
 }
 
@@ -442,6 +442,10 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
     struct rb_coord *c = cs->coord;
+    if (c->cl) {
+        rb_cl_alter_configs(cs, c, op);
+        return;
+    }
     struct rb_metadata *next = NULL;
     for (int i = 0; i < op->n; i++) {
         struct rb_config_change *ch = &op->chs[i];
@@ -449,8 +453,8 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
             ch->error = broker_change(c, op, i, &next);
             continue;
         }
-        struct kvs l = {0};
-        ch->error = change_compute(c, op, i, &l);
+        struct rb_coord_kvs l = {0};
+        ch->error = rb_coord_change_compute(c, op, i, &l);
         if (!ch->error && !op->validate_only) {
             if (!next)
                 next = rb_metadata_clone(c->md);
@@ -460,7 +464,7 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
             topic_replace_configs(t, &l);
             RB_INFO(COMP, "topic %s: %d explicit configs after change", t->name, t->n_configs);
         }
-        kvs_free(&l);
+        rb_coord_kvs_free(&l);
     }
     if (!next) {
         rb_coord_op_finish(cs, op);

@@ -22,6 +22,7 @@ struct rb_coord {
     int32_t *shard_load;    /* partitions per shard */
     char dir[4096];         /* first log dir */
     int lock_fds[RB_MAX_LOG_DIRS];
+    struct rb_cluster *cl; /* cluster mode (coord/cluster_int.h); NULL: standalone */
 };
 
 struct rb_coord_op {
@@ -38,6 +39,7 @@ struct rb_coord_op {
     void *arg;
     int pending;
     struct rb_metadata *old_md; /* kept alive while dropped partitions refer to it */
+    void *cl_aux;               /* cluster mode: the op's own state (coord/cluster_admin.c) */
 };
 
 /* Open (create or recover) the log of partition p of t for its owning shard. */
@@ -91,6 +93,29 @@ int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta 
 void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct rb_metadata *next,
                                 struct rb_coord_op *op, struct rb_partition_handoff *adopt,
                                 int n_adopt);
+/* A topic's explicit configs while a change is computed (owns its strings). */
+struct rb_coord_kvs {
+    int n;
+    char **k, **v;
+};
+void rb_coord_kvs_free(struct rb_coord_kvs *l);
+/* The resulting explicit config set of op->chs[idx]'s topic in *l (from c->md),
+ * validated; 0 or a Kafka error with the message in the change. */
+int16_t rb_coord_change_compute(struct rb_coord *c, struct rb_coord_op *op, int idx,
+                                struct rb_coord_kvs *l);
+
+/* ---- cluster mode (coord/cluster.c) ---- */
+bool rb_coord_cluster_configured(struct rb_config *config);
+/* With the log dirs locked and c->md holding an empty snapshot: connect, register,
+ * read the cluster and open the local replicas. 0 or -errno with err set. */
+int rb_coord_cluster_open(struct rb_coord *c, char *err, size_t errlen);
+void rb_coord_cluster_close(struct rb_coord *c);
+/* The cluster backend's entries for the coord ops (coord/cluster_admin.c). */
+void rb_cl_create_topics(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op);
+void rb_cl_delete_topics(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op);
+void rb_cl_create_partitions(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op);
+void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op);
+
 /* ---- standalone.c ---- */
 /* Append an empty topic named name to md. */
 struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name);

@@ -289,7 +289,13 @@ void rb_gop_route(struct rb_net *n, struct rb_gop *op, const char *group)
         return;
     }
     op->part = rb_group_partition_for(group, strlen(group), t->n_partitions);
-    op->fi.shard = t->partitions[op->part].shard;
+    const struct rb_partition_meta *pm = &t->partitions[op->part];
+    if (pm->leader != n->b->bc->broker_id || pm->shard < 0) { /* another broker's group */
+        op->fi.shard = -1;
+        op->err = pm->leader < 0 ? RB_KERR_COORDINATOR_NOT_AVAILABLE : RB_KERR_NOT_COORDINATOR;
+        return;
+    }
+    op->fi.shard = pm->shard;
 }
 
 static void parent_done(struct rb_request *req, struct rb_fan *f)

@@ -33,6 +33,7 @@ static void fill_topic(struct rb_request *req, const struct rb_topic_meta *t,
         struct rb_metadata_resp_partition *rp = &out->partitions[p];
         rb_metadata_resp_partition_init(rp);
         rp->partition_index = pm->index;
+        rp->error_code = pm->leader < 0 ? RB_KERR_LEADER_NOT_AVAILABLE : RB_KERR_NONE;
         rp->leader_id = pm->leader;
         rp->leader_epoch = pm->leader_epoch;
         rp->replica_nodes = pm->replicas;

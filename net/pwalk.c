@@ -46,6 +46,14 @@ struct rb_pop *rb_pwalk_add(struct rb_pwalk *w, int k, enum rb_pop_kind kind,
     RB_ASSERT(k >= 0 && k < w->n);
     if (!err && (!t || index < 0 || index >= t->n_partitions))
         err = RB_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (!err) { /* a cluster: only the leader answers (clients then refresh metadata) */
+        const struct rb_net *n = rb_req_net(w->req);
+        const struct rb_partition_meta *pm = &t->partitions[index];
+        bool writes = kind == RB_POP_PRODUCE || kind == RB_POP_DELETE_RECORDS;
+        if (pm->leader != n->b->bc->broker_id || pm->shard < 0 ||
+            (writes && !rb_metadata_may_lead(n->md, n->shard->now_ms)))
+            err = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+    }
     if (err) {
         w->errors[k] = err;
         return NULL;

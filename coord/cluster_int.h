@@ -1,0 +1,136 @@
+/*
+ * coord/cluster_int.h - state shared by the files of the cluster backend: this
+ * broker's view of the quorum (brokers, controller, topics, partition states,
+ * topic configs), the session and its events, the controller's own state and the
+ * admin operations waiting for their effect to be published. Not a public API:
+ * everything here runs on the coordination thread (and at open on the main
+ * thread), except the event queue, which the quorum's thread fills under `mu`.
+ *
+ * Files: coord/cluster.c (open, session, events, the view, snapshots and their
+ * publication, the leader lease), coord/controller.c (election and the
+ * controller's duties), coord/cluster_admin.c (topic creation, deletion, growth
+ * and config changes through the quorum), coord/cluster_local.c (the file of this
+ * broker's local replicas and their shards).
+ */
+#ifndef RB_COORD_CLUSTER_INT_H
+#define RB_COORD_CLUSTER_INT_H
+
+#include "coord/kafka_zk.h"
+#include "coord/quorum.h"
+#include "coord/standalone_int.h"
+#include "core/timer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define RB_CL_MAX_EVENTS 4096 /* queued watch paths; beyond: re-read everything */
+
+struct rb_cl_topic {
+    char *name;
+    bool assign_dirty;      /* /brokers/topics/<t> to re-read */
+    bool config_dirty;      /* /config/topics/<t> to re-read */
+    int64_t assign_version; /* -1: not read */
+    struct rb_kzk_assignment a;
+    /* per partition [a.n_partitions] */
+    struct rb_kzk_state *st;
+    int64_t *st_version; /* -1: no state node */
+    bool *st_dirty;
+    struct rb_kzk_config cfg;
+};
+
+/* An admin operation written to the quorum, answered once this broker published
+ * its effect (or at its deadline). */
+struct rb_cl_wait {
+    struct rb_cl_wait *next;
+    struct rb_coord_op *op;
+    int64_t deadline_ms;
+    bool (*ready)(struct rb_coord *c, struct rb_coord_op *op); /* effect visible in c->md */
+    void (*timeout)(struct rb_coord *c, struct rb_coord_op *op);
+};
+
+struct rb_cluster {
+    struct rb_coord *c;
+    struct rb_quorum *q;
+    struct rb_quorum_config qcfg;
+    char backend[16];
+    int32_t self;
+    int32_t session_ms; /* negotiated */
+    int32_t connect_ms;
+    struct rb_kzk_broker me; /* what /brokers/ids/<self> says */
+
+    /* events (the quorum thread -> the coordination thread) */
+    pthread_mutex_t mu;
+    bool ev_expired, ev_all;
+    int n_ev;
+    char *ev_paths[RB_CL_MAX_EVENTS];
+    bool ev_children[RB_CL_MAX_EVENTS];
+    int efd;
+    struct rb_io efd_io;
+    uint64_t efd_buf;
+    bool efd_armed;
+
+    /* the view */
+    bool brokers_dirty, controller_dirty, topics_dirty, configs_dirty, deletes_dirty;
+    int n_brokers;
+    struct rb_kzk_broker *brokers; /* live, sorted by id */
+    int32_t controller_id;         /* -1: none */
+    int n_topics;
+    struct rb_cl_topic *topics;
+    bool view_changed;    /* since the last snapshot */
+    bool configs_changed; /* topic configs: shards reconfigure their logs */
+    bool session_lost;    /* expired, not re-established yet */
+
+    /* the controller (when this broker is it) */
+    bool is_controller;
+    int32_t ctl_epoch;
+    int64_t ctl_epoch_version;
+    uint64_t rnd_state;
+
+    /* leader lease: monotonic ms until which this broker may accept writes */
+    _Atomic int64_t lease_until;
+    struct rb_timer lease_timer;
+    struct rb_timer retry_timer;
+    struct rb_timer wait_timer;
+
+    struct rb_cl_wait *waits;
+    bool started; /* the coordination thread runs the backend */
+};
+
+/* ---- cluster.c ---- */
+/* Bring the view up to date with the quorum, run the controller's duties when
+ * this broker is the controller, and publish a new snapshot when anything
+ * changed. Runs on the coordination thread (cs), or at open (cs NULL). */
+void rb_cl_sync(struct rb_shard *cs, struct rb_cluster *cl);
+struct rb_cl_topic *rb_cl_topic_find(struct rb_cluster *cl, const char *name);
+bool rb_cl_broker_live(const struct rb_cluster *cl, int32_t id);
+/* A quorum call failed with a session error: note it (the next sync reconnects). */
+void rb_cl_quorum_error(struct rb_cluster *cl, int err);
+uint32_t rb_cl_rand(void *cl);
+/* Admin op bookkeeping: wait until ready(c, op) after a publication. */
+void rb_cl_wait_add(struct rb_shard *cs, struct rb_cluster *cl, struct rb_coord_op *op,
+                    int64_t timeout_ms, bool (*ready)(struct rb_coord *, struct rb_coord_op *),
+                    void (*timeout)(struct rb_coord *, struct rb_coord_op *));
+
+/* ---- controller.c ---- */
+/* Try to become the controller when /controller is free. */
+void rb_ctl_elect(struct rb_cluster *cl);
+/* The controller's duties over the current view (topic ids, partition states,
+ * leader elections, deletions). Returns true when it wrote something (the caller
+ * re-reads what changed). */
+bool rb_ctl_run(struct rb_cluster *cl);
+/* The controller's writes: ops[0] is the epoch check (filled here). */
+int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n);
+
+/* ---- cluster_local.c ---- */
+/* The local replicas file (<first log dir>/ringbroker-replicas): one line per
+ * partition hosted here: "<topic> <partition> <shard> <topic id>". */
+struct rb_cl_local {
+    char topic[256];
+    int32_t partition;
+    int16_t shard;
+    uint8_t id[16];
+};
+int rb_cl_local_load(const char *dir, struct rb_cl_local **out, int *n, char *err, size_t errlen);
+int rb_cl_local_save(const char *dir, const struct rb_metadata *md);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * coord/controller.c - the controller: the one broker, elected through the
+ * ephemeral /controller node, that writes partition leadership. Election creates
+ * /controller and bumps /controller_epoch in one multi; every later write of the
+ * controller is a multi that first checks /controller_epoch's version, so a
+ * controller that lost its place (paused, cut off, expired) cannot write any more
+ * (fencing). Its duties over the view (coord/cluster.c keeps it current):
+ *   - a topic without "topic_id" (written by Kafka 2.8's TopicCommand) gets one;
+ *   - a partition without a state node gets one: leader = the first live replica,
+ *     ISR = [leader] (replication does not exist yet: followers hold no data, so
+ *     they are not in sync), leader epoch 0;
+ *   - a partition whose leader is not live gets a new leader from its ISR's live
+ *     members, in replica order, with the leader epoch bumped; with none, leader -1
+ *     and the ISR kept (no unclean election: the last leader comes back to it);
+ *     a partition that never had a leader (empty ISR) takes any live replica;
+ *   - /admin/delete_topics/<t>: the topic's nodes are deleted (children first),
+ *     then its config and the request; every broker then drops its replicas.
+ * State writes are conditional on the state node's version: a concurrent change
+ * makes the write fail and the node is read again before the next attempt.
+ */
+#include "coord/cluster_int.h"
+#include "core/logging.h"
+#include "core/rb.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP "controller"
+
+void rb_ctl_elect(struct rb_cluster *cl)
+{
+    if (!cl->q || cl->session_lost)
+        return;
+    char *data = NULL;
+    int64_t ver = -1;
+    int r = rb_quorum_get(cl->q, "/controller_epoch", false, &data, NULL, &ver);
+    int32_t epoch = 0;
+    if (r == 0) {
+        epoch = (int32_t)strtol(data ? data : "0", NULL, 10);
+        if (epoch < 0)
+            epoch = 0;
+    } else if (r != -ENOENT) {
+        free(data);
+        rb_cl_quorum_error(cl, r);
+        return;
+    }
+    free(data);
+    int32_t next = epoch + 1;
+    char ebuf[16];
+    snprintf(ebuf, sizeof(ebuf), "%d", next);
+    char *cj = rb_kzk_controller_json(cl->self, rb_wall_ms());
+    RB_ASSERT(cj);
+    struct rb_qop ops[2] = {
+        {.type = RB_QOP_CREATE,
+         .path = "/controller",
+         .data = cj,
+         .len = strlen(cj),
+         .flags = RB_QC_EPHEMERAL},
+        {.type = r == -ENOENT ? RB_QOP_CREATE : RB_QOP_SET,
+         .path = "/controller_epoch",
+         .data = ebuf,
+         .len = strlen(ebuf),
+         .version = ver},
+    };
+    int failed = -1;
+    r = rb_quorum_multi(cl->q, ops, 2, &failed);
+    free(cj);
+    cl->controller_dirty = true; /* read /controller again (and re-arm its watch) */
+    if (r) {
+        if (r != -EEXIST && r != -ESTALE)
+            rb_cl_quorum_error(cl, r);
+        return;
+    }
+    int64_t v2 = -1;
+    r = rb_quorum_get(cl->q, "/controller_epoch", false, &data, NULL, &v2);
+    if (r == 0 && strtol(data, NULL, 10) == next) {
+        cl->is_controller = true;
+        cl->ctl_epoch = next;
+        cl->ctl_epoch_version = v2;
+        cl->deletes_dirty = true;
+        RB_INFO(COMP, "broker %d is the controller (controller epoch %d)", cl->self, next);
+    }
+    free(data);
+}
+
+int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n)
+{
+    ops[0] = (struct rb_qop){
+        .type = RB_QOP_CHECK, .path = "/controller_epoch", .version = cl->ctl_epoch_version};
+    int failed = -1;
+    int r = rb_quorum_multi(cl->q, ops, n, &failed);
+    if (r && failed == 0) {
+        RB_WARN(COMP, "/controller_epoch moved on: broker %d is no longer the controller",
+                cl->self);
+        cl->is_controller = false;
+        cl->controller_dirty = true;
+    } else if (r && r != -ESTALE && r != -EEXIST && r != -ENOENT) {
+        rb_cl_quorum_error(cl, r);
+    }
+    return r;
+}
+
+/* Delete path and everything below it (children first). */
+static int delete_tree(struct rb_cluster *cl, const char *path)
+{
+    char **names = NULL;
+    int n = 0;
+    int r = rb_quorum_children(cl->q, path, false, &names, &n);
+    if (r == -ENOENT)
+        return 0;
+    if (r)
+        return r;
+    for (int i = 0; i < n && !r; i++) {
+        char child[1024];
+        snprintf(child, sizeof(child), "%s/%s", path, names[i]);
+        r = delete_tree(cl, child);
+    }
+    free(names);
+    if (r)
+        return r;
+    r = rb_quorum_delete(cl->q, path, -1);
+    return r == -ENOENT ? 0 : r;
+}
+
+static bool run_deletes(struct rb_cluster *cl)
+{
+    char **names = NULL;
+    int n = 0;
+    int r = rb_quorum_children(cl->q, "/admin/delete_topics", true, &names, &n);
+    if (r) {
+        rb_cl_quorum_error(cl, r);
+        return false;
+    }
+    cl->deletes_dirty = false;
+    bool wrote = false;
+    for (int i = 0; i < n && cl->is_controller; i++) {
+        struct rb_qop fence[1];
+        if (rb_ctl_multi(cl, fence, 1))
+            break;
+        char path[400];
+        snprintf(path, sizeof(path), "/brokers/topics/%s", names[i]);
+        r = delete_tree(cl, path);
+        if (!r) {
+            snprintf(path, sizeof(path), "/config/topics/%s", names[i]);
+            r = rb_quorum_delete(cl->q, path, -1);
+            if (r == -ENOENT)
+                r = 0;
+        }
+        if (!r) {
+            snprintf(path, sizeof(path), "/admin/delete_topics/%s", names[i]);
+            r = rb_quorum_delete(cl->q, path, -1);
+            if (r == -ENOENT)
+                r = 0;
+        }
+        if (r) {
+            RB_WARN(COMP, "deleting topic %s: %s (retried on the next change)", names[i],
+                    rb_quorum_strerror(r));
+            rb_cl_quorum_error(cl, r);
+            cl->deletes_dirty = true;
+            break;
+        }
+        RB_INFO(COMP, "deleted topic %s", names[i]);
+        cl->topics_dirty = true;
+        wrote = true;
+    }
+    free(names);
+    return wrote;
+}
+
+static bool give_topic_id(struct rb_cluster *cl, struct rb_cl_topic *t)
+{
+    t->a.has_id = true;
+    rb_uuid_random(t->a.topic_id);
+    char *js = rb_kzk_assignment_json(&t->a, true);
+    t->a.has_id = false;
+    RB_ASSERT(js);
+    char path[300];
+    snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
+    struct rb_qop ops[2] = {{0},
+                            {.type = RB_QOP_SET,
+                             .path = path,
+                             .data = js,
+                             .len = strlen(js),
+                             .version = t->assign_version}};
+    int r = rb_ctl_multi(cl, ops, 2);
+    free(js);
+    t->assign_dirty = true;
+    return r == 0;
+}
+
+/* The new state of partition p, or false when it stays as it is. */
+static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
+                  struct rb_kzk_state *ns)
+{
+    const struct rb_kzk_state *st = &t->st[p];
+    const int32_t *rep = t->a.replicas[p];
+    int32_t n_rep = t->a.n_replicas[p];
+    bool exists = t->st_version[p] >= 0;
+    if (exists && st->leader >= 0 && rb_cl_broker_live(cl, st->leader))
+        return false;
+    memset(ns, 0, sizeof(*ns));
+    ns->controller_epoch = cl->ctl_epoch;
+    ns->leader = -1;
+    ns->leader_epoch = exists ? st->leader_epoch + 1 : 0;
+    bool fresh = !exists || st->n_isr == 0;
+    for (int32_t k = 0; k < n_rep && ns->leader < 0; k++) {
+        if (!rb_cl_broker_live(cl, rep[k]))
+            continue;
+        bool in_isr = fresh;
+        for (int32_t q = 0; q < st->n_isr && !in_isr; q++)
+            in_isr = st->isr[q] == rep[k];
+        if (in_isr)
+            ns->leader = rep[k];
+    }
+    if (ns->leader >= 0) {
+        ns->n_isr = 1;
+        ns->isr[0] = ns->leader;
+        return true;
+    }
+    if (exists && st->leader < 0)
+        return false; /* offline, and still no candidate */
+    /* No live candidate: no leader, the ISR kept for the last leader's return. */
+    ns->n_isr = exists ? st->n_isr : 0;
+    memcpy(ns->isr, st->isr, sizeof(int32_t) * (size_t)ns->n_isr);
+    if (!exists) {
+        ns->n_isr = 0;
+    }
+    return true;
+}
+
+/* Create the missing state nodes of t (and their parents) in one fenced multi. */
+static bool create_states(struct rb_cluster *cl, struct rb_cl_topic *t)
+{
+    char base[320];
+    snprintf(base, sizeof(base), "/brokers/topics/%s/partitions", t->name);
+    bool have_base = rb_quorum_exists(cl->q, base, false, NULL) == 0;
+    int32_t n = t->a.n_partitions;
+    struct rb_qop *ops = calloc((size_t)(3 * n + 2), sizeof(*ops));
+    char **bufs = calloc((size_t)(3 * n + 2), sizeof(char *));
+    RB_ASSERT(ops && bufs);
+    int k = 1, nb = 0;
+    if (!have_base)
+        ops[k++] = (struct rb_qop){.type = RB_QOP_CREATE, .path = base};
+    for (int32_t p = 0; p < n; p++) {
+        if (t->st_dirty[p] || t->st_version[p] >= 0)
+            continue;
+        struct rb_kzk_state ns;
+        if (!elect(cl, t, p, &ns))
+            continue;
+        char *pp = malloc(400), *sp = malloc(420), *js = rb_kzk_state_json(&ns);
+        RB_ASSERT(pp && sp && js);
+        snprintf(pp, 400, "%s/%d", base, p);
+        snprintf(sp, 420, "%s/%d/state", base, p);
+        bufs[nb++] = pp;
+        bufs[nb++] = sp;
+        bufs[nb++] = js;
+        if (!have_base || rb_quorum_exists(cl->q, pp, false, NULL) == -ENOENT)
+            ops[k++] = (struct rb_qop){.type = RB_QOP_CREATE, .path = pp};
+        ops[k++] =
+            (struct rb_qop){.type = RB_QOP_CREATE, .path = sp, .data = js, .len = strlen(js)};
+        t->st_dirty[p] = true;
+    }
+    bool wrote = false;
+    if (k > (have_base ? 1 : 2)) {
+        int r = rb_ctl_multi(cl, ops, k);
+        wrote = r == 0;
+        if (r && cl->is_controller)
+            RB_WARN(COMP, "creating the partition states of %s: %s (retried)", t->name,
+                    rb_quorum_strerror(r));
+    }
+    for (int i = 0; i < nb; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(ops);
+    return wrote;
+}
+
+static bool update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
+                         const struct rb_kzk_state *ns)
+{
+    char path[420];
+    snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d/state", t->name, p);
+    char *js = rb_kzk_state_json(ns);
+    RB_ASSERT(js);
+    struct rb_qop ops[2] = {{0},
+                            {.type = RB_QOP_SET,
+                             .path = path,
+                             .data = js,
+                             .len = strlen(js),
+                             .version = t->st_version[p]}};
+    int r = rb_ctl_multi(cl, ops, 2);
+    free(js);
+    t->st_dirty[p] = true;
+    if (r == 0)
+        RB_INFO(COMP, "%s-%d: leader %d, leader epoch %d", t->name, p, ns->leader,
+                ns->leader_epoch);
+    return r == 0;
+}
+
+bool rb_ctl_run(struct rb_cluster *cl)
+{
+    bool wrote = false;
+    if (cl->deletes_dirty)
+        wrote |= run_deletes(cl);
+    for (int i = 0; i < cl->n_topics && cl->is_controller; i++) {
+        struct rb_cl_topic *t = &cl->topics[i];
+        if (t->assign_dirty || t->assign_version < 0 || t->a.n_partitions <= 0)
+            continue;
+        if (!t->a.has_id) {
+            wrote |= give_topic_id(cl, t);
+            continue;
+        }
+        bool missing = false;
+        for (int32_t p = 0; p < t->a.n_partitions; p++)
+            missing |= !t->st_dirty[p] && t->st_version[p] < 0;
+        if (missing)
+            wrote |= create_states(cl, t);
+        for (int32_t p = 0; p < t->a.n_partitions && cl->is_controller; p++) {
+            if (t->st_dirty[p] || t->st_version[p] < 0)
+                continue;
+            struct rb_kzk_state ns;
+            if (elect(cl, t, p, &ns))
+                wrote |= update_state(cl, t, p, &ns);
+        }
+    }
+    return wrote;
+}
