@@ -148,6 +148,16 @@ integration-asan:
 interop: all
 	@tests/interop/run-all.sh
 
+# The quorum interface (coord/quorum.h) against a real 3-node ZooKeeper ensemble:
+# tests/quorum/conformance.c, driven by tests/quorum/run.sh.
+QUORUM_TEST := $(OUT)/tests/quorum_conformance
+$(QUORUM_TEST): tests/quorum/conformance.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_MODE) $(LIBS)
+.PHONY: quorum-test
+quorum-test: $(QUORUM_TEST)
+	@tests/quorum/run.sh $(abspath $(QUORUM_TEST))
+
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -196,3 +206,4 @@ clean:
 
 -include $(SIM_SRCS:%.c=$(OUT)/obj/%.d)
 -include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(BROKER_OBJS:.o=.d) $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
+-include $(QUORUM_TEST).d
