@@ -41,12 +41,14 @@ CFLAGS_MODE := -O2
 LDFLAGS_MODE :=
 endif
 CFLAGS   := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(EXTRA_CFLAGS)
+# The quorum backends (coord/quorum_zk.c, coord/quorum_etcd.c).
+QUORUM_LIBS := -lzookeeper_mt -lcurl -ljansson
 # Code calls plain malloc/free; release builds link mimalloc, which replaces them
 # process-wide. ASan builds keep the sanitizer's allocator.
 ifeq ($(MODE),asan)
-LIBS     := -luring -llz4 -lzstd -lsnappy -lisal -lz -lzookeeper_mt -lcurl -ljansson -lpthread -lm
+LIBS     := -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm $(QUORUM_LIBS)
 else
-LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lzookeeper_mt -lcurl -ljansson -lpthread -lm
+LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm $(QUORUM_LIBS)
 endif
 
 LIB_SRCS := $(sort $(wildcard core/*.c storage/*.c part/*.c coord/*.c net/*.c))
@@ -147,6 +149,16 @@ integration-asan:
 interop: all
 	@tests/interop/run-all.sh
 
+# The quorum interface (coord/quorum.h) against a real 3-node ZooKeeper ensemble:
+# tests/quorum/conformance.c, driven by tests/quorum/run.sh.
+QUORUM_TEST := $(OUT)/tests/quorum_conformance
+$(QUORUM_TEST): tests/quorum/conformance.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_MODE) $(LIBS)
+.PHONY: quorum-test
+quorum-test: $(QUORUM_TEST)
+	@tests/quorum/run.sh $(abspath $(QUORUM_TEST))
+
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -154,7 +166,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) | $(DEPS_OK)
 	@mkdir -p build/fuzz
-	clang $(CFLAGS_COMMON) -Wno-unknown-warning-option -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
+	clang $(CFLAGS_COMMON) -Wno-unknown-warning-option -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm $(QUORUM_LIBS)
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -195,3 +207,4 @@ clean:
 
 -include $(SIM_SRCS:%.c=$(OUT)/obj/%.d)
 -include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(BROKER_OBJS:.o=.d) $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
+-include $(QUORUM_TEST).d
