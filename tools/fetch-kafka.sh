@@ -10,9 +10,16 @@
 # Result: ${RINGBROKER_CACHE:-$HOME/.cache/ringbroker}/kafka-<V>/lib/*.jar and a
 # marker file kafka-<V>/.complete (written last; its content is the jar count).
 # Idempotent: when the marker is present and the jars it counts are there,
-# nothing is downloaded. If VERSION is not served by Maven Central, the newest
-# 4.x that is served is used instead and a note goes to stderr; the printed lib
-# dir names the version actually fetched.
+# nothing is downloaded. If a 3.x/4.x VERSION is not served by Maven Central, the
+# newest 4.x that is served is used instead and a note goes to stderr; the printed
+# lib dir names the version actually fetched.
+#
+# Kafka 2.x (e.g. `tools/fetch-kafka.sh 2.8.2`, the last release whose
+# TopicCommand/ConfigCommand take --zookeeper; tests/cluster/ uses it): fetches
+# kafka_2.13:VERSION plus org.slf4j:slf4j-log4j12:1.7.30 (2.x has no kafka-tools
+# artifact, and its log4j binding is not a runtime dependency). Never falls back.
+#   java -cp "$LIB/*" kafka.admin.TopicCommand --zookeeper h:p/kafka ...
+#   java -cp "$LIB/*" kafka.admin.ConfigCommand --zookeeper h:p/kafka ...
 #
 # How to run things with it (the jars hold no .sh scripts):
 #   java -cp "$LIB/*" kafka.Kafka server.properties                   broker
@@ -28,7 +35,13 @@ set -euo pipefail
 
 WANT="${1:-4.4.0}"
 CACHE="${RINGBROKER_CACHE:-$HOME/.cache/ringbroker}"
-ARTIFACTS=("org.apache.kafka:kafka_2.13" "org.apache.kafka:kafka-tools")
+# group:artifact[:version]; without a version, the Kafka version being fetched.
+artifacts_for() { # version
+    case "$1" in
+    2.*) echo "org.apache.kafka:kafka_2.13 org.slf4j:slf4j-log4j12:1.7.30" ;;
+    *) echo "org.apache.kafka:kafka_2.13 org.apache.kafka:kafka-tools" ;;
+    esac
+}
 
 log() { echo "fetch-kafka: $*" >&2; }
 
@@ -61,10 +74,13 @@ write_pom() { # version
         echo '  <groupId>local.ringbroker</groupId><artifactId>fetch-kafka</artifactId>'
         echo '  <version>1</version><packaging>pom</packaging>'
         echo '  <dependencies>'
-        local a
-        for a in "${ARTIFACTS[@]}"; do
-            echo "    <dependency><groupId>${a%%:*}</groupId><artifactId>${a#*:}</artifactId>"
-            echo "      <version>$1</version></dependency>"
+        local a g rest art v
+        for a in $(artifacts_for "$1"); do
+            g=${a%%:*} rest=${a#*:}
+            art=${rest%%:*} v=$1
+            [ "$rest" = "$art" ] || v=${rest#*:}
+            echo "    <dependency><groupId>$g</groupId><artifactId>$art</artifactId>"
+            echo "      <version>$v</version></dependency>"
         done
         echo '  </dependencies>'
         echo '</project>'
@@ -97,6 +113,11 @@ VER="$WANT"
 if ! fetch_version "$VER"; then
     log "Kafka $VER could not be resolved:"
     tail -5 "$TMP/mvn.log" >&2
+    case "$WANT" in 2.*)
+        log "no fall-back for Kafka 2.x (its --zookeeper tools are the point)"
+        exit 1
+        ;;
+    esac
     VER=$(newest_4x) || VER=
     if [ -z "$VER" ] || [ "$VER" = "$WANT" ]; then
         log "no usable Kafka 4.x release found on Maven Central"

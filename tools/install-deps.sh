@@ -15,6 +15,8 @@ PKGS=(
     python3-kafka python3-confluent-kafka libslf4j-java
     procps psmisc iproute2 util-linux e2fsprogs
     maven default-jdk-headless
+    zookeeper libzookeeper-mt-dev libjansson-dev libcurl4-openssl-dev
+    etcd-server etcd-client python3-kazoo
 )
 
 missing=()
