@@ -23,6 +23,7 @@
  */
 #include "coord/cluster_int.h"
 #include "coord/coord.h"
+#include "core/defect.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -280,7 +281,8 @@ static void renew_lease(struct rb_cluster *cl)
     int64_t t0 = rb_mono_ms();
     int r = rb_quorum_exists(cl->q, path, false, NULL);
     if (r == 0) {
-        atomic_store(&cl->lease_until, t0 + cl->session_ms / 2);
+        atomic_store(&cl->lease_until,
+                     RB_DEFECT(NO_LEADER_LEASE) ? INT64_MAX : t0 + cl->session_ms / 2);
     } else if (r == -ENOENT) { /* our registration vanished: make it again */
         char err[256] = "";
         RB_WARN(COMP, "%s is gone: registering again", path);
@@ -314,8 +316,8 @@ static bool reconnect(struct rb_cluster *cl)
     cl->q = NULL;
     char err[512] = "";
     int r = open_session(cl, err, sizeof(err));
-    if (!r)
-        r = register_broker(cl, 2LL * cl->session_ms, err, sizeof(err));
+    if (!r) /* our old node went with the old session: another one is another broker's */
+        r = register_broker(cl, 0, err, sizeof(err));
     if (r) {
         RB_WARN(COMP, "reconnecting to %s: %s (retrying)", cl->qcfg.connect, err);
         rb_quorum_close(cl->q);
@@ -1046,66 +1048,74 @@ static int open_initial(struct rb_cluster *cl, char *err, size_t errlen)
     return 0;
 }
 
-int rb_coord_cluster_open(struct rb_coord *c, char *err, size_t errlen)
+/* Connect, make the base nodes, learn the cluster id, register and read the
+ * view: what every node of a cluster does first (registration waits up to
+ * wait_ms for a previous run's node of the same id to go). */
+static int session_start(struct rb_cluster *cl, char *id, size_t id_cap, int64_t wait_ms, char *err,
+                         size_t errlen)
 {
-    struct rb_cluster *cl = calloc(1, sizeof(*cl));
-    RB_ASSERT(cl);
-    c->cl = cl;
-    cl->c = c;
-    cl->efd = -1;
-    cl->self = c->bc->broker_id;
-    cl->controller_id = -1;
-    pthread_mutex_init(&cl->mu, NULL);
-    uint8_t seed[16];
-    rb_uuid_random(seed);
-    memcpy(&cl->rnd_state, seed, sizeof(cl->rnd_state));
-    int r = parse_backend(cl, c->bc, c->config, err, errlen);
-    if (r)
-        return r;
-    cl->me.id = cl->self;
-    snprintf(cl->me.host, sizeof(cl->me.host), "%s", c->bc->advertised_host);
-    cl->me.port = c->bc->advertised_port;
-    const char *rack = rb_config_get(c->config, "broker.rack");
-    if (rack)
-        snprintf(cl->me.rack, sizeof(cl->me.rack), "%s", rack);
-    cl->efd = eventfd(0, EFD_CLOEXEC);
-    if (cl->efd < 0) {
-        snprintf(err, errlen, "eventfd: %s", strerror(errno));
-        return -errno;
-    }
-    r = open_session(cl, err, errlen);
-    if (r)
-        return r;
-    r = ensure_base(cl, err, errlen);
-    if (r)
-        return r;
-    /* The cluster id: the quorum's, checked against (or seeding) meta.properties. */
-    char id[64];
-    r = cluster_id(cl, NULL, id, sizeof(id), err, errlen);
-    if (r)
-        return r;
-    snprintf(c->md->cluster_id, sizeof(c->md->cluster_id), "%s", id);
-    r = rb_coord_ensure_cluster_id(c, c->md, err, errlen);
-    if (r)
-        return r;
-    r = register_broker(cl, 2LL * cl->session_ms + cl->qcfg.connection_timeout_ms, err, errlen);
+    int r = open_session(cl, err, errlen);
+    if (!r)
+        r = ensure_base(cl, err, errlen);
+    if (!r)
+        r = cluster_id(cl, NULL, id, id_cap, err, errlen);
+    if (!r)
+        r = register_broker(cl, wait_ms, err, errlen);
     if (r)
         return r;
     renew_lease(cl);
     mark_all_dirty(cl);
     r = read_dirty(cl);
-    if (r) {
+    if (r)
         snprintf(err, errlen, "cannot read the cluster's metadata: %s", rb_quorum_strerror(r));
-        return r;
-    }
-    return open_initial(cl, err, errlen);
+    return r;
 }
 
-void rb_coord_cluster_close(struct rb_coord *c)
+static void cluster_init(struct rb_cluster *cl, int32_t self)
 {
-    struct rb_cluster *cl = c->cl;
-    if (!cl)
-        return;
+    cl->efd = -1;
+    cl->self = self;
+    cl->controller_id = -1;
+    pthread_mutex_init(&cl->mu, NULL);
+    uint8_t seed[16];
+    rb_uuid_random(seed);
+    memcpy(&cl->rnd_state, seed, sizeof(cl->rnd_state));
+}
+
+struct rb_cluster *rb_cl_detached_open(int32_t self, const struct rb_kzk_broker *me,
+                                       const struct rb_quorum_config *qc, char *err, size_t errlen)
+{
+    struct rb_cluster *cl = calloc(1, sizeof(*cl));
+    RB_ASSERT(cl);
+    cluster_init(cl, self);
+    cl->me = *me;
+    cl->qcfg = *qc;
+    snprintf(cl->backend, sizeof(cl->backend), "%s", qc->backend);
+    cl->qcfg.backend = cl->backend;
+    cl->qcfg.on_event = on_event;
+    cl->qcfg.ctx = cl;
+    char id[64];
+    if (session_start(cl, id, sizeof(id), 0, err, errlen)) {
+        rb_cl_detached_close(cl);
+        return NULL;
+    }
+    return cl;
+}
+
+void rb_cl_tick(struct rb_cluster *cl)
+{
+    renew_lease(cl);
+    pthread_mutex_lock(&cl->mu);
+    bool expired = cl->ev_expired || !cl->q;
+    if (!cl->q)
+        cl->ev_expired = true;
+    pthread_mutex_unlock(&cl->mu);
+    if (expired)
+        rb_cl_sync(NULL, cl);
+}
+
+static void cluster_free(struct rb_cluster *cl)
+{
     rb_quorum_close(cl->q); /* ephemerals go now: the controller moves on at once */
     if (cl->efd >= 0)
         close(cl->efd);
@@ -1125,5 +1135,51 @@ void rb_coord_cluster_close(struct rb_coord *c)
     pthread_mutex_unlock(&cl->mu);
     pthread_mutex_destroy(&cl->mu);
     free(cl);
+}
+
+void rb_cl_detached_close(struct rb_cluster *cl)
+{
+    if (cl)
+        cluster_free(cl);
+}
+
+int rb_coord_cluster_open(struct rb_coord *c, char *err, size_t errlen)
+{
+    struct rb_cluster *cl = calloc(1, sizeof(*cl));
+    RB_ASSERT(cl);
+    c->cl = cl;
+    cl->c = c;
+    cluster_init(cl, c->bc->broker_id);
+    int r = parse_backend(cl, c->bc, c->config, err, errlen);
+    if (r)
+        return r;
+    cl->me.id = cl->self;
+    snprintf(cl->me.host, sizeof(cl->me.host), "%s", c->bc->advertised_host);
+    cl->me.port = c->bc->advertised_port;
+    const char *rack = rb_config_get(c->config, "broker.rack");
+    if (rack)
+        snprintf(cl->me.rack, sizeof(cl->me.rack), "%s", rack);
+    cl->efd = eventfd(0, EFD_CLOEXEC);
+    if (cl->efd < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        return -errno;
+    }
+    /* The cluster id is the quorum's; meta.properties must agree (or is written). */
+    char id[64];
+    r = session_start(cl, id, sizeof(id), 2LL * cl->qcfg.session_timeout_ms, err, errlen);
+    if (r)
+        return r;
+    snprintf(c->md->cluster_id, sizeof(c->md->cluster_id), "%s", id);
+    r = rb_coord_ensure_cluster_id(c, c->md, err, errlen);
+    if (r)
+        return r;
+    return open_initial(cl, err, errlen);
+}
+
+void rb_coord_cluster_close(struct rb_coord *c)
+{
+    if (!c->cl)
+        return;
+    cluster_free(c->cl);
     c->cl = NULL;
 }

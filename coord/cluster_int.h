@@ -82,6 +82,7 @@ struct rb_cluster {
 
     /* the controller (when this broker is it) */
     bool is_controller;
+    bool test_full_isr; /* the simulator: new partitions get every live replica in the ISR */
     int32_t ctl_epoch;
     int64_t ctl_epoch_version;
     uint64_t rnd_state;
@@ -110,6 +111,15 @@ uint32_t rb_cl_rand(void *cl);
 void rb_cl_wait_add(struct rb_shard *cs, struct rb_cluster *cl, struct rb_coord_op *op,
                     int64_t timeout_ms, bool (*ready)(struct rb_coord *, struct rb_coord_op *),
                     void (*timeout)(struct rb_coord *, struct rb_coord_op *));
+
+/* Detached nodes (the simulator, tests/sim/clustersim.c): a broker's quorum logic -
+ * registration, the view, elections, the controller's duties, the lease - with no
+ * coordinator, shards or logs. The caller drives it: rb_cl_sync(NULL, cl) after
+ * events, rb_cl_tick(cl) every session_timeout/6 (lease, reconnection). */
+struct rb_cluster *rb_cl_detached_open(int32_t self, const struct rb_kzk_broker *me,
+                                       const struct rb_quorum_config *qc, char *err, size_t errlen);
+void rb_cl_tick(struct rb_cluster *cl);
+void rb_cl_detached_close(struct rb_cluster *cl);
 
 /* ---- controller.c ---- */
 /* Try to become the controller when /controller is free. */
