@@ -88,7 +88,7 @@ static struct rb_etcd *E(struct rb_quorum *q)
 static int txn_init(struct txn *t, int n_ops)
 {
     memset(t, 0, sizeof(*t));
-    t->cap = 3 * n_ops + 2;
+    t->cap = 4 * n_ops + 2;
     t->cmp = json_array();
     t->succ = json_array();
     t->fail = json_array();
@@ -119,7 +119,7 @@ static json_t *b64s(const char *s)
 static void end_of(const char *start, char *end, size_t cap)
 {
     snprintf(end, cap, "%s", start);
-    end[strlen(end) - 1] = '0'; /* the last char is '/' */
+    end[strlen(end) - 1]++; /* the range of every key starting with start */
 }
 
 /* A compare and, in the failure branch, the read that explains it. */
@@ -237,7 +237,7 @@ static int run_txn(struct rb_etcd *e, struct txn *t, int *failed, int64_t *rev)
     json_decref(body);
     if (r) {
         if (failed)
-            *failed = 0;
+            *failed = -1; /* no op failed: the request did */
         return r;
     }
     if (json_is_true(json_object_get(resp, "succeeded"))) {
@@ -263,6 +263,12 @@ static int read_req(struct rb_etcd *e, const char *api, json_t *body, json_t **r
 static bool is_root(const char *path)
 {
     return strcmp(path, "/") == 0;
+}
+
+/* Without a prefix, "/" is no key: it always exists, empty, at version 0. */
+static bool virtual_root(const struct rb_etcd *e, const char *path)
+{
+    return !e->prefix[0] && is_root(path);
 }
 
 static void parent_of(const char *path, char *out, size_t cap)
@@ -296,7 +302,7 @@ static int etcd_get(struct rb_quorum *q, const char *path, bool watch, char **da
     struct rb_etcd *e = E(q);
     if (atomic_load(&e->expired))
         return -ENOTCONN;
-    if (is_root(path)) {
+    if (virtual_root(e, path)) {
         if (data && !(*data = calloc(1, 1)))
             return -ENOMEM;
         if (len)
@@ -339,7 +345,7 @@ static int etcd_exists(struct rb_quorum *q, const char *path, bool watch, int64_
     struct rb_etcd *e = E(q);
     if (atomic_load(&e->expired))
         return -ENOTCONN;
-    if (is_root(path)) {
+    if (virtual_root(e, path)) {
         if (version)
             *version = 0;
         return 0;
@@ -369,9 +375,12 @@ static int etcd_children(struct rb_quorum *q, const char *path, bool watch, char
     if (atomic_load(&e->expired))
         return -ENOTCONN;
     char key[RB_ETCD_KEY_MAX], start[RB_ETCD_KEY_MAX], end[RB_ETCD_KEY_MAX];
-    if (rb_etcd_key(e, path, false, key, sizeof(key)) ||
+    bool vroot = virtual_root(e, path);
+    if ((!vroot && rb_etcd_key(e, path, false, key, sizeof(key))) ||
         rb_etcd_key(e, path, true, start, sizeof(start)))
         return -EINVAL;
+    if (vroot)
+        snprintf(key, sizeof(key), "%s", start); /* any key: the node's read is ignored */
     end_of(start, end, sizeof(end));
     struct rb_etcd_watch *w = watch ? rb_etcd_watch_add(e, path, RB_ETCD_W_CHILDREN) : NULL;
     if (watch && !w)
@@ -383,8 +392,7 @@ static int etcd_children(struct rb_quorum *q, const char *path, bool watch, char
     int r = read_req(e, "/v3/kv/txn", body, &resp);
     json_t *rs = json_object_get(resp, "responses");
     json_t *kids = json_object_get(json_object_get(json_array_get(rs, 1), "response_range"), "kvs");
-    if (r == 0 && !is_root(path) &&
-        !first_kv(json_object_get(json_array_get(rs, 0), "response_range")))
+    if (r == 0 && !vroot && !first_kv(json_object_get(json_array_get(rs, 0), "response_range")))
         r = -ENOENT;
     int64_t rev = rb_etcd_int(json_object_get(resp, "header"), "revision");
     size_t cnt = json_array_size(kids);
@@ -402,7 +410,7 @@ static int etcd_children(struct rb_quorum *q, const char *path, bool watch, char
         if (r == 0)
             tmp[i] = keys[i] + sl;
     }
-    if (r == 0)
+    if (r == 0 && names)
         r = rb_quorum_pack_children(tmp, (int)cnt, names);
     if (r == 0 && n)
         *n = (int)cnt;
@@ -424,17 +432,21 @@ static int build_create(struct rb_etcd *e, struct txn *t, int op, const char *pa
 {
     char key[RB_ETCD_KEY_MAX], pkey[RB_ETCD_KEY_MAX], parent[RB_ETCD_KEY_MAX];
     parent_of(path, parent, sizeof(parent));
-    if (rb_etcd_key(e, path, false, key, sizeof(key)) ||
-        rb_etcd_key(e, parent, false, pkey, sizeof(pkey)))
+    if (rb_etcd_key(e, path, false, key, sizeof(key)))
         return -EINVAL;
-    if (!is_root(parent) && !parent_known)
+    if (!is_root(parent) && !parent_known) {
+        if (rb_etcd_key(e, parent, false, pkey, sizeof(pkey)))
+            return -EINVAL;
         add_check(t, op, CK_EXISTS, pkey, 0);
+    }
     add_check(t, op, CK_ABSENT, key, 0);
     return add_put(t, op, key, data, len, flags & RB_QC_EPHEMERAL ? e->lease_id : 0, false);
 }
 
 static int build_version(struct rb_etcd *e, struct txn *t, int op, const char *key, int64_t v)
 {
+    if (v == 0) /* a missing key's mod_revision is 0 too */
+        add_check(t, op, CK_EXISTS, key, 0);
     if (v >= 0)
         add_check(t, op, CK_MODREV, key, v);
     else
@@ -459,7 +471,7 @@ static int build_set(struct rb_etcd *e, struct txn *t, int op, const char *path,
                      size_t len, int64_t v)
 {
     char key[RB_ETCD_KEY_MAX];
-    if (is_root(path) || rb_etcd_key(e, path, false, key, sizeof(key)))
+    if (rb_etcd_key(e, path, false, key, sizeof(key)))
         return -EINVAL;
     build_version(e, t, op, key, v);
     return add_put(t, op, key, data, len, 0, true);
@@ -562,7 +574,7 @@ static int etcd_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int 
 {
     struct rb_etcd *e = E(q);
     if (failed)
-        *failed = 0;
+        *failed = -1;
     if (atomic_load(&e->expired))
         return -ENOTCONN;
     struct txn t;
@@ -575,7 +587,7 @@ static int etcd_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int 
         case RB_QOP_CHECK:
             r = rb_etcd_key(e, o->path, false, key, sizeof(key));
             if (r == 0)
-                add_check(&t, i, CK_MODREV, key, o->version);
+                build_version(e, &t, i, key, o->version);
             break;
         case RB_QOP_CREATE:
             parent_of(o->path, parent, sizeof(parent));
@@ -687,7 +699,8 @@ static int parse_config(struct rb_etcd *e, const struct rb_quorum_config *cfg, c
     size_t rl = strlen(root);
     while (rl && root[rl - 1] == '/')
         rl--;
-    if ((rl && root[0] != '/') || rl >= sizeof(e->prefix) || (rl && strstr(root, "//"))) {
+    if ((rl && root[0] != '/') || rl >= sizeof(e->prefix) || (rl && strstr(root, "//")) ||
+        strchr(root, RB_ETCD_MARK) || strchr(root, RB_ETCD_SEQ_MARK)) {
         snprintf(err, errlen, "etcd.prefix: '%s' must be an absolute path", root);
         return -EINVAL;
     }
@@ -697,6 +710,29 @@ static int parse_config(struct rb_etcd *e, const struct rb_quorum_config *cfg, c
         return -EINVAL;
     }
     return 0;
+}
+
+/* The prefix is a chroot: its nodes are made (persistent, empty) when missing. */
+static int make_prefix(struct rb_etcd *e)
+{
+    char abs[sizeof(e->prefix)];
+    snprintf(abs, sizeof(abs), "%s", e->prefix);
+    e->prefix[0] = 0; /* paths below are absolute */
+    int r = 0;
+    for (char *p = abs + 1; abs[0] && r == 0; p++) {
+        char c = *p;
+        if (c != '/' && c != 0)
+            continue;
+        *p = 0;
+        r = etcd_create(&e->base, abs, NULL, 0, 0, NULL, 0);
+        if (r == -EEXIST)
+            r = 0;
+        *p = c;
+        if (c == 0)
+            break;
+    }
+    snprintf(e->prefix, sizeof(e->prefix), "%s", abs);
+    return r;
 }
 
 static int64_t mono_ms(void)
@@ -761,6 +797,13 @@ int rb_quorum_etcd_open(struct rb_quorum **out, const struct rb_quorum_config *c
     r = grant(e, wait_ms, &rev, err, errlen);
     if (r)
         goto out_free;
+    r = make_prefix(e);
+    if (r) {
+        snprintf(err, errlen, "etcd: cannot create the prefix %s on %s: %s", e->prefix,
+                 e->eps[e->cur_ep], rb_quorum_strerror(r));
+        etcd_close(&e->base);
+        return r;
+    }
     int32_t left = wait_ms - (int32_t)(mono_ms() - t0);
     r = rb_etcd_thread_start(e, rev + 1, left > 100 ? left : 100);
     if (r) {

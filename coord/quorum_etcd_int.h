@@ -16,10 +16,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define RB_ETCD_COMP      "quorum-etcd"
-#define RB_ETCD_MAX_EPS   16
-#define RB_ETCD_MAX_DEPTH 99
-#define RB_ETCD_KEY_MAX   1200
+#define RB_ETCD_COMP     "quorum-etcd"
+#define RB_ETCD_MAX_EPS  16
+#define RB_ETCD_MARK     '!' /* before a node's name in its key */
+#define RB_ETCD_SEQ_MARK '#' /* a parent's sequence counter */
+#define RB_ETCD_KEY_MAX  1200
 
 enum rb_etcd_wkind { RB_ETCD_W_NODE = 1, RB_ETCD_W_CHILDREN = 2 };
 
@@ -78,9 +79,10 @@ struct rb_etcd_buf {
 void rb_etcd_buf_reset(struct rb_etcd_buf *b);
 size_t rb_etcd_buf_write(char *ptr, size_t size, size_t nmemb, void *arg);
 CURL *rb_etcd_handle(void);
-/* The key of a path; -EINVAL when too deep or too long. children: the range start
- * of its children ("prefix/<depth+1><path>/"), whose end is the same with the
- * last '/' replaced by '0'. */
+/* The key of a path (prefix + parent path + "/!" + name); -EINVAL when too long,
+ * when the path holds the marker '!', or for the virtual root (no prefix).
+ * children: the range start of its children (prefix + path + "/!"), whose end
+ * is the same with the last byte plus one. */
 int rb_etcd_key(const struct rb_etcd *e, const char *path, bool children, char *out, size_t cap);
 /* The key of a parent's sequence counter. */
 int rb_etcd_seq_key(const struct rb_etcd *e, const char *path, char *out, size_t cap);

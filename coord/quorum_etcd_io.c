@@ -156,38 +156,47 @@ int rb_etcd_post(struct rb_etcd *e, CURL *h, const char *api, json_t *body, json
         r = 0;
         break;
     }
+    if (r == -ETIMEDOUT && idempotent)
+        r = -ECONNABORTED; /* nothing to be unsure of: retry once connected */
     free(b.p);
     free(txt);
     return r;
 }
 
-static int depth_of(const char *path)
+/* The absolute path (prefix + path) of a caller's path; "/" for the virtual root. */
+static int abs_path(const struct rb_etcd *e, const char *path, char *out, size_t cap)
 {
-    if (strcmp(path, "/") == 0)
-        return 0;
-    int d = 0;
-    for (const char *p = path; *p; p++)
-        d += *p == '/';
-    return d;
+    if (strchr(path, RB_ETCD_MARK))
+        return -EINVAL;
+    bool root = strcmp(path, "/") == 0;
+    int n = snprintf(out, cap, "%s%s", e->prefix, root && e->prefix[0] ? "" : path);
+    return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
 }
 
 int rb_etcd_key(const struct rb_etcd *e, const char *path, bool children, char *out, size_t cap)
 {
-    int d = depth_of(path) + (children ? 1 : 0);
-    if (d > RB_ETCD_MAX_DEPTH)
+    char a[RB_ETCD_KEY_MAX];
+    if (abs_path(e, path, a, sizeof(a)))
         return -EINVAL;
-    bool root = strcmp(path, "/") == 0;
+    bool root = strcmp(a, "/") == 0;
     int n;
-    if (children)
-        n = snprintf(out, cap, "%s/%02d%s/", e->prefix, d, root ? "" : path);
-    else
-        n = snprintf(out, cap, "%s/%02d%s", e->prefix, d, path);
+    if (children) {
+        n = snprintf(out, cap, "%s/%c", root ? "" : a, RB_ETCD_MARK);
+    } else {
+        if (root)
+            return -EINVAL; /* the virtual root has no key */
+        const char *slash = strrchr(a, '/');
+        n = snprintf(out, cap, "%.*s/%c%s", (int)(slash - a), a, RB_ETCD_MARK, slash + 1);
+    }
     return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
 }
 
 int rb_etcd_seq_key(const struct rb_etcd *e, const char *path, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s/sq%s", e->prefix, path);
+    char a[RB_ETCD_KEY_MAX];
+    if (abs_path(e, path, a, sizeof(a)))
+        return -EINVAL;
+    int n = snprintf(out, cap, "%s/%c", strcmp(a, "/") == 0 ? "" : a, RB_ETCD_SEQ_MARK);
     return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
 }
 
@@ -195,18 +204,17 @@ const char *rb_etcd_path_of(const struct rb_etcd *e, const char *key, size_t kle
                             size_t cap)
 {
     size_t pl = strlen(e->prefix);
-    if (klen < pl + 5 || memcmp(key, e->prefix, pl) != 0 || key[pl] != '/')
+    if (klen < pl + 3 || klen + 1 > cap || memcmp(key, e->prefix, pl) != 0 || key[pl] != '/' ||
+        memchr(key, 0, klen))
         return NULL;
-    const char *k = key + pl + 1;
-    if (k[0] < '0' || k[0] > '9' || k[1] < '0' || k[1] > '9' || k[2] != '/')
+    const char *slash = memrchr(key, '/', klen);
+    if ((size_t)(slash - key) + 2 >= klen || slash[1] != RB_ETCD_MARK)
         return NULL;
-    size_t n = klen - pl - 3;
-    if (n + 1 > cap)
-        return NULL;
-    memcpy(out, k + 2, n);
-    out[n] = 0;
-    if (depth_of(out) != (k[0] - '0') * 10 + (k[1] - '0') || strcmp(out, "/") == 0)
-        return NULL;
+    /* prefix + "/a/b/" + MARK + "c" -> "/a/b/c" */
+    size_t head = (size_t)(slash - key) + 1 - pl;
+    memcpy(out, key + pl, head);
+    memcpy(out + head, slash + 2, klen - (size_t)(slash - key) - 2);
+    out[klen - pl - 1] = 0;
     return out;
 }
 
