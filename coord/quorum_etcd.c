@@ -4,18 +4,23 @@
  * open/close, and every operation as one request; the transport is in
  * coord/quorum_etcd_io.c, the backend thread in coord/quorum_etcd_watch.c.
  *
- * The tree on flat keys. A node at depth d (the number of '/' in its path) is the
- * key  prefix + "/" + two-digit d + path:  "/brokers/ids/1" under the prefix
- * "/ringbroker" is "/ringbroker/03/brokers/ids/1". A node's direct children are
- * then exactly the key range [prefix/<d+1><path>/, prefix/<d+1><path>0): one
- * range read lists them, one compare says there are none. The root "/" is virtual
- * (exists, no data, version 0, cannot be set). Depth is at most 99.
+ * The tree on flat keys. A node's key is its absolute path (etcd.prefix + path)
+ * with a '!' before its last name: "/brokers/ids/1" under the prefix "/ringbroker"
+ * is the key "/ringbroker/brokers/ids/!1". A node's direct children are then
+ * exactly the keys starting with its path + "/!" (grandchildren have a plain name
+ * there): one range read lists them, one compare over the range says there are
+ * none. The prefix is a chroot, as ZooKeeper's: its own nodes ("/!ringbroker")
+ * are made at open when missing, "/" is the prefix's node, and a session under
+ * "/ringbroker/x" sees the same nodes as one under "/ringbroker" at "/x". Without
+ * a prefix "/" is virtual (exists, empty, version 0, cannot be set). Paths that
+ * hold '!' are refused (-EINVAL); Kafka's names never do.
  * A node's version is its key's mod_revision (the store's revision of its last
  * write): it grows with every write, as the contract asks, and is compared for
  * equality only. SEQUENTIAL names take a per-parent counter, the key
- * prefix + "/sq" + parent path (outside the tree ranges): the suffix is the
- * counter's etcd version (its count of writes), and the create compares the
- * counter's mod_revision as read and rewrites it in the same txn (a race retries).
+ * parent path + "/#" (neither a node nor in a children range): the suffix is
+ * the counter's etcd version (its count of writes), and the create compares the
+ * counter's mod_revision as read and rewrites it in the same txn (a race
+ * retries); deleting the parent deletes its counter.
  *
  * Every write is one txn whose compares are the contract's preconditions, in the
  * order ZooKeeper checks them, each tagged with its op and the error it means:
@@ -41,7 +46,7 @@
  * lease, sets keep it (ignore_lease). A keepalive answered without a TTL, or a
  * write refused with "lease not found", means the session expired: EXPIRED is
  * reported once and every later call returns -ENOTCONN. Close revokes the lease.
- * Watches: see coord/quorum_etcd_watch.c (one stream over the prefix, a table
+ * Watches: see coord/quorum_etcd_watch.c (one stream over prefix + "/", a table
  * of one-shot watches, each armed at the revision of the read that set it, fired
  * by the first matching event above it). A get or children of a missing node
  * leaves no watch (as ZooKeeper); exists does.
