@@ -41,15 +41,15 @@ CFLAGS_MODE := -O2
 LDFLAGS_MODE :=
 endif
 CFLAGS   := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(EXTRA_CFLAGS)
+# The quorum backends (coord/quorum_zk.c, coord/quorum_etcd.c).
+QUORUM_LIBS := -lzookeeper_mt -lcurl -ljansson
 # Code calls plain malloc/free; release builds link mimalloc, which replaces them
 # process-wide. ASan builds keep the sanitizer's allocator.
 ifeq ($(MODE),asan)
-LIBS     := -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
+LIBS     := -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm $(QUORUM_LIBS)
 else
-LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm
+LIBS     := -luring -lmimalloc -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm $(QUORUM_LIBS)
 endif
-# The etcd quorum backend (coord/quorum_etcd*.c): the v3 JSON gateway over libcurl.
-LIBS     += -lcurl -ljansson
 
 LIB_SRCS := $(sort $(wildcard core/*.c storage/*.c part/*.c coord/*.c net/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
@@ -148,6 +148,18 @@ integration-asan:
 interop: all
 	@tests/interop/run-all.sh
 
+# The quorum interface (coord/quorum.h) against a real 3-node ZooKeeper ensemble
+# and a real 3-member etcd cluster: tests/quorum/conformance.c, driven by
+# tests/quorum/run.sh and tests/quorum/run_etcd.sh (both run; fails if either does).
+QUORUM_TEST := $(OUT)/tests/quorum_conformance
+$(QUORUM_TEST): tests/quorum/conformance.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_MODE) $(LIBS)
+.PHONY: quorum-test
+quorum-test: $(QUORUM_TEST)
+	@rc=0; tests/quorum/run.sh $(abspath $(QUORUM_TEST)) || rc=1; \
+	  tests/quorum/run_etcd.sh $(abspath $(QUORUM_TEST)) || rc=1; exit $$rc
+
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -155,7 +167,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) | $(DEPS_OK)
 	@mkdir -p build/fuzz
-	clang $(CFLAGS_COMMON) -Wno-unknown-warning-option -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm -lcurl -ljansson
+	clang $(CFLAGS_COMMON) -Wno-unknown-warning-option -Wno-missing-prototypes -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRCS) -luring -llz4 -lzstd -lsnappy -lisal -lz -lpthread -lm $(QUORUM_LIBS)
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -196,3 +208,4 @@ clean:
 
 -include $(SIM_SRCS:%.c=$(OUT)/obj/%.d)
 -include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(BROKER_OBJS:.o=.d) $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
+-include $(QUORUM_TEST).d

@@ -133,6 +133,11 @@ int rb_quorum_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *f
     return q->ops->multi(q, ops, n, failed);
 }
 
+int rb_quorum_expire_for_test(struct rb_quorum *q)
+{
+    return q->ops->expire_for_test ? q->ops->expire_for_test(q) : -ENOTSUP;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

@@ -113,7 +113,8 @@ int rb_quorum_delete(struct rb_quorum *q, const char *path, int64_t version);
 
 /* Several operations applied all together or not at all (ZooKeeper's multi, an
  * etcd txn). On failure, *failed (when not NULL) is the index of the op that
- * failed and the return is its error. */
+ * failed and the return is its error; -1 when no one op failed (the connection
+ * was lost, the session expired). */
 enum rb_qop_type { RB_QOP_CHECK = 1, RB_QOP_CREATE = 2, RB_QOP_SET = 3, RB_QOP_DELETE = 4 };
 struct rb_qop {
     enum rb_qop_type type;

@@ -656,6 +656,18 @@ static void etcd_close(struct rb_quorum *q)
     etcd_free(e);
 }
 
+/* Tests: end the session from outside, as etcd does when the lease runs out (the
+ * keepalive then finds it gone and reports EXPIRED). */
+static int etcd_expire_for_test(struct rb_quorum *q)
+{
+    struct rb_etcd *e = E(q);
+    json_t *resp = NULL;
+    int r = read_req(e, "/v3/lease/revoke", json_pack("{s:o}", "ID", rb_etcd_str64(e->lease_id)),
+                     &resp);
+    json_decref(resp);
+    return r;
+}
+
 static const struct rb_quorum_ops etcd_ops = {
     .close = etcd_close,
     .session_timeout_ms = etcd_session_timeout_ms,
@@ -667,6 +679,7 @@ static const struct rb_quorum_ops etcd_ops = {
     .set = etcd_set,
     .del = etcd_del,
     .multi = etcd_multi,
+    .expire_for_test = etcd_expire_for_test,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

@@ -23,6 +23,9 @@ struct rb_quorum_ops {
                int64_t *new_version);
     int (*del)(struct rb_quorum *q, const char *path, int64_t version);
     int (*multi)(struct rb_quorum *q, const struct rb_qop *ops, int n, int *failed);
+    /* Tests only (may be NULL): end the session from outside, as the store does
+     * when it times out; the handle then sees RB_QEV_EXPIRED. */
+    int (*expire_for_test)(struct rb_quorum *q);
 };
 
 struct rb_quorum {
@@ -34,6 +37,10 @@ int rb_quorum_zk_open(struct rb_quorum **out, const struct rb_quorum_config *cfg
                       size_t errlen);
 int rb_quorum_etcd_open(struct rb_quorum **out, const struct rb_quorum_config *cfg, char *err,
                         size_t errlen);
+
+/* Tests only: force the session's expiry through the backend's hook; 0, or
+ * -ENOTSUP when the backend has none. Wait for RB_QEV_EXPIRED afterwards. */
+int rb_quorum_expire_for_test(struct rb_quorum *q);
 
 /* Helpers for backends: a sorted, single-block children array from n names
  * (copies them); 0 or -ENOMEM. */
