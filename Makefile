@@ -146,6 +146,12 @@ integration-asan:
 interop: all
 	@tests/interop/run-all.sh
 
+# Cluster tests (tests/cluster/): real ZooKeeper/etcd quorums + 3 brokers on loopback.
+# Not part of `make test` yet. CLUSTER_TESTS="t_registration t_k28_topics" runs some.
+.PHONY: cluster-test
+cluster-test: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_TESTS)
+
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
