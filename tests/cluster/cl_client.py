@@ -18,8 +18,9 @@ requests sent to one chosen broker).
       high watermark and checks: every record in the ACKFILEs is at its
       acknowledged (partition, offset) with its content (0 lost), no seq twice
       (no duplicates), offsets contiguous, content matches seq. Prints counts.
-  cl_client.py produce-to HOST:PORT TOPIC PART SEQ
-      one Produce v3 (acks=-1) of record SEQ sent to exactly that broker,
+  cl_client.py produce-to HOST:PORT TOPIC PART SEQ [SIZE]
+      one Produce v3 (acks=-1) of record SEQ (with SIZE: key "big", a value of
+      SIZE bytes) sent to exactly that broker,
       whatever the metadata says; prints "error=E offset=O" (exit 0 either way;
       exit 3 when the broker does not answer within 20 s).
   cl_client.py coordinator HOST:PORT GROUP
@@ -30,9 +31,10 @@ requests sent to one chosen broker).
       InitProducerId v0 (no transactional id) on that broker; prints
       "error=E pid=P epoch=E".
   cl_client.py topic-config HOST:PORT TOPIC KEY
-      DescribeConfigs v0 of the topic on that broker; prints "error=E value=V".
+      DescribeConfigs v1 of the topic on that broker; prints "error=E value=V".
 
 Record seq: key "k<seq>", value "v<seq>:" + "x" * (seq % 50).
+Requests to one broker wait CL_CALL_TIMEOUT seconds (default 20) for the answer.
 Every wait is bounded; any broker misbehaviour becomes a message and exit 1.
 """
 import json
@@ -42,7 +44,7 @@ import struct
 import sys
 import time
 
-from kafka.protocol.admin import CreateTopicsRequest_v2, DescribeConfigsRequest_v0
+from kafka.protocol.admin import CreateTopicsRequest_v2, DescribeConfigsRequest_v1
 from kafka.protocol.api import RequestHeader
 from kafka.protocol.commit import GroupCoordinatorRequest_v0
 from kafka.protocol.metadata import MetadataRequest_v1
@@ -64,7 +66,9 @@ def hostport(s):
     return h, int(p)
 
 
-def call(addr, req, timeout=20):
+def call(addr, req, timeout=None):
+    if timeout is None:
+        timeout = float(os.environ.get("CL_CALL_TIMEOUT", "20"))
     s = socket.create_connection(hostport(addr), timeout=timeout)
     try:
         hdr = RequestHeader(req, correlation_id=1, client_id="cl-client")
@@ -194,10 +198,13 @@ def consume(bs, topic, parts, ackfiles):
         sys.exit(1)
 
 
-def produce_to(addr, topic, part, seq):
+def produce_to(addr, topic, part, seq, size=None):
     b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=0, producer_id=-1,
                                   producer_epoch=-1, base_sequence=-1, batch_size=1 << 20)
-    b.append(0, timestamp=None, key=b"k%d" % seq, value=value_of(seq), headers=[])
+    if size is None:
+        b.append(0, timestamp=None, key=b"k%d" % seq, value=value_of(seq), headers=[])
+    else:
+        b.append(0, timestamp=None, key=b"big", value=b"y" * size, headers=[])
     try:
         r = call(addr, ProduceRequest_v3(transactional_id=None, required_acks=-1, timeout=10000,
                                          topics=[(topic, [(part, bytes(b.build()))])]))
@@ -240,7 +247,7 @@ def main():
         elif cmd == "consume":
             consume(a[1], a[2], [int(x) for x in a[3].split(",")], a[4:])
         elif cmd == "produce-to":
-            produce_to(a[1], a[2], int(a[3]), int(a[4]))
+            produce_to(a[1], a[2], int(a[3]), int(a[4]), int(a[5]) if len(a) > 5 else None)
         elif cmd == "coordinator":
             r = call(a[1], GroupCoordinatorRequest_v0(a[2]))
             print("error=%d id=%d %s:%d" % (r.error_code, r.coordinator_id, r.host, r.port))
@@ -253,7 +260,7 @@ def main():
         elif cmd == "init-pid":
             print(init_pid(a[1]))
         elif cmd == "topic-config":
-            r = call(a[1], DescribeConfigsRequest_v0(resources=[(2, a[2], [a[3]])]))
+            r = call(a[1], DescribeConfigsRequest_v1(resources=[(2, a[2], [a[3]])], include_synonyms=False))
             (err, _msg, _typ, _name, entries), = r.resources
             val = [e[1] for e in entries if e[0] == a[3]]
             print("error=%d value=%s" % (err, val[0] if val else None))

@@ -314,3 +314,26 @@ cl_topic_led() { # topic parts: every running broker's Metadata has a leader for
         [ "$(cl_json "$m" "len([p for p in d['topics'].get('$1',{}).get('partitions',{}).values() if p['leader'] >= 0])")" = "$2" ] || return 1
     done
 }
+
+# Partitions of TOPIC whose (single) replica is / is not broker B, comma-separated,
+# from broker I's Metadata (replicas, not leaders: stable while B is down).
+cl_parts_on() { # i topic b
+    cl_json "$(cl_meta "$1")" "','.join(sorted((p for p, v in d['topics']['$2']['partitions'].items() if v['replicas'] == [$3]), key=int))"
+}
+cl_parts_off() { # i topic b
+    cl_json "$(cl_meta "$1")" "','.join(sorted((p for p, v in d['topics']['$2']['partitions'].items() if v['replicas'] != [$3]), key=int))"
+}
+# Every listed broker's Metadata shows leader L (-1: none) for each of PARTS.
+cl_leaders_are() { # topic parts(comma) leader brokers...
+    local t=$1 ps=$2 l=$3 i
+    shift 3
+    for i in "$@"; do
+        [ "$(cl_json "$(cl_meta "$i" 2>/dev/null || echo '{"topics":{}}')" "all(d['topics'].get('$t',{}).get('partitions',{}).get(p,{}).get('leader') == $l for p in '$ps'.split(','))")" = True ] || return 1
+    done
+}
+# The bootstrap list without broker B.
+cl_bs_without() { # b
+    local i s=""
+    for i in $(cl_ids); do [ "$i" = "$1" ] || s="$s${s:+,}$(cl_addr "$i")"; done
+    echo "$s"
+}

@@ -24,33 +24,7 @@ big_to_leader() { # part size
     local l
     l=$(cl_leader 1 $TOPIC "$1")
     [ "$l" -ge 1 ] || fail "no leader for $TOPIC/$1"
-    ct 30 "$PY" -W ignore - "$(cl_addr "$l")" $TOPIC "$1" "$2" <<'PY'
-import socket, struct, sys
-from kafka.protocol.api import RequestHeader
-from kafka.protocol.produce import ProduceRequest_v3
-from kafka.record.default_records import DefaultRecordBatchBuilder
-addr, topic, part, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=0, producer_id=-1,
-                              producer_epoch=-1, base_sequence=-1, batch_size=1 << 22)
-b.append(0, timestamp=None, key=b"big", value=b"y" * size, headers=[])
-req = ProduceRequest_v3(transactional_id=None, required_acks=-1, timeout=10000,
-                        topics=[(topic, [(part, bytes(b.build()))])])
-h, p = addr.split(":")
-s = socket.create_connection((h, int(p)), timeout=20)
-f = RequestHeader(req, correlation_id=1, client_id="cfg").encode() + req.encode()
-s.sendall(struct.pack(">i", len(f)) + f)
-def rd(n):
-    d = b""
-    while len(d) < n:
-        c = s.recv(n - len(d))
-        if not c: raise SystemExit("closed")
-        d += c
-    return d
-r = ProduceRequest_v3.RESPONSE_TYPE.decode(rd(struct.unpack(">i", rd(4))[0])[4:])
-(_, ps), = r.topics
-(_, err, off, _), = ps
-print("error=%d offset=%d" % (err, off))
-PY
+    ct 30 $CLC produce-to "$(cl_addr "$l")" $TOPIC "$1" 0 "$2"
 }
 all_parts() { # size want_error
     local p out

@@ -9,6 +9,9 @@
 #   kcat: keyed lines produced through broker 3, read back through broker 1.
 #   Java (Kafka 4.4 console producer via broker 2, console consumer via broker 3,
 #   both idempotent/acks=all defaults): every line read back exactly once.
+#   Producer ids are cluster-wide: InitProducerId twice on each broker gives six
+#   distinct ids (two idempotent producers that got one id from different
+#   brokers would fence each other's sequences on a shared partition).
 # CL_ETCD=1 runs the same on etcd (t_etcd_produce_consume.sh).
 . "$(dirname "$0")/lib.sh"
 
@@ -18,6 +21,16 @@ RT=$ROOT/build/clients/rb_roundtrip
 [ -x "$RT" ] || fail "$RT missing (make helpers)"
 cl_up
 k44_setup
+
+pids=""
+for i in 1 2 3 1 2 3; do
+    out=$(ct 20 $CLC init-pid "$(cl_addr "$i")") || fail "InitProducerId on broker $i: $out"
+    [[ "$out" == error=0* ]] || fail "InitProducerId on broker $i: $out"
+    pids="$pids $(sed -n 's/.*pid=\([0-9-]*\).*/\1/p' <<<"$out")"
+done
+[ "$(tr ' ' '\n' <<<"$pids" | grep -c .)" = 6 ] && [ "$(tr ' ' '\n' <<<"$pids" | grep . | sort -u | wc -l)" = 6 ] ||
+    fail "InitProducerId on brokers 1 2 3 1 2 3 gave producer ids$pids: not unique across the cluster"
+info "producer ids from the 3 brokers:$pids (all distinct)"
 
 cl_create_topic pc 6
 leaders=$(cl_json "$(cl_meta 1)" 'sorted({p["leader"] for p in d["topics"]["pc"]["partitions"].values()})')
