@@ -162,6 +162,12 @@ quorum-test: $(QUORUM_TEST)
 	@rc=0; tests/quorum/run.sh $(abspath $(QUORUM_TEST)) || rc=1; \
 	  tests/quorum/run_etcd.sh $(abspath $(QUORUM_TEST)) || rc=1; exit $$rc
 
+# Cluster tests (tests/cluster/): real ZooKeeper/etcd quorums + 3 brokers on loopback.
+# Not part of `make test` yet. CLUSTER_TESTS="t_registration t_k28_topics" runs some.
+.PHONY: cluster-test
+cluster-test: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_TESTS)
+
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))

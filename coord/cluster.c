@@ -898,6 +898,23 @@ static void efd_cb(struct rb_io *io, int res, unsigned flags)
     arm_efd(cl);
 }
 
+/* Something is still to be read (a read failed on a lost connection). */
+static bool cl_pending(const struct rb_cluster *cl)
+{
+    if (cl->brokers_dirty || cl->controller_dirty || cl->topics_dirty || cl->configs_dirty ||
+        (cl->is_controller && cl->deletes_dirty))
+        return true;
+    for (int i = 0; i < cl->n_topics; i++) {
+        const struct rb_cl_topic *t = &cl->topics[i];
+        if (t->assign_dirty || t->config_dirty)
+            return true;
+        for (int32_t p = 0; p < t->a.n_partitions; p++)
+            if (t->st_dirty[p])
+                return true;
+    }
+    return false;
+}
+
 static void lease_fire(struct rb_timer *tm)
 {
     struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, lease_timer);
@@ -910,7 +927,7 @@ static void lease_fire(struct rb_timer *tm)
     pthread_mutex_lock(&cl->mu);
     bool expired = cl->ev_expired;
     pthread_mutex_unlock(&cl->mu);
-    if (expired)
+    if (expired || cl_pending(cl)) /* or reads that failed earlier: again */
         rb_cl_sync(cs, cl);
 }
 
