@@ -586,6 +586,79 @@ static int read_config(struct rb_cluster *cl, struct rb_cl_topic *t)
     return 0;
 }
 
+static void dyn_free(struct rb_dyn_config_kv *d, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(d[i].key);
+        free(d[i].value);
+    }
+    free(d);
+}
+
+/* The dynamic broker configs: /config/brokers/<default> (every broker) and
+ * /config/brokers/<id>, as Kafka 2.8's kafka-configs.sh --zookeeper writes them. */
+static int read_broker_configs(struct rb_cluster *cl)
+{
+    char **names = NULL;
+    int n = 0;
+    int r = rb_quorum_children(cl->q, "/config/brokers", false, &names, &n);
+    if (r == -ENOENT)
+        r = n = 0;
+    if (r)
+        return r;
+    struct rb_dyn_config_kv *d = NULL;
+    int nd = 0;
+    for (int i = 0; i < n && !r; i++) {
+        int32_t broker;
+        char *end;
+        if (strcmp(names[i], "<default>") == 0) {
+            broker = -1;
+        } else {
+            long v = strtol(names[i], &end, 10);
+            if (*end || v < 0 || v > INT32_MAX)
+                continue;
+            broker = (int32_t)v;
+        }
+        char path[300], *data = NULL;
+        snprintf(path, sizeof(path), "/config/brokers/%s", names[i]);
+        r = rb_quorum_get(cl->q, path, false, &data, NULL, NULL);
+        if (r == -ENOENT) {
+            r = 0;
+            continue;
+        }
+        struct rb_kzk_config cfg;
+        if (!r && rb_kzk_parse_config(data, &cfg) == 0) {
+            d = realloc(d, sizeof(*d) * (size_t)(nd + cfg.n + 1));
+            RB_ASSERT(d);
+            for (int32_t k = 0; k < cfg.n; k++) {
+                d[nd].broker = broker;
+                d[nd].key = cfg.keys[k];
+                d[nd++].value = cfg.values[k];
+            }
+            free(cfg.keys);
+            free(cfg.values);
+        } else if (!r) {
+            RB_WARN(COMP, "%s: not a config Kafka would read: ignored", path);
+        }
+        free(data);
+    }
+    free(names);
+    if (r) {
+        dyn_free(d, nd);
+        return r;
+    }
+    bool same = nd == cl->n_dyn;
+    for (int i = 0; same && i < nd; i++)
+        same = d[i].broker == cl->dyn[i].broker && strcmp(d[i].key, cl->dyn[i].key) == 0 &&
+               strcmp(d[i].value, cl->dyn[i].value) == 0;
+    if (!same)
+        cl->view_changed = cl->configs_changed = true;
+    dyn_free(cl->dyn, cl->n_dyn);
+    cl->dyn = d;
+    cl->n_dyn = nd;
+    return 0;
+}
+
 /* Re-read everything marked dirty; 0 or the quorum's error. */
 static int read_dirty(struct rb_cluster *cl)
 {
@@ -601,6 +674,8 @@ static int read_dirty(struct rb_cluster *cl)
         int n = 0;
         r = rb_quorum_children(cl->q, "/config/changes", true, &names, &n);
         free(names);
+        if (!r)
+            r = read_broker_configs(cl);
         if (!r) {
             cl->configs_dirty = false;
             for (int i = 0; i < cl->n_topics; i++)
@@ -714,9 +789,15 @@ static struct rb_metadata *build_md(struct rb_cluster *cl, const struct rb_metad
             rb_coord_topic_add_config(t, ct->cfg.keys[k], ct->cfg.values[k]);
     }
     rb_metadata_sort(md);
+    for (int i = 0; i < cl->n_dyn; i++)
+        rb_coord_dyn_config_set(md, cl->dyn[i].broker, cl->dyn[i].key, cl->dyn[i].value);
     char err[256];
     struct rb_config *cfg = NULL;
-    RB_ASSERT(rb_coord_effective_config(c, md, &cfg, err, sizeof(err)) == 0);
+    if (rb_coord_effective_config(c, md, &cfg, err, sizeof(err))) {
+        /* written by another tool and not valid here: the static config stands */
+        RB_WARN(COMP, "dynamic broker configs in %s ignored: %s", cl->backend, err);
+        cfg = rb_config_ref(c->config);
+    }
     rb_metadata_set_config(md, cfg);
     return md;
 }
@@ -1140,6 +1221,7 @@ static void cluster_free(struct rb_cluster *cl)
         topic_free(&cl->topics[i]);
     free(cl->topics);
     free(cl->brokers);
+    dyn_free(cl->dyn, cl->n_dyn);
     while (cl->waits) {
         struct rb_cl_wait *w = cl->waits;
         cl->waits = w->next;

@@ -76,6 +76,8 @@ struct rb_cluster {
     int32_t controller_id;         /* -1: none */
     int n_topics;
     struct rb_cl_topic *topics;
+    int n_dyn; /* dynamic broker configs (/config/brokers/...) */
+    struct rb_dyn_config_kv *dyn;
     bool view_changed;    /* since the last snapshot */
     bool configs_changed; /* topic configs: shards reconfigure their logs */
     bool session_lost;    /* expired, not re-established yet */
