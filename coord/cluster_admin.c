@@ -21,6 +21,7 @@
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
+#include "coord/producer_ids.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -568,4 +569,51 @@ void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coor
     op->cl_aux = want;
     cl->configs_dirty = true;
     start_wait(cs, cl, op, true, configs_ready, configs_timeout);
+}
+
+/* ---- producer id blocks ---- */
+
+int rb_cl_alloc_producer_id(struct rb_cluster *cl, int64_t *id)
+{
+    for (int tries = 0; cl->pid_next >= cl->pid_end && tries < 10; tries++) {
+        if (!cl->q)
+            return -ENOTCONN;
+        char *data = NULL;
+        int64_t ver = -1, start = 0;
+        int r = rb_quorum_get(cl->q, "/latest_producer_id_block", false, &data, NULL, &ver);
+        if (r && r != -ENOENT) {
+            rb_cl_quorum_error(cl, r);
+            return r;
+        }
+        if (r == 0) {
+            const char *e = data ? strstr(data, "\"block_end\":\"") : NULL;
+            char *end;
+            long long last = e ? strtoll(e + 13, &end, 10) : -1;
+            free(data);
+            if (!e || last < -1 || last > INT64_MAX - 2 * RB_PID_BLOCK_SIZE) {
+                RB_ERROR(COMP, "/latest_producer_id_block is not a block Kafka would read");
+                return -EINVAL;
+            }
+            start = last + 1;
+        }
+        char js[200];
+        snprintf(js, sizeof(js),
+                 "{\"version\":1,\"broker\":%d,\"block_start\":\"%lld\",\"block_end\":\"%lld\"}",
+                 cl->self, (long long)start, (long long)(start + RB_PID_BLOCK_SIZE - 1));
+        r = r == -ENOENT
+                ? rb_quorum_create(cl->q, "/latest_producer_id_block", js, strlen(js), 0, NULL, 0)
+                : rb_quorum_set(cl->q, "/latest_producer_id_block", js, strlen(js), ver, NULL);
+        if (r == -ESTALE || r == -EEXIST)
+            continue; /* another broker took a block first */
+        if (r) {
+            rb_cl_quorum_error(cl, r);
+            return r;
+        }
+        cl->pid_next = start;
+        cl->pid_end = start + RB_PID_BLOCK_SIZE;
+    }
+    if (cl->pid_next >= cl->pid_end)
+        return -EAGAIN;
+    *id = cl->pid_next++;
+    return 0;
 }

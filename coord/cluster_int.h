@@ -95,6 +95,7 @@ struct rb_cluster {
     struct rb_timer retry_timer;
     struct rb_timer wait_timer;
 
+    int64_t pid_next, pid_end; /* the producer id block in hand: [next, end) */
     struct rb_cl_wait *waits;
     bool started; /* the coordination thread runs the backend */
 };
@@ -132,6 +133,11 @@ void rb_ctl_elect(struct rb_cluster *cl);
 bool rb_ctl_run(struct rb_cluster *cl);
 /* The controller's writes: ops[0] is the epoch check (filled here). */
 int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n);
+
+/* The next producer id, from a block of RB_PID_BLOCK_SIZE reserved in
+ * /latest_producer_id_block ({"version":1,"broker":B,"block_start":"S",
+ * "block_end":"E"}, Kafka 2.8's) with a version-conditional write. 0 or -errno. */
+int rb_cl_alloc_producer_id(struct rb_cluster *cl, int64_t *id);
 
 /* ---- cluster_local.c ---- */
 /* The local replicas file (<first log dir>/ringbroker-replicas): one line per
