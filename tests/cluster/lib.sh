@@ -155,12 +155,16 @@ cl_json() {
 }
 
 # ---- the quorum, backend-independent: paths are ZooKeeper paths under the chroot ----
-# etcd keys follow coord/quorum_etcd.c: prefix + "/" + two-digit depth + path
-# ("/brokers/ids/1" -> "/ringbroker/03/brokers/ids/1").
+# etcd keys follow coord/quorum_etcd.c: prefix + the path with '!' before its last
+# name ("/brokers/ids/1" -> "/ringbroker/brokers/ids/!1"); a node's children are the
+# keys that start with prefix + its path + "/!".
 _cl_etcd_key() { # path (a trailing / names the range of its children)
-    local p=$1 d
-    d=$(tr -cd / <<<"$p" | wc -c)
-    printf '%s/%02d%s' "$CL_ETCD_PREFIX" "$d" "$p"
+    local p=$1
+    if [[ $p == */ ]]; then
+        printf '%s%s!' "$CL_ETCD_PREFIX" "$p"
+        return
+    fi
+    printf '%s%s/!%s' "$CL_ETCD_PREFIX" "${p%/*}" "${p##*/}"
 }
 _cl_ectl() { ETCDCTL_API=3 ct 20 etcdctl --dial-timeout=3s --command-timeout=10s --endpoints "$CL_QUORUM" "$@"; }
 
