@@ -191,16 +191,25 @@ bench: all perf
 # of the simulation (tests/sim/), the unit tests under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
 # (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
+# The suites that start real processes run in two lanes at once (the machines have
+# 2 cores and these suites mostly wait); -Orecurse keeps each suite's output whole.
 test: all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory sim SEEDS=$(SIM_TEST_SEEDS)
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory gen-check
+	@$(MAKE) --no-print-directory -j2 -Orecurse test-lane-a test-lane-b
+
+.PHONY: test-lane-a test-lane-b
+test-lane-a:
 	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory integration-asan
 	@$(MAKE) --no-print-directory interop
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+test-lane-b:
+	@$(MAKE) --no-print-directory integration-asan
+	@$(MAKE) --no-print-directory quorum-test
+	@$(MAKE) --no-print-directory cluster-test
 
 gen:
 	python3 tools/gen_codec.py net/protocol.def net/proto_gen
