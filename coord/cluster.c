@@ -706,15 +706,6 @@ static int read_dirty(struct rb_cluster *cl)
 
 /* ---- snapshots ---- */
 
-static int16_t pick_shard(struct rb_coord *c)
-{
-    int16_t s = 0;
-    for (int i = 1; i < c->rt->n_shards; i++)
-        if (c->shard_load[i] < c->shard_load[s])
-            s = (int16_t)i;
-    return s;
-}
-
 /* The shard of a local partition: where it is now (old md), where the local file
  * put it (startup), or the least loaded shard. */
 static int16_t local_shard(struct rb_coord *c, const struct rb_metadata *old,
@@ -730,7 +721,7 @@ static int16_t local_shard(struct rb_coord *c, const struct rb_metadata *old,
         if (loc[i].partition == p && memcmp(loc[i].id, id, 16) == 0 &&
             strcmp(loc[i].topic, topic) == 0 && loc[i].shard >= 0)
             return (int16_t)(loc[i].shard % c->rt->n_shards);
-    return pick_shard(c);
+    return rb_coord_least_loaded_shard(c);
 }
 
 static struct rb_metadata *build_md(struct rb_cluster *cl, const struct rb_metadata *old,

@@ -253,21 +253,9 @@ void rb_cl_delete_topics(struct rb_shard *cs, struct rb_coord *c, struct rb_coor
     bool wrote = false;
     for (int i = 0; i < op->n; i++) {
         struct rb_topic_delete *d = &op->dels[i];
-        const struct rb_topic_meta *t = d->name ? rb_metadata_topic(c->md, d->name, strlen(d->name))
-                                                : rb_metadata_topic_by_id(c->md, d->topic_id);
-        if (!t) {
-            d->error = d->name ? RB_KERR_UNKNOWN_TOPIC_OR_PARTITION : RB_KERR_UNKNOWN_TOPIC_ID;
+        const struct rb_topic_meta *t = rb_coord_delete_target(c, d);
+        if (!t)
             continue;
-        }
-        if (!c->bc->delete_topic_enable) {
-            d->error = RB_KERR_TOPIC_DELETION_DISABLED;
-            continue;
-        }
-        if (t->internal) {
-            RB_WARN(COMP, "DeleteTopics: %s is an internal topic: refused", t->name);
-            d->error = RB_KERR_INVALID_TOPIC_EXCEPTION;
-            continue;
-        }
         snprintf(d->name_buf, sizeof(d->name_buf), "%s", t->name);
         d->name_out = d->name_buf;
         memcpy(d->topic_id, t->id, 16);

@@ -49,6 +49,15 @@ struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *
     return t;
 }
 
+int16_t rb_coord_least_loaded_shard(const struct rb_coord *c)
+{
+    int16_t s = 0;
+    for (int i = 1; i < c->rt->n_shards; i++)
+        if (c->shard_load[i] < c->shard_load[s])
+            s = (int16_t)i;
+    return s;
+}
+
 void rb_coord_topic_set_partitions(struct rb_coord *c, struct rb_topic_meta *t, int32_t n,
                                    const int16_t *shards)
 {
@@ -58,11 +67,8 @@ void rb_coord_topic_set_partitions(struct rb_coord *c, struct rb_topic_meta *t, 
     for (int32_t p = 0; p < n; p++) {
         struct rb_partition_meta *pm = &t->partitions[p];
         int16_t s = shards ? shards[p] : -1;
-        if (s < 0) { /* least loaded shard */
-            s = 0;
-            for (int i = 1; i < c->rt->n_shards; i++)
-                if (c->shard_load[i] < c->shard_load[s])
-                    s = (int16_t)i;
+        if (s < 0) {
+            s = rb_coord_least_loaded_shard(c);
         } else if (s >= c->rt->n_shards) {
             s = (int16_t)(s % c->rt->n_shards);
         }
@@ -590,6 +596,26 @@ static void coord_create(struct rb_shard *cs, void *arg)
     rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt);
 }
 
+const struct rb_topic_meta *rb_coord_delete_target(struct rb_coord *c, struct rb_topic_delete *d)
+{
+    const struct rb_topic_meta *t = d->name ? rb_metadata_topic(c->md, d->name, strlen(d->name))
+                                            : rb_metadata_topic_by_id(c->md, d->topic_id);
+    if (!t) {
+        d->error = d->name ? RB_KERR_UNKNOWN_TOPIC_OR_PARTITION : RB_KERR_UNKNOWN_TOPIC_ID;
+        return NULL;
+    }
+    if (!c->bc->delete_topic_enable) {
+        d->error = RB_KERR_TOPIC_DELETION_DISABLED;
+        return NULL;
+    }
+    if (t->internal) { /* only the broker owns it (Kafka's tools refuse too) */
+        RB_WARN(COMP, "DeleteTopics: %s is an internal topic: refused", t->name);
+        d->error = RB_KERR_INVALID_TOPIC_EXCEPTION;
+        return NULL;
+    }
+    return t;
+}
+
 static void coord_delete(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -603,21 +629,9 @@ static void coord_delete(struct rb_shard *cs, void *arg)
     bool any = false;
     for (int i = 0; i < op->n; i++) {
         struct rb_topic_delete *d = &op->dels[i];
-        const struct rb_topic_meta *t = d->name ? rb_metadata_topic(c->md, d->name, strlen(d->name))
-                                                : rb_metadata_topic_by_id(c->md, d->topic_id);
-        if (!t) {
-            d->error = d->name ? RB_KERR_UNKNOWN_TOPIC_OR_PARTITION : RB_KERR_UNKNOWN_TOPIC_ID;
+        const struct rb_topic_meta *t = rb_coord_delete_target(c, d);
+        if (!t)
             continue;
-        }
-        if (!c->bc->delete_topic_enable) {
-            d->error = RB_KERR_TOPIC_DELETION_DISABLED;
-            continue;
-        }
-        if (t->internal) { /* only the broker owns it (Kafka's tools refuse too) */
-            RB_WARN(COMP, "DeleteTopics: %s is an internal topic: refused", t->name);
-            d->error = RB_KERR_INVALID_TOPIC_EXCEPTION;
-            continue;
-        }
         snprintf(d->name_buf, sizeof(d->name_buf), "%s", t->name);
         d->name_out = d->name_buf;
         memcpy(d->topic_id, t->id, 16);

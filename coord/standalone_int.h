@@ -123,6 +123,11 @@ void rb_cl_create_partitions(struct rb_shard *cs, struct rb_coord *c, struct rb_
 void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op);
 
 /* ---- standalone.c ---- */
+/* The topic d names in c->md, or NULL with d->error set (unknown, deletion
+ * disabled, internal): the checks of DeleteTopics in both backends. */
+const struct rb_topic_meta *rb_coord_delete_target(struct rb_coord *c, struct rb_topic_delete *d);
+/* The shard with the fewest partitions (placement of a new partition). */
+int16_t rb_coord_least_loaded_shard(const struct rb_coord *c);
 /* Append an empty topic named name to md. */
 struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name);
 /* Give t n partitions, on the given shards (NULL or -1: least loaded shard). */
