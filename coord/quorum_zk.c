@@ -187,6 +187,17 @@ static void zk_watch_fired(zhandle_t *zh, int type, int state, const char *path,
 
 /* --- open --------------------------------------------------------------- */
 
+/* The state's lock and condition (waited on with CLOCK_MONOTONIC deadlines). */
+static void zk_sync_init(struct zk_quorum *z)
+{
+    pthread_mutex_init(&z->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&z->cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 /* Wait until the session is connected or expired, or until deadline_ms (monotonic). */
 static enum zk_conn zk_wait_session(struct zk_quorum *z, int64_t deadline_ms)
 {
@@ -243,12 +254,7 @@ static int zk_make_chroot(const char *hosts, const char *chroot, int32_t session
                           int64_t deadline_ms, char *err, size_t errlen)
 {
     struct zk_quorum boot = {.state = ZK_CONNECTING};
-    pthread_mutex_init(&boot.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&boot.cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(&boot);
     int r = zk_start(&boot, hosts, session_ms, deadline_ms, err, errlen);
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s", chroot);
@@ -324,12 +330,7 @@ int rb_quorum_zk_open(struct rb_quorum **out, const struct rb_quorum_config *cfg
     z->base.ops = &zk_ops;
     z->on_event = cfg->on_event;
     z->ctx = cfg->ctx;
-    pthread_mutex_init(&z->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&z->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(z);
 
     int r = zk_start(z, cfg->connect, session_ms, deadline_ms, err, errlen);
     if (r == 0 && has_chroot) {
@@ -572,12 +573,7 @@ static int zk_expire_for_test(struct rb_quorum *q)
     struct zk_quorum *z = zk_of(q);
     clientid_t id = *zoo_client_id(z->zh);
     struct zk_quorum other = {.state = ZK_CONNECTING};
-    pthread_mutex_init(&other.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&other.cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(&other);
     int r = -EIO;
     other.zh = zookeeper_init2(z->connect, zk_session_watcher, zoo_recv_timeout(z->zh), &id, &other,
                                0, zk_log);
