@@ -36,7 +36,8 @@
 #include <string.h>
 #include <time.h>
 
-#define RB_ZK_SESSION_MIN_MS     2000 /* below this the client reconnects in a tight loop */
+#define RB_ZK_SESSION_MIN_MS     2000  /* below this the client reconnects in a tight loop */
+#define RB_ZK_SESSION_DEFAULT_MS 18000 /* Kafka's zookeeper.session.timeout.ms */
 #define RB_ZK_CONNECT_DEFAULT_MS 10000
 #define RB_ZK_GET_BUF            4096
 #define RB_ZK_LOG_BURST          5 /* client log lines per window */
@@ -306,7 +307,8 @@ int rb_quorum_zk_open(struct rb_quorum **out, const struct rb_quorum_config *cfg
         snprintf(err, errlen, "zookeeper.connect '%s': the chroot ends with '/'", cfg->connect);
         return -EINVAL;
     }
-    int32_t session_ms = cfg->session_timeout_ms;
+    int32_t session_ms =
+        cfg->session_timeout_ms > 0 ? cfg->session_timeout_ms : RB_ZK_SESSION_DEFAULT_MS;
     if (session_ms < RB_ZK_SESSION_MIN_MS) {
         RB_WARN("zookeeper", "session timeout %d ms raised to %d ms", (int)session_ms,
                 RB_ZK_SESSION_MIN_MS);
