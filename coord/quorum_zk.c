@@ -36,7 +36,8 @@
 #include <string.h>
 #include <time.h>
 
-#define RB_ZK_SESSION_MIN_MS     2000 /* below this the client reconnects in a tight loop */
+#define RB_ZK_SESSION_MIN_MS     2000  /* below this the client reconnects in a tight loop */
+#define RB_ZK_SESSION_DEFAULT_MS 18000 /* Kafka's zookeeper.session.timeout.ms */
 #define RB_ZK_CONNECT_DEFAULT_MS 10000
 #define RB_ZK_GET_BUF            4096
 #define RB_ZK_LOG_BURST          5 /* client log lines per window */
@@ -187,6 +188,17 @@ static void zk_watch_fired(zhandle_t *zh, int type, int state, const char *path,
 
 /* --- open --------------------------------------------------------------- */
 
+/* The state's lock and condition (waited on with CLOCK_MONOTONIC deadlines). */
+static void zk_sync_init(struct zk_quorum *z)
+{
+    pthread_mutex_init(&z->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&z->cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 /* Wait until the session is connected or expired, or until deadline_ms (monotonic). */
 static enum zk_conn zk_wait_session(struct zk_quorum *z, int64_t deadline_ms)
 {
@@ -243,12 +255,7 @@ static int zk_make_chroot(const char *hosts, const char *chroot, int32_t session
                           int64_t deadline_ms, char *err, size_t errlen)
 {
     struct zk_quorum boot = {.state = ZK_CONNECTING};
-    pthread_mutex_init(&boot.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&boot.cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(&boot);
     int r = zk_start(&boot, hosts, session_ms, deadline_ms, err, errlen);
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s", chroot);
@@ -300,7 +307,8 @@ int rb_quorum_zk_open(struct rb_quorum **out, const struct rb_quorum_config *cfg
         snprintf(err, errlen, "zookeeper.connect '%s': the chroot ends with '/'", cfg->connect);
         return -EINVAL;
     }
-    int32_t session_ms = cfg->session_timeout_ms;
+    int32_t session_ms =
+        cfg->session_timeout_ms > 0 ? cfg->session_timeout_ms : RB_ZK_SESSION_DEFAULT_MS;
     if (session_ms < RB_ZK_SESSION_MIN_MS) {
         RB_WARN("zookeeper", "session timeout %d ms raised to %d ms", (int)session_ms,
                 RB_ZK_SESSION_MIN_MS);
@@ -324,12 +332,7 @@ int rb_quorum_zk_open(struct rb_quorum **out, const struct rb_quorum_config *cfg
     z->base.ops = &zk_ops;
     z->on_event = cfg->on_event;
     z->ctx = cfg->ctx;
-    pthread_mutex_init(&z->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&z->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(z);
 
     int r = zk_start(z, cfg->connect, session_ms, deadline_ms, err, errlen);
     if (r == 0 && has_chroot) {
@@ -572,12 +575,7 @@ static int zk_expire_for_test(struct rb_quorum *q)
     struct zk_quorum *z = zk_of(q);
     clientid_t id = *zoo_client_id(z->zh);
     struct zk_quorum other = {.state = ZK_CONNECTING};
-    pthread_mutex_init(&other.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&other.cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(&other);
     int r = -EIO;
     other.zh = zookeeper_init2(z->connect, zk_session_watcher, zoo_recv_timeout(z->zh), &id, &other,
                                0, zk_log);
