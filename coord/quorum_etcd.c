@@ -765,6 +765,7 @@ static int grant(struct rb_etcd *e, int32_t wait_ms, int64_t *rev, char *err, si
 {
     int64_t deadline = mono_ms() + wait_ms;
     int r;
+    e->quiet = true; /* the error below says why */
     do {
         json_t *resp = NULL;
         r = read_req(e, "/v3/lease/grant", json_pack("{s:o}", "TTL", rb_etcd_str64(e->ttl_s)),
@@ -774,13 +775,19 @@ static int grant(struct rb_etcd *e, int32_t wait_ms, int64_t *rev, char *err, si
             e->ttl_s = (int32_t)rb_etcd_int(resp, "TTL");
             *rev = rb_etcd_int(json_object_get(resp, "header"), "revision");
             json_decref(resp);
-            if (e->lease_id && e->ttl_s > 0)
+            if (e->lease_id && e->ttl_s > 0) {
+                e->quiet = false;
                 return 0;
+            }
             r = -EIO;
         }
         usleep(200 * 1000);
     } while (mono_ms() < deadline);
-    snprintf(err, errlen, "etcd: no lease from %s within %d ms: %s", e->eps[0], (int)wait_ms,
+    e->quiet = false;
+    char eps[512] = "";
+    for (int i = 0; i < e->n_eps; i++)
+        snprintf(eps + strlen(eps), sizeof(eps) - strlen(eps), "%s%s", i ? "," : "", e->eps[i]);
+    snprintf(err, errlen, "etcd: no lease from %s within %d ms: %s", eps, (int)wait_ms,
              rb_quorum_strerror(r));
     return r;
 }

@@ -19,8 +19,8 @@ DIR=$(mktemp -d /tmp/rb-quorum-etcd.XXXXXX)
 declare -a EPID CPORT PPORT
 FOPID=
 cleanup() {
-    [ -n "$FOPID" ] && kill "$FOPID" 2>/dev/null
-    for p in "${EPID[@]}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+    [ -n "${FOPID:-}" ] && kill "$FOPID" 2>/dev/null
+    for p in "${EPID[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$DIR"
 }
