@@ -2,7 +2,8 @@
 # tests/quorum/run_etcd.sh - the quorum interface against a real etcd: starts a
 # 3-member cluster on loopback (random free ports, a temp dir, removed on exit),
 # runs tests/quorum/conformance against it under the prefix /ringbroker/conformance,
-# then the failover check: the member the client's watch stream and keepalives
+# checks with etcdctl that nothing was left behind (no key below the prefix, no
+# lease), then the failover check: the member the client's watch stream and keepalives
 # use is stopped and the client must keep reading and writing on the same
 # session (same lease); with a second member stopped (no quorum) a call must
 # fail with -ECONNABORTED. Closing line: "quorum(etcd): N passed, M failed".
@@ -123,6 +124,29 @@ printf '%s\n' "$out" | grep -v ' INFO ' | sed 's/^/  /'
 count "$out"
 [ $rc -ne 0 ] && ! grep -q ' failed$' <<<"$out" && failed=$((failed + 1))
 [ $# -gt 0 ] && finish # a subset of the cases was asked for
+
+# etcd's own view afterwards (etcdctl): the cases cleaned up their nodes, so no key
+# is left below the prefix (ephemerals, sequence counters and all), and every
+# session's lease was revoked by its close or its expiry
+ctl() { ETCDCTL_API=3 timeout 10 etcdctl --endpoints "$ENDPOINTS" "$@" 2>&1; }
+check() { # ok? what
+    if [ "$1" = 0 ]; then
+        echo "  ok   etcd: $2"
+        passed=$((passed + 1))
+    else
+        echo "  FAIL etcd: $2"
+        failed=$((failed + 1))
+    fi
+}
+left=$(ctl get --prefix /ringbroker/conformance/ --keys-only | grep -c .)
+check "$left" "no key left below /ringbroker/conformance/ ($left)"
+[ "$left" = 0 ] || ctl get --prefix /ringbroker/conformance/ --keys-only | grep . | head -5 | sed 's/^/    /'
+root=$(ctl get '/ringbroker/!conformance' --keys-only | grep -c .)
+[ "$root" = 1 ]
+check $? "the prefix is a node of the tree (/ringbroker/!conformance)"
+leases=$(ctl lease list | head -1)
+[ "$leases" = "found 0 leases" ]
+check $? "no lease left ($leases)"
 
 # 2. failover: stop the member the client streams from, then a second one
 coproc FO { exec "$BIN" etcd "$ENDPOINTS" /ringbroker --failover 2>&1; }
