@@ -187,6 +187,17 @@ static void zk_watch_fired(zhandle_t *zh, int type, int state, const char *path,
 
 /* --- open --------------------------------------------------------------- */
 
+/* The state's lock and condition (waited on with CLOCK_MONOTONIC deadlines). */
+static void zk_sync_init(struct zk_quorum *z)
+{
+    pthread_mutex_init(&z->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&z->cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 /* Wait until the session is connected or expired, or until deadline_ms (monotonic). */
 static enum zk_conn zk_wait_session(struct zk_quorum *z, int64_t deadline_ms)
 {
@@ -214,6 +225,7 @@ static enum zk_conn zk_wait_session(struct zk_quorum *z, int64_t deadline_ms)
 static int zk_start(struct zk_quorum *z, const char *connect, int32_t session_ms,
                     int64_t deadline_ms, char *err, size_t errlen)
 {
+    int64_t start_ms = mono_ms();
     z->state = ZK_CONNECTING;
     errno = 0;
     z->zh = zookeeper_init2(connect, zk_session_watcher, session_ms, NULL, z, 0, zk_log);
@@ -232,8 +244,8 @@ static int zk_start(struct zk_quorum *z, const char *connect, int32_t session_ms
         snprintf(err, errlen, "ZooKeeper at '%s' refused the session", connect);
         return -ENOTCONN;
     }
-    snprintf(err, errlen, "could not connect to ZooKeeper at '%s' (no server answered in time)",
-             connect);
+    snprintf(err, errlen, "could not connect to ZooKeeper at '%s': no session within %lld ms",
+             connect, (long long)(deadline_ms - start_ms));
     return -ETIMEDOUT;
 }
 
@@ -242,12 +254,7 @@ static int zk_make_chroot(const char *hosts, const char *chroot, int32_t session
                           int64_t deadline_ms, char *err, size_t errlen)
 {
     struct zk_quorum boot = {.state = ZK_CONNECTING};
-    pthread_mutex_init(&boot.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&boot.cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(&boot);
     int r = zk_start(&boot, hosts, session_ms, deadline_ms, err, errlen);
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s", chroot);
@@ -323,12 +330,7 @@ int rb_quorum_zk_open(struct rb_quorum **out, const struct rb_quorum_config *cfg
     z->base.ops = &zk_ops;
     z->on_event = cfg->on_event;
     z->ctx = cfg->ctx;
-    pthread_mutex_init(&z->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&z->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(z);
 
     int r = zk_start(z, cfg->connect, session_ms, deadline_ms, err, errlen);
     if (r == 0 && has_chroot) {
@@ -462,7 +464,8 @@ static int zk_create(struct rb_quorum *q, const char *path, const void *data, si
         (created && created_cap < need))
         return -EINVAL;
     int rc = zoo_create(z->zh, path, len ? data : NULL, len ? (int)len : -1, &ZOO_OPEN_ACL_UNSAFE,
-                        zk_flags(flags), created, created ? (int)created_cap : 0);
+                        zk_flags(flags), created,
+                        created ? (int)(created_cap > INT32_MAX ? INT32_MAX : created_cap) : 0);
     return zk_err(rc);
 }
 
@@ -511,6 +514,10 @@ static int zk_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *f
             return r;
         }
     }
+    /* libzookeeper-mt 3.8.0's zoo_amulti frees a request buffer twice when the
+     * handle is dead: answer for it. */
+    if (is_unrecoverable(z->zh) == ZINVALIDSTATE)
+        return -ENOTCONN;
     zoo_op_t *zops = calloc((size_t)n, sizeof(*zops));
     zoo_op_result_t *res = calloc((size_t)n, sizeof(*res));
     struct Stat *stats = calloc((size_t)n, sizeof(*stats));
@@ -539,9 +546,6 @@ static int zk_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *f
         }
     }
     int rc = zoo_multi(z->zh, n, zops, res);
-    /* On a dead handle the client answers a multi with a marshalling error. */
-    if (rc != ZOK && is_unrecoverable(z->zh) == ZINVALIDSTATE)
-        rc = ZINVALIDSTATE;
     r = zk_err(rc);
     if (rc != ZOK && failed) {
         /* The failed op carries its error; ops before it say ZOK, after it
@@ -569,12 +573,7 @@ static int zk_expire_for_test(struct rb_quorum *q)
     struct zk_quorum *z = zk_of(q);
     clientid_t id = *zoo_client_id(z->zh);
     struct zk_quorum other = {.state = ZK_CONNECTING};
-    pthread_mutex_init(&other.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&other.cv, &ca);
-    pthread_condattr_destroy(&ca);
+    zk_sync_init(&other);
     int r = -EIO;
     other.zh = zookeeper_init2(z->connect, zk_session_watcher, zoo_recv_timeout(z->zh), &id, &other,
                                0, zk_log);

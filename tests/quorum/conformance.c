@@ -209,6 +209,29 @@ static int wait_gone(struct rb_quorum *q, const char *path, int timeout_ms)
     return rc;
 }
 
+/* ZooKeeper does not order one session's reads after another session's writes
+ * (each may talk to a different server, a follower may lag): a case that reads
+ * what another session wrote first waits (bounded) until its server has it. */
+static int wait_seen(struct rb_quorum *q, const char *path, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    int rc;
+    while ((rc = rb_quorum_exists(q, path, false, NULL)) == -ENOENT && now_ms() < end)
+        sleep_ms(20);
+    return rc;
+}
+
+static int wait_value(struct rb_quorum *q, const char *path, const char *want, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    char s[256] = "";
+    int rc;
+    while (((rc = get_str(q, path, s, sizeof(s), NULL)) != 0 || strcmp(s, want) != 0) &&
+           now_ms() < end)
+        sleep_ms(20);
+    return rc == 0 && strcmp(s, want) != 0 ? -ESTALE : rc;
+}
+
 /* --- cases -------------------------------------------------------------- */
 
 static void t_versions(struct rb_quorum *q)
@@ -379,6 +402,7 @@ static void t_ephemeral(struct rb_quorum *q)
     EXPECT_RC(rc, 0);
     EXPECT(strcmp(s, "mine") == 0);
     EXPECT_RC(rb_quorum_exists(q2, made, false, NULL), 0);
+    EXPECT_RC(wait_seen(q, made, 3000), 0); /* so that its absence below means something */
     rb_quorum_close(q2);
     EXPECT_RC(wait_gone(q, P(p, "/eph/e"), 3000), -ENOENT);
     if (made[0])
@@ -389,8 +413,7 @@ static void t_ephemeral(struct rb_quorum *q)
         return;
     EXPECT_RC(rb_quorum_create(q3, P(p, "/eph/keep"), "", 0, 0, NULL, 0), 0);
     rb_quorum_close(q3);
-    sleep_ms(200);
-    EXPECT_RC(rb_quorum_exists(q, p, false, NULL), 0);
+    EXPECT_RC(wait_seen(q, p, 3000), 0);
 }
 
 static bool seq_suffix(const char *made, const char *prefix)
@@ -540,9 +563,10 @@ static void t_watch_node(struct rb_quorum *q)
     struct rb_quorum *q2 = must_open(&r2, "");
     if (!q2)
         return;
-    char p[256], s[64];
+    char p[256];
     /* changed: fires once, then not again until re-armed */
     EXPECT_RC(rb_quorum_create(q, P(p, "/wn"), "0", 1, 0, NULL, 0), 0);
+    EXPECT_RC(wait_seen(q2, p, 3000), 0);
     EXPECT_RC(rb_quorum_get(q2, p, true, NULL, NULL, NULL), 0);
     EXPECT_RC(rb_quorum_exists(q2, p, true, NULL), 0); /* the same watch armed twice */
     EXPECT_RC(rb_quorum_set(q, p, "1", 1, -1, NULL), 0);
@@ -550,8 +574,7 @@ static void t_watch_node(struct rb_quorum *q)
     EXPECT_RC(rb_quorum_set(q, p, "2", 1, -1, NULL), 0);
     settle(q2);
     EXPECT(rec_count(&r2, RB_QEV_NODE, p) == 1);
-    EXPECT_RC(get_str(q2, p, s, sizeof(s), NULL), 0);
-    EXPECT(strcmp(s, "2") == 0);
+    EXPECT_RC(wait_value(q2, p, "2", 3000), 0);
     /* deleted */
     EXPECT_RC(rb_quorum_get(q2, p, true, NULL, NULL, NULL), 0);
     EXPECT_RC(rb_quorum_delete(q, p, -1), 0);
@@ -570,6 +593,7 @@ static void t_watch_node(struct rb_quorum *q)
     EXPECT(rec_count(&r2, RB_QEV_NODE, o) == 0);
     EXPECT(rec_count(&r2, RB_QEV_CHILDREN, NULL) == 0);
     /* the watch fires for the session's own writes too */
+    EXPECT_RC(wait_seen(q2, o, 3000), 0);
     EXPECT_RC(rb_quorum_exists(q2, o, true, NULL), 0);
     EXPECT_RC(rb_quorum_delete(q2, o, -1), 0);
     EXPECT(rec_wait(&r2, RB_QEV_NODE, o, 1, EV_WAIT_MS) == 1);
@@ -587,6 +611,7 @@ static void t_watch_children(struct rb_quorum *q)
     EXPECT_RC(rb_quorum_create(q, P(p, "/wc"), "", 0, 0, NULL, 0), 0);
     EXPECT_RC(rb_quorum_create(q, P(d, "/wc/old"), "", 0, 0, NULL, 0), 0);
     int n = 0;
+    EXPECT_RC(wait_seen(q2, d, 3000), 0);
     EXPECT_RC(rb_quorum_children(q2, p, true, NULL, &n), 0);
     EXPECT(n == 1);
     /* the parent's data and a child's data are not membership changes */
@@ -601,6 +626,7 @@ static void t_watch_children(struct rb_quorum *q)
     settle(q2);
     EXPECT(rec_count(&r2, RB_QEV_CHILDREN, p) == 1);
     /* removed */
+    EXPECT_RC(wait_seen(q2, c, 3000), 0);
     EXPECT_RC(rb_quorum_children(q2, p, true, NULL, &n), 0);
     EXPECT(n == 3);
     EXPECT_RC(rb_quorum_delete(q, d, -1), 0);
@@ -639,7 +665,8 @@ static void t_root_created(struct rb_quorum *q)
     if (!qs)
         return;
     EXPECT_RC(rb_quorum_create(qs, "/inside", "in", 2, 0, NULL, 0), 0);
-    EXPECT_RC(get_str(q, P(p, "/newroot/deeper/inside"), s, sizeof(s), NULL), 0);
+    EXPECT_RC(wait_seen(q, P(p, "/newroot/deeper/inside"), 3000), 0);
+    EXPECT_RC(get_str(q, p, s, sizeof(s), NULL), 0);
     EXPECT(strcmp(s, "in") == 0);
     char **names = NULL;
     int n = 0;
@@ -651,6 +678,7 @@ static void t_root_created(struct rb_quorum *q)
     rec_init(&r);
     struct rb_quorum *qw = must_open(&r, sub);
     if (qw) {
+        EXPECT_RC(wait_seen(qw, "/inside", 3000), 0);
         EXPECT_RC(rb_quorum_exists(qw, "/inside", true, NULL), 0);
         EXPECT_RC(rb_quorum_children(qw, "/", true, NULL, &n), 0);
         EXPECT_RC(rb_quorum_create(qs, "/inside2", "", 0, 0, NULL, 0), 0);
@@ -676,6 +704,7 @@ static void t_root_existing(struct rb_quorum *q)
     struct rb_quorum *qs = must_open(NULL, sub);
     if (!qs)
         return;
+    EXPECT_RC(wait_seen(qs, "/m", 3000), 0);
     EXPECT_RC(get_str(qs, "/m", s, sizeof(s), NULL), 0);
     EXPECT(strcmp(s, "m") == 0);
     char **names = NULL;
@@ -706,6 +735,34 @@ static void t_dead_address(struct rb_quorum *q)
     /* a connect string that names nothing */
     struct rb_quorum_config cfg = {.backend = g_backend, .connect = ""};
     EXPECT_RC(rb_quorum_open(&qd, &cfg, err, sizeof(err)), -EINVAL);
+    if (strcmp(g_backend, "zookeeper") == 0) {
+        /* the client's reconnect chatter (a line or two each 100 ms) is
+         * rate-limited: a few lines per window, never a flood on stderr */
+        FILE *tmp = tmpfile();
+        int saved = dup(2);
+        fflush(stderr);
+        dup2(fileno(tmp), 2);
+        rc = open_q(&qd, NULL, dead, "", SESSION_MS, 3000, err, sizeof(err));
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        EXPECT(rc < 0);
+        rewind(tmp);
+        char line[512];
+        int lines = 0;
+        while (fgets(line, sizeof(line), tmp))
+            lines += strstr(line, "(zookeeper)") != NULL;
+        fclose(tmp);
+        printf("    %d client log lines in a 3 s connect attempt\n", lines);
+        EXPECT(lines <= 6);
+        const char *bad[] = {"127.0.0.1", "127.0.0.1:2181/chroot/", "127.0.0.1:2181/a//b"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            err[0] = 0;
+            cfg.connect = bad[i];
+            EXPECT_RC(rb_quorum_open(&qd, &cfg, err, sizeof(err)), -EINVAL);
+            EXPECT(strstr(err, bad[i]) != NULL);
+        }
+    }
     cfg.backend = "nosuch";
     cfg.connect = dead;
     EXPECT_RC(rb_quorum_open(&qd, &cfg, err, sizeof(err)), -EINVAL);
@@ -730,6 +787,15 @@ static void t_session(struct rb_quorum *q)
     EXPECT(rb_quorum_session_id(q) != rb_quorum_session_id(q2));
     EXPECT(rec_count(&r, RB_QEV_EXPIRED, NULL) == 0);
     rb_quorum_close(q2);
+    /* a long one may be cut by the store, never lengthened */
+    rc = open_q(&q2, NULL, g_connect, "", 600000, 15000, err, sizeof(err));
+    EXPECT_RC(rc, 0);
+    if (rc)
+        return;
+    int32_t t = rb_quorum_session_timeout_ms(q2);
+    printf("    negotiated %d ms (asked 600000)\n", (int)t);
+    EXPECT(t > 0 && t <= 600000);
+    rb_quorum_close(q2);
 }
 
 static void t_expiry(struct rb_quorum *q)
@@ -743,6 +809,7 @@ static void t_expiry(struct rb_quorum *q)
     int64_t sid = rb_quorum_session_id(q2);
     EXPECT_RC(rb_quorum_create(q2, P(p, "/exp-eph"), "", 0, RB_QC_EPHEMERAL, NULL, 0), 0);
     EXPECT_RC(rb_quorum_exists(q2, P(w, "/exp-watched"), true, NULL), -ENOENT);
+    EXPECT_RC(wait_seen(q, p, 3000), 0);
     int rc = rb_quorum_expire_for_test(q2);
     EXPECT_RC(rc, 0);
     if (rc) {
@@ -754,6 +821,8 @@ static void t_expiry(struct rb_quorum *q)
     EXPECT_RC(rb_quorum_create(q2, w, "", 0, 0, NULL, 0), -ENOTCONN);
     EXPECT_RC(rb_quorum_set(q2, p, "", 0, -1, NULL), -ENOTCONN);
     EXPECT_RC(rb_quorum_exists(q2, p, false, NULL), -ENOTCONN);
+    EXPECT_RC(rb_quorum_delete(q2, p, -1), -ENOTCONN);
+    EXPECT_RC(rb_quorum_children(q2, "/", false, NULL, NULL), -ENOTCONN);
     struct rb_qop op = {.type = RB_QOP_DELETE, .path = p, .version = -1};
     EXPECT_RC(rb_quorum_multi(q2, &op, 1, NULL), -ENOTCONN);
     EXPECT_RC(wait_gone(q, p, 3000), -ENOENT);
@@ -766,7 +835,7 @@ static void t_expiry(struct rb_quorum *q)
     struct rb_quorum *q3 = must_open(NULL, "");
     if (q3) {
         EXPECT(rb_quorum_session_id(q3) != sid);
-        EXPECT_RC(rb_quorum_exists(q3, w, false, NULL), 0);
+        EXPECT_RC(wait_seen(q3, w, 3000), 0);
         rb_quorum_close(q3);
     }
 }
