@@ -51,11 +51,15 @@
  * by the first matching event above it). A get or children of a missing node
  * leaves no watch (as ZooKeeper); exists does.
  *
- * Endpoints: requests go to the last endpoint that answered and fail over to the
- * next when one cannot be reached (or has no leader); every request has a
- * deadline (the op timeout: session timeout, clamped to 1..10 s). A write whose
- * request was sent and got no answer returns -ETIMEDOUT or -ECONNABORTED (its
- * outcome is unknown), a read is retried on the other endpoints.
+ * Endpoints: requests go to the endpoint that answered last and fail over to the
+ * next when one cannot be reached (nothing sent) or has no leader; every request
+ * has a deadline (the op timeout: the session timeout clamped to 1..10 s). A write
+ * that may have reached its member gets no second try: -ETIMEDOUT when the
+ * deadline passed, -ECONNABORTED when the member broke the connection or answered
+ * Unavailable (closing, leader changed); either way its outcome is unknown, and
+ * the next call starts at the next endpoint. A read is retried on every endpoint
+ * and is -ECONNABORTED when none answered. A hung member (SIGSTOP) holds a call
+ * for the whole deadline; the backend thread leaves it within 2/3 of the TTL.
  */
 #include "coord/quorum_etcd_int.h"
 #include "core/logging.h"
