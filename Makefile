@@ -157,8 +157,13 @@ QUORUM_TEST := $(OUT)/tests/quorum_conformance
 $(QUORUM_TEST): tests/quorum/conformance.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_MODE) $(LIBS)
+# Multis whose ops depend on earlier ops of the same multi (run by run_etcd.sh).
+QUORUM_MULTI := $(OUT)/tests/quorum_multi_order
+$(QUORUM_MULTI): tests/quorum/multi_order.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_MODE) $(LIBS)
 .PHONY: quorum-test
-quorum-test: $(QUORUM_TEST)
+quorum-test: $(QUORUM_TEST) $(QUORUM_MULTI)
 	@rc=0; tests/quorum/run.sh $(abspath $(QUORUM_TEST)) || rc=1; \
 	  tests/quorum/run_etcd.sh $(abspath $(QUORUM_TEST)) || rc=1; exit $$rc
 
@@ -225,4 +230,4 @@ clean:
 
 -include $(SIM_SRCS:%.c=$(OUT)/obj/%.d)
 -include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(BROKER_OBJS:.o=.d) $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
--include $(QUORUM_TEST).d
+-include $(QUORUM_TEST).d $(QUORUM_MULTI).d

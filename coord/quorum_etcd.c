@@ -34,11 +34,18 @@
  * "create needs its parent": both are compares inside the txn that writes, and
  * etcd applies txns one at a time, so a child created concurrently with its
  * parent's deletion makes exactly one of the two fail.
- * multi is one txn of all its ops (parents created earlier in the same multi are
- * not compared). etcd refuses to write one key twice in a txn: such a multi
- * (create then set of one node, delete then create) fails with -EINVAL at the op
- * that repeats the key; and deleting a node after its children in the same multi
- * fails -ENOTEMPTY (the compares see the state before the txn).
+ * multi is one txn of all its ops. Its compares see the state before the txn,
+ * while ZooKeeper applies a multi's ops in order, so an op that depends on an
+ * earlier op of the same multi is decided here (multi_local): a create below a
+ * node deleted before -> -ENOENT, a delete of a node that got a child before ->
+ * -ENOTEMPTY, a check or set of a node deleted before -> -ENOENT; a parent
+ * created before is not compared; a delete after deletes of children compares
+ * that every child it has at a read just before is among them and that no child
+ * was created since (CK_NONEW). When an op fails so, the compares of the ops
+ * before it still go to etcd (without writes) so that an earlier failure is the
+ * one reported, as in ZooKeeper. etcd refuses to write one key twice in a txn:
+ * a create after a delete of the same node, or a set after its create, fails
+ * with -EINVAL at that op (ZooKeeper allows both; Kafka's layout needs neither).
  *
  * Sessions: a lease granted at open, TTL = session_timeout_ms rounded up to
  * seconds (etcd may raise it: rb_quorum_session_timeout_ms says what it gave),
@@ -51,11 +58,15 @@
  * by the first matching event above it). A get or children of a missing node
  * leaves no watch (as ZooKeeper); exists does.
  *
- * Endpoints: requests go to the last endpoint that answered and fail over to the
- * next when one cannot be reached (or has no leader); every request has a
- * deadline (the op timeout: session timeout, clamped to 1..10 s). A write whose
- * request was sent and got no answer returns -ETIMEDOUT or -ECONNABORTED (its
- * outcome is unknown), a read is retried on the other endpoints.
+ * Endpoints: requests go to the endpoint that answered last and fail over to the
+ * next when one cannot be reached (nothing sent) or has no leader; every request
+ * has a deadline (the op timeout: the session timeout clamped to 1..10 s). A write
+ * that may have reached its member gets no second try: -ETIMEDOUT when the
+ * deadline passed, -ECONNABORTED when the member broke the connection or answered
+ * Unavailable (closing, leader changed); either way its outcome is unknown, and
+ * the next call starts at the next endpoint. A read is retried on every endpoint
+ * and is -ECONNABORTED when none answered. A hung member (SIGSTOP) holds a call
+ * for the whole deadline; the backend thread leaves it within 2/3 of the TTL.
  */
 #include "coord/quorum_etcd_int.h"
 #include "core/logging.h"
@@ -68,7 +79,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum ck { CK_EXISTS, CK_ABSENT, CK_MODREV, CK_NOCHILD, CK_SEQ };
+/* CK_NONEW: no child created after revision v (a multi deleting every child first). */
+enum ck { CK_EXISTS, CK_ABSENT, CK_MODREV, CK_NOCHILD, CK_NONEW, CK_SEQ };
 
 struct check {
     int op;
@@ -135,17 +147,24 @@ static void add_check(struct txn *t, int op, enum ck kind, const char *key, int6
     json_t *c = json_object(), *r = json_object();
     json_object_set_new(c, "key", b64s(key));
     json_object_set_new(r, "key", b64s(key));
-    if (kind == CK_NOCHILD) {
+    if (kind == CK_NOCHILD || kind == CK_NONEW) {
         char end[RB_ETCD_KEY_MAX];
         end_of(key, end, sizeof(end));
         json_object_set_new(c, "range_end", b64s(end));
         json_object_set_new(r, "range_end", b64s(end));
     }
+    if (kind == CK_NONEW)
+        json_object_set_new(r, "min_create_revision", rb_etcd_str64(v + 1));
     bool mod = kind == CK_MODREV || kind == CK_SEQ;
     json_object_set_new(c, "target", json_string(mod ? "MOD" : "CREATE"));
-    json_object_set_new(c, "result", json_string(kind == CK_EXISTS ? "GREATER" : "EQUAL"));
+    json_object_set_new(c, "result",
+                        json_string(kind == CK_EXISTS  ? "GREATER"
+                                    : kind == CK_NONEW ? "LESS"
+                                                       : "EQUAL"));
     json_object_set_new(c, mod ? "mod_revision" : "create_revision",
-                        rb_etcd_str64(kind == CK_MODREV || kind == CK_SEQ ? v : 0));
+                        rb_etcd_str64(mod                ? v
+                                      : kind == CK_NONEW ? v + 1
+                                                         : 0));
     json_array_append_new(t->cmp, c);
     json_object_set_new(r, "limit", json_string("1"));
     json_object_set_new(r, "keys_only", json_true());
@@ -215,6 +234,7 @@ static int explain(struct txn *t, json_t *resp, int *failed)
             err = !kv ? -ENOENT : mod != t->ck[i].v ? -ESTALE : 0;
             break;
         case CK_NOCHILD:
+        case CK_NONEW:
             err = kv ? -ENOTEMPTY : 0;
             break;
         case CK_SEQ:
@@ -567,14 +587,97 @@ static int etcd_del(struct rb_quorum *q, const char *path, int64_t version)
     return r;
 }
 
-static bool created_before(const struct rb_qop *ops, int i, const char *path)
+/* What the ops before i did to path: 1 created it, -1 deleted it, 0 neither. */
+static int done_before(const struct rb_qop *ops, int i, const char *path)
 {
+    int st = 0;
     for (int j = 0; j < i; j++)
-        if (ops[j].type == RB_QOP_CREATE && strcmp(ops[j].path, path) == 0)
-            return true;
-    return false;
+        if (strcmp(ops[j].path, path) == 0 && ops[j].type == RB_QOP_CREATE)
+            st = 1;
+        else if (strcmp(ops[j].path, path) == 0 && ops[j].type == RB_QOP_DELETE)
+            st = -1;
+    return st;
 }
 
+/* How many ops before i are of type on a direct child of path. */
+static int kids_before(const struct rb_qop *ops, int i, const char *path, enum rb_qop_type type)
+{
+    int c = 0;
+    for (int j = 0; j < i; j++) {
+        char parent[RB_ETCD_KEY_MAX];
+        parent_of(ops[j].path, parent, sizeof(parent));
+        c += ops[j].type == type && strcmp(parent, path) == 0;
+    }
+    return c;
+}
+
+/* A delete of path after deletes of some of its children in the same multi: when
+ * every child it has now is among them, compare that no child appeared since
+ * (each deleted child's own compare says it is still there); else the usual
+ * no-child compare (it fails: ZooKeeper's -ENOTEMPTY). */
+static int build_delete_after_kids(struct rb_etcd *e, struct txn *t, int op,
+                                   const struct rb_qop *ops, const char *path)
+{
+    char start[RB_ETCD_KEY_MAX], end[RB_ETCD_KEY_MAX];
+    if (rb_etcd_key(e, path, true, start, sizeof(start)))
+        return -EINVAL;
+    end_of(start, end, sizeof(end));
+    json_t *resp = NULL;
+    int r = read_req(
+        e, "/v3/kv/range",
+        json_pack("{s:o,s:o,s:b}", "key", b64s(start), "range_end", b64s(end), "keys_only", 1),
+        &resp);
+    if (r)
+        return r;
+    json_t *kids = json_object_get(resp, "kvs");
+    bool all_gone = true;
+    for (size_t k = 0; all_gone && k < json_array_size(kids); k++) {
+        char *key, kid[RB_ETCD_KEY_MAX];
+        size_t klen;
+        if (rb_etcd_unb64(json_string_value(json_object_get(json_array_get(kids, k), "key")), &key,
+                          &klen))
+            continue;
+        const char *p = rb_etcd_path_of(e, key, klen, kid, sizeof(kid));
+        all_gone = p && done_before(ops, op, p) == -1;
+        free(key);
+    }
+    int64_t rev = rb_etcd_int(json_object_get(resp, "header"), "revision");
+    json_decref(resp);
+    add_check(t, op, all_gone ? CK_NONEW : CK_NOCHILD, start, rev);
+    return 0;
+}
+
+/* The ops that etcd cannot express as compares on the state before the txn
+ * because an earlier op of the same multi changes what they see: the error
+ * ZooKeeper would give op i, 0 when none, -EINVAL for what a txn cannot do
+ * (write one key twice: create after delete, set after create). */
+static int multi_local(const struct rb_qop *ops, int i)
+{
+    const struct rb_qop *o = &ops[i];
+    char parent[RB_ETCD_KEY_MAX];
+    int self = done_before(ops, i, o->path);
+    switch (o->type) {
+    case RB_QOP_CREATE:
+        parent_of(o->path, parent, sizeof(parent));
+        if (done_before(ops, i, parent) == -1)
+            return -ENOENT;
+        return self == 1 ? -EEXIST : self == -1 ? -EINVAL : 0;
+    case RB_QOP_CHECK:
+    case RB_QOP_SET:
+        return self == -1 ? -ENOENT : self == 1 && o->type == RB_QOP_SET ? -EINVAL : 0;
+    case RB_QOP_DELETE:
+        if (self == -1)
+            return -ENOENT;
+        if (self == 1)
+            return -EINVAL;
+        return kids_before(ops, i, o->path, RB_QOP_CREATE) ? -ENOTEMPTY : 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* One txn for all ops. An op that fails locally (multi_local) still sends the
+ * compares of the ops before it, without writes: one of them may fail first. */
 static int etcd_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *failed)
 {
     struct rb_etcd *e = E(q);
@@ -583,11 +686,13 @@ static int etcd_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int 
     if (atomic_load(&e->expired))
         return -ENOTCONN;
     struct txn t;
-    int r = txn_init(&t, 2 * n);
-    int i = 0;
-    for (; r == 0 && i < n; i++) {
+    int r = txn_init(&t, 2 * n), local = 0, i = 0;
+    for (; r == 0 && local == 0 && i < n; i++) {
         const struct rb_qop *o = &ops[i];
         char key[RB_ETCD_KEY_MAX], parent[RB_ETCD_KEY_MAX];
+        local = multi_local(ops, i);
+        if (local)
+            break;
         switch (o->type) {
         case RB_QOP_CHECK:
             r = rb_etcd_key(e, o->path, false, key, sizeof(key));
@@ -599,13 +704,29 @@ static int etcd_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int 
             r = o->flags & RB_QC_SEQUENTIAL
                     ? -EINVAL
                     : build_create(e, &t, i, o->path, o->data, o->len, o->flags,
-                                   created_before(ops, i, parent));
+                                   done_before(ops, i, parent) == 1);
             break;
         case RB_QOP_SET:
             r = build_set(e, &t, i, o->path, o->data, o->len, o->version);
             break;
         case RB_QOP_DELETE:
-            r = is_root(o->path) ? -EINVAL : build_delete(e, &t, i, o->path, o->version);
+            if (is_root(o->path)) {
+                r = -EINVAL;
+            } else if (kids_before(ops, i, o->path, RB_QOP_DELETE)) {
+                char k[RB_ETCD_KEY_MAX], seq[RB_ETCD_KEY_MAX];
+                r = rb_etcd_key(e, o->path, false, k, sizeof(k)) ||
+                            rb_etcd_seq_key(e, o->path, seq, sizeof(seq))
+                        ? -EINVAL
+                        : build_version(e, &t, i, k, o->version);
+                if (r == 0)
+                    r = build_delete_after_kids(e, &t, i, ops, o->path);
+                if (r == 0)
+                    r = add_del(&t, i, k);
+                if (r == 0)
+                    r = add_del(&t, i, seq);
+            } else {
+                r = build_delete(e, &t, i, o->path, o->version);
+            }
             break;
         default:
             r = -EINVAL;
@@ -615,7 +736,14 @@ static int etcd_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int 
         if (failed)
             *failed = i - 1;
     } else {
+        if (local)
+            json_array_clear(t.succ); /* only the compares of the ops before i */
         r = run_txn(e, &t, failed, NULL);
+        if (r == 0 && local) {
+            r = local;
+            if (failed)
+                *failed = i;
+        }
     }
     txn_free(&t);
     return r;
@@ -765,6 +893,7 @@ static int grant(struct rb_etcd *e, int32_t wait_ms, int64_t *rev, char *err, si
 {
     int64_t deadline = mono_ms() + wait_ms;
     int r;
+    e->quiet = true; /* the error below says why */
     do {
         json_t *resp = NULL;
         r = read_req(e, "/v3/lease/grant", json_pack("{s:o}", "TTL", rb_etcd_str64(e->ttl_s)),
@@ -774,13 +903,19 @@ static int grant(struct rb_etcd *e, int32_t wait_ms, int64_t *rev, char *err, si
             e->ttl_s = (int32_t)rb_etcd_int(resp, "TTL");
             *rev = rb_etcd_int(json_object_get(resp, "header"), "revision");
             json_decref(resp);
-            if (e->lease_id && e->ttl_s > 0)
+            if (e->lease_id && e->ttl_s > 0) {
+                e->quiet = false;
                 return 0;
+            }
             r = -EIO;
         }
         usleep(200 * 1000);
     } while (mono_ms() < deadline);
-    snprintf(err, errlen, "etcd: no lease from %s within %d ms: %s", e->eps[0], (int)wait_ms,
+    e->quiet = false;
+    char eps[512] = "";
+    for (int i = 0; i < e->n_eps; i++)
+        snprintf(eps + strlen(eps), sizeof(eps) - strlen(eps), "%s%s", i ? "," : "", e->eps[i]);
+    snprintf(err, errlen, "etcd: no lease from %s within %d ms: %s", eps, (int)wait_ms,
              rb_quorum_strerror(r));
     return r;
 }

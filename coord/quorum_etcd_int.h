@@ -46,6 +46,7 @@ struct rb_etcd {
     rb_quorum_event_fn on_event;
     void *ctx;
     atomic_bool expired; /* the lease is gone: every call -ENOTCONN */
+    bool quiet;          /* open's retries: request failures are not logged */
 
     pthread_mutex_t req_lock; /* callers' handle */
     CURL *req;

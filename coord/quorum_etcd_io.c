@@ -86,8 +86,9 @@ static int status_err(struct rb_etcd *e, long http, json_t *resp, const char *ep
         return -EINVAL;
     case 4: /* DeadlineExceeded */
         return -ETIMEDOUT;
-    case 14: /* Unavailable: "request timed out" may have been applied */
-        return idempotent ? -EAGAIN : -ETIMEDOUT;
+    case 1:  /* Canceled: the gateway's connection to its member is closing */
+    case 14: /* Unavailable: closing, leader changed, "request timed out" */
+        return idempotent ? -EAGAIN : -ECONNABORTED; /* a write may have been applied */
     default:
         return -EIO;
     }
@@ -125,8 +126,9 @@ int rb_etcd_post(struct rb_etcd *e, CURL *h, const char *api, json_t *body, json
         if (c != CURLE_OK) {
             long sent = 0;
             curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
-            RB_WARN(RB_ETCD_COMP, "%s: %s%s", url, curl_easy_strerror(c),
-                    sent ? " (the request was sent)" : "");
+            if (!e->quiet)
+                RB_WARN(RB_ETCD_COMP, "%s: %s%s", url, curl_easy_strerror(c),
+                        sent ? " (the request was sent)" : "");
             r = c == CURLE_OPERATION_TIMEDOUT && sent ? -ETIMEDOUT : -ECONNABORTED;
             atomic_compare_exchange_strong(&e->cur_ep, &ep, next);
             if (sent == 0 || idempotent)
@@ -145,9 +147,10 @@ int rb_etcd_post(struct rb_etcd *e, CURL *h, const char *api, json_t *body, json
         if (http != 200) {
             r = status_err(e, http, j, e->eps[ep], api, idempotent);
             json_decref(j);
+            if (r == -EAGAIN || r == -ECONNABORTED || r == -ETIMEDOUT)
+                atomic_compare_exchange_strong(&e->cur_ep, &ep, next); /* next call: next one */
             if (r == -EAGAIN) {
                 r = -ECONNABORTED;
-                atomic_compare_exchange_strong(&e->cur_ep, &ep, next);
                 continue;
             }
             break;

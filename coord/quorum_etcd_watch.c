@@ -10,8 +10,8 @@
  *     stream and the keepalive to the next endpoint (a hung member is left even
  *     when its TCP connection stays up);
  *   - the session events: DISCONNECTED when the stream or a keepalive fails,
- *     CONNECTED when both work again, EXPIRED once (then the table is emptied and
- *     nothing else is reported).
+ *     CONNECTED when both work again, EXPIRED once (then nothing else is
+ *     reported: the stream is closed and no watch fires).
  * Events are delivered on this thread without any lock held.
  *
  * Arming without a gap: a watch enters the table before the read that arms it
@@ -39,6 +39,7 @@ struct wloop {
     int64_t w_due_ms, k_due_ms;
     int64_t last_rev; /* the highest event revision seen */
     bool ka_ok;       /* the last keepalive worked */
+    bool canceled;    /* the server canceled the stream's watch: reopen it */
     bool connected;   /* as last reported */
 };
 
@@ -63,7 +64,10 @@ static void report_state(struct wloop *l)
     pthread_mutex_unlock(&e->wlock);
     if (up != l->connected && !atomic_load(&e->expired)) {
         l->connected = up;
-        RB_INFO(RB_ETCD_COMP, "%s %s", up ? "connected to" : "disconnected from", e->eps[l->ep]);
+        if (up)
+            RB_INFO(RB_ETCD_COMP, "connected to %s", e->eps[l->ep]);
+        else
+            RB_INFO(RB_ETCD_COMP, "disconnected: trying %s next", e->eps[l->ep]);
         emit(e, up ? RB_QEV_CONNECTED : RB_QEV_DISCONNECTED, NULL);
     }
 }
@@ -169,7 +173,11 @@ static void on_stream_line(struct wloop *l, const char *line, size_t len)
         report_state(l);
     }
     int64_t compact = rb_etcd_int(res, "compact_revision");
-    if (json_is_true(json_object_get(res, "canceled")) && compact > 0) {
+    if (json_is_true(json_object_get(res, "canceled"))) {
+        l->canceled = true; /* stream_write ends the transfer: reopened from last_rev + 1 */
+        RB_WARN(RB_ETCD_COMP, "%s/v3/watch: canceled: %.200s", e->eps[l->ep], line);
+    }
+    if (l->canceled && compact > 0) {
         /* events were compacted away: every armed watch may have missed its event */
         RB_WARN(RB_ETCD_COMP, "watch from %lld compacted at %lld: firing every watch",
                 (long long)l->last_rev + 1, (long long)compact);
@@ -196,7 +204,7 @@ static size_t stream_write(char *ptr, size_t size, size_t nmemb, void *arg)
     memmove(l->wbuf.p, start, rest);
     l->wbuf.len = rest;
     l->wbuf.p[rest] = 0;
-    return n;
+    return l->canceled ? 0 : n;
 }
 
 static void stream_open(struct wloop *l)
@@ -217,6 +225,7 @@ static void stream_open(struct wloop *l)
     char url[512];
     snprintf(url, sizeof(url), "%s/v3/watch", e->eps[l->ep]);
     rb_etcd_buf_reset(&l->wbuf);
+    l->canceled = false;
     curl_easy_setopt(l->w, CURLOPT_URL, url);
     curl_easy_setopt(l->w, CURLOPT_POSTFIELDS, l->wbody);
     curl_easy_setopt(l->w, CURLOPT_WRITEFUNCTION, stream_write);
@@ -312,14 +321,12 @@ static void on_expired(struct wloop *l)
     if (l->k_active)
         curl_multi_remove_handle(e->multi, l->k);
     l->w_active = l->k_active = false;
+    /* The armed watches stay in the table (freed at close) but never fire: no
+     * stream feeds them and deliver() is silent once expired is set. */
     pthread_mutex_lock(&e->wlock);
-    struct rb_etcd_watch *list = e->watches, *fire = e->fire;
-    e->watches = e->fire = NULL;
     e->expired_sent = true;
     pthread_cond_broadcast(&e->wcond);
     pthread_mutex_unlock(&e->wlock);
-    free_list(list); /* they never fire */
-    free_list(fire);
     emit(e, RB_QEV_EXPIRED, NULL);
 }
 

@@ -2,7 +2,10 @@
 # tests/quorum/run_etcd.sh - the quorum interface against a real etcd: starts a
 # 3-member cluster on loopback (random free ports, a temp dir, removed on exit),
 # runs tests/quorum/conformance against it under the prefix /ringbroker/conformance,
-# then the failover check: the member the client's watch stream and keepalives
+# checks with etcdctl that nothing was left behind (no key below the prefix, no
+# lease), runs tests/quorum/multi_order.c (the quorum_multi_order binary beside
+# the conformance one: multis whose ops depend on earlier ops), then the failover
+# check: the member the client's watch stream and keepalives
 # use is stopped and the client must keep reading and writing on the same
 # session (same lease); with a second member stopped (no quorum) a call must
 # fail with -ECONNABORTED. Closing line: "quorum(etcd): N passed, M failed".
@@ -12,15 +15,17 @@
 set -u
 BIN=${1:?usage: run_etcd.sh CONFORMANCE_BIN [CASE...]}
 shift
+MULTI=$(dirname "$BIN")/quorum_multi_order
 [ -x "$BIN" ] || { echo "quorum: no test binary $BIN"; exit 1; }
+[ -x "$MULTI" ] || { echo "quorum: no test binary $MULTI (make quorum-test builds it)"; exit 1; }
 command -v etcd >/dev/null || { echo "quorum: etcd is not installed (tools/install-deps.sh)"; exit 1; }
 
 DIR=$(mktemp -d /tmp/rb-quorum-etcd.XXXXXX)
 declare -a EPID CPORT PPORT
 FOPID=
 cleanup() {
-    [ -n "$FOPID" ] && kill "$FOPID" 2>/dev/null
-    for p in "${EPID[@]}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+    [ -n "${FOPID:-}" ] && kill "$FOPID" 2>/dev/null
+    for p in "${EPID[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$DIR"
 }
@@ -94,7 +99,7 @@ etcd_stop() { # stop member $1 (SIGTERM, then wait for it)
 passed=0 failed=0
 count() { # add the counts of a "...: N passed, M failed" line in $1
     local l
-    l=$(grep -E '^[a-z]+\([a-z]+\): [0-9]+ passed, [0-9]+ failed$' <<<"$1" | tail -1)
+    l=$(grep -E '^[a-z_]+\([a-z]+\): [0-9]+ passed, [0-9]+ failed$' <<<"$1" | tail -1)
     if [ -z "$l" ]; then
         failed=$((failed + 1))
         return
@@ -123,6 +128,36 @@ printf '%s\n' "$out" | grep -v ' INFO ' | sed 's/^/  /'
 count "$out"
 [ $rc -ne 0 ] && ! grep -q ' failed$' <<<"$out" && failed=$((failed + 1))
 [ $# -gt 0 ] && finish # a subset of the cases was asked for
+
+# etcd's own view afterwards (etcdctl): the cases cleaned up their nodes, so no key
+# is left below the prefix (ephemerals, sequence counters and all), and every
+# session's lease was revoked by its close or its expiry
+ctl() { ETCDCTL_API=3 timeout 10 etcdctl --endpoints "$ENDPOINTS" "$@" 2>&1; }
+check() { # ok? what
+    if [ "$1" = 0 ]; then
+        echo "  ok   etcd: $2"
+        passed=$((passed + 1))
+    else
+        echo "  FAIL etcd: $2"
+        failed=$((failed + 1))
+    fi
+}
+left=$(ctl get --prefix /ringbroker/conformance/ --keys-only | grep -c .)
+check "$left" "no key left below /ringbroker/conformance/ ($left)"
+[ "$left" = 0 ] || ctl get --prefix /ringbroker/conformance/ --keys-only | grep . | head -5 | sed 's/^/    /'
+root=$(ctl get '/ringbroker/!conformance' --keys-only | grep -c .)
+[ "$root" = 1 ]
+check $? "the prefix is a node of the tree (/ringbroker/!conformance)"
+leases=$(ctl lease list | head -1)
+[ "$leases" = "found 0 leases" ]
+check $? "no lease left ($leases)"
+
+# multis whose ops depend on earlier ops of the same multi
+out=$(timeout 120 "$MULTI" etcd "$ENDPOINTS" /ringbroker/multi-order 2>&1)
+rc=$?
+printf '%s\n' "$out" | grep -v ' INFO ' | sed 's/^/  /'
+count "$out"
+[ $rc -ne 0 ] && ! grep -q ' failed$' <<<"$out" && failed=$((failed + 1))
 
 # 2. failover: stop the member the client streams from, then a second one
 coproc FO { exec "$BIN" etcd "$ENDPOINTS" /ringbroker --failover 2>&1; }
