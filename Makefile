@@ -14,6 +14,8 @@
 # into the daemon (cmd/ringbroker.c, its entry point) and the simulator
 # (tests/sim/, build/sim/ringsim). Tests are tests/unit/test_*.c, one binary each.
 
+# `make` alone builds `all` (the simulator's rule comes first in the file).
+.DEFAULT_GOAL := all
 MODE     ?= release
 BUILD_ROOT ?= build
 CC       ?= gcc
@@ -105,7 +107,9 @@ $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/ringbroker: $(OUT)/obj/cmd/ringbroker.o $(BROKER_OBJS) $(LIB_A)
+# The metrics endpoint's thread (cmd/metrics*.c): the daemon's, not the simulator's.
+DAEMON_OBJS := $(OUT)/obj/cmd/metrics.o $(OUT)/obj/cmd/metrics_render.o
+$(BIN)/ringbroker: $(OUT)/obj/cmd/ringbroker.o $(DAEMON_OBJS) $(BROKER_OBJS) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)
 
@@ -194,3 +198,4 @@ clean:
 
 -include $(SIM_SRCS:%.c=$(OUT)/obj/%.d)
 -include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(BROKER_OBJS:.o=.d) $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
+-include $(DAEMON_OBJS:.o=.d)

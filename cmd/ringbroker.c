@@ -9,6 +9,8 @@
  *   ringbroker CONFIG [--override key=value ...]
  */
 #include "cmd/broker.h"
+#include "cmd/metrics.h"
+#include "core/config.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "core/shard.h"
@@ -145,11 +147,26 @@ int main(int argc, char **argv)
         RB_ERROR(COMP, "startup failed (see above)");
         return 1;
     }
+    struct rb_metrics_server *ms = NULL;
+    const char *ml = rb_config_get(b.config, "metrics.listener");
+    if (ml && ml[0]) {
+        uint16_t mport = 0;
+        r = rb_metrics_server_start(&ms, &b, ml, &mport, err, sizeof(err));
+        if (r) {
+            RB_ERROR(COMP, "%s", err);
+            rb_runtime_request_stop(&b.rt);
+            rb_runtime_join(&b.rt);
+            rb_broker_close(&b);
+            return 1;
+        }
+        RB_INFO(COMP, "metrics on %s (port %u), path /metrics", ml, mport);
+    }
     RB_INFO(COMP, "ringbroker %s started: broker.id=%d, listening on %s:%u, %d shards, log.dirs=%s",
             RB_VERSION, b.bc->broker_id, b.bc->listener_host[0] ? b.bc->listener_host : "0.0.0.0",
             b.bound_port, b.rt.n_shards, b.bc->log_dirs[0]);
     int sig = wait_for_signal(&b);
     RB_INFO(COMP, "received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rb_metrics_server_stop(ms);
     rb_runtime_request_stop(&b.rt);
     rb_runtime_join(&b.rt);
     log_stats(&b);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# t_metrics_prometheus.sh - the metrics endpoint (metrics.listener, cmd/metrics.c)
+# scraped by a real Prometheus server (Debian's prometheus package).
+#   A. the endpoint answers GET /metrics with text promtool accepts
+#      (promtool check metrics), 404 for other paths, and a broker with no
+#      traffic counts no records for the topic.
+#   B. Prometheus (scrape interval 1 s, its own port and tsdb in the temp dir)
+#      reports the target up.
+#   C. after 500 acks=all records to "mx" and a consumer reading them back, the
+#      values Prometheus scraped move: MessagesIn{topic="mx"} == 500, BytesIn and
+#      BytesOut > 0, Produce and Fetch request counts >= 1, fdatasync'd flushes
+#      >= 1, partition count >= 1, io_uring submissions > 0.
+. "$(dirname "$0")/lib.sh"
+command -v prometheus >/dev/null || fail "prometheus missing (tools/install-deps.sh)"
+command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
+
+MPORT=$(rb_free_port)
+rb_start --override num.shards=2 --override metrics.listener=http://127.0.0.1:$MPORT
+bs=$(rb_bootstrap)
+grep -q "metrics on http://127.0.0.1:$MPORT" "$RB_LOG" || fail "A: no 'metrics on' line"
+
+# A
+ct 10 curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T_TMP/m0.txt" || fail "A: scrape failed"
+ct 10 promtool check metrics <"$T_TMP/m0.txt" >"$T_TMP/lint.txt" 2>&1 ||
+    fail "A: promtool check metrics: $(head -20 "$T_TMP/lint.txt")"
+code=$(ct 10 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/nothing")
+[ "$code" = 404 ] || fail "A: /nothing answered $code"
+! grep -q 'messagesin_total{topic="mx"}' "$T_TMP/m0.txt" || fail "A: mx counted before any produce"
+for m in kafka_server_replicamanager_underreplicatedpartitions \
+    kafka_controller_kafkacontroller_activecontrollercount \
+    kafka_controller_kafkacontroller_offlinepartitionscount \
+    kafka_network_requestchannel_requestqueuesize process_resident_memory_bytes; do
+    grep -q "^$m " "$T_TMP/m0.txt" || fail "A: no $m"
+done
+info "A: $(grep -vc '^#' "$T_TMP/m0.txt") series, promtool clean"
+
+# B
+PPORT=$(rb_free_port)
+cat >"$T_TMP/prom.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: ringbroker
+    static_configs:
+      - targets: ['127.0.0.1:$MPORT']
+YML
+prometheus --config.file="$T_TMP/prom.yml" --web.listen-address="127.0.0.1:$PPORT" \
+    --storage.tsdb.path="$T_TMP/tsdb" >"$T_TMP/prometheus.log" 2>&1 &
+RB_PIDS+=($!)
+API="http://127.0.0.1:$PPORT/api/v1/query"
+
+# q EXPR: the first value of an instant query ("" when none).
+q() {
+    ct 5 curl -sf --data-urlencode "query=$1" "$API" 2>/dev/null |
+        /usr/bin/python3 -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")'
+}
+# wait_for EXPR CMP WANT SECS: until the value of EXPR compares (-eq/-ge/-gt) to WANT.
+wait_for() {
+    local v i
+    for i in $(seq 1 $(($4 * 2))); do
+        v=$(q "$1")
+        v=${v%%.*}
+        [ -n "$v" ] && [ "$v" "$2" "$3" ] && return 0
+        sleep 0.5
+    done
+    echo "last value of $1: '${v:-}'" >&2
+    return 1
+}
+wait_for 'up{job="ringbroker"}' -eq 1 30 ||
+    fail "B: Prometheus never saw the target up: $(tail -5 "$T_TMP/prometheus.log")"
+info "B: Prometheus on :$PPORT scrapes :$MPORT"
+
+# C
+seq 1 500 | ct 60 "$KCAT" -P -b "$bs" -t mx -X acks=all >"$T_TMP/p.out" 2>&1 ||
+    fail "C: produce: $(tail -3 "$T_TMP/p.out")"
+n=$(ct 60 "$KCAT" -C -b "$bs" -t mx -o beginning -e -q 2>"$T_TMP/c.err" | wc -l)
+[ "$n" -eq 500 ] || fail "C: consumed $n of 500: $(tail -3 "$T_TMP/c.err")"
+wait_for 'kafka_server_brokertopicmetrics_messagesin_total{topic="mx"}' -eq 500 20 ||
+    fail "C: MessagesIn for mx never reached 500"
+for check in \
+    'kafka_server_brokertopicmetrics_bytesin_total{topic="mx"}|-gt|1000' \
+    'kafka_server_brokertopicmetrics_bytesout_total{topic="mx"}|-gt|1000' \
+    'kafka_network_requestmetrics_requests_total{request="Produce"}|-ge|1' \
+    'kafka_network_requestmetrics_requests_total{request="Fetch"}|-ge|1' \
+    'kafka_network_requestmetrics_totaltimems_count{request="Produce"}|-ge|1' \
+    'ringbroker_log_sync_flush_seconds_count|-ge|1' \
+    'kafka_log_logflushstats_logflushrateandtimems_count|-ge|1' \
+    'kafka_server_replicamanager_partitioncount|-ge|1' \
+    'sum(ringbroker_io_uring_sqes_total)|-gt|0'; do
+    IFS='|' read -r expr cmp want <<<"$check"
+    wait_for "$expr" "$cmp" "$want" 10 || fail "C: $expr not $cmp $want"
+done
+info "C: MessagesIn{mx}=$(q 'kafka_server_brokertopicmetrics_messagesin_total{topic="mx"}')" \
+    "BytesIn=$(q 'kafka_server_brokertopicmetrics_bytesin_total{topic="mx"}')" \
+    "BytesOut=$(q 'kafka_server_brokertopicmetrics_bytesout_total{topic="mx"}')" \
+    "Produce=$(q 'kafka_network_requestmetrics_requests_total{request="Produce"}')" \
+    "syncs=$(q 'ringbroker_log_sync_flush_seconds_count')"
+rb_check_alive "after the scrapes"
+rb_stop
+exit 0
