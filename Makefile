@@ -192,6 +192,13 @@ gen-check:
 
 lint:
 	@tools/lint.sh
+	@$(MAKE) --no-print-directory lint-shell
+
+# shellcheck of the deploy scripts (container/, tests/container/).
+SHELL_SCRIPTS = $(wildcard container/*.sh container/*/*.sh tests/container/*.sh)
+.PHONY: lint-shell
+lint-shell:
+	@shellcheck -x $(SHELL_SCRIPTS) && echo "lint-shell: $(words $(SHELL_SCRIPTS)) scripts clean"
 
 clean:
 	rm -rf build
@@ -199,3 +206,22 @@ clean:
 -include $(SIM_SRCS:%.c=$(OUT)/obj/%.d)
 -include $(LIB_OBJS:.o=.d) $(OUT)/obj/cmd/ringbroker.d $(BROKER_OBJS:.o=.d) $(CTL_SRCS:%.c=$(OUT)/obj/%.d) $(TEST_BINS:%=%.d)
 -include $(DAEMON_OBJS:.o=.d)
+
+# Install for a bare host (container/systemd/): make install PREFIX=/usr/local
+# [DESTDIR=staging]. The binaries, server.properties (kept when present) and the
+# systemd unit with its paths filled in. tests/container/test_install.sh checks it.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+.PHONY: install
+install: $(BIN)/ringbroker $(BIN)/ringctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/ringbroker $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN)/ringbroker $(BIN)/ringctl $(DESTDIR)$(PREFIX)/bin/
+	@if [ -f $(DESTDIR)$(SYSCONFDIR)/ringbroker/server.properties ]; then \
+	    echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/ringbroker/server.properties"; \
+	else \
+	    sed 's|^log.dirs=.*|log.dirs=/var/lib/ringbroker|' config/server.properties \
+	        >$(DESTDIR)$(SYSCONFDIR)/ringbroker/server.properties; \
+	fi
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    container/systemd/ringbroker.service.in >$(DESTDIR)$(UNITDIR)/ringbroker.service

@@ -30,7 +30,7 @@ extern char **environ;
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ringbroker CONFIG [--override key=value ...]\n"
-               "       ringbroker --version\n"
+               "       ringbroker --version | --check-io-uring\n"
                "Starts a Kafka-compatible broker configured by CONFIG (Kafka's\n"
                "server.properties format). Environment: KAFKA_FOO_BAR / RINGBROKER_FOO_BAR\n"
                "set foo.bar; --override wins over both.\n");
@@ -107,6 +107,13 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("ringbroker %s\n", RB_VERSION);
         return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--check-io-uring") == 0) {
+        /* for container/docker-entrypoint.sh: can this process use io_uring? */
+        char why[1024] = "";
+        int r = rb_uring_probe(why, sizeof(why));
+        printf("%s\n", r ? why : "io_uring: ok");
+        return r ? 1 : 0;
     }
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
