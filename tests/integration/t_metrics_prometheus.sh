@@ -10,6 +10,8 @@
 #      values Prometheus scraped move: MessagesIn{topic="mx"} == 500, BytesIn and
 #      BytesOut > 0, Produce and Fetch request counts >= 1, fdatasync'd flushes
 #      >= 1, partition count >= 1, io_uring submissions > 0.
+#   D. every query of container/grafana-dashboard.json is accepted by Prometheus
+#      and names only metrics the endpoint serves.
 . "$(dirname "$0")/lib.sh"
 command -v prometheus >/dev/null || fail "prometheus missing (tools/install-deps.sh)"
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
@@ -98,6 +100,30 @@ info "C: MessagesIn{mx}=$(q 'kafka_server_brokertopicmetrics_messagesin_total{to
     "BytesOut=$(q 'kafka_server_brokertopicmetrics_bytesout_total{topic="mx"}')" \
     "Produce=$(q 'kafka_network_requestmetrics_requests_total{request="Produce"}')" \
     "syncs=$(q 'ringbroker_log_sync_flush_seconds_count')"
+# D
+ct 10 curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T_TMP/m1.txt" || fail "D: scrape failed"
+/usr/bin/python3 - "$ROOT/container/grafana-dashboard.json" "$T_TMP/m1.txt" "$API" \
+    >"$T_TMP/dash.out" 2>&1 <<'PY' || fail "D: dashboard: $(tail -5 "$T_TMP/dash.out")"
+import json, re, sys, urllib.parse, urllib.request
+dash, scrape, api = sys.argv[1:4]
+served = {l.split("{")[0].split(" ")[0] for l in open(scrape) if l[0] != "#"}
+served |= {re.sub("_(bucket|sum|count)$", "", m) for m in served}
+bad, n = [], 0
+for p in json.load(open(dash))["panels"]:
+    for t in p["targets"]:
+        n += 1
+        url = api + "?" + urllib.parse.urlencode({"query": t["expr"]})
+        r = json.load(urllib.request.urlopen(url, timeout=5))
+        if r["status"] != "success":
+            bad.append("%s: %s" % (t["expr"], r))
+        for m in re.findall(r"\b((?:kafka|ringbroker|process)_[a-z_]+)", t["expr"]):
+            if m not in served:
+                bad.append("%s: %s not served" % (p["title"], m))
+if bad:
+    sys.exit("\n".join(bad))
+print("%d queries" % n)
+PY
+info "D: grafana-dashboard.json: $(cat "$T_TMP/dash.out") accepted, every metric served"
 rb_check_alive "after the scrapes"
 rb_stop
 exit 0
