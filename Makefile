@@ -225,3 +225,17 @@ install: $(BIN)/ringbroker $(BIN)/ringctl
 	fi
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    container/systemd/ringbroker.service.in >$(DESTDIR)$(UNITDIR)/ringbroker.service
+
+# The broker image built and run for real under podman (tests/container/
+# test-container.sh: build, seccomp, kill -9 + restart policy, Prometheus, stop).
+# Not part of `make test` yet. The entry point and install tests run without
+# containers.
+.PHONY: test-container test-deploy-scripts
+test-container: all
+	@tests/container/test-container.sh
+test-deploy-scripts: all
+	@tests/container/test_entrypoint.sh
+	@tests/container/test_install.sh
+	@tests/container/test_compose.sh
+	@/usr/bin/python3 tests/container/check_k8s.py container/k8s/*.yaml
+	@/usr/bin/python3 tests/container/check_k8s.py --selftest container/k8s/*.yaml

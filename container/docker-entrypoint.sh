@@ -21,6 +21,9 @@
 # seccomp profile or kernel.io_uring_disabled blocks it, the entry point stops
 # with exit 78 and says how to fix it.
 #
+# StatefulSets: RB_BROKER_ID_FROM_ORDINAL=1 sets KAFKA_BROKER_ID (when unset) to
+# the ordinal ending $HOSTNAME (broker-2 -> 2) plus RB_BROKER_ID_OFFSET (0).
+#
 # RB_ENTRYPOINT_DRY_RUN=1 writes and prints the configuration and exits 0
 # without probing or starting anything (tests/container/test_entrypoint.sh).
 set -euo pipefail
@@ -126,6 +129,17 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
     exec "$@" # a command, not broker options
 fi
 
+if [ -n "${RB_BROKER_ID_FROM_ORDINAL:-}" ] && [ -z "${KAFKA_BROKER_ID:-}" ]; then
+    host=${HOSTNAME:-$(hostname)}
+    ordinal=${host##*-}
+    case "$ordinal" in
+    '' | *[!0-9]*)
+        echo "docker-entrypoint: RB_BROKER_ID_FROM_ORDINAL: hostname '$host' does not end in -N" >&2
+        exit 64
+        ;;
+    esac
+    export KAFKA_BROKER_ID=$((10#$ordinal + ${RB_BROKER_ID_OFFSET:-0}))
+fi
 write_config
 echo "docker-entrypoint: effective configuration ($out):"
 grep -v '^#' "$out" | sed 's/^/  /'

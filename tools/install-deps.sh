@@ -15,7 +15,7 @@ PKGS=(
     python3-kafka python3-confluent-kafka libslf4j-java
     procps psmisc iproute2 util-linux e2fsprogs
     maven default-jdk-headless
-    prometheus shellcheck curl
+    prometheus shellcheck curl python3-kubernetes docker-compose
 )
 
 missing=()

@@ -112,6 +112,21 @@ else
     bad "newline_value_refused" "rc=$rc" "$(cat "$tmp/stderr")"
 fi
 
+# 6b. broker id from the StatefulSet ordinal (+ offset); an explicit id wins
+run_ep HOSTNAME=ringbroker-2 RB_BROKER_ID_FROM_ORDINAL=1
+a=$(cfg | grep '^broker.id=')
+run_ep HOSTNAME=ringbroker-10 RB_BROKER_ID_FROM_ORDINAL=1 RB_BROKER_ID_OFFSET=100
+b=$(cfg | grep '^broker.id=')
+run_ep HOSTNAME=ringbroker-3 RB_BROKER_ID_FROM_ORDINAL=1 KAFKA_BROKER_ID=9
+c=$(cfg | grep '^broker.id=')
+run_ep HOSTNAME=ringbroker RB_BROKER_ID_FROM_ORDINAL=1
+rc=$?
+if [ "$a" = broker.id=2 ] && [ "$b" = broker.id=110 ] && [ "$c" = broker.id=9 ] && [ $rc -eq 64 ]; then
+    ok "broker_id_from_ordinal"
+else
+    bad "broker_id_from_ordinal" "$a / $b / $c / rc=$rc"
+fi
+
 # 7. a command instead of broker options runs that command
 out=$(env -i PATH="$PATH" bash "$ep" echo hello 2>&1)
 if [ "$out" = hello ]; then
