@@ -17,6 +17,9 @@
 #   F. Prometheus (the host's, run inside the namespace) scrapes the metrics port:
 #      MessagesIn for the topic counts the 500 produced since the restart.
 #   G. podman stop (SIGTERM through tini): the broker shuts down cleanly, exit 0.
+#   H. the ZooKeeper and etcd images (container/zookeeper/, container/etcd/): a
+#      3-node ZooKeeper ensemble from ZOO_MY_ID/ZOO_SERVERS forms (every node
+#      healthy, exactly one leader) and an etcd member reports healthy.
 # Everything it makes (containers, volume, namespace, Prometheus) is removed on
 # exit; the images are kept for the next run. The whole run is bounded by
 # RB_CT_TIMEOUT seconds (default 1200).
@@ -43,7 +46,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
-    podman rm -f -t 5 "$id-broker" "$id-kcat" "$id-probe" >/dev/null 2>&1
+    podman rm -f -t 5 "$id-broker" "$id-kcat" "$id-probe" "$id-zk1" "$id-zk2" "$id-zk3" "$id-etcd" >/dev/null 2>&1
     podman volume rm -f "$id-data" >/dev/null 2>&1
     ip netns delete "$ns" 2>/dev/null
     rm -rf "$tmp"
@@ -190,4 +193,47 @@ code=$(podman inspect -f '{{.State.ExitCode}}' "$id-broker")
 [ "$code" = 0 ] || fail "G: exit code $code after SIGTERM"
 podman logs "$id-broker" 2>&1 | tail -5 | grep -q 'shut down cleanly' || fail "G: no clean shutdown line"
 info "G: podman stop: clean shutdown, exit 0"
+
+# H
+th=$(date +%s)
+ct 900 podman build --network=host -f "$root/container/zookeeper/Dockerfile" --build-arg BASE="$base" \
+    -t localhost/ringbroker-zookeeper:test "$root/container/zookeeper" >"$tmp/zkb.log" 2>&1 ||
+    fail "H: ZooKeeper image: $(tail -10 "$tmp/zkb.log")"
+ct 600 podman build --network=host -f "$root/container/etcd/Dockerfile" --build-arg BASE="$base" \
+    -t localhost/ringbroker-etcd:test "$root/container/etcd" >"$tmp/etcdb.log" 2>&1 ||
+    fail "H: etcd image: $(tail -10 "$tmp/etcdb.log")"
+# all three in the one namespace: distinct client, peer and election ports
+servers="server.1=127.0.0.1:2881:3881;2181 server.2=127.0.0.1:2882:3882;2182 server.3=127.0.0.1:2883:3883;2183"
+for i in 1 2 3; do
+    ct 60 podman run -d --name "$id-zk$i" "${net[@]}" -e ZOO_MY_ID=$i -e ZOO_SERVERS="$servers" \
+        -e ZOO_CLIENT_PORT=218$i -e ZOO_TICK_TIME=500 -e ZOO_HEAP=-Xmx128m \
+        localhost/ringbroker-zookeeper:test >/dev/null 2>&1 || fail "H: zk$i run"
+done
+modes=
+for _ in $(seq 1 90); do
+    sleep 1
+    modes=
+    for i in 1 2 3; do
+        ct 10 podman healthcheck run "$id-zk$i" >/dev/null 2>&1 || continue 2
+        modes="$modes $(ip netns exec "$ns" bash -c "exec 3<>/dev/tcp/127.0.0.1/218$i; echo srvr >&3; cat <&3" |
+            sed -n 's/^Mode: //p')"
+    done
+    break
+done
+if [ "$(echo "$modes" | tr ' ' '\n' | grep -c leader)" -ne 1 ] ||
+    [ "$(echo "$modes" | tr ' ' '\n' | grep -c follower)" -ne 2 ]; then
+    fail "H: ZooKeeper ensemble modes '$modes': $(podman logs --tail 5 "$id-zk1" 2>&1)"
+fi
+ct 60 podman run -d --name "$id-etcd" "${net[@]}" -e ETCD_NAME=e1 localhost/ringbroker-etcd:test \
+    >/dev/null 2>&1 || fail "H: etcd run"
+ok=
+for _ in $(seq 1 30); do
+    sleep 1
+    if ct 10 podman healthcheck run "$id-etcd" >/dev/null 2>&1; then
+        ok=1
+        break
+    fi
+done
+[ -n "$ok" ] || fail "H: etcd never healthy: $(podman logs --tail 5 "$id-etcd" 2>&1)"
+info "H: ZooKeeper ensemble formed (modes:$modes), etcd healthy ($(($(date +%s) - th)) s with the image builds)"
 exit 0

@@ -10,6 +10,9 @@
 #      values Prometheus scraped move: MessagesIn{topic="mx"} == 500, BytesIn and
 #      BytesOut > 0, Produce and Fetch request counts >= 1, fdatasync'd flushes
 #      >= 1, partition count >= 1, io_uring submissions > 0.
+#   E. a partition whose fdatasync fails (test.fault.partition) goes offline:
+#      OfflinePartitionsCount and OfflineReplicaCount become 1, the partition
+#      count stays.
 #   D. every query of container/grafana-dashboard.json is accepted by Prometheus
 #      and names only metrics the endpoint serves.
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +20,8 @@ command -v prometheus >/dev/null || fail "prometheus missing (tools/install-deps
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
 
 MPORT=$(rb_free_port)
-rb_start --override num.shards=2 --override metrics.listener=http://127.0.0.1:$MPORT
+rb_start --override num.shards=2 --override metrics.listener=http://127.0.0.1:$MPORT \
+    --override test.fault.partition=mfault-0 --override test.fault.fsync.fail.after=0
 bs=$(rb_bootstrap)
 grep -q "metrics on http://127.0.0.1:$MPORT" "$RB_LOG" || fail "A: no 'metrics on' line"
 
@@ -124,6 +128,22 @@ if bad:
 print("%d queries" % n)
 PY
 info "D: grafana-dashboard.json: $(cat "$T_TMP/dash.out") accepted, every metric served"
+# E
+# scrape VALUE-OF NAME: the value of the unlabelled series NAME, scraped now
+scraped() { ct 10 curl -sf "http://127.0.0.1:$MPORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+parts=$(scraped kafka_server_replicamanager_partitioncount)
+[ "$(scraped kafka_controller_kafkacontroller_offlinepartitionscount)" = 0 ] || fail "E: offline before the fault"
+echo x | ct 30 "$KCAT" -P -b "$bs" -t mfault -X acks=all -X message.timeout.ms=5000 >/dev/null 2>&1
+for _ in $(seq 1 40); do
+    [ "$(scraped kafka_controller_kafkacontroller_offlinepartitionscount)" = 1 ] && break
+    sleep 0.25
+done
+off=$(scraped kafka_controller_kafkacontroller_offlinepartitionscount)
+rep=$(scraped kafka_server_replicamanager_offlinereplicacount)
+now=$(scraped kafka_server_replicamanager_partitioncount)
+[ "$off" = 1 ] && [ "$rep" = 1 ] && [ "$now" = $((parts + 1)) ] ||
+    fail "E: after the fsync fault offline=$off offline replicas=$rep partitions $parts -> $now"
+info "E: fsync fault on mfault-0: OfflinePartitionsCount=1, partitions $parts -> $now"
 rb_check_alive "after the scrapes"
 rb_stop
 exit 0
