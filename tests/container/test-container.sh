@@ -128,7 +128,8 @@ for _ in $(seq 1 60); do
     sleep 0.5
 done
 [ -n "$healthy" ] || fail "C: never healthy"
-podman logs "$id-broker" 2>&1 | grep -q 'advertised.listeners=PLAINTEXT://127.0.0.1:9092' ||
+podman logs "$id-broker" >"$tmp/broker-c.log" 2>&1
+grep -q 'advertised.listeners=PLAINTEXT://127.0.0.1:9092' "$tmp/broker-c.log" ||
     fail "C: the entry point did not print the effective configuration"
 info "C: broker healthy (uid $(podman exec "$id-broker" id -u))"
 
@@ -191,15 +192,16 @@ info "F: Prometheus scraped the container: MessagesIn{topic=\"ct\"}=$got since t
 ct 60 podman stop -t 30 "$id-broker" >/dev/null || fail "G: stop"
 code=$(podman inspect -f '{{.State.ExitCode}}' "$id-broker")
 [ "$code" = 0 ] || fail "G: exit code $code after SIGTERM"
-podman logs "$id-broker" 2>&1 | tail -5 | grep -q 'shut down cleanly' || fail "G: no clean shutdown line"
+podman logs "$id-broker" >"$tmp/broker-g.log" 2>&1
+tail -5 "$tmp/broker-g.log" | grep -q 'shut down cleanly' || fail "G: no clean shutdown line"
 info "G: podman stop: clean shutdown, exit 0"
 
 # H
 th=$(date +%s)
-ct 900 podman build --network=host -f "$root/container/zookeeper/Dockerfile" --build-arg BASE="$base" \
+ct 900 podman build --network=host --format docker -f "$root/container/zookeeper/Dockerfile" --build-arg BASE="$base" \
     -t localhost/ringbroker-zookeeper:test "$root/container/zookeeper" >"$tmp/zkb.log" 2>&1 ||
     fail "H: ZooKeeper image: $(tail -10 "$tmp/zkb.log")"
-ct 600 podman build --network=host -f "$root/container/etcd/Dockerfile" --build-arg BASE="$base" \
+ct 600 podman build --network=host --format docker -f "$root/container/etcd/Dockerfile" --build-arg BASE="$base" \
     -t localhost/ringbroker-etcd:test "$root/container/etcd" >"$tmp/etcdb.log" 2>&1 ||
     fail "H: etcd image: $(tail -10 "$tmp/etcdb.log")"
 # all three in the one namespace: distinct client, peer and election ports
