@@ -24,7 +24,9 @@ debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 |
     exit 1
 }
 rm -f "$rootfs.log"
-# apt inside the image uses the same mirror
+# apt inside the image uses the same mirror; no package lists or caches are
+# kept in the base (each image's apt-get update fetches fresh lists)
 echo "deb $mirror bookworm main" >"$rootfs/etc/apt/sources.list"
+rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
 tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$image" >/dev/null
 echo "base-image: $image imported"
