@@ -9,6 +9,8 @@
  *   ringbroker CONFIG [--override key=value ...]
  */
 #include "cmd/broker.h"
+#include "cmd/metrics.h"
+#include "core/config.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "core/shard.h"
@@ -28,7 +30,7 @@ extern char **environ;
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ringbroker CONFIG [--override key=value ...]\n"
-               "       ringbroker --version\n"
+               "       ringbroker --version | --check-io-uring\n"
                "Starts a Kafka-compatible broker configured by CONFIG (Kafka's\n"
                "server.properties format). Environment: KAFKA_FOO_BAR / RINGBROKER_FOO_BAR\n"
                "set foo.bar; --override wins over both.\n");
@@ -106,6 +108,13 @@ int main(int argc, char **argv)
         printf("ringbroker %s\n", RB_VERSION);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--check-io-uring") == 0) {
+        /* for container/docker-entrypoint.sh: can this process use io_uring? */
+        char why[1024] = "";
+        int r = rb_uring_probe(why, sizeof(why));
+        printf("%s\n", r ? why : "io_uring: ok");
+        return r ? 1 : 0;
+    }
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;
@@ -145,11 +154,26 @@ int main(int argc, char **argv)
         RB_ERROR(COMP, "startup failed (see above)");
         return 1;
     }
+    struct rb_metrics_server *ms = NULL;
+    const char *ml = rb_config_get(b.config, "metrics.listener");
+    if (ml && ml[0]) {
+        uint16_t mport = 0;
+        r = rb_metrics_server_start(&ms, &b, ml, &mport, err, sizeof(err));
+        if (r) {
+            RB_ERROR(COMP, "%s", err);
+            rb_runtime_request_stop(&b.rt);
+            rb_runtime_join(&b.rt);
+            rb_broker_close(&b);
+            return 1;
+        }
+        RB_INFO(COMP, "metrics on %s (port %u), path /metrics", ml, mport);
+    }
     RB_INFO(COMP, "ringbroker %s started: broker.id=%d, listening on %s:%u, %d shards, log.dirs=%s",
             RB_VERSION, b.bc->broker_id, b.bc->listener_host[0] ? b.bc->listener_host : "0.0.0.0",
             b.bound_port, b.rt.n_shards, b.bc->log_dirs[0]);
     int sig = wait_for_signal(&b);
     RB_INFO(COMP, "received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rb_metrics_server_stop(ms);
     rb_runtime_request_stop(&b.rt);
     rb_runtime_join(&b.rt);
     log_stats(&b);

@@ -111,6 +111,8 @@ static const struct rb_cfg_spec broker_keys[] = {
     {"socket.recv.buffers", RB_CT_POW2, 1, 32768, "256", NULL, FLD(recv_buffers)},
     TI("socket.recv.buffer.bytes", 512, 16 << 20, "16384", recv_buffer_bytes),
     {"log.level", RB_CT_LOGLEVEL, 0, 0, "info", NULL, -1, 0},
+    /* http://host:port of the Prometheus endpoint (cmd/metrics.c); unset: off */
+    RS("metrics.listener", NULL),
     /* testing aids, off by default (storage/disk_fault.h) */
     RS("test.fault.partition", NULL),
     RI("test.fault.fsync.fail.after", -1, I64MAX, "-1"),

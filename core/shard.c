@@ -280,6 +280,8 @@ static void wait_for_work(struct rb_shard *s)
     bool busy =
         inboxes_pending(s) || io_uring_cq_ready(&s->ring) > 0 || s->wake_mask[0] || s->wake_mask[1];
     struct io_uring_cqe *cqe = NULL;
+    rb_counter_add(&s->stat_ring_enters, 1);
+    rb_counter_add(&s->stat_sqes, (uint64_t)s->unsubmitted);
     if (busy || next <= rb_mono_ms()) {
         atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
         io_uring_submit(&s->ring);
@@ -405,6 +407,7 @@ static void *shard_main(void *arg)
     struct rb_shard *s = arg;
     struct shard_priv priv;
     self_shard = s;
+    atomic_store(&s->tid, (int)gettid());
     pin_cpu(s);
     char name[16];
     snprintf(name, sizeof(name), s->is_coord ? "rb-coord" : "rb-shard-%d", s->id);

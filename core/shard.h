@@ -31,6 +31,7 @@
 #ifndef RB_CORE_SHARD_H
 #define RB_CORE_SHARD_H
 
+#include "core/metrics.h"
 #include "core/timer.h"
 
 #include <liburing.h>
@@ -117,6 +118,10 @@ struct rb_shard {
     bool stop_called;
     int unsubmitted;
     uint64_t stat_msgs_in, stat_wakeups_sent;
+    /* for the metrics thread (core/metrics.h): the thread's kernel id, its
+     * io_uring_enter calls from the loop and the SQEs they submitted */
+    _Atomic int tid;
+    rb_counter stat_ring_enters, stat_sqes;
 };
 
 /* Create the runtime's thread objects (rings are created by each thread). */

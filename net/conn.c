@@ -435,6 +435,7 @@ static void on_fill(struct rb_io *io, int res, unsigned flags)
 
 void rb_request_done(struct rb_request *req)
 {
+    rb_request_metered_end(req);
     RB_ASSERT(req->state == RB_REQ_DISPATCHED);
     req->state = RB_REQ_DONE;
     struct rb_conn *c = req->conn;
@@ -456,6 +457,7 @@ void rb_request_done(struct rb_request *req)
 
 void rb_request_done_silent(struct rb_request *req)
 {
+    rb_request_metered_end(req);
     RB_ASSERT(req->state == RB_REQ_DISPATCHED);
     req->state = RB_REQ_DONE;
     req->respond = false;
@@ -469,6 +471,7 @@ void rb_request_done_silent(struct rb_request *req)
 
 void rb_request_fail_close(struct rb_request *req, const char *why)
 {
+    rb_request_metered_end(req);
     struct rb_conn *c = req->conn;
     if (req->state != RB_REQ_DONE) {
         req->state = RB_REQ_DONE;

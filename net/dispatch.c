@@ -158,5 +158,22 @@ void rb_dispatch(struct rb_request *req)
     /* Handlers allocate their response structures from the arena as well; those
      * are bounded by the broker's own state (topics, partitions), not by input. */
     req->arena.limit_bytes = (size_t)1 << 40;
+    RB_ASSERT(h->api_key >= 0 && h->api_key < RB_API_KEYS);
+    req->metered = req->conn->net;
+    rb_counter_add(&req->metered->m.handled, 1);
     sup->handle(req, msg);
+}
+
+void rb_request_metered_end(struct rb_request *req)
+{
+    if (!req->metered || req->state == RB_REQ_DONE)
+        return;
+    struct rb_net *n = req->metered;
+    struct rb_net_metrics *m = &n->m;
+    req->metered = NULL;
+    int k = req->hdr.api_key;
+    int64_t ms = n->shard->now_ms - req->start_ms;
+    rb_counter_add(&m->ended, 1);
+    rb_counter_add(&m->requests[k], 1);
+    rb_hist_add(&m->total_ms[k], ms > 0 ? (uint64_t)ms : 0);
 }

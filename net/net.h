@@ -62,6 +62,16 @@ struct sockaddr_storage;
 const char *rb_conn_admit(struct rb_broker *b, const struct sockaddr_storage *ss, int32_t *slot);
 void rb_conn_leave(struct rb_broker *b, int32_t slot, bool counted);
 
+/* Request metrics of one shard (core/metrics.h: written by the shard, read by the
+ * metrics thread). A request is counted once handed to its handler (handled) and
+ * once it ends (done, with its API's count and total time). */
+#define RB_API_KEYS 64
+struct rb_net_metrics {
+    rb_counter handled, ended;
+    rb_counter requests[RB_API_KEYS];
+    struct rb_hist total_ms[RB_API_KEYS];
+};
+
 struct rb_net {
     struct rb_shard *shard;
     struct rb_broker *b;
@@ -92,6 +102,7 @@ struct rb_net {
     /* metadata updates waiting for their dropped partitions (net/fanout.c) */
     struct rb_pending_update *pending_updates;
     struct rb_groups_shard *groups; /* group coordinator state (net/group_route.c) */
+    struct rb_net_metrics m;
 };
 
 enum rb_req_state { RB_REQ_DISPATCHED = 1, RB_REQ_DONE };
@@ -128,6 +139,7 @@ struct rb_request {
     bool respond;
     int refs; /* 1 for the connection queue + 1 per outstanding async part */
     int64_t start_ms;
+    struct rb_net *metered;  /* handed to its handler: counted in its metrics */
     void *ctx;               /* handler state */
     struct rb_resp_ext *ext; /* request arena; ascending at */
     int n_ext;
@@ -229,5 +241,7 @@ void rb_resp_ext_release(struct rb_request *req);
 
 /* ---- dispatch (net/dispatch.c) ---- */
 void rb_dispatch(struct rb_request *req);
+/* A handled request ends (done, silent or failed): its metrics (net/dispatch.c). */
+void rb_request_metered_end(struct rb_request *req);
 
 #endif

@@ -264,6 +264,9 @@ static int append_one(struct rb_part *p, struct rb_part_append *a, const uint8_t
     }
     rb_pstate_update(p->pstate, bi, base, rb_wall_ms());
     rb_part_stat_add(&p->ps->stats.bytes, rb_batch_total_bytes(&abi)); /* as stored */
+    struct rb_mname *mt = rb_part_mtopic(p);
+    rb_counter_add(&mt->v[RB_PT_MESSAGES_IN], (uint64_t)abi.record_count);
+    rb_counter_add(&mt->v[RB_PT_BYTES_IN], rb_batch_total_bytes(&abi));
     if (a->base_offset < 0)
         a->base_offset = base;
     return 0;
@@ -321,6 +324,7 @@ void rb_part_append(struct rb_part_shard *ps, struct rb_part_append *a)
         rb_part_item_finish(ps, &a->it, RB_KERR_NOT_LEADER_OR_FOLLOWER);
         return;
     }
+    rb_counter_add(&rb_part_mtopic(p)->v[RB_PT_PRODUCE_REQUESTS], 1);
     if (p->blocked_head) { /* keep append order behind earlier blocked work */
         rb_part_wpush(&p->blocked_head, &p->blocked_tail, &a->it);
         return;

@@ -76,6 +76,12 @@ static void flush_done(struct rb_log *log, int res, void *arg)
     RB_ASSERT(p->flushing && ps->flushes_in_flight > 0);
     p->flushing = false;
     ps->flushes_in_flight--;
+    if (res >= 0) {
+        int64_t us = rb_metrics_now_us() - p->flush_start_us;
+        rb_hist_add(&ps->m.flush_ms, (uint64_t)(us / 1000));
+        if (p->syncing)
+            rb_hist_add(&ps->m.fsync_us, (uint64_t)us);
+    }
     if (res < 0) {
         RB_ERROR(COMP, "partition %s-%d is offline: flush failed: %s", p->topic, p->index,
                  strerror(-res));
@@ -146,6 +152,7 @@ static void start_flushes(struct rb_part_shard *ps)
             if (r == -EALREADY) {
                 /* written, sync not due: flush.ms (if set) brings it */
             } else if (r == 0) {
+                p->flush_start_us = rb_metrics_now_us();
                 p->flushing = true;
                 ps->flushes_in_flight++;
                 started++;

@@ -26,6 +26,7 @@
 #ifndef RB_PART_PART_H
 #define RB_PART_PART_H
 
+#include "core/metrics.h"
 #include "core/shard.h"
 #include "core/timer.h"
 
@@ -157,6 +158,19 @@ struct rb_part_stats {
     _Atomic uint64_t bytes;        /* record-batch bytes appended */
 };
 
+/* What the metrics endpoint reads from a shard's partition layer (core/metrics.h:
+ * written by the shard only, read racily by the metrics thread). topics: per
+ * topic RB_PT_* counters. */
+enum { RB_PT_MESSAGES_IN = 0, RB_PT_BYTES_IN, RB_PT_BYTES_OUT, RB_PT_PRODUCE_REQUESTS };
+struct rb_part_metrics {
+    struct rb_mnames *topics;
+    rb_counter online, offline; /* partitions in each state (gauges, mod 2^64) */
+    struct rb_hist flush_ms;    /* one partition's flush: write out (+ fdatasync) */
+    struct rb_hist fsync_us;    /* flushes that synced, in microseconds */
+    rb_counter read_mem_bytes;  /* fetched bytes served from memory (tail cache) */
+    rb_counter read_file_bytes; /* ... and from the segment files */
+};
+
 /* ---- the shard's partition layer (part/table.c) ---- */
 
 /* Before the shard starts (any thread): the tail cache of log.tail.cache.bytes.
@@ -170,6 +184,7 @@ static inline struct rb_part_shard *rb_part_of(struct rb_shard *s)
     return s->part;
 }
 const struct rb_part_stats *rb_part_stats(const struct rb_part_shard *ps);
+const struct rb_part_metrics *rb_part_metrics(const struct rb_part_shard *ps);
 
 /* A partition's role in its cluster (coord's metadata, applied on the owner
  * shard): only the leader takes appends; a standalone partition is always the

@@ -51,6 +51,9 @@ struct rb_part {
     struct rb_part_item *read_waiters;
     /* idempotent producers' sequences (storage/producer_state.h) */
     struct rb_pstate *pstate;
+    /* metrics: this topic's counters (lazy, on the shard); the flush's start */
+    struct rb_mname *mtopic;
+    int64_t flush_start_us;
 };
 
 struct rb_part_maint {
@@ -72,6 +75,7 @@ struct rb_part_shard {
     struct rb_codec_ctx *codec;       /* compression scratch, lazy */
     struct rb_part_maint maint;
     struct rb_part_stats stats;
+    struct rb_part_metrics m;
 };
 
 /* Single-writer counter add: no locked read-modify-write on the hot path. */
@@ -79,6 +83,14 @@ static inline void rb_part_stat_add(_Atomic uint64_t *c, uint64_t v)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
                           memory_order_relaxed);
+}
+
+/* p's topic counters (core/metrics.h), on p's shard. */
+static inline struct rb_mname *rb_part_mtopic(struct rb_part *p)
+{
+    if (!p->mtopic)
+        p->mtopic = rb_mnames_get(p->ps->m.topics, p->topic, p->topic_len);
+    return p->mtopic;
 }
 
 /* The high watermark: the written end (== durable end unless flush is relaxed).

@@ -169,11 +169,25 @@ static void set_unwait(struct rb_part_shard *ps, struct rb_part_read_set *set)
     rb_timer_cancel(&ps->shard->timers, &set->timer);
 }
 
+/* BytesOut per topic and the memory/file split, counted once per answer. */
+static void count_out(struct rb_part_shard *ps, struct rb_part_read *r)
+{
+    if (!r->data.len)
+        return;
+    struct rb_part *p = rb_part_live(ps, &r->it.key);
+    if (p)
+        rb_counter_add(&rb_part_mtopic(p)->v[RB_PT_BYTES_OUT], r->data.len);
+    rb_counter_add(&ps->m.read_file_bytes, r->data.file_len);
+    rb_counter_add(&ps->m.read_mem_bytes, r->data.len - r->data.file_len);
+}
+
 static void set_answer(struct rb_part_shard *ps, struct rb_part_read_set *set)
 {
     RB_ASSERT(set->state != RB_PSET_DONE);
-    for (int i = 0; i < set->n; i++)
+    for (int i = 0; i < set->n; i++) {
         RB_ASSERT(!set->items[i]->it.waiting);
+        count_out(ps, set->items[i]);
+    }
     set->state = RB_PSET_DONE;
     set->done(ps->shard, set, set->done_arg);
 }

@@ -38,7 +38,10 @@ struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *co
     ps->config = config;
     ps->bc = bc;
     ps->tail_cache = rb_tail_cache_new((uint64_t)bc->log_tail_cache_bytes);
-    if (!ps->tail_cache) {
+    ps->m.topics = rb_mnames_new();
+    if (!ps->tail_cache || !ps->m.topics) {
+        rb_tail_cache_free(ps->tail_cache);
+        rb_mnames_free(ps->m.topics);
         free(ps);
         return NULL;
     }
@@ -53,12 +56,27 @@ void rb_part_shard_free(struct rb_part_shard *ps)
     free(ps->buckets);
     rb_tail_cache_free(ps->tail_cache); /* after the logs that used it */
     rb_codec_ctx_free(ps->codec);
+    rb_mnames_free(ps->m.topics);
     free(ps);
 }
 
 const struct rb_part_stats *rb_part_stats(const struct rb_part_shard *ps)
 {
     return &ps->stats;
+}
+
+const struct rb_part_metrics *rb_part_metrics(const struct rb_part_shard *ps)
+{
+    return &ps->m;
+}
+
+/* The partition gauges follow the state: +1 entering ONLINE/OFFLINE, -1 leaving. */
+static void state_gauge(struct rb_part *p, enum rb_part_state st, uint64_t delta)
+{
+    if (st == RB_PART_ONLINE)
+        rb_counter_add(&p->ps->m.online, delta);
+    else if (st == RB_PART_OFFLINE)
+        rb_counter_add(&p->ps->m.offline, delta);
 }
 
 struct rb_codec_ctx *rb_part_codec(struct rb_part_shard *ps)
@@ -83,6 +101,8 @@ void rb_part_set_state(struct rb_part *p, enum rb_part_state to)
     default:
         RB_ASSERT(!"illegal partition state");
     }
+    state_gauge(p, p->state, (uint64_t)-1);
+    state_gauge(p, to, 1);
     p->state = to;
 }
 
@@ -229,6 +249,7 @@ static void sync_timer_fired(struct rb_timer *t)
 static void part_free(struct rb_part *p)
 {
     rb_timer_cancel(&p->ps->shard->timers, &p->sync_timer);
+    state_gauge(p, p->state, (uint64_t)-1);
     rb_pstate_free(p->pstate);
     free(p->topic);
     free(p);
