@@ -44,7 +44,7 @@ PER_BROKER_KEYS='broker.id node.id listeners advertised.listeners log.dirs log.d
 
 log() { echo "cluster.sh: $*" >&2; }
 usage() {
-    sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 

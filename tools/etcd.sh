@@ -37,7 +37,7 @@ ETCD=${ETCD_BIN:-etcd}
 
 log() { echo "etcd.sh: $*" >&2; }
 usage() {
-    sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,19p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 

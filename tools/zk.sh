@@ -42,7 +42,7 @@ ZK_JARS=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/sha
 
 log() { echo "zk.sh: $*" >&2; }
 usage() {
-    sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,17p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
