@@ -155,11 +155,15 @@ cl_json() {
 }
 
 # ---- the quorum, backend-independent: paths are ZooKeeper paths under the chroot ----
-# etcd keys follow coord/quorum_etcd.c: the absolute path (prefix + path) with a
-# '!' before the last name ("/brokers/ids/1" -> "/ringbroker/brokers/ids/!1"); a
-# node's children are the keys that start with prefix + path + "/!".
-_cl_etcd_key() { # path
+# etcd keys follow coord/quorum_etcd.c: prefix + the path with '!' before its last
+# name ("/brokers/ids/1" -> "/ringbroker/brokers/ids/!1"); a node's children are the
+# keys that start with prefix + its path + "/!".
+_cl_etcd_key() { # path (a trailing / names the range of its children)
     local p=$1
+    if [[ $p == */ ]]; then
+        printf '%s%s!' "$CL_ETCD_PREFIX" "$p"
+        return
+    fi
     printf '%s%s/!%s' "$CL_ETCD_PREFIX" "${p%/*}" "${p##*/}"
 }
 _cl_ectl() { ETCDCTL_API=3 ct 20 etcdctl --dial-timeout=3s --command-timeout=10s --endpoints "$CL_QUORUM" "$@"; }
@@ -193,11 +197,8 @@ PY
 cl_q_ls() { # path -> children names, sorted, one per line (none when absent)
     if [ "$CL_MODE" = etcd ]; then
         local k
-        k="$CL_ETCD_PREFIX${1%/}/!"
-        _cl_ectl get --prefix --keys-only "$k" | grep -F "$k" | while IFS= read -r line; do
-            line=${line#"$k"}
-            case "$line" in */* | "") ;; *) echo "$line" ;; esac
-        done | sort
+        k=$(_cl_etcd_key "$1/")
+        _cl_ectl get --prefix --keys-only "$k" | sed -n "s|^${k}||p" | grep -v / | sort
     else
         ct 30 "$PY" -W ignore - "$CL_ZK" "$1" <<'PY'
 import sys
