@@ -44,7 +44,7 @@ PER_BROKER_KEYS='broker.id node.id listeners advertised.listeners log.dirs log.d
 
 log() { echo "cluster.sh: $*" >&2; }
 usage() {
-    sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -76,7 +76,7 @@ broker_pid() { # dir i
     [ -f "$f" ] || return 1
     p=$(cat "$f")
     [ -n "$p" ] && [ -r "/proc/$p/cmdline" ] || return 1
-    tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF "$1/broker-$2/server.properties" || return 1
+    tr '\0' ' ' <"/proc/$p/cmdline" | grep -F "$1/broker-$2/server.properties" >/dev/null || return 1
     case "$(ps -o stat= -p "$p" 2>/dev/null)" in Z* | "") return 1 ;; esac
     echo "$p"
 }

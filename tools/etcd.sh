@@ -37,7 +37,7 @@ ETCD=${ETCD_BIN:-etcd}
 
 log() { echo "etcd.sh: $*" >&2; }
 usage() {
-    sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,19p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -79,7 +79,7 @@ member_pid() { # dir i
     [ -f "$f" ] || return 1
     p=$(cat "$f")
     [ -n "$p" ] && [ -r "/proc/$p/cmdline" ] || return 1
-    tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF "$1/m$2/data" || return 1
+    tr '\0' ' ' <"/proc/$p/cmdline" | grep -F "$1/m$2/data" >/dev/null || return 1
     case "$(ps -o stat= -p "$p" 2>/dev/null)" in Z* | "") return 1 ;; esac
     echo "$p"
 }

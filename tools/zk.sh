@@ -42,7 +42,7 @@ ZK_JARS=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/sha
 
 log() { echo "zk.sh: $*" >&2; }
 usage() {
-    sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,17p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -89,7 +89,7 @@ node_pid() { # dir i
     [ -f "$f" ] || return 1
     p=$(cat "$f")
     [ -n "$p" ] && [ -r "/proc/$p/cmdline" ] || return 1
-    tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF "$1/n$2/zoo.cfg" || return 1
+    tr '\0' ' ' <"/proc/$p/cmdline" | grep -F "$1/n$2/zoo.cfg" >/dev/null || return 1
     case "$(ps -o stat= -p "$p" 2>/dev/null)" in Z* | "") return 1 ;; esac
     echo "$p"
 }

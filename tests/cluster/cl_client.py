@@ -152,7 +152,9 @@ def consume(bs, topic, parts, ackfiles):
             if line.strip():
                 p, o, s = map(int, line.split())
                 if (p, o) in want and want[(p, o)] != s:
-                    die("two acknowledged records at %d/%d: seq %d and %d" % (p, o, want[(p, o)], s))
+                    die("two acknowledged records at partition %d offset %d: seq %d and %d (one of"
+                        " them acknowledged but not stored, e.g. deduplicated as a retry of another"
+                        " producer with the same producer id)" % (p, o, want[(p, o)], s))
                 want[(p, o)] = s
     c = Consumer({"bootstrap.servers": bs, "group.id": "cl-check-unused",
                   "enable.auto.commit": False, "socket.timeout.ms": 10000,

@@ -43,7 +43,7 @@ v=$(cl_q_get /config/topics/$TOPIC) || fail "/config/topics/$TOPIC missing"
 found=0
 for c in $(cl_q_ls /config/changes); do
     case "$c" in config_change_*) ;; *) fail "unexpected /config/changes/$c" ;; esac
-    cl_q_get "/config/changes/$c" | grep -q "\"topics/$TOPIC\"" && found=1
+    v=$(cl_q_get "/config/changes/$c") && grep -q "\"topics/$TOPIC\"" <<<"$v" && found=1
 done
 # The controller may already have consumed the notification; then the ops trace shows it.
 [ $found = 1 ] || grep -q '^create .*/config/changes/config_change_ .*ok' "$T_TMP/k28.ops" ||

@@ -60,7 +60,8 @@ grep -q '^maxSessionTimeout=60000$' "$T/zk/n1/zoo.cfg" || fail "maxSessionTimeou
 zk_rw "$c/rbcheck" /a one || fail "kazoo write/read on the ensemble"
 leader=$("$ZK" status "$T/zk" | awk '$NF == "leader" {print $2}')
 "$ZK" kill "$T/zk" "$leader" || fail "zk.sh kill"
-"$ZK" status "$T/zk" | grep -q "^zk $leader down" || fail "killed node $leader not shown down"
+st=$("$ZK" status "$T/zk")
+grep -q "^zk $leader down" <<<"$st" || fail "killed node $leader not shown down: $st"
 # The two left elect a leader among themselves (bounded).
 deadline=$((SECONDS + 30))
 until [ "$(mode_count "$T/zk" leader)" = 1 ]; do
@@ -79,7 +80,8 @@ done
 
 # ---- ZooKeeper, standalone ----
 c1=$("$ZK" up "$T/zk1" 1) || fail "zk.sh up DIR 1 failed"
-"$ZK" status "$T/zk1" | grep -q ' standalone$' || fail "single node not standalone"
+st=$("$ZK" status "$T/zk1")
+grep -q ' standalone$' <<<"$st" || fail "single node not standalone: $st"
 zk_rw "$c1" /b x || fail "kazoo on the standalone node"
 "$ZK" down "$T/zk1"
 info "zk: standalone node ok"
