@@ -157,8 +157,7 @@ static int brokers_for(struct ctl_zk *z, const struct ctl_args *a, int32_t rf,
         return ctl_zk_fail(a, "reading /brokers/ids", rc);
     if (rf > *nb) {
         MSG(a, "Replication factor: %d larger than available brokers: %d.%s%s%s\n", rf, *nb,
-            *nb ? "" : " (no broker is registered under ",
-            *nb ? "" : (z->chroot[0] ? z->chroot : "/"),
+            *nb ? "" : " (no broker is registered in ", *nb ? "" : z->chroot,
             *nb ? "" : "/brokers/ids: are the brokers up, with this chroot in zookeeper.connect?)");
         free(*bs);
         *bs = NULL;

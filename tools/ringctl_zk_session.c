@@ -10,9 +10,11 @@
 #include "core/logging.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CTL_ZK_SESSION_MS 10000
 
@@ -26,8 +28,7 @@ int ctl_zk_open(struct ctl_zk *z, const struct ctl_args *a)
 {
     char err[512];
     memset(z, 0, sizeof(*z));
-    /* The ZooKeeper client's own lines (connection retries) only with --verbose:
-     * the failure is reported below in one line. */
+    /* The ZooKeeper client's own notes only with --verbose. */
     rb_loglevel_max = a->verbose ? RB_LL_DEBUG : RB_LL_ERROR;
     if (ctl_zk_split_connect(a->zookeeper, z->hosts, sizeof(z->hosts), z->chroot, sizeof(z->chroot),
                              err, sizeof(err)) < 0) {
@@ -40,7 +41,20 @@ int ctl_zk_open(struct ctl_zk *z, const struct ctl_args *a)
         .session_timeout_ms = CTL_ZK_SESSION_MS,
         .connection_timeout_ms = (int32_t)a->connect_timeout_ms,
     };
+    /* Without --verbose the client's connection errors (one per refused server
+     * and retry, at ERROR level) are kept off stderr while the session is made:
+     * a failure is reported below in one line. */
+    int saved = a->verbose ? -1 : dup(STDERR_FILENO);
+    int devnull = saved >= 0 ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+    if (devnull >= 0)
+        dup2(devnull, STDERR_FILENO);
     int rc = rb_quorum_open(&z->q, &cfg, err, sizeof(err));
+    if (devnull >= 0) {
+        dup2(saved, STDERR_FILENO);
+        close(devnull);
+    }
+    if (saved >= 0)
+        close(saved);
     if (rc < 0) {
         fprintf(stderr, "ringctl %s: cannot reach ZooKeeper at %s within %lld ms: %s\n",
                 ctl_cmd_name(a->cmd), z->hosts, (long long)a->connect_timeout_ms, err);
