@@ -149,15 +149,17 @@ integration-asan:
 interop: all
 	@tests/interop/run-all.sh
 
-# The quorum interface (coord/quorum.h) against a real 3-node ZooKeeper ensemble:
-# tests/quorum/conformance.c, driven by tests/quorum/run.sh.
+# The quorum interface (coord/quorum.h) against a real 3-node ZooKeeper ensemble
+# and a real 3-member etcd cluster: tests/quorum/conformance.c, driven by
+# tests/quorum/run.sh and tests/quorum/run_etcd.sh (both run; fails if either does).
 QUORUM_TEST := $(OUT)/tests/quorum_conformance
 $(QUORUM_TEST): tests/quorum/conformance.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_MODE) $(LIBS)
 .PHONY: quorum-test
 quorum-test: $(QUORUM_TEST)
-	@tests/quorum/run.sh $(abspath $(QUORUM_TEST))
+	@rc=0; tests/quorum/run.sh $(abspath $(QUORUM_TEST)) || rc=1; \
+	  tests/quorum/run_etcd.sh $(abspath $(QUORUM_TEST)) || rc=1; exit $$rc
 
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
