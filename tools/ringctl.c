@@ -169,7 +169,7 @@ int main(int argc, char **argv)
     }
     switch (a.cmd) {
     case CTL_CMD_TOPICS:
-        return a.zookeeper ? ctl_zk_topics(&a) : ctl_topics(&a);
+        return a.zookeeper || a.etcd ? ctl_zk_topics(&a) : ctl_topics(&a);
     case CTL_CMD_CLUSTER:
         return ctl_cluster(&a);
     case CTL_CMD_ZK:

@@ -65,6 +65,8 @@ struct ctl_args {
     /* --zookeeper h:p[,h:p][/chroot]: topics, cluster and zk read and write the
      * quorum directly (tools/ringctl_zk.c), as Kafka 2.8's TopicCommand did */
     const char *zookeeper;
+    const char *etcd;               /* --etcd http://h:p,...: the same through the etcd backend */
+    const char *etcd_prefix;        /* --etcd-prefix (the brokers' etcd.prefix, /ringbroker) */
     const char *replica_assignment; /* --replica-assignment "1:2,2:3" (with --zookeeper) */
     bool exclude_internal;          /* --exclude-internal (list/describe) */
     /* zk */

@@ -63,6 +63,8 @@ enum opt_id {
     O_EXCLUDE_INTERNAL,
     O_MAX_NODES,
     O_MAX_DATA,
+    O_ETCD,
+    O_ETCD_PREFIX,
 };
 
 #define T   (1u << CTL_CMD_TOPICS)
@@ -87,6 +89,8 @@ static const struct opt_def opts[] = {
     {"--verbose", O_VERBOSE, ALL, false},
     {"--bootstrap-server", O_BOOTSTRAP, ALL, true},
     {"--zookeeper", O_ZOOKEEPER, T | K | Z, true},
+    {"--etcd", O_ETCD, T | K | Z, true},
+    {"--etcd-prefix", O_ETCD_PREFIX, T | K | Z, true},
     {"--replica-assignment", O_REPLICA_ASSIGNMENT, T, true},
     {"--exclude-internal", O_EXCLUDE_INTERNAL, T | K, false},
     {"--max-nodes", O_MAX_NODES, Z, true},
@@ -338,6 +342,12 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
     case O_ZOOKEEPER:
         a->zookeeper = v;
         return 0;
+    case O_ETCD:
+        a->etcd = v;
+        return 0;
+    case O_ETCD_PREFIX:
+        a->etcd_prefix = v;
+        return 0;
     case O_REPLICA_ASSIGNMENT:
         a->replica_assignment = v;
         return 0;
@@ -494,12 +504,13 @@ static int check_topics(struct ctl_args *a, char *err, size_t errlen)
     if (a->exclude_internal && a->action != CTL_TOPICS_LIST && a->action != CTL_TOPICS_DESCRIBE)
         return fail(err, errlen, "topics: --exclude-internal goes with --list or --describe%s%s",
                     "", "");
-    if (a->replica_assignment && !a->zookeeper)
-        return fail(err, errlen, "topics: --replica-assignment goes with --zookeeper%s%s", "", "");
+    if (a->replica_assignment && !a->zookeeper && !a->etcd)
+        return fail(err, errlen, "topics: --replica-assignment goes with --zookeeper or --etcd%s%s",
+                    "", "");
     if (a->replica_assignment && a->action != CTL_TOPICS_CREATE && !alter)
         return fail(err, errlen, "topics: --replica-assignment goes with --create or --alter%s%s",
                     "", "");
-    if (a->zookeeper && a->action == CTL_TOPICS_CREATE) {
+    if ((a->zookeeper || a->etcd) && a->action == CTL_TOPICS_CREATE) {
         if (a->replica_assignment && (a->partitions > 0 || a->replication_factor > 0))
             return fail(err, errlen,
                         "topics: --replica-assignment does not go with --partitions or "
@@ -507,7 +518,7 @@ static int check_topics(struct ctl_args *a, char *err, size_t errlen)
                         "", "");
         if (!a->replica_assignment && (a->partitions < 0 || a->replication_factor < 0))
             return fail(err, errlen,
-                        "topics: --create with --zookeeper needs --partitions and "
+                        "topics: --create with --zookeeper or --etcd needs --partitions and "
                         "--replication-factor (or --replica-assignment)%s%s",
                         "", "");
     }
@@ -534,14 +545,25 @@ static int check_target(struct ctl_args *a, char *err, size_t errlen)
     bool zk_ok = a->cmd == CTL_CMD_TOPICS || a->cmd == CTL_CMD_CLUSTER || a->cmd == CTL_CMD_ZK;
     if (a->zookeeper && !*a->zookeeper)
         return fail(err, errlen, "%s: --zookeeper must not be empty%s", cmd, "");
-    if (a->bootstrap && a->zookeeper)
-        return fail(err, errlen, "%s: only one of --bootstrap-server, --zookeeper%s", cmd, "");
-    if (a->cmd == CTL_CMD_ZK && !a->zookeeper)
-        return fail(err, errlen, "%s: missing required option --zookeeper HOST:PORT[/CHROOT]%s",
+    if (a->etcd && !*a->etcd)
+        return fail(err, errlen, "%s: --etcd must not be empty%s", cmd, "");
+    if ((a->bootstrap != NULL) + (a->zookeeper != NULL) + (a->etcd != NULL) > 1)
+        return fail(err, errlen, "%s: only one of --bootstrap-server, --zookeeper, --etcd%s", cmd,
+                    "");
+    if (a->etcd_prefix && !a->etcd)
+        return fail(err, errlen, "%s: --etcd-prefix goes with --etcd%s", cmd, "");
+    if (a->etcd_prefix && strcmp(a->etcd_prefix, "/") != 0 && !ctl_zk_path_ok(a->etcd_prefix))
+        return fail(err, errlen,
+                    "%s: --etcd-prefix '%s' must be /NAME[/NAME...] (no trailing or double '/')",
+                    cmd, a->etcd_prefix);
+    if (a->cmd == CTL_CMD_ZK && !a->zookeeper && !a->etcd)
+        return fail(err, errlen,
+                    "%s: missing required option --zookeeper HOST:PORT[/CHROOT] (or --etcd "
+                    "URL[,URL...])%s",
                     cmd, "");
-    if (!a->zookeeper && (!a->bootstrap || !*a->bootstrap))
+    if (!a->zookeeper && !a->etcd && (!a->bootstrap || !*a->bootstrap))
         return fail(err, errlen, "%s: missing required option --bootstrap-server HOST:PORT%s", cmd,
-                    zk_ok ? " (or --zookeeper HOST:PORT[/CHROOT])" : "");
+                    zk_ok ? " (or --zookeeper HOST:PORT[/CHROOT], or --etcd URL[,URL...])" : "");
     if (a->zookeeper) {
         char why[256];
         if (ctl_zk_split_connect(a->zookeeper, NULL, 0, NULL, 0, why, sizeof(why)) < 0)

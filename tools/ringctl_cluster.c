@@ -301,7 +301,7 @@ static int md_view(rd_kafka_t *rk, const struct ctl_args *a)
 
 int ctl_cluster(const struct ctl_args *a)
 {
-    if (a->zookeeper)
+    if (a->zookeeper || a->etcd)
         return cluster_zk(a);
     return ctl_with_admin(a, false, md_view);
 }

@@ -21,7 +21,8 @@ static const char usage_main[] =
     "\n"
     "Works against ringbroker or any Kafka broker (librdkafka); topics, cluster and zk\n"
     "also read (and topics writes) a ZooKeeper-mode cluster's ZooKeeper directly with\n"
-    "--zookeeper HOST:PORT[,HOST:PORT...][/CHROOT], as Kafka 2.8's tools did.\n"
+    "--zookeeper HOST:PORT[,HOST:PORT...][/CHROOT], as Kafka 2.8's tools did (for a\n"
+    "cluster on etcd: --etcd URL[,URL...] [--etcd-prefix P]).\n"
     "Exit status: 0 success, 1 the operation failed, 2 bad usage.\n";
 
 #define COMMON_OPTS                                                                                \
@@ -66,7 +67,10 @@ static const char usage_topics[] =
     "\n"
     "Options:\n"
     "  --timeout-ms N              request timeout (30000)\n"
-    "  --zookeeper HOST:PORT[,...][/CHROOT]   the cluster's ZooKeeper (see above)\n" COMMON_OPTS;
+    "  --zookeeper HOST:PORT[,...][/CHROOT]   the cluster's ZooKeeper (see above)\n"
+    "  --etcd URL[,URL...]         instead of --zookeeper: a cluster on etcd (the brokers'\n"
+    "                              etcd.endpoints), the same tree under\n"
+    "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n" COMMON_OPTS;
 
 static const char usage_produce[] =
     "usage: ringctl produce --bootstrap-server HOST:PORT --topic T [OPTIONS] < lines\n"
@@ -198,10 +202,14 @@ static const char usage_cluster[] =
     "Options:\n"
     "  --exclude-internal          leave out __consumer_offsets and __transaction_state\n"
     "  --timeout-ms N              request timeout (30000)\n"
-    "  --zookeeper HOST:PORT[,...][/CHROOT]   read the cluster's ZooKeeper instead\n" COMMON_OPTS;
+    "  --zookeeper HOST:PORT[,...][/CHROOT]   read the cluster's ZooKeeper instead\n"
+    "  --etcd URL[,URL...]         instead of --zookeeper: a cluster on etcd (the brokers'\n"
+    "                              etcd.endpoints), the same tree under\n"
+    "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n" COMMON_OPTS;
 
 static const char usage_zk[] =
     "usage: ringctl zk --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT] [PATH] [OPTIONS]\n"
+    "       ringctl zk --etcd URL[,URL...] [--etcd-prefix P] [PATH] [OPTIONS]\n"
     "\n"
     "Dumps the nodes under the chroot (or under PATH, a path within it such as\n"
     "/brokers) as an indented tree, one node a line: its name, then \" = \" and its data\n"
@@ -213,7 +221,10 @@ static const char usage_zk[] =
     "  --max-nodes N               stop after N nodes (1000); a last line says so\n"
     "  --max-data N                show at most N bytes of a node's data (300), then\n"
     "                              \"...(LEN bytes)\"\n"
-    "  --connect-timeout-ms N      give up when ZooKeeper does not answer within N ms\n"
+    "  --etcd URL[,URL...]         instead of --zookeeper: a cluster on etcd (the brokers'\n"
+    "                              etcd.endpoints), the same tree under\n"
+    "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n"
+    "  --connect-timeout-ms N      give up when the quorum does not answer within N ms\n"
     "                              (10000)\n"
     "  --help                      this text\n";
 

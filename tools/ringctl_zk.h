@@ -64,13 +64,15 @@ const char *ctl_partition_status(int32_t leader, const int32_t *live, int n_live
 
 struct ctl_zk {
     struct rb_quorum *q;
+    const char *what; /* "ZooKeeper" or "etcd", for messages */
     char chroot[512]; /* "" or "/kafka": prefixed to every path by ctl_zk_path */
     char hosts[1024];
 };
 
-/* Open a session on a->zookeeper's hosts and check that the chroot exists (a
- * missing one is an error naming it: nothing is created). Prints the reason and
- * returns CTL_EXIT_FAIL (or CTL_EXIT_USAGE) on failure, 0 when open. */
+/* Open a session on a->zookeeper's hosts (or a->etcd's endpoints, the chroot
+ * being --etcd-prefix, /ringbroker by default) and check that the chroot exists
+ * (a missing one is an error naming it: nothing is created). Prints the reason
+ * and returns CTL_EXIT_FAIL (or CTL_EXIT_USAGE) on failure, 0 when open. */
 int ctl_zk_open(struct ctl_zk *z, const struct ctl_args *a);
 void ctl_zk_close(struct ctl_zk *z);
 /* The full path of a cluster path ("/brokers/ids") under the chroot. */

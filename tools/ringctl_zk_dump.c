@@ -73,10 +73,10 @@ int ctl_zk_dump(const struct ctl_args *a)
         fprintf(stderr, "ringctl zk: out of memory\n");
         return CTL_EXIT_FAIL;
     }
-    printf("# ZooKeeper %s, chroot %s: %s\n", z.hosts, z.chroot[0] ? z.chroot : "(none)", rel);
+    printf("# %s %s, chroot %s: %s\n", z.what, z.hosts, z.chroot[0] ? z.chroot : "(none)", rel);
     rc = dump_node(&d, full, rel, 0);
     if (rc == -ENOENT) {
-        fprintf(stderr, "ringctl zk: no node %s on ZooKeeper at %s\n", full, z.hosts);
+        fprintf(stderr, "ringctl zk: no node %s on %s at %s\n", full, z.what, z.hosts);
         rc = CTL_EXIT_FAIL;
     } else if (rc < 0) {
         rc = ctl_zk_fail(a, "reading the tree", rc);

@@ -1,6 +1,7 @@
 /*
  * tools/ringctl_zk_session.c - ringctl's session with the cluster's ZooKeeper
- * (--zookeeper h:p[,h:p][/chroot]) through coord/quorum.h, and the reads the
+ * (--zookeeper h:p[,h:p][/chroot]) or etcd (--etcd URL,... --etcd-prefix P)
+ * through coord/quorum.h, and the reads the
  * --zookeeper commands share: brokers, controller, cluster id, partition states.
  * The session is opened on the hosts alone and ringctl prefixes the chroot
  * itself, so a mistyped chroot is reported, never created (the broker's own
@@ -24,19 +25,39 @@ int ctl_zk_fail(const struct ctl_args *a, const char *what, int err)
     return CTL_EXIT_FAIL;
 }
 
-int ctl_zk_open(struct ctl_zk *z, const struct ctl_args *a)
+/* Hosts and chroot of --zookeeper, or endpoints and prefix of --etcd. */
+static int target(struct ctl_zk *z, const struct ctl_args *a)
 {
     char err[512];
-    memset(z, 0, sizeof(*z));
-    /* The ZooKeeper client's own notes only with --verbose. */
-    rb_loglevel_max = a->verbose ? RB_LL_DEBUG : RB_LL_ERROR;
+    if (a->etcd) {
+        const char *p = a->etcd_prefix ? a->etcd_prefix : "/ringbroker";
+        z->what = "etcd";
+        snprintf(z->hosts, sizeof(z->hosts), "%s", a->etcd);
+        snprintf(z->chroot, sizeof(z->chroot), "%s", strcmp(p, "/") == 0 ? "" : p);
+        return 0;
+    }
+    z->what = "ZooKeeper";
     if (ctl_zk_split_connect(a->zookeeper, z->hosts, sizeof(z->hosts), z->chroot, sizeof(z->chroot),
                              err, sizeof(err)) < 0) {
         fprintf(stderr, "ringctl %s: --zookeeper %s\n", ctl_cmd_name(a->cmd), err);
         return CTL_EXIT_USAGE;
     }
+    return 0;
+}
+
+int ctl_zk_open(struct ctl_zk *z, const struct ctl_args *a)
+{
+    char err[512];
+    memset(z, 0, sizeof(*z));
+    /* The quorum client's own notes only with --verbose. */
+    rb_loglevel_max = a->verbose ? RB_LL_DEBUG : RB_LL_ERROR;
+    int rc = target(z, a);
+    if (rc)
+        return rc;
+    /* Opened without a root: ringctl prefixes the chroot (etcd: the prefix; its
+     * nested prefixes see one tree) so that a missing one is not created. */
     struct rb_quorum_config cfg = {
-        .backend = "zookeeper",
+        .backend = a->etcd ? "etcd" : "zookeeper",
         .connect = z->hosts,
         .session_timeout_ms = CTL_ZK_SESSION_MS,
         .connection_timeout_ms = (int32_t)a->connect_timeout_ms,
@@ -48,7 +69,7 @@ int ctl_zk_open(struct ctl_zk *z, const struct ctl_args *a)
     int devnull = saved >= 0 ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
     if (devnull >= 0)
         dup2(devnull, STDERR_FILENO);
-    int rc = rb_quorum_open(&z->q, &cfg, err, sizeof(err));
+    rc = rb_quorum_open(&z->q, &cfg, err, sizeof(err));
     if (devnull >= 0) {
         dup2(saved, STDERR_FILENO);
         close(devnull);
@@ -56,18 +77,20 @@ int ctl_zk_open(struct ctl_zk *z, const struct ctl_args *a)
     if (saved >= 0)
         close(saved);
     if (rc < 0) {
-        fprintf(stderr, "ringctl %s: cannot reach ZooKeeper at %s within %lld ms: %s\n",
-                ctl_cmd_name(a->cmd), z->hosts, (long long)a->connect_timeout_ms, err);
+        fprintf(stderr, "ringctl %s: cannot reach %s at %s within %lld ms: %s\n",
+                ctl_cmd_name(a->cmd), z->what, z->hosts, (long long)a->connect_timeout_ms, err);
         return CTL_EXIT_FAIL;
     }
     if (z->chroot[0]) {
         rc = rb_quorum_exists(z->q, z->chroot, false, NULL);
         if (rc < 0) {
             if (rc == -ENOENT)
-                fprintf(stderr,
-                        "ringctl %s: ZooKeeper at %s has no node %s: a wrong chroot? (it is the "
-                        "part after the last port of the brokers' zookeeper.connect)\n",
-                        ctl_cmd_name(a->cmd), z->hosts, z->chroot);
+                fprintf(stderr, "ringctl %s: %s at %s has no node %s: a wrong %s? (%s)\n",
+                        ctl_cmd_name(a->cmd), z->what, z->hosts, z->chroot,
+                        a->etcd ? "--etcd-prefix" : "chroot",
+                        a->etcd ? "the brokers' etcd.prefix, /ringbroker by default"
+                                : "it is the part after the last port of the brokers' "
+                                  "zookeeper.connect");
             else
                 fprintf(stderr, "ringctl %s: checking the chroot %s: %s\n", ctl_cmd_name(a->cmd),
                         z->chroot, rb_quorum_strerror(rc));

@@ -199,10 +199,11 @@ Test(ringctl_zk, args_zookeeper_topics)
                        "--partitions", "3", "--replica-assignment", "1,2"),
                  "must list every partition");
     expect_error(PARSE(&a, "topics", "--zookeeper", "h:1", "--bootstrap-server", "h:2", "--list"),
-                 "only one of --bootstrap-server, --zookeeper");
+                 "only one of --bootstrap-server, --zookeeper, --etcd");
     expect_error(PARSE(&a, "topics", "--zookeeper", "h:1/kafka/", "--list"), "--zookeeper: ");
     expect_error(PARSE(&a, "topics", "--zookeeper", "", "--list"), "must not be empty");
-    expect_error(PARSE(&a, "topics", "--list"), "(or --zookeeper HOST:PORT[/CHROOT])");
+    expect_error(PARSE(&a, "topics", "--list"),
+                 "(or --zookeeper HOST:PORT[/CHROOT], or --etcd URL[,URL...])");
     expect_error(
         PARSE(&a, "topics", "--zookeeper", "h:1", "--delete", "--topic", "t", "--exclude-internal"),
         "--exclude-internal goes with --list or --describe");
@@ -237,4 +238,31 @@ Test(ringctl_zk, args_cluster_and_zk)
     expect_error(PARSE(&a, "zk", "--zookeeper", "h:1", "--max-nodes", "0"), "out of range");
     cr_assert_eq(PARSE(&a, "zk", "--help"), 0);
     cr_assert(a.help);
+}
+
+Test(ringctl_zk, args_etcd)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "topics", "--etcd", "http://h:2379,http://h2:2379", "--list"), 0, "%s",
+                 err);
+    cr_assert_str_eq(a.etcd, "http://h:2379,http://h2:2379");
+    cr_assert_null(a.etcd_prefix);
+    cr_assert_eq(PARSE(&a, "topics", "--etcd", "http://h:2379", "--etcd-prefix", "/rb/x",
+                       "--create", "--topic", "t", "--partitions", "1", "--replication-factor",
+                       "1"),
+                 0, "%s", err);
+    cr_assert_str_eq(a.etcd_prefix, "/rb/x");
+    cr_assert_eq(PARSE(&a, "cluster", "--etcd", "http://h:2379", "--etcd-prefix", "/"), 0, "%s",
+                 err);
+    cr_assert_eq(PARSE(&a, "zk", "--etcd", "http://h:2379", "/brokers"), 0, "%s", err);
+    expect_error(PARSE(&a, "topics", "--etcd", "http://h:2379", "--create", "--topic", "t"),
+                 "needs --partitions and --replication-factor");
+    expect_error(PARSE(&a, "topics", "--etcd", "http://h:2379", "--zookeeper", "h:1", "--list"),
+                 "only one of --bootstrap-server, --zookeeper, --etcd");
+    expect_error(PARSE(&a, "topics", "--zookeeper", "h:1", "--etcd-prefix", "/x", "--list"),
+                 "--etcd-prefix goes with --etcd");
+    expect_error(PARSE(&a, "topics", "--etcd", "http://h:2379", "--etcd-prefix", "x", "--list"),
+                 "must be /NAME");
+    expect_error(PARSE(&a, "topics", "--etcd", "", "--list"), "--etcd must not be empty");
+    expect_error(PARSE(&a, "zk"), "(or --etcd URL[,URL...])");
 }
