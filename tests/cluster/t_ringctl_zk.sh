@@ -45,7 +45,7 @@ info() { echo "info: $*"; }
 command -v kcat >/dev/null || fail "kcat missing (tools/install-deps.sh)"
 LIB=$("$ROOT/tools/fetch-kafka.sh" 2.8.2) || fail "cannot fetch Kafka 2.8.2"
 
-timeout 150 "$CLUSTER" up --dir "$D" --override zookeeper.session.timeout.ms=6000 \
+timeout 150 "$CLUSTER" up --dir "$D" --override zookeeper.session.timeout.ms=6000 --override broker.rack=r1 \
     >"$T/up.log" 2>&1 || fail "cluster.sh up: $(tail -20 "$T/up.log")"
 Q=$(cat "$D/quorum")
 B=$(cat "$D/bootstrap")
@@ -147,6 +147,7 @@ for f in "$T/cz" "$T/cb"; do
     [ "$(grep -c ' ok$' "$f")" = 7 ] || fail "not 7 partitions ok in $(cat "$f")"
 done
 grep -q "^Cluster id: [A-Za-z0-9_-]\{22\}$" "$T/cz" || fail "cluster id: $(cat "$T/cz")"
+[ "$(grep -c '^[1-3]  *127.0.0.1:[0-9]*  *r1$' "$T/cz")" = 3 ] || fail "racks (r1): $(cat "$T/cz")"
 info "cluster: 3 brokers, controller $ctrl, 7 partitions led"
 
 # ---- zk dump ----
@@ -174,6 +175,17 @@ timeout 30 kcat -L -b "$B" 2>&1 | grep -q 'topic "kt" with' &&
 out=$(zkt --delete --topic kt 2>&1) && fail "deleting a missing topic succeeded"
 echo "$out" | grep -q "Topic 'kt' does not exist as expected" || fail "delete missing: $out"
 zkt --delete --topic kt --if-exists || fail "--delete --if-exists of a missing topic failed"
+
+# ---- --replica-assignment ----
+out=$(zkt --create --topic ra --replica-assignment 3,2) || fail "create with --replica-assignment: $out"
+wait_for 30 all_led || fail "ra's partitions got no leaders"
+zkt --describe --topic ra >"$T/ra.desc"
+grep -q $'^\tTopic: ra\tPartition: 0\tLeader: 3\tReplicas: 3\tIsr: 3$' "$T/ra.desc" &&
+    grep -q $'^\tTopic: ra\tPartition: 1\tLeader: 2\tReplicas: 2\tIsr: 2$' "$T/ra.desc" ||
+    fail "ra not placed as asked: $(cat "$T/ra.desc")"
+kt --describe --topic ra | diff - "$T/ra.desc" >"$T/diff" || fail "ra differs: $(cat "$T/diff")"
+zkt --delete --topic ra >/dev/null || fail "delete ra"
+wait_for 30 gone || fail "ra not deleted: $(zkt --list)"
 
 # ---- errors ----
 out=$(ctl topics --list --zookeeper "$HOSTS/nokafka" 2>&1) && fail "a missing chroot was accepted"
