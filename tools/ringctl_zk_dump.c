@@ -36,6 +36,9 @@ static int dump_node(struct dump *d, const char *full, const char *name, int dep
         return rc;
     ctl_zk_fmt_data(d->line, d->line_cap, data, len, (size_t)d->a->max_data);
     free(data);
+    if (depth == 0) /* the header once the root is known to exist */
+        printf("# %s %s, chroot %s: %s\n", d->z->what, d->z->hosts,
+               d->z->chroot[0] ? d->z->chroot : "(none)", name);
     printf("%*s%s%s%s\n", depth * 2, "", name, d->line[0] ? " = " : "", d->line);
     d->shown++;
     char **names = NULL;
@@ -73,7 +76,6 @@ int ctl_zk_dump(const struct ctl_args *a)
         fprintf(stderr, "ringctl zk: out of memory\n");
         return CTL_EXIT_FAIL;
     }
-    printf("# %s %s, chroot %s: %s\n", z.what, z.hosts, z.chroot[0] ? z.chroot : "(none)", rel);
     rc = dump_node(&d, full, rel, 0);
     if (rc == -ENOENT) {
         fprintf(stderr, "ringctl zk: no node %s on %s at %s\n", full, z.what, z.hosts);
