@@ -69,6 +69,7 @@ struct ctl_args {
     const char *etcd_prefix;        /* --etcd-prefix (the brokers' etcd.prefix, /ringbroker) */
     const char *replica_assignment; /* --replica-assignment "1:2,2:3" (with --zookeeper) */
     bool exclude_internal;          /* --exclude-internal (list/describe) */
+    bool disable_rack_aware;        /* --disable-rack-aware (assignment ignores racks) */
     /* zk */
     const char *zk_path; /* the subtree to dump ("/" = the chroot) */
     int64_t max_nodes;   /* --max-nodes: the dump stops after this many nodes */

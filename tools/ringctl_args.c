@@ -65,6 +65,7 @@ enum opt_id {
     O_MAX_DATA,
     O_ETCD,
     O_ETCD_PREFIX,
+    O_DISABLE_RACK_AWARE,
 };
 
 #define T   (1u << CTL_CMD_TOPICS)
@@ -92,6 +93,7 @@ static const struct opt_def opts[] = {
     {"--etcd", O_ETCD, T | K | Z, true},
     {"--etcd-prefix", O_ETCD_PREFIX, T | K | Z, true},
     {"--replica-assignment", O_REPLICA_ASSIGNMENT, T, true},
+    {"--disable-rack-aware", O_DISABLE_RACK_AWARE, T, false},
     {"--exclude-internal", O_EXCLUDE_INTERNAL, T | K, false},
     {"--max-nodes", O_MAX_NODES, Z, true},
     {"--max-data", O_MAX_DATA, Z, true},
@@ -348,6 +350,9 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
     case O_ETCD_PREFIX:
         a->etcd_prefix = v;
         return 0;
+    case O_DISABLE_RACK_AWARE:
+        a->disable_rack_aware = true;
+        return 0;
     case O_REPLICA_ASSIGNMENT:
         a->replica_assignment = v;
         return 0;
@@ -506,6 +511,12 @@ static int check_topics(struct ctl_args *a, char *err, size_t errlen)
                     "", "");
     if (a->replica_assignment && !a->zookeeper && !a->etcd)
         return fail(err, errlen, "topics: --replica-assignment goes with --zookeeper or --etcd%s%s",
+                    "", "");
+    if (a->disable_rack_aware && (a->replica_assignment || (!a->zookeeper && !a->etcd) ||
+                                  (a->action != CTL_TOPICS_CREATE && !alter)))
+        return fail(err, errlen,
+                    "topics: --disable-rack-aware goes with --create or --alter (with --zookeeper "
+                    "or --etcd, without --replica-assignment)%s%s",
                     "", "");
     if (a->replica_assignment && a->action != CTL_TOPICS_CREATE && !alter)
         return fail(err, errlen, "topics: --replica-assignment goes with --create or --alter%s%s",

@@ -155,6 +155,22 @@ static int brokers_for(struct ctl_zk *z, const struct ctl_args *a, int32_t rf,
     int rc = ctl_zk_brokers(z, bs, nb);
     if (rc < 0)
         return ctl_zk_fail(a, "reading /brokers/ids", rc);
+    int with_rack = 0;
+    for (int i = 0; i < *nb; i++) {
+        if (a->disable_rack_aware)
+            (*bs)[i].rack[0] = 0;
+        with_rack += (*bs)[i].rack[0] != 0;
+    }
+    if (with_rack && with_rack < *nb) { /* Kafka's RackAwareMode.Enforced */
+        MSG(a,
+            "Not all brokers have rack information. Add --disable-rack-aware in command line to "
+            "make replica assignment without rack information. (%d of %d brokers have "
+            "broker.rack)\n",
+            with_rack, *nb);
+        free(*bs);
+        *bs = NULL;
+        return CTL_EXIT_FAIL;
+    }
     if (rf > *nb) {
         MSG(a, "Replication factor: %d larger than available brokers: %d.%s%s%s\n", rf, *nb,
             *nb ? "" : " (no broker is registered in ", *nb ? "" : z->chroot,

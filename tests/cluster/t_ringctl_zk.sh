@@ -15,6 +15,8 @@
 #    ports, the controller named in /controller, every partition with a leader and
 #    the summary; after kill -9 of a broker its partitions are flagged (NO LEADER)
 #    and counted offline, and describe says "Leader: none" as TopicCommand does;
+#  - with broker.rack on only some brokers a create is refused as TopicCommand
+#    refuses it, unless --disable-rack-aware;
 #  - ringctl zk dumps the tree (brokers, topics, states, controller), --max-nodes
 #    bounds it, a missing PATH fails;
 #  - errors: a chroot that does not exist, a replication factor above the broker
@@ -221,4 +223,20 @@ grep -q $'\tLeader: none\tReplicas: 1\t' "$T/rc.desc2" || fail "no 'Leader: none
 kt --describe --topic test >"$T/kt.desc2"
 diff "$T/kt.desc2" "$T/rc.desc2" >"$T/diff" || fail "describe with a dead broker differs: $(cat "$T/diff")"
 info "broker 1 lost: its partitions show NO LEADER / Leader: none"
+
+# ---- racks on some brokers only: refused, as Kafka's Enforced rack-aware mode ----
+sed -i '/^broker.rack=/d' "$D/overrides"
+timeout 60 "$CLUSTER" start-broker 1 --dir "$D" >/dev/null 2>&1 || fail "start-broker 1"
+three() { ctl cluster --zookeeper "$Q" --exclude-internal | grep -q "^3 brokers,"; }
+wait_for 40 three || fail "broker 1 did not register again"
+grep -q '^1  *127.0.0.1:[0-9]*  *-$' <(ctl cluster --zookeeper "$Q") || fail "broker 1 has a rack"
+out=$(zkt --create --topic mixed --partitions 1 --replication-factor 1 2>&1) &&
+    fail "a create with racks on 2 of 3 brokers succeeded"
+echo "$out" | grep -q "Not all brokers have rack information. Add --disable-rack-aware" ||
+    fail "mixed racks: $out"
+out=$(kt --create --topic mixed --partitions 1 --replication-factor 1)
+echo "$out" | grep -q "Not all brokers have rack information" ||
+    fail "TopicCommand accepted mixed racks: $out $(cat "$T/kt.err")"
+out=$(zkt --create --topic mixed --partitions 3 --replication-factor 1 --disable-rack-aware) ||
+    fail "--disable-rack-aware: $out"
 echo "PASS: t_ringctl_zk"

@@ -266,3 +266,20 @@ Test(ringctl_zk, args_etcd)
     expect_error(PARSE(&a, "topics", "--etcd", "", "--list"), "--etcd must not be empty");
     expect_error(PARSE(&a, "zk"), "(or --etcd URL[,URL...])");
 }
+
+Test(ringctl_zk, args_rack_aware)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "topics", "--zookeeper", "h:1", "--create", "--topic", "t",
+                       "--partitions", "1", "--replication-factor", "1", "--disable-rack-aware"),
+                 0, "%s", err);
+    cr_assert(a.disable_rack_aware);
+    expect_error(PARSE(&a, "topics", "--bootstrap-server", "h:1", "--create", "--topic", "t",
+                       "--disable-rack-aware"),
+                 "--disable-rack-aware goes with");
+    expect_error(PARSE(&a, "topics", "--zookeeper", "h:1", "--list", "--disable-rack-aware"),
+                 "--disable-rack-aware goes with");
+    expect_error(PARSE(&a, "topics", "--zookeeper", "h:1", "--create", "--topic", "t",
+                       "--replica-assignment", "1", "--disable-rack-aware"),
+                 "--disable-rack-aware goes with");
+}
