@@ -14,6 +14,8 @@
  *              version read, with the new partitions assigned as Kafka's
  *              addPartitions does (the start index of partition 0's first replica);
  *   --delete   /admin/delete_topics/<t> (the controller deletes the topic).
+ * --topic of --list, --describe and --delete is a regular expression, as Kafka's
+ * (IncludeList: "a,b" and "te.*" work); --create and --alter take one name.
  * Output is kafka-topics.sh's; errors go to stderr with Kafka's wording.
  */
 #include "tools/ringctl_zk.h"
@@ -63,25 +65,34 @@ static int read_assignment(struct ctl_zk *z, const char *topic, struct rb_kzk_as
     return rc;
 }
 
-/* The topics (/brokers/topics children) after --topic and --exclude-internal. */
+/* The topics (/brokers/topics children) after --topic (Kafka's IncludeList: a
+ * regular expression) and --exclude-internal. -EINVAL: a bad --topic (printed). */
 static int topic_names(struct ctl_zk *z, const struct ctl_args *a, char ***names, int *n)
 {
+    regex_t re;
+    char err[512];
+    if (a->topic && ctl_topic_filter_compile(a->topic, &re, err, sizeof(err)) < 0) {
+        MSG(a, "%s\n", err);
+        return -EINVAL;
+    }
     int rc = ctl_zk_children(z, "/brokers/topics", names, n);
     if (rc == -ENOENT) {
         *names = NULL;
         *n = 0;
-        return 0;
+        rc = 0;
     }
-    if (rc < 0)
-        return rc;
     int k = 0;
-    for (int i = 0; i < *n; i++) {
-        if (a->topic && strcmp(a->topic, (*names)[i]) != 0)
+    for (int i = 0; rc == 0 && i < *n; i++) {
+        if (a->topic && !ctl_topic_filter_match(&re, (*names)[i]))
             continue;
         if (a->exclude_internal && ctl_topic_internal((*names)[i]))
             continue;
         (*names)[k++] = (*names)[i];
     }
+    if (a->topic)
+        regfree(&re);
+    if (rc < 0)
+        return rc;
     *n = k;
     return 0;
 }
@@ -127,9 +138,11 @@ static int list_or_describe(struct ctl_zk *z, const struct ctl_args *a)
     char **names = NULL;
     int n = 0;
     int rc = topic_names(z, a, &names, &n);
+    if (rc == -EINVAL)
+        return CTL_EXIT_USAGE;
     if (rc < 0)
         return ctl_zk_fail(a, "reading /brokers/topics", rc);
-    if (a->topic && n == 0 && !a->if_exists) {
+    if (a->topic && n == 0 && !a->if_exists && a->action == CTL_TOPICS_DESCRIBE) {
         MSG(a, "Topic '%s' does not exist as expected\n", a->topic);
         free(names);
         return CTL_EXIT_FAIL;
@@ -443,38 +456,48 @@ out:
     return rc;
 }
 
-static int delete_topic(struct ctl_zk *z, const struct ctl_args *a)
+/* Mark one topic for deletion (ZookeeperTopicService.deleteTopic's body). */
+static int delete_one(struct ctl_zk *z, const struct ctl_args *a, const char *topic)
 {
-    char rel[512], full[1536];
-    snprintf(rel, sizeof(rel), "/brokers/topics/%s", a->topic);
-    int rc = ctl_zk_get(z, rel, NULL, NULL);
-    if (rc == -ENOENT) {
-        if (a->if_exists)
-            return CTL_EXIT_OK;
-        MSG(a, "Topic '%s' does not exist as expected\n", a->topic);
-        return CTL_EXIT_FAIL;
-    }
-    if (rc < 0)
-        return ctl_zk_fail(a, "reading the topic", rc);
-    if (ctl_topic_internal(a->topic)) {
+    char full[1536];
+    if (ctl_topic_internal(topic)) {
         MSG(a, "Topic %s is a kafka internal topic and is not allowed to be marked for deletion.\n",
-            a->topic);
+            topic);
         return CTL_EXIT_FAIL;
     }
-    ctl_zk_path(z, full, sizeof(full), "/admin/delete_topics/%s", a->topic);
-    rc = rb_quorum_create(z->q, full, "", 0, 0, NULL, 0);
-    if (rc == -ENOENT) {
+    ctl_zk_path(z, full, sizeof(full), "/admin/delete_topics/%s", topic);
+    int rc = rb_quorum_create(z->q, full, "", 0, 0, NULL, 0);
+    if (rc == -ENOENT)
         rc = rb_quorum_create_parents(z->q, full);
-    }
     if (rc == -EEXIST) {
-        printf("Topic %s is already marked for deletion.\n", a->topic);
+        printf("Topic %s is already marked for deletion.\n", topic);
         return CTL_EXIT_OK;
     }
     if (rc < 0)
         return ctl_zk_fail(a, "writing the deletion request", rc);
-    printf("Topic %s is marked for deletion.\n", a->topic);
+    printf("Topic %s is marked for deletion.\n", topic);
     printf("Note: This will have no impact if delete.topic.enable is not set to true.\n");
     return CTL_EXIT_OK;
+}
+
+/* --delete --topic T: every topic T matches (a regular expression, as Kafka's). */
+static int delete_topics(struct ctl_zk *z, const struct ctl_args *a)
+{
+    char **names = NULL;
+    int n = 0;
+    int rc = topic_names(z, a, &names, &n);
+    if (rc == -EINVAL)
+        return CTL_EXIT_USAGE;
+    if (rc < 0)
+        return ctl_zk_fail(a, "reading /brokers/topics", rc);
+    if (n == 0 && !a->if_exists) {
+        MSG(a, "Topic '%s' does not exist as expected\n", a->topic);
+        rc = CTL_EXIT_FAIL;
+    }
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = delete_one(z, a, names[i]);
+    free(names);
+    return rc;
 }
 
 int ctl_zk_topics(const struct ctl_args *a)
@@ -491,7 +514,7 @@ int ctl_zk_topics(const struct ctl_args *a)
         rc = alter_topic(&z, a);
         break;
     case CTL_TOPICS_DELETE:
-        rc = delete_topic(&z, a);
+        rc = delete_topics(&z, a);
         break;
     default:
         rc = list_or_describe(&z, a);

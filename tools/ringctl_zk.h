@@ -12,6 +12,7 @@
 #include "coord/kafka_zk.h"
 #include "coord/quorum.h"
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,13 @@ int ctl_topic_name_check(const char *name, char *err, size_t errlen);
 bool ctl_topic_collides(const char *a, const char *b);
 /* __consumer_offsets and __transaction_state. */
 bool ctl_topic_internal(const char *name);
+
+/* --topic of --list/--describe/--delete with --zookeeper, as Kafka 2.8's
+ * TopicCommand reads it (IncludeList): a regular expression matching whole names,
+ * ',' meaning '|', spaces and surrounding quotes dropped ("a,b", "te.*"). POSIX
+ * extended syntax (Java's for the usual patterns). 0, or -EINVAL with the reason. */
+int ctl_topic_filter_compile(const char *raw, regex_t *re, char *err, size_t errlen);
+bool ctl_topic_filter_match(const regex_t *re, const char *topic);
 
 /* TopicCommand's --replica-assignment "b1:b2,b3:b4,...": one replica list per
  * partition, from partition 0, every list as long as the first, no broker twice

@@ -111,6 +111,43 @@ bool ctl_topic_internal(const char *name)
     return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
 }
 
+int ctl_topic_filter_compile(const char *raw, regex_t *re, char *err, size_t errlen)
+{
+    size_t n = strlen(raw);
+    char *body = malloc(n + 1), *pat = malloc(n + 8);
+    if (!body || !pat) {
+        free(body);
+        free(pat);
+        return zfail(err, errlen, "out of memory%s", "");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) /* ',' -> '|', no spaces */
+        if (raw[i] != ' ')
+            body[k++] = raw[i] == ',' ? '|' : raw[i];
+    body[k] = 0;
+    char *b = body;
+    while (*b == '"' || *b == '\'')
+        b++;
+    k = strlen(b);
+    while (k && (b[k - 1] == '"' || b[k - 1] == '\''))
+        b[--k] = 0;
+    snprintf(pat, n + 8, "^(%s)$", b);
+    int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+    if (rc) {
+        char why[128];
+        regerror(rc, re, why, sizeof(why));
+        snprintf(err, errlen, "--topic '%s' is not a valid regular expression: %s", raw, why);
+    }
+    free(body);
+    free(pat);
+    return rc ? -EINVAL : 0;
+}
+
+bool ctl_topic_filter_match(const regex_t *re, const char *topic)
+{
+    return regexec(re, topic, 0, NULL, 0) == 0;
+}
+
 /* One broker id of a replica list (spaces around it allowed, as Kafka trims). */
 static int parse_id(const char *s, size_t n, int32_t *out)
 {

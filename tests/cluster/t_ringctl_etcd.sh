@@ -84,6 +84,9 @@ wait_for 30 all_led || fail "the new partitions got no leaders"
 echo "p4" | timeout 30 kcat -P -b "$B" -t test -p 4 || fail "produce to partition 4"
 [ "$(timeout 30 kcat -C -b "$B" -t test -p 4 -o beginning -e -q)" = p4 ] || fail "consume partition 4"
 
+# the brokers learn the new partitions' leaders a moment after the quorum has them
+bs_led() { ctl cluster --bootstrap-server "$B" --exclude-internal | grep -q ", 0 offline partitions$"; }
+wait_for 30 bs_led || fail "the brokers' metadata lacks leaders: $(ctl cluster --bootstrap-server "$B")"
 ctl cluster --etcd "$E" --exclude-internal >"$T/ce" || fail "cluster --etcd"
 ctl cluster --bootstrap-server "$B" --exclude-internal >"$T/cb" || fail "cluster --bootstrap-server"
 diff "$T/ce" "$T/cb" >"$T/diff" || fail "cluster views differ: $(cat "$T/diff")"

@@ -116,6 +116,11 @@ grep -q $'^Topic: kt\tTopicId: [A-Za-z0-9_-]\{22\}\tPartitionCount: 2\tReplicati
 grep -q $'^\tTopic: test\tPartition: 2\tLeader: [1-3]\tReplicas: [1-3]\tIsr: [1-3]$' "$T/rc.desc" ||
     fail "test's partition lines: $(cat "$T/rc.desc")"
 [ "$(zkt --list)" = $'kt\ntest' ] || fail "--list: $(zkt --list)"
+# --topic is Kafka's IncludeList: a regular expression, ',' for '|'
+zkt --describe --topic 'te.*,kt' >"$T/rc.re" || fail "describe --topic 'te.*,kt'"
+kt --describe --topic 'te.*,kt' | diff - "$T/rc.re" >"$T/diff" || fail "regex describe: $(cat "$T/diff")"
+[ "$(grep -c '^Topic: ' "$T/rc.re")" = 2 ] || fail "regex describe: $(cat "$T/rc.re")"
+[ "$(zkt --list --topic 't.*')" = test ] || fail "--list --topic 't.*': $(zkt --list --topic 't.*')"
 [ "$(kt --list)" = $'kt\ntest' ] || fail "TopicCommand --list"
 out=$(zkt --describe --topic nope 2>&1) && fail "describe of a missing topic succeeded"
 echo "$out" | grep -q "Topic 'nope' does not exist as expected" || fail "missing topic: $out"
@@ -134,6 +139,9 @@ echo "$out" | grep -q "can only be increased. Topic test currently has 5 partiti
     fail "shrink message: $out"
 
 # ---- cluster ----
+# the brokers learn the new partitions' leaders a moment after the quorum has them
+bs_led() { ctl cluster --bootstrap-server "$B" --exclude-internal | grep -q ", 0 offline partitions$"; }
+wait_for 30 bs_led || fail "the brokers' metadata lacks leaders: $(ctl cluster --bootstrap-server "$B")"
 ctl cluster --zookeeper "$Q" --exclude-internal >"$T/cz" || fail "cluster --zookeeper"
 ctl cluster --bootstrap-server "$B" --exclude-internal >"$T/cb" || fail "cluster --bootstrap-server"
 ctrl=$(ctl zk --zookeeper "$Q" /controller | sed -n 's/.*"brokerid":\([0-9]*\).*/\1/p')

@@ -283,3 +283,29 @@ Test(ringctl_zk, args_rack_aware)
                        "--replica-assignment", "1", "--disable-rack-aware"),
                  "--disable-rack-aware goes with");
 }
+
+Test(ringctl_zk, topic_filter)
+{
+    regex_t re;
+    cr_assert_eq(ctl_topic_filter_compile("test", &re, err, sizeof(err)), 0, "%s", err);
+    cr_assert(ctl_topic_filter_match(&re, "test"));
+    cr_assert(!ctl_topic_filter_match(&re, "test2")); /* whole names only */
+    cr_assert(!ctl_topic_filter_match(&re, "atest"));
+    regfree(&re);
+    cr_assert_eq(ctl_topic_filter_compile("'te.*'", &re, err, sizeof(err)), 0, "%s", err);
+    cr_assert(ctl_topic_filter_match(&re, "test"));
+    cr_assert(ctl_topic_filter_match(&re, "te"));
+    cr_assert(!ctl_topic_filter_match(&re, "kt"));
+    regfree(&re);
+    cr_assert_eq(ctl_topic_filter_compile("a, b", &re, err, sizeof(err)), 0, "%s", err);
+    cr_assert(ctl_topic_filter_match(&re, "a"));
+    cr_assert(ctl_topic_filter_match(&re, "b"));
+    cr_assert(!ctl_topic_filter_match(&re, "ab"));
+    regfree(&re);
+    cr_assert_eq(ctl_topic_filter_compile("a.b", &re, err, sizeof(err)), 0, "%s", err);
+    cr_assert(ctl_topic_filter_match(&re, "a.b"));
+    cr_assert(ctl_topic_filter_match(&re, "a_b")); /* a regex, as in Kafka */
+    regfree(&re);
+    cr_assert_eq(ctl_topic_filter_compile("te(st", &re, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "not a valid regular expression"), "%s", err);
+}
