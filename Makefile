@@ -83,6 +83,7 @@ $(SIM_BIN): $(SIM_SRCS:%.c=$(OUT)/obj/%.o) $(BROKER_OBJS) $(LIB_A)
 # MODE=asan runs build/asan/sim/ringsim (ASan/UBSan).
 sim: $(SIM_BIN)
 	@$(SIM_BIN) --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
+	@$(SIM_BIN) --cluster --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
 
 # The simulator built against planted defects (core/defect.h, MODE=simdef in
 # build/simdef/): each must be caught by some seed of 1..SIM_BUDGET.
@@ -161,6 +162,12 @@ quorum-test: $(QUORUM_TEST)
 	@rc=0; tests/quorum/run.sh $(abspath $(QUORUM_TEST)) || rc=1; \
 	  tests/quorum/run_etcd.sh $(abspath $(QUORUM_TEST)) || rc=1; exit $$rc
 
+# Cluster tests (tests/cluster/): real ZooKeeper/etcd quorums + 3 brokers on loopback.
+# Not part of `make test` yet. CLUSTER_TESTS="t_registration t_k28_topics" runs some.
+.PHONY: cluster-test
+cluster-test: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_TESTS)
+
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -184,16 +191,25 @@ bench: all perf
 # of the simulation (tests/sim/), the unit tests under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
 # (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
+# The suites that start real processes run in two lanes at once (the machines have
+# 2 cores and these suites mostly wait); -Orecurse keeps each suite's output whole.
 test: all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory sim SEEDS=$(SIM_TEST_SEEDS)
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory gen-check
+	@$(MAKE) --no-print-directory -j2 -Orecurse test-lane-a test-lane-b
+
+.PHONY: test-lane-a test-lane-b
+test-lane-a:
 	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory integration-asan
 	@$(MAKE) --no-print-directory interop
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+test-lane-b:
+	@$(MAKE) --no-print-directory integration-asan
+	@$(MAKE) --no-print-directory quorum-test
+	@$(MAKE) --no-print-directory cluster-test
 
 gen:
 	python3 tools/gen_codec.py net/protocol.def net/proto_gen

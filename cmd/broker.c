@@ -37,6 +37,8 @@ static void hook_install_initial(void *ctx, int shard, struct rb_metadata *md)
     struct rb_net *n = b->rt.t[shard]->net;
     rb_metadata_unref(n->md);
     n->md = md;
+    if (md->leader_lease) /* a cluster: roles before the shard serves anything */
+        rb_net_apply_roles(b->rt.t[shard], md, b->bc->broker_id);
 }
 
 static int setup_shards(struct rb_broker *b, int n_shards, uint32_t ring_entries)

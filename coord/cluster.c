@@ -23,6 +23,7 @@
  */
 #include "coord/cluster_int.h"
 #include "coord/coord.h"
+#include "core/defect.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -280,7 +281,8 @@ static void renew_lease(struct rb_cluster *cl)
     int64_t t0 = rb_mono_ms();
     int r = rb_quorum_exists(cl->q, path, false, NULL);
     if (r == 0) {
-        atomic_store(&cl->lease_until, t0 + cl->session_ms / 2);
+        atomic_store(&cl->lease_until,
+                     RB_DEFECT(NO_LEADER_LEASE) ? INT64_MAX : t0 + cl->session_ms / 2);
     } else if (r == -ENOENT) { /* our registration vanished: make it again */
         char err[256] = "";
         RB_WARN(COMP, "%s is gone: registering again", path);
@@ -314,8 +316,8 @@ static bool reconnect(struct rb_cluster *cl)
     cl->q = NULL;
     char err[512] = "";
     int r = open_session(cl, err, sizeof(err));
-    if (!r)
-        r = register_broker(cl, 2LL * cl->session_ms, err, sizeof(err));
+    if (!r) /* our old node went with the old session: another one is another broker's */
+        r = register_broker(cl, 0, err, sizeof(err));
     if (r) {
         RB_WARN(COMP, "reconnecting to %s: %s (retrying)", cl->qcfg.connect, err);
         rb_quorum_close(cl->q);
@@ -584,6 +586,79 @@ static int read_config(struct rb_cluster *cl, struct rb_cl_topic *t)
     return 0;
 }
 
+static void dyn_free(struct rb_dyn_config_kv *d, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(d[i].key);
+        free(d[i].value);
+    }
+    free(d);
+}
+
+/* The dynamic broker configs: /config/brokers/<default> (every broker) and
+ * /config/brokers/<id>, as Kafka 2.8's kafka-configs.sh --zookeeper writes them. */
+static int read_broker_configs(struct rb_cluster *cl)
+{
+    char **names = NULL;
+    int n = 0;
+    int r = rb_quorum_children(cl->q, "/config/brokers", false, &names, &n);
+    if (r == -ENOENT)
+        r = n = 0;
+    if (r)
+        return r;
+    struct rb_dyn_config_kv *d = NULL;
+    int nd = 0;
+    for (int i = 0; i < n && !r; i++) {
+        int32_t broker;
+        char *end;
+        if (strcmp(names[i], "<default>") == 0) {
+            broker = -1;
+        } else {
+            long v = strtol(names[i], &end, 10);
+            if (*end || v < 0 || v > INT32_MAX)
+                continue;
+            broker = (int32_t)v;
+        }
+        char path[300], *data = NULL;
+        snprintf(path, sizeof(path), "/config/brokers/%s", names[i]);
+        r = rb_quorum_get(cl->q, path, false, &data, NULL, NULL);
+        if (r == -ENOENT) {
+            r = 0;
+            continue;
+        }
+        struct rb_kzk_config cfg;
+        if (!r && rb_kzk_parse_config(data, &cfg) == 0) {
+            d = realloc(d, sizeof(*d) * (size_t)(nd + cfg.n + 1));
+            RB_ASSERT(d);
+            for (int32_t k = 0; k < cfg.n; k++) {
+                d[nd].broker = broker;
+                d[nd].key = cfg.keys[k];
+                d[nd++].value = cfg.values[k];
+            }
+            free(cfg.keys);
+            free(cfg.values);
+        } else if (!r) {
+            RB_WARN(COMP, "%s: not a config Kafka would read: ignored", path);
+        }
+        free(data);
+    }
+    free(names);
+    if (r) {
+        dyn_free(d, nd);
+        return r;
+    }
+    bool same = nd == cl->n_dyn;
+    for (int i = 0; same && i < nd; i++)
+        same = d[i].broker == cl->dyn[i].broker && strcmp(d[i].key, cl->dyn[i].key) == 0 &&
+               strcmp(d[i].value, cl->dyn[i].value) == 0;
+    if (!same)
+        cl->view_changed = cl->configs_changed = true;
+    dyn_free(cl->dyn, cl->n_dyn);
+    cl->dyn = d;
+    cl->n_dyn = nd;
+    return 0;
+}
+
 /* Re-read everything marked dirty; 0 or the quorum's error. */
 static int read_dirty(struct rb_cluster *cl)
 {
@@ -599,6 +674,8 @@ static int read_dirty(struct rb_cluster *cl)
         int n = 0;
         r = rb_quorum_children(cl->q, "/config/changes", true, &names, &n);
         free(names);
+        if (!r)
+            r = read_broker_configs(cl);
         if (!r) {
             cl->configs_dirty = false;
             for (int i = 0; i < cl->n_topics; i++)
@@ -712,9 +789,15 @@ static struct rb_metadata *build_md(struct rb_cluster *cl, const struct rb_metad
             rb_coord_topic_add_config(t, ct->cfg.keys[k], ct->cfg.values[k]);
     }
     rb_metadata_sort(md);
+    for (int i = 0; i < cl->n_dyn; i++)
+        rb_coord_dyn_config_set(md, cl->dyn[i].broker, cl->dyn[i].key, cl->dyn[i].value);
     char err[256];
     struct rb_config *cfg = NULL;
-    RB_ASSERT(rb_coord_effective_config(c, md, &cfg, err, sizeof(err)) == 0);
+    if (rb_coord_effective_config(c, md, &cfg, err, sizeof(err))) {
+        /* written by another tool and not valid here: the static config stands */
+        RB_WARN(COMP, "dynamic broker configs in %s ignored: %s", cl->backend, err);
+        cfg = rb_config_ref(c->config);
+    }
     rb_metadata_set_config(md, cfg);
     return md;
 }
@@ -896,6 +979,23 @@ static void efd_cb(struct rb_io *io, int res, unsigned flags)
     arm_efd(cl);
 }
 
+/* Something is still to be read (a read failed on a lost connection). */
+static bool cl_pending(const struct rb_cluster *cl)
+{
+    if (cl->brokers_dirty || cl->controller_dirty || cl->topics_dirty || cl->configs_dirty ||
+        (cl->is_controller && cl->deletes_dirty))
+        return true;
+    for (int i = 0; i < cl->n_topics; i++) {
+        const struct rb_cl_topic *t = &cl->topics[i];
+        if (t->assign_dirty || t->config_dirty)
+            return true;
+        for (int32_t p = 0; p < t->a.n_partitions; p++)
+            if (t->st_dirty[p])
+                return true;
+    }
+    return false;
+}
+
 static void lease_fire(struct rb_timer *tm)
 {
     struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, lease_timer);
@@ -908,7 +1008,7 @@ static void lease_fire(struct rb_timer *tm)
     pthread_mutex_lock(&cl->mu);
     bool expired = cl->ev_expired;
     pthread_mutex_unlock(&cl->mu);
-    if (expired)
+    if (expired || cl_pending(cl)) /* or reads that failed earlier: again */
         rb_cl_sync(cs, cl);
 }
 
@@ -1046,19 +1146,109 @@ static int open_initial(struct rb_cluster *cl, char *err, size_t errlen)
     return 0;
 }
 
+/* Connect, make the base nodes, learn the cluster id, register and read the
+ * view: what every node of a cluster does first (registration waits up to
+ * wait_ms for a previous run's node of the same id to go). */
+static int session_start(struct rb_cluster *cl, char *id, size_t id_cap, int64_t wait_ms, char *err,
+                         size_t errlen)
+{
+    int r = open_session(cl, err, errlen);
+    if (!r)
+        r = ensure_base(cl, err, errlen);
+    if (!r)
+        r = cluster_id(cl, NULL, id, id_cap, err, errlen);
+    if (!r)
+        r = register_broker(cl, wait_ms, err, errlen);
+    if (r)
+        return r;
+    renew_lease(cl);
+    mark_all_dirty(cl);
+    r = read_dirty(cl);
+    if (r)
+        snprintf(err, errlen, "cannot read the cluster's metadata: %s", rb_quorum_strerror(r));
+    return r;
+}
+
+static void cluster_init(struct rb_cluster *cl, int32_t self)
+{
+    cl->efd = -1;
+    cl->self = self;
+    cl->controller_id = -1;
+    pthread_mutex_init(&cl->mu, NULL);
+    uint8_t seed[16];
+    rb_uuid_random(seed);
+    memcpy(&cl->rnd_state, seed, sizeof(cl->rnd_state));
+}
+
+struct rb_cluster *rb_cl_detached_open(int32_t self, const struct rb_kzk_broker *me,
+                                       const struct rb_quorum_config *qc, char *err, size_t errlen)
+{
+    struct rb_cluster *cl = calloc(1, sizeof(*cl));
+    RB_ASSERT(cl);
+    cluster_init(cl, self);
+    cl->me = *me;
+    cl->qcfg = *qc;
+    snprintf(cl->backend, sizeof(cl->backend), "%s", qc->backend);
+    cl->qcfg.backend = cl->backend;
+    cl->qcfg.on_event = on_event;
+    cl->qcfg.ctx = cl;
+    char id[64];
+    if (session_start(cl, id, sizeof(id), 0, err, errlen)) {
+        rb_cl_detached_close(cl);
+        return NULL;
+    }
+    return cl;
+}
+
+void rb_cl_tick(struct rb_cluster *cl)
+{
+    renew_lease(cl);
+    pthread_mutex_lock(&cl->mu);
+    bool expired = cl->ev_expired || !cl->q;
+    if (!cl->q)
+        cl->ev_expired = true;
+    pthread_mutex_unlock(&cl->mu);
+    if (expired)
+        rb_cl_sync(NULL, cl);
+}
+
+static void cluster_free(struct rb_cluster *cl)
+{
+    rb_quorum_close(cl->q); /* ephemerals go now: the controller moves on at once */
+    if (cl->efd >= 0)
+        close(cl->efd);
+    for (int i = 0; i < cl->n_topics; i++)
+        topic_free(&cl->topics[i]);
+    free(cl->topics);
+    free(cl->brokers);
+    dyn_free(cl->dyn, cl->n_dyn);
+    while (cl->waits) {
+        struct rb_cl_wait *w = cl->waits;
+        cl->waits = w->next;
+        free(w->op);
+        free(w);
+    }
+    pthread_mutex_lock(&cl->mu);
+    for (int i = 0; i < cl->n_ev; i++)
+        free(cl->ev_paths[i]);
+    pthread_mutex_unlock(&cl->mu);
+    pthread_mutex_destroy(&cl->mu);
+    free(cl);
+}
+
+void rb_cl_detached_close(struct rb_cluster *cl)
+{
+    if (cl)
+        cluster_free(cl);
+}
+
 int rb_coord_cluster_open(struct rb_coord *c, char *err, size_t errlen)
 {
     struct rb_cluster *cl = calloc(1, sizeof(*cl));
     RB_ASSERT(cl);
     c->cl = cl;
     cl->c = c;
-    cl->efd = -1;
-    cl->self = c->bc->broker_id;
-    cl->controller_id = -1;
-    pthread_mutex_init(&cl->mu, NULL);
-    uint8_t seed[16];
-    rb_uuid_random(seed);
-    memcpy(&cl->rnd_state, seed, sizeof(cl->rnd_state));
+    cluster_init(cl, c->bc->broker_id);
     int r = parse_backend(cl, c->bc, c->config, err, errlen);
     if (r)
         return r;
@@ -1073,57 +1263,22 @@ int rb_coord_cluster_open(struct rb_coord *c, char *err, size_t errlen)
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         return -errno;
     }
-    r = open_session(cl, err, errlen);
-    if (r)
-        return r;
-    r = ensure_base(cl, err, errlen);
-    if (r)
-        return r;
-    /* The cluster id: the quorum's, checked against (or seeding) meta.properties. */
+    /* The cluster id is the quorum's; meta.properties must agree (or is written). */
     char id[64];
-    r = cluster_id(cl, NULL, id, sizeof(id), err, errlen);
+    r = session_start(cl, id, sizeof(id), 2LL * cl->qcfg.session_timeout_ms, err, errlen);
     if (r)
         return r;
     snprintf(c->md->cluster_id, sizeof(c->md->cluster_id), "%s", id);
     r = rb_coord_ensure_cluster_id(c, c->md, err, errlen);
     if (r)
         return r;
-    r = register_broker(cl, 2LL * cl->session_ms + cl->qcfg.connection_timeout_ms, err, errlen);
-    if (r)
-        return r;
-    renew_lease(cl);
-    mark_all_dirty(cl);
-    r = read_dirty(cl);
-    if (r) {
-        snprintf(err, errlen, "cannot read the cluster's metadata: %s", rb_quorum_strerror(r));
-        return r;
-    }
     return open_initial(cl, err, errlen);
 }
 
 void rb_coord_cluster_close(struct rb_coord *c)
 {
-    struct rb_cluster *cl = c->cl;
-    if (!cl)
+    if (!c->cl)
         return;
-    rb_quorum_close(cl->q); /* ephemerals go now: the controller moves on at once */
-    if (cl->efd >= 0)
-        close(cl->efd);
-    for (int i = 0; i < cl->n_topics; i++)
-        topic_free(&cl->topics[i]);
-    free(cl->topics);
-    free(cl->brokers);
-    while (cl->waits) {
-        struct rb_cl_wait *w = cl->waits;
-        cl->waits = w->next;
-        free(w->op);
-        free(w);
-    }
-    pthread_mutex_lock(&cl->mu);
-    for (int i = 0; i < cl->n_ev; i++)
-        free(cl->ev_paths[i]);
-    pthread_mutex_unlock(&cl->mu);
-    pthread_mutex_destroy(&cl->mu);
-    free(cl);
+    cluster_free(c->cl);
     c->cl = NULL;
 }

@@ -8,7 +8,8 @@
  *   DeleteTopics      /admin/delete_topics/<t>: the controller deletes the topic;
  *   CreatePartitions  /brokers/topics/<t> rewritten with the new partitions'
  *                     replicas (conditional on the version read);
- *   AlterConfigs      /config/topics/<t>, then a /config/changes/config_change_
+ *   AlterConfigs      /config/topics/<t> (a BROKER resource: /config/brokers/<id> or
+ *                     /config/brokers/<default>), then a /config/changes/config_change_
  *                     notification every broker watches.
  * Each request is answered once this broker published the effect (the topic with
  * a leader for every partition, the topic gone, the new configs), or at its
@@ -20,6 +21,7 @@
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
+#include "coord/producer_ids.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -387,6 +389,9 @@ void rb_cl_create_partitions(struct rb_shard *cs, struct rb_coord *c, struct rb_
 
 /* ---- configs ---- */
 
+static void entity_set(const struct rb_metadata *md, int32_t broker, struct rb_coord_kvs *l);
+static bool same_set(const struct rb_coord_kvs *a, const struct rb_coord_kvs *b);
+
 /* The configs a change wrote are those of the topic in c->md. */
 static bool same_configs(const struct rb_topic_meta *t, const struct rb_coord_kvs *l)
 {
@@ -404,15 +409,28 @@ struct cfg_wait {
     struct rb_coord_kvs *want; /* [op->n] */
 };
 
+/* Whether change i's effect is in c->md. */
+static bool change_seen(struct rb_coord *c, struct rb_coord_op *op, int i)
+{
+    struct rb_coord_kvs *want = op->cl_aux;
+    struct rb_config_change *ch = &op->chs[i];
+    if (ch->error)
+        return true;
+    if (!ch->broker)
+        return same_configs(rb_metadata_topic(c->md, ch->topic, strlen(ch->topic)), &want[i]);
+    struct rb_coord_kvs have = {0};
+    entity_set(c->md, ch->broker_id, &have);
+    bool same = same_set(&have, &want[i]);
+    rb_coord_kvs_free(&have);
+    return same;
+}
+
 static bool configs_ready(struct rb_coord *c, struct rb_coord_op *op)
 {
     struct rb_coord_kvs *want = op->cl_aux;
-    for (int i = 0; i < op->n; i++) {
-        struct rb_config_change *ch = &op->chs[i];
-        if (!ch->error &&
-            !same_configs(rb_metadata_topic(c->md, ch->topic, strlen(ch->topic)), &want[i]))
+    for (int i = 0; i < op->n; i++)
+        if (!change_seen(c, op, i))
             return false;
-    }
     for (int i = 0; i < op->n; i++)
         rb_coord_kvs_free(&want[i]);
     free(want);
@@ -425,14 +443,82 @@ static void configs_timeout(struct rb_coord *c, struct rb_coord_op *op)
     struct rb_coord_kvs *want = op->cl_aux;
     for (int i = 0; i < op->n; i++) {
         struct rb_config_change *ch = &op->chs[i];
-        if (!ch->error &&
-            !same_configs(rb_metadata_topic(c->md, ch->topic, strlen(ch->topic)), &want[i]))
+        if (!change_seen(c, op, i))
             SPEC_ERR(ch, RB_KERR_REQUEST_TIMED_OUT,
                      "the change was written but this broker has not applied it yet");
         rb_coord_kvs_free(&want[i]);
     }
     free(want);
     op->cl_aux = NULL;
+}
+
+/* The dynamic set of one broker entity (-1: <default>) in md. */
+static void entity_set(const struct rb_metadata *md, int32_t broker, struct rb_coord_kvs *l)
+{
+    for (int32_t i = 0; i < md->n_dyn_configs; i++) {
+        if (md->dyn_configs[i].broker != broker)
+            continue;
+        l->k = realloc(l->k, sizeof(char *) * (size_t)(l->n + 1));
+        l->v = realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
+        RB_ASSERT(l->k && l->v);
+        l->k[l->n] = strdup(md->dyn_configs[i].key);
+        l->v[l->n++] = strdup(md->dyn_configs[i].value);
+    }
+}
+
+static bool same_set(const struct rb_coord_kvs *a, const struct rb_coord_kvs *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++) {
+        bool found = false;
+        for (int j = 0; j < b->n && !found; j++)
+            found = strcmp(a->k[i], b->k[j]) == 0 && strcmp(a->v[i], b->v[j]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* A BROKER resource: checked as on a standalone broker, then written to
+ * /config/brokers/<id|<default>> with a change notification. */
+static bool broker_configs(struct rb_cluster *cl, struct rb_coord_op *op, int i,
+                           struct rb_coord_kvs *want)
+{
+    struct rb_config_change *ch = &op->chs[i];
+    struct rb_metadata *next = NULL;
+    ch->error = rb_coord_broker_change(cl->c, op, i, &next);
+    if (ch->error || op->validate_only) {
+        rb_metadata_free(next);
+        return false;
+    }
+    entity_set(next, ch->broker_id, want);
+    rb_metadata_free(next);
+    char entity[64], path[96];
+    if (ch->broker_id < 0)
+        snprintf(entity, sizeof(entity), "<default>");
+    else
+        snprintf(entity, sizeof(entity), "%d", ch->broker_id);
+    struct rb_kzk_config cfg = {.n = want->n, .keys = want->k, .values = want->v};
+    char *js = rb_kzk_config_json(&cfg), *cj;
+    char ent[96];
+    snprintf(ent, sizeof(ent), "brokers/%s", entity);
+    cj = rb_kzk_change_json(ent);
+    RB_ASSERT(js && cj);
+    snprintf(path, sizeof(path), "/config/brokers/%s", entity);
+    int r = cl->q ? put(cl->q, path, js) : -ENOTCONN;
+    if (!r)
+        r = rb_quorum_create(cl->q, "/config/changes/config_change_", cj, strlen(cj),
+                             RB_QC_SEQUENTIAL, NULL, 0);
+    free(js);
+    free(cj);
+    if (r) {
+        rb_cl_quorum_error(cl, r);
+        SPEC_ERR(ch, RB_KERR_NOT_CONTROLLER, "cannot write %s: %s", path, rb_quorum_strerror(r));
+        return false;
+    }
+    RB_INFO(COMP, "dynamic broker configs of %s: %d set", entity, want->n);
+    return true;
 }
 
 void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op)
@@ -445,9 +531,7 @@ void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coor
         struct rb_config_change *ch = &op->chs[i];
         ch->error = 0;
         if (ch->broker) {
-            SPEC_ERR(ch, RB_KERR_INVALID_REQUEST,
-                     "dynamic broker configs are not supported on a cluster broker yet "
-                     "(set them in server.properties)");
+            wrote |= broker_configs(cl, op, i, &want[i]);
             continue;
         }
         ch->error = rb_coord_change_compute(c, op, i, &want[i]);
@@ -485,4 +569,51 @@ void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coor
     op->cl_aux = want;
     cl->configs_dirty = true;
     start_wait(cs, cl, op, true, configs_ready, configs_timeout);
+}
+
+/* ---- producer id blocks ---- */
+
+int rb_cl_alloc_producer_id(struct rb_cluster *cl, int64_t *id)
+{
+    for (int tries = 0; cl->pid_next >= cl->pid_end && tries < 10; tries++) {
+        if (!cl->q)
+            return -ENOTCONN;
+        char *data = NULL;
+        int64_t ver = -1, start = 0;
+        int r = rb_quorum_get(cl->q, "/latest_producer_id_block", false, &data, NULL, &ver);
+        if (r && r != -ENOENT) {
+            rb_cl_quorum_error(cl, r);
+            return r;
+        }
+        if (r == 0) {
+            const char *e = data ? strstr(data, "\"block_end\":\"") : NULL;
+            char *end;
+            long long last = e ? strtoll(e + 13, &end, 10) : -1;
+            free(data);
+            if (!e || last < -1 || last > INT64_MAX - 2 * RB_PID_BLOCK_SIZE) {
+                RB_ERROR(COMP, "/latest_producer_id_block is not a block Kafka would read");
+                return -EINVAL;
+            }
+            start = last + 1;
+        }
+        char js[200];
+        snprintf(js, sizeof(js),
+                 "{\"version\":1,\"broker\":%d,\"block_start\":\"%lld\",\"block_end\":\"%lld\"}",
+                 cl->self, (long long)start, (long long)(start + RB_PID_BLOCK_SIZE - 1));
+        r = r == -ENOENT
+                ? rb_quorum_create(cl->q, "/latest_producer_id_block", js, strlen(js), 0, NULL, 0)
+                : rb_quorum_set(cl->q, "/latest_producer_id_block", js, strlen(js), ver, NULL);
+        if (r == -ESTALE || r == -EEXIST)
+            continue; /* another broker took a block first */
+        if (r) {
+            rb_cl_quorum_error(cl, r);
+            return r;
+        }
+        cl->pid_next = start;
+        cl->pid_end = start + RB_PID_BLOCK_SIZE;
+    }
+    if (cl->pid_next >= cl->pid_end)
+        return -EAGAIN;
+    *id = cl->pid_next++;
+    return 0;
 }

@@ -76,12 +76,15 @@ struct rb_cluster {
     int32_t controller_id;         /* -1: none */
     int n_topics;
     struct rb_cl_topic *topics;
+    int n_dyn; /* dynamic broker configs (/config/brokers/...) */
+    struct rb_dyn_config_kv *dyn;
     bool view_changed;    /* since the last snapshot */
     bool configs_changed; /* topic configs: shards reconfigure their logs */
     bool session_lost;    /* expired, not re-established yet */
 
     /* the controller (when this broker is it) */
     bool is_controller;
+    bool test_full_isr; /* the simulator: new partitions get every live replica in the ISR */
     int32_t ctl_epoch;
     int64_t ctl_epoch_version;
     uint64_t rnd_state;
@@ -92,6 +95,7 @@ struct rb_cluster {
     struct rb_timer retry_timer;
     struct rb_timer wait_timer;
 
+    int64_t pid_next, pid_end; /* the producer id block in hand: [next, end) */
     struct rb_cl_wait *waits;
     bool started; /* the coordination thread runs the backend */
 };
@@ -111,6 +115,15 @@ void rb_cl_wait_add(struct rb_shard *cs, struct rb_cluster *cl, struct rb_coord_
                     int64_t timeout_ms, bool (*ready)(struct rb_coord *, struct rb_coord_op *),
                     void (*timeout)(struct rb_coord *, struct rb_coord_op *));
 
+/* Detached nodes (the simulator, tests/sim/clustersim.c): a broker's quorum logic -
+ * registration, the view, elections, the controller's duties, the lease - with no
+ * coordinator, shards or logs. The caller drives it: rb_cl_sync(NULL, cl) after
+ * events, rb_cl_tick(cl) every session_timeout/6 (lease, reconnection). */
+struct rb_cluster *rb_cl_detached_open(int32_t self, const struct rb_kzk_broker *me,
+                                       const struct rb_quorum_config *qc, char *err, size_t errlen);
+void rb_cl_tick(struct rb_cluster *cl);
+void rb_cl_detached_close(struct rb_cluster *cl);
+
 /* ---- controller.c ---- */
 /* Try to become the controller when /controller is free. */
 void rb_ctl_elect(struct rb_cluster *cl);
@@ -120,6 +133,11 @@ void rb_ctl_elect(struct rb_cluster *cl);
 bool rb_ctl_run(struct rb_cluster *cl);
 /* The controller's writes: ops[0] is the epoch check (filled here). */
 int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n);
+
+/* The next producer id, from a block of RB_PID_BLOCK_SIZE reserved in
+ * /latest_producer_id_block ({"version":1,"broker":B,"block_start":"S",
+ * "block_end":"E"}, Kafka 2.8's) with a version-conditional write. 0 or -errno. */
+int rb_cl_alloc_producer_id(struct rb_cluster *cl, int64_t *id);
 
 /* ---- cluster_local.c ---- */
 /* The local replicas file (<first log dir>/ringbroker-replicas): one line per

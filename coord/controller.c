@@ -19,6 +19,7 @@
  * makes the write fail and the node is read again before the next attempt.
  */
 #include "coord/cluster_int.h"
+#include "core/defect.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
@@ -90,7 +91,10 @@ int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n)
     ops[0] = (struct rb_qop){
         .type = RB_QOP_CHECK, .path = "/controller_epoch", .version = cl->ctl_epoch_version};
     int failed = -1;
-    int r = rb_quorum_multi(cl->q, ops, n, &failed);
+    int r = RB_DEFECT(UNFENCED_CONTROLLER) ? rb_quorum_multi(cl->q, ops + 1, n - 1, &failed)
+                                           : rb_quorum_multi(cl->q, ops, n, &failed);
+    if (RB_DEFECT(UNFENCED_CONTROLLER) && r)
+        failed++;
     if (r && failed == 0) {
         RB_WARN(COMP, "/controller_epoch moved on: broker %d is no longer the controller",
                 cl->self);
@@ -102,26 +106,65 @@ int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n)
     return r;
 }
 
-/* Delete path and everything below it (children first). */
-static int delete_tree(struct rb_cluster *cl, const char *path)
+/* The paths of path's subtree, children before their parent, appended to *out. */
+static int list_tree(struct rb_cluster *cl, const char *path, char ***out, int *n, int *cap)
 {
     char **names = NULL;
-    int n = 0;
-    int r = rb_quorum_children(cl->q, path, false, &names, &n);
+    int k = 0;
+    int r = rb_quorum_children(cl->q, path, false, &names, &k);
     if (r == -ENOENT)
         return 0;
     if (r)
         return r;
-    for (int i = 0; i < n && !r; i++) {
+    for (int i = 0; i < k && !r; i++) {
         char child[1024];
         snprintf(child, sizeof(child), "%s/%s", path, names[i]);
-        r = delete_tree(cl, child);
+        r = list_tree(cl, child, out, n, cap);
     }
     free(names);
     if (r)
         return r;
-    r = rb_quorum_delete(cl->q, path, -1);
-    return r == -ENOENT ? 0 : r;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *out = realloc(*out, sizeof(char *) * (size_t)*cap);
+        RB_ASSERT(*out);
+    }
+    (*out)[(*n)++] = strdup(path);
+    return 0;
+}
+
+/* Delete topic `name`: its subtree under /brokers/topics, its config and the
+ * request, in one fenced multi (a controller that lost its place deletes nothing). */
+static int delete_topic(struct rb_cluster *cl, const char *name)
+{
+    char **paths = NULL;
+    int n = 0, cap = 0;
+    char path[400];
+    snprintf(path, sizeof(path), "/brokers/topics/%s", name);
+    int r = list_tree(cl, path, &paths, &n, &cap);
+    const char *extra[2];
+    char cfg[400], req[400];
+    int n_extra = 0;
+    snprintf(cfg, sizeof(cfg), "/config/topics/%s", name);
+    snprintf(req, sizeof(req), "/admin/delete_topics/%s", name);
+    if (!r && rb_quorum_exists(cl->q, cfg, false, NULL) == 0)
+        extra[n_extra++] = cfg;
+    extra[n_extra++] = req;
+    if (!r) {
+        struct rb_qop *ops = calloc((size_t)(n + n_extra + 1), sizeof(*ops));
+        RB_ASSERT(ops);
+        for (int i = 0; i < n; i++)
+            ops[1 + i] = (struct rb_qop){.type = RB_QOP_DELETE, .path = paths[i], .version = -1};
+        for (int i = 0; i < n_extra; i++)
+            ops[1 + n + i] =
+                (struct rb_qop){.type = RB_QOP_DELETE, .path = extra[i], .version = -1};
+        r = rb_ctl_multi(cl, ops, 1 + n + n_extra);
+        free(ops);
+    }
+    for (int i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    return r;
 }
 
 static bool run_deletes(struct rb_cluster *cl)
@@ -136,24 +179,7 @@ static bool run_deletes(struct rb_cluster *cl)
     cl->deletes_dirty = false;
     bool wrote = false;
     for (int i = 0; i < n && cl->is_controller; i++) {
-        struct rb_qop fence[1];
-        if (rb_ctl_multi(cl, fence, 1))
-            break;
-        char path[400];
-        snprintf(path, sizeof(path), "/brokers/topics/%s", names[i]);
-        r = delete_tree(cl, path);
-        if (!r) {
-            snprintf(path, sizeof(path), "/config/topics/%s", names[i]);
-            r = rb_quorum_delete(cl->q, path, -1);
-            if (r == -ENOENT)
-                r = 0;
-        }
-        if (!r) {
-            snprintf(path, sizeof(path), "/admin/delete_topics/%s", names[i]);
-            r = rb_quorum_delete(cl->q, path, -1);
-            if (r == -ENOENT)
-                r = 0;
-        }
+        r = delete_topic(cl, names[i]);
         if (r) {
             RB_WARN(COMP, "deleting topic %s: %s (retried on the next change)", names[i],
                     rb_quorum_strerror(r));
@@ -217,6 +243,13 @@ static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
     if (ns->leader >= 0) {
         ns->n_isr = 1;
         ns->isr[0] = ns->leader;
+        for (int32_t k = 0; cl->test_full_isr && k < n_rep; k++) {
+            bool in_isr = fresh;
+            for (int32_t q = 0; q < st->n_isr && !in_isr; q++)
+                in_isr = st->isr[q] == rep[k];
+            if (rep[k] != ns->leader && in_isr && rb_cl_broker_live(cl, rep[k]))
+                ns->isr[ns->n_isr++] = rep[k];
+        }
         return true;
     }
     if (exists && st->leader < 0)

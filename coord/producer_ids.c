@@ -8,6 +8,7 @@
  * rather than risking reuse; a missing file starts at 0.
  */
 #include "coord/producer_ids.h"
+#include "coord/cluster_int.h"
 
 #include "core/file.h"
 #include "core/logging.h"
@@ -113,6 +114,14 @@ static void pid_call_back(struct rb_shard *s, void *arg)
 static void pid_call_on_coord(struct rb_shard *cs, void *arg)
 {
     struct pid_call *c = arg;
+    struct rb_coord *co = cs->coord;
+    if (co && co->cl) { /* a cluster: blocks from the quorum, unique across brokers */
+        c->err = rb_cl_alloc_producer_id(co->cl, &c->id);
+        if (c->err)
+            RB_ERROR(COMP, "cannot allocate a producer id from the quorum: %s", strerror(-c->err));
+        rb_post(cs, c->origin, pid_call_back, c);
+        return;
+    }
     if (!g_block.dir[0] || strcmp(g_block.dir, c->dir) != 0)
         rb_pid_block_init(&g_block, c->dir);
     c->err = rb_pid_block_alloc(&g_block, &c->id);

@@ -6,9 +6,10 @@
  * (text: "version=1\nnext.block.start=<N>\n"), written tmp + fsync + rename +
  * fsync(dir) BEFORE any id of the block is handed out. On restart allocation
  * starts at the persisted next.block.start, so at most one block of ids is skipped
- * per restart and none is reused (Kafka does the same with its id blocks; the
- * ZooKeeper-era /latest_producer_id_block znode will replace the file in cluster
- * mode).
+ * per restart and none is reused (Kafka does the same with its id blocks). On a
+ * cluster broker the blocks come from the quorum's /latest_producer_id_block, as
+ * ZooKeeper-era Kafka allocates them (coord/cluster_admin.c), so ids are unique
+ * across the brokers.
  *
  * Threads: the allocator state lives on the coordination thread only;
  * rb_coord_alloc_producer_id posts there and `done` runs back on the caller's

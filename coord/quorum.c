@@ -11,6 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static rb_quorum_open_fn test_backend;
+
+void rb_quorum_set_test_backend(rb_quorum_open_fn open)
+{
+    test_backend = open;
+}
+
 int rb_quorum_open(struct rb_quorum **out, const struct rb_quorum_config *cfg, char *err,
                    size_t errlen)
 {
@@ -23,6 +30,8 @@ int rb_quorum_open(struct rb_quorum **out, const struct rb_quorum_config *cfg, c
         return rb_quorum_zk_open(out, cfg, err, errlen);
     if (strcmp(cfg->backend, "etcd") == 0)
         return rb_quorum_etcd_open(out, cfg, err, errlen);
+    if (strcmp(cfg->backend, "test") == 0 && test_backend)
+        return test_backend(out, cfg, err, errlen);
     snprintf(err, errlen, "unknown quorum backend '%s'", cfg->backend);
     return -EINVAL;
 }

@@ -42,6 +42,12 @@ int rb_quorum_etcd_open(struct rb_quorum **out, const struct rb_quorum_config *c
  * -ENOTSUP when the backend has none. Wait for RB_QEV_EXPIRED afterwards. */
 int rb_quorum_expire_for_test(struct rb_quorum *q);
 
+/* A backend provided at run time by a test or the simulator (tests/sim/sim_quorum.c),
+ * opened for cfg->backend "test". */
+typedef int (*rb_quorum_open_fn)(struct rb_quorum **out, const struct rb_quorum_config *cfg,
+                                 char *err, size_t errlen);
+void rb_quorum_set_test_backend(rb_quorum_open_fn open);
+
 /* Helpers for backends: a sorted, single-block children array from n names
  * (copies them); 0 or -ENOMEM. */
 int rb_quorum_pack_children(const char *const *names, int n, char ***out);

@@ -214,6 +214,7 @@ static enum zk_conn zk_wait_session(struct zk_quorum *z, int64_t deadline_ms)
 static int zk_start(struct zk_quorum *z, const char *connect, int32_t session_ms,
                     int64_t deadline_ms, char *err, size_t errlen)
 {
+    int64_t start_ms = mono_ms();
     z->state = ZK_CONNECTING;
     errno = 0;
     z->zh = zookeeper_init2(connect, zk_session_watcher, session_ms, NULL, z, 0, zk_log);
@@ -232,8 +233,8 @@ static int zk_start(struct zk_quorum *z, const char *connect, int32_t session_ms
         snprintf(err, errlen, "ZooKeeper at '%s' refused the session", connect);
         return -ENOTCONN;
     }
-    snprintf(err, errlen, "could not connect to ZooKeeper at '%s' (no server answered in time)",
-             connect);
+    snprintf(err, errlen, "could not connect to ZooKeeper at '%s': no session within %lld ms",
+             connect, (long long)(deadline_ms - start_ms));
     return -ETIMEDOUT;
 }
 
@@ -462,7 +463,8 @@ static int zk_create(struct rb_quorum *q, const char *path, const void *data, si
         (created && created_cap < need))
         return -EINVAL;
     int rc = zoo_create(z->zh, path, len ? data : NULL, len ? (int)len : -1, &ZOO_OPEN_ACL_UNSAFE,
-                        zk_flags(flags), created, created ? (int)created_cap : 0);
+                        zk_flags(flags), created,
+                        created ? (int)(created_cap > INT32_MAX ? INT32_MAX : created_cap) : 0);
     return zk_err(rc);
 }
 
@@ -511,6 +513,10 @@ static int zk_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *f
             return r;
         }
     }
+    /* libzookeeper-mt 3.8.0's zoo_amulti frees a request buffer twice when the
+     * handle is dead: answer for it. */
+    if (is_unrecoverable(z->zh) == ZINVALIDSTATE)
+        return -ENOTCONN;
     zoo_op_t *zops = calloc((size_t)n, sizeof(*zops));
     zoo_op_result_t *res = calloc((size_t)n, sizeof(*res));
     struct Stat *stats = calloc((size_t)n, sizeof(*stats));
@@ -539,9 +545,6 @@ static int zk_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *f
         }
     }
     int rc = zoo_multi(z->zh, n, zops, res);
-    /* On a dead handle the client answers a multi with a marshalling error. */
-    if (rc != ZOK && is_unrecoverable(z->zh) == ZINVALIDSTATE)
-        rc = ZINVALIDSTATE;
     r = zk_err(rc);
     if (rc != ZOK && failed) {
         /* The failed op carries its error; ops before it say ZOK, after it

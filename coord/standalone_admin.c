@@ -381,8 +381,8 @@ static int16_t broker_change_one(struct rb_coord *c, struct rb_config_change *ch
 
 /* A BROKER resource: the entity's new dynamic set, checked by building the
  * configuration it gives; on success (and not validate_only) it goes into *nextp. */
-static int16_t broker_change(struct rb_coord *c, struct rb_coord_op *op, int idx,
-                             struct rb_metadata **nextp)
+int16_t rb_coord_broker_change(struct rb_coord *c, struct rb_coord_op *op, int idx,
+                               struct rb_metadata **nextp)
 {
     struct rb_config_change *ch = &op->chs[idx];
     const struct rb_metadata *cur = *nextp ? *nextp : c->md;
@@ -450,7 +450,7 @@ static void coord_alter_configs(struct rb_shard *cs, void *arg)
     for (int i = 0; i < op->n; i++) {
         struct rb_config_change *ch = &op->chs[i];
         if (ch->broker) {
-            ch->error = broker_change(c, op, i, &next);
+            ch->error = rb_coord_broker_change(c, op, i, &next);
             continue;
         }
         struct rb_coord_kvs l = {0};

@@ -104,6 +104,12 @@ void rb_coord_kvs_free(struct rb_coord_kvs *l);
 int16_t rb_coord_change_compute(struct rb_coord *c, struct rb_coord_op *op, int idx,
                                 struct rb_coord_kvs *l);
 
+/* A BROKER resource's change (op->chs[idx]): its new dynamic set checked by building
+ * the configuration it gives; on success (and not validate_only) the resulting
+ * metadata goes into *nextp (a clone of c->md, or *nextp itself when set). */
+int16_t rb_coord_broker_change(struct rb_coord *c, struct rb_coord_op *op, int idx,
+                               struct rb_metadata **nextp);
+
 /* ---- cluster mode (coord/cluster.c) ---- */
 bool rb_coord_cluster_configured(struct rb_config *config);
 /* With the log dirs locked and c->md holding an empty snapshot: connect, register,

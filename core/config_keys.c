@@ -71,6 +71,8 @@ static const struct rb_cfg_spec broker_keys[] = {
     RNE("log.dirs", NULL),
     RNE("log.dir", "./data"),
     RS("zookeeper.connect", NULL),
+    RS("etcd.endpoints", NULL), /* (ringbroker) the etcd backend instead of ZooKeeper */
+    RS("etcd.prefix", "/ringbroker"),
     /* typed, generic */
     TI("num.partitions", 1, I32MAX, "1", num_partitions),
     TI("default.replication.factor", 1, INT16_MAX, "1", default_replication_factor),

@@ -6,6 +6,12 @@
 
 int rb_defect_active;
 const char *const rb_defect_names[RB_DEFECT_COUNT] = {
-    "none",         "ACK_BEFORE_SYNC",    "DROP_FETCH_WAITER",
-    "DEDUP_WINDOW", "SKIP_TORN_TRUNCATE", "FLUSH_AFTER_ROLL",
+    "none",
+    "ACK_BEFORE_SYNC",
+    "DROP_FETCH_WAITER",
+    "DEDUP_WINDOW",
+    "SKIP_TORN_TRUNCATE",
+    "FLUSH_AFTER_ROLL",
+    "NO_LEADER_LEASE",
+    "UNFENCED_CONTROLLER",
 };

@@ -13,12 +13,14 @@
 
 enum rb_defect {
     RB_DEFECT_NONE = 0,
-    RB_DEFECT_ACK_BEFORE_SYNC,    /* part/append.c: ack a produce before its fdatasync */
-    RB_DEFECT_DROP_FETCH_WAITER,  /* part/read.c: a woken fetch waiter is dropped */
-    RB_DEFECT_DEDUP_WINDOW,       /* storage/producer_state.c: newest batch not in the window */
-    RB_DEFECT_SKIP_TORN_TRUNCATE, /* storage/: recovery keeps a torn tail */
-    RB_DEFECT_FLUSH_AFTER_ROLL,   /* storage/log_write.c: a flush ending after a roll moves the
-                                     new segment's positions (the bug the simulator found) */
+    RB_DEFECT_ACK_BEFORE_SYNC,     /* part/append.c: ack a produce before its fdatasync */
+    RB_DEFECT_DROP_FETCH_WAITER,   /* part/read.c: a woken fetch waiter is dropped */
+    RB_DEFECT_DEDUP_WINDOW,        /* storage/producer_state.c: newest batch not in the window */
+    RB_DEFECT_SKIP_TORN_TRUNCATE,  /* storage/: recovery keeps a torn tail */
+    RB_DEFECT_FLUSH_AFTER_ROLL,    /* storage/log_write.c: a flush ending after a roll moves the
+                                      new segment's positions (the bug the simulator found) */
+    RB_DEFECT_NO_LEADER_LEASE,     /* coord/cluster.c: the leader lease never runs out */
+    RB_DEFECT_UNFENCED_CONTROLLER, /* coord/controller.c: writes skip the epoch check */
     RB_DEFECT_COUNT
 };
 

@@ -329,6 +329,23 @@ static int log_config_of(void *arg, const char *topic, size_t len, struct rb_log
     return 0;
 }
 
+void rb_net_apply_roles(struct rb_shard *s, const struct rb_metadata *md, int32_t self)
+{
+    for (int32_t i = 0; i < md->n_topics; i++) {
+        const struct rb_topic_meta *t = &md->topics[i];
+        for (int32_t p = 0; p < t->n_partitions; p++) {
+            const struct rb_partition_meta *pm = &t->partitions[p];
+            if (pm->shard != s->id)
+                continue;
+            struct rb_part_key k = {t->name, t->name_len, p};
+            enum rb_part_role role = pm->leader == self ? RB_PART_LEADER
+                                     : pm->leader >= 0  ? RB_PART_FOLLOWER
+                                                        : RB_PART_NO_ROLE;
+            (void)rb_part_set_role(rb_part_of(s), &k, role, pm->leader_epoch);
+        }
+    }
+}
+
 void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
 {
     struct rb_net *n = s->net;
@@ -342,6 +359,8 @@ void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
         int r = rb_part_add(rb_part_of(s), h->topic->name, h->topic->id, h->index, h->log);
         RB_ASSERT(r == 0);
     }
+    if (n->md->leader_lease) /* a cluster: every partition here learns its role */
+        rb_net_apply_roles(s, n->md, n->b->bc->broker_id);
     struct rb_pending_update *pu = calloc(1, sizeof(*pu));
     RB_ASSERT(pu);
     pu->u = u;

@@ -153,4 +153,8 @@ void rb_net_partitions_finish(struct rb_net *n);
 /* Apply a metadata update on its shard (the coord's apply hook). */
 void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u);
 
+/* A cluster's snapshot md: give every partition on shard s its role (leader when
+ * md names this broker, follower, or none) and leader epoch through part/. */
+void rb_net_apply_roles(struct rb_shard *s, const struct rb_metadata *md, int32_t self);
+
 #endif

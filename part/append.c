@@ -317,7 +317,7 @@ void rb_part_append(struct rb_part_shard *ps, struct rb_part_append *a)
     a->log_append_time = -1;
     a->log_start_offset = -1;
     a->next_batch = 0;
-    if (!p) {
+    if (!p || p->role != RB_PART_LEADER) {
         rb_part_item_finish(ps, &a->it, RB_KERR_NOT_LEADER_OR_FOLLOWER);
         return;
     }

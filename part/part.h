@@ -171,6 +171,14 @@ static inline struct rb_part_shard *rb_part_of(struct rb_shard *s)
 }
 const struct rb_part_stats *rb_part_stats(const struct rb_part_shard *ps);
 
+/* A partition's role in its cluster (coord's metadata, applied on the owner
+ * shard): only the leader takes appends; a standalone partition is always the
+ * leader. Followers hold the log (replication will append to it). */
+enum rb_part_role { RB_PART_LEADER = 0, RB_PART_FOLLOWER, RB_PART_NO_ROLE };
+/* Owner: set key's role and leader epoch; -ENOENT when it is not here. */
+int rb_part_set_role(struct rb_part_shard *ps, const struct rb_part_key *k, enum rb_part_role role,
+                     int32_t leader_epoch);
+
 /* Adopt an opened log (blocking: rebuilds producer state). 0 or -ENOMEM. */
 int rb_part_add(struct rb_part_shard *ps, const char *topic, const uint8_t id[16], int32_t index,
                 struct rb_log *log);

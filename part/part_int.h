@@ -32,6 +32,8 @@ struct rb_part {
     struct rb_log *log;
     struct rb_part_shard *ps;
     enum rb_part_state state;
+    enum rb_part_role role; /* in the cluster; LEADER on a standalone broker */
+    int32_t leader_epoch;
     bool in_dirty_list;
     struct rb_part *dirty_next;
     bool flushing;

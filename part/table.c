@@ -161,6 +161,17 @@ static void table_grow(struct rb_part_shard *ps)
     ps->mask = bs.mask;
 }
 
+int rb_part_set_role(struct rb_part_shard *ps, const struct rb_part_key *k, enum rb_part_role role,
+                     int32_t leader_epoch)
+{
+    struct rb_part *p = rb_part_live(ps, k);
+    if (!p)
+        return -ENOENT;
+    p->role = role;
+    p->leader_epoch = leader_epoch;
+    return 0;
+}
+
 int rb_part_add(struct rb_part_shard *ps, const char *topic, const uint8_t id[16], int32_t index,
                 struct rb_log *log)
 {

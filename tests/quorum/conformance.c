@@ -706,6 +706,15 @@ static void t_dead_address(struct rb_quorum *q)
     /* a connect string that names nothing */
     struct rb_quorum_config cfg = {.backend = g_backend, .connect = ""};
     EXPECT_RC(rb_quorum_open(&qd, &cfg, err, sizeof(err)), -EINVAL);
+    if (strcmp(g_backend, "zookeeper") == 0) {
+        const char *bad[] = {"127.0.0.1", "127.0.0.1:2181/chroot/", "127.0.0.1:2181/a//b"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            err[0] = 0;
+            cfg.connect = bad[i];
+            EXPECT_RC(rb_quorum_open(&qd, &cfg, err, sizeof(err)), -EINVAL);
+            EXPECT(strstr(err, bad[i]) != NULL);
+        }
+    }
     cfg.backend = "nosuch";
     cfg.connect = dead;
     EXPECT_RC(rb_quorum_open(&qd, &cfg, err, sizeof(err)), -EINVAL);
@@ -729,6 +738,15 @@ static void t_session(struct rb_quorum *q)
     EXPECT(rb_quorum_session_id(q) != 0 && rb_quorum_session_id(q2) != 0);
     EXPECT(rb_quorum_session_id(q) != rb_quorum_session_id(q2));
     EXPECT(rec_count(&r, RB_QEV_EXPIRED, NULL) == 0);
+    rb_quorum_close(q2);
+    /* a long one may be cut by the store, never lengthened */
+    rc = open_q(&q2, NULL, g_connect, "", 600000, 15000, err, sizeof(err));
+    EXPECT_RC(rc, 0);
+    if (rc)
+        return;
+    int32_t t = rb_quorum_session_timeout_ms(q2);
+    printf("    negotiated %d ms (asked 600000)\n", (int)t);
+    EXPECT(t > 0 && t <= 600000);
     rb_quorum_close(q2);
 }
 
@@ -754,6 +772,8 @@ static void t_expiry(struct rb_quorum *q)
     EXPECT_RC(rb_quorum_create(q2, w, "", 0, 0, NULL, 0), -ENOTCONN);
     EXPECT_RC(rb_quorum_set(q2, p, "", 0, -1, NULL), -ENOTCONN);
     EXPECT_RC(rb_quorum_exists(q2, p, false, NULL), -ENOTCONN);
+    EXPECT_RC(rb_quorum_delete(q2, p, -1), -ENOTCONN);
+    EXPECT_RC(rb_quorum_children(q2, "/", false, NULL, NULL), -ENOTCONN);
     struct rb_qop op = {.type = RB_QOP_DELETE, .path = p, .version = -1};
     EXPECT_RC(rb_quorum_multi(q2, &op, 1, NULL), -ENOTCONN);
     EXPECT_RC(wait_gone(q, p, 3000), -ENOENT);

@@ -4,6 +4,9 @@
  *   ringsim [--seed S] [--seeds N] [--verbose] [--keep] [--defect NAME]
  *           [--small-segments]
  *   ringsim --selftest BUDGET      (a build with -DRB_SIM_DEFECTS only)
+ *   ringsim --cluster [--seed S] [--seeds N] [--verbose]
+ *                                  the cluster simulation (sim_cluster.c): brokers'
+ *                                  control planes on a simulated quorum
  *
  * A run (one seed) is a few broker lifetimes on one data directory, each in a
  * forked child so a restart starts from clean process state: the faulty
@@ -24,6 +27,7 @@
 #include "tests/sim/sim_work.h"
 #include "core/defect.h"
 #include "core/rb.h"
+#include "tests/sim/sim_quorum.h"
 #include "tests/sim/sim_world.h"
 
 #include <errno.h>
@@ -233,10 +237,16 @@ static int selftest(long budget, const char *root)
         rb_defect_active = d;
         long s;
         char why[256] = "";
+        bool cl = d == RB_DEFECT_NO_LEADER_LEASE || d == RB_DEFECT_UNFENCED_CONTROLLER;
         for (s = 1; s <= budget; s++)
-            if (run_seed((uint64_t)s, root, false, why, sizeof(why)))
+            if (cl ? sim_cluster_run((uint64_t)s, why, sizeof(why))
+                   : run_seed((uint64_t)s, root, false, why, sizeof(why)))
                 break;
-        if (s <= budget)
+        if (s <= budget && cl)
+            printf("sim-selftest: %-20s caught by seed %ld (%s): build/simdef/sim/ringsim "
+                   "--cluster --defect %s --seed %ld --verbose\n",
+                   rb_defect_names[d], s, why, rb_defect_names[d], s);
+        else if (s <= budget)
             printf("sim-selftest: %-20s caught by seed %ld (%s): %s\n", rb_defect_names[d], s, why,
                    replay_cmd((uint64_t)s));
         else
@@ -251,12 +261,44 @@ static int selftest(long budget, const char *root)
 #endif
 }
 
+/* The cluster simulation: every seed in this process (no disk, no fork). */
+static int run_cluster(uint64_t seed, long seeds)
+{
+    int passed = 0, failed = 0;
+    uint64_t first_bad = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < seeds; i++) {
+        uint64_t s = seed + (uint64_t)i;
+        char why[256] = "";
+        if (sim_cluster_run(s, why, sizeof(why))) {
+            failed++;
+            if (!first_bad)
+                first_bad = s;
+            printf("sim(cluster): seed %llu FAILED: %s\n  replay: build/sim/ringsim --cluster "
+                   "--seed %llu --verbose\n",
+                   (unsigned long long)s, why, (unsigned long long)s);
+        } else {
+            passed++;
+            if (sim_verbose)
+                printf("sim(cluster): seed %llu ok\n", (unsigned long long)s);
+        }
+        fflush(stdout);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("sim(cluster): seeds %llu..%llu in %.1f s\n", (unsigned long long)seed,
+           (unsigned long long)(seed + (uint64_t)seeds - 1), secs);
+    printf("sim(cluster): %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     long selftest_budget = 0;
     uint64_t seed = 1;
     long seeds = 1;
-    bool keep = false, seed_given = false;
+    bool keep = false, seed_given = false, cluster = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 0);
@@ -269,6 +311,8 @@ int main(int argc, char **argv)
             keep = true;
         } else if (!strcmp(argv[i], "--small-segments")) {
             small_segments = true;
+        } else if (!strcmp(argv[i], "--cluster")) {
+            cluster = true;
         } else if (!strcmp(argv[i], "--one-thread")) {
             /* the only mode now; accepted so older replay commands still work */
         } else if (!strcmp(argv[i], "--selftest") && i + 1 < argc) {
@@ -290,6 +334,8 @@ int main(int argc, char **argv)
     }
     if (!seed_given && seeds > 1)
         seed = (uint64_t)time(NULL); /* a fresh range each time; printed for replay */
+    if (cluster)
+        return run_cluster(seed, seeds);
     shared_stats = mmap(NULL, sizeof(*shared_stats), PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared_stats == MAP_FAILED)

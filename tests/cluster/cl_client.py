@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""tests/cluster/cl_client.py - the cluster tests' client steps (run under
+/usr/bin/python3: confluent-kafka 1.7 on librdkafka, kafka-python 2.0.2 for
+requests sent to one chosen broker).
+
+  cl_client.py meta HOST:PORT
+      Metadata v1 from exactly that broker, as JSON on stdout:
+      {"brokers": {id: "host:port"}, "controller": id, "topics": {name:
+      {"error": e, "partitions": {p: {"leader": l, "replicas": [...],
+      "isr": [...], "error": e}}}}}
+  cl_client.py produce BOOTSTRAP TOPIC FIRST_SEQ N PARTS ACKFILE [--tolerate]
+      librdkafka producer (acks=all, idempotent unless CL_IDEMPOTENT=0): record seq goes to partition
+      PARTS[seq % len] (PARTS "0,1,2"); every acknowledged record appends
+      "partition offset seq" to ACKFILE. Exit 0 iff all N are acknowledged
+      (--tolerate: exit 0 anyway; the counts are printed).
+  cl_client.py consume BOOTSTRAP TOPIC PARTS ACKFILE...
+      librdkafka consumer, no group: reads each of PARTS from the beginning to its
+      high watermark and checks: every record in the ACKFILEs is at its
+      acknowledged (partition, offset) with its content (0 lost), no seq twice
+      (no duplicates), offsets contiguous, content matches seq. Prints counts.
+  cl_client.py produce-to HOST:PORT TOPIC PART SEQ [SIZE]
+      one Produce v3 (acks=-1) of record SEQ (with SIZE: key "big", a value of
+      SIZE bytes) sent to exactly that broker,
+      whatever the metadata says; prints "error=E offset=O" (exit 0 either way;
+      exit 3 when the broker does not answer within 20 s).
+  cl_client.py coordinator HOST:PORT GROUP
+      FindCoordinator v0 on that broker; prints "error=E id=I host:port".
+  cl_client.py create-topic HOST:PORT TOPIC PARTITIONS RF
+      CreateTopics v2 to that broker; prints "error=E message=M".
+  cl_client.py init-pid HOST:PORT
+      InitProducerId v0 (no transactional id) on that broker; prints
+      "error=E pid=P epoch=E".
+  cl_client.py topic-config HOST:PORT TOPIC KEY
+      DescribeConfigs v1 of the topic on that broker; prints "error=E value=V".
+
+Record seq: key "k<seq>", value "v<seq>:" + "x" * (seq % 50).
+Requests to one broker wait CL_CALL_TIMEOUT seconds (default 20) for the answer.
+Every wait is bounded; any broker misbehaviour becomes a message and exit 1.
+"""
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+from kafka.protocol.admin import CreateTopicsRequest_v2, DescribeConfigsRequest_v1
+from kafka.protocol.api import RequestHeader
+from kafka.protocol.commit import GroupCoordinatorRequest_v0
+from kafka.protocol.metadata import MetadataRequest_v1
+from kafka.protocol.produce import ProduceRequest_v3
+from kafka.record.default_records import DefaultRecordBatchBuilder
+
+
+def die(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def value_of(seq):
+    return ("v%d:" % seq + "x" * (seq % 50)).encode()
+
+
+def hostport(s):
+    h, p = s.rsplit(":", 1)
+    return h, int(p)
+
+
+def call(addr, req, timeout=None):
+    if timeout is None:
+        timeout = float(os.environ.get("CL_CALL_TIMEOUT", "20"))
+    s = socket.create_connection(hostport(addr), timeout=timeout)
+    try:
+        hdr = RequestHeader(req, correlation_id=1, client_id="cl-client")
+        frame = hdr.encode() + req.encode()
+        s.sendall(struct.pack(">i", len(frame)) + frame)
+
+        def recvall(n):
+            b = b""
+            while len(b) < n:
+                c = s.recv(n - len(b))
+                if not c:
+                    raise ConnectionError("connection closed by the broker")
+                b += c
+            return b
+
+        size = struct.unpack(">i", recvall(4))[0]
+        data = recvall(size)
+        return req.RESPONSE_TYPE.decode(data[4:])
+    finally:
+        s.close()
+
+
+def meta(addr):
+    r = call(addr, MetadataRequest_v1(topics=None))
+    out = {"brokers": {}, "controller": r.controller_id, "topics": {}}
+    for b in r.brokers:
+        out["brokers"][b[0]] = "%s:%d" % (b[1], b[2])
+    for t in r.topics:
+        err, name, _internal, parts = t
+        ps = {}
+        for p in parts:
+            perr, pid, leader, replicas, isr = p
+            ps[pid] = {"leader": leader, "replicas": list(replicas), "isr": list(isr), "error": perr}
+        out["topics"][name] = {"error": err, "partitions": ps}
+    return out
+
+
+def produce(bs, topic, first, n, parts, ackfile, tolerate):
+    from confluent_kafka import Producer
+
+    idem = os.environ.get("CL_IDEMPOTENT", "1") != "0"
+    p = Producer({"bootstrap.servers": bs, "acks": "all", "enable.idempotence": idem,
+                  "message.timeout.ms": 30000, "socket.timeout.ms": 10000,
+                  "topic.metadata.refresh.interval.ms": 1000})
+    acked, failed = [], []
+
+    def dr(err, msg):
+        seq = int(msg.key()[1:])
+        if err is not None:
+            failed.append((seq, str(err)))
+        else:
+            acked.append((msg.partition(), msg.offset(), seq))
+
+    for seq in range(first, first + n):
+        while True:
+            try:
+                p.produce(topic, key=b"k%d" % seq, value=value_of(seq),
+                          partition=parts[seq % len(parts)], on_delivery=dr)
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    left = p.flush(60)
+    with open(ackfile, "a") as f:
+        for a in acked:
+            f.write("%d %d %d\n" % a)
+    print("produce %s: %d sent, %d acknowledged, %d failed, %d unanswered"
+          % (topic, n, len(acked), len(failed), left))
+    for seq, e in failed[:5]:
+        print("  seq %d: %s" % (seq, e))
+    if (failed or left or len(acked) != n) and not tolerate:
+        sys.exit(1)
+
+
+def consume(bs, topic, parts, ackfiles):
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+
+    want = {}
+    for f in ackfiles:
+        for line in open(f):
+            if line.strip():
+                p, o, s = map(int, line.split())
+                if (p, o) in want and want[(p, o)] != s:
+                    die("two acknowledged records at %d/%d: seq %d and %d" % (p, o, want[(p, o)], s))
+                want[(p, o)] = s
+    c = Consumer({"bootstrap.servers": bs, "group.id": "cl-check-unused",
+                  "enable.auto.commit": False, "socket.timeout.ms": 10000,
+                  "fetch.wait.max.ms": 200})
+    got, bad, gaps = {}, [], []
+    try:
+        for p in parts:
+            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
+            if hi <= lo:
+                continue
+            c.assign([TopicPartition(topic, p, OFFSET_BEGINNING)])
+            deadline = time.time() + 60
+            last = None
+            while time.time() < deadline:
+                m = c.poll(1.0)
+                if m is None:
+                    continue
+                if m.error():
+                    continue
+                o = m.offset()
+                if last is not None and o != last + 1:
+                    gaps.append((p, last, o))
+                last = o
+                seq = int(m.key()[1:])
+                if m.value() != value_of(seq):
+                    bad.append((p, o, seq))
+                got[(p, o)] = seq
+                if o >= hi - 1:
+                    break
+            else:
+                die("partition %d: read up to %s of high watermark %d within 60 s" % (p, last, hi))
+    finally:
+        c.close()
+    lost = [(k, v) for k, v in want.items() if got.get(k) != v]
+    seqs = {}
+    for k, s in got.items():
+        seqs.setdefault(s, []).append(k)
+    dups = {s: ks for s, ks in seqs.items() if len(ks) > 1}
+    print("consume %s: %d records read, %d acknowledged, %d lost, %d duplicates, %d bad, %d gaps"
+          % (topic, len(got), len(want), len(lost), len(dups), len(bad), len(gaps)))
+    if lost or dups or bad or gaps:
+        print("  lost", lost[:5], "dups", list(dups.items())[:5], "bad", bad[:5], "gaps", gaps[:5])
+        sys.exit(1)
+
+
+def produce_to(addr, topic, part, seq, size=None):
+    b = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=0, producer_id=-1,
+                                  producer_epoch=-1, base_sequence=-1, batch_size=1 << 20)
+    if size is None:
+        b.append(0, timestamp=None, key=b"k%d" % seq, value=value_of(seq), headers=[])
+    else:
+        b.append(0, timestamp=None, key=b"big", value=b"y" * size, headers=[])
+    try:
+        r = call(addr, ProduceRequest_v3(transactional_id=None, required_acks=-1, timeout=10000,
+                                         topics=[(topic, [(part, bytes(b.build()))])]))
+    except (socket.timeout, ConnectionError, OSError) as e:
+        print("no answer: %s" % e)
+        sys.exit(3)
+    (_, ps), = r.topics
+    (_, err, off, _), = ps
+    print("error=%d offset=%d" % (err, off))
+
+
+def init_pid(addr):
+    body = struct.pack(">hhih", 22, 0, 1, 9) + b"cl-client" + struct.pack(">hi", -1, 60000)
+    s = socket.create_connection(hostport(addr), timeout=20)
+    try:
+        s.sendall(struct.pack(">i", len(body)) + body)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            c = s.recv(4096)
+            if not c:
+                raise ConnectionError("connection closed by the broker")
+            data += c
+    finally:
+        s.close()
+    _corr, _thr, err, pid, epoch = struct.unpack(">iihqh", data[4:4 + 20])
+    return "error=%d pid=%d epoch=%d" % (err, pid, epoch)
+
+
+def main():
+    a = sys.argv[1:]
+    if not a:
+        die(__doc__)
+    cmd = a[0]
+    try:
+        if cmd == "meta":
+            print(json.dumps(meta(a[1]), sort_keys=True))
+        elif cmd == "produce":
+            produce(a[1], a[2], int(a[3]), int(a[4]), [int(x) for x in a[5].split(",")], a[6],
+                    "--tolerate" in a[7:])
+        elif cmd == "consume":
+            consume(a[1], a[2], [int(x) for x in a[3].split(",")], a[4:])
+        elif cmd == "produce-to":
+            produce_to(a[1], a[2], int(a[3]), int(a[4]), int(a[5]) if len(a) > 5 else None)
+        elif cmd == "coordinator":
+            r = call(a[1], GroupCoordinatorRequest_v0(a[2]))
+            print("error=%d id=%d %s:%d" % (r.error_code, r.coordinator_id, r.host, r.port))
+        elif cmd == "create-topic":
+            r = call(a[1], CreateTopicsRequest_v2(
+                create_topic_requests=[(a[2], int(a[3]), int(a[4]), [], [])], timeout=15000,
+                validate_only=False))
+            (_, err, msg), = r.topic_errors
+            print("error=%d message=%s" % (err, msg))
+        elif cmd == "init-pid":
+            print(init_pid(a[1]))
+        elif cmd == "topic-config":
+            r = call(a[1], DescribeConfigsRequest_v1(resources=[(2, a[2], [a[3]])], include_synonyms=False))
+            (err, _msg, _typ, _name, entries), = r.resources
+            val = [e[1] for e in entries if e[0] == a[3]]
+            print("error=%d value=%s" % (err, val[0] if val else None))
+        else:
+            die("unknown command " + cmd)
+    except (socket.timeout, ConnectionError, OSError) as e:
+        die("%s: %s" % (cmd, e))
+
+
+main()

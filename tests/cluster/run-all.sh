@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# tests/cluster/run-all.sh - run every tests/cluster/t_*.sh (or the ones
+# named on the command line), each bounded in time, the whole run bounded too.
+# Prints one line per test (ok/FAIL, duration), the test's "info:" lines on
+# success and the tail of its output on failure, then the closing line
+#   cluster: N passed, N failed
+# Exit status non-zero when any test failed or timed out.
+#   RB_CL_TEST_TIMEOUT  per-test bound in seconds (default 300)
+#   RB_CL_TOTAL_TIMEOUT whole-suite bound in seconds (default 3600)
+#   RINGBROKER_BIN      broker binary (default build/bin/ringbroker)
+set -u
+dir=$(cd "$(dirname "$0")" && pwd)
+per=${RB_CL_TEST_TIMEOUT:-300}
+total=${RB_CL_TOTAL_TIMEOUT:-3600}
+if [ $# -gt 0 ]; then
+    tests=()
+    for t in "$@"; do
+        case "$t" in */*) tests+=("$t") ;; *) tests+=("$dir/${t%.sh}.sh") ;; esac
+    done
+else
+    tests=("$dir"/t_*.sh)
+fi
+passed=0 failed=0
+start=$(date +%s.%N)
+end=$(( ${start%.*} + total ))
+outdir=$(mktemp -d "${TMPDIR:-/tmp}/rb-cl-out.XXXXXX")
+trap 'rm -rf "$outdir"' EXIT
+for t in "${tests[@]}"; do
+    name=$(basename "$t" .sh)
+    now=$(date +%s)
+    left=$(( end - now ))
+    if [ $left -le 5 ]; then
+        echo "FAIL $name (not run: suite time budget of ${total}s used up)"
+        failed=$((failed + 1))
+        continue
+    fi
+    bound=$per
+    [ $left -lt $bound ] && bound=$left
+    t0=$(date +%s.%N)
+    timeout -k 10 "$bound" bash "$t" >"$outdir/$name.out" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    dur=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    if [ $rc -eq 0 ]; then
+        echo "ok   $name (${dur}s)"
+        grep '^info:' "$outdir/$name.out" | grep -v 'broker pid\|stopped cleanly\|killed with' | sed 's/^/     /'
+        passed=$((passed + 1))
+    else
+        why="rc=$rc"
+        [ $rc -eq 124 ] || [ $rc -eq 137 ] && why="timed out after ${bound}s"
+        echo "FAIL $name ($why, ${dur}s)"
+        tail -n 60 "$outdir/$name.out" | sed 's/^/     | /'
+        failed=$((failed + 1))
+    fi
+done
+echo "cluster: $passed passed, $failed failed"
+[ $failed -eq 0 ]
