@@ -5,7 +5,8 @@
  *   --create   /config/topics/<t> ({"version":1,"config":{...}}), then
  *              /brokers/topics/<t> with Kafka's replica assignment over the
  *              registered brokers (coord/kafka_zk.h rb_kzk_assign) or the given
- *              --replica-assignment; the controller writes the partition states;
+ *              --replica-assignment, without a topic_id; the controller adds the
+ *              topic_id and writes the partition states;
  *   --list     /brokers/topics children ("T - marked for deletion" when
  *              /admin/delete_topics/<t> exists);
  *   --describe the assignment, /config/topics/<t> and each partition's state
@@ -19,7 +20,6 @@
  * Output is kafka-topics.sh's; errors go to stderr with Kafka's wording.
  */
 #include "tools/ringctl_zk.h"
-#include "coord/metadata.h"
 #include "core/config.h"
 
 #include <errno.h>
@@ -281,21 +281,6 @@ static int check_new_topic(struct ctl_zk *z, const struct ctl_args *a)
     return ret;
 }
 
-static void new_topic_id(uint8_t id[16])
-{
-    char b64[23];
-    do {
-        for (int i = 0; i < 16; i += 4) {
-            uint32_t v = rnd_random(NULL);
-            memcpy(id + i, &v, 4);
-        }
-        /* a random (version 4) UUID, as java.util.UUID.randomUUID */
-        id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
-        id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
-        rb_uuid_to_base64(id, b64);
-    } while (b64[0] == '-');
-}
-
 static int create_topic(struct ctl_zk *z, const struct ctl_args *a)
 {
     char err[512];
@@ -340,10 +325,9 @@ static int create_topic(struct ctl_zk *z, const struct ctl_args *a)
             goto out;
         }
     }
-    new_topic_id(as.topic_id);
-    as.has_id = true;
+    /* No topic_id: as TopicCommand, the controller adds it to the node. */
     char rel[512];
-    char *cfg_json = rb_kzk_config_json(&cfg), *as_json = rb_kzk_assignment_json(&as, true);
+    char *cfg_json = rb_kzk_config_json(&cfg), *as_json = rb_kzk_assignment_json(&as, false);
     rc = cfg_json && as_json ? 0 : -ENOMEM;
     if (rc == 0) {
         snprintf(rel, sizeof(rel), "/config/topics/%s", a->topic);
@@ -352,8 +336,15 @@ static int create_topic(struct ctl_zk *z, const struct ctl_args *a)
     if (rc == 0) {
         char full[1536];
         snprintf(rel, sizeof(rel), "/brokers/topics/%s", a->topic);
-        rc = rb_quorum_create(z->q, ctl_zk_path(z, full, sizeof(full), "%s", rel), as_json,
-                              strlen(as_json), 0, NULL, 0);
+        ctl_zk_path(z, full, sizeof(full), "%s", rel);
+        rc = rb_quorum_create(z->q, full, as_json, strlen(as_json), 0, NULL, 0);
+        if (rc == -ENOENT) { /* no /brokers/topics yet: Kafka creates it */
+            *strrchr(full, '/') = 0;
+            rc = rb_quorum_create_parents(z->q, full);
+            ctl_zk_path(z, full, sizeof(full), "%s", rel);
+            if (rc == 0)
+                rc = rb_quorum_create(z->q, full, as_json, strlen(as_json), 0, NULL, 0);
+        }
     }
     free(cfg_json);
     free(as_json);
