@@ -102,16 +102,11 @@ done
 
 out=$(et --delete --topic test) || fail "delete: $out"
 echo "$out" | grep -q "^Topic test is marked for deletion.$" || fail "delete printed '$out'"
-# ringctl's part is the request; the controller's deletion on etcd is not waited
-# for: coord/controller.c deletes the topic's subtree in one multi, which the etcd
-# backend refuses (-ENOTEMPTY: its compares see the tree before the txn), so the
-# topic stays "marked for deletion" there today (t_ringctl_zk.sh checks the whole
-# deletion on ZooKeeper).
-[ "$(et --list --exclude-internal)" = "test - marked for deletion" ] ||
-    fail "--list after --delete: $(et --list)"
-ctl zk --etcd "$E" /admin/delete_topics | grep -q '^  test$' || fail "no /admin/delete_topics/test"
-out=$(et --delete --topic test) || fail "second delete: $out"
-[ "$out" = "Topic test is already marked for deletion." ] || fail "second delete printed '$out'"
+# the controller then deletes the topic (one fenced multi: its subtree, config and
+# request); the request node and the topic both go
+wait_for 60 "topic test deleted" sh -c "! $CTL topics --list --etcd '$E' | grep -q '^test'"
+wait_for 60 "/admin/delete_topics/test gone" sh -c \
+    "! $CTL zk --etcd '$E' /admin/delete_topics | grep -q '^  test\$'"
 
 out=$(ctl topics --list --etcd "$E" --etcd-prefix /nope 2>&1) && fail "a wrong prefix was accepted"
 echo "$out" | grep -q "has no node /nope: a wrong --etcd-prefix?" || fail "prefix message: $out"
