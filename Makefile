@@ -172,10 +172,18 @@ quorum-test: $(QUORUM_TEST) $(QUORUM_MULTI)
 	  tests/quorum/run_etcd.sh $(abspath $(QUORUM_TEST)) || rc=1; exit $$rc
 
 # Cluster tests (tests/cluster/): real ZooKeeper/etcd quorums + 3 brokers on loopback.
-# Not part of `make test` yet. CLUSTER_TESTS="t_registration t_k28_topics" runs some.
-.PHONY: cluster-test
+# CLUSTER_TESTS="t_registration t_k28_topics" runs some. `make test` runs the etcd
+# ones and the ZooKeeper ones in its two lanes (cluster-test-etcd, cluster-test-zk).
+CLUSTER_ALL  := $(sort $(notdir $(basename $(wildcard tests/cluster/t_*.sh))))
+CLUSTER_ETCD := $(filter t_etcd_% t_ringctl_etcd,$(CLUSTER_ALL))
+CLUSTER_ZK   := $(filter-out $(CLUSTER_ETCD),$(CLUSTER_ALL))
+.PHONY: cluster-test cluster-test-etcd cluster-test-zk
 cluster-test: all
 	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_TESTS)
+cluster-test-etcd: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_ETCD)
+cluster-test-zk: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_ZK)
 
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
@@ -214,11 +222,12 @@ test: all
 test-lane-a:
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory interop
+	@$(MAKE) --no-print-directory quorum-test
+	@$(MAKE) --no-print-directory cluster-test-etcd
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 test-lane-b:
 	@$(MAKE) --no-print-directory integration-asan
-	@$(MAKE) --no-print-directory quorum-test
-	@$(MAKE) --no-print-directory cluster-test
+	@$(MAKE) --no-print-directory cluster-test-zk
 
 gen:
 	python3 tools/gen_codec.py net/protocol.def net/proto_gen
