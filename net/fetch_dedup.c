@@ -57,9 +57,9 @@ int rb_fetch_dedup(struct rb_request *req, struct rb_fetch_req *in, bool by_id)
         if (out_t != i) /* topics[out_t] was dropped: reuse its place now */
             in->topics[out_t] = in->topics[i];
         struct rb_fetch_req_topic *t = &in->topics[out_t];
-        uint64_t th = by_id ? fnv(14695981039346656037ull, t->topic_id.b, 16)
-                            : fnv(14695981039346656037ull, t->topic.ptr,
-                                  (size_t)RB_MAX(t->topic.len, 0));
+        uint64_t th =
+            by_id ? fnv(14695981039346656037ull, t->topic_id.b, 16)
+                  : fnv(14695981039346656037ull, t->topic.ptr, (size_t)RB_MAX(t->topic.len, 0));
         int32_t kept = 0, had = t->partitions_n;
         for (int32_t j = 0; j < had; j++) {
             struct rb_fetch_req_partition *p = &t->partitions[j];
