@@ -15,6 +15,8 @@
  * response (once done: req->out plus fetch bytes in memory; before that, what a
  * fetch reserved with rb_request_reserve) is charged to its connection (c->mem)
  * and its shard (n->mem; frames also to n->frame_mem) until it leaves the queue.
+ * A fetch reserves min(its max_bytes, fetch.max.bytes, the connection's room,
+ * the shard's room but at least RESERVE_FLOOR_BYTES) before it is routed.
  * A connection stops being read (its recv is cancelled, TCP pushes back) when
  *   - it has MAX_QUEUED requests or MAX_QUEUED_BYTES of frames queued, or
  *   - its responses, reservations and complete frames reach
@@ -60,11 +62,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define COMP             "network"
-#define MAX_QUEUED       128
-#define MAX_QUEUED_BYTES (128u << 20)
-#define FRAME_INITIAL    (64u << 10)
-#define CONN_SMALL_BYTES (256 << 10)
+#define COMP                "network"
+#define MAX_QUEUED          128
+#define MAX_QUEUED_BYTES    (128u << 20)
+#define FRAME_INITIAL       (64u << 10)
+#define CONN_SMALL_BYTES    (256 << 10)
+#define RESERVE_FLOOR_BYTES (1 << 20)
 
 static void conn_arm_recv(struct rb_conn *c);
 static void conn_maybe_free(struct rb_conn *c);
@@ -137,8 +140,11 @@ uint32_t rb_request_reserve(struct rb_request *req, uint32_t want)
     if (!c)
         return want;
     const struct rb_net *n = c->net;
-    int64_t room = RB_MIN(conn_budget(n) - (c->mem - partial_bytes(c)),
-                          n->b->bc->shard_memory_budget_bytes - n->mem);
+    /* The shard's budget leaves every request at least RESERVE_FLOOR_BYTES: many
+     * parked long polls must not shrink each other's fetches to one batch. */
+    int64_t shard_room =
+        RB_MAX(n->b->bc->shard_memory_budget_bytes - n->mem, (int64_t)RESERVE_FLOOR_BYTES);
+    int64_t room = RB_MIN(conn_budget(n) - (c->mem - partial_bytes(c)), shard_room);
     uint32_t got = (uint32_t)RB_MAX((int64_t)0, RB_MIN(room, (int64_t)want));
     req->reserved += got;
     charge(c, got, false);

@@ -10,6 +10,9 @@
  * compacted within their topic entry, topic entries left with no partition are
  * removed. One open-addressing table from the request arena, sized by the
  * partition count (bounded by the frame): O(partitions) time and memory.
+ *
+ * ListOffsets is stricter in Kafka: every occurrence of a partition listed twice
+ * is answered INVALID_REQUEST and none is looked up (rb_part_dups flags them).
  */
 #include "net/fanout.h"
 #include "net/handlers.h"
@@ -89,5 +92,39 @@ int rb_fetch_dedup(struct rb_request *req, struct rb_fetch_req *in, bool by_id)
         out_t++;
     }
     in->topics_n = out_t;
+    return dups;
+}
+
+int rb_part_dups(struct rb_request *req, int n, const struct rb_str *topics, const int32_t *parts,
+                 bool *dup)
+{
+    size_t cap = 4;
+    while (cap < 2 * (size_t)RB_MAX(n, 1))
+        cap *= 2;
+    int32_t *tab = rb_req_alloc(req, cap, sizeof(*tab));
+    for (size_t k = 0; k < cap; k++)
+        tab[k] = -1;
+    int dups = 0;
+    for (int i = 0; i < n; i++) {
+        dup[i] = false;
+        uint64_t h =
+            fnv(fnv(14695981039346656037ull, topics[i].ptr, (size_t)RB_MAX(topics[i].len, 0)),
+                &parts[i], sizeof(parts[i]));
+        size_t k = (size_t)h & (cap - 1);
+        for (; tab[k] >= 0; k = (k + 1) & (cap - 1)) {
+            int j = tab[k];
+            if (parts[j] == parts[i] && topics[j].len == topics[i].len &&
+                (topics[i].len <= 0 ||
+                 memcmp(topics[j].ptr, topics[i].ptr, (size_t)topics[i].len) == 0))
+                break;
+        }
+        if (tab[k] < 0) {
+            tab[k] = i;
+            continue;
+        }
+        dups += !dup[tab[k]];
+        dup[tab[k]] = dup[i] = true;
+        dups++;
+    }
     return dups;
 }

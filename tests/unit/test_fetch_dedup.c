@@ -81,3 +81,13 @@ Test(fetch_dedup, topics_by_id)
     cr_assert_eq(in.topics[1].partitions_n, 1);
     cr_assert_eq(in.topics[1].topic_id.b[0], 1);
 }
+
+Test(fetch_dedup, list_offsets_flags_every_occurrence)
+{
+    struct rb_str t[5] = {{"a", 1}, {"b", 1}, {"a", 1}, {"a", 1}, {"ab", 2}};
+    int32_t p[5] = {0, 0, 1, 0, 0};
+    bool dup[5];
+    cr_assert_eq(rb_part_dups(&req, 5, t, p, dup), 2);
+    cr_assert(dup[0] && dup[3], "a-0 is listed twice: both answered INVALID_REQUEST");
+    cr_assert(!dup[1] && !dup[2] && !dup[4]);
+}
