@@ -328,6 +328,7 @@ void rb_net_shard_turn(struct rb_shard *s)
 {
     rb_net_partitions_turn(s->net);
     rb_net_conn_turn(s->net);
+    rb_part_fd_trim(rb_part_of(s));
 }
 
 void rb_net_shard_stop(struct rb_shard *s)

@@ -9,7 +9,10 @@
  * with a reference to an entry of this cache: one dup() per segment file (keyed by
  * device and inode, so every entry of every fetch that reads one segment shares
  * it), kept open while any response holds it and then until its slot is needed
- * (least recently used first). The cache has a fixed number of slots
+ * (least recently used first), or until it has been unused for
+ * RB_FDCACHE_IDLE_MS (rb_part_fd_trim, from the shard's turn: a descriptor of a
+ * segment retention deleted must not keep its space). The cache has a fixed
+ * number of slots
  * (rb_fdcache_slots: a share of RLIMIT_NOFILE per shard, 16..256), so fetches
  * never hold more descriptors than that, however many entries or pipelined
  * requests they carry.
@@ -38,13 +41,16 @@
 #include <unistd.h>
 
 #define COMP "partition"
+/* A free slot unused this long is closed: a deleted segment's space comes back. */
+#define RB_FDCACHE_IDLE_MS 5000
 
 struct rb_fd_ref {
     _Atomic int32_t refs;
     int fd; /* -1: free slot */
     dev_t dev;
     ino_t ino;
-    uint64_t used; /* tick of the last lookup, for LRU */
+    uint64_t used;   /* tick of the last lookup, for LRU */
+    int64_t used_ms; /* time of the last lookup, for the idle trim */
 };
 
 struct rb_fdcache {
@@ -53,6 +59,7 @@ struct rb_fdcache {
     uint64_t tick;
     int64_t full_logged_ms;
     uint64_t full_count;
+    int64_t trimmed_ms;
 };
 
 uint32_t rb_fdcache_slots(int num_shards)
@@ -108,9 +115,10 @@ void rb_part_fd_unref(struct rb_fd_ref *ref)
     RB_ASSERT(before > 0);
 }
 
-static struct rb_fd_ref *take(struct rb_fdcache *fc, struct rb_fd_ref *e)
+static struct rb_fd_ref *take(struct rb_fdcache *fc, struct rb_fd_ref *e, int64_t now_ms)
 {
     e->used = ++fc->tick;
+    e->used_ms = now_ms;
     atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
     return e;
 }
@@ -132,7 +140,7 @@ struct rb_fd_ref *rb_fdcache_get(struct rb_fdcache *fc, int src_fd, bool first, 
         struct rb_fd_ref *e = &fc->slot[i];
         if (e->fd >= 0 && e->dev == st.st_dev && e->ino == st.st_ino) {
             *fd_out = e->fd;
-            return take(fc, e);
+            return take(fc, e, now_ms);
         }
         if (e->fd >= 0 && atomic_load_explicit(&e->refs, memory_order_acquire) != 0) {
             held++;
@@ -167,5 +175,25 @@ struct rb_fd_ref *rb_fdcache_get(struct rb_fdcache *fc, int src_fd, bool first, 
     victim->dev = st.st_dev;
     victim->ino = st.st_ino;
     *fd_out = fd;
-    return take(fc, victim);
+    return take(fc, victim, now_ms);
+}
+
+void rb_fdcache_trim(struct rb_fdcache *fc, int64_t now_ms)
+{
+    if (now_ms - fc->trimmed_ms < RB_FDCACHE_IDLE_MS / 4)
+        return;
+    fc->trimmed_ms = now_ms;
+    for (uint32_t i = 0; i < fc->n; i++) {
+        struct rb_fd_ref *e = &fc->slot[i];
+        if (e->fd >= 0 && now_ms - e->used_ms >= RB_FDCACHE_IDLE_MS &&
+            atomic_load_explicit(&e->refs, memory_order_acquire) == 0) {
+            close(e->fd);
+            e->fd = -1;
+        }
+    }
+}
+
+void rb_part_fd_trim(struct rb_part_shard *ps)
+{
+    rb_fdcache_trim(ps->fdcache, ps->shard->now_ms);
 }

@@ -93,6 +93,8 @@ struct rb_part_append {
 struct rb_fd_ref;
 /* Drop a reference (any thread; NULL is a no-op). */
 void rb_part_fd_unref(struct rb_fd_ref *ref);
+/* Owner, from its turn: close the cache's descriptors unused for seconds. */
+void rb_part_fd_trim(struct rb_part_shard *ps);
 
 /* The bytes of a read: file_len bytes of file_fd at file_pos (a descriptor of the
  * owner's cache, valid while file_ref is held, when file_len > 0), then the bytes

@@ -122,6 +122,8 @@ struct rb_fd_ref *rb_fdcache_get(struct rb_fdcache *fc, int src_fd, bool first, 
 /* How many slots one fetch's reads on a shard may hold. */
 uint32_t rb_fdcache_request_cap(const struct rb_fdcache *fc);
 uint32_t rb_fdcache_open(const struct rb_fdcache *fc);
+/* Close the free slots unused for a while (at most every ~1 s of now_ms). */
+void rb_fdcache_trim(struct rb_fdcache *fc, int64_t now_ms);
 
 /* part/maint.c */
 void rb_part_maint_turn(struct rb_part_shard *ps);

@@ -99,3 +99,19 @@ Test(fdcache, slots_follow_the_fd_limit)
     cr_assert_leq(rb_fdcache_slots(2), 256);
     cr_assert_geq(rb_fdcache_slots(1), rb_fdcache_slots(64));
 }
+
+Test(fdcache, idle_free_slots_are_closed)
+{
+    struct rb_fdcache *fc = rb_fdcache_new(16);
+    int fd;
+    struct rb_fd_ref *held = rb_fdcache_get(fc, files[0], true, 1000, &fd);
+    rb_part_fd_unref(rb_fdcache_get(fc, files[1], true, 1000, &fd));
+    rb_fdcache_trim(fc, 2000);
+    cr_assert_eq(rb_fdcache_open(fc), 2, "recently used");
+    rb_fdcache_trim(fc, 60000);
+    cr_assert_eq(rb_fdcache_open(fc), 1, "the free one is closed, the held one kept");
+    rb_part_fd_unref(held);
+    rb_fdcache_trim(fc, 120000);
+    cr_assert_eq(rb_fdcache_open(fc), 0);
+    rb_fdcache_free(fc);
+}
