@@ -657,7 +657,8 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
 }
 
 /* Return free memory to the OS after a flood: when a shard's connections held
- * more than FLOOD_BYTES and are back under an eighth of it, every shard collects
+ * more than FLOOD_BYTES (or half the shard's budget, if less) and are back under
+ * an eighth of it, every shard collects
  * its allocator heap once (mimalloc's mi_collect, found at run time: builds
  * without mimalloc, e.g. ASan's, skip it). Owner shards free the copies they made
  * for fetches on other threads, hence every shard. */
@@ -666,7 +667,8 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
 static void mem_collect(struct rb_net *n)
 {
     uint32_t epoch = atomic_load_explicit(&n->b->collect_epoch, memory_order_relaxed);
-    if (n->mem_peak >= FLOOD_BYTES && n->mem < FLOOD_BYTES / 8) {
+    int64_t flood = RB_MIN((int64_t)FLOOD_BYTES, n->b->bc->shard_memory_budget_bytes / 2);
+    if (n->mem_peak >= flood && n->mem < flood / 8) {
         epoch = atomic_fetch_add_explicit(&n->b->collect_epoch, 1, memory_order_relaxed) + 1;
         n->mem_peak = n->mem;
     }
