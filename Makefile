@@ -93,7 +93,7 @@ sim-selftest:
 	@$(MAKE) --no-print-directory MODE=simdef $(BUILD_ROOT)/simdef/sim/ringsim
 	@$(BUILD_ROOT)/simdef/sim/ringsim --selftest $(SIM_BUDGET)
 
-.PHONY: all run test unit asan integration integration-asan interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
+.PHONY: all run test unit asan integration integration-asan abuse interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
 
 all: $(BIN)/ringbroker $(if $(CTL_SRCS),$(BIN)/ringctl) helpers
 
@@ -143,6 +143,11 @@ asan:
 
 integration: all
 	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/integration/run-all.sh
+
+# Abuse tests (tests/abuse/README.md): hostile clients against a broker under a
+# reduced fd limit and memory budget; figures from /proc.
+abuse: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/abuse/run-all.sh
 
 # The integration suite against the ASan/UBSan build of the broker: any memory error
 # or undefined behaviour aborts the broker, and the test that drove it fails.
@@ -221,6 +226,7 @@ test: all
 .PHONY: test-lane-a test-lane-b
 test-lane-a:
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory abuse
 	@$(MAKE) --no-print-directory interop
 	@$(MAKE) --no-print-directory quorum-test
 	@$(MAKE) --no-print-directory cluster-test-etcd
