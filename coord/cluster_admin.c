@@ -133,12 +133,20 @@ static void create_one(struct rb_cluster *cl, struct rb_coord_op *op, int i)
     memcpy(sp->topic_id, a.topic_id, 16);
     char *cj = rb_kzk_config_json(&cfg), *aj = rb_kzk_assignment_json(&a, true);
     RB_ASSERT(cj && aj);
-    char path[300];
-    snprintf(path, sizeof(path), "/config/topics/%s", sp->name);
-    r = put(cl->q, path, cj);
-    if (!r) {
-        snprintf(path, sizeof(path), "/brokers/topics/%s", sp->name);
-        r = rb_quorum_create(cl->q, path, aj, strlen(aj), 0, NULL, 0);
+    /* The config and the topic in one multi (the config first, as Kafka writes it,
+     * so a broker that sees the topic reads its config): an existing topic's config
+     * is never touched; a config left without its topic is replaced. */
+    char cpath[300], tpath[300];
+    snprintf(cpath, sizeof(cpath), "/config/topics/%s", sp->name);
+    snprintf(tpath, sizeof(tpath), "/brokers/topics/%s", sp->name);
+    struct rb_qop ops[2] = {{.type = RB_QOP_CREATE, .path = cpath, .data = cj, .len = strlen(cj)},
+                            {.type = RB_QOP_CREATE, .path = tpath, .data = aj, .len = strlen(aj)}};
+    int failed = -1;
+    r = rb_quorum_multi(cl->q, ops, 2, &failed);
+    if (r == -EEXIST && failed == 0) {
+        ops[0] = (struct rb_qop){
+            .type = RB_QOP_SET, .path = cpath, .data = cj, .len = strlen(cj), .version = -1};
+        r = rb_quorum_multi(cl->q, ops, 2, &failed);
     }
     free(cj);
     free(aj);
