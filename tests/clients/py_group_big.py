@@ -15,6 +15,10 @@
   py_group_big.py maxsize BS GROUP N                N+1 members join (v0, in parallel on
                                                    their own connections); prints the
                                                    sorted error codes
+  py_group_big.py forge FILE POS BASE GROUP TOPIC   write at byte POS of segment FILE a
+                                                   batch (offset BASE, CRC valid) holding an
+                                                   offset commit of GROUP TOPIC-0 whose value
+                                                   has an unknown version (9)
 Raw wire (no client library): the test controls sizes exactly. Exit 0 unless a
 step itself broke (a connection closed, a malformed answer).
 """
@@ -205,6 +209,42 @@ def maxsize(bs, group, n):
     print(" ".join(str(e) for e in sorted(out)))
 
 
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def varint(v):
+    v = (v << 1) ^ (v >> 63)
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def forge(path, pos, base, group, topic):
+    key = struct.pack(">h", 1) + s16(group) + s16(topic) + struct.pack(">i", 0)
+    value = struct.pack(">hq", 9, 12345)
+    body = b"\0" + varint(0) + varint(0) + varint(len(key)) + key + varint(len(value)) + value + \
+        varint(0)
+    rec = varint(len(body)) + body
+    ts = 1700000000000
+    tail = struct.pack(">hiqqqhii", 0, 0, ts, ts, -1, -1, -1, 1) + rec
+    head = struct.pack(">qiib", base, 4 + 1 + 4 + len(tail), -1, 2)
+    batch = head + struct.pack(">I", crc32c(tail)) + tail
+    with open(path, "r+b") as f:
+        f.seek(pos)
+        f.write(batch)
+
+
 def main():
     cmd, bs = sys.argv[1], sys.argv[2]
     a = sys.argv[3:]
@@ -220,6 +260,8 @@ def main():
         join(bs, a[0], int(a[1]))
     elif cmd == "maxsize":
         maxsize(bs, a[0], int(a[1]))
+    elif cmd == "forge":
+        forge(bs, int(a[0]), int(a[1]), a[2], a[3])
     else:
         sys.exit("unknown command " + cmd)
 
