@@ -92,6 +92,17 @@ void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct 
                                 struct rb_coord_op *op, struct rb_partition_handoff *adopt,
                                 int n_adopt);
 /* ---- standalone.c ---- */
+/* Partition limits, checked before anything is created: n_new more partitions on
+ * top of md's and `pending` others already accepted in the same op. Returns 0, or
+ * POLICY_VIOLATION (max.partitions) with the reason in msg. */
+int16_t rb_coord_check_broker_partitions(const struct rb_coord *c, const struct rb_metadata *md,
+                                         int64_t pending, int32_t n_new, char *msg, size_t cap);
+/* Undo the creation of partition p of t: destroy its log (NULL: none was opened)
+ * and remove what is left of its directory; its shard's load drops. */
+void rb_coord_discard_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
+                                struct rb_log *log);
+/* Remove topic name from md (not published yet) and free it; md is left sorted. */
+void rb_coord_topic_remove(struct rb_metadata *md, const char *name);
 /* Append an empty topic named name to md. */
 struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name);
 /* Give t n partitions, on the given shards (NULL or -1: least loaded shard). */

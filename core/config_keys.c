@@ -105,6 +105,9 @@ static const struct rb_cfg_spec broker_keys[] = {
     {"log.max.dirty.bytes", RB_CT_ALIGNED, 4096, 0xFFFFF000LL, "8388608", NULL,
      FLD(log_max_dirty_bytes)},
     TI("log.tail.cache.bytes", 0, I64MAX, "67108864", log_tail_cache_bytes),
+    /* partitions this broker holds (every topic, internal ones too) / one topic may have */
+    TI("max.partitions", 1, I32MAX, "20000", max_partitions),
+    TI("max.partitions.per.topic", 1, I32MAX, "10000", max_partitions_per_topic),
     RE("fetch.file.transfer", "read", "read|splice"),
     {"socket.recv.buffers", RB_CT_POW2, 1, 32768, "256", NULL, FLD(recv_buffers)},
     TI("socket.recv.buffer.bytes", 512, 16 << 20, "16384", recv_buffer_bytes),
