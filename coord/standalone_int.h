@@ -10,6 +10,8 @@
 
 #include "coord/coord.h"
 
+#include <stdio.h>
+
 #define RB_COORD_COMP    "coord"
 #define RB_COORD_MD_FILE "ringbroker-metadata" /* in the first log dir */
 
@@ -46,6 +48,12 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
 /* ---- standalone_file.c ---- */
 /* Read the metadata file into md (-ENOENT: none yet; other errors: err says why). */
 int rb_coord_load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen);
+/* Parse the metadata file's text from f (path names it in messages) into md:
+ * 0, or -EINVAL with the line named in err. Uses c's shard count and loads. */
+int rb_coord_parse_file(struct rb_coord *c, FILE *f, const char *path, struct rb_metadata *md,
+                        char *err, size_t errlen);
+/* md in the metadata file's format: *out (malloc'd, the caller frees), *out_len. */
+int rb_coord_format_file(const struct rb_metadata *md, char **out, size_t *out_len);
 /* Take the cluster id from meta.properties (or make one) and write meta.properties
  * into every log dir that lacks it; refuses a dir of another cluster. */
 int rb_coord_ensure_cluster_id(struct rb_coord *c, struct rb_metadata *md, char *err,

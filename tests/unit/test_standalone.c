@@ -8,6 +8,8 @@
  * an atomic the test waits for, with a bound.
  */
 #include "coord/coord.h"
+#include "coord/metadata.h"
+#include "coord/standalone_int.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "storage/log.h"
@@ -697,5 +699,72 @@ Test(standalone, failed_creation_is_rolled_back_whole)
     cr_assert_null(rb_metadata_topic(st[0].md, "roll", 4), "gone after a restart too");
     cr_assert_not_null(rb_metadata_topic(st[0].md, "fine", 4));
     check_no_errors();
+    close_all();
+}
+
+/* ---- the metadata file's text (fuzz_mdfile found these) ---- */
+
+static struct rb_metadata *parse_text(const char *text, int *r, char *err, size_t errlen)
+{
+    struct rb_metadata *md = calloc(1, sizeof(*md));
+    cr_assert_not_null(md);
+    atomic_init(&md->refs, 1);
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    cr_assert_not_null(f);
+    *r = rb_coord_parse_file(coord, f, "test", md, err, errlen);
+    fclose(f);
+    return md;
+}
+
+Test(standalone, long_config_values_survive_the_metadata_file)
+{
+    open_all();
+    static char text[8192], value[2048];
+    memset(value, '%', 1500); /* 4500 bytes once percent-encoded */
+    snprintf(text, sizeof(text),
+             "ringbroker-metadata 1\ncluster.id x\ntopic a AAAAAAAAAAAAAAAAAAAAAA 1 0\n"
+             "config a k %s\nbroker-config default b %s\n",
+             "%25%25", "%25");
+    int r;
+    char err[256] = "";
+    struct rb_metadata *md = parse_text(text, &r, err, sizeof(err));
+    cr_assert_eq(r, 0, "%s", err);
+    free(md->topics[0].configs[0].value);
+    md->topics[0].configs[0].value = strdup(value);
+    free(md->dyn_configs[0].value);
+    md->dyn_configs[0].value = strdup(value);
+    char *out;
+    size_t len;
+    cr_assert_eq(rb_coord_format_file(md, &out, &len), 0);
+    struct rb_metadata *md2 = parse_text(out, &r, err, sizeof(err));
+    cr_assert_eq(r, 0, "%s", err);
+    cr_assert_str_eq(md2->topics[0].configs[0].value, value, "the topic config was cut");
+    cr_assert_str_eq(md2->dyn_configs[0].value, value, "the broker config was cut");
+    free(out);
+    rb_metadata_free(md);
+    rb_metadata_free(md2);
+    close_all();
+}
+
+Test(standalone, metadata_file_lines_that_would_misplace_partitions_are_refused)
+{
+    open_all();
+    const char *bad[] = {
+        "topic ../x AAAAAAAAAAAAAAAAAAAAAA 1 0\n",                                  /* a path */
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 1 0\ntopic a AAAAAAAAAAAAAAAAAAAAAA 1 0\n", /* twice */
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 2 0,x\n",                                   /* shard */
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 1 -3\n",
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 1 99999999999\n",
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 3x 0\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512], err[256] = "";
+        snprintf(text, sizeof(text), "ringbroker-metadata 1\ncluster.id x\n%s", bad[i]);
+        int r;
+        struct rb_metadata *md = parse_text(text, &r, err, sizeof(err));
+        cr_assert_eq(r, -EINVAL, "accepted: %s", bad[i]);
+        cr_assert_not_null(strstr(err, "test:"), "%s", err);
+        rb_metadata_free(md);
+    }
     close_all();
 }
