@@ -95,9 +95,11 @@ static void create_one(struct rb_cluster *cl, struct rb_coord_op *op, int i)
         sp->replication_factor = c->bc->default_replication_factor;
     sp->n_partitions_out = sp->n_partitions;
     sp->replication_factor_out = sp->replication_factor;
-    if (sp->n_partitions <= 0 || sp->n_partitions > 100000) {
+    if (sp->n_partitions <= 0 || sp->n_partitions > c->bc->max_partitions_per_topic) {
         SPEC_ERR(sp, RB_KERR_INVALID_PARTITIONS,
-                 "Number of partitions must be between 1 and 100000, got %d.", sp->n_partitions);
+                 "Number of partitions must be between 1 and %d (max.partitions.per.topic), got "
+                 "%d.",
+                 c->bc->max_partitions_per_topic, sp->n_partitions);
         return;
     }
     sp->error = check_rf(cl, sp->replication_factor, sp->error_message, sizeof(sp->error_message));
@@ -309,9 +311,10 @@ static void grow_one(struct rb_cluster *cl, struct rb_coord_op *op, struct rb_pa
         SPEC_ERR(ps, RB_KERR_INVALID_PARTITIONS,
                  "Topic currently has %d partitions, which is higher than the requested %d.",
                  old.n_partitions, ps->count);
-    } else if (ps->count > 100000) {
+    } else if (ps->count > cl->c->bc->max_partitions_per_topic) {
         SPEC_ERR(ps, RB_KERR_INVALID_PARTITIONS,
-                 "Number of partitions must be at most 100000, got %d.", ps->count);
+                 "Number of partitions must be at most %d (max.partitions.per.topic), got %d.",
+                 cl->c->bc->max_partitions_per_topic, ps->count);
     } else if ((ps->error = check_rf(cl, old.n_replicas[0], ps->error_message,
                                      sizeof(ps->error_message))) == 0 &&
                !op->validate_only) {
