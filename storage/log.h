@@ -70,6 +70,11 @@ struct rb_log_config {
      * descriptor (a fetch handing it to a slow connection) never sees the file
      * reused. 0: removed (or recycled) at once. */
     int64_t file_delete_delay_ms;
+    /* Set by a caller that opens many logs at startup and then syncs the whole file
+     * system once (syncfs) before any of them takes an append: rb_log_open skips
+     * its own fsync of the directory (the clean-shutdown marker's removal must be
+     * durable before the first write). Default false. */
+    bool defer_dir_sync;
 };
 
 void rb_log_config_defaults(struct rb_log_config *cfg);
