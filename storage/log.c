@@ -72,9 +72,10 @@ static int check_config(const struct rb_log_config *cfg)
 {
     if (cfg->chunk_bytes < RB_BLOCK_BYTES || cfg->chunk_bytes % RB_BLOCK_BYTES)
         return -EINVAL;
-    if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX)
+    if (cfg->segment_bytes < RB_LOG_SEGMENT_BYTES_MIN || cfg->segment_bytes > INT32_MAX)
         return -EINVAL;
-    if (!cfg->prealloc_bytes || !cfg->max_dirty_bytes || cfg->segment_index_bytes < 8)
+    if (!cfg->prealloc_bytes || !cfg->max_dirty_bytes ||
+        cfg->segment_index_bytes < RB_LOG_INDEX_BYTES_MIN)
         return -EINVAL;
     if (cfg->file_delete_delay_ms < 0)
         return -EINVAL;
@@ -410,8 +411,9 @@ void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *m
 
 int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg)
 {
-    if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX ||
-        cfg->segment_index_bytes < 8 || cfg->segment_ms <= 0 || cfg->file_delete_delay_ms < 0)
+    if (cfg->segment_bytes < RB_LOG_SEGMENT_BYTES_MIN || cfg->segment_bytes > INT32_MAX ||
+        cfg->segment_index_bytes < RB_LOG_INDEX_BYTES_MIN || cfg->segment_ms <= 0 ||
+        cfg->file_delete_delay_ms < 0)
         return -EINVAL;
     /* Read at each append's roll check (need_roll) or when a segment starts: an
      * active segment is never rewritten, it just rolls by the new limits. */

@@ -43,6 +43,12 @@
 
 struct rb_log;
 
+/* Kafka's lower bounds for segment.bytes and segment.index.bytes. A segment
+ * smaller than a batch, or an index too small for one entry, holds one batch:
+ * every append to a non-empty segment rolls it (as in Kafka). */
+#define RB_LOG_SEGMENT_BYTES_MIN 14
+#define RB_LOG_INDEX_BYTES_MIN   4
+
 struct rb_log_config {
     uint64_t segment_bytes;        /* segment.bytes (default 1 GiB) */
     int64_t segment_ms;            /* segment.ms (default 7 days) */

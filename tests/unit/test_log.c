@@ -504,3 +504,27 @@ Test(log, reads_exact_with_an_index_file_that_disagrees)
     check_reads_exact(log);
     rb_log_close(log);
 }
+
+/* Kafka's smallest segment.bytes (14) and segment.index.bytes (4) are legal: each
+ * segment then holds one batch, every append to a non-empty segment rolls it. */
+Test(log, kafka_minimum_segment_and_index_bytes_hold_one_batch_each)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    c.segment_bytes = RB_LOG_SEGMENT_BYTES_MIN;
+    c.segment_index_bytes = RB_LOG_INDEX_BYTES_MIN;
+    struct rb_log *log = open_log(&c);
+    for (int i = 0; i < 4; i++)
+        append_wait(log, 2, 100, 1000 + i);
+    flush_ok(log);
+    cr_assert_eq(count_files(".log"), 4);
+    check_all(log, rb_log_end_offset(log));
+    cr_assert_eq(rb_log_end_offset(log), 8);
+    struct rb_log_config n = c;
+    n.segment_bytes = RB_LOG_SEGMENT_BYTES_MIN - 1;
+    cr_assert_eq(rb_log_reconfigure(log, &n), -EINVAL);
+    n = c;
+    n.segment_index_bytes = RB_LOG_INDEX_BYTES_MIN - 1;
+    cr_assert_eq(rb_log_reconfigure(log, &n), -EINVAL);
+    rb_log_close(log);
+}
