@@ -252,5 +252,8 @@ int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upt
  * is late enough, -ERANGE / -EIO as rb_log_read. */
 int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
                           int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp);
+/* How many rb_log_record_at_time calls read (and maybe decompressed) a batch; a
+ * repeat of the last question is answered from memory and not counted. */
+uint64_t rb_log_time_reads(const struct rb_log *log);
 
 #endif
