@@ -280,6 +280,8 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
     rb_coord_log_config(rb_config_broker(c->md->config), t, &lc);
     if (!create) /* recovery point and log start offset (storage/checkpoint.h) */
         rb_ckpt_startup_lookup(c->dir, t->name, p, &lc.recovery_point, &lc.log_start_offset);
+    /* At startup one syncfs after all opens (below) replaces a directory fsync each. */
+    lc.defer_dir_sync = !create;
     struct rb_disk disk = partition_disk(c, t, p);
     int r = rb_log_open(out, dir, &lc, disk, rb_wall_ms());
     if (r && !create && rb_log_open_offline(out, dir, &lc) == 0) {
@@ -465,6 +467,11 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
             c->hooks.adopt_initial(c->hooks.ctx, t->partitions[p].shard, t, p, log);
             n_parts++;
         }
+    }
+    /* The logs' deferred directory syncs (defer_dir_sync): before any append. */
+    if (n_parts && (r = rb_coord_sync_logs(c))) {
+        snprintf(err, errlen, "cannot sync the log dir %s: %s", c->dir, strerror(-r));
+        goto out_free;
     }
     for (int i = 0; i < rt->n_shards; i++) {
         rb_metadata_ref(md);
