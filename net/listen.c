@@ -132,8 +132,14 @@ static int setup_buf_ring(struct rb_net *n)
     }
     n->br = mem;
     io_uring_buf_ring_init(n->br);
-    if (posix_memalign((void **)&n->bufs, 4096, (size_t)n->nbufs * n->buf_bytes))
+    /* Address space only: pages are touched as data arrives, so socket.recv.buffers x
+     * socket.recv.buffer.bytes at their maxima (512 GiB) reserve nothing. */
+    size_t bytes = (size_t)n->nbufs * n->buf_bytes;
+    void *bufs = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                      MAP_ANONYMOUS | MAP_PRIVATE | MAP_NORESERVE, -1, 0);
+    if (bufs == MAP_FAILED)
         return -ENOMEM;
+    n->bufs = bufs;
     int mask = io_uring_buf_ring_mask(n->nbufs);
     for (uint32_t i = 0; i < n->nbufs; i++)
         io_uring_buf_ring_add(n->br, n->bufs + (size_t)i * n->buf_bytes, n->buf_bytes,
@@ -369,6 +375,7 @@ void rb_net_shard_finish(struct rb_shard *s)
         close(n->listen_fd);
     if (n->br)
         rb_ring_unregister_buf_ring(s, RB_NET_BGID);
-    free(n->bufs);
+    if (n->bufs)
+        munmap(n->bufs, (size_t)n->nbufs * n->buf_bytes);
     n->bufs = NULL;
 }
