@@ -278,3 +278,5 @@ test-deploy-scripts: all
 	@tests/container/test_compose.sh
 	@/usr/bin/python3 tests/container/check_k8s.py container/k8s/*.yaml
 	@/usr/bin/python3 tests/container/check_k8s.py --selftest container/k8s/*.yaml
+	@/usr/bin/python3 tests/container/check_k8s_cluster.py container/k8s
+	@/usr/bin/python3 tests/container/check_k8s_cluster.py --selftest container/k8s
