@@ -93,7 +93,7 @@ sim-selftest:
 	@$(MAKE) --no-print-directory MODE=simdef $(BUILD_ROOT)/simdef/sim/ringsim
 	@$(BUILD_ROOT)/simdef/sim/ringsim --selftest $(SIM_BUDGET)
 
-.PHONY: all run test unit asan integration integration-asan interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
+.PHONY: all run test unit asan integration integration-asan abuse interop fuzz fuzz-build bench lint gen gen-check clean deps helpers
 
 all: $(BIN)/ringbroker $(if $(CTL_SRCS),$(BIN)/ringctl) helpers
 
@@ -144,6 +144,11 @@ asan:
 integration: all
 	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/integration/run-all.sh
 
+# Abuse tests (tests/abuse/README.md): hostile clients against a broker under a
+# reduced fd limit and memory budget; figures from /proc.
+abuse: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/abuse/run-all.sh
+
 # The integration suite against the ASan/UBSan build of the broker: any memory error
 # or undefined behaviour aborts the broker, and the test that drove it fails.
 integration-asan:
@@ -172,10 +177,18 @@ quorum-test: $(QUORUM_TEST) $(QUORUM_MULTI)
 	  tests/quorum/run_etcd.sh $(abspath $(QUORUM_TEST)) || rc=1; exit $$rc
 
 # Cluster tests (tests/cluster/): real ZooKeeper/etcd quorums + 3 brokers on loopback.
-# Not part of `make test` yet. CLUSTER_TESTS="t_registration t_k28_topics" runs some.
-.PHONY: cluster-test
+# CLUSTER_TESTS="t_registration t_k28_topics" runs some. `make test` runs the etcd
+# ones and the ZooKeeper ones in its two lanes (cluster-test-etcd, cluster-test-zk).
+CLUSTER_ALL  := $(sort $(notdir $(basename $(wildcard tests/cluster/t_*.sh))))
+CLUSTER_ETCD := $(filter t_etcd_% t_ringctl_etcd,$(CLUSTER_ALL))
+CLUSTER_ZK   := $(filter-out $(CLUSTER_ETCD),$(CLUSTER_ALL))
+.PHONY: cluster-test cluster-test-etcd cluster-test-zk
 cluster-test: all
 	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_TESTS)
+cluster-test-etcd: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_ETCD)
+cluster-test-zk: all
+	@RINGBROKER_BIN=$(abspath $(BIN))/ringbroker tests/cluster/run-all.sh $(CLUSTER_ZK)
 
 FUZZ_SECONDS ?= 60
 SIM_TEST_SEEDS ?= 20
@@ -213,12 +226,14 @@ test: all
 .PHONY: test-lane-a test-lane-b
 test-lane-a:
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory abuse
 	@$(MAKE) --no-print-directory interop
+	@$(MAKE) --no-print-directory quorum-test
+	@$(MAKE) --no-print-directory cluster-test-etcd
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 test-lane-b:
 	@$(MAKE) --no-print-directory integration-asan
-	@$(MAKE) --no-print-directory quorum-test
-	@$(MAKE) --no-print-directory cluster-test
+	@$(MAKE) --no-print-directory cluster-test-zk
 
 gen:
 	python3 tools/gen_codec.py net/protocol.def net/proto_gen

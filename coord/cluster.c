@@ -69,7 +69,7 @@ static void on_event(void *ctx, enum rb_qevent ev, const char *path)
         }
         break;
     case RB_QEV_CONNECTED:
-        cl->ev_all = true; /* watches that fired while away are delivered; re-read anyway */
+        /* the same session: its watches stay armed and fire for what changed */
         break;
     case RB_QEV_DISCONNECTED:
         break;
@@ -279,6 +279,7 @@ static void renew_lease(struct rb_cluster *cl)
     char path[64];
     snprintf(path, sizeof(path), "/brokers/ids/%d", cl->self);
     int64_t t0 = rb_mono_ms();
+    cl->next_renew_ms = t0 + RB_MAX(cl->session_ms / 6, 100);
     int r = rb_quorum_exists(cl->q, path, false, NULL);
     if (r == 0) {
         atomic_store(&cl->lease_until,
@@ -291,6 +292,14 @@ static void renew_lease(struct rb_cluster *cl)
     } else {
         rb_cl_quorum_error(cl, r);
     }
+}
+
+/* Long work on the coordination thread (reading a big view, opening many logs)
+ * keeps the lease by renewing it on the way when it is due. */
+static void lease_tick(struct rb_cluster *cl)
+{
+    if (cl->q && !cl->session_lost && rb_mono_ms() >= cl->next_renew_ms)
+        renew_lease(cl);
 }
 
 static int open_session(struct rb_cluster *cl, char *err, size_t errlen)
@@ -416,6 +425,18 @@ static int read_controller(struct rb_cluster *cl)
         RB_WARN(COMP, "/controller names broker %d: no longer the controller", id);
         cl->is_controller = false;
     }
+    if (id == cl->self && !cl->is_controller) {
+        /* Ours without our knowing: an election whose answer was lost, or a previous
+         * run's session. Nobody acts as controller while it stands: remove it and
+         * elect again (its watch brings everyone to the election). */
+        RB_WARN(COMP, "/controller names this broker, which does not act as controller: "
+                      "removing it for a new election");
+        int d = rb_quorum_delete(cl->q, "/controller", -1);
+        if (d && d != -ENOENT)
+            rb_cl_quorum_error(cl, d);
+        id = -1;
+        cl->controller_dirty = true;
+    }
     cl->controller_id = id;
     return 0;
 }
@@ -482,10 +503,8 @@ static int read_assignment(struct rb_cluster *cl, struct rb_cl_topic *t, bool *g
     if (r)
         return r;
     t->assign_dirty = false;
-    if (version == t->assign_version) {
-        free(data);
-        return 0;
-    }
+    /* (No shortcut on an unchanged version: a node deleted and created again starts
+     * over at version 0.) */
     struct rb_kzk_assignment a;
     if (rb_kzk_parse_assignment(data, &a)) {
         RB_WARN(COMP, "%s: not a topic assignment Kafka would read: topic ignored", path);
@@ -495,6 +514,38 @@ static int read_assignment(struct rb_cluster *cl, struct rb_cl_topic *t, bool *g
     }
     free(data);
     int32_t old_n = t->a.n_partitions;
+    t->id_unwritten = false;
+    if (!a.has_id && t->a.has_id) { /* rewritten without it: the topic keeps its id */
+        a.has_id = true;
+        memcpy(a.topic_id, t->a.topic_id, 16);
+        t->id_unwritten = true;
+    }
+    bool recreated = a.has_id && t->a.has_id && memcmp(a.topic_id, t->a.topic_id, 16) != 0;
+    if (!recreated && a.n_partitions < old_n) {
+        RB_WARN(COMP,
+                "%s: %d partitions where there were %d: partitions are never removed, "
+                "the change is ignored",
+                path, a.n_partitions, old_n);
+        rb_kzk_assignment_free(&a);
+        t->assign_version = version;
+        return 0;
+    }
+    bool same = !recreated && a.has_id == t->a.has_id && a.n_partitions == old_n;
+    for (int32_t p = 0; same && p < old_n; p++)
+        same =
+            a.n_replicas[p] == t->a.n_replicas[p] &&
+            memcmp(a.replicas[p], t->a.replicas[p], sizeof(int32_t) * (size_t)a.n_replicas[p]) == 0;
+    if (same) {
+        rb_kzk_assignment_free(&a);
+        t->assign_version = version;
+        return 0;
+    }
+    if (recreated) { /* a new incarnation: its partition states are its own */
+        for (int32_t p = 0; p < old_n; p++) {
+            t->st_dirty[p] = true;
+            t->st_version[p] = -1;
+        }
+    }
     if (a.n_partitions != old_n) {
         int32_t n = a.n_partitions;
         struct rb_kzk_state *st = calloc((size_t)n, sizeof(*st));
@@ -551,9 +602,16 @@ static int read_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p)
     t->st_dirty[p] = false;
     struct rb_kzk_state s;
     if (rb_kzk_parse_state(data, &s)) {
+        /* Someone else's bytes: no leader here, and no election over it (the epoch
+         * it held is unknown); fixing the node is the operator's. */
         RB_WARN(COMP, "%s: not a partition state Kafka would read: partition has no leader", path);
-        memset(&s, 0, sizeof(s));
-        s.leader = -1;
+        free(data);
+        memset(&t->st[p], 0, sizeof(t->st[p]));
+        t->st[p].leader = -1;
+        if (t->st_version[p] != -2)
+            cl->view_changed = true;
+        t->st_version[p] = -2;
+        return 0;
     }
     free(data);
     if (version != t->st_version[p] || memcmp(&s, &t->st[p], sizeof(s)) != 0)
@@ -685,6 +743,7 @@ static int read_dirty(struct rb_cluster *cl)
     for (int i = 0; !r && i < cl->n_topics; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         bool gone = false;
+        lease_tick(cl);
         if (t->assign_dirty)
             r = read_assignment(cl, t, &gone);
         if (gone) {
@@ -803,17 +862,43 @@ static bool was_local(const struct rb_metadata *old, const struct rb_topic_meta 
 static int open_local(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
                       struct rb_log **log)
 {
-    char dir[4400];
+    char dir[4400], pm[4500], line[128], want[23];
     struct stat sb;
     snprintf(dir, sizeof(dir), "%s/%s-%d", c->dir, t->name, p);
     bool create = stat(dir, &sb) != 0;
+    snprintf(pm, sizeof(pm), "%s/partition.metadata", dir);
+    rb_uuid_to_base64(t->id, want);
+    FILE *f = create ? NULL : fopen(pm, "re");
+    bool other = false;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "topic_id: ", 10) == 0 && strncmp(line + 10, want, 22) != 0)
+            other = true;
+    if (f)
+        fclose(f);
+    if (other) { /* an older incarnation of the topic (deleted and recreated) */
+        struct rb_log *old = NULL;
+        struct rb_log_config lc;
+        rb_coord_log_config(rb_config_broker(c->config), NULL, &lc);
+        RB_INFO(COMP, "%s holds an older topic %s: deleting it first", dir, t->name);
+        if (rb_log_open_offline(&old, dir, &lc) == 0)
+            rb_log_destroy(old);
+        create = stat(dir, &sb) != 0;
+        if (!create)
+            return -EEXIST;
+    }
     return rb_coord_open_partition(c, t, p, create, log);
 }
 
-static void noop_done(struct rb_shard *s, void *arg)
+/* Every shard applied a publication (its dropped logs are deleted): adopt what
+ * waited for them. */
+static void publish_done(struct rb_shard *s, void *arg)
 {
-    (void)s;
-    (void)arg;
+    struct rb_cluster *cl = arg;
+    if (!cl->deferred || atomic_load(&s->rt->stopping))
+        return;
+    cl->deferred = false;
+    cl->view_changed = true;
+    rb_cl_sync(s, cl);
 }
 
 static void check_waits(struct rb_shard *cs, struct rb_cluster *cl, bool expire)
@@ -872,10 +957,22 @@ static void publish(struct rb_shard *cs, struct rb_cluster *cl)
     int n_adopt = 0, n_drop = 0;
     for (int32_t i = 0; i < next->n_topics; i++) {
         const struct rb_topic_meta *t = &next->topics[i];
+        const struct rb_topic_meta *older = rb_metadata_topic(c->md, t->name, t->name_len);
+        if (older && memcmp(older->id, t->id, 16) == 0)
+            older = NULL; /* the same incarnation */
         for (int32_t p = 0; p < t->n_partitions; p++) {
             if (t->partitions[p].shard < 0 || was_local(c->md, t, p))
                 continue;
+            if (older && p < older->n_partitions && older->partitions[p].shard >= 0) {
+                /* The topic was recreated: its old log still holds the directory.
+                 * Adopt the new one once the old one is deleted (publish_done). */
+                c->shard_load[t->partitions[p].shard]--;
+                ((struct rb_partition_meta *)&t->partitions[p])->shard = -1;
+                cl->deferred = true;
+                continue;
+            }
             struct rb_log *log = NULL;
+            lease_tick(cl);
             if (open_local(c, t, p, &log)) {
                 RB_ERROR(COMP, "cannot open local replica %s-%d: not served here", t->name, p);
                 c->shard_load[t->partitions[p].shard]--;
@@ -906,7 +1003,7 @@ static void publish(struct rb_shard *cs, struct rb_cluster *cl)
         RB_ERROR(COMP, "cannot sync the new partitions' files");
     if ((n_adopt || n_drop) && rb_cl_local_save(c->dir, next))
         RB_ERROR(COMP, "cannot write the local replicas file in %s", c->dir);
-    struct rb_coord_op *op = rb_coord_op_new(cs, 0, false, noop_done, NULL);
+    struct rb_coord_op *op = rb_coord_op_new(cs, 0, false, publish_done, cl);
     op->reconfigure = cl->configs_changed;
     cl->configs_changed = false;
     rb_coord_publish(cs, c, next, op, adopt, n_adopt, drop, n_drop);

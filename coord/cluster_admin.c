@@ -95,9 +95,11 @@ static void create_one(struct rb_cluster *cl, struct rb_coord_op *op, int i)
         sp->replication_factor = c->bc->default_replication_factor;
     sp->n_partitions_out = sp->n_partitions;
     sp->replication_factor_out = sp->replication_factor;
-    if (sp->n_partitions <= 0 || sp->n_partitions > 100000) {
+    if (sp->n_partitions <= 0 || sp->n_partitions > c->bc->max_partitions_per_topic) {
         SPEC_ERR(sp, RB_KERR_INVALID_PARTITIONS,
-                 "Number of partitions must be between 1 and 100000, got %d.", sp->n_partitions);
+                 "Number of partitions must be between 1 and %d (max.partitions.per.topic), got "
+                 "%d.",
+                 c->bc->max_partitions_per_topic, sp->n_partitions);
         return;
     }
     sp->error = check_rf(cl, sp->replication_factor, sp->error_message, sizeof(sp->error_message));
@@ -133,12 +135,20 @@ static void create_one(struct rb_cluster *cl, struct rb_coord_op *op, int i)
     memcpy(sp->topic_id, a.topic_id, 16);
     char *cj = rb_kzk_config_json(&cfg), *aj = rb_kzk_assignment_json(&a, true);
     RB_ASSERT(cj && aj);
-    char path[300];
-    snprintf(path, sizeof(path), "/config/topics/%s", sp->name);
-    r = put(cl->q, path, cj);
-    if (!r) {
-        snprintf(path, sizeof(path), "/brokers/topics/%s", sp->name);
-        r = rb_quorum_create(cl->q, path, aj, strlen(aj), 0, NULL, 0);
+    /* The config and the topic in one multi (the config first, as Kafka writes it,
+     * so a broker that sees the topic reads its config): an existing topic's config
+     * is never touched; a config left without its topic is replaced. */
+    char cpath[300], tpath[300];
+    snprintf(cpath, sizeof(cpath), "/config/topics/%s", sp->name);
+    snprintf(tpath, sizeof(tpath), "/brokers/topics/%s", sp->name);
+    struct rb_qop ops[2] = {{.type = RB_QOP_CREATE, .path = cpath, .data = cj, .len = strlen(cj)},
+                            {.type = RB_QOP_CREATE, .path = tpath, .data = aj, .len = strlen(aj)}};
+    int failed = -1;
+    r = rb_quorum_multi(cl->q, ops, 2, &failed);
+    if (r == -EEXIST && failed == 0) {
+        ops[0] = (struct rb_qop){
+            .type = RB_QOP_SET, .path = cpath, .data = cj, .len = strlen(cj), .version = -1};
+        r = rb_quorum_multi(cl->q, ops, 2, &failed);
     }
     free(cj);
     free(aj);
@@ -301,9 +311,10 @@ static void grow_one(struct rb_cluster *cl, struct rb_coord_op *op, struct rb_pa
         SPEC_ERR(ps, RB_KERR_INVALID_PARTITIONS,
                  "Topic currently has %d partitions, which is higher than the requested %d.",
                  old.n_partitions, ps->count);
-    } else if (ps->count > 100000) {
+    } else if (ps->count > cl->c->bc->max_partitions_per_topic) {
         SPEC_ERR(ps, RB_KERR_INVALID_PARTITIONS,
-                 "Number of partitions must be at most 100000, got %d.", ps->count);
+                 "Number of partitions must be at most %d (max.partitions.per.topic), got %d.",
+                 cl->c->bc->max_partitions_per_topic, ps->count);
     } else if ((ps->error = check_rf(cl, old.n_replicas[0], ps->error_message,
                                      sizeof(ps->error_message))) == 0 &&
                !op->validate_only) {

@@ -29,6 +29,7 @@ struct rb_cl_topic {
     char *name;
     bool assign_dirty;      /* /brokers/topics/<t> to re-read */
     bool config_dirty;      /* /config/topics/<t> to re-read */
+    bool id_unwritten;      /* the node lost its topic_id: the controller writes it back */
     int64_t assign_version; /* -1: not read */
     struct rb_kzk_assignment a;
     /* per partition [a.n_partitions] */
@@ -79,6 +80,7 @@ struct rb_cluster {
     int n_dyn; /* dynamic broker configs (/config/brokers/...) */
     struct rb_dyn_config_kv *dyn;
     bool view_changed;    /* since the last snapshot */
+    bool deferred;        /* replicas wait for an older incarnation's log to go */
     bool configs_changed; /* topic configs: shards reconfigure their logs */
     bool session_lost;    /* expired, not re-established yet */
 
@@ -91,6 +93,7 @@ struct rb_cluster {
 
     /* leader lease: monotonic ms until which this broker may accept writes */
     _Atomic int64_t lease_until;
+    int64_t next_renew_ms;
     struct rb_timer lease_timer;
     struct rb_timer retry_timer;
     struct rb_timer wait_timer;

@@ -106,6 +106,41 @@ int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n)
     return r;
 }
 
+/* The controller's multis stay small: etcd refuses a txn of more than 128
+ * operations, ZooKeeper a request over its 1 MiB jute.maxbuffer. */
+#define CTL_BATCH_OPS 64
+
+struct batch {
+    struct rb_qop ops[CTL_BATCH_OPS + 1]; /* [0]: the epoch check */
+    char *bufs[CTL_BATCH_OPS];
+    int n, nb;
+};
+
+/* Apply the batch as one fenced multi (nothing when empty); true when it wrote. */
+static bool batch_flush(struct rb_cluster *cl, struct batch *b, const char *what)
+{
+    bool wrote = false;
+    if (b->n > 0 && cl->is_controller) {
+        int r = rb_ctl_multi(cl, b->ops, b->n + 1);
+        wrote = r == 0;
+        if (r && cl->is_controller)
+            RB_WARN(COMP, "%s: %s (retried)", what, rb_quorum_strerror(r));
+    }
+    for (int i = 0; i < b->nb; i++)
+        free(b->bufs[i]);
+    b->n = b->nb = 0;
+    return wrote;
+}
+
+static void batch_add(struct batch *b, enum rb_qop_type type, char *path, char *data)
+{
+    b->ops[1 + b->n++] = (struct rb_qop){
+        .type = type, .path = path, .data = data, .len = data ? strlen(data) : 0, .version = -1};
+    b->bufs[b->nb++] = path;
+    if (data)
+        b->bufs[b->nb++] = data;
+}
+
 /* The paths of path's subtree, children before their parent, appended to *out. */
 static int list_tree(struct rb_cluster *cl, const char *path, char ***out, int *n, int *cap)
 {
@@ -133,8 +168,9 @@ static int list_tree(struct rb_cluster *cl, const char *path, char ***out, int *
     return 0;
 }
 
-/* Delete topic `name`: its subtree under /brokers/topics, its config and the
- * request, in one fenced multi (a controller that lost its place deletes nothing). */
+/* Delete topic `name`: its subtree under /brokers/topics (children before their
+ * parent), its config and the request, in fenced batches (a controller that lost
+ * its place deletes nothing more; the next one finishes from the request). */
 static int delete_topic(struct rb_cluster *cl, const char *name)
 {
     char **paths = NULL;
@@ -142,28 +178,37 @@ static int delete_topic(struct rb_cluster *cl, const char *name)
     char path[400];
     snprintf(path, sizeof(path), "/brokers/topics/%s", name);
     int r = list_tree(cl, path, &paths, &n, &cap);
-    const char *extra[2];
     char cfg[400], req[400];
-    int n_extra = 0;
     snprintf(cfg, sizeof(cfg), "/config/topics/%s", name);
     snprintf(req, sizeof(req), "/admin/delete_topics/%s", name);
-    if (!r && rb_quorum_exists(cl->q, cfg, false, NULL) == 0)
-        extra[n_extra++] = cfg;
-    extra[n_extra++] = req;
+    if (!r && rb_quorum_exists(cl->q, cfg, false, NULL) == 0) {
+        paths = realloc(paths, sizeof(char *) * (size_t)(n + 2));
+        RB_ASSERT(paths);
+        paths[n++] = strdup(cfg);
+    }
     if (!r) {
-        struct rb_qop *ops = calloc((size_t)(n + n_extra + 1), sizeof(*ops));
-        RB_ASSERT(ops);
-        for (int i = 0; i < n; i++)
-            ops[1 + i] = (struct rb_qop){.type = RB_QOP_DELETE, .path = paths[i], .version = -1};
-        for (int i = 0; i < n_extra; i++)
-            ops[1 + n + i] =
-                (struct rb_qop){.type = RB_QOP_DELETE, .path = extra[i], .version = -1};
-        r = rb_ctl_multi(cl, ops, 1 + n + n_extra);
-        free(ops);
+        paths = realloc(paths, sizeof(char *) * (size_t)(n + 1));
+        RB_ASSERT(paths);
+        paths[n++] = strdup(req);
+    }
+    struct batch *b = calloc(1, sizeof(*b));
+    RB_ASSERT(b);
+    for (int i = 0; !r && i < n; i++) {
+        batch_add(b, RB_QOP_DELETE, paths[i], NULL);
+        paths[i] = NULL;
+        if (b->n == CTL_BATCH_OPS || i == n - 1) {
+            b->nb = 0; /* the paths are freed below, after the multi */
+            int rr = cl->is_controller ? rb_ctl_multi(cl, b->ops, b->n + 1) : -ESTALE;
+            for (int k = 1; k <= b->n; k++)
+                free((char *)b->ops[k].path);
+            b->n = 0;
+            r = rr;
+        }
     }
     for (int i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
+    free(b);
     return r;
 }
 
@@ -197,10 +242,12 @@ static bool run_deletes(struct rb_cluster *cl)
 
 static bool give_topic_id(struct rb_cluster *cl, struct rb_cl_topic *t)
 {
+    bool known = t->a.has_id; /* written back when the node lost it */
+    if (!known)
+        rb_uuid_random(t->a.topic_id);
     t->a.has_id = true;
-    rb_uuid_random(t->a.topic_id);
     char *js = rb_kzk_assignment_json(&t->a, true);
-    t->a.has_id = false;
+    t->a.has_id = known;
     RB_ASSERT(js);
     char path[300];
     snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
@@ -224,6 +271,17 @@ static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
     const int32_t *rep = t->a.replicas[p];
     int32_t n_rep = t->a.n_replicas[p];
     bool exists = t->st_version[p] >= 0;
+    if (n_rep > 1 && !cl->test_full_isr) {
+        /* Replication is not built yet: a partition with more replicas (written by
+         * Kafka's tools) is assigned and shown but gets no leader, rather than
+         * pretending to keep copies it does not (Metadata: LEADER_NOT_AVAILABLE). */
+        if (exists)
+            return false;
+        memset(ns, 0, sizeof(*ns));
+        ns->controller_epoch = cl->ctl_epoch;
+        ns->leader = -1;
+        return true;
+    }
     if (exists && st->leader >= 0 && rb_cl_broker_live(cl, st->leader))
         return false;
     memset(ns, 0, sizeof(*ns));
@@ -263,21 +321,27 @@ static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
     return true;
 }
 
-/* Create the missing state nodes of t (and their parents) in one fenced multi. */
+/* Create the missing state nodes of t (and their parents), in fenced batches. */
 static bool create_states(struct rb_cluster *cl, struct rb_cl_topic *t)
 {
     char base[320];
     snprintf(base, sizeof(base), "/brokers/topics/%s/partitions", t->name);
     bool have_base = rb_quorum_exists(cl->q, base, false, NULL) == 0;
-    int32_t n = t->a.n_partitions;
-    struct rb_qop *ops = calloc((size_t)(3 * n + 2), sizeof(*ops));
-    char **bufs = calloc((size_t)(3 * n + 2), sizeof(char *));
-    RB_ASSERT(ops && bufs);
-    int k = 1, nb = 0;
-    if (!have_base)
-        ops[k++] = (struct rb_qop){.type = RB_QOP_CREATE, .path = base};
-    for (int32_t p = 0; p < n; p++) {
-        if (t->st_dirty[p] || t->st_version[p] >= 0)
+    struct batch *b = calloc(1, sizeof(*b));
+    RB_ASSERT(b);
+    char what[400];
+    snprintf(what, sizeof(what), "creating the partition states of %s", t->name);
+    bool wrote = false;
+    if (!have_base) {
+        batch_add(b, RB_QOP_CREATE, strdup(base), NULL);
+        if (!batch_flush(cl, b, what)) {
+            free(b);
+            return false;
+        }
+        wrote = true;
+    }
+    for (int32_t p = 0; p < t->a.n_partitions && cl->is_controller; p++) {
+        if (t->st_dirty[p] || t->st_version[p] != -1)
             continue;
         struct rb_kzk_state ns;
         if (!elect(cl, t, p, &ns))
@@ -286,27 +350,17 @@ static bool create_states(struct rb_cluster *cl, struct rb_cl_topic *t)
         RB_ASSERT(pp && sp && js);
         snprintf(pp, 400, "%s/%d", base, p);
         snprintf(sp, 420, "%s/%d/state", base, p);
-        bufs[nb++] = pp;
-        bufs[nb++] = sp;
-        bufs[nb++] = js;
+        if (b->n + 2 > CTL_BATCH_OPS)
+            wrote |= batch_flush(cl, b, what);
         if (!have_base || rb_quorum_exists(cl->q, pp, false, NULL) == -ENOENT)
-            ops[k++] = (struct rb_qop){.type = RB_QOP_CREATE, .path = pp};
-        ops[k++] =
-            (struct rb_qop){.type = RB_QOP_CREATE, .path = sp, .data = js, .len = strlen(js)};
+            batch_add(b, RB_QOP_CREATE, pp, NULL);
+        else
+            free(pp);
+        batch_add(b, RB_QOP_CREATE, sp, js);
         t->st_dirty[p] = true;
     }
-    bool wrote = false;
-    if (k > (have_base ? 1 : 2)) {
-        int r = rb_ctl_multi(cl, ops, k);
-        wrote = r == 0;
-        if (r && cl->is_controller)
-            RB_WARN(COMP, "creating the partition states of %s: %s (retried)", t->name,
-                    rb_quorum_strerror(r));
-    }
-    for (int i = 0; i < nb; i++)
-        free(bufs[i]);
-    free(bufs);
-    free(ops);
+    wrote |= batch_flush(cl, b, what);
+    free(b);
     return wrote;
 }
 
@@ -341,13 +395,13 @@ bool rb_ctl_run(struct rb_cluster *cl)
         struct rb_cl_topic *t = &cl->topics[i];
         if (t->assign_dirty || t->assign_version < 0 || t->a.n_partitions <= 0)
             continue;
-        if (!t->a.has_id) {
+        if (!t->a.has_id || t->id_unwritten) {
             wrote |= give_topic_id(cl, t);
             continue;
         }
         bool missing = false;
         for (int32_t p = 0; p < t->a.n_partitions; p++)
-            missing |= !t->st_dirty[p] && t->st_version[p] < 0;
+            missing |= !t->st_dirty[p] && t->st_version[p] == -1;
         if (missing)
             wrote |= create_states(cl, t);
         for (int32_t p = 0; p < t->a.n_partitions && cl->is_controller; p++) {

@@ -146,6 +146,8 @@ void rb_group_mgr_init(struct rb_group_mgr *mgr, struct rb_timers *timers, const
     mgr->initial_delay_ms = initial_delay_ms;
     mgr->min_session_ms = 6000;
     mgr->max_session_ms = 1800000;
+    mgr->max_size = INT32_MAX;
+    mgr->max_record_bytes = INT64_MAX;
     mgr->n_partitions = n_partitions;
     mgr->wall_ms = rb_wall_ms;
 }

@@ -141,7 +141,12 @@ struct rb_group_mgr {
     struct rb_timers *timers;
     const int64_t *now_ms; /* the owner's monotonic clock */
     int32_t initial_delay_ms;
-    int32_t min_session_ms, max_session_ms;
+    int32_t min_session_ms, max_session_ms; /* group.{min,max}.session.timeout.ms */
+    int32_t max_size;                       /* group.max.size */
+    /* The largest group metadata record the group's __consumer_offsets partition
+     * takes (its max.message.bytes): a join or an assignment that would make the
+     * record larger is refused (rb_group_record_bytes). */
+    int64_t max_record_bytes;
     int32_t n_partitions; /* of __consumer_offsets */
     struct rb_group *groups;
     int n_groups;
@@ -250,6 +255,12 @@ struct rb_gmeta {
  * the group's membership. meta NULL: a tombstone (membership cleared, the group
  * dropped unless it has offsets). */
 void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct rb_gmeta *meta);
+
+/* The size of g's group metadata value as rb_gmeta_write encodes it (version 3),
+ * with the member in's metadata (its largest protocol's: the selection is not made
+ * yet) in place of the metadata of member in->member_id, or added when in names no
+ * member; in NULL: the group as it is. Assignments count as they are now. */
+int64_t rb_group_record_bytes(const struct rb_group *g, const struct rb_gjoin *in);
 
 struct rb_gmember *rb_group_member(struct rb_group *g, const char *member_id);
 /* The metadata of m for the group's selected protocol (NULL, 0 when none). */

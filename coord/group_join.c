@@ -141,6 +141,32 @@ static void join_known(struct rb_group *g, const struct rb_gjoin *in, struct rb_
     }
 }
 
+/* Kafka's acceptJoiningMember (group.max.size): existing members always; new ones
+ * while the group (or, during a join phase, the members already rejoined) is
+ * below the limit. */
+static bool accept_joining_member(const struct rb_group *g, const char *member_id)
+{
+    struct rb_gmember *m = member_id[0] ? rb_group_member((struct rb_group *)g, member_id) : NULL;
+    int32_t max = g->mgr->max_size;
+    switch (g->state) {
+    case RB_GS_EMPTY:
+    case RB_GS_DEAD:
+        return true;
+    case RB_GS_PREPARING: {
+        if (m && m->join_wait)
+            return true;
+        int32_t awaiting = 0;
+        for (const struct rb_gmember *x = g->members; x; x = x->next)
+            awaiting += x->join_wait != NULL;
+        return awaiting < max;
+    }
+    case RB_GS_COMPLETING:
+    case RB_GS_STABLE:
+        return m || g->n_members < max;
+    }
+    return false;
+}
+
 void rb_group_join(struct rb_group_mgr *mgr, const struct rb_gjoin *in, struct rb_gwait *w)
 {
     w->member_id = in->member_id;
@@ -165,6 +191,15 @@ void rb_group_join(struct rb_group_mgr *mgr, const struct rb_gjoin *in, struct r
         }
         g = rb_group_get_or_create(mgr, in->group_id);
     }
+    if (!accept_joining_member(g, in->member_id)) {
+        struct rb_gmember *m = rb_group_member(g, in->member_id);
+        if (m) /* over a lowered group.max.size: Kafka drops the member too */
+            rb_group_remove_member(g, m);
+        w->member_id = "";
+        rb_group_answer(w, RB_KERR_GROUP_MAX_SIZE_REACHED, g, NULL);
+        rb_group_gc(mgr, g);
+        return;
+    }
     if (g->state == RB_GS_DEAD) { /* being deleted: the client retries */
         rb_group_answer(w, RB_KERR_COORDINATOR_NOT_AVAILABLE, NULL, NULL);
         return;
@@ -178,6 +213,14 @@ void rb_group_join(struct rb_group_mgr *mgr, const struct rb_gjoin *in, struct r
         !rb_group_str_eq(g->protocol_type, in->protocol_type)) {
         free(g->protocol_type);
         g->protocol_type = NULL;
+    }
+    if (rb_group_record_bytes(g, in) > mgr->max_record_bytes) {
+        /* Its group metadata record could not be written: Kafka answers
+         * UNKNOWN_SERVER_ERROR when storing such a record fails (SyncGroup);
+         * refused here before the group changes. */
+        rb_group_answer(w, RB_KERR_UNKNOWN_SERVER_ERROR, g, NULL);
+        rb_group_gc(mgr, g);
+        return;
     }
     if (!in->member_id[0])
         join_unknown(g, in, w);
@@ -224,6 +267,19 @@ void rb_group_sync(struct rb_group_mgr *mgr, const struct rb_gsync *in, struct r
         struct rb_gmember *x = rb_group_member(g, in->assign_member[i]);
         if (x)
             rb_group_set_assignment(x, in->assign[i], in->assign_len[i]);
+    }
+    if (rb_group_record_bytes(g, NULL) > mgr->max_record_bytes) {
+        /* As Kafka when the record cannot be stored: every member's sync fails
+         * (UNKNOWN_SERVER_ERROR) and the group rebalances. */
+        for (struct rb_gmember *x = g->members; x; x = x->next) {
+            rb_group_set_assignment(x, NULL, 0);
+            struct rb_gwait *sw = x->sync_wait;
+            x->sync_wait = NULL;
+            if (sw)
+                rb_group_answer(sw, RB_KERR_UNKNOWN_SERVER_ERROR, g, NULL);
+        }
+        rb_group_prepare_rebalance(g);
+        return;
     }
     rb_group_set_state(g, RB_GS_STABLE);
     rb_group_persist(g, false);

@@ -292,3 +292,52 @@ void rb_group_load_meta(struct rb_group_mgr *mgr, const char *id, const struct r
         g->leader = rb_group_strdup(g->members->id);
     }
 }
+
+static int64_t str_bytes(const char *s)
+{
+    return 2 + (s ? (int64_t)strlen(s) : 0);
+}
+
+/* A member's subscription as the record will hold it: the selected protocol's,
+ * else (no selection yet) its largest. */
+static int64_t member_meta_bytes(const struct rb_group *g, const struct rb_gmember *m)
+{
+    int32_t len = 0;
+    if (g->protocol && rb_group_member_meta(g, m, &len))
+        return len;
+    int64_t max = 0;
+    for (int i = 0; i < m->n_protocols; i++)
+        max = RB_MAX(max, (int64_t)m->proto_meta_len[i]);
+    return max;
+}
+
+int64_t rb_group_record_bytes(const struct rb_group *g, const struct rb_gjoin *in)
+{
+    /* version, protocol type, generation, protocol, leader, state time, count */
+    int64_t n = 2 +
+                str_bytes(g->protocol_type ? g->protocol_type
+                          : in             ? in->protocol_type
+                                           : NULL) +
+                4 + str_bytes(g->protocol) + str_bytes(g->leader) + 8 + 4;
+    const struct rb_gmember *self = NULL;
+    for (const struct rb_gmember *m = g->members; m; m = m->next) {
+        if (in && in->member_id[0] && strcmp(m->id, in->member_id) == 0) {
+            self = m;
+            continue;
+        }
+        n += str_bytes(m->id) + str_bytes(m->instance_id) + str_bytes(m->client_id) +
+             str_bytes(m->client_host) + 8 + 4 + member_meta_bytes(g, m) + 4 + m->assignment_len;
+    }
+    if (!in)
+        return n;
+    int64_t meta = 0;
+    for (int i = 0; i < in->n_protocols; i++)
+        meta = RB_MAX(meta, (int64_t)RB_MAX(in->proto_meta_len[i], 0));
+    /* A new member's id is its instance or client id, '-' and a 36-character uuid. */
+    const char *prefix = in->instance_id ? in->instance_id : in->client_id;
+    int64_t id = in->member_id[0] ? (int64_t)strlen(in->member_id)
+                                  : RB_MIN((int64_t)(prefix ? strlen(prefix) : 0), 200) + 37;
+    n += 2 + id + str_bytes(in->instance_id) + str_bytes(in->client_id) +
+         str_bytes(in->client_host) + 8 + 4 + meta + 4 + (self ? self->assignment_len : 0);
+    return n;
+}

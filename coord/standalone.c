@@ -125,6 +125,47 @@ void rb_coord_dyn_config_set(struct rb_metadata *md, int32_t broker, const char 
     md->n_dyn_configs++;
 }
 
+static void topic_free_fields(struct rb_topic_meta *t)
+{
+    free(t->name);
+    for (int32_t p = 0; p < t->n_partitions; p++) {
+        free(t->partitions[p].replicas);
+        free(t->partitions[p].isr);
+    }
+    free(t->partitions);
+    for (int32_t q = 0; q < t->n_configs; q++) {
+        free(t->configs[q].key);
+        free(t->configs[q].value);
+    }
+    free(t->configs);
+}
+
+void rb_coord_topic_remove(struct rb_metadata *md, const char *name)
+{
+    for (int32_t k = 0; k < md->n_topics; k++) {
+        if (strcmp(md->topics[k].name, name) == 0) {
+            topic_free_fields(&md->topics[k]);
+            md->topics[k] = md->topics[--md->n_topics];
+            break;
+        }
+    }
+    rb_metadata_sort(md);
+}
+
+int16_t rb_coord_check_broker_partitions(const struct rb_coord *c, const struct rb_metadata *md,
+                                         int64_t pending, int32_t n_new, char *msg, size_t cap)
+{
+    int64_t have = pending;
+    for (int32_t i = 0; i < md->n_topics; i++)
+        have += md->topics[i].n_partitions;
+    if (have + n_new <= c->bc->max_partitions)
+        return RB_KERR_NONE;
+    snprintf(msg, cap,
+             "%d more partition(s) would make %lld on this broker, more than max.partitions=%d.",
+             n_new, (long long)(have + n_new), c->bc->max_partitions);
+    return RB_KERR_POLICY_VIOLATION;
+}
+
 int rb_coord_effective_config(struct rb_coord *c, const struct rb_metadata *md,
                               struct rb_config **out, char *err, size_t errlen)
 {
@@ -239,6 +280,8 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
     rb_coord_log_config(rb_config_broker(c->md->config), t, &lc);
     if (!create) /* recovery point and log start offset (storage/checkpoint.h) */
         rb_ckpt_startup_lookup(c->dir, t->name, p, &lc.recovery_point, &lc.log_start_offset);
+    /* At startup one syncfs after all opens (below) replaces a directory fsync each. */
+    lc.defer_dir_sync = !create;
     struct rb_disk disk = partition_disk(c, t, p);
     int r = rb_log_open(out, dir, &lc, disk, rb_wall_ms());
     if (r && !create && rb_log_open_offline(out, dir, &lc) == 0) {
@@ -264,6 +307,27 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
         }
     }
     return r;
+}
+
+void rb_coord_discard_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
+                                struct rb_log *log)
+{
+    char dir[4400];
+    partition_dir(c, t->name, p, dir, sizeof(dir));
+    int r = log ? rb_log_destroy(log) : 0;
+    DIR *d = opendir(dir); /* what a failed open left behind */
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            unlinkat(dirfd(d), de->d_name, 0);
+    if (d) {
+        closedir(d);
+        if (rmdir(dir) < 0 && !r)
+            r = -errno;
+    }
+    if (r && r != -ENOENT)
+        RB_WARN(COMP, "rolling back %s: %s", dir, strerror(-r));
+    c->shard_load[t->partitions[p].shard]--;
 }
 
 /* ---- startup ---- */
@@ -404,6 +468,11 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
             n_parts++;
         }
     }
+    /* The logs' deferred directory syncs (defer_dir_sync): before any append. */
+    if (n_parts && (r = rb_coord_sync_logs(c))) {
+        snprintf(err, errlen, "cannot sync the log dir %s: %s", c->dir, strerror(-r));
+        goto out_free;
+    }
     for (int i = 0; i < rt->n_shards; i++) {
         rb_metadata_ref(md);
         c->hooks.install_initial(c->hooks.ctx, i, md);
@@ -514,9 +583,11 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
         sp->n_partitions = c->bc->num_partitions;
     if (sp->replication_factor == -1)
         sp->replication_factor = c->bc->default_replication_factor;
-    if (sp->n_partitions <= 0 || sp->n_partitions > 100000) {
+    if (sp->n_partitions <= 0 || sp->n_partitions > c->bc->max_partitions_per_topic) {
         snprintf(sp->error_message, sizeof(sp->error_message),
-                 "Number of partitions must be between 1 and 100000, got %d.", sp->n_partitions);
+                 "Number of partitions must be between 1 and %d (max.partitions.per.topic), "
+                 "got %d.",
+                 c->bc->max_partitions_per_topic, sp->n_partitions);
         return RB_KERR_INVALID_PARTITIONS;
     }
     if (sp->replication_factor <= 0 || sp->replication_factor > 1) {
@@ -541,6 +612,26 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
     return RB_KERR_NONE;
 }
 
+/* Remove from next the topics of op that failed while their logs were opened, and
+ * point the handoffs of the others at their topics' new places. */
+static void drop_failed_topics(struct rb_metadata *next, struct rb_coord_op *op,
+                               struct rb_partition_handoff *adopt, int n_adopt)
+{
+    const char **names = calloc((size_t)RB_MAX(n_adopt, 1), sizeof(char *));
+    RB_ASSERT(names);
+    for (int k = 0; k < n_adopt; k++)
+        names[k] = adopt[k].topic->name; /* the string stays where it is */
+    for (int i = 0; i < op->n; i++)
+        if (op->specs[i].error == RB_KERR_KAFKA_STORAGE_ERROR &&
+            rb_metadata_topic(next, op->specs[i].name, strlen(op->specs[i].name)))
+            rb_coord_topic_remove(next, op->specs[i].name);
+    for (int k = 0; k < n_adopt; k++) {
+        adopt[k].topic = rb_metadata_topic(next, names[k], strlen(names[k]));
+        RB_ASSERT(adopt[k].topic);
+    }
+    free(names);
+}
+
 static void coord_create(struct rb_shard *cs, void *arg)
 {
     struct rb_coord_op *op = arg;
@@ -552,9 +643,13 @@ static void coord_create(struct rb_shard *cs, void *arg)
     struct rb_metadata *next = NULL;
     struct rb_partition_handoff *adopt = NULL;
     int n_adopt = 0;
+    int64_t pending = 0; /* partitions accepted so far in this op */
     for (int i = 0; i < op->n; i++) {
         struct rb_topic_spec *sp = &op->specs[i];
         sp->error = check_spec(c, sp);
+        if (!sp->error)
+            sp->error = rb_coord_check_broker_partitions(
+                c, c->md, pending, sp->n_partitions, sp->error_message, sizeof(sp->error_message));
         /* A duplicate name within one request: the second one fails. */
         for (int j = 0; !sp->error && j < i; j++)
             if (strcmp(op->specs[j].name, sp->name) == 0) {
@@ -564,7 +659,10 @@ static void coord_create(struct rb_shard *cs, void *arg)
             }
         sp->n_partitions_out = sp->n_partitions;
         sp->replication_factor_out = sp->replication_factor;
-        if (sp->error || op->validate_only)
+        if (sp->error)
+            continue;
+        pending += sp->n_partitions;
+        if (op->validate_only)
             continue;
         if (!next)
             next = rb_metadata_clone(c->md);
@@ -580,19 +678,30 @@ static void coord_create(struct rb_shard *cs, void *arg)
         return;
     }
     rb_metadata_sort(next);
-    /* Open the new partitions' logs; a topic whose logs cannot be created fails. */
+    /* Open the new partitions' logs; a topic whose logs cannot all be created
+     * fails and is rolled back whole (its logs and directories removed). */
+    bool removed = false;
     for (int i = 0; i < op->n; i++) {
         struct rb_topic_spec *sp = &op->specs[i];
         if (sp->error)
             continue;
         const struct rb_topic_meta *t = rb_metadata_topic(next, sp->name, strlen(sp->name));
         RB_ASSERT(t);
-        /* On failure the metadata keeps the topic; the broker log says why. */
-        if (rb_coord_open_new_partitions(c, t, 0, &adopt, &n_adopt, sp->error_message,
-                                         sizeof(sp->error_message)))
-            sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
-        RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
+        int a0 = n_adopt;
+        if (!rb_coord_open_new_partitions(c, t, 0, &adopt, &n_adopt, sp->error_message,
+                                          sizeof(sp->error_message))) {
+            RB_INFO(COMP, "created topic %s with %d partitions", t->name, t->n_partitions);
+            continue;
+        }
+        sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        RB_ERROR(COMP, "creating topic %s: %s: rolled back", t->name, sp->error_message);
+        for (int32_t p = 0; p < t->n_partitions; p++)
+            rb_coord_discard_partition(c, t, p, p < n_adopt - a0 ? adopt[a0 + p].log : NULL);
+        n_adopt = a0;
+        removed = true; /* removed below: the handoffs point into next */
     }
+    if (removed)
+        drop_failed_topics(next, op, adopt, n_adopt);
     rb_coord_adopt_and_publish(cs, c, next, op, adopt, n_adopt);
 }
 
@@ -655,29 +764,22 @@ static void coord_delete(struct rb_shard *cs, void *arg)
         RB_ASSERT(drop);
         for (int32_t p = 0; p < old->n_partitions; p++)
             drop[n_drop++] = (struct rb_partition_handoff){old, p, NULL};
-        for (int32_t k = 0; k < next->n_topics; k++) {
-            if (strcmp(next->topics[k].name, d->name_buf) == 0) {
-                struct rb_metadata tmp = {.n_topics = 1, .topics = &next->topics[k]};
-                (void)tmp;
-                free(next->topics[k].name);
-                for (int32_t p = 0; p < next->topics[k].n_partitions; p++) {
-                    free(next->topics[k].partitions[p].replicas);
-                    free(next->topics[k].partitions[p].isr);
-                }
-                free(next->topics[k].partitions);
-                for (int32_t q = 0; q < next->topics[k].n_configs; q++) {
-                    free(next->topics[k].configs[q].key);
-                    free(next->topics[k].configs[q].value);
-                }
-                free(next->topics[k].configs);
-                next->topics[k] = next->topics[--next->n_topics];
-                break;
-            }
-        }
-        RB_INFO(COMP, "deleted topic %s", d->name_buf);
+        rb_coord_topic_remove(next, d->name_buf);
     }
-    rb_metadata_sort(next);
-    rb_coord_persist(c, next);
+    int r = rb_coord_persist(c, next);
+    if (r) { /* nothing deleted: the metadata file still lists the topics */
+        RB_ERROR(COMP, "DeleteTopics: cannot write the metadata file: %s", strerror(-r));
+        for (int i = 0; i < op->n; i++)
+            if (!op->dels[i].error)
+                op->dels[i].error = RB_KERR_KAFKA_STORAGE_ERROR;
+        rb_metadata_free(next);
+        free(drop);
+        rb_coord_op_finish(cs, op);
+        return;
+    }
+    for (int i = 0; i < op->n; i++)
+        if (!op->dels[i].error)
+            RB_INFO(COMP, "deleted topic %s", op->dels[i].name_buf);
     rb_coord_publish(cs, c, next, op, NULL, 0, drop, n_drop);
     free(drop);
 }

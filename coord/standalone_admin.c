@@ -55,7 +55,17 @@ static void topic_grow(struct rb_coord *c, struct rb_topic_meta *t, int32_t n)
     t->n_partitions = n;
 }
 
-static int16_t check_grow(struct rb_coord *c, struct rb_coord_op *op, int i)
+/* Undo topic_grow: back to n partitions (their shards' loads are the caller's). */
+static void topic_shrink(struct rb_topic_meta *t, int32_t n)
+{
+    for (int32_t p = n; p < t->n_partitions; p++) {
+        free(t->partitions[p].replicas);
+        free(t->partitions[p].isr);
+    }
+    t->n_partitions = n;
+}
+
+static int16_t check_grow(struct rb_coord *c, struct rb_coord_op *op, int i, int64_t pending)
 {
     struct rb_partitions_spec *sp = &op->pspecs[i];
     for (int j = 0; j < i; j++)
@@ -75,14 +85,21 @@ static int16_t check_grow(struct rb_coord *c, struct rb_coord_op *op, int i)
                  t->n_partitions);
         return RB_KERR_INVALID_PARTITIONS;
     }
-    if (sp->count < t->n_partitions || sp->count > 100000) {
+    if (sp->count < t->n_partitions) {
         snprintf(sp->error_message, sizeof(sp->error_message),
-                 "The topic %.100s currently has %d partitions, %d would not be an increase "
-                 "(at most 100000).",
+                 "The topic %.100s currently has %d partitions, %d would not be an increase.",
                  sp->name, t->n_partitions, sp->count);
         return RB_KERR_INVALID_PARTITIONS;
     }
-    return RB_KERR_NONE;
+    if (sp->count > c->bc->max_partitions_per_topic) {
+        snprintf(sp->error_message, sizeof(sp->error_message),
+                 "The topic %.100s may have at most %d partitions (max.partitions.per.topic), "
+                 "%d requested.",
+                 sp->name, c->bc->max_partitions_per_topic, sp->count);
+        return RB_KERR_INVALID_PARTITIONS;
+    }
+    return rb_coord_check_broker_partitions(c, c->md, pending, sp->count - t->n_partitions,
+                                            sp->error_message, sizeof(sp->error_message));
 }
 
 int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta *t, int32_t from,
@@ -118,9 +135,25 @@ void rb_coord_adopt_and_publish(struct rb_shard *cs, struct rb_coord *c, struct 
                                 struct rb_coord_op *op, struct rb_partition_handoff *adopt,
                                 int n_adopt)
 {
-    if (n_adopt && rb_coord_sync_logs(c)) /* the new logs exist before the metadata says so */
-        fail_ok(op, "cannot sync the new logs");
-    rb_coord_persist(c, next);
+    /* The new logs are durable before the metadata file names them, and the file
+     * is durable before any client hears of them: when either fails, everything
+     * this op created is removed and no snapshot is published. */
+    const char *why = NULL;
+    int r = n_adopt ? rb_coord_sync_logs(c) : 0;
+    if (r)
+        why = "cannot sync the new logs";
+    else if ((r = rb_coord_persist(c, next)))
+        why = "cannot write the metadata file";
+    if (why) {
+        RB_ERROR(COMP, "%s (%s): the change is rolled back", why, strerror(-r));
+        fail_ok(op, why);
+        for (int k = 0; k < n_adopt; k++)
+            rb_coord_discard_partition(c, adopt[k].topic, adopt[k].index, adopt[k].log);
+        free(adopt);
+        rb_metadata_free(next);
+        rb_coord_op_finish(cs, op);
+        return;
+    }
     rb_coord_publish(cs, c, next, op, adopt, n_adopt, NULL, 0);
     free(adopt);
 }
@@ -136,10 +169,15 @@ static void coord_create_partitions(struct rb_shard *cs, void *arg)
     struct rb_metadata *next = NULL;
     struct rb_partition_handoff *adopt = NULL;
     int n_adopt = 0;
+    int64_t pending = 0; /* partitions accepted so far in this op */
     for (int i = 0; i < op->n; i++) {
         struct rb_partitions_spec *sp = &op->pspecs[i];
-        sp->error = check_grow(c, op, i);
-        if (sp->error || op->validate_only)
+        sp->error = check_grow(c, op, i, pending);
+        if (sp->error)
+            continue;
+        const struct rb_topic_meta *cur = rb_metadata_topic(c->md, sp->name, strlen(sp->name));
+        pending += sp->count - cur->n_partitions;
+        if (op->validate_only)
             continue;
         if (!next)
             next = rb_metadata_clone(c->md);
@@ -149,11 +187,21 @@ static void coord_create_partitions(struct rb_shard *cs, void *arg)
         int32_t from = t->n_partitions;
         topic_grow(c, t, sp->count);
         RB_ASSERT(t->n_partitions == sp->count);
-        /* On failure the metadata keeps the partitions; the broker log says why. */
-        if (rb_coord_open_new_partitions(c, t, from, &adopt, &n_adopt, sp->error_message,
-                                         sizeof(sp->error_message)))
-            sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
-        RB_INFO(COMP, "topic %s: partitions %d -> %d", t->name, from, sp->count);
+        int a0 = n_adopt;
+        if (!rb_coord_open_new_partitions(c, t, from, &adopt, &n_adopt, sp->error_message,
+                                          sizeof(sp->error_message))) {
+            RB_INFO(COMP, "topic %s: partitions %d -> %d", t->name, from, sp->count);
+            continue;
+        }
+        /* Rolled back: the topic keeps its partitions, the new ones are removed. */
+        sp->error = RB_KERR_KAFKA_STORAGE_ERROR;
+        RB_ERROR(COMP, "topic %s: growing to %d partitions: %s: rolled back", t->name, sp->count,
+                 sp->error_message);
+        for (int32_t p = from; p < sp->count; p++)
+            rb_coord_discard_partition(c, t, p,
+                                       p - from < n_adopt - a0 ? adopt[a0 + p - from].log : NULL);
+        n_adopt = a0;
+        topic_shrink(t, from);
     }
     if (!next) {
         rb_coord_op_finish(cs, op);

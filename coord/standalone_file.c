@@ -73,6 +73,16 @@ static void pct_encode(const char *in, char *out, size_t cap)
     out[o] = 0;
 }
 
+/* A percent-encoded copy of in, whatever its length (the caller frees). */
+static char *pct_encoded(const char *in)
+{
+    size_t cap = strlen(in) * 3 + 5;
+    char *out = malloc(cap);
+    RB_ASSERT(out);
+    pct_encode(in, out, cap);
+    return out;
+}
+
 static void pct_decode(char *s)
 {
     char *o = s;
@@ -88,7 +98,7 @@ static void pct_decode(char *s)
     *o = 0;
 }
 
-int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md)
+int rb_coord_format_file(const struct rb_metadata *md, char **out, size_t *out_len)
 {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
@@ -121,23 +131,36 @@ int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md)
             EMIT("%s%d", p ? "," : "", t->partitions[p].shard);
         EMIT("\n");
         for (int32_t k = 0; k < t->n_configs; k++) {
-            char v[2048];
-            pct_encode(t->configs[k].value, v, sizeof(v));
+            char *v = pct_encoded(t->configs[k].value);
             EMIT("config %s %s %s\n", t->name, t->configs[k].key, v);
+            free(v);
         }
     }
     for (int32_t i = 0; i < md->n_dyn_configs; i++) {
-        char v[2048], ent[16];
+        char ent[16];
         const struct rb_dyn_config_kv *d = &md->dyn_configs[i];
-        pct_encode(d->value, v, sizeof(v));
+        char *v = pct_encoded(d->value);
         if (d->broker < 0)
             snprintf(ent, sizeof(ent), "default");
         else
             snprintf(ent, sizeof(ent), "%d", d->broker);
         EMIT("broker-config %s %s %s\n", ent, d->key, v);
+        free(v);
     }
 #undef EMIT
-    int r = write_file_atomic(c->dir, RB_COORD_MD_FILE, buf, len);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int rb_coord_persist(struct rb_coord *c, const struct rb_metadata *md)
+{
+    char *buf;
+    size_t len;
+    int r = rb_coord_format_file(md, &buf, &len);
+    if (r)
+        return r;
+    r = write_file_atomic(c->dir, RB_COORD_MD_FILE, buf, len);
     free(buf);
     if (r)
         RB_ERROR(COMP, "cannot write %s/%s: %s", c->dir, RB_COORD_MD_FILE, strerror(-r));
@@ -193,14 +216,70 @@ int rb_coord_load_file(struct rb_coord *c, struct rb_metadata *md, char *err, si
     FILE *f = fopen(path, "re");
     if (!f)
         return errno == ENOENT ? -ENOENT : -errno;
+    int r = rb_coord_parse_file(c, f, path, md, err, errlen);
+    fclose(f);
+    return r;
+}
+
+/* "<shard>,<shard>,..." after the partition count: n shard indexes (-1 where the
+ * list is short); 0 or -EINVAL for anything but non-negative numbers. */
+static int parse_shards(const char *sp, int32_t n, int16_t *sh)
+{
+    for (int32_t p = 0; p < n; p++) {
+        sh[p] = -1;
+        if (!sp || !*sp)
+            continue;
+        char *end;
+        errno = 0;
+        long v = strtol(sp, &end, 10);
+        if (end == sp || errno || v < 0 || v > INT16_MAX || (*end && *end != ','))
+            return -EINVAL;
+        sh[p] = (int16_t)v;
+        sp = *end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+static int parse_topic(struct rb_coord *c, struct rb_metadata *md, const char *line, char *err,
+                       size_t errlen, const char *path, int lineno)
+{
+    char name[256], ids[64];
+    int np, used = 0;
+    if (sscanf(line, "topic %255s %63s %d%n", name, ids, &np, &used) != 3 || np <= 0 ||
+        np > 1000000 || (line[used] && line[used] != ' ') ||
+        !rb_topic_name_valid(name, strlen(name))) {
+        snprintf(err, errlen, "%s:%d: malformed topic line", path, lineno);
+        return -EINVAL;
+    }
+    for (int32_t i = 0; i < md->n_topics; i++)
+        if (strcmp(md->topics[i].name, name) == 0) {
+            snprintf(err, errlen, "%s:%d: topic %s appears twice", path, lineno, name);
+            return -EINVAL;
+        }
+    int16_t *sh = calloc((size_t)np, sizeof(int16_t));
+    RB_ASSERT(sh);
+    if (parse_shards(line[used] ? line + used + 1 : NULL, np, sh)) {
+        free(sh);
+        snprintf(err, errlen, "%s:%d: malformed shard list", path, lineno);
+        return -EINVAL;
+    }
+    struct rb_topic_meta *t = rb_coord_topic_append(md, name);
+    if (rb_uuid_from_base64(ids, t->id))
+        rb_uuid_random(t->id);
+    rb_coord_topic_set_partitions(c, t, np, sh);
+    free(sh);
+    return 0;
+}
+
+int rb_coord_parse_file(struct rb_coord *c, FILE *f, const char *path, struct rb_metadata *md,
+                        char *err, size_t errlen)
+{
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, r = 0;
     while (getline(&line, &cap, f) > 0) {
         lineno++;
         line[strcspn(line, "\r\n")] = 0;
-        char name[256], ids[64];
-        int np;
         if (lineno == 1) {
             if (strcmp(line, "ringbroker-metadata 1") != 0) {
                 snprintf(err, errlen, "%s: unknown format '%s'", path, line);
@@ -209,27 +288,9 @@ int rb_coord_load_file(struct rb_coord *c, struct rb_metadata *md, char *err, si
             }
         } else if (strncmp(line, "cluster.id ", 11) == 0) {
             snprintf(md->cluster_id, sizeof(md->cluster_id), "%s", line + 11);
-        } else if (sscanf(line, "topic %255s %63s %d", name, ids, &np) == 3 && np > 0 &&
-                   np <= 1000000) {
-            const char *sp = line;
-            for (int k = 0; k < 4 && sp; k++) {
-                sp = strchr(sp, ' ');
-                if (sp)
-                    sp++;
-            }
-            int16_t *sh = calloc((size_t)np, sizeof(int16_t));
-            RB_ASSERT(sh);
-            for (int p = 0; p < np; p++) {
-                sh[p] = sp ? (int16_t)atoi(sp) : -1;
-                sp = sp ? strchr(sp, ',') : NULL;
-                if (sp)
-                    sp++;
-            }
-            struct rb_topic_meta *t = rb_coord_topic_append(md, name);
-            if (rb_uuid_from_base64(ids, t->id))
-                rb_uuid_random(t->id);
-            rb_coord_topic_set_partitions(c, t, np, sh);
-            free(sh);
+        } else if (strncmp(line, "topic ", 6) == 0) {
+            if ((r = parse_topic(c, md, line, err, errlen, path, lineno)))
+                break;
         } else if (strncmp(line, "config ", 7) == 0) {
             char *tn = line + 7, *k = strchr(tn, ' '), *v = k ? strchr(k + 1, ' ') : NULL;
             if (!k || !v) {
@@ -267,7 +328,6 @@ int rb_coord_load_file(struct rb_coord *c, struct rb_metadata *md, char *err, si
         }
     }
     free(line);
-    fclose(f);
     return r;
 }
 

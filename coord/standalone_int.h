@@ -10,6 +10,8 @@
 
 #include "coord/coord.h"
 
+#include <stdio.h>
+
 #define RB_COORD_COMP    "coord"
 #define RB_COORD_MD_FILE "ringbroker-metadata" /* in the first log dir */
 
@@ -48,6 +50,12 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
 /* ---- standalone_file.c ---- */
 /* Read the metadata file into md (-ENOENT: none yet; other errors: err says why). */
 int rb_coord_load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen);
+/* Parse the metadata file's text from f (path names it in messages) into md:
+ * 0, or -EINVAL with the line named in err. Uses c's shard count and loads. */
+int rb_coord_parse_file(struct rb_coord *c, FILE *f, const char *path, struct rb_metadata *md,
+                        char *err, size_t errlen);
+/* md in the metadata file's format: *out (malloc'd, the caller frees), *out_len. */
+int rb_coord_format_file(const struct rb_metadata *md, char **out, size_t *out_len);
 /* Take the cluster id from meta.properties (or make one) and write meta.properties
  * into every log dir that lacks it; refuses a dir of another cluster. */
 int rb_coord_ensure_cluster_id(struct rb_coord *c, struct rb_metadata *md, char *err,
@@ -128,6 +136,17 @@ void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coor
 const struct rb_topic_meta *rb_coord_delete_target(struct rb_coord *c, struct rb_topic_delete *d);
 /* The shard with the fewest partitions (placement of a new partition). */
 int16_t rb_coord_least_loaded_shard(const struct rb_coord *c);
+/* Partition limits, checked before anything is created: n_new more partitions on
+ * top of md's and `pending` others already accepted in the same op. Returns 0, or
+ * POLICY_VIOLATION (max.partitions) with the reason in msg. */
+int16_t rb_coord_check_broker_partitions(const struct rb_coord *c, const struct rb_metadata *md,
+                                         int64_t pending, int32_t n_new, char *msg, size_t cap);
+/* Undo the creation of partition p of t: destroy its log (NULL: none was opened)
+ * and remove what is left of its directory; its shard's load drops. */
+void rb_coord_discard_partition(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
+                                struct rb_log *log);
+/* Remove topic name from md (not published yet) and free it; md is left sorted. */
+void rb_coord_topic_remove(struct rb_metadata *md, const char *name);
 /* Append an empty topic named name to md. */
 struct rb_topic_meta *rb_coord_topic_append(struct rb_metadata *md, const char *name);
 /* Give t n partitions, on the given shards (NULL or -1: least loaded shard). */

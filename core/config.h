@@ -57,6 +57,11 @@ struct rb_broker_config {
     bool log_message_timestamp_log_append;    /* log.message.timestamp.type=LogAppendTime */
     int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
     int32_t offsets_topic_num_partitions;     /* offsets.topic.num.partitions (50) */
+    int32_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms (6000) */
+    int32_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms (1800000) */
+    int32_t group_max_size;                   /* group.max.size (2147483647) */
+    int32_t max_partitions;                   /* max.partitions: on this broker (20000) */
+    int32_t max_partitions_per_topic;         /* max.partitions.per.topic (10000) */
     int32_t num_shards;                 /* num.shards: shard threads (0 = one per online CPU) */
     int64_t log_preallocate_step_bytes; /* log.preallocate.step.bytes (16 MiB) */
     int32_t log_chunk_bytes;            /* log.chunk.bytes: O_DIRECT write unit (256 KiB) */
@@ -65,7 +70,11 @@ struct rb_broker_config {
     bool fetch_file_splice;             /* fetch.file.transfer=splice (default read) */
     int32_t recv_buffers;               /* socket.recv.buffers per shard (256) */
     int32_t recv_buffer_bytes;          /* socket.recv.buffer.bytes... of each (16 KiB) */
-    char log_level[16];                 /* log.level (info) */
+    int32_t fetch_max_bytes;            /* fetch.max.bytes (57671680): cap of a Fetch response */
+    int64_t queued_max_request_bytes;   /* queued.max.request.bytes (-1: unbounded), broker-wide */
+    int64_t shard_memory_budget_bytes; /* shard.memory.budget.bytes (256 MiB): frames + responses */
+    int64_t connection_memory_max_bytes; /* connection.memory.max.bytes (64 MiB): per connection */
+    char log_level[16];                  /* log.level (info) */
 };
 
 struct rb_config;

@@ -11,9 +11,27 @@
  * socket.request.max.bytes before anything is allocated, and the frame buffer
  * grows with the bytes actually received (a peer that announces 100 MiB and sends
  * nothing costs nothing).
- * Limits: at most MAX_QUEUED requests or MAX_QUEUED_BYTES of frames per
- * connection; past that the recv is cancelled (TCP pushes back) and re-armed
- * when the queue drains.
+ * Memory budget and back-pressure: every frame buffer (as it grows) and every
+ * response (once done: req->out plus fetch bytes in memory; before that, what a
+ * fetch reserved with rb_request_reserve) is charged to its connection (c->mem)
+ * and its shard (n->mem; frames also to n->frame_mem) until it leaves the queue.
+ * A fetch reserves min(its max_bytes, fetch.max.bytes, the connection's room,
+ * the shard's room but at least RESERVE_FLOOR_BYTES) before it is routed.
+ * A connection stops being read (its recv is cancelled, TCP pushes back) when
+ *   - it has MAX_QUEUED requests or MAX_QUEUED_BYTES of frames queued, or
+ *   - its responses, reservations and complete frames reach
+ *     connection.memory.max.bytes, or
+ *   - the shard is over shard.memory.budget.bytes (or its share of Kafka's
+ *     queued.max.request.bytes) and the connection holds more than
+ *     CONN_SMALL_BYTES (a big frame in progress, big responses): small requests
+ *     keep flowing, big ones wait for memory to come back;
+ * and is read again when it is under 3/4 of what stopped it. A complete request
+ * is dispatched at once unless its connection is over its budget: then it waits,
+ * RECEIVED, until responses drain (the queue head is always dispatched, so every
+ * connection progresses). Memory coming back triggers a scan of the waiting and
+ * paused connections in the shard's turn (rb_net_conn_turn). No request is
+ * refused; a peer that never reads its responses only stalls itself, and
+ * connections.max.idle.ms closes it.
  * Responses leave strictly in request order: only the queue head is sent
  * (net/resp_send.c puts it on the wire, fetch data from files included).
  *
@@ -35,6 +53,7 @@
 #include "core/rb.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -43,14 +62,94 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define COMP             "network"
-#define MAX_QUEUED       128
-#define MAX_QUEUED_BYTES (128u << 20)
-#define FRAME_INITIAL    (64u << 10)
+#define COMP                "network"
+#define MAX_QUEUED          128
+#define MAX_QUEUED_BYTES    (128u << 20)
+#define FRAME_INITIAL       (64u << 10)
+#define CONN_SMALL_BYTES    (256 << 10)
+#define RESERVE_FLOOR_BYTES (1 << 20)
 
 static void conn_arm_recv(struct rb_conn *c);
 static void conn_maybe_free(struct rb_conn *c);
 static void conn_try_send(struct rb_conn *c);
+static void conn_dispatch_more(struct rb_conn *c);
+static void set_gated(struct rb_conn *c, bool gated);
+
+/* ---- memory budget ---- */
+
+static int64_t conn_budget(const struct rb_net *n)
+{
+    return n->b->bc->connection_memory_max_bytes;
+}
+
+/* Over the shard's budget (scaled by num/den, for the resume threshold). */
+static bool shard_over(const struct rb_net *n, int num, int den)
+{
+    const struct rb_broker_config *bc = n->b->bc;
+    if (n->mem >= bc->shard_memory_budget_bytes / den * num)
+        return true;
+    if (bc->queued_max_request_bytes < 0)
+        return false;
+    int64_t share = bc->queued_max_request_bytes / RB_MAX(n->shard->rt->n_shards, 1);
+    return n->frame_mem >= RB_MAX(share, (int64_t)1) / den * num;
+}
+
+static void charge(struct rb_conn *c, int64_t bytes, bool frame)
+{
+    c->mem += bytes;
+    c->net->mem += bytes;
+    if (frame) {
+        c->frame_mem += bytes;
+        c->net->frame_mem += bytes;
+    }
+    if (bytes < 0)
+        c->net->mem_freed = true;
+    RB_ASSERT(c->mem >= 0 && c->frame_mem >= 0 && c->net->mem >= 0 && c->net->frame_mem >= 0);
+}
+
+/* Bytes of the frame being received (not counted against the connection's own
+ * budget: a legal frame must be able to complete). */
+static int64_t partial_bytes(const struct rb_conn *c)
+{
+    return c->cur ? c->cur->frame_charged : 0;
+}
+
+/* Over what stops reading, at num/den of the limits. */
+static bool conn_over(const struct rb_conn *c, int num, int den)
+{
+    const struct rb_net *n = c->net;
+    if (c->n_queued >= MAX_QUEUED / den * num || c->queued_bytes >= MAX_QUEUED_BYTES / den * num)
+        return true;
+    if (c->mem - partial_bytes(c) >= conn_budget(n) / den * num)
+        return true;
+    return c->mem > CONN_SMALL_BYTES && shard_over(n, num, den);
+}
+
+/* May the connection's next request be dispatched now? */
+static bool conn_may_dispatch(const struct rb_conn *c)
+{
+    if (c->q_undispatched == c->q_head)
+        return true; /* nothing else outstanding: always progress */
+    return c->mem - partial_bytes(c) < conn_budget(c->net) &&
+           !(c->mem > CONN_SMALL_BYTES && shard_over(c->net, 1, 1));
+}
+
+uint32_t rb_request_reserve(struct rb_request *req, uint32_t want)
+{
+    struct rb_conn *c = req->conn;
+    if (!c)
+        return want;
+    const struct rb_net *n = c->net;
+    /* The shard's budget leaves every request at least RESERVE_FLOOR_BYTES: many
+     * parked long polls must not shrink each other's fetches to one batch. */
+    int64_t shard_room =
+        RB_MAX(n->b->bc->shard_memory_budget_bytes - n->mem, (int64_t)RESERVE_FLOOR_BYTES);
+    int64_t room = RB_MIN(conn_budget(n) - (c->mem - partial_bytes(c)), shard_room);
+    uint32_t got = (uint32_t)RB_MAX((int64_t)0, RB_MIN(room, (int64_t)want));
+    req->reserved += got;
+    charge(c, got, false);
+    return got;
+}
 
 /* ---- connections ---- */
 
@@ -115,13 +214,13 @@ static void conn_cancel_recv(struct rb_conn *c)
 
 static void conn_update_pause(struct rb_conn *c)
 {
-    bool over = c->n_queued >= MAX_QUEUED || c->queued_bytes >= MAX_QUEUED_BYTES;
-    if (over && !c->paused) {
+    if (!c->paused && c->state == RB_CONN_OPEN && conn_over(c, 1, 1)) {
         c->paused = true;
+        c->net->n_paused++;
         conn_cancel_recv(c);
-    } else if (c->paused && c->n_queued <= MAX_QUEUED / 2 &&
-               c->queued_bytes <= MAX_QUEUED_BYTES / 2) {
+    } else if (c->paused && (c->state != RB_CONN_OPEN || !conn_over(c, 3, 4))) {
         c->paused = false;
+        c->net->n_paused--;
         conn_arm_recv(c);
     }
 }
@@ -139,6 +238,7 @@ static void conn_stop_reading(struct rb_conn *c)
 {
     conn_cancel_recv(c);
     if (c->cur) {
+        charge(c, -c->cur->frame_charged, true);
         free(c->cur->frame);
         rb_arena_free(&c->cur->arena);
         free(c->cur);
@@ -168,6 +268,13 @@ static void conn_drain(struct rb_conn *c, const char *why)
     RB_DEBUG(COMP, "draining connection %llu from %s: %s", (unsigned long long)c->id, c->peer, why);
     conn_set_state(c, RB_CONN_DRAINING);
     conn_stop_reading(c);
+    /* requests received after the bad one are not answered */
+    for (struct rb_request *r = c->q_undispatched; r; r = r->next) {
+        r->state = RB_REQ_DONE;
+        r->respond = false;
+    }
+    c->q_undispatched = NULL;
+    set_gated(c, false);
 }
 
 static void conn_try_send(struct rb_conn *c);
@@ -204,8 +311,14 @@ static void conn_maybe_free(struct rb_conn *c)
         rb_request_release(r); /* drop the queue's reference */
         r = next;
     }
-    c->q_head = c->q_tail = NULL;
+    c->q_head = c->q_tail = c->q_undispatched = NULL;
     struct rb_net *n = c->net;
+    charge(c, -c->frame_mem, true);
+    charge(c, -c->mem, false);
+    if (c->paused)
+        n->n_paused--;
+    if (c->gated)
+        n->n_gated--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -246,27 +359,61 @@ static struct rb_request *request_new(struct rb_conn *c, uint32_t size)
     req->conn = c;
     req->refs = 1;
     rb_arena_init(&req->arena, 0);
+    req->frame_charged = req->frame_cap;
+    charge(c, req->frame_charged, true);
     return req;
 }
 
-static void enqueue_and_dispatch(struct rb_conn *c, struct rb_request *req)
+static void set_gated(struct rb_conn *c, bool gated)
 {
+    if (gated != c->gated) {
+        c->gated = gated;
+        c->net->n_gated += gated ? 1 : -1;
+    }
+}
+
+static void dispatch_one(struct rb_request *req)
+{
+    RB_ASSERT(req->state == RB_REQ_RECEIVED);
     req->state = RB_REQ_DISPATCHED;
     req->respond = true;
-    req->start_ms = c->net->shard->now_ms;
-    if (c->q_tail)
-        c->q_tail->next = req;
-    else
-        c->q_head = req;
-    c->q_tail = req;
-    c->n_queued++;
-    c->queued_bytes += req->frame_len;
+    req->start_ms = req->conn->net->shard->now_ms;
     rb_reader_init(&req->body, req->frame, req->frame_len);
     if (rb_req_header_decode(&req->body, &req->hdr) != 0 || req->body.err) {
         rb_request_fail_close(req, "malformed request header");
         return;
     }
     rb_dispatch(req);
+}
+
+/* Dispatch the waiting requests in order while the budget allows. The caller
+ * holds c (c->busy) or runs in its recv callback. */
+static void conn_dispatch_more(struct rb_conn *c)
+{
+    if (c->dispatching)
+        return; /* a handler answered at once: the outer loop goes on */
+    c->dispatching = true;
+    while (c->q_undispatched && c->state != RB_CONN_CLOSING && conn_may_dispatch(c)) {
+        struct rb_request *req = c->q_undispatched;
+        c->q_undispatched = req->next;
+        dispatch_one(req);
+    }
+    c->dispatching = false;
+    set_gated(c, c->q_undispatched && c->state != RB_CONN_CLOSING);
+}
+
+static void enqueue_and_dispatch(struct rb_conn *c, struct rb_request *req)
+{
+    if (c->q_tail)
+        c->q_tail->next = req;
+    else
+        c->q_head = req;
+    c->q_tail = req;
+    if (!c->q_undispatched)
+        c->q_undispatched = req;
+    c->n_queued++;
+    c->queued_bytes += req->frame_len;
+    conn_dispatch_more(c);
     conn_update_pause(c);
 }
 
@@ -305,6 +452,8 @@ static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
             uint8_t *nf = realloc(req->frame, ncap);
             if (!nf)
                 return false;
+            charge(c, (int64_t)ncap - req->frame_cap, true);
+            req->frame_charged += (int64_t)ncap - req->frame_cap;
             req->frame = nf;
             req->frame_cap = ncap;
         }
@@ -334,6 +483,8 @@ static void on_recv(struct rb_io *io, int res, unsigned flags)
         if (res > 0 && c->state == RB_CONN_OPEN)
             ok = conn_feed(c, c->net->bufs + (size_t)bid * c->net->buf_bytes, (uint32_t)res);
         rb_net_buf_return(c->net, bid);
+        if (ok)
+            conn_update_pause(c);
         if (!ok)
             conn_drain(c, "bad frame");
     } else if (res == 0) {
@@ -370,6 +521,9 @@ static void conn_pop_head(struct rb_conn *c)
         c->q_tail = NULL;
     c->n_queued--;
     c->queued_bytes -= req->frame_len;
+    charge(c, -req->frame_charged, true);
+    charge(c, -(req->resp_charged + req->reserved), false);
+    req->frame_charged = req->resp_charged = req->reserved = 0;
     req->next = NULL;
     req->conn = NULL;
     rb_request_release(req);
@@ -393,7 +547,23 @@ static void conn_try_send(struct rb_conn *c)
         RB_ASSERT(r == 1);
         c->send_in_flight = true;
     }
+    if (c->q_undispatched && !c->dispatching) {
+        c->busy++; /* a handler answering at once must not free c */
+        conn_dispatch_more(c);
+        c->busy--;
+    }
     conn_update_pause(c);
+}
+
+/* The response of req is complete: its reservation becomes what it holds. */
+static void charge_response(struct rb_conn *c, struct rb_request *req)
+{
+    int64_t bytes = (int64_t)req->out.cap;
+    for (int i = 0; i < req->n_ext; i++)
+        bytes += req->ext[i].mem_len;
+    charge(c, bytes - req->reserved, false);
+    req->resp_charged = bytes;
+    req->reserved = 0;
 }
 
 static void conn_after_send(struct rb_conn *c)
@@ -450,6 +620,7 @@ void rb_request_done(struct rb_request *req)
         return;
     }
     rb_write_patch_i32(&req->out, 0, (int32_t)(req->out.len - 4 + req->ext_bytes));
+    charge_response(c, req);
     conn_try_send(c); /* may free req */
     if (!c->busy)
         conn_drain_check(c); /* may free c */
@@ -484,6 +655,54 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
     conn_drain(c, why);
     if (!c->busy) {
         conn_try_send(c);
+        conn_drain_check(c); /* may free c */
+    }
+}
+
+/* Return free memory to the OS after a flood: when a shard's connections held
+ * more than FLOOD_BYTES (or half the shard's budget, if less) and are back under
+ * an eighth of it, every shard collects
+ * its allocator heap once (mimalloc's mi_collect, found at run time: builds
+ * without mimalloc, e.g. ASan's, skip it). Owner shards free the copies they made
+ * for fetches on other threads, hence every shard. */
+#define FLOOD_BYTES (32 << 20)
+
+static void mem_collect(struct rb_net *n)
+{
+    uint32_t epoch = atomic_load_explicit(&n->b->collect_epoch, memory_order_relaxed);
+    int64_t flood = RB_MIN((int64_t)FLOOD_BYTES, n->b->bc->shard_memory_budget_bytes / 2);
+    if (n->mem_peak >= flood && n->mem < flood / 8) {
+        epoch = atomic_fetch_add_explicit(&n->b->collect_epoch, 1, memory_order_relaxed) + 1;
+        n->mem_peak = n->mem;
+    }
+    if (epoch == n->collect_seen)
+        return;
+    n->collect_seen = epoch;
+    void *sym = dlsym(RTLD_DEFAULT, "mi_collect"); /* once per flood: cheap enough */
+    if (sym) {
+        void (*collect)(bool);
+        memcpy(&collect, &sym, sizeof(collect));
+        collect(true);
+    }
+}
+
+void rb_net_conn_turn(struct rb_net *n)
+{
+    n->mem_peak = RB_MAX(n->mem_peak, n->mem);
+    mem_collect(n);
+    if (!n->mem_freed)
+        return;
+    n->mem_freed = false;
+    if (!n->n_paused && !n->n_gated)
+        return;
+    for (struct rb_conn *c = n->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == RB_CONN_CLOSING || (!c->paused && !c->gated))
+            continue;
+        c->busy++;
+        conn_dispatch_more(c);
+        conn_update_pause(c);
+        c->busy--;
         conn_drain_check(c); /* may free c */
     }
 }

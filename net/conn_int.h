@@ -24,6 +24,10 @@ void rb_conn_new(struct rb_net *n, int fd, int32_t slot, const struct sockaddr_s
  * why: for the debug log, or NULL. */
 void rb_conn_close(struct rb_conn *c, const char *why);
 
+/* Memory came back since the last turn: dispatch the requests waiting for their
+ * connection's budget and resume the connections paused by a budget. */
+void rb_net_conn_turn(struct rb_net *n);
+
 /* Hand the receive buffer bid back to the shard's ring. */
 void rb_net_buf_return(struct rb_net *n, unsigned bid);
 

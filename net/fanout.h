@@ -139,6 +139,13 @@ struct rb_fetch_out *rb_fetch_out_new(struct rb_request *req, int n_pops);
 struct rb_bytes rb_fetch_out_records(struct rb_fetch_out *fo, struct rb_pop *op);
 void rb_fetch_out_encode_begin(struct rb_fetch_out *fo);
 void rb_fetch_out_encode_end(struct rb_fetch_out *fo);
+/* net/fetch_dedup.c: collapse the partitions a Fetch lists twice, as Kafka does
+ * (first position, last values); returns how many were dropped. */
+int rb_fetch_dedup(struct rb_request *req, struct rb_fetch_req *in, bool by_id);
+/* dup[i] = partition (topics[i], parts[i]) appears more than once among the n;
+ * returns how many entries are flagged. */
+int rb_part_dups(struct rb_request *req, int n, const struct rb_str *topics, const int32_t *parts,
+                 bool *dup);
 /* Connection shard: the file bytes of e could not be read: tell its owner (the
  * partition goes offline). */
 void rb_fetch_read_failed(struct rb_shard *s, const struct rb_resp_ext *e, int err);

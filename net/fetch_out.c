@@ -8,8 +8,8 @@
  * Placing: the response is encoded with the generated encoder; the records of
  * pops with file bytes point at tags (one byte each in the request arena) that the
  * writer recognises (struct rb_writer defer_*): it copies nothing and records the
- * position, which becomes a struct rb_resp_ext owning the descriptor and bytes.
- * Owns: the descriptors and bytes handed over, until the request frees them.
+ * position, which becomes a struct rb_resp_ext owning the reference and bytes.
+ * Owns: the references and bytes handed over, until the request frees them.
  * Fault model: a file read that fails while sending is reported to the owner
  * shard (rb_fetch_read_failed), which takes the partition offline.
  */
@@ -60,6 +60,7 @@ static void defer_records(struct rb_writer *w, const uint8_t *p, size_t n, void 
     struct rb_resp_ext *e = &req->ext[req->n_ext++];
     *e = (struct rb_resp_ext){.at = w->len,
                               .fd = d->file_fd,
+                              .fd_ref = d->file_ref,
                               .file_pos = d->file_pos,
                               .file_len = d->file_len,
                               .mem = d->mem,

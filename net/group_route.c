@@ -16,8 +16,13 @@
  * EXPIRE_BUDGET groups+offsets, yielding between slices. Expired offsets leave
  * memory at once and their tombstones are appended (as Kafka: a crash before they
  * are durable brings them back, to expire again).
- * Fault model: a corrupt __consumer_offsets log is loaded up to the corruption
- * (logged); a partition not on this shard answers NOT_COORDINATOR.
+ * Loading reads whole batches of any size: the read buffer starts at LOAD_BUF and
+ * doubles until the next batch fits (a batch is as large as the partition took it).
+ * Fault model: a __consumer_offsets partition whose log cannot be read, or holding
+ * a batch or record that does not decode, stops loading there (logged at ERROR) and
+ * its groups stay unavailable (COORDINATOR_NOT_AVAILABLE) until a restart: serving
+ * the offsets loaded so far would silently hand out older ones. A partition not on
+ * this shard answers NOT_COORDINATOR.
  */
 #include "net/group_route.h"
 #include "core/kerr.h"
@@ -27,15 +32,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COMP            "groups"
-#define LOAD_BUF        (16u << 20)
-#define LOAD_BUDGET     (64u << 20)
-#define TICK_MS         250
-#define NOT_COORD_ERR   16
-#define EXPIRE_FIRST_MS 1000
-#define EXPIRE_BUDGET   2048
+#define COMP                     "groups"
+#define RB_GROUP_RECORD_OVERHEAD (33 << 10)
+#define LOAD_BUF                 (16u << 20) /* first read size; grows for larger batches */
+#define LOAD_BUF_MAX             (1u << 31)
+#define LOAD_BUDGET              (64u << 20)
+#define TICK_MS                  250
+#define NOT_COORD_ERR            16
+#define EXPIRE_FIRST_MS          1000
+#define EXPIRE_BUDGET            2048
 
-enum { LOAD_NONE = 0, LOAD_RUNNING, LOAD_DONE };
+enum { LOAD_NONE = 0, LOAD_RUNNING, LOAD_DONE, LOAD_FAILED };
 
 struct rb_oblk {
     struct rb_oblk *next;
@@ -140,6 +147,18 @@ static const struct rb_topic_meta *offsets_topic(struct rb_net *n)
 
 static void persist_group(struct rb_group_mgr *mgr, struct rb_group *g, bool tombstone);
 
+/* The largest group metadata value a __consumer_offsets batch of max.message.bytes
+ * (the topic's, else message.max.bytes) holds: the batch and record headers and
+ * the key (a group id of at most 32767 bytes) take less than 33 KiB. */
+static int64_t offsets_max_record_bytes(struct rb_net *n, const struct rb_topic_meta *t)
+{
+    const char *v = t ? rb_topic_config(t, "max.message.bytes") : NULL;
+    int64_t max = n->b->bc->message_max_bytes;
+    if (v)
+        (void)rb_parse_i64(v, 0, INT32_MAX, &max);
+    return max - RB_GROUP_RECORD_OVERHEAD;
+}
+
 static void gshard_init(struct rb_shard *s)
 {
     if (GS(s)->init)
@@ -147,8 +166,13 @@ static void gshard_init(struct rb_shard *s)
     struct rb_net *n = s->net;
     const struct rb_topic_meta *t = offsets_topic(n);
     int32_t np = t ? t->n_partitions : n->b->bc->offsets_topic_num_partitions;
-    rb_group_mgr_init(&GS(s)->mgr, &s->timers, &s->now_ms,
-                      n->b->bc->group_initial_rebalance_delay_ms, np);
+    const struct rb_broker_config *bc = n->b->bc;
+    rb_group_mgr_init(&GS(s)->mgr, &s->timers, &s->now_ms, bc->group_initial_rebalance_delay_ms,
+                      np);
+    GS(s)->mgr.min_session_ms = bc->group_min_session_timeout_ms;
+    GS(s)->mgr.max_session_ms = bc->group_max_session_timeout_ms;
+    GS(s)->mgr.max_size = bc->group_max_size;
+    GS(s)->mgr.max_record_bytes = offsets_max_record_bytes(n, t);
     GS(s)->mgr.persist = persist_group;
     GS(s)->n_parts = np;
     GS(s)->load_state = calloc((size_t)RB_MAX(np, 1), 1);
@@ -161,53 +185,76 @@ static void gshard_init(struct rb_shard *s)
 
 /* ---- loading ---- */
 
+struct load_ctx {
+    struct rb_group_mgr *mgr;
+    int64_t bad_offset; /* the first batch that did not decode, else -1 */
+};
+
 static void apply_rec(void *arg, const uint8_t *k, int32_t kl, const uint8_t *v, int32_t vl)
 {
-    if (rb_orec_apply(arg, k, kl, v, vl))
-        RB_WARN(COMP, "skipping a malformed %s record", RB_CONSUMER_OFFSETS);
+    struct load_ctx *lc = arg;
+    if (lc->bad_offset < 0 && rb_orec_apply(lc->mgr, k, kl, v, vl))
+        lc->bad_offset = INT64_MAX; /* load_batch puts the batch's offset */
 }
 
 static void load_batch(void *arg, const uint8_t *batch, uint32_t bytes, int64_t base_offset)
 {
-    if (rb_orec_iterate(batch, bytes, apply_rec, arg) < 0)
-        RB_WARN(COMP, "corrupt batch at offset %lld of %s", (long long)base_offset,
-                RB_CONSUMER_OFFSETS);
+    struct load_ctx *lc = arg;
+    if (lc->bad_offset >= 0)
+        return;
+    if (rb_orec_iterate(batch, bytes, apply_rec, lc) < 0 || lc->bad_offset >= 0)
+        lc->bad_offset = base_offset;
 }
 
-/* Apply the whole batches in buf; returns the offset after the last one, or -1. */
-static int64_t load_batches(struct rb_group_mgr *mgr, const uint8_t *buf, uint32_t len)
+static void load_fail(struct rb_shard *s, int32_t p, int64_t at, const char *why)
 {
-    return rb_part_batches_each(buf, len, load_batch, mgr);
+    RB_ERROR(COMP,
+             "loading %s-%d stopped at offset %lld: %s; the groups of this partition stay "
+             "unavailable until a restart",
+             RB_CONSUMER_OFFSETS, p, (long long)at, why);
+    GS(s)->load_state[p] = LOAD_FAILED;
 }
 
 /* Load up to LOAD_BUDGET bytes of partition p. Returns 1 when loaded, 0 when more
- * remains, -ENOENT when this shard does not own p. */
+ * remains, -ENOENT when this shard does not own p, -EBADMSG when loading failed. */
 static int load_step(struct rb_shard *s, int32_t p)
 {
     struct rb_part_key k = {RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS), p};
     int64_t start, end;
     if (rb_part_durable_range(rb_part_of(s), &k, &start, &end))
         return -ENOENT;
-    if (GS(s)->load_off[p] < start)
-        GS(s)->load_off[p] = start;
-    uint8_t *buf = GS(s)->load_off[p] < end ? malloc(LOAD_BUF) : NULL;
+    int64_t *off = &GS(s)->load_off[p];
+    if (*off < start)
+        *off = start;
+    uint32_t cap = LOAD_BUF;
+    uint8_t *buf = NULL;
     uint64_t done = 0;
-    while (buf && GS(s)->load_off[p] < end && done < LOAD_BUDGET) {
-        uint32_t len = 0;
-        int r = rb_part_read_copy(rb_part_of(s), &k, GS(s)->load_off[p], end, LOAD_BUF, buf,
-                                  LOAD_BUF, &len);
-        int64_t next = r ? -1 : load_batches(&GS(s)->mgr, buf, len);
-        if (next <= GS(s)->load_off[p]) {
-            RB_ERROR(COMP, "loading %s-%d stopped at offset %lld: %s", RB_CONSUMER_OFFSETS, p,
-                     (long long)GS(s)->load_off[p], r ? strerror(-r) : "unreadable batch");
-            GS(s)->load_off[p] = end;
-            break;
+    struct load_ctx lc = {&GS(s)->mgr, -1};
+    while (*off < end && done < LOAD_BUDGET) {
+        if (!buf && !(buf = malloc(cap))) {
+            load_fail(s, p, *off, "out of memory for the read buffer");
+            return -EBADMSG;
         }
-        GS(s)->load_off[p] = next;
+        uint32_t len = 0;
+        int r = rb_part_read_copy(rb_part_of(s), &k, *off, end, cap, buf, cap, &len);
+        if (r == -ENOBUFS && cap < LOAD_BUF_MAX) { /* the next batch is larger */
+            free(buf);
+            buf = NULL;
+            cap *= 2;
+            continue;
+        }
+        int64_t next = r ? -1 : rb_part_batches_each(buf, len, load_batch, &lc);
+        if (r || lc.bad_offset >= 0 || next <= *off) {
+            free(buf);
+            load_fail(s, p, lc.bad_offset >= 0 ? lc.bad_offset : *off,
+                      r ? strerror(-r) : "a batch or record that does not decode");
+            return -EBADMSG;
+        }
+        *off = next;
         done += len;
     }
     free(buf);
-    if (GS(s)->load_off[p] < end)
+    if (*off < end)
         return 0;
     GS(s)->load_state[p] = LOAD_DONE;
     if (end > 0)
@@ -232,7 +279,11 @@ static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
         return 0;
     if (GS(s)->load_state[p] == LOAD_RUNNING)
         return RB_KERR_COORDINATOR_LOAD_IN_PROGRESS;
+    if (GS(s)->load_state[p] == LOAD_FAILED)
+        return RB_KERR_COORDINATOR_NOT_AVAILABLE;
     int r = load_step(s, p);
+    if (r == -EBADMSG)
+        return RB_KERR_COORDINATOR_NOT_AVAILABLE;
     if (r < 0)
         return NOT_COORD_ERR;
     if (r == 1)

@@ -12,8 +12,11 @@
  * consumer does not wait for an idle shard's deadline.
  *
  * Response size: partitions are added in request order while they fit in
- * max_bytes; the first non-empty one is always included whole, so a consumer
- * makes progress even with a batch larger than its limits (as Kafka does).
+ * max_bytes, itself capped by the broker's fetch.max.bytes and by what the
+ * connection's and the shard's memory budgets grant (rb_request_reserve); the
+ * first non-empty one is always included whole, so a consumer makes progress
+ * even with a batch larger than its limits (as Kafka does). A partition listed
+ * twice is fetched once (net/fetch_dedup.c, Kafka's map semantics).
  * High watermark = last stable offset = the durable end (no transactions yet).
  * Records: bytes from the tail cache come back copied; bytes in segment files come
  * back as a descriptor and are left out of req->out, to be spliced (or read and
@@ -30,6 +33,7 @@ struct fetch_ctx {
     struct rb_fetch_req *in;
     struct rb_pwalk w;
     uint32_t bytes_back;
+    uint32_t max_bytes; /* the request's, capped by fetch.max.bytes and the budgets */
 };
 
 /* Close and free the bytes no response took. */
@@ -49,7 +53,7 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
     resp.responses =
         rb_pwalk_array(&fc->w, in->topics_n, sizeof(*resp.responses), &resp.responses_n);
     uint32_t total = 0;
-    uint32_t max_bytes = in->max_bytes > 0 ? (uint32_t)in->max_bytes : 0;
+    uint32_t max_bytes = fc->max_bytes;
     struct rb_fetch_out *fo = rb_fetch_out_new(req, fc->w.n); /* net/fetch_out.c */
     int k = 0;
     for (int32_t i = 0; i < resp.responses_n; i++) {
@@ -123,11 +127,15 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
     struct fetch_ctx *fc = rb_req_alloc(req, 1, sizeof(*fc));
     fc->in = in;
     req->ctx = fc;
+    bool by_id = req->hdr.api_version >= 13;
+    rb_fetch_dedup(req, in, by_id);
+    uint32_t want = in->max_bytes > 0 ? (uint32_t)in->max_bytes : 0;
+    want = RB_MIN(want, (uint32_t)n->b->bc->fetch_max_bytes);
+    fc->max_bytes = rb_request_reserve(req, want); /* net/conn.c */
     int np = 0;
     for (int32_t i = 0; i < in->topics_n; i++)
         np += RB_MAX(in->topics[i].partitions_n, 0);
     rb_pwalk_init(&fc->w, req, np);
-    bool by_id = req->hdr.api_version >= 13;
     int k = 0;
     for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_fetch_req_topic *rt = &in->topics[i];
@@ -150,7 +158,7 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
     struct rb_part_read_set limits = {
         .deadline_ms = s->now_ms + wait_ms,
         .min_bytes = in->min_bytes,
-        .max_bytes = in->max_bytes > 0 ? in->max_bytes : 0,
+        .max_bytes = (int32_t)fc->max_bytes,
     };
     rb_pops_start(req, fc->w.pops, fc->w.n, fc, finish, batch_back, &limits);
 }

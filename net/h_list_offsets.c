@@ -6,7 +6,9 @@
  * any other timestamp >= 0 the first offset whose batch max timestamp is at or
  * after it (time index). A special timestamp the request version does not know
  * (or any other negative one) gets UNSUPPORTED_VERSION for that partition, as
- * Kafka answers. Owners answer at once; one group per owner shard.
+ * Kafka answers. A partition listed more than once gets INVALID_REQUEST at every
+ * occurrence and is not looked up, as in Kafka (net/fetch_dedup.c). Owners answer
+ * at once; one group per owner shard.
  */
 #include "core/kerr.h"
 #include "core/rb.h"
@@ -76,14 +78,25 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
     for (int32_t i = 0; i < in->topics_n; i++)
         n += RB_MAX(in->topics[i].partitions_n, 0);
     rb_pwalk_init(&lc->w, req, n);
+    struct rb_str *names = rb_req_alloc(req, (size_t)RB_MAX(n, 1), sizeof(*names));
+    int32_t *parts = rb_req_alloc(req, (size_t)RB_MAX(n, 1), sizeof(*parts));
+    bool *dup = rb_req_alloc(req, (size_t)RB_MAX(n, 1), sizeof(*dup));
     int k = 0;
+    for (int32_t i = 0; i < in->topics_n; i++)
+        for (int32_t j = 0; j < in->topics[i].partitions_n; j++, k++) {
+            names[k] = in->topics[i].name;
+            parts[k] = in->topics[i].partitions[j].partition_index;
+        }
+    rb_part_dups(req, n, names, parts, dup);
+    k = 0;
     for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_list_offsets_req_topic *rt = &in->topics[i];
         const char *tname;
         const struct rb_topic_meta *t = rb_pwalk_named(&lc->w, rt->name, &tname);
         for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
             struct rb_list_offsets_req_partition *rp = &rt->partitions[j];
-            int16_t err = timestamp_supported(rp->timestamp, req->hdr.api_version)
+            int16_t err = dup[k] ? RB_KERR_INVALID_REQUEST
+                          : timestamp_supported(rp->timestamp, req->hdr.api_version)
                               ? RB_KERR_NONE
                               : RB_KERR_UNSUPPORTED_VERSION;
             struct rb_pop *op =

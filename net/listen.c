@@ -157,7 +157,9 @@ static int64_t idle_period_ms(int64_t idle_ms)
 }
 
 /* Close the connections with nothing received or sent for idle_ms and no request
- * in progress (a parked long poll is not idle), as Kafka's selector does. */
+ * in progress (a parked long poll is not idle), as Kafka's selector does. A
+ * connection whose peer does not read its finished responses is idle too (its
+ * head response is done and no byte moved): it holds memory and descriptors. */
 static void idle_sweep(struct rb_timer *t)
 {
     struct rb_net *n = RB_CONTAINER_OF(t, struct rb_net, idle_timer);
@@ -166,7 +168,8 @@ static void idle_sweep(struct rb_timer *t)
         return;
     for (struct rb_conn *c = n->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == RB_CONN_OPEN && !c->q_head && !c->send_in_flight && !c->busy &&
+        bool working = c->q_head && c->q_head->state != RB_REQ_DONE;
+        if (c->state == RB_CONN_OPEN && !working && !c->busy &&
             s->now_ms - c->last_active_ms >= n->idle_ms)
             rb_conn_close(c, "idle longer than connections.max.idle.ms");
     }
@@ -324,6 +327,8 @@ int rb_net_shard_start(struct rb_shard *s)
 void rb_net_shard_turn(struct rb_shard *s)
 {
     rb_net_partitions_turn(s->net);
+    rb_net_conn_turn(s->net);
+    rb_part_fd_trim(rb_part_of(s));
 }
 
 void rb_net_shard_stop(struct rb_shard *s)

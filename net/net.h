@@ -49,6 +49,9 @@ struct rb_broker {
     uint16_t bound_port; /* actual listening port */
     /* connection limits shared by the shards (net/conn_limits.c), zeroed */
     _Atomic int32_t conns;
+    /* bumped when a shard's memory flood is over: every shard returns its free
+     * memory to the OS (net/conn.c) */
+    _Atomic uint32_t collect_epoch;
     struct {
         _Atomic uint64_t key; /* address hash, 0: free */
         _Atomic int32_t n;
@@ -105,18 +108,32 @@ struct rb_net {
     struct rb_pending_update *pending_updates;
     struct rb_groups_shard *groups; /* group coordinator state (net/group_route.c) */
     struct rb_net_metrics m;
+    /* memory budget (net/conn.c): bytes of request frames and responses held by
+     * this shard's connections (mem, of which frame_mem are frames), connections
+     * paused by a budget, and whether memory came back since the last resume scan */
+    int64_t mem;
+    int64_t frame_mem;
+    int n_paused;
+    int n_gated;
+    bool mem_freed;
+    int64_t mem_peak;      /* highest mem since the last collect */
+    uint32_t collect_seen; /* the broker's collect_epoch this shard acted on */
 };
 
-enum rb_req_state { RB_REQ_DISPATCHED = 1, RB_REQ_DONE };
+/* RECEIVED: complete, waiting for the connection's budget to dispatch it. */
+enum rb_req_state { RB_REQ_RECEIVED = 0, RB_REQ_DISPATCHED, RB_REQ_DONE };
 
+struct rb_fd_ref;
 /* Response bytes that are not in req->out (fetch data, net/fetch_out.c): they go
  * into the stream at out position `at`, file bytes first (file_len bytes of fd at
  * file_pos, moved by splice or by read + send: fetch.file.transfer), then mem_len
- * bytes of mem. The request owns fd and mem (closed and freed with it). The
- * partition named by owner/topic/partition is reported when the file read fails. */
+ * bytes of mem. The request owns fd_ref (the owner shard's cached descriptor fd,
+ * open while it is held) and mem (dropped and freed with it). The partition named
+ * by owner/topic/partition is reported when the file read fails. */
 struct rb_resp_ext {
     size_t at;
     int fd;
+    struct rb_fd_ref *fd_ref;
     uint64_t file_pos;
     uint32_t file_len;
     uint8_t *mem;
@@ -146,6 +163,10 @@ struct rb_request {
     struct rb_resp_ext *ext; /* request arena; ascending at */
     int n_ext;
     uint64_t ext_bytes;
+    /* bytes charged to the connection's budget (net/conn.c) */
+    int64_t frame_charged; /* the frame buffer */
+    int64_t resp_charged;  /* the response, once done */
+    int64_t reserved;      /* granted before the response exists (rb_request_reserve) */
 };
 
 /* A connection's life (drawn in net/conn.c). paused (too much queued) is apart. */
@@ -191,8 +212,13 @@ struct rb_conn {
     struct rb_request *cur; /* frame being received */
     /* in-order queue of requests */
     struct rb_request *q_head, *q_tail;
+    struct rb_request *q_undispatched; /* first RECEIVED request of the queue */
     int n_queued;
     size_t queued_bytes;
+    int64_t mem;       /* bytes charged: frames, responses, reservations */
+    int64_t frame_mem; /* of which frames */
+    bool dispatching;  /* in conn_dispatch_more */
+    bool gated;        /* requests wait for the budget (counted in n_gated) */
 };
 
 /* Start/stop hooks for the shard runtime (net/conn.c). */
@@ -218,6 +244,11 @@ void rb_resp_begin(struct rb_request *req);
 void rb_request_done(struct rb_request *req);
 /* Finish without a response (acks=0 produce). */
 void rb_request_done_silent(struct rb_request *req);
+/* Reserve up to want bytes of response memory for req from its connection's and
+ * its shard's budgets (connection.memory.max.bytes, shard.memory.budget.bytes);
+ * returns what was granted (maybe 0: the caller then returns the least it may,
+ * e.g. a fetch's first batch). Released when the response is done. */
+uint32_t rb_request_reserve(struct rb_request *req, uint32_t want);
 /* Close the connection because of this request (bad input). */
 void rb_request_fail_close(struct rb_request *req, const char *why);
 /* Async parts: hold before handing req to another thread or a callback, release

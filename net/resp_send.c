@@ -16,8 +16,9 @@
  * operation drains them alone before filling again. So the stream stays exact
  * whatever the split.
  *
- * The descriptors are dup()s taken by the partition's owner (net/fetch_out.c):
- * the file stays readable even if retention or a topic deletion unlinks it.
+ * The descriptors are lent by the partition owner's descriptor cache
+ * (part/fdcache.c) until the request is freed: the file stays readable even if
+ * retention or a topic deletion unlinks it.
  * Faults: a failed or empty fill means the log could not give back bytes it
  * handed out: the owner is told (the partition goes offline) and the connection is
  * closed (the response is already partly sent; the client retries elsewhere or
@@ -248,10 +249,11 @@ void rb_resp_ext_release(struct rb_request *req)
 {
     for (int i = 0; i < req->n_ext; i++) {
         struct rb_resp_ext *e = &req->ext[i];
-        if (e->fd >= 0)
-            close(e->fd);
+        if (e->file_len)
+            rb_part_fd_unref(e->fd_ref); /* the owner may close or reuse the fd now */
         free(e->mem);
         e->fd = -1;
+        e->fd_ref = NULL;
         e->mem = NULL;
     }
     req->n_ext = 0;

@@ -38,11 +38,24 @@ struct maint_report {
 static struct maint_report *latest[RB_MAX_THREADS];
 static struct maint_report *final_reports[RB_MAX_THREADS];
 
+/* Checkpoint reports are never more frequent than this, whatever
+ * log.flush.offset.checkpoint.interval.ms says (Kafka allows 1 ms): each report
+ * makes the coordination thread write two files with fsyncs, and at 1 ms those
+ * writes kept it busy enough to delay topic creation past clients' timeouts.
+ * Recovery points only shorten recovery; 10 writes a second is plenty. */
+#define CKPT_INTERVAL_MIN_MS 100
+
 static int64_t cfg_ms(struct rb_part_shard *ps, const char *key, int64_t dflt)
 {
     int64_t v;
     const char *s = rb_config_get(ps->config, key);
     return s && !rb_parse_i64(s, 1, INT64_MAX / 4, &v) ? v : dflt;
+}
+
+static int64_t ckpt_interval_ms(struct rb_part_shard *ps)
+{
+    return RB_MAX((int64_t)CKPT_INTERVAL_MIN_MS,
+                  cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000));
 }
 
 static void report_one(void *arg, struct rb_part *p)
@@ -127,9 +140,7 @@ static void ckpt_fire(struct rb_timer *t)
     struct maint_report *r = build_report(ps);
     if (r)
         rb_post(s, s->rt->n_shards, coord_take_report, r);
-    (void)rb_timer_arm(
-        &s->timers, t,
-        rb_deadline_after(s->now_ms, cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000)));
+    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, ckpt_interval_ms(ps)));
 }
 
 static void coord_unlink(struct rb_shard *cs, void *arg)
@@ -212,9 +223,7 @@ void rb_part_maint_turn(struct rb_part_shard *ps)
     rb_timer_init(&m->ckpt, ckpt_fire);
     rb_timer_init(&m->ret, ret_fire);
     rb_timer_init(&m->del, del_fire);
-    (void)rb_timer_arm(
-        &s->timers, &m->ckpt,
-        rb_deadline_after(s->now_ms, cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000)));
+    (void)rb_timer_arm(&s->timers, &m->ckpt, rb_deadline_after(s->now_ms, ckpt_interval_ms(ps)));
     (void)rb_timer_arm(&s->timers, &m->ret,
                        rb_deadline_after(s->now_ms, ps->bc->log_retention_check_interval_ms));
     (void)rb_timer_arm(&s->timers, &m->del, rb_deadline_after(s->now_ms, del_period(ps)));

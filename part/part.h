@@ -89,16 +89,25 @@ struct rb_part_append {
     uint32_t next_batch; /* byte position of the next batch to append */
 };
 
-/* The bytes of a read: file_len bytes of file_fd at file_pos (a dup() the owner
- * took, when file_len > 0), then the bytes of mem (malloc'd by the owner from
- * the tail cache); len counts both. Released with rb_part_data_clear or handed
- * on (the new holder closes and frees). */
+/* A reference to a segment descriptor lent by the owner shard's descriptor cache
+ * (part/fdcache.c): the descriptor stays open until the reference is dropped. */
+struct rb_fd_ref;
+/* Drop a reference (any thread; NULL is a no-op). */
+void rb_part_fd_unref(struct rb_fd_ref *ref);
+/* Owner, from its turn: close the cache's descriptors unused for seconds. */
+void rb_part_fd_trim(struct rb_part_shard *ps);
+
+/* The bytes of a read: file_len bytes of file_fd at file_pos (a descriptor of the
+ * owner's cache, valid while file_ref is held, when file_len > 0), then the bytes
+ * of mem (malloc'd by the owner from the tail cache); len counts both. Released
+ * with rb_part_data_clear or handed on (the new holder unrefs and frees). */
 struct rb_part_data {
     uint8_t *mem;
     uint32_t len;
     uint32_t file_len;
     int file_fd;
     uint64_t file_pos;
+    struct rb_fd_ref *file_ref;
 };
 
 struct rb_part_read_set;
@@ -127,6 +136,7 @@ struct rb_part_read_set {
     void *done_arg;
     /* owner private */
     uint32_t bytes;
+    uint32_t file_refs; /* descriptor slots its reads hold (part/fdcache.c) */
     enum rb_part_set_state state;
     struct rb_timer timer;
     struct rb_part_shard *ps;

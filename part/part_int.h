@@ -73,6 +73,7 @@ struct rb_part_shard {
     uint64_t wake_gen;                /* numbers wake-ups of read waiters (rb_part_wake_readers) */
     struct rb_tail_cache *tail_cache; /* log.tail.cache.bytes of written chunks */
     struct rb_codec_ctx *codec;       /* compression scratch, lazy */
+    struct rb_fdcache *fdcache;       /* segment descriptors lent to fetches */
     struct rb_part_maint maint;
     struct rb_part_stats stats;
     struct rb_part_metrics m;
@@ -121,6 +122,22 @@ void rb_part_item_finish(struct rb_part_shard *ps, struct rb_part_item *it, int1
 
 /* part/read.c */
 void rb_part_wake_readers(struct rb_part_shard *ps, struct rb_part *p);
+
+/* part/fdcache.c: at most `slots` descriptors lent to fetch responses. get: a
+ * reference to a descriptor of the same file as src_fd (*fd_out), NULL when no
+ * slot may be taken (first: the fetch's first file read, which may use the
+ * reserved quarter) or no descriptor is left. Owner shard only. */
+struct rb_fdcache;
+uint32_t rb_fdcache_slots(int num_shards);
+struct rb_fdcache *rb_fdcache_new(uint32_t slots);
+void rb_fdcache_free(struct rb_fdcache *fc);
+struct rb_fd_ref *rb_fdcache_get(struct rb_fdcache *fc, int src_fd, bool first, int64_t now_ms,
+                                 int *fd_out);
+/* How many slots one fetch's reads on a shard may hold. */
+uint32_t rb_fdcache_request_cap(const struct rb_fdcache *fc);
+uint32_t rb_fdcache_open(const struct rb_fdcache *fc);
+/* Close the free slots unused for a while (at most every ~1 s of now_ms). */
+void rb_fdcache_trim(struct rb_fdcache *fc, int64_t now_ms);
 
 /* part/maint.c */
 void rb_part_maint_turn(struct rb_part_shard *ps);

@@ -6,12 +6,17 @@
  * A read (rb_log_read) is at most one file piece followed by memory pieces (the
  * tail cache and unwritten chunks: storage/tail_cache.h). Memory is copied once,
  * here, into a buffer the item carries back (cached chunks may be evicted as soon
- * as the loop turns). The file piece is not read here: the item gets a dup() of
- * the segment's buffered descriptor with the position and length, so no blocking
- * read runs on the owner and the bytes are copied by no one (splice) or once
- * (read + send) by the connection's shard. The dup keeps the file alive if
- * retention or a topic deletion unlinks the segment meanwhile; the bytes handed
- * out lie below the log's first chunk, so they are written and never rewritten.
+ * as the loop turns). The file piece is not read here: the item gets a reference
+ * to the segment's descriptor in the shard's descriptor cache (part/fdcache.c:
+ * one descriptor per segment file, shared by every entry that reads it, a fixed
+ * number per shard) with the position and length, so no blocking read runs on
+ * the owner and the bytes are copied by no one (splice) or once (read + send) by
+ * the connection's shard. The reference keeps the file open if retention or a
+ * topic deletion unlinks the segment meanwhile; the bytes handed out lie below
+ * the log's first chunk, so they are written and never rewritten. When every
+ * slot this fetch may take is held (by unsent responses, or by its own earlier
+ * entries: at most an eighth of the slots per fetch and shard), an entry gets no
+ * bytes this time (the consumer asks again for it).
  *
  * Long poll: a set below min_bytes parks each item on its partition's read
  * waiters and arms a timer for deadline_ms; a flush completion re-runs the set
@@ -22,7 +27,7 @@
  * at most what it asked for; a parked set has every item linked and its timer
  * armed; an answered set has no item linked.
  * Fault model: a read error takes the partition offline (storage) and answers
- * KAFKA_STORAGE_ERROR; no descriptor (-EMFILE) answers UNKNOWN_SERVER_ERROR.
+ * KAFKA_STORAGE_ERROR; no memory answers UNKNOWN_SERVER_ERROR.
  */
 #include "part/part_int.h"
 
@@ -42,14 +47,16 @@ static void set_rerun(struct rb_part_shard *ps, struct rb_part_read_set *set);
 void rb_part_data_clear(struct rb_part_data *d)
 {
     if (d->file_len)
-        close(d->file_fd);
+        rb_part_fd_unref(d->file_ref);
     free(d->mem);
     *d = (struct rb_part_data){.file_fd = -1};
 }
 
 /* Take the bytes of sl into d (empty before): memory copied, the file piece as a
- * dup() of its descriptor. 0, -ENOMEM, -EMFILE, or -EIO (not a read of one log). */
-static int data_take(struct rb_part_data *d, const struct rb_log_slice *sl)
+ * reference to a cached descriptor. 0, -ENOMEM, -EMFILE (no descriptor slot: d
+ * stays empty) or -EIO (not a read of one log). */
+static int data_take(struct rb_part_shard *ps, struct rb_part_read_set *set, struct rb_part_data *d,
+                     const struct rb_log_slice *sl)
 {
     RB_ASSERT(!d->mem && !d->file_len);
     const struct rb_log_piece *fp = sl->n && !sl->piece[0].mem ? &sl->piece[0] : NULL;
@@ -57,29 +64,34 @@ static int data_take(struct rb_part_data *d, const struct rb_log_slice *sl)
     for (int i = fp ? 1 : 0; i < sl->n; i++)
         if (!sl->piece[i].mem)
             return -EIO; /* file bytes after memory: not a read of one log */
+    if (file) {
+        int fd;
+        if (set->file_refs >= rb_fdcache_request_cap(ps->fdcache))
+            return -EMFILE;
+        struct rb_fd_ref *ref =
+            rb_fdcache_get(ps->fdcache, fp->fd, set->file_refs == 0, ps->shard->now_ms, &fd);
+        if (!ref)
+            return -EMFILE;
+        set->file_refs++;
+        d->file_fd = fd;
+        d->file_ref = ref;
+        d->file_pos = fp->file_pos;
+        d->file_len = file;
+    }
     uint32_t mem = sl->bytes - file;
     uint8_t *buf = NULL;
     if (mem) {
         buf = malloc(mem);
-        if (!buf)
+        if (!buf) {
+            rb_part_data_clear(d);
             return -ENOMEM;
+        }
         uint32_t off = 0;
         for (int i = fp ? 1 : 0; i < sl->n; i++) {
             memcpy(buf + off, sl->piece[i].mem, sl->piece[i].len);
             off += sl->piece[i].len;
         }
         RB_ASSERT(off == mem);
-    }
-    if (file) {
-        int fd = fcntl(fp->fd, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) {
-            int err = -errno;
-            free(buf);
-            return err;
-        }
-        d->file_fd = fd;
-        d->file_pos = fp->file_pos;
-        d->file_len = file;
     }
     d->mem = buf;
     d->len = sl->bytes;
@@ -129,7 +141,9 @@ static void read_one(struct rb_part_shard *ps, struct rb_part_read_set *set, str
     RB_ASSERT(sl.bytes <= max || set->bytes == 0);
     if (sl.bytes == 0)
         return;
-    e = data_take(&r->data, &sl);
+    e = data_take(ps, set, &r->data, &sl);
+    if (e == -EMFILE)
+        return; /* every descriptor slot is lent out: nothing this time */
     if (e) {
         RB_ERROR(COMP, "read of %s-%d at offset %lld failed: %s", p->topic, p->index,
                  (long long)off, strerror(-e));
@@ -142,6 +156,7 @@ static void read_one(struct rb_part_shard *ps, struct rb_part_read_set *set, str
 static void set_read_all(struct rb_part_shard *ps, struct rb_part_read_set *set)
 {
     set->bytes = 0;
+    set->file_refs = 0; /* read_one drops each item's earlier data first */
     for (int i = 0; i < set->n; i++) {
         uint32_t left =
             set->max_bytes > (int32_t)set->bytes ? (uint32_t)set->max_bytes - set->bytes : 0;

@@ -39,9 +39,11 @@ struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *co
     ps->bc = bc;
     ps->tail_cache = rb_tail_cache_new((uint64_t)bc->log_tail_cache_bytes);
     ps->m.topics = rb_mnames_new();
-    if (!ps->tail_cache || !ps->m.topics) {
+    ps->fdcache = rb_fdcache_new(rb_fdcache_slots(s && s->rt ? s->rt->n_shards : 1));
+    if (!ps->tail_cache || !ps->m.topics || !ps->fdcache) {
         rb_tail_cache_free(ps->tail_cache);
         rb_mnames_free(ps->m.topics);
+        rb_fdcache_free(ps->fdcache);
         free(ps);
         return NULL;
     }
@@ -57,6 +59,7 @@ void rb_part_shard_free(struct rb_part_shard *ps)
     rb_tail_cache_free(ps->tail_cache); /* after the logs that used it */
     rb_codec_ctx_free(ps->codec);
     rb_mnames_free(ps->m.topics);
+    rb_fdcache_free(ps->fdcache); /* every response holding a slot is gone */
     free(ps);
 }
 

@@ -8,11 +8,13 @@
  *
  *   (file found) --load/scan--> INACTIVE --(last one)--> ACTIVE --roll--> INACTIVE
  *                                  ^                       |
- *   (new file) --create+prealloc---+-----------------------+ close: trim, index, marker
+ *   (new file) --create------------+-----------------------+ close: trim, index, marker
  *
- * At open the active segment is opened and preallocated synchronously (open runs
- * off the shards); afterwards growth, the next segment and the roll are the
- * asynchronous background work of log_seg.c.
+ * Open (off the shards) loads the segments and closes every descriptor: a cold
+ * partition (never read or written since the start) holds no descriptor and no
+ * preallocated disk. Reads open the read descriptor on demand; the first append
+ * opens the write descriptor and preallocates, and afterwards growth, the next
+ * segment and the roll are the asynchronous background work of log_seg.c.
  *
  * Recovery decision: a clean marker file (written last by rb_log_close, removed by
  * rb_log_open) means every segment was trimmed and indexed, so all are loaded from
@@ -63,15 +65,17 @@ void rb_log_config_defaults(struct rb_log_config *cfg)
     cfg->flush_messages = 1;
     cfg->flush_ms = -1;
     cfg->file_delete_delay_ms = 60000;
+    cfg->defer_dir_sync = false;
 }
 
 static int check_config(const struct rb_log_config *cfg)
 {
     if (cfg->chunk_bytes < RB_BLOCK_BYTES || cfg->chunk_bytes % RB_BLOCK_BYTES)
         return -EINVAL;
-    if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX)
+    if (cfg->segment_bytes < RB_LOG_SEGMENT_BYTES_MIN || cfg->segment_bytes > INT32_MAX)
         return -EINVAL;
-    if (!cfg->prealloc_bytes || !cfg->max_dirty_bytes || cfg->segment_index_bytes < 8)
+    if (!cfg->prealloc_bytes || !cfg->max_dirty_bytes ||
+        cfg->segment_index_bytes < RB_LOG_INDEX_BYTES_MIN)
         return -EINVAL;
     if (cfg->file_delete_delay_ms < 0)
         return -EINVAL;
@@ -224,30 +228,40 @@ static int load_segments(struct rb_log *log, const int64_t *bases, int n, bool c
     return 0;
 }
 
-/* Open the last segment for appending: descriptors, preallocation, and the partial
- * last block copied into the first chunk so the next flush rewrites it whole. */
+/* Prepare the last segment for appending: its size on disk (preallocated up to
+ * there) and the partial last block copied into the first chunk so the next flush
+ * rewrites it whole. Nothing is preallocated and no write descriptor is kept: a
+ * partition that is never written costs no disk beyond its bytes and no
+ * descriptor; the first append opens the file and grows it in the background
+ * (log_seg.c: rb_log_seg_room). A new log only creates its empty file. */
 static int activate(struct rb_log *log, bool create)
 {
+    char path[4096];
+    struct stat st;
     struct rb_segment *seg = rb_log_active(log);
-    int err = rb_segment_open_write(seg, log->dir, create);
+    int err = rb_segment_path(path, sizeof(path), log->dir, seg->base_offset, ".log");
     if (err)
         return err;
+    if (create) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return -errno;
+        close(fd);
+    }
+    if (stat(path, &st) < 0)
+        return -errno;
+    seg->prealloc_end = (uint64_t)st.st_size;
+    seg->direct = true; /* tried first when the write descriptor opens */
     log->durable_pos = log->written_pos = seg->size;
     uint64_t block = RB_ALIGN_DOWN(seg->size, (uint64_t)RB_BLOCK_BYTES);
     if (block != seg->size) {
         err = rb_log_chunk_add(log, block);
         if (!err)
             err = rb_segment_pread(seg, log->dir, log->chunks[0]->buf, seg->size - block, block);
-        if (err)
-            return err;
     }
-    /* A new log only reserves its first MiB (unwritten extents, no zero writes):
-     * creating thousands of partitions stays cheap; later steps are zeroed by the
-     * background growth (log_seg.c). */
-    if (create)
-        return rb_segment_reserve(seg, RB_MIN((uint64_t)1 << 20, log->cfg.prealloc_bytes));
-    /* -ENOSPC leaves a usable log: appends retry the preallocation. */
-    return rb_segment_preallocate(seg, seg->size + 1, log->cfg.prealloc_bytes);
+    /* Reads open rd_fd again on demand (log_read.c): a cold partition holds none. */
+    rb_segment_close_fds(seg);
+    return err;
 }
 
 static int open_segments(struct rb_log *log)
@@ -268,9 +282,7 @@ static int open_segments(struct rb_log *log)
     if (log->n_segs == 0 && (err = rb_log_segs_push(log, 0)))
         return err;
     err = activate(log, n == 0);
-    if (err == -ENOSPC)
-        RB_WARN("storage", "%s: disk full, cannot preallocate", log->dir);
-    else if (err)
+    if (err)
         return err;
     /* From now on a crash must be detected: the marker goes before any append. */
     if (clean && unlink(mpath) < 0)
@@ -278,7 +290,7 @@ static int open_segments(struct rb_log *log)
     /* A brand-new log: its files need no sync of their own; the creator syncs the
      * file system before the metadata names it (coord/standalone.c), and a log dir
      * lost to a crash is simply created again, empty, at the next open. */
-    return n == 0 ? 0 : rb_file_sync_dir(log->dir);
+    return n == 0 || log->cfg.defer_dir_sync ? 0 : rb_file_sync_dir(log->dir);
 }
 
 int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config *cfg,
@@ -399,8 +411,9 @@ void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *m
 
 int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg)
 {
-    if (cfg->segment_bytes < RB_BATCH_HEADER_BYTES || cfg->segment_bytes > INT32_MAX ||
-        cfg->segment_index_bytes < 8 || cfg->segment_ms <= 0 || cfg->file_delete_delay_ms < 0)
+    if (cfg->segment_bytes < RB_LOG_SEGMENT_BYTES_MIN || cfg->segment_bytes > INT32_MAX ||
+        cfg->segment_index_bytes < RB_LOG_INDEX_BYTES_MIN || cfg->segment_ms <= 0 ||
+        cfg->file_delete_delay_ms < 0)
         return -EINVAL;
     /* Read at each append's roll check (need_roll) or when a segment starts: an
      * active segment is never rewritten, it just rolls by the new limits. */

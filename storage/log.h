@@ -43,6 +43,12 @@
 
 struct rb_log;
 
+/* Kafka's lower bounds for segment.bytes and segment.index.bytes. A segment
+ * smaller than a batch, or an index too small for one entry, holds one batch:
+ * every append to a non-empty segment rolls it (as in Kafka). */
+#define RB_LOG_SEGMENT_BYTES_MIN 14
+#define RB_LOG_INDEX_BYTES_MIN   4
+
 struct rb_log_config {
     uint64_t segment_bytes;        /* segment.bytes (default 1 GiB) */
     int64_t segment_ms;            /* segment.ms (default 7 days) */
@@ -70,6 +76,11 @@ struct rb_log_config {
      * descriptor (a fetch handing it to a slow connection) never sees the file
      * reused. 0: removed (or recycled) at once. */
     int64_t file_delete_delay_ms;
+    /* Set by a caller that opens many logs at startup and then syncs the whole file
+     * system once (syncfs) before any of them takes an append: rb_log_open skips
+     * its own fsync of the directory (the clean-shutdown marker's removal must be
+     * durable before the first write). Default false. */
+    bool defer_dir_sync;
 };
 
 void rb_log_config_defaults(struct rb_log_config *cfg);
@@ -241,5 +252,8 @@ int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upt
  * is late enough, -ERANGE / -EIO as rb_log_read. */
 int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
                           int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp);
+/* How many rb_log_record_at_time calls read (and maybe decompressed) a batch; a
+ * repeat of the last question is answered from memory and not counted. */
+uint64_t rb_log_time_reads(const struct rb_log *log);
 
 #endif

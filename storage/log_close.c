@@ -47,6 +47,8 @@ static int write_dirty(struct rb_log *log)
     struct rb_segment *seg = rb_log_active(log);
     uint64_t from = RB_ALIGN_DOWN(log->written_pos, (uint64_t)RB_BLOCK_BYTES);
     uint64_t to = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
+    if (log->written_pos == seg->size)
+        return 0; /* nothing dirty (and maybe no write descriptor: a cold log) */
     while (from < to) {
         struct iovec iov[64];
         uint64_t bytes;
@@ -66,7 +68,8 @@ static int write_dirty_sync(struct rb_log *log)
     int err = write_dirty(log);
     if (err)
         return err;
-    if (fdatasync(rb_log_active(log)->wr_fd) < 0)
+    int fd = rb_log_active(log)->wr_fd;
+    if (fd >= 0 && fdatasync(fd) < 0) /* none: nothing written since open */
         return -errno;
     log->durable_pos = log->written_pos;
     log->durable_end = log->written_end;

@@ -130,6 +130,16 @@ struct rb_log {
     size_t ix_len, ix_done;
     struct iovec ix_iov;
     char *ix_tmp; /* <file>.tmp */
+    /* The last answer of rb_log_record_at_time (log_time.c), keyed by everything it
+     * depends on: a request naming one partition many times, or many requests
+     * asking the same, read and decompress its batch once. */
+    struct {
+        bool valid, codec; /* codec: asked with a codec scratch (record precision) */
+        int64_t batch_offset, upto_offset, ts, start_offset; /* the question */
+        int err;
+        int64_t offset, timestamp; /* the answer (when err == 0) */
+    } tq;
+    uint64_t tq_lookups; /* lookups that read the log (not answered by tq) */
 };
 
 static inline struct rb_segment *rb_log_active(struct rb_log *log)

@@ -21,6 +21,11 @@
  * (MACHINE.md: fdatasync after append ~120-170 us vs 44 us after an overwrite of
  * written blocks). Zero writes make the extents written, so appends overwrite.
  *
+ * Lazy open: rb_log_open leaves the active segment without descriptors or
+ * preallocation, so idle partitions cost neither descriptors nor disk. The first
+ * append (or a roll due on a cold log) opens the write descriptor (act_open);
+ * nothing grows while wr_fd is closed.
+ *
  * Back-pressure: an append that needs room the background work brings (more
  * preallocation, a roll, the next segment) is refused with -ENOBUFS and sets
  * room_wait; the owner retries refused appends from its flush callback, and a
@@ -246,9 +251,36 @@ static void zero_done(struct rb_log *log, int res)
     zero_next(log);
 }
 
+/* ---- the active segment's write descriptor, opened on the first need ---- */
+
+/* A cold log (nothing appended since open) has no write descriptor and nothing
+ * preallocated. Its first append opens the file and fallocates the first step
+ * without zeroing it, synchronously: one open and one metadata-only fallocate per
+ * partition and life, like the read descriptor's open on the first read
+ * (log_read.c), so the first append needs no extra loop turn; the zeroed growth
+ * that follows is asynchronous as for every log. 0, -ENOSPC (the log stays usable:
+ * the next append tries again), or -EIO with the log offline. */
+static int act_open(struct rb_log *log, uint64_t reserve)
+{
+    struct rb_segment *seg = rb_log_active(log);
+    int err = rb_segment_open_lazy(seg, log->dir, reserve);
+    if (err == -ENOSPC)
+        return err;
+    if (err) {
+        rb_log_set_offline(log, err, "opening the active segment");
+        return -EIO;
+    }
+    return 0;
+}
+
 int rb_log_seg_room(struct rb_log *log, uint64_t need)
 {
     struct rb_segment *seg = rb_log_active(log);
+    if (seg->wr_fd < 0) {
+        int err = act_open(log, RB_MIN((uint64_t)1 << 20, log->cfg.prealloc_bytes));
+        if (err)
+            return err;
+    }
     if (need <= seg->prealloc_end)
         return 0;
     if (log->bg != RB_BG_IDLE) {
@@ -268,9 +300,9 @@ int rb_log_seg_room(struct rb_log *log, uint64_t need)
 
 void rb_log_seg_ahead(struct rb_log *log)
 {
-    if (log->offline || log->bg != RB_BG_IDLE || log->nospc)
-        return;
     struct rb_segment *seg = rb_log_active(log);
+    if (log->offline || log->bg != RB_BG_IDLE || log->nospc || seg->wr_fd < 0)
+        return;
     uint64_t step = grow_step(log, seg->prealloc_end);
     if (seg->prealloc_end < seg_cap(log) && seg->size + step / 2 >= seg->prealloc_end) {
         uint64_t to = RB_MIN(seg->prealloc_end + step, seg_cap(log));
@@ -385,6 +417,11 @@ int rb_log_seg_roll(struct rb_log *log)
     if (log->bg != RB_BG_IDLE) {
         log->room_wait = true;
         return -ENOBUFS;
+    }
+    if (seg->wr_fd < 0) { /* a roll due on a cold log: it truncates through wr_fd */
+        int err = act_open(log, 0);
+        if (err)
+            return err;
     }
     if (!log->next.ready && log->nospc) {
         log->nospc = false; /* told once; the next append tries again */

@@ -20,6 +20,10 @@
  * for a timestamp lookup.
  *
  * Reads happen on the owner shard like every log read (one batch, bounded).
+ * The last question and its answer are kept (log->tq): the same question again
+ * (one partition listed many times in a request, or asked again and again) is
+ * answered without reading or decompressing; the key holds everything the answer
+ * depends on (the batch, the upper bound, the timestamp, the log start offset).
  * Fault model: bytes read back are bounds-checked; records that do not parse give
  * the batch-precision answer, never an assert.
  */
@@ -103,11 +107,65 @@ static bool record_in_batch(struct rb_codec_ctx *c, const uint8_t *b, size_t len
     return true;
 }
 
+/* Memo of the last lookup (log->tq): bytes below upto_offset never change while
+ * the log start offset stays (appends only add above, retention and DeleteRecords
+ * move the start, which is part of the key), so a repeated question gets the same
+ * answer without reading or decompressing again. Only definite answers are kept
+ * (found, or -ENOENT), never -EIO/-ENOMEM. */
+static bool tq_hit(struct rb_log *log, bool codec, int64_t batch_offset, int64_t upto_offset,
+                   int64_t ts, int64_t *offset, int64_t *timestamp, int *err)
+{
+    if (!log->tq.valid || log->tq.codec != codec || log->tq.batch_offset != batch_offset ||
+        log->tq.upto_offset != upto_offset || log->tq.ts != ts ||
+        log->tq.start_offset != log->start_offset || upto_offset > log->end_offset)
+        return false;
+    *err = log->tq.err;
+    if (!*err) {
+        *offset = log->tq.offset;
+        *timestamp = log->tq.timestamp;
+    }
+    return true;
+}
+
+static void tq_keep(struct rb_log *log, bool codec, int64_t batch_offset, int64_t upto_offset,
+                    int64_t ts, int err, int64_t offset, int64_t timestamp)
+{
+    log->tq.valid = err == 0 || err == -ENOENT;
+    log->tq.codec = codec;
+    log->tq.batch_offset = batch_offset;
+    log->tq.upto_offset = upto_offset;
+    log->tq.ts = ts;
+    log->tq.start_offset = log->start_offset;
+    log->tq.err = err;
+    log->tq.offset = offset;
+    log->tq.timestamp = timestamp;
+    log->tq_lookups++;
+}
+
+static int record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
+                          int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp);
+
 int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
                           int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp)
 {
+    int err;
     if (log->offline)
         return -EIO;
+    if (tq_hit(log, c != NULL, batch_offset, upto_offset, ts, offset, timestamp, &err))
+        return err;
+    int64_t off = -1, rts = -1;
+    err = record_at_time(log, c, batch_offset, upto_offset, ts, &off, &rts);
+    tq_keep(log, c != NULL, batch_offset, upto_offset, ts, err, off, rts);
+    if (!err) {
+        *offset = off;
+        *timestamp = rts;
+    }
+    return err;
+}
+
+static int record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
+                          int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp)
+{
     /* Records below the log start offset are gone, even inside a batch (Kafka). */
     int64_t from = RB_MAX(batch_offset, log->start_offset);
     struct rb_log_slice s;
@@ -126,6 +184,11 @@ int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t ba
         err = -ENOENT;
     free(buf);
     return err;
+}
+
+uint64_t rb_log_time_reads(const struct rb_log *log)
+{
+    return log->tq_lookups;
 }
 
 int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upto_offset,

@@ -404,6 +404,19 @@ static int flush_start(struct rb_log *log, bool sync, rb_log_flush_cb cb, void *
         return err;
     assert_ends(log);
     RB_ASSERT(log->written_pos <= seg->size);
+    if (seg->wr_fd < 0) {
+        /* Cold log (nothing appended since open: log_seg.c opens wr_fd first), flushed
+         * for an append that waits for that open: nothing to write or sync; the
+         * callback comes when the background work is idle. */
+        RB_ASSERT(log->durable_pos == seg->size && !rb_log_dirty(log));
+        if (!rb_log_seg_hold_flush(log))
+            return -EALREADY;
+        log->flushing = true;
+        log->fl_held = true;
+        log->fl_cb = cb;
+        log->fl_arg = arg;
+        return 0;
+    }
     log->fl_fd = seg->wr_fd;
     log->fl_size = seg->size;
     log->fl_offset = log->end_offset;

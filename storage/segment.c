@@ -173,6 +173,31 @@ int rb_segment_preallocate(struct rb_segment *seg, uint64_t need, uint64_t step_
     return 0;
 }
 
+int rb_segment_open_lazy(struct rb_segment *seg, const char *dir, uint64_t reserve)
+{
+    char path[4096];
+    RB_ASSERT(seg->wr_fd < 0);
+    int err = rb_segment_path(path, sizeof(path), dir, seg->base_offset, ".log");
+    if (err)
+        return err;
+    seg->wr_fd = open(path, O_RDWR | O_CLOEXEC | (seg->direct ? O_DIRECT : 0));
+    if (seg->wr_fd < 0 && errno == EINVAL && seg->direct) {
+        RB_WARN("storage", "%s: O_DIRECT not supported here, using buffered writes", path);
+        seg->direct = false;
+        seg->wr_fd = open(path, O_RDWR | O_CLOEXEC);
+    }
+    if (seg->wr_fd < 0)
+        return -errno;
+    uint64_t target = RB_ALIGN_UP(seg->size + reserve, (uint64_t)RB_BLOCK_BYTES);
+    if (!reserve || target <= seg->prealloc_end)
+        return 0;
+    /* Unwritten extents (no zeroing): the background growth zeroes later steps. */
+    if (fallocate(seg->wr_fd, 0, (off_t)seg->prealloc_end, (off_t)(target - seg->prealloc_end)) < 0)
+        return errno == EOPNOTSUPP ? 0 : -errno; /* without: the growth's zero writes */
+    seg->prealloc_end = target;
+    return 0;
+}
+
 int rb_segment_reserve(struct rb_segment *seg, uint64_t bytes)
 {
     RB_ASSERT(seg->wr_fd >= 0 && seg->prealloc_end == 0);

@@ -3,8 +3,9 @@
  * descriptors, preallocation, recovery scan and its indexes. Internal to storage/.
  *
  * A segment is either inactive (closed, read-only; rd_fd opened on demand) or the
- * log's active segment (wr_fd O_DIRECT for appends, rd_fd buffered for reads, file
- * preallocated up to prealloc_end >= its logical size).
+ * log's active segment (wr_fd O_DIRECT for appends, opened on the first append;
+ * rd_fd buffered for reads, opened on the first read; file preallocated up to
+ * prealloc_end >= its logical size once written).
  */
 #ifndef RB_STORAGE_SEGMENT_H
 #define RB_STORAGE_SEGMENT_H
@@ -52,6 +53,12 @@ int rb_segment_open_write(struct rb_segment *seg, const char *dir, bool create);
  * disk. Never touches bytes below prealloc_end. Only for rb_log_open (off the
  * shards): a live log grows asynchronously (storage/log_seg.c). */
 int rb_segment_preallocate(struct rb_segment *seg, uint64_t need, uint64_t step_bytes);
+
+/* The active segment's write descriptor, opened on the first append of a cold log
+ * (O_DIRECT unless refused), and up to reserve bytes past its size fallocated
+ * without zeroing. Blocking (one open, one fallocate). -ENOSPC leaves wr_fd open
+ * and prealloc_end as it was. */
+int rb_segment_open_lazy(struct rb_segment *seg, const char *dir, uint64_t reserve);
 
 /* A new, empty segment: fallocate its first bytes without zeroing them (the
  * zero writes of rb_segment_preallocate cost ~1 MiB per new partition). */

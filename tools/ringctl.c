@@ -169,7 +169,11 @@ int main(int argc, char **argv)
     }
     switch (a.cmd) {
     case CTL_CMD_TOPICS:
-        return ctl_topics(&a);
+        return a.zookeeper || a.etcd ? ctl_zk_topics(&a) : ctl_topics(&a);
+    case CTL_CMD_CLUSTER:
+        return ctl_cluster(&a);
+    case CTL_CMD_ZK:
+        return ctl_zk_dump(&a);
     case CTL_CMD_PRODUCE:
         return ctl_produce(&a);
     case CTL_CMD_CONSUME:

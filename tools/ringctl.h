@@ -30,6 +30,8 @@ enum ctl_cmd {
     CTL_CMD_CONSUME,
     CTL_CMD_GROUPS,
     CTL_CMD_CONFIGS,
+    CTL_CMD_CLUSTER, /* brokers, controller, partition leadership */
+    CTL_CMD_ZK,      /* dump the znodes (--zookeeper only) */
 };
 /* The action of topics, groups and configs (LIST/DESCRIBE/DELETE/ALTER are shared). */
 enum ctl_topics_action {
@@ -60,6 +62,18 @@ struct ctl_args {
     const char *configs[CTL_MAX_KV]; /* --config key=value */
     int n_configs;
     bool if_not_exists, if_exists;
+    /* --zookeeper h:p[,h:p][/chroot]: topics, cluster and zk read and write the
+     * quorum directly (tools/ringctl_zk.c), as Kafka 2.8's TopicCommand did */
+    const char *zookeeper;
+    const char *etcd;               /* --etcd http://h:p,...: the same through the etcd backend */
+    const char *etcd_prefix;        /* --etcd-prefix (the brokers' etcd.prefix, /ringbroker) */
+    const char *replica_assignment; /* --replica-assignment "1:2,2:3" (with --zookeeper) */
+    bool exclude_internal;          /* --exclude-internal (list/describe) */
+    bool disable_rack_aware;        /* --disable-rack-aware (assignment ignores racks) */
+    /* zk */
+    const char *zk_path; /* the subtree to dump ("/" = the chroot) */
+    int64_t max_nodes;   /* --max-nodes: the dump stops after this many nodes */
+    int64_t max_data;    /* --max-data: bytes of a node's data shown */
     /* produce */
     const char *acks;        /* all | -1 | 1 | 0 */
     const char *key_sep;     /* produce: NULL = whole line is the value (see parse.key);
@@ -161,5 +175,11 @@ int ctl_groups(const struct ctl_args *a);
 int ctl_configs(const struct ctl_args *a);
 /* tools/ringctl_broker_configs.c: configs of --entity-type brokers. */
 int ctl_broker_configs(const struct ctl_args *a);
+/* tools/ringctl_zk.c: topics --zookeeper (Kafka 2.8 TopicCommand's writes). */
+int ctl_zk_topics(const struct ctl_args *a);
+/* tools/ringctl_zk_dump.c: `ringctl zk`. */
+int ctl_zk_dump(const struct ctl_args *a);
+/* tools/ringctl_cluster.c: `ringctl cluster` (--bootstrap-server or --zookeeper). */
+int ctl_cluster(const struct ctl_args *a);
 
 #endif

@@ -7,6 +7,7 @@
  * argv strings are borrowed, not copied: they must outlive the ctl_args.
  */
 #include "tools/ringctl.h"
+#include "tools/ringctl_zk.h"
 #include "core/config.h"
 #include "core/rb.h"
 
@@ -57,6 +58,14 @@ enum opt_id {
     O_PARTITION,
     O_OFFSET,
     O_FORMATTER,
+    O_ZOOKEEPER,
+    O_REPLICA_ASSIGNMENT,
+    O_EXCLUDE_INTERNAL,
+    O_MAX_NODES,
+    O_MAX_DATA,
+    O_ETCD,
+    O_ETCD_PREFIX,
+    O_DISABLE_RACK_AWARE,
 };
 
 #define T   (1u << CTL_CMD_TOPICS)
@@ -64,7 +73,9 @@ enum opt_id {
 #define C   (1u << CTL_CMD_CONSUME)
 #define G   (1u << CTL_CMD_GROUPS)
 #define F   (1u << CTL_CMD_CONFIGS)
-#define ALL (T | P | C | G | F)
+#define K   (1u << CTL_CMD_CLUSTER)
+#define Z   (1u << CTL_CMD_ZK)
+#define ALL (T | P | C | G | F | K)
 
 struct opt_def {
     const char *name;
@@ -74,13 +85,21 @@ struct opt_def {
 };
 
 static const struct opt_def opts[] = {
-    {"--help", O_HELP, ALL, false},
-    {"-h", O_HELP, ALL, false},
+    {"--help", O_HELP, ALL | Z, false},
+    {"-h", O_HELP, ALL | Z, false},
     {"--verbose", O_VERBOSE, ALL, false},
     {"--bootstrap-server", O_BOOTSTRAP, ALL, true},
+    {"--zookeeper", O_ZOOKEEPER, T | K | Z, true},
+    {"--etcd", O_ETCD, T | K | Z, true},
+    {"--etcd-prefix", O_ETCD_PREFIX, T | K | Z, true},
+    {"--replica-assignment", O_REPLICA_ASSIGNMENT, T, true},
+    {"--disable-rack-aware", O_DISABLE_RACK_AWARE, T, false},
+    {"--exclude-internal", O_EXCLUDE_INTERNAL, T | K, false},
+    {"--max-nodes", O_MAX_NODES, Z, true},
+    {"--max-data", O_MAX_DATA, Z, true},
     {"--topic", O_TOPIC, T | P | C | G, true},
-    {"--timeout-ms", O_TIMEOUT, ALL, true},
-    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, ALL, true},
+    {"--timeout-ms", O_TIMEOUT, ALL | Z, true},
+    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, ALL | Z, true},
     {"-X", O_X, ALL, true},
     {"--list", O_LIST, T | G, false},
     {"--describe", O_DESCRIBE, T | G | F, false},
@@ -124,7 +143,8 @@ static const struct opt_def opts[] = {
     {"--all", O_ALL, F, false},
 };
 
-static const char *const cmd_names[] = {"", "topics", "produce", "consume", "groups", "configs"};
+static const char *const cmd_names[] = {"",       "topics",  "produce", "consume",
+                                        "groups", "configs", "cluster", "zk"};
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
 {
@@ -321,6 +341,30 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
                         "a non-negative number%s",
                         v, "");
         return 0;
+    case O_ZOOKEEPER:
+        a->zookeeper = v;
+        return 0;
+    case O_ETCD:
+        a->etcd = v;
+        return 0;
+    case O_ETCD_PREFIX:
+        a->etcd_prefix = v;
+        return 0;
+    case O_DISABLE_RACK_AWARE:
+        a->disable_rack_aware = true;
+        return 0;
+    case O_REPLICA_ASSIGNMENT:
+        a->replica_assignment = v;
+        return 0;
+    case O_EXCLUDE_INTERNAL:
+        a->exclude_internal = true;
+        return 0;
+    case O_MAX_NODES:
+        rc = parse_num(cmd_names[a->cmd], d->name, v, 1, INT32_MAX, &a->max_nodes, err, errlen);
+        return rc;
+    case O_MAX_DATA:
+        rc = parse_num(cmd_names[a->cmd], d->name, v, 0, INT32_MAX, &a->max_data, err, errlen);
+        return rc;
     case O_FORMATTER:
         if (strcmp(v, "json") && strcmp(v, "default"))
             return fail(err, errlen, "consume: invalid value '%s' for --formatter: expected %s", v,
@@ -458,8 +502,84 @@ static int check_topics(struct ctl_args *a, char *err, size_t errlen)
                     "topics: --partitions, --replication-factor, --config and --if-not-exists "
                     "go with --create (--partitions also with --alter)%s%s",
                     "", "");
-    if (a->if_exists && a->action != CTL_TOPICS_DELETE && !alter)
-        return fail(err, errlen, "topics: --if-exists goes with --delete or --alter%s%s", "", "");
+    if (a->if_exists && a->action != CTL_TOPICS_DELETE && !alter &&
+        a->action != CTL_TOPICS_DESCRIBE)
+        return fail(err, errlen,
+                    "topics: --if-exists goes with --delete, --alter or --describe%s%s", "", "");
+    if (a->exclude_internal && a->action != CTL_TOPICS_LIST && a->action != CTL_TOPICS_DESCRIBE)
+        return fail(err, errlen, "topics: --exclude-internal goes with --list or --describe%s%s",
+                    "", "");
+    if (a->replica_assignment && !a->zookeeper && !a->etcd)
+        return fail(err, errlen, "topics: --replica-assignment goes with --zookeeper or --etcd%s%s",
+                    "", "");
+    if (a->disable_rack_aware && (a->replica_assignment || (!a->zookeeper && !a->etcd) ||
+                                  (a->action != CTL_TOPICS_CREATE && !alter)))
+        return fail(err, errlen,
+                    "topics: --disable-rack-aware goes with --create or --alter (with --zookeeper "
+                    "or --etcd, without --replica-assignment)%s%s",
+                    "", "");
+    if (a->replica_assignment && a->action != CTL_TOPICS_CREATE && !alter)
+        return fail(err, errlen, "topics: --replica-assignment goes with --create or --alter%s%s",
+                    "", "");
+    if ((a->zookeeper || a->etcd) && a->action == CTL_TOPICS_CREATE) {
+        if (a->replica_assignment && (a->partitions > 0 || a->replication_factor > 0))
+            return fail(err, errlen,
+                        "topics: --replica-assignment does not go with --partitions or "
+                        "--replication-factor%s%s",
+                        "", "");
+        if (!a->replica_assignment && (a->partitions < 0 || a->replication_factor < 0))
+            return fail(err, errlen,
+                        "topics: --create with --zookeeper or --etcd needs --partitions and "
+                        "--replication-factor (or --replica-assignment)%s%s",
+                        "", "");
+    }
+    if (a->replica_assignment) {
+        int32_t np, rf;
+        char why[256];
+        if (ctl_parse_replica_assignment(a->replica_assignment, NULL, &np, &rf, why, sizeof(why)) <
+            0)
+            return fail(err, errlen, "topics: --replica-assignment '%s': %s", a->replica_assignment,
+                        why);
+        if (alter && np != a->partitions)
+            return fail(err, errlen,
+                        "topics: --replica-assignment '%s' must list every partition of the new "
+                        "count (--partitions)%s",
+                        a->replica_assignment, "");
+    }
+    return 0;
+}
+
+/* Where the subcommand finds the cluster: --bootstrap-server or --zookeeper. */
+static int check_target(struct ctl_args *a, char *err, size_t errlen)
+{
+    const char *cmd = cmd_names[a->cmd];
+    bool zk_ok = a->cmd == CTL_CMD_TOPICS || a->cmd == CTL_CMD_CLUSTER || a->cmd == CTL_CMD_ZK;
+    if (a->zookeeper && !*a->zookeeper)
+        return fail(err, errlen, "%s: --zookeeper must not be empty%s", cmd, "");
+    if (a->etcd && !*a->etcd)
+        return fail(err, errlen, "%s: --etcd must not be empty%s", cmd, "");
+    if ((a->bootstrap != NULL) + (a->zookeeper != NULL) + (a->etcd != NULL) > 1)
+        return fail(err, errlen, "%s: only one of --bootstrap-server, --zookeeper, --etcd%s", cmd,
+                    "");
+    if (a->etcd_prefix && !a->etcd)
+        return fail(err, errlen, "%s: --etcd-prefix goes with --etcd%s", cmd, "");
+    if (a->etcd_prefix && strcmp(a->etcd_prefix, "/") != 0 && !ctl_zk_path_ok(a->etcd_prefix))
+        return fail(err, errlen,
+                    "%s: --etcd-prefix '%s' must be /NAME[/NAME...] (no trailing or double '/')",
+                    cmd, a->etcd_prefix);
+    if (a->cmd == CTL_CMD_ZK && !a->zookeeper && !a->etcd)
+        return fail(err, errlen,
+                    "%s: missing required option --zookeeper HOST:PORT[/CHROOT] (or --etcd "
+                    "URL[,URL...])%s",
+                    cmd, "");
+    if (!a->zookeeper && !a->etcd && (!a->bootstrap || !*a->bootstrap))
+        return fail(err, errlen, "%s: missing required option --bootstrap-server HOST:PORT%s", cmd,
+                    zk_ok ? " (or --zookeeper HOST:PORT[/CHROOT], or --etcd URL[,URL...])" : "");
+    if (a->zookeeper) {
+        char why[256];
+        if (ctl_zk_split_connect(a->zookeeper, NULL, 0, NULL, 0, why, sizeof(why)) < 0)
+            return fail(err, errlen, "%s: --zookeeper: %s", cmd, why);
+    }
     return 0;
 }
 
@@ -528,9 +648,18 @@ static int check_configs(struct ctl_args *a, char *err, size_t errlen)
 static int check_args(struct ctl_args *a, char *err, size_t errlen)
 {
     const char *cmd = cmd_names[a->cmd];
-    if (!a->bootstrap || !*a->bootstrap)
-        return fail(err, errlen, "%s: missing required option --bootstrap-server HOST:PORT%s", cmd,
-                    "");
+    int rc = check_target(a, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (a->cmd == CTL_CMD_CLUSTER)
+        return 0;
+    if (a->cmd == CTL_CMD_ZK) {
+        if (a->zk_path && !ctl_zk_path_ok(a->zk_path))
+            return fail(err, errlen,
+                        "zk: PATH '%s' must be absolute, without a trailing or double '/'%s",
+                        a->zk_path, "");
+        return 0;
+    }
     if (a->topic && !*a->topic)
         return fail(err, errlen, "%s: --topic must not be empty%s", cmd, "");
     if (a->cmd == CTL_CMD_PRODUCE || a->cmd == CTL_CMD_CONSUME) {
@@ -567,9 +696,13 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     a->connect_timeout_ms = 10000;
     a->acks = "all";
     a->compression = "none";
+    a->max_nodes = 1000;
+    a->max_data = 300;
     if (argc < 2)
         return fail(err, errlen,
-                    "missing command (topics, produce, consume, groups or configs)%s%s", "", "");
+                    "missing command (topics, produce, consume, groups, configs, cluster or "
+                    "zk)%s%s",
+                    "", "");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         a->help = true;
@@ -578,10 +711,17 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     a->cmd = find_cmd(argv[1]);
     if (a->cmd == CTL_CMD_NONE)
         return fail(err, errlen,
-                    "unknown command '%s' (commands: topics, produce, consume, groups, configs)%s",
+                    "unknown command '%s' (commands: topics, produce, consume, groups, configs, "
+                    "cluster, zk)%s",
                     argv[1], "");
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '='), *v = NULL;
+        if (a->cmd == CTL_CMD_ZK && arg[0] != '-') { /* zk [PATH] */
+            if (a->zk_path)
+                return fail(err, errlen, "zk: only one PATH ('%s', then '%s')", a->zk_path, arg);
+            a->zk_path = arg;
+            continue;
+        }
         size_t nl = arg[0] == '-' && eq ? (size_t)(eq - arg) : strlen(arg);
         const struct opt_def *d = NULL;
         for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)

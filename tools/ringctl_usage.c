@@ -15,9 +15,15 @@ static const char usage_main[] =
     "  groups    list, describe, reset the offsets of and delete consumer groups\n"
     "            (flags of kafka-consumer-groups.sh)\n"
     "  configs   describe and alter topic and broker configs (flags of kafka-configs.sh)\n"
+    "  cluster   brokers, controller and partition leadership of a cluster\n"
+    "  zk        dump the cluster's znodes under the chroot (debugging)\n"
+    "  dump-log  print the batches of segment files (offline)\n"
     "\n"
-    "Works against ringbroker or any Kafka broker (librdkafka). Exit status: 0 success,\n"
-    "1 the operation failed, 2 bad usage.\n";
+    "Works against ringbroker or any Kafka broker (librdkafka); topics, cluster and zk\n"
+    "also read (and topics writes) a ZooKeeper-mode cluster's ZooKeeper directly with\n"
+    "--zookeeper HOST:PORT[,HOST:PORT...][/CHROOT], as Kafka 2.8's tools did (for a\n"
+    "cluster on etcd: --etcd URL[,URL...] [--etcd-prefix P]).\n"
+    "Exit status: 0 success, 1 the operation failed, 2 bad usage.\n";
 
 #define COMMON_OPTS                                                                                \
     "  --bootstrap-server HOST:PORT[,...]  broker(s) to contact (required)\n"                      \
@@ -28,6 +34,7 @@ static const char usage_main[] =
 
 static const char usage_topics[] =
     "usage: ringctl topics --bootstrap-server HOST:PORT ACTION [OPTIONS]\n"
+    "       ringctl topics --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT] ACTION [OPTIONS]\n"
     "\n"
     "Actions (exactly one):\n"
     "  --list                      print every topic name, sorted\n"
@@ -42,8 +49,35 @@ static const char usage_topics[] =
     "  --alter --topic T --partitions N [--if-exists]\n"
     "                              grow T to N partitions (N above the current count)\n"
     "\n"
+    "With --zookeeper (instead of --bootstrap-server) the topics are read and written in\n"
+    "ZooKeeper directly, in Kafka 2.8's layout and order (TopicCommand --zookeeper):\n"
+    "--create writes /config/topics/T, then /brokers/topics/T with Kafka's replica\n"
+    "assignment over the brokers registered in /brokers/ids, and the controller brings\n"
+    "the partitions online; --delete writes /admin/delete_topics/T; --alter rewrites\n"
+    "/brokers/topics/T (conditionally). The output is kafka-topics.sh's: --list marks\n"
+    "topics being deleted, --describe shows TopicId and \"Leader: none\" until a\n"
+    "partition has a leader. A chroot that does not exist is an error (not created).\n"
+    "  --create needs --partitions and --replication-factor, or instead\n"
+    "      [--replica-assignment B:B,B:B,...]  one replica list per partition, from\n"
+    "                              partition 0 (also with --alter: every partition of\n"
+    "                              the new count; the existing ones are kept)\n"
+    "  --disable-rack-aware        assign replicas without racks (else, as Kafka does, a\n"
+    "                              cluster where only some brokers set broker.rack is\n"
+    "                              refused and one where all do is assigned across racks)\n"
+    "  --topic T                   with --list, --describe and --delete a regular\n"
+    "                              expression matching whole names, ',' for '|' (as\n"
+    "                              Kafka 2.8's: --topic 'orders.*,audit' ); --create and\n"
+    "                              --alter take one name\n"
+    "  --exclude-internal          --list/--describe: leave out __consumer_offsets and\n"
+    "                              __transaction_state\n"
+    "  --if-exists also goes with --describe --topic T\n"
+    "\n"
     "Options:\n"
-    "  --timeout-ms N              request timeout (30000)\n" COMMON_OPTS;
+    "  --timeout-ms N              request timeout (30000)\n"
+    "  --zookeeper HOST:PORT[,...][/CHROOT]   the cluster's ZooKeeper (see above)\n"
+    "  --etcd URL[,URL...]         instead of --zookeeper: a cluster on etcd (the brokers'\n"
+    "                              etcd.endpoints), the same tree under\n"
+    "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n" COMMON_OPTS;
 
 static const char usage_produce[] =
     "usage: ringctl produce --bootstrap-server HOST:PORT --topic T [OPTIONS] < lines\n"
@@ -160,6 +194,47 @@ static const char usage_configs[] =
     "Options:\n"
     "  --timeout-ms N              request timeout (30000)\n" COMMON_OPTS;
 
+static const char usage_cluster[] =
+    "usage: ringctl cluster --bootstrap-server HOST:PORT [OPTIONS]\n"
+    "       ringctl cluster --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT] [OPTIONS]\n"
+    "\n"
+    "Prints the cluster id, the controller, the live brokers (BROKER HOST:PORT RACK)\n"
+    "and every partition (TOPIC PARTITION LEADER REPLICAS ISR STATUS), STATUS being\n"
+    "ok, NO LEADER or LEADER DOWN (its leader is not a live broker), then a summary:\n"
+    "  N brokers, N topics, N partitions, N offline partitions\n"
+    "From --bootstrap-server it is the brokers' Metadata (racks are not shown:\n"
+    "librdkafka does not expose them); from --zookeeper it is the quorum's view\n"
+    "(/brokers/ids, /controller, /brokers/topics and the partition states).\n"
+    "\n"
+    "Options:\n"
+    "  --exclude-internal          leave out __consumer_offsets and __transaction_state\n"
+    "  --timeout-ms N              request timeout (30000)\n"
+    "  --zookeeper HOST:PORT[,...][/CHROOT]   read the cluster's ZooKeeper instead\n"
+    "  --etcd URL[,URL...]         instead of --zookeeper: a cluster on etcd (the brokers'\n"
+    "                              etcd.endpoints), the same tree under\n"
+    "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n" COMMON_OPTS;
+
+static const char usage_zk[] =
+    "usage: ringctl zk --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT] [PATH] [OPTIONS]\n"
+    "       ringctl zk --etcd URL[,URL...] [--etcd-prefix P] [PATH] [OPTIONS]\n"
+    "\n"
+    "Dumps the nodes under the chroot (or under PATH, a path within it such as\n"
+    "/brokers) as an indented tree, one node a line: its name, then \" = \" and its data\n"
+    "when it has any (bytes outside printable ASCII as \\xNN, newlines as \\n). Without\n"
+    "a chroot ZooKeeper's own /zookeeper subtree is left out. For debugging: the nodes\n"
+    "are read one by one, not as one snapshot.\n"
+    "\n"
+    "Options:\n"
+    "  --max-nodes N               stop after N nodes (1000); a last line says so\n"
+    "  --max-data N                show at most N bytes of a node's data (300), then\n"
+    "                              \"...(LEN bytes)\"\n"
+    "  --etcd URL[,URL...]         instead of --zookeeper: a cluster on etcd (the brokers'\n"
+    "                              etcd.endpoints), the same tree under\n"
+    "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n"
+    "  --connect-timeout-ms N      give up when the quorum does not answer within N ms\n"
+    "                              (10000)\n"
+    "  --help                      this text\n";
+
 const char *ctl_usage(enum ctl_cmd cmd)
 {
     switch (cmd) {
@@ -173,6 +248,10 @@ const char *ctl_usage(enum ctl_cmd cmd)
         return usage_groups;
     case CTL_CMD_CONFIGS:
         return usage_configs;
+    case CTL_CMD_CLUSTER:
+        return usage_cluster;
+    case CTL_CMD_ZK:
+        return usage_zk;
     case CTL_CMD_NONE:
         break;
     }

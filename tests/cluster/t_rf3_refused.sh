@@ -27,4 +27,15 @@ for t in rf3-1 rf3-2 rf3-3 rf3-java; do
             fail "broker $i lists $t after the refusal"
     done
 done
-info "RF 3 refused with 38 and a message on every broker; nothing created; RF 1 fine"
+# Kafka 2.8.2's TopicCommand writes an RF 3 topic straight to ZooKeeper: it is
+# assigned and shown, but no partition gets a leader until replication exists
+# (never served as if it had copies).
+k28_topics --create --topic rf3-zk --partitions 2 --replication-factor 3 || k28_fail "TopicCommand RF 3"
+sleep 3
+for i in 1 2 3; do
+    [ "$(cl_json "$(cl_meta "$i")" "d['topics']['rf3-zk']['partitions']['0']['leader']")" = -1 ] ||
+        fail "broker $i: rf3-zk-0 has a leader: $(cl_meta "$i")"
+done
+k28_topics --describe --topic rf3-zk || k28_fail "TopicCommand --describe rf3-zk"
+grep -q "Leader: none" "$T_TMP/k28.out" || fail "describe rf3-zk: $(cat "$T_TMP/k28.out")"
+info "RF 3 refused with 38 and a message on every broker; nothing created; RF 1 fine; an RF 3 topic written by TopicCommand is shown without leaders"

@@ -8,7 +8,9 @@
  * session's calls fail with -ECONNABORTED and do not refresh it; an expired one's
  * fail with -ENOTCONN. Watches are one-shot and fire synchronously, after the
  * write that triggers them committed. A multi applies its ops in order and undoes
- * them all when one fails.
+ * them all when one fails. Faults: 2% of the writes that commit answer
+ * -ECONNABORTED (the connection dropped after the commit: the writer cannot know);
+ * a multi of more than 128 operations is refused (etcd's txn limit).
  *
  * The fencing invariant is checked here, on every write: a partition state node
  * (/brokers/topics/T/partitions/P/state) is written only in a multi that checks
@@ -437,6 +439,11 @@ static void check_fencing(int64_t sid, const struct rb_qop *ops, int n)
 static int apply(int64_t sid, const struct rb_qop *ops, int n, int *failed, char *made,
                  size_t made_cap, int64_t *newv)
 {
+    if (n > 128) { /* etcd's txn limit (ZooKeeper's is a byte size): the stricter */
+        if (failed)
+            *failed = -1;
+        return -EINVAL;
+    }
     struct undo *u = calloc((size_t)n + 1, sizeof(*u));
     struct fired *f = calloc((size_t)n + 1, sizeof(*f));
     int r = 0, k;
@@ -483,6 +490,12 @@ static int apply(int64_t sid, const struct rb_qop *ops, int n, int *failed, char
     free(u);
     free(f);
     deliver();
+    /* The connection drops after the write committed: the writer learns nothing. */
+    if (!r && sim_chance(20000)) {
+        if (failed)
+            *failed = -1;
+        return -ECONNABORTED;
+    }
     return r;
 }
 

@@ -8,6 +8,7 @@
  * with rb_timers_run.
  */
 #include "group_test_fixture.h"
+#include "coord/offsets_log.h"
 
 TestSuite(group, .init = setup, .fini = teardown);
 
@@ -278,4 +279,135 @@ Test(group, dead_group_refuses_joins)
     cr_assert_eq(rb_group_commit_check(&mgr, "d", -1, "", NULL, &out),
                  RB_KERR_COORDINATOR_NOT_AVAILABLE);
     cr_assert_eq(rb_group_delete_check(&mgr, "d"), RB_KERR_GROUP_ID_NOT_FOUND);
+}
+
+/* ---- limits: group.max.size, session timeouts, the group record's size ---- */
+
+Test(group, max_size_refuses_new_members_of_a_full_group)
+{
+    char id1[400], id2[400];
+    two_members(id1, id2);
+    mgr.max_size = 2;
+    struct w c;
+    join(&c, "g", "", NULL, 2, protos2, false);
+    cr_assert_eq(c.calls, 1);
+    cr_assert_eq(c.err, RB_KERR_GROUP_MAX_SIZE_REACHED);
+    cr_assert_str_eq(c.member, "", "answered with no member id");
+    struct rb_group *g = rb_group_find(&mgr, "g");
+    cr_assert_eq(g->state, RB_GS_STABLE, "the refused join does not rebalance");
+    cr_assert_eq(g->n_members, 2);
+    /* an existing member may rejoin */
+    struct w a;
+    join(&a, "g", id1, NULL, 2, protos2, false);
+    cr_assert_eq(a.calls, 0, "the leader's rejoin parks: a rebalance");
+    cr_assert_eq(g->state, RB_GS_PREPARING);
+    advance(31000); /* the other member does not rejoin */
+    cr_assert_eq(a.calls, 1);
+    cr_assert_eq(a.err, 0);
+}
+
+Test(group, max_size_counts_awaiting_members_during_a_join_phase)
+{
+    mgr.max_size = 2;
+    struct w a, b, c, d, a2;
+    join(&a, "g", "", NULL, 2, protos2, false); /* completes at once: CompletingRebalance */
+    cr_assert_eq(a.err, 0);
+    char id1[400];
+    strcpy(id1, a.member);
+    join(&b, "g", "", NULL, 2, protos2, false); /* 1 member < 2: a rebalance */
+    cr_assert_eq(b.calls, 0);
+    join(&c, "g", "", NULL, 2, protos2, false); /* awaiting: b only */
+    cr_assert_eq(c.calls, 0);
+    join(&d, "g", "", NULL, 2, protos2, false); /* awaiting: b and c */
+    cr_assert_eq(d.calls, 1);
+    cr_assert_eq(d.err, RB_KERR_GROUP_MAX_SIZE_REACHED);
+    /* The first member rejoins too late: Kafka drops it (the group is full). */
+    join(&a2, "g", id1, NULL, 2, protos2, false);
+    cr_assert_eq(a2.err, RB_KERR_GROUP_MAX_SIZE_REACHED);
+    struct rb_group *g = rb_group_find(&mgr, "g");
+    cr_assert_null(rb_group_member(g, id1));
+    cr_assert_eq(b.calls, 1, "the phase completes without the dropped member");
+    cr_assert_eq(c.calls, 1);
+    cr_assert_eq(b.err, 0);
+    cr_assert_eq(g->n_members, 2);
+}
+
+Test(group, session_timeout_bounds_from_the_config)
+{
+    mgr.min_session_ms = 7000;
+    mgr.max_session_ms = 20000;
+    const char *p[] = {"range"};
+    const uint8_t *m[] = {(const uint8_t *)"x"};
+    int32_t l[] = {1};
+    struct rb_gjoin j = join_req("s", "consumer", p, m, l);
+    struct w x;
+    int32_t bad[] = {6999, 20001, 0, -1, INT32_MAX};
+    for (size_t i = 0; i < RB_ARRAY_LEN(bad); i++) {
+        j.session_timeout_ms = bad[i];
+        join_send(&x, &j);
+        cr_assert_eq(x.err, RB_KERR_INVALID_SESSION_TIMEOUT, "session %d", bad[i]);
+    }
+    cr_assert_null(rb_group_find(&mgr, "s"), "nothing created");
+    j.session_timeout_ms = 7000;
+    join_send(&x, &j);
+    cr_assert_eq(x.err, 0);
+    j.group_id = "s2";
+    j.session_timeout_ms = 20000;
+    join_send(&x, &j);
+    cr_assert_eq(x.err, 0);
+}
+
+Test(group, record_bytes_is_the_encoded_size)
+{
+    char id1[400], id2[400];
+    two_members(id1, id2);
+    struct rb_group *g = rb_group_find(&mgr, "g");
+    struct rb_writer w;
+    rb_writer_init(&w, 64);
+    rb_gmeta_write(&w, g);
+    cr_assert_eq(rb_group_record_bytes(g, NULL), (int64_t)w.len);
+    rb_writer_free(&w);
+}
+
+Test(group, join_refused_when_the_group_record_would_be_too_large)
+{
+    static uint8_t big[4096];
+    const char *p[] = {"range"};
+    const uint8_t *m[] = {big};
+    int32_t l[] = {(int32_t)sizeof(big)};
+    struct rb_gjoin j = join_req("r", "consumer", p, m, l);
+    mgr.max_record_bytes = 4096; /* the metadata alone fits, the record does not */
+    struct w x;
+    join_send(&x, &j);
+    cr_assert_eq(x.calls, 1);
+    cr_assert_eq(x.err, RB_KERR_UNKNOWN_SERVER_ERROR);
+    cr_assert_null(rb_group_find(&mgr, "r"), "the group was not created");
+    mgr.max_record_bytes = 4096 + 200;
+    join_send(&x, &j);
+    cr_assert_eq(x.err, 0, "a record of %lld bytes fits",
+                 (long long)rb_group_record_bytes(rb_group_find(&mgr, "r"), NULL));
+    cr_assert_leq(rb_group_record_bytes(rb_group_find(&mgr, "r"), NULL), mgr.max_record_bytes);
+}
+
+Test(group, sync_refused_when_the_assignment_makes_the_record_too_large)
+{
+    char id1[400], id2[400];
+    two_members(id1, id2);
+    struct rb_group *g = rb_group_find(&mgr, "g");
+    mgr.max_record_bytes = rb_group_record_bytes(g, NULL) + 16;
+    struct w a, b, s1, s2;
+    join(&a, "g", id1, NULL, 2, protos2, false);
+    join(&b, "g", id2, NULL, 1, protos2, false);
+    cr_assert_eq(a.err, 0);
+    cr_assert_eq(b.err, 0);
+    int32_t gen = a.gen;
+    sync_(&s2, "g", id2, gen, 0, NULL, NULL);
+    const char *who[] = {id1, id2};
+    const char *what[] = {"a-very-long-assignment-0123456789", "P2"};
+    sync_(&s1, "g", id1, gen, 2, who, what);
+    cr_assert_eq(s1.err, RB_KERR_UNKNOWN_SERVER_ERROR);
+    cr_assert_eq(s2.calls, 1);
+    cr_assert_eq(s2.err, RB_KERR_UNKNOWN_SERVER_ERROR);
+    cr_assert_eq(g->state, RB_GS_PREPARING, "the group rebalances, as Kafka");
+    cr_assert_null(rb_group_member(g, id1)->assignment);
 }

@@ -504,3 +504,73 @@ Test(log, reads_exact_with_an_index_file_that_disagrees)
     check_reads_exact(log);
     rb_log_close(log);
 }
+
+/* Kafka's smallest segment.bytes (14) and segment.index.bytes (4) are legal: each
+ * segment then holds one batch, every append to a non-empty segment rolls it. */
+Test(log, kafka_minimum_segment_and_index_bytes_hold_one_batch_each)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    c.segment_bytes = RB_LOG_SEGMENT_BYTES_MIN;
+    c.segment_index_bytes = RB_LOG_INDEX_BYTES_MIN;
+    struct rb_log *log = open_log(&c);
+    for (int i = 0; i < 4; i++)
+        append_wait(log, 2, 100, 1000 + i);
+    flush_ok(log);
+    cr_assert_eq(count_files(".log"), 4);
+    check_all(log, rb_log_end_offset(log));
+    cr_assert_eq(rb_log_end_offset(log), 8);
+    struct rb_log_config n = c;
+    n.segment_bytes = RB_LOG_SEGMENT_BYTES_MIN - 1;
+    cr_assert_eq(rb_log_reconfigure(log, &n), -EINVAL);
+    n = c;
+    n.segment_index_bytes = RB_LOG_INDEX_BYTES_MIN - 1;
+    cr_assert_eq(rb_log_reconfigure(log, &n), -EINVAL);
+    rb_log_close(log);
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Lazy opens: an opened log (new or reopened with data) holds no descriptor and
+ * reserves no disk until it is written; reads open what they need; the first
+ * append opens the write descriptor and reserves the first step. */
+Test(log, cold_log_holds_no_descriptor_and_no_preallocation)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    int base = open_fds();
+    struct rb_log *log = open_log(&c);
+    cr_assert_eq(open_fds(), base, "a new log holds descriptors");
+    cr_assert_eq(file_size("00000000000000000000.log"), 0);
+    append_ok(log, 3, 500, 1000);
+    flush_ok(log);
+    cr_assert_gt(open_fds(), base);
+    uint64_t logical = rb_log_size_bytes(log);
+    cr_assert_gt(file_size("00000000000000000000.log"), logical, "first append reserves");
+    rb_log_close(log);
+    cr_assert_eq(file_size("00000000000000000000.log"), logical, "close trims");
+    cr_assert_eq(open_fds(), base);
+    log = open_log(&c);
+    cr_assert_eq(open_fds(), base, "a reopened log holds descriptors");
+    cr_assert_eq(file_size("00000000000000000000.log"), logical, "reopen preallocates");
+    check_all(log, rb_log_end_offset(log)); /* reads open the read descriptor */
+    cr_assert_eq(open_fds(), base + 1);
+    append_ok(log, 2, 500, 2000);
+    flush_ok(log);
+    check_all(log, rb_log_end_offset(log));
+    rb_log_close(log);
+    cr_assert_eq(open_fds(), base);
+    log = open_log(&c);
+    check_all(log, rb_log_end_offset(log));
+    cr_assert_eq(rb_log_end_offset(log), 5, "3 + 2 records after two reopens");
+    rb_log_close(log);
+}

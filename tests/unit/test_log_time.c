@@ -233,3 +233,37 @@ Test(log_time, start_offset_inside_a_batch)
     expect_max(log, g_codec, 7, 4, 5000); /* the first 5000 still in the log */
     rb_log_close(log);
 }
+
+/* One partition listed many times in a ListOffsets request: the batch is read and
+ * decompressed once; a different question, another log start offset or a lookup
+ * without a codec scratch is not answered from the memo. */
+Test(log_time, repeated_question_reads_the_batch_once)
+{
+    struct rb_log *log = open_log(false, 1 << 20);
+    cr_assert_eq(append(log, ts1, 5, RB_CODEC_ZSTD, 9000), 0);
+    cr_assert_eq(append(log, ts2, 2, 0, 9000), 5);
+    uint64_t r0 = rb_log_time_reads(log);
+    int64_t o = -9, t = -9;
+    for (int i = 0; i < 50; i++) {
+        o = t = -9;
+        cr_assert_eq(rb_log_record_at_time(log, g_codec, 0, 7, 2500, &o, &t), 0);
+        cr_assert(o == 1 && t == 3000, "repeat %d: %lld/%lld", i, (long long)o, (long long)t);
+    }
+    cr_expect_eq(rb_log_time_reads(log) - r0, 1, "reads for 50 equal questions: %llu",
+                 (unsigned long long)(rb_log_time_reads(log) - r0));
+    for (int i = 0; i < 3; i++) /* a not-found answer is kept too */
+        cr_assert_eq(rb_log_record_at_time(log, g_codec, 0, 7, 5001, &o, &t), -ENOENT);
+    cr_expect_eq(rb_log_time_reads(log) - r0, 2);
+    cr_assert_eq(rb_log_record_at_time(log, NULL, 0, 7, 2500, &o, &t), -ENOENT);
+    cr_expect_eq(rb_log_time_reads(log) - r0, 3, "without a codec: asked again");
+    cr_assert_eq(rb_log_record_at_time(log, g_codec, 0, 7, 2500, &o, &t), 0);
+    cr_expect_eq(rb_log_time_reads(log) - r0, 4);
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(log, 9000, 2, &rm), 0); /* DeleteRecords: start 2 */
+    rb_log_removed_free(&rm);
+    cr_assert_eq(rb_log_record_at_time(log, g_codec, 0, 7, 2500, &o, &t), 0);
+    cr_expect(o == 2 && t == 5000, "after the start moved: %lld/%lld", (long long)o, (long long)t);
+    cr_expect_eq(rb_log_time_reads(log) - r0, 5);
+    expect_max(log, g_codec, 7, 2, 5000);
+    rb_log_close(log);
+}

@@ -6,6 +6,7 @@
 #include "tools/ringctl_args.c"
 #include "tools/ringctl_props.c"
 #include "tools/ringctl_usage.c"
+#include "tools/ringctl_zkfmt.c"
 
 #include <criterion/criterion.h>
 

@@ -8,6 +8,7 @@
 #include "tools/ringctl_format.c"
 #include "tools/ringctl_props.c"
 #include "tools/ringctl_usage.c"
+#include "tools/ringctl_zkfmt.c"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -8,6 +8,8 @@
  * an atomic the test waits for, with a bound.
  */
 #include "coord/coord.h"
+#include "coord/metadata.h"
+#include "coord/standalone_int.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "storage/log.h"
@@ -191,13 +193,18 @@ static void delete_topics(struct rb_topic_delete *dels, int n)
 
 /* ---- setup ---- */
 
+static char *extra_ov[4]; /* more overrides for the next open_all */
+static int n_extra;
+
 static void open_all(void)
 {
     char err[512] = "", o1[128];
     snprintf(o1, sizeof(o1), "log.dirs=%s", dir);
-    char *ov[] = {o1, "num.partitions=3", "log.preallocate.step.bytes=1048576",
-                  "log.index.size.max.bytes=65536"};
-    cr_assert_eq(rb_config_load(&cfg, NULL, NULL, 4, ov, err, sizeof(err)), 0, "%s", err);
+    char *ov[8] = {o1, "num.partitions=3", "log.preallocate.step.bytes=1048576",
+                   "log.index.size.max.bytes=65536"};
+    for (int i = 0; i < n_extra; i++)
+        ov[4 + i] = extra_ov[i];
+    cr_assert_eq(rb_config_load(&cfg, NULL, NULL, 4 + n_extra, ov, err, sizeof(err)), 0, "%s", err);
     memset(st, 0, sizeof(st));
     cr_assert_eq(rb_runtime_init(&rt, N_SHARDS, 256), 0);
     for (int i = 0; i < rt.n_threads; i++)
@@ -229,6 +236,7 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 static void setup(void)
 {
     rb_loglevel_max = RB_LL_ERROR;
+    n_extra = 0;
     snprintf(dir, sizeof(dir), "/tmp/rb-test-standalone-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
 }
@@ -622,5 +630,141 @@ Test(standalone, dynamic_broker_configs_apply_persist_and_refuse)
                          "dynamic-broker");
     }
     check_no_errors();
+    close_all();
+}
+
+/* ---- partition limits and rollback ---- */
+
+Test(standalone, partition_limits_refuse_before_anything_is_created)
+{
+    extra_ov[0] = "max.partitions=10";
+    extra_ov[1] = "max.partitions.per.topic=6";
+    n_extra = 2;
+    open_all();
+    struct rb_topic_spec s[4];
+    s[0] = spec("a", 6, 1);
+    s[1] = spec("b", 7, 1);
+    s[2] = spec("c", 5, 1);
+    s[3] = spec("d", 4, 1);
+    create(s, 4);
+    cr_assert_eq(s[0].error, 0, "%s", s[0].error_message);
+    cr_assert_eq(s[1].error, RB_KERR_INVALID_PARTITIONS, "over max.partitions.per.topic");
+    cr_assert_not_null(strstr(s[1].error_message, "max.partitions.per.topic"), "%s",
+                       s[1].error_message);
+    cr_assert_eq(s[2].error, RB_KERR_POLICY_VIOLATION, "6 + 5 > max.partitions");
+    cr_assert_not_null(strstr(s[2].error_message, "max.partitions=10"), "%s", s[2].error_message);
+    cr_assert_eq(s[3].error, 0, "6 + 4 = max.partitions: %s", s[3].error_message);
+    cr_assert(!exists("b-0") && !exists("c-0"), "nothing created for a refused topic");
+    cr_assert(exists("a-5") && exists("d-3"));
+    struct rb_topic_spec more = spec("e", 1, 1);
+    create(&more, 1);
+    cr_assert_eq(more.error, RB_KERR_POLICY_VIOLATION, "the broker is full");
+    cr_assert(!exists("e-0"));
+    cr_assert_eq(st[0].md->n_topics, 2);
+    check_no_errors();
+    close_all();
+}
+
+Test(standalone, failed_creation_is_rolled_back_whole)
+{
+    open_all();
+    /* Partition 2 of "roll" cannot be created: a file sits where its dir goes. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/roll-2", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    struct rb_topic_spec s[2];
+    s[0] = spec("roll", 4, 1);
+    s[1] = spec("fine", 2, 1);
+    create(s, 2);
+    cr_assert_eq(s[0].error, RB_KERR_KAFKA_STORAGE_ERROR);
+    cr_assert_neq(s[0].error_message[0], 0);
+    cr_assert_eq(s[1].error, 0, "%s", s[1].error_message);
+    cr_assert(!exists("roll-0") && !exists("roll-1") && !exists("roll-3"),
+              "the partitions created before the failure are removed");
+    cr_assert(exists("roll-2"), "not ours: left alone");
+    cr_assert(exists("fine-0") && exists("fine-1"));
+    for (int i = 0; i < N_SHARDS; i++) {
+        cr_assert_null(rb_metadata_topic(st[i].md, "roll", 4));
+        cr_assert_not_null(rb_metadata_topic(st[i].md, "fine", 4));
+    }
+    char *md = slurp("ringbroker-metadata");
+    cr_assert_null(strstr(md, "topic roll "), "%s", md);
+    cr_assert_not_null(strstr(md, "topic fine "), "%s", md);
+    free(md);
+    check_no_errors();
+    close_all();
+    open_all();
+    cr_assert_null(rb_metadata_topic(st[0].md, "roll", 4), "gone after a restart too");
+    cr_assert_not_null(rb_metadata_topic(st[0].md, "fine", 4));
+    check_no_errors();
+    close_all();
+}
+
+/* ---- the metadata file's text (fuzz_mdfile found these) ---- */
+
+static struct rb_metadata *parse_text(const char *text, int *r, char *err, size_t errlen)
+{
+    struct rb_metadata *md = calloc(1, sizeof(*md));
+    cr_assert_not_null(md);
+    atomic_init(&md->refs, 1);
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    cr_assert_not_null(f);
+    *r = rb_coord_parse_file(coord, f, "test", md, err, errlen);
+    fclose(f);
+    return md;
+}
+
+Test(standalone, long_config_values_survive_the_metadata_file)
+{
+    open_all();
+    static char text[8192], value[2048];
+    memset(value, '%', 1500); /* 4500 bytes once percent-encoded */
+    snprintf(text, sizeof(text),
+             "ringbroker-metadata 1\ncluster.id x\ntopic a AAAAAAAAAAAAAAAAAAAAAA 1 0\n"
+             "config a k %s\nbroker-config default b %s\n",
+             "%25%25", "%25");
+    int r;
+    char err[256] = "";
+    struct rb_metadata *md = parse_text(text, &r, err, sizeof(err));
+    cr_assert_eq(r, 0, "%s", err);
+    free(md->topics[0].configs[0].value);
+    md->topics[0].configs[0].value = strdup(value);
+    free(md->dyn_configs[0].value);
+    md->dyn_configs[0].value = strdup(value);
+    char *out;
+    size_t len;
+    cr_assert_eq(rb_coord_format_file(md, &out, &len), 0);
+    struct rb_metadata *md2 = parse_text(out, &r, err, sizeof(err));
+    cr_assert_eq(r, 0, "%s", err);
+    cr_assert_str_eq(md2->topics[0].configs[0].value, value, "the topic config was cut");
+    cr_assert_str_eq(md2->dyn_configs[0].value, value, "the broker config was cut");
+    free(out);
+    rb_metadata_free(md);
+    rb_metadata_free(md2);
+    close_all();
+}
+
+Test(standalone, metadata_file_lines_that_would_misplace_partitions_are_refused)
+{
+    open_all();
+    const char *bad[] = {
+        "topic ../x AAAAAAAAAAAAAAAAAAAAAA 1 0\n",                                  /* a path */
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 1 0\ntopic a AAAAAAAAAAAAAAAAAAAAAA 1 0\n", /* twice */
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 2 0,x\n",                                   /* shard */
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 1 -3\n",
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 1 99999999999\n",
+        "topic a AAAAAAAAAAAAAAAAAAAAAA 3x 0\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512], err[256] = "";
+        snprintf(text, sizeof(text), "ringbroker-metadata 1\ncluster.id x\n%s", bad[i]);
+        int r;
+        struct rb_metadata *md = parse_text(text, &r, err, sizeof(err));
+        cr_assert_eq(r, -EINVAL, "accepted: %s", bad[i]);
+        cr_assert_not_null(strstr(err, "test:"), "%s", err);
+        rb_metadata_free(md);
+    }
     close_all();
 }
