@@ -19,6 +19,10 @@
 #   4. topic "test" (3 partitions, RF 1) created with the ZooKeeper-era command
 #      (Kafka 2.8.2's TopicCommand --zookeeper zk1:2181/kafka, in a container);
 #      every partition gets a leader, the leaders are spread over the brokers.
+#      The same form with ringctl from the broker image (`ringctl topics --create
+#      --topic test2 --partitions 3 --replication-factor 1 --if-not-exists
+#      --zookeeper zk1:2181/kafka`) creates test2 (300 records through it) and
+#      leaves the existing test alone; ringctl --describe --zookeeper sees test.
 #   5. 1000 acks=all records per partition with kcat from another container,
 #      read back intact.
 #   6. kill -9 of the ringbroker process in broker2's container: the restart
@@ -26,7 +30,7 @@
 #      still there and 200 more per partition go in.
 #   7. Prometheus (in the client namespace) scrapes all three brokers: all up,
 #      ActiveControllerCount is 1 on exactly one broker, the partition counts add
-#      up to 3, MessagesIn{topic="test"} adds up to what the live processes took.
+#      up to 6, MessagesIn{topic="test"} adds up to what the live processes took.
 #   8. podman stop broker3: RF=1, so broker3's partitions are unavailable until it
 #      returns (said in the output); producing 500 acks=all records to each
 #      partition of broker1 and broker2 goes on with nothing lost.
@@ -239,14 +243,32 @@ ct 120 podman run --rm --network "ns:/run/netns/$id-client" "${hosts[@]}" -v "$k
     --entrypoint java "$zk_img" -Xmx256m -cp '/kafka-lib/*' kafka.admin.TopicCommand --create --topic test \
     --partitions 3 --replication-factor 1 --if-not-exists --zookeeper zk1:2181/kafka >"$tmp/create.log" 2>&1 ||
     fail "kafka-topics.sh --create --zookeeper: $(grep -v '^SLF4J\|log4j' "$tmp/create.log" | tail -5)"
-leaders() { # "p:leader ..." of topic test from broker1's Metadata
-    kcat_c -b broker1:9092 -L -t test 2>/dev/null | sed -n 's/.*partition \([0-9]*\), leader \([-0-9]*\),.*/\1:\2/p' |
+leaders() { # "p:leader ..." of topic ${1:-test} from broker1's Metadata
+    kcat_c -b broker1:9092 -L -t "${1:-test}" 2>/dev/null | sed -n 's/.*partition \([0-9]*\), leader \([-0-9]*\),.*/\1:\2/p' |
         sort | tr '\n' ' '
 }
 led() { L=$(leaders) && [ "$(wc -w <<<"$L")" = 3 ] && ! grep -q ':-1' <<<"$L"; }
 wait_for 60 "a leader for the 3 partitions of test" led
 [ "$(tr ' ' '\n' <<<"$L" | cut -d: -f2 | grep . | sort -u | wc -l)" -ge 2 ] || fail "4: partitions all on one broker: $L"
 info "4: topic test created by Kafka 2.8.2's TopicCommand --zookeeper zk1:2181/kafka (RF=1: replication is not built yet); leaders $L"
+# the same command form with ringctl (the broker image's): test2 is created, and
+# test, which exists, is left alone (--if-not-exists succeeds)
+ringctl_c() {
+    ct 60 podman run --rm --network "ns:/run/netns/$id-client" "${hosts[@]}" --entrypoint ringctl "$broker_img" "$@"
+}
+for t in test2 test; do
+    ringctl_c topics --create --topic $t --partitions 3 --replication-factor 1 --if-not-exists \
+        --zookeeper zk1:2181/kafka >"$tmp/rc-$t.log" 2>&1 || fail "4: ringctl --zookeeper --create $t: $(tail -3 "$tmp/rc-$t.log")"
+done
+led2() { L2=$(leaders test2) && [ "$(wc -w <<<"$L2")" = 3 ] && ! grep -q ':-1' <<<"$L2"; }
+wait_for 60 "a leader for the 3 partitions of test2" led2
+seq 1 300 | kcat_c -b broker2:9092 -P -t test2 -X acks=all >"$tmp/p2.out" 2>&1 || fail "4: produce to test2: $(tail -3 "$tmp/p2.out")"
+kcat_c -b broker3:9092 -C -t test2 -o beginning -e -q 2>"$tmp/c2.err" | sort -n >"$tmp/c2.out" || fail "4: consume test2: $(tail -3 "$tmp/c2.err")"
+seq 1 300 | cmp -s - "$tmp/c2.out" || fail "4: test2 read back $(wc -l <"$tmp/c2.out") of 300 records"
+ringctl_c topics --describe --topic test --zookeeper zk1:2181/kafka >"$tmp/describe.log" 2>"$tmp/describe.err" ||
+    fail "4: ringctl --describe: $(tail -3 "$tmp/describe.err")"
+grep -q 'PartitionCount: *3' "$tmp/describe.log" || fail "4: ringctl --describe test: $(head -3 "$tmp/describe.log")"
+info "4: ringctl topics --create --topic test2 ... --if-not-exists --zookeeper zk1:2181/kafka: created (leaders $L2), 300 records through it; the same on the existing test: left alone; --describe: $(grep -m1 '^Topic' "$tmp/describe.log" | tr -s ' \t' ' ')"
 
 # 5. produce and consume
 produce() { # PART FROM TO [bootstrap]
@@ -298,7 +320,7 @@ print(" ".join("%s=%s" % (x["metric"].get("broker", ""), x["value"][1]) for x in
 is() { [ "$(q "$1")" = "$2" ]; }
 wait_for 60 "Prometheus: every broker up ($(q up))" is up "broker1=1 broker2=1 broker3=1"
 wait_for 30 "Prometheus: one active controller" is 'sum(kafka_controller_kafkacontroller_activecontrollercount)' "=1"
-wait_for 30 "Prometheus: 3 partitions hosted over the brokers" is 'sum(kafka_server_replicamanager_partitioncount)' "=3"
+wait_for 30 "Prometheus: 6 partitions (test, test2) hosted over the brokers" is 'sum(kafka_server_replicamanager_partitioncount)' "=6"
 # MessagesIn counts since each process started: broker2 was restarted after the
 # first 1000 per partition, the others took all 1200 of each partition they lead
 want_mi=""
