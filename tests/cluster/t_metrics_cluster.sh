@@ -12,6 +12,7 @@
 #   C. kill -9 of a broker that is not the controller: the controller reports its
 #      partitions offline (no live leader, RF=1), the other live broker 0.
 #   D. the broker restarted: OfflinePartitionsCount is 0 again.
+# CL_ETCD=1 runs the same on etcd (passes too; not a separate t_etcd_ script).
 . "$(dirname "$0")/lib.sh"
 command -v prometheus >/dev/null || fail "prometheus missing (tools/install-deps.sh)"
 
@@ -91,7 +92,11 @@ expect 60 "C: broker $v down" "kafka_controller_kafkacontroller_offlinepartition
 info "C: broker $v killed: the controller ($c) reports its $dead partitions offline, broker $o 0"
 
 # D
+nm=$(grep -c 'metrics on' "$CL_DIR/broker-$v/broker.log")
 cl_start "$v"
+# the Kafka port accepts before the metrics endpoint is up: wait for its new port
+new_mport() { [ "$(grep -c 'metrics on' "$CL_DIR/broker-$v/broker.log")" -gt "$nm" ]; }
+wait_for 30 "broker $v's metrics endpoint after the restart" new_mport
 prom_config
 ct 10 curl -sf -X POST "http://127.0.0.1:$PPORT/-/reload" || fail "D: Prometheus reload"
 if ! (wait_for 60 "no offline partition" is kafka_controller_kafkacontroller_offlinepartitionscount "1=0 2=0 3=0") 2>/dev/null; then
