@@ -279,15 +279,19 @@ install: $(BIN)/ringbroker $(BIN)/ringctl
 	    container/systemd/ringbroker.service.in >$(DESTDIR)$(UNITDIR)/ringbroker.service
 
 # The broker image built and run for real under podman (tests/container/
-# test-container.sh: build, seccomp, kill -9 + restart policy, Prometheus, stop).
+# test-container.sh: build, seccomp, kill -9 + restart policy, Prometheus, stop;
+# test_compose_cluster.sh: compose.yaml's 3 ZooKeeper + 3 brokers, RF=1).
 # Not part of `make test` yet. The entry point and install tests run without
 # containers.
 .PHONY: test-container test-deploy-scripts
 test-container: all
 	@tests/container/test-container.sh
+	@tests/container/test_compose_cluster.sh
 test-deploy-scripts: all
 	@tests/container/test_entrypoint.sh
 	@tests/container/test_install.sh
 	@tests/container/test_compose.sh
 	@/usr/bin/python3 tests/container/check_k8s.py container/k8s/*.yaml
 	@/usr/bin/python3 tests/container/check_k8s.py --selftest container/k8s/*.yaml
+	@/usr/bin/python3 tests/container/check_k8s_cluster.py container/k8s
+	@/usr/bin/python3 tests/container/check_k8s_cluster.py --selftest container/k8s

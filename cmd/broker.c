@@ -31,6 +31,63 @@ static void hook_adopt_initial(void *ctx, int shard, const struct rb_topic_meta 
     RB_ASSERT(r == 0);
 }
 
+static void gauge_set(struct rb_cluster_gauges *g, int i, uint64_t v)
+{
+    atomic_store_explicit(&g->v[i], v, memory_order_relaxed);
+}
+
+/* The cluster figures of the metrics endpoint from snapshot md (Kafka's
+ * definitions): the controller flag, partitions hosted and led here, under-
+ * replicated ones among those led here (ISR smaller than the replicas), and on
+ * the controller the partitions with no live leader and the cluster's total.
+ * Run by the first shard only, so a newer snapshot is never overwritten by an
+ * older one. A standalone broker (no leader lease) publishes nothing. */
+static void cluster_gauges(struct rb_broker *b, int shard, const struct rb_metadata *md)
+{
+    if (shard != 0 || !md || !md->leader_lease)
+        return;
+    int32_t self = b->bc->broker_id;
+    bool controller = md->controller_id == self;
+    uint64_t hosted = 0, led = 0, under = 0, offline = 0, global = 0;
+    for (int32_t i = 0; i < md->n_topics; i++) {
+        const struct rb_topic_meta *t = &md->topics[i];
+        for (int32_t p = 0; p < t->n_partitions; p++) {
+            const struct rb_partition_meta *pm = &t->partitions[p];
+            global++;
+            for (int32_t r = 0; r < pm->n_replicas; r++)
+                if (pm->replicas[r] == self) {
+                    hosted++;
+                    break;
+                }
+            if (pm->leader == self) {
+                led++;
+                if (pm->n_isr < pm->n_replicas)
+                    under++;
+            }
+            bool live = false;
+            for (int32_t k = 0; k < md->n_brokers && pm->leader >= 0; k++)
+                live = live || md->brokers[k].id == pm->leader;
+            if (!live)
+                offline++;
+        }
+    }
+    struct rb_cluster_gauges *g = &b->cl;
+    gauge_set(g, RB_CLG_CONTROLLER, controller);
+    gauge_set(g, RB_CLG_HOSTED, hosted);
+    gauge_set(g, RB_CLG_LEADER, led);
+    gauge_set(g, RB_CLG_UNDER_REPLICATED, under);
+    gauge_set(g, RB_CLG_OFFLINE, controller ? offline : 0);
+    gauge_set(g, RB_CLG_GLOBAL, controller ? global : 0);
+    atomic_store_explicit(&g->v[RB_CLG_VALID], 1, memory_order_release);
+}
+
+static void hook_apply(struct rb_shard *s, struct rb_md_update *u)
+{
+    struct rb_metadata *md = u->md; /* the shard's reference from now on */
+    rb_net_apply_update(s, u);
+    cluster_gauges(s->app, s->id, md);
+}
+
 static void hook_install_initial(void *ctx, int shard, struct rb_metadata *md)
 {
     struct rb_broker *b = ctx;
@@ -39,6 +96,7 @@ static void hook_install_initial(void *ctx, int shard, struct rb_metadata *md)
     n->md = md;
     if (md->leader_lease) /* a cluster: roles before the shard serves anything */
         rb_net_apply_roles(b->rt.t[shard], md, b->bc->broker_id);
+    cluster_gauges(b, shard, md);
 }
 
 static int setup_shards(struct rb_broker *b, int n_shards, uint32_t ring_entries)
@@ -114,7 +172,7 @@ int rb_broker_open(struct rb_broker *b, const struct rb_broker_args *args, char 
     struct rb_coord_hooks hooks = {
         .adopt_initial = hook_adopt_initial,
         .install_initial = hook_install_initial,
-        .apply = rb_net_apply_update,
+        .apply = hook_apply,
         .ctx = b,
     };
     r = rb_coord_standalone_open(&b->coord, b->config, &b->rt, &hooks, err, errlen);

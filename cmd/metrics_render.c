@@ -192,20 +192,33 @@ static void render_partitions(struct rb_broker *b, struct rb_mbuf *out)
         rb_hist_merge(&flush, &m->flush_ms);
         rb_hist_merge(&sync, &m->fsync_us);
     }
-    gauge(out, "kafka_server_replicamanager_partitioncount", "Partitions on this broker",
-          online + offline);
-    gauge(out, "kafka_server_replicamanager_leadercount", "Partitions this broker leads",
-          online + offline);
+    /* Standalone: every partition is hosted and led here and the broker is its
+     * own controller. A cluster: the figures of the latest snapshot (cmd/broker.c)
+     * plus the partitions offline here after a storage error. */
+    uint64_t hosted = online + offline, led = hosted, under = 0, ctrl = 1, global = hosted;
+    uint64_t no_leader = offline;
+    const struct rb_cluster_gauges *cl = &b->cl;
+    if (atomic_load_explicit((rb_counter *)&cl->v[RB_CLG_VALID], memory_order_acquire)) {
+        hosted = rb_counter_get(&cl->v[RB_CLG_HOSTED]);
+        led = rb_counter_get(&cl->v[RB_CLG_LEADER]);
+        under = rb_counter_get(&cl->v[RB_CLG_UNDER_REPLICATED]);
+        ctrl = rb_counter_get(&cl->v[RB_CLG_CONTROLLER]);
+        global = rb_counter_get(&cl->v[RB_CLG_GLOBAL]);
+        no_leader = rb_counter_get(&cl->v[RB_CLG_OFFLINE]);
+    }
+    gauge(out, "kafka_server_replicamanager_partitioncount", "Partitions with a replica here",
+          hosted);
+    gauge(out, "kafka_server_replicamanager_leadercount", "Partitions this broker leads", led);
     gauge(out, "kafka_server_replicamanager_underreplicatedpartitions",
-          "Partitions with fewer in-sync replicas than replicas (no replication yet: 0)", 0);
+          "Partitions led here whose ISR is smaller than their replica set", under);
     gauge(out, "kafka_server_replicamanager_offlinereplicacount",
-          "Partitions offline after a storage error", offline);
+          "Partitions offline here after a storage error", offline);
     gauge(out, "kafka_controller_kafkacontroller_offlinepartitionscount",
-          "Partitions without a serving leader", offline);
+          "Partitions without a live leader (reported by the controller only)", no_leader);
     gauge(out, "kafka_controller_kafkacontroller_activecontrollercount",
-          "1 on the controller (a standalone broker is its own controller)", 1);
-    gauge(out, "kafka_controller_kafkacontroller_globalpartitioncount", "Partitions in the cluster",
-          online + offline);
+          "1 on the controller, 0 elsewhere (a standalone broker is its own controller)", ctrl);
+    gauge(out, "kafka_controller_kafkacontroller_globalpartitioncount",
+          "Partitions in the cluster (reported by the controller only)", global);
     const char *lf = "kafka_log_logflushstats_logflushrateandtimems";
     rb_metric_head(out, lf, "histogram", "Partition flushes (write out, fdatasync when due), ms");
     rb_metric_hist(out, lf, "", &flush, 1);

@@ -36,6 +36,23 @@
 
 typedef _Atomic uint64_t rb_counter;
 
+/* Cluster figures of one broker, derived from each new metadata snapshot by the
+ * first shard (cmd/broker.c) and read by the metrics thread. valid == 0: no
+ * cluster snapshot (a standalone broker; the renderer uses local figures). */
+enum {
+    RB_CLG_VALID,
+    RB_CLG_CONTROLLER,       /* 1: the snapshot's controller_id is this broker */
+    RB_CLG_HOSTED,           /* partitions with a replica here */
+    RB_CLG_LEADER,           /* partitions led here */
+    RB_CLG_UNDER_REPLICATED, /* led here, ISR smaller than the replica set */
+    RB_CLG_OFFLINE,          /* controller only: partitions with no live leader */
+    RB_CLG_GLOBAL,           /* controller only: partitions in the cluster */
+    RB_CLG_N
+};
+struct rb_cluster_gauges {
+    rb_counter v[RB_CLG_N];
+};
+
 /* Owner thread only. */
 static inline void rb_counter_add(rb_counter *c, uint64_t v)
 {

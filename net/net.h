@@ -22,6 +22,7 @@
 #include "coord/coord.h"
 #include "coord/metadata.h"
 #include "core/config.h"
+#include "core/metrics.h"
 #include "core/shard.h"
 #include "net/proto_gen.h"
 #include "core/wire.h"
@@ -55,6 +56,7 @@ struct rb_broker {
         _Atomic uint64_t key; /* address hash, 0: free */
         _Atomic int32_t n;
     } ip_slots[RB_IP_SLOTS];
+    struct rb_cluster_gauges cl; /* cmd/broker.c writes, the metrics thread reads */
 };
 
 struct sockaddr_storage;

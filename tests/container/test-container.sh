@@ -46,7 +46,8 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
-    podman rm -f -t 5 "$id-broker" "$id-kcat" "$id-probe" "$id-zk1" "$id-zk2" "$id-zk3" "$id-etcd" >/dev/null 2>&1
+    # one at a time: a name that was never created fails the whole podman rm
+    for c in broker kcat probe zk1 zk2 zk3 etcd; do podman rm -f -t 5 "$id-$c" >/dev/null 2>&1; done
     podman volume rm -f "$id-data" >/dev/null 2>&1
     ip netns delete "$ns" 2>/dev/null
     rm -rf "$tmp"

@@ -7,7 +7,7 @@
 # seccomp profile, started after every ZooKeeper node is healthy, a named volume
 # each (ZooKeeper restarts too); etcd members only under the etcd profile. A broken copy (a duplicated
 # broker id, a missing restart policy) must be rejected, so the checks can fail.
-# Running the cluster end to end waits for cluster mode (see the README).
+# The cluster runs end to end in test_compose_cluster.sh (make test-container).
 # Prints "compose: N passed, N failed".
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
