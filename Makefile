@@ -213,7 +213,7 @@ bench: all perf
 # of the simulation (tests/sim/), the unit tests under ASan/UBSan, the codec staleness check,
 # integration against the release and the ASan/UBSan broker, the client interop suite
 # (Kafka's Java tools, kafkajs, franz-go), a bounded fuzz run.
-# The suites that start real processes run in two lanes at once (the machines have
+# The suites that start real processes (and the container test) run in two lanes at once
 # 2 cores and these suites mostly wait); -Orecurse keeps each suite's output whole.
 test: all
 	@$(MAKE) --no-print-directory lint
@@ -230,6 +230,8 @@ test-lane-a:
 	@$(MAKE) --no-print-directory interop
 	@$(MAKE) --no-print-directory quorum-test
 	@$(MAKE) --no-print-directory cluster-test-etcd
+	@$(MAKE) --no-print-directory test-deploy-scripts
+	@$(MAKE) --no-print-directory test-container
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 test-lane-b:
 	@$(MAKE) --no-print-directory integration-asan
