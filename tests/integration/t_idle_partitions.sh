@@ -27,10 +27,17 @@ produce() { # partition text...
 consume() { # partition count -> the values, space separated
     ct 30 "$KCAT" -C -b "$bs" -t idle -p "$1" -o 0 -c "$2" -e -q | tr '\n' ' '
 }
-expect() { # partition count want
-    local got
-    got=$(consume "$1" "$2")
-    [ "$got" = "$3" ] || fail "partition $1: read '$got', want '$3'"
+expect() { # partition count want (a consumer that lost its connection tries again)
+    local got try
+    for try in 1 2 3; do
+        got=$(consume "$1" "$2")
+        [ "$got" = "$3" ] && return 0
+        [ -n "$got" ] && break # bytes came back, and they are wrong
+        rb_check_alive "reading partition $1"
+        info "partition $1: attempt $try read nothing; again"
+        sleep 1
+    done
+    fail "partition $1: read '$got', want '$3'"
 }
 
 d=$(disk_mb)
