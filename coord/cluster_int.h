@@ -6,11 +6,13 @@
  * everything here runs on the coordination thread (and at open on the main
  * thread), except the event queue, which the quorum's thread fills under `mu`.
  *
- * Files: coord/cluster.c (open, session, events, the view, snapshots and their
- * publication, the leader lease), coord/controller.c (election and the
+ * Files: coord/cluster.c (events, snapshots and their publication, the
+ * coordination thread's timers), coord/cluster_open.c (session, registration,
+ * lease renewal, startup, close), coord/controller.c (election and the
  * controller's duties), coord/cluster_admin.c (topic creation, deletion, growth
  * and config changes through the quorum), coord/cluster_local.c (the file of this
- * broker's local replicas and their shards).
+ * broker's local replicas and their shards), coord/cluster_view.c (reading the
+ * view: brokers, controller, topics, states, configs).
  */
 #ifndef RB_COORD_CLUSTER_INT_H
 #define RB_COORD_CLUSTER_INT_H
@@ -22,6 +24,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+
+struct rb_cl_local;
 
 #define RB_CL_MAX_EVENTS 4096 /* queued watch paths; beyond: re-read everything */
 
@@ -103,7 +107,32 @@ struct rb_cluster {
     bool started; /* the coordination thread runs the backend */
 };
 
+/* ---- cluster_view.c ---- */
+/* Re-read everything marked dirty; 0 or the quorum's error (noted with
+ * rb_cl_quorum_error). */
+int rb_cl_read_dirty(struct rb_cluster *cl);
+void rb_cl_topic_free(struct rb_cl_topic *t);
+void rb_cl_dyn_free(struct rb_dyn_config_kv *d, int n);
+
+/* ---- cluster_open.c ---- */
+/* A quorum round trip that, when it succeeds, extends the leader lease. */
+void rb_cl_renew_lease(struct rb_cluster *cl);
+/* After an expiry: a new session, registered again; false when it failed. */
+bool rb_cl_reconnect(struct rb_cluster *cl);
+
 /* ---- cluster.c ---- */
+/* The quorum's event callback (records and wakes the coordination thread). */
+void rb_cl_on_event(void *ctx, enum rb_qevent ev, const char *path);
+void rb_cl_mark_all_dirty(struct rb_cluster *cl);
+/* A snapshot of the view; local partitions placed from old, then loc, else the
+ * least loaded shard. */
+struct rb_metadata *rb_cl_build_md(struct rb_cluster *cl, const struct rb_metadata *old,
+                                   const struct rb_cl_local *loc, int n_loc);
+/* Open (create or recover) local replica p of t. */
+int rb_cl_open_local(struct rb_coord *c, const struct rb_topic_meta *t, int32_t p,
+                     struct rb_log **log);
+/* Renew the leader lease now when it is due (long work calls it on the way). */
+void rb_cl_lease_tick(struct rb_cluster *cl);
 /* Bring the view up to date with the quorum, run the controller's duties when
  * this broker is the controller, and publish a new snapshot when anything
  * changed. Runs on the coordination thread (cs), or at open (cs NULL). */
