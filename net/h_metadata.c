@@ -5,7 +5,8 @@
  * Auto-creation (auto.create.topics.enable, and for v4+ only when the request
  * allows it): unknown, valid names are created through the coordinator with
  * num.partitions; the answer waits until every shard serves them, so the client
- * can produce at once. v0 with an empty list and v1+ with a null list mean all
+ * can produce at once; a creation refused by a limit answers the refusal's error.
+ * v0 with an empty list and v1+ with a null list mean all
  * topics.
  */
 #include "core/kerr.h"
@@ -41,6 +42,23 @@ static void fill_topic(struct rb_request *req, const struct rb_topic_meta *t,
         rp->isr_nodes = pm->isr;
         rp->isr_nodes_n = pm->n_isr;
         rp->offline_replicas_n = 0;
+    }
+}
+
+/* What a topic whose auto-creation failed answers: a refusal that retrying cannot
+ * change (a partition limit, a bad name or replication factor) is passed on, as
+ * Kafka 2.8's KafkaApis does; anything else is LEADER_NOT_AVAILABLE, which clients
+ * retry. */
+static int16_t auto_create_error(int16_t err)
+{
+    switch (err) {
+    case RB_KERR_INVALID_TOPIC_EXCEPTION:
+    case RB_KERR_POLICY_VIOLATION:
+    case RB_KERR_INVALID_PARTITIONS:
+    case RB_KERR_INVALID_REPLICATION_FACTOR:
+        return err;
+    default:
+        return RB_KERR_LEADER_NOT_AVAILABLE;
     }
 }
 
@@ -93,9 +111,7 @@ static void respond(struct rb_request *req, struct md_ctx *mc)
             for (int k = 0; k < mc->n_specs; k++)
                 if (rb_str_eq(rt->name, mc->specs[k].name) && mc->specs[k].error &&
                     mc->specs[k].error != RB_KERR_TOPIC_ALREADY_EXISTS)
-                    ot->error_code = mc->specs[k].error == RB_KERR_INVALID_TOPIC_EXCEPTION
-                                         ? RB_KERR_INVALID_TOPIC_EXCEPTION
-                                         : RB_KERR_LEADER_NOT_AVAILABLE;
+                    ot->error_code = auto_create_error(mc->specs[k].error);
         }
     }
     rb_resp_begin(req);

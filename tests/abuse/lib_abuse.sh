@@ -14,6 +14,9 @@
 #                                   prints the seconds (or none(...): returns 1)
 #   ab_fds / rb_rss_mb              open descriptors / resident MiB of the broker
 #   ab_check_restart TOPIC          kill -9, restart, count TOPIC's records again
+#   ab_attack WAIT_S CMD...         run an attack in the background, read the figures
+#                                   after WAIT_S seconds, wait for it (AB_* variables)
+#   ab_assert_figures               served, RSS peak under the bound, fds under the limit
 RB_START_WAIT=${RB_START_WAIT:-120} # a restart of 1,000 partitions after kill -9 is slow
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
@@ -99,4 +102,37 @@ ab_check_restart() {
 # the shards' budgets plus a margin.
 ab_rss_bound() {
     echo $(($1 + AB_SHARDS * AB_BUDGET_MB + ${AB_MARGIN_MB:-96}))
+}
+
+# ab_attack WAIT_S CMD...: run the attack CMD in the background (its output in
+# $T_TMP/attack.out); after WAIT_S seconds read the figures while it runs - AB_RSS,
+# AB_FDS, AB_PEAK (VmHWM), AB_SECS/AB_SERVED (ab_served) - then wait for it (a failed
+# attack client fails the test) and read AB_RSS_AFTER two seconds later. Prints the
+# attack's first lines and the figures as info lines.
+ab_attack() {
+    local wait_s=$1 apid
+    shift
+    AB_RSS0=$(rb_rss_mb)
+    "$@" >"$T_TMP/attack.out" 2>&1 &
+    apid=$!
+    sleep "$wait_s"
+    rb_check_alive "during the attack"
+    AB_RSS=$(rb_rss_mb)
+    AB_FDS=$(ab_fds)
+    AB_SECS=$(ab_served) && AB_SERVED=1 || AB_SERVED=0
+    AB_PEAK=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$RB_PID/status")
+    wait "$apid" || fail "attack client: $(cat "$T_TMP/attack.out")"
+    sleep 2
+    AB_RSS_AFTER=$(rb_rss_mb)
+    info "$(head -4 "$T_TMP/attack.out" | tr '\n' ';')"
+    info "RSS before ${AB_RSS0} MiB, during ${AB_RSS} MiB (peak ${AB_PEAK}, bound $(ab_rss_bound "$AB_RSS0")), after ${AB_RSS_AFTER} MiB; fds ${AB_FDS} (limit $AB_NOFILE); other client served in ${AB_SECS}s"
+}
+
+# ab_assert_figures: what every attack must keep (after ab_attack).
+ab_assert_figures() {
+    local bound
+    bound=$(ab_rss_bound "$AB_RSS0")
+    [ "$AB_SERVED" = 1 ] || fail "the other client was not served during the attack: $AB_SECS"
+    [ "$AB_PEAK" -le "$bound" ] || fail "RSS peak ${AB_PEAK} MiB over the bound ${bound} MiB"
+    [ "$AB_FDS" -lt "$AB_NOFILE" ] || fail "$AB_FDS fds open (limit $AB_NOFILE)"
 }

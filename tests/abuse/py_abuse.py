@@ -17,6 +17,13 @@ another client meanwhile), then closes them.
   py_abuse.py partial HOST:PORT CONNS MIB HOLD_S
       CONNS connections each announce a (MIB+1) MiB frame, send MIB MiB of it and
       idle.
+  py_abuse.py topics HOST:PORT PREFIX N BATCH
+      Metadata v4 requests with allow_auto_topic_creation, BATCH new names
+      PREFIX0..PREFIX(N-1) at a time; prints how many came back created (error 0)
+      and the other error codes with their counts.
+  py_abuse.py topics_count HOST:PORT PREFIX
+      Metadata v4 of every topic (no creation); prints how many names start with
+      PREFIX and how many of those have an error.
 """
 import socket
 import struct
@@ -25,6 +32,7 @@ import time
 
 from kafka.protocol.api import RequestHeader
 from kafka.protocol.fetch import FetchRequest_v4, FetchResponse_v4
+from kafka.protocol.metadata import MetadataRequest_v4, MetadataResponse_v4
 
 BIG = (1 << 31) - 1
 
@@ -124,6 +132,38 @@ def partial(bs, nconn, mib, hold):
         s.close()
 
 
+def metadata(s, topics, auto, corr):
+    req = MetadataRequest_v4(topics=topics, allow_auto_topic_creation=auto)
+    hdr = RequestHeader(req, correlation_id=corr, client_id="rb-abuse")  # kept: weak encode()
+    msg = hdr.encode() + req.encode()
+    s.sendall(struct.pack(">i", len(msg)) + msg)
+    return MetadataResponse_v4.decode(read_frame(s)[4:])
+
+
+def topics(bs, prefix, n, batch):
+    s = connect(bs, reads=True)
+    created, codes, corr = 0, {}, 0
+    for first in range(0, n, batch):
+        names = [prefix + str(i) for i in range(first, min(n, first + batch))]
+        corr += 1
+        for t in metadata(s, names, True, corr).topics:
+            if t[0] == 0:
+                created += 1
+            else:
+                codes[t[0]] = codes.get(t[0], 0) + 1
+    print("topics asked=%d created=%d refused=%d codes=%s" %
+          (n, created, sum(codes.values()), sorted(codes.items())), flush=True)
+    s.close()
+
+
+def topics_count(bs, prefix):
+    s = connect(bs, reads=True)
+    mine = [t for t in metadata(s, None, False, 1).topics if t[1].startswith(prefix)]
+    print("topics listed=%d errors=%d" % (len(mine), sum(1 for t in mine if t[0] != 0)),
+          flush=True)
+    s.close()
+
+
 def main(a):
     mode = a[1]
     if mode == "pipelined":
@@ -134,6 +174,10 @@ def main(a):
         dups_unread(a[2], a[3], int(a[4]), int(a[5]), float(a[6]))
     elif mode == "partial":
         partial(a[2], int(a[3]), int(a[4]), float(a[5]))
+    elif mode == "topics":
+        topics(a[2], a[3], int(a[4]), int(a[5]))
+    elif mode == "topics_count":
+        topics_count(a[2], a[3])
     else:
         raise SystemExit("unknown mode " + mode)
 
