@@ -51,6 +51,7 @@
 #include "core/endian.h"
 #include "core/logging.h"
 #include "core/rb.h"
+#include "part/part.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -82,11 +83,22 @@ static int64_t conn_budget(const struct rb_net *n)
     return n->b->bc->connection_memory_max_bytes;
 }
 
+/* The shard's memory as the budget sees it: its connections' bytes plus the
+ * tail cache up to its floor (part/part.h rb_part_mem): what the cache holds
+ * above its floor yields in the shard's turn (mem_yield) before anyone waits. */
+static int64_t shard_mem(const struct rb_net *n)
+{
+    const struct rb_part_shard *ps = n->shard ? rb_part_of(n->shard) : NULL;
+    if (!ps)
+        return n->mem;
+    return n->mem + RB_MIN(rb_part_mem(ps), rb_part_mem_floor(ps));
+}
+
 /* Over the shard's budget (scaled by num/den, for the resume threshold). */
 static bool shard_over(const struct rb_net *n, int num, int den)
 {
     const struct rb_broker_config *bc = n->b->bc;
-    if (n->mem >= bc->shard_memory_budget_bytes / den * num)
+    if (shard_mem(n) >= bc->shard_memory_budget_bytes / den * num)
         return true;
     if (bc->queued_max_request_bytes < 0)
         return false;
@@ -143,7 +155,7 @@ uint32_t rb_request_reserve(struct rb_request *req, uint32_t want)
     /* The shard's budget leaves every request at least RESERVE_FLOOR_BYTES: many
      * parked long polls must not shrink each other's fetches to one batch. */
     int64_t shard_room =
-        RB_MAX(n->b->bc->shard_memory_budget_bytes - n->mem, (int64_t)RESERVE_FLOOR_BYTES);
+        RB_MAX(n->b->bc->shard_memory_budget_bytes - shard_mem(n), (int64_t)RESERVE_FLOOR_BYTES);
     int64_t room = RB_MIN(conn_budget(n) - (c->mem - partial_bytes(c)), shard_room);
     uint32_t got = (uint32_t)RB_MAX((int64_t)0, RB_MIN(room, (int64_t)want));
     req->reserved += got;
@@ -686,8 +698,18 @@ static void mem_collect(struct rb_net *n)
     }
 }
 
+/* The tail cache yields: it may keep what the connections leave of the shard's
+ * budget (never less than its floor); memory it gives back resumes the waiting. */
+static void mem_yield(struct rb_net *n)
+{
+    struct rb_part_shard *ps = n->shard ? rb_part_of(n->shard) : NULL;
+    if (ps && rb_part_mem_limit(ps, n->b->bc->shard_memory_budget_bytes - n->mem) > 0)
+        n->mem_freed = true;
+}
+
 void rb_net_conn_turn(struct rb_net *n)
 {
+    mem_yield(n);
     n->mem_peak = RB_MAX(n->mem_peak, n->mem);
     mem_collect(n);
     if (!n->mem_freed)
