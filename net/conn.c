@@ -119,6 +119,14 @@ static void charge(struct rb_conn *c, int64_t bytes, bool frame)
     RB_ASSERT(c->mem >= 0 && c->frame_mem >= 0 && c->net->mem >= 0 && c->net->frame_mem >= 0);
 }
 
+void rb_net_mem_charge(struct rb_net *n, int64_t bytes)
+{
+    n->mem += bytes;
+    if (bytes < 0)
+        n->mem_freed = true;
+    RB_ASSERT(n->mem >= 0);
+}
+
 /* Bytes of the frame being received (not counted against the connection's own
  * budget: a legal frame must be able to complete). */
 static int64_t partial_bytes(const struct rb_conn *c)
