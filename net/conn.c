@@ -15,6 +15,9 @@
  * response (once done: req->out plus fetch bytes in memory; before that, what a
  * fetch reserved with rb_request_reserve) is charged to its connection (c->mem)
  * and its shard (n->mem; frames also to n->frame_mem) until it leaves the queue.
+ * The shard's figure also holds its connections' send stages and its tail cache
+ * up to the cache's floor; above that the cache yields in the shard's turn,
+ * before anyone waits (net/conn_mem.c, which holds the budget code).
  * A fetch reserves min(its max_bytes, fetch.max.bytes, the connection's room,
  * the shard's room but at least RESERVE_FLOOR_BYTES) before it is routed.
  * A connection stops being read (its recv is cancelled, TCP pushes back) when
@@ -53,7 +56,6 @@
 #include "core/rb.h"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -62,94 +64,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define COMP                "network"
-#define MAX_QUEUED          128
-#define MAX_QUEUED_BYTES    (128u << 20)
-#define FRAME_INITIAL       (64u << 10)
-#define CONN_SMALL_BYTES    (256 << 10)
-#define RESERVE_FLOOR_BYTES (1 << 20)
+#define COMP          "network"
+#define FRAME_INITIAL (64u << 10)
 
 static void conn_arm_recv(struct rb_conn *c);
 static void conn_maybe_free(struct rb_conn *c);
 static void conn_try_send(struct rb_conn *c);
 static void conn_dispatch_more(struct rb_conn *c);
 static void set_gated(struct rb_conn *c, bool gated);
-
-/* ---- memory budget ---- */
-
-static int64_t conn_budget(const struct rb_net *n)
-{
-    return n->b->bc->connection_memory_max_bytes;
-}
-
-/* Over the shard's budget (scaled by num/den, for the resume threshold). */
-static bool shard_over(const struct rb_net *n, int num, int den)
-{
-    const struct rb_broker_config *bc = n->b->bc;
-    if (n->mem >= bc->shard_memory_budget_bytes / den * num)
-        return true;
-    if (bc->queued_max_request_bytes < 0)
-        return false;
-    int64_t share = bc->queued_max_request_bytes / RB_MAX(n->shard->rt->n_shards, 1);
-    return n->frame_mem >= RB_MAX(share, (int64_t)1) / den * num;
-}
-
-static void charge(struct rb_conn *c, int64_t bytes, bool frame)
-{
-    c->mem += bytes;
-    c->net->mem += bytes;
-    if (frame) {
-        c->frame_mem += bytes;
-        c->net->frame_mem += bytes;
-    }
-    if (bytes < 0)
-        c->net->mem_freed = true;
-    RB_ASSERT(c->mem >= 0 && c->frame_mem >= 0 && c->net->mem >= 0 && c->net->frame_mem >= 0);
-}
-
-/* Bytes of the frame being received (not counted against the connection's own
- * budget: a legal frame must be able to complete). */
-static int64_t partial_bytes(const struct rb_conn *c)
-{
-    return c->cur ? c->cur->frame_charged : 0;
-}
-
-/* Over what stops reading, at num/den of the limits. */
-static bool conn_over(const struct rb_conn *c, int num, int den)
-{
-    const struct rb_net *n = c->net;
-    if (c->n_queued >= MAX_QUEUED / den * num || c->queued_bytes >= MAX_QUEUED_BYTES / den * num)
-        return true;
-    if (c->mem - partial_bytes(c) >= conn_budget(n) / den * num)
-        return true;
-    return c->mem > CONN_SMALL_BYTES && shard_over(n, num, den);
-}
-
-/* May the connection's next request be dispatched now? */
-static bool conn_may_dispatch(const struct rb_conn *c)
-{
-    if (c->q_undispatched == c->q_head)
-        return true; /* nothing else outstanding: always progress */
-    return c->mem - partial_bytes(c) < conn_budget(c->net) &&
-           !(c->mem > CONN_SMALL_BYTES && shard_over(c->net, 1, 1));
-}
-
-uint32_t rb_request_reserve(struct rb_request *req, uint32_t want)
-{
-    struct rb_conn *c = req->conn;
-    if (!c)
-        return want;
-    const struct rb_net *n = c->net;
-    /* The shard's budget leaves every request at least RESERVE_FLOOR_BYTES: many
-     * parked long polls must not shrink each other's fetches to one batch. */
-    int64_t shard_room =
-        RB_MAX(n->b->bc->shard_memory_budget_bytes - n->mem, (int64_t)RESERVE_FLOOR_BYTES);
-    int64_t room = RB_MIN(conn_budget(n) - (c->mem - partial_bytes(c)), shard_room);
-    uint32_t got = (uint32_t)RB_MAX((int64_t)0, RB_MIN(room, (int64_t)want));
-    req->reserved += got;
-    charge(c, got, false);
-    return got;
-}
 
 /* ---- connections ---- */
 
@@ -214,11 +136,11 @@ static void conn_cancel_recv(struct rb_conn *c)
 
 static void conn_update_pause(struct rb_conn *c)
 {
-    if (!c->paused && c->state == RB_CONN_OPEN && conn_over(c, 1, 1)) {
+    if (!c->paused && c->state == RB_CONN_OPEN && rb_conn_over(c, 1, 1)) {
         c->paused = true;
         c->net->n_paused++;
         conn_cancel_recv(c);
-    } else if (c->paused && (c->state != RB_CONN_OPEN || !conn_over(c, 3, 4))) {
+    } else if (c->paused && (c->state != RB_CONN_OPEN || !rb_conn_over(c, 3, 4))) {
         c->paused = false;
         c->net->n_paused--;
         conn_arm_recv(c);
@@ -238,7 +160,7 @@ static void conn_stop_reading(struct rb_conn *c)
 {
     conn_cancel_recv(c);
     if (c->cur) {
-        charge(c, -c->cur->frame_charged, true);
+        rb_conn_charge(c, -c->cur->frame_charged, true);
         free(c->cur->frame);
         rb_arena_free(&c->cur->arena);
         free(c->cur);
@@ -313,8 +235,8 @@ static void conn_maybe_free(struct rb_conn *c)
     }
     c->q_head = c->q_tail = c->q_undispatched = NULL;
     struct rb_net *n = c->net;
-    charge(c, -c->frame_mem, true);
-    charge(c, -c->mem, false);
+    rb_conn_charge(c, -c->frame_mem, true);
+    rb_conn_charge(c, -c->mem, false);
     if (c->paused)
         n->n_paused--;
     if (c->gated)
@@ -360,7 +282,7 @@ static struct rb_request *request_new(struct rb_conn *c, uint32_t size)
     req->refs = 1;
     rb_arena_init(&req->arena, 0);
     req->frame_charged = req->frame_cap;
-    charge(c, req->frame_charged, true);
+    rb_conn_charge(c, req->frame_charged, true);
     return req;
 }
 
@@ -393,7 +315,7 @@ static void conn_dispatch_more(struct rb_conn *c)
     if (c->dispatching)
         return; /* a handler answered at once: the outer loop goes on */
     c->dispatching = true;
-    while (c->q_undispatched && c->state != RB_CONN_CLOSING && conn_may_dispatch(c)) {
+    while (c->q_undispatched && c->state != RB_CONN_CLOSING && rb_conn_may_dispatch(c)) {
         struct rb_request *req = c->q_undispatched;
         c->q_undispatched = req->next;
         dispatch_one(req);
@@ -452,7 +374,7 @@ static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
             uint8_t *nf = realloc(req->frame, ncap);
             if (!nf)
                 return false;
-            charge(c, (int64_t)ncap - req->frame_cap, true);
+            rb_conn_charge(c, (int64_t)ncap - req->frame_cap, true);
             req->frame_charged += (int64_t)ncap - req->frame_cap;
             req->frame = nf;
             req->frame_cap = ncap;
@@ -521,8 +443,8 @@ static void conn_pop_head(struct rb_conn *c)
         c->q_tail = NULL;
     c->n_queued--;
     c->queued_bytes -= req->frame_len;
-    charge(c, -req->frame_charged, true);
-    charge(c, -(req->resp_charged + req->reserved), false);
+    rb_conn_charge(c, -req->frame_charged, true);
+    rb_conn_charge(c, -(req->resp_charged + req->reserved), false);
     req->frame_charged = req->resp_charged = req->reserved = 0;
     req->next = NULL;
     req->conn = NULL;
@@ -561,7 +483,7 @@ static void charge_response(struct rb_conn *c, struct rb_request *req)
     int64_t bytes = (int64_t)req->out.cap;
     for (int i = 0; i < req->n_ext; i++)
         bytes += req->ext[i].mem_len;
-    charge(c, bytes - req->reserved, false);
+    rb_conn_charge(c, bytes - req->reserved, false);
     req->resp_charged = bytes;
     req->reserved = 0;
 }
@@ -659,37 +581,9 @@ void rb_request_fail_close(struct rb_request *req, const char *why)
     }
 }
 
-/* Return free memory to the OS after a flood: when a shard's connections held
- * more than FLOOD_BYTES (or half the shard's budget, if less) and are back under
- * an eighth of it, every shard collects
- * its allocator heap once (mimalloc's mi_collect, found at run time: builds
- * without mimalloc, e.g. ASan's, skip it). Owner shards free the copies they made
- * for fetches on other threads, hence every shard. */
-#define FLOOD_BYTES (32 << 20)
-
-static void mem_collect(struct rb_net *n)
-{
-    uint32_t epoch = atomic_load_explicit(&n->b->collect_epoch, memory_order_relaxed);
-    int64_t flood = RB_MIN((int64_t)FLOOD_BYTES, n->b->bc->shard_memory_budget_bytes / 2);
-    if (n->mem_peak >= flood && n->mem < flood / 8) {
-        epoch = atomic_fetch_add_explicit(&n->b->collect_epoch, 1, memory_order_relaxed) + 1;
-        n->mem_peak = n->mem;
-    }
-    if (epoch == n->collect_seen)
-        return;
-    n->collect_seen = epoch;
-    void *sym = dlsym(RTLD_DEFAULT, "mi_collect"); /* once per flood: cheap enough */
-    if (sym) {
-        void (*collect)(bool);
-        memcpy(&collect, &sym, sizeof(collect));
-        collect(true);
-    }
-}
-
 void rb_net_conn_turn(struct rb_net *n)
 {
-    n->mem_peak = RB_MAX(n->mem_peak, n->mem);
-    mem_collect(n);
+    rb_net_mem_turn(n);
     if (!n->mem_freed)
         return;
     n->mem_freed = false;

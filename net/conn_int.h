@@ -10,6 +10,7 @@
 
 #include "net/net.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -27,6 +28,16 @@ void rb_conn_close(struct rb_conn *c, const char *why);
 /* Memory came back since the last turn: dispatch the requests waiting for their
  * connection's budget and resume the connections paused by a budget. */
 void rb_net_conn_turn(struct rb_net *n);
+
+/* net/conn_mem.c: the budgets. charge: bytes (< 0: give back) to c and its
+ * shard (frame: also the frame figures). over: c has reached, at num/den of
+ * them, what stops reading it. may_dispatch: c's next request may go now. */
+void rb_conn_charge(struct rb_conn *c, int64_t bytes, bool frame);
+bool rb_conn_over(const struct rb_conn *c, int num, int den);
+bool rb_conn_may_dispatch(const struct rb_conn *c);
+/* The shard's memory turn: the tail cache yields to the budget, and free memory
+ * goes back to the OS after a flood. */
+void rb_net_mem_turn(struct rb_net *n);
 
 /* Hand the receive buffer bid back to the shard's ring. */
 void rb_net_buf_return(struct rb_net *n, unsigned bid);

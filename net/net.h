@@ -249,6 +249,10 @@ void rb_request_done_silent(struct rb_request *req);
  * returns what was granted (maybe 0: the caller then returns the least it may,
  * e.g. a fetch's first batch). Released when the response is done. */
 uint32_t rb_request_reserve(struct rb_request *req, uint32_t want);
+/* Charge bytes (< 0: give them back) that the shard holds for a connection's
+ * life, e.g. its send stage (net/resp_send.c), to the shard's budget only: they
+ * make the shard's figure without making the connection look big. */
+void rb_net_mem_charge(struct rb_net *n, int64_t bytes);
 /* Close the connection because of this request (bad input). */
 void rb_request_fail_close(struct rb_request *req, const char *why);
 /* Async parts: hold before handing req to another thread or a callback, release

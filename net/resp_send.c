@@ -24,7 +24,8 @@
  * closed (the response is already partly sent; the client retries elsewhere or
  * later and then gets KAFKA_STORAGE_ERROR). A failed drain closes the connection.
  * The stage (pipe or 1 MiB buffer) is per connection, made on first use, kept
- * until the connection closes: no allocation per response.
+ * until the connection closes: no allocation per response. The buffer counts in
+ * the shard's memory budget (rb_net_mem_charge) while it exists.
  */
 #include "net/net.h"
 #include "net/fanout.h"
@@ -82,6 +83,7 @@ static int stage_setup(struct rb_conn *c, bool splice)
             return -ENOMEM;
         c->stage_buf = b;
         c->stage_cap = STAGE_BYTES;
+        rb_net_mem_charge(c->net, STAGE_BYTES);
     }
     return 0;
 }
@@ -241,6 +243,8 @@ void rb_resp_send_free(struct rb_conn *c)
         close(c->pipe_fd[1]);
         c->pipe_open = false;
     }
+    if (c->stage_buf)
+        rb_net_mem_charge(c->net, -(int64_t)STAGE_BYTES);
     free(c->stage_buf);
     c->stage_buf = NULL;
 }

@@ -196,6 +196,17 @@ static inline struct rb_part_shard *rb_part_of(struct rb_shard *s)
 const struct rb_part_stats *rb_part_stats(const struct rb_part_shard *ps);
 const struct rb_part_metrics *rb_part_metrics(const struct rb_part_shard *ps);
 
+/* The shard's memory budget (shard.memory.budget.bytes) covers the partition
+ * layer's tail cache too; net/ reads these each turn (owner shard only).
+ * mem: bytes held (cached chunks and spare chunk buffers). floor: what the cache
+ * keeps however tight the budget, min(log.tail.cache.bytes, budget / 8).
+ * limit: keep at most max(bytes, floor) from now on (oldest chunks go first;
+ * reads of them go to the files); returns the bytes given back. Never call limit
+ * from inside a part/ callback: the logs' chunks change. */
+int64_t rb_part_mem(const struct rb_part_shard *ps);
+int64_t rb_part_mem_floor(const struct rb_part_shard *ps);
+int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes);
+
 /* A partition's role in its cluster (coord's metadata, applied on the owner
  * shard): only the leader takes appends; a standalone partition is always the
  * leader. Followers hold the log (replication will append to it). */

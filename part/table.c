@@ -63,6 +63,22 @@ void rb_part_shard_free(struct rb_part_shard *ps)
     free(ps);
 }
 
+int64_t rb_part_mem(const struct rb_part_shard *ps)
+{
+    return (int64_t)rb_tail_cache_mem(ps->tail_cache);
+}
+
+int64_t rb_part_mem_floor(const struct rb_part_shard *ps)
+{
+    return RB_MIN(ps->bc->log_tail_cache_bytes, ps->bc->shard_memory_budget_bytes / 8);
+}
+
+int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes)
+{
+    int64_t keep = RB_MAX(bytes, rb_part_mem_floor(ps));
+    return (int64_t)rb_tail_cache_limit(ps->tail_cache, (uint64_t)keep);
+}
+
 const struct rb_part_stats *rb_part_stats(const struct rb_part_shard *ps)
 {
     return &ps->stats;

@@ -21,6 +21,7 @@ struct rb_tail_cache *rb_tail_cache_new(uint64_t budget_bytes)
     if (!tc)
         return NULL;
     tc->budget_bytes = budget_bytes;
+    tc->limit_bytes = UINT64_MAX;
     rb_list_init(&tc->cached);
     rb_list_init(&tc->spares);
     return tc;
@@ -48,6 +49,19 @@ void rb_tail_cache_free(struct rb_tail_cache *tc)
 uint64_t rb_tail_cache_bytes(const struct rb_tail_cache *tc)
 {
     return tc ? tc->bytes : 0;
+}
+
+uint64_t rb_tail_cache_mem(const struct rb_tail_cache *tc)
+{
+    if (!tc)
+        return 0;
+    struct rb_chunk *spare = rb_list_first_entry(&tc->spares, struct rb_chunk, link);
+    return tc->bytes + (spare ? (uint64_t)tc->n_spares * spare->bytes : 0);
+}
+
+static bool yielding(const struct rb_tail_cache *tc)
+{
+    return tc->limit_bytes < tc->budget_bytes;
 }
 
 struct rb_chunk *rb_chunk_get(struct rb_tail_cache *tc, uint32_t bytes)
@@ -80,7 +94,8 @@ void rb_chunk_put(struct rb_tail_cache *tc, struct rb_chunk *c)
 {
     RB_ASSERT(!c->cached && !rb_list_linked(&c->link));
     struct rb_chunk *spare = tc ? rb_list_first_entry(&tc->spares, struct rb_chunk, link) : NULL;
-    if (!tc || tc->n_spares >= RB_TAIL_CACHE_SPARES || (spare && spare->bytes != c->bytes)) {
+    if (!tc || tc->n_spares >= RB_TAIL_CACHE_SPARES || (spare && spare->bytes != c->bytes) ||
+        yielding(tc)) {
         chunk_free(c);
         return;
     }
@@ -107,14 +122,37 @@ void rb_tail_cache_unlink(struct rb_tail_cache *tc, struct rb_chunk *c)
     tc->bytes -= c->bytes;
 }
 
-void rb_tail_cache_trim(struct rb_tail_cache *tc)
+/* Evict oldest-first until within keep bytes. */
+static void trim_to(struct rb_tail_cache *tc, uint64_t keep, bool yield)
 {
-    while (tc->bytes > tc->budget_bytes) {
+    while (tc->bytes > keep) {
         struct rb_chunk *c = rb_list_first_entry(&tc->cached, struct rb_chunk, link);
         RB_ASSERT(c);
         struct rb_log *log = c->log;
         rb_tail_cache_unlink(tc, c);
-        rb_log_chunk_evict(log, c);
+        rb_log_chunk_evict(log, c); /* may put c on the spares (not while yielding) */
         tc->evicted_chunks++;
+        tc->yielded_chunks += yield;
     }
+}
+
+void rb_tail_cache_trim(struct rb_tail_cache *tc)
+{
+    trim_to(tc, RB_MIN(tc->budget_bytes, tc->limit_bytes), yielding(tc));
+}
+
+uint64_t rb_tail_cache_limit(struct rb_tail_cache *tc, uint64_t bytes)
+{
+    uint64_t before = rb_tail_cache_mem(tc);
+    tc->limit_bytes = bytes;
+    if (!yielding(tc))
+        return 0;
+    trim_to(tc, bytes, true);
+    struct rb_chunk *c;
+    while ((c = rb_list_first_entry(&tc->spares, struct rb_chunk, link))) {
+        rb_list_del(&c->link);
+        tc->n_spares--;
+        chunk_free(c);
+    }
+    return before - rb_tail_cache_mem(tc);
 }

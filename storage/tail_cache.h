@@ -12,6 +12,10 @@
  * Budget: counts written ("clean") chunks only. Chunks not yet written are bounded
  * by each log's max_dirty_bytes; the spare pool holds at most RB_TAIL_CACHE_SPARES
  * buffers.
+ * Yield: the shard's memory budget may hold the cache below its own budget
+ * (rb_tail_cache_limit, from the partition layer's owner each turn): it gives the
+ * memory back at once, oldest chunks first, and its spares too, and stays under
+ * the limit until the limit rises again. Reads of what it gave back go to the file.
  * Threading: one cache per shard, used only by the shard that owns its logs.
  */
 #ifndef RB_STORAGE_TAIL_CACHE_H
@@ -37,11 +41,13 @@ struct rb_chunk {
 
 struct rb_tail_cache {
     uint64_t budget_bytes;
+    uint64_t limit_bytes;       /* the shard's budget's cap (UINT64_MAX: none) */
     uint64_t bytes;             /* cached chunks */
     struct rb_list_node cached; /* rb_chunk.link, oldest first */
     struct rb_list_node spares; /* rb_chunk.link, all of one size */
     int n_spares;
-    uint64_t evicted_chunks; /* statistics */
+    uint64_t evicted_chunks; /* statistics (yielded_chunks included) */
+    uint64_t yielded_chunks; /* evicted because of limit_bytes */
 };
 
 /* budget_bytes 0: nothing is kept once written (the behaviour without a cache). */
@@ -49,6 +55,13 @@ struct rb_tail_cache *rb_tail_cache_new(uint64_t budget_bytes);
 /* Every log using it must be closed first. */
 void rb_tail_cache_free(struct rb_tail_cache *tc);
 uint64_t rb_tail_cache_bytes(const struct rb_tail_cache *tc);
+/* The memory it holds: cached chunks and spare buffers (tc may be NULL: 0). */
+uint64_t rb_tail_cache_mem(const struct rb_tail_cache *tc);
+/* Keep at most min(budget_bytes, bytes) cached from now on: evicts the oldest
+ * chunks at once; below budget_bytes the spares are freed too. Owner shard only,
+ * never from inside a storage call (the logs' chunk arrays change). Returns the
+ * bytes given back. */
+uint64_t rb_tail_cache_limit(struct rb_tail_cache *tc, uint64_t bytes);
 
 /* ---- storage-internal ---- */
 

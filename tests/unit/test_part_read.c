@@ -6,6 +6,8 @@
  */
 #include "part_test_util.h"
 
+#include <unistd.h>
+
 TestSuite(part_read, .init = pt_setup, .fini = pt_teardown);
 
 /* Append nrec records with acks=0 (answered at once) and flush them. */
@@ -139,4 +141,56 @@ Test(part_read, list_offsets_and_trim)
     struct rb_part_offsets none = {.it.key = {"nope", 4, 0}, .timestamp = -1};
     rb_part_list_offsets(pt_ps, &none);
     cr_assert_eq(none.it.error, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+}
+
+/* The whole of r's bytes (the file piece by pread, then memory) into out. */
+static uint32_t data_bytes(const struct rb_part_read *r, uint8_t *out)
+{
+    const struct rb_part_data *d = &r->data;
+    if (d->file_len)
+        cr_assert_eq(pread(d->file_fd, out, d->file_len, (off_t)d->file_pos), (ssize_t)d->file_len);
+    memcpy(out + d->file_len, d->mem, d->len - d->file_len);
+    return d->len;
+}
+
+/* The shard's budget takes the tail cache back to its floor (budget / 8 here):
+ * the bytes it held count in rb_part_mem, a read afterwards gets the same bytes,
+ * now partly from the file, and with no floor the figure returns to zero. */
+Test(part_read, tail_cache_yields_to_the_floor_and_reads_go_to_disk)
+{
+    static uint8_t before[1 << 20], after[1 << 20];
+    pt_bc.shard_memory_budget_bytes = 512 << 10;
+    cr_assert_eq(rb_part_mem_floor(pt_ps), 64 << 10);
+    for (int i = 0; i < 40; i++)
+        produce(100, (uint32_t)i + 1); /* ~11 KB each: ~27 chunks of 16 KiB */
+    cr_assert_gt(rb_part_mem(pt_ps), 256 << 10, "cached %lld", (long long)rb_part_mem(pt_ps));
+    struct reads rd;
+    read_start(&rd, 0, 1, 1000);
+    cr_assert_eq(rd.r.it.error, 0);
+    cr_assert_eq(rd.r.data.file_len, 0, "all from memory before the yield");
+    uint32_t n = data_bytes(&rd.r, before);
+    cr_assert_gt(n, 400 << 10);
+    rb_part_data_clear(&rd.r.data);
+
+    int64_t held = rb_part_mem(pt_ps);
+    cr_assert_eq(rb_part_mem_limit(pt_ps, 0), held - rb_part_mem(pt_ps));
+    cr_assert_eq(rb_part_mem(pt_ps), 64 << 10, "kept %lld", (long long)rb_part_mem(pt_ps));
+    read_start(&rd, 0, 1, 1000);
+    cr_assert_eq(rd.r.it.error, 0);
+    cr_assert_gt(rd.r.data.file_len, 0, "the yielded part from the file");
+    cr_assert_eq(data_bytes(&rd.r, after), n);
+    cr_assert_eq(memcmp(before, after, n), 0);
+    rb_part_data_clear(&rd.r.data);
+
+    /* still capped while more is written */
+    produce(100, 99);
+    cr_assert_leq(rb_part_mem(pt_ps), 64 << 10);
+    /* no floor: nothing is kept */
+    pt_bc.shard_memory_budget_bytes = 0;
+    rb_part_mem_limit(pt_ps, 0);
+    cr_assert_eq(rb_part_mem(pt_ps), 0);
+    read_start(&rd, 0, 1, 1000);
+    cr_assert_eq(data_bytes(&rd.r, after), rd.r.data.len);
+    cr_assert_eq(memcmp(before, after, n), 0);
+    rb_part_data_clear(&rd.r.data);
 }

@@ -282,3 +282,77 @@ Test(tail_cache, reopen_after_roll_and_budget_change)
     cr_assert_eq(rb_tail_cache_bytes(tc), 0);
     rb_tail_cache_free(tc);
 }
+
+/* The shard's budget tightens: the cache gives back its oldest chunks down to the
+ * limit at once (spares too), stays under it while more is written, reads of what
+ * it gave back come from the file with the same bytes, and it grows back once the
+ * limit is lifted. Accounting ends at zero. */
+Test(tail_cache, yields_to_the_limit_oldest_first)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(8 * CB);
+    struct tlog a, b;
+    topen(&a, "a", tc);
+    topen(&b, "b", tc);
+    tappend(&a, 9); /* a: chunks 0, 1 written */
+    tappend(&b, 9); /* b: chunks 0, 1 */
+    tappend(&a, 9); /* a: chunks 2, 3 */
+    cr_assert_eq(rb_tail_cache_bytes(tc), 6 * CB);
+    cr_assert_eq(mem_start(&a), 0);
+    cr_assert_eq(mem_start(&b), 0);
+    cr_assert_geq(rb_tail_cache_mem(tc), rb_tail_cache_bytes(tc));
+
+    /* limit 3 chunks: a's 0, 1 and b's 0 go (the oldest written), nothing else */
+    uint64_t before = rb_tail_cache_mem(tc);
+    uint64_t freed = rb_tail_cache_limit(tc, 3 * CB);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 3 * CB);
+    cr_assert_eq(freed, before - rb_tail_cache_mem(tc));
+    cr_assert_geq(freed, 3 * CB);
+    cr_assert_eq(tc->n_spares, 0, "spares freed while yielding");
+    cr_assert_eq(rb_tail_cache_mem(tc), 3 * CB);
+    cr_assert_eq(tc->yielded_chunks, 3);
+    cr_assert_eq(mem_start(&a), 2 * CB);
+    cr_assert_eq(mem_start(&b), CB);
+    check_exact(&a); /* the evicted part from the file, exactly */
+    check_exact(&b);
+
+    /* more writes stay under the limit; freed chunks are not kept as spares */
+    tappend(&b, 12);
+    cr_assert_leq(rb_tail_cache_bytes(tc), 3 * CB);
+    cr_assert_eq(tc->n_spares, 0);
+    check_exact(&b);
+
+    /* the limit to zero: nothing is kept, every read still exact */
+    rb_tail_cache_limit(tc, 0);
+    cr_assert_eq(rb_tail_cache_mem(tc), 0);
+    cr_assert_eq(mem_start(&a), rb_log_size_bytes(a.log) / CB * CB);
+    check_exact(&a);
+    check_exact(&b);
+
+    /* lifted (above the cache's own budget): it fills up to its budget again */
+    cr_assert_eq(rb_tail_cache_limit(tc, UINT64_MAX), 0);
+    tappend(&a, 60);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 8 * CB);
+    check_exact(&a);
+    rb_log_close(a.log);
+    rb_log_close(b.log);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+    cr_assert_leq(rb_tail_cache_mem(tc), (uint64_t)RB_TAIL_CACHE_SPARES * CB);
+    rb_tail_cache_free(tc);
+}
+
+/* A limit above what is cached evicts nothing and keeps the spares. */
+Test(tail_cache, limit_above_usage_is_a_no_op)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(8 * CB);
+    struct tlog a;
+    topen(&a, "a", tc);
+    tappend(&a, 9);
+    uint64_t cached = rb_tail_cache_bytes(tc);
+    cr_assert_eq(rb_tail_cache_limit(tc, 16 * CB), 0);
+    cr_assert_eq(rb_tail_cache_limit(tc, 8 * CB), 0);
+    cr_assert_eq(rb_tail_cache_bytes(tc), cached);
+    cr_assert_eq(tc->yielded_chunks, 0);
+    check_exact(&a);
+    rb_log_close(a.log);
+    rb_tail_cache_free(tc);
+}
