@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# t_compress_bomb.sh - compression bombs on a 1-shard broker (issue 13 row 7: one
+# 214 KB Produce of 100 zstd batches of 65 MiB stalled the shard's other
+# connections for 12 s).
+#
+# One connection pipelines Produce requests whose zstd and lz4 batches each
+# decompress to 40 MiB (under the 64 MiB decompression cap: legal), then batches of
+# 80 MiB (over the cap: refused); another connection on the same shard does
+# Metadata round trips meanwhile. Asserted: the other connection's worst round trip
+# under AB_RTT_MS (a liveness bound, not a speed one: CI machines are loaded), the
+# broker's peak RSS under the budget + margin, every legal record acknowledged and
+# stored, the over-cap ones refused, and everything acknowledged back after kill -9.
+AB_SHARDS=1
+. "$(dirname "$0")/lib_abuse.sh"
+AB_RTT_MS=${AB_RTT_MS:-2000}
+NREQ=${AB_BOMB_REQS:-2}
+NBATCH=${AB_BOMB_BATCHES:-50}
+
+ab_start
+ab_fill part 1 500 1024
+ct 60 "$ROOT/build/bin/ringctl" topics --bootstrap-server "$(rb_bootstrap)" --create \
+    --topic bomb --partitions 1 --replication-factor 1 >"$T_TMP/create.out" 2>&1 ||
+    fail "create bomb: $(cat "$T_TMP/create.out")"
+rss0=$(rb_rss_mb)
+ct 280 "$PY" "$AB_PY" bomb "$(rb_bootstrap)" bomb "$NREQ" "$NBATCH" 40 80 >"$T_TMP/attack.out" 2>&1 ||
+    fail "bomb client: $(cat "$T_TMP/attack.out")"
+rb_check_alive "after the bombs"
+rss_peak=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$RB_PID/status")
+bound=$(ab_rss_bound "$rss0")
+line=$(grep '^bomb ' "$T_TMP/attack.out")
+info "$line"
+rtt=$(sed -n 's/.*max_rtt_ms=\([0-9]*\).*/\1/p' <<<"$line")
+probes=$(sed -n 's/.* probes=\([0-9]*\).*/\1/p' <<<"$line")
+info "RSS before ${rss0} MiB, peak ${rss_peak} MiB (bound ${bound}); other connection: ${probes} round trips, worst ${rtt} ms (bound ${AB_RTT_MS})"
+[ -n "$rtt" ] && [ "$probes" -gt 0 ] || fail "no figures from the bomb client"
+[ "$rtt" -le "$AB_RTT_MS" ] || fail "the other connection waited ${rtt} ms for a Metadata answer"
+[ "$rss_peak" -le "$bound" ] || fail "RSS peak ${rss_peak} MiB over the bound ${bound} MiB"
+ab_check_restart part 500
+stored=$(sed -n 's/.* stored=\([0-9]*\).*/\1/p' <<<"$line")
+got=$(ct 60 "$PY" "$AB_PY" count "$(rb_bootstrap)" bomb)
+[ "$got" -ge "$stored" ] || fail "bomb has $got records after the restart, $stored were stored"
+info "bomb: $got of $stored records read back after the restart"
+rb_stop
+exit 0
