@@ -128,6 +128,8 @@ static bool conn_over(const struct rb_conn *c, int num, int den)
 /* May the connection's next request be dispatched now? */
 static bool conn_may_dispatch(const struct rb_conn *c)
 {
+    if (c->stepping > 0)
+        return false; /* a request working over several turns keeps the order */
     if (c->q_undispatched == c->q_head)
         return true; /* nothing else outstanding: always progress */
     return c->mem - partial_bytes(c) < conn_budget(c->net) &&
@@ -553,6 +555,31 @@ static void conn_try_send(struct rb_conn *c)
         c->busy--;
     }
     conn_update_pause(c);
+}
+
+void rb_request_step_begin(struct rb_request *req)
+{
+    struct rb_conn *c = req->conn;
+    req->stepping = true;
+    if (c)
+        c->stepping++;
+}
+
+void rb_request_step_end(struct rb_request *req)
+{
+    struct rb_conn *c = req->conn;
+    RB_ASSERT(req->stepping);
+    req->stepping = false;
+    if (!c)
+        return; /* closed meanwhile: its count went with it */
+    RB_ASSERT(c->stepping > 0);
+    if (--c->stepping == 0 && c->q_undispatched && !c->dispatching) {
+        c->busy++;
+        conn_dispatch_more(c);
+        c->busy--;
+        conn_update_pause(c);
+        conn_maybe_free(c); /* a request dispatched now may have closed it */
+    }
 }
 
 /* The response of req is complete: its reservation becomes what it holds. */

@@ -156,7 +156,8 @@ struct rb_request {
     struct rb_writer out; /* size + response header + body */
     enum rb_req_state state;
     bool respond;
-    int refs; /* 1 for the connection queue + 1 per outstanding async part */
+    bool stepping; /* between rb_request_step_begin and _end */
+    int refs;      /* 1 for the connection queue + 1 per outstanding async part */
     int64_t start_ms;
     struct rb_net *metered;  /* handed to its handler: counted in its metrics */
     void *ctx;               /* handler state */
@@ -219,6 +220,7 @@ struct rb_conn {
     int64_t frame_mem; /* of which frames */
     bool dispatching;  /* in conn_dispatch_more */
     bool gated;        /* requests wait for the budget (counted in n_gated) */
+    int stepping;      /* requests whose work runs over several loop turns */
 };
 
 /* Start/stop hooks for the shard runtime (net/conn.c). */
@@ -258,6 +260,12 @@ static inline void rb_request_hold(struct rb_request *req)
     req->refs++;
 }
 void rb_request_release(struct rb_request *req);
+/* req's work continues on later loop turns (rb_post to self): its connection
+ * dispatches nothing after it meanwhile, so later requests keep their order
+ * (a produce behind it must not reach the partition first). Each pause is ended
+ * with rb_request_step_end (also when the connection closed meanwhile). */
+void rb_request_step_begin(struct rb_request *req);
+void rb_request_step_end(struct rb_request *req);
 
 /* ---- response transmission (net/resp_send.c) ---- */
 /* Issue the next operation for the head response req: 1 issued, 0 when it is all

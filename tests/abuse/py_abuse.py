@@ -31,10 +31,10 @@ another client meanwhile), then closes them.
       the records stored in TOPIC-0, counted from the fetched batch headers.
 """
 import ctypes
+import multiprocessing
 import socket
 import struct
 import sys
-import threading
 import time
 
 from kafka.protocol.api import RequestHeader
@@ -210,17 +210,20 @@ def meta_frame(corr):
     return struct.pack(">i", len(msg)) + msg
 
 
-def probe_loop(bs, stop, out):
+def probe_loop(bs, stop, pipe):
+    """A process of its own (no shared interpreter lock with the bomber)."""
+    out = []
     s = connect(bs, reads=True)
     corr = 0
     while not stop.is_set():
         t0 = time.monotonic()
         s.sendall(meta_frame(corr))
         read_frame(s)
-        out.append(time.monotonic() - t0)
+        out.append((time.monotonic() - t0, t0))
         corr += 1
         time.sleep(0.005)
     s.close()
+    pipe.send(out)
 
 
 def stored_records(bs, topic):
@@ -255,8 +258,9 @@ def bomb(bs, topic, nreq, nbatch, mib, over_mib):
               for r in range(nreq)]
     over = [one_record_batch(4, over_mib << 20), one_record_batch(3, over_mib << 20)]
     frames += [produce_frame(topic, [b], nreq + i) for i, b in enumerate(over)]
-    stop, rtts = threading.Event(), []
-    probe = threading.Thread(target=probe_loop, args=(bs, stop, rtts))
+    stop = multiprocessing.Event()
+    rx, tx = multiprocessing.Pipe(duplex=False)
+    probe = multiprocessing.Process(target=probe_loop, args=(bs, stop, tx))
     probe.start()
     time.sleep(0.3)
     s = connect(bs, reads=True)
@@ -268,18 +272,22 @@ def bomb(bs, topic, nreq, nbatch, mib, over_mib):
         resp = ProduceResponse_v7.decode(read_frame(s)[4:])
         errors.append(resp.topics[0][1][0][1])
     secs = time.monotonic() - t0
+    t_bomb = t0
     time.sleep(0.3)
     stop.set()
+    rtts = rx.recv()
     probe.join()
     s.close()
     acked = sum(nbatch for e in errors[:nreq] if e == 0)
     refused = errors[nreq:]
     stored = stored_records(bs, topic)
+    worst = max(rtts or [(0, t_bomb)])
+    rtt_ms = sorted(1000 * r for r, _ in rtts) or [0]
     print("bomb legal=%d acked=%d errors=%s refused_errors=%s stored=%d request_bytes=%d "
-          "decompressed_mib=%d secs=%.2f probes=%d max_rtt_ms=%.0f" %
+          "decompressed_mib=%d secs=%.2f probes=%d p50_rtt_ms=%.1f max_rtt_ms=%.0f max_at_s=%.2f" %
           (nreq * nbatch, acked, ",".join(map(str, errors[:nreq])), ",".join(map(str, refused)), stored,
            sum(len(f) for f in frames), nreq * nbatch * mib, secs, len(rtts),
-           1000 * max(rtts or [0])), flush=True)
+           rtt_ms[len(rtt_ms) // 2], 1000 * worst[0], worst[1] - t_bomb), flush=True)
     if acked != nreq * nbatch or 0 in refused or stored != acked:
         raise SystemExit(1)
 
