@@ -167,8 +167,10 @@ int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int3
                 return RB_KERR_UNKNOWN_SERVER_ERROR;
             struct rb_ts_range ts;
             st = rb_batch_deep_validate(c, b, &bi, rb_decomp_cap(max_bytes), &ts);
-            if (codec != RB_CODEC_NONE)
+            if (codec != RB_CODEC_NONE) {
                 cost += (int64_t)rb_codec_last_out(c);
+                rb_codec_trim(c); /* a bomb's scratch is not kept between steps */
+            }
             if (st != RB_BATCH_OK)
                 return batch_error(st);
             int16_t err = ts_check(tsr, &ts);

@@ -251,7 +251,10 @@ struct rb_part_vstate {
 /* rb_part_validate from vs->off (zeroed to start) while *budget > 0, at least one
  * batch; each batch's cost is taken from *budget. Returns an enum rb_kerr (the
  * whole records refused, whichever step found it); 0 with vs->off < len: call
- * again (next turn) for the rest; 0 with vs->off == len: valid, *recompress set. */
+ * again (next turn) for the rest; 0 with vs->off == len: valid, *recompress set.
+ * The shard's codec scratch is trimmed after each compressed batch: between steps
+ * it holds at most 2 x RB_CODEC_KEEP_BYTES (storage/compress.h), whatever the
+ * batches decompressed to. */
 int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
                               int32_t max_bytes, int target_codec, const struct rb_part_ts_rule *ts,
                               bool zstd_ok, struct rb_part_vstate *vs, int64_t *budget);

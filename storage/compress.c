@@ -414,6 +414,17 @@ size_t rb_codec_last_out(const struct rb_codec_ctx *c)
     return c->last_out;
 }
 
+size_t rb_codec_scratch_bytes(const struct rb_codec_ctx *c)
+{
+    return c->dec.cap + c->out.cap;
+}
+
+void rb_codec_trim(struct rb_codec_ctx *c)
+{
+    zbuf_trim(&c->dec);
+    zbuf_trim(&c->out);
+}
+
 /* ---- compression ---- */
 
 static const LZ4F_preferences_t lz4_prefs = {

@@ -4,7 +4,7 @@
  * give the answer of one go, a corrupt batch found in a later step refuses the
  * whole records with the error of one go, each step does at least one batch and
  * stops once its budget is spent, and a batch's cost is its bytes plus the bytes it
- * decompressed to.
+ * decompressed to, and the shard's codec scratch is released after a big batch.
  */
 #include "part_test_util.h"
 #include "storage/compress.h"
@@ -143,6 +143,54 @@ Test(part_validate_step, cost_is_bytes_read_plus_bytes_decompressed)
                                        &no_ts, true, &vs, &budget),
                  0);
     cr_assert_eq(budget, -(int64_t)(at[3] - at[2]));
+}
+
+Test(part_validate_step, scratch_is_released_after_a_big_batch)
+{
+    /* one record of 24 MiB of zeros, zstd: a few KiB on the wire */
+    static uint8_t big[64 << 10];
+    size_t vlen = 24u << 20;
+    uint8_t *plain = calloc(1, vlen + 64);
+    cr_assert_not_null(plain);
+    uint8_t head[32];
+    size_t h = 1; /* attributes 0, timestamp delta 0, offset delta 0, no key, the value */
+    h += tu_varint(head + h, 0);
+    h += tu_varint(head + h, 0);
+    h += tu_varint(head + h, -1);
+    h += tu_varint(head + h, (int64_t)vlen);
+    head[0] = 0;
+    size_t n = tu_varint(plain, (int64_t)(h + vlen + 1)); /* + header count 0 */
+    memcpy(plain + n, head, h);
+    n += h + vlen; /* the value's zeros */
+    n += tu_varint(plain + n, 0);
+    struct rb_codec_ctx *c = rb_codec_ctx_new();
+    int64_t zn = rb_compress(c, RB_CODEC_ZSTD, plain, n, big + RB_BATCH_HEADER_BYTES,
+                             sizeof(big) - RB_BATCH_HEADER_BYTES);
+    rb_codec_ctx_free(c);
+    cr_assert_gt(zn, 0);
+    struct tu_batch_spec s = {.nrec = 1,
+                              .base_ts = rb_wall_ms(),
+                              .producer_id = -1,
+                              .base_seq = -1,
+                              .value_bytes = 0,
+                              .seed = 1};
+    uint8_t hdr[256];
+    tu_build(hdr, &s);
+    memcpy(big, hdr, RB_BATCH_HEADER_BYTES);
+    size_t total = RB_BATCH_HEADER_BYTES + (size_t)zn;
+    rb_put_be32(big + 8, (uint32_t)(total - 12));
+    rb_put_be16(big + 21, RB_CODEC_ZSTD);
+    tu_fix_crc(big);
+    struct rb_part_vstate vs = {0};
+    int64_t budget = 1;
+    cr_assert_eq(
+        rb_part_validate_step(pt_ps, big, (int32_t)total, 1 << 20, -1, &no_ts, true, &vs, &budget),
+        0);
+    cr_assert_eq(vs.off, total);
+    cr_assert_leq(budget, 1 - (int64_t)vlen, "the decompressed bytes are the cost");
+    cr_assert_leq(rb_codec_scratch_bytes(rb_part_codec(pt_ps)), 2 * RB_CODEC_KEEP_BYTES,
+                  "scratch kept after the step");
+    free(plain);
 }
 
 Test(part_validate_step, records_validated_in_steps_append_as_usual)
