@@ -193,6 +193,71 @@ static void pop_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
     rb_fan_item_done(s, arg);
 }
 
+/* ListOffsets by timestamp (or max timestamp) may decompress a stored batch (up to
+ * the 64 MiB cap): such lookups run while this turn's budget lasts, the rest on
+ * later turns in order, so a request listing many partitions cannot stall the
+ * shard's other work for long (issue 13 row 7). */
+#define LO_TURN_BYTES ((int64_t)2 << 20)
+
+static bool lo_may_decompress(const struct rb_pop *op)
+{
+    return op->u.lo.timestamp >= 0 || op->u.lo.timestamp == -3;
+}
+
+static void lo_run(struct rb_shard *s, struct rb_fan_item *fi)
+{
+    struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
+    struct rb_part_shard *ps = rb_part_of(s);
+    uint64_t before = rb_part_codec_work(ps);
+    rb_part_list_offsets(ps, &op->u.lo);
+    rb_net_of(s)->lo_spent += (int64_t)(rb_part_codec_work(ps) - before);
+    rb_fan_item_done(s, fi);
+}
+
+static void lo_drain(struct rb_shard *s, void *arg)
+{
+    struct rb_net *n = rb_net_of(s);
+    (void)arg;
+    n->lo_posted = false;
+    while (n->lo_head && n->lo_spent < LO_TURN_BYTES) {
+        struct rb_fan_item *fi = n->lo_head;
+        n->lo_head = fi->next_deferred;
+        if (!n->lo_head)
+            n->lo_tail = NULL;
+        fi->next_deferred = NULL;
+        lo_run(s, fi);
+    }
+    if (n->lo_head) {
+        n->lo_posted = true;
+        rb_post(s, s->id, lo_drain, NULL);
+    }
+}
+
+static void lo_defer(struct rb_shard *s, struct rb_fan_item *fi)
+{
+    struct rb_net *n = rb_net_of(s);
+    fi->next_deferred = NULL;
+    if (n->lo_tail)
+        n->lo_tail->next_deferred = fi;
+    else
+        n->lo_head = fi;
+    n->lo_tail = fi;
+    if (!n->lo_posted) {
+        n->lo_posted = true;
+        rb_post(s, s->id, lo_drain, NULL);
+    }
+}
+
+void rb_net_lo_turn(struct rb_net *n)
+{
+    n->lo_spent = 0;
+}
+
+bool rb_net_lo_idle(const struct rb_net *n)
+{
+    return n->lo_head == NULL;
+}
+
 static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
 {
     struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
@@ -207,8 +272,12 @@ static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
         rb_part_trim(ps, &op->u.dr);
         break;
     case RB_POP_LIST_OFFSETS:
-        rb_part_list_offsets(ps, &op->u.lo);
-        break;
+        if (lo_may_decompress(op) &&
+            (rb_net_of(s)->lo_head || rb_net_of(s)->lo_spent >= LO_TURN_BYTES))
+            lo_defer(s, fi); /* behind the earlier ones: a later turn */
+        else
+            lo_run(s, fi);
+        return;
     default:
         RB_ASSERT(!"pop kind without an item run");
     }

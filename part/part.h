@@ -258,6 +258,9 @@ struct rb_part_vstate {
 int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
                               int32_t max_bytes, int target_codec, const struct rb_part_ts_rule *ts,
                               bool zstd_ok, struct rb_part_vstate *vs, int64_t *budget);
+/* Bytes the shard's codec scratch decompressed so far (ListOffsets and the
+ * validation measure their work with it). */
+uint64_t rb_part_codec_work(struct rb_part_shard *ps);
 /* A compression.type value as a codec, -1 for "producer" or unknown. */
 int rb_part_codec_from_config(const char *value);
 /* Owner: append a's records; a->it.done runs once answered. */

@@ -46,7 +46,8 @@ struct rb_codec_ctx {
     LZ4F_cctx *lz4c;
     ZSTD_DCtx *zstdd;
     ZSTD_CCtx *zstdc;
-    size_t last_out; /* bytes the last rb_decompress produced (the work it did) */
+    size_t last_out;    /* bytes the last rb_decompress produced (the work it did) */
+    uint64_t total_out; /* and all of them did */
 };
 
 size_t rb_decomp_cap(int32_t max_message_bytes)
@@ -400,6 +401,7 @@ int rb_decompress(struct rb_codec_ctx *c, int codec, const uint8_t *in, size_t l
         return -EINVAL;
     }
     c->last_out = e ? RB_MIN(c->dec.cap, cap) : n; /* a failed stream did up to a buffer */
+    c->total_out += c->last_out;
     if (e)
         return e;
     if (n >= cap)
@@ -412,6 +414,11 @@ int rb_decompress(struct rb_codec_ctx *c, int codec, const uint8_t *in, size_t l
 size_t rb_codec_last_out(const struct rb_codec_ctx *c)
 {
     return c->last_out;
+}
+
+uint64_t rb_codec_total_out(const struct rb_codec_ctx *c)
+{
+    return c->total_out;
 }
 
 size_t rb_codec_scratch_bytes(const struct rb_codec_ctx *c)

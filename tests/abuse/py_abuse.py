@@ -27,6 +27,11 @@ another client meanwhile), then closes them.
       records stored (from the batch headers, nothing decompressed). Prints
       "bomb legal=.. acked=.. refused_errors=.. stored=.. probes=.. max_rtt_ms=..";
       exit 1 when a legal request was refused or an over-cap one accepted.
+  py_abuse.py lotime HOST:PORT TOPIC PARTS MIB
+      one Produce of a zstd batch holding one record of MIB MiB of zeros to each of
+      partitions 0..PARTS-1, then (while a second connection does Metadata round
+      trips) one ListOffsets v1 asking each partition for that record's timestamp:
+      every partition must answer offset 0. Prints "lotime ... max_rtt_ms=..".
   py_abuse.py count HOST:PORT TOPIC
       the records stored in TOPIC-0, counted from the fetched batch headers.
 """
@@ -40,6 +45,7 @@ import time
 from kafka.protocol.api import RequestHeader
 from kafka.protocol.fetch import FetchRequest_v4, FetchResponse_v4
 from kafka.protocol.metadata import MetadataRequest_v1
+from kafka.protocol.offset import OffsetRequest_v1, OffsetResponse_v1
 from kafka.protocol.produce import ProduceRequest_v7, ProduceResponse_v7
 from kafka.record.util import calc_crc32c
 
@@ -292,6 +298,57 @@ def bomb(bs, topic, nreq, nbatch, mib, over_mib):
         raise SystemExit(1)
 
 
+def probe_start(bs):
+    stop = multiprocessing.Event()
+    rx, tx = multiprocessing.Pipe(duplex=False)
+    probe = multiprocessing.Process(target=probe_loop, args=(bs, stop, tx))
+    probe.start()
+    time.sleep(0.3)
+    return stop, rx, probe
+
+
+def probe_stop(p):
+    stop, rx, probe = p
+    time.sleep(0.3)
+    stop.set()
+    rtts = rx.recv()
+    probe.join()
+    return rtts
+
+
+def lotime(bs, topic, parts, mib):
+    batch = one_record_batch(4, mib << 20)
+    ts = struct.unpack_from(">q", batch, 27)[0]
+    s = connect(bs, reads=True)
+    s.settimeout(300)
+    req = ProduceRequest_v7(transactional_id=None, required_acks=1, timeout=60000,
+                            topics=[(topic, [(p, batch) for p in range(parts)])])
+    hdr = RequestHeader(req, correlation_id=1, client_id="rb-bomb")  # kept: weak encode()
+    msg = hdr.encode() + req.encode()
+    s.sendall(struct.pack(">i", len(msg)) + msg)
+    resp = ProduceResponse_v7.decode(read_frame(s)[4:])
+    perr = [p[1] for p in resp.topics[0][1]]
+    if any(perr):
+        raise SystemExit("lotime: produce errors %s" % perr)
+    p = probe_start(bs)
+    req = OffsetRequest_v1(replica_id=-1, topics=[(topic, [(i, ts) for i in range(parts)])])
+    hdr = RequestHeader(req, correlation_id=2, client_id="rb-bomb")  # kept: weak encode()
+    msg = hdr.encode() + req.encode()
+    t0 = time.monotonic()
+    s.sendall(struct.pack(">i", len(msg)) + msg)
+    resp = OffsetResponse_v1.decode(read_frame(s)[4:])
+    secs = time.monotonic() - t0
+    rtts = probe_stop(p)
+    answers = [(q[1], q[3]) for q in resp.topics[0][1]]
+    rtt_ms = sorted(1000 * r for r, _ in rtts) or [0]
+    print("lotime parts=%d mib=%d answers_ok=%d secs=%.2f probes=%d p50_rtt_ms=%.1f max_rtt_ms=%.0f"
+          % (parts, mib, sum(1 for a in answers if a == (0, 0)), secs, len(rtts),
+             rtt_ms[len(rtt_ms) // 2], rtt_ms[-1]), flush=True)
+    s.close()
+    if len(answers) != parts or any(a != (0, 0) for a in answers):
+        raise SystemExit("lotime: answers %s" % answers)
+
+
 def main(a):
     mode = a[1]
     if mode == "pipelined":
@@ -302,6 +359,8 @@ def main(a):
         dups_unread(a[2], a[3], int(a[4]), int(a[5]), float(a[6]))
     elif mode == "partial":
         partial(a[2], int(a[3]), int(a[4]), float(a[5]))
+    elif mode == "lotime":
+        lotime(a[2], a[3], int(a[4]), int(a[5]))
     elif mode == "count":
         print(stored_records(a[2], a[3]))
     elif mode == "bomb":
