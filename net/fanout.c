@@ -197,7 +197,7 @@ static void pop_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
  * the 64 MiB cap): such lookups run while this turn's budget lasts, the rest on
  * later turns in order, so a request listing many partitions cannot stall the
  * shard's other work for long (issue 13 row 7). */
-#define LO_TURN_BYTES ((int64_t)2 << 20)
+int64_t rb_net_lookup_turn_bytes = (int64_t)2 << 20;
 
 static bool lo_may_decompress(const struct rb_pop *op)
 {
@@ -219,7 +219,9 @@ static void lo_drain(struct rb_shard *s, void *arg)
     struct rb_net *n = rb_net_of(s);
     (void)arg;
     n->lo_posted = false;
-    while (n->lo_head && n->lo_spent < LO_TURN_BYTES) {
+    bool first = true; /* one at least, whatever the budget */
+    while (n->lo_head && (first || n->lo_spent < rb_net_lookup_turn_bytes)) {
+        first = false;
         struct rb_fan_item *fi = n->lo_head;
         n->lo_head = fi->next_deferred;
         if (!n->lo_head)
@@ -273,7 +275,7 @@ static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
         break;
     case RB_POP_LIST_OFFSETS:
         if (lo_may_decompress(op) &&
-            (rb_net_of(s)->lo_head || rb_net_of(s)->lo_spent >= LO_TURN_BYTES))
+            (rb_net_of(s)->lo_head || rb_net_of(s)->lo_spent >= rb_net_lookup_turn_bytes))
             lo_defer(s, fi); /* behind the earlier ones: a later turn */
         else
             lo_run(s, fi);

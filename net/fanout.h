@@ -159,6 +159,9 @@ bool rb_net_partitions_quiet(struct rb_net *n);
 /* Each loop turn: a new budget for ListOffsets lookups that decompress; idle: none
  * waits for a later turn (a stopping shard keeps turning until then). */
 void rb_net_lo_turn(struct rb_net *n);
+/* That budget (2 MiB decompressed); set once before the shards start (the
+ * simulator draws 0: every such lookup on a later turn). */
+extern int64_t rb_net_lookup_turn_bytes;
 bool rb_net_lo_idle(const struct rb_net *n);
 void rb_net_partitions_finish(struct rb_net *n);
 

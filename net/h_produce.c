@@ -166,6 +166,7 @@ static bool validate_more(struct rb_request *req, struct produce_ctx *pc, int64_
 {
     struct rb_produce_req *in = pc->in;
     struct rb_part_shard *ps = rb_part_of(rb_req_shard(req));
+    bool stepped = false; /* every call makes progress, whatever the budget */
     for (; pc->i < in->topic_data_n; pc->i++, pc->j = 0) {
         struct rb_produce_req_topic *rt = &in->topic_data[pc->i];
         for (; pc->j < rt->partition_data_n; pc->j++, pc->k++) {
@@ -182,8 +183,9 @@ static bool validate_more(struct rb_request *req, struct produce_ctx *pc, int64_
             } else if (pv->err) {
                 continue;
             }
-            if (budget <= 0)
+            if (stepped && budget <= 0)
                 return false;
+            stepped = true;
             int16_t err = rb_part_validate_step(ps, rp->records.ptr, rp->records.len, pv->max_bytes,
                                                 pv->target, &pv->tsr, req->hdr.api_version >= 7,
                                                 &pc->vs, &budget);
@@ -235,7 +237,7 @@ static void resume(struct rb_shard *s, void *arg)
 {
     struct rb_request *req = arg;
     struct produce_ctx *pc = req->ctx;
-    if (req->conn && !validate_more(req, pc, RB_PART_VALIDATE_TURN_BYTES)) {
+    if (req->conn && !validate_more(req, pc, rb_part_validate_turn_bytes)) {
         rb_post(s, s->id, resume, req);
         return;
     }
@@ -257,7 +259,7 @@ void rb_handle_produce(struct rb_request *req, void *msg)
     rb_pwalk_init(&pc->w, req, np);
     pc->pv = rb_req_alloc(req, (size_t)RB_MAX(np, 1), sizeof(*pc->pv));
     pc->all_err = request_error(req, in);
-    if (validate_more(req, pc, RB_PART_VALIDATE_FIRST_BYTES)) {
+    if (validate_more(req, pc, rb_part_validate_first_bytes)) {
         launch(req, pc);
         return;
     }

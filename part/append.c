@@ -130,10 +130,14 @@ int rb_part_codec_from_config(const char *value)
     return c >= 0 ? c : -1;
 }
 
+int64_t rb_part_validate_first_bytes = (int64_t)1 << 20;
+int64_t rb_part_validate_turn_bytes = (int64_t)2 << 20;
+
 /* Batches the owner will rebuild for compression.type (codec != target) are
  * deep-validated there, on their records as decompressed for the rebuild; the
  * others here, on the receiving shard (decompressing compressed ones), as Kafka's
- * LogValidator does for every produce. */
+ * LogValidator does for every produce. A step stops at a batch boundary once its
+ * budget is spent. */
 int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
                               int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
                               bool zstd_ok, struct rb_part_vstate *vs, int64_t *budget)
@@ -187,10 +191,7 @@ int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int3
     return RB_KERR_NONE;
 }
 
-/* Batches the owner will rebuild for compression.type (codec != target) are
- * deep-validated there, on their records as decompressed for the rebuild; the
- * others here, on the receiving shard (decompressing compressed ones), as Kafka's
- * LogValidator does for every produce. */
+/* The whole records in one step. */
 int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
                          int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
                          bool zstd_ok, bool *recompress)

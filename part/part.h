@@ -244,10 +244,11 @@ struct rb_part_vstate {
     bool recompress;
 };
 /* Per-turn budgets of validation work (bytes read plus bytes decompressed): on
- * arrival, then each later loop turn. A batch is never split: one that costs more
- * than the budget is done in one step. */
-#define RB_PART_VALIDATE_FIRST_BYTES ((int64_t)1 << 20)
-#define RB_PART_VALIDATE_TURN_BYTES  ((int64_t)2 << 20)
+ * arrival (1 MiB), then each later loop turn (2 MiB). A batch is never split: one
+ * that costs more than the budget is done in one step, and every step does one.
+ * Set once before the shards start (the simulator draws tiny ones, so that every
+ * produce is validated over many turns). */
+extern int64_t rb_part_validate_first_bytes, rb_part_validate_turn_bytes;
 /* rb_part_validate from vs->off (zeroed to start) while *budget > 0, at least one
  * batch; each batch's cost is taken from *budget. Returns an enum rb_kerr (the
  * whole records refused, whichever step found it); 0 with vs->off < len: call
