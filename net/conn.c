@@ -565,21 +565,22 @@ void rb_request_step_begin(struct rb_request *req)
         c->stepping++;
 }
 
-void rb_request_step_end(struct rb_request *req)
+void rb_request_step_end(struct rb_request *req, void (*then)(struct rb_request *req))
 {
     struct rb_conn *c = req->conn;
     RB_ASSERT(req->stepping);
     req->stepping = false;
     if (!c)
-        return; /* closed meanwhile: its count went with it */
+        return; /* closed meanwhile: its count went with it, req is dropped */
     RB_ASSERT(c->stepping > 0);
-    if (--c->stepping == 0 && c->q_undispatched && !c->dispatching) {
-        c->busy++;
+    c->busy++; /* then may answer req (and pop it): c stays */
+    c->stepping--;
+    then(req); /* before any later request of c is dispatched: their order */
+    if (c->stepping == 0 && c->q_undispatched && !c->dispatching && c->state != RB_CONN_CLOSING)
         conn_dispatch_more(c);
-        c->busy--;
-        conn_update_pause(c);
-        conn_maybe_free(c); /* a request dispatched now may have closed it */
-    }
+    c->busy--;
+    conn_update_pause(c);
+    conn_maybe_free(c); /* closed by then or by a request dispatched now */
 }
 
 /* The response of req is complete: its reservation becomes what it holds. */

@@ -231,6 +231,11 @@ static void launch(struct rb_request *req, struct produce_ctx *pc)
     rb_request_release(req);
 }
 
+static void launch_stepped(struct rb_request *req)
+{
+    launch(req, req->ctx);
+}
+
 /* A later loop turn: validate some more (the connection dispatches nothing after
  * this request meanwhile); a closed connection drops the request. */
 static void resume(struct rb_shard *s, void *arg)
@@ -241,10 +246,8 @@ static void resume(struct rb_shard *s, void *arg)
         rb_post(s, s->id, resume, req);
         return;
     }
-    rb_request_step_end(req);
-    if (req->conn)
-        launch(req, pc);
-    rb_request_release(req); /* the steps' hold */
+    rb_request_step_end(req, launch_stepped); /* before the connection's later requests */
+    rb_request_release(req);                  /* the steps' hold */
 }
 
 void rb_handle_produce(struct rb_request *req, void *msg)

@@ -268,9 +268,11 @@ void rb_request_release(struct rb_request *req);
 /* req's work continues on later loop turns (rb_post to self): its connection
  * dispatches nothing after it meanwhile, so later requests keep their order
  * (a produce behind it must not reach the partition first). Each pause is ended
- * with rb_request_step_end (also when the connection closed meanwhile). */
+ * with rb_request_step_end (also when the connection closed meanwhile), which
+ * runs then(req) - the rest of the handler - before the connection's later
+ * requests are dispatched; not at all when the connection is gone. */
 void rb_request_step_begin(struct rb_request *req);
-void rb_request_step_end(struct rb_request *req);
+void rb_request_step_end(struct rb_request *req, void (*then)(struct rb_request *req));
 
 /* ---- response transmission (net/resp_send.c) ---- */
 /* Issue the next operation for the head response req: 1 issued, 0 when it is all
