@@ -21,7 +21,8 @@ another client meanwhile), then closes them.
       compression bombs: NREQ Produce v7 requests (acks=1, partition 0), pipelined
       on one connection, each carrying NBATCH batches (zstd and lz4 in turn) of one
       record whose MIB MiB of zeros compress to a few KiB (legal: under the
-      decompression cap), then one request with one zstd and one lz4 batch of
+      decompression cap), each followed by a request of one small uncompressed
+      record (the base offsets must grow in send order), then one request with one zstd and one lz4 batch of
       OVER_MIB MiB (over the cap: must be refused). Meanwhile a second connection
       does Metadata round trips in a loop. Then a Fetch from offset 0 counts the
       records stored (from the batch headers, nothing decompressed). Prints
@@ -193,7 +194,9 @@ def compress(codec, data):
 def one_record_batch(codec, value_len):
     """A RecordBatch v2 (no producer id) of one record of value_len zero bytes."""
     body = b"\0" + zz(0) + zz(0) + zz(-1) + zz(value_len) + bytes(value_len) + zz(0)
-    recs = compress(codec, zz(len(body)) + body)
+    recs = zz(len(body)) + body
+    if codec:
+        recs = compress(codec, recs)
     now = int(time.time() * 1000)
     after_crc = struct.pack(">hiqqqhii", codec, 0, now, now, -1, -1, -1, 1) + recs
     crc = calc_crc32c(after_crc)
@@ -260,10 +263,13 @@ def stored_records(bs, topic):
 
 def bomb(bs, topic, nreq, nbatch, mib, over_mib):
     legal = [one_record_batch(4 if i % 2 == 0 else 3, mib << 20) for i in range(2)]
-    frames = [produce_frame(topic, [legal[b % 2] for b in range(nbatch)], r)
-              for r in range(nreq)]
+    small = one_record_batch(0, 100)
+    frames = []  # each big request followed by a small one: offsets in send order
+    for r in range(nreq):
+        frames.append(produce_frame(topic, [legal[b % 2] for b in range(nbatch)], 2 * r))
+        frames.append(produce_frame(topic, [small], 2 * r + 1))
     over = [one_record_batch(4, over_mib << 20), one_record_batch(3, over_mib << 20)]
-    frames += [produce_frame(topic, [b], nreq + i) for i, b in enumerate(over)]
+    frames += [produce_frame(topic, [b], 2 * nreq + i) for i, b in enumerate(over)]
     stop = multiprocessing.Event()
     rx, tx = multiprocessing.Pipe(duplex=False)
     probe = multiprocessing.Process(target=probe_loop, args=(bs, stop, tx))
@@ -273,10 +279,11 @@ def bomb(bs, topic, nreq, nbatch, mib, over_mib):
     s.settimeout(300)
     t0 = time.monotonic()
     s.sendall(b"".join(frames))
-    errors = []
+    errors, bases = [], []
     for _ in frames:
         resp = ProduceResponse_v7.decode(read_frame(s)[4:])
         errors.append(resp.topics[0][1][0][1])
+        bases.append(resp.topics[0][1][0][2])
     secs = time.monotonic() - t0
     t_bomb = t0
     time.sleep(0.3)
@@ -284,17 +291,19 @@ def bomb(bs, topic, nreq, nbatch, mib, over_mib):
     rtts = rx.recv()
     probe.join()
     s.close()
-    acked = sum(nbatch for e in errors[:nreq] if e == 0)
-    refused = errors[nreq:]
+    acked = sum((nbatch if r % 2 == 0 else 1) for r, e in enumerate(errors[:2 * nreq]) if e == 0)
+    in_order = all(bases[r] < bases[r + 1] for r in range(2 * nreq - 1))
+    refused = errors[2 * nreq:]
     stored = stored_records(bs, topic)
     worst = max(rtts or [(0, t_bomb)])
     rtt_ms = sorted(1000 * r for r, _ in rtts) or [0]
-    print("bomb legal=%d acked=%d errors=%s refused_errors=%s stored=%d request_bytes=%d "
+    print("bomb legal=%d acked=%d in_order=%d errors=%s refused_errors=%s stored=%d request_bytes=%d "
           "decompressed_mib=%d secs=%.2f probes=%d p50_rtt_ms=%.1f max_rtt_ms=%.0f max_at_s=%.2f" %
-          (nreq * nbatch, acked, ",".join(map(str, errors[:nreq])), ",".join(map(str, refused)), stored,
+          (nreq * (nbatch + 1), acked, in_order, ",".join(map(str, errors[:2 * nreq])),
+           ",".join(map(str, refused)), stored,
            sum(len(f) for f in frames), nreq * nbatch * mib, secs, len(rtts),
            rtt_ms[len(rtt_ms) // 2], 1000 * worst[0], worst[1] - t_bomb), flush=True)
-    if acked != nreq * nbatch or 0 in refused or stored != acked:
+    if acked != nreq * (nbatch + 1) or not in_order or 0 in refused or stored != acked:
         raise SystemExit(1)
 
 

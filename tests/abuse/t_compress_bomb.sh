@@ -4,11 +4,12 @@
 # connections for 12 s).
 #
 # One connection pipelines 2 Produce requests of 100 zstd and lz4 batches that each
-# decompress to 40 MiB (under the 64 MiB decompression cap: legal), then batches of
+# decompress to 40 MiB (under the 64 MiB decompression cap: legal), each followed by
+# a small produce (their base offsets must grow in send order), then batches of
 # 80 MiB (over the cap: refused); another connection on the same shard does
 # Metadata round trips meanwhile (8 GB decompressed in all). Before validation was
 # stepped its worst round trip was 4.3 s (2.0 s with 50 batches a request); after,
-# 0.15-0.26 s on a loaded 2-core machine. Then a ListOffsets flood (below).
+# 0.15-0.99 s on a loaded 2-core machine. Then a ListOffsets flood (below).
 # Asserted: the other connection's worst round trip under AB_RTT_MS (a liveness
 # bound, not a speed one: CI machines are loaded), the broker's peak RSS under the
 # budget + margin, every legal record acknowledged and stored, the over-cap ones
