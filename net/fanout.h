@@ -156,8 +156,9 @@ void rb_fetch_read_failed(struct rb_shard *s, const struct rb_resp_ext *e, int e
  * passed); after the loop: group state freed, logs closed. */
 void rb_net_partitions_turn(struct rb_net *n);
 bool rb_net_partitions_quiet(struct rb_net *n);
-/* Each loop turn: a new budget for ListOffsets lookups that decompress; idle: none
- * waits for a later turn (a stopping shard keeps turning until then). */
+/* Each loop turn: a new budget for owner items that decompress (ListOffsets by
+ * time, produce rebuilds); idle: none waits for a later turn (a stopping shard
+ * keeps turning until then). */
 void rb_net_lo_turn(struct rb_net *n);
 /* That budget (2 MiB decompressed); set once before the shards start (the
  * simulator draws 0: every such lookup on a later turn). */

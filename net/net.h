@@ -118,8 +118,10 @@ struct rb_net {
     bool mem_freed;
     int64_t mem_peak;      /* highest mem since the last collect */
     uint32_t collect_seen; /* the broker's collect_epoch this shard acted on */
-    /* ListOffsets lookups that may decompress, past this turn's budget (lo_spent
-     * bytes decompressed this turn): run on later turns, in order (net/fanout.c) */
+    /* Owner items that may decompress (ListOffsets by time, produces rebuilt for
+     * compression.type) past this turn's budget (lo_spent bytes decompressed this
+     * turn), and every produce or lookup behind them: later turns, in order
+     * (net/fanout.c) */
     struct rb_fan_item *lo_head, *lo_tail;
     bool lo_posted;
     int64_t lo_spent;
