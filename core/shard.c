@@ -284,7 +284,11 @@ static void wait_for_work(struct rb_shard *s)
     rb_counter_add(&s->stat_sqes, (uint64_t)s->unsubmitted);
     if (busy || next <= rb_mono_ms()) {
         atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
-        io_uring_submit(&s->ring);
+        /* Do not wait, but do run the ring's deferred task work (DEFER_TASKRUN
+         * completes I/O only when the task asks for events): a plain submit
+         * here starved every socket while work stayed pending turn after turn
+         * (stepped validation, a busy inbox). */
+        io_uring_submit_and_get_events(&s->ring);
     } else if (next == INT64_MAX) {
         io_uring_submit_and_wait(&s->ring, 1);
     } else {

@@ -477,6 +477,32 @@ static void conn_try_send(struct rb_conn *c)
     conn_update_pause(c);
 }
 
+void rb_request_step_begin(struct rb_request *req)
+{
+    struct rb_conn *c = req->conn;
+    req->stepping = true;
+    if (c)
+        c->stepping++;
+}
+
+void rb_request_step_end(struct rb_request *req, void (*then)(struct rb_request *req))
+{
+    struct rb_conn *c = req->conn;
+    RB_ASSERT(req->stepping);
+    req->stepping = false;
+    if (!c)
+        return; /* closed meanwhile: its count went with it, req is dropped */
+    RB_ASSERT(c->stepping > 0);
+    c->busy++; /* then may answer req (and pop it): c stays */
+    c->stepping--;
+    then(req); /* before any later request of c is dispatched: their order */
+    if (c->stepping == 0 && c->q_undispatched && !c->dispatching && c->state != RB_CONN_CLOSING)
+        conn_dispatch_more(c);
+    c->busy--;
+    conn_update_pause(c);
+    conn_maybe_free(c); /* closed by then or by a request dispatched now */
+}
+
 /* The response of req is complete: its reservation becomes what it holds. */
 static void charge_response(struct rb_conn *c, struct rb_request *req)
 {

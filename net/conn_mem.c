@@ -94,6 +94,8 @@ bool rb_conn_over(const struct rb_conn *c, int num, int den)
 /* May the connection's next request be dispatched now? */
 bool rb_conn_may_dispatch(const struct rb_conn *c)
 {
+    if (c->stepping > 0)
+        return false; /* a request working over several turns keeps the order */
     if (c->q_undispatched == c->q_head)
         return true; /* nothing else outstanding: always progress */
     return c->mem - partial_bytes(c) < conn_budget(c->net) &&

@@ -193,21 +193,103 @@ static void pop_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
     rb_fan_item_done(s, arg);
 }
 
-static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
+/* Items that may decompress up to a 64 MiB cap on the owner: ListOffsets by
+ * timestamp (or max timestamp) reading a stored batch, and a produce the owner
+ * rebuilds for compression.type. They run while this turn's budget lasts, the rest
+ * on later turns in order, so a request listing many partitions cannot stall the
+ * shard's other work for long (issue 13 row 7). While some wait, every produce and
+ * such lookup queues behind them: appends keep their order. */
+int64_t rb_net_lookup_turn_bytes = (int64_t)2 << 20;
+
+static bool heavy_kind(const struct rb_pop *op)
+{
+    return op->kind == RB_POP_PRODUCE || op->kind == RB_POP_LIST_OFFSETS;
+}
+
+static bool heavy(const struct rb_pop *op)
+{
+    if (op->kind == RB_POP_PRODUCE)
+        return op->u.produce.recompress;
+    return op->kind == RB_POP_LIST_OFFSETS && (op->u.lo.timestamp >= 0 || op->u.lo.timestamp == -3);
+}
+
+static void lo_run(struct rb_shard *s, struct rb_fan_item *fi)
 {
     struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
     struct rb_part_shard *ps = rb_part_of(s);
-    switch (op->kind) {
-    case RB_POP_PRODUCE:
+    uint64_t before = rb_part_codec_work(ps);
+    if (op->kind == RB_POP_PRODUCE) {
         op->u.it.done = pop_answered;
         op->u.it.done_arg = fi;
         rb_part_append(ps, &op->u.produce); /* pop_answered: now or once durable */
-        return;
-    case RB_POP_DELETE_RECORDS:
-        rb_part_trim(ps, &op->u.dr);
-        break;
-    case RB_POP_LIST_OFFSETS:
+    } else {
         rb_part_list_offsets(ps, &op->u.lo);
+    }
+    rb_net_of(s)->lo_spent += (int64_t)(rb_part_codec_work(ps) - before);
+    if (op->kind != RB_POP_PRODUCE)
+        rb_fan_item_done(s, fi);
+}
+
+static void lo_drain(struct rb_shard *s, void *arg)
+{
+    struct rb_net *n = rb_net_of(s);
+    (void)arg;
+    n->lo_posted = false;
+    bool first = true; /* one at least, whatever the budget */
+    while (n->lo_head && (first || n->lo_spent < rb_net_lookup_turn_bytes)) {
+        first = false;
+        struct rb_fan_item *fi = n->lo_head;
+        n->lo_head = fi->next_deferred;
+        if (!n->lo_head)
+            n->lo_tail = NULL;
+        fi->next_deferred = NULL;
+        lo_run(s, fi);
+    }
+    if (n->lo_head) {
+        n->lo_posted = true;
+        rb_post(s, s->id, lo_drain, NULL);
+    }
+}
+
+static void lo_defer(struct rb_shard *s, struct rb_fan_item *fi)
+{
+    struct rb_net *n = rb_net_of(s);
+    fi->next_deferred = NULL;
+    if (n->lo_tail)
+        n->lo_tail->next_deferred = fi;
+    else
+        n->lo_head = fi;
+    n->lo_tail = fi;
+    if (!n->lo_posted) {
+        n->lo_posted = true;
+        rb_post(s, s->id, lo_drain, NULL);
+    }
+}
+
+void rb_net_lo_turn(struct rb_net *n)
+{
+    n->lo_spent = 0;
+}
+
+bool rb_net_lo_idle(const struct rb_net *n)
+{
+    return n->lo_head == NULL;
+}
+
+static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
+{
+    struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
+    struct rb_net *n = rb_net_of(s);
+    if (heavy_kind(op)) {
+        if (n->lo_head || (heavy(op) && n->lo_spent >= rb_net_lookup_turn_bytes))
+            lo_defer(s, fi); /* behind the earlier ones: a later turn */
+        else
+            lo_run(s, fi);
+        return;
+    }
+    switch (op->kind) {
+    case RB_POP_DELETE_RECORDS:
+        rb_part_trim(rb_part_of(s), &op->u.dr);
         break;
     default:
         RB_ASSERT(!"pop kind without an item run");

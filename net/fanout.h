@@ -37,6 +37,7 @@ struct rb_fan_item {
     int16_t shard;              /* owner; -1: answered on the origin, not sent */
     /* owner: run the item; ends in rb_fan_item_done (now or later) */
     void (*run)(struct rb_shard *s, struct rb_fan_item *it);
+    struct rb_fan_item *next_deferred; /* owner: queued for a later turn */
 };
 
 struct rb_fan_ops {
@@ -155,6 +156,14 @@ void rb_fetch_read_failed(struct rb_shard *s, const struct rb_resp_ext *e, int e
  * passed); after the loop: group state freed, logs closed. */
 void rb_net_partitions_turn(struct rb_net *n);
 bool rb_net_partitions_quiet(struct rb_net *n);
+/* Each loop turn: a new budget for owner items that decompress (ListOffsets by
+ * time, produce rebuilds); idle: none waits for a later turn (a stopping shard
+ * keeps turning until then). */
+void rb_net_lo_turn(struct rb_net *n);
+/* That budget (2 MiB decompressed); set once before the shards start (the
+ * simulator draws 0: every such lookup on a later turn). */
+extern int64_t rb_net_lookup_turn_bytes;
+bool rb_net_lo_idle(const struct rb_net *n);
 void rb_net_partitions_finish(struct rb_net *n);
 
 /* Apply a metadata update on its shard (the coord's apply hook). */

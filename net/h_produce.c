@@ -31,9 +31,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What validation found for one partition, with the topic settings it used. */
+struct pval {
+    int16_t err;
+    bool recompress;
+    int target;
+    int32_t max_bytes;
+    struct rb_part_ts_rule tsr;
+};
+
 struct produce_ctx {
     struct rb_produce_req *in;
     struct rb_pwalk w;
+    struct pval *pv; /* [k] */
+    int16_t all_err;
+    /* validation cursor: topic i, its partition j, flat index k, progress in it */
+    int32_t i, j;
+    int k;
+    struct rb_part_vstate vs;
 };
 
 static int32_t max_message_bytes(struct rb_net *n, const struct rb_topic_meta *t)
@@ -129,48 +144,84 @@ static int16_t request_error(const struct rb_request *req, const struct rb_produ
     return RB_KERR_NONE;
 }
 
-void rb_handle_produce(struct rb_request *req, void *msg)
+/* Topic i's settings into pv (topic unknown: max_bytes 0). */
+static const struct rb_topic_meta *
+topic_settings(struct rb_request *req, const struct rb_produce_req_topic *rt, struct pval *pv)
 {
-    struct rb_produce_req *in = msg;
     struct rb_net *n = rb_req_net(req);
+    const struct rb_topic_meta *t =
+        rt->name.len > 0 ? rb_metadata_topic(n->md, rt->name.ptr, (size_t)rt->name.len) : NULL;
+    pv->target = -1;
+    if (t) {
+        pv->max_bytes = max_message_bytes(n, t);
+        pv->target = target_codec(n, t);
+        ts_rule(n, t, &pv->tsr);
+    }
+    return t;
+}
+
+/* Validate from the cursor while the budget lasts: true when every partition is
+ * done. A partition's settings are taken when its validation starts and kept. */
+static bool validate_more(struct rb_request *req, struct produce_ctx *pc, int64_t budget)
+{
+    struct rb_produce_req *in = pc->in;
     struct rb_part_shard *ps = rb_part_of(rb_req_shard(req));
-    struct produce_ctx *pc = rb_req_alloc(req, 1, sizeof(*pc));
-    pc->in = in;
-    req->ctx = pc;
-    int np = 0;
-    for (int32_t i = 0; i < in->topic_data_n; i++)
-        np += RB_MAX(in->topic_data[i].partition_data_n, 0);
-    rb_pwalk_init(&pc->w, req, np);
-    int16_t all_err = request_error(req, in);
+    bool stepped = false; /* every call makes progress, whatever the budget */
+    for (; pc->i < in->topic_data_n; pc->i++, pc->j = 0) {
+        struct rb_produce_req_topic *rt = &in->topic_data[pc->i];
+        for (; pc->j < rt->partition_data_n; pc->j++, pc->k++) {
+            struct rb_produce_req_partition *rp = &rt->partition_data[pc->j];
+            struct pval *pv = &pc->pv[pc->k];
+            if (pc->vs.off == 0) { /* starting this partition */
+                const struct rb_topic_meta *t = topic_settings(req, rt, pv);
+                pv->err = pc->all_err;
+                if (!pv->err &&
+                    rb_topic_name_internal(rt->name.ptr, (size_t)RB_MAX(rt->name.len, 0)))
+                    pv->err = RB_KERR_INVALID_TOPIC_EXCEPTION; /* Kafka: only the broker appends */
+                if (pv->err || !t || rp->index < 0 || rp->index >= t->n_partitions)
+                    continue; /* answered without validation */
+            } else if (pv->err) {
+                continue;
+            }
+            if (stepped && budget <= 0)
+                return false;
+            stepped = true;
+            int16_t err = rb_part_validate_step(ps, rp->records.ptr, rp->records.len, pv->max_bytes,
+                                                pv->target, &pv->tsr, req->hdr.api_version >= 7,
+                                                &pc->vs, &budget);
+            if (!err && pc->vs.off < (uint32_t)rp->records.len)
+                return false; /* more of this partition next turn */
+            pv->err = err;
+            pv->recompress = pc->vs.recompress;
+            pc->vs = (struct rb_part_vstate){0};
+        }
+    }
+    return true;
+}
+
+/* Validation done: hand each partition to its owner (or answer it here). */
+static void launch(struct rb_request *req, struct produce_ctx *pc)
+{
+    struct rb_produce_req *in = pc->in;
     int k = 0;
     for (int32_t i = 0; i < in->topic_data_n; i++) {
         struct rb_produce_req_topic *rt = &in->topic_data[i];
         const char *tname;
         const struct rb_topic_meta *t = rb_pwalk_named(&pc->w, rt->name, &tname);
-        int32_t max_bytes = t ? max_message_bytes(n, t) : 0;
-        int target = t ? target_codec(n, t) : -1;
-        struct rb_part_ts_rule tsr = {0};
-        if (t)
-            ts_rule(n, t, &tsr);
         for (int32_t j = 0; j < rt->partition_data_n; j++, k++) {
             struct rb_produce_req_partition *rp = &rt->partition_data[j];
-            int16_t err = all_err;
-            bool recompress = false;
-            if (!err && rb_topic_name_internal(rt->name.ptr, (size_t)RB_MAX(rt->name.len, 0)))
-                err = RB_KERR_INVALID_TOPIC_EXCEPTION; /* Kafka: only the broker appends */
-            if (!err && t && rp->index >= 0 && rp->index < t->n_partitions)
-                err = rb_part_validate(ps, rp->records.ptr, rp->records.len, max_bytes, target,
-                                       &tsr, req->hdr.api_version >= 7, &recompress);
-            struct rb_pop *op = rb_pwalk_add(&pc->w, k, RB_POP_PRODUCE, t, tname, rp->index, err);
+            struct pval *pv = &pc->pv[k];
+            struct rb_pop *op =
+                rb_pwalk_add(&pc->w, k, RB_POP_PRODUCE, t, tname, rp->index, pv->err);
             if (!op)
                 continue;
             op->u.produce.records = rp->records.ptr;
             op->u.produce.len = (uint32_t)rp->records.len;
             op->u.produce.acks = in->acks;
-            op->u.produce.recompress = recompress;
-            op->u.produce.codec = (uint8_t)RB_MAX(target, 0);
-            op->u.produce.max_bytes = max_bytes;
-            op->u.produce.ts = tsr;
+            op->u.produce.recompress = pv->recompress;
+            op->u.produce.codec = (uint8_t)RB_MAX(pv->target, 0);
+            op->u.produce.max_bytes = pv->max_bytes;
+            op->u.produce.ts = pv->tsr;
         }
     }
     rb_request_hold(req); /* acks=0: the request is done before the owners answer */
@@ -178,4 +229,46 @@ void rb_handle_produce(struct rb_request *req, void *msg)
     if (in->acks == 0)
         rb_request_done_silent(req);
     rb_request_release(req);
+}
+
+static void launch_stepped(struct rb_request *req)
+{
+    launch(req, req->ctx);
+}
+
+/* A later loop turn: validate some more (the connection dispatches nothing after
+ * this request meanwhile); a closed connection drops the request. */
+static void resume(struct rb_shard *s, void *arg)
+{
+    struct rb_request *req = arg;
+    struct produce_ctx *pc = req->ctx;
+    if (req->conn && !validate_more(req, pc, rb_part_validate_turn_bytes)) {
+        rb_post(s, s->id, resume, req);
+        return;
+    }
+    rb_request_step_end(req, launch_stepped); /* before the connection's later requests */
+    rb_request_release(req);                  /* the steps' hold */
+}
+
+void rb_handle_produce(struct rb_request *req, void *msg)
+{
+    struct rb_produce_req *in = msg;
+    struct produce_ctx *pc = rb_req_alloc(req, 1, sizeof(*pc));
+    pc->in = in;
+    req->ctx = pc;
+    int np = 0;
+    for (int32_t i = 0; i < in->topic_data_n; i++)
+        np += RB_MAX(in->topic_data[i].partition_data_n, 0);
+    rb_pwalk_init(&pc->w, req, np);
+    pc->pv = rb_req_alloc(req, (size_t)RB_MAX(np, 1), sizeof(*pc->pv));
+    pc->all_err = request_error(req, in);
+    if (validate_more(req, pc, rb_part_validate_first_bytes)) {
+        launch(req, pc);
+        return;
+    }
+    /* Big or many compressed batches: the rest on later turns, so the shard's
+     * other connections are served in between (issue 13 row 7). */
+    rb_request_hold(req);
+    rb_request_step_begin(req);
+    rb_post(rb_req_shard(req), rb_req_shard(req)->id, resume, req);
 }

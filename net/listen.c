@@ -334,6 +334,7 @@ void rb_net_shard_turn(struct rb_shard *s)
 {
     rb_net_partitions_turn(s->net);
     rb_net_conn_turn(s->net);
+    rb_net_lo_turn(s->net);
     rb_part_fd_trim(rb_part_of(s));
 }
 
@@ -364,7 +365,7 @@ bool rb_net_shard_stop_done(struct rb_shard *s)
      * and no write is outstanding when the logs close. */
     rb_net_partitions_turn(n);
     return n->conns == NULL && !n->accept_armed && rb_part_idle(rb_part_of(s)) &&
-           rb_net_partitions_quiet(n);
+           rb_net_partitions_quiet(n) && rb_net_lo_idle(n);
 }
 
 void rb_net_shard_finish(struct rb_shard *s)

@@ -118,6 +118,13 @@ struct rb_net {
     bool mem_freed;
     int64_t mem_peak;      /* highest mem since the last collect */
     uint32_t collect_seen; /* the broker's collect_epoch this shard acted on */
+    /* Owner items that may decompress (ListOffsets by time, produces rebuilt for
+     * compression.type) past this turn's budget (lo_spent bytes decompressed this
+     * turn), and every produce or lookup behind them: later turns, in order
+     * (net/fanout.c) */
+    struct rb_fan_item *lo_head, *lo_tail;
+    bool lo_posted;
+    int64_t lo_spent;
 };
 
 /* RECEIVED: complete, waiting for the connection's budget to dispatch it. */
@@ -156,7 +163,8 @@ struct rb_request {
     struct rb_writer out; /* size + response header + body */
     enum rb_req_state state;
     bool respond;
-    int refs; /* 1 for the connection queue + 1 per outstanding async part */
+    bool stepping; /* between rb_request_step_begin and _end */
+    int refs;      /* 1 for the connection queue + 1 per outstanding async part */
     int64_t start_ms;
     struct rb_net *metered;  /* handed to its handler: counted in its metrics */
     void *ctx;               /* handler state */
@@ -219,6 +227,7 @@ struct rb_conn {
     int64_t frame_mem; /* of which frames */
     bool dispatching;  /* in conn_dispatch_more */
     bool gated;        /* requests wait for the budget (counted in n_gated) */
+    int stepping;      /* requests whose work runs over several loop turns */
 };
 
 /* Start/stop hooks for the shard runtime (net/conn.c). */
@@ -262,6 +271,14 @@ static inline void rb_request_hold(struct rb_request *req)
     req->refs++;
 }
 void rb_request_release(struct rb_request *req);
+/* req's work continues on later loop turns (rb_post to self): its connection
+ * dispatches nothing after it meanwhile, so later requests keep their order
+ * (a produce behind it must not reach the partition first). Each pause is ended
+ * with rb_request_step_end (also when the connection closed meanwhile), which
+ * runs then(req) - the rest of the handler - before the connection's later
+ * requests are dispatched; not at all when the connection is gone. */
+void rb_request_step_begin(struct rb_request *req);
+void rb_request_step_end(struct rb_request *req, void (*then)(struct rb_request *req));
 
 /* ---- response transmission (net/resp_send.c) ---- */
 /* Issue the next operation for the head response req: 1 issued, 0 when it is all

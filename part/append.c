@@ -130,50 +130,79 @@ int rb_part_codec_from_config(const char *value)
     return c >= 0 ? c : -1;
 }
 
+int64_t rb_part_validate_first_bytes = (int64_t)1 << 20;
+int64_t rb_part_validate_turn_bytes = (int64_t)2 << 20;
+
 /* Batches the owner will rebuild for compression.type (codec != target) are
  * deep-validated there, on their records as decompressed for the rebuild; the
  * others here, on the receiving shard (decompressing compressed ones), as Kafka's
- * LogValidator does for every produce. */
-int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
-                         int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
-                         bool zstd_ok, bool *recompress)
+ * LogValidator does for every produce. A step stops at a batch boundary once its
+ * budget is spent. */
+int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
+                              int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
+                              bool zstd_ok, struct rb_part_vstate *vs, int64_t *budget)
 {
-    *recompress = false;
     if (len <= 0)
         return RB_KERR_CORRUPT_MESSAGE;
-    uint32_t off = 0, total = (uint32_t)len;
-    int n_batches = 0;
-    while (off < total) {
+    uint32_t total = (uint32_t)len;
+    RB_ASSERT(vs->off <= total);
+    bool first = true;
+    while (vs->off < total) {
+        if (!first && *budget <= 0)
+            return RB_KERR_NONE; /* the rest next turn */
+        first = false;
+        const uint8_t *b = rec + vs->off;
         struct rb_batch_info bi;
-        enum rb_batch_status st = rb_batch_validate(rec + off, total - off, &bi);
+        enum rb_batch_status st = rb_batch_validate(b, total - vs->off, &bi);
         if (st != RB_BATCH_OK)
             return batch_error(st);
-        if (rb_batch_total_bytes(&bi) > (uint32_t)max_bytes)
+        uint32_t bytes = rb_batch_total_bytes(&bi);
+        if (bytes > (uint32_t)max_bytes)
             return RB_KERR_MESSAGE_TOO_LARGE;
+        int64_t cost = bytes;
         int codec = bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK;
         if (codec > RB_CODEC_MAX || (codec == RB_CODEC_ZSTD && !zstd_ok))
             return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE; /* Kafka: zstd needs v7+ */
         if (target >= 0 && codec != target) {
-            *recompress = true; /* the owner validates while rebuilding */
+            vs->recompress = true; /* the owner validates while rebuilding */
         } else {
             struct rb_codec_ctx *c = rb_part_codec(ps);
             if (!c)
                 return RB_KERR_UNKNOWN_SERVER_ERROR;
             struct rb_ts_range ts;
-            st = rb_batch_deep_validate(c, rec + off, &bi, rb_decomp_cap(max_bytes), &ts);
+            st = rb_batch_deep_validate(c, b, &bi, rb_decomp_cap(max_bytes), &ts);
+            if (codec != RB_CODEC_NONE) {
+                cost += (int64_t)rb_codec_last_out(c);
+                rb_codec_trim(c); /* a bomb's scratch is not kept between steps */
+            }
             if (st != RB_BATCH_OK)
                 return batch_error(st);
             int16_t err = ts_check(tsr, &ts);
             if (err)
                 return err;
         }
-        off += rb_batch_total_bytes(&bi);
-        n_batches++;
+        *budget -= cost;
+        vs->off += bytes;
+        vs->n_batches++;
     }
     /* Kafka accepts one v2 batch per partition; a rebuild must be all or nothing. */
-    if (*recompress && n_batches > 1)
+    if (vs->recompress && vs->n_batches > 1)
         return RB_KERR_INVALID_RECORD;
     return RB_KERR_NONE;
+}
+
+/* The whole records in one step. */
+int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
+                         int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
+                         bool zstd_ok, bool *recompress)
+{
+    struct rb_part_vstate vs = {0};
+    int64_t budget = INT64_MAX;
+    int16_t err =
+        rb_part_validate_step(ps, rec, len, max_bytes, target, tsr, zstd_ok, &vs, &budget);
+    RB_ASSERT(err || vs.off == (uint32_t)len);
+    *recompress = vs.recompress;
+    return err;
 }
 
 /* When a asks for recompression and batch b's codec differs, rebuild it in the

@@ -247,6 +247,32 @@ void rb_part_finish(struct rb_part_shard *ps);
 int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
                          int32_t max_bytes, int target_codec, const struct rb_part_ts_rule *ts,
                          bool zstd_ok, bool *recompress);
+/* Validation in steps, so one request cannot hold the shard for long: where a
+ * partition's records have been validated up to, and what was found so far. */
+struct rb_part_vstate {
+    uint32_t off; /* bytes of the records validated (a batch boundary) */
+    int n_batches;
+    bool recompress;
+};
+/* Per-turn budgets of validation work (bytes read plus bytes decompressed): on
+ * arrival (1 MiB), then each later loop turn (2 MiB). A batch is never split: one
+ * that costs more than the budget is done in one step, and every step does one.
+ * Set once before the shards start (the simulator draws tiny ones, so that every
+ * produce is validated over many turns). */
+extern int64_t rb_part_validate_first_bytes, rb_part_validate_turn_bytes;
+/* rb_part_validate from vs->off (zeroed to start) while *budget > 0, at least one
+ * batch; each batch's cost is taken from *budget. Returns an enum rb_kerr (the
+ * whole records refused, whichever step found it); 0 with vs->off < len: call
+ * again (next turn) for the rest; 0 with vs->off == len: valid, *recompress set.
+ * The shard's codec scratch is trimmed after each compressed batch: between steps
+ * it holds at most 2 x RB_CODEC_KEEP_BYTES (storage/compress.h), whatever the
+ * batches decompressed to. */
+int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
+                              int32_t max_bytes, int target_codec, const struct rb_part_ts_rule *ts,
+                              bool zstd_ok, struct rb_part_vstate *vs, int64_t *budget);
+/* Bytes the shard's codec scratch decompressed so far (ListOffsets and the
+ * validation measure their work with it). */
+uint64_t rb_part_codec_work(struct rb_part_shard *ps);
 /* A compression.type value as a codec, -1 for "producer" or unknown. */
 int rb_part_codec_from_config(const char *value);
 /* Owner: append a's records; a->it.done runs once answered. */

@@ -105,6 +105,11 @@ struct rb_codec_ctx *rb_part_codec(struct rb_part_shard *ps)
     return ps->codec;
 }
 
+uint64_t rb_part_codec_work(struct rb_part_shard *ps)
+{
+    return ps->codec ? rb_codec_total_out(ps->codec) : 0;
+}
+
 void rb_part_set_state(struct rb_part *p, enum rb_part_state to)
 {
     switch (to) {

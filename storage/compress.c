@@ -46,6 +46,8 @@ struct rb_codec_ctx {
     LZ4F_cctx *lz4c;
     ZSTD_DCtx *zstdd;
     ZSTD_CCtx *zstdc;
+    size_t last_out;    /* bytes the last rb_decompress produced (the work it did) */
+    uint64_t total_out; /* and all of them did */
 };
 
 size_t rb_decomp_cap(int32_t max_message_bytes)
@@ -372,6 +374,7 @@ int rb_decompress(struct rb_codec_ctx *c, int codec, const uint8_t *in, size_t l
 {
     size_t n = 0;
     int e;
+    c->last_out = 0;
     zbuf_trim(&c->dec);
     /* Decode into at most cap + 1 bytes: a stream that fills them is over the cap,
      * and one of exactly cap bytes still has room to reach its end. */
@@ -397,6 +400,8 @@ int rb_decompress(struct rb_codec_ctx *c, int codec, const uint8_t *in, size_t l
     default:
         return -EINVAL;
     }
+    c->last_out = e ? RB_MIN(c->dec.cap, cap) : n; /* a failed stream did up to a buffer */
+    c->total_out += c->last_out;
     if (e)
         return e;
     if (n >= cap)
@@ -404,6 +409,27 @@ int rb_decompress(struct rb_codec_ctx *c, int codec, const uint8_t *in, size_t l
     *out = c->dec.p;
     *out_len = n;
     return 0;
+}
+
+size_t rb_codec_last_out(const struct rb_codec_ctx *c)
+{
+    return c->last_out;
+}
+
+uint64_t rb_codec_total_out(const struct rb_codec_ctx *c)
+{
+    return c->total_out;
+}
+
+size_t rb_codec_scratch_bytes(const struct rb_codec_ctx *c)
+{
+    return c->dec.cap + c->out.cap;
+}
+
+void rb_codec_trim(struct rb_codec_ctx *c)
+{
+    zbuf_trim(&c->dec);
+    zbuf_trim(&c->out);
 }
 
 /* ---- compression ---- */

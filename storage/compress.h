@@ -68,6 +68,17 @@ void rb_codec_ctx_free(struct rb_codec_ctx *c);
 int rb_decompress(struct rb_codec_ctx *c, int codec, const uint8_t *in, size_t len, size_t cap,
                   const uint8_t **out, size_t *out_len);
 
+/* The bytes the last rb_decompress on c produced (on failure: the buffer it
+ * filled), the measure of its work for callers that budget it per loop turn. */
+size_t rb_codec_last_out(const struct rb_codec_ctx *c);
+/* The bytes every rb_decompress on c produced so far. */
+uint64_t rb_codec_total_out(const struct rb_codec_ctx *c);
+/* Bytes the context's scratch buffers hold now; rb_codec_trim releases the ones
+ * above RB_CODEC_KEEP_BYTES at once (after a big batch, instead of at the next
+ * operation), so at rest a context holds at most 2 x RB_CODEC_KEEP_BYTES. */
+size_t rb_codec_scratch_bytes(const struct rb_codec_ctx *c);
+void rb_codec_trim(struct rb_codec_ctx *c);
+
 /* Compress in[0..len) with codec (1..4) into dst, which must hold
  * rb_compress_bound(codec, len) bytes. Returns the compressed size, or -ENOMEM /
  * -EINVAL / -EIO (library failure). */

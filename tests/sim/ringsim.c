@@ -27,6 +27,8 @@
 #include "tests/sim/sim_work.h"
 #include "core/defect.h"
 #include "core/rb.h"
+#include "net/fanout.h"
+#include "part/part.h"
 #include "tests/sim/sim_quorum.h"
 #include "tests/sim/sim_world.h"
 
@@ -53,7 +55,8 @@ static bool small_segments;
 
 /* The run's broker configuration, drawn from the seed: segment and chunk sizes
  * (small segments roll under in-flight flushes: README.md, Known findings), the
- * tail cache (0: every fetch reads the files), read or splice. */
+ * tail cache (0: every fetch reads the files), read or splice; the per-turn
+ * budgets of validation and ListOffsets lookups. */
 static void pick_props(void)
 {
     static const int seg_kb[] = {16, 32, 64, 128, 256, 512, 1024};
@@ -68,6 +71,12 @@ static void pick_props(void)
              "socket.recv.buffers=64\nsocket.recv.buffer.bytes=4096\n",
              seg * 1024, chunk_kb[sim_below(3)] * 1024, sim_below(3) ? 65536 : 0,
              sim_below(2) ? "read" : "splice");
+    /* Half the runs validate every produce one batch a loop turn and answer every
+     * ListOffsets lookup on a later turn, so stepped requests meet the rest. */
+    bool tiny = sim_below(2) == 0;
+    rb_part_validate_first_bytes = tiny ? 1 : (int64_t)1 << 20;
+    rb_part_validate_turn_bytes = tiny ? 1 : (int64_t)2 << 20;
+    rb_net_lookup_turn_bytes = tiny ? 0 : (int64_t)2 << 20;
 }
 
 static struct sim_stats *shared_stats;
