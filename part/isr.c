@@ -83,25 +83,40 @@ static void release_waiters(struct rb_part *p, int64_t hw)
     }
 }
 
-void rb_part_isr_advance(struct rb_part *p)
+/* Recompute the high watermark; true when it moved. */
+static bool hw_update(struct rb_part *p)
 {
     struct rb_part_repl *r = p->repl;
-    if (!r) {
-        release_waiters(p, rb_log_written_end(p->log));
-        return;
-    }
+    if (!r || p->role != RB_PART_LEADER)
+        return false;
     int64_t m = isr_min(p);
-    if (m > r->hw) {
-        r->hw = m;
-        release_waiters(p, m);
+    if (m <= r->hw)
+        return false;
+    r->hw = m;
+    return true;
+}
+
+void rb_part_isr_advance(struct rb_part *p)
+{
+    (void)hw_update(p);
+    release_waiters(p, rb_part_hw(p));
+}
+
+/* The high watermark may have moved outside a flush: answer, wake parked reads. */
+static void advance_and_wake(struct rb_part *p)
+{
+    bool moved = hw_update(p);
+    release_waiters(p, rb_part_hw(p));
+    if (moved)
         rb_part_wake_readers(p->ps, p);
-    } else if (p->isr_head) {
-        release_waiters(p, r->hw);
-    }
 }
 
 int rb_part_isr_park(struct rb_part *p, struct rb_part_append *a)
 {
+    if (p->repl && p->role != RB_PART_LEADER) {
+        a->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+        return 1;
+    }
     if (a->wait_end <= rb_part_hw(p)) {
         const struct rb_part_repl *r = p->repl;
         if (r && r->n_isr < r->min_insync)
@@ -151,6 +166,8 @@ static void propose(struct rb_part *p, int add, int drop, int64_t now_ms)
         .state_version = r->state_version,
         .isr = isr,
         .n_isr = n,
+        .add = add >= 0 ? r->replicas[add] : -1,
+        .remove = drop >= 0 ? r->replicas[drop] : -1,
     };
     RB_INFO(COMP, "%s-%d: proposing ISR %s broker %d (ISR %d -> %d, version %d)", p->topic,
             p->index, add >= 0 ? "add" : "remove", r->replicas[add >= 0 ? add : drop], r->n_isr, n,
@@ -191,9 +208,11 @@ int rb_part_replica_fetched(struct rb_part_shard *ps, const struct rb_part_key *
     r->prev_fetch_ms[s] = now_ms;
     r->prev_fetch_end[s] = end;
     r->leo[s] = fetch_offset;
-    if (!r->in_isr[s] && fetch_offset >= r->hw && may_propose(p, now_ms))
+    /* expand: caught up to the high watermark and to this leader's first offset */
+    if (!r->in_isr[s] && fetch_offset >= r->hw && fetch_offset >= r->epoch_start &&
+        may_propose(p, now_ms))
         propose(p, s, -1, now_ms);
-    rb_part_isr_advance(p);
+    advance_and_wake(p);
     *hw_out = rb_part_hw(p);
     return 0;
 }
@@ -207,19 +226,155 @@ int rb_part_high_watermark(struct rb_part_shard *ps, const struct rb_part_key *k
     return 0;
 }
 
+static bool isr_equal(const struct rb_part_repl *r, const bool *in_isr)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->in_isr[i] != in_isr[i])
+            return false;
+    return true;
+}
+
 int rb_part_set_isr(struct rb_part_shard *ps, const struct rb_part_key *k, const int32_t *replicas,
                     int n_replicas, const int32_t *isr, int n_isr, int32_t state_version,
                     int32_t min_insync)
 {
-    (void)ps;
-    (void)k;
-    (void)replicas;
-    (void)n_replicas;
-    (void)isr;
-    (void)n_isr;
-    (void)state_version;
-    (void)min_insync;
-    (void)self_id;
-    (void)LAG_DEFAULT_MS;
-    return -ENOSYS; /* next commit */
+    struct rb_part *p = rb_part_live(ps, k);
+    if (!p)
+        return -ENOENT;
+    if (n_replicas > RB_PART_MAX_REPLICAS)
+        return -EINVAL;
+    if (n_replicas <= 1) { /* no replica elsewhere: the high watermark is the written end */
+        if (p->repl) {
+            rb_part_isr_free(p);
+            rb_part_isr_advance(p);
+            rb_part_wake_readers(ps, p);
+        }
+        return 0;
+    }
+    struct rb_part_repl *old = p->repl, *r = malloc(sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    int64_t now = ps->shard->now_ms;
+    memset(r, 0, sizeof(*r));
+    r->n = n_replicas;
+    r->self = -1;
+    r->pending = -1;
+    r->hw = old ? old->hw : rb_log_start_offset(p->log);
+    r->epoch_start = old ? old->epoch_start : rb_log_end_offset(p->log);
+    r->state_version = state_version;
+    r->min_insync = min_insync > 0 ? min_insync : 1;
+    for (int i = 0; i < n_replicas; i++) {
+        int32_t id = replicas[i];
+        r->replicas[i] = id;
+        if (id == self_id(ps))
+            r->self = i;
+        for (int q = 0; q < n_isr; q++)
+            if (isr[q] == id && !r->in_isr[i]) {
+                r->in_isr[i] = true;
+                r->n_isr++;
+            }
+        int o = old ? slot_of(old, id) : -1;
+        if (o >= 0) { /* the same follower: its position stays */
+            r->leo[i] = old->leo[o];
+            r->caught_up_ms[i] = old->caught_up_ms[o];
+            r->prev_fetch_ms[i] = old->prev_fetch_ms[o];
+            r->prev_fetch_end[i] = old->prev_fetch_end[o];
+            if (r->in_isr[i] && !old->in_isr[o])
+                r->caught_up_ms[i] = now; /* just joined: the lag counts from now */
+        } else {
+            r->leo[i] = -1;
+            r->caught_up_ms[i] = r->in_isr[i] ? now : 0;
+        }
+    }
+    if (old && old->pending_ms) {
+        /* a change in flight stays so until the applied ISR moves */
+        bool same = old->n == r->n && isr_equal(old, r->in_isr);
+        for (int i = 0; same && i < r->n; i++)
+            same = old->replicas[i] == r->replicas[i];
+        if (same) {
+            r->pending = old->pending;
+            r->pending_ms = old->pending_ms;
+        }
+    }
+    p->repl = r;
+    free(old);
+    if (!rb_timer_armed(&ps->isr_timer))
+        (void)rb_timer_arm(&ps->shard->timers, &ps->isr_timer,
+                           rb_deadline_after(now, RB_MAX(ps->replica_lag_ms / 2, 1)));
+    advance_and_wake(p);
+    return 0;
+}
+
+void rb_part_isr_role(struct rb_part *p, enum rb_part_role role, int32_t leader_epoch)
+{
+    struct rb_part_repl *r = p->repl;
+    if (role != RB_PART_LEADER) {
+        rb_part_isr_fail(p, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+        return;
+    }
+    if (!r || (p->role == RB_PART_LEADER && p->leader_epoch == leader_epoch))
+        return;
+    /* a new leadership (Kafka's makeLeader): followers' positions unknown, the ISR
+     * members counted as caught up from now, offsets from here on are this epoch's */
+    int64_t now = p->ps->shard->now_ms;
+    for (int i = 0; i < r->n; i++) {
+        r->leo[i] = -1;
+        r->caught_up_ms[i] = r->in_isr[i] ? now : 0;
+        r->prev_fetch_ms[i] = 0;
+        r->prev_fetch_end[i] = 0;
+    }
+    r->pending = -1;
+    r->pending_ms = 0;
+    r->epoch_start = rb_log_end_offset(p->log);
+}
+
+int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t leader_hw)
+{
+    struct rb_part *p = rb_part_live(ps, k);
+    if (!p)
+        return -ENOENT;
+    if (!p->repl || p->role == RB_PART_LEADER)
+        return -EPERM;
+    int64_t we = rb_log_written_end(p->log);
+    int64_t hw = leader_hw < we ? leader_hw : we;
+    if (hw > p->repl->hw) {
+        p->repl->hw = hw;
+        rb_part_wake_readers(ps, p);
+    }
+    return 0;
+}
+
+/* ---- the shrink check (every replica.lag.time.max.ms / 2) ---- */
+
+static void shrink_one(void *arg, struct rb_part *p)
+{
+    int64_t now = *(int64_t *)arg;
+    struct rb_part_repl *r = p->repl;
+    if (!r || !may_propose(p, now))
+        return;
+    int64_t end = rb_log_end_offset(p->log);
+    for (int i = 0; i < r->n; i++) {
+        if (i == r->self || !r->in_isr[i])
+            continue;
+        /* out of sync: not at the leader's end for the lag time (Kafka 2.8) */
+        if (r->leo[i] < end && now - r->caught_up_ms[i] > p->ps->replica_lag_ms) {
+            propose(p, -1, i, now);
+            return; /* one change in flight at a time */
+        }
+    }
+}
+
+static void isr_timer_fired(struct rb_timer *t)
+{
+    struct rb_part_shard *ps = RB_CONTAINER_OF(t, struct rb_part_shard, isr_timer);
+    int64_t now = ps->shard->now_ms;
+    rb_part_each(ps, shrink_one, &now);
+    (void)rb_timer_arm(&ps->shard->timers, &ps->isr_timer,
+                       rb_deadline_after(now, RB_MAX(ps->replica_lag_ms / 2, 1)));
+}
+
+void rb_part_isr_shard_init(struct rb_part_shard *ps)
+{
+    rb_timer_init(&ps->isr_timer, isr_timer_fired);
+    ps->replica_lag_ms = LAG_DEFAULT_MS;
 }

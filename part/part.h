@@ -267,6 +267,7 @@ struct rb_part_isr_change {
     int32_t state_version; /* the state node's version the ISR was read at */
     const int32_t *isr;    /* the ISR wanted (broker ids, the leader first) */
     int n_isr;
+    int32_t add, remove; /* the change itself: a broker id joining or leaving, else -1 */
 };
 typedef void (*rb_part_isr_sink_fn)(void *arg, const struct rb_part_isr_change *c);
 /* Before the shard starts or on the owner: where ISR changes go (NULL: nowhere,
@@ -294,6 +295,11 @@ int rb_part_set_isr(struct rb_part_shard *ps, const struct rb_part_key *k, const
 int rb_part_replica_fetched(struct rb_part_shard *ps, const struct rb_part_key *k,
                             int32_t replica_id, int64_t fetch_offset, int64_t now_ms,
                             int64_t *hw_out);
+
+/* Owner, on a follower: the leader's high watermark from a fetch response; the
+ * follower's becomes min(it, own written end), never moving back. 0, -ENOENT,
+ * -EPERM (not a follower with replicas). */
+int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t leader_hw);
 
 /* Owner: key's high watermark (-ENOENT when not here). */
 int rb_part_high_watermark(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *hw);

@@ -117,9 +117,10 @@ struct rb_part_repl {
     int n_isr;
     int32_t state_version;
     int32_t min_insync;
-    int64_t hw;         /* min over the ISR (+ pending adds), never moves back */
-    int pending;        /* a proposed change in flight: the slot added, or -1 */
-    int64_t pending_ms; /* when it was proposed, 0: none */
+    int64_t hw;          /* min over the ISR (+ pending adds), never moves back */
+    int64_t epoch_start; /* the log end when this broker became leader */
+    int pending;         /* a proposed change in flight: the slot added, or -1 */
+    int64_t pending_ms;  /* when it was proposed, 0: none */
 };
 
 /* The high watermark: the written end (== durable end unless flush is relaxed),
@@ -159,6 +160,10 @@ int rb_part_isr_park(struct rb_part *p, struct rb_part_append *a);
 /* answer every acks=all append parked on p with err (leadership lost, dropped) */
 void rb_part_isr_fail(struct rb_part *p, int16_t err);
 void rb_part_isr_free(struct rb_part *p);
+/* p's role changes (before p->role/leader_epoch are set): a new leader starts its
+ * followers' positions afresh, a leader that steps down answers its waiters */
+void rb_part_isr_role(struct rb_part *p, enum rb_part_role role, int32_t leader_epoch);
+void rb_part_isr_shard_init(struct rb_part_shard *ps);
 
 /* part/read.c */
 void rb_part_wake_readers(struct rb_part_shard *ps, struct rb_part *p);
