@@ -377,4 +377,8 @@ void rb_part_isr_shard_init(struct rb_part_shard *ps)
 {
     rb_timer_init(&ps->isr_timer, isr_timer_fired);
     ps->replica_lag_ms = LAG_DEFAULT_MS;
+    const char *v = ps->config ? rb_config_get(ps->config, "replica.lag.time.max.ms") : NULL;
+    int64_t ms;
+    if (v && rb_parse_i64(v, 1, INT64_MAX, &ms) == 0)
+        ps->replica_lag_ms = ms; /* replica.lag.time.max.ms (checked at startup) */
 }
