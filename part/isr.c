@@ -380,18 +380,21 @@ void rb_part_isr_role(struct rb_part *p, enum rb_part_role role, int32_t leader_
     }
     if (!r || (p->role == RB_PART_LEADER && p->leader_epoch == leader_epoch))
         return;
-    /* a new leadership (Kafka's makeLeader): followers' positions unknown, the ISR
-     * members counted as caught up from now, offsets from here on are this epoch's */
-    int64_t now = p->ps->shard->now_ms;
+    /* a new leader epoch (Kafka 2.8's makeLeader): the ISR members count as caught
+     * up from now, offsets from here on are this epoch's; a broker that was not the
+     * leader knows no follower's position yet */
+    int64_t now = p->ps->shard->now_ms, end = rb_log_end_offset(p->log);
+    bool new_leader = p->role != RB_PART_LEADER;
     for (int i = 0; i < r->n; i++) {
-        r->leo[i] = -1;
+        if (new_leader)
+            r->leo[i] = -1;
         r->caught_up_ms[i] = r->in_isr[i] ? now : 0;
-        r->prev_fetch_ms[i] = 0;
-        r->prev_fetch_end[i] = 0;
+        r->prev_fetch_ms[i] = now;
+        r->prev_fetch_end[i] = end;
     }
     r->pending = -1;
     r->pending_ms = 0;
-    r->epoch_start = rb_log_end_offset(p->log);
+    r->epoch_start = end;
 }
 
 int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t leader_hw)

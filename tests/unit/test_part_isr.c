@@ -336,3 +336,34 @@ Test(part_isr3, acks_all_not_replicated_in_time_is_request_timed_out)
     cr_assert_eq(ac.error, 0);
     cr_assert_eq(ab.calls, 1, "answered twice");
 }
+
+Test(part_isr3, a_new_epoch_of_the_same_leader_keeps_the_positions)
+{
+    set_isr(rf3, 3, 1);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(4, -1, -1, 1), 1);
+    pt_flush();
+    fetched(1, 4);
+    cr_assert_eq(fetched(2, 1), 1);
+    leader(2); /* the controller bumped the epoch (a dead broker left the ISR) */
+    cr_assert_eq(fetched(2, 4), 4, "replica 1's position was forgotten");
+}
+
+Test(part_isr3, joining_needs_the_epoch_start)
+{
+    const int32_t isr2[2] = {0, 1};
+    set_isr(isr2, 2, 1);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(4, -1, -1, 1), 1);
+    pt_flush();
+    cr_assert_eq(fetched(1, 1), 1);
+    leader(2); /* this epoch starts at offset 4 */
+    cr_assert_eq(fetched(2, 2), 1);
+    cr_assert_eq(props.n, 0, "past the HW but before the epoch start");
+    fetched(2, 4);
+    cr_assert_eq(props.n, 1);
+    cr_assert_eq(props.add[0], 2);
+    cr_assert_eq(props.epoch[0], 2);
+}
