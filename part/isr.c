@@ -115,7 +115,10 @@ static void advance_and_wake(struct rb_part *p)
 
 int rb_part_isr_park(struct rb_part *p, struct rb_part_append *a)
 {
-    if (p->repl && p->role != RB_PART_LEADER) {
+    struct rb_runtime *rt = p->ps->shard->rt;
+    if (p->repl && (p->role != RB_PART_LEADER || (rt && atomic_load(&rt->stopping)))) {
+        /* not the leader, or stopping (parked waiters were answered already):
+         * retriable, an idempotent producer's retry is deduplicated */
         a->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
         return 1;
     }

@@ -395,3 +395,22 @@ Test(part_isr3, a_new_leader_starts_from_its_follower_hw_never_above_its_log)
     cr_assert_eq(fetched(2, 9), 9);
     cr_assert_eq(rb_part_follower_hw(pt_ps, &k, 9), -EPERM, "the leader's HW is its own");
 }
+
+Test(part_isr3, stopping_answers_acks_all_waiters_retriable)
+{
+    set_isr(rf3, 3, 1);
+    struct rb_part_append a, b;
+    struct pt_answer aa = {0}, ab = {0};
+    pt_append(&a, &aa, pt_batch(1, -1, -1, 1), -1);
+    pt_flush();                                     /* parked on the ISR list */
+    pt_append(&b, &ab, pt_batch(1, -1, -1, 2), -1); /* not durable yet */
+    atomic_store(&pt_rt.stopping, true);
+    rb_part_answer_waiters(pt_ps);
+    cr_assert_eq(aa.calls, 1);
+    cr_assert_eq(aa.error, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+    cr_assert_eq(ab.calls, 0);
+    pt_flush(); /* the last flush: not parked for followers that will not come */
+    cr_assert_eq(ab.calls, 1);
+    cr_assert_eq(ab.error, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+    atomic_store(&pt_rt.stopping, false);
+}
