@@ -218,6 +218,7 @@ static void launch(struct rb_request *req, struct produce_ctx *pc)
             op->u.produce.records = rp->records.ptr;
             op->u.produce.len = (uint32_t)rp->records.len;
             op->u.produce.acks = in->acks;
+            op->u.produce.timeout_ms = in->timeout_ms;
             op->u.produce.recompress = pv->recompress;
             op->u.produce.codec = (uint8_t)RB_MAX(pv->target, 0);
             op->u.produce.max_bytes = pv->max_bytes;
