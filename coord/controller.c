@@ -13,6 +13,8 @@
  *     members, in replica order, with the leader epoch bumped; with none, leader -1
  *     and the ISR kept (no unclean election: the last leader comes back to it);
  *     a partition that never had a leader (empty ISR) takes any live replica;
+ *   - brokers asking for a controlled shutdown lose their leaderships and ISR
+ *     places to the other in-sync replicas (coord/shutdown.c);
  *   - /admin/delete_topics/<t>: the topic's nodes are deleted (children first),
  *     then its config and the request; every broker then drops its replicas.
  * State writes are conditional on the state node's version: a concurrent change
@@ -364,7 +366,7 @@ static bool create_states(struct rb_cluster *cl, struct rb_cl_topic *t)
     return wrote;
 }
 
-static bool update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
+bool rb_ctl_update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
                          const struct rb_kzk_state *ns)
 {
     char path[420];
@@ -391,6 +393,8 @@ bool rb_ctl_run(struct rb_cluster *cl)
     bool wrote = false;
     if (cl->deletes_dirty)
         wrote |= run_deletes(cl);
+    if (cl->n_shutting)
+        wrote |= rb_cs_ctl_run(cl);
     for (int i = 0; i < cl->n_topics && cl->is_controller; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         if (t->assign_dirty || t->assign_version < 0 || t->a.n_partitions <= 0)
@@ -409,7 +413,7 @@ bool rb_ctl_run(struct rb_cluster *cl)
                 continue;
             struct rb_kzk_state ns;
             if (elect(cl, t, p, &ns))
-                wrote |= update_state(cl, t, p, &ns);
+                wrote |= rb_ctl_update_state(cl, t, p, &ns);
         }
     }
     return wrote;
