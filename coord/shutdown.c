@@ -187,25 +187,24 @@ int rb_coord_cluster_controlled_shutdown(struct rb_cluster *cl, const struct rb_
 {
     if (!bc->controlled_shutdown_enable)
         return 0;
-    int64_t budget = (int64_t)RB_MAX(bc->controlled_shutdown_max_retries, 1) *
-                     bc->controlled_shutdown_retry_backoff_ms;
+    int64_t tries = RB_MAX(bc->controlled_shutdown_max_retries, 1);
+    int64_t step = bc->controlled_shutdown_retry_backoff_ms;
+    int64_t budget = step > INT64_MAX / tries ? INT64_MAX : tries * step; /* Long.MAX: no end */
     int64_t t0 = rb_mono_ms();
     atomic_store(&cl->cs_left, -1);
     atomic_store(&cl->cs_requested, true);
     uint64_t one = 1;
-    ssize_t w = write(cl->efd, &one, sizeof(one)); /* the coordination thread asks */
-    (void)w;
     int left = -1;
-    while (rb_mono_ms() - t0 < budget) {
+    for (int turn = 0; rb_mono_ms() - t0 < budget; turn++) {
+        if (turn % 20 == 0) { /* the coordination thread asks, and looks again each second */
+            ssize_t w = write(cl->efd, &one, sizeof(one));
+            (void)w;
+        }
         left = atomic_load(&cl->cs_left);
         if (left == 0)
             break;
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        if ((rb_mono_ms() - t0) % 1000 < 50) {
-            w = write(cl->efd, &one, sizeof(one)); /* look again (and re-ask if lost) */
-            (void)w;
-        }
     }
     if (left == 0) {
         RB_INFO(COMP, "controlled shutdown: leaderships moved in %lld ms",
