@@ -109,6 +109,14 @@ struct rb_cluster {
     _Atomic bool cs_requested; /* the main thread asked for this broker's */
     _Atomic int cs_left;       /* partitions still led here that others could lead; -1: not yet */
 
+    /* preferred leader election (coord/preferred.c) */
+    bool pe_dirty;   /* /admin/preferred_replica_election to re-read */
+    bool pe_pending; /* it exists: the controller runs it */
+    char *pe_data;   /* its JSON */
+    int64_t pe_version;
+    bool rebalance_due; /* auto.leader.rebalance.enable: check now */
+    struct rb_timer rebalance_timer;
+
     int64_t pid_next, pid_end; /* the producer id block in hand: [next, end) */
     struct rb_cl_wait *waits;
     bool started; /* the coordination thread runs the backend */
@@ -139,6 +147,13 @@ void rb_cs_step(struct rb_cluster *cl);
 bool rb_cs_ctl_run(struct rb_cluster *cl);
 /* Main thread, on SIGTERM: ask and wait (bounded); 0 or -ETIMEDOUT. */
 int rb_coord_cluster_controlled_shutdown(struct rb_cluster *cl, const struct rb_broker_config *bc);
+
+/* ---- preferred.c ---- */
+/* Re-read (and watch) /admin/preferred_replica_election. */
+int rb_pe_read(struct rb_cluster *cl);
+/* The controller: run a preferred election request, and the periodic rebalance
+ * when due. */
+bool rb_pe_ctl_run(struct rb_cluster *cl);
 
 /* ---- cluster.c ---- */
 /* The quorum's event callback (records and wakes the coordination thread). */

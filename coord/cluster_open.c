@@ -315,7 +315,7 @@ static void cluster_init(struct rb_cluster *cl, int32_t self)
     cl->efd = -1;
     cl->self = self;
     cl->controller_id = -1;
-    cl->shutdown_dirty = true;
+    cl->shutdown_dirty = cl->pe_dirty = true;
     atomic_store(&cl->cs_left, -1);
     pthread_mutex_init(&cl->mu, NULL);
     uint8_t seed[16];
@@ -365,6 +365,7 @@ static void cluster_free(struct rb_cluster *cl)
     free(cl->topics);
     free(cl->brokers);
     free(cl->shutting);
+    free(cl->pe_data);
     rb_cl_dyn_free(cl->dyn, cl->n_dyn);
     while (cl->waits) {
         struct rb_cl_wait *w = cl->waits;
