@@ -11,7 +11,9 @@
  *     they are not in sync), leader epoch 0;
  *   - a partition whose leader is not live gets a new leader from its ISR's live
  *     members, in replica order, with the leader epoch bumped; with none, leader -1
- *     and the ISR kept (no unclean election: the last leader comes back to it);
+ *     and the ISR kept (no unclean election: the last leader comes back to it),
+ *     unless unclean.leader.election.enable (the topic's, else the broker's) lets
+ *     any live replica lead;
  *     a partition that never had a leader (empty ISR) takes any live replica;
  *   - brokers asking for a controlled shutdown lose their leaderships and ISR
  *     places to the other in-sync replicas (coord/shutdown.c);
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COMP "controller"
 
@@ -266,6 +269,17 @@ static bool give_topic_id(struct rb_cluster *cl, struct rb_cl_topic *t)
     return r == 0;
 }
 
+/* unclean.leader.election.enable: the topic's config, else the broker's (false). */
+static bool unclean_allowed(const struct rb_cluster *cl, const struct rb_cl_topic *t)
+{
+    static const char key[] = "unclean.leader.election.enable";
+    for (int32_t i = 0; i < t->cfg.n; i++)
+        if (strcmp(t->cfg.keys[i], key) == 0)
+            return strcasecmp(t->cfg.values[i], "true") == 0;
+    const char *v = cl->c ? rb_config_get(cl->c->config, key) : NULL;
+    return v && strcasecmp(v, "true") == 0;
+}
+
 /* The new state of partition p, or false when it stays as it is. */
 static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
                   struct rb_kzk_state *ns)
@@ -300,6 +314,22 @@ static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
             in_isr = st->isr[q] == rep[k];
         if (in_isr)
             ns->leader = rep[k];
+    }
+    if (ns->leader < 0 && unclean_allowed(cl, t)) {
+        /* unclean.leader.election.enable: any live replica rather than none; what
+         * only the old ISR had is lost. */
+        for (int32_t k = 0; k < n_rep && ns->leader < 0; k++)
+            if (rb_cl_broker_live(cl, rep[k]) && !rb_cl_shutting(cl, rep[k]))
+                ns->leader = rep[k];
+        if (ns->leader >= 0) {
+            RB_WARN(COMP,
+                    "%s-%d: unclean leader election: broker %d leads from outside the ISR; "
+                    "records only the old ISR held are lost",
+                    t->name, p, ns->leader);
+            ns->n_isr = 1;
+            ns->isr[0] = ns->leader;
+            return true;
+        }
     }
     if (ns->leader >= 0) {
         ns->n_isr = 1;
