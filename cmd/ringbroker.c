@@ -10,6 +10,7 @@
  */
 #include "cmd/broker.h"
 #include "cmd/metrics.h"
+#include "coord/coord.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -173,6 +174,7 @@ int main(int argc, char **argv)
             b.bound_port, b.rt.n_shards, b.bc->log_dirs[0]);
     int sig = wait_for_signal(&b);
     RB_INFO(COMP, "received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rb_coord_controlled_shutdown(b.coord);
     rb_metrics_server_stop(ms);
     rb_runtime_request_stop(&b.rt);
     rb_runtime_join(&b.rt);

@@ -100,7 +100,7 @@ bool rb_cl_broker_live(const struct rb_cluster *cl, int32_t id)
 void rb_cl_mark_all_dirty(struct rb_cluster *cl)
 {
     cl->brokers_dirty = cl->controller_dirty = cl->topics_dirty = cl->configs_dirty = true;
-    cl->deletes_dirty = cl->isr_notes_dirty = true;
+    cl->deletes_dirty = cl->isr_notes_dirty = cl->shutdown_dirty = cl->pe_dirty = true;
     for (int i = 0; i < cl->n_topics; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         t->assign_dirty = t->config_dirty = true;
@@ -125,6 +125,10 @@ static void note_path(struct rb_cluster *cl, const char *path)
         cl->deletes_dirty = true;
     } else if (strcmp(path, "/isr_change_notification") == 0) {
         cl->isr_notes_dirty = true;
+    } else if (strcmp(path, "/ringbroker/controlled_shutdown") == 0) {
+        cl->shutdown_dirty = true;
+    } else if (strcmp(path, "/admin/preferred_replica_election") == 0) {
+        cl->pe_dirty = true;
     } else if (strncmp(path, tp, sizeof(tp) - 1) == 0) {
         const char *name = path + sizeof(tp) - 1;
         const char *slash = strchr(name, '/');
@@ -446,6 +450,7 @@ void rb_cl_sync(struct rb_shard *cs, struct rb_cluster *cl)
         if (!cl->is_controller || !rb_ctl_run(cl))
             break;
     }
+    rb_cs_step(cl);
     if (cl->view_changed && cs)
         publish(cs, cl);
     if (cs)
@@ -487,7 +492,7 @@ static void efd_cb(struct rb_io *io, int res, unsigned flags)
 static bool cl_pending(const struct rb_cluster *cl)
 {
     if (cl->brokers_dirty || cl->controller_dirty || cl->topics_dirty || cl->configs_dirty ||
-        (cl->is_controller && cl->deletes_dirty))
+        cl->shutdown_dirty || cl->pe_dirty || (cl->is_controller && cl->deletes_dirty))
         return true;
     for (int i = 0; i < cl->n_topics; i++) {
         const struct rb_cl_topic *t = &cl->topics[i];
@@ -516,6 +521,23 @@ static void lease_fire(struct rb_timer *tm)
         rb_cl_sync(cs, cl);
 }
 
+/* auto.leader.rebalance.enable: the controller checks the balance every
+ * leader.imbalance.check.interval.seconds. */
+static void rebalance_fire(struct rb_timer *tm)
+{
+    struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, rebalance_timer);
+    struct rb_shard *cs = coord_shard(cl);
+    if (atomic_load(&cl->c->rt->stopping))
+        return;
+    int64_t secs = cl->c->bc->leader_imbalance_check_interval_seconds;
+    int64_t step = secs > INT64_MAX / 1000 ? INT64_MAX / 2 : secs * 1000;
+    rb_timer_arm(&cs->timers, &cl->rebalance_timer, rb_deadline_after(rb_mono_ms(), step));
+    if (!cl->is_controller)
+        return;
+    cl->rebalance_due = true;
+    rb_cl_sync(cs, cl);
+}
+
 static void retry_fire(struct rb_timer *tm)
 {
     struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, retry_timer);
@@ -539,8 +561,10 @@ int rb_coord_thread_start(struct rb_shard *s)
     rb_timer_init(&cl->lease_timer, lease_fire);
     rb_timer_init(&cl->retry_timer, retry_fire);
     rb_timer_init(&cl->wait_timer, wait_timer_fire);
+    rb_timer_init(&cl->rebalance_timer, rebalance_fire);
     arm_efd(cl);
     rb_timer_arm(&s->timers, &cl->lease_timer, rb_mono_ms() + RB_MAX(cl->session_ms / 6, 100));
-    rb_cl_sync(s, cl); /* election, and anything that changed since open */
+    rebalance_fire(&cl->rebalance_timer); /* arms it (a new controller checks at once) */
+    rb_cl_sync(s, cl);                    /* election, and anything that changed since open */
     return 0;
 }

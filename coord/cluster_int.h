@@ -103,6 +103,21 @@ struct rb_cluster {
     struct rb_timer retry_timer;
     struct rb_timer wait_timer;
 
+    /* controlled shutdown (coord/shutdown.c) */
+    bool shutdown_dirty; /* /ringbroker/controlled_shutdown to re-read */
+    int n_shutting;      /* brokers that asked for a controlled shutdown */
+    int32_t *shutting;
+    _Atomic bool cs_requested; /* the main thread asked for this broker's */
+    _Atomic int cs_left;       /* partitions still led here that others could lead; -1: not yet */
+
+    /* preferred leader election (coord/preferred.c) */
+    bool pe_dirty;   /* /admin/preferred_replica_election to re-read */
+    bool pe_pending; /* it exists: the controller runs it */
+    char *pe_data;   /* its JSON */
+    int64_t pe_version;
+    bool rebalance_due; /* auto.leader.rebalance.enable: check now */
+    struct rb_timer rebalance_timer;
+
     int64_t pid_next, pid_end; /* the producer id block in hand: [next, end) */
     struct rb_cl_wait *waits;
     bool started; /* the coordination thread runs the backend */
@@ -120,6 +135,26 @@ void rb_cl_dyn_free(struct rb_dyn_config_kv *d, int n);
 void rb_cl_renew_lease(struct rb_cluster *cl);
 /* After an expiry: a new session, registered again; false when it failed. */
 bool rb_cl_reconnect(struct rb_cluster *cl);
+
+/* ---- shutdown.c ---- */
+/* Whether broker id asked for a controlled shutdown. */
+bool rb_cl_shutting(const struct rb_cluster *cl, int32_t id);
+/* Re-read (and watch) the brokers asking for a controlled shutdown. */
+int rb_cs_read(struct rb_cluster *cl);
+/* After a sync: ask when the main thread wants a controlled shutdown, and count
+ * what this broker still leads. */
+void rb_cs_step(struct rb_cluster *cl);
+/* The controller: move leaderships and ISR membership off shutting brokers. */
+bool rb_cs_ctl_run(struct rb_cluster *cl);
+/* Main thread, on SIGTERM: ask and wait (bounded); 0 or -ETIMEDOUT. */
+int rb_coord_cluster_controlled_shutdown(struct rb_cluster *cl, const struct rb_broker_config *bc);
+
+/* ---- preferred.c ---- */
+/* Re-read (and watch) /admin/preferred_replica_election. */
+int rb_pe_read(struct rb_cluster *cl);
+/* The controller: run a preferred election request, and the periodic rebalance
+ * when due. */
+bool rb_pe_ctl_run(struct rb_cluster *cl);
 
 /* ---- cluster.c ---- */
 /* The quorum's event callback (records and wakes the coordination thread). */
@@ -166,6 +201,10 @@ void rb_ctl_elect(struct rb_cluster *cl);
 bool rb_ctl_run(struct rb_cluster *cl);
 /* The controller's writes: ops[0] is the epoch check (filled here). */
 int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n);
+/* Write partition p's new state (fenced, conditional on its version); true when
+ * written. */
+bool rb_ctl_update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
+                         const struct rb_kzk_state *ns);
 
 /* The next producer id, from a block of RB_PID_BLOCK_SIZE reserved in
  * /latest_producer_id_block ({"version":1,"broker":B,"block_start":"S",

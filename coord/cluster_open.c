@@ -315,6 +315,8 @@ static void cluster_init(struct rb_cluster *cl, int32_t self)
     cl->efd = -1;
     cl->self = self;
     cl->controller_id = -1;
+    cl->shutdown_dirty = cl->pe_dirty = true;
+    atomic_store(&cl->cs_left, -1);
     pthread_mutex_init(&cl->mu, NULL);
     uint8_t seed[16];
     rb_uuid_random(seed);
@@ -362,6 +364,8 @@ static void cluster_free(struct rb_cluster *cl)
         rb_cl_topic_free(&cl->topics[i]);
     free(cl->topics);
     free(cl->brokers);
+    free(cl->shutting);
+    free(cl->pe_data);
     rb_cl_dyn_free(cl->dyn, cl->n_dyn);
     while (cl->waits) {
         struct rb_cl_wait *w = cl->waits;
@@ -414,6 +418,13 @@ int rb_coord_cluster_open(struct rb_coord *c, char *err, size_t errlen)
     if (r)
         return r;
     return open_initial(cl, err, errlen);
+}
+
+int rb_coord_controlled_shutdown(struct rb_coord *c)
+{
+    if (!c || !c->cl || !c->cl->started)
+        return 0;
+    return rb_coord_cluster_controlled_shutdown(c->cl, c->bc);
 }
 
 void rb_coord_cluster_close(struct rb_coord *c)

@@ -403,6 +403,10 @@ int rb_cl_read_dirty(struct rb_cluster *cl)
         cl->controller_dirty = false;
     if (!r && cl->topics_dirty && !(r = read_topics(cl)))
         cl->topics_dirty = false;
+    if (!r && cl->shutdown_dirty)
+        r = rb_cs_read(cl);
+    if (!r && cl->pe_dirty)
+        r = rb_pe_read(cl);
     if (!r && cl->configs_dirty) {
         char **names = NULL;
         int n = 0;

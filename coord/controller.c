@@ -12,11 +12,15 @@
  *   - a partition whose leader is not live gets a new leader from its ISR's live
  *     members, in replica order, with the leader epoch bumped and the ISR's live
  *     members kept; with none, leader -1 and the ISR kept (no unclean election:
- *     the last leader comes back to it);
+ *     the last leader comes back to it), unless unclean.leader.election.enable
+ *     (the topic's, else the broker's) lets any live replica lead;
  *   - a live leader's ISR loses its dead members, with the leader epoch bumped
  *     (coord/isr_change.c; never the leader, never empty, Kafka 2.8's rule);
  *   - /isr_change_notification/<seq> nodes left by leaders are consumed;
  *     a partition that never had a leader (empty ISR) takes any live replica;
+ *   - brokers asking for a controlled shutdown lose their leaderships and ISR
+ *     places to the other in-sync replicas (coord/shutdown.c);
+ *   - preferred leader election, asked or periodic (coord/preferred.c);
  *   - /admin/delete_topics/<t>: the topic's nodes are deleted (children first),
  *     then its config and the request; every broker then drops its replicas.
  * State writes are conditional on the state node's version: a concurrent change
@@ -31,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COMP "controller"
 
@@ -267,6 +272,17 @@ static bool give_topic_id(struct rb_cluster *cl, struct rb_cl_topic *t)
     return r == 0;
 }
 
+/* unclean.leader.election.enable: the topic's config, else the broker's (false). */
+static bool unclean_allowed(const struct rb_cluster *cl, const struct rb_cl_topic *t)
+{
+    static const char key[] = "unclean.leader.election.enable";
+    for (int32_t i = 0; i < t->cfg.n; i++)
+        if (strcmp(t->cfg.keys[i], key) == 0)
+            return strcasecmp(t->cfg.values[i], "true") == 0;
+    const char *v = cl->c ? rb_config_get(cl->c->config, key) : NULL;
+    return v && strcasecmp(v, "true") == 0;
+}
+
 /* The new state of partition p, or false when it stays as it is. */
 static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
                   struct rb_kzk_state *ns)
@@ -301,6 +317,22 @@ static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
             in_isr = st->isr[q] == rep[k];
         if (in_isr)
             ns->leader = rep[k];
+    }
+    if (ns->leader < 0 && unclean_allowed(cl, t)) {
+        /* unclean.leader.election.enable: any live replica rather than none; what
+         * only the old ISR had is lost. */
+        for (int32_t k = 0; k < n_rep && ns->leader < 0; k++)
+            if (rb_cl_broker_live(cl, rep[k]) && !rb_cl_shutting(cl, rep[k]))
+                ns->leader = rep[k];
+        if (ns->leader >= 0) {
+            RB_WARN(COMP,
+                    "%s-%d: unclean leader election: broker %d leads from outside the ISR; "
+                    "records only the old ISR held are lost",
+                    t->name, p, ns->leader);
+            ns->n_isr = 1;
+            ns->isr[0] = ns->leader;
+            return true;
+        }
     }
     if (ns->leader >= 0) {
         ns->n_isr = 1;
@@ -368,7 +400,7 @@ static bool create_states(struct rb_cluster *cl, struct rb_cl_topic *t)
     return wrote;
 }
 
-static bool update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
+bool rb_ctl_update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
                          const struct rb_kzk_state *ns)
 {
     char path[420];
@@ -397,6 +429,9 @@ bool rb_ctl_run(struct rb_cluster *cl)
         wrote |= run_deletes(cl);
     if (cl->isr_notes_dirty)
         (void)rb_ctl_isr_notes(cl);
+    if (cl->n_shutting)
+        wrote |= rb_cs_ctl_run(cl);
+    wrote |= rb_pe_ctl_run(cl);
     for (int i = 0; i < cl->n_topics && cl->is_controller; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         if (t->assign_dirty || t->assign_version < 0 || t->a.n_partitions <= 0)
@@ -415,7 +450,7 @@ bool rb_ctl_run(struct rb_cluster *cl)
                 continue;
             struct rb_kzk_state ns;
             if (elect(cl, t, p, &ns) || rb_ctl_isr_dead(cl, t, p, &ns))
-                wrote |= update_state(cl, t, p, &ns);
+                wrote |= rb_ctl_update_state(cl, t, p, &ns);
         }
     }
     return wrote;

@@ -65,6 +65,11 @@ int rb_coord_standalone_open(struct rb_coord **out, struct rb_config *config, st
 /* The coordination thread's start hook (cmd/broker.c sets it): in cluster mode it
  * starts watching the quorum, keeping the leader lease and running elections. */
 int rb_coord_thread_start(struct rb_shard *s);
+/* Main thread, on SIGTERM while the runtime still runs: in cluster mode with
+ * controlled.shutdown.enable, ask the controller to move this broker's leaderships
+ * and ISR places away and wait for it (bounded by controlled.shutdown.max.retries x
+ * controlled.shutdown.retry.backoff.ms). 0 (also standalone) or -ETIMEDOUT. */
+int rb_coord_controlled_shutdown(struct rb_coord *c);
 /* Close after the runtime stopped (logs were closed by their shards). */
 void rb_coord_close(struct rb_coord *c);
 

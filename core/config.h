@@ -75,6 +75,14 @@ struct rb_broker_config {
     int64_t shard_memory_budget_bytes; /* shard.memory.budget.bytes (256 MiB): frames + responses */
     int64_t connection_memory_max_bytes; /* connection.memory.max.bytes (64 MiB): per connection */
     char log_level[16];                  /* log.level (info) */
+    bool controlled_shutdown_enable;     /* controlled.shutdown.enable (true) */
+    int32_t controlled_shutdown_max_retries;      /* controlled.shutdown.max.retries (3) */
+    int64_t controlled_shutdown_retry_backoff_ms; /* controlled.shutdown.retry.backoff.ms (5000) */
+    bool auto_leader_rebalance_enable;            /* auto.leader.rebalance.enable (true) */
+    int64_t
+        leader_imbalance_check_interval_seconds; /* leader.imbalance.check.interval.seconds (300) */
+    int32_t
+        leader_imbalance_per_broker_percentage; /* leader.imbalance.per.broker.percentage (10) */
 };
 
 struct rb_config;

@@ -32,6 +32,7 @@ enum ctl_cmd {
     CTL_CMD_CONFIGS,
     CTL_CMD_CLUSTER, /* brokers, controller, partition leadership */
     CTL_CMD_ZK,      /* dump the znodes (--zookeeper only) */
+    CTL_CMD_LEADERS, /* preferred leader election (--zookeeper / --etcd) */
 };
 /* The action of topics, groups and configs (LIST/DESCRIBE/DELETE/ALTER are shared). */
 enum ctl_topics_action {
@@ -70,6 +71,7 @@ struct ctl_args {
     const char *replica_assignment; /* --replica-assignment "1:2,2:3" (with --zookeeper) */
     bool exclude_internal;          /* --exclude-internal (list/describe) */
     bool disable_rack_aware;        /* --disable-rack-aware (assignment ignores racks) */
+    bool preferred;                 /* leaders --preferred */
     /* zk */
     const char *zk_path; /* the subtree to dump ("/" = the chroot) */
     int64_t max_nodes;   /* --max-nodes: the dump stops after this many nodes */
@@ -179,6 +181,8 @@ int ctl_broker_configs(const struct ctl_args *a);
 int ctl_zk_topics(const struct ctl_args *a);
 /* tools/ringctl_zk_dump.c: `ringctl zk`. */
 int ctl_zk_dump(const struct ctl_args *a);
+/* tools/ringctl_leaders.c: `ringctl leaders --preferred` (--zookeeper / --etcd). */
+int ctl_leaders(const struct ctl_args *a);
 /* tools/ringctl_cluster.c: `ringctl cluster` (--bootstrap-server or --zookeeper). */
 int ctl_cluster(const struct ctl_args *a);
 

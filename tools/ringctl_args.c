@@ -66,6 +66,7 @@ enum opt_id {
     O_ETCD,
     O_ETCD_PREFIX,
     O_DISABLE_RACK_AWARE,
+    O_PREFERRED,
 };
 
 #define T   (1u << CTL_CMD_TOPICS)
@@ -75,6 +76,7 @@ enum opt_id {
 #define F   (1u << CTL_CMD_CONFIGS)
 #define K   (1u << CTL_CMD_CLUSTER)
 #define Z   (1u << CTL_CMD_ZK)
+#define L   (1u << CTL_CMD_LEADERS)
 #define ALL (T | P | C | G | F | K)
 
 struct opt_def {
@@ -85,21 +87,22 @@ struct opt_def {
 };
 
 static const struct opt_def opts[] = {
-    {"--help", O_HELP, ALL | Z, false},
-    {"-h", O_HELP, ALL | Z, false},
+    {"--help", O_HELP, ALL | Z | L, false},
+    {"-h", O_HELP, ALL | Z | L, false},
     {"--verbose", O_VERBOSE, ALL, false},
     {"--bootstrap-server", O_BOOTSTRAP, ALL, true},
-    {"--zookeeper", O_ZOOKEEPER, T | K | Z, true},
-    {"--etcd", O_ETCD, T | K | Z, true},
-    {"--etcd-prefix", O_ETCD_PREFIX, T | K | Z, true},
+    {"--zookeeper", O_ZOOKEEPER, T | K | Z | L, true},
+    {"--etcd", O_ETCD, T | K | Z | L, true},
+    {"--etcd-prefix", O_ETCD_PREFIX, T | K | Z | L, true},
+    {"--preferred", O_PREFERRED, L, false},
     {"--replica-assignment", O_REPLICA_ASSIGNMENT, T, true},
     {"--disable-rack-aware", O_DISABLE_RACK_AWARE, T, false},
     {"--exclude-internal", O_EXCLUDE_INTERNAL, T | K, false},
     {"--max-nodes", O_MAX_NODES, Z, true},
     {"--max-data", O_MAX_DATA, Z, true},
-    {"--topic", O_TOPIC, T | P | C | G, true},
-    {"--timeout-ms", O_TIMEOUT, ALL | Z, true},
-    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, ALL | Z, true},
+    {"--topic", O_TOPIC, T | P | C | G | L, true},
+    {"--timeout-ms", O_TIMEOUT, ALL | Z | L, true},
+    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, ALL | Z | L, true},
     {"-X", O_X, ALL, true},
     {"--list", O_LIST, T | G, false},
     {"--describe", O_DESCRIBE, T | G | F, false},
@@ -143,8 +146,8 @@ static const struct opt_def opts[] = {
     {"--all", O_ALL, F, false},
 };
 
-static const char *const cmd_names[] = {"",       "topics",  "produce", "consume",
-                                        "groups", "configs", "cluster", "zk"};
+static const char *const cmd_names[] = {"",        "topics",  "produce", "consume", "groups",
+                                        "configs", "cluster", "zk",      "leaders"};
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
 {
@@ -353,6 +356,9 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
     case O_DISABLE_RACK_AWARE:
         a->disable_rack_aware = true;
         return 0;
+    case O_PREFERRED:
+        a->preferred = true;
+        return 0;
     case O_REPLICA_ASSIGNMENT:
         a->replica_assignment = v;
         return 0;
@@ -553,7 +559,8 @@ static int check_topics(struct ctl_args *a, char *err, size_t errlen)
 static int check_target(struct ctl_args *a, char *err, size_t errlen)
 {
     const char *cmd = cmd_names[a->cmd];
-    bool zk_ok = a->cmd == CTL_CMD_TOPICS || a->cmd == CTL_CMD_CLUSTER || a->cmd == CTL_CMD_ZK;
+    bool zk_ok = a->cmd == CTL_CMD_TOPICS || a->cmd == CTL_CMD_CLUSTER || a->cmd == CTL_CMD_ZK ||
+                 a->cmd == CTL_CMD_LEADERS;
     if (a->zookeeper && !*a->zookeeper)
         return fail(err, errlen, "%s: --zookeeper must not be empty%s", cmd, "");
     if (a->etcd && !*a->etcd)
@@ -567,7 +574,9 @@ static int check_target(struct ctl_args *a, char *err, size_t errlen)
         return fail(err, errlen,
                     "%s: --etcd-prefix '%s' must be /NAME[/NAME...] (no trailing or double '/')",
                     cmd, a->etcd_prefix);
-    if (a->cmd == CTL_CMD_ZK && !a->zookeeper && !a->etcd)
+    if (a->cmd == CTL_CMD_LEADERS && !a->preferred)
+        return fail(err, errlen, "%s: missing --preferred (the only election there is)%s", cmd, "");
+    if ((a->cmd == CTL_CMD_ZK || a->cmd == CTL_CMD_LEADERS) && !a->zookeeper && !a->etcd)
         return fail(err, errlen,
                     "%s: missing required option --zookeeper HOST:PORT[/CHROOT] (or --etcd "
                     "URL[,URL...])%s",

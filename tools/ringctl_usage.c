@@ -17,6 +17,7 @@ static const char usage_main[] =
     "  configs   describe and alter topic and broker configs (flags of kafka-configs.sh)\n"
     "  cluster   brokers, controller and partition leadership of a cluster\n"
     "  zk        dump the cluster's znodes under the chroot (debugging)\n"
+    "  leaders   preferred leader election (--preferred; --zookeeper or --etcd)\n"
     "  dump-log  print the batches of segment files (offline)\n"
     "\n"
     "Works against ringbroker or any Kafka broker (librdkafka); topics, cluster and zk\n"
@@ -214,6 +215,22 @@ static const char usage_cluster[] =
     "                              etcd.endpoints), the same tree under\n"
     "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n" COMMON_OPTS;
 
+static const char usage_leaders[] =
+    "usage: ringctl leaders --preferred [--topic T] --zookeeper HOST:PORT[,...][/CHROOT]\n"
+    "       ringctl leaders --preferred [--topic T] --etcd URL[,URL...] [--etcd-prefix P]\n"
+    "\n"
+    "Asks the controller to give every partition (or those of the topics --topic\n"
+    "matches: a regular expression, ',' for '|', as kafka-topics.sh --zookeeper) back\n"
+    "to its preferred replica, the first of its assignment, where that replica is live\n"
+    "and in the ISR: writes /admin/preferred_replica_election as Kafka 2.8's\n"
+    "kafka-preferred-replica-election.sh --zookeeper does, waits until the controller\n"
+    "has run it and prints each partition's leader against its preferred replica.\n"
+    "Exit 0 when every listed partition is led by its preferred replica, 1 otherwise\n"
+    "(or when an election is already in progress).\n"
+    "\n"
+    "Options:\n"
+    "  --timeout-ms N              wait at most N ms for the controller (30000)\n";
+
 static const char usage_zk[] =
     "usage: ringctl zk --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT] [PATH] [OPTIONS]\n"
     "       ringctl zk --etcd URL[,URL...] [--etcd-prefix P] [PATH] [OPTIONS]\n"
@@ -252,6 +269,8 @@ const char *ctl_usage(enum ctl_cmd cmd)
         return usage_cluster;
     case CTL_CMD_ZK:
         return usage_zk;
+    case CTL_CMD_LEADERS:
+        return usage_leaders;
     case CTL_CMD_NONE:
         break;
     }
