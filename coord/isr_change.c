@@ -67,6 +67,8 @@ int rb_cl_isr_change(struct rb_cluster *cl, const char *topic, int32_t p, int32_
     const struct rb_cl_topic *t = rb_cl_topic_find(cl, topic);
     if (add >= 0 && t && p < t->a.n_partitions && !has(t->a.replicas[p], t->a.n_replicas[p], add))
         return -EINVAL; /* not a replica (the assignment changed meanwhile) */
+    if (add >= 0 && rb_cl_shutting(cl, add))
+        return -EAGAIN; /* asked for a controlled shutdown: the controller took it out */
     for (int tries = 0; tries < ISR_WRITE_TRIES; tries++) {
         char *data = NULL;
         int64_t version = -1;
