@@ -20,3 +20,8 @@ for b in 1 2 3; do
 done
 rp_load_stop
 rp_check
+for b in 1 2 3; do
+    grep -q "controlled shutdown: leaderships moved" "$CL_DIR/broker-$b/broker.log" ||
+        fail "broker $b did not log a completed controlled shutdown: $(grep 'controlled shutdown' "$CL_DIR/broker-$b/broker.log" | tail -2)"
+done
+info "each broker's SIGTERM moved its leaderships first: $(grep -h 'controlled shutdown: leaderships moved' "$CL_DIR"/broker-*/broker.log | sed 's/.*moved in/moved in/' | tr '\n' ';')"
