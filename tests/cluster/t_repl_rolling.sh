@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_repl_rolling.sh - a rolling restart of all 3 brokers (SIGTERM, then start)
 # under an idempotent acks=all load (issue 11 item 7b). Each broker is stopped
-# with SIGTERM and started again; the next one goes only when every partition has
+# with SIGTERM (controlled shutdown: its leaderships move first, asserted from its
+# log) and started again; the next one goes only when every partition has
 # a full ISR again. The checker then reads everything back: 0 lost, 0 duplicates,
 # order kept; the longest time the producer went without an acknowledgement is
 # printed by the load.
