@@ -8,6 +8,7 @@
 #      (kafka.admin.PreferredReplicaLeaderElectionCommand) writes
 #      /admin/preferred_replica_election: every partition goes back to its
 #      preferred replica and the node is deleted.
+#      Bounced again, ringctl leaders --preferred --topic does the same.
 #   B. every broker restarted (one at a time) with auto.leader.rebalance.enable=true
 #      and leader.imbalance.check.interval.seconds=3 (read-only keys in Kafka too);
 #      P bounced again: once back in the ISRs, its leaderships return on their own.
@@ -39,6 +40,14 @@ wait_for 30 "every partition back on its preferred replica" preferred_lead
 gone() { ! cl_q_get /admin/preferred_replica_election >/dev/null 2>&1; }
 wait_for 30 "/admin/preferred_replica_election deleted by the controller" gone
 info "A: partitions $(prefers $b) back on broker $b after the election"
+cl_term $b
+cl_start $b
+wait_for 90 "broker $b back in every ISR" rp_isr_full
+preferred_lead && fail "leaderships went back to broker $b without an election (auto rebalance is off)"
+ct 60 "$ROOT/build/bin/ringctl" leaders --preferred --topic $RP_T --zookeeper "$CL_ZK" >"$T_TMP/rl.out" 2>&1 ||
+    fail "ringctl leaders --preferred: $(cat "$T_TMP/rl.out")"
+preferred_lead || fail "after ringctl leaders --preferred: $(cat "$T_TMP/rl.out")"
+info "ringctl leaders --preferred: $(tail -1 "$T_TMP/rl.out")"
 
 printf '%s\n' auto.leader.rebalance.enable=true leader.imbalance.check.interval.seconds=3 >>"$CL_DIR/overrides"
 for i in 1 2 3; do
