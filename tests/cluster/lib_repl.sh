@@ -9,7 +9,7 @@
 # record read back at its offset, 0 lost, 0 duplicates, per-partition order kept.
 #   rp_up [--override k=v ...]    cluster + topic, every partition with a full ISR
 #   rp_load_start / rp_load_stop  the producer running throughout
-#   rp_isr_full                   every live broker shows 3 in the ISR of each partition
+#   rp_isr_full [TOPIC PARTS]     every live broker shows 3 in the ISR of each partition
 #   rp_leader P                   partition P's leader in broker 1..3's Metadata (first live)
 #   rp_wait_progress P SECS       until a new acknowledgement of partition P arrives;
 #                                 prints the seconds waited (the client's failover time)
@@ -31,11 +31,11 @@ rp_up() {
 }
 
 rp_isr_full() {
-    local i m
+    local i m t=${1:-$RP_T} n=${2:-$RP_PARTS}
     for i in $(cl_ids); do
         [ -n "$(cl_pid "$i")" ] || continue
         m=$(cl_meta "$i" 2>/dev/null) || return 1
-        [ "$(cl_json "$m" "sum(1 for p in d['topics'].get('$RP_T',{}).get('partitions',{}).values() if p['leader'] >= 0 and len(p['isr']) == 3)")" = "$RP_PARTS" ] || return 1
+        [ "$(cl_json "$m" "sum(1 for p in d['topics'].get('$t',{}).get('partitions',{}).values() if p['leader'] >= 0 and len(p['isr']) == 3)")" = "$n" ] || return 1
     done
 }
 
