@@ -13,11 +13,20 @@ requests sent to one chosen broker).
       PARTS[seq % len] (PARTS "0,1,2"); every acknowledged record appends
       "partition offset seq" to ACKFILE. Exit 0 iff all N are acknowledged
       (--tolerate: exit 0 anyway; the counts are printed).
+  cl_client.py produce-until BOOTSTRAP TOPIC PARTS ACKFILE STOPFILE RATE
+      the same producer (idempotent, acks=all, message.timeout.ms 120 s so a
+      record outlives a failover) sending RATE records a second, seq 0, 1, ...,
+      until STOPFILE exists, then flushing; each acknowledgement is appended to
+      ACKFILE as it arrives. Prints the counts and the longest time without an
+      acknowledgement (the clients' view of a failover); exit 0 when nothing is
+      left unanswered (failed deliveries are counted, not acknowledged).
   cl_client.py consume BOOTSTRAP TOPIC PARTS ACKFILE...
       librdkafka consumer, no group: reads each of PARTS from the beginning to its
       high watermark and checks: every record in the ACKFILEs is at its
       acknowledged (partition, offset) with its content (0 lost), no seq twice
-      (no duplicates), offsets contiguous, content matches seq. Prints counts.
+      (no duplicates), offsets contiguous, content matches seq. Prints counts,
+      with the places where a partition's seqs go down (order); CL_CHECK_ORDER=1
+      makes those fail too (one producer whose seqs only grow).
   cl_client.py produce-to HOST:PORT TOPIC PART SEQ [SIZE]
       one Produce v3 (acks=-1) of record SEQ (with SIZE: key "big", a value of
       SIZE bytes) sent to exactly that broker,
@@ -143,6 +152,51 @@ def produce(bs, topic, first, n, parts, ackfile, tolerate):
         sys.exit(1)
 
 
+def produce_until(bs, topic, parts, ackfile, stopfile, rate):
+    from confluent_kafka import Producer
+
+    p = Producer({"bootstrap.servers": bs, "acks": "all", "enable.idempotence": True,
+                  "message.timeout.ms": 120000, "socket.timeout.ms": 10000,
+                  "topic.metadata.refresh.interval.ms": 1000})
+    out = open(ackfile, "a")
+    st = {"acked": 0, "failed": [], "last": time.monotonic(), "gap": 0.0}
+
+    def dr(err, msg):
+        now = time.monotonic()
+        if err is not None:
+            st["failed"].append((int(msg.key()[1:]), str(err)))
+            return
+        st["gap"] = max(st["gap"], now - st["last"])
+        st["last"] = now
+        st["acked"] += 1
+        out.write("%d %d %d\n" % (msg.partition(), msg.offset(), int(msg.key()[1:])))
+        out.flush()
+
+    seq, t0 = 0, time.monotonic()
+    while not os.path.exists(stopfile):
+        due = t0 + seq / rate
+        now = time.monotonic()
+        if now < due:
+            p.poll(due - now)
+            continue
+        try:
+            p.produce(topic, key=b"k%d" % seq, value=value_of(seq),
+                      partition=parts[seq % len(parts)], on_delivery=dr)
+            seq += 1
+        except BufferError:
+            p.poll(0.1)
+        p.poll(0)
+    left = p.flush(150)
+    out.close()
+    print("produce-until %s: %d sent, %d acknowledged, %d failed, %d unanswered, longest time"
+          " without an acknowledgement %.2f s" % (topic, seq, st["acked"], len(st["failed"]),
+                                                   left, st["gap"]))
+    for s_, e in st["failed"][:5]:
+        print("  seq %d: %s" % (s_, e))
+    if left:
+        sys.exit(1)
+
+
 def consume(bs, topic, parts, ackfiles):
     from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
 
@@ -159,7 +213,7 @@ def consume(bs, topic, parts, ackfiles):
     c = Consumer({"bootstrap.servers": bs, "group.id": "cl-check-unused",
                   "enable.auto.commit": False, "socket.timeout.ms": 10000,
                   "fetch.wait.max.ms": 200})
-    got, bad, gaps = {}, [], []
+    got, bad, gaps, order = {}, [], [], []
     try:
         for p in parts:
             lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
@@ -167,7 +221,7 @@ def consume(bs, topic, parts, ackfiles):
                 continue
             c.assign([TopicPartition(topic, p, OFFSET_BEGINNING)])
             deadline = time.time() + 60
-            last = None
+            last, last_seq = None, None
             while time.time() < deadline:
                 m = c.poll(1.0)
                 if m is None:
@@ -179,6 +233,9 @@ def consume(bs, topic, parts, ackfiles):
                     gaps.append((p, last, o))
                 last = o
                 seq = int(m.key()[1:])
+                if last_seq is not None and seq < last_seq:
+                    order.append((p, o, last_seq, seq))
+                last_seq = seq
                 if m.value() != value_of(seq):
                     bad.append((p, o, seq))
                 got[(p, o)] = seq
@@ -193,10 +250,13 @@ def consume(bs, topic, parts, ackfiles):
     for k, s in got.items():
         seqs.setdefault(s, []).append(k)
     dups = {s: ks for s, ks in seqs.items() if len(ks) > 1}
-    print("consume %s: %d records read, %d acknowledged, %d lost, %d duplicates, %d bad, %d gaps"
-          % (topic, len(got), len(want), len(lost), len(dups), len(bad), len(gaps)))
-    if lost or dups or bad or gaps:
-        print("  lost", lost[:5], "dups", list(dups.items())[:5], "bad", bad[:5], "gaps", gaps[:5])
+    print("consume %s: %d records read, %d acknowledged, %d lost, %d duplicates, %d bad, %d gaps,"
+          " %d out of order" % (topic, len(got), len(want), len(lost), len(dups), len(bad),
+                                len(gaps), len(order)))
+    strict = os.environ.get("CL_CHECK_ORDER") == "1"
+    if lost or dups or bad or gaps or (order and strict):
+        print("  lost", lost[:5], "dups", list(dups.items())[:5], "bad", bad[:5], "gaps", gaps[:5],
+              "order", order[:5])
         sys.exit(1)
 
 
@@ -248,6 +308,8 @@ def main():
                     "--tolerate" in a[7:])
         elif cmd == "consume":
             consume(a[1], a[2], [int(x) for x in a[3].split(",")], a[4:])
+        elif cmd == "produce-until":
+            produce_until(a[1], a[2], [int(x) for x in a[3].split(",")], a[4], a[5], float(a[6]))
         elif cmd == "produce-to":
             produce_to(a[1], a[2], int(a[3]), int(a[4]), int(a[5]) if len(a) > 5 else None)
         elif cmd == "coordinator":

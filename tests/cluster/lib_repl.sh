@@ -1,0 +1,92 @@
+# tests/cluster/lib_repl.sh - the replication fault scenarios' shared steps (issue 11
+# item 7), on top of lib.sh.
+#
+# Owns: one topic RP_T of RP_PARTS partitions, replication factor 3,
+# min.insync.replicas=2, on a 3-broker cluster; a load that runs throughout (an
+# idempotent acks=all librdkafka producer, cl_client.py produce-until, RP_RATE
+# records a second, every acknowledgement appended to $T_TMP/acks as it arrives);
+# and the checker (cl_client.py consume with CL_CHECK_ORDER=1): every acknowledged
+# record read back at its offset, 0 lost, 0 duplicates, per-partition order kept.
+#   rp_up [--override k=v ...]    cluster + topic, every partition with a full ISR
+#   rp_load_start / rp_load_stop  the producer running throughout
+#   rp_isr_full [TOPIC PARTS]     every live broker shows 3 in the ISR of each partition
+#   rp_leader P                   partition P's leader in broker 1..3's Metadata (first live)
+#   rp_wait_progress P SECS       until a new acknowledgement of partition P arrives;
+#                                 prints the seconds waited (the client's failover time)
+#   rp_check                      the checker; prints its counts
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RP_T=rt
+RP_PARTS=${RP_PARTS:-3}
+RP_RATE=${RP_RATE:-200}
+RP_LOAD=
+
+rp_up() {
+    cl_up --override replication.test.enable=true --override min.insync.replicas=2 "$@"
+    local out
+    out=$(ct 30 $CLC create-topic "$(cl_addr 1)" $RP_T $RP_PARTS 3) || fail "create-topic: $out"
+    [[ "$out" == error=0* ]] || fail "CreateTopics $RP_T RF=3: $out"
+    wait_for 60 "a full ISR (3) for every partition of $RP_T" rp_isr_full
+    info "topic $RP_T: $RP_PARTS partitions, RF 3, min.insync.replicas 2, ISR full"
+}
+
+rp_isr_full() {
+    local i m t=${1:-$RP_T} n=${2:-$RP_PARTS}
+    for i in $(cl_ids); do
+        [ -n "$(cl_pid "$i")" ] || continue
+        m=$(cl_meta "$i" 2>/dev/null) || return 1
+        [ "$(cl_json "$m" "sum(1 for p in d['topics'].get('$t',{}).get('partitions',{}).values() if p['leader'] >= 0 and len(p['isr']) == 3)")" = "$n" ] || return 1
+    done
+}
+
+rp_leader() {
+    local i m
+    for i in $(cl_ids); do
+        [ -n "$(cl_pid "$i")" ] || continue
+        m=$(cl_meta "$i" 2>/dev/null) || continue
+        cl_json "$m" "d['topics']['$RP_T']['partitions']['$1']['leader']"
+        return 0
+    done
+    return 1
+}
+
+rp_load_start() {
+    rm -f "$T_TMP/stop"
+    : >>"$T_TMP/acks"
+    $CLC produce-until "$CL_BS" $RP_T "$(seq -s, 0 $((RP_PARTS - 1)))" "$T_TMP/acks" "$T_TMP/stop" \
+        "$RP_RATE" >"$T_TMP/load.out" 2>&1 &
+    RP_LOAD=$!
+    CL_BG+=("$RP_LOAD")
+    wait_for 30 "the load's first acknowledgements" test -s "$T_TMP/acks"
+}
+
+rp_load_stop() {
+    touch "$T_TMP/stop"
+    local deadline=$((SECONDS + 170))
+    while kill -0 "$RP_LOAD" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || fail "the producer did not finish within 170 s of its stop"
+        sleep 0.5
+    done
+    wait "$RP_LOAD" || fail "producer: $(cat "$T_TMP/load.out")"
+    info "$(head -1 "$T_TMP/load.out")"
+}
+
+rp_acks_of() { grep -c "^$1 " "$T_TMP/acks"; }
+
+rp_wait_progress() { # P SECS
+    local p=$1 n0 t0 deadline
+    n0=$(rp_acks_of "$p")
+    t0=$(date +%s.%N)
+    deadline=$((SECONDS + $2))
+    while [ "$(rp_acks_of "$p")" -le "$n0" ]; do
+        [ $SECONDS -lt $deadline ] || { echo none; return 1; }
+        sleep 0.05
+    done
+    awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", b - a }'
+}
+
+rp_check() {
+    CL_CHECK_ORDER=1 ct 180 $CLC consume "$CL_BS" $RP_T "$(seq -s, 0 $((RP_PARTS - 1)))" "$T_TMP/acks" \
+        >"$T_TMP/check.out" 2>&1 || fail "checker: $(cat "$T_TMP/check.out")"
+    info "$(cat "$T_TMP/check.out")"
+}
