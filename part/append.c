@@ -304,8 +304,11 @@ int rb_part_append_more(struct rb_part *p, struct rb_part_append *a)
     a->wait_end = rb_log_end_offset(p->log);
     a->log_start_offset = rb_log_start_offset(p->log);
     RB_ASSERT(rb_part_hw(p) <= a->wait_end);
-    if (a->acks == 0 || rb_part_hw(p) >= a->wait_end ||
-        RB_DEFECT(ACK_BEFORE_SYNC)) /* planted defect (sim-selftest): ack before any write */
+    if (a->acks == 0)
+        return 1;
+    if (rb_log_written_end(p->log) >= a->wait_end) /* acks=1: written; all: the ISR too */
+        return a->acks == 1 ? 1 : rb_part_isr_park(p, a);
+    if (RB_DEFECT(ACK_BEFORE_SYNC)) /* planted defect (sim-selftest): ack before any write */
         return 1;
     rb_part_wpush(&p->durable_head, &p->durable_tail, &a->it);
     return 0;
@@ -325,6 +328,11 @@ void rb_part_append(struct rb_part_shard *ps, struct rb_part_append *a)
         return;
     }
     rb_counter_add(&rb_part_mtopic(p)->v[RB_PT_PRODUCE_REQUESTS], 1);
+    if (a->acks == -1 && p->repl && p->repl->n_isr < p->repl->min_insync) {
+        /* min.insync.replicas: refused before anything is appended */
+        rb_part_item_finish(ps, &a->it, RB_KERR_NOT_ENOUGH_REPLICAS);
+        return;
+    }
     if (p->blocked_head) { /* keep append order behind earlier blocked work */
         rb_part_wpush(&p->blocked_head, &p->blocked_tail, &a->it);
         return;

@@ -91,17 +91,23 @@ static void flush_done(struct rb_log *log, int res, void *arg)
         p->last_sync_ms = s->now_ms;
         rb_timer_cancel(&s->timers, &p->sync_timer);
     }
-    int64_t hw = rb_part_hw(p); /* == durable end unless relaxed */
-    RB_ASSERT(rb_log_durable_end(log) <= hw && hw <= rb_log_end_offset(log));
+    int64_t we = rb_log_written_end(log); /* == durable end unless relaxed */
+    RB_ASSERT(rb_log_durable_end(log) <= we && we <= rb_log_end_offset(log));
+    RB_ASSERT(rb_part_hw(p) <= we);
     while (p->durable_head) {
         struct rb_part_append *a = (struct rb_part_append *)p->durable_head;
-        if (res >= 0 && a->wait_end > hw)
+        if (res >= 0 && a->wait_end > we)
             break;
-        RB_ASSERT(res < 0 || a->wait_end <= hw);
+        RB_ASSERT(res < 0 || a->wait_end <= we);
         rb_part_wpop(&p->durable_head, &p->durable_tail);
-        rb_part_item_finish(ps, &a->it, res < 0 ? RB_KERR_KAFKA_STORAGE_ERROR : 0);
+        /* acks=all: durable here, then the ISR (part/isr.c) */
+        if (res < 0 || a->acks == 1 || rb_part_isr_park(p, a))
+            rb_part_item_finish(ps, &a->it, res < 0 ? RB_KERR_KAFKA_STORAGE_ERROR : 0);
     }
+    if (res < 0)
+        rb_part_isr_fail(p, RB_KERR_KAFKA_STORAGE_ERROR);
     retry_blocked(p, res);
+    rb_part_isr_advance(p); /* the leader's own end moved: the HW may too */
     rb_part_wake_readers(ps, p);
     if (res >= 0 && rb_log_dirty(log))
         rb_part_mark_dirty(p);

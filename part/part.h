@@ -248,6 +248,62 @@ typedef void (*rb_append_done_fn)(struct rb_shard *s, int16_t err, int64_t base_
 int rb_part_append_local(struct rb_part_shard *ps, const char *topic, int32_t index,
                          const uint8_t *batch, uint32_t len, rb_append_done_fn done, void *arg);
 
+/* ---- replication, leader side (part/isr.c) ----
+ * A partition with replicas on other brokers keeps, on its leader's shard, every
+ * follower's position (its last fetch offset = its log end) and the in-sync
+ * replica set (ISR). The high watermark is then min(log end of each ISR member,
+ * the leader's own durable end); acks=all appends wait for it. Without an ISR
+ * (standalone, or never set) the high watermark is the leader's written end. */
+
+/* An ISR change the leader proposes for one of its partitions. The sink (coord)
+ * writes it to the partition state conditionally on state_version, with the
+ * leader epoch as read, and the applied ISR comes back via rb_part_set_isr. The
+ * strings and array are valid during the call only (the sink copies them). */
+struct rb_part_isr_change {
+    const char *topic;
+    size_t topic_len;
+    int32_t index;
+    int32_t leader_epoch;  /* the proposer's, as read with the ISR */
+    int32_t state_version; /* the state node's version the ISR was read at */
+    const int32_t *isr;    /* the ISR wanted (broker ids, the leader first) */
+    int n_isr;
+    int32_t add, remove; /* the change itself: a broker id joining or leaving, else -1 */
+};
+typedef void (*rb_part_isr_sink_fn)(void *arg, const struct rb_part_isr_change *c);
+/* Before the shard starts or on the owner: where ISR changes go (NULL: nowhere,
+ * the ISR then only changes through rb_part_set_isr). Called on the owner shard. */
+void rb_part_set_isr_sink(struct rb_part_shard *ps, rb_part_isr_sink_fn fn, void *arg);
+
+/* Owner: key's replicas and ISR as the cluster's state holds them (broker ids,
+ * this broker among them), the state node version they were read at (-1:
+ * unknown) and the topic's min.insync.replicas. n_replicas <= 1 turns
+ * replication state off (high watermark = written end). 0, -ENOENT (not here),
+ * -EINVAL (more than RB_PART_MAX_REPLICAS), -ENOMEM. */
+#define RB_PART_MAX_REPLICAS 16
+int rb_part_set_isr(struct rb_part_shard *ps, const struct rb_part_key *k, const int32_t *replicas,
+                    int n_replicas, const int32_t *isr, int n_isr, int32_t state_version,
+                    int32_t min_insync);
+
+/* Owner: a follower's fetch (replica_id >= 0) of key at fetch_offset (its log
+ * end) at now_ms (monotonic): records its position, advances the high watermark
+ * (waking acks=all waiters and parked fetches), proposes an ISR expand when it
+ * caught up, and sets *hw_out to the high watermark for the response. Returns
+ * 0, -ENOENT (not here), -EPERM (not the leader: NOT_LEADER_OR_FOLLOWER),
+ * -ESRCH (replica_id is not a replica of key: NOT_LEADER_OR_FOLLOWER in Kafka
+ * 2.8 terms, UNKNOWN for older), -ERANGE (fetch_offset beyond the leader's log
+ * end: OFFSET_OUT_OF_RANGE). */
+int rb_part_replica_fetched(struct rb_part_shard *ps, const struct rb_part_key *k,
+                            int32_t replica_id, int64_t fetch_offset, int64_t now_ms,
+                            int64_t *hw_out);
+
+/* Owner, on a follower: the leader's high watermark from a fetch response; the
+ * follower's becomes min(it, own written end), never moving back. 0, -ENOENT,
+ * -EPERM (not a follower with replicas). */
+int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t leader_hw);
+
+/* Owner: key's high watermark (-ENOENT when not here). */
+int rb_part_high_watermark(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *hw);
+
 /* ---- reads (part/read.c) ---- */
 /* Owner: read every item of set; set->done runs once answered. */
 void rb_part_read_start(struct rb_part_shard *ps, struct rb_part_read_set *set);

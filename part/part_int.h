@@ -49,6 +49,10 @@ struct rb_part {
     struct rb_part_item *blocked_head, *blocked_tail;
     /* reads waiting for new data */
     struct rb_part_item *read_waiters;
+    /* replication on the leader (part/isr.c): NULL without replicas elsewhere;
+     * acks=all appends durable here, waiting for the high watermark */
+    struct rb_part_repl *repl;
+    struct rb_part_item *isr_head, *isr_tail;
     /* idempotent producers' sequences (storage/producer_state.h) */
     struct rb_pstate *pstate;
     /* metrics: this topic's counters (lazy, on the shard); the flush's start */
@@ -75,6 +79,11 @@ struct rb_part_shard {
     struct rb_codec_ctx *codec;       /* compression scratch, lazy */
     struct rb_fdcache *fdcache;       /* segment descriptors lent to fetches */
     struct rb_part_maint maint;
+    /* part/isr.c: where ISR changes go; replica.lag.time.max.ms; the shrink check */
+    rb_part_isr_sink_fn isr_sink;
+    void *isr_sink_arg;
+    int64_t replica_lag_ms;
+    struct rb_timer isr_timer;
     struct rb_part_stats stats;
     struct rb_part_metrics m;
 };
@@ -94,11 +103,33 @@ static inline struct rb_mname *rb_part_mtopic(struct rb_part *p)
     return p->mtopic;
 }
 
-/* The high watermark: the written end (== durable end unless flush is relaxed).
- * The log end offset (rb_log_end_offset) is kept apart: followers will move it. */
+/* A replicated partition's replicas as its leader sees them (part/isr.c). Slot i
+ * is replicas[i]; the leader's own slot is self (its position is the log's). */
+struct rb_part_repl {
+    int n;
+    int self;
+    int32_t replicas[RB_PART_MAX_REPLICAS];
+    int64_t leo[RB_PART_MAX_REPLICAS];            /* last fetch offset, -1 unknown */
+    int64_t caught_up_ms[RB_PART_MAX_REPLICAS];   /* last time it had the leader's end */
+    int64_t prev_fetch_ms[RB_PART_MAX_REPLICAS];  /* its previous fetch ... */
+    int64_t prev_fetch_end[RB_PART_MAX_REPLICAS]; /* ... and the leader's end then */
+    bool in_isr[RB_PART_MAX_REPLICAS];            /* the ISR as applied (the state node's) */
+    int n_isr;
+    int32_t state_version;
+    int32_t min_insync;
+    int64_t hw;          /* min over the ISR (+ pending adds), never moves back */
+    int64_t epoch_start; /* the log end when this broker became leader */
+    int pending;         /* a proposed change in flight: the slot added, or -1 */
+    int64_t pending_ms;  /* when it was proposed, 0: none */
+};
+
+/* The high watermark: the written end (== durable end unless flush is relaxed),
+ * or with replicas the minimum over the ISR (part/isr.c). The log end offset
+ * (rb_log_end_offset) is kept apart: followers will move it. */
 static inline int64_t rb_part_hw(const struct rb_part *p)
 {
-    return rb_log_written_end(p->log);
+    int64_t we = rb_log_written_end(p->log);
+    return p->repl && p->repl->hw < we ? p->repl->hw : we;
 }
 
 /* part/table.c */
@@ -119,6 +150,20 @@ void rb_part_mark_dirty(struct rb_part *p);
 /* Append the rest of a: 1 answered (error or done), 0 parked. */
 int rb_part_append_more(struct rb_part *p, struct rb_part_append *a);
 void rb_part_item_finish(struct rb_part_shard *ps, struct rb_part_item *it, int16_t err);
+
+/* part/isr.c: the high watermark may have moved (the leader's written end grew,
+ * a follower fetched, the ISR changed): recompute it, answer the acks=all
+ * appends it covers, wake parked reads. */
+void rb_part_isr_advance(struct rb_part *p);
+/* an acks=all append durable here: answered now (1) or parked on the ISR list (0) */
+int rb_part_isr_park(struct rb_part *p, struct rb_part_append *a);
+/* answer every acks=all append parked on p with err (leadership lost, dropped) */
+void rb_part_isr_fail(struct rb_part *p, int16_t err);
+void rb_part_isr_free(struct rb_part *p);
+/* p's role changes (before p->role/leader_epoch are set): a new leader starts its
+ * followers' positions afresh, a leader that steps down answers its waiters */
+void rb_part_isr_role(struct rb_part *p, enum rb_part_role role, int32_t leader_epoch);
+void rb_part_isr_shard_init(struct rb_part_shard *ps);
 
 /* part/read.c */
 void rb_part_wake_readers(struct rb_part_shard *ps, struct rb_part *p);

@@ -322,6 +322,10 @@ int rb_part_answer_waiters(struct rb_part_shard *ps)
                 set_answer(ps, set);
                 answered++;
             }
+    /* acks=all appends waiting for followers that will not come: retriable */
+    for (uint32_t i = 0; ps->buckets && i <= ps->mask; i++)
+        for (struct rb_part *p = ps->buckets[i]; p; p = p->hnext)
+            rb_part_isr_fail(p, RB_KERR_NOT_LEADER_OR_FOLLOWER);
     return answered;
 }
 

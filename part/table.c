@@ -40,6 +40,7 @@ struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *co
     ps->tail_cache = rb_tail_cache_new((uint64_t)bc->log_tail_cache_bytes);
     ps->m.topics = rb_mnames_new();
     ps->fdcache = rb_fdcache_new(rb_fdcache_slots(s && s->rt ? s->rt->n_shards : 1));
+    rb_part_isr_shard_init(ps);
     if (!ps->tail_cache || !ps->m.topics || !ps->fdcache) {
         rb_tail_cache_free(ps->tail_cache);
         rb_mnames_free(ps->m.topics);
@@ -190,6 +191,7 @@ int rb_part_set_role(struct rb_part_shard *ps, const struct rb_part_key *k, enum
     struct rb_part *p = rb_part_live(ps, k);
     if (!p)
         return -ENOENT;
+    rb_part_isr_role(p, role, leader_epoch);
     p->role = role;
     p->leader_epoch = leader_epoch;
     return 0;
@@ -253,6 +255,8 @@ static void part_free(struct rb_part *p)
 {
     rb_timer_cancel(&p->ps->shard->timers, &p->sync_timer);
     state_gauge(p, p->state, (uint64_t)-1);
+    RB_ASSERT(!p->isr_head);
+    rb_part_isr_free(p);
     rb_pstate_free(p->pstate);
     free(p->topic);
     free(p);
@@ -277,6 +281,7 @@ bool rb_part_drop(struct rb_part_shard *ps, const char *topic, size_t len, int32
     while (p->blocked_head)
         rb_part_item_finish(ps, rb_part_wpop(&p->blocked_head, &p->blocked_tail),
                             RB_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    rb_part_isr_fail(p, RB_KERR_UNKNOWN_TOPIC_OR_PARTITION);
     rb_part_wake_readers(ps, p); /* their re-read finds the partition gone */
     if (p->in_dirty_list) {
         struct rb_part **pp = &ps->dirty_head;
@@ -351,6 +356,7 @@ static void finish_logs(struct rb_part_shard *ps)
 void rb_part_finish(struct rb_part_shard *ps)
 {
     rb_part_maint_finish(ps);
+    rb_timer_cancel(&ps->shard->timers, &ps->isr_timer);
     finish_logs(ps);
     for (uint32_t i = 0; ps->buckets && i <= ps->mask; i++) {
         struct rb_part *p = ps->buckets[i];
