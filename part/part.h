@@ -115,6 +115,11 @@ struct rb_part_read {
     struct rb_part_item it;
     int64_t offset;
     int32_t max_bytes;
+    /* a follower's fetch (replica_id >= 0): its position is recorded on the
+     * leader (rb_part_replica_fetched) and it reads up to the written end */
+    bool replica;
+    int32_t replica_id;
+    int16_t replica_error; /* owner private: the leader refused the follower */
     /* answer */
     int64_t high_watermark;
     int64_t log_start_offset;
@@ -303,6 +308,33 @@ int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, i
 
 /* Owner: key's high watermark (-ENOENT when not here). */
 int rb_part_high_watermark(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *hw);
+
+/* ---- replication, follower side (part/follow.c) ---- */
+
+/* Owner, on a follower: append the records of a replica fetch response (whole
+ * batches as the leader stored them; a partial one at the end is ignored) at the
+ * leader's offsets, through the group commit. Batches ending below the log end
+ * are skipped (already here); the next one must start at the log end. leader_hw
+ * (-1: none): the response's high watermark (rb_part_follower_hw). *appended:
+ * batches appended. Returns 0, -ENOENT (not here), -EPERM (not a follower),
+ * -EBADMSG (a batch fails its checks: nothing appended), -EILSEQ (a batch does
+ * not start at the log end: diverged, truncate first), -ENOBUFS (no room before
+ * the next flush: fetch again from the log end), -EIO, -ENOSPC, -ENOMEM. */
+int rb_part_append_replica(struct rb_part_shard *ps, const struct rb_part_key *k,
+                           const uint8_t *records, uint32_t len, int64_t leader_hw, int *appended);
+
+/* What a follower's next fetch of a partition needs (rb_part_follow_pos). */
+struct rb_part_follow_pos {
+    enum rb_part_role role;
+    int32_t leader_epoch;
+    int64_t fetch_offset; /* the log end (LEO) */
+    int64_t log_start;
+    bool unwritten; /* appended bytes not written out yet: wait for the flush */
+    bool offline;
+};
+/* Owner: key's follower position; -ENOENT when not here. */
+int rb_part_follow_pos(struct rb_part_shard *ps, const struct rb_part_key *k,
+                       struct rb_part_follow_pos *out);
 
 /* ---- reads (part/read.c) ---- */
 /* Owner: read every item of set; set->done runs once answered. */

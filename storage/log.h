@@ -120,6 +120,12 @@ int rb_log_destroy(struct rb_log *log);
 int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
                   int64_t now_ms, int64_t *base_offset_out);
 
+/* A follower's append of a batch as its leader stored it (base_offset ==
+ * end_offset, asserted): copied unchanged (no LogAppendTime stamp, the leader
+ * epoch kept). Returns as rb_log_append. */
+int rb_log_append_replica(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
+                          int64_t now_ms);
+
 bool rb_log_dirty(const struct rb_log *log);
 bool rb_log_flushing(const struct rb_log *log);
 /* A flush or background segment work (preallocation, next segment, roll) is in
