@@ -120,6 +120,7 @@ static int setup_shards(struct rb_broker *b, int n_shards, uint32_t ring_entries
         s->part = rb_part_shard_new(s, b->config, b->bc);
         if (!s->part)
             return -ENOMEM;
+        rb_part_set_isr_sink(s->part, rb_coord_isr_sink, s); /* ISR changes via the quorum */
         s->net = n;
         s->hooks.start = rb_net_shard_start;
         s->hooks.turn = rb_net_shard_turn;

@@ -100,7 +100,7 @@ bool rb_cl_broker_live(const struct rb_cluster *cl, int32_t id)
 void rb_cl_mark_all_dirty(struct rb_cluster *cl)
 {
     cl->brokers_dirty = cl->controller_dirty = cl->topics_dirty = cl->configs_dirty = true;
-    cl->deletes_dirty = true;
+    cl->deletes_dirty = cl->isr_notes_dirty = true;
     for (int i = 0; i < cl->n_topics; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         t->assign_dirty = t->config_dirty = true;
@@ -123,6 +123,8 @@ static void note_path(struct rb_cluster *cl, const char *path)
         cl->configs_dirty = true;
     } else if (strcmp(path, "/admin/delete_topics") == 0) {
         cl->deletes_dirty = true;
+    } else if (strcmp(path, "/isr_change_notification") == 0) {
+        cl->isr_notes_dirty = true;
     } else if (strncmp(path, tp, sizeof(tp) - 1) == 0) {
         const char *name = path + sizeof(tp) - 1;
         const char *slash = strchr(name, '/');

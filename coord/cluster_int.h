@@ -76,6 +76,7 @@ struct rb_cluster {
 
     /* the view */
     bool brokers_dirty, controller_dirty, topics_dirty, configs_dirty, deletes_dirty;
+    bool isr_notes_dirty; /* the controller: /isr_change_notification to consume */
     int n_brokers;
     struct rb_kzk_broker *brokers; /* live, sorted by id */
     int32_t controller_id;         /* -1: none */
@@ -172,6 +173,22 @@ int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n);
  * /latest_producer_id_block ({"version":1,"broker":B,"block_start":"S",
  * "block_end":"E"}, Kafka 2.8's) with a version-conditional write. 0 or -errno. */
 int rb_cl_alloc_producer_id(struct rb_cluster *cl, int64_t *id);
+
+/* ---- isr_change.c ---- */
+/* The leader's ISR change of topic-p, proposed in leader_epoch: broker add joins
+ * or broker remove leaves (-1: none), applied to the state node as read, written
+ * conditionally on its version (re-read and re-applied when it lost a race)
+ * while the node names this broker leader in that epoch; then a
+ * /isr_change_notification node. 0 (written, or already so), -ESTALE (no longer
+ * that leadership), -EINVAL (add is no replica), or the quorum's error. */
+int rb_cl_isr_change(struct rb_cluster *cl, const char *topic, int32_t p, int32_t leader_epoch,
+                     int32_t add, int32_t remove);
+/* The controller: partition p's state with its dead ISR members removed (never the
+ * leader, never empty) and the leader epoch bumped; false when nothing to do. */
+bool rb_ctl_isr_dead(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
+                     struct rb_kzk_state *ns);
+/* The controller: consume /isr_change_notification (re-arms its watch). */
+bool rb_ctl_isr_notes(struct rb_cluster *cl);
 
 /* ---- cluster_local.c ---- */
 /* The local replicas file (<first log dir>/ringbroker-replicas): one line per

@@ -10,8 +10,12 @@
  *     ISR = [leader] (replication is incomplete: an RF > 1 partition gets no leader
  *     unless replication.test.enable, then ISR = every live replica), leader epoch 0;
  *   - a partition whose leader is not live gets a new leader from its ISR's live
- *     members, in replica order, with the leader epoch bumped; with none, leader -1
- *     and the ISR kept (no unclean election: the last leader comes back to it);
+ *     members, in replica order, with the leader epoch bumped and the ISR's live
+ *     members kept; with none, leader -1 and the ISR kept (no unclean election:
+ *     the last leader comes back to it);
+ *   - a live leader's ISR loses its dead members, with the leader epoch bumped
+ *     (coord/isr_change.c; never the leader, never empty, Kafka 2.8's rule);
+ *   - /isr_change_notification/<seq> nodes left by leaders are consumed;
  *     a partition that never had a leader (empty ISR) takes any live replica;
  *   - /admin/delete_topics/<t>: the topic's nodes are deleted (children first),
  *     then its config and the request; every broker then drops its replicas.
@@ -80,7 +84,7 @@ void rb_ctl_elect(struct rb_cluster *cl)
         cl->is_controller = true;
         cl->ctl_epoch = next;
         cl->ctl_epoch_version = v2;
-        cl->deletes_dirty = true;
+        cl->deletes_dirty = cl->isr_notes_dirty = true;
         RB_INFO(COMP, "broker %d is the controller (controller epoch %d)", cl->self, next);
     }
     free(data);
@@ -301,7 +305,7 @@ static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
     if (ns->leader >= 0) {
         ns->n_isr = 1;
         ns->isr[0] = ns->leader;
-        for (int32_t k = 0; cl->test_full_isr && k < n_rep; k++) {
+        for (int32_t k = 0; k < n_rep; k++) { /* the live members of the last ISR */
             bool in_isr = fresh;
             for (int32_t q = 0; q < st->n_isr && !in_isr; q++)
                 in_isr = st->isr[q] == rep[k];
@@ -391,6 +395,8 @@ bool rb_ctl_run(struct rb_cluster *cl)
     bool wrote = false;
     if (cl->deletes_dirty)
         wrote |= run_deletes(cl);
+    if (cl->isr_notes_dirty)
+        (void)rb_ctl_isr_notes(cl);
     for (int i = 0; i < cl->n_topics && cl->is_controller; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         if (t->assign_dirty || t->assign_version < 0 || t->a.n_partitions <= 0)
@@ -408,7 +414,7 @@ bool rb_ctl_run(struct rb_cluster *cl)
             if (t->st_dirty[p] || t->st_version[p] < 0)
                 continue;
             struct rb_kzk_state ns;
-            if (elect(cl, t, p, &ns))
+            if (elect(cl, t, p, &ns) || rb_ctl_isr_dead(cl, t, p, &ns))
                 wrote |= update_state(cl, t, p, &ns);
         }
     }

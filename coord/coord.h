@@ -153,6 +153,12 @@ struct rb_config_change {
 void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs, int n,
                             bool validate_only, rb_coord_done_fn done, void *arg);
 
+/* part/'s ISR sink (rb_part_set_isr_sink(ps, rb_coord_isr_sink, shard)): on the
+ * shard, hands a leader's ISR change to the coordination thread, which writes it
+ * through the quorum (coord/isr_change.c); nothing in standalone mode. */
+struct rb_part_isr_change;
+void rb_coord_isr_sink(void *arg, const struct rb_part_isr_change *ch);
+
 /* Called on the shard that applied u. */
 void rb_coord_update_applied(struct rb_shard *s, struct rb_md_update *u);
 

@@ -330,6 +330,17 @@ static int log_config_of(void *arg, const char *topic, size_t len, struct rb_log
     return 0;
 }
 
+/* min.insync.replicas of t: the topic's, else the broker default (1). */
+static int32_t min_insync_of(const struct rb_metadata *md, const struct rb_config *cfg,
+                             const struct rb_topic_meta *t)
+{
+    const char *v = rb_topic_config(t, "min.insync.replicas");
+    if (!v)
+        v = rb_config_get(md->config ? md->config : cfg, "min.insync.replicas");
+    long x = v ? strtol(v, NULL, 10) : 1;
+    return x >= 1 && x <= INT32_MAX ? (int32_t)x : 1;
+}
+
 void rb_net_apply_roles(struct rb_shard *s, const struct rb_metadata *md, int32_t self)
 {
     for (int32_t i = 0; i < md->n_topics; i++) {
@@ -343,6 +354,9 @@ void rb_net_apply_roles(struct rb_shard *s, const struct rb_metadata *md, int32_
                                      : pm->leader >= 0  ? RB_PART_FOLLOWER
                                                         : RB_PART_NO_ROLE;
             (void)rb_part_set_role(rb_part_of(s), &k, role, pm->leader_epoch);
+            /* the replicas and ISR (part/isr.c: the HW, acks=all, min.insync) */
+            (void)rb_part_set_isr(rb_part_of(s), &k, pm->replicas, pm->n_replicas, pm->isr,
+                                  pm->n_isr, -1, min_insync_of(md, rb_net_config(s->net), t));
         }
     }
 }

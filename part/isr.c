@@ -234,6 +234,26 @@ static bool isr_equal(const struct rb_part_repl *r, const bool *in_isr)
     return true;
 }
 
+/* r holds exactly these replicas (in order), this ISR and min.insync. */
+static bool same_as(const struct rb_part_repl *r, const int32_t *replicas, int n_replicas,
+                    const int32_t *isr, int n_isr, int32_t min_insync)
+{
+    if (r->n != n_replicas || r->min_insync != (min_insync > 0 ? min_insync : 1))
+        return false;
+    int n_in = 0;
+    for (int i = 0; i < n_replicas; i++) {
+        if (r->replicas[i] != replicas[i])
+            return false;
+        bool in = false;
+        for (int q = 0; q < n_isr && !in; q++)
+            in = isr[q] == replicas[i];
+        if (in != r->in_isr[i])
+            return false;
+        n_in += in;
+    }
+    return n_in == r->n_isr;
+}
+
 int rb_part_set_isr(struct rb_part_shard *ps, const struct rb_part_key *k, const int32_t *replicas,
                     int n_replicas, const int32_t *isr, int n_isr, int32_t state_version,
                     int32_t min_insync)
@@ -251,7 +271,12 @@ int rb_part_set_isr(struct rb_part_shard *ps, const struct rb_part_key *k, const
         }
         return 0;
     }
-    struct rb_part_repl *old = p->repl, *r = malloc(sizeof(*r));
+    struct rb_part_repl *old = p->repl;
+    if (old && same_as(old, replicas, n_replicas, isr, n_isr, min_insync)) {
+        old->state_version = state_version; /* every snapshot: no allocation */
+        return 0;
+    }
+    struct rb_part_repl *r = malloc(sizeof(*r));
     if (!r)
         return -ENOMEM;
     int64_t now = ps->shard->now_ms;
@@ -377,4 +402,8 @@ void rb_part_isr_shard_init(struct rb_part_shard *ps)
 {
     rb_timer_init(&ps->isr_timer, isr_timer_fired);
     ps->replica_lag_ms = LAG_DEFAULT_MS;
+    const char *v = ps->config ? rb_config_get(ps->config, "replica.lag.time.max.ms") : NULL;
+    int64_t ms;
+    if (v && rb_parse_i64(v, 1, INT64_MAX, &ms) == 0)
+        ps->replica_lag_ms = ms; /* replica.lag.time.max.ms (checked at startup) */
 }
