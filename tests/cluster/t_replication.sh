@@ -12,7 +12,8 @@
 #      (ringctl dump-log: offsets, positions, CRCs), as many as were acknowledged.
 #   3. A second rb_idem produces N2 records at a steady rate; meanwhile the leader L
 #      of partition 0 is killed with SIGKILL. From the kill, a probe (kcat, acks=all)
-#      to topic "probe" (RF 3, also led by L) is sent until one succeeds: the
+#      to topic "probe" (RF 3, also led by L: Kafka 2.8's TopicCommand writes its
+#      assignment to ZooKeeper) is sent until one succeeds: the
 #      failover time, printed with the session timeout in use. The controller
 #      elects new leaders from the ISR.
 #   4. rb_roundtrip consume from a surviving broker: every acknowledged record (both
@@ -35,6 +36,7 @@ command -v kcat >/dev/null || fail "kcat missing (tools/install-deps.sh)"
 
 cl_up --override replication.test.enable=true
 k44_setup
+k28_setup
 T=rep
 
 # 1. RF 3 through CreateTopics (Kafka 4.4's tool), min.insync.replicas=2
@@ -88,9 +90,8 @@ L=$(cl_json "$(cl_meta 1)" "d['topics']['$T']['partitions']['0']['leader']")
 [ "$L" -ge 1 ] || fail "partition 0 has no leader before the kill"
 others=$(cl_ids | grep -vx "$L" | tr '\n' ' ' | sed 's/ $//')
 a=${others%% *}
-jrun 90 $K_TOPICS --bootstrap-server "$(cl_addr "$a")" --create --topic probe \
-    --replica-assignment "$L:${others// /:}" --config min.insync.replicas=2 >"$T_TMP/j2.out" 2>&1 ||
-    fail "kafka-topics --create probe: $(tail -5 "$T_TMP/j2.out")"
+k28_topics --create --topic probe --replica-assignment "$L:${others// /:}" \
+    --config min.insync.replicas=2 || k28_fail "TopicCommand --create probe"
 wait_for 30 "a leader for probe-0" cl_topic_led probe 1
 [ "$(cl_json "$(cl_meta 1)" "d['topics']['probe']['partitions']['0']['leader']")" = "$L" ] ||
     fail "probe-0 is not led by broker $L: $(cl_meta 1)"
