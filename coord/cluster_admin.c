@@ -60,8 +60,9 @@ static int16_t check_rf(struct rb_cluster *cl, int32_t rf, char *msg, size_t cap
     }
     if (rf > 1 && !(cl->c && cl->c->bc->replication_test_enable)) {
         snprintf(msg, cap,
-                 "Replication factor %d is not supported yet: ringbroker does not replicate "
-                 "partitions in this version (use 1; replication.test.enable=true for tests).",
+                 "Replication factor %d is not supported yet: replication is incomplete in "
+                 "this version (use 1; brokers started with replication.test.enable=true "
+                 "accept it for testing).",
                  rf);
         return RB_KERR_INVALID_REPLICATION_FACTOR;
     }
