@@ -201,6 +201,7 @@ static const struct rb_cfg_spec broker_keys[] = {
     RI("replica.fetch.min.bytes", 1, I32MAX, NULL),
     RI("replica.fetch.wait.max.ms", 0, I32MAX, NULL),
     RI("replica.fetch.response.max.bytes", 0, I32MAX, NULL),
+    RI("replica.fetch.backoff.ms", 0, I32MAX, NULL),
     RI("replica.socket.timeout.ms", -1, I32MAX, NULL),
     RI("replica.high.watermark.checkpoint.interval.ms", 1, I64MAX, NULL),
     RBO("auto.leader.rebalance.enable", NULL),
