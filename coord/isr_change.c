@@ -147,8 +147,8 @@ void rb_coord_isr_sink(void *arg, const struct rb_part_isr_change *ch)
     struct rb_shard *s = arg;
     int cid = s->rt->n_shards;
     struct rb_coord *c = s->rt->t[cid]->coord;
-    if (!c || !c->cl || ch->topic_len > 255)
-        return; /* standalone: the ISR is the leader alone */
+    if (!c || !c->cl || ch->topic_len > 255 || atomic_load(&s->rt->stopping))
+        return; /* standalone: the ISR is the leader alone; stopping: nobody to write */
     struct isr_req *q = malloc(sizeof(*q) + ch->topic_len + 1);
     if (!q)
         return; /* proposed again after a while */

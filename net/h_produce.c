@@ -167,6 +167,7 @@ void rb_handle_produce(struct rb_request *req, void *msg)
             op->u.produce.records = rp->records.ptr;
             op->u.produce.len = (uint32_t)rp->records.len;
             op->u.produce.acks = in->acks;
+            op->u.produce.timeout_ms = in->timeout_ms;
             op->u.produce.recompress = recompress;
             op->u.produce.codec = (uint8_t)RB_MAX(target, 0);
             op->u.produce.max_bytes = max_bytes;

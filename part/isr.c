@@ -19,7 +19,9 @@
  * of that fetch); it leaves the ISR when not caught up for
  * replica.lag.time.max.ms; it joins when its log end reaches the high watermark.
  * acks=all: NOT_ENOUGH_REPLICAS before the append when |ISR| < min.insync,
- * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is below it once covered.
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is below it once covered,
+ * REQUEST_TIMED_OUT when not covered within the produce's timeout_ms (a timer
+ * per partition at the earliest deadline of its ISR list).
  */
 #include "part/part_int.h"
 
@@ -124,7 +126,46 @@ int rb_part_isr_park(struct rb_part *p, struct rb_part_append *a)
         return 1;
     }
     rb_part_wpush(&p->isr_head, &p->isr_tail, &a->it);
+    a->deadline_ms = INT64_MAX;
+    if (a->timeout_ms > 0) {
+        struct rb_timers *ts = &p->ps->shard->timers;
+        a->deadline_ms = rb_deadline_after(p->ps->shard->now_ms, a->timeout_ms);
+        if ((!rb_timer_armed(&p->ack_timer) || a->deadline_ms < p->ack_timer.deadline_ms) &&
+            rb_timer_arm(ts, &p->ack_timer, a->deadline_ms))
+            RB_WARN(COMP, "%s-%d: no produce timeout timer (out of memory)", p->topic, p->index);
+    }
     return 0;
+}
+
+/* Kafka's delayed produce expiring: acks=all appends the ISR has not covered by
+ * their deadline are answered REQUEST_TIMED_OUT (their records stay in the log). */
+void rb_part_isr_ack_timer_fired(struct rb_timer *t)
+{
+    struct rb_part *p = RB_CONTAINER_OF(t, struct rb_part, ack_timer);
+    int64_t now = p->ps->shard->now_ms, next = INT64_MAX;
+    struct rb_part_item *it = p->isr_head;
+    while (it) {
+        struct rb_part_item *nx = it->wnext;
+        struct rb_part_append *a = (struct rb_part_append *)it;
+        if (a->deadline_ms <= now) {
+            if (it->wprev)
+                it->wprev->wnext = it->wnext;
+            else
+                p->isr_head = it->wnext;
+            if (it->wnext)
+                it->wnext->wprev = it->wprev;
+            else
+                p->isr_tail = it->wprev;
+            it->wnext = it->wprev = NULL;
+            it->waiting = false;
+            rb_part_item_finish(p->ps, it, RB_KERR_REQUEST_TIMED_OUT);
+        } else if (a->deadline_ms < next) {
+            next = a->deadline_ms;
+        }
+        it = nx;
+    }
+    if (next != INT64_MAX && rb_timer_arm(&p->ps->shard->timers, &p->ack_timer, next))
+        RB_WARN(COMP, "%s-%d: no produce timeout timer (out of memory)", p->topic, p->index);
 }
 
 void rb_part_isr_fail(struct rb_part *p, int16_t err)
@@ -339,18 +380,21 @@ void rb_part_isr_role(struct rb_part *p, enum rb_part_role role, int32_t leader_
     }
     if (!r || (p->role == RB_PART_LEADER && p->leader_epoch == leader_epoch))
         return;
-    /* a new leadership (Kafka's makeLeader): followers' positions unknown, the ISR
-     * members counted as caught up from now, offsets from here on are this epoch's */
-    int64_t now = p->ps->shard->now_ms;
+    /* a new leader epoch (Kafka 2.8's makeLeader): the ISR members count as caught
+     * up from now, offsets from here on are this epoch's; a broker that was not the
+     * leader knows no follower's position yet */
+    int64_t now = p->ps->shard->now_ms, end = rb_log_end_offset(p->log);
+    bool new_leader = p->role != RB_PART_LEADER;
     for (int i = 0; i < r->n; i++) {
-        r->leo[i] = -1;
+        if (new_leader)
+            r->leo[i] = -1;
         r->caught_up_ms[i] = r->in_isr[i] ? now : 0;
-        r->prev_fetch_ms[i] = 0;
-        r->prev_fetch_end[i] = 0;
+        r->prev_fetch_ms[i] = now;
+        r->prev_fetch_end[i] = end;
     }
     r->pending = -1;
     r->pending_ms = 0;
-    r->epoch_start = rb_log_end_offset(p->log);
+    r->epoch_start = end;
 }
 
 int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t leader_hw)

@@ -80,12 +80,17 @@ struct rb_part_append {
     uint8_t codec;
     int32_t max_bytes;
     struct rb_part_ts_rule ts;
+    /* acks=all on a replicated partition: REQUEST_TIMED_OUT when the ISR has not
+     * got it within timeout_ms of its durable append (the produce's; <= 0: no
+     * bound, as internal appends use) */
+    int32_t timeout_ms;
     /* answer */
     int64_t base_offset;
     int64_t log_append_time;
     int64_t log_start_offset;
     /* owner private */
     int64_t wait_end;    /* written end needed before answering */
+    int64_t deadline_ms; /* acks=all on the ISR list: timeout_ms from parking */
     uint32_t next_batch; /* byte position of the next batch to append */
 };
 

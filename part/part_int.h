@@ -53,6 +53,7 @@ struct rb_part {
      * acks=all appends durable here, waiting for the high watermark */
     struct rb_part_repl *repl;
     struct rb_part_item *isr_head, *isr_tail;
+    struct rb_timer ack_timer; /* the earliest deadline_ms on the ISR list */
     /* idempotent producers' sequences (storage/producer_state.h) */
     struct rb_pstate *pstate;
     /* metrics: this topic's counters (lazy, on the shard); the flush's start */
@@ -164,6 +165,7 @@ void rb_part_isr_free(struct rb_part *p);
  * followers' positions afresh, a leader that steps down answers its waiters */
 void rb_part_isr_role(struct rb_part *p, enum rb_part_role role, int32_t leader_epoch);
 void rb_part_isr_shard_init(struct rb_part_shard *ps);
+void rb_part_isr_ack_timer_fired(struct rb_timer *t);
 
 /* part/read.c */
 void rb_part_wake_readers(struct rb_part_shard *ps, struct rb_part *p);

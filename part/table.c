@@ -221,6 +221,7 @@ int rb_part_add(struct rb_part_shard *ps, const char *topic, const uint8_t id[16
     rb_log_set_tail_cache(log, ps->tail_cache); /* the shard's (log.tail.cache.bytes) */
     p->last_sync_ms = rb_mono_ms();
     rb_timer_init(&p->sync_timer, sync_timer_fired);
+    rb_timer_init(&p->ack_timer, rb_part_isr_ack_timer_fired);
     /* Blocking: runs at startup or on a just-created (empty) log. On failure the
      * table stays empty: every producer is then unknown, so nothing is refused,
      * but retries of batches already in the log are not recognised. */
@@ -254,6 +255,7 @@ static void sync_timer_fired(struct rb_timer *t)
 static void part_free(struct rb_part *p)
 {
     rb_timer_cancel(&p->ps->shard->timers, &p->sync_timer);
+    rb_timer_cancel(&p->ps->shard->timers, &p->ack_timer);
     state_gauge(p, p->state, (uint64_t)-1);
     RB_ASSERT(!p->isr_head);
     rb_part_isr_free(p);

@@ -4,7 +4,8 @@
  * member has the batch, min.insync.replicas before (NOT_ENOUGH_REPLICAS) and after
  * the append (NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank meanwhile), the
  * shrink proposed after replica.lag.time.max.ms, the expand once caught up, the
- * leadership lost answering waiters, and RF=1 unchanged. This broker is id 0.
+ * leadership lost answering waiters, the produce timeout (REQUEST_TIMED_OUT), and
+ * RF=1 unchanged. This broker is id 0.
  */
 #include "part_test_util.h"
 
@@ -302,4 +303,67 @@ Test(part_isr3, a_new_leader_forgets_the_positions)
     pt_flush();
     cr_assert_eq(fetched(1, 4), 2, "replica 2's position before the new epoch counted");
     cr_assert_eq(fetched(2, 4), 4);
+}
+
+Test(part_isr3, acks_all_not_replicated_in_time_is_request_timed_out)
+{
+    set_isr(rf3, 3, 2);
+    struct rb_part_append a, b, c;
+    struct pt_answer aa = {0}, ab = {0}, ac = {0};
+    /* pt_append zeroes the item; the deadline starts when the flush parks it */
+    pt_append(&a, &aa, pt_batch(1, -1, -1, 1), -1);
+    a.timeout_ms = 5000;
+    pt_append(&b, &ab, pt_batch(1, -1, -1, 2), -1);
+    b.timeout_ms = 500;
+    pt_append(&c, &ac, pt_batch(1, -1, -1, 3), -1);
+    pt_flush(); /* all three durable: parked on the ISR list */
+    cr_assert_eq(aa.calls + ab.calls + ac.calls, 0);
+    int64_t t0 = pt_shard.now_ms;
+    pt_shard.now_ms = t0 + 600;
+    rb_timers_run(&pt_shard.timers, pt_shard.now_ms);
+    cr_assert_eq(ab.calls, 1, "b's 500 ms passed");
+    cr_assert_eq(ab.error, RB_KERR_REQUEST_TIMED_OUT);
+    cr_assert_eq(aa.calls + ac.calls, 0, "a has 5 s, c no bound");
+    fetched(1, 3);
+    fetched(2, 1);
+    cr_assert_eq(aa.calls, 1);
+    cr_assert_eq(aa.error, 0);
+    pt_shard.now_ms = t0 + 6000;
+    rb_timers_run(&pt_shard.timers, pt_shard.now_ms);
+    cr_assert_eq(ac.calls, 0, "no timeout_ms: no bound");
+    fetched(2, 3);
+    cr_assert_eq(ac.calls, 1);
+    cr_assert_eq(ac.error, 0);
+    cr_assert_eq(ab.calls, 1, "answered twice");
+}
+
+Test(part_isr3, a_new_epoch_of_the_same_leader_keeps_the_positions)
+{
+    set_isr(rf3, 3, 1);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(4, -1, -1, 1), 1);
+    pt_flush();
+    fetched(1, 4);
+    cr_assert_eq(fetched(2, 1), 1);
+    leader(2); /* the controller bumped the epoch (a dead broker left the ISR) */
+    cr_assert_eq(fetched(2, 4), 4, "replica 1's position was forgotten");
+}
+
+Test(part_isr3, joining_needs_the_epoch_start)
+{
+    const int32_t isr2[2] = {0, 1};
+    set_isr(isr2, 2, 1);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(4, -1, -1, 1), 1);
+    pt_flush();
+    cr_assert_eq(fetched(1, 1), 1);
+    leader(2); /* this epoch starts at offset 4 */
+    cr_assert_eq(fetched(2, 2), 1);
+    cr_assert_eq(props.n, 0, "past the HW but before the epoch start");
+    fetched(2, 4);
+    cr_assert_eq(props.n, 1);
+    cr_assert_eq(props.add[0], 2);
+    cr_assert_eq(props.epoch[0], 2);
 }
