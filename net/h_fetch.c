@@ -151,6 +151,8 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
                 continue;
             op->u.fetch.offset = rp->fetch_offset;
             op->u.fetch.max_bytes = rp->partition_max_bytes;
+            op->u.fetch.check_epoch = req->hdr.api_version >= 9; /* KIP-320 */
+            op->u.fetch.current_leader_epoch = rp->current_leader_epoch;
         }
     }
     /* errors go back at once, like Kafka */

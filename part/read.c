@@ -111,6 +111,8 @@ static void read_one(struct rb_part_shard *ps, struct rb_part_read_set *set, str
         r->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
         return;
     }
+    if ((r->it.error = rb_part_fence(p, r->check_epoch, r->current_leader_epoch)))
+        return;
     if (rb_part_check_offline(p)) {
         r->it.error = RB_KERR_KAFKA_STORAGE_ERROR;
         return;

@@ -242,6 +242,10 @@ int rb_log_offset_for_time(struct rb_log *log, int64_t ts, int64_t *offset, int6
  * epoch to stamp into the batches it appends (-1: keep what each batch carries,
  * as a follower does with the leader's batches). */
 void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch);
+/* A leader taking over at epoch: the epoch starts at the log end offset, before
+ * its first batch (Kafka's new leader does the same), so the old epoch's end is
+ * known at once. Ignored when epoch is not newer than the latest. 0 or -ENOMEM. */
+int rb_log_begin_epoch(struct rb_log *log, int32_t epoch);
 /* The latest epoch in the log (-1: none) and where it starts (-1). */
 int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start);
 /* OffsetForLeaderEpoch (storage/epoch_cache.h): the end of epoch against the log

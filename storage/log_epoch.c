@@ -9,7 +9,9 @@
  * trusted (cut to the log's ends). After a crash, epochs appended since the file
  * was written start at or after its latest entry: the headers from the segment
  * holding that entry are walked again. A missing or garbled file is rebuilt from
- * every batch header. Every entry always refers to a batch of the log.
+ * every batch header. Every entry starts at a batch of the log, or at its end
+ * (a leader's epoch before its first batch, rb_log_begin_epoch: not recovered
+ * after a crash, as nothing in the log needs it).
  */
 #include "core/endian.h"
 #include "core/logging.h"
@@ -89,6 +91,13 @@ int rb_log_epochs_save(struct rb_log *log)
 void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch)
 {
     log->stamp_epoch = epoch < 0 ? -1 : epoch;
+}
+
+int rb_log_begin_epoch(struct rb_log *log, int32_t epoch)
+{
+    if (log->offline || epoch <= rb_epoch_cache_latest(&log->epochs, NULL))
+        return 0;
+    return rb_epoch_cache_assign(&log->epochs, epoch, log->end_offset);
 }
 
 int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start)
