@@ -49,6 +49,24 @@ int16_t rb_part_fence(const struct rb_part *p, bool check, int32_t current_leade
     return RB_KERR_NONE;
 }
 
+int16_t rb_part_read_diverging(struct rb_part *p, struct rb_part_read *r)
+{
+    r->diverged = false;
+    if (!r->check_epoch || r->last_fetched_epoch < 0)
+        return RB_KERR_NONE;
+    int32_t e;
+    int64_t end;
+    rb_log_epoch_end_offset(p->log, r->last_fetched_epoch, &e, &end);
+    if (e < 0 || end < 0)
+        return RB_KERR_OFFSET_OUT_OF_RANGE; /* as Kafka: nothing to diverge from */
+    if (e < r->last_fetched_epoch || end < r->offset) {
+        r->diverged = true;
+        r->diverging_epoch = e;
+        r->diverging_end_offset = end;
+    }
+    return RB_KERR_NONE;
+}
+
 void rb_part_epoch_end(struct rb_part_shard *ps, struct rb_part_epoch_q *q)
 {
     q->end_epoch = -1;

@@ -120,9 +120,18 @@ struct rb_part_read {
     int64_t log_start_offset;
     struct rb_part_data data;
     struct rb_part_read_set *set;
-    /* KIP-320: the fetcher's current_leader_epoch (Fetch v9+), checked when set */
+    /* KIP-320: the fetcher's current_leader_epoch (Fetch v9+) and, when not -1,
+     * last_fetched_epoch (v12+), checked when check_epoch is set: a fetch whose
+     * epoch ends in our log below fetch_offset (or is one we never had) gets no
+     * records but diverged, with the end of the largest epoch at or below it in
+     * diverging_epoch/diverging_end_offset (Fetch v12+ diverging_epoch: the
+     * follower truncates there, part/epoch.c rb_part_diverged). */
     bool check_epoch;
     int32_t current_leader_epoch;
+    int32_t last_fetched_epoch;
+    bool diverged; /* answer */
+    int32_t diverging_epoch;
+    int64_t diverging_end_offset;
 };
 
 enum rb_part_set_state { RB_PSET_IDLE = 0, RB_PSET_RUNNING, RB_PSET_WAITING, RB_PSET_DONE };

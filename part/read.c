@@ -120,6 +120,8 @@ static void read_one(struct rb_part_shard *ps, struct rb_part_read_set *set, str
     int64_t hw = rb_part_hw(p), ls = rb_log_start_offset(p->log);
     r->high_watermark = hw;
     r->log_start_offset = ls;
+    if ((r->it.error = rb_part_read_diverging(p, r)) || r->diverged)
+        return; /* no records: the fetcher truncates first */
     int64_t off = r->offset;
     if (off < ls || off > hw) {
         r->it.error = RB_KERR_OFFSET_OUT_OF_RANGE;
@@ -214,8 +216,8 @@ static bool set_satisfied(struct rb_part_shard *ps, struct rb_part_read_set *set
     if ((int32_t)set->bytes >= set->min_bytes || ps->shard->now_ms >= set->deadline_ms)
         return true;
     for (int i = 0; i < set->n; i++)
-        if (set->items[i]->it.error)
-            return true; /* errors go back at once, like Kafka */
+        if (set->items[i]->it.error || set->items[i]->diverged)
+            return true; /* errors and diverging epochs go back at once, like Kafka */
     return false;
 }
 

@@ -210,3 +210,61 @@ Test(part_epoch, follower_decides_truncation_like_kafka)
     cr_assert_eq(from, 0);
     cr_assert_eq(rb_log_latest_epoch(part()->log, NULL), -1);
 }
+
+/* A follower's fetch (Fetch v12+) at offset with last_fetched_epoch. */
+static struct rb_part_read fetch_last_epoch(int64_t offset, int32_t last)
+{
+    int calls = 0;
+    struct rb_part_read r = {.it.key = pt_key(), .offset = offset, .max_bytes = 1 << 20};
+    r.check_epoch = true;
+    r.current_leader_epoch = -1;
+    r.last_fetched_epoch = last;
+    struct rb_part_read *items[1] = {&r};
+    struct rb_part_read_set set = {.items = items, .n = 1, .max_bytes = 1 << 20, .min_bytes = 1};
+    set.deadline_ms = pt_shard.now_ms + 1000;
+    set.done = read_done;
+    set.done_arg = &calls;
+    rb_part_read_start(pt_ps, &set);
+    if (calls == 0)
+        rb_part_read_cancel(pt_ps, &set);
+    cr_assert_eq(calls, 1);
+    rb_part_data_clear(&r.data);
+    return r;
+}
+
+Test(part_epoch, fetch_with_last_fetched_epoch_reports_divergence)
+{
+    set_role(RB_PART_LEADER, 1);
+    produce(10, -1, -1, 1); /* epoch 1: 0-9 */
+    set_role(RB_PART_LEADER, 3);
+    produce(10, -1, -1, 2); /* epoch 3: 10-19 */
+    /* a follower that has epoch 1 up to 12 (it never saw epoch 3): diverged, told
+     * epoch 1 ends at 10, answered at once despite min_bytes */
+    struct rb_part_read r = fetch_last_epoch(12, 1);
+    cr_assert_eq(r.it.error, 0);
+    cr_assert(r.diverged);
+    cr_assert_eq(r.diverging_epoch, 1);
+    cr_assert_eq(r.diverging_end_offset, 10);
+    cr_assert_eq(r.data.len, 0);
+    /* epoch 2 (a leader we never had): the floor epoch 1 ends at 10 */
+    r = fetch_last_epoch(10, 2);
+    cr_assert(r.diverged);
+    cr_assert(r.diverging_epoch == 1 && r.diverging_end_offset == 10);
+    /* consistent: epoch 1 up to 10, or epoch 3 anywhere up to the end: records */
+    r = fetch_last_epoch(10, 1);
+    cr_assert(!r.diverged && r.it.error == 0);
+    r = fetch_last_epoch(15, 3);
+    cr_assert(!r.diverged && r.it.error == 0);
+    /* an epoch older than anything here: Kafka answers it with the oldest start */
+    r = fetch_last_epoch(5, 0);
+    cr_assert(r.diverged && r.diverging_epoch == 0 && r.diverging_end_offset == 0);
+    /* newer than ours: nothing to place it against */
+    r = fetch_last_epoch(20, 4);
+    cr_assert_eq(r.it.error, RB_KERR_OFFSET_OUT_OF_RANGE);
+    /* the follower's side: truncation to the leader's answer */
+    struct rb_part_key k = pt_key();
+    int64_t from;
+    set_role(RB_PART_FOLLOWER, 4);
+    cr_assert_eq(rb_part_diverged(pt_ps, &k, 1, 5, 0, &from), 0);
+    cr_assert_eq(from, 0, "the batch holding 5 starts at 0");
+}
