@@ -210,6 +210,9 @@ static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
     case RB_POP_LIST_OFFSETS:
         rb_part_list_offsets(ps, &op->u.lo);
         break;
+    case RB_POP_EPOCH_END:
+        rb_part_epoch_end(ps, &op->u.ep);
+        break;
     default:
         RB_ASSERT(!"pop kind without an item run");
     }

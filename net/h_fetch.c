@@ -81,6 +81,10 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
             op->high_watermark = pop->u.fetch.high_watermark;
             op->last_stable_offset = pop->u.fetch.high_watermark;
             op->log_start_offset = pop->u.fetch.log_start_offset;
+            if (pop->u.fetch.diverged) { /* v12+ only: older fetches carry no epoch */
+                op->diverging_epoch.epoch = pop->u.fetch.diverging_epoch;
+                op->diverging_epoch.end_offset = pop->u.fetch.diverging_end_offset;
+            }
             uint32_t len = pop->u.fetch.data.len;
             if (len && (total == 0 || total + len <= max_bytes)) {
                 op->records = rb_fetch_out_records(fo, pop);
@@ -158,6 +162,9 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
             op->u.fetch.max_bytes = rp->partition_max_bytes;
             op->u.fetch.replica = replica_id >= 0;
             op->u.fetch.replica_id = replica_id;
+            op->u.fetch.check_epoch = req->hdr.api_version >= 9; /* KIP-320 */
+            op->u.fetch.current_leader_epoch = rp->current_leader_epoch;
+            op->u.fetch.last_fetched_epoch = rp->last_fetched_epoch; /* v12+, else -1 */
         }
     }
     /* errors go back at once, like Kafka */

@@ -101,8 +101,11 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
                               : RB_KERR_UNSUPPORTED_VERSION;
             struct rb_pop *op =
                 rb_pwalk_add(&lc->w, k, RB_POP_LIST_OFFSETS, t, tname, rp->partition_index, err);
-            if (op)
-                op->u.lo.timestamp = rp->timestamp;
+            if (!op)
+                continue;
+            op->u.lo.timestamp = rp->timestamp;
+            op->u.lo.check_epoch = req->hdr.api_version >= 4; /* KIP-320 */
+            op->u.lo.current_leader_epoch = rp->current_leader_epoch;
         }
     }
     rb_pops_start(req, lc->w.pops, lc->w.n, lc, finish, NULL, NULL);

@@ -19,8 +19,11 @@
  * here: a snapshot kicks every fetcher, and a fetcher without partitions idles.
  * A partition whose last append is not written out yet waits for its flush
  * (a short timer) so the position the leader sees is on disk.
- * Not done here: truncation after a leader change (the leader answers with an
- * error or the batches do not line up: logged, fetched again after the back-off).
+ * Divergence after a leader change: each fetch carries the epoch of the log's last
+ * batch (last_fetched_epoch); a leader whose log does not hold it up to our end
+ * answers diverging_epoch, and the log is truncated (rb_part_diverged, part/epoch.c)
+ * before fetching on. Batches that still do not line up are logged and fetched
+ * again after the back-off.
  */
 #include "net/replica_fetch.h"
 
@@ -157,7 +160,10 @@ static int build(struct rfetch *f)
             rp->partition = p;
             rp->current_leader_epoch = pos.leader_epoch;
             rp->fetch_offset = pos.fetch_offset;
-            rp->last_fetched_epoch = -1;
+            int32_t last_epoch = -1;
+            int64_t leo;
+            (void)rb_part_latest_epoch(ps, &k, &last_epoch, &leo);
+            rp->last_fetched_epoch = last_epoch; /* the leader checks divergence */
             rp->log_start_offset = pos.log_start;
             rp->partition_max_bytes = rs->max_bytes;
             total++;
@@ -205,6 +211,35 @@ static void kick(struct rfetch *f)
     }
 }
 
+/* The leader says our log diverged from its own (Fetch v12+ diverging_epoch: the
+ * end of the largest epoch it shares with us): truncate there (part/epoch.c
+ * decides the offset, as Kafka's fetcher); the next fetch goes on from the new
+ * log end with the new latest epoch. False when it needs the back-off. */
+static bool diverged(struct rfetch *f, const struct rb_part_key *k,
+                     const struct rb_fetch_resp_partition *rp)
+{
+    struct rb_part_shard *ps = rb_part_of(f->n->shard);
+    int64_t hw = -1, from = -1;
+    (void)rb_part_high_watermark(ps, k, &hw);
+    int r = rb_part_diverged(ps, k, rp->diverging_epoch.epoch, rp->diverging_epoch.end_offset, hw,
+                             &from);
+    if (r < 0) {
+        if (r != -EAGAIN)
+            RB_WARN(COMP,
+                    "shard %d: truncating %s-%d (diverged from broker %d at epoch %d, "
+                    "offset %lld): %s",
+                    f->n->shard->id, k->topic, k->index, f->leader, rp->diverging_epoch.epoch,
+                    (long long)rp->diverging_epoch.end_offset, strerror(-r));
+        return false;
+    }
+    RB_INFO(
+        COMP,
+        "shard %d: %s-%d diverged from leader %d (its epoch %d ends at %lld): fetching from %lld",
+        f->n->shard->id, k->topic, k->index, f->leader, rp->diverging_epoch.epoch,
+        (long long)rp->diverging_epoch.end_offset, (long long)from);
+    return true;
+}
+
 /* Append one partition's records; false when it needs the back-off. */
 static bool take(struct rfetch *f, const struct rb_str topic,
                  const struct rb_fetch_resp_partition *rp)
@@ -213,6 +248,9 @@ static bool take(struct rfetch *f, const struct rb_str topic,
     const struct rb_topic_meta *t = rb_metadata_topic(n->md, topic.ptr, (size_t)topic.len);
     if (!t)
         return true; /* deleted meanwhile */
+    struct rb_part_key k = {t->name, t->name_len, rp->partition_index};
+    if (!rp->error_code && rp->diverging_epoch.epoch >= 0 && rp->diverging_epoch.end_offset >= 0)
+        return diverged(f, &k, rp);
     if (rp->error_code) {
         RB_DEBUG(COMP, "shard %d: fetch of %s-%d from broker %d: error %d", n->shard->id, t->name,
                  rp->partition_index, f->leader, rp->error_code);
@@ -220,7 +258,6 @@ static bool take(struct rfetch *f, const struct rb_str topic,
     }
     if (rp->records.len <= 0)
         return true;
-    struct rb_part_key k = {t->name, t->name_len, rp->partition_index};
     int appended = 0;
     int r = rb_part_append_replica(rb_part_of(n->shard), &k, rp->records.ptr,
                                    (uint32_t)rp->records.len, rp->high_watermark, &appended);

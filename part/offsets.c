@@ -34,7 +34,10 @@ void rb_part_list_offsets(struct rb_part_shard *ps, struct rb_part_offsets *o)
     o->offset = -1;
     o->found_timestamp = -1;
     o->it.error = RB_KERR_NONE;
-    struct rb_part *p = answerable(ps, &o->it);
+    struct rb_part *p = rb_part_live(ps, &o->it.key);
+    if (p && (o->it.error = rb_part_fence(p, o->check_epoch, o->current_leader_epoch)))
+        return;
+    p = answerable(ps, &o->it);
     if (!p)
         return;
     int64_t hw = rb_part_hw(p), ts = o->timestamp;

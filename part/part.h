@@ -130,6 +130,18 @@ struct rb_part_read {
     int64_t log_start_offset;
     struct rb_part_data data;
     struct rb_part_read_set *set;
+    /* KIP-320: the fetcher's current_leader_epoch (Fetch v9+) and, when not -1,
+     * last_fetched_epoch (v12+), checked when check_epoch is set: a fetch whose
+     * epoch ends in our log below fetch_offset (or is one we never had) gets no
+     * records but diverged, with the end of the largest epoch at or below it in
+     * diverging_epoch/diverging_end_offset (Fetch v12+ diverging_epoch: the
+     * follower truncates there, part/epoch.c rb_part_diverged). */
+    bool check_epoch;
+    int32_t current_leader_epoch;
+    int32_t last_fetched_epoch;
+    bool diverged; /* answer */
+    int32_t diverging_epoch;
+    int64_t diverging_end_offset;
 };
 
 enum rb_part_set_state { RB_PSET_IDLE = 0, RB_PSET_RUNNING, RB_PSET_WAITING, RB_PSET_DONE };
@@ -160,6 +172,9 @@ struct rb_part_offsets {
     int64_t timestamp;
     int64_t offset; /* answer, -1: none */
     int64_t found_timestamp;
+    /* KIP-320: the client's current_leader_epoch (ListOffsets v4+), checked when set */
+    bool check_epoch;
+    int32_t current_leader_epoch;
 };
 
 /* DeleteRecords: move the log start to offset (-1: the durable end). */
@@ -167,6 +182,19 @@ struct rb_part_trim {
     struct rb_part_item it;
     int64_t offset;
     int64_t low_watermark; /* answer */
+};
+
+/* OffsetForLeaderEpoch (part/epoch.c): the end of leader_epoch in the leader's
+ * log - the start of the next higher epoch, the log end offset for the latest -
+ * and the largest epoch at or below it; -1/-1 when unknown (no error, as Kafka).
+ * current_leader_epoch (-1: not given) is fenced first, then a non-leader answers
+ * NOT_LEADER_OR_FOLLOWER. */
+struct rb_part_epoch_q {
+    struct rb_part_item it;
+    int32_t current_leader_epoch;
+    int32_t leader_epoch;
+    int32_t end_epoch; /* answer */
+    int64_t end_offset;
 };
 
 /* Group-commit counters (perf/run reads them through the "stats shard=" line):
@@ -237,6 +265,30 @@ bool rb_part_idle(struct rb_part_shard *ps);
 int rb_part_answer_waiters(struct rb_part_shard *ps);
 /* After the loop: final checkpoint report, producer snapshots, close every log. */
 void rb_part_finish(struct rb_part_shard *ps);
+
+/* ---- leader epochs (part/epoch.c) ---- */
+/* Owner, synchronous: answer q. */
+void rb_part_epoch_end(struct rb_part_shard *ps, struct rb_part_epoch_q *q);
+/* Owner: the latest epoch in key's log (-1: none) and its log end offset - what a
+ * follower asks its new leader about (OffsetForLeaderEpoch). -ENOENT. */
+int rb_part_latest_epoch(struct rb_part_shard *ps, const struct rb_part_key *k, int32_t *epoch,
+                         int64_t *log_end);
+/* Owner: cut key's log at offset (storage/log.h rb_log_truncate_to: the batch
+ * holding it and everything after go, durably), rebuild its producer state.
+ * Blocking. 0, -EAGAIN (appends or a flush in flight, or bytes not written yet:
+ * call again after the next flush), -ERANGE (below the log start), -EIO (the
+ * partition is offline now), -ENOENT. */
+int rb_part_truncate_to(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t offset);
+/* Follower, after a leader change: the leader's answer for our latest epoch
+ * (OffsetForLeaderEpoch: end_epoch/end_offset) or a Fetch v12+ diverging_epoch
+ * (epoch/end_offset) decides the truncation, as Kafka's fetcher does: the leader
+ * knows no end (-1) -> our high watermark; its epoch is ours too -> the smaller of
+ * both ends; we never had its epoch -> the end of our floor epoch, and 1 is
+ * returned: ask again with the new latest epoch (rb_part_latest_epoch). Truncates
+ * (rb_part_truncate_to, same errors) and puts where fetching resumes in
+ * *fetch_from. 0 when done. */
+int rb_part_diverged(struct rb_part_shard *ps, const struct rb_part_key *k, int32_t leader_epoch,
+                     int64_t leader_end, int64_t high_watermark, int64_t *fetch_from);
 
 /* ---- append (part/append.c) ---- */
 /* Validate one partition's records as received (length, CRC, counts, size

@@ -112,6 +112,8 @@ static void read_one(struct rb_part_shard *ps, struct rb_part_read_set *set, str
         r->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
         return;
     }
+    if ((r->it.error = rb_part_fence(p, r->check_epoch, r->current_leader_epoch)))
+        return;
     if (rb_part_check_offline(p)) {
         r->it.error = RB_KERR_KAFKA_STORAGE_ERROR;
         return;
@@ -123,6 +125,8 @@ static void read_one(struct rb_part_shard *ps, struct rb_part_read_set *set, str
     int64_t hw = rb_part_hw(p), ls = rb_log_start_offset(p->log);
     r->high_watermark = hw;
     r->log_start_offset = ls;
+    if ((r->it.error = rb_part_read_diverging(p, r)) || r->diverged)
+        return; /* no records: the fetcher truncates first */
     /* consumers read below the high watermark, followers up to the written end */
     int64_t upto = r->replica ? rb_log_written_end(p->log) : hw;
     int64_t off = r->offset;
@@ -219,8 +223,8 @@ static bool set_satisfied(struct rb_part_shard *ps, struct rb_part_read_set *set
     if ((int32_t)set->bytes >= set->min_bytes || ps->shard->now_ms >= set->deadline_ms)
         return true;
     for (int i = 0; i < set->n; i++)
-        if (set->items[i]->it.error)
-            return true; /* errors go back at once, like Kafka */
+        if (set->items[i]->it.error || set->items[i]->diverged)
+            return true; /* errors and diverging epochs go back at once, like Kafka */
     return false;
 }
 
@@ -259,6 +263,12 @@ static void set_wait_or_answer(struct rb_part_shard *ps, struct rb_part_read_set
  * request (the high watermark may move: acks=all appends answered). */
 static void replica_fetched(struct rb_part_shard *ps, struct rb_part_read *r)
 {
+    r->replica_error = RB_KERR_NONE;
+    struct rb_part *p = rb_part_live(ps, &r->it.key);
+    /* a fenced or diverged follower's offset is no position (read_one answers) */
+    if (!p || rb_part_fence(p, r->check_epoch, r->current_leader_epoch) ||
+        rb_part_read_diverging(p, r) || r->diverged)
+        return;
     int64_t hw = -1;
     int e =
         rb_part_replica_fetched(ps, &r->it.key, r->replica_id, r->offset, ps->shard->now_ms, &hw);

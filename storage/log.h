@@ -243,6 +243,33 @@ int rb_log_read_copy(struct rb_log *log, int64_t offset, int64_t upto_offset, ui
  * that timestamp. Returns 0, or -ENOENT when no such batch (Kafka answers -1). */
 int rb_log_offset_for_time(struct rb_log *log, int64_t ts, int64_t *offset, int64_t *timestamp);
 
+/* storage/log_epoch.c - leader epochs (storage/epoch_cache.h). Every appended
+ * batch's partitionLeaderEpoch enters the log's epoch cache; a leader sets the
+ * epoch to stamp into the batches it appends (-1: keep what each batch carries,
+ * as a follower does with the leader's batches). */
+void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch);
+/* A leader taking over at epoch: the epoch starts at the log end offset, before
+ * its first batch (Kafka's new leader does the same), so the old epoch's end is
+ * known at once. Ignored when epoch is not newer than the latest. 0 or -ENOMEM. */
+int rb_log_begin_epoch(struct rb_log *log, int32_t epoch);
+/* The latest epoch in the log (-1: none) and where it starts (-1). */
+int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start);
+/* OffsetForLeaderEpoch (storage/epoch_cache.h): the end of epoch against the log
+ * end offset. */
+void rb_log_epoch_end_offset(const struct rb_log *log, int32_t epoch, int32_t *epoch_out,
+                             int64_t *end_out);
+
+/* storage/log_trunc.c - cut the log's end (a follower diverging from its new
+ * leader): everything from the batch holding offset on is removed (the log end
+ * becomes that batch's base; offset at or above the log end: nothing to do), with
+ * later segments, index entries and epochs, durably, before it returns. Blocking
+ * (a few unlinks, an ftruncate and fsyncs). Requires everything appended to be
+ * written and no flush or segment work in flight: -EAGAIN otherwise (flush, then
+ * call again). -ERANGE when offset is below the log start, -EIO offline (also
+ * after a failure midway: the log goes offline; what is on disk is a prefix of the
+ * old log, which the next open recovers). */
+int rb_log_truncate_to(struct rb_log *log, int64_t offset);
+
 /* storage/log_time.c - record precision for ListOffsets. Compressed batches are
  * decompressed in c (storage/compress.h, the owner shard's scratch); with c NULL
  * they are answered at batch precision.

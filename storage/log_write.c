@@ -281,6 +281,9 @@ static int append_batch(struct rb_log *log, const uint8_t *batch, const struct r
         crc = rb_crc32c(crc, batch + RB_BATCH_HEADER_BYTES, total - RB_BATCH_HEADER_BYTES);
         rb_put_be32(hdr + RB_BATCH_OFF_CRC, crc);
     }
+    err = rb_log_epoch_stamp(log, hdr, log->end_offset);
+    if (err)
+        return err;
     chunks_copy(log, seg->size, hdr, sizeof(hdr));
     chunks_copy(log, seg->size + sizeof(hdr), batch + sizeof(hdr), total - sizeof(hdr));
 
