@@ -10,7 +10,8 @@
  * Settings (Kafka's): replica.fetch.wait.max.ms (500) and replica.fetch.min.bytes
  * (1) for the leader's long poll, replica.fetch.max.bytes (1 MiB) per partition,
  * replica.fetch.response.max.bytes (10 MiB) per response, replica.fetch.backoff.ms
- * (1000) after an error, replica.socket.timeout.ms (30000) per request. Runs only
+ * (1000) after an error (100 ms when the error says leadership is moving; a new
+ * snapshot ends any wait), replica.socket.timeout.ms (30000) per request. Runs only
  * with replication.test.enable (replication is incomplete).
  *
  * The set of partitions is read from the shard's metadata snapshot each time a
@@ -42,6 +43,7 @@
 #define COMP          "replica"
 #define FETCH_VERSION 12
 #define FLUSH_WAIT_MS 2
+#define MOVING_MS     100
 
 struct rfetch {
     struct rfetch *next;
@@ -51,6 +53,7 @@ struct rfetch {
     struct rb_timer timer; /* back-off, or waiting for a flush */
     int32_t corr;
     int64_t errors; /* consecutive failed fetches (log the first) */
+    bool moving;    /* the last error says leadership is changing: retry soon */
 };
 
 struct rb_rfetch_shard {
@@ -103,12 +106,16 @@ static void on_timer(struct rb_timer *t)
     kick(RB_CONTAINER_OF(t, struct rfetch, timer));
 }
 
+/* After an error: replica.fetch.backoff.ms, or MOVING_MS when the leader is not
+ * (yet) the leader of the epoch we know, or does not know it yet - the metadata
+ * is moving and the next snapshot (which also kicks) may be a moment away. */
 static void backoff(struct rfetch *f)
 {
     struct rb_rfetch_shard *rs = f->n->rfetch;
     f->errors++;
-    (void)rb_timer_arm(&f->n->shard->timers, &f->timer,
-                       rb_deadline_after(f->n->shard->now_ms, rs->backoff_ms));
+    int64_t ms = f->moving ? RB_MIN(rs->backoff_ms, MOVING_MS) : rs->backoff_ms;
+    f->moving = false;
+    (void)rb_timer_arm(&f->n->shard->timers, &f->timer, rb_deadline_after(f->n->shard->now_ms, ms));
 }
 
 /* Build the fetch of every partition f's leader leads here into rs->w; returns
@@ -252,6 +259,9 @@ static bool take(struct rfetch *f, const struct rb_str topic,
     if (!rp->error_code && rp->diverging_epoch.epoch >= 0 && rp->diverging_epoch.end_offset >= 0)
         return diverged(f, &k, rp);
     if (rp->error_code) {
+        f->moving |= rp->error_code == RB_KERR_NOT_LEADER_OR_FOLLOWER ||
+                     rp->error_code == RB_KERR_UNKNOWN_LEADER_EPOCH ||
+                     rp->error_code == RB_KERR_FENCED_LEADER_EPOCH;
         RB_DEBUG(COMP, "shard %d: fetch of %s-%d from broker %d: error %d", n->shard->id, t->name,
                  rp->partition_index, f->leader, rp->error_code);
         return false;
@@ -351,6 +361,7 @@ void rb_rfetch_update(struct rb_net *n)
                 rb_peer_set_addr(f->peer, md->brokers[b].host, md->brokers[b].port))
                 RB_WARN(COMP, "broker %d's address %s is not numeric IPv4: not fetching from it",
                         f->leader, md->brokers[b].host);
+        rb_timer_cancel(&n->shard->timers, &f->timer); /* news: no need to wait */
         kick(f);
     }
 }
