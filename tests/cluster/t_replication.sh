@@ -36,7 +36,9 @@ RINGCTL=$ROOT/build/bin/ringctl
 [ -x "$IDEM" ] && [ -x "$RT" ] || fail "$IDEM or $RT missing (make helpers)"
 command -v kcat >/dev/null || fail "kcat missing (tools/install-deps.sh)"
 
-cl_up --override replication.test.enable=true
+# 2 shards per broker: partitions of one leader are followed from both shards (a
+# fetcher and a connection per shard and leader)
+cl_up --override replication.test.enable=true --override "num.shards=${CL_REP_SHARDS:-2}"
 k44_setup
 T=rep
 
