@@ -115,7 +115,10 @@ static void advance_and_wake(struct rb_part *p)
 
 int rb_part_isr_park(struct rb_part *p, struct rb_part_append *a)
 {
-    if (p->repl && p->role != RB_PART_LEADER) {
+    struct rb_runtime *rt = p->ps->shard->rt;
+    if (p->repl && (p->role != RB_PART_LEADER || (rt && atomic_load(&rt->stopping)))) {
+        /* not the leader, or stopping (parked waiters were answered already):
+         * retriable, an idempotent producer's retry is deduplicated */
         a->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
         return 1;
     }
@@ -395,6 +398,11 @@ void rb_part_isr_role(struct rb_part *p, enum rb_part_role role, int32_t leader_
     r->pending = -1;
     r->pending_ms = 0;
     r->epoch_start = end;
+    /* the HW it had as a follower, never above its own log (a truncation may have
+     * cut below it): what follows is exposed only once the ISR has it */
+    int64_t we = rb_log_written_end(p->log);
+    if (r->hw > we)
+        r->hw = we;
 }
 
 int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t leader_hw)
@@ -404,9 +412,13 @@ int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, i
         return -ENOENT;
     if (!p->repl || p->role == RB_PART_LEADER)
         return -EPERM;
-    int64_t we = rb_log_written_end(p->log);
+    /* Kafka's follower: min(the leader's HW, the own log), set as is (after a
+     * truncation it may move back) */
+    int64_t we = rb_log_written_end(p->log), ls = rb_log_start_offset(p->log);
     int64_t hw = leader_hw < we ? leader_hw : we;
-    if (hw > p->repl->hw) {
+    if (hw < ls)
+        hw = ls;
+    if (hw != p->repl->hw) {
         p->repl->hw = hw;
         rb_part_wake_readers(ps, p);
     }

@@ -359,8 +359,9 @@ int rb_part_replica_fetched(struct rb_part_shard *ps, const struct rb_part_key *
                             int64_t *hw_out);
 
 /* Owner, on a follower: the leader's high watermark from a fetch response; the
- * follower's becomes min(it, own written end), never moving back. 0, -ENOENT,
- * -EPERM (not a follower with replicas). */
+ * follower's becomes min(it, own written end) (>= the log start; it may move back
+ * after a truncation, as Kafka's). 0, -ENOENT, -EPERM (not a follower with
+ * replicas). On becoming leader the follower's HW is where it starts. */
 int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t leader_hw);
 
 /* Owner: key's high watermark (-ENOENT when not here). */

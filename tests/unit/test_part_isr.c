@@ -367,3 +367,50 @@ Test(part_isr3, joining_needs_the_epoch_start)
     cr_assert_eq(props.add[0], 2);
     cr_assert_eq(props.epoch[0], 2);
 }
+
+Test(part_isr3, a_new_leader_starts_from_its_follower_hw_never_above_its_log)
+{
+    set_isr(rf3, 3, 1);
+    struct rb_part_key k = pt_key();
+    cr_assert_eq(rb_part_set_role(pt_ps, &k, RB_PART_FOLLOWER, 1), 0);
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    leader(1); /* its records, written as a leader (follow.c appends for real) */
+    pt_append(&a, &aa, pt_batch(5, -1, -1, 1), 1);
+    pt_flush();
+    cr_assert_eq(rb_part_set_role(pt_ps, &k, RB_PART_FOLLOWER, 2), 0);
+    cr_assert_eq(rb_part_follower_hw(pt_ps, &k, 3), 0);
+    cr_assert_eq(hw(), 3);
+    cr_assert_eq(rb_part_follower_hw(pt_ps, &k, 9), 0);
+    cr_assert_eq(hw(), 5, "above the follower's own log");
+    cr_assert_eq(rb_part_follower_hw(pt_ps, &k, 2), 0);
+    cr_assert_eq(hw(), 2, "a follower's HW follows the leader's, also back");
+    rb_part_get(pt_ps, &k)->repl->hw = 9; /* as if its log was truncated below it */
+    leader(3);
+    cr_assert_eq(hw(), 5);
+    pt_append(&a, &aa, pt_batch(4, -1, -1, 2), 1);
+    pt_flush();
+    cr_assert_eq(hw(), 5, "records no follower has are exposed");
+    fetched(1, 9);
+    cr_assert_eq(fetched(2, 9), 9);
+    cr_assert_eq(rb_part_follower_hw(pt_ps, &k, 9), -EPERM, "the leader's HW is its own");
+}
+
+Test(part_isr3, stopping_answers_acks_all_waiters_retriable)
+{
+    set_isr(rf3, 3, 1);
+    struct rb_part_append a, b;
+    struct pt_answer aa = {0}, ab = {0};
+    pt_append(&a, &aa, pt_batch(1, -1, -1, 1), -1);
+    pt_flush();                                     /* parked on the ISR list */
+    pt_append(&b, &ab, pt_batch(1, -1, -1, 2), -1); /* not durable yet */
+    atomic_store(&pt_rt.stopping, true);
+    rb_part_answer_waiters(pt_ps);
+    cr_assert_eq(aa.calls, 1);
+    cr_assert_eq(aa.error, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+    cr_assert_eq(ab.calls, 0);
+    pt_flush(); /* the last flush: not parked for followers that will not come */
+    cr_assert_eq(ab.calls, 1);
+    cr_assert_eq(ab.error, RB_KERR_NOT_LEADER_OR_FOLLOWER);
+    atomic_store(&pt_rt.stopping, false);
+}
