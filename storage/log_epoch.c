@@ -100,6 +100,11 @@ int rb_log_begin_epoch(struct rb_log *log, int32_t epoch)
     return rb_epoch_cache_assign(&log->epochs, epoch, log->end_offset);
 }
 
+int32_t rb_log_epoch_for_offset(const struct rb_log *log, int64_t offset)
+{
+    return rb_epoch_cache_epoch_for(&log->epochs, offset);
+}
+
 int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start)
 {
     return rb_epoch_cache_latest(&log->epochs, start);
