@@ -89,7 +89,8 @@ class R:
     def tags(self):
         for _ in range(self.uv()):
             self.uv()
-            self.o += self.uv()
+            n = self.uv()  # not "self.o += self.uv()": self.o would be read first
+            self.o += n
 
     def arr(self, flex):
         return self.uv() - 1 if flex else self.take(">i")
