@@ -41,7 +41,7 @@ static void respond(struct rb_request *req, struct lo_ctx *lc)
             pop = op->error_code ? NULL : pop;
             op->offset = pop ? pop->u.lo.offset : -1;
             op->timestamp = pop ? pop->u.lo.found_timestamp : -1;
-            op->leader_epoch = op->offset >= 0 ? 0 : -1;
+            op->leader_epoch = pop && op->offset >= 0 ? pop->u.lo.found_epoch : -1;
         }
     }
     rb_resp_begin(req);

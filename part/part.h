@@ -175,6 +175,7 @@ struct rb_part_offsets {
     /* KIP-320: the client's current_leader_epoch (ListOffsets v4+), checked when set */
     bool check_epoch;
     int32_t current_leader_epoch;
+    int32_t found_epoch; /* answer: the leader epoch of offset (-1: none) */
 };
 
 /* DeleteRecords: move the log start to offset (-1: the durable end). */

@@ -105,6 +105,14 @@ void rb_epoch_cache_end_offset(const struct rb_epoch_cache *c, int32_t epoch, in
     *end_out = c->e[hi].start_offset;
 }
 
+int32_t rb_epoch_cache_epoch_for(const struct rb_epoch_cache *c, int64_t offset)
+{
+    int32_t epoch = RB_EPOCH_UNDEFINED;
+    for (int i = 0; i < c->n && c->e[i].start_offset <= offset; i++)
+        epoch = c->e[i].epoch;
+    return epoch;
+}
+
 void rb_epoch_cache_truncate_end(struct rb_epoch_cache *c, int64_t end)
 {
     if (end < 0)

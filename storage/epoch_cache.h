@@ -50,6 +50,9 @@ int32_t rb_epoch_cache_latest(const struct rb_epoch_cache *c, int64_t *start);
  * oldest: (epoch, the oldest's start), as Kafka answers. */
 void rb_epoch_cache_end_offset(const struct rb_epoch_cache *c, int32_t epoch, int64_t log_end,
                                int32_t *epoch_out, int64_t *end_out);
+/* The epoch of the batch holding offset: the latest entry starting at or below it
+ * (RB_EPOCH_UNDEFINED when none). */
+int32_t rb_epoch_cache_epoch_for(const struct rb_epoch_cache *c, int64_t offset);
 /* The log now ends at end: drop entries starting at or above it. */
 void rb_epoch_cache_truncate_end(struct rb_epoch_cache *c, int64_t end);
 /* The log now starts at start: drop entries ending at or below it, move the one

@@ -254,6 +254,8 @@ void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch);
 int rb_log_begin_epoch(struct rb_log *log, int32_t epoch);
 /* The latest epoch in the log (-1: none) and where it starts (-1). */
 int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start);
+/* The epoch of the batch holding offset (-1: unknown), as ListOffsets answers. */
+int32_t rb_log_epoch_for_offset(const struct rb_log *log, int64_t offset);
 /* OffsetForLeaderEpoch (storage/epoch_cache.h): the end of epoch against the log
  * end offset. */
 void rb_log_epoch_end_offset(const struct rb_log *log, int32_t epoch, int32_t *epoch_out,

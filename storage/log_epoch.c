@@ -50,6 +50,18 @@ static int scan_headers(struct rb_log *log, int from)
     return 0;
 }
 
+/* The cache holds exactly what the file on disk says (a crash changed nothing). */
+static bool same_as_file(struct rb_log *log)
+{
+    struct rb_epoch_cache f = {0};
+    bool same = rb_epoch_cache_read(&f, log->dir) == 0 && f.n == log->epochs.n;
+    for (int i = 0; same && i < f.n; i++)
+        same = f.e[i].epoch == log->epochs.e[i].epoch &&
+               f.e[i].start_offset == log->epochs.e[i].start_offset;
+    rb_epoch_cache_free(&f);
+    return same;
+}
+
 int rb_log_epochs_load(struct rb_log *log, bool clean)
 {
     log->stamp_epoch = -1;
@@ -75,7 +87,10 @@ int rb_log_epochs_load(struct rb_log *log, bool clean)
     if (err)
         return err;
     rb_epoch_cache_truncate_start(&log->epochs, log->start_offset);
-    return rb_log_epochs_save(log);
+    if (log->epochs.dirty && same_as_file(log))
+        log->epochs.dirty = false; /* re-walked to what the file says: no write */
+    (void)rb_log_epochs_save(log); /* a failure is logged; the next open rebuilds */
+    return 0;
 }
 
 int rb_log_epochs_save(struct rb_log *log)
@@ -98,6 +113,11 @@ int rb_log_begin_epoch(struct rb_log *log, int32_t epoch)
     if (log->offline || epoch <= rb_epoch_cache_latest(&log->epochs, NULL))
         return 0;
     return rb_epoch_cache_assign(&log->epochs, epoch, log->end_offset);
+}
+
+int32_t rb_log_epoch_for_offset(const struct rb_log *log, int64_t offset)
+{
+    return rb_epoch_cache_epoch_for(&log->epochs, offset);
 }
 
 int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start)

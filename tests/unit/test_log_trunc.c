@@ -298,3 +298,42 @@ Test(ltrunc, kill_during_truncation_leaves_a_recoverable_prefix)
     (void)system(cmd);
     cr_log_info("kill rounds: %d untouched or partial, %d truncated", outcomes[0], outcomes[1]);
 }
+
+static ino_t ckpt_inode(void)
+{
+    char p[256];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", g_dir, RB_EPOCH_CKPT_NAME);
+    cr_assert_eq(stat(p, &st), 0);
+    return st.st_ino;
+}
+
+Test(ltrunc, crash_open_rewalks_but_does_not_rewrite_an_unchanged_file)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    c.segment_bytes = 16 << 10;
+    struct rb_log *log = three_epochs(&c);
+    rb_log_close(log);
+    ino_t before = ckpt_inode();
+    char p[256];
+    snprintf(p, sizeof(p), "%s/.ringbroker-clean-shutdown", g_dir);
+    cr_assert_eq(unlink(p), 0); /* as after a crash */
+    log = open_log(&c);
+    cr_assert_eq(ckpt_inode(), before, "same content: not written again");
+    /* a crash after a new epoch began: re-walked and written */
+    rb_log_set_stamp_epoch(log, 11);
+    append_wait(log, 10, 200, 9000);
+    flush_ok(log);
+    expect_end(log, 8, 8, 300);
+    rb_log_close(log);
+    cr_assert_eq(unlink(p), 0);
+    char buf[256];
+    write_file(RB_EPOCH_CKPT_NAME, "0\n3\n3 0\n5 100\n8 200\n"); /* the file before epoch 11 */
+    log = open_log(&c);
+    expect_end(log, 8, 8, 300);
+    expect_end(log, 11, 11, 310);
+    rb_log_close(log);
+    read_file(RB_EPOCH_CKPT_NAME, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "0\n4\n3 0\n5 100\n8 200\n11 300\n");
+}

@@ -127,6 +127,12 @@ Test(part_epoch, fencing_on_leader_and_follower)
     rb_part_list_offsets(pt_ps, &lo);
     cr_assert_eq(lo.it.error, 0);
     cr_assert_eq(lo.offset, 2);
+    cr_assert_eq(lo.found_epoch, 5, "latest: the leader's epoch");
+    lo.timestamp = -2;
+    rb_part_list_offsets(pt_ps, &lo);
+    cr_assert_eq(lo.offset, 0);
+    cr_assert_eq(lo.found_epoch, 0, "earliest: the epoch of the first batch");
+    lo.timestamp = -1;
     lo.check_epoch = false; /* ListOffsets before v4 */
     lo.current_leader_epoch = 4;
     rb_part_list_offsets(pt_ps, &lo);
