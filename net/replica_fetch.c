@@ -266,6 +266,8 @@ static bool take(struct rfetch *f, const struct rb_str topic,
                  rp->partition_index, f->leader, rp->error_code);
         return false;
     }
+    if (rp->log_start_offset > 0) /* the leader's retention or DeleteRecords */
+        (void)rb_part_follow_log_start(rb_part_of(n->shard), &k, rp->log_start_offset);
     if (rp->records.len <= 0)
         return true;
     int appended = 0;

@@ -7,7 +7,8 @@
  * only replicated. The follower's high watermark is min(the leader's, its own
  * written end) (rb_part_follower_hw, part/isr.c).
  *
- * Owns: rb_part_append_replica and the position a follower fetches from.
+ * Owns: rb_part_append_replica, the position a follower fetches from, and its
+ * log start following the leader's (rb_part_follow_log_start).
  * Invariants: the log stays dense - a batch is appended only when it starts at
  * the log end; batches already here (ending below the log end) are skipped, so a
  * fetch that overlaps what was appended (a retried fetch) is harmless.
@@ -122,5 +123,24 @@ int rb_part_follow_pos(struct rb_part_shard *ps, const struct rb_part_key *k,
     out->log_start = rb_log_start_offset(p->log);
     out->unwritten = rb_log_unwritten(p->log);
     out->offline = rb_log_offline(p->log);
+    return 0;
+}
+
+int rb_part_follow_log_start(struct rb_part_shard *ps, const struct rb_part_key *k,
+                             int64_t leader_log_start)
+{
+    struct rb_part *p = rb_part_live(ps, k);
+    if (!p)
+        return -ENOENT;
+    if (p->role != RB_PART_FOLLOWER)
+        return -EPERM;
+    int64_t target = RB_MIN(leader_log_start, rb_log_durable_end(p->log));
+    if (target <= rb_log_start_offset(p->log))
+        return 0;
+    struct rb_log_removed rm;
+    int r = rb_log_retain(p->log, rb_wall_ms(), target, &rm);
+    if (r)
+        return r;
+    rb_part_maint_unlink(ps, &rm);
     return 0;
 }

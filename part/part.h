@@ -382,6 +382,12 @@ int rb_part_high_watermark(struct rb_part_shard *ps, const struct rb_part_key *k
 int rb_part_append_replica(struct rb_part_shard *ps, const struct rb_part_key *k,
                            const uint8_t *records, uint32_t len, int64_t leader_hw, int *appended);
 
+/* Owner, on a follower: the leader's log start offset from a fetch response (its
+ * retention or DeleteRecords): the follower's log start moves there too, at most
+ * to its own durable end. 0, -ENOENT, -EPERM (not a follower), -EIO, -ENOMEM. */
+int rb_part_follow_log_start(struct rb_part_shard *ps, const struct rb_part_key *k,
+                             int64_t leader_log_start);
+
 /* What a follower's next fetch of a partition needs (rb_part_follow_pos). */
 struct rb_part_follow_pos {
     enum rb_part_role role;

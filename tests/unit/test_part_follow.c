@@ -259,3 +259,24 @@ Test(part_follow, a_follower_reads_past_the_high_watermark_and_moves_it)
     cr_assert_gt(r.data.len, 0);
     rb_part_data_clear(&r.data);
 }
+
+Test(part_follow, the_log_start_follows_the_leaders_up_to_the_durable_end)
+{
+    struct rb_part_key k = pt_key();
+    role(RB_PART_FOLLOWER, 1);
+    uint32_t e = leader_batch(0, 0, 1, 3, -1, -1, 1);
+    e = leader_batch(e, 3, 1, 2, -1, -1, 2);
+    int n = 0;
+    cr_assert_eq(append(0, e, &n), 0);
+    cr_assert_eq(rb_part_follow_log_start(pt_ps, &k, 3), 0);
+    cr_assert_eq(pos().log_start, 0, "moved past the durable end (nothing flushed yet)");
+    pt_flush();
+    cr_assert_eq(rb_part_follow_log_start(pt_ps, &k, 3), 0);
+    cr_assert_eq(pos().log_start, 3);
+    cr_assert_eq(rb_part_follow_log_start(pt_ps, &k, 1), 0);
+    cr_assert_eq(pos().log_start, 3, "the log start moved back");
+    cr_assert_eq(rb_part_follow_log_start(pt_ps, &k, 99), 0);
+    cr_assert_eq(pos().log_start, 5, "not capped at the durable end");
+    role(RB_PART_LEADER, 2);
+    cr_assert_eq(rb_part_follow_log_start(pt_ps, &k, 5), -EPERM);
+}
