@@ -262,8 +262,9 @@ void rb_log_epoch_end_offset(const struct rb_log *log, int32_t epoch, int32_t *e
  * (a few unlinks, an ftruncate and fsyncs). Requires everything appended to be
  * written and no flush or segment work in flight: -EAGAIN otherwise (flush, then
  * call again). -ERANGE when offset is below the log start, -EIO offline (also
- * after a failure midway: the log goes offline; what is on disk is a prefix of the
- * old log, which the next open recovers). */
+ * after a failure midway: the log goes offline). Crash-atomic: an intent file
+ * written first makes the next open complete a truncation a crash cut short, so
+ * the log recovers to before or after it. */
 int rb_log_truncate_to(struct rb_log *log, int64_t offset);
 
 /* storage/log_time.c - record precision for ListOffsets. Compressed batches are

@@ -197,6 +197,10 @@ int rb_log_segs_push(struct rb_log *log, int64_t base);
 int rb_log_epochs_load(struct rb_log *log, bool clean);
 int rb_log_epochs_save(struct rb_log *log);
 int rb_log_epoch_stamp(struct rb_log *log, uint8_t *hdr, int64_t base);
+/* log_trunc.c: a truncation a crash cut short (its intent file is there) is
+ * completed at open, before the epochs load. 0, or the log is offline. */
+#define RB_LOG_TRUNC_INTENT ".ringbroker-truncate-to"
+int rb_log_trunc_resume(struct rb_log *log);
 /* log.c: the active segment ready for appends (its partial last block in a chunk). */
 int rb_log_activate(struct rb_log *log, bool create);
 /* <dir>/RB_LOG_CLEAN_MARKER into buf (log.c; used by log_close.c). */
