@@ -144,6 +144,7 @@ struct rb_log {
     /* leader epochs (log_epoch.c): which epoch started where; the epoch stamped
      * into appended batches (-1: kept as the batch carries it) */
     struct rb_epoch_cache epochs;
+    uint64_t epochs_reported; /* epochs.gen at the last rb_log_epochs_report */
     int32_t stamp_epoch;
     bool opened_clean; /* the open found the clean-shutdown marker */
 };

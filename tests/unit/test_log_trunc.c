@@ -378,3 +378,49 @@ Test(ltrunc, open_completes_a_truncation_from_its_intent)
     cr_assert(rb_log_offline(log));
     rb_log_close(log);
 }
+
+Test(ltrunc, report_hands_out_changes_once_and_crash_walk_starts_at_the_recovery_point)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    c.segment_bytes = 16 << 10;
+    struct rb_log *log = three_epochs(&c);
+    struct rb_epoch_cache e;
+    const char *dir;
+    cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 1);
+    cr_assert_eq(e.n, 3);
+    cr_assert_str_eq(dir, g_dir);
+    rb_epoch_cache_free(&e);
+    cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 0, "nothing new");
+    append_epoch(log, 9, 10, 7000);
+    flush_ok(log);
+    cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 1);
+    cr_assert_eq(e.n, 4);
+    rb_epoch_cache_free(&e);
+    rb_log_close(log);
+    log = open_log(&c);
+    cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 0, "read from the file: on disk already");
+    rb_log_close(log);
+    /* After a crash the file is trusted below the recovery point (the checkpoint
+     * report wrote it first): a file missing epochs 5 and 8 but with a recovery point
+     * at 250 gets only what the segments from 250's on say. */
+    char mp[256];
+    snprintf(mp, sizeof(mp), "%s/.ringbroker-clean-shutdown", g_dir);
+    write_file(RB_EPOCH_CKPT_NAME, "0\n1\n3 0\n");
+    cr_assert_eq(unlink(mp), 0);
+    c.recovery_point = 250;
+    log = open_log(&c);
+    int64_t start;
+    cr_assert_eq(rb_log_latest_epoch(log, &start), 9);
+    expect_end(log, 3, 3, 210); /* 5 and 8 below 210 not re-walked */
+    rb_log_close(log);
+    /* without a recovery point: from the latest entry's segment, all of it */
+    write_file(RB_EPOCH_CKPT_NAME, "0\n1\n3 0\n");
+    cr_assert_eq(unlink(mp), 0);
+    c.recovery_point = -1;
+    log = open_log(&c);
+    expect_end(log, 3, 3, 100);
+    expect_end(log, 5, 5, 200);
+    expect_end(log, 8, 8, 300);
+    rb_log_close(log);
+}
