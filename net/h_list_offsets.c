@@ -106,6 +106,7 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
             op->u.lo.timestamp = rp->timestamp;
             op->u.lo.check_epoch = req->hdr.api_version >= 4; /* KIP-320 */
             op->u.lo.current_leader_epoch = rp->current_leader_epoch;
+            op->u.lo.leader_only = in->replica_id != -2; /* Kafka's debugging replica */
         }
     }
     rb_pops_start(req, lc->w.pops, lc->w.n, lc, finish, NULL, NULL);

@@ -38,6 +38,10 @@ void rb_part_list_offsets(struct rb_part_shard *ps, struct rb_part_offsets *o)
     struct rb_part *p = rb_part_live(ps, &o->it.key);
     if (p && (o->it.error = rb_part_fence(p, o->check_epoch, o->current_leader_epoch)))
         return;
+    if (p && o->leader_only && p->role != RB_PART_LEADER) {
+        o->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
     p = answerable(ps, &o->it);
     if (!p)
         return;

@@ -176,6 +176,9 @@ struct rb_part_offsets {
     bool check_epoch;
     int32_t current_leader_epoch;
     int32_t found_epoch; /* answer: the leader epoch of offset (-1: none) */
+    /* a client's question (replica_id -1; Kafka lets only its debugging id -2 ask
+     * a follower): a non-leader answers NOT_LEADER_OR_FOLLOWER, after fencing */
+    bool leader_only;
 };
 
 /* DeleteRecords: move the log start to offset (-1: the durable end). */

@@ -31,8 +31,10 @@ void rb_epoch_cache_free(struct rb_epoch_cache *c)
 
 void rb_epoch_cache_clear(struct rb_epoch_cache *c)
 {
-    if (c->n)
+    if (c->n) {
         c->dirty = true;
+        c->gen++;
+    }
     c->n = 0;
 }
 
@@ -48,6 +50,7 @@ static int push(struct rb_epoch_cache *c, int32_t epoch, int64_t offset)
     }
     c->e[c->n++] = (struct rb_epoch_entry){epoch, offset};
     c->dirty = true;
+    c->gen++;
     return 0;
 }
 
@@ -120,6 +123,7 @@ void rb_epoch_cache_truncate_end(struct rb_epoch_cache *c, int64_t end)
     while (c->n > 0 && c->e[c->n - 1].start_offset >= end) {
         c->n--;
         c->dirty = true;
+        c->gen++;
     }
 }
 
@@ -134,10 +138,12 @@ void rb_epoch_cache_truncate_start(struct rb_epoch_cache *c, int64_t start)
         memmove(c->e, c->e + keep, (size_t)(c->n - keep) * sizeof(*c->e));
         c->n -= keep;
         c->dirty = true;
+        c->gen++;
     }
     if (c->e[0].start_offset < start) {
         c->e[0].start_offset = start;
         c->dirty = true;
+        c->gen++;
     }
 }
 

@@ -33,7 +33,8 @@ struct rb_epoch_entry {
 struct rb_epoch_cache {
     struct rb_epoch_entry *e;
     int n, cap;
-    bool dirty; /* changed since the file was last written or read */
+    bool dirty;   /* changed since the file was last written or read */
+    uint64_t gen; /* counts changes */
 };
 
 void rb_epoch_cache_free(struct rb_epoch_cache *c);

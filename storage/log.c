@@ -338,7 +338,10 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
     if (log->offline) /* keeps its checkpoint entries until someone repairs it */
         log->durable_end = RB_MAX(cfg->recovery_point, log->durable_end);
     log->written_end = log->durable_end;
-    err = rb_log_epochs_load(log, log->opened_clean);
+    if (!log->offline)
+        err = rb_log_trunc_resume(log);
+    if (!err)
+        err = rb_log_epochs_load(log, log->opened_clean);
     if (err)
         goto out_free;
     *out = log;

@@ -252,6 +252,13 @@ void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch);
  * its first batch (Kafka's new leader does the same), so the old epoch's end is
  * known at once. Ignored when epoch is not newer than the latest. 0 or -ENOMEM. */
 int rb_log_begin_epoch(struct rb_log *log, int32_t epoch);
+/* For the periodic checkpoint report (owner): a copy of the epoch cache when it
+ * changed since the last report (1; *out to rb_epoch_cache_write into dir, then
+ * free), else 0; -ENOMEM (reported next time). Written before the recovery point
+ * the same report carries, the file then holds every epoch starting below that
+ * point: an open after a crash walks batch headers only from there. */
+struct rb_epoch_cache;
+int rb_log_epochs_report(struct rb_log *log, struct rb_epoch_cache *out, const char **dir);
 /* The latest epoch in the log (-1: none) and where it starts (-1). */
 int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start);
 /* The epoch of the batch holding offset (-1: unknown), as ListOffsets answers. */
@@ -268,8 +275,9 @@ void rb_log_epoch_end_offset(const struct rb_log *log, int32_t epoch, int32_t *e
  * (a few unlinks, an ftruncate and fsyncs). Requires everything appended to be
  * written and no flush or segment work in flight: -EAGAIN otherwise (flush, then
  * call again). -ERANGE when offset is below the log start, -EIO offline (also
- * after a failure midway: the log goes offline; what is on disk is a prefix of the
- * old log, which the next open recovers). */
+ * after a failure midway: the log goes offline). Crash-atomic: an intent file
+ * written first makes the next open complete a truncation a crash cut short, so
+ * the log recovers to before or after it. */
 int rb_log_truncate_to(struct rb_log *log, int64_t offset);
 
 /* storage/log_time.c - record precision for ListOffsets. Compressed batches are

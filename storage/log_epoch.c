@@ -7,8 +7,10 @@
  *
  * Load rules (blocking, at open): a clean shutdown wrote the file last, so it is
  * trusted (cut to the log's ends). After a crash, epochs appended since the file
- * was written start at or after its latest entry: the headers from the segment
- * holding that entry are walked again. A missing or garbled file is rebuilt from
+ * was written start at or after its latest entry, and at or after the recovery
+ * point (part/maint.c writes the file before the recovery point of the same
+ * report): the headers from the segment holding the later of the two are walked
+ * again - the segments recovery validates anyway. A missing or garbled file is rebuilt from
  * every batch header. Every entry starts at a batch of the log, or at its end
  * (a leader's epoch before its first batch, rb_log_begin_epoch: not recovered
  * after a crash, as nothing in the log needs it).
@@ -21,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Walk the batch headers of segments [from, n_segs), assigning their epochs. */
@@ -72,7 +75,10 @@ int rb_log_epochs_load(struct rb_log *log, bool clean)
     if (err == 0 && !clean && log->epochs.n > 0) {
         int64_t latest;
         (void)rb_epoch_cache_latest(&log->epochs, &latest);
-        while (from + 1 < log->n_segs && log->segs[from + 1].base_offset <= latest)
+        /* the checkpoint report writes this file before the recovery point it
+         * carries: every epoch starting below that point is in it */
+        int64_t known = RB_MAX(latest, log->cfg.recovery_point);
+        while (from + 1 < log->n_segs && log->segs[from + 1].base_offset <= known)
             from++;
         rb_epoch_cache_truncate_end(&log->epochs, log->segs[from].base_offset);
     } else if (err == 0) {
@@ -89,6 +95,8 @@ int rb_log_epochs_load(struct rb_log *log, bool clean)
     rb_epoch_cache_truncate_start(&log->epochs, log->start_offset);
     if (log->epochs.dirty && same_as_file(log))
         log->epochs.dirty = false; /* re-walked to what the file says: no write */
+    if (!log->epochs.dirty)
+        log->epochs_reported = log->epochs.gen;
     (void)rb_log_epochs_save(log); /* a failure is logged; the next open rebuilds */
     return 0;
 }
@@ -100,12 +108,32 @@ int rb_log_epochs_save(struct rb_log *log)
     int err = rb_epoch_cache_write(&log->epochs, log->dir);
     if (err)
         RB_WARN("storage", "%s: cannot write %s: %s", log->dir, RB_EPOCH_CKPT_NAME, strerror(-err));
+    else
+        log->epochs_reported = log->epochs.gen; /* on disk: nothing to report */
     return err;
 }
 
 void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch)
 {
     log->stamp_epoch = epoch < 0 ? -1 : epoch;
+}
+
+int rb_log_epochs_report(struct rb_log *log, struct rb_epoch_cache *out, const char **dir)
+{
+    *out = (struct rb_epoch_cache){0};
+    *dir = log->dir;
+    if (log->offline || log->epochs.gen == log->epochs_reported)
+        return 0;
+    if (log->epochs.n > 0) {
+        out->e = malloc((size_t)log->epochs.n * sizeof(*out->e));
+        if (!out->e)
+            return -ENOMEM;
+        memcpy(out->e, log->epochs.e, (size_t)log->epochs.n * sizeof(*out->e));
+    }
+    out->n = out->cap = log->epochs.n;
+    out->dirty = true;
+    log->epochs_reported = log->epochs.gen;
+    return 1;
 }
 
 int rb_log_begin_epoch(struct rb_log *log, int32_t epoch)

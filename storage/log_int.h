@@ -144,6 +144,7 @@ struct rb_log {
     /* leader epochs (log_epoch.c): which epoch started where; the epoch stamped
      * into appended batches (-1: kept as the batch carries it) */
     struct rb_epoch_cache epochs;
+    uint64_t epochs_reported; /* epochs.gen at the last rb_log_epochs_report */
     int32_t stamp_epoch;
     bool opened_clean; /* the open found the clean-shutdown marker */
 };
@@ -197,6 +198,10 @@ int rb_log_segs_push(struct rb_log *log, int64_t base);
 int rb_log_epochs_load(struct rb_log *log, bool clean);
 int rb_log_epochs_save(struct rb_log *log);
 int rb_log_epoch_stamp(struct rb_log *log, uint8_t *hdr, int64_t base);
+/* log_trunc.c: a truncation a crash cut short (its intent file is there) is
+ * completed at open, before the epochs load. 0, or the log is offline. */
+#define RB_LOG_TRUNC_INTENT ".ringbroker-truncate-to"
+int rb_log_trunc_resume(struct rb_log *log);
 /* log.c: the active segment ready for appends (its partial last block in a chunk). */
 int rb_log_activate(struct rb_log *log, bool create);
 /* <dir>/RB_LOG_CLEAN_MARKER into buf (log.c; used by log_close.c). */

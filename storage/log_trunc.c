@@ -3,12 +3,15 @@
  * a follower whose log diverged from its new leader's removes the tail from the
  * batch holding the truncation offset on.
  *
- * Order on disk, each step durable before the next, so a crash (kill -9) at any
- * point leaves a prefix of the old log that opens cleanly (no marker: recovery
- * scans the last segment and stops at its end): the later segments are unlinked
- * newest first (their index files first, then the .log; the directory synced),
- * then the segment holding the offset is cut (ftruncate + fsync) and its index
- * files removed (rebuilt from its headers), then the epoch checkpoint rewritten.
+ * Order on disk, each step durable before the next: first the intent
+ * (RB_LOG_TRUNC_INTENT, "<offset>\n", written atomically), then the later
+ * segments unlinked newest first (their index files first, then the .log; the
+ * directory synced), the segment holding the offset cut (ftruncate + fsync) and
+ * its index files removed (rebuilt from its headers), the epoch checkpoint
+ * rewritten, and last the intent removed. A crash (kill -9) before the intent is
+ * durable leaves the old log; after it, the next open finds the intent and
+ * completes the truncation (rb_log_trunc_resume: every step is idempotent on a
+ * prefix of the old log), so the log recovers to before or after, never between.
  * In memory: the tail chunks are dropped (the bytes are all in the file, see the
  * -EAGAIN rule), the segment's state and index are rebuilt by a header scan, and
  * the log ends (end, written, durable) move down to the cut.
@@ -24,6 +27,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -64,6 +69,29 @@ static int unlink_segment(struct rb_log *log, int64_t base)
     return err;
 }
 
+static int intent_path(char *buf, size_t cap, const char *dir)
+{
+    int n = snprintf(buf, cap, "%s/%s", dir, RB_LOG_TRUNC_INTENT);
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int intent_write(struct rb_log *log, int64_t offset)
+{
+    char path[4096], text[32];
+    int err = intent_path(path, sizeof(path), log->dir);
+    int n = snprintf(text, sizeof(text), "%" PRId64 "\n", offset);
+    return err ? err : rb_file_write_atomic(path, text, (size_t)n);
+}
+
+static int intent_remove(struct rb_log *log)
+{
+    char path[4096];
+    int err = intent_path(path, sizeof(path), log->dir);
+    if (!err && unlink(path) < 0)
+        err = errno == ENOENT ? 0 : -errno;
+    return err ? err : rb_file_sync_dir(log->dir);
+}
+
 static int fail(struct rb_log *log, int err, const char *what)
 {
     rb_log_set_offline(log, err, what);
@@ -80,12 +108,15 @@ int rb_log_truncate_to(struct rb_log *log, int64_t offset)
         return 0;
     if (log->flushing || log->bg != RB_BG_IDLE || log->written_end != log->end_offset)
         return -EAGAIN;
+    int err = intent_write(log, offset);
+    if (err)
+        return fail(log, err, "truncation: writing the intent");
     int k = log->n_segs - 1;
     while (k > 0 && log->segs[k].base_offset > offset)
         k--;
     struct rb_segment *seg = &log->segs[k];
     uint64_t pos;
-    int err = batch_pos(log, seg, offset, &pos);
+    err = batch_pos(log, seg, offset, &pos);
     if (err)
         return fail(log, err, "truncation: reading batch headers");
     RB_WARN("storage",
@@ -135,6 +166,36 @@ int rb_log_truncate_to(struct rb_log *log, int64_t offset)
     rb_epoch_cache_truncate_end(&log->epochs, log->end_offset);
     if (rb_log_epochs_save(log))
         return fail(log, -EIO, "truncation: writing the epoch checkpoint");
+    if ((err = intent_remove(log)))
+        return fail(log, err, "truncation: removing the intent");
     RB_ASSERT(log->end_offset <= offset && log->start_offset <= log->end_offset);
     return 0;
+}
+
+int rb_log_trunc_resume(struct rb_log *log)
+{
+    char path[4096], text[32];
+    int err = intent_path(path, sizeof(path), log->dir);
+    if (err)
+        return err;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    char *end = NULL;
+    text[n > 0 ? n : 0] = 0;
+    long long offset = n > 0 ? strtoll(text, &end, 10) : -1;
+    if (n <= 0 || *end != '\n' || offset < 0) {
+        /* written atomically: a torn intent cannot be; refuse to guess */
+        RB_ERROR("storage", "%s: unreadable %s: log offline", log->dir, RB_LOG_TRUNC_INTENT);
+        log->offline = true;
+        return 0;
+    }
+    RB_WARN("storage", "%s: completing a truncation to offset %lld cut short by a crash", log->dir,
+            offset);
+    err = offset < log->start_offset ? 0 : rb_log_truncate_to(log, offset);
+    if (!err && (err = intent_remove(log)))
+        rb_log_set_offline(log, err, "truncation: removing the intent");
+    return 0; /* a failure took the log offline (logged) */
 }

@@ -7,9 +7,9 @@
 #   OffsetForLeaderEpoch for E0 ends at 100 (where E1 starts), E1 at the log end,
 #   current_leader_epoch E0 is FENCED_LEADER_EPOCH (74), E1+1 UNKNOWN_LEADER_EPOCH
 #   (75), a broker that holds no replica answers NOT_LEADER_OR_FOLLOWER (6);
-#   ListOffsets v4 the same, latest answering epoch E1. librdkafka reads all 200
-#   back after the change (it validates positions with OffsetForLeaderEpoch and
-#   sends current_leader_epoch in its fetches). After a clean stop, Kafka 4.4's
+#   ListOffsets v4 the same, latest answering epoch E1. librdkafka and Kafka 4.4's
+#   Java console consumer read all 200 back after the change (both send
+#   current_leader_epoch in their fetches). After a clean stop, Kafka 4.4's
 #   DumpLogSegments shows partitionLeaderEpoch E0 on the first 100 offsets' batches
 #   and E1 on the rest, and Kafka's LeaderEpochCheckpointFile reads the partition's
 #   leader-epoch-checkpoint as "E0 0", "E1 100".
@@ -59,6 +59,12 @@ for i in 1 2 3; do [ "$i" != "$L" ] && O=$i && break; done
 check "OffsetForLeaderEpoch on broker $O (no replica)" "$(W "$O" ole "$E1" "$E1")" "error=6 epoch=-1 end=-1"
 
 ct 120 $CLC consume "$CL_BS" $T 0 "$T_TMP/acks" | sed 's/^/info: /' || fail "consume after the change"
+# Kafka 4.4's Java consumer: current_leader_epoch E1 in its ListOffsets and Fetch
+jrun 120 $K_CCONS --bootstrap-server "$CL_BS" --topic $T --from-beginning --max-messages 200 \
+    --timeout-ms 30000 >"$T_TMP/java.out" 2>"$T_TMP/java.err" || fail "Java consumer: $(tail -5 "$T_TMP/java.err")"
+[ "$(wc -l <"$T_TMP/java.out")" = 200 ] ||
+    fail "Java consumer read $(wc -l <"$T_TMP/java.out") of 200: $(tail -5 "$T_TMP/java.err")"
+info "Java console consumer (Kafka 4.4): 200 of 200 records after the leader change"
 
 cl_term "$L"
 d="$CL_DIR/broker-$L/data/$T-0"

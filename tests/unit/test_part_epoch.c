@@ -147,6 +147,17 @@ Test(part_epoch, fencing_on_leader_and_follower)
 
     /* a follower: fencing first, then NOT_LEADER_OR_FOLLOWER */
     set_role(RB_PART_FOLLOWER, 7);
+    struct rb_part_offsets fo = {.it.key = pt_key(), .timestamp = -1, .leader_only = true};
+    fo.check_epoch = true;
+    fo.current_leader_epoch = 6;
+    rb_part_list_offsets(pt_ps, &fo);
+    cr_assert_eq(fo.it.error, RB_KERR_FENCED_LEADER_EPOCH);
+    fo.current_leader_epoch = 7;
+    rb_part_list_offsets(pt_ps, &fo);
+    cr_assert_eq(fo.it.error, RB_KERR_NOT_LEADER_OR_FOLLOWER, "a client asks the leader");
+    fo.leader_only = false; /* the debugging replica id -2 may ask a follower */
+    rb_part_list_offsets(pt_ps, &fo);
+    cr_assert_eq(fo.it.error, 0);
     cr_assert_eq(ole(6, 0, &e, &o), RB_KERR_FENCED_LEADER_EPOCH);
     cr_assert_eq(ole(8, 0, &e, &o), RB_KERR_UNKNOWN_LEADER_EPOCH);
     cr_assert_eq(ole(7, 0, &e, &o), RB_KERR_NOT_LEADER_OR_FOLLOWER);
