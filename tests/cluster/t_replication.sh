@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # t_replication.sh - replication factor 3 (replication.test.enable=true) on 3
-# brokers and a ZooKeeper ensemble (or etcd): followers fetch from the leader and the data is
-# on all three replicas; kill -9 of a leader during an idempotent acks=all
-# produce: produce goes on at the new leader, and every acknowledged record is
-# read back once, in order.
+# brokers (2 shards each) and a ZooKeeper ensemble (or etcd): followers fetch from
+# the leader and the data is on all three replicas; kill -9 of a leader during an
+# idempotent acks=all produce: produce goes on at the new leader, and every
+# acknowledged record is read back once, in order.
 #   1. Kafka 4.4's kafka-topics creates "rep" (3 partitions, RF 3,
 #      min.insync.replicas=2) through CreateTopics; every partition gets a leader
 #      and an ISR of all three replicas.
@@ -13,9 +13,8 @@
 #   3. A second rb_idem produces N2 records at a steady rate; meanwhile the leader L
 #      of partition 0 is killed with SIGKILL. From the kill, a probe (kcat, acks=all)
 #      to the partition of topic "probe" (RF 3) that L also leads is sent until
-#      one succeeds: the
-#      failover time, printed with the session timeout in use. The controller
-#      elects new leaders from the ISR.
+#      one succeeds: the failover time, printed with the session timeout in use.
+#      The controller elects new leaders from the ISR.
 #   4. rb_roundtrip consume from a surviving broker: every acknowledged record (both
 #      runs) at its acknowledged (partition, offset), no duplicates, no gaps, order
 #      kept within each partition; counts printed.
