@@ -7,8 +7,8 @@
  * (fencing). Its duties over the view (coord/cluster.c keeps it current):
  *   - a topic without "topic_id" (written by Kafka 2.8's TopicCommand) gets one;
  *   - a partition without a state node gets one: leader = the first live replica,
- *     ISR = [leader] (replication does not exist yet: followers hold no data, so
- *     they are not in sync), leader epoch 0;
+ *     ISR = [leader] (replication is incomplete: an RF > 1 partition gets no leader
+ *     unless replication.test.enable, then ISR = every live replica), leader epoch 0;
  *   - a partition whose leader is not live gets a new leader from its ISR's live
  *     members, in replica order, with the leader epoch bumped and the ISR's live
  *     members kept; with none, leader -1 and the ISR kept (no unclean election:

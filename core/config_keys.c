@@ -78,6 +78,8 @@ static const struct rb_cfg_spec broker_keys[] = {
     TI("default.replication.factor", 1, INT16_MAX, "1", default_replication_factor),
     TB("auto.create.topics.enable", "true", auto_create_topics_enable),
     TB("delete.topic.enable", "true", delete_topic_enable),
+    /* (ringbroker) replication factor > 1 while replication is incomplete: tests only */
+    TB("replication.test.enable", "false", replication_test_enable),
     TI("message.max.bytes", 0, I32MAX, "1048588", message_max_bytes),
     TI("socket.request.max.bytes", 1, I32MAX, "104857600", socket_request_max_bytes),
     TI("max.connections", 0, I32MAX, "2147483647", max_connections),
@@ -200,6 +202,7 @@ static const struct rb_cfg_spec broker_keys[] = {
     RI("replica.fetch.min.bytes", 1, I32MAX, NULL),
     RI("replica.fetch.wait.max.ms", 0, I32MAX, NULL),
     RI("replica.fetch.response.max.bytes", 0, I32MAX, NULL),
+    RI("replica.fetch.backoff.ms", 0, I32MAX, NULL),
     RI("replica.socket.timeout.ms", -1, I32MAX, NULL),
     RI("replica.high.watermark.checkpoint.interval.ms", 1, I64MAX, NULL),
     TB("auto.leader.rebalance.enable", "true", auto_leader_rebalance_enable),

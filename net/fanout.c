@@ -16,6 +16,7 @@
 #include "net/fanout.h"
 #include "net/group_route.h"
 #include "net/handlers.h"
+#include "net/replica_fetch.h"
 #include "core/kerr.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -291,6 +292,9 @@ static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
     case RB_POP_DELETE_RECORDS:
         rb_part_trim(rb_part_of(s), &op->u.dr);
         break;
+    case RB_POP_EPOCH_END:
+        rb_part_epoch_end(ps, &op->u.ep);
+        break;
     default:
         RB_ASSERT(!"pop kind without an item run");
     }
@@ -455,8 +459,10 @@ void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
         int r = rb_part_add(rb_part_of(s), h->topic->name, h->topic->id, h->index, h->log);
         RB_ASSERT(r == 0);
     }
-    if (n->md->leader_lease) /* a cluster: every partition here learns its role */
+    if (n->md->leader_lease) { /* a cluster: every partition here learns its role */
         rb_net_apply_roles(s, n->md, n->b->bc->broker_id);
+        rb_rfetch_update(n); /* followers fetch from their leaders */
+    }
     struct rb_pending_update *pu = calloc(1, sizeof(*pu));
     RB_ASSERT(pu);
     pu->u = u;

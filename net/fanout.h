@@ -103,7 +103,13 @@ static inline bool rb_fan_answerable(const struct rb_request *req)
 
 /* ---- partition items ---- */
 
-enum rb_pop_kind { RB_POP_PRODUCE = 1, RB_POP_FETCH, RB_POP_LIST_OFFSETS, RB_POP_DELETE_RECORDS };
+enum rb_pop_kind {
+    RB_POP_PRODUCE = 1,
+    RB_POP_FETCH,
+    RB_POP_LIST_OFFSETS,
+    RB_POP_DELETE_RECORDS,
+    RB_POP_EPOCH_END, /* OffsetForLeaderEpoch */
+};
 
 struct rb_pop {
     struct rb_fan_item fi;
@@ -114,6 +120,7 @@ struct rb_pop {
         struct rb_part_read fetch;
         struct rb_part_offsets lo;
         struct rb_part_trim dr;
+        struct rb_part_epoch_q ep;
     } u;
 };
 

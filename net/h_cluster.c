@@ -6,11 +6,12 @@
  * first dir, where the standalone coordinator places them) with their sizes,
  * which the owner shards read from their logs (rb_part_size_bytes), fanned out
  * per owner shard (net/fanout.h), answered when all came back.
- * OffsetForLeaderEpoch: a standalone broker has one leader epoch, 0, for every
- * partition. Epoch 0 ends at the high watermark; an epoch above it is unknown
- * (UNDEFINED_EPOCH -1 / offset -1, no error, as Kafka's leader epoch cache
- * answers); a current_leader_epoch above 0 is UNKNOWN_LEADER_EPOCH (the client
- * knows a newer leader than us), below -1 is ignored.
+ * OffsetForLeaderEpoch: each partition's owner answers from its log's epoch
+ * cache (part/epoch.c): the end of the requested epoch (the start of the next
+ * higher one, the log end offset for the latest), UNDEFINED (-1/-1, no error)
+ * when unknown; current_leader_epoch fenced first (FENCED_LEADER_EPOCH older,
+ * UNKNOWN_LEADER_EPOCH newer), then a non-leader is NOT_LEADER_OR_FOLLOWER -
+ * the same for clients and for brokers (replica_id).
  * Fault model: requests are input; unknown topics and partitions are per-entry
  * errors or omissions, never a failure of the request.
  */
@@ -24,7 +25,6 @@
 #include <sys/statvfs.h>
 
 /* Kafka error codes not (yet) in core/kerr.h */
-#define KERR_UNKNOWN_LEADER_EPOCH      75
 #define KERR_MISMATCHED_ENDPOINT_TYPE  114
 #define KERR_UNSUPPORTED_ENDPOINT_TYPE 115
 
@@ -253,9 +253,8 @@ static void ole_respond(struct rb_request *req, struct ole_ctx *oc)
             op->partition = rt->partitions[j].partition;
             struct rb_pop *pop = rb_pwalk_result(&oc->w, k, &op->error_code);
             bool ok = pop && !op->error_code;
-            /* no pop, no error: an unknown epoch (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET) */
-            op->leader_epoch = ok ? 0 : -1;
-            op->end_offset = ok ? pop->u.lo.offset : -1;
+            op->leader_epoch = ok ? pop->u.ep.end_epoch : -1;
+            op->end_offset = ok ? pop->u.ep.end_offset : -1;
         }
     }
     rb_resp_begin(req);
@@ -286,14 +285,12 @@ void rb_handle_offset_for_leader_epoch(struct rb_request *req, void *msg)
         const struct rb_topic_meta *t = rb_pwalk_named(&oc->w, rt->topic, &tname);
         for (int32_t j = 0; j < rt->partitions_n; j++, k++) {
             struct rb_offset_for_leader_epoch_req_partition *rp = &rt->partitions[j];
-            bool known = t && rp->partition >= 0 && rp->partition < t->n_partitions;
-            if (known && rp->current_leader_epoch <= 0 && rp->leader_epoch != 0)
-                continue; /* an unknown epoch: answered without an error */
-            int16_t err = known && rp->current_leader_epoch > 0 ? KERR_UNKNOWN_LEADER_EPOCH : 0;
             struct rb_pop *op =
-                rb_pwalk_add(&oc->w, k, RB_POP_LIST_OFFSETS, t, tname, rp->partition, err);
-            if (op)
-                op->u.lo.timestamp = -1; /* latest: the high watermark */
+                rb_pwalk_add(&oc->w, k, RB_POP_EPOCH_END, t, tname, rp->partition, 0);
+            if (!op)
+                continue;
+            op->u.ep.current_leader_epoch = rp->current_leader_epoch;
+            op->u.ep.leader_epoch = rp->leader_epoch;
         }
     }
     rb_pops_start(req, oc->w.pops, oc->w.n, oc, ole_finish, NULL, NULL);

@@ -1,9 +1,11 @@
 /*
- * net/h_fetch.c - Fetch (1), versions 4-16, consumers only (no fetch sessions:
- * session_id 0 in every response, so clients send full fetches). From v13 topics
+ * net/h_fetch.c - Fetch (1), versions 4-16, from consumers and from followers
+ * (replica_id >= 0, or v15's replica_state: their fetch offset is their position
+ * on the leader, they read up to the log end, consumers below the high
+ * watermark; part/read.c). No fetch sessions:
+ * session_id 0 in every response, so clients send full fetches. From v13 topics
  * are named by id (cluster metadata) in the request and the response; an unknown
- * id is UNKNOWN_TOPIC_ID. v15's replica_state and v16's node_endpoints concern
- * followers and leader changes: ignored and never sent by a standalone broker.
+ * id is UNKNOWN_TOPIC_ID. v16's node_endpoints (leader changes) are never sent.
  *
  * The partitions go to their owner shards in one group per shard; an owner
  * answers at once when it has min_bytes (or an error), else it parks the group
@@ -79,6 +81,10 @@ static void respond(struct rb_request *req, struct fetch_ctx *fc)
             op->high_watermark = pop->u.fetch.high_watermark;
             op->last_stable_offset = pop->u.fetch.high_watermark;
             op->log_start_offset = pop->u.fetch.log_start_offset;
+            if (pop->u.fetch.diverged) { /* v12+ only: older fetches carry no epoch */
+                op->diverging_epoch.epoch = pop->u.fetch.diverging_epoch;
+                op->diverging_epoch.end_offset = pop->u.fetch.diverging_end_offset;
+            }
             uint32_t len = pop->u.fetch.data.len;
             if (len && (total == 0 || total + len <= max_bytes)) {
                 op->records = rb_fetch_out_records(fo, pop);
@@ -136,6 +142,9 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
     for (int32_t i = 0; i < in->topics_n; i++)
         np += RB_MAX(in->topics[i].partitions_n, 0);
     rb_pwalk_init(&fc->w, req, np);
+    /* a follower's fetch (replication): its position goes to the leader's replica
+     * state and it reads up to the log end (part/read.c) */
+    int32_t replica_id = req->hdr.api_version >= 15 ? in->replica_state.replica_id : in->replica_id;
     int k = 0;
     for (int32_t i = 0; i < in->topics_n; i++) {
         struct rb_fetch_req_topic *rt = &in->topics[i];
@@ -151,6 +160,11 @@ void rb_handle_fetch(struct rb_request *req, void *msg)
                 continue;
             op->u.fetch.offset = rp->fetch_offset;
             op->u.fetch.max_bytes = rp->partition_max_bytes;
+            op->u.fetch.replica = replica_id >= 0;
+            op->u.fetch.replica_id = replica_id;
+            op->u.fetch.check_epoch = req->hdr.api_version >= 9; /* KIP-320 */
+            op->u.fetch.current_leader_epoch = rp->current_leader_epoch;
+            op->u.fetch.last_fetched_epoch = rp->last_fetched_epoch; /* v12+, else -1 */
         }
     }
     /* errors go back at once, like Kafka */

@@ -41,7 +41,7 @@ static void respond(struct rb_request *req, struct lo_ctx *lc)
             pop = op->error_code ? NULL : pop;
             op->offset = pop ? pop->u.lo.offset : -1;
             op->timestamp = pop ? pop->u.lo.found_timestamp : -1;
-            op->leader_epoch = op->offset >= 0 ? 0 : -1;
+            op->leader_epoch = pop && op->offset >= 0 ? pop->u.lo.found_epoch : -1;
         }
     }
     rb_resp_begin(req);
@@ -101,8 +101,12 @@ void rb_handle_list_offsets(struct rb_request *req, void *msg)
                               : RB_KERR_UNSUPPORTED_VERSION;
             struct rb_pop *op =
                 rb_pwalk_add(&lc->w, k, RB_POP_LIST_OFFSETS, t, tname, rp->partition_index, err);
-            if (op)
-                op->u.lo.timestamp = rp->timestamp;
+            if (!op)
+                continue;
+            op->u.lo.timestamp = rp->timestamp;
+            op->u.lo.check_epoch = req->hdr.api_version >= 4; /* KIP-320 */
+            op->u.lo.current_leader_epoch = rp->current_leader_epoch;
+            op->u.lo.leader_only = in->replica_id != -2; /* Kafka's debugging replica */
         }
     }
     rb_pops_start(req, lc->w.pops, lc->w.n, lc, finish, NULL, NULL);

@@ -15,6 +15,7 @@
  * (rb_net_buf_return), so a waiting request never holds ring buffers.
  */
 #include "net/conn_int.h"
+#include "net/replica_fetch.h"
 #include "net/net.h"
 #include "net/fanout.h"
 #include "core/logging.h"
@@ -356,6 +357,7 @@ void rb_net_shard_stop(struct rb_shard *s)
         next = c->next;
         rb_conn_close(c, "broker shutting down");
     }
+    rb_rfetch_stop(n);
 }
 
 bool rb_net_shard_stop_done(struct rb_shard *s)
@@ -365,12 +367,13 @@ bool rb_net_shard_stop_done(struct rb_shard *s)
      * and no write is outstanding when the logs close. */
     rb_net_partitions_turn(n);
     return n->conns == NULL && !n->accept_armed && rb_part_idle(rb_part_of(s)) &&
-           rb_net_partitions_quiet(n) && rb_net_lo_idle(n);
+           rb_rfetch_quiet(n) && rb_net_partitions_quiet(n) && rb_net_lo_idle(n);
 }
 
 void rb_net_shard_finish(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
+    rb_rfetch_free(n);
     rb_net_partitions_finish(n);
     if (n->listen_fd >= 0)
         close(n->listen_fd);

@@ -9,7 +9,12 @@
  * coordination thread, the latest checkpoint report of every shard.
  * Invariants: a report carries durable ends only (fdatasync'd), so a recovery point
  * never covers bytes that a crash can lose; the files are written only when every
- * shard has reported since startup, so no partition's entry goes missing.
+ * shard has reported since startup, so no partition's entry goes missing. A
+ * report also carries the leader epoch caches changed since the last one, written
+ * (leader-epoch-checkpoint) before the recovery points: every epoch starting below
+ * a recorded recovery point is in its file (storage/log_epoch.c walks batch
+ * headers after a crash only from there); after a failed epoch write, recovery
+ * points are no longer written until restart.
  * Fault model: a checkpoint that cannot be written is logged and retried at the
  * next interval (the old file stays, which is safe: recovery points only lag).
  */
@@ -22,17 +27,29 @@
 #include "core/timer.h"
 #include "part/part_int.h"
 #include "storage/checkpoint.h"
+#include "storage/epoch_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define COMP "logmaint"
 
+struct maint_epochs {
+    char *dir; /* the partition's */
+    struct rb_epoch_cache c;
+};
+
 struct maint_report {
     int shard;
     const char *dir; /* the broker config's first log dir */
     struct rb_ckpt rp, ls;
+    struct maint_epochs *ep; /* epoch caches changed since the last report */
+    int n_ep, cap_ep;
+    bool ep_lost; /* one could not be copied: the recovery points wait */
 };
+
+/* Coordination thread: an epoch file could not be written (logged once). */
+static bool epochs_failed;
 
 /* Coordination thread (and main thread after join). */
 static struct maint_report *latest[RB_MAX_THREADS];
@@ -67,6 +84,25 @@ static void report_one(void *arg, struct rb_part *p)
      * corrupt partition stays detectable across restarts. */
     (void)rb_ckpt_add(&r->rp, p->topic, p->index, rb_log_durable_end(p->log));
     (void)rb_ckpt_add(&r->ls, p->topic, p->index, rb_log_start_offset(p->log));
+    if (r->n_ep == r->cap_ep) {
+        int cap = r->cap_ep ? r->cap_ep * 2 : 8;
+        struct maint_epochs *ep = realloc(r->ep, (size_t)cap * sizeof(*ep));
+        if (!ep) {
+            r->ep_lost = true;
+            return;
+        }
+        r->ep = ep;
+        r->cap_ep = cap;
+    }
+    struct maint_epochs *e = &r->ep[r->n_ep];
+    const char *dir;
+    int got = rb_log_epochs_report(p->log, &e->c, &dir);
+    if (got == 1 && (e->dir = strdup(dir))) {
+        r->n_ep++;
+    } else if (got != 0) {
+        rb_epoch_cache_free(&e->c);
+        r->ep_lost = true;
+    }
 }
 
 static struct maint_report *build_report(struct rb_part_shard *ps)
@@ -86,6 +122,11 @@ static void report_free(struct maint_report *r)
         return;
     rb_ckpt_free(&r->rp);
     rb_ckpt_free(&r->ls);
+    for (int i = 0; i < r->n_ep; i++) {
+        free(r->ep[i].dir);
+        rb_epoch_cache_free(&r->ep[i].c);
+    }
+    free(r->ep);
     free(r);
 }
 
@@ -124,9 +165,21 @@ out:
 static void coord_take_report(struct rb_shard *cs, void *arg)
 {
     struct maint_report *r = arg;
+    for (int i = 0; i < r->n_ep && !epochs_failed; i++) {
+        int err = rb_epoch_cache_write(&r->ep[i].c, r->ep[i].dir);
+        if (err == -ENOENT)
+            continue; /* the partition was deleted meanwhile */
+        if (err) {
+            RB_WARN(COMP, "%s: cannot write %s (%s): recovery points no longer written",
+                    r->ep[i].dir, RB_EPOCH_CKPT_NAME, strerror(-err));
+            epochs_failed = true;
+        }
+    }
+    epochs_failed |= r->ep_lost;
     report_free(latest[r->shard]);
     latest[r->shard] = r;
-    write_files(latest, cs->rt->n_shards, r->dir);
+    if (!epochs_failed)
+        write_files(latest, cs->rt->n_shards, r->dir);
 }
 
 static void ckpt_fire(struct rb_timer *t)
@@ -250,6 +303,9 @@ void rb_part_maint_shutdown(struct rb_runtime *rt, const char *log_dir)
     struct maint_report *reps[RB_MAX_THREADS] = {0};
     for (int i = 0; i < rt->n_shards; i++)
         reps[i] = final_reports[i] ? final_reports[i] : latest[i];
+    for (int i = 0; i < rt->n_shards; i++) /* the final reports' epochs, first */
+        for (int j = 0; final_reports[i] && j < final_reports[i]->n_ep; j++)
+            (void)rb_epoch_cache_write(&final_reports[i]->ep[j].c, final_reports[i]->ep[j].dir);
     write_files(reps, rt->n_shards, log_dir);
     for (int i = 0; i < RB_MAX_THREADS; i++) {
         report_free(final_reports[i]);

@@ -33,8 +33,16 @@ void rb_part_list_offsets(struct rb_part_shard *ps, struct rb_part_offsets *o)
 {
     o->offset = -1;
     o->found_timestamp = -1;
+    o->found_epoch = -1;
     o->it.error = RB_KERR_NONE;
-    struct rb_part *p = answerable(ps, &o->it);
+    struct rb_part *p = rb_part_live(ps, &o->it.key);
+    if (p && (o->it.error = rb_part_fence(p, o->check_epoch, o->current_leader_epoch)))
+        return;
+    if (p && o->leader_only && p->role != RB_PART_LEADER) {
+        o->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
+    p = answerable(ps, &o->it);
     if (!p)
         return;
     int64_t hw = rb_part_hw(p), ts = o->timestamp;
@@ -64,6 +72,10 @@ void rb_part_list_offsets(struct rb_part_shard *ps, struct rb_part_offsets *o)
         }
     }
     RB_ASSERT(o->it.error || o->offset <= hw);
+    /* Kafka: the latest epoch for "latest", else the epoch of the batch found */
+    if (o->offset >= 0 && !o->it.error)
+        o->found_epoch = ts == -1 ? rb_log_latest_epoch(p->log, NULL)
+                                  : rb_log_epoch_for_offset(p->log, o->offset);
 }
 
 void rb_part_trim(struct rb_part_shard *ps, struct rb_part_trim *t)

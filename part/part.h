@@ -120,11 +120,28 @@ struct rb_part_read {
     struct rb_part_item it;
     int64_t offset;
     int32_t max_bytes;
+    /* a follower's fetch (replica_id >= 0): its position is recorded on the
+     * leader (rb_part_replica_fetched) and it reads up to the written end */
+    bool replica;
+    int32_t replica_id;
+    int16_t replica_error; /* owner private: the leader refused the follower */
     /* answer */
     int64_t high_watermark;
     int64_t log_start_offset;
     struct rb_part_data data;
     struct rb_part_read_set *set;
+    /* KIP-320: the fetcher's current_leader_epoch (Fetch v9+) and, when not -1,
+     * last_fetched_epoch (v12+), checked when check_epoch is set: a fetch whose
+     * epoch ends in our log below fetch_offset (or is one we never had) gets no
+     * records but diverged, with the end of the largest epoch at or below it in
+     * diverging_epoch/diverging_end_offset (Fetch v12+ diverging_epoch: the
+     * follower truncates there, part/epoch.c rb_part_diverged). */
+    bool check_epoch;
+    int32_t current_leader_epoch;
+    int32_t last_fetched_epoch;
+    bool diverged; /* answer */
+    int32_t diverging_epoch;
+    int64_t diverging_end_offset;
 };
 
 enum rb_part_set_state { RB_PSET_IDLE = 0, RB_PSET_RUNNING, RB_PSET_WAITING, RB_PSET_DONE };
@@ -155,6 +172,13 @@ struct rb_part_offsets {
     int64_t timestamp;
     int64_t offset; /* answer, -1: none */
     int64_t found_timestamp;
+    /* KIP-320: the client's current_leader_epoch (ListOffsets v4+), checked when set */
+    bool check_epoch;
+    int32_t current_leader_epoch;
+    int32_t found_epoch; /* answer: the leader epoch of offset (-1: none) */
+    /* a client's question (replica_id -1; Kafka lets only its debugging id -2 ask
+     * a follower): a non-leader answers NOT_LEADER_OR_FOLLOWER, after fencing */
+    bool leader_only;
 };
 
 /* DeleteRecords: move the log start to offset (-1: the durable end). */
@@ -162,6 +186,19 @@ struct rb_part_trim {
     struct rb_part_item it;
     int64_t offset;
     int64_t low_watermark; /* answer */
+};
+
+/* OffsetForLeaderEpoch (part/epoch.c): the end of leader_epoch in the leader's
+ * log - the start of the next higher epoch, the log end offset for the latest -
+ * and the largest epoch at or below it; -1/-1 when unknown (no error, as Kafka).
+ * current_leader_epoch (-1: not given) is fenced first, then a non-leader answers
+ * NOT_LEADER_OR_FOLLOWER. */
+struct rb_part_epoch_q {
+    struct rb_part_item it;
+    int32_t current_leader_epoch;
+    int32_t leader_epoch;
+    int32_t end_epoch; /* answer */
+    int64_t end_offset;
 };
 
 /* Group-commit counters (perf/run reads them through the "stats shard=" line):
@@ -243,6 +280,30 @@ bool rb_part_idle(struct rb_part_shard *ps);
 int rb_part_answer_waiters(struct rb_part_shard *ps);
 /* After the loop: final checkpoint report, producer snapshots, close every log. */
 void rb_part_finish(struct rb_part_shard *ps);
+
+/* ---- leader epochs (part/epoch.c) ---- */
+/* Owner, synchronous: answer q. */
+void rb_part_epoch_end(struct rb_part_shard *ps, struct rb_part_epoch_q *q);
+/* Owner: the latest epoch in key's log (-1: none) and its log end offset - what a
+ * follower asks its new leader about (OffsetForLeaderEpoch). -ENOENT. */
+int rb_part_latest_epoch(struct rb_part_shard *ps, const struct rb_part_key *k, int32_t *epoch,
+                         int64_t *log_end);
+/* Owner: cut key's log at offset (storage/log.h rb_log_truncate_to: the batch
+ * holding it and everything after go, durably), rebuild its producer state.
+ * Blocking. 0, -EAGAIN (appends or a flush in flight, or bytes not written yet:
+ * call again after the next flush), -ERANGE (below the log start), -EIO (the
+ * partition is offline now), -ENOENT. */
+int rb_part_truncate_to(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t offset);
+/* Follower, after a leader change: the leader's answer for our latest epoch
+ * (OffsetForLeaderEpoch: end_epoch/end_offset) or a Fetch v12+ diverging_epoch
+ * (epoch/end_offset) decides the truncation, as Kafka's fetcher does: the leader
+ * knows no end (-1) -> our high watermark; its epoch is ours too -> the smaller of
+ * both ends; we never had its epoch -> the end of our floor epoch, and 1 is
+ * returned: ask again with the new latest epoch (rb_part_latest_epoch). Truncates
+ * (rb_part_truncate_to, same errors) and puts where fetching resumes in
+ * *fetch_from. 0 when done. */
+int rb_part_diverged(struct rb_part_shard *ps, const struct rb_part_key *k, int32_t leader_epoch,
+                     int64_t leader_end, int64_t high_watermark, int64_t *fetch_from);
 
 /* ---- append (part/append.c) ---- */
 /* Validate one partition's records as received (length, CRC, counts, size
@@ -346,6 +407,39 @@ int rb_part_follower_hw(struct rb_part_shard *ps, const struct rb_part_key *k, i
 
 /* Owner: key's high watermark (-ENOENT when not here). */
 int rb_part_high_watermark(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *hw);
+
+/* ---- replication, follower side (part/follow.c) ---- */
+
+/* Owner, on a follower: append the records of a replica fetch response (whole
+ * batches as the leader stored them; a partial one at the end is ignored) at the
+ * leader's offsets, through the group commit. Batches ending below the log end
+ * are skipped (already here); the next one must start at the log end. leader_hw
+ * (-1: none): the response's high watermark (rb_part_follower_hw). *appended:
+ * batches appended. Returns 0, -ENOENT (not here), -EPERM (not a follower),
+ * -EBADMSG (a batch fails its checks: nothing appended), -EILSEQ (a batch does
+ * not start at the log end: diverged, truncate first), -ENOBUFS (no room before
+ * the next flush: fetch again from the log end), -EIO, -ENOSPC, -ENOMEM. */
+int rb_part_append_replica(struct rb_part_shard *ps, const struct rb_part_key *k,
+                           const uint8_t *records, uint32_t len, int64_t leader_hw, int *appended);
+
+/* Owner, on a follower: the leader's log start offset from a fetch response (its
+ * retention or DeleteRecords): the follower's log start moves there too, at most
+ * to its own durable end. 0, -ENOENT, -EPERM (not a follower), -EIO, -ENOMEM. */
+int rb_part_follow_log_start(struct rb_part_shard *ps, const struct rb_part_key *k,
+                             int64_t leader_log_start);
+
+/* What a follower's next fetch of a partition needs (rb_part_follow_pos). */
+struct rb_part_follow_pos {
+    enum rb_part_role role;
+    int32_t leader_epoch;
+    int64_t fetch_offset; /* the log end (LEO) */
+    int64_t log_start;
+    bool unwritten; /* appended bytes not written out yet: wait for the flush */
+    bool offline;
+};
+/* Owner: key's follower position; -ENOENT when not here. */
+int rb_part_follow_pos(struct rb_part_shard *ps, const struct rb_part_key *k,
+                       struct rb_part_follow_pos *out);
 
 /* ---- reads (part/read.c) ---- */
 /* Owner: read every item of set; set->done runs once answered. */

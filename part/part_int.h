@@ -144,6 +144,16 @@ bool rb_part_check_offline(struct rb_part *p);
 void rb_part_each(struct rb_part_shard *ps, void (*fn)(void *arg, struct rb_part *p), void *arg);
 struct rb_codec_ctx *rb_part_codec(struct rb_part_shard *ps);
 
+/* part/epoch.c: the role's epoch to stamp (after a role change or adoption);
+ * KIP-320 fencing of a request's current_leader_epoch (check false or epoch -1:
+ * none) as an enum rb_kerr. */
+void rb_part_epoch_role(struct rb_part *p);
+int16_t rb_part_fence(const struct rb_part *p, bool check, int32_t current_leader_epoch);
+/* A read's last_fetched_epoch against the log (see struct rb_part_read): sets
+ * r->diverged and the diverging epoch; returns an enum rb_kerr (OFFSET_OUT_OF_RANGE
+ * for an epoch the log cannot place). */
+int16_t rb_part_read_diverging(struct rb_part *p, struct rb_part_read *r);
+
 /* part/append.c: waiter lists, the dirty list, answering an append */
 void rb_part_wpush(struct rb_part_item **head, struct rb_part_item **tail, struct rb_part_item *it);
 struct rb_part_item *rb_part_wpop(struct rb_part_item **head, struct rb_part_item **tail);

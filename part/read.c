@@ -23,7 +23,8 @@
  * (at most once per wake-up); the deadline, a cancel or a stopping shard answer
  * it with what it has. Set states: IDLE -> RUNNING -> (WAITING -> RUNNING)* -> DONE.
  *
- * Invariants (asserted): a read asks only for [log start, high watermark] and gets
+ * Invariants (asserted): a read asks only for [log start, high watermark] (a
+ * follower's: [log start, written end]) and gets
  * at most what it asked for; a parked set has every item linked and its timer
  * armed; an answered set has no item linked.
  * Fault model: a read error takes the partition offline (storage) and answers
@@ -111,24 +112,34 @@ static void read_one(struct rb_part_shard *ps, struct rb_part_read_set *set, str
         r->it.error = RB_KERR_NOT_LEADER_OR_FOLLOWER;
         return;
     }
+    if ((r->it.error = rb_part_fence(p, r->check_epoch, r->current_leader_epoch)))
+        return;
     if (rb_part_check_offline(p)) {
         r->it.error = RB_KERR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    if (r->replica && r->replica_error) {
+        r->it.error = r->replica_error;
         return;
     }
     int64_t hw = rb_part_hw(p), ls = rb_log_start_offset(p->log);
     r->high_watermark = hw;
     r->log_start_offset = ls;
+    if ((r->it.error = rb_part_read_diverging(p, r)) || r->diverged)
+        return; /* no records: the fetcher truncates first */
+    /* consumers read below the high watermark, followers up to the written end */
+    int64_t upto = r->replica ? rb_log_written_end(p->log) : hw;
     int64_t off = r->offset;
-    if (off < ls || off > hw) {
+    if (off < ls || off > upto) {
         r->it.error = RB_KERR_OFFSET_OUT_OF_RANGE;
         return;
     }
-    if (off == hw || r->max_bytes <= 0)
+    if (off == upto || r->max_bytes <= 0)
         return;
     struct rb_log_slice sl;
     uint32_t max = RB_MIN((uint32_t)r->max_bytes, budget);
-    RB_ASSERT(ls <= off && off < hw && hw <= rb_log_end_offset(p->log));
-    int e = rb_log_read(p->log, off, hw, max, set->bytes == 0, &sl);
+    RB_ASSERT(ls <= off && off < upto && upto <= rb_log_end_offset(p->log));
+    int e = rb_log_read(p->log, off, upto, max, set->bytes == 0, &sl);
     if (e == -ERANGE) {
         r->it.error = RB_KERR_OFFSET_OUT_OF_RANGE;
         return;
@@ -212,8 +223,8 @@ static bool set_satisfied(struct rb_part_shard *ps, struct rb_part_read_set *set
     if ((int32_t)set->bytes >= set->min_bytes || ps->shard->now_ms >= set->deadline_ms)
         return true;
     for (int i = 0; i < set->n; i++)
-        if (set->items[i]->it.error)
-            return true; /* errors go back at once, like Kafka */
+        if (set->items[i]->it.error || set->items[i]->diverged)
+            return true; /* errors and diverging epochs go back at once, like Kafka */
     return false;
 }
 
@@ -248,6 +259,24 @@ static void set_wait_or_answer(struct rb_part_shard *ps, struct rb_part_read_set
     }
 }
 
+/* A follower's fetch: its position goes to the leader's replica state once per
+ * request (the high watermark may move: acks=all appends answered). */
+static void replica_fetched(struct rb_part_shard *ps, struct rb_part_read *r)
+{
+    r->replica_error = RB_KERR_NONE;
+    struct rb_part *p = rb_part_live(ps, &r->it.key);
+    /* a fenced or diverged follower's offset is no position (read_one answers) */
+    if (!p || rb_part_fence(p, r->check_epoch, r->current_leader_epoch) ||
+        rb_part_read_diverging(p, r) || r->diverged)
+        return;
+    int64_t hw = -1;
+    int e =
+        rb_part_replica_fetched(ps, &r->it.key, r->replica_id, r->offset, ps->shard->now_ms, &hw);
+    r->replica_error = e == 0         ? RB_KERR_NONE
+                       : e == -ERANGE ? RB_KERR_OFFSET_OUT_OF_RANGE
+                                      : RB_KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
 void rb_part_read_start(struct rb_part_shard *ps, struct rb_part_read_set *set)
 {
     set->ps = ps;
@@ -257,6 +286,8 @@ void rb_part_read_start(struct rb_part_shard *ps, struct rb_part_read_set *set)
         set->items[i]->it.waiting = false;
         set->items[i]->set = set;
         set->items[i]->data = (struct rb_part_data){.file_fd = -1};
+        if (set->items[i]->replica)
+            replica_fetched(ps, set->items[i]);
     }
     set_read_all(ps, set);
     set_wait_or_answer(ps, set);

@@ -215,6 +215,7 @@ int rb_part_set_role(struct rb_part_shard *ps, const struct rb_part_key *k, enum
     rb_part_isr_role(p, role, leader_epoch);
     p->role = role;
     p->leader_epoch = leader_epoch;
+    rb_part_epoch_role(p);
     return 0;
 }
 
@@ -240,6 +241,7 @@ int rb_part_add(struct rb_part_shard *ps, const char *topic, const uint8_t id[16
     p->log = log;
     p->ps = ps;
     rb_log_set_tail_cache(log, ps->tail_cache); /* the shard's (log.tail.cache.bytes) */
+    rb_part_epoch_role(p);                      /* a standalone leader, epoch 0 */
     p->last_sync_ms = rb_mono_ms();
     rb_timer_init(&p->sync_timer, sync_timer_fired);
     rb_timer_init(&p->ack_timer, rb_part_isr_ack_timer_fired);

@@ -234,7 +234,7 @@ static int load_segments(struct rb_log *log, const int64_t *bases, int n, bool c
  * partition that is never written costs no disk beyond its bytes and no
  * descriptor; the first append opens the file and grows it in the background
  * (log_seg.c: rb_log_seg_room). A new log only creates its empty file. */
-static int activate(struct rb_log *log, bool create)
+int rb_log_activate(struct rb_log *log, bool create)
 {
     char path[4096];
     struct stat st;
@@ -281,7 +281,8 @@ static int open_segments(struct rb_log *log)
         return err;
     if (log->n_segs == 0 && (err = rb_log_segs_push(log, 0)))
         return err;
-    err = activate(log, n == 0);
+    err = rb_log_activate(log, n == 0);
+    log->opened_clean = clean;
     if (err)
         return err;
     /* From now on a crash must be detected: the marker goes before any append. */
@@ -337,6 +338,12 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
     if (log->offline) /* keeps its checkpoint entries until someone repairs it */
         log->durable_end = RB_MAX(cfg->recovery_point, log->durable_end);
     log->written_end = log->durable_end;
+    if (!log->offline)
+        err = rb_log_trunc_resume(log);
+    if (!err)
+        err = rb_log_epochs_load(log, log->opened_clean);
+    if (err)
+        goto out_free;
     *out = log;
     return 0;
 out_free:
@@ -348,6 +355,7 @@ out_free:
         rb_segment_free(&log->segs[i]);
     free(log->segs);
     free(log->dir);
+    rb_epoch_cache_free(&log->epochs);
     free(log);
     return err;
 }
@@ -360,6 +368,7 @@ int rb_log_open_offline(struct rb_log **out, const char *dir, const struct rb_lo
     log->cfg = *cfg;
     log->rd_open_seg = -1;
     log->offline = true;
+    log->stamp_epoch = -1;
     log->durable_end = RB_MAX(cfg->recovery_point, 0);
     log->written_end = log->durable_end;
     log->start_offset = RB_MAX(cfg->log_start_offset, 0);

@@ -120,6 +120,12 @@ int rb_log_destroy(struct rb_log *log);
 int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
                   int64_t now_ms, int64_t *base_offset_out);
 
+/* A follower's append of a batch as its leader stored it (base_offset ==
+ * end_offset, asserted): copied unchanged (no LogAppendTime stamp, the leader
+ * epoch kept). Returns as rb_log_append. */
+int rb_log_append_replica(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
+                          int64_t now_ms);
+
 bool rb_log_dirty(const struct rb_log *log);
 bool rb_log_flushing(const struct rb_log *log);
 /* A flush or background segment work (preallocation, next segment, roll) is in
@@ -236,6 +242,43 @@ int rb_log_read_copy(struct rb_log *log, int64_t offset, int64_t upto_offset, ui
 /* ListOffsets by timestamp: the first offset whose batch max timestamp >= ts, and
  * that timestamp. Returns 0, or -ENOENT when no such batch (Kafka answers -1). */
 int rb_log_offset_for_time(struct rb_log *log, int64_t ts, int64_t *offset, int64_t *timestamp);
+
+/* storage/log_epoch.c - leader epochs (storage/epoch_cache.h). Every appended
+ * batch's partitionLeaderEpoch enters the log's epoch cache; a leader sets the
+ * epoch to stamp into the batches it appends (-1: keep what each batch carries,
+ * as a follower does with the leader's batches). */
+void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch);
+/* A leader taking over at epoch: the epoch starts at the log end offset, before
+ * its first batch (Kafka's new leader does the same), so the old epoch's end is
+ * known at once. Ignored when epoch is not newer than the latest. 0 or -ENOMEM. */
+int rb_log_begin_epoch(struct rb_log *log, int32_t epoch);
+/* For the periodic checkpoint report (owner): a copy of the epoch cache when it
+ * changed since the last report (1; *out to rb_epoch_cache_write into dir, then
+ * free), else 0; -ENOMEM (reported next time). Written before the recovery point
+ * the same report carries, the file then holds every epoch starting below that
+ * point: an open after a crash walks batch headers only from there. */
+struct rb_epoch_cache;
+int rb_log_epochs_report(struct rb_log *log, struct rb_epoch_cache *out, const char **dir);
+/* The latest epoch in the log (-1: none) and where it starts (-1). */
+int32_t rb_log_latest_epoch(const struct rb_log *log, int64_t *start);
+/* The epoch of the batch holding offset (-1: unknown), as ListOffsets answers. */
+int32_t rb_log_epoch_for_offset(const struct rb_log *log, int64_t offset);
+/* OffsetForLeaderEpoch (storage/epoch_cache.h): the end of epoch against the log
+ * end offset. */
+void rb_log_epoch_end_offset(const struct rb_log *log, int32_t epoch, int32_t *epoch_out,
+                             int64_t *end_out);
+
+/* storage/log_trunc.c - cut the log's end (a follower diverging from its new
+ * leader): everything from the batch holding offset on is removed (the log end
+ * becomes that batch's base; offset at or above the log end: nothing to do), with
+ * later segments, index entries and epochs, durably, before it returns. Blocking
+ * (a few unlinks, an ftruncate and fsyncs). Requires everything appended to be
+ * written and no flush or segment work in flight: -EAGAIN otherwise (flush, then
+ * call again). -ERANGE when offset is below the log start, -EIO offline (also
+ * after a failure midway: the log goes offline). Crash-atomic: an intent file
+ * written first makes the next open complete a truncation a crash cut short, so
+ * the log recovers to before or after it. */
+int rb_log_truncate_to(struct rb_log *log, int64_t offset);
 
 /* storage/log_time.c - record precision for ListOffsets. Compressed batches are
  * decompressed in c (storage/compress.h, the owner shard's scratch); with c NULL

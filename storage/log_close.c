@@ -80,6 +80,8 @@ static int close_clean(struct rb_log *log)
 {
     char mpath[4096];
     int err = write_dirty_sync(log);
+    if (!err)
+        err = rb_log_epochs_save(log); /* the next open trusts it */
     for (int i = 0; !err && i < log->n_segs; i++) {
         struct rb_segment *seg = &log->segs[i];
         if (i == log->n_segs - 1)
@@ -115,6 +117,8 @@ static void close_prepare(struct rb_log *log)
     }
     struct rb_segment *act = rb_log_active(log);
     int err = write_dirty(log);
+    if (!err)
+        err = rb_log_epochs_save(log); /* durable before the marker: the next open trusts it */
     if (!err && act->wr_fd < 0)
         err = rb_segment_path(path, sizeof(path), log->dir, act->base_offset, ".log");
     if (!err) {
@@ -271,6 +275,7 @@ static void log_free(struct rb_log *log)
     free(log->iov);
     free(log->del); /* their .deleted files go at the next open */
     free(log->dir);
+    rb_epoch_cache_free(&log->epochs);
     free(log);
 }
 

@@ -24,6 +24,7 @@
 #ifndef RB_STORAGE_LOG_INT_H
 #define RB_STORAGE_LOG_INT_H
 
+#include "storage/epoch_cache.h"
 #include "storage/log.h"
 #include "storage/segment.h"
 #include "storage/tail_cache.h"
@@ -140,6 +141,12 @@ struct rb_log {
         int64_t offset, timestamp; /* the answer (when err == 0) */
     } tq;
     uint64_t tq_lookups; /* lookups that read the log (not answered by tq) */
+    /* leader epochs (log_epoch.c): which epoch started where; the epoch stamped
+     * into appended batches (-1: kept as the batch carries it) */
+    struct rb_epoch_cache epochs;
+    uint64_t epochs_reported; /* epochs.gen at the last rb_log_epochs_report */
+    int32_t stamp_epoch;
+    bool opened_clean; /* the open found the clean-shutdown marker */
 };
 
 static inline struct rb_segment *rb_log_active(struct rb_log *log)
@@ -185,6 +192,18 @@ bool rb_log_seg_recycle(struct rb_log *log, int64_t base, bool deleted);
 bool rb_log_seg_indexing(const struct rb_log *log, int64_t base);
 /* log.c: append a new (inactive, empty) segment to log->segs. */
 int rb_log_segs_push(struct rb_log *log, int64_t base);
+/* log_epoch.c: load the epoch cache at open (after the segments: blocking);
+ * save it when changed (blocking; a failure is logged); stamp the epoch into an
+ * appended batch's header copy and assign it at base (0 or -ENOMEM, unchanged). */
+int rb_log_epochs_load(struct rb_log *log, bool clean);
+int rb_log_epochs_save(struct rb_log *log);
+int rb_log_epoch_stamp(struct rb_log *log, uint8_t *hdr, int64_t base);
+/* log_trunc.c: a truncation a crash cut short (its intent file is there) is
+ * completed at open, before the epochs load. 0, or the log is offline. */
+#define RB_LOG_TRUNC_INTENT ".ringbroker-truncate-to"
+int rb_log_trunc_resume(struct rb_log *log);
+/* log.c: the active segment ready for appends (its partial last block in a chunk). */
+int rb_log_activate(struct rb_log *log, bool create);
 /* <dir>/RB_LOG_CLEAN_MARKER into buf (log.c; used by log_close.c). */
 int rb_log_marker_path(char *buf, size_t cap, const char *dir);
 

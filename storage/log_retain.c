@@ -82,8 +82,10 @@ int rb_log_retain(struct rb_log *log, int64_t now_wall_ms, int64_t new_start,
         return -EIO;
     if (new_start > log->durable_end)
         return -ERANGE;
-    if (new_start > log->start_offset)
+    if (new_start > log->start_offset) {
         log->start_offset = new_start;
+        rb_epoch_cache_truncate_start(&log->epochs, new_start);
+    }
     int64_t delay = log->cfg.file_delete_delay_ms;
     out->kind = delay > 0 ? RB_RM_RENAME_DELETED : RB_RM_UNLINK;
     uint64_t remaining = rb_log_size_bytes(log);
@@ -114,6 +116,7 @@ int rb_log_retain(struct rb_log *log, int64_t now_wall_ms, int64_t new_start,
     if (log->start_offset < log->segs[0].base_offset)
         log->start_offset = log->segs[0].base_offset;
     RB_ASSERT(log->start_offset <= log->durable_end);
+    rb_epoch_cache_truncate_start(&log->epochs, log->start_offset);
     return 0;
 }
 

@@ -235,8 +235,24 @@ static void assert_append_room(const struct rb_log *log, const struct rb_segment
     RB_ASSERT(seg->size + total <= log->chunks[log->n_chunks - 1]->pos + log->cfg.chunk_bytes);
 }
 
+static int append_batch(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
+                        int64_t now_ms, bool as_given, int64_t *base_offset_out);
+
 int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
                   int64_t now_ms, int64_t *base_offset_out)
+{
+    return append_batch(log, batch, bi, now_ms, false, base_offset_out);
+}
+
+int rb_log_append_replica(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
+                          int64_t now_ms)
+{
+    RB_ASSERT(bi->base_offset == log->end_offset);
+    return append_batch(log, batch, bi, now_ms, true, NULL);
+}
+
+static int append_batch(struct rb_log *log, const uint8_t *batch, const struct rb_batch_info *bi,
+                        int64_t now_ms, bool as_given, int64_t *base_offset_out)
 {
     uint8_t hdr[RB_BATCH_HEADER_BYTES];
     if (log->offline)
@@ -255,7 +271,7 @@ int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batc
     assert_append_room(log, seg, total);
     memcpy(hdr, batch, sizeof(hdr));
     rb_put_be64(hdr + RB_BATCH_OFF_BASE_OFFSET, (uint64_t)log->end_offset);
-    if (log->cfg.log_append_time) {
+    if (log->cfg.log_append_time && !as_given) {
         /* attributes and maxTimestamp are under the CRC: recompute it. */
         hdr[RB_BATCH_OFF_ATTRIBUTES + 1] |= RB_BATCH_ATTR_TIMESTAMP_TYPE;
         rb_put_be64(hdr + RB_BATCH_OFF_MAX_TS, (uint64_t)now_ms);
@@ -265,6 +281,9 @@ int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batc
         crc = rb_crc32c(crc, batch + RB_BATCH_HEADER_BYTES, total - RB_BATCH_HEADER_BYTES);
         rb_put_be32(hdr + RB_BATCH_OFF_CRC, crc);
     }
+    err = rb_log_epoch_stamp(log, hdr, log->end_offset);
+    if (err)
+        return err;
     chunks_copy(log, seg->size, hdr, sizeof(hdr));
     chunks_copy(log, seg->size + sizeof(hdr), batch + sizeof(hdr), total - sizeof(hdr));
 

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """tests/clients/py_admin_wire.py - DescribeCluster, OffsetForLeaderEpoch and
 DescribeLogDirs on the wire, hand-encoded at their lowest and highest
-advertised versions (non-flexible and flexible), answers decoded and checked.
+advertised versions (non-flexible and flexible), answers decoded and checked;
+KIP-320 on a standalone broker (leader epoch 0): ListOffsets v4 and Fetch v12
+with current_leader_epoch 1 are UNKNOWN_LEADER_EPOCH, Fetch v12 with a
+last_fetched_epoch 0 beyond the log end gets diverging_epoch (0, log end).
 
   py_admin_wire.py HOST:PORT TOPIC N_PARTITIONS RECORDS_IN_P0
 
@@ -86,7 +89,8 @@ class R:
     def tags(self):
         for _ in range(self.uv()):
             self.uv()
-            self.o += self.uv()
+            n = self.uv()  # not "self.o += self.uv()": self.o would be read first
+            self.o += n
 
     def arr(self, flex):
         return self.uv() - 1 if flex else self.take(">i")
@@ -161,6 +165,58 @@ def ofle(s, ver, parts):
     return out
 
 
+def list_offsets4(s, cur):
+    """ListOffsets v4 of TOPIC-0, latest: (error, offset, leader_epoch)."""
+    body = struct.pack(">ib", -1, 0) + struct.pack(">i", 1) + s16(TOPIC)
+    body += struct.pack(">i", 1) + struct.pack(">iiq", 0, cur, -1)
+    r = call(s, 2, 4, body, False)
+    r.take(">i")
+    r.take(">i")
+    r.str16()
+    r.take(">i")
+    r.take(">i")
+    err, _ts, off, ep = r.take(">h"), r.take(">q"), r.take(">q"), r.take(">i")
+    return err, off, ep
+
+
+def fetch12(s, offset, cur, last):
+    """Fetch v12 of TOPIC-0: (error, high watermark, diverging (epoch, end) or None, bytes)."""
+    body = struct.pack(">iiiibii", -1, 0, 0, 1 << 20, 0, 0, -1)
+    body += uvarint(2) + cstr(TOPIC) + uvarint(2)
+    body += struct.pack(">iiqiqi", 0, cur, offset, last, -1, 1 << 20) + uvarint(0)
+    body += uvarint(0) + uvarint(1) + cstr("") + uvarint(0)
+    r = call(s, 1, 12, body, True)
+    r.take(">i")
+    expect("Fetch v12 top-level error", r.take(">h"), 0)
+    r.take(">i")
+    out = None
+    for _ in range(r.arr(True)):
+        r.cstr()
+        for _ in range(r.arr(True)):
+            r.take(">i")
+            err, hw = r.take(">h"), r.take(">q")
+            r.take(">q")
+            r.take(">q")
+            for _ in range(max(r.uv() - 1, 0)):
+                r.take(">q")
+                r.take(">q")
+                r.tags()
+            r.take(">i")
+            n = r.uv() - 1
+            r.o += max(n, 0)
+            div = None
+            for _ in range(r.uv()):
+                tag, size = r.uv(), r.uv()
+                if tag == 0:
+                    div = (r.take(">i"), r.take(">q"))
+                    r.tags()
+                else:
+                    r.o += size
+            out = (err, hw, div, max(n, 0))
+        r.tags()
+    return out
+
+
 def log_dirs(s, ver):
     flex = ver >= 2
     if flex:
@@ -215,6 +271,20 @@ def main():
         expect("OffsetForLeaderEpoch v%d" % ver, got,
                [(0, 0, 0, NREC), (0, 0, 0, NREC), (0, 0, -1, -1), (75, 0, -1, -1),
                 (3, NP, -1, -1)])
+    expect("ListOffsets v4 latest, no epoch given", list_offsets4(s, -1), (0, NREC, 0))
+    expect("ListOffsets v4 current_leader_epoch 0", list_offsets4(s, 0), (0, NREC, 0))
+    expect("ListOffsets v4 current_leader_epoch 1 -> UNKNOWN_LEADER_EPOCH",
+           list_offsets4(s, 1)[0], 75)
+    err, hw, div, n = fetch12(s, 0, 0, -1)
+    expect("Fetch v12 epoch 0 from 0: error, hw, diverging", (err, hw, div), (0, NREC, None))
+    expect("Fetch v12 epoch 0 from 0: records returned", n > 0, True)
+    expect("Fetch v12 current_leader_epoch 1 -> UNKNOWN_LEADER_EPOCH", fetch12(s, 0, 1, -1)[0], 75)
+    expect("Fetch v12 last_fetched_epoch 0 at the end: in step", fetch12(s, NREC, 0, 0)[:3],
+           (0, NREC, None))
+    expect("Fetch v12 last_fetched_epoch 0 beyond the end -> diverging (0, end)",
+           fetch12(s, NREC + 5, 0, 0), (0, NREC, (0, NREC), 0))
+    expect("Fetch v12 last_fetched_epoch 3 (never here) -> OFFSET_OUT_OF_RANGE",
+           fetch12(s, 0, 0, 3)[0], 1)
     for ver in (1, 4):
         dirs, parts = log_dirs(s, ver)
         expect("DescribeLogDirs v%d dirs" % ver, dirs, 1)

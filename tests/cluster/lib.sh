@@ -125,11 +125,12 @@ cl_up() {
     done
     [ "$want_etcd" = 1 ] && args+=(--etcd) && CL_MODE=etcd
     [ -x "$RINGBROKER_BIN" ] || fail "broker binary missing: $RINGBROKER_BIN (run make)"
-    ct $((CLUSTER_WAIT * 2 + 60)) "$ROOT/tools/cluster.sh" up --dir "$CL_DIR" "${args[@]}" \
+    # the test's own --override k=v come last: they win over these defaults
+    ct $((CLUSTER_WAIT * 2 + 60)) "$ROOT/tools/cluster.sh" up --dir "$CL_DIR" \
         --override num.shards=1 --override group.initial.rebalance.delay.ms=0 \
         --override "zookeeper.session.timeout.ms=$CL_SESSION_MS" \
         --override zookeeper.connection.timeout.ms=10000 \
-        --override offsets.topic.num.partitions=6 \
+        --override offsets.topic.num.partitions=6 "${args[@]}" \
         >"$T_TMP/up.out" 2>&1 || fail "tools/cluster.sh up failed: $(tail -15 "$T_TMP/up.out")"
     CL_BS=$(cat "$CL_DIR/bootstrap")
     CL_QUORUM=$(cat "$CL_DIR/quorum")

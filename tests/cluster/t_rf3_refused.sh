@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# t_rf3_refused.sh - until replication lands, CreateTopics with replication factor
-# 3 is answered INVALID_REPLICATION_FACTOR (38) with a message saying why, on every
-# broker, and nothing is created: no /brokers/topics/<t>, no broker lists it.
+# t_rf3_refused.sh - without replication.test.enable (the default: replication is
+# incomplete, t_replication.sh runs with the key), CreateTopics with replication
+# factor 3 is answered INVALID_REPLICATION_FACTOR (38) with a message saying why,
+# on every broker, and nothing is created: no /brokers/topics/<t>, no broker lists it.
 # Kafka 4.4's kafka-topics --replication-factor 3 reports the same error.
 # RF=1 next to it is created normally.
 . "$(dirname "$0")/lib.sh"
@@ -28,8 +29,8 @@ for t in rf3-1 rf3-2 rf3-3 rf3-java; do
     done
 done
 # Kafka 2.8.2's TopicCommand writes an RF 3 topic straight to ZooKeeper: it is
-# assigned and shown, but no partition gets a leader until replication exists
-# (never served as if it had copies).
+# assigned and shown, but without the key no partition gets a leader (never
+# served as if it had copies).
 k28_topics --create --topic rf3-zk --partitions 2 --replication-factor 3 || k28_fail "TopicCommand RF 3"
 sleep 3
 for i in 1 2 3; do

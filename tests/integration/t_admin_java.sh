@@ -10,7 +10,8 @@
 #   kafka-console-producer / kafka-console-consumer: records produced by kcat and
 #     the Java producer are read back by the Java consumer (Produce 11, Fetch 12,
 #     ListOffsets 6, Metadata 12, OffsetForLeaderEpoch from the Java client)
-#   tests/clients/py_admin_wire.py: DescribeCluster v0-1, OffsetForLeaderEpoch
+#   tests/clients/py_admin_wire.py: DescribeCluster v0-1, KIP-320 fencing and Fetch
+#     v12 diverging_epoch (ListOffsets v4, Fetch v12), OffsetForLeaderEpoch
 #     v2-4, DescribeLogDirs v1 and v4
 #   restart: partition count and configs persist.
 . "$(dirname "$0")/lib.sh"

@@ -7,7 +7,11 @@
 # --print-data-log on every partition's segment and checks: every batch
 # isvalid: true, batches contiguous from offset 0, the record lines count equals
 # what was acknowledged, and `ringctl dump-log` prints the same batch and record
-# lines (byte for byte).
+# lines (byte for byte). Leader epochs: every batch carries partitionLeaderEpoch 0
+# (the standalone leader's epoch, stamped by the broker) in Kafka's dump, and each
+# partition's leader-epoch-checkpoint reads back through Kafka's own
+# LeaderEpochCheckpointFile as "0 0"; a file Kafka writes is the text our unit test
+# (tests/unit/test_epoch_cache.c) expects.
 . "$(dirname "$0")/lib.sh"
 
 N=${RB_IT_DUMP_N:-3000}
@@ -53,6 +57,13 @@ for z in $codecs; do
         diff <(grep -E '^(baseOffset:|\| offset:)' "$T_TMP/k.$z.$p") \
             <(grep -E '^(baseOffset:|\| offset:)' "$T_TMP/r.$z.$p") >"$T_TMP/diff.$z.$p" ||
             fail "$z p$p: ringctl dump-log disagrees with Kafka: $(head -4 "$T_TMP/diff.$z.$p")"
+        ne=$(grep -c '^baseOffset:.* partitionLeaderEpoch: 0 ' "$T_TMP/k.$z.$p")
+        [ "$ne" = "$nb" ] || fail "$z p$p: $ne of $nb batches with partitionLeaderEpoch 0 for Kafka"
+        ct 60 java -Xmx128m -cp "$LIB/*" "$ROOT/tests/clients/EpochCheckpoint.java" read \
+            "$d/leader-epoch-checkpoint" >"$T_TMP/e.$z.$p" 2>"$T_TMP/e.$z.$p.err" ||
+            fail "$z p$p: Kafka cannot read our leader-epoch-checkpoint: $(tail -3 "$T_TMP/e.$z.$p.err")"
+        [ "$(cat "$T_TMP/e.$z.$p")" = "0 0" ] ||
+            fail "$z p$p: Kafka read epochs '$(cat "$T_TMP/e.$z.$p")' (file: $(cat "$d/leader-epoch-checkpoint"))"
         nrr=$(grep -c '^| offset:' "$T_TMP/r.$z.$p")
         [ "$nrr" = "$nr" ] || fail "$z p$p: ringctl printed $nrr records, Kafka $nr"
         recs=$((recs + nr))
@@ -61,6 +72,14 @@ for z in $codecs; do
     info "codec $z: Kafka DumpLogSegments read $recs records, all batches valid"
     [ "$recs" = "$N" ] || fail "codec $z: $recs records dumped, $N produced"
 done
+
+# Kafka's writer produces the exact text our unit test expects of ours
+ct 60 java -Xmx128m -cp "$LIB/*" "$ROOT/tests/clients/EpochCheckpoint.java" write \
+    "$T_TMP/kafka-epochs" 0:0 3:1234 2147483647:9223372036854775806 >"$T_TMP/kw.err" 2>&1 ||
+    fail "Kafka's LeaderEpochCheckpointFile write: $(tail -3 "$T_TMP/kw.err")"
+[ "$(od -c "$T_TMP/kafka-epochs")" = "$(printf '0\n3\n0 0\n3 1234\n2147483647 9223372036854775806\n' | od -c)" ] ||
+    fail "Kafka wrote $(od -c "$T_TMP/kafka-epochs" | head -3)"
+info "leader epochs: partitionLeaderEpoch 0 on every batch, checkpoints read by Kafka, Kafka's text matches ours"
 
 # a flipped byte: both tools must say invalid, ringctl must exit non-zero
 seg=$(ls "$RB_DIR"/d_none-0/*.log | head -1)
