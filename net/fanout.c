@@ -293,7 +293,7 @@ static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
         rb_part_trim(rb_part_of(s), &op->u.dr);
         break;
     case RB_POP_EPOCH_END:
-        rb_part_epoch_end(ps, &op->u.ep);
+        rb_part_epoch_end(rb_part_of(s), &op->u.ep);
         break;
     default:
         RB_ASSERT(!"pop kind without an item run");
