@@ -78,10 +78,14 @@ void rb_coord_close(struct rb_coord *c);
 void rb_coord_log_config(const struct rb_broker_config *bc, const struct rb_topic_meta *t,
                          struct rb_log_config *out);
 
+/* replication_factor of __consumer_offsets: offsets.topic.replication.factor (3),
+ * capped at the live brokers with a warning (1 until replication is enabled). */
+#define RB_RF_OFFSETS_TOPIC (-2)
+
 struct rb_topic_spec {
     const char *name;           /* NUL-terminated */
     int32_t n_partitions;       /* -1: num.partitions */
-    int16_t replication_factor; /* -1: default.replication.factor */
+    int16_t replication_factor; /* -1: default.replication.factor; RB_RF_OFFSETS_TOPIC */
     int32_t n_configs;
     const char **config_keys;
     const char **config_values;

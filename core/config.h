@@ -57,6 +57,7 @@ struct rb_broker_config {
     int32_t log_segment_index_bytes;          /* log.index.size.max.bytes (10485760) */
     bool log_message_timestamp_log_append;    /* log.message.timestamp.type=LogAppendTime */
     int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
+    int32_t offsets_topic_replication_factor; /* offsets.topic.replication.factor (3) */
     int32_t offsets_topic_num_partitions;     /* offsets.topic.num.partitions (50) */
     int32_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms (6000) */
     int32_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms (1800000) */

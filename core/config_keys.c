@@ -161,7 +161,7 @@ static const struct rb_cfg_spec broker_keys[] = {
     RI("socket.listen.backlog.size", 1, I32MAX, NULL),
     RI("connections.max.idle.ms", -1, I64MAX, NULL),
     TI("queued.max.request.bytes", -1, I64MAX, "-1", queued_max_request_bytes),
-    RI("offsets.topic.replication.factor", 1, INT16_MAX, NULL),
+    TI("offsets.topic.replication.factor", 1, INT16_MAX, "3", offsets_topic_replication_factor),
     RI("offsets.topic.segment.bytes", 1, I32MAX, NULL),
     RI("offsets.retention.minutes", 1, I32MAX, NULL),
     RI("offsets.retention.check.interval.ms", 1, I64MAX, NULL),

@@ -692,7 +692,7 @@ void rb_groups_with_topic(struct rb_request *req, void *msg,
     tc->value = "compact";
     tc->spec.name = RB_CONSUMER_OFFSETS;
     tc->spec.n_partitions = RB_MAX(n->b->bc->offsets_topic_num_partitions, 1);
-    tc->spec.replication_factor = 1;
+    tc->spec.replication_factor = RB_RF_OFFSETS_TOPIC;
     tc->spec.n_configs = 1;
     tc->spec.config_keys = &tc->key;
     tc->spec.config_values = &tc->value;
