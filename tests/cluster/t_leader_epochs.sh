@@ -12,12 +12,13 @@
 #   current_leader_epoch in their fetches). After a clean stop, Kafka 4.4's
 #   DumpLogSegments shows partitionLeaderEpoch E0 on the first 100 offsets' batches
 #   and E1 on the rest, and Kafka's LeaderEpochCheckpointFile reads the partition's
-#   leader-epoch-checkpoint as "E0 0", "E1 100".
+#   leader-epoch-checkpoint as "E0 0", "E1 100" (written already while running, by
+#   the checkpoint report).
 # CL_ETCD=1 runs the same on etcd.
 . "$(dirname "$0")/lib.sh"
 
 k44_setup
-cl_up
+cl_up --override log.flush.offset.checkpoint.interval.ms=200
 T=le
 cl_create_topic $T 1
 ct 120 $CLC produce "$CL_BS" $T 0 100 0 "$T_TMP/acks" || fail "produce before the change"
@@ -66,8 +67,11 @@ jrun 120 $K_CCONS --bootstrap-server "$CL_BS" --topic $T --from-beginning --max-
     fail "Java consumer read $(wc -l <"$T_TMP/java.out") of 200: $(tail -5 "$T_TMP/java.err")"
 info "Java console consumer (Kafka 4.4): 200 of 200 records after the leader change"
 
-cl_term "$L"
 d="$CL_DIR/broker-$L/data/$T-0"
+# written while running by the checkpoint report (before its recovery point)
+ckpt_current() { grep -qx "$E1 100" "$d/leader-epoch-checkpoint" 2>/dev/null; }
+wait_for 20 "leader-epoch-checkpoint of broker $L to hold epoch $E1 while running" ckpt_current
+cl_term "$L"
 segs=$(ls "$d"/*.log | paste -sd, -)
 jrun 120 org.apache.kafka.tools.DumpLogSegments --files "$segs" >"$T_TMP/dump" 2>"$T_TMP/dump.err" ||
     fail "DumpLogSegments: $(tail -5 "$T_TMP/dump.err")"
