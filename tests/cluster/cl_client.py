@@ -27,6 +27,12 @@ requests sent to one chosen broker).
       (no duplicates), offsets contiguous, content matches seq. Prints counts,
       with the places where a partition's seqs go down (order); CL_CHECK_ORDER=1
       makes those fail too (one producer whose seqs only grow).
+  cl_client.py commit BOOTSTRAP GROUP TOPIC PARTS OFFSET
+      librdkafka consumer of GROUP (no subscription) commits OFFSET for each of
+      PARTS synchronously; exit 0 when the commit succeeded.
+  cl_client.py committed BOOTSTRAP GROUP TOPIC PARTS
+      prints GROUP's committed offsets of PARTS, "p:offset" comma-separated
+      (-1001: none), retried for up to 60 s while the coordinator moves.
   cl_client.py produce-to HOST:PORT TOPIC PART SEQ [SIZE]
       one Produce v3 (acks=-1) of record SEQ (with SIZE: key "big", a value of
       SIZE bytes) sent to exactly that broker,
@@ -197,6 +203,46 @@ def produce_until(bs, topic, parts, ackfile, stopfile, rate):
         sys.exit(1)
 
 
+def group_consumer(bs, group):
+    from confluent_kafka import Consumer
+    return Consumer({"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False,
+                     "socket.timeout.ms": 10000})
+
+
+def commit(bs, group, topic, parts, offset):
+    from confluent_kafka import TopicPartition
+    c = group_consumer(bs, group)
+    deadline, err = time.time() + 60, None
+    while time.time() < deadline:
+        try:
+            c.commit(offsets=[TopicPartition(topic, p, offset) for p in parts],
+                     asynchronous=False)
+            c.close()
+            return
+        except Exception as e:  # the coordinator is moving: retried, bounded
+            err = e
+            time.sleep(0.5)
+    c.close()
+    die("commit of %s: %s" % (group, err))
+
+
+def committed(bs, group, topic, parts):
+    from confluent_kafka import TopicPartition
+    c = group_consumer(bs, group)
+    deadline, err = time.time() + 60, None
+    while time.time() < deadline:
+        try:
+            got = c.committed([TopicPartition(topic, p) for p in parts], timeout=10)
+            c.close()
+            print(",".join("%d:%d" % (tp.partition, tp.offset) for tp in got))
+            return
+        except Exception as e:
+            err = e
+            time.sleep(0.5)
+    c.close()
+    die("committed offsets of %s: %s" % (group, err))
+
+
 def consume(bs, topic, parts, ackfiles):
     from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
 
@@ -310,6 +356,10 @@ def main():
             consume(a[1], a[2], [int(x) for x in a[3].split(",")], a[4:])
         elif cmd == "produce-until":
             produce_until(a[1], a[2], [int(x) for x in a[3].split(",")], a[4], a[5], float(a[6]))
+        elif cmd == "commit":
+            commit(a[1], a[2], a[3], [int(x) for x in a[4].split(",")], int(a[5]))
+        elif cmd == "committed":
+            committed(a[1], a[2], a[3], [int(x) for x in a[4].split(",")])
         elif cmd == "produce-to":
             produce_to(a[1], a[2], int(a[3]), int(a[4]), int(a[5]) if len(a) > 5 else None)
         elif cmd == "coordinator":
