@@ -671,6 +671,8 @@ static int check_args(struct ctl_args *a, char *err, size_t errlen)
     }
     if (a->topic && !*a->topic)
         return fail(err, errlen, "%s: --topic must not be empty%s", cmd, "");
+    if (a->cmd == CTL_CMD_LEADERS)
+        return 0; /* --preferred and the quorum checked with the target */
     if (a->cmd == CTL_CMD_PRODUCE || a->cmd == CTL_CMD_CONSUME) {
         if (!a->topic)
             return fail(err, errlen, "%s: missing required option --topic%s", cmd, "");

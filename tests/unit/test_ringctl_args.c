@@ -521,3 +521,23 @@ Test(ringctl_args, consume_properties_and_offsets)
     cr_assert(strstr(ctl_usage(CTL_CMD_CONSUME), "print.headers"));
     cr_assert(strstr(ctl_usage(CTL_CMD_PRODUCE), "headers.key.separator"));
 }
+
+Test(ringctl_args, leaders_preferred)
+{
+    struct ctl_args a;
+    cr_assert_eq(PARSE(&a, "leaders", "--preferred", "--zookeeper", "z:2181/kafka"), 0, "%s", err);
+    cr_assert_eq(a.cmd, CTL_CMD_LEADERS);
+    cr_assert(a.preferred);
+    cr_assert_str_eq(a.zookeeper, "z:2181/kafka");
+    cr_assert_eq(PARSE(&a, "leaders", "--preferred", "--topic", "a,b", "--etcd", "http://e:2379",
+                       "--timeout-ms", "5000"),
+                 0, "%s", err);
+    cr_assert_str_eq(a.topic, "a,b");
+    cr_assert_eq(a.timeout_ms, 5000);
+    expect_usage_error(PARSE(&a, "leaders", "--zookeeper", "z:1"), "missing --preferred");
+    expect_usage_error(PARSE(&a, "leaders", "--preferred"), "missing required option --zookeeper");
+    expect_usage_error(PARSE(&a, "leaders", "--preferred", "--bootstrap-server", "b:1"),
+                       "unknown option '--bootstrap-server'");
+    expect_usage_error(PARSE(&a, "leaders", "--preferred", "--zookeeper", "z:1", "--list"),
+                       "--list");
+}
