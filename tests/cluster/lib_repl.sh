@@ -68,7 +68,7 @@ rp_load_stop() {
         sleep 0.5
     done
     wait "$RP_LOAD" || fail "producer: $(cat "$T_TMP/load.out")"
-    info "$(head -1 "$T_TMP/load.out")"
+    info "$(grep "^produce-until" "$T_TMP/load.out")"
 }
 
 rp_acks_of() { grep -c "^$1 " "$T_TMP/acks"; }

@@ -28,7 +28,7 @@ f=${fs%% *}
 info "uc-0: leader $l, followers $fs"
 ct 120 $CLC produce "$CL_BS" uc 0 100 0 "$T_TMP/a1" || fail "A1"
 for x in $fs; do cl_kill9 "$x"; done
-isr_is_leader() { [ "$(cl_json "$(state)" "d['isr']")" = "[$l]" ]; }
+isr_is_leader() { [ "$(cl_json "$(state)" "d['isr']")" = "$l" ]; }
 wait_for 30 "the ISR to shrink to [$l]" isr_is_leader
 ct 120 $CLC produce "$(cl_addr "$l")" uc 1000 100 0 "$T_TMP/a2" || fail "A2 (acks=all, ISR [$l], min.insync 1)"
 cl_kill9 "$l"
@@ -42,8 +42,9 @@ led_by_f() { [ "$(field leader)" = "$f" ]; }
 wait_for 30 "broker $f to lead uc-0 after unclean.leader.election.enable=true" led_by_f
 info "unclean election on: broker $f leads uc-0 ($(state))"
 cl_start "$l"
-wait_for 90 "broker $l (diverged) truncated and back in the ISR" rp_isr_full uc 1
 for x in $fs; do [ -n "$(cl_pid "$x")" ] || cl_start "$x"; done
+wait_for 90 "broker $l (diverged) truncated and all 3 back in the ISR" rp_isr_full uc 1
+grep -h "uc-0: truncating\|uc-0 diverged" "$CL_DIR/broker-$l/broker.log" | sed 's/^/info: broker '"$l"': /' | head -3
 ct 120 $CLC produce "$CL_BS" uc 2000 100 0 "$T_TMP/a3" || fail "A3"
 CL_CHECK_ORDER=1 ct 120 $CLC consume "$CL_BS" uc 0 "$T_TMP/a1" "$T_TMP/a3" >"$T_TMP/c.out" 2>&1 ||
     fail "checker: $(cat "$T_TMP/c.out")"
