@@ -113,20 +113,26 @@ static bool deleted_name(const char *name)
     return n > k && strcmp(name + n - k, RB_LOG_DELETED_SUFFIX) == 0;
 }
 
-/* Base offsets of the .log files in dir, sorted. Files a retention gave up before
- * a restart (<file>.deleted, log_retain.c) are removed: no reader can hold them
- * any more (Kafka does the same at load). */
-static int list_segments(const char *dir, int64_t **bases, int *n)
+/* Base offsets of the .log files in dir, sorted, and whether the clean marker is
+ * there (one listing serves both). Files a retention gave up before a restart
+ * (<file>.deleted, log_retain.c) are removed: no reader can hold them any more
+ * (Kafka does the same at load). */
+static int list_segments(const char *dir, int64_t **bases, int *n, bool *marker)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
     int cap = 0;
     *bases = NULL;
     *n = 0;
+    *marker = false;
     if (!d)
         return -errno;
     while ((de = readdir(d))) {
         int64_t b;
+        if (strcmp(de->d_name, RB_LOG_CLEAN_MARKER) == 0) {
+            *marker = true;
+            continue;
+        }
         if (deleted_name(de->d_name)) {
             if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
                 RB_WARN("storage", "%s/%s: cannot remove: %s", dir, de->d_name, strerror(errno));
@@ -269,12 +275,12 @@ static int open_segments(struct rb_log *log)
     char mpath[4096];
     int64_t *bases = NULL;
     int n = 0;
+    bool clean = false;
     int err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
     if (!err)
-        err = list_segments(log->dir, &bases, &n);
+        err = list_segments(log->dir, &bases, &n, &clean);
     if (err)
         return err;
-    bool clean = access(mpath, F_OK) == 0;
     err = load_segments(log, bases, n, clean);
     free(bases);
     if (err)
@@ -287,6 +293,7 @@ static int open_segments(struct rb_log *log)
     /* From now on a crash must be detected: the marker goes before any append. */
     if (clean && unlink(mpath) < 0)
         return -errno;
+    log->opened_clean = clean;
     /* A brand-new log: its files need no sync of their own; the creator syncs the
      * file system before the metadata names it (coord/standalone.c), and a log dir
      * lost to a crash is simply created again, empty, at the next open. */
@@ -312,8 +319,10 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
         goto out_free;
     }
     err = rb_log_seg_init(log);
-    if (!err)
-        err = mkdir_p(dir);
+    /* The parent (the log dir) exists at every open but the very first one: one
+     * mkdir of the leaf, the walk up the path only when that says ENOENT. */
+    if (!err && mkdir(dir, 0755) < 0 && errno != EEXIST)
+        err = errno == ENOENT ? mkdir_p(dir) : -errno;
     if (!err)
         err = open_segments(log);
     if (err == -EUCLEAN && log->n_segs > 0) {
@@ -433,6 +442,18 @@ int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg)
 bool rb_log_offline(const struct rb_log *log)
 {
     return log->offline;
+}
+
+bool rb_log_untouched(const struct rb_log *log)
+{
+    const struct rb_segment *act = &log->segs[log->n_segs - 1];
+    if (!log->opened_clean || log->touched || log->offline || log->bg != RB_BG_IDLE ||
+        log->next.fd >= 0 || act->wr_fd >= 0 || log->written_pos != act->size)
+        return false;
+    for (int i = 0; i < log->n_segs; i++)
+        if (log->segs[i].index_stale)
+            return false;
+    return true;
 }
 
 uint64_t rb_log_size_bytes(const struct rb_log *log)

@@ -79,8 +79,9 @@ static int write_dirty_sync(struct rb_log *log)
 static int close_clean(struct rb_log *log)
 {
     char mpath[4096];
-    int err = write_dirty_sync(log);
-    for (int i = 0; !err && i < log->n_segs; i++) {
+    bool untouched = rb_log_untouched(log); /* trimmed and indexed already */
+    int err = untouched ? 0 : write_dirty_sync(log);
+    for (int i = 0; !err && !untouched && i < log->n_segs; i++) {
         struct rb_segment *seg = &log->segs[i];
         if (i == log->n_segs - 1)
             err = seal_segment(log, seg);
@@ -114,6 +115,13 @@ static void close_prepare(struct rb_log *log)
         return;
     }
     struct rb_segment *act = rb_log_active(log);
+    if (rb_log_untouched(log)) {
+        /* Trimmed and indexed by the last clean close, unchanged since: only the
+         * marker (close_mark) goes back. */
+        rb_segment_close_fds(act);
+        log->close_err = 0;
+        return;
+    }
     int err = write_dirty(log);
     if (!err && act->wr_fd < 0)
         err = rb_segment_path(path, sizeof(path), log->dir, act->base_offset, ".log");

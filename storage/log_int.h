@@ -89,6 +89,12 @@ struct rb_log {
     struct rb_chunk *spare_chunk; /* without a cache: one freed chunk kept for reuse */
 
     bool offline, flushing;
+    /* opened_clean: open found the clean marker (no scan, indexes loaded as they
+     * were). touched: the files may since differ from what open found (an append,
+     * the active segment opened for writing, a roll, a retention drop). A log
+     * opened clean and never touched closes without rewriting anything
+     * (rb_log_untouched, log_close.c). */
+    bool opened_clean, touched;
     bool fl_sync; /* this flush ends with an fdatasync (else: write-only) */
     struct rb_disk_op wop, sop;
     struct iovec *iov;

@@ -265,6 +265,7 @@ int rb_log_append(struct rb_log *log, const uint8_t *batch, const struct rb_batc
         crc = rb_crc32c(crc, batch + RB_BATCH_HEADER_BYTES, total - RB_BATCH_HEADER_BYTES);
         rb_put_be32(hdr + RB_BATCH_OFF_CRC, crc);
     }
+    log->touched = true;
     chunks_copy(log, seg->size, hdr, sizeof(hdr));
     chunks_copy(log, seg->size + sizeof(hdr), batch + sizeof(hdr), total - sizeof(hdr));
 

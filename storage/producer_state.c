@@ -436,7 +436,9 @@ out_close:
 
 /* ---- recovery ---- */
 
-/* Newest snapshot at or below max_offset that loads; -ENOENT when none. */
+/* Newest snapshot at or below max_offset that loads; -ENOENT when none. The
+ * snapshots above max_offset (of a tail the log lost) are removed in the same
+ * listing: one directory read per partition at startup. */
 static int load_newest_snapshot(struct rb_pstate *ps, const char *dir, int64_t max_offset,
                                 int64_t *offset)
 {
@@ -445,10 +447,14 @@ static int load_newest_snapshot(struct rb_pstate *ps, const char *dir, int64_t m
     if (!d)
         return -errno;
     struct dirent *de;
-    while ((de = readdir(d)))
-        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off) && off <= max_offset &&
-            off > best)
+    while ((de = readdir(d))) {
+        if (!rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off))
+            continue;
+        if (off > max_offset)
+            unlinkat(dirfd(d), de->d_name, 0);
+        else if (off > best)
             best = off;
+    }
     closedir(d);
     if (best < 0)
         return -ENOENT;
@@ -517,7 +523,6 @@ int rb_pstate_recover(struct rb_pstate *ps, struct rb_log *log, int64_t cutoff_m
 {
     ps_clear(ps);
     int64_t end = rb_log_end_offset(log), from = -1;
-    remove_snapshots(log->dir, -1, end); /* snapshots of a tail the log lost */
     if (load_newest_snapshot(ps, log->dir, end, &from))
         from = -1;
     if (from < log->start_offset)
