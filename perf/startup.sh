@@ -20,7 +20,7 @@ RUNS=${RUNS:-3}
 TMPD=$(mktemp -d "${PERF_TMP:-/tmp}/rb-startup.XXXXXX")
 OUT=${OUT:-$TMPD}
 PID=
-trap '[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null; rm -rf "$TMPD/data"' EXIT
+trap '[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$TMPD/data"' EXIT
 ulimit -n 1024
 : >"$TMPD/server.properties"
 

@@ -34,6 +34,8 @@
  */
 #include "storage/log_int.h"
 
+#include "storage/producer_state.h"
+
 #include "core/file.h"
 #include "core/logging.h"
 #include "core/rb.h"
@@ -117,8 +119,24 @@ static bool deleted_name(const char *name)
  * there (one listing serves both). Files a retention gave up before a restart
  * (<file>.deleted, log_retain.c) are removed: no reader can hold them any more
  * (Kafka does the same at load). */
-static int list_segments(const char *dir, int64_t **bases, int *n, bool *marker)
+static int add_i64(int64_t **arr, int *n, int *cap, int64_t v)
 {
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 16;
+        int64_t *na = realloc(*arr, (size_t)nc * sizeof(*na));
+        if (!na)
+            return -ENOMEM;
+        *arr = na;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = v;
+    return 0;
+}
+
+static int list_segments(struct rb_log *log, int64_t **bases, int *n, bool *marker)
+{
+    const char *dir = log->dir;
+    int snap_cap = 0;
     DIR *d = opendir(dir);
     struct dirent *de;
     int cap = 0;
@@ -133,6 +151,13 @@ static int list_segments(const char *dir, int64_t **bases, int *n, bool *marker)
             *marker = true;
             continue;
         }
+        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &b)) {
+            if (add_i64(&log->snaps, &log->n_snaps, &snap_cap, b)) {
+                closedir(d);
+                return -ENOMEM;
+            }
+            continue;
+        }
         if (deleted_name(de->d_name)) {
             if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
                 RB_WARN("storage", "%s/%s: cannot remove: %s", dir, de->d_name, strerror(errno));
@@ -140,18 +165,13 @@ static int list_segments(const char *dir, int64_t **bases, int *n, bool *marker)
         }
         if (!rb_segment_name_parse(de->d_name, ".log", &b))
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            int64_t *nb = realloc(*bases, (size_t)cap * sizeof(*nb));
-            if (!nb) {
-                closedir(d);
-                return -ENOMEM;
-            }
-            *bases = nb;
+        if (add_i64(bases, n, &cap, b)) {
+            closedir(d);
+            return -ENOMEM;
         }
-        (*bases)[(*n)++] = b;
     }
     closedir(d);
+    log->snaps_listed = true;
     if (*n > 1)
         qsort(*bases, (size_t)*n, sizeof(**bases), cmp_i64);
     return 0;
@@ -254,7 +274,8 @@ static int activate(struct rb_log *log, bool create)
             return -errno;
         close(fd);
     }
-    if (stat(path, &st) < 0)
+    /* The load left the read descriptor open: no second path walk. */
+    if ((seg->rd_fd >= 0 ? fstat(seg->rd_fd, &st) : stat(path, &st)) < 0)
         return -errno;
     seg->prealloc_end = (uint64_t)st.st_size;
     seg->direct = true; /* tried first when the write descriptor opens */
@@ -278,7 +299,10 @@ static int open_segments(struct rb_log *log)
     bool clean = false;
     int err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
     if (!err)
-        err = list_segments(log->dir, &bases, &n, &clean);
+        err = list_segments(log, &bases, &n, &clean);
+    /* A new partition: its directory is made here (no mkdir per open otherwise). */
+    if (err == -ENOENT && !(err = mkdir_p(log->dir)))
+        err = list_segments(log, &bases, &n, &clean);
     if (err)
         return err;
     err = load_segments(log, bases, n, clean);
@@ -319,10 +343,6 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
         goto out_free;
     }
     err = rb_log_seg_init(log);
-    /* The parent (the log dir) exists at every open but the very first one: one
-     * mkdir of the leaf, the walk up the path only when that says ENOENT. */
-    if (!err && mkdir(dir, 0755) < 0 && errno != EEXIST)
-        err = errno == ENOENT ? mkdir_p(dir) : -errno;
     if (!err)
         err = open_segments(log);
     if (err == -EUCLEAN && log->n_segs > 0) {
@@ -356,6 +376,7 @@ out_free:
     for (int i = 0; i < log->n_segs; i++)
         rb_segment_free(&log->segs[i]);
     free(log->segs);
+    free(log->snaps);
     free(log->dir);
     free(log);
     return err;

@@ -276,6 +276,7 @@ static void log_free(struct rb_log *log)
     for (int i = 0; i < log->n_segs; i++)
         rb_segment_free(&log->segs[i]);
     free(log->segs);
+    free(log->snaps);
     free(log->iov);
     free(log->del); /* their .deleted files go at the next open */
     free(log->dir);

@@ -95,6 +95,11 @@ struct rb_log {
      * opened clean and never touched closes without rewriting anything
      * (rb_log_untouched, log_close.c). */
     bool opened_clean, touched;
+    /* The producer snapshots (their offsets) open's listing saw, so that
+     * rb_pstate_recover needs no listing of its own; taken (and freed) by it. */
+    int64_t *snaps;
+    int n_snaps;
+    bool snaps_listed;
     bool fl_sync; /* this flush ends with an fdatasync (else: write-only) */
     struct rb_disk_op wop, sop;
     struct iovec *iov;

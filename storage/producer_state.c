@@ -519,11 +519,44 @@ static int replay_segment(struct rb_pstate *ps, struct rb_log *log, int si, int6
     return r;
 }
 
+/* The same from the listing rb_log_open made (log->snaps): no directory read. */
+static int load_listed_snapshot(struct rb_pstate *ps, struct rb_log *log, int64_t max_offset,
+                                int64_t *offset)
+{
+    char path[4096];
+    int64_t best = -1;
+    for (int i = 0; i < log->n_snaps; i++) {
+        int64_t off = log->snaps[i];
+        if (off > max_offset) {
+            if (!snap_path(path, sizeof(path), log->dir, off, RB_PSTATE_SNAP_EXT))
+                unlink(path);
+        } else if (off > best) {
+            best = off;
+        }
+    }
+    free(log->snaps);
+    log->snaps = NULL;
+    log->n_snaps = 0;
+    log->snaps_listed = false;
+    if (best < 0)
+        return -ENOENT;
+    int r = snap_path(path, sizeof(path), log->dir, best, RB_PSTATE_SNAP_EXT);
+    if (!r)
+        r = rb_pstate_snapshot_read(ps, path, offset);
+    if (r) {
+        RB_WARN(COMP, "ignoring producer snapshot %s: %s", path, strerror(-r));
+        return -ENOENT;
+    }
+    return 0;
+}
+
 int rb_pstate_recover(struct rb_pstate *ps, struct rb_log *log, int64_t cutoff_ms)
 {
     ps_clear(ps);
     int64_t end = rb_log_end_offset(log), from = -1;
-    if (load_newest_snapshot(ps, log->dir, end, &from))
+    int lr = log->snaps_listed ? load_listed_snapshot(ps, log, end, &from)
+                               : load_newest_snapshot(ps, log->dir, end, &from);
+    if (lr)
         from = -1;
     if (from < log->start_offset)
         from = log->start_offset;

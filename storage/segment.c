@@ -379,6 +379,8 @@ int rb_segment_load(struct rb_segment *seg, const char *dir)
         return err;
     if (fstat(seg->rd_fd, &st) < 0)
         return -errno;
+    if (st.st_size == 0)
+        return 0; /* empty (never written, or trimmed so): nothing to index or scan */
     err = rb_index_load(&seg->idx, dir, seg->base_offset, (uint64_t)st.st_size);
     if (err || !seg->idx.n_off) {
         rb_index_reset(&seg->idx);
