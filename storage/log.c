@@ -16,9 +16,19 @@
  * opens the write descriptor and preallocates, and afterwards growth, the next
  * segment and the roll are the asynchronous background work of log_seg.c.
  *
- * Recovery decision: a clean marker file (written last by rb_log_close, removed by
- * rb_log_open) means every segment was trimmed and indexed, so all are loaded from
- * their index files. Without it, every segment from the one holding the recovery
+ * Recovery decision: a clean marker file (written last by rb_log_close) means every
+ * segment was trimmed and indexed, so all are loaded from their index files. The
+ * marker names the active segment's base offset and size at that close, and stays
+ * in place while the log runs (no unlink per partition at startup, nothing for the
+ * startup syncfs to write): it is believed only while the last segment still has
+ * that base and that file size. Why a stale one cannot be believed after a crash:
+ * bytes below that size are never changed (the first flush rewrites the partial
+ * last block with the same bytes below it), every append lies above it, and the
+ * first append extends the file (fallocate, log_seg.c: act_open) before anything
+ * is written, and an acknowledged append was fdatasync'ed, which makes that size
+ * durable; a roll gives the last segment a new base. An empty marker (written by
+ * an older version, or cut short after everything was durable) is believed.
+ * Without a believable marker, every segment from the one holding the recovery
  * point (cfg.recovery_point, from recovery-point-offset-checkpoint; the last segment
  * when unknown) is scanned from its start with full validation (CRC, offsets
  * continuing) and cut at the first bad batch above the recovery point; a bad batch
@@ -183,6 +193,48 @@ int rb_log_marker_path(char *buf, size_t cap, const char *dir)
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+int rb_log_marker_write(struct rb_log *log)
+{
+    char path[4096], text[64];
+    const struct rb_segment *act = rb_log_active(log);
+    int err = rb_log_marker_path(path, sizeof(path), log->dir);
+    if (err)
+        return err;
+    int len =
+        snprintf(text, sizeof(text), "%" PRId64 " %" PRIu64 "\n", act->base_offset, act->size);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, (size_t)len) != len)
+        err = -EIO;
+    close(fd);
+    return err;
+}
+
+/* Is the marker found by the listing believable (see the top of this file)? */
+static bool marker_holds(const char *mpath, const char *dir, const int64_t *bases, int n)
+{
+    char text[64], path[4096];
+    int fd = open(mpath, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t len = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (len == 0)
+        return true;
+    int64_t base;
+    uint64_t size;
+    struct stat st;
+    if (len < 0 || n == 0)
+        return false;
+    text[len] = '\0';
+    if (sscanf(text, "%" SCNd64 " %" SCNu64, &base, &size) != 2 || base != bases[n - 1])
+        return false;
+    if (rb_segment_path(path, sizeof(path), dir, base, ".log") || stat(path, &st) < 0)
+        return false;
+    return (uint64_t)st.st_size == size;
+}
+
 int rb_log_segs_push(struct rb_log *log, int64_t base)
 {
     if (log->n_segs == log->cap_segs) {
@@ -305,6 +357,8 @@ static int open_segments(struct rb_log *log)
         err = list_segments(log, &bases, &n, &clean);
     if (err)
         return err;
+    if (clean)
+        clean = marker_holds(mpath, log->dir, bases, n);
     err = load_segments(log, bases, n, clean);
     free(bases);
     if (err)
@@ -314,9 +368,7 @@ static int open_segments(struct rb_log *log)
     err = activate(log, n == 0);
     if (err)
         return err;
-    /* From now on a crash must be detected: the marker goes before any append. */
-    if (clean && unlink(mpath) < 0)
-        return -errno;
+    /* The marker stays: a crash after the first append is detected by its size. */
     log->opened_clean = clean;
     /* A brand-new log: its files need no sync of their own; the creator syncs the
      * file system before the metadata names it (coord/standalone.c), and a log dir

@@ -88,10 +88,14 @@ static int close_clean(struct rb_log *log)
         else if (seg->index_stale)
             err = rb_index_write(&seg->idx, log->dir, seg->base_offset);
     }
+    if (untouched)
+        return 0; /* its marker still holds */
     if (!err)
-        err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
-    if (!err) {
-        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        err = rb_file_sync_dir(log->dir);
+    if (!err)
+        err = rb_log_marker_write(log);
+    if (!err && rb_log_marker_path(mpath, sizeof(mpath), log->dir) == 0) {
+        int fd = open(mpath, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || fsync(fd) < 0)
             err = -errno;
         if (fd >= 0)
@@ -160,18 +164,9 @@ static void close_publish(struct rb_log *log)
 /* Phase 3 (segments and indexes durable): the clean marker, synced by the caller. */
 static void close_mark(struct rb_log *log)
 {
-    char mpath[4096];
-    if (log->close_err)
+    if (log->close_err || rb_log_untouched(log)) /* an untouched log's marker holds */
         return;
-    int err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
-    if (!err) {
-        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-            err = -errno;
-        else
-            close(fd);
-    }
-    log->close_err = err;
+    log->close_err = rb_log_marker_write(log);
 }
 
 /* One directory descriptor per file system of the logs (opened before any write,

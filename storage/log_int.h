@@ -198,5 +198,8 @@ bool rb_log_seg_indexing(const struct rb_log *log, int64_t base);
 int rb_log_segs_push(struct rb_log *log, int64_t base);
 /* <dir>/RB_LOG_CLEAN_MARKER into buf (log.c; used by log_close.c). */
 int rb_log_marker_path(char *buf, size_t cap, const char *dir);
+/* log.c: (re)write the clean marker naming the active segment and its size, no
+ * sync (the caller syncs). 0 or -errno. */
+int rb_log_marker_write(struct rb_log *log);
 
 #endif
