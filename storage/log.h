@@ -78,8 +78,8 @@ struct rb_log_config {
     int64_t file_delete_delay_ms;
     /* Set by a caller that opens many logs at startup and then syncs the whole file
      * system once (syncfs) before any of them takes an append: rb_log_open skips
-     * its own fsync of the directory (the clean-shutdown marker's removal must be
-     * durable before the first write). Default false. */
+     * its own fsync of the directory (index files it rewrote, snapshots and
+     * .deleted files it removed). Default false. */
     bool defer_dir_sync;
 };
 
