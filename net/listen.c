@@ -5,7 +5,13 @@
  * Each shard has its own SO_REUSEPORT listening socket with a multishot accept;
  * the kernel spreads new connections over the shards. rb_net_prebind binds the
  * port before the shards start (so a taken port fails the start, and port 0 gets
- * one number for all shards). A new connection is admitted against the connection
+ * one number for all shards). The shards' sockets share the port through
+ * SO_REUSEPORT, which would let a second broker of the same user bind it too and
+ * steal half the connections: a fixed port is first bound by a probe socket
+ * without SO_REUSEPORT, which fails with EADDRINUSE while anyone listens there,
+ * and the message names the listener (from /proc). SO_REUSEADDR lets a broker
+ * restarted at once after a kill -9 bind over the old connections in TIME_WAIT.
+ * A new connection is admitted against the connection
  * limits here, then handed to net/conn.c (rb_conn_new).
  * At the fd limit (EMFILE/ENFILE) the accept backs off: the multishot accept is
  * off for ACCEPT_PAUSE_MS (new connections wait in the listen backlog) and one
@@ -22,6 +28,7 @@
 #include "core/rb.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -88,12 +95,105 @@ static int open_listener(const struct rb_broker_config *bc, uint16_t port, bool 
     return fd;
 }
 
+/* The socket inode of a TCP listener on port in /proc/net/tcp or tcp6 (0: none). */
+static unsigned long listener_inode(const char *table, uint16_t port)
+{
+    FILE *f = fopen(table, "r");
+    char line[512];
+    unsigned long inode = 0;
+    if (!f)
+        return 0;
+    while (!inode && fgets(line, sizeof(line), f)) {
+        char local[128];
+        unsigned st, lport;
+        unsigned long ino;
+        if (sscanf(line, " %*d: %127s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &ino) != 3)
+            continue;
+        char *colon = strrchr(local, ':');
+        if (colon && sscanf(colon + 1, "%x", &lport) == 1 && lport == port && st == 0x0A)
+            inode = ino;
+    }
+    fclose(f);
+    return inode;
+}
+
+/* "pid N (comm)" of the process holding socket inode, or "" when not found. */
+static void socket_owner(unsigned long inode, char *out, size_t cap)
+{
+    char want[64], path[300], link[64];
+    snprintf(want, sizeof(want), "socket:[%lu]", inode);
+    out[0] = '\0';
+    DIR *proc = opendir("/proc");
+    struct dirent *pe;
+    while (proc && !out[0] && (pe = readdir(proc))) {
+        if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/fd", pe->d_name);
+        DIR *fds = opendir(path);
+        struct dirent *fe;
+        while (fds && !out[0] && (fe = readdir(fds))) {
+            snprintf(path, sizeof(path), "/proc/%s/fd/%s", pe->d_name, fe->d_name);
+            ssize_t n = readlink(path, link, sizeof(link) - 1);
+            if (n <= 0)
+                continue;
+            link[n] = '\0';
+            if (strcmp(link, want))
+                continue;
+            char comm[64] = "?";
+            snprintf(path, sizeof(path), "/proc/%s/comm", pe->d_name);
+            FILE *cf = fopen(path, "r");
+            if (cf && fgets(comm, sizeof(comm), cf))
+                comm[strcspn(comm, "\n")] = '\0';
+            if (cf)
+                fclose(cf);
+            snprintf(out, cap, "pid %s (%s)", pe->d_name, comm);
+        }
+        if (fds)
+            closedir(fds);
+    }
+    if (proc)
+        closedir(proc);
+}
+
+/* Is a fixed port free for us alone? 0, or -EADDRINUSE with err naming the listener. */
+static int probe_exclusive(const struct rb_broker_config *bc, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (bc->listener_port == 0 || resolve(bc->listener_host, bc->listener_port, &ss, &len))
+        return 0; /* port 0, or an address the real bind reports */
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int one = 1, r = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 && errno == EADDRINUSE) {
+        char who[128] = "";
+        unsigned long ino = listener_inode("/proc/net/tcp", bc->listener_port);
+        if (!ino)
+            ino = listener_inode("/proc/net/tcp6", bc->listener_port);
+        if (ino)
+            socket_owner(ino, who, sizeof(who));
+        snprintf(err, errlen,
+                 "cannot bind listener %s:%u: the port is in use by another process%s%s (%s); "
+                 "stop it or choose another port in listeners",
+                 bc->listener_host, bc->listener_port, who[0] ? ": " : "", who,
+                 strerror(EADDRINUSE));
+        r = -EADDRINUSE;
+    }
+    close(fd);
+    return r;
+}
+
 static int prebound_fd = -1;
 
 int rb_net_prebind(struct rb_broker *b, char *err, size_t errlen)
 {
     uint16_t port = 0;
-    int fd = open_listener(b->bc, b->bc->listener_port, false, &port);
+    int fd = probe_exclusive(b->bc, err, errlen);
+    if (fd)
+        return fd;
+    fd = open_listener(b->bc, b->bc->listener_port, false, &port);
     if (fd < 0) {
         snprintf(err, errlen, "cannot bind listener %s:%u: %s", b->bc->listener_host,
                  b->bc->listener_port, strerror(-fd));

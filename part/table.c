@@ -352,12 +352,16 @@ void rb_part_reconfigure(struct rb_part_shard *ps,
 static void finish_publish(struct rb_log *log, void *arg)
 {
     (void)arg;
-    (void)rb_pstate_snapshot_log_publish(log); /* a lost one: the older stays */
+    if (!rb_log_untouched(log))
+        (void)rb_pstate_snapshot_log_publish(log); /* a lost one: the older stays */
 }
 
 /* Shutdown of all logs of the shard at once (rb_log_close_batch): a few syncfs
  * instead of ~8 fsyncs per log, one log after another. On -ENOMEM each log closes
- * on its own (rb_log_close, no producer snapshot). */
+ * on its own (rb_log_close, no producer snapshot). A log untouched since a clean
+ * open (rb_log_untouched) keeps the producer snapshot it was loaded from: no
+ * append since means no producer changed but by expiry, which the next load
+ * applies again. */
 static void finish_logs(struct rb_part_shard *ps)
 {
     struct rb_log **logs = malloc(sizeof(*logs) * (ps->n ? ps->n : 1));
@@ -367,13 +371,14 @@ static void finish_logs(struct rb_part_shard *ps)
     for (uint32_t i = 0; ps->buckets && i <= ps->mask; i++)
         for (struct rb_part *p = ps->buckets[i]; p; p = p->hnext) {
             RB_ASSERT(!p->flushing);
-            if (!rb_log_offline(p->log) && rb_pstate_snapshot_log_tmp(p->pstate, p->log))
+            if (!rb_log_offline(p->log) && !rb_log_untouched(p->log) &&
+                rb_pstate_snapshot_log_tmp(p->pstate, p->log))
                 RB_WARN(COMP, "%s-%d: producer state snapshot not written", p->topic, p->index);
             logs[cnt++] = p->log;
         }
     rb_log_close_batch(logs, cnt, finish_publish, NULL);
     for (int i = 0; i < cnt; i++)
-        if (!rb_log_offline(logs[i]))
+        if (!rb_log_offline(logs[i]) && !rb_log_untouched(logs[i]))
             rb_pstate_snapshot_log_prune(logs[i]);
     free(logs);
 }

@@ -16,9 +16,19 @@
  * opens the write descriptor and preallocates, and afterwards growth, the next
  * segment and the roll are the asynchronous background work of log_seg.c.
  *
- * Recovery decision: a clean marker file (written last by rb_log_close, removed by
- * rb_log_open) means every segment was trimmed and indexed, so all are loaded from
- * their index files. Without it, every segment from the one holding the recovery
+ * Recovery decision: a clean marker file (written last by rb_log_close) means every
+ * segment was trimmed and indexed, so all are loaded from their index files. The
+ * marker names the active segment's base offset and size at that close, and stays
+ * in place while the log runs (no unlink per partition at startup, nothing for the
+ * startup syncfs to write): it is believed only while the last segment still has
+ * that base and that file size. Why a stale one cannot be believed after a crash:
+ * bytes below that size are never changed (the first flush rewrites the partial
+ * last block with the same bytes below it), every append lies above it, and the
+ * first append extends the file (fallocate, log_seg.c: act_open) before anything
+ * is written, and an acknowledged append was fdatasync'ed, which makes that size
+ * durable; a roll gives the last segment a new base. An empty marker (written by
+ * an older version, or cut short after everything was durable) is believed.
+ * Without a believable marker, every segment from the one holding the recovery
  * point (cfg.recovery_point, from recovery-point-offset-checkpoint; the last segment
  * when unknown) is scanned from its start with full validation (CRC, offsets
  * continuing) and cut at the first bad batch above the recovery point; a bad batch
@@ -33,6 +43,8 @@
  * offline.
  */
 #include "storage/log_int.h"
+
+#include "storage/producer_state.h"
 
 #include "core/file.h"
 #include "core/logging.h"
@@ -113,20 +125,49 @@ static bool deleted_name(const char *name)
     return n > k && strcmp(name + n - k, RB_LOG_DELETED_SUFFIX) == 0;
 }
 
-/* Base offsets of the .log files in dir, sorted. Files a retention gave up before
- * a restart (<file>.deleted, log_retain.c) are removed: no reader can hold them
- * any more (Kafka does the same at load). */
-static int list_segments(const char *dir, int64_t **bases, int *n)
+/* Base offsets of the .log files in dir, sorted, and whether the clean marker is
+ * there (one listing serves both). Files a retention gave up before a restart
+ * (<file>.deleted, log_retain.c) are removed: no reader can hold them any more
+ * (Kafka does the same at load). */
+static int add_i64(int64_t **arr, int *n, int *cap, int64_t v)
 {
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 16;
+        int64_t *na = realloc(*arr, (size_t)nc * sizeof(*na));
+        if (!na)
+            return -ENOMEM;
+        *arr = na;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = v;
+    return 0;
+}
+
+static int list_segments(struct rb_log *log, int64_t **bases, int *n, bool *marker)
+{
+    const char *dir = log->dir;
+    int snap_cap = 0;
     DIR *d = opendir(dir);
     struct dirent *de;
     int cap = 0;
     *bases = NULL;
     *n = 0;
+    *marker = false;
     if (!d)
         return -errno;
     while ((de = readdir(d))) {
         int64_t b;
+        if (strcmp(de->d_name, RB_LOG_CLEAN_MARKER) == 0) {
+            *marker = true;
+            continue;
+        }
+        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &b)) {
+            if (add_i64(&log->snaps, &log->n_snaps, &snap_cap, b)) {
+                closedir(d);
+                return -ENOMEM;
+            }
+            continue;
+        }
         if (deleted_name(de->d_name)) {
             if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
                 RB_WARN("storage", "%s/%s: cannot remove: %s", dir, de->d_name, strerror(errno));
@@ -134,18 +175,13 @@ static int list_segments(const char *dir, int64_t **bases, int *n)
         }
         if (!rb_segment_name_parse(de->d_name, ".log", &b))
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            int64_t *nb = realloc(*bases, (size_t)cap * sizeof(*nb));
-            if (!nb) {
-                closedir(d);
-                return -ENOMEM;
-            }
-            *bases = nb;
+        if (add_i64(bases, n, &cap, b)) {
+            closedir(d);
+            return -ENOMEM;
         }
-        (*bases)[(*n)++] = b;
     }
     closedir(d);
+    log->snaps_listed = true;
     if (*n > 1)
         qsort(*bases, (size_t)*n, sizeof(**bases), cmp_i64);
     return 0;
@@ -155,6 +191,48 @@ int rb_log_marker_path(char *buf, size_t cap, const char *dir)
 {
     int n = snprintf(buf, cap, "%s/%s", dir, RB_LOG_CLEAN_MARKER);
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+int rb_log_marker_write(struct rb_log *log)
+{
+    char path[4096], text[64];
+    const struct rb_segment *act = rb_log_active(log);
+    int err = rb_log_marker_path(path, sizeof(path), log->dir);
+    if (err)
+        return err;
+    int len =
+        snprintf(text, sizeof(text), "%" PRId64 " %" PRIu64 "\n", act->base_offset, act->size);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, (size_t)len) != len)
+        err = -EIO;
+    close(fd);
+    return err;
+}
+
+/* Is the marker found by the listing believable (see the top of this file)? */
+static bool marker_holds(const char *mpath, const char *dir, const int64_t *bases, int n)
+{
+    char text[64], path[4096];
+    int fd = open(mpath, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t len = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (len == 0)
+        return true;
+    int64_t base;
+    uint64_t size;
+    struct stat st;
+    if (len < 0 || n == 0)
+        return false;
+    text[len] = '\0';
+    if (sscanf(text, "%" SCNd64 " %" SCNu64, &base, &size) != 2 || base != bases[n - 1])
+        return false;
+    if (rb_segment_path(path, sizeof(path), dir, base, ".log") || stat(path, &st) < 0)
+        return false;
+    return (uint64_t)st.st_size == size;
 }
 
 int rb_log_segs_push(struct rb_log *log, int64_t base)
@@ -248,7 +326,8 @@ int rb_log_activate(struct rb_log *log, bool create)
             return -errno;
         close(fd);
     }
-    if (stat(path, &st) < 0)
+    /* The load left the read descriptor open: no second path walk. */
+    if ((seg->rd_fd >= 0 ? fstat(seg->rd_fd, &st) : stat(path, &st)) < 0)
         return -errno;
     seg->prealloc_end = (uint64_t)st.st_size;
     seg->direct = true; /* tried first when the write descriptor opens */
@@ -269,12 +348,17 @@ static int open_segments(struct rb_log *log)
     char mpath[4096];
     int64_t *bases = NULL;
     int n = 0;
+    bool clean = false;
     int err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
     if (!err)
-        err = list_segments(log->dir, &bases, &n);
+        err = list_segments(log, &bases, &n, &clean);
+    /* A new partition: its directory is made here (no mkdir per open otherwise). */
+    if (err == -ENOENT && !(err = mkdir_p(log->dir)))
+        err = list_segments(log, &bases, &n, &clean);
     if (err)
         return err;
-    bool clean = access(mpath, F_OK) == 0;
+    if (clean)
+        clean = marker_holds(mpath, log->dir, bases, n);
     err = load_segments(log, bases, n, clean);
     free(bases);
     if (err)
@@ -285,9 +369,8 @@ static int open_segments(struct rb_log *log)
     log->opened_clean = clean;
     if (err)
         return err;
-    /* From now on a crash must be detected: the marker goes before any append. */
-    if (clean && unlink(mpath) < 0)
-        return -errno;
+    /* The marker stays: a crash after the first append is detected by its size. */
+    log->opened_clean = clean;
     /* A brand-new log: its files need no sync of their own; the creator syncs the
      * file system before the metadata names it (coord/standalone.c), and a log dir
      * lost to a crash is simply created again, empty, at the next open. */
@@ -313,8 +396,6 @@ int rb_log_open(struct rb_log **out, const char *dir, const struct rb_log_config
         goto out_free;
     }
     err = rb_log_seg_init(log);
-    if (!err)
-        err = mkdir_p(dir);
     if (!err)
         err = open_segments(log);
     if (err == -EUCLEAN && log->n_segs > 0) {
@@ -354,6 +435,7 @@ out_free:
     for (int i = 0; i < log->n_segs; i++)
         rb_segment_free(&log->segs[i]);
     free(log->segs);
+    free(log->snaps);
     free(log->dir);
     rb_epoch_cache_free(&log->epochs);
     free(log);
@@ -442,6 +524,18 @@ int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg)
 bool rb_log_offline(const struct rb_log *log)
 {
     return log->offline;
+}
+
+bool rb_log_untouched(const struct rb_log *log)
+{
+    const struct rb_segment *act = &log->segs[log->n_segs - 1];
+    if (!log->opened_clean || log->touched || log->offline || log->bg != RB_BG_IDLE ||
+        log->next.fd >= 0 || act->wr_fd >= 0 || log->written_pos != act->size)
+        return false;
+    for (int i = 0; i < log->n_segs; i++)
+        if (log->segs[i].index_stale)
+            return false;
+    return true;
 }
 
 uint64_t rb_log_size_bytes(const struct rb_log *log)

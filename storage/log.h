@@ -78,8 +78,8 @@ struct rb_log_config {
     int64_t file_delete_delay_ms;
     /* Set by a caller that opens many logs at startup and then syncs the whole file
      * system once (syncfs) before any of them takes an append: rb_log_open skips
-     * its own fsync of the directory (the clean-shutdown marker's removal must be
-     * durable before the first write). Default false. */
+     * its own fsync of the directory (index files it rewrote, snapshots and
+     * .deleted files it removed). Default false. */
     bool defer_dir_sync;
 };
 
@@ -197,6 +197,12 @@ void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *m
  * and ignored. Returns 0 or -EINVAL (nothing changed). */
 int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg);
 bool rb_log_offline(const struct rb_log *log);
+
+/* Opened from a clean close and its files not changed since (nothing appended,
+ * rolled, dropped or opened for writing; reads do not count): a clean close of it
+ * rewrites nothing but the clean marker, and its producer state needs no new
+ * snapshot. */
+bool rb_log_untouched(const struct rb_log *log);
 uint64_t rb_log_size_bytes(const struct rb_log *log);
 
 /* Where the bytes of a read are: in memory (mem != NULL) or in a segment file (fd is

@@ -79,20 +79,25 @@ static int write_dirty_sync(struct rb_log *log)
 static int close_clean(struct rb_log *log)
 {
     char mpath[4096];
-    int err = write_dirty_sync(log);
+    bool untouched = rb_log_untouched(log); /* trimmed and indexed already */
+    int err = untouched ? 0 : write_dirty_sync(log);
     if (!err)
         err = rb_log_epochs_save(log); /* the next open trusts it */
-    for (int i = 0; !err && i < log->n_segs; i++) {
+    for (int i = 0; !err && !untouched && i < log->n_segs; i++) {
         struct rb_segment *seg = &log->segs[i];
         if (i == log->n_segs - 1)
             err = seal_segment(log, seg);
         else if (seg->index_stale)
             err = rb_index_write(&seg->idx, log->dir, seg->base_offset);
     }
+    if (untouched)
+        return 0; /* its marker still holds */
     if (!err)
-        err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
-    if (!err) {
-        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        err = rb_file_sync_dir(log->dir);
+    if (!err)
+        err = rb_log_marker_write(log);
+    if (!err && rb_log_marker_path(mpath, sizeof(mpath), log->dir) == 0) {
+        int fd = open(mpath, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || fsync(fd) < 0)
             err = -errno;
         if (fd >= 0)
@@ -116,6 +121,13 @@ static void close_prepare(struct rb_log *log)
         return;
     }
     struct rb_segment *act = rb_log_active(log);
+    if (rb_log_untouched(log)) {
+        /* Trimmed and indexed by the last clean close, unchanged since: only the
+         * marker (close_mark) goes back. */
+        rb_segment_close_fds(act);
+        log->close_err = rb_log_epochs_save(log); /* a new epoch needs no append */
+        return;
+    }
     int err = write_dirty(log);
     if (!err)
         err = rb_log_epochs_save(log); /* durable before the marker: the next open trusts it */
@@ -156,18 +168,9 @@ static void close_publish(struct rb_log *log)
 /* Phase 3 (segments and indexes durable): the clean marker, synced by the caller. */
 static void close_mark(struct rb_log *log)
 {
-    char mpath[4096];
-    if (log->close_err)
+    if (log->close_err || rb_log_untouched(log)) /* an untouched log's marker holds */
         return;
-    int err = rb_log_marker_path(mpath, sizeof(mpath), log->dir);
-    if (!err) {
-        int fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-            err = -errno;
-        else
-            close(fd);
-    }
-    log->close_err = err;
+    log->close_err = rb_log_marker_write(log);
 }
 
 /* One directory descriptor per file system of the logs (opened before any write,
@@ -227,15 +230,21 @@ void rb_log_close_batch(struct rb_log **logs, int n, rb_log_close_hook publish, 
 {
     struct fs_set fs = {0};
     int err = 0;
+    bool wrote = false; /* some log has data or index files to make durable */
     for (int i = 0; i < n && !err; i++)
         if (logs[i] && !logs[i]->offline)
             err = fs_set_add(&fs, logs[i]->dir);
     if (err)
         RB_ERROR("storage", "clean close: cannot open a log directory: %s", strerror(-err));
     for (int i = 0; i < n; i++)
-        if (logs[i])
+        if (logs[i]) {
+            wrote |= !rb_log_untouched(logs[i]);
             close_prepare(logs[i]);
-    if (!err && (err = fs_set_sync(&fs)) == 0) {
+        }
+    /* Only untouched logs (nothing written, nothing to publish): straight to the
+     * markers, one syncfs instead of three (each waits for everything the file
+     * system has dirty, other processes' writes included). */
+    if (!err && wrote && (err = fs_set_sync(&fs)) == 0) {
         for (int i = 0; i < n; i++)
             if (logs[i]) {
                 close_publish(logs[i]);
@@ -272,6 +281,7 @@ static void log_free(struct rb_log *log)
     for (int i = 0; i < log->n_segs; i++)
         rb_segment_free(&log->segs[i]);
     free(log->segs);
+    free(log->snaps);
     free(log->iov);
     free(log->del); /* their .deleted files go at the next open */
     free(log->dir);

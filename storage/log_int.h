@@ -90,6 +90,17 @@ struct rb_log {
     struct rb_chunk *spare_chunk; /* without a cache: one freed chunk kept for reuse */
 
     bool offline, flushing;
+    /* opened_clean: open found the clean marker (no scan, indexes loaded as they
+     * were). touched: the files may since differ from what open found (an append,
+     * the active segment opened for writing, a roll, a retention drop). A log
+     * opened clean and never touched closes without rewriting anything
+     * (rb_log_untouched, log_close.c). */
+    bool opened_clean, touched;
+    /* The producer snapshots (their offsets) open's listing saw, so that
+     * rb_pstate_recover needs no listing of its own; taken (and freed) by it. */
+    int64_t *snaps;
+    int n_snaps;
+    bool snaps_listed;
     bool fl_sync; /* this flush ends with an fdatasync (else: write-only) */
     struct rb_disk_op wop, sop;
     struct iovec *iov;
@@ -206,5 +217,8 @@ int rb_log_trunc_resume(struct rb_log *log);
 int rb_log_activate(struct rb_log *log, bool create);
 /* <dir>/RB_LOG_CLEAN_MARKER into buf (log.c; used by log_close.c). */
 int rb_log_marker_path(char *buf, size_t cap, const char *dir);
+/* log.c: (re)write the clean marker naming the active segment and its size, no
+ * sync (the caller syncs). 0 or -errno. */
+int rb_log_marker_write(struct rb_log *log);
 
 #endif

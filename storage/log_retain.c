@@ -104,6 +104,7 @@ int rb_log_retain(struct rb_log *log, int64_t now_wall_ms, int64_t new_start,
     }
     if (k == 0)
         return 0;
+    log->touched = true;
     for (int i = 0; i < k; i++)
         rb_segment_free(&log->segs[i]);
     /* Without a delay the oldest dropped file may become the next segment now

@@ -263,6 +263,7 @@ static void zero_done(struct rb_log *log, int res)
 static int act_open(struct rb_log *log, uint64_t reserve)
 {
     struct rb_segment *seg = rb_log_active(log);
+    log->touched = true;
     int err = rb_segment_open_lazy(seg, log->dir, reserve);
     if (err == -ENOSPC)
         return err;
@@ -411,6 +412,7 @@ int rb_log_seg_roll(struct rb_log *log)
     struct rb_segment *seg = rb_log_active(log);
     if (log->offline)
         return -EIO;
+    log->touched = true;
     /* A roll seals a durable segment: flush first (the caller retries). */
     if (log->flushing || log->durable_pos != seg->size)
         return -ENOBUFS;

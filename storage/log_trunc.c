@@ -108,6 +108,7 @@ int rb_log_truncate_to(struct rb_log *log, int64_t offset)
         return 0;
     if (log->flushing || log->bg != RB_BG_IDLE || log->written_end != log->end_offset)
         return -EAGAIN;
+    log->touched = true; /* a clean close rewrites what the cut changed */
     int err = intent_write(log, offset);
     if (err)
         return fail(log, err, "truncation: writing the intent");

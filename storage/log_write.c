@@ -284,6 +284,7 @@ static int append_batch(struct rb_log *log, const uint8_t *batch, const struct r
     err = rb_log_epoch_stamp(log, hdr, log->end_offset);
     if (err)
         return err;
+    log->touched = true;
     chunks_copy(log, seg->size, hdr, sizeof(hdr));
     chunks_copy(log, seg->size + sizeof(hdr), batch + sizeof(hdr), total - sizeof(hdr));
 

@@ -436,7 +436,9 @@ out_close:
 
 /* ---- recovery ---- */
 
-/* Newest snapshot at or below max_offset that loads; -ENOENT when none. */
+/* Newest snapshot at or below max_offset that loads; -ENOENT when none. The
+ * snapshots above max_offset (of a tail the log lost) are removed in the same
+ * listing: one directory read per partition at startup. */
 static int load_newest_snapshot(struct rb_pstate *ps, const char *dir, int64_t max_offset,
                                 int64_t *offset)
 {
@@ -445,10 +447,14 @@ static int load_newest_snapshot(struct rb_pstate *ps, const char *dir, int64_t m
     if (!d)
         return -errno;
     struct dirent *de;
-    while ((de = readdir(d)))
-        if (rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off) && off <= max_offset &&
-            off > best)
+    while ((de = readdir(d))) {
+        if (!rb_segment_name_parse(de->d_name, RB_PSTATE_SNAP_EXT, &off))
+            continue;
+        if (off > max_offset)
+            unlinkat(dirfd(d), de->d_name, 0);
+        else if (off > best)
             best = off;
+    }
     closedir(d);
     if (best < 0)
         return -ENOENT;
@@ -513,12 +519,44 @@ static int replay_segment(struct rb_pstate *ps, struct rb_log *log, int si, int6
     return r;
 }
 
+/* The same from the listing rb_log_open made (log->snaps): no directory read. */
+static int load_listed_snapshot(struct rb_pstate *ps, struct rb_log *log, int64_t max_offset,
+                                int64_t *offset)
+{
+    char path[4096];
+    int64_t best = -1;
+    for (int i = 0; i < log->n_snaps; i++) {
+        int64_t off = log->snaps[i];
+        if (off > max_offset) {
+            if (!snap_path(path, sizeof(path), log->dir, off, RB_PSTATE_SNAP_EXT))
+                unlink(path);
+        } else if (off > best) {
+            best = off;
+        }
+    }
+    free(log->snaps);
+    log->snaps = NULL;
+    log->n_snaps = 0;
+    log->snaps_listed = false;
+    if (best < 0)
+        return -ENOENT;
+    int r = snap_path(path, sizeof(path), log->dir, best, RB_PSTATE_SNAP_EXT);
+    if (!r)
+        r = rb_pstate_snapshot_read(ps, path, offset);
+    if (r) {
+        RB_WARN(COMP, "ignoring producer snapshot %s: %s", path, strerror(-r));
+        return -ENOENT;
+    }
+    return 0;
+}
+
 int rb_pstate_recover(struct rb_pstate *ps, struct rb_log *log, int64_t cutoff_ms)
 {
     ps_clear(ps);
     int64_t end = rb_log_end_offset(log), from = -1;
-    remove_snapshots(log->dir, -1, end); /* snapshots of a tail the log lost */
-    if (load_newest_snapshot(ps, log->dir, end, &from))
+    int lr = log->snaps_listed ? load_listed_snapshot(ps, log, end, &from)
+                               : load_newest_snapshot(ps, log->dir, end, &from);
+    if (lr)
         from = -1;
     if (from < log->start_offset)
         from = log->start_offset;

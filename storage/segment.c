@@ -379,10 +379,16 @@ int rb_segment_load(struct rb_segment *seg, const char *dir)
         return err;
     if (fstat(seg->rd_fd, &st) < 0)
         return -errno;
+    if (st.st_size == 0)
+        return 0; /* empty (never written, or trimmed so): nothing to index or scan */
     err = rb_index_load(&seg->idx, dir, seg->base_offset, (uint64_t)st.st_size);
     if (err || !seg->idx.n_off) {
+        bool no_entries = !err; /* files read: the segment is below one index interval */
         rb_index_reset(&seg->idx);
-        return rb_segment_scan(seg, dir, 0, false, -1);
+        err = rb_segment_scan(seg, dir, 0, false, -1);
+        if (!err && no_entries && !seg->idx.n_off)
+            seg->index_stale = false; /* the files hold what a rewrite would */
+        return err;
     }
     /* Resume after what the index covers: its last entry starts a batch. */
     const struct rb_index_entry *last = &seg->idx.off[seg->idx.n_off - 1];

@@ -181,7 +181,9 @@ Test(log, clean_close_and_reopen)
     cr_assert_neq(file_size(".ringbroker-clean-shutdown"), UINT64_MAX);
 
     log = open_log(&c);
-    cr_assert_eq(file_size(".ringbroker-clean-shutdown"), UINT64_MAX);
+    /* the marker stays while the log runs (its size check catches a crash) */
+    cr_assert_neq(file_size(".ringbroker-clean-shutdown"), UINT64_MAX);
+    cr_assert(rb_log_untouched(log), "the marker holds");
     cr_assert_eq(rb_log_end_offset(log), 21);
     cr_assert_eq(rb_log_durable_end(log), 21);
     check_all(log, 21);
@@ -572,5 +574,52 @@ Test(log, cold_log_holds_no_descriptor_and_no_preallocation)
     log = open_log(&c);
     check_all(log, rb_log_end_offset(log));
     cr_assert_eq(rb_log_end_offset(log), 5, "3 + 2 records after two reopens");
+    rb_log_close(log);
+}
+
+static uint64_t file_ino(const char *name)
+{
+    char p[256];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", g_dir, name);
+    return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* A log opened from a clean close and only read closes without rewriting its
+ * files (the index files keep their inode: no tmp + rename), single or batched,
+ * and gets its clean marker back; the first append makes the close rewrite them. */
+Test(log, untouched_log_closes_without_rewriting)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    struct rb_log *log = open_log(&c);
+    for (int i = 0; i < 10; i++)
+        append_ok(log, 2, 700, 1000 + i);
+    flush_ok(log);
+    cr_assert(!rb_log_untouched(log), "a new log was never closed cleanly");
+    rb_log_close(log);
+    uint64_t ix = file_ino("00000000000000000000.index");
+    uint64_t tx = file_ino("00000000000000000000.timeindex");
+    cr_assert(ix && tx);
+    for (int round = 0; round < 2; round++) {
+        log = open_log(&c);
+        cr_assert(rb_log_untouched(log));
+        check_all(log, 20);
+        cr_assert(rb_log_untouched(log), "reads do not touch");
+        if (round == 0)
+            rb_log_close_batch(&log, 1, NULL, NULL);
+        rb_log_close(log);
+        cr_assert_eq(file_ino("00000000000000000000.index"), ix, "round %d rewrote", round);
+        cr_assert_eq(file_ino("00000000000000000000.timeindex"), tx);
+        cr_assert_neq(file_size(".ringbroker-clean-shutdown"), UINT64_MAX);
+    }
+    log = open_log(&c);
+    append_ok(log, 1, 100, 2000);
+    cr_assert(!rb_log_untouched(log));
+    flush_ok(log);
+    rb_log_close(log);
+    cr_assert_neq(file_ino("00000000000000000000.index"), ix, "an append's close rewrites");
+    log = open_log(&c);
+    check_all(log, 21);
     rb_log_close(log);
 }

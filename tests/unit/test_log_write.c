@@ -172,3 +172,34 @@ Test(log_write, process_crash_keeps_written_data)
     cr_assert_eq(rb_log_end_offset(log), 7);
     rb_log_close(log);
 }
+
+static void child_clean_open_then_crash(void)
+{
+    struct rb_log *log = open_log();
+    cr_assert(rb_log_untouched(log), "opened from a clean close");
+    append_ok(log, 2, 9);
+    cr_assert_eq(rb_disk_sim_flush_log(g_sim, log), 0);
+    cr_assert_eq(rb_log_durable_end(log), 5);
+    if (rb_disk_sim_crash(g_sim, true))
+        _exit(5);
+}
+
+/* The clean marker stays while a log runs; after appends and a crash it no longer
+ * matches the active segment's size, so the next open scans (and keeps what was
+ * synced) instead of trusting the old index files. */
+Test(log_write, marker_of_an_earlier_clean_close_is_not_believed_after_a_crash)
+{
+    struct rb_log *log = open_log();
+    append_ok(log, 3, 1);
+    cr_assert_eq(rb_disk_sim_flush_log(g_sim, log), 0);
+    rb_log_close(log);
+    tu_in_child(child_clean_open_then_crash);
+    log = open_log();
+    cr_assert_not(rb_log_untouched(log), "a stale marker was believed");
+    cr_assert_eq(rb_log_end_offset(log), 5);
+    rb_log_close(log);
+    log = open_log();
+    cr_assert(rb_log_untouched(log), "a clean close writes a marker that holds");
+    cr_assert_eq(rb_log_end_offset(log), 5);
+    rb_log_close(log);
+}
