@@ -366,7 +366,6 @@ static int open_segments(struct rb_log *log)
     if (log->n_segs == 0 && (err = rb_log_segs_push(log, 0)))
         return err;
     err = rb_log_activate(log, n == 0);
-    log->opened_clean = clean;
     if (err)
         return err;
     /* The marker stays: a crash after the first append is detected by its size. */

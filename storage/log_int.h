@@ -157,7 +157,6 @@ struct rb_log {
     struct rb_epoch_cache epochs;
     uint64_t epochs_reported; /* epochs.gen at the last rb_log_epochs_report */
     int32_t stamp_epoch;
-    bool opened_clean; /* the open found the clean-shutdown marker */
 };
 
 static inline struct rb_segment *rb_log_active(struct rb_log *log)
