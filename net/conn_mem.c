@@ -29,15 +29,23 @@ static int64_t conn_budget(const struct rb_net *n)
     return n->b->bc->connection_memory_max_bytes;
 }
 
-/* The shard's memory as the budget sees it: its connections' bytes plus the
- * tail cache up to its floor (part/part.h rb_part_mem): what the cache holds
- * above its floor yields in the shard's turn (mem_yield) before anyone waits. */
+/* What the shard holds outside the tail cache: its connections' bytes and the
+ * decompression scratch (part/part.h rb_part_codec_mem). */
+static int64_t held_mem(const struct rb_net *n)
+{
+    const struct rb_part_shard *ps = n->shard ? rb_part_of(n->shard) : NULL;
+    return n->mem + (ps ? rb_part_codec_mem(ps) : 0);
+}
+
+/* The shard's memory as the budget sees it: held_mem plus the tail cache up to
+ * its floor (part/part.h rb_part_mem): what the cache holds above its floor
+ * yields in the shard's turn (mem_yield) before anyone waits. */
 static int64_t shard_mem(const struct rb_net *n)
 {
     const struct rb_part_shard *ps = n->shard ? rb_part_of(n->shard) : NULL;
     if (!ps)
         return n->mem;
-    return n->mem + RB_MIN(rb_part_mem(ps), rb_part_mem_floor(ps));
+    return held_mem(n) + RB_MIN(rb_part_mem(ps), rb_part_mem_floor(ps));
 }
 
 /* Over the shard's budget (scaled by num/den, for the resume threshold). */
@@ -151,7 +159,7 @@ static void mem_collect(struct rb_net *n)
 static void mem_yield(struct rb_net *n)
 {
     struct rb_part_shard *ps = n->shard ? rb_part_of(n->shard) : NULL;
-    if (ps && rb_part_mem_limit(ps, n->b->bc->shard_memory_budget_bytes - n->mem) > 0)
+    if (ps && rb_part_mem_limit(ps, n->b->bc->shard_memory_budget_bytes - held_mem(n)) > 0)
         n->mem_freed = true;
 }
 

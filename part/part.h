@@ -246,6 +246,9 @@ const struct rb_part_metrics *rb_part_metrics(const struct rb_part_shard *ps);
  * reads of them go to the files); returns the bytes given back. Never call limit
  * from inside a part/ callback: the logs' chunks change. */
 int64_t rb_part_mem(const struct rb_part_shard *ps);
+/* The shard's decompression scratch (storage/compress.c; released after each
+ * big batch): counted in the shard's memory figure beside the connections'. */
+int64_t rb_part_codec_mem(const struct rb_part_shard *ps);
 int64_t rb_part_mem_floor(const struct rb_part_shard *ps);
 int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes);
 

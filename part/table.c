@@ -69,6 +69,11 @@ int64_t rb_part_mem(const struct rb_part_shard *ps)
     return (int64_t)rb_tail_cache_mem(ps->tail_cache);
 }
 
+int64_t rb_part_codec_mem(const struct rb_part_shard *ps)
+{
+    return ps->codec ? (int64_t)rb_codec_scratch_bytes(ps->codec) : 0;
+}
+
 int64_t rb_part_mem_floor(const struct rb_part_shard *ps)
 {
     return RB_MIN(ps->bc->log_tail_cache_bytes, ps->bc->shard_memory_budget_bytes / 8);

@@ -3,12 +3,16 @@
  * the tail cache up to its floor (min(log.tail.cache.bytes, budget / 8)), the
  * shard's memory turn makes the cache give back what the connections leave of
  * shard.memory.budget.bytes (never below the floor) and says memory came back,
- * and the cache grows again once the connections' memory is gone.
+ * and the cache grows again once the connections' memory is gone; the shard's
+ * decompression scratch counts too.
  * A partition layer over the simulated disk (part_test_util.h) and a struct
  * rb_net without a ring or sockets (nothing here issues I/O).
  */
 #include "net/conn_int.h"
 #include "part_test_util.h"
+#include "storage/compress.h"
+
+#include <zstd.h>
 
 #define KIB 1024
 
@@ -102,4 +106,26 @@ Test(conn_mem, the_cache_counts_up_to_its_floor_when_pausing)
     rb_conn_charge(&c, -300 * KIB, false);
     cr_assert_eq(c.mem, 0);
     cr_assert_eq(g_n.mem, 0);
+}
+
+Test(conn_mem, decompression_scratch_counts_in_the_shard_figure)
+{
+    struct rb_conn c;
+    memset(&c, 0, sizeof(c));
+    c.net = &g_n;
+    rb_conn_charge(&c, 300 * KIB, false); /* a big connection (> 256 KiB) */
+    cr_assert_not(rb_conn_over(&c, 1, 1));
+    /* a zstd frame of 800 KiB of zeros decompressed on the shard: its scratch
+     * takes the shard over its 1 MiB budget though the connections hold 300 KiB */
+    static uint8_t zeros[800 * KIB], comp[64 * KIB];
+    size_t clen = ZSTD_compress(comp, sizeof(comp), zeros, sizeof(zeros), 1);
+    cr_assert(!ZSTD_isError(clen));
+    const uint8_t *out;
+    size_t out_len;
+    cr_assert_eq(
+        rb_decompress(rb_part_codec(pt_ps), RB_CODEC_ZSTD, comp, clen, 1 << 20, &out, &out_len), 0);
+    cr_assert_eq(out_len, sizeof(zeros));
+    cr_assert_geq(rb_part_codec_mem(pt_ps), 800 * KIB);
+    cr_assert(rb_conn_over(&c, 1, 1), "the scratch counts");
+    rb_conn_charge(&c, -300 * KIB, false);
 }
