@@ -135,19 +135,28 @@ static void on_connect(struct rb_io *io, int res, unsigned flags)
     arm_send(p);
 }
 
+/* A send or receive completed on a failing connection (it settles) or with an
+ * error or end of stream (it fails): true when the completion ends here. */
+static bool io_ended(struct rb_peer *p, int res)
+{
+    if (p->state == P_FAILING) {
+        peer_settle(p);
+        return true;
+    }
+    if (res <= 0) {
+        peer_fail(p, res < 0 ? res : -ECONNRESET);
+        return true;
+    }
+    return false;
+}
+
 static void on_send(struct rb_io *io, int res, unsigned flags)
 {
     (void)flags;
     struct rb_peer *p = RB_CONTAINER_OF(io, struct rb_peer, send_io);
     p->send_pending = false;
-    if (p->state == P_FAILING) {
-        peer_settle(p);
+    if (io_ended(p, res))
         return;
-    }
-    if (res <= 0) {
-        peer_fail(p, res < 0 ? res : -ECONNRESET);
-        return;
-    }
     p->soff += (uint32_t)res;
     if (p->soff < p->slen) {
         arm_send(p);
@@ -162,14 +171,8 @@ static void on_recv(struct rb_io *io, int res, unsigned flags)
     (void)flags;
     struct rb_peer *p = RB_CONTAINER_OF(io, struct rb_peer, recv_io);
     p->recv_pending = false;
-    if (p->state == P_FAILING) {
-        peer_settle(p);
+    if (io_ended(p, res))
         return;
-    }
-    if (res <= 0) {
-        peer_fail(p, res < 0 ? res : -ECONNRESET);
-        return;
-    }
     p->rlen += (uint32_t)res;
     if (p->rlen < 4) {
         arm_recv(p);

@@ -164,24 +164,22 @@ static int zk_view(struct ctl_zk *z, const struct ctl_args *a, struct cl_view *v
     for (int i = 0; i < n && rc == 0; i++) {
         if (a->exclude_internal && ctl_topic_internal(names[i]))
             continue;
-        char path[512], *data = NULL;
         struct rb_kzk_assignment as;
-        snprintf(path, sizeof(path), "/brokers/topics/%s", names[i]);
-        rc = ctl_zk_get(z, path, &data, NULL);
+        rc = ctl_zk_assignment(z, names[i], &as);
         if (rc == -ENOENT) {
+            rc = 0;
+            continue;
+        }
+        if (rc == -EINVAL) {
+            fprintf(stderr,
+                    "ringctl cluster: warning: %s/brokers/topics/%s does not parse as an "
+                    "assignment\n",
+                    z->chroot, names[i]);
             rc = 0;
             continue;
         }
         if (rc < 0)
             break;
-        rc = rb_kzk_parse_assignment(data, &as);
-        free(data);
-        if (rc < 0) {
-            fprintf(stderr, "ringctl cluster: warning: %s%s does not parse as an assignment\n",
-                    z->chroot, path);
-            rc = 0;
-            continue;
-        }
         char *t = add_topic(v, names[i]);
         for (int32_t p = 0; t && p < as.n_partitions && rc == 0; p++) {
             struct cl_part *cp = add_part(v);

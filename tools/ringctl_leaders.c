@@ -59,22 +59,14 @@ static int collect(struct ctl_zk *z, const regex_t *re, struct pe_list *l)
     for (int i = 0; i < n && rc == 0; i++) {
         if (re && !ctl_topic_filter_match(re, names[i]))
             continue;
-        char path[512], *data = NULL;
         struct rb_kzk_assignment as;
-        snprintf(path, sizeof(path), "/brokers/topics/%s", names[i]);
-        rc = ctl_zk_get(z, path, &data, NULL);
-        if (rc == -ENOENT) {
-            rc = 0;
+        rc = ctl_zk_assignment(z, names[i], &as);
+        if (rc == -ENOENT || rc == -EINVAL) {
+            rc = 0; /* gone, or not an assignment: nothing to elect */
             continue;
         }
         if (rc < 0)
             break;
-        rc = rb_kzk_parse_assignment(data, &as);
-        free(data);
-        if (rc < 0) {
-            rc = 0; /* not an assignment: nothing to elect */
-            continue;
-        }
         for (int32_t p = 0; p < as.n_partitions && rc == 0; p++)
             if (as.n_replicas[p] > 0)
                 rc = add(l, names[i], p, as.replicas[p][0]);

@@ -97,6 +97,9 @@ int ctl_zk_brokers(struct ctl_zk *z, struct rb_kzk_broker **out, int *n);
 /* The controller's broker id (-1: none elected) and the cluster id ("" when none). */
 int ctl_zk_controller(struct ctl_zk *z, int32_t *id);
 void ctl_zk_cluster_id(struct ctl_zk *z, char *id, size_t cap);
+/* A topic's assignment (/brokers/topics/<t>; free with rb_kzk_assignment_free): 0,
+ * -ENOENT (no such topic), -EINVAL (does not parse) or the quorum's error. */
+int ctl_zk_assignment(struct ctl_zk *z, const char *topic, struct rb_kzk_assignment *as);
 /* A topic's partition state: 0, -ENOENT (no state yet: leader -1, isr empty). */
 int ctl_zk_state(struct ctl_zk *z, const char *topic, int32_t p, struct rb_kzk_state *st);
 /* Print "ringctl CMD: what: the quorum's error" and return CTL_EXIT_FAIL. */

@@ -212,6 +212,18 @@ void ctl_zk_cluster_id(struct ctl_zk *z, char *id, size_t cap)
     free(data);
 }
 
+int ctl_zk_assignment(struct ctl_zk *z, const char *topic, struct rb_kzk_assignment *as)
+{
+    char path[512], *data = NULL;
+    snprintf(path, sizeof(path), "/brokers/topics/%s", topic);
+    int rc = ctl_zk_get(z, path, &data, NULL);
+    if (rc < 0)
+        return rc;
+    rc = rb_kzk_parse_assignment(data, as) < 0 ? -EINVAL : 0;
+    free(data);
+    return rc;
+}
+
 int ctl_zk_state(struct ctl_zk *z, const char *topic, int32_t p, struct rb_kzk_state *st)
 {
     char path[512], *data = NULL;
