@@ -69,23 +69,6 @@ static int16_t check_rf(struct rb_cluster *cl, int32_t rf, char *msg, size_t cap
     return RB_KERR_NONE;
 }
 
-/* __consumer_offsets: offsets.topic.replication.factor, or the live brokers when
- * fewer (Kafka refuses to create it then; a warning here), 1 while replication is
- * a test feature. */
-static int16_t offsets_rf(struct rb_cluster *cl)
-{
-    const struct rb_broker_config *bc = cl->c->bc;
-    int32_t rf = bc->replication_test_enable ? bc->offsets_topic_replication_factor : 1;
-    if (rf > cl->n_brokers) {
-        RB_WARN("cluster",
-                "offsets.topic.replication.factor %d is more than the %d live broker(s): "
-                "__consumer_offsets gets %d replica(s)",
-                rf, cl->n_brokers, RB_MAX(cl->n_brokers, 1));
-        rf = RB_MAX(cl->n_brokers, 1);
-    }
-    return (int16_t)rf;
-}
-
 static void create_one(struct rb_cluster *cl, struct rb_coord_op *op, int i)
 {
     struct rb_coord *c = cl->c;
@@ -113,7 +96,7 @@ static void create_one(struct rb_cluster *cl, struct rb_coord_op *op, int i)
     if (sp->replication_factor == -1)
         sp->replication_factor = c->bc->default_replication_factor;
     if (sp->replication_factor == RB_RF_OFFSETS_TOPIC)
-        sp->replication_factor = offsets_rf(cl);
+        sp->replication_factor = rb_coord_offsets_rf(c->bc, cl->n_brokers);
     sp->n_partitions_out = sp->n_partitions;
     sp->replication_factor_out = sp->replication_factor;
     if (sp->n_partitions <= 0 || sp->n_partitions > c->bc->max_partitions_per_topic) {

@@ -531,3 +531,16 @@ void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs,
     op->chs = chs;
     rb_post(from, from->rt->n_shards, coord_alter_configs, op);
 }
+
+int16_t rb_coord_offsets_rf(const struct rb_broker_config *bc, int n_live)
+{
+    int32_t rf = bc->replication_test_enable ? bc->offsets_topic_replication_factor : 1;
+    if (rf > n_live) {
+        RB_WARN("coord",
+                "offsets.topic.replication.factor %d is more than the %d live broker(s): "
+                "__consumer_offsets gets %d replica(s)",
+                rf, n_live, RB_MAX(n_live, 1));
+        rf = RB_MAX(n_live, 1);
+    }
+    return (int16_t)rf;
+}
