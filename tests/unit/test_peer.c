@@ -113,11 +113,23 @@ static void on_resp(struct rb_peer *p, int err, const uint8_t *body, uint32_t le
     atomic_fetch_add(&answers, 1);
 }
 
+static struct rb_sockaddr v4(const char *ip, uint16_t p)
+{
+    struct rb_sockaddr a;
+    memset(&a, 0, sizeof(a));
+    a.u.in4.sin_family = AF_INET;
+    a.u.in4.sin_port = htons(p);
+    cr_assert_eq(inet_pton(AF_INET, ip, &a.u.in4.sin_addr), 1);
+    a.len = sizeof(a.u.in4);
+    return a;
+}
+
 static int shard_start(struct rb_shard *s)
 {
     peer = rb_peer_new(s, 7, on_resp, NULL);
     cr_assert_not_null(peer);
-    cr_assert_eq(rb_peer_set_addr(peer, "localhost", port), 0);
+    struct rb_sockaddr a = v4("127.0.0.1", port);
+    cr_assert_eq(rb_peer_set_addr(peer, &a), 0);
     send_one();
     return 0;
 }
@@ -217,14 +229,26 @@ Test(peer, a_frame_over_the_limit_is_refused)
     cr_assert_eq(last_err, -EMSGSIZE, "err %d", last_err);
 }
 
-Test(peer, numeric_addresses_only)
+Test(peer, resolved_addresses_only)
 {
     struct rb_shard s;
     memset(&s, 0, sizeof(s));
     struct rb_peer *p = rb_peer_new(&s, 1, on_resp, NULL);
-    cr_assert_eq(rb_peer_set_addr(p, "broker1.example", 9092), -EINVAL);
+    struct rb_sockaddr none;
+    memset(&none, 0, sizeof(none)); /* the coordinator could not resolve the name */
+    cr_assert_eq(rb_peer_set_addr(p, &none), -EINVAL);
     cr_assert_eq(rb_peer_send(p, (const uint8_t *)"x", 1, 16, 100), -EINVAL);
-    cr_assert_eq(rb_peer_set_addr(p, "10.1.2.3", 9092), 0);
+    struct rb_sockaddr a = v4("10.1.2.3", 9092);
+    cr_assert_eq(rb_peer_set_addr(p, &a), 0);
+    struct rb_sockaddr a6;
+    memset(&a6, 0, sizeof(a6));
+    a6.u.in6.sin6_family = AF_INET6;
+    a6.u.in6.sin6_port = htons(9092);
+    a6.u.in6.sin6_addr = in6addr_loopback;
+    a6.len = sizeof(a6.u.in6);
+    cr_assert_eq(rb_peer_set_addr(p, &a6), 0);
+    a6.len = sizeof(a6.u.in4); /* a family and a length that disagree */
+    cr_assert_eq(rb_peer_set_addr(p, &a6), -EINVAL);
     cr_assert(rb_peer_quiet(p));
     rb_peer_free(p);
 }
