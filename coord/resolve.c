@@ -139,7 +139,10 @@ bool rb_resolver_sync(struct rb_resolver *r, const struct rb_kzk_broker *b, int 
         struct rb_resolve_entry *e = &ne[k++];
         if (old >= 0) {
             *e = r->e[old];
-            if (now_ms - e->at_ms >= max_age_ms)
+            /* never resolved: a name that appears in DNS late (a k8s pod that is
+             * not ready yet) is tried every RB_RESOLVE_AGAIN_MS, logged less */
+            int64_t age = e->addr.len ? max_age_ms : RB_MIN(max_age_ms, RB_RESOLVE_AGAIN_MS);
+            if (now_ms - e->at_ms >= age)
                 changed |= lookup(r, e, now_ms);
             continue;
         }

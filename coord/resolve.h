@@ -7,7 +7,9 @@
  * (rb_broker_meta.addr). It looks a name up when the broker appears or its
  * registration changes, again every RB_RESOLVE_INTERVAL_MS, and sooner (not
  * more often than RB_RESOLVE_AGAIN_MS) when a shard reports a failed connect. A
- * name that does not resolve is logged once per interval and tried again.
+ * name that does not resolve is logged once per interval and tried again (every
+ * RB_RESOLVE_AGAIN_MS while it never resolved; a failure after a success keeps
+ * the last good address).
  */
 #ifndef RB_COORD_RESOLVE_H
 #define RB_COORD_RESOLVE_H
@@ -49,7 +51,8 @@ void rb_resolver_init(struct rb_resolver *r, rb_lookup_fn lookup, int64_t interv
 void rb_resolver_free(struct rb_resolver *r);
 /* Make the cache hold exactly the brokers' host:port pairs: new pairs are looked
  * up now, known ones whose last lookup is max_age_ms old or more again (pass
- * r->interval_ms normally, RB_RESOLVE_AGAIN_MS after a connect failure). True
+ * r->interval_ms normally, RB_RESOLVE_AGAIN_MS after a connect failure; never
+ * resolved ones: RB_RESOLVE_AGAIN_MS at most). True
  * when any pair's address differs from before (a snapshot to publish). */
 bool rb_resolver_sync(struct rb_resolver *r, const struct rb_kzk_broker *b, int n, int64_t now_ms,
                       int64_t max_age_ms);

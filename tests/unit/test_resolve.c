@@ -137,33 +137,42 @@ Test(resolve, refresh_schedule)
     cr_assert_str_eq(addr_of(&r, "broker3", 9092), "none");
     cr_assert_str_eq(addr_of(&r, "broker1", 9093), "none", "another port: not cached");
 
-    /* within the interval: nothing looked up, nothing changed */
-    cr_assert_not(rb_resolver_sync(&r, b, 3, t + 29999, r.interval_ms));
+    /* within RB_RESOLVE_AGAIN_MS: nothing looked up, nothing changed */
+    cr_assert_not(rb_resolver_sync(&r, b, 3, t + 4999, r.interval_ms));
     cr_assert_eq(r.lookups, 3);
+    /* a name never resolved is tried every RB_RESOLVE_AGAIN_MS, warned about once
+     * per interval; resolved ones wait for the interval */
+    cr_assert_not(rb_resolver_sync(&r, b, 3, t + 5000, r.interval_ms));
+    cr_assert_eq(r.lookups, 4);
+    cr_assert_eq(r.warnings, 1);
 
     /* broker1 moves; seen at the next refresh, not before */
     names[0].ip = "10.0.0.11";
     cr_assert_not(rb_resolver_sync(&r, b, 3, t + 29999, r.interval_ms));
+    cr_assert_eq(r.lookups, 5, "broker3 again, not broker1 nor broker2");
     cr_assert_str_eq(addr_of(&r, "broker1", 9092), "10.0.0.1:9092");
     cr_assert(rb_resolver_sync(&r, b, 3, t + 30000, r.interval_ms));
-    cr_assert_eq(r.lookups, 6);
+    cr_assert_eq(r.lookups, 7);
     cr_assert_str_eq(addr_of(&r, "broker1", 9092), "10.0.0.11:9092");
-    cr_assert_eq(r.warnings, 2, "broker3 still fails: once per interval");
+    cr_assert_eq(r.warnings, 1, "broker3 failed 3 times within the interval: logged once");
 
     /* a shard's failed connect: sooner, but not more often than max_age */
     cr_assert_not(rb_resolver_sync(&r, b, 3, t + 34999, RB_RESOLVE_AGAIN_MS));
-    cr_assert_eq(r.lookups, 6);
+    cr_assert_eq(r.lookups, 8, "only broker3 (5 s since its last try)");
+    cr_assert_eq(r.warnings, 2, "broker3: the next interval's warning");
     names[1].ip = "10.0.0.22";
     cr_assert(rb_resolver_sync(&r, b, 3, t + 35000, RB_RESOLVE_AGAIN_MS));
-    cr_assert_eq(r.lookups, 9);
+    cr_assert_eq(r.lookups, 10);
     cr_assert_str_eq(addr_of(&r, "broker2", 9092), "10.0.0.22:9092");
-    cr_assert_eq(r.warnings, 2, "the same failure within the interval: not logged again");
 
     /* a failure keeps the last good address (no change to publish) */
     names[0].ip = NULL;
     cr_assert_not(rb_resolver_sync(&r, b, 3, t + 65000, r.interval_ms));
+    cr_assert_eq(r.lookups, 13);
     cr_assert_str_eq(addr_of(&r, "broker1", 9092), "10.0.0.11:9092");
-    cr_assert_eq(r.warnings, 4, "broker1 newly, broker3 a interval later");
+    cr_assert_eq(r.warnings, 4, "broker1 newly, broker3 an interval later");
+    cr_assert_not(rb_resolver_sync(&r, b, 3, t + 70000, r.interval_ms));
+    cr_assert_eq(r.lookups, 14, "broker3 only: broker1 has its last address, waits the interval");
 
     /* the unresolved name resolves at last */
     names[2].ip = "10.0.0.3";
