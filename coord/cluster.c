@@ -215,13 +215,20 @@ struct rb_metadata *rb_cl_build_md(struct rb_cluster *cl, const struct rb_metada
     md->n_brokers = cl->n_brokers;
     md->brokers = calloc((size_t)RB_MAX(cl->n_brokers, 1), sizeof(*md->brokers));
     RB_ASSERT(md->brokers);
+    /* New or changed names are looked up now (this thread may block on DNS). */
+    (void)rb_resolver_sync(&cl->res, cl->brokers, cl->n_brokers, rb_mono_ms(), cl->res.interval_ms);
     for (int i = 0; i < cl->n_brokers; i++) {
         md->brokers[i].id = cl->brokers[i].id;
         md->brokers[i].host = strdup(cl->brokers[i].host);
         md->brokers[i].port = cl->brokers[i].port;
         md->brokers[i].rack = cl->brokers[i].rack[0] ? strdup(cl->brokers[i].rack) : NULL;
+        const struct rb_sockaddr *a =
+            rb_resolver_addr(&cl->res, cl->brokers[i].host, cl->brokers[i].port);
+        if (a)
+            md->brokers[i].addr = *a;
     }
     md->leader_lease = &cl->lease_until;
+    md->resolve_again = &cl->resolve_again;
     for (int i = 0; i < cl->n_topics; i++) {
         const struct rb_cl_topic *ct = &cl->topics[i];
         if (!ct->a.has_id || ct->a.n_partitions <= 0)
@@ -538,6 +545,25 @@ static void rebalance_fire(struct rb_timer *tm)
     rb_cl_sync(cs, cl);
 }
 
+/* Every RB_RESOLVE_AGAIN_MS: names due (RB_RESOLVE_INTERVAL_MS old, or
+ * RB_RESOLVE_AGAIN_MS after a shard's failed connect) are looked up again; a
+ * changed address is published. */
+static void resolve_fire(struct rb_timer *tm)
+{
+    struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, resolve_timer);
+    struct rb_shard *cs = coord_shard(cl);
+    if (atomic_load(&cl->c->rt->stopping))
+        return;
+    bool again = atomic_exchange(&cl->resolve_again, false);
+    int64_t now = rb_mono_ms();
+    if (rb_resolver_sync(&cl->res, cl->brokers, cl->n_brokers, now,
+                         again ? RB_RESOLVE_AGAIN_MS : cl->res.interval_ms)) {
+        cl->view_changed = true;
+        rb_cl_sync(cs, cl);
+    }
+    rb_timer_arm(&cs->timers, &cl->resolve_timer, rb_mono_ms() + RB_RESOLVE_AGAIN_MS);
+}
+
 static void retry_fire(struct rb_timer *tm)
 {
     struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, retry_timer);
@@ -562,7 +588,9 @@ int rb_coord_thread_start(struct rb_shard *s)
     rb_timer_init(&cl->retry_timer, retry_fire);
     rb_timer_init(&cl->wait_timer, wait_timer_fire);
     rb_timer_init(&cl->rebalance_timer, rebalance_fire);
+    rb_timer_init(&cl->resolve_timer, resolve_fire);
     arm_efd(cl);
+    rb_timer_arm(&s->timers, &cl->resolve_timer, rb_mono_ms() + RB_RESOLVE_AGAIN_MS);
     rb_timer_arm(&s->timers, &cl->lease_timer, rb_mono_ms() + RB_MAX(cl->session_ms / 6, 100));
     rebalance_fire(&cl->rebalance_timer); /* arms it (a new controller checks at once) */
     rb_cl_sync(s, cl);                    /* election, and anything that changed since open */

@@ -19,6 +19,7 @@
 
 #include "coord/kafka_zk.h"
 #include "coord/quorum.h"
+#include "coord/resolve.h"
 #include "coord/standalone_int.h"
 #include "core/timer.h"
 
@@ -119,6 +120,11 @@ struct rb_cluster {
     int64_t pe_version;
     bool rebalance_due; /* auto.leader.rebalance.enable: check now */
     struct rb_timer rebalance_timer;
+
+    /* the live brokers' names resolved here, never on a shard (coord/resolve.c) */
+    struct rb_resolver res;
+    atomic_bool resolve_again; /* a shard failed to connect to a broker */
+    struct rb_timer resolve_timer;
 
     int64_t pid_next, pid_end; /* the producer id block in hand: [next, end) */
     struct rb_cl_wait *waits;

@@ -314,6 +314,7 @@ static void cluster_init(struct rb_cluster *cl, int32_t self)
 {
     cl->efd = -1;
     cl->self = self;
+    rb_resolver_init(&cl->res, NULL, RB_RESOLVE_INTERVAL_MS);
     cl->controller_id = -1;
     cl->shutdown_dirty = cl->pe_dirty = true;
     atomic_store(&cl->cs_left, -1);
@@ -364,6 +365,7 @@ static void cluster_free(struct rb_cluster *cl)
         rb_cl_topic_free(&cl->topics[i]);
     free(cl->topics);
     free(cl->brokers);
+    rb_resolver_free(&cl->res);
     free(cl->shutting);
     free(cl->pe_data);
     rb_cl_dyn_free(cl->dyn, cl->n_dyn);

@@ -164,6 +164,7 @@ struct rb_metadata *rb_metadata_clone(const struct rb_metadata *md)
     memcpy(n->cluster_id, md->cluster_id, sizeof(n->cluster_id));
     n->controller_id = md->controller_id;
     n->leader_lease = md->leader_lease;
+    n->resolve_again = md->resolve_again;
     n->n_brokers = md->n_brokers;
     n->brokers = calloc((size_t)RB_MAX(md->n_brokers, 1), sizeof(*n->brokers));
     RB_ASSERT(n->brokers);

@@ -10,17 +10,32 @@
 #ifndef RB_COORD_METADATA_H
 #define RB_COORD_METADATA_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+/* A resolved broker address (IPv4 or IPv6, the port set); len 0: none. */
+struct rb_sockaddr {
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } u;
+    socklen_t len;
+};
+
 struct rb_broker_meta {
     int32_t id;
-    char *host;
+    char *host; /* as advertised (Metadata answers keep it) */
     uint16_t port;
     char *rack; /* NULL: none */
+    /* host:port resolved by the coordination thread (coord/resolve.c), which may
+     * block on DNS; shards connect to it and never resolve. len 0: not resolved
+     * (yet) or no coordinator (standalone snapshots). */
+    struct rb_sockaddr addr;
 };
 
 struct rb_partition_meta {
@@ -78,6 +93,10 @@ struct rb_metadata {
      * (accept writes), kept by the coordination thread (coord/cluster.c); NULL on
      * a standalone broker (always). */
     const _Atomic int64_t *leader_lease;
+    /* Cluster mode: a shard that failed to connect to a broker sets it; the
+     * coordination thread then resolves the brokers' names again (at most every
+     * few seconds). NULL on a standalone broker. */
+    atomic_bool *resolve_again;
 };
 
 /* Whether this broker may accept writes as a leader now (now_ms: rb_mono_ms's clock). */

@@ -35,7 +35,7 @@ struct rb_peer {
     int32_t broker_id;
     rb_peer_resp_fn fn;
     void *arg;
-    struct sockaddr_in addr;
+    struct rb_sockaddr addr;
     bool have_addr;
     enum peer_state state;
     int fd;
@@ -225,17 +225,17 @@ struct rb_peer *rb_peer_new(struct rb_shard *s, int32_t broker_id, rb_peer_resp_
     return p;
 }
 
-int rb_peer_set_addr(struct rb_peer *p, const char *host, uint16_t port)
+int rb_peer_set_addr(struct rb_peer *p, const struct rb_sockaddr *a)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    const char *h = strcmp(host, "localhost") == 0 || host[0] == 0 ? "127.0.0.1" : host;
-    if (inet_pton(AF_INET, h, &a.sin_addr) != 1) {
+    bool ok = (a->len == sizeof(a->u.in4) && a->u.sa.sa_family == AF_INET) ||
+              (a->len == sizeof(a->u.in6) && a->u.sa.sa_family == AF_INET6);
+    if (!ok) {
         p->have_addr = false;
         return -EINVAL;
     }
-    if (p->have_addr && memcmp(&a, &p->addr, sizeof(a)) == 0)
+    if (p->have_addr && p->addr.len == a->len && memcmp(&p->addr.u, &a->u, a->len) == 0)
         return 0;
-    p->addr = a;
+    p->addr = *a;
     p->have_addr = true;
     peer_fail(p, -ECONNRESET); /* the old connection goes (nothing when down) */
     return 0;
@@ -272,7 +272,7 @@ int rb_peer_send(struct rb_peer *p, const uint8_t *frame, uint32_t len, uint32_t
         p->rcap = 64 * 1024;
     }
     if (p->state == P_DOWN) {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = socket(p->addr.u.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return -errno;
         int one = 1;
@@ -280,7 +280,7 @@ int rb_peer_send(struct rb_peer *p, const uint8_t *frame, uint32_t len, uint32_t
         p->fd = fd;
         p->state = P_CONNECTING;
         struct io_uring_sqe *sqe = rb_sqe(p->s);
-        io_uring_prep_connect(sqe, fd, (struct sockaddr *)&p->addr, sizeof(p->addr));
+        io_uring_prep_connect(sqe, fd, &p->addr.u.sa, p->addr.len);
         rb_sqe_set_io(sqe, &p->connect_io);
         p->connect_pending = true;
     } else {

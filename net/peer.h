@@ -8,12 +8,13 @@
  * A failure (connect refused, reset, EOF, a frame over the limit, the request's
  * timeout) closes the socket once every operation in flight is back and reports
  * the error to the callback; the next rb_peer_send connects again (the caller
- * backs off). Addresses are numeric IPv4 or "localhost" (no blocking resolver on a
- * shard thread).
+ * backs off). Addresses come resolved (IPv4 or IPv6) from the metadata snapshot:
+ * the coordination thread resolves broker names (coord/resolve.h), never a shard.
  */
 #ifndef RB_NET_PEER_H
 #define RB_NET_PEER_H
 
+#include "coord/metadata.h"
 #include "core/shard.h"
 #include "core/wire.h"
 
@@ -28,9 +29,10 @@ typedef void (*rb_peer_resp_fn)(struct rb_peer *p, int err, const uint8_t *body,
                                 void *arg);
 
 struct rb_peer *rb_peer_new(struct rb_shard *s, int32_t broker_id, rb_peer_resp_fn fn, void *arg);
-/* The broker's address; a change closes the connection (the request in flight
- * fails). 0 or -EINVAL (not numeric IPv4 nor localhost). */
-int rb_peer_set_addr(struct rb_peer *p, const char *host, uint16_t port);
+/* The broker's resolved address (copied); a change closes the connection (the
+ * request in flight fails). 0, or -EINVAL (not resolved: len 0, or not IPv4/IPv6),
+ * after which sends fail with -EINVAL until an address is set. */
+int rb_peer_set_addr(struct rb_peer *p, const struct rb_sockaddr *a);
 /* Send one whole request frame (size prefix included; copied), connecting first
  * when needed; the response (or the failure) comes to the callback, at the
  * latest after timeout_ms. max_resp bounds the response frame. 0, -EBUSY (one in

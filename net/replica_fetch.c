@@ -54,6 +54,7 @@ struct rfetch {
     int32_t corr;
     int64_t errors; /* consecutive failed fetches (log the first) */
     bool moving;    /* the last error says leadership is changing: retry soon */
+    bool no_addr;   /* the leader's name is not resolved (noted once) */
 };
 
 struct rb_rfetch_shard {
@@ -287,6 +288,10 @@ static void on_response(struct rb_peer *p, int err, const uint8_t *body, uint32_
     struct rfetch *f = arg;
     struct rb_rfetch_shard *rs = f->n->rfetch;
     if (err) {
+        /* Perhaps the leader moved to another address: the coordination thread
+         * resolves the names again (at most every few seconds). */
+        if (err != -ECANCELED && f->n->md && f->n->md->resolve_again)
+            atomic_store(f->n->md->resolve_again, true);
         if (!f->errors)
             RB_INFO(COMP, "shard %d: fetch from broker %d failed: %s (retrying every %lld ms)",
                     f->n->shard->id, f->leader, strerror(-err), (long long)rs->backoff_ms);
@@ -358,11 +363,17 @@ void rb_rfetch_update(struct rb_net *n)
                 (void)fetcher_of(n, t->partitions[p].leader);
     }
     for (struct rfetch *f = rs->list; f; f = f->next) {
-        for (int32_t b = 0; b < md->n_brokers; b++)
-            if (md->brokers[b].id == f->leader &&
-                rb_peer_set_addr(f->peer, md->brokers[b].host, md->brokers[b].port))
-                RB_WARN(COMP, "broker %d's address %s is not numeric IPv4: not fetching from it",
-                        f->leader, md->brokers[b].host);
+        for (int32_t b = 0; b < md->n_brokers; b++) {
+            if (md->brokers[b].id != f->leader)
+                continue;
+            bool had = !f->no_addr;
+            f->no_addr = rb_peer_set_addr(f->peer, &md->brokers[b].addr) != 0;
+            if (f->no_addr && had)
+                RB_WARN(COMP,
+                        "shard %d: broker %d's host %s is not resolved (yet): not fetching "
+                        "from it until it is",
+                        n->shard->id, f->leader, md->brokers[b].host);
+        }
         rb_timer_cancel(&n->shard->timers, &f->timer); /* news: no need to wait */
         kick(f);
     }

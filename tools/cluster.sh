@@ -4,7 +4,7 @@
 # directory. For tests (tests/cluster/), perf and people.
 #
 #   tools/cluster.sh up     [--etcd] [--dir D] [--brokers N] [--create-chroot]
-#                           [--no-wait] [--override k=v ...]
+#                           [--no-wait] [--override k=v ...] [--advertise I=HOST ...]
 #   tools/cluster.sh status [--dir D]
 #   tools/cluster.sh down   [--dir D] [--purge]
 #   tools/cluster.sh start-broker|stop-broker|kill-broker I [--dir D]
@@ -18,7 +18,9 @@
 #   --no-wait) until every broker's Metadata lists all N brokers (kcat -L, bounded by
 #   CLUSTER_WAIT seconds, default 60), and prints how to reach the cluster. The
 #   --override k=v pairs go to every broker (and to restarts). A previous cluster
-#   in D must be down; its files there are replaced (--create-chroot: create
+#   in D must be down; its files there are replaced (--advertise I=HOST: broker I
+#   advertises HOST instead of 127.0.0.1, a name that must resolve to 127.0.0.1,
+#   e.g. localhost; the brokers resolve it themselves) (--create-chroot: create
 #   /kafka with zkCli.sh first, as the classic guides do; else the brokers do it).
 # status: the quorum's nodes and each broker: pid, port, running/stopped/down.
 # down: SIGTERM the brokers (SIGKILL after CLUSTER_GRACE s, default 10), then the
@@ -109,7 +111,7 @@ write_props() { # dir i port template
         echo "############################# [per broker] generated #############################"
         echo "broker.id=$i"
         echo "listeners=PLAINTEXT://127.0.0.1:$port"
-        echo "advertised.listeners=PLAINTEXT://127.0.0.1:$port"
+        echo "advertised.listeners=PLAINTEXT://${ADV[$i]:-127.0.0.1}:$port"
         echo "log.dirs=$bd/data"
         if [ "$(cat "$dir/mode")" = etcd ]; then
             echo "etcd.endpoints=$(cat "$dir/quorum")"
@@ -317,6 +319,7 @@ cmd=$1
 shift
 dir=${CLUSTER_DIR:-./cluster-data} n=3 mode=zk mkchroot=0 wait=1 dopurge=0 idx=""
 overrides=()
+declare -A ADV=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --dir) dir=${2:?--dir needs a value}; shift ;;
@@ -326,6 +329,12 @@ while [ $# -gt 0 ]; do
     --no-wait) wait=0 ;;
     --purge) dopurge=1 ;;
     --override) overrides+=("${2:?--override needs k=v}"); shift ;;
+    --advertise)
+        a=${2:?--advertise needs I=HOST}
+        [[ "$a" =~ ^[1-9][0-9]*=[A-Za-z0-9._-]+$ ]] || usage
+        ADV[${a%%=*}]=${a#*=}
+        shift
+        ;;
     [0-9]*) idx=$1 ;;
     *) usage ;;
     esac

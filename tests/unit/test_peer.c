@@ -4,7 +4,8 @@
  * comes back whole; a second request reuses the connection; a refused connect, a
  * peer that closes, one that never answers (the request's timeout) and one that
  * answers a frame over the limit each report their error once; closing for stop
- * with a request in flight leaves nothing pending.
+ * with a request in flight leaves nothing pending; an IPv6 address (::1) works
+ * like an IPv4 one.
  */
 #include "core/endian.h"
 #include "core/rb.h"
@@ -36,6 +37,7 @@ static atomic_int answers, accepts;
 static int last_err;
 static char last_body[64];
 static atomic_bool server_stop;
+static bool use_v6; /* the server on ::1, the peer given an AF_INET6 address */
 
 /* ---- the server thread (blocking sockets) ---- */
 
@@ -113,11 +115,30 @@ static void on_resp(struct rb_peer *p, int err, const uint8_t *body, uint32_t le
     atomic_fetch_add(&answers, 1);
 }
 
+static struct rb_sockaddr v4(const char *ip, uint16_t p)
+{
+    struct rb_sockaddr a;
+    memset(&a, 0, sizeof(a));
+    a.u.in4.sin_family = AF_INET;
+    a.u.in4.sin_port = htons(p);
+    cr_assert_eq(inet_pton(AF_INET, ip, &a.u.in4.sin_addr), 1);
+    a.len = sizeof(a.u.in4);
+    return a;
+}
+
 static int shard_start(struct rb_shard *s)
 {
     peer = rb_peer_new(s, 7, on_resp, NULL);
     cr_assert_not_null(peer);
-    cr_assert_eq(rb_peer_set_addr(peer, "localhost", port), 0);
+    struct rb_sockaddr a = v4("127.0.0.1", port);
+    if (use_v6) {
+        memset(&a, 0, sizeof(a));
+        a.u.in6.sin6_family = AF_INET6;
+        a.u.in6.sin6_port = htons(port);
+        a.u.in6.sin6_addr = in6addr_loopback;
+        a.len = sizeof(a.u.in6);
+    }
+    cr_assert_eq(rb_peer_set_addr(peer, &a), 0);
     send_one();
     return 0;
 }
@@ -152,13 +173,21 @@ static void run(enum server_mode m, bool listening, int requests, int64_t tmo)
     atomic_store(&answers, 0);
     atomic_store(&accepts, 0);
     atomic_store(&server_stop, false);
-    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    lfd = socket(use_v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(lfd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t al = sizeof(a);
-    cr_assert_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
-    port = ntohs(a.sin_port);
+    if (use_v6) {
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = in6addr_loopback};
+        cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+        socklen_t al = sizeof(a);
+        cr_assert_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+        port = ntohs(a.sin6_port);
+    } else {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+        socklen_t al = sizeof(a);
+        cr_assert_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+        port = ntohs(a.sin_port);
+    }
     if (listening) {
         cr_assert_eq(listen(lfd, 4), 0);
         cr_assert_eq(pthread_create(&srv, NULL, server, NULL), 0);
@@ -217,14 +246,37 @@ Test(peer, a_frame_over_the_limit_is_refused)
     cr_assert_eq(last_err, -EMSGSIZE, "err %d", last_err);
 }
 
-Test(peer, numeric_addresses_only)
+Test(peer, over_ipv6)
+{
+    use_v6 = true;
+    run(S_ECHO, true, 2, 5000);
+    use_v6 = false;
+    cr_assert_eq(last_err, 0, "err %d", last_err);
+    cr_assert_eq(rb_get_be32((const uint8_t *)last_body), 1001u, "not the second request's answer");
+    cr_assert_eq(memcmp(last_body + 4, "pong", 4), 0);
+    cr_assert_eq(atomic_load(&accepts), 1, "one connection for both requests");
+}
+
+Test(peer, resolved_addresses_only)
 {
     struct rb_shard s;
     memset(&s, 0, sizeof(s));
     struct rb_peer *p = rb_peer_new(&s, 1, on_resp, NULL);
-    cr_assert_eq(rb_peer_set_addr(p, "broker1.example", 9092), -EINVAL);
+    struct rb_sockaddr none;
+    memset(&none, 0, sizeof(none)); /* the coordinator could not resolve the name */
+    cr_assert_eq(rb_peer_set_addr(p, &none), -EINVAL);
     cr_assert_eq(rb_peer_send(p, (const uint8_t *)"x", 1, 16, 100), -EINVAL);
-    cr_assert_eq(rb_peer_set_addr(p, "10.1.2.3", 9092), 0);
+    struct rb_sockaddr a = v4("10.1.2.3", 9092);
+    cr_assert_eq(rb_peer_set_addr(p, &a), 0);
+    struct rb_sockaddr a6;
+    memset(&a6, 0, sizeof(a6));
+    a6.u.in6.sin6_family = AF_INET6;
+    a6.u.in6.sin6_port = htons(9092);
+    a6.u.in6.sin6_addr = in6addr_loopback;
+    a6.len = sizeof(a6.u.in6);
+    cr_assert_eq(rb_peer_set_addr(p, &a6), 0);
+    a6.len = sizeof(a6.u.in4); /* a family and a length that disagree */
+    cr_assert_eq(rb_peer_set_addr(p, &a6), -EINVAL);
     cr_assert(rb_peer_quiet(p));
     rb_peer_free(p);
 }
