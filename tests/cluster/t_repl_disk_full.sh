@@ -71,12 +71,17 @@ isr_without_f() {
 }
 wait_for 90 "broker $F out of every ISR (disk full)" isr_without_f
 info "broker $F out of every ISR $((SECONDS - t0)) s after its first ENOSPC (replica.lag.time.max.ms 3000)"
+for p in $(seq 0 $((RP_PARTS - 1))); do # from the logs: F's first ENOSPC on p, the leader's shrink
+    e=$(grep -m1 "replica append to $RP_T-$p: No space left" "$CL_DIR/broker-$F/broker.log" | cut -c13-24)
+    r=$(grep -h "$RP_T-$p: ISR .*(removed broker $F" "$CL_DIR"/broker-*/broker.log | tail -1 | cut -c13-24)
+    info "partition $p: first ENOSPC on $F at ${e:-never}, out of the ISR at ${r:-?}"
+done
 pid=$(cl_pid "$F")
 cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 c0=$(cpu)
 n0=$(grep -c 'No space left' "$CL_DIR/broker-$F/broker.log")
 for p in $(seq 0 $((RP_PARTS - 1))); do
-    secs=$(rp_wait_progress "$p" 20) || fail "partition $p: no acknowledgement with broker $F's disk full"
+    rp_wait_progress "$p" 20 >/dev/null || fail "partition $p: no acknowledgement with broker $F's disk full"
 done
 sleep 5
 kill -0 "$pid" 2>/dev/null || fail "broker $F died on a full disk"

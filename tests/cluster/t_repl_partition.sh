@@ -18,6 +18,7 @@
 # Needs root (unshare -n, iptables, setpriv).
 if [ -z "${RP_NETNS:-}" ]; then
     [ "$(id -u)" = 0 ] || { echo "FAIL: t_repl_partition: needs root (unshare -n, iptables)"; exit 1; }
+    # shellcheck disable=SC2016 # $0 expands in the inner bash
     RP_NETNS=1 exec unshare -n bash -c 'ip link set lo up && exec bash "$0"' "$0"
 fi
 . "$(dirname "$0")/lib_repl.sh"
@@ -42,7 +43,6 @@ for p in $(seq 0 $((RP_PARTS - 1))); do
     if [[ "$l" =~ ^[123]$ ]] && [ "$l" != "$c" ]; then P=$p L=$l && break; fi
 done
 [ -n "$P" ] || fail "no partition led by a broker other than the controller $c"
-a=$c
 st() { cl_q_get "/brokers/topics/$RP_T/partitions/$P/state" | "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 info "partition $P: leader $L (controller $c), ISR $(st "sorted(d['isr'])")"
 sleep 2
