@@ -41,7 +41,7 @@ for p in $led; do
     wait_for 30 "a new leader for partition $p" moved "$p"
     secs=$(rp_wait_progress "$p" 30) ||
         fail "partition $p: no acknowledgement within 30 s of its new leader"
-    info "partition $p: new leader $(cl_leader "$a" $RP_T "$p") at $(since) s into the pause; acknowledged ${secs} s later"
+    info "partition $p: new leader $(cl_leader "$a" $RP_T "$p") seen; acknowledged again $(since) s into the pause (${secs} s after the new leader was seen)"
 done
 # the new leaders keep acknowledging for a while, L still paused
 sleep 3
@@ -60,6 +60,10 @@ wait_for 60 "broker $L to re-register after SIGCONT" reg
 wait_for 90 "broker $L back in every ISR" rp_isr_full
 info "broker $L re-registered and back in every ISR $((SECONDS - tc)) s after SIGCONT"
 grep -i 'diverg\|truncat' "$CL_DIR/broker-$L/broker.log" | tail -3 | sed 's/^/info: broker log: /'
-for p in $led; do rp_wait_progress "$p" 30 >/dev/null || fail "partition $p: no acknowledgement after $L rejoined"; done
+for p in $led; do
+    rp_wait_progress "$p" 30 >/dev/null && continue
+    kill -0 "$RP_LOAD" 2>/dev/null || fail "the producer died after $L came back (a stale leader answered?): $(grep -m1 -o 'KafkaError{.*' "$T_TMP/load.out" | cut -c1-400)"
+    fail "partition $p: no acknowledgement after $L rejoined"
+done
 rp_load_stop
 rp_check
