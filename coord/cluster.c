@@ -321,6 +321,7 @@ int rb_cl_open_local(struct rb_coord *c, const struct rb_topic_meta *t, int32_t 
 static void publish_done(struct rb_shard *s, void *arg)
 {
     struct rb_cluster *cl = arg;
+    rb_cl_lease_applied(cl);
     if (!cl->deferred || atomic_load(&s->rt->stopping))
         return;
     cl->deferred = false;
@@ -372,12 +373,15 @@ void rb_cl_wait_add(struct rb_shard *cs, struct rb_cluster *cl, struct rb_coord_
     check_waits(cs, cl, false);
 }
 
+static bool cl_pending(const struct rb_cluster *cl);
+
 /* Publish the view as a new snapshot: open the partitions that became local,
  * hand them to their shards, drop those that are no longer here. */
 static void publish(struct rb_shard *cs, struct rb_cluster *cl)
 {
     struct rb_coord *c = cl->c;
     cl->view_changed = false;
+    rb_cl_lease_published(cl, !cl_pending(cl));
     struct rb_metadata *next = rb_cl_build_md(cl, c->md, NULL, 0);
     snprintf(next->cluster_id, sizeof(next->cluster_id), "%s", c->md->cluster_id);
     struct rb_partition_handoff *adopt = NULL, *drop = NULL;
@@ -458,8 +462,13 @@ void rb_cl_sync(struct rb_shard *cs, struct rb_cluster *cl)
             break;
     }
     rb_cs_step(cl);
-    if (cl->view_changed && cs)
+    if (cl->view_changed && cs) {
         publish(cs, cl);
+    } else if (cl->view_changed && cl->lease_hold) {
+        /* detached (no shards: the simulator, tools): the view read is all there is */
+        rb_cl_lease_published(cl, !cl_pending(cl));
+        rb_cl_lease_applied(cl);
+    }
     if (cs)
         check_waits(cs, cl, false);
     bool again;

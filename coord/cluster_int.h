@@ -101,6 +101,11 @@ struct rb_cluster {
 
     /* leader lease: monotonic ms until which this broker may accept writes */
     _Atomic int64_t lease_until;
+    /* After a session expiry no lease is granted until a view read in the new
+     * session has been published and applied by every shard (until then a shard's
+     * snapshot may still name this broker leader of partitions moved meanwhile). */
+    bool lease_hold;
+    uint64_t pub_seq, pub_done_seq, hold_release_seq; /* publications: made, applied */
     int64_t next_renew_ms;
     struct rb_timer lease_timer;
     struct rb_timer retry_timer;
@@ -139,8 +144,15 @@ void rb_cl_topic_free(struct rb_cl_topic *t);
 void rb_cl_dyn_free(struct rb_dyn_config_kv *d, int n);
 
 /* ---- cluster_open.c ---- */
-/* A quorum round trip that, when it succeeds, extends the leader lease. */
+/* A quorum round trip that, when it succeeds, extends the leader lease (unless
+ * lease_hold). */
 void rb_cl_renew_lease(struct rb_cluster *cl);
+/* The lease hold after an expiry: set it; a publication made (complete: of a view
+ * with nothing left to read); a publication applied by every shard (the one that
+ * releases the hold renews the lease). */
+void rb_cl_lease_hold(struct rb_cluster *cl);
+void rb_cl_lease_published(struct rb_cluster *cl, bool complete);
+void rb_cl_lease_applied(struct rb_cluster *cl);
 /* After an expiry: a new session, registered again; false when it failed. */
 bool rb_cl_reconnect(struct rb_cluster *cl);
 

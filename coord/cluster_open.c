@@ -123,7 +123,9 @@ void rb_cl_renew_lease(struct rb_cluster *cl)
     int64_t t0 = rb_mono_ms();
     cl->next_renew_ms = t0 + RB_MAX(cl->session_ms / 6, 100);
     int r = rb_quorum_exists(cl->q, path, false, NULL);
-    if (r == 0) {
+    if (r == 0 && cl->lease_hold) {
+        atomic_store(&cl->lease_until, 0); /* the new session's view is not out yet */
+    } else if (r == 0) {
         atomic_store(&cl->lease_until,
                      RB_DEFECT(NO_LEADER_LEASE) ? INT64_MAX : t0 + cl->session_ms / 2);
     } else if (r == -ENOENT) { /* our registration vanished: make it again */
@@ -133,6 +135,30 @@ void rb_cl_renew_lease(struct rb_cluster *cl)
             RB_WARN(COMP, "%s", err);
     } else {
         rb_cl_quorum_error(cl, r);
+    }
+}
+
+void rb_cl_lease_hold(struct rb_cluster *cl)
+{
+    cl->lease_hold = true;
+    cl->hold_release_seq = 0;
+    atomic_store(&cl->lease_until, 0);
+}
+
+void rb_cl_lease_published(struct rb_cluster *cl, bool complete)
+{
+    cl->pub_seq++;
+    if (cl->lease_hold && complete && !cl->hold_release_seq)
+        cl->hold_release_seq = cl->pub_seq;
+}
+
+void rb_cl_lease_applied(struct rb_cluster *cl)
+{
+    cl->pub_done_seq++;
+    if (cl->lease_hold && cl->hold_release_seq && cl->pub_done_seq >= cl->hold_release_seq) {
+        cl->lease_hold = false;
+        RB_INFO(COMP, "the view of the new session is applied: writes accepted again");
+        rb_cl_renew_lease(cl);
     }
 }
 
@@ -158,7 +184,7 @@ static int open_session(struct rb_cluster *cl, char *err, size_t errlen)
 /* After an expiry: a new session, registered again; false when it failed (retried). */
 bool rb_cl_reconnect(struct rb_cluster *cl)
 {
-    atomic_store(&cl->lease_until, 0);
+    rb_cl_lease_hold(cl);
     if (cl->is_controller)
         RB_WARN(COMP, "session expired: no longer the controller");
     cl->is_controller = false;
@@ -176,8 +202,9 @@ bool rb_cl_reconnect(struct rb_cluster *cl)
         return false;
     }
     cl->session_lost = false;
-    rb_cl_renew_lease(cl);
+    rb_cl_renew_lease(cl); /* the registration's round trip; no lease while held */
     rb_cl_mark_all_dirty(cl);
+    cl->view_changed = true; /* published even when nothing changed: releases the hold */
     RB_INFO(COMP, "registered again as broker %d after the session expired", cl->self);
     return true;
 }
