@@ -132,6 +132,7 @@ int rb_part_codec_from_config(const char *value)
 
 int64_t rb_part_validate_first_bytes = (int64_t)1 << 20;
 int64_t rb_part_validate_turn_bytes = (int64_t)2 << 20;
+int64_t rb_part_validate_inline_bytes = (int64_t)1 << 20;
 
 /* Batches the owner will rebuild for compression.type (codec != target) are
  * deep-validated there, on their records as decompressed for the rebuild; the
@@ -146,6 +147,7 @@ int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int3
         return RB_KERR_CORRUPT_MESSAGE;
     uint32_t total = (uint32_t)len;
     RB_ASSERT(vs->off <= total);
+    RB_ASSERT(vs->job.state == RB_VJOB_IDLE || vs->job.state == RB_VJOB_DONE);
     bool first = true;
     while (vs->off < total) {
         if (!first && *budget <= 0)
@@ -164,16 +166,39 @@ int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int3
         if (codec > RB_CODEC_MAX || (codec == RB_CODEC_ZSTD && !zstd_ok))
             return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE; /* Kafka: zstd needs v7+ */
         if (target >= 0 && codec != target) {
-            vs->recompress = true; /* the owner validates while rebuilding */
+            vs->recompress = true;                  /* the owner validates while rebuilding */
+        } else if (vs->job.state == RB_VJOB_DONE) { /* back from the validator thread */
+            RB_ASSERT(vs->job.batch == b);
+            vs->job.state = RB_VJOB_IDLE;
+            cost += (int64_t)vs->job.out_bytes;
+            st = (enum rb_batch_status)vs->job.status;
+            if (st != RB_BATCH_OK)
+                return batch_error(st);
+            struct rb_ts_range ts = {vs->job.ts_min, vs->job.ts_max};
+            int16_t err = ts_check(tsr, &ts);
+            if (err)
+                return err;
         } else {
             struct rb_codec_ctx *c = rb_part_codec(ps);
             if (!c)
                 return RB_KERR_UNKNOWN_SERVER_ERROR;
             struct rb_ts_range ts;
-            st = rb_batch_deep_validate(c, b, &bi, rb_decomp_cap(max_bytes), &ts);
+            size_t cap = rb_decomp_cap(max_bytes);
+            bool handoff = ps->vt && !vs->no_handoff && codec != RB_CODEC_NONE &&
+                           (size_t)rb_part_validate_inline_bytes < cap;
+            st = rb_batch_deep_validate(c, b, &bi,
+                                        handoff ? (size_t)rb_part_validate_inline_bytes : cap, &ts);
             if (codec != RB_CODEC_NONE) {
                 cost += (int64_t)rb_codec_last_out(c);
                 rb_codec_trim(c); /* a bomb's scratch is not kept between steps */
+            }
+            if (handoff && st == RB_BATCH_TOO_LARGE) {
+                /* more than the shard decompresses in one piece: the validator
+                 * thread does it under the full cap (the same answer) */
+                vs->job = (struct rb_part_vjob){
+                    .batch = b, .len = bytes, .cap = cap, .state = RB_VJOB_WANTED};
+                *budget -= cost;
+                return RB_KERR_NONE;
             }
             if (st != RB_BATCH_OK)
                 return batch_error(st);
@@ -196,7 +221,7 @@ int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t l
                          int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
                          bool zstd_ok, bool *recompress)
 {
-    struct rb_part_vstate vs = {0};
+    struct rb_part_vstate vs = {.no_handoff = true};
     int64_t budget = INT64_MAX;
     int16_t err =
         rb_part_validate_step(ps, rec, len, max_bytes, target, tsr, zstd_ok, &vs, &budget);

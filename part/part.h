@@ -318,10 +318,30 @@ int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t l
                          bool zstd_ok, bool *recompress);
 /* Validation in steps, so one request cannot hold the shard for long: where a
  * partition's records have been validated up to, and what was found so far. */
+/* One compressed batch handed to the validator thread (part/vthread.c): its
+ * bytes (owned by the caller, which keeps them until done ran), the cap, and
+ * what deep validation found (an enum rb_batch_status, the records' timestamps,
+ * the bytes decompressed). done runs on the submitting shard. */
+struct rb_part_vjob {
+    const uint8_t *batch;
+    uint32_t len;
+    size_t cap;
+    int status;
+    int64_t ts_min, ts_max;
+    uint64_t out_bytes;
+    uint8_t state; /* RB_VJOB_* */
+    void (*done)(struct rb_part_vjob *j);
+    void *arg;
+};
+enum { RB_VJOB_IDLE, RB_VJOB_WANTED, RB_VJOB_OUT, RB_VJOB_DONE };
 struct rb_part_vstate {
     uint32_t off; /* bytes of the records validated (a batch boundary) */
     int n_batches;
     bool recompress;
+    /* RB_VJOB_WANTED: the batch at off goes to the validator thread (the caller
+     * sets job.done/arg and calls rb_part_vjob_submit; when done ran, step again) */
+    struct rb_part_vjob job;
+    bool no_handoff; /* every batch on the shard (rb_part_validate) */
 };
 /* Per-turn budgets of validation work (bytes read plus bytes decompressed): on
  * arrival (1 MiB), then each later loop turn (2 MiB). A batch is never split: one
@@ -339,6 +359,35 @@ extern int64_t rb_part_validate_first_bytes, rb_part_validate_turn_bytes;
 int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
                               int32_t max_bytes, int target_codec, const struct rb_part_ts_rule *ts,
                               bool zstd_ok, struct rb_part_vstate *vs, int64_t *budget);
+/* A compressed batch is first decompressed on the shard under this cap (1 MiB);
+ * one that needs more goes to the shard's validator thread, if it has one
+ * (rb_part_set_vthread), else is done on the shard under the full cap. */
+extern int64_t rb_part_validate_inline_bytes;
+/* The broker starts a validator thread (the simulator clears it: its shards are
+ * stepped deterministically and validate everything on the shard). */
+extern bool rb_part_vthread_enabled;
+
+/* ---- the validator thread (part/vthread.c) ---- */
+struct rb_vthread;
+/* One per broker, for n_shards shards; NULL on failure. Freed after the shards
+ * stopped (rb_vthread_free finishes the jobs submitted before). */
+struct rb_vthread *rb_vthread_new(int n_shards);
+void rb_vthread_free(struct rb_vthread *vt);
+/* Thread-level API (the shard glue below uses it; unit tests call it directly):
+ * submit from shard's thread (-EAGAIN: its ring is full), reap its finished jobs
+ * (NULL: none), the eventfd written after each completion, jobs done so far. */
+int rb_vthread_submit(struct rb_vthread *vt, int shard, struct rb_part_vjob *j);
+struct rb_part_vjob *rb_vthread_reap(struct rb_vthread *vt, int shard);
+int rb_vthread_efd(const struct rb_vthread *vt, int shard);
+uint64_t rb_vthread_jobs(const struct rb_vthread *vt);
+/* The shard's validator thread and its index there (before the shard starts). */
+void rb_part_set_vthread(struct rb_part_shard *ps, struct rb_vthread *vt, int shard);
+/* Hand j (state RB_VJOB_WANTED, done/arg set) to the validator thread: 0 (j is
+ * out; j->done runs on this shard in a later turn with state RB_VJOB_DONE) or
+ * -EAGAIN (the queue is full: try again next turn). The shard is not idle
+ * (rb_part_idle) while jobs are out. */
+int rb_part_vjob_submit(struct rb_part_shard *ps, struct rb_part_vjob *j);
+
 /* Bytes the shard's codec scratch decompressed so far (ListOffsets and the
  * validation measure their work with it). */
 uint64_t rb_part_codec_work(struct rb_part_shard *ps);

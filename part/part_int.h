@@ -87,6 +87,14 @@ struct rb_part_shard {
     struct rb_timer isr_timer;
     struct rb_part_stats stats;
     struct rb_part_metrics m;
+    /* part/vthread.c: the validator thread, this shard's index there, jobs out,
+     * the read armed on its eventfd */
+    struct rb_vthread *vt;
+    int vt_idx;
+    int vt_out;
+    bool vt_armed;
+    uint64_t vt_buf;
+    struct rb_io vt_io;
 };
 
 /* Single-writer counter add: no locked read-modify-write on the hot path. */

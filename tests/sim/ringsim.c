@@ -76,6 +76,7 @@ static void pick_props(void)
     bool tiny = sim_below(2) == 0;
     rb_part_validate_first_bytes = tiny ? 1 : (int64_t)1 << 20;
     rb_part_validate_turn_bytes = tiny ? 1 : (int64_t)2 << 20;
+    rb_part_vthread_enabled = false; /* shards are stepped, not threads */
     rb_net_lookup_turn_bytes = tiny ? 0 : (int64_t)2 << 20;
 }
 
