@@ -242,7 +242,7 @@ static void resume(struct rb_shard *s, void *arg);
 static void job_done(struct rb_part_vjob *j)
 {
     struct rb_request *req = j->arg;
-    resume(rb_req_shard(req), req);
+    resume(rb_self(), req); /* req->conn may be gone: not rb_req_shard */
 }
 
 /* Validation goes on later: when the batch handed to the validator thread is
