@@ -3,8 +3,9 @@
  * row 7): a big compressed batch deep-validated there gives the answer the shard
  * gives (valid, corrupt late in the stream, over the cap), validation in steps
  * that hands batches off gives the answer of one go, many jobs through the
- * bounded queue all come back, and freeing the thread with jobs out (a broker
- * stopping) finishes them first.
+ * bounded queue all come back, freeing the thread with jobs out (a broker
+ * stopping) finishes them first, and on a shard's ring (rb_part_vjob_submit) a job
+ * comes back through the eventfd read, the shard not idle while it is out.
  */
 #include "part_test_util.h"
 #include "storage/compress.h"
@@ -225,4 +226,62 @@ Test(part_vthread, uncompressed_batches_stay_on_the_shard_and_append)
     cr_assert(rb_part_idle(pt_ps));
     rb_part_set_vthread(pt_ps, NULL, 0);
     rb_vthread_free(vt);
+}
+
+static int g_done_calls;
+static void count_done(struct rb_part_vjob *j)
+{
+    cr_assert_eq(j->state, RB_VJOB_DONE);
+    g_done_calls++;
+}
+
+/* Reap the shard ring's completions (bounded wait) until *calls reaches want. */
+static void ring_until(struct io_uring *ring, int *calls, int want)
+{
+    for (int i = 0; i < 200 && *calls < want; i++) {
+        struct __kernel_timespec ts = {.tv_nsec = 100 * 1000 * 1000};
+        struct io_uring_cqe *cqe;
+        io_uring_submit(ring);
+        if (io_uring_wait_cqe_timeout(ring, &cqe, &ts) != 0)
+            continue;
+        struct rb_io *io = io_uring_cqe_get_data(cqe);
+        int res = cqe->res;
+        io_uring_cqe_seen(ring, cqe);
+        if (io)
+            io->cb(io, res, 0);
+    }
+    cr_assert_eq(*calls, want, "jobs back through the ring: %d of %d", *calls, want);
+}
+
+Test(part_vthread, shard_ring_gets_jobs_back_and_is_busy_meanwhile)
+{
+    cr_assert_eq(io_uring_queue_init(64, &pt_shard.ring, 0), 0);
+    struct rb_vthread *vt = rb_vthread_new(1);
+    cr_assert_not_null(vt);
+    rb_part_set_vthread(pt_ps, vt, 0);
+    uint32_t len = build_big(RB_CODEC_ZSTD, 5);
+    struct rb_part_vjob j[3];
+    g_done_calls = 0;
+    for (int i = 0; i < 3; i++) {
+        j[i] = (struct rb_part_vjob){.batch = g_batch,
+                                     .len = len,
+                                     .cap = RB_DECOMP_CAP_MIN,
+                                     .state = RB_VJOB_WANTED,
+                                     .done = count_done};
+        cr_assert_eq(rb_part_vjob_submit(pt_ps, &j[i]), 0);
+        cr_assert_eq(j[i].state, RB_VJOB_OUT);
+    }
+    cr_assert_not(rb_part_idle(pt_ps), "jobs out: a stopping shard must wait");
+    ring_until(&pt_shard.ring, &g_done_calls, 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(j[i].status, RB_BATCH_OK);
+    cr_assert(rb_part_idle(pt_ps));
+    /* again after the ring went quiet: the read is armed anew */
+    j[0].state = RB_VJOB_WANTED;
+    cr_assert_eq(rb_part_vjob_submit(pt_ps, &j[0]), 0);
+    ring_until(&pt_shard.ring, &g_done_calls, 4);
+    cr_assert(rb_part_idle(pt_ps));
+    rb_part_set_vthread(pt_ps, NULL, 0);
+    rb_vthread_free(vt);
+    io_uring_queue_exit(&pt_shard.ring);
 }
