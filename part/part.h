@@ -374,7 +374,8 @@ struct rb_vthread;
 struct rb_vthread *rb_vthread_new(int n_shards);
 void rb_vthread_free(struct rb_vthread *vt);
 /* Thread-level API (the shard glue below uses it; unit tests call it directly):
- * submit from shard's thread (-EAGAIN: its ring is full), reap its finished jobs
+ * submit from shard's thread (-EAGAIN: it has 8 jobs submitted and not reaped
+ * yet), reap its finished jobs
  * (NULL: none), the eventfd written after each completion, jobs done so far. */
 int rb_vthread_submit(struct rb_vthread *vt, int shard, struct rb_part_vjob *j);
 struct rb_part_vjob *rb_vthread_reap(struct rb_vthread *vt, int shard);

@@ -38,7 +38,8 @@ struct vt_ring {
 
 struct vt_shard {
     struct vt_ring sub, done;
-    int efd; /* the thread writes it after a completion */
+    int efd;      /* the thread writes it after a completion */
+    unsigned out; /* submitted, not reaped yet (the shard's): at most RB_VT_SLOTS */
 };
 
 struct rb_vthread {
@@ -111,7 +112,8 @@ static void *vt_main(void *arg)
             while ((j = ring_pop(&vt->sh[i].sub))) {
                 run_job(vt, j);
                 /* at most RB_VT_SLOTS out per shard: the done ring has room */
-                RB_ASSERT(ring_push(&vt->sh[i].done, j));
+                bool pushed = ring_push(&vt->sh[i].done, j);
+                RB_ASSERT(pushed);
                 efd_kick(vt->sh[i].efd);
                 any = true;
             }
@@ -170,8 +172,13 @@ void rb_vthread_free(struct rb_vthread *vt)
 int rb_vthread_submit(struct rb_vthread *vt, int shard, struct rb_part_vjob *j)
 {
     RB_ASSERT(shard >= 0 && shard < vt->n);
-    if (!ring_push(&vt->sh[shard].sub, j))
+    struct vt_shard *sh = &vt->sh[shard];
+    /* counting the finished ones not reaped yet: the done ring never overflows */
+    if (sh->out >= RB_VT_SLOTS)
         return -EAGAIN;
+    bool pushed = ring_push(&sh->sub, j);
+    RB_ASSERT(pushed); /* it holds at most out jobs */
+    sh->out++;
     efd_kick(vt->efd);
     return 0;
 }
@@ -179,7 +186,10 @@ int rb_vthread_submit(struct rb_vthread *vt, int shard, struct rb_part_vjob *j)
 struct rb_part_vjob *rb_vthread_reap(struct rb_vthread *vt, int shard)
 {
     RB_ASSERT(shard >= 0 && shard < vt->n);
-    return ring_pop(&vt->sh[shard].done);
+    struct rb_part_vjob *j = ring_pop(&vt->sh[shard].done);
+    if (j)
+        vt->sh[shard].out--;
+    return j;
 }
 
 int rb_vthread_efd(const struct rb_vthread *vt, int shard)

@@ -140,6 +140,15 @@ Test(part_vthread, bounded_queue_and_free_with_jobs_out)
         back++;
     }
     cr_assert_gt(full, 0, "40 jobs of 4 MB never filled a queue of 8");
+    /* finished but not reaped jobs count: 8 out, all done, still full */
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(rb_vthread_submit(vt, 0, &jobs[i]), 0);
+    for (int w = 0; w < 20000 && rb_vthread_jobs(vt) < N + 8; w++)
+        usleep(1000);
+    cr_assert_eq(rb_vthread_jobs(vt), N + 8);
+    cr_assert_eq(rb_vthread_submit(vt, 0, &jobs[8]), -EAGAIN);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(wait_job(vt), &jobs[i]);
     /* a broker stopping: jobs still out are finished before the thread ends */
     for (int i = 0; i < 8; i++) {
         jobs[i].status = -1;
