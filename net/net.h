@@ -125,6 +125,7 @@ struct rb_net {
      * turn), and every produce or lookup behind them: later turns, in order
      * (net/fanout.c) */
     struct rb_fan_item *lo_head, *lo_tail;
+    struct rb_fan_item *lo_wait; /* a produce whose rebuild is on the validator thread */
     bool lo_posted;
     int64_t lo_spent;
 };

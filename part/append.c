@@ -234,7 +234,7 @@ int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t l
  * shard's codec scratch (decompress, deep-validate, recompress) and point *out
  * and *obi at the new batch, valid until the shard's next codec use; otherwise
  * *out = b, *obi = *bi. Returns an enum rb_kerr (0 = append *out). */
-static int16_t rebuild(struct rb_part_shard *ps, const struct rb_part_append *a, const uint8_t *b,
+static int16_t rebuild(struct rb_part_shard *ps, struct rb_part_append *a, const uint8_t *b,
                        const struct rb_batch_info *bi, const uint8_t **out,
                        struct rb_batch_info *obi)
 {
@@ -242,12 +242,23 @@ static int16_t rebuild(struct rb_part_shard *ps, const struct rb_part_append *a,
     *obi = *bi;
     if (!a->recompress || (bi->attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == a->codec)
         return RB_KERR_NONE;
-    struct rb_codec_ctx *c = rb_part_codec(ps);
-    if (!c)
-        return RB_KERR_UNKNOWN_SERVER_ERROR;
     struct rb_ts_range ts;
-    enum rb_batch_status st =
-        rb_batch_recompress(c, b, bi, a->codec, rb_decomp_cap(a->max_bytes), out, obi, &ts);
+    enum rb_batch_status st;
+    if (a->pre.state == RB_VJOB_DONE && a->pre.batch == b) { /* made before (prepare) */
+        st = (enum rb_batch_status)a->pre.status;
+        ts = (struct rb_ts_range){a->pre.ts_min, a->pre.ts_max};
+        if (st == RB_BATCH_OK) {
+            *out = a->pre.out;
+            st = rb_batch_parse(a->pre.out, a->pre.out_len, obi);
+        }
+        if (a->pre.out_scratch) /* good for this once only (a parked retry rebuilds) */
+            a->pre = (struct rb_part_vjob){0};
+    } else {
+        struct rb_codec_ctx *c = rb_part_codec(ps);
+        if (!c)
+            return RB_KERR_UNKNOWN_SERVER_ERROR;
+        st = rb_batch_recompress(c, b, bi, a->codec, rb_decomp_cap(a->max_bytes), out, obi, &ts);
+    }
     if (st != RB_BATCH_OK)
         return batch_error(st);
     int16_t err = ts_check(&a->ts, &ts);
@@ -257,6 +268,51 @@ static int16_t rebuild(struct rb_part_shard *ps, const struct rb_part_append *a,
     if (rb_batch_total_bytes(obi) > (uint32_t)a->max_bytes)
         return RB_KERR_MESSAGE_TOO_LARGE;
     return RB_KERR_NONE;
+}
+
+bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a)
+{
+    struct rb_batch_info bi;
+    size_t cap = rb_decomp_cap(a->max_bytes);
+    if (!ps->vt || !a->recompress || a->pre.state != RB_VJOB_IDLE ||
+        (size_t)rb_part_validate_inline_bytes >= cap ||
+        rb_batch_validate(a->records, a->len, &bi) != RB_BATCH_OK ||
+        (bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == a->codec)
+        return false; /* nothing to prepare: rb_part_append does it all */
+    struct rb_codec_ctx *c = rb_part_codec(ps);
+    if (!c)
+        return false;
+    const uint8_t *o;
+    struct rb_batch_info obi;
+    struct rb_ts_range ts = {INT64_MAX, INT64_MIN};
+    enum rb_batch_status st = rb_batch_recompress(
+        c, a->records, &bi, a->codec, (size_t)rb_part_validate_inline_bytes, &o, &obi, &ts);
+    a->pre = (struct rb_part_vjob){.batch = a->records,
+                                   .len = rb_batch_total_bytes(&bi),
+                                   .cap = cap,
+                                   .rebuild = true,
+                                   .target = a->codec,
+                                   .status = (int)st,
+                                   .ts_min = ts.min,
+                                   .ts_max = ts.max};
+    if (st == RB_BATCH_TOO_LARGE) { /* more than the shard does in one piece */
+        a->pre.state = RB_VJOB_WANTED;
+        return true;
+    }
+    a->pre.state = RB_VJOB_DONE; /* its answer, made here: for the append at once */
+    a->pre.out_scratch = true;
+    if (st == RB_BATCH_OK) {
+        a->pre.out = (uint8_t *)o;
+        a->pre.out_len = rb_batch_total_bytes(&obi);
+    }
+    return false;
+}
+
+void rb_part_vjob_release(struct rb_part_vjob *j)
+{
+    if (!j->out_scratch)
+        free(j->out);
+    *j = (struct rb_part_vjob){0};
 }
 
 /* Kafka's idempotent-producer rules for one batch of a before it is appended:

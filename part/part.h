@@ -68,6 +68,31 @@ struct rb_part_ts_rule {
     int64_t before_ms, after_ms;
 };
 
+/* One compressed batch handed to the validator thread (part/vthread.c): its
+ * bytes (owned by the caller, which keeps them until done ran), the cap, and
+ * what deep validation found (an enum rb_batch_status, the records' timestamps,
+ * the bytes decompressed). done runs on the submitting shard. */
+struct rb_part_vjob {
+    const uint8_t *batch;
+    uint32_t len;
+    size_t cap;
+    int status;
+    int64_t ts_min, ts_max;
+    uint64_t out_bytes;
+    /* rebuild (rb_part_rebuild_prepare), else deep validation: with the target
+     * codec; the rebuilt batch, malloc'd (rb_part_vjob_release frees it) unless
+     * out_scratch (in the shard's codec scratch, good for the next rebuild only) */
+    bool rebuild;
+    uint8_t target;
+    bool out_scratch;
+    uint8_t *out;
+    uint32_t out_len;
+    uint8_t state; /* RB_VJOB_* */
+    void (*done)(struct rb_part_vjob *j);
+    void *arg;
+};
+enum { RB_VJOB_IDLE, RB_VJOB_WANTED, RB_VJOB_OUT, RB_VJOB_DONE };
+
 /* One partition's records of a produce (validated with rb_part_validate). */
 struct rb_part_append {
     struct rb_part_item it;
@@ -84,6 +109,9 @@ struct rb_part_append {
      * got it within timeout_ms of its durable append (the produce's; <= 0: no
      * bound, as internal appends use) */
     int32_t timeout_ms;
+    /* the rebuilt batch when it was made before rb_part_append (state
+     * RB_VJOB_DONE: rb_part_rebuild_prepare; zeroed: none) */
+    struct rb_part_vjob pre;
     /* answer */
     int64_t base_offset;
     int64_t log_append_time;
@@ -318,22 +346,6 @@ int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t l
                          bool zstd_ok, bool *recompress);
 /* Validation in steps, so one request cannot hold the shard for long: where a
  * partition's records have been validated up to, and what was found so far. */
-/* One compressed batch handed to the validator thread (part/vthread.c): its
- * bytes (owned by the caller, which keeps them until done ran), the cap, and
- * what deep validation found (an enum rb_batch_status, the records' timestamps,
- * the bytes decompressed). done runs on the submitting shard. */
-struct rb_part_vjob {
-    const uint8_t *batch;
-    uint32_t len;
-    size_t cap;
-    int status;
-    int64_t ts_min, ts_max;
-    uint64_t out_bytes;
-    uint8_t state; /* RB_VJOB_* */
-    void (*done)(struct rb_part_vjob *j);
-    void *arg;
-};
-enum { RB_VJOB_IDLE, RB_VJOB_WANTED, RB_VJOB_OUT, RB_VJOB_DONE };
 struct rb_part_vstate {
     uint32_t off; /* bytes of the records validated (a batch boundary) */
     int n_batches;
@@ -388,6 +400,15 @@ void rb_part_set_vthread(struct rb_part_shard *ps, struct rb_vthread *vt, int sh
  * -EAGAIN (the queue is full: try again next turn). The shard is not idle
  * (rb_part_idle) while jobs are out. */
 int rb_part_vjob_submit(struct rb_part_shard *ps, struct rb_part_vjob *j);
+
+/* Before rb_part_append of a (owner shard): when a asks for a rebuild of a
+ * batch that decompresses to more than rb_part_validate_inline_bytes and the
+ * shard has a validator thread, a->pre is left RB_VJOB_WANTED (returns true):
+ * the caller sets done/arg, submits it (rb_part_vjob_submit) and appends once it
+ * is back; else a smaller rebuild is made here for the append that follows at
+ * once (false). rb_part_vjob_release(&a->pre) once a was answered. */
+bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a);
+void rb_part_vjob_release(struct rb_part_vjob *j);
 
 /* Bytes the shard's codec scratch decompressed so far (ListOffsets and the
  * validation measure their work with it). */

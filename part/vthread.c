@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -91,7 +92,21 @@ static void run_job(struct rb_vthread *vt, struct rb_part_vjob *j)
     enum rb_batch_status st = rb_batch_parse(j->batch, j->len, &bi);
     if (st == RB_BATCH_OK && !vt->codec)
         st = RB_BATCH_NOMEM;
-    if (st == RB_BATCH_OK) {
+    if (st == RB_BATCH_OK && j->rebuild) { /* a rebuild: its batch to keep */
+        const uint8_t *o;
+        struct rb_batch_info obi;
+        st = rb_batch_recompress(vt->codec, j->batch, &bi, j->target, j->cap, &o, &obi, &ts);
+        j->out_bytes = rb_codec_last_out(vt->codec);
+        if (st == RB_BATCH_OK) {
+            j->out_len = rb_batch_total_bytes(&obi);
+            j->out = malloc(j->out_len);
+            if (j->out)
+                memcpy(j->out, o, j->out_len);
+            else
+                st = RB_BATCH_NOMEM;
+        }
+        rb_codec_trim(vt->codec);
+    } else if (st == RB_BATCH_OK) {
         st = rb_batch_deep_validate(vt->codec, j->batch, &bi, j->cap, &ts);
         j->out_bytes = rb_codec_last_out(vt->codec);
         rb_codec_trim(vt->codec); /* a bomb's scratch is not kept */
