@@ -14,7 +14,8 @@
  * Topic compression.type (else broker compression.type; "producer" keeps what
  * the producer sent): a batch of another codec is rebuilt by the owner shard just
  * before its append (part/append.c: decompress, deep-validate, recompress,
- * new CRC), in that shard's codec scratch. Errors: malformed inner records
+ * new CRC), in that shard's codec scratch, or on the validator thread when it
+ * decompresses to more than 1 MiB (net/fanout.c waits for it). Errors: malformed inner records
  * INVALID_RECORD (87), records that do not decompress CORRUPT_MESSAGE (2; Kafka
  * answers UNKNOWN_SERVER_ERROR there), decompressed size over rb_decomp_cap or a
  * rebuilt batch over max.message.bytes MESSAGE_TOO_LARGE (10), more than one batch

@@ -1,8 +1,10 @@
 /*
  * part/vthread.c - the validator thread: big compressed batches are decompressed
- * and deep-validated off the shards (issue 13 row 7), so one batch cannot hold a
- * shard's other connections for the time it takes to decompress up to the
- * decompression cap (tens of milliseconds, seconds on a loaded machine).
+ * and deep-validated (Produce validation), or rebuilt for compression.type (the
+ * owner's rebuild, into a malloc'd batch the append uses), off the shards (issue
+ * 13 row 7), so one batch cannot hold a shard's other connections for the time it
+ * takes to decompress up to the decompression cap (tens of milliseconds, seconds
+ * on a loaded machine).
  *
  * Owns: the thread (one per broker, not pinned), its codec context, and per shard
  * a bounded submission ring (shard -> thread) and completion ring (thread ->
