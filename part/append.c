@@ -184,7 +184,7 @@ int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int3
                 return RB_KERR_UNKNOWN_SERVER_ERROR;
             struct rb_ts_range ts;
             size_t cap = rb_decomp_cap(max_bytes);
-            bool handoff = ps->vt && !vs->no_handoff && codec != RB_CODEC_NONE &&
+            bool handoff = (ps->vt || ps->vt_sim) && !vs->no_handoff && codec != RB_CODEC_NONE &&
                            (size_t)rb_part_validate_inline_bytes < cap;
             st = rb_batch_deep_validate(c, b, &bi,
                                         handoff ? (size_t)rb_part_validate_inline_bytes : cap, &ts);
@@ -244,6 +244,8 @@ static int16_t rebuild(struct rb_part_shard *ps, struct rb_part_append *a, const
         return RB_KERR_NONE;
     struct rb_ts_range ts;
     enum rb_batch_status st;
+    if (a->pre.state == RB_VJOB_DONE && a->pre.out_scratch && a->pre.gen != ps->codec_gen)
+        a->pre = (struct rb_part_vjob){0}; /* the scratch was used since (a parked append) */
     if (a->pre.state == RB_VJOB_DONE && a->pre.batch == b) { /* made before (prepare) */
         st = (enum rb_batch_status)a->pre.status;
         ts = (struct rb_ts_range){a->pre.ts_min, a->pre.ts_max};
@@ -274,7 +276,7 @@ bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a)
 {
     struct rb_batch_info bi;
     size_t cap = rb_decomp_cap(a->max_bytes);
-    if (!ps->vt || !a->recompress || a->pre.state != RB_VJOB_IDLE ||
+    if ((!ps->vt && !ps->vt_sim) || !a->recompress || a->pre.state != RB_VJOB_IDLE ||
         (size_t)rb_part_validate_inline_bytes >= cap ||
         rb_batch_validate(a->records, a->len, &bi) != RB_BATCH_OK ||
         (bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == a->codec)
@@ -301,6 +303,7 @@ bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a)
     }
     a->pre.state = RB_VJOB_DONE; /* its answer, made here: for the append at once */
     a->pre.out_scratch = true;
+    a->pre.gen = ps->codec_gen; /* good until the scratch's next use */
     if (st == RB_BATCH_OK) {
         a->pre.out = (uint8_t *)o;
         a->pre.out_len = rb_batch_total_bytes(&obi);

@@ -85,6 +85,7 @@ struct rb_part_vjob {
     bool rebuild;
     uint8_t target;
     bool out_scratch;
+    uint64_t gen; /* out_scratch: the shard's codec generation it is good for */
     uint8_t *out;
     uint32_t out_len;
     uint8_t state; /* RB_VJOB_* */
@@ -378,6 +379,10 @@ extern int64_t rb_part_validate_inline_bytes;
 /* The broker starts a validator thread (the simulator clears it: its shards are
  * stepped deterministically and validate everything on the shard). */
 extern bool rb_part_vthread_enabled;
+/* Without a thread, shards still hand batches off, to themselves: the job runs
+ * on the shard when submitted and is answered next turn (the simulator sets it,
+ * so that its stepped shards go through every hand-off path). */
+extern bool rb_part_vthread_sim;
 
 /* ---- the validator thread (part/vthread.c) ---- */
 struct rb_vthread;

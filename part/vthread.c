@@ -32,6 +32,7 @@
 #define RB_VT_SLOTS 8u
 
 bool rb_part_vthread_enabled = true;
+bool rb_part_vthread_sim;
 
 struct vt_ring {
     _Alignas(64) atomic_uint head;
@@ -87,18 +88,18 @@ static void efd_kick(int fd)
 
 /* One job, with the thread's codec context: as rb_batch_deep_validate on the
  * shard would have done it. */
-static void run_job(struct rb_vthread *vt, struct rb_part_vjob *j)
+static void run_job_with(struct rb_codec_ctx *codec, struct rb_part_vjob *j)
 {
     struct rb_batch_info bi;
     struct rb_ts_range ts = {INT64_MAX, INT64_MIN};
     enum rb_batch_status st = rb_batch_parse(j->batch, j->len, &bi);
-    if (st == RB_BATCH_OK && !vt->codec)
+    if (st == RB_BATCH_OK && !codec)
         st = RB_BATCH_NOMEM;
     if (st == RB_BATCH_OK && j->rebuild) { /* a rebuild: its batch to keep */
         const uint8_t *o;
         struct rb_batch_info obi;
-        st = rb_batch_recompress(vt->codec, j->batch, &bi, j->target, j->cap, &o, &obi, &ts);
-        j->out_bytes = rb_codec_last_out(vt->codec);
+        st = rb_batch_recompress(codec, j->batch, &bi, j->target, j->cap, &o, &obi, &ts);
+        j->out_bytes = rb_codec_last_out(codec);
         if (st == RB_BATCH_OK) {
             j->out_len = rb_batch_total_bytes(&obi);
             j->out = malloc(j->out_len);
@@ -107,15 +108,20 @@ static void run_job(struct rb_vthread *vt, struct rb_part_vjob *j)
             else
                 st = RB_BATCH_NOMEM;
         }
-        rb_codec_trim(vt->codec);
+        rb_codec_trim(codec);
     } else if (st == RB_BATCH_OK) {
-        st = rb_batch_deep_validate(vt->codec, j->batch, &bi, j->cap, &ts);
-        j->out_bytes = rb_codec_last_out(vt->codec);
-        rb_codec_trim(vt->codec); /* a bomb's scratch is not kept */
+        st = rb_batch_deep_validate(codec, j->batch, &bi, j->cap, &ts);
+        j->out_bytes = rb_codec_last_out(codec);
+        rb_codec_trim(codec); /* a bomb's scratch is not kept */
     }
     j->status = (int)st;
     j->ts_min = ts.min;
     j->ts_max = ts.max;
+}
+
+static void run_job(struct rb_vthread *vt, struct rb_part_vjob *j)
+{
+    run_job_with(vt->codec, j);
     atomic_fetch_add(&vt->jobs, 1);
 }
 
@@ -226,7 +232,18 @@ void rb_part_set_vthread(struct rb_part_shard *ps, struct rb_vthread *vt, int sh
 {
     RB_ASSERT(!vt || (shard >= 0 && shard < vt->n));
     ps->vt = vt;
+    ps->vt_sim = !vt && rb_part_vthread_sim;
     ps->vt_idx = shard;
+}
+
+static void sim_back(struct rb_shard *s, void *arg)
+{
+    struct rb_part_shard *ps = s->part;
+    struct rb_part_vjob *j = arg;
+    RB_ASSERT(j->state == RB_VJOB_OUT && ps->vt_out > 0);
+    ps->vt_out--;
+    j->state = RB_VJOB_DONE;
+    j->done(j);
 }
 
 static void arm_read(struct rb_part_shard *ps);
@@ -259,7 +276,19 @@ static void arm_read(struct rb_part_shard *ps)
 
 int rb_part_vjob_submit(struct rb_part_shard *ps, struct rb_part_vjob *j)
 {
-    RB_ASSERT(ps->vt && j->state == RB_VJOB_WANTED && j->done);
+    RB_ASSERT((ps->vt || ps->vt_sim) && j->state == RB_VJOB_WANTED && j->done);
+    if (ps->vt_sim) { /* on the shard now, answered next turn; the same limit */
+        if (ps->vt_out >= (int)RB_VT_SLOTS)
+            return -EAGAIN;
+        struct rb_codec_ctx *c = rb_part_codec(ps);
+        run_job_with(c, j);
+        if (c)
+            rb_codec_trim(c);
+        j->state = RB_VJOB_OUT;
+        ps->vt_out++;
+        rb_post(ps->shard, ps->shard->id, sim_back, j);
+        return 0;
+    }
     j->state = RB_VJOB_OUT;
     int r = rb_vthread_submit(ps->vt, ps->vt_idx, j);
     if (r) {

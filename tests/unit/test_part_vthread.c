@@ -298,7 +298,7 @@ Test(part_vthread, shard_ring_gets_jobs_back_and_is_busy_meanwhile)
 /* Append g_batch (len) to "t"-0 for compression.type lz4 on pt_ps, preparing the
  * rebuild first as net/fanout.c does; returns the bytes stored, *handoff whether
  * the rebuild went to the thread. */
-static uint64_t append_rebuilt(uint32_t len, bool *handoff, int *calls)
+static uint64_t append_rebuilt(uint32_t len, bool *handoff, int *calls, bool clobber)
 {
     struct rb_part_append a;
     struct pt_answer ans = {0};
@@ -321,6 +321,16 @@ static uint64_t append_rebuilt(uint32_t len, bool *handoff, int *calls)
         ring_until(&pt_shard.ring, &g_done_calls, ++*calls);
         cr_assert_not_null(a.pre.out);
     }
+    if (clobber) { /* the shard's scratch used between (as a parked append sees it) */
+        static uint8_t other[BIG_SIZE];
+        memcpy(other, g_batch, len);
+        struct rb_batch_info bi, obi;
+        const uint8_t *o;
+        cr_assert_eq(rb_batch_validate(other, len, &bi), RB_BATCH_OK);
+        cr_assert_eq(rb_batch_recompress(rb_part_codec(pt_ps), other, &bi, RB_CODEC_GZIP,
+                                         RB_DECOMP_CAP_MIN, &o, &obi, NULL),
+                     RB_BATCH_OK);
+    }
     rb_part_append(pt_ps, &a);
     pt_flush();
     cr_assert_eq(ans.calls, 1);
@@ -338,15 +348,19 @@ Test(part_vthread, rebuild_on_the_thread_stores_what_the_shard_would)
     bool h;
     int calls = 0;
     g_done_calls = 0;
-    uint64_t on_shard_bytes = append_rebuilt(len, &h, &calls); /* no thread */
+    uint64_t on_shard_bytes = append_rebuilt(len, &h, &calls, false); /* no thread */
     cr_assert_not(h);
     rb_part_set_vthread(pt_ps, vt, 0);
-    uint64_t off_shard_bytes = append_rebuilt(len, &h, &calls);
+    uint64_t off_shard_bytes = append_rebuilt(len, &h, &calls, false);
     cr_assert(h, "4 MB to rebuild: on the thread");
     cr_assert_eq(off_shard_bytes, on_shard_bytes);
     /* a small one: rebuilt while preparing, used by the append */
     rb_part_validate_inline_bytes = 8 << 20;
-    uint64_t small = append_rebuilt(len, &h, &calls);
+    uint64_t small = append_rebuilt(len, &h, &calls, false);
+    cr_assert_not(h);
+    cr_assert_eq(small, on_shard_bytes);
+    /* ... not used once the scratch served something else meanwhile */
+    small = append_rebuilt(len, &h, &calls, true);
     rb_part_validate_inline_bytes = (int64_t)1 << 20;
     cr_assert_not(h);
     cr_assert_eq(small, on_shard_bytes);
