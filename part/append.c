@@ -278,7 +278,7 @@ bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a)
     size_t cap = rb_decomp_cap(a->max_bytes);
     if ((!ps->vt && !ps->vt_sim) || !a->recompress || a->pre.state != RB_VJOB_IDLE ||
         (size_t)rb_part_validate_inline_bytes >= cap ||
-        rb_batch_validate(a->records, a->len, &bi) != RB_BATCH_OK ||
+        rb_batch_parse(a->records, a->len, &bi) != RB_BATCH_OK || /* validated on arrival */
         (bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == a->codec)
         return false; /* nothing to prepare: rb_part_append does it all */
     struct rb_codec_ctx *c = rb_part_codec(ps);
