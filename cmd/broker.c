@@ -104,6 +104,11 @@ static int setup_shards(struct rb_broker *b, int n_shards, uint32_t ring_entries
     int r = rb_runtime_init(&b->rt, n_shards, ring_entries);
     if (r)
         return r;
+    if (rb_part_vthread_enabled) {
+        b->vt = rb_vthread_new(n_shards); /* big compressed batches off the shards */
+        if (!b->vt)
+            return -ENOMEM;
+    }
     for (int i = 0; i < b->rt.n_threads; i++) {
         struct rb_shard *s = b->rt.t[i];
         s->app = b;
@@ -121,6 +126,7 @@ static int setup_shards(struct rb_broker *b, int n_shards, uint32_t ring_entries
         if (!s->part)
             return -ENOMEM;
         rb_part_set_isr_sink(s->part, rb_coord_isr_sink, s); /* ISR changes via the quorum */
+        rb_part_set_vthread(s->part, b->vt, i);
         s->net = n;
         s->hooks.start = rb_net_shard_start;
         s->hooks.turn = rb_net_shard_turn;
@@ -199,5 +205,7 @@ void rb_broker_close(struct rb_broker *b)
         rb_part_shard_free(b->rt.t[i]->part);
     }
     rb_runtime_free(&b->rt);
+    rb_vthread_free(b->vt); /* the shards stopped with no job out (rb_part_idle) */
+    b->vt = NULL;
     rb_config_free(b->config);
 }

@@ -191,6 +191,9 @@ void rb_fan_cancel(struct rb_shard *s, struct rb_fan *f)
 static void pop_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
 {
     (void)it;
+    struct rb_pop *op = RB_CONTAINER_OF((struct rb_fan_item *)arg, struct rb_pop, fi);
+    if (op->kind == RB_POP_PRODUCE)
+        rb_part_vjob_release(&op->u.produce.pre); /* a batch rebuilt off the shard */
     rb_fan_item_done(s, arg);
 }
 
@@ -214,11 +217,54 @@ static bool heavy(const struct rb_pop *op)
     return op->kind == RB_POP_LIST_OFFSETS && (op->u.lo.timestamp >= 0 || op->u.lo.timestamp == -3);
 }
 
+static void lo_drain(struct rb_shard *s, void *arg);
+static void lo_run(struct rb_shard *s, struct rb_fan_item *fi);
+
+static void lo_kick(struct rb_shard *s)
+{
+    struct rb_net *n = rb_net_of(s);
+    if (n->lo_head && !n->lo_posted) {
+        n->lo_posted = true;
+        rb_post(s, s->id, lo_drain, NULL);
+    }
+}
+
+/* The rebuild is back from the validator thread: append, then the queue goes on. */
+static void rebuild_back(struct rb_part_vjob *j)
+{
+    struct rb_shard *s = rb_self();
+    struct rb_fan_item *fi = j->arg;
+    struct rb_net *n = rb_net_of(s);
+    RB_ASSERT(n->lo_wait == fi);
+    n->lo_wait = NULL;
+    lo_run(s, fi);
+    lo_kick(s);
+}
+
+/* Hand the rebuild to the validator thread; its queue full: again next turn. */
+static void rebuild_submit(struct rb_shard *s, void *arg)
+{
+    struct rb_fan_item *fi = arg;
+    struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
+    op->u.produce.pre.done = rebuild_back;
+    op->u.produce.pre.arg = fi;
+    if (rb_part_vjob_submit(rb_part_of(s), &op->u.produce.pre) != 0)
+        rb_post(s, s->id, rebuild_submit, fi);
+}
+
 static void lo_run(struct rb_shard *s, struct rb_fan_item *fi)
 {
     struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
     struct rb_part_shard *ps = rb_part_of(s);
     uint64_t before = rb_part_codec_work(ps);
+    if (op->kind == RB_POP_PRODUCE && rb_part_rebuild_prepare(ps, &op->u.produce)) {
+        /* a big rebuild: on the validator thread, every later produce and
+         * lookup of this shard queued behind it (their order) */
+        rb_net_of(s)->lo_wait = fi;
+        rb_net_of(s)->lo_spent += (int64_t)(rb_part_codec_work(ps) - before);
+        rebuild_submit(s, fi);
+        return;
+    }
     if (op->kind == RB_POP_PRODUCE) {
         op->u.it.done = pop_answered;
         op->u.it.done_arg = fi;
@@ -237,7 +283,7 @@ static void lo_drain(struct rb_shard *s, void *arg)
     (void)arg;
     n->lo_posted = false;
     bool first = true; /* one at least, whatever the budget */
-    while (n->lo_head && (first || n->lo_spent < rb_net_lookup_turn_bytes)) {
+    while (n->lo_head && !n->lo_wait && (first || n->lo_spent < rb_net_lookup_turn_bytes)) {
         first = false;
         struct rb_fan_item *fi = n->lo_head;
         n->lo_head = fi->next_deferred;
@@ -246,7 +292,7 @@ static void lo_drain(struct rb_shard *s, void *arg)
         fi->next_deferred = NULL;
         lo_run(s, fi);
     }
-    if (n->lo_head) {
+    if (n->lo_head && !n->lo_wait) {
         n->lo_posted = true;
         rb_post(s, s->id, lo_drain, NULL);
     }
@@ -274,7 +320,7 @@ void rb_net_lo_turn(struct rb_net *n)
 
 bool rb_net_lo_idle(const struct rb_net *n)
 {
-    return n->lo_head == NULL;
+    return n->lo_head == NULL && n->lo_wait == NULL;
 }
 
 static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
@@ -282,7 +328,7 @@ static void pop_run(struct rb_shard *s, struct rb_fan_item *fi)
     struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
     struct rb_net *n = rb_net_of(s);
     if (heavy_kind(op)) {
-        if (n->lo_head || (heavy(op) && n->lo_spent >= rb_net_lookup_turn_bytes))
+        if (n->lo_head || n->lo_wait || (heavy(op) && n->lo_spent >= rb_net_lookup_turn_bytes))
             lo_defer(s, fi); /* behind the earlier ones: a later turn */
         else
             lo_run(s, fi);

@@ -14,7 +14,8 @@
  * Topic compression.type (else broker compression.type; "producer" keeps what
  * the producer sent): a batch of another codec is rebuilt by the owner shard just
  * before its append (part/append.c: decompress, deep-validate, recompress,
- * new CRC), in that shard's codec scratch. Errors: malformed inner records
+ * new CRC), in that shard's codec scratch, or on the validator thread when it
+ * decompresses to more than 1 MiB (net/fanout.c waits for it). Errors: malformed inner records
  * INVALID_RECORD (87), records that do not decompress CORRUPT_MESSAGE (2; Kafka
  * answers UNKNOWN_SERVER_ERROR there), decompressed size over rb_decomp_cap or a
  * rebuilt batch over max.message.bytes MESSAGE_TOO_LARGE (10), more than one batch
@@ -172,7 +173,7 @@ static bool validate_more(struct rb_request *req, struct produce_ctx *pc, int64_
         for (; pc->j < rt->partition_data_n; pc->j++, pc->k++) {
             struct rb_produce_req_partition *rp = &rt->partition_data[pc->j];
             struct pval *pv = &pc->pv[pc->k];
-            if (pc->vs.off == 0) { /* starting this partition */
+            if (pc->vs.off == 0 && pc->vs.job.state == RB_VJOB_IDLE) { /* starting it */
                 const struct rb_topic_meta *t = topic_settings(req, rt, pv);
                 pv->err = pc->all_err;
                 if (!pv->err &&
@@ -237,14 +238,40 @@ static void launch_stepped(struct rb_request *req)
     launch(req, req->ctx);
 }
 
-/* A later loop turn: validate some more (the connection dispatches nothing after
- * this request meanwhile); a closed connection drops the request. */
+static void resume(struct rb_shard *s, void *arg);
+
+static void job_done(struct rb_part_vjob *j)
+{
+    struct rb_request *req = j->arg;
+    resume(rb_self(), req); /* req->conn may be gone: not rb_req_shard */
+}
+
+/* Validation goes on later: when the batch handed to the validator thread is
+ * back, else next turn (also when the thread's queue is full: this producer
+ * waits, the shard does not). */
+static void wait_more(struct rb_request *req, struct produce_ctx *pc)
+{
+    struct rb_shard *s = rb_req_shard(req);
+    if (pc->vs.job.state == RB_VJOB_WANTED) {
+        pc->vs.job.done = job_done;
+        pc->vs.job.arg = req;
+        if (rb_part_vjob_submit(rb_part_of(s), &pc->vs.job) == 0)
+            return;
+    }
+    rb_post(s, s->id, resume, req);
+}
+
+/* A later loop turn or a batch back from the validator thread: validate some
+ * more (the connection dispatches nothing after this request meanwhile); a
+ * closed connection drops the request. */
 static void resume(struct rb_shard *s, void *arg)
 {
+    (void)s;
     struct rb_request *req = arg;
     struct produce_ctx *pc = req->ctx;
-    if (req->conn && !validate_more(req, pc, rb_part_validate_turn_bytes)) {
-        rb_post(s, s->id, resume, req);
+    if (req->conn && (pc->vs.job.state == RB_VJOB_WANTED ||
+                      !validate_more(req, pc, rb_part_validate_turn_bytes))) {
+        wait_more(req, pc);
         return;
     }
     rb_request_step_end(req, launch_stepped); /* before the connection's later requests */
@@ -267,9 +294,11 @@ void rb_handle_produce(struct rb_request *req, void *msg)
         launch(req, pc);
         return;
     }
-    /* Big or many compressed batches: the rest on later turns, so the shard's
-     * other connections are served in between (issue 13 row 7). */
+    /* Big or many compressed batches: the rest on later turns or, for a batch
+     * that decompresses to more than rb_part_validate_inline_bytes, on the
+     * validator thread (part/vthread.c), so the shard's other connections are
+     * served in between (issue 13 row 7). */
     rb_request_hold(req);
     rb_request_step_begin(req);
-    rb_post(rb_req_shard(req), rb_req_shard(req)->id, resume, req);
+    wait_more(req, pc);
 }

@@ -46,7 +46,8 @@ struct rb_broker {
     const struct rb_broker_config *bc;
     struct rb_runtime rt;
     struct rb_coord *coord;
-    uint16_t bound_port; /* actual listening port */
+    struct rb_vthread *vt; /* the validator thread (part/vthread.c); NULL: none */
+    uint16_t bound_port;   /* actual listening port */
     /* connection limits shared by the shards (net/conn_limits.c), zeroed */
     _Atomic int32_t conns;
     /* bumped when a shard's memory flood is over: every shard returns its free
@@ -124,6 +125,7 @@ struct rb_net {
      * turn), and every produce or lookup behind them: later turns, in order
      * (net/fanout.c) */
     struct rb_fan_item *lo_head, *lo_tail;
+    struct rb_fan_item *lo_wait; /* a produce whose rebuild is on the validator thread */
     bool lo_posted;
     int64_t lo_spent;
 };

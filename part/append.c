@@ -132,6 +132,7 @@ int rb_part_codec_from_config(const char *value)
 
 int64_t rb_part_validate_first_bytes = (int64_t)1 << 20;
 int64_t rb_part_validate_turn_bytes = (int64_t)2 << 20;
+int64_t rb_part_validate_inline_bytes = (int64_t)1 << 20;
 
 /* Batches the owner will rebuild for compression.type (codec != target) are
  * deep-validated there, on their records as decompressed for the rebuild; the
@@ -146,6 +147,7 @@ int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int3
         return RB_KERR_CORRUPT_MESSAGE;
     uint32_t total = (uint32_t)len;
     RB_ASSERT(vs->off <= total);
+    RB_ASSERT(vs->job.state == RB_VJOB_IDLE || vs->job.state == RB_VJOB_DONE);
     bool first = true;
     while (vs->off < total) {
         if (!first && *budget <= 0)
@@ -164,16 +166,39 @@ int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int3
         if (codec > RB_CODEC_MAX || (codec == RB_CODEC_ZSTD && !zstd_ok))
             return RB_KERR_UNSUPPORTED_COMPRESSION_TYPE; /* Kafka: zstd needs v7+ */
         if (target >= 0 && codec != target) {
-            vs->recompress = true; /* the owner validates while rebuilding */
+            vs->recompress = true;                  /* the owner validates while rebuilding */
+        } else if (vs->job.state == RB_VJOB_DONE) { /* back from the validator thread */
+            RB_ASSERT(vs->job.batch == b);
+            vs->job.state = RB_VJOB_IDLE;
+            cost += (int64_t)vs->job.out_bytes;
+            st = (enum rb_batch_status)vs->job.status;
+            if (st != RB_BATCH_OK)
+                return batch_error(st);
+            struct rb_ts_range ts = {vs->job.ts_min, vs->job.ts_max};
+            int16_t err = ts_check(tsr, &ts);
+            if (err)
+                return err;
         } else {
             struct rb_codec_ctx *c = rb_part_codec(ps);
             if (!c)
                 return RB_KERR_UNKNOWN_SERVER_ERROR;
             struct rb_ts_range ts;
-            st = rb_batch_deep_validate(c, b, &bi, rb_decomp_cap(max_bytes), &ts);
+            size_t cap = rb_decomp_cap(max_bytes);
+            bool handoff = (ps->vt || ps->vt_sim) && !vs->no_handoff && codec != RB_CODEC_NONE &&
+                           (size_t)rb_part_validate_inline_bytes < cap;
+            st = rb_batch_deep_validate(c, b, &bi,
+                                        handoff ? (size_t)rb_part_validate_inline_bytes : cap, &ts);
             if (codec != RB_CODEC_NONE) {
                 cost += (int64_t)rb_codec_last_out(c);
                 rb_codec_trim(c); /* a bomb's scratch is not kept between steps */
+            }
+            if (handoff && st == RB_BATCH_TOO_LARGE) {
+                /* more than the shard decompresses in one piece: the validator
+                 * thread does it under the full cap (the same answer) */
+                vs->job = (struct rb_part_vjob){
+                    .batch = b, .len = bytes, .cap = cap, .state = RB_VJOB_WANTED};
+                *budget -= cost;
+                return RB_KERR_NONE;
             }
             if (st != RB_BATCH_OK)
                 return batch_error(st);
@@ -196,7 +221,7 @@ int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t l
                          int32_t max_bytes, int target, const struct rb_part_ts_rule *tsr,
                          bool zstd_ok, bool *recompress)
 {
-    struct rb_part_vstate vs = {0};
+    struct rb_part_vstate vs = {.no_handoff = true};
     int64_t budget = INT64_MAX;
     int16_t err =
         rb_part_validate_step(ps, rec, len, max_bytes, target, tsr, zstd_ok, &vs, &budget);
@@ -209,7 +234,7 @@ int16_t rb_part_validate(struct rb_part_shard *ps, const uint8_t *rec, int32_t l
  * shard's codec scratch (decompress, deep-validate, recompress) and point *out
  * and *obi at the new batch, valid until the shard's next codec use; otherwise
  * *out = b, *obi = *bi. Returns an enum rb_kerr (0 = append *out). */
-static int16_t rebuild(struct rb_part_shard *ps, const struct rb_part_append *a, const uint8_t *b,
+static int16_t rebuild(struct rb_part_shard *ps, struct rb_part_append *a, const uint8_t *b,
                        const struct rb_batch_info *bi, const uint8_t **out,
                        struct rb_batch_info *obi)
 {
@@ -217,12 +242,25 @@ static int16_t rebuild(struct rb_part_shard *ps, const struct rb_part_append *a,
     *obi = *bi;
     if (!a->recompress || (bi->attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == a->codec)
         return RB_KERR_NONE;
-    struct rb_codec_ctx *c = rb_part_codec(ps);
-    if (!c)
-        return RB_KERR_UNKNOWN_SERVER_ERROR;
     struct rb_ts_range ts;
-    enum rb_batch_status st =
-        rb_batch_recompress(c, b, bi, a->codec, rb_decomp_cap(a->max_bytes), out, obi, &ts);
+    enum rb_batch_status st;
+    if (a->pre.state == RB_VJOB_DONE && a->pre.out_scratch && a->pre.gen != ps->codec_gen)
+        a->pre = (struct rb_part_vjob){0}; /* the scratch was used since (a parked append) */
+    if (a->pre.state == RB_VJOB_DONE && a->pre.batch == b) { /* made before (prepare) */
+        st = (enum rb_batch_status)a->pre.status;
+        ts = (struct rb_ts_range){a->pre.ts_min, a->pre.ts_max};
+        if (st == RB_BATCH_OK) {
+            *out = a->pre.out;
+            st = rb_batch_parse(a->pre.out, a->pre.out_len, obi);
+        }
+        if (a->pre.out_scratch) /* good for this once only (a parked retry rebuilds) */
+            a->pre = (struct rb_part_vjob){0};
+    } else {
+        struct rb_codec_ctx *c = rb_part_codec(ps);
+        if (!c)
+            return RB_KERR_UNKNOWN_SERVER_ERROR;
+        st = rb_batch_recompress(c, b, bi, a->codec, rb_decomp_cap(a->max_bytes), out, obi, &ts);
+    }
     if (st != RB_BATCH_OK)
         return batch_error(st);
     int16_t err = ts_check(&a->ts, &ts);
@@ -232,6 +270,52 @@ static int16_t rebuild(struct rb_part_shard *ps, const struct rb_part_append *a,
     if (rb_batch_total_bytes(obi) > (uint32_t)a->max_bytes)
         return RB_KERR_MESSAGE_TOO_LARGE;
     return RB_KERR_NONE;
+}
+
+bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a)
+{
+    struct rb_batch_info bi;
+    size_t cap = rb_decomp_cap(a->max_bytes);
+    if ((!ps->vt && !ps->vt_sim) || !a->recompress || a->pre.state != RB_VJOB_IDLE ||
+        (size_t)rb_part_validate_inline_bytes >= cap ||
+        rb_batch_parse(a->records, a->len, &bi) != RB_BATCH_OK || /* validated on arrival */
+        (bi.attributes & RB_BATCH_ATTR_COMPRESSION_MASK) == a->codec)
+        return false; /* nothing to prepare: rb_part_append does it all */
+    struct rb_codec_ctx *c = rb_part_codec(ps);
+    if (!c)
+        return false;
+    const uint8_t *o;
+    struct rb_batch_info obi;
+    struct rb_ts_range ts = {INT64_MAX, INT64_MIN};
+    enum rb_batch_status st = rb_batch_recompress(
+        c, a->records, &bi, a->codec, (size_t)rb_part_validate_inline_bytes, &o, &obi, &ts);
+    a->pre = (struct rb_part_vjob){.batch = a->records,
+                                   .len = rb_batch_total_bytes(&bi),
+                                   .cap = cap,
+                                   .rebuild = true,
+                                   .target = a->codec,
+                                   .status = (int)st,
+                                   .ts_min = ts.min,
+                                   .ts_max = ts.max};
+    if (st == RB_BATCH_TOO_LARGE) { /* more than the shard does in one piece */
+        a->pre.state = RB_VJOB_WANTED;
+        return true;
+    }
+    a->pre.state = RB_VJOB_DONE; /* its answer, made here: for the append at once */
+    a->pre.out_scratch = true;
+    a->pre.gen = ps->codec_gen; /* good until the scratch's next use */
+    if (st == RB_BATCH_OK) {
+        a->pre.out = (uint8_t *)o;
+        a->pre.out_len = rb_batch_total_bytes(&obi);
+    }
+    return false;
+}
+
+void rb_part_vjob_release(struct rb_part_vjob *j)
+{
+    if (!j->out_scratch)
+        free(j->out);
+    *j = (struct rb_part_vjob){0};
 }
 
 /* Kafka's idempotent-producer rules for one batch of a before it is appended:

@@ -188,7 +188,7 @@ void rb_part_turn(struct rb_part_shard *ps)
 
 bool rb_part_idle(struct rb_part_shard *ps)
 {
-    if (ps->flushes_in_flight || ps->dirty_head)
+    if (ps->flushes_in_flight || ps->dirty_head || ps->vt_out)
         return false;
     for (uint32_t i = 0; ps->buckets && i <= ps->mask; i++)
         for (struct rb_part *p = ps->buckets[i]; p; p = p->hnext)

@@ -68,6 +68,32 @@ struct rb_part_ts_rule {
     int64_t before_ms, after_ms;
 };
 
+/* One compressed batch handed to the validator thread (part/vthread.c): its
+ * bytes (owned by the caller, which keeps them until done ran), the cap, and
+ * what deep validation found (an enum rb_batch_status, the records' timestamps,
+ * the bytes decompressed). done runs on the submitting shard. */
+struct rb_part_vjob {
+    const uint8_t *batch;
+    uint32_t len;
+    size_t cap;
+    int status;
+    int64_t ts_min, ts_max;
+    uint64_t out_bytes;
+    /* rebuild (rb_part_rebuild_prepare), else deep validation: with the target
+     * codec; the rebuilt batch, malloc'd (rb_part_vjob_release frees it) unless
+     * out_scratch (in the shard's codec scratch, good for the next rebuild only) */
+    bool rebuild;
+    uint8_t target;
+    bool out_scratch;
+    uint64_t gen; /* out_scratch: the shard's codec generation it is good for */
+    uint8_t *out;
+    uint32_t out_len;
+    uint8_t state; /* RB_VJOB_* */
+    void (*done)(struct rb_part_vjob *j);
+    void *arg;
+};
+enum { RB_VJOB_IDLE, RB_VJOB_WANTED, RB_VJOB_OUT, RB_VJOB_DONE };
+
 /* One partition's records of a produce (validated with rb_part_validate). */
 struct rb_part_append {
     struct rb_part_item it;
@@ -84,6 +110,9 @@ struct rb_part_append {
      * got it within timeout_ms of its durable append (the produce's; <= 0: no
      * bound, as internal appends use) */
     int32_t timeout_ms;
+    /* the rebuilt batch when it was made before rb_part_append (state
+     * RB_VJOB_DONE: rb_part_rebuild_prepare; zeroed: none) */
+    struct rb_part_vjob pre;
     /* answer */
     int64_t base_offset;
     int64_t log_append_time;
@@ -322,6 +351,10 @@ struct rb_part_vstate {
     uint32_t off; /* bytes of the records validated (a batch boundary) */
     int n_batches;
     bool recompress;
+    /* RB_VJOB_WANTED: the batch at off goes to the validator thread (the caller
+     * sets job.done/arg and calls rb_part_vjob_submit; when done ran, step again) */
+    struct rb_part_vjob job;
+    bool no_handoff; /* every batch on the shard (rb_part_validate) */
 };
 /* Per-turn budgets of validation work (bytes read plus bytes decompressed): on
  * arrival (1 MiB), then each later loop turn (2 MiB). A batch is never split: one
@@ -339,6 +372,49 @@ extern int64_t rb_part_validate_first_bytes, rb_part_validate_turn_bytes;
 int16_t rb_part_validate_step(struct rb_part_shard *ps, const uint8_t *rec, int32_t len,
                               int32_t max_bytes, int target_codec, const struct rb_part_ts_rule *ts,
                               bool zstd_ok, struct rb_part_vstate *vs, int64_t *budget);
+/* A compressed batch is first decompressed on the shard under this cap (1 MiB);
+ * one that needs more goes to the shard's validator thread, if it has one
+ * (rb_part_set_vthread), else is done on the shard under the full cap. */
+extern int64_t rb_part_validate_inline_bytes;
+/* The broker starts a validator thread (the simulator clears it: its shards are
+ * stepped deterministically and validate everything on the shard). */
+extern bool rb_part_vthread_enabled;
+/* Without a thread, shards still hand batches off, to themselves: the job runs
+ * on the shard when submitted and is answered next turn (the simulator sets it,
+ * so that its stepped shards go through every hand-off path). */
+extern bool rb_part_vthread_sim;
+
+/* ---- the validator thread (part/vthread.c) ---- */
+struct rb_vthread;
+/* One per broker, for n_shards shards; NULL on failure. Freed after the shards
+ * stopped (rb_vthread_free finishes the jobs submitted before). */
+struct rb_vthread *rb_vthread_new(int n_shards);
+void rb_vthread_free(struct rb_vthread *vt);
+/* Thread-level API (the shard glue below uses it; unit tests call it directly):
+ * submit from shard's thread (-EAGAIN: it has 8 jobs submitted and not reaped
+ * yet), reap its finished jobs
+ * (NULL: none), the eventfd written after each completion, jobs done so far. */
+int rb_vthread_submit(struct rb_vthread *vt, int shard, struct rb_part_vjob *j);
+struct rb_part_vjob *rb_vthread_reap(struct rb_vthread *vt, int shard);
+int rb_vthread_efd(const struct rb_vthread *vt, int shard);
+uint64_t rb_vthread_jobs(const struct rb_vthread *vt);
+/* The shard's validator thread and its index there (before the shard starts). */
+void rb_part_set_vthread(struct rb_part_shard *ps, struct rb_vthread *vt, int shard);
+/* Hand j (state RB_VJOB_WANTED, done/arg set) to the validator thread: 0 (j is
+ * out; j->done runs on this shard in a later turn with state RB_VJOB_DONE) or
+ * -EAGAIN (the queue is full: try again next turn). The shard is not idle
+ * (rb_part_idle) while jobs are out. */
+int rb_part_vjob_submit(struct rb_part_shard *ps, struct rb_part_vjob *j);
+
+/* Before rb_part_append of a (owner shard): when a asks for a rebuild of a
+ * batch that decompresses to more than rb_part_validate_inline_bytes and the
+ * shard has a validator thread, a->pre is left RB_VJOB_WANTED (returns true):
+ * the caller sets done/arg, submits it (rb_part_vjob_submit) and appends once it
+ * is back; else a smaller rebuild is made here for the append that follows at
+ * once (false). rb_part_vjob_release(&a->pre) once a was answered. */
+bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a);
+void rb_part_vjob_release(struct rb_part_vjob *j);
+
 /* Bytes the shard's codec scratch decompressed so far (ListOffsets and the
  * validation measure their work with it). */
 uint64_t rb_part_codec_work(struct rb_part_shard *ps);

@@ -78,6 +78,7 @@ struct rb_part_shard {
     uint64_t wake_gen;                /* numbers wake-ups of read waiters (rb_part_wake_readers) */
     struct rb_tail_cache *tail_cache; /* log.tail.cache.bytes of written chunks */
     struct rb_codec_ctx *codec;       /* compression scratch, lazy */
+    uint64_t codec_gen;               /* rb_part_codec calls: each may reuse the scratch */
     struct rb_fdcache *fdcache;       /* segment descriptors lent to fetches */
     struct rb_part_maint maint;
     /* part/isr.c: where ISR changes go; replica.lag.time.max.ms; the shrink check */
@@ -87,6 +88,15 @@ struct rb_part_shard {
     struct rb_timer isr_timer;
     struct rb_part_stats stats;
     struct rb_part_metrics m;
+    /* part/vthread.c: the validator thread, this shard's index there, jobs out,
+     * the read armed on its eventfd */
+    struct rb_vthread *vt;
+    bool vt_sim; /* no thread: rb_part_vthread_sim */
+    int vt_idx;
+    int vt_out;
+    bool vt_armed;
+    uint64_t vt_buf;
+    struct rb_io vt_io;
 };
 
 /* Single-writer counter add: no locked read-modify-write on the hot path. */

@@ -108,6 +108,7 @@ struct rb_codec_ctx *rb_part_codec(struct rb_part_shard *ps)
 {
     if (!ps->codec)
         ps->codec = rb_codec_ctx_new(); /* once per shard; NULL: no memory */
+    ps->codec_gen++; /* what the scratch held may be gone (rb_part_rebuild_prepare) */
     return ps->codec;
 }
 

@@ -35,6 +35,11 @@ another client meanwhile), then closes them.
       records stored (from the batch headers, nothing decompressed). Prints
       "bomb legal=.. acked=.. refused_errors=.. stored=.. probes=.. max_rtt_ms=..";
       exit 1 when a legal request was refused or an over-cap one accepted.
+  py_abuse.py bomb_drop HOST:PORT TOPIC NREQ NBATCH MIB HOLD_S
+      NREQ Produce requests of NBATCH batches as bomb's, sent on one connection that
+      reads nothing and is closed HOLD_S seconds later (while the broker still
+      validates them), a second connection doing Metadata round trips meanwhile and
+      until 1 s after the close. Prints "bomb_drop probes=.. max_rtt_ms=..".
   py_abuse.py lotime HOST:PORT TOPIC PARTS MIB
       one Produce of a zstd batch holding one record of MIB MiB of zeros to each of
       partitions 0..PARTS-1 (a topic with compression.type lz4 makes the owner
@@ -346,6 +351,21 @@ def bomb(bs, topic, nreq, nbatch, mib, over_mib):
         raise SystemExit(1)
 
 
+def bomb_drop(bs, topic, nreq, nbatch, mib, hold_s):
+    legal = [one_record_batch(4 if i % 2 == 0 else 3, mib << 20) for i in range(2)]
+    frames = [produce_frame(topic, [legal[b % 2] for b in range(nbatch)], r) for r in range(nreq)]
+    p = probe_start(bs)
+    s = connect(bs, reads=True)
+    s.sendall(b"".join(frames))
+    time.sleep(hold_s)
+    s.close()
+    time.sleep(1)
+    rtts = probe_stop(p)
+    rtt_ms = sorted(1000 * r for r, _ in rtts) or [0]
+    print("bomb_drop requests=%d probes=%d p50_rtt_ms=%.1f max_rtt_ms=%.0f"
+          % (nreq, len(rtts), rtt_ms[len(rtt_ms) // 2], rtt_ms[-1]), flush=True)
+
+
 def probe_start(bs):
     stop = multiprocessing.Event()
     rx, tx = multiprocessing.Pipe(duplex=False)
@@ -417,6 +437,8 @@ def main(a):
         topics_count(a[2], a[3])
     elif mode == "lotime":
         lotime(a[2], a[3], int(a[4]), int(a[5]))
+    elif mode == "bomb_drop":
+        bomb_drop(a[2], a[3], int(a[4]), int(a[5]), int(a[6]), float(a[7]))
     elif mode == "count":
         print(stored_records(a[2], a[3]))
     elif mode == "bomb":

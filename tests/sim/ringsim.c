@@ -29,6 +29,7 @@
 #include "core/rb.h"
 #include "net/fanout.h"
 #include "part/part.h"
+#include "storage/compress.h"
 #include "tests/sim/sim_quorum.h"
 #include "tests/sim/sim_world.h"
 
@@ -68,14 +69,20 @@ static void pick_props(void)
              "log.chunk.bytes=%d\nlog.tail.cache.bytes=%d\n"
              "log.max.dirty.bytes=262144\nfetch.file.transfer=%s\n"
              "group.initial.rebalance.delay.ms=0\noffsets.topic.num.partitions=2\n"
-             "socket.recv.buffers=64\nsocket.recv.buffer.bytes=4096\n",
+             "socket.recv.buffers=64\nsocket.recv.buffer.bytes=4096\n%s",
              seg * 1024, chunk_kb[sim_below(3)] * 1024, sim_below(3) ? 65536 : 0,
-             sim_below(2) ? "read" : "splice");
+             sim_below(2) ? "read" : "splice",
+             sim_below(3) ? "" : "compression.type=lz4\n"); /* owners rebuild the others */
     /* Half the runs validate every produce one batch a loop turn and answer every
      * ListOffsets lookup on a later turn, so stepped requests meet the rest. */
     bool tiny = sim_below(2) == 0;
     rb_part_validate_first_bytes = tiny ? 1 : (int64_t)1 << 20;
     rb_part_validate_turn_bytes = tiny ? 1 : (int64_t)2 << 20;
+    rb_part_vthread_enabled = false; /* shards are stepped, not threads: */
+    rb_part_vthread_sim = true;      /* its jobs run on the shard, answered next turn */
+    rb_part_validate_inline_bytes = tiny ? 1 : (int64_t)1 << 20; /* tiny: every one */
+    static const int codecs[] = {0, RB_CODEC_LZ4, RB_CODEC_ZSTD, RB_CODEC_GZIP};
+    sim_codec = codecs[sim_below(RB_ARRAY_LEN(codecs))];
     rb_net_lookup_turn_bytes = tiny ? 0 : (int64_t)2 << 20;
 }
 

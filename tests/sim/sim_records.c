@@ -5,6 +5,7 @@
 #include "core/endian.h"
 #include "core/rb.h"
 #include "storage/batch.h"
+#include "storage/compress.h"
 #include "tests/sim/sim_work.h"
 #include "tests/unit/storage_test_util.h"
 
@@ -59,8 +60,19 @@ static size_t value_of(uint32_t tag, uint32_t n, uint8_t *out)
     return len;
 }
 
-size_t sim_batch_build(uint8_t *out, uint32_t tag, uint32_t first, int count, int64_t producer_id,
-                       int16_t epoch, int32_t base_seq)
+int sim_codec;
+
+static struct rb_codec_ctx *codec_ctx(void)
+{
+    static struct rb_codec_ctx *c;
+    if (!c)
+        c = rb_codec_ctx_new();
+    RB_ASSERT(c);
+    return c;
+}
+
+size_t sim_batch_build(uint8_t *out, size_t cap, uint32_t tag, uint32_t first, int count,
+                       int64_t producer_id, int16_t epoch, int32_t base_seq)
 {
     size_t n = RB_BATCH_HEADER_BYTES;
     int64_t ts = rb_wall_ms();
@@ -83,6 +95,18 @@ size_t sim_batch_build(uint8_t *out, uint32_t tag, uint32_t first, int count, in
     rb_put_be16(out + 51, (uint16_t)(producer_id < 0 ? -1 : epoch));
     rb_put_be32(out + 53, (uint32_t)(producer_id < 0 ? -1 : base_seq));
     rb_put_be32(out + 57, (uint32_t)count);
+    if (sim_codec) { /* the records compressed, as a client with compression.type does */
+        uint8_t z[8192];
+        size_t rl = n - RB_BATCH_HEADER_BYTES;
+        RB_ASSERT(rb_compress_bound(sim_codec, rl) <= sizeof(z));
+        int64_t zn =
+            rb_compress(codec_ctx(), sim_codec, out + RB_BATCH_HEADER_BYTES, rl, z, sizeof(z));
+        RB_ASSERT(zn > 0 && RB_BATCH_HEADER_BYTES + (size_t)zn <= cap);
+        memcpy(out + RB_BATCH_HEADER_BYTES, z, (size_t)zn);
+        n = RB_BATCH_HEADER_BYTES + (size_t)zn;
+        rb_put_be32(out + 8, (uint32_t)(n - 12));
+        rb_put_be16(out + 21, (uint16_t)sim_codec);
+    }
     tu_fix_crc(out);
     return n;
 }
@@ -158,7 +182,14 @@ int sim_batches_walk(const uint8_t *buf, size_t len, sim_record_fn fn, void *arg
         }
         int count = (int)be(b + 57, 4);
         int64_t pid = (int64_t)be(b + 43, 8);
-        if (walk_records(b + RB_BATCH_HEADER_BYTES, b + 12 + blen, base, count, pid, fn, arg)) {
+        const uint8_t *recs = b + RB_BATCH_HEADER_BYTES;
+        size_t rlen = 12 + blen - RB_BATCH_HEADER_BYTES;
+        int codec = (int)be(b + RB_BATCH_OFF_ATTRIBUTES, 2) & RB_BATCH_ATTR_COMPRESSION_MASK;
+        if (codec && rb_decompress(codec_ctx(), codec, recs, rlen, 1 << 20, &recs, &rlen)) {
+            sim_fail("batch at offset %lld: does not decompress", (long long)base);
+            return -EBADMSG;
+        }
+        if (walk_records(recs, recs + rlen, base, count, pid, fn, arg)) {
             sim_fail("batch at offset %lld: bad records", (long long)base);
             return -EBADMSG;
         }

@@ -114,8 +114,8 @@ static void produce_send(struct producer *p)
         p->have_batch = true;
     }
     uint8_t buf[4096];
-    size_t n = sim_batch_build(buf, p->tag, p->first, p->count, p->idem ? p->pid : -1, p->epoch,
-                               p->seq[p->part]);
+    size_t n = sim_batch_build(buf, sizeof(buf), p->tag, p->first, p->count, p->idem ? p->pid : -1,
+                               p->epoch, p->seq[p->part]);
     struct rb_produce_req_partition rp = {p->part, {buf, (int32_t)n}};
     struct rb_produce_req_topic rt = {topic_name, &rp, 1};
     struct rb_produce_req q = {RB_STR_NULL, -1, 30000, &rt, 1};

@@ -44,10 +44,12 @@ void sim_ledger_add(const struct sim_ledger_rec *r);
 /* All records so far (malloc'd); returns the count. */
 int sim_ledger_load(const char *dir, struct sim_ledger_rec **out);
 
+/* The codec producers compress their batches with (0: none; ringsim picks it). */
+extern int sim_codec;
 /* Build a RecordBatch v2 of `count` records tag/first.. into out (>= 64 KiB);
  * returns its size. producer_id -1: not idempotent. */
-size_t sim_batch_build(uint8_t *out, uint32_t tag, uint32_t first, int count, int64_t producer_id,
-                       int16_t epoch, int32_t base_seq);
+size_t sim_batch_build(uint8_t *out, size_t cap, uint32_t tag, uint32_t first, int count,
+                       int64_t producer_id, int16_t epoch, int32_t base_seq);
 
 /* Walk the batches in buf (a fetch response's records): for each record call
  * fn(arg, offset, producer_id, tag, n). Checks CRCs, record framing and that
