@@ -28,7 +28,7 @@ AB_MARGIN_MB=$((96 + 64))
 # bound, AB_BOMB_RTT_MS. ListOffsets' decompression of one batch is still done on
 # the shard in one piece (60 MiB: on a busy CI machine 1.5 s): AB_RTT_MS.
 AB_RTT_MS=${AB_RTT_MS:-3000}
-AB_BOMB_RTT_MS=${AB_BOMB_RTT_MS:-1000}
+AB_BOMB_RTT_MS=${AB_BOMB_RTT_MS:-2000}
 NREQ=${AB_BOMB_REQS:-2}
 NBATCH=${AB_BOMB_BATCHES:-100}
 LO_PARTS=${AB_LO_PARTS:-100}
