@@ -461,6 +461,13 @@ void rb_cl_sync(struct rb_shard *cs, struct rb_cluster *cl)
         if (!cl->is_controller || !rb_ctl_run(cl))
             break;
     }
+    if (cs && cl->q && !cl->session_lost && !cl->brokers_dirty &&
+        !rb_cl_broker_live(cl, cl->self)) {
+        /* our registration vanished with the session alive (a prober took this
+         * broker for dead, an operator): register again now, not at the next renewal */
+        rb_cl_renew_lease(cl);
+        cl->brokers_dirty = true;
+    }
     rb_cs_step(cl);
     if (cl->view_changed && cs) {
         publish(cs, cl);
@@ -573,6 +580,22 @@ static void resolve_fire(struct rb_timer *tm)
     rb_timer_arm(&cs->timers, &cl->resolve_timer, rb_mono_ms() + RB_RESOLVE_AGAIN_MS);
 }
 
+/* broker.liveness.probe.interval.ms: probe the other brokers' listeners; a dead
+ * one's registration removed is re-read at once (coord/liveness.c). */
+static void probe_fire(struct rb_timer *tm)
+{
+    struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, probe_timer);
+    struct rb_shard *cs = coord_shard(cl);
+    int32_t iv = cl->c->bc->broker_liveness_probe_interval_ms;
+    if (atomic_load(&cl->c->rt->stopping) || iv <= 0)
+        return;
+    if (cl->q && !cl->session_lost && rb_cl_live_probe(cl)) {
+        cl->brokers_dirty = cl->controller_dirty = true;
+        rb_cl_sync(cs, cl);
+    }
+    rb_timer_arm(&cs->timers, &cl->probe_timer, rb_mono_ms() + iv);
+}
+
 static void retry_fire(struct rb_timer *tm)
 {
     struct rb_cluster *cl = RB_CONTAINER_OF(tm, struct rb_cluster, retry_timer);
@@ -598,7 +621,11 @@ int rb_coord_thread_start(struct rb_shard *s)
     rb_timer_init(&cl->wait_timer, wait_timer_fire);
     rb_timer_init(&cl->rebalance_timer, rebalance_fire);
     rb_timer_init(&cl->resolve_timer, resolve_fire);
+    rb_timer_init(&cl->probe_timer, probe_fire);
     arm_efd(cl);
+    if (c->bc->broker_liveness_probe_interval_ms > 0)
+        rb_timer_arm(&s->timers, &cl->probe_timer,
+                     rb_mono_ms() + c->bc->broker_liveness_probe_interval_ms);
     rb_timer_arm(&s->timers, &cl->resolve_timer, rb_mono_ms() + RB_RESOLVE_AGAIN_MS);
     rb_timer_arm(&s->timers, &cl->lease_timer, rb_mono_ms() + RB_MAX(cl->session_ms / 6, 100));
     rebalance_fire(&cl->rebalance_timer); /* arms it (a new controller checks at once) */

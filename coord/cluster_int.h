@@ -12,12 +12,14 @@
  * controller's duties), coord/cluster_admin.c (topic creation, deletion, growth
  * and config changes through the quorum), coord/cluster_local.c (the file of this
  * broker's local replicas and their shards), coord/cluster_view.c (reading the
- * view: brokers, controller, topics, states, configs).
+ * view: brokers, controller, topics, states, configs), coord/liveness.c (the
+ * probes that find dead brokers before their sessions expire).
  */
 #ifndef RB_COORD_CLUSTER_INT_H
 #define RB_COORD_CLUSTER_INT_H
 
 #include "coord/kafka_zk.h"
+#include "coord/liveness.h"
 #include "coord/quorum.h"
 #include "coord/resolve.h"
 #include "coord/standalone_int.h"
@@ -130,6 +132,10 @@ struct rb_cluster {
     struct rb_resolver res;
     atomic_bool resolve_again; /* a shard failed to connect to a broker */
     struct rb_timer resolve_timer;
+
+    /* the other brokers' listeners probed (coord/liveness.c) */
+    struct rb_liveness live;
+    struct rb_timer probe_timer;
 
     int64_t pid_next, pid_end; /* the producer id block in hand: [next, end) */
     struct rb_cl_wait *waits;
@@ -246,6 +252,12 @@ bool rb_ctl_isr_dead(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t
                      struct rb_kzk_state *ns);
 /* The controller: consume /isr_change_notification (re-arms its watch). */
 bool rb_ctl_isr_notes(struct rb_cluster *cl);
+
+/* ---- liveness.c ---- */
+/* One round of probes of the other live brokers' listeners (the coordination
+ * thread's timer); true when a dead broker's registration was removed (the
+ * caller re-reads the brokers). */
+bool rb_cl_live_probe(struct rb_cluster *cl);
 
 /* ---- cluster_local.c ---- */
 /* The local replicas file (<first log dir>/ringbroker-replicas): one line per

@@ -392,6 +392,7 @@ static void cluster_free(struct rb_cluster *cl)
         rb_cl_topic_free(&cl->topics[i]);
     free(cl->topics);
     free(cl->brokers);
+    rb_live_free(&cl->live);
     rb_resolver_free(&cl->res);
     free(cl->shutting);
     free(cl->pe_data);

@@ -35,7 +35,9 @@ static int read_brokers(struct rb_cluster *cl)
             continue;
         snprintf(path, sizeof(path), "/brokers/ids/%s", names[i]);
         char *data = NULL;
-        r = rb_quorum_get(cl->q, path, false, &data, NULL, NULL);
+        size_t len = 0;
+        int64_t ver = -1;
+        r = rb_quorum_get(cl->q, path, false, &data, &len, &ver);
         if (r == -ENOENT)
             continue;
         if (r) {
@@ -44,9 +46,11 @@ static int read_brokers(struct rb_cluster *cl)
             free(b);
             return r;
         }
-        if (rb_kzk_parse_broker(data, (int32_t)id, &b[k]) == 0)
+        if (rb_kzk_parse_broker(data, (int32_t)id, &b[k]) == 0) {
+            b[k].reg_version = ver;
+            b[k].reg_hash = rb_live_hash(data, len);
             k++;
-        else
+        } else
             RB_WARN(COMP, "%s: not a broker registration Kafka would read: ignored", path);
         free(data);
     }

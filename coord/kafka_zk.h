@@ -43,6 +43,9 @@ struct rb_kzk_broker {
     char host[RB_KZK_HOST_MAX]; /* of the PLAINTEXT endpoint */
     uint16_t port;
     char rack[RB_KZK_RACK_MAX]; /* "" when none */
+    /* the registration node's incarnation (coord/liveness.c), not part of the JSON */
+    int64_t reg_version;
+    uint64_t reg_hash;
 };
 
 struct rb_kzk_state {

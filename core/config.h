@@ -64,16 +64,17 @@ struct rb_broker_config {
     int32_t group_max_size;                   /* group.max.size (2147483647) */
     int32_t max_partitions;                   /* max.partitions: on this broker (20000) */
     int32_t max_partitions_per_topic;         /* max.partitions.per.topic (10000) */
-    int32_t num_shards;                 /* num.shards: shard threads (0 = one per online CPU) */
-    int64_t log_preallocate_step_bytes; /* log.preallocate.step.bytes (16 MiB) */
-    int32_t log_chunk_bytes;            /* log.chunk.bytes: O_DIRECT write unit (256 KiB) */
-    int64_t log_max_dirty_bytes;        /* log.max.dirty.bytes per partition (8 MiB) */
-    int64_t log_tail_cache_bytes;       /* log.tail.cache.bytes per shard (64 MiB) */
-    bool fetch_file_splice;             /* fetch.file.transfer=splice (default read) */
-    int32_t recv_buffers;               /* socket.recv.buffers per shard (256) */
-    int32_t recv_buffer_bytes;          /* socket.recv.buffer.bytes... of each (16 KiB) */
-    int32_t fetch_max_bytes;            /* fetch.max.bytes (57671680): cap of a Fetch response */
-    int64_t queued_max_request_bytes;   /* queued.max.request.bytes (-1: unbounded), broker-wide */
+    int32_t num_shards; /* num.shards: shard threads (0 = one per online CPU) */
+    int32_t broker_liveness_probe_interval_ms; /* (ringbroker) 300; 0: off (coord/liveness.c) */
+    int64_t log_preallocate_step_bytes;        /* log.preallocate.step.bytes (16 MiB) */
+    int32_t log_chunk_bytes;                   /* log.chunk.bytes: O_DIRECT write unit (256 KiB) */
+    int64_t log_max_dirty_bytes;               /* log.max.dirty.bytes per partition (8 MiB) */
+    int64_t log_tail_cache_bytes;              /* log.tail.cache.bytes per shard (64 MiB) */
+    bool fetch_file_splice;                    /* fetch.file.transfer=splice (default read) */
+    int32_t recv_buffers;                      /* socket.recv.buffers per shard (256) */
+    int32_t recv_buffer_bytes;                 /* socket.recv.buffer.bytes... of each (16 KiB) */
+    int32_t fetch_max_bytes;           /* fetch.max.bytes (57671680): cap of a Fetch response */
+    int64_t queued_max_request_bytes;  /* queued.max.request.bytes (-1: unbounded), broker-wide */
     int64_t shard_memory_budget_bytes; /* shard.memory.budget.bytes (256 MiB): frames + responses */
     int64_t connection_memory_max_bytes; /* connection.memory.max.bytes (64 MiB): per connection */
     char log_level[16];                  /* log.level (info) */

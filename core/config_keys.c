@@ -80,6 +80,8 @@ static const struct rb_cfg_spec broker_keys[] = {
     TB("delete.topic.enable", "true", delete_topic_enable),
     /* (ringbroker) replication factor > 1 while replication is incomplete: tests only */
     TB("replication.test.enable", "false", replication_test_enable),
+    /* (ringbroker) probe the other brokers' listeners; 0: off (session expiry only) */
+    TI("broker.liveness.probe.interval.ms", 0, 60000, "300", broker_liveness_probe_interval_ms),
     TI("message.max.bytes", 0, I32MAX, "1048588", message_max_bytes),
     TI("socket.request.max.bytes", 1, I32MAX, "104857600", socket_request_max_bytes),
     TI("max.connections", 0, I32MAX, "2147483647", max_connections),
