@@ -589,10 +589,7 @@ static void probe_fire(struct rb_timer *tm)
     int32_t iv = cl->c->bc->broker_liveness_probe_interval_ms;
     if (atomic_load(&cl->c->rt->stopping) || iv <= 0)
         return;
-    if (cl->q && !cl->session_lost && rb_cl_live_probe(cl)) {
-        cl->brokers_dirty = cl->controller_dirty = true;
-        rb_cl_sync(cs, cl);
-    }
+    rb_cl_live_round(cs, cl);
     rb_timer_arm(&cs->timers, &cl->probe_timer, rb_mono_ms() + iv);
 }
 

@@ -136,6 +136,7 @@ struct rb_cluster {
     /* the other brokers' listeners probed (coord/liveness.c) */
     struct rb_liveness live;
     struct rb_timer probe_timer;
+    int64_t hint_next_ms; /* a shard's hint runs a round no sooner */
 
     int64_t pid_next, pid_end; /* the producer id block in hand: [next, end) */
     struct rb_cl_wait *waits;
@@ -258,6 +259,8 @@ bool rb_ctl_isr_notes(struct rb_cluster *cl);
  * thread's timer); true when a dead broker's registration was removed (the
  * caller re-reads the brokers). */
 bool rb_cl_live_probe(struct rb_cluster *cl);
+/* A round, and the view re-read and published when a registration was removed. */
+void rb_cl_live_round(struct rb_shard *cs, struct rb_cluster *cl);
 
 /* ---- cluster_local.c ---- */
 /* The local replicas file (<first log dir>/ringbroker-replicas): one line per

@@ -168,6 +168,12 @@ void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs,
 struct rb_part_isr_change;
 void rb_coord_isr_sink(void *arg, const struct rb_part_isr_change *ch);
 
+/* On a shard whose connection to broker_id failed (a follower's fetch): the
+ * coordination thread probes the brokers' listeners now (coord/liveness.h), so a
+ * dead leader is found at once; nothing in standalone mode or with
+ * broker.liveness.probe.interval.ms=0. */
+void rb_coord_liveness_hint(struct rb_shard *s, int32_t broker_id);
+
 /* Called on the shard that applied u. */
 void rb_coord_update_applied(struct rb_shard *s, struct rb_md_update *u);
 

@@ -8,12 +8,14 @@
  * coordination thread never blocks on a probe.
  */
 #include "coord/cluster_int.h"
+#include "coord/coord.h"
 #include "coord/liveness.h"
 #include "core/logging.h"
 #include "core/rb.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +118,9 @@ int rb_live_remove(struct rb_quorum *q, int32_t id, int64_t version, uint64_t ha
     ops[n++] = (struct rb_qop){.type = RB_QOP_DELETE, .path = path, .version = v};
     int failed = -1;
     r = rb_quorum_multi(q, ops, n, &failed);
-    if (r == -ENOENT && !ctl)
-        return 0; /* gone meanwhile */
-    return r == -ENOENT ? -ESTALE : r;
+    if (r == -ENOENT && failed == n - 1)
+        return 0;                      /* gone meanwhile: another broker's probes removed it */
+    return r == -ENOENT ? -ESTALE : r; /* /controller changed meanwhile */
 }
 
 void rb_live_free(struct rb_liveness *lv)
@@ -181,7 +183,8 @@ static bool declare_dead(struct rb_cluster *cl, struct rb_live_peer *p, const ch
     if (r == 0)
         return true;
     if (r == -ESTALE)
-        RB_INFO(COMP, "broker %d registered again meanwhile: left alone", p->id);
+        RB_INFO(COMP, "broker %d's registration or /controller changed meanwhile: left alone",
+                p->id);
     else
         RB_WARN(COMP, "removing broker %d's registration: %s", p->id, rb_quorum_strerror(r));
     rb_cl_quorum_error(cl, r);
@@ -217,4 +220,40 @@ bool rb_cl_live_probe(struct rb_cluster *cl)
         }
     }
     return removed;
+}
+
+void rb_cl_live_round(struct rb_shard *cs, struct rb_cluster *cl)
+{
+    if (!cl->q || cl->session_lost || !rb_cl_live_probe(cl))
+        return;
+    cl->brokers_dirty = cl->controller_dirty = true; /* re-read what was removed */
+    rb_cl_sync(cs, cl);
+}
+
+/* ---- hints from the shards ---- */
+
+static void hint_on_coord(struct rb_shard *cs, void *arg)
+{
+    struct rb_coord *c = cs->coord;
+    (void)arg;
+    if (!c || !c->cl || atomic_load(&cs->rt->stopping) ||
+        c->bc->broker_liveness_probe_interval_ms <= 0)
+        return;
+    struct rb_cluster *cl = c->cl;
+    int64_t now = rb_mono_ms();
+    if (now < cl->hint_next_ms)
+        return; /* a round ran a moment ago; the timer's next one comes soon */
+    cl->hint_next_ms = now + RB_LIVE_HINT_GAP_MS;
+    rb_cl_live_round(cs, cl);
+    /* the second look that decides comes soon too, not a whole interval later */
+    rb_timer_arm(&cs->timers, &cl->probe_timer, now + RB_LIVE_HINT_GAP_MS);
+}
+
+void rb_coord_liveness_hint(struct rb_shard *s, int32_t broker_id)
+{
+    int cid = s->rt->n_shards;
+    struct rb_coord *c = s->rt->t[cid]->coord;
+    if (!c || !c->cl || atomic_load(&s->rt->stopping))
+        return;
+    rb_post(s, cid, hint_on_coord, (void *)(intptr_t)broker_id);
 }

@@ -7,7 +7,10 @@
  * Why a refused connect: a process that died leaves no listener, so a connect to
  * it is refused at once (ECONNREFUSED); a paused (SIGSTOP) or partitioned broker
  * never refuses (the kernel still completes the handshake into the backlog, or
- * the connect stays pending). Rules (rb_live_note):
+ * the connect stays pending). A shard whose connection to a broker failed (a
+ * follower's fetch, net/replica_fetch.c) hints the coordination thread
+ * (rb_coord_liveness_hint, coord/coord.h): a round of probes runs at once and
+ * the next RB_LIVE_HINT_GAP_MS later. Rules (rb_live_note):
  *   - only a broker that accepted a probe since its current registration counts
  *     (a starting broker registers before its listener opens: never declared dead
  *     while it starts; one that dies before listening waits for session expiry);
@@ -33,6 +36,9 @@
 #include <stdint.h>
 
 #define RB_LIVE_REFUSALS 2
+/* After a shard's hint (a connection to a broker failed): a round of probes at
+ * once and the next one this much later, at most one hinted round per gap. */
+#define RB_LIVE_HINT_GAP_MS 50
 
 enum rb_probe {
     RB_PROBE_UP = 1,      /* the connect succeeded */

@@ -292,6 +292,9 @@ static void on_response(struct rb_peer *p, int err, const uint8_t *body, uint32_
          * resolves the names again (at most every few seconds). */
         if (err != -ECANCELED && f->n->md && f->n->md->resolve_again)
             atomic_store(f->n->md->resolve_again, true);
+        /* Perhaps the leader died: the coordination thread probes it now. */
+        if (err != -ECANCELED)
+            rb_coord_liveness_hint(f->n->shard, f->leader);
         if (!f->errors)
             RB_INFO(COMP, "shard %d: fetch from broker %d failed: %s (retrying every %lld ms)",
                     f->n->shard->id, f->leader, strerror(-err), (long long)rs->backoff_ms);

@@ -35,8 +35,10 @@ static struct {
     struct rb_quorum q;
     struct node n[MAX_NODES];
     int multis;
-    /* before the next multi: bump this node's version (someone else wrote it) */
+    /* before the next multi: bump this node's version (someone else wrote it), or
+     * delete it (another broker's probes removed it) */
     char race_path[64];
+    bool race_delete;
 } fq;
 
 static struct node *find(const char *path)
@@ -83,7 +85,9 @@ static int f_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *fa
     fq.multis++;
     if (fq.race_path[0]) {
         struct node *r = find(fq.race_path);
-        if (r)
+        if (r && fq.race_delete)
+            r->used = false;
+        else if (r)
             r->version++;
         fq.race_path[0] = 0;
     }
@@ -264,4 +268,14 @@ Test(liveness, probes_find_a_closed_listener_but_not_a_paused_one)
     close(l3);
     rb_live_free(&c.live);
     rb_resolver_free(&c.res);
+}
+
+Test(liveness, removed_by_another_broker_meanwhile_is_done)
+{
+    put("/brokers/ids/2", REG2, 0);
+    put("/controller", CTL3, 0);
+    snprintf(fq.race_path, sizeof(fq.race_path), "/brokers/ids/2");
+    fq.race_delete = true;
+    cr_assert_eq(rb_live_remove(&fq.q, 2, 0, rb_live_hash(REG2, strlen(REG2))), 0);
+    cr_assert_not_null(find("/controller"));
 }
