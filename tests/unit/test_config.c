@@ -485,6 +485,18 @@ Test(config, example_files_load)
     rb_config_free(cfg);
 }
 
+/* (ringbroker) the listener probes: on by default (300 ms), 0 turns them off. */
+Test(config, liveness_probe_interval)
+{
+    struct rb_config *cfg = load_ok(NULL, NULL, 0, NULL);
+    cr_assert_eq(rb_config_broker(cfg)->broker_liveness_probe_interval_ms, 300);
+    rb_config_free(cfg);
+    cfg = load_ok("broker.liveness.probe.interval.ms=0\n", NULL, 0, NULL);
+    cr_assert_eq(rb_config_broker(cfg)->broker_liveness_probe_interval_ms, 0);
+    rb_config_free(cfg);
+    expect_bad("broker.liveness.probe.interval.ms=-1\n", "broker.liveness.probe.interval.ms");
+}
+
 Test(config, offsets_retention_keys)
 {
     struct rb_config *cfg = load_ok("offsets.retention.minutes=1\n"
