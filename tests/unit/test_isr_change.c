@@ -10,6 +10,7 @@
  */
 #include "coord/cluster_int.h"
 #include "coord/quorum_int.h"
+#include "quorum_fake.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -17,18 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NODES 64
-
-struct node {
-    char path[300];
-    char data[512];
-    int64_t version;
-    bool used;
-};
-
 struct fake {
     struct rb_quorum q;
-    struct node n[MAX_NODES];
+    struct qf_node n[QF_MAX_NODES];
     int64_t seq;
     int sets;
     /* before the next conditional set of race_path: replace its data */
@@ -38,24 +30,14 @@ struct fake {
 
 static struct fake fq;
 
-static struct node *find(const char *path)
+static struct qf_node *find(const char *path)
 {
-    for (int i = 0; i < MAX_NODES; i++)
-        if (fq.n[i].used && strcmp(fq.n[i].path, path) == 0)
-            return &fq.n[i];
-    return NULL;
+    return qf_find(fq.n, path);
 }
 
-static struct node *put(const char *path, const char *data)
+static struct qf_node *put(const char *path, const char *data)
 {
-    struct node *x = find(path);
-    for (int i = 0; !x && i < MAX_NODES; i++)
-        if (!fq.n[i].used) {
-            x = &fq.n[i];
-            x->used = true;
-            snprintf(x->path, sizeof(x->path), "%s", path);
-        }
-    cr_assert_not_null(x);
+    struct qf_node *x = qf_slot(fq.n, path);
     snprintf(x->data, sizeof(x->data), "%s", data);
     x->version++;
     return x;
@@ -66,16 +48,7 @@ static int f_get(struct rb_quorum *q, const char *path, bool watch, char **data,
 {
     (void)q;
     (void)watch;
-    struct node *x = find(path);
-    if (!x)
-        return -ENOENT;
-    if (data)
-        *data = strdup(x->data);
-    if (len)
-        *len = strlen(x->data);
-    if (version)
-        *version = x->version;
-    return 0;
+    return qf_read(fq.n, path, data, len, version);
 }
 
 static int f_exists(struct rb_quorum *q, const char *path, bool watch, int64_t *version)
@@ -92,7 +65,7 @@ static int f_set(struct rb_quorum *q, const char *path, const void *data, size_t
         put(path, fq.race_data); /* someone else wrote it first */
         fq.race_path[0] = 0;
     }
-    struct node *x = find(path);
+    struct qf_node *x = find(path);
     if (!x)
         return -ENOENT;
     if (version != -1 && version != x->version)
@@ -125,10 +98,10 @@ static int f_children(struct rb_quorum *q, const char *path, bool watch, char **
 {
     (void)q;
     (void)watch;
-    const char *list[MAX_NODES];
+    const char *list[QF_MAX_NODES];
     int k = 0;
     size_t pl = strlen(path);
-    for (int i = 0; i < MAX_NODES; i++)
+    for (int i = 0; i < QF_MAX_NODES; i++)
         if (fq.n[i].used && strncmp(fq.n[i].path, path, pl) == 0 && fq.n[i].path[pl] == '/' &&
             !strchr(fq.n[i].path + pl + 1, '/'))
             list[k++] = fq.n[i].path + pl + 1;
@@ -139,7 +112,7 @@ static int f_children(struct rb_quorum *q, const char *path, bool watch, char **
 static int f_del(struct rb_quorum *q, const char *path, int64_t version)
 {
     (void)q;
-    struct node *x = find(path);
+    struct qf_node *x = find(path);
     if (!x)
         return -ENOENT;
     if (version != -1 && version != x->version)
@@ -151,7 +124,7 @@ static int f_del(struct rb_quorum *q, const char *path, int64_t version)
 static int f_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *failed)
 {
     for (int i = 0; i < n; i++) { /* checks first: all or nothing */
-        struct node *x = find(ops[i].path);
+        struct qf_node *x = find(ops[i].path);
         if (!x) {
             *failed = i;
             return -ENOENT;
@@ -202,7 +175,7 @@ TestSuite(isr_change, .init = setup);
 
 static struct rb_kzk_state state(int64_t *version)
 {
-    struct node *x = find(STATE);
+    struct qf_node *x = find(STATE);
     cr_assert_not_null(x);
     struct rb_kzk_state st;
     cr_assert_eq(rb_kzk_parse_state(x->data, &st), 0);
@@ -235,7 +208,7 @@ Test(isr_change, shrink_is_a_conditional_write_with_the_epochs_as_read)
     cr_assert_eq(st.leader_epoch, 6, "the leader epoch changed");
     cr_assert_eq(st.controller_epoch, 4, "the controller epoch changed");
     cr_assert_eq(notifications(), 1);
-    struct node *nn = find("/isr_change_notification/isr_change_0000000000");
+    struct qf_node *nn = find("/isr_change_notification/isr_change_0000000000");
     cr_assert_not_null(nn);
     cr_assert_str_eq(nn->data,
                      "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0}]}");

@@ -11,6 +11,7 @@
 #include "coord/cluster_int.h"
 #include "coord/liveness.h"
 #include "coord/quorum_int.h"
+#include "quorum_fake.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -22,18 +23,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_NODES 16
-
-struct node {
-    char path[64];
-    char data[256];
-    int64_t version;
-    bool used;
-};
-
 static struct {
     struct rb_quorum q;
-    struct node n[MAX_NODES];
+    struct qf_node n[QF_MAX_NODES];
     int multis;
     /* before the next multi: bump this node's version (someone else wrote it), or
      * delete it (another broker's probes removed it) */
@@ -41,23 +33,14 @@ static struct {
     bool race_delete;
 } fq;
 
-static struct node *find(const char *path)
+static struct qf_node *find(const char *path)
 {
-    for (int i = 0; i < MAX_NODES; i++)
-        if (fq.n[i].used && strcmp(fq.n[i].path, path) == 0)
-            return &fq.n[i];
-    return NULL;
+    return qf_find(fq.n, path);
 }
 
 static void put(const char *path, const char *data, int64_t version)
 {
-    struct node *x = find(path);
-    for (int i = 0; !x && i < MAX_NODES; i++)
-        if (!fq.n[i].used)
-            x = &fq.n[i];
-    cr_assert_not_null(x);
-    x->used = true;
-    snprintf(x->path, sizeof(x->path), "%s", path);
+    struct qf_node *x = qf_slot(fq.n, path);
     snprintf(x->data, sizeof(x->data), "%s", data);
     x->version = version;
 }
@@ -67,16 +50,7 @@ static int f_get(struct rb_quorum *q, const char *path, bool watch, char **data,
 {
     (void)q;
     (void)watch;
-    struct node *x = find(path);
-    if (!x)
-        return -ENOENT;
-    if (data)
-        *data = strdup(x->data);
-    if (len)
-        *len = strlen(x->data);
-    if (version)
-        *version = x->version;
-    return 0;
+    return qf_read(fq.n, path, data, len, version);
 }
 
 static int f_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *failed)
@@ -84,7 +58,7 @@ static int f_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *fa
     (void)q;
     fq.multis++;
     if (fq.race_path[0]) {
-        struct node *r = find(fq.race_path);
+        struct qf_node *r = find(fq.race_path);
         if (r && fq.race_delete)
             r->used = false;
         else if (r)
@@ -92,7 +66,7 @@ static int f_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *fa
         fq.race_path[0] = 0;
     }
     for (int i = 0; i < n; i++) { /* all or nothing */
-        struct node *x = find(ops[i].path);
+        struct qf_node *x = find(ops[i].path);
         cr_assert_eq(ops[i].type, RB_QOP_DELETE);
         if (!x || (ops[i].version != -1 && ops[i].version != x->version)) {
             *failed = i;
