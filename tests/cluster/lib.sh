@@ -19,6 +19,7 @@
 #   cl_meta I            Metadata v1 from broker I, JSON (cl_client.py meta)
 #   cl_q_get PATH        a node's value (ZooKeeper znode or etcd key), exit 1 if absent
 #   cl_q_ls PATH         a node's children, one per line
+#   cl_q_del PATH        delete a node (an ephemeral of another session too)
 #   cl_controller        the broker id in /controller (empty when none)
 #   cl_kill9 I / cl_term I / cl_pause I / cl_cont I / cl_start I   broker faults
 #   cl_q_kill I / cl_q_start I                                    quorum node faults
@@ -212,6 +213,23 @@ try:
         print(c)
 except NoNodeError:
     pass
+finally:
+    zk.stop()
+PY
+    fi
+}
+
+cl_q_del() { # path: delete the node (another session's ephemeral too), as an operator would
+    if [ "$CL_MODE" = etcd ]; then
+        _cl_ectl del "$(_cl_etcd_key "$1")" >/dev/null
+    else
+        ct 30 "$PY" -W ignore - "$CL_ZK" "$1" <<'PY'
+import sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1], timeout=10)
+zk.start(timeout=15)
+try:
+    zk.delete(sys.argv[2])
 finally:
     zk.stop()
 PY

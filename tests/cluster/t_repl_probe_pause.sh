@@ -7,7 +7,9 @@
 #   handshakes into its listen backlog, so no probe is refused. Throughout the
 #   pause /brokers/ids/P stays, and after SIGCONT it is the same registration
 #   (same data: the registration's timestamp); no survivor logged P dead; P is
-#   still partition 0's leader and the load carries on. Then P is killed with -9:
+#   still partition 0's leader and the load carries on. Its registration deleted
+#   by hand while it lives, it registers again (time printed).
+#   Then P is killed with -9:
 #   its registration is gone within 8 s (far less than the 18 s session: the
 #   probes are on and find a dead broker), it is restarted and rejoins every ISR,
 #   and the checker reads everything back: 0 lost, 0 duplicates, order kept.
@@ -37,6 +39,19 @@ reg1=$(cl_q_get "/brokers/ids/$P") || fail "broker $P is not registered after SI
 [ "$(rp_leader 0)" = "$P" ] || fail "partition 0's leader moved off the paused broker $P (now $(rp_leader 0))"
 secs=$(rp_wait_progress 0 30) || fail "no acknowledgement for partition 0 within 30 s of SIGCONT"
 info "broker $P paused 6 s: still registered (same registration), still leader of partition 0, acknowledged again ${secs} s after SIGCONT"
+
+# A live broker whose registration vanished (an operator, or probes that were
+# wrong) registers again: at once through its watch on /brokers/ids (the time is
+# printed; bounded only loosely, as its lease renewal every session/6 = 3 s would
+# also do it).
+cl_q_del "/brokers/ids/$P" || fail "deleting /brokers/ids/$P"
+t0=$(date +%s.%N)
+back() { local r; r=$(cl_q_get "/brokers/ids/$P" 2>/dev/null) && [ "$r" != "$reg0" ]; }
+wait_for 10 "broker $P registered again after its registration was deleted" back
+info "broker $P's registration deleted while it lives: registered again after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s (polled)"
+grep -q "/brokers/ids/$P is gone: registering again" "$CL_DIR/broker-$P/broker.log" ||
+    fail "broker $P did not log its registering again"
+wait_for 30 "every partition led again with a full ISR" rp_isr_full
 
 cl_kill9 "$P"
 t0=$(date +%s.%N)
