@@ -8,8 +8,8 @@
 #   failover time (kill until the idempotent acks=all producer gets its next
 #   acknowledgement for that partition) is printed; the broker is restarted and
 #   rejoins every ISR. Round 4: the controller is killed with SIGKILL; the time
-#   until a new controller and until every partition is acknowledged again are
-#   printed. Each wait is bounded as a liveness check only (15 s: less than the
+#   until every partition is acknowledged again is printed, and a new controller
+#   must be in place. Each wait is bounded as a liveness check only (15 s: less than the
 #   session timeout, so a failover that waited for the expiry fails). The probes
 #   must be what found the dead broker (its removal is logged by a survivor).
 #   The checker then reads everything back: 0 lost, 0 duplicates, order kept.
@@ -68,13 +68,14 @@ d0=$(probed_dead "$c")
 n0=$(acks_all)
 t0=$(date +%s.%N)
 cl_kill9 "$c"
-new_ctl() { local n; n=$(cl_controller); [ -n "$n" ] && [ "$n" != "$c" ]; }
-wait_for $BOUND "a new controller within ${BOUND} s" new_ctl
-ctl_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", b - a }')
+# every partition's next acknowledgement first (polling the acks file is cheap;
+# a quorum reader per poll would add its own second to the figure)
 all_secs=$(wait_all_progress "$n0" "$t0") ||
     fail "not every partition acknowledged again within ${BOUND} s of killing the controller $c"
+new_ctl() { local n; n=$(cl_controller); [ -n "$n" ] && [ "$n" != "$c" ]; }
+wait_for $BOUND "a new controller within ${BOUND} s" new_ctl
 [ "$(probed_dead "$c")" -gt "$d0" ] || fail "no survivor's probes declared the controller $c dead"
-info "controller $c killed: new controller $(cl_controller) after ${ctl_secs} s (an upper bound: polled); every partition acknowledged again after ${all_secs} s"
+info "controller $c killed: every partition acknowledged again after ${all_secs} s; new controller $(cl_controller)"
 cl_start "$c"
 wait_for 60 "broker $c back in every ISR" rp_isr_full
 rp_load_stop
