@@ -6,6 +6,11 @@
  * takes to decompress up to the decompression cap (tens of milliseconds, seconds
  * on a loaded machine).
  *
+ * It also scans the one batch of a ListOffsets lookup by timestamp (or
+ * MAX_TIMESTAMP) whose records decompress to more than the shard does inline
+ * (part/offsets.c, a job with tl set: storage/log_time.c's rb_log_time_scan over
+ * bytes the owner read; the answer goes back in the lookup).
+ *
  * Owns: the thread (one per broker, not pinned), its codec context, and per shard
  * a bounded submission ring (shard -> thread) and completion ring (thread ->
  * shard) of RB_VT_SLOTS jobs each, plus the shard's eventfd. A shard never waits:
@@ -90,6 +95,15 @@ static void efd_kick(int fd)
  * shard would have done it. */
 static void run_job_with(struct rb_codec_ctx *codec, struct rb_part_vjob *j)
 {
+    if (j->tl) { /* a ListOffsets scan: the answer goes into the lookup */
+        int r = rb_log_time_scan(codec, j->tl, RB_DECOMP_CAP_MIN);
+        RB_ASSERT(r == 0); /* under the full cap there is no "try larger" */
+        j->out_bytes = codec ? rb_codec_last_out(codec) : 0;
+        if (codec)
+            rb_codec_trim(codec);
+        j->status = RB_BATCH_OK;
+        return;
+    }
     struct rb_batch_info bi;
     struct rb_ts_range ts = {INT64_MAX, INT64_MIN};
     enum rb_batch_status st = rb_batch_parse(j->batch, j->len, &bi);

@@ -152,6 +152,7 @@ struct rb_log {
         int64_t offset, timestamp; /* the answer (when err == 0) */
     } tq;
     uint64_t tq_lookups; /* lookups that read the log (not answered by tq) */
+    uint32_t tq_gen;     /* moved when tq is invalidated (a truncation) */
     /* leader epochs (log_epoch.c): which epoch started where; the epoch stamped
      * into appended batches (-1: kept as the batch carries it) */
     struct rb_epoch_cache epochs;
