@@ -92,6 +92,8 @@ struct rb_part_vjob {
     /* a ListOffsets scan instead (rb_part_list_offsets): the record at or after a
      * timestamp in the batch tl holds; the answer goes into tl */
     struct rb_log_tlookup *tl;
+    /* the shard's gauge out (the rebuilt batch) is charged to until released */
+    _Atomic int64_t *gauge;
     uint8_t state; /* RB_VJOB_* */
     void (*done)(struct rb_part_vjob *j);
     void *arg;
@@ -290,6 +292,13 @@ int64_t rb_part_mem(const struct rb_part_shard *ps);
 /* The shard's decompression scratch (storage/compress.c; released after each
  * big batch): counted in the shard's memory figure beside the connections'. */
 int64_t rb_part_codec_mem(const struct rb_part_shard *ps);
+/* The validator thread's memory charged to the shard (any thread may read it):
+ * its decompression/rebuild scratch while it runs one of the shard's jobs and the
+ * rebuilt batches it returned until rb_part_vjob_release. While the shard is over
+ * its budget (rb_part_set_mem_over, net/ each turn) a submission waits (-EAGAIN)
+ * unless the shard has no job out: one job always goes (bounded by its cap). */
+int64_t rb_part_vt_mem(const struct rb_part_shard *ps);
+void rb_part_set_mem_over(struct rb_part_shard *ps, bool over);
 int64_t rb_part_mem_floor(const struct rb_part_shard *ps);
 int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes);
 
