@@ -18,8 +18,8 @@
 # budget + margin, every legal record acknowledged and stored, the over-cap ones
 # refused, every lookup answered, and everything acknowledged back after kill -9.
 AB_SHARDS=1
-# The decompression scratch (up to the 64 MiB cap, one batch at a time) is not
-# drawn from the shard budget yet: the RSS bound allows one cap's worth beyond it.
+# The validator thread's scratch is charged to the shard budget, but one job
+# always goes (up to the 64 MiB cap): the RSS bound allows one cap's worth beyond it.
 AB_MARGIN_MB=$((96 + 64))
 . "$(dirname "$0")/lib_abuse.sh"
 # Produce validation, the owner's rebuild for compression.type and ListOffsets'
@@ -67,7 +67,8 @@ drop_rtt=$(sed -n 's/.* max_rtt_ms=\([0-9]*\).*/\1/p' <<<"$drop")
 # decompresses its batch (the memo helps only repeats). Before the lookups were
 # spread over turns the other connection waited 6.5 s; after, under 0.5 s; with
 # the scans on the validator thread (one at a time, the shard's other work goes
-# on meanwhile) LOOKUP_BEFORE_AFTER.
+# on meanwhile) the worst round trip went from 15.3 s (118 probes in 73 s; a
+# loaded 2-core machine) to 0.29 s (4,344 probes in 61 s) in back-to-back runs.
 ct 60 "$ROOT/build/bin/ringctl" topics --bootstrap-server "$(rb_bootstrap)" --create \
     --topic lotime --partitions "$LO_PARTS" --replication-factor 1 \
     --config compression.type=lz4 >"$T_TMP/create.out" 2>&1 ||

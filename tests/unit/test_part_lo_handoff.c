@@ -9,16 +9,12 @@
  * scan was out answers NOT_LEADER_OR_FOLLOWER; the shard is not idle meanwhile.
  */
 #include "part_test_util.h"
-#include "storage/compress.h"
-
-#include <liburing.h>
+#include "vthread_test_util.h"
 
 TestSuite(part_lo_handoff, .init = pt_setup, .fini = pt_teardown);
 
-#define NREC 100
-#define VAL  40000
-static uint8_t g_plain[NREC * (VAL + 64) + 4096];
-static uint8_t g_batch[sizeof(g_plain)];
+#define NREC VT_REC
+#define VAL  VT_VAL
 static int64_t g_base_ts;
 
 /* Append a batch of nrec records of val bytes each (record i at g_base_ts + i),
@@ -26,28 +22,14 @@ static int64_t g_base_ts;
 static void store(int codec, int nrec, uint32_t val)
 {
     g_base_ts = rb_wall_ms();
-    struct tu_batch_spec s = {
-        .nrec = nrec, .base_ts = g_base_ts, .producer_id = -1, .base_seq = -1, .value_bytes = val};
-    size_t n = tu_build(g_plain, &s);
-    struct rb_codec_ctx *c = rb_codec_ctx_new();
-    cr_assert_not_null(c);
-    memcpy(g_batch, g_plain, RB_BATCH_HEADER_BYTES);
-    int64_t zn =
-        rb_compress(c, codec, g_plain + RB_BATCH_HEADER_BYTES, n - RB_BATCH_HEADER_BYTES,
-                    g_batch + RB_BATCH_HEADER_BYTES, sizeof(g_batch) - RB_BATCH_HEADER_BYTES);
-    rb_codec_ctx_free(c);
-    cr_assert_gt(zn, 0);
-    uint32_t total = RB_BATCH_HEADER_BYTES + (uint32_t)zn;
-    rb_put_be32(g_batch + 8, total - 12);
-    rb_put_be16(g_batch + 21, (uint16_t)codec);
-    tu_fix_crc(g_batch);
+    uint32_t total = vt_build(codec, nrec, val, 0, g_base_ts);
     struct rb_part_append a;
     struct pt_answer ans = {0};
     memset(&a, 0, sizeof(a));
     a.it.key = pt_key();
     a.it.done = pt_answered;
     a.it.done_arg = &ans;
-    a.records = g_batch;
+    a.records = vt_batch;
     a.len = total;
     a.acks = -1;
     a.max_bytes = 8 << 20;
@@ -65,22 +47,9 @@ static void scan_done(struct rb_part_vjob *j)
     g_back++;
 }
 
-/* Reap the shard ring's completions (bounded wait) until g_back reaches want. */
 static void ring_until(int want)
 {
-    for (int i = 0; i < 300 && g_back < want; i++) {
-        struct __kernel_timespec ts = {.tv_nsec = 100 * 1000 * 1000};
-        struct io_uring_cqe *cqe;
-        io_uring_submit(&pt_shard.ring);
-        if (io_uring_wait_cqe_timeout(&pt_shard.ring, &cqe, &ts) != 0)
-            continue;
-        struct rb_io *io = io_uring_cqe_get_data(cqe);
-        int res = cqe->res;
-        io_uring_cqe_seen(&pt_shard.ring, cqe);
-        if (io)
-            io->cb(io, res, 0);
-    }
-    cr_assert_eq(g_back, want, "scans back through the ring: %d of %d", g_back, want);
+    vt_ring_until(&pt_shard.ring, &g_back, want);
 }
 
 /* The question asked on the shard with the validator thread vt (NULL: none);

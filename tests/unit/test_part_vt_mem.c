@@ -8,40 +8,14 @@
  * job always goes.
  */
 #include "part_test_util.h"
-#include "storage/compress.h"
-
-#include <liburing.h>
+#include "vthread_test_util.h"
 
 TestSuite(part_vt_mem, .init = pt_setup, .fini = pt_teardown);
 
-#define NREC 100
-#define VAL  40000
-static uint8_t g_plain[NREC * (VAL + 64) + 4096];
-static uint8_t g_batch[sizeof(g_plain)];
-
-/* A zstd batch of 4 MB of records into g_batch; returns its size. */
+/* A zstd batch of 4 MB of records into vt_batch; returns its size. */
 static uint32_t build_big(void)
 {
-    struct tu_batch_spec s = {.nrec = NREC,
-                              .base_ts = rb_wall_ms(),
-                              .producer_id = -1,
-                              .base_seq = -1,
-                              .value_bytes = VAL,
-                              .seed = 3};
-    size_t n = tu_build(g_plain, &s);
-    struct rb_codec_ctx *c = rb_codec_ctx_new();
-    cr_assert_not_null(c);
-    memcpy(g_batch, g_plain, RB_BATCH_HEADER_BYTES);
-    int64_t zn =
-        rb_compress(c, RB_CODEC_ZSTD, g_plain + RB_BATCH_HEADER_BYTES, n - RB_BATCH_HEADER_BYTES,
-                    g_batch + RB_BATCH_HEADER_BYTES, sizeof(g_batch) - RB_BATCH_HEADER_BYTES);
-    rb_codec_ctx_free(c);
-    cr_assert_gt(zn, 0);
-    uint32_t total = RB_BATCH_HEADER_BYTES + (uint32_t)zn;
-    rb_put_be32(g_batch + 8, total - 12);
-    rb_put_be16(g_batch + 21, RB_CODEC_ZSTD);
-    tu_fix_crc(g_batch);
-    return total;
+    return vt_build(RB_CODEC_ZSTD, VT_REC, VT_VAL, 3, rb_wall_ms());
 }
 
 Test(part_vt_mem, codec_gauge_follows_the_scratch)
@@ -53,10 +27,10 @@ Test(part_vt_mem, codec_gauge_follows_the_scratch)
     rb_codec_set_gauge(c, &g1);
     const uint8_t *out;
     size_t out_len;
-    cr_assert_eq(rb_decompress(c, RB_CODEC_ZSTD, g_batch + RB_BATCH_HEADER_BYTES,
+    cr_assert_eq(rb_decompress(c, RB_CODEC_ZSTD, vt_batch + RB_BATCH_HEADER_BYTES,
                                len - RB_BATCH_HEADER_BYTES, RB_DECOMP_CAP_MIN, &out, &out_len),
                  0);
-    cr_assert_geq(out_len, (size_t)NREC * VAL);
+    cr_assert_geq(out_len, (size_t)VT_REC * VT_VAL);
     cr_assert_eq(atomic_load(&g1), (int64_t)rb_codec_scratch_bytes(c));
     cr_assert_geq(atomic_load(&g1), (int64_t)out_len);
     rb_codec_set_gauge(c, &g2); /* moves */
@@ -78,24 +52,12 @@ static void count_back(struct rb_part_vjob *j)
 
 static void ring_until(int want)
 {
-    for (int i = 0; i < 300 && g_back < want; i++) {
-        struct __kernel_timespec ts = {.tv_nsec = 100 * 1000 * 1000};
-        struct io_uring_cqe *cqe;
-        io_uring_submit(&pt_shard.ring);
-        if (io_uring_wait_cqe_timeout(&pt_shard.ring, &cqe, &ts) != 0)
-            continue;
-        struct rb_io *io = io_uring_cqe_get_data(cqe);
-        int res = cqe->res;
-        io_uring_cqe_seen(&pt_shard.ring, cqe);
-        if (io)
-            io->cb(io, res, 0);
-    }
-    cr_assert_eq(g_back, want, "jobs back: %d of %d", g_back, want);
+    vt_ring_until(&pt_shard.ring, &g_back, want);
 }
 
 static struct rb_part_vjob rebuild_job(uint32_t len)
 {
-    return (struct rb_part_vjob){.batch = g_batch,
+    return (struct rb_part_vjob){.batch = vt_batch,
                                  .len = len,
                                  .cap = RB_DECOMP_CAP_MIN,
                                  .rebuild = true,
