@@ -25,14 +25,7 @@ static void store(int codec, int nrec, uint32_t val)
     uint32_t total = vt_build(codec, nrec, val, 0, g_base_ts);
     struct rb_part_append a;
     struct pt_answer ans = {0};
-    memset(&a, 0, sizeof(a));
-    a.it.key = pt_key();
-    a.it.done = pt_answered;
-    a.it.done_arg = &ans;
-    a.records = vt_batch;
-    a.len = total;
-    a.acks = -1;
-    a.max_bytes = 8 << 20;
+    vt_append_init(&a, &ans, total);
     rb_part_append(pt_ps, &a);
     for (int i = 0; i < 100 && !ans.calls; i++) /* a big batch: blocked, then retried */
         pt_flush();
@@ -40,16 +33,9 @@ static void store(int codec, int nrec, uint32_t val)
     cr_assert_eq(ans.error, 0);
 }
 
-static int g_back;
-static void scan_done(struct rb_part_vjob *j)
-{
-    cr_assert_eq(j->state, RB_VJOB_DONE);
-    g_back++;
-}
-
 static void ring_until(int want)
 {
-    vt_ring_until(&pt_shard.ring, &g_back, want);
+    vt_ring_until(&pt_shard.ring, &vt_back, want);
 }
 
 /* The question asked on the shard with the validator thread vt (NULL: none);
@@ -62,8 +48,8 @@ static struct rb_part_offsets ask(struct rb_vthread *vt, int64_t ts, bool leader
     *handed = o.job.state == RB_VJOB_WANTED;
     if (*handed) {
         cr_assert_not_null(vt);
-        o.job.done = scan_done;
-        int want = g_back + 1;
+        o.job.done = vt_count_back;
+        int want = vt_back + 1;
         cr_assert_eq(rb_part_vjob_submit(pt_ps, &o.job), 0);
         cr_assert_not(rb_part_idle(pt_ps), "a scan out: a stopping shard must wait");
         ring_until(want);
@@ -170,8 +156,8 @@ Test(part_lo_handoff, stepped_down_while_out)
         .it.key = pt_key(), .timestamp = g_base_ts + 9, .leader_only = true};
     rb_part_list_offsets(pt_ps, &o);
     cr_assert_eq(o.job.state, RB_VJOB_WANTED);
-    o.job.done = scan_done;
-    g_back = 0;
+    o.job.done = vt_count_back;
+    vt_back = 0;
     cr_assert_eq(rb_part_vjob_submit(pt_ps, &o.job), 0);
     struct rb_part_key k = pt_key();
     cr_assert_eq(rb_part_set_role(pt_ps, &k, RB_PART_FOLLOWER, 5), 0);

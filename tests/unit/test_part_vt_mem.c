@@ -43,16 +43,9 @@ Test(part_vt_mem, codec_gauge_follows_the_scratch)
     cr_assert_eq(atomic_load(&g2), 0, "freed: nothing left charged");
 }
 
-static int g_back;
-static void count_back(struct rb_part_vjob *j)
-{
-    cr_assert_eq(j->state, RB_VJOB_DONE);
-    g_back++;
-}
-
 static void ring_until(int want)
 {
-    vt_ring_until(&pt_shard.ring, &g_back, want);
+    vt_ring_until(&pt_shard.ring, &vt_back, want);
 }
 
 static struct rb_part_vjob rebuild_job(uint32_t len)
@@ -63,7 +56,7 @@ static struct rb_part_vjob rebuild_job(uint32_t len)
                                  .rebuild = true,
                                  .target = RB_CODEC_LZ4,
                                  .state = RB_VJOB_WANTED,
-                                 .done = count_back};
+                                 .done = vt_count_back};
 }
 
 /* The rebuilt batches are charged to the shard until released; the thread's
@@ -76,7 +69,7 @@ Test(part_vt_mem, rebuilt_batches_charged_until_released)
     cr_assert_not_null(vt);
     rb_part_set_vthread(pt_ps, vt, 0);
     uint32_t len = build_big();
-    g_back = 0;
+    vt_back = 0;
     cr_assert_eq(rb_part_vt_mem(pt_ps), 0);
     struct rb_part_vjob j[2] = {rebuild_job(len), rebuild_job(len)};
     for (int i = 0; i < 2; i++)

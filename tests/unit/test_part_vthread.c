@@ -206,13 +206,6 @@ Test(part_vthread, uncompressed_batches_stay_on_the_shard_and_append)
     rb_vthread_free(vt);
 }
 
-static int g_done_calls;
-static void count_done(struct rb_part_vjob *j)
-{
-    cr_assert_eq(j->state, RB_VJOB_DONE);
-    g_done_calls++;
-}
-
 Test(part_vthread, shard_ring_gets_jobs_back_and_is_busy_meanwhile)
 {
     cr_assert_eq(io_uring_queue_init(64, &pt_shard.ring, 0), 0);
@@ -221,25 +214,25 @@ Test(part_vthread, shard_ring_gets_jobs_back_and_is_busy_meanwhile)
     rb_part_set_vthread(pt_ps, vt, 0);
     uint32_t len = vt_build(RB_CODEC_ZSTD, VT_REC, VT_VAL, 5, rb_wall_ms());
     struct rb_part_vjob j[3];
-    g_done_calls = 0;
+    vt_back = 0;
     for (int i = 0; i < 3; i++) {
         j[i] = (struct rb_part_vjob){.batch = vt_batch,
                                      .len = len,
                                      .cap = RB_DECOMP_CAP_MIN,
                                      .state = RB_VJOB_WANTED,
-                                     .done = count_done};
+                                     .done = vt_count_back};
         cr_assert_eq(rb_part_vjob_submit(pt_ps, &j[i]), 0);
         cr_assert_eq(j[i].state, RB_VJOB_OUT);
     }
     cr_assert_not(rb_part_idle(pt_ps), "jobs out: a stopping shard must wait");
-    vt_ring_until(&pt_shard.ring, &g_done_calls, 3);
+    vt_ring_until(&pt_shard.ring, &vt_back, 3);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(j[i].status, RB_BATCH_OK);
     cr_assert(rb_part_idle(pt_ps));
     /* again after the ring went quiet: the read is armed anew */
     j[0].state = RB_VJOB_WANTED;
     cr_assert_eq(rb_part_vjob_submit(pt_ps, &j[0]), 0);
-    vt_ring_until(&pt_shard.ring, &g_done_calls, 4);
+    vt_ring_until(&pt_shard.ring, &vt_back, 4);
     cr_assert(rb_part_idle(pt_ps));
     rb_part_set_vthread(pt_ps, NULL, 0);
     rb_vthread_free(vt);
@@ -253,23 +246,16 @@ static uint64_t append_rebuilt(uint32_t len, bool *handoff, int *calls, bool clo
 {
     struct rb_part_append a;
     struct pt_answer ans = {0};
-    memset(&a, 0, sizeof(a));
-    a.it.key = pt_key();
-    a.it.done = pt_answered;
-    a.it.done_arg = &ans;
-    a.records = vt_batch;
-    a.len = len;
-    a.acks = -1;
+    vt_append_init(&a, &ans, len);
     a.recompress = true;
     a.codec = RB_CODEC_LZ4;
-    a.max_bytes = 8 << 20;
     uint64_t before = atomic_load(&pt_ps->stats.bytes);
     *handoff = rb_part_rebuild_prepare(pt_ps, &a);
     if (*handoff) {
         cr_assert_eq(a.pre.state, RB_VJOB_WANTED);
-        a.pre.done = count_done;
+        a.pre.done = vt_count_back;
         cr_assert_eq(rb_part_vjob_submit(pt_ps, &a.pre), 0);
-        vt_ring_until(&pt_shard.ring, &g_done_calls, ++*calls);
+        vt_ring_until(&pt_shard.ring, &vt_back, ++*calls);
         cr_assert_not_null(a.pre.out);
     }
     if (clobber) { /* the shard's scratch used between (as a parked append sees it) */
@@ -298,7 +284,7 @@ Test(part_vthread, rebuild_on_the_thread_stores_what_the_shard_would)
     uint32_t len = vt_build(RB_CODEC_ZSTD, VT_REC, VT_VAL, 9, rb_wall_ms());
     bool h;
     int calls = 0;
-    g_done_calls = 0;
+    vt_back = 0;
     uint64_t on_shard_bytes = append_rebuilt(len, &h, &calls, false); /* no thread */
     cr_assert_not(h);
     rb_part_set_vthread(pt_ps, vt, 0);

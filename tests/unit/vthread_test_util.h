@@ -2,8 +2,8 @@
  * tests/unit/vthread_test_util.h - what the validator thread's tests share
  * (test_part_vthread.c, test_part_lo_handoff.c, test_part_vt_mem.c): a big,
  * compressible batch compressed with a codec (vt_build into vt_batch), and the
- * shard ring's completions reaped (bounded wait) until jobs came back. Include
- * after part_test_util.h.
+ * shard ring's completions reaped (bounded wait) until jobs came back (counted
+ * by vt_count_back), an append of vt_batch. Include after part_test_util.h.
  */
 #ifndef RB_TESTS_VTHREAD_TEST_UTIL_H
 #define RB_TESTS_VTHREAD_TEST_UTIL_H
@@ -61,6 +61,27 @@ static void vt_ring_until(struct io_uring *ring, int *calls, int want)
             io->cb(io, res, 0);
     }
     cr_assert_eq(*calls, want, "jobs back through the ring: %d of %d", *calls, want);
+}
+
+/* Jobs back (vt_count_back as a job's done callback counts them). */
+static int vt_back;
+static void vt_count_back(struct rb_part_vjob *j)
+{
+    cr_assert_eq(j->state, RB_VJOB_DONE);
+    vt_back++;
+}
+
+/* a: an acks=all append of vt_batch's len bytes to "t"-0, answered into ans. */
+RB_UNUSED static void vt_append_init(struct rb_part_append *a, struct pt_answer *ans, uint32_t len)
+{
+    memset(a, 0, sizeof(*a));
+    a->it.key = pt_key();
+    a->it.done = pt_answered;
+    a->it.done_arg = ans;
+    a->records = vt_batch;
+    a->len = len;
+    a->acks = -1;
+    a->max_bytes = 8 << 20;
 }
 
 #endif
