@@ -74,13 +74,7 @@ static void vt_count_back(struct rb_part_vjob *j)
 /* a: an acks=all append of vt_batch's len bytes to "t"-0, answered into ans. */
 RB_UNUSED static void vt_append_init(struct rb_part_append *a, struct pt_answer *ans, uint32_t len)
 {
-    memset(a, 0, sizeof(*a));
-    a->it.key = pt_key();
-    a->it.done = pt_answered;
-    a->it.done_arg = ans;
-    a->records = vt_batch;
-    a->len = len;
-    a->acks = -1;
+    pt_append_init(a, ans, vt_batch, len, -1);
     a->max_bytes = 8 << 20;
 }
 
