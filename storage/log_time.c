@@ -123,29 +123,23 @@ static int record_in_batch(struct rb_codec_ctx *c, const uint8_t *b, size_t len,
  * -EIO/-ENOMEM. */
 static bool tq_hit(struct rb_log *log, struct rb_log_tlookup *q)
 {
-    if (!log->tq.valid || log->tq.codec != q->codec || log->tq.batch_offset != q->batch_offset ||
-        log->tq.upto_offset != q->upto_offset || log->tq.ts != q->ts ||
-        log->tq.start_offset != log->start_offset || q->upto_offset > log->end_offset)
+    const struct rb_log_tlookup *k = &log->tq.q;
+    if (!log->tq.valid || k->codec != q->codec || k->batch_offset != q->batch_offset ||
+        k->upto_offset != q->upto_offset || k->ts != q->ts || k->min_offset != log->start_offset ||
+        q->upto_offset > log->end_offset)
         return false;
-    q->err = log->tq.err;
-    if (!q->err) {
-        q->offset = log->tq.offset;
-        q->timestamp = log->tq.timestamp;
-    }
+    q->err = k->err;
+    q->offset = k->err ? -1 : k->offset;
+    q->timestamp = k->err ? -1 : k->timestamp;
     return true;
 }
 
 static void tq_keep(struct rb_log *log, const struct rb_log_tlookup *q)
 {
     log->tq.valid = q->err == 0 || q->err == -ENOENT;
-    log->tq.codec = q->codec;
-    log->tq.batch_offset = q->batch_offset;
-    log->tq.upto_offset = q->upto_offset;
-    log->tq.ts = q->ts;
-    log->tq.start_offset = q->min_offset;
-    log->tq.err = q->err;
-    log->tq.offset = q->offset;
-    log->tq.timestamp = q->timestamp;
+    log->tq.q = *q;
+    log->tq.q.buf = NULL; /* the bytes are the caller's */
+    log->tq.q.len = 0;
 }
 
 int rb_log_time_read(struct rb_log *log, bool codec, int64_t batch_offset, int64_t upto_offset,
