@@ -283,6 +283,16 @@ static void render_shards(struct rb_broker *b, struct rb_mbuf *out)
             }
         }
     }
+    const char *vm = "ringbroker_validator_memory_bytes";
+    rb_metric_head(out, vm, "gauge",
+                   "Validator thread memory charged to the shard's budget (scratch of its "
+                   "running job, rebuilt batches not released yet)");
+    for (int i = 0; i < b->rt.n_shards; i++) {
+        char lb[32];
+        snprintf(lb, sizeof(lb), "shard=\"%d\"", i);
+        int64_t v = rb_part_vt_mem(rb_part_of(b->rt.t[i]));
+        rb_metric_u64(out, vm, lb, (uint64_t)RB_MAX(v, (int64_t)0));
+    }
     const char *tb = "ringbroker_tail_cache_budget_bytes";
     rb_metric_head(out, tb, "gauge", "log.tail.cache.bytes: each shard's tail cache budget");
     rb_metric_u64(out, tb, "", (uint64_t)b->bc->log_tail_cache_bytes);

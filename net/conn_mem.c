@@ -29,12 +29,13 @@ static int64_t conn_budget(const struct rb_net *n)
     return n->b->bc->connection_memory_max_bytes;
 }
 
-/* What the shard holds outside the tail cache: its connections' bytes and the
- * decompression scratch (part/part.h rb_part_codec_mem). */
+/* What the shard holds outside the tail cache: its connections' bytes, the
+ * decompression scratch (part/part.h rb_part_codec_mem) and the validator
+ * thread's memory for its jobs (rb_part_vt_mem). */
 static int64_t held_mem(const struct rb_net *n)
 {
     const struct rb_part_shard *ps = n->shard ? rb_part_of(n->shard) : NULL;
-    return n->mem + (ps ? rb_part_codec_mem(ps) : 0);
+    return n->mem + (ps ? rb_part_codec_mem(ps) + rb_part_vt_mem(ps) : 0);
 }
 
 /* The shard's memory as the budget sees it: held_mem plus the tail cache up to
@@ -166,6 +167,8 @@ static void mem_yield(struct rb_net *n)
 void rb_net_mem_turn(struct rb_net *n)
 {
     mem_yield(n);
+    if (n->shard) /* the validator thread's submissions wait while over */
+        rb_part_set_mem_over(rb_part_of(n->shard), shard_over(n, 1, 1));
     n->mem_peak = RB_MAX(n->mem_peak, n->mem);
     mem_collect(n);
 }

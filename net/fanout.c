@@ -197,9 +197,10 @@ static void pop_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
     rb_fan_item_done(s, arg);
 }
 
-/* Items that may decompress up to a 64 MiB cap on the owner: ListOffsets by
- * timestamp (or max timestamp) reading a stored batch, and a produce the owner
- * rebuilds for compression.type. They run while this turn's budget lasts, the rest
+/* Items that may decompress up to a 64 MiB cap: ListOffsets by timestamp (or max
+ * timestamp) reading a stored batch, and a produce the owner rebuilds for
+ * compression.type; beyond 1 MiB (rb_part_validate_inline_bytes) the validator
+ * thread does it while the item waits (lo_wait). They run while this turn's budget lasts, the rest
  * on later turns in order, so a request listing many partitions cannot stall the
  * shard's other work for long (issue 13 row 7). While some wait, every produce and
  * such lookup queues behind them: appends keep their order. */
@@ -229,27 +230,42 @@ static void lo_kick(struct rb_shard *s)
     }
 }
 
-/* The rebuild is back from the validator thread: append, then the queue goes on. */
-static void rebuild_back(struct rb_part_vjob *j)
+static struct rb_part_vjob *handoff_job(struct rb_pop *op)
+{
+    return op->kind == RB_POP_PRODUCE ? &op->u.produce.pre : &op->u.lo.job;
+}
+
+/* A rebuild (append it now) or a ListOffsets scan (the partition's answer) is
+ * back from the validator thread; then the queue goes on. */
+static void handoff_back(struct rb_part_vjob *j)
 {
     struct rb_shard *s = rb_self();
     struct rb_fan_item *fi = j->arg;
+    struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
     struct rb_net *n = rb_net_of(s);
     RB_ASSERT(n->lo_wait == fi);
     n->lo_wait = NULL;
-    lo_run(s, fi);
+    if (op->kind == RB_POP_PRODUCE) {
+        lo_run(s, fi);
+    } else {
+        rb_part_list_offsets_back(rb_part_of(s), &op->u.lo);
+        rb_fan_item_done(s, fi);
+    }
     lo_kick(s);
 }
 
-/* Hand the rebuild to the validator thread; its queue full: again next turn. */
-static void rebuild_submit(struct rb_shard *s, void *arg)
+/* Hand the rebuild or scan to the validator thread; its queue full (or the shard
+ * over its memory budget): again next turn. The request is held by its batch
+ * until the item is done (a closed connection waits for it), and a stopping
+ * shard is not idle while the job is out. */
+static void handoff_submit(struct rb_shard *s, void *arg)
 {
     struct rb_fan_item *fi = arg;
-    struct rb_pop *op = RB_CONTAINER_OF(fi, struct rb_pop, fi);
-    op->u.produce.pre.done = rebuild_back;
-    op->u.produce.pre.arg = fi;
-    if (rb_part_vjob_submit(rb_part_of(s), &op->u.produce.pre) != 0)
-        rb_post(s, s->id, rebuild_submit, fi);
+    struct rb_part_vjob *j = handoff_job(RB_CONTAINER_OF(fi, struct rb_pop, fi));
+    j->done = handoff_back;
+    j->arg = fi;
+    if (rb_part_vjob_submit(rb_part_of(s), j) != 0)
+        rb_post(s, s->id, handoff_submit, fi);
 }
 
 static void lo_run(struct rb_shard *s, struct rb_fan_item *fi)
@@ -262,7 +278,7 @@ static void lo_run(struct rb_shard *s, struct rb_fan_item *fi)
          * lookup of this shard queued behind it (their order) */
         rb_net_of(s)->lo_wait = fi;
         rb_net_of(s)->lo_spent += (int64_t)(rb_part_codec_work(ps) - before);
-        rebuild_submit(s, fi);
+        handoff_submit(s, fi);
         return;
     }
     if (op->kind == RB_POP_PRODUCE) {
@@ -271,6 +287,13 @@ static void lo_run(struct rb_shard *s, struct rb_fan_item *fi)
         rb_part_append(ps, &op->u.produce); /* pop_answered: now or once durable */
     } else {
         rb_part_list_offsets(ps, &op->u.lo);
+        if (op->u.lo.job.state == RB_VJOB_WANTED) {
+            /* a big scan: on the validator thread, like a big rebuild */
+            rb_net_of(s)->lo_wait = fi;
+            rb_net_of(s)->lo_spent += (int64_t)(rb_part_codec_work(ps) - before);
+            handoff_submit(s, fi);
+            return;
+        }
     }
     rb_net_of(s)->lo_spent += (int64_t)(rb_part_codec_work(ps) - before);
     if (op->kind != RB_POP_PRODUCE)

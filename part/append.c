@@ -313,6 +313,8 @@ bool rb_part_rebuild_prepare(struct rb_part_shard *ps, struct rb_part_append *a)
 
 void rb_part_vjob_release(struct rb_part_vjob *j)
 {
+    if (!j->out_scratch && j->out && j->gauge)
+        atomic_fetch_sub_explicit(j->gauge, (int64_t)j->out_len, memory_order_relaxed);
     if (!j->out_scratch)
         free(j->out);
     *j = (struct rb_part_vjob){0};

@@ -68,6 +68,7 @@ struct rb_part_ts_rule {
     int64_t before_ms, after_ms;
 };
 
+struct rb_log_tlookup; /* storage/log.h */
 /* One compressed batch handed to the validator thread (part/vthread.c): its
  * bytes (owned by the caller, which keeps them until done ran), the cap, and
  * what deep validation found (an enum rb_batch_status, the records' timestamps,
@@ -88,6 +89,11 @@ struct rb_part_vjob {
     uint64_t gen; /* out_scratch: the shard's codec generation it is good for */
     uint8_t *out;
     uint32_t out_len;
+    /* a ListOffsets scan instead (rb_part_list_offsets): the record at or after a
+     * timestamp in the batch tl holds; the answer goes into tl */
+    struct rb_log_tlookup *tl;
+    /* the shard's gauge out (the rebuilt batch) is charged to until released */
+    _Atomic int64_t *gauge;
     uint8_t state; /* RB_VJOB_* */
     void (*done)(struct rb_part_vjob *j);
     void *arg;
@@ -208,6 +214,14 @@ struct rb_part_offsets {
     /* a client's question (replica_id -1; Kafka lets only its debugging id -2 ask
      * a follower): a non-leader answers NOT_LEADER_OR_FOLLOWER, after fencing */
     bool leader_only;
+    /* owner private: the scan of a batch decompressing to more than
+     * rb_part_validate_inline_bytes, handed to the validator thread (job.state
+     * RB_VJOB_WANTED after rb_part_list_offsets: see there) */
+    struct rb_part_vjob job;
+    struct rb_log_tlookup *tl; /* malloc'd while the scan is out */
+    int64_t tl_batch;          /* the batch's offset (the answer without the scan) */
+    int64_t tl_ts;             /* the timestamp asked (-3: the largest one) */
+    uint8_t tl_topic_id[16];   /* the partition's incarnation when asked */
 };
 
 /* DeleteRecords: move the log start to offset (-1: the durable end). */
@@ -278,6 +292,13 @@ int64_t rb_part_mem(const struct rb_part_shard *ps);
 /* The shard's decompression scratch (storage/compress.c; released after each
  * big batch): counted in the shard's memory figure beside the connections'. */
 int64_t rb_part_codec_mem(const struct rb_part_shard *ps);
+/* The validator thread's memory charged to the shard (any thread may read it):
+ * its decompression/rebuild scratch while it runs one of the shard's jobs and the
+ * rebuilt batches it returned until rb_part_vjob_release. While the shard is over
+ * its budget (rb_part_set_mem_over, net/ each turn) a submission waits (-EAGAIN)
+ * unless the shard has no job out: one job always goes (bounded by its cap). */
+int64_t rb_part_vt_mem(const struct rb_part_shard *ps);
+void rb_part_set_mem_over(struct rb_part_shard *ps, bool over);
 int64_t rb_part_mem_floor(const struct rb_part_shard *ps);
 int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes);
 
@@ -529,8 +550,13 @@ void rb_part_read_cancel(struct rb_part_shard *ps, struct rb_part_read_set *set)
 void rb_part_data_clear(struct rb_part_data *d);
 /* Owner: the file bytes handed out for key could not be read: offline. */
 void rb_part_read_failed(struct rb_part_shard *ps, const struct rb_part_key *k, int err);
-/* Owner, synchronous. */
+/* Owner. Synchronous, except a lookup by timestamp (or MAX_TIMESTAMP) whose
+ * batch decompresses to more than rb_part_validate_inline_bytes when the shard
+ * has a validator thread (or rb_part_vthread_sim): o->job is left RB_VJOB_WANTED,
+ * the caller sets done/arg, submits it (rb_part_vjob_submit; -EAGAIN: again next
+ * turn) and calls rb_part_list_offsets_back once done ran, which answers o. */
 void rb_part_list_offsets(struct rb_part_shard *ps, struct rb_part_offsets *o);
+void rb_part_list_offsets_back(struct rb_part_shard *ps, struct rb_part_offsets *o);
 void rb_part_trim(struct rb_part_shard *ps, struct rb_part_trim *t);
 /* Owner: bytes the partition's log holds on disk; -ENOENT when not here. */
 int rb_part_size_bytes(struct rb_part_shard *ps, const struct rb_part_key *k, int64_t *bytes);

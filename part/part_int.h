@@ -95,6 +95,10 @@ struct rb_part_shard {
     int vt_idx;
     int vt_out;
     bool vt_armed;
+    /* the validator thread's memory for this shard's jobs (its scratch while it
+     * runs one, the rebuilt batches until released): part of the shard's budget */
+    _Atomic int64_t vt_mem;
+    bool mem_over; /* the shard is over its budget (net/ sets it each turn) */
     uint64_t vt_buf;
     struct rb_io vt_io;
 };

@@ -56,6 +56,8 @@ void rb_part_shard_free(struct rb_part_shard *ps)
     if (!ps)
         return;
     RB_ASSERT(ps->n == 0);
+    /* every rebuilt batch released, no job of the validator thread out */
+    RB_ASSERT(rb_part_vt_mem(ps) == 0 && ps->vt_out == 0);
     free(ps->buckets);
     rb_tail_cache_free(ps->tail_cache); /* after the logs that used it */
     rb_codec_ctx_free(ps->codec);

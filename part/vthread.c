@@ -6,6 +6,11 @@
  * takes to decompress up to the decompression cap (tens of milliseconds, seconds
  * on a loaded machine).
  *
+ * It also scans the one batch of a ListOffsets lookup by timestamp (or
+ * MAX_TIMESTAMP) whose records decompress to more than the shard does inline
+ * (part/offsets.c, a job with tl set: storage/log_time.c's rb_log_time_scan over
+ * bytes the owner read; the answer goes back in the lookup).
+ *
  * Owns: the thread (one per broker, not pinned), its codec context, and per shard
  * a bounded submission ring (shard -> thread) and completion ring (thread ->
  * shard) of RB_VT_SLOTS jobs each, plus the shard's eventfd. A shard never waits:
@@ -42,8 +47,9 @@ struct vt_ring {
 
 struct vt_shard {
     struct vt_ring sub, done;
-    int efd;      /* the thread writes it after a completion */
-    unsigned out; /* submitted, not reaped yet (the shard's): at most RB_VT_SLOTS */
+    int efd;                /* the thread writes it after a completion */
+    _Atomic int64_t *gauge; /* the shard's rb_part_vt_mem (NULL: none) */
+    unsigned out;           /* submitted, not reaped yet (the shard's): at most RB_VT_SLOTS */
 };
 
 struct rb_vthread {
@@ -88,8 +94,17 @@ static void efd_kick(int fd)
 
 /* One job, with the thread's codec context: as rb_batch_deep_validate on the
  * shard would have done it. */
-static void run_job_with(struct rb_codec_ctx *codec, struct rb_part_vjob *j)
+static void run_job_with(struct rb_codec_ctx *codec, struct rb_part_vjob *j, _Atomic int64_t *gauge)
 {
+    if (j->tl) { /* a ListOffsets scan: the answer goes into the lookup */
+        int r = rb_log_time_scan(codec, j->tl, RB_DECOMP_CAP_MIN);
+        RB_ASSERT(r == 0); /* under the full cap there is no "try larger" */
+        j->out_bytes = codec ? rb_codec_last_out(codec) : 0;
+        if (codec)
+            rb_codec_trim(codec);
+        j->status = RB_BATCH_OK;
+        return;
+    }
     struct rb_batch_info bi;
     struct rb_ts_range ts = {INT64_MAX, INT64_MIN};
     enum rb_batch_status st = rb_batch_parse(j->batch, j->len, &bi);
@@ -103,10 +118,14 @@ static void run_job_with(struct rb_codec_ctx *codec, struct rb_part_vjob *j)
         if (st == RB_BATCH_OK) {
             j->out_len = rb_batch_total_bytes(&obi);
             j->out = malloc(j->out_len);
-            if (j->out)
+            if (j->out) {
                 memcpy(j->out, o, j->out_len);
-            else
+                j->gauge = gauge; /* charged until rb_part_vjob_release */
+                if (gauge)
+                    atomic_fetch_add_explicit(gauge, (int64_t)j->out_len, memory_order_relaxed);
+            } else {
                 st = RB_BATCH_NOMEM;
+            }
         }
         rb_codec_trim(codec);
     } else if (st == RB_BATCH_OK) {
@@ -119,9 +138,16 @@ static void run_job_with(struct rb_codec_ctx *codec, struct rb_part_vjob *j)
     j->ts_max = ts.max;
 }
 
-static void run_job(struct rb_vthread *vt, struct rb_part_vjob *j)
+/* A job of shard i: the scratch it grows is charged to that shard meanwhile. */
+static void run_job(struct rb_vthread *vt, int i, struct rb_part_vjob *j)
 {
-    run_job_with(vt->codec, j);
+    if (vt->codec)
+        rb_codec_set_gauge(vt->codec, vt->sh[i].gauge);
+    run_job_with(vt->codec, j, vt->sh[i].gauge);
+    if (vt->codec) {
+        rb_codec_trim(vt->codec);
+        rb_codec_set_gauge(vt->codec, NULL); /* what it keeps is the thread's */
+    }
     atomic_fetch_add(&vt->jobs, 1);
 }
 
@@ -133,7 +159,7 @@ static void *vt_main(void *arg)
         for (int i = 0; i < vt->n; i++) {
             struct rb_part_vjob *j;
             while ((j = ring_pop(&vt->sh[i].sub))) {
-                run_job(vt, j);
+                run_job(vt, i, j);
                 /* at most RB_VT_SLOTS out per shard: the done ring has room */
                 bool pushed = ring_push(&vt->sh[i].done, j);
                 RB_ASSERT(pushed);
@@ -234,6 +260,8 @@ void rb_part_set_vthread(struct rb_part_shard *ps, struct rb_vthread *vt, int sh
     ps->vt = vt;
     ps->vt_sim = !vt && rb_part_vthread_sim;
     ps->vt_idx = shard;
+    if (vt)
+        vt->sh[shard].gauge = &ps->vt_mem;
 }
 
 static void sim_back(struct rb_shard *s, void *arg)
@@ -277,11 +305,13 @@ static void arm_read(struct rb_part_shard *ps)
 int rb_part_vjob_submit(struct rb_part_shard *ps, struct rb_part_vjob *j)
 {
     RB_ASSERT((ps->vt || ps->vt_sim) && j->state == RB_VJOB_WANTED && j->done);
-    if (ps->vt_sim) { /* on the shard now, answered next turn; the same limit */
+    if (ps->mem_over && ps->vt_out > 0)
+        return -EAGAIN; /* over the shard's budget: wait for the jobs out */
+    if (ps->vt_sim) {   /* on the shard now, answered next turn; the same limit */
         if (ps->vt_out >= (int)RB_VT_SLOTS)
             return -EAGAIN;
         struct rb_codec_ctx *c = rb_part_codec(ps);
-        run_job_with(c, j);
+        run_job_with(c, j, &ps->vt_mem);
         if (c)
             rb_codec_trim(c);
         j->state = RB_VJOB_OUT;
@@ -299,4 +329,14 @@ int rb_part_vjob_submit(struct rb_part_shard *ps, struct rb_part_vjob *j)
     if (!ps->vt_armed)
         arm_read(ps);
     return 0;
+}
+
+int64_t rb_part_vt_mem(const struct rb_part_shard *ps)
+{
+    return atomic_load_explicit((_Atomic int64_t *)&ps->vt_mem, memory_order_relaxed);
+}
+
+void rb_part_set_mem_over(struct rb_part_shard *ps, bool over)
+{
+    ps->mem_over = over;
 }

@@ -17,6 +17,7 @@
 #include "core/rb.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <lz4frame.h>
 #include <snappy-c.h>
 #include <stdbool.h>
@@ -36,7 +37,14 @@ static const uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 struct zbuf {
     uint8_t *p;
     size_t cap;
+    _Atomic int64_t *gauge; /* rb_codec_set_gauge: cap's changes go there too */
 };
+
+static void zbuf_count(struct zbuf *b, int64_t delta)
+{
+    if (b->gauge && delta)
+        atomic_fetch_add_explicit(b->gauge, delta, memory_order_relaxed);
+}
 
 struct rb_codec_ctx {
     struct zbuf dec, out;
@@ -93,6 +101,7 @@ void rb_codec_ctx_free(struct rb_codec_ctx *c)
     LZ4F_freeCompressionContext(c->lz4c);
     ZSTD_freeDCtx(c->zstdd);
     ZSTD_freeCCtx(c->zstdc);
+    rb_codec_set_gauge(c, NULL);
     free(c->dec.p);
     free(c->out.p);
     free(c);
@@ -101,6 +110,7 @@ void rb_codec_ctx_free(struct rb_codec_ctx *c)
 static void zbuf_trim(struct zbuf *b)
 {
     if (b->cap > RB_CODEC_KEEP_BYTES) {
+        zbuf_count(b, -(int64_t)b->cap);
         free(b->p);
         b->p = NULL;
         b->cap = 0;
@@ -119,6 +129,7 @@ static int zbuf_reserve(struct zbuf *b, size_t need, size_t limit)
     uint8_t *p = realloc(b->p, n);
     if (!p)
         return -ENOMEM;
+    zbuf_count(b, (int64_t)n - (int64_t)b->cap);
     b->p = p;
     b->cap = n;
     return 0;
@@ -424,6 +435,15 @@ uint64_t rb_codec_total_out(const struct rb_codec_ctx *c)
 size_t rb_codec_scratch_bytes(const struct rb_codec_ctx *c)
 {
     return c->dec.cap + c->out.cap;
+}
+
+void rb_codec_set_gauge(struct rb_codec_ctx *c, _Atomic int64_t *gauge)
+{
+    zbuf_count(&c->dec, -(int64_t)c->dec.cap);
+    zbuf_count(&c->out, -(int64_t)c->out.cap);
+    c->dec.gauge = c->out.gauge = gauge;
+    zbuf_count(&c->dec, (int64_t)c->dec.cap);
+    zbuf_count(&c->out, (int64_t)c->out.cap);
 }
 
 void rb_codec_trim(struct rb_codec_ctx *c)

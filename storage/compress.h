@@ -27,6 +27,7 @@
 
 #include "storage/batch.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,11 @@ uint64_t rb_codec_total_out(const struct rb_codec_ctx *c);
  * operation), so at rest a context holds at most 2 x RB_CODEC_KEEP_BYTES. */
 size_t rb_codec_scratch_bytes(const struct rb_codec_ctx *c);
 void rb_codec_trim(struct rb_codec_ctx *c);
+/* From now on every change of c's scratch bytes is also added to *gauge (atomic,
+ * another thread may read it; NULL: none): what the scratch holds moves from the
+ * previous gauge to this one. The validator thread charges its scratch to the
+ * shard whose job it runs. */
+void rb_codec_set_gauge(struct rb_codec_ctx *c, _Atomic int64_t *gauge);
 
 /* Compress in[0..len) with codec (1..4) into dst, which must hold
  * rb_compress_bound(codec, len) bytes. Returns the compressed size, or -ENOMEM /

@@ -305,4 +305,41 @@ int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t ba
  * repeat of the last question is answered from memory and not counted. */
 uint64_t rb_log_time_reads(const struct rb_log *log);
 
+/* rb_log_record_at_time in three steps, so that the decompression can run off the
+ * owner shard (part/vthread.c): rb_log_time_read on the owner (the memo, or the
+ * candidate batch's bytes read, no decompression), rb_log_time_scan anywhere (a
+ * pure function of q's bytes and a codec context), rb_log_time_finish on the owner
+ * (keeps the answer in the memo and frees the bytes). */
+struct rb_log_tlookup {
+    /* the question (rb_log_time_read sets it) */
+    bool codec; /* record precision inside compressed batches */
+    int64_t batch_offset, upto_offset, ts;
+    int64_t min_offset; /* the log start offset when the batch was read */
+    uint32_t gen;       /* the log's memo generation then (a truncation moves it) */
+    /* the batch (malloc'd; rb_log_time_finish frees it) */
+    uint8_t *buf;
+    uint32_t len;
+    /* the answer: err 0 (offset, timestamp), -ENOENT, -ERANGE, -EIO, -ENOMEM */
+    int err;
+    int64_t offset, timestamp;
+};
+/* Returns 0: q is answered (memo, offline, nothing to read; finish is a no-op
+ * for it), 1: q->buf holds the batch, scan it (with a codec context when
+ * q->codec). */
+int rb_log_time_read(struct rb_log *log, bool codec, int64_t batch_offset, int64_t upto_offset,
+                     int64_t ts, struct rb_log_tlookup *q);
+/* The first record of q's batch at or after q->min_offset with timestamp >=
+ * q->ts, decompressing at most cap bytes (RB_DECOMP_CAP_MIN at most) in c: sets
+ * q->err and the answer and returns 0, or returns -EMSGSIZE (q untouched) when the
+ * records decompress to more than a cap below RB_DECOMP_CAP_MIN: scan again with
+ * a larger one. Any thread; c NULL (or !q->codec): batch precision. */
+int rb_log_time_scan(struct rb_codec_ctx *c, struct rb_log_tlookup *q, size_t cap);
+/* Keep q's answer in the log's memo when the log is still as it was read (log
+ * NULL: the partition went meanwhile, only free) and free q's bytes. */
+void rb_log_time_finish(struct rb_log *log, struct rb_log_tlookup *q);
+/* MAX_TIMESTAMP's candidate: the batch holding the first record of the largest
+ * timestamp (*batch_offset, *ts), below upto_offset. 0, -ENOENT, -EIO (offline). */
+int rb_log_max_ts_batch(struct rb_log *log, int64_t upto_offset, int64_t *batch_offset,
+                        int64_t *ts);
+
 #endif

@@ -146,12 +146,12 @@ struct rb_log {
      * depends on: a request naming one partition many times, or many requests
      * asking the same, read and decompress its batch once. */
     struct {
-        bool valid, codec; /* codec: asked with a codec scratch (record precision) */
-        int64_t batch_offset, upto_offset, ts, start_offset; /* the question */
-        int err;
-        int64_t offset, timestamp; /* the answer (when err == 0) */
+        bool valid;
+        /* the question (min_offset: the log start then) and its answer; no bytes */
+        struct rb_log_tlookup q;
     } tq;
     uint64_t tq_lookups; /* lookups that read the log (not answered by tq) */
+    uint32_t tq_gen;     /* moved when tq is invalidated (a truncation) */
     /* leader epochs (log_epoch.c): which epoch started where; the epoch stamped
      * into appended batches (-1: kept as the batch carries it) */
     struct rb_epoch_cache epochs;

@@ -19,7 +19,10 @@
  * the batch's last offset for -3 (what Kafka answered before 3.7), its base offset
  * for a timestamp lookup.
  *
- * Reads happen on the owner shard like every log read (one batch, bounded).
+ * Reads happen on the owner shard like every log read (one batch, bounded); the
+ * scan of its records is a pure function of the bytes read (rb_log_time_scan), so
+ * that part/ can hand a big decompression to the validator thread between the
+ * read (rb_log_time_read) and the memo update (rb_log_time_finish).
  * The last question and its answer are kept (log->tq): the same question again
  * (one partition listed many times in a request, or asked again and again) is
  * answered without reading or decompressing; the key holds everything the answer
@@ -76,10 +79,10 @@ static int64_t first_record_at(const uint8_t *p, const uint8_t *end, int32_t cou
 }
 
 /* The first record of batch b (len bytes) at or after min_offset with timestamp
- * >= ts: *offset and its *rec_ts. False (nothing set) when the records cannot be
- * read or none qualifies. */
-static bool record_in_batch(struct rb_codec_ctx *c, const uint8_t *b, size_t len, int64_t ts,
-                            int64_t min_offset, int64_t *offset, int64_t *rec_ts)
+ * >= ts: *offset and its *rec_ts. 0; -ENOENT (nothing set) when the records cannot
+ * be read or none qualifies; -EMSGSIZE when they decompress to more than cap. */
+static int record_in_batch(struct rb_codec_ctx *c, const uint8_t *b, size_t len, int64_t ts,
+                           int64_t min_offset, size_t cap, int64_t *offset, int64_t *rec_ts)
 {
     int64_t base = (int64_t)rb_get_be64(b + RB_BATCH_OFF_BASE_OFFSET);
     int64_t last = base + (int32_t)rb_get_be32(b + 23);
@@ -89,101 +92,136 @@ static bool record_in_batch(struct rb_codec_ctx *c, const uint8_t *b, size_t len
     int32_t count = (int32_t)rb_get_be32(b + 57);
     if (attrs & RB_BATCH_ATTR_TIMESTAMP_TYPE) {
         if (max_ts < ts || min_offset > last)
-            return false;
+            return -ENOENT;
         *offset = RB_MAX(base, min_offset);
         *rec_ts = max_ts;
-        return true;
+        return 0;
     }
     const uint8_t *recs = b + RB_BATCH_HEADER_BYTES;
     size_t rlen = len - RB_BATCH_HEADER_BYTES;
     int codec = attrs & RB_BATCH_ATTR_COMPRESSION_MASK;
-    if (codec && (!c || rb_decompress(c, codec, recs, rlen, RB_DECOMP_CAP_MIN, &recs, &rlen)))
-        return false;
+    if (codec && !c)
+        return -ENOENT;
+    if (codec) {
+        int r = rb_decompress(c, codec, recs, rlen, cap, &recs, &rlen);
+        if (r)
+            return r == -EMSGSIZE ? r : -ENOENT;
+    }
     int64_t delta =
         first_record_at(recs, recs + rlen, count, base_ts, ts, min_offset - base, rec_ts);
     if (delta < 0 || base + delta > last)
-        return false;
+        return -ENOENT;
     *offset = base + delta;
-    return true;
+    return 0;
 }
 
 /* Memo of the last lookup (log->tq): bytes below upto_offset never change while
  * the log start offset stays (appends only add above, retention and DeleteRecords
- * move the start, which is part of the key), so a repeated question gets the same
- * answer without reading or decompressing again. Only definite answers are kept
- * (found, or -ENOENT), never -EIO/-ENOMEM. */
-static bool tq_hit(struct rb_log *log, bool codec, int64_t batch_offset, int64_t upto_offset,
-                   int64_t ts, int64_t *offset, int64_t *timestamp, int *err)
+ * move the start, which is part of the key; a truncation forgets it and moves
+ * tq_gen), so a repeated question gets the same answer without reading or
+ * decompressing again. Only definite answers are kept (found, or -ENOENT), never
+ * -EIO/-ENOMEM. */
+static bool tq_hit(struct rb_log *log, struct rb_log_tlookup *q)
 {
-    if (!log->tq.valid || log->tq.codec != codec || log->tq.batch_offset != batch_offset ||
-        log->tq.upto_offset != upto_offset || log->tq.ts != ts ||
-        log->tq.start_offset != log->start_offset || upto_offset > log->end_offset)
+    const struct rb_log_tlookup *k = &log->tq.q;
+    if (!log->tq.valid || k->codec != q->codec || k->batch_offset != q->batch_offset ||
+        k->upto_offset != q->upto_offset || k->ts != q->ts || k->min_offset != log->start_offset ||
+        q->upto_offset > log->end_offset)
         return false;
-    *err = log->tq.err;
-    if (!*err) {
-        *offset = log->tq.offset;
-        *timestamp = log->tq.timestamp;
-    }
+    q->err = k->err;
+    q->offset = k->err ? -1 : k->offset;
+    q->timestamp = k->err ? -1 : k->timestamp;
     return true;
 }
 
-static void tq_keep(struct rb_log *log, bool codec, int64_t batch_offset, int64_t upto_offset,
-                    int64_t ts, int err, int64_t offset, int64_t timestamp)
+static void tq_keep(struct rb_log *log, const struct rb_log_tlookup *q)
 {
-    log->tq.valid = err == 0 || err == -ENOENT;
-    log->tq.codec = codec;
-    log->tq.batch_offset = batch_offset;
-    log->tq.upto_offset = upto_offset;
-    log->tq.ts = ts;
-    log->tq.start_offset = log->start_offset;
-    log->tq.err = err;
-    log->tq.offset = offset;
-    log->tq.timestamp = timestamp;
-    log->tq_lookups++;
+    log->tq.valid = q->err == 0 || q->err == -ENOENT;
+    log->tq.q = *q;
+    log->tq.q.buf = NULL; /* the bytes are the caller's */
+    log->tq.q.len = 0;
 }
 
-static int record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
-                          int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp);
+int rb_log_time_read(struct rb_log *log, bool codec, int64_t batch_offset, int64_t upto_offset,
+                     int64_t ts, struct rb_log_tlookup *q)
+{
+    *q = (struct rb_log_tlookup){.codec = codec,
+                                 .batch_offset = batch_offset,
+                                 .upto_offset = upto_offset,
+                                 .ts = ts,
+                                 .min_offset = log->start_offset,
+                                 .gen = log->tq_gen,
+                                 .offset = -1,
+                                 .timestamp = -1};
+    if (log->offline) {
+        q->err = -EIO;
+        return 0;
+    }
+    if (tq_hit(log, q))
+        return 0;
+    log->tq_lookups++;
+    /* Records below the log start offset are gone, even inside a batch (Kafka). */
+    int64_t from = RB_MAX(batch_offset, log->start_offset);
+    struct rb_log_slice s;
+    q->err = rb_log_read(log, from, upto_offset, 1, true, &s);
+    if (!q->err && s.bytes < RB_BATCH_HEADER_BYTES)
+        q->err = -ENOENT;
+    if (!q->err && !(q->buf = malloc(s.bytes)))
+        q->err = -ENOMEM;
+    uint32_t got = 0;
+    if (!q->err)
+        q->err = rb_log_read_copy(log, from, upto_offset, 1, true, q->buf, s.bytes, &got);
+    if (!q->err && got < RB_BATCH_HEADER_BYTES)
+        q->err = -ENOENT;
+    if (q->err) {
+        free(q->buf);
+        q->buf = NULL;
+        tq_keep(log, q);
+        return 0;
+    }
+    q->len = got;
+    return 1;
+}
+
+int rb_log_time_scan(struct rb_codec_ctx *c, struct rb_log_tlookup *q, size_t cap)
+{
+    RB_ASSERT(q->buf && q->len >= RB_BATCH_HEADER_BYTES);
+    cap = RB_MIN(cap, RB_DECOMP_CAP_MIN);
+    int64_t off = -1, rts = -1;
+    int r =
+        record_in_batch(q->codec ? c : NULL, q->buf, q->len, q->ts, q->min_offset, cap, &off, &rts);
+    if (r == -EMSGSIZE && cap < RB_DECOMP_CAP_MIN)
+        return r; /* more than this cap: again with a larger one */
+    q->err = r ? -ENOENT : 0;
+    q->offset = r ? -1 : off;
+    q->timestamp = r ? -1 : rts;
+    return 0;
+}
+
+void rb_log_time_finish(struct rb_log *log, struct rb_log_tlookup *q)
+{
+    if (!q->buf)
+        return; /* answered by rb_log_time_read: kept there */
+    free(q->buf);
+    q->buf = NULL;
+    if (log && !log->offline && log->tq_gen == q->gen && q->upto_offset <= log->end_offset)
+        tq_keep(log, q);
+}
 
 int rb_log_record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
                           int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp)
 {
-    int err;
-    if (log->offline)
-        return -EIO;
-    if (tq_hit(log, c != NULL, batch_offset, upto_offset, ts, offset, timestamp, &err))
-        return err;
-    int64_t off = -1, rts = -1;
-    err = record_at_time(log, c, batch_offset, upto_offset, ts, &off, &rts);
-    tq_keep(log, c != NULL, batch_offset, upto_offset, ts, err, off, rts);
-    if (!err) {
-        *offset = off;
-        *timestamp = rts;
+    struct rb_log_tlookup q;
+    if (rb_log_time_read(log, c != NULL, batch_offset, upto_offset, ts, &q) == 1) {
+        int r = rb_log_time_scan(c, &q, RB_DECOMP_CAP_MIN);
+        RB_ASSERT(r == 0);
+        rb_log_time_finish(log, &q);
     }
-    return err;
-}
-
-static int record_at_time(struct rb_log *log, struct rb_codec_ctx *c, int64_t batch_offset,
-                          int64_t upto_offset, int64_t ts, int64_t *offset, int64_t *timestamp)
-{
-    /* Records below the log start offset are gone, even inside a batch (Kafka). */
-    int64_t from = RB_MAX(batch_offset, log->start_offset);
-    struct rb_log_slice s;
-    int err = rb_log_read(log, from, upto_offset, 1, true, &s);
-    if (err)
-        return err;
-    if (s.bytes < RB_BATCH_HEADER_BYTES)
-        return -ENOENT;
-    uint8_t *buf = malloc(s.bytes);
-    if (!buf)
-        return -ENOMEM;
-    uint32_t got = 0;
-    err = rb_log_read_copy(log, from, upto_offset, 1, true, buf, s.bytes, &got);
-    if (!err && (got < RB_BATCH_HEADER_BYTES ||
-                 !record_in_batch(c, buf, got, ts, log->start_offset, offset, timestamp)))
-        err = -ENOENT;
-    free(buf);
-    return err;
+    if (!q.err) {
+        *offset = q.offset;
+        *timestamp = q.timestamp;
+    }
+    return q.err;
 }
 
 uint64_t rb_log_time_reads(const struct rb_log *log)
@@ -191,8 +229,7 @@ uint64_t rb_log_time_reads(const struct rb_log *log)
     return log->tq_lookups;
 }
 
-int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upto_offset,
-                         int64_t *offset, int64_t *timestamp)
+int rb_log_max_ts_batch(struct rb_log *log, int64_t upto_offset, int64_t *batch_offset, int64_t *ts)
 {
     if (log->offline)
         return -EIO;
@@ -204,13 +241,25 @@ int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upt
     if (best < 0)
         return -ENOENT;
     const struct rb_segment *seg = &log->segs[best];
-    int64_t ts = seg->max_ts, at = seg->offset_of_max_ts;
-    if (at >= upto_offset) /* Kafka answers only below the last fetchable offset */
+    if (seg->offset_of_max_ts >=
+        upto_offset) /* Kafka answers only below the last fetchable offset */
         return -ENOENT;
+    *ts = seg->max_ts;
+    *batch_offset = seg->offset_of_max_ts;
+    return 0;
+}
+
+int rb_log_max_timestamp(struct rb_log *log, struct rb_codec_ctx *c, int64_t upto_offset,
+                         int64_t *offset, int64_t *timestamp)
+{
+    int64_t ts, at;
+    int err = rb_log_max_ts_batch(log, upto_offset, &at, &ts);
+    if (err)
+        return err;
     *timestamp = ts;
     *offset = at; /* batch precision, unless the batch can be read */
     int64_t off, rts;
-    int err = rb_log_record_at_time(log, c, at, upto_offset, ts, &off, &rts);
+    err = rb_log_record_at_time(log, c, at, upto_offset, ts, &off, &rts);
     if (err == 0 && rts == ts)
         *offset = off;
     /* -ERANGE: the batch is below the log start offset now; -ENOENT: unreadable */

@@ -131,6 +131,7 @@ int rb_log_truncate_to(struct rb_log *log, int64_t offset)
         rb_segment_close_fds(&log->segs[i]);
     log->rd_open_seg = -1;
     log->tq.valid = false;
+    log->tq_gen++; /* lookups read before do not keep their answer */
 
     for (int i = log->n_segs - 1; i > k; i--) {
         err = unlink_segment(log, log->segs[i].base_offset);

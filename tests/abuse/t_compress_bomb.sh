@@ -18,16 +18,15 @@
 # budget + margin, every legal record acknowledged and stored, the over-cap ones
 # refused, every lookup answered, and everything acknowledged back after kill -9.
 AB_SHARDS=1
-# The decompression scratch (up to the 64 MiB cap, one batch at a time) is not
-# drawn from the shard budget yet: the RSS bound allows one cap's worth beyond it.
+# The validator thread's scratch is charged to the shard budget, but one job
+# always goes (up to the 64 MiB cap): the RSS bound allows one cap's worth beyond it.
 AB_MARGIN_MB=$((96 + 64))
 . "$(dirname "$0")/lib_abuse.sh"
-# Produce validation and the owner's rebuild for compression.type hand a batch
-# that decompresses to more than 1 MiB to the validator thread (part/vthread.c):
-# the shard's share per batch is 1 MiB, so those phases get a tighter liveness
-# bound, AB_BOMB_RTT_MS. ListOffsets' decompression of one batch is still done on
-# the shard in one piece (60 MiB: on a busy CI machine 1.5 s): AB_RTT_MS.
-AB_RTT_MS=${AB_RTT_MS:-3000}
+# Produce validation, the owner's rebuild for compression.type and ListOffsets'
+# scan of one stored batch hand a batch that decompresses to more than 1 MiB to
+# the validator thread (part/vthread.c): the shard's share per batch is 1 MiB, so
+# every phase has the liveness bound AB_BOMB_RTT_MS (before the ListOffsets
+# hand-off its phase needed AB_RTT_MS, 3 s: 60 MiB decompressed on the shard).
 AB_BOMB_RTT_MS=${AB_BOMB_RTT_MS:-2000}
 NREQ=${AB_BOMB_REQS:-2}
 NBATCH=${AB_BOMB_BATCHES:-100}
@@ -65,8 +64,11 @@ drop_rtt=$(sed -n 's/.* max_rtt_ms=\([0-9]*\).*/\1/p' <<<"$drop")
 # A topic with compression.type=lz4 gets one Produce of a zstd batch of one 60 MiB
 # record for each of 100 partitions (the owner rebuilds each: decompress, check,
 # recompress); then ListOffsets by timestamp over them, one request: each lookup
-# decompresses its batch (the memo helps only repeats). Before the lookups were spread over turns the other connection
-# waited 6.5 s; after, under 0.5 s.
+# decompresses its batch (the memo helps only repeats). Before the lookups were
+# spread over turns the other connection waited 6.5 s; after, under 0.5 s; with
+# the scans on the validator thread (one at a time, the shard's other work goes
+# on meanwhile) the worst round trip went from 15.3 s (118 probes in 73 s; a
+# loaded 2-core machine) to 0.29 s (4,344 probes in 61 s) in back-to-back runs.
 ct 60 "$ROOT/build/bin/ringctl" topics --bootstrap-server "$(rb_bootstrap)" --create \
     --topic lotime --partitions "$LO_PARTS" --replication-factor 1 \
     --config compression.type=lz4 >"$T_TMP/create.out" 2>&1 ||
@@ -79,7 +81,7 @@ lo_rtt=$(sed -n 's/.* max_rtt_ms=\([0-9]*\).*/\1/p' <<<"$lo")
 rb_rtt=$(sed -n 's/.*produce_max_rtt_ms=\([0-9]*\).*/\1/p' <<<"$lo")
 [ -n "$lo_rtt" ] && [ -n "$rb_rtt" ] || fail "no figures from the lotime client"
 [ "$rb_rtt" -le "$AB_BOMB_RTT_MS" ] || fail "during the rebuilds the other connection waited ${rb_rtt} ms"
-[ "$lo_rtt" -le "$AB_RTT_MS" ] || fail "during ListOffsets the other connection waited ${lo_rtt} ms"
+[ "$lo_rtt" -le "$AB_BOMB_RTT_MS" ] || fail "during ListOffsets the other connection waited ${lo_rtt} ms"
 ab_check_restart part 500
 stored=$(sed -n 's/.* stored=\([0-9]*\).*/\1/p' <<<"$line")
 got=$(ct 60 "$PY" "$AB_PY" count "$(rb_bootstrap)" bomb)

@@ -38,6 +38,9 @@ for m in kafka_server_replicamanager_underreplicatedpartitions \
     kafka_network_requestchannel_requestqueuesize process_resident_memory_bytes; do
     grep -q "^$m " "$T_TMP/m0.txt" || fail "A: no $m"
 done
+# the validator thread's memory charged to each shard's budget: none while idle
+grep -q '^ringbroker_validator_memory_bytes{shard="0"} 0$' "$T_TMP/m0.txt" ||
+    fail "A: no ringbroker_validator_memory_bytes{shard=\"0\"} 0"
 info "A: $(grep -vc '^#' "$T_TMP/m0.txt") series, promtool clean"
 
 # B

@@ -35,6 +35,7 @@ struct fetcher {
 struct admin {
     struct sim_conn c;
     bool busy, asked_latest, have_md;
+    bool asked_time; /* by timestamp 0: the first record (a scan inside its batch) */
     int64_t acked_at_ask[SIM_PARTITIONS];
     int64_t earliest[SIM_PARTITIONS];
     int64_t del_to;

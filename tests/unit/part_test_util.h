@@ -126,17 +126,24 @@ static void pt_answered(struct rb_shard *s, struct rb_part_item *it, void *arg)
     a->error = it->error;
 }
 
-/* Append the len bytes of pt_buf to "t"-0 as a; ans counts its answers. */
-static void pt_append(struct rb_part_append *a, struct pt_answer *ans, uint32_t len, int16_t acks)
+/* a: an append of rec's len bytes to "t"-0; ans counts its answers. */
+RB_UNUSED static void pt_append_init(struct rb_part_append *a, struct pt_answer *ans,
+                                     const uint8_t *rec, uint32_t len, int16_t acks)
 {
     memset(a, 0, sizeof(*a));
     a->it.key = pt_key();
     a->it.done = pt_answered;
     a->it.done_arg = ans;
-    a->records = pt_buf;
+    a->records = rec;
     a->len = len;
     a->acks = acks;
     a->max_bytes = 1 << 20;
+}
+
+/* Append the len bytes of pt_buf to "t"-0 as a; ans counts its answers. */
+static void pt_append(struct rb_part_append *a, struct pt_answer *ans, uint32_t len, int16_t acks)
+{
+    pt_append_init(a, ans, pt_buf, len, acks);
     rb_part_append(pt_ps, a);
 }
 

@@ -16,6 +16,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 static char g_dir[64];
 static struct rb_disk_sim *g_sim;
@@ -266,4 +267,61 @@ Test(log_time, repeated_question_reads_the_batch_once)
     cr_expect_eq(rb_log_time_reads(log) - r0, 5);
     expect_max(log, g_codec, 7, 2, 5000);
     rb_log_close(log);
+}
+
+/* The three steps (read, scan, finish) give rb_log_record_at_time's answers: a
+ * scan under a cap smaller than the records is -EMSGSIZE with nothing answered,
+ * then the same answer under the full cap; finish keeps it in the memo unless the
+ * log was truncated between the read and the finish. */
+Test(log_time, three_steps_answer_as_one_call)
+{
+    static const int codecs[] = {RB_CODEC_NONE, RB_CODEC_GZIP, RB_CODEC_SNAPPY, RB_CODEC_LZ4,
+                                 RB_CODEC_ZSTD};
+    static const int64_t q[][2] = {{0, 0}, {0, 1001}, {0, 4000}, {5, 4001}, {0, 5001}, {3, 2500}};
+    for (size_t ci = 0; ci < RB_ARRAY_LEN(codecs); ci++) {
+        struct rb_log *log = open_log(false, 1 << 20);
+        cr_assert_eq(append(log, ts1, 5, codecs[ci], 9000), 0);
+        cr_assert_eq(append(log, ts2, 2, codecs[ci], 9000), 5);
+        for (size_t i = 0; i < RB_ARRAY_LEN(q); i++) {
+            int64_t wo = -9, wt = -9;
+            int want = rb_log_record_at_time(log, g_codec, q[i][0], 7, q[i][1], &wo, &wt);
+            struct rb_log_tlookup l;
+            uint64_t r0 = rb_log_time_reads(log);
+            /* another question first, so that the memo does not answer */
+            cr_assert_eq(rb_log_time_read(log, true, 5, 7, 1, &l), 1);
+            cr_assert_eq(rb_log_time_scan(g_codec, &l, RB_DECOMP_CAP_MIN), 0);
+            rb_log_time_finish(log, &l);
+            cr_assert_null(l.buf);
+            cr_assert_eq(rb_log_time_read(log, true, q[i][0], 7, q[i][1], &l), 1);
+            cr_assert_eq(rb_log_time_reads(log) - r0, 2);
+            cr_assert_not_null(l.buf);
+            if (codecs[ci] != RB_CODEC_NONE) /* 5 x 200 bytes of records */
+                cr_assert_eq(rb_log_time_scan(g_codec, &l, 100), -EMSGSIZE);
+            cr_assert_eq(rb_log_time_scan(g_codec, &l, RB_DECOMP_CAP_MIN), 0);
+            rb_log_time_finish(log, &l);
+            cr_assert_eq(l.err, want, "codec %d q %zu: %d, want %d", codecs[ci], i, l.err, want);
+            if (!want)
+                cr_assert(l.offset == wo && l.timestamp == wt, "codec %d q %zu: %lld/%lld",
+                          codecs[ci], i, (long long)l.offset, (long long)l.timestamp);
+            /* kept: the same question again is answered without a read */
+            cr_assert_eq(rb_log_time_read(log, true, q[i][0], 7, q[i][1], &l), 0);
+            cr_assert_eq(l.err, want);
+            cr_assert_eq(rb_log_time_reads(log) - r0, 2);
+        }
+        /* a truncation between the read and the finish: not kept */
+        struct rb_log_tlookup l;
+        cr_assert_eq(rb_log_time_read(log, true, 0, 5, 2500, &l), 1);
+        cr_assert_eq(rb_log_truncate_to(log, 5), 0);
+        cr_assert_eq(rb_log_time_scan(g_codec, &l, RB_DECOMP_CAP_MIN), 0);
+        cr_assert_eq(l.err, 0);
+        cr_assert(l.offset == 1 && l.timestamp == 3000);
+        rb_log_time_finish(log, &l);
+        uint64_t r1 = rb_log_time_reads(log);
+        cr_assert_eq(rb_log_time_read(log, true, 0, 5, 2500, &l), 1, "asked again after a cut");
+        cr_assert_eq(rb_log_time_reads(log) - r1, 1);
+        rb_log_time_finish(log, &l);
+        rb_log_close(log);
+        nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS); /* the next codec: an empty log */
+        cr_assert_eq(mkdir(g_dir, 0700), 0);
+    }
 }

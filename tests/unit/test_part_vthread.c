@@ -8,7 +8,7 @@
  * comes back through the eventfd read, the shard not idle while it is out.
  */
 #include "part_test_util.h"
-#include "storage/compress.h"
+#include "vthread_test_util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,47 +16,15 @@
 
 TestSuite(part_vthread, .init = pt_setup, .fini = pt_teardown);
 
-#define BIG_REC  100
-#define BIG_VAL  40000
-#define BIG_SIZE (BIG_REC * (BIG_VAL + 64) + 4096)
-static uint8_t g_plain[BIG_SIZE];
-static uint8_t g_batch[BIG_SIZE];
 static const struct rb_part_ts_rule no_ts = {0};
-
-/* A batch of BIG_REC records of BIG_VAL bytes (4 MB plain), compressed with codec,
- * into g_batch; returns its size. */
-static uint32_t build_big(int codec, uint32_t seed)
-{
-    struct tu_batch_spec s = {.nrec = BIG_REC,
-                              .base_ts = rb_wall_ms(),
-                              .producer_id = -1,
-                              .base_seq = -1,
-                              .value_bytes = BIG_VAL,
-                              .seed = seed};
-    size_t n = tu_build(g_plain, &s);
-    cr_assert_lt(n, sizeof(g_plain));
-    struct rb_codec_ctx *c = rb_codec_ctx_new();
-    cr_assert_not_null(c);
-    memcpy(g_batch, g_plain, RB_BATCH_HEADER_BYTES);
-    int64_t zn =
-        rb_compress(c, codec, g_plain + RB_BATCH_HEADER_BYTES, n - RB_BATCH_HEADER_BYTES,
-                    g_batch + RB_BATCH_HEADER_BYTES, sizeof(g_batch) - RB_BATCH_HEADER_BYTES);
-    rb_codec_ctx_free(c);
-    cr_assert_gt(zn, 0);
-    uint32_t total = RB_BATCH_HEADER_BYTES + (uint32_t)zn;
-    rb_put_be32(g_batch + 8, total - 12);
-    rb_put_be16(g_batch + 21, (uint16_t)codec);
-    tu_fix_crc(g_batch);
-    return total;
-}
 
 /* What the shard itself finds for the batch (deep validation under cap). */
 static enum rb_batch_status on_shard(uint32_t len, size_t cap, struct rb_ts_range *ts)
 {
     struct rb_batch_info bi;
-    cr_assert_eq(rb_batch_validate(g_batch, len, &bi), RB_BATCH_OK);
+    cr_assert_eq(rb_batch_validate(vt_batch, len, &bi), RB_BATCH_OK);
     struct rb_codec_ctx *c = rb_codec_ctx_new();
-    enum rb_batch_status st = rb_batch_deep_validate(c, g_batch, &bi, cap, ts);
+    enum rb_batch_status st = rb_batch_deep_validate(c, vt_batch, &bi, cap, ts);
     rb_codec_ctx_free(c);
     return st;
 }
@@ -82,14 +50,14 @@ static void same_as_shard(struct rb_vthread *vt, uint32_t len, size_t cap)
 {
     struct rb_ts_range ts = {0, 0};
     enum rb_batch_status want = on_shard(len, cap, &ts);
-    struct rb_part_vjob j = {.batch = g_batch, .len = len, .cap = cap, .state = RB_VJOB_OUT};
+    struct rb_part_vjob j = {.batch = vt_batch, .len = len, .cap = cap, .state = RB_VJOB_OUT};
     cr_assert_eq(rb_vthread_submit(vt, 0, &j), 0);
     cr_assert_eq(wait_job(vt), &j);
     cr_assert_eq(j.status, (int)want, "thread %d, shard %d", j.status, (int)want);
     if (want == RB_BATCH_OK) {
         cr_assert_eq(j.ts_min, ts.min);
         cr_assert_eq(j.ts_max, ts.max);
-        cr_assert_geq(j.out_bytes, (uint64_t)(BIG_REC * BIG_VAL));
+        cr_assert_geq(j.out_bytes, (uint64_t)(VT_REC * VT_VAL));
     }
 }
 
@@ -99,14 +67,14 @@ Test(part_vthread, thread_answers_as_the_shard)
     cr_assert_not_null(vt);
     static const int codecs[] = {RB_CODEC_ZSTD, RB_CODEC_LZ4, RB_CODEC_GZIP, RB_CODEC_SNAPPY};
     for (size_t i = 0; i < RB_ARRAY_LEN(codecs); i++) {
-        uint32_t len = build_big(codecs[i], (uint32_t)i + 1);
+        uint32_t len = vt_build(codecs[i], VT_REC, VT_VAL, (uint32_t)i + 1, rb_wall_ms());
         same_as_shard(vt, len, RB_DECOMP_CAP_MIN); /* valid */
         same_as_shard(vt, len, (size_t)1 << 20);   /* over the cap: TOO_LARGE */
         cr_assert_eq(on_shard(len, (size_t)1 << 20, NULL), RB_BATCH_TOO_LARGE);
         /* corrupt late: the last compressed bytes garbled, the CRC kept right */
         for (uint32_t k = len - 16; k < len; k++)
-            g_batch[k] ^= 0xa5;
-        tu_fix_crc(g_batch);
+            vt_batch[k] ^= 0xa5;
+        tu_fix_crc(vt_batch);
         cr_assert_neq(on_shard(len, RB_DECOMP_CAP_MIN, NULL), RB_BATCH_OK);
         same_as_shard(vt, len, RB_DECOMP_CAP_MIN);
     }
@@ -118,14 +86,14 @@ Test(part_vthread, bounded_queue_and_free_with_jobs_out)
 {
     struct rb_vthread *vt = rb_vthread_new(1);
     cr_assert_not_null(vt);
-    uint32_t len = build_big(RB_CODEC_ZSTD, 7);
+    uint32_t len = vt_build(RB_CODEC_ZSTD, VT_REC, VT_VAL, 7, rb_wall_ms());
     enum { N = 40 };
     static struct rb_part_vjob jobs[N];
     int sent = 0, back = 0, full = 0;
     while (back < N) {
         while (sent < N) {
             jobs[sent] = (struct rb_part_vjob){
-                .batch = g_batch, .len = len, .cap = RB_DECOMP_CAP_MIN, .status = -1};
+                .batch = vt_batch, .len = len, .cap = RB_DECOMP_CAP_MIN, .status = -1};
             int r = rb_vthread_submit(vt, 0, &jobs[sent]);
             if (r) {
                 cr_assert_eq(r, -EAGAIN);
@@ -168,7 +136,7 @@ static int16_t stepped(struct rb_vthread *vt, int32_t len, int *handoffs)
     for (int steps = 0; steps < 100; steps++) {
         int64_t b = 1;
         int16_t err =
-            rb_part_validate_step(pt_ps, g_batch, len, 8 << 20, -1, &no_ts, true, &vs, &b);
+            rb_part_validate_step(pt_ps, vt_batch, len, 8 << 20, -1, &no_ts, true, &vs, &b);
         if (err || vs.off == (uint32_t)len)
             return err;
         cr_assert_eq(vs.job.state, RB_VJOB_WANTED);
@@ -189,8 +157,9 @@ Test(part_vthread, steps_with_handoff_give_the_answer_of_one_go)
     rb_part_set_vthread(pt_ps, vt, 0);
     int h;
     bool rc;
-    uint32_t len = build_big(RB_CODEC_LZ4, 3);
-    cr_assert_eq(rb_part_validate(pt_ps, g_batch, (int32_t)len, 8 << 20, -1, &no_ts, true, &rc), 0);
+    uint32_t len = vt_build(RB_CODEC_LZ4, VT_REC, VT_VAL, 3, rb_wall_ms());
+    cr_assert_eq(rb_part_validate(pt_ps, vt_batch, (int32_t)len, 8 << 20, -1, &no_ts, true, &rc),
+                 0);
     cr_assert_eq(stepped(vt, (int32_t)len, &h), 0);
     cr_assert_eq(h, 1, "4 MB decompressed: handed off once");
     /* under the inline cap: done on the shard */
@@ -201,9 +170,9 @@ Test(part_vthread, steps_with_handoff_give_the_answer_of_one_go)
     rb_part_validate_inline_bytes = keep;
     /* corrupt late: the error of one go, found on the thread */
     for (uint32_t k = len - 16; k < len; k++)
-        g_batch[k] ^= 0x3c;
-    tu_fix_crc(g_batch);
-    int16_t whole = rb_part_validate(pt_ps, g_batch, (int32_t)len, 8 << 20, -1, &no_ts, true, &rc);
+        vt_batch[k] ^= 0x3c;
+    tu_fix_crc(vt_batch);
+    int16_t whole = rb_part_validate(pt_ps, vt_batch, (int32_t)len, 8 << 20, -1, &no_ts, true, &rc);
     cr_assert_neq(whole, 0);
     cr_assert_eq(stepped(vt, (int32_t)len, &h), whole);
     cr_assert_eq(h, 1);
@@ -237,93 +206,61 @@ Test(part_vthread, uncompressed_batches_stay_on_the_shard_and_append)
     rb_vthread_free(vt);
 }
 
-static int g_done_calls;
-static void count_done(struct rb_part_vjob *j)
-{
-    cr_assert_eq(j->state, RB_VJOB_DONE);
-    g_done_calls++;
-}
-
-/* Reap the shard ring's completions (bounded wait) until *calls reaches want. */
-static void ring_until(struct io_uring *ring, int *calls, int want)
-{
-    for (int i = 0; i < 200 && *calls < want; i++) {
-        struct __kernel_timespec ts = {.tv_nsec = 100 * 1000 * 1000};
-        struct io_uring_cqe *cqe;
-        io_uring_submit(ring);
-        if (io_uring_wait_cqe_timeout(ring, &cqe, &ts) != 0)
-            continue;
-        struct rb_io *io = io_uring_cqe_get_data(cqe);
-        int res = cqe->res;
-        io_uring_cqe_seen(ring, cqe);
-        if (io)
-            io->cb(io, res, 0);
-    }
-    cr_assert_eq(*calls, want, "jobs back through the ring: %d of %d", *calls, want);
-}
-
 Test(part_vthread, shard_ring_gets_jobs_back_and_is_busy_meanwhile)
 {
     cr_assert_eq(io_uring_queue_init(64, &pt_shard.ring, 0), 0);
     struct rb_vthread *vt = rb_vthread_new(1);
     cr_assert_not_null(vt);
     rb_part_set_vthread(pt_ps, vt, 0);
-    uint32_t len = build_big(RB_CODEC_ZSTD, 5);
+    uint32_t len = vt_build(RB_CODEC_ZSTD, VT_REC, VT_VAL, 5, rb_wall_ms());
     struct rb_part_vjob j[3];
-    g_done_calls = 0;
+    vt_back = 0;
     for (int i = 0; i < 3; i++) {
-        j[i] = (struct rb_part_vjob){.batch = g_batch,
+        j[i] = (struct rb_part_vjob){.batch = vt_batch,
                                      .len = len,
                                      .cap = RB_DECOMP_CAP_MIN,
                                      .state = RB_VJOB_WANTED,
-                                     .done = count_done};
+                                     .done = vt_count_back};
         cr_assert_eq(rb_part_vjob_submit(pt_ps, &j[i]), 0);
         cr_assert_eq(j[i].state, RB_VJOB_OUT);
     }
     cr_assert_not(rb_part_idle(pt_ps), "jobs out: a stopping shard must wait");
-    ring_until(&pt_shard.ring, &g_done_calls, 3);
+    vt_ring_until(&pt_shard.ring, &vt_back, 3);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(j[i].status, RB_BATCH_OK);
     cr_assert(rb_part_idle(pt_ps));
     /* again after the ring went quiet: the read is armed anew */
     j[0].state = RB_VJOB_WANTED;
     cr_assert_eq(rb_part_vjob_submit(pt_ps, &j[0]), 0);
-    ring_until(&pt_shard.ring, &g_done_calls, 4);
+    vt_ring_until(&pt_shard.ring, &vt_back, 4);
     cr_assert(rb_part_idle(pt_ps));
     rb_part_set_vthread(pt_ps, NULL, 0);
     rb_vthread_free(vt);
     io_uring_queue_exit(&pt_shard.ring);
 }
 
-/* Append g_batch (len) to "t"-0 for compression.type lz4 on pt_ps, preparing the
+/* Append vt_batch (len) to "t"-0 for compression.type lz4 on pt_ps, preparing the
  * rebuild first as net/fanout.c does; returns the bytes stored, *handoff whether
  * the rebuild went to the thread. */
 static uint64_t append_rebuilt(uint32_t len, bool *handoff, int *calls, bool clobber)
 {
     struct rb_part_append a;
     struct pt_answer ans = {0};
-    memset(&a, 0, sizeof(a));
-    a.it.key = pt_key();
-    a.it.done = pt_answered;
-    a.it.done_arg = &ans;
-    a.records = g_batch;
-    a.len = len;
-    a.acks = -1;
+    vt_append_init(&a, &ans, len);
     a.recompress = true;
     a.codec = RB_CODEC_LZ4;
-    a.max_bytes = 8 << 20;
     uint64_t before = atomic_load(&pt_ps->stats.bytes);
     *handoff = rb_part_rebuild_prepare(pt_ps, &a);
     if (*handoff) {
         cr_assert_eq(a.pre.state, RB_VJOB_WANTED);
-        a.pre.done = count_done;
+        a.pre.done = vt_count_back;
         cr_assert_eq(rb_part_vjob_submit(pt_ps, &a.pre), 0);
-        ring_until(&pt_shard.ring, &g_done_calls, ++*calls);
+        vt_ring_until(&pt_shard.ring, &vt_back, ++*calls);
         cr_assert_not_null(a.pre.out);
     }
     if (clobber) { /* the shard's scratch used between (as a parked append sees it) */
-        static uint8_t other[BIG_SIZE];
-        memcpy(other, g_batch, len);
+        static uint8_t other[VT_SIZE];
+        memcpy(other, vt_batch, len);
         struct rb_batch_info bi, obi;
         const uint8_t *o;
         cr_assert_eq(rb_batch_validate(other, len, &bi), RB_BATCH_OK);
@@ -344,10 +281,10 @@ Test(part_vthread, rebuild_on_the_thread_stores_what_the_shard_would)
     cr_assert_eq(io_uring_queue_init(64, &pt_shard.ring, 0), 0);
     struct rb_vthread *vt = rb_vthread_new(1);
     cr_assert_not_null(vt);
-    uint32_t len = build_big(RB_CODEC_ZSTD, 9);
+    uint32_t len = vt_build(RB_CODEC_ZSTD, VT_REC, VT_VAL, 9, rb_wall_ms());
     bool h;
     int calls = 0;
-    g_done_calls = 0;
+    vt_back = 0;
     uint64_t on_shard_bytes = append_rebuilt(len, &h, &calls, false); /* no thread */
     cr_assert_not(h);
     rb_part_set_vthread(pt_ps, vt, 0);
