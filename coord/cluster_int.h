@@ -9,10 +9,10 @@
  * Files: coord/cluster.c (events, snapshots and their publication, the
  * coordination thread's timers), coord/cluster_open.c (session, registration,
  * lease renewal, startup, close), coord/controller.c (election and the
- * controller's duties), coord/cluster_admin.c (topic creation, deletion, growth
- * and config changes through the quorum), coord/cluster_local.c (the file of this
- * broker's local replicas and their shards), coord/cluster_view.c (reading the
- * view: brokers, controller, topics, states, configs).
+ * controller's duties; coord/reassign.c partition reassignment), coord/cluster_admin.c (topic
+ * creation, deletion, growth and config changes through the quorum), coord/cluster_local.c (the
+ * file of this broker's local replicas and their shards), coord/cluster_view.c (reading the view:
+ * brokers, controller, topics, states, configs).
  */
 #ifndef RB_COORD_CLUSTER_INT_H
 #define RB_COORD_CLUSTER_INT_H
@@ -124,6 +124,12 @@ struct rb_cluster {
     char *pe_data;   /* its JSON */
     int64_t pe_version;
     bool rebalance_due; /* auto.leader.rebalance.enable: check now */
+
+    /* partition reassignment (coord/reassign.c) */
+    bool ra_dirty;   /* /admin/reassign_partitions to re-read */
+    bool ra_pending; /* it exists: the controller runs it */
+    char *ra_data;   /* its JSON */
+    int64_t ra_version;
     struct rb_timer rebalance_timer;
 
     /* the live brokers' names resolved here, never on a shard (coord/resolve.c) */
@@ -175,6 +181,13 @@ int rb_pe_read(struct rb_cluster *cl);
 /* The controller: run a preferred election request, and the periodic rebalance
  * when due. */
 bool rb_pe_ctl_run(struct rb_cluster *cl);
+
+/* ---- reassign.c ---- */
+/* Re-read (and watch) /admin/reassign_partitions. */
+int rb_ra_read(struct rb_cluster *cl);
+/* The controller: the next step of the reassignments asked for; true when it
+ * wrote. */
+bool rb_ra_ctl_run(struct rb_cluster *cl);
 
 /* ---- cluster.c ---- */
 /* The quorum's event callback (records and wakes the coordination thread). */

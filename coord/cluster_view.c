@@ -211,7 +211,16 @@ static int read_assignment(struct rb_cluster *cl, struct rb_cl_topic *t, bool *g
         same =
             a.n_replicas[p] == t->a.n_replicas[p] &&
             memcmp(a.replicas[p], t->a.replicas[p], sizeof(int32_t) * (size_t)a.n_replicas[p]) == 0;
-    if (same) {
+    if (same) { /* a reassignment's adding/removing lists may have changed */
+        struct rb_kzk_assignment old = t->a;
+        t->a.n_adding = a.n_adding;
+        t->a.adding = a.adding;
+        t->a.n_removing = a.n_removing;
+        t->a.removing = a.removing;
+        a.n_adding = old.n_adding;
+        a.adding = old.adding;
+        a.n_removing = old.n_removing;
+        a.removing = old.removing;
         rb_kzk_assignment_free(&a);
         t->assign_version = version;
         return 0;
@@ -407,6 +416,8 @@ int rb_cl_read_dirty(struct rb_cluster *cl)
         r = rb_cs_read(cl);
     if (!r && cl->pe_dirty)
         r = rb_pe_read(cl);
+    if (!r && cl->ra_dirty)
+        r = rb_ra_read(cl);
     if (!r && cl->configs_dirty) {
         char **names = NULL;
         int n = 0;
