@@ -7,12 +7,13 @@
 #   1. Kafka 2.8.2's kafka-reassign-partitions.sh --zookeeper --execute
 #      (kafka.admin.ReassignPartitionsCommand) moves both to {2,3} (partition 0 was
 #      led by broker 1, which leaves: its leadership moves into the new set);
-#      --verify reports both complete; broker 3 holds each partition from offset 0,
+#      --verify reports both complete; broker 3's log of each partition starts at
+#      offset 0 and covers every record acknowledged before the move completed,
 #      broker 1's directories are gone, /admin/reassign_partitions is deleted and
 #      the topic node's adding/removing lists are empty again.
 #   2. `ringctl reassign` (the JSON on stdin) moves them back to {1,2}; --verify
 #      exits 0 once complete; broker 3's directories are gone, broker 1 holds the
-#      partitions again from offset 0.
+#      partitions again, from offset 0 through what was acknowledged.
 #   3. ringctl's errors: unknown topic, unknown partition, unregistered broker,
 #      a broker named twice, a partition named twice.
 #   The checker reads everything back: 0 lost, 0 duplicates, order kept.
@@ -38,12 +39,25 @@ dirs_gone() { # broker
     done
     return 0
 }
-holds_from_zero() { # broker: a first segment at offset 0 with data in it, per partition
-    local p f
+holds_from_zero() { # broker ackfile: per partition, its log from offset 0 through
+    # every record acknowledged in the ack file's copy (read by ringctl dump-log)
+    local p f n last
     for p in $(seq 0 $((RP_PARTS - 1))); do
         f=$CL_DIR/broker-$1/data/$RP_T-$p/00000000000000000000.log
-        [ -s "$f" ] || return 1
+        [ -f "$f" ] || { echo "broker $1: no $f"; return 1; }
+        ct 30 "$CTL" dump-log --files "$f" >"$T_TMP/dump.out" 2>&1
+        n=$(awk -v p="$p" '$1 == p && $2 > m { m = $2 } END { print m + 0 }' "$2")
+        [ "$(grep -m1 -o 'baseOffset: [0-9]*' "$T_TMP/dump.out")" = "baseOffset: 0" ] ||
+            { echo "broker $1 $RP_T-$p: no batch at offset 0: $(head -3 "$T_TMP/dump.out")"; return 1; }
+        last=$(grep -o 'lastOffset: [0-9]*' "$T_TMP/dump.out" | awk '{ m = $2 > m ? $2 : m } END { print m + 0 }')
+        [ "$last" -ge "$n" ] ||
+            { echo "broker $1 $RP_T-$p: log ends at $last, offset $n acknowledged before"; return 1; }
+        echo "broker $1 $RP_T-$p: offsets 0..$last (up to $n acknowledged before)"
     done
+}
+ctl_log() { # the controller's reassignment lines, from every broker's log
+    grep -h "(controller)" "$CL_DIR"/broker-*/broker.log | grep -E "reassign(ing|ment complete)" |
+        sort | tail -"$1" | sed 's/^\[[^]]*\] INFO //; s/ (controller)$//' | tr '\n' ';'
 }
 request_gone() { ! cl_q_get /admin/reassign_partitions >/dev/null 2>&1; }
 no_moves() { # the topic node's adding/removing lists are empty
@@ -70,10 +84,13 @@ grep -q "Successfully started" "$T_TMP/k28.out" ||
     k28_fail "kafka-reassign-partitions.sh --execute did not start the reassignment"
 t0=$SECONDS
 wait_for 90 "both partitions on {2,3} with full ISRs" on_set 2,3
+cp "$T_TMP/acks" "$T_TMP/acks1"
 wait_for 30 "/admin/reassign_partitions deleted by the controller" request_gone
 info "1: moved to {2,3} in $((SECONDS - t0)) s under load"
 wait_for 30 "broker 1's partition directories deleted" dirs_gone 1
-holds_from_zero 3 || fail "broker 3 does not hold the partitions from offset 0: $(ls -l "$CL_DIR"/broker-3/data/$RP_T-*)"
+info "1: controller: $(ctl_log 4)"
+out=$(holds_from_zero 3 "$T_TMP/acks1") || fail "broker 3 does not hold the data: $out"
+info "1: $(tr '\n' ' ' <<<"$out")"
 no_moves || fail "the topic node still lists moves: $(cl_q_get /brokers/topics/$RP_T)"
 _k28 kafka.admin.ReassignPartitionsCommand --reassignment-json-file "$T_TMP/to23.json" --verify ||
     k28_fail "kafka-reassign-partitions.sh --zookeeper --verify"
@@ -90,9 +107,11 @@ verified() { ct 30 "$CTL" reassign --reassignment-json-file "$T_TMP/to12.json" -
 t0=$SECONDS
 wait_for 90 "ringctl reassign --verify: complete" verified
 wait_for 60 "both partitions on {1,2} with full ISRs" on_set 1,2
+cp "$T_TMP/acks" "$T_TMP/acks2"
 info "2: moved back to {1,2} in $((SECONDS - t0)) s: $(tr '\n' ' ' <"$T_TMP/rv.out")"
 wait_for 30 "broker 3's partition directories deleted" dirs_gone 3
-holds_from_zero 1 || fail "broker 1 does not hold the partitions from offset 0"
+out=$(holds_from_zero 1 "$T_TMP/acks2") || fail "broker 1 does not hold the data: $out"
+info "2: $(tr '\n' ' ' <<<"$out")"
 request_gone || fail "/admin/reassign_partitions left behind"
 
 # ---- 3. ringctl's refusals (nothing written) ----
