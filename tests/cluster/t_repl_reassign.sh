@@ -5,13 +5,15 @@
 #   TopicCommand --replica-assignment 1:2,2:1), an idempotent acks=all load
 #   running throughout.
 #   1. Kafka 2.8.2's kafka-reassign-partitions.sh --zookeeper --execute
-#      (kafka.admin.ReassignPartitionsCommand) moves both to {2,3} (partition 0 was
-#      led by broker 1, which leaves: its leadership moves into the new set);
+#      (kafka.admin.ReassignPartitionsCommand) moves partition 0 to {3} (replication
+#      factor 1: no replica in common, everything must be copied to broker 3 before
+#      it leads) and partition 1 to {3,2} (led by broker 2, which stays leader);
 #      --verify reports both complete; broker 3's log of each partition starts at
 #      offset 0 and covers every record acknowledged before the move completed,
-#      broker 1's directories are gone, /admin/reassign_partitions is deleted and
+#      broker 1's directories and broker 2's of partition 0 are gone,
+#      /admin/reassign_partitions is deleted and
 #      the topic node's adding/removing lists are empty again.
-#   2. `ringctl reassign` (the JSON on stdin) moves them back to {1,2}; --verify
+#   2. `ringctl reassign` (the JSON on stdin) moves both to {1,2}; --verify
 #      exits 0 once complete; broker 3's directories are gone, broker 1 holds the
 #      partitions again, from offset 0 through what was acknowledged.
 #   3. ringctl's errors: unknown topic, unknown partition, unregistered broker,
@@ -24,17 +26,17 @@ RP_PARTS=2
 RP_RATE=${RP_RATE:-150}
 CTL="$ROOT/build/bin/ringctl"
 
-on_set() { # want: every partition's replicas and ISR are that set (broker 1's or 2's view)
+on_set() { # p0-set p1-set: each partition's replicas and ISR are that set (broker 2's or 1's view)
     local m i
     for i in 2 1; do
         m=$(cl_meta "$i" 2>/dev/null) && break
     done
     [ -n "$m" ] || return 1
-    [ "$(cl_json "$m" "all(sorted(p['replicas']) == sorted([$1]) and sorted(p['isr']) == sorted([$1]) and p['leader'] in [$1] for p in d['topics']['$RP_T']['partitions'].values()) and len(d['topics']['$RP_T']['partitions']) == $RP_PARTS")" = True ]
+    [ "$(cl_json "$m" "all(sorted(p['replicas']) == sorted(w) and sorted(p['isr']) == sorted(w) and p['leader'] in w for p, w in zip([d['topics']['$RP_T']['partitions']['0'], d['topics']['$RP_T']['partitions']['1']], [[$1], [$2]])) and len(d['topics']['$RP_T']['partitions']) == $RP_PARTS")" = True ]
 }
-dirs_gone() { # broker
+dirs_gone() { # broker [partitions]
     local p
-    for p in $(seq 0 $((RP_PARTS - 1))); do
+    for p in ${2:-$(seq 0 $((RP_PARTS - 1)))}; do
         [ -e "$CL_DIR/broker-$1/data/$RP_T-$p" ] && return 1
     done
     return 0
@@ -72,22 +74,23 @@ moves_json() { # p0-replicas p1-replicas
 
 cl_up --override replication.test.enable=true
 k28_topics --create --topic $RP_T --replica-assignment 1:2,2:1 || k28_fail "TopicCommand --create"
-wait_for 60 "$RP_T on {1,2} with full ISRs" on_set 1,2
+wait_for 60 "$RP_T on {1,2} with full ISRs" on_set 1,2 1,2
 rp_load_start
 sleep 3
 
 # ---- 1. Kafka 2.8.2's tool through /admin/reassign_partitions ----
-moves_json 2,3 3,2 >"$T_TMP/to23.json"
+moves_json 3 3,2 >"$T_TMP/to23.json"
 _k28 kafka.admin.ReassignPartitionsCommand --reassignment-json-file "$T_TMP/to23.json" --execute ||
     k28_fail "kafka-reassign-partitions.sh --zookeeper --execute"
 grep -q "Successfully started" "$T_TMP/k28.out" ||
     k28_fail "kafka-reassign-partitions.sh --execute did not start the reassignment"
 t0=$SECONDS
-wait_for 90 "both partitions on {2,3} with full ISRs" on_set 2,3
+wait_for 90 "partition 0 on {3}, partition 1 on {2,3}, full ISRs" on_set 3 2,3
 cp "$T_TMP/acks" "$T_TMP/acks1"
 wait_for 30 "/admin/reassign_partitions deleted by the controller" request_gone
-info "1: moved to {2,3} in $((SECONDS - t0)) s under load"
+info "1: moved to {3} and {2,3} in $((SECONDS - t0)) s under load"
 wait_for 30 "broker 1's partition directories deleted" dirs_gone 1
+wait_for 30 "broker 2's directory of partition 0 deleted" dirs_gone 2 0
 info "1: controller: $(ctl_log 4)"
 out=$(holds_from_zero 3 "$T_TMP/acks1") || fail "broker 3 does not hold the data: $out"
 info "1: $(tr '\n' ' ' <<<"$out")"
@@ -106,7 +109,7 @@ moves_json 1,2 2,1 >"$T_TMP/to12.json"
 verified() { ct 30 "$CTL" reassign --reassignment-json-file "$T_TMP/to12.json" --verify --zookeeper "$CL_ZK" >"$T_TMP/rv.out" 2>&1; }
 t0=$SECONDS
 wait_for 90 "ringctl reassign --verify: complete" verified
-wait_for 60 "both partitions on {1,2} with full ISRs" on_set 1,2
+wait_for 60 "both partitions on {1,2} with full ISRs" on_set 1,2 1,2
 cp "$T_TMP/acks" "$T_TMP/acks2"
 info "2: moved back to {1,2} in $((SECONDS - t0)) s: $(tr '\n' ' ' <"$T_TMP/rv.out")"
 wait_for 30 "broker 3's partition directories deleted" dirs_gone 3
