@@ -146,6 +146,12 @@ struct rb_cluster {
 /* Re-read everything marked dirty; 0 or the quorum's error (noted with
  * rb_cl_quorum_error). */
 int rb_cl_read_dirty(struct rb_cluster *cl);
+/* Re-read (and watch) an admin request node for the controller
+ * (/admin/preferred_replica_election, /admin/reassign_partitions): its data and
+ * version into *data (the old freed) and *version, *pending whether it exists,
+ * *dirty cleared once read. 0 or the quorum's error. */
+int rb_cl_read_request(struct rb_cluster *cl, const char *path, char **data, int64_t *version,
+                       bool *pending, bool *dirty);
 void rb_cl_topic_free(struct rb_cl_topic *t);
 void rb_cl_dyn_free(struct rb_dyn_config_kv *d, int n);
 
@@ -176,15 +182,11 @@ bool rb_cs_ctl_run(struct rb_cluster *cl);
 int rb_coord_cluster_controlled_shutdown(struct rb_cluster *cl, const struct rb_broker_config *bc);
 
 /* ---- preferred.c ---- */
-/* Re-read (and watch) /admin/preferred_replica_election. */
-int rb_pe_read(struct rb_cluster *cl);
 /* The controller: run a preferred election request, and the periodic rebalance
  * when due. */
 bool rb_pe_ctl_run(struct rb_cluster *cl);
 
 /* ---- reassign.c ---- */
-/* Re-read (and watch) /admin/reassign_partitions. */
-int rb_ra_read(struct rb_cluster *cl);
 /* The controller: the next step of the reassignments asked for; true when it
  * wrote. */
 bool rb_ra_ctl_run(struct rb_cluster *cl);
@@ -234,6 +236,9 @@ void rb_ctl_elect(struct rb_cluster *cl);
 bool rb_ctl_run(struct rb_cluster *cl);
 /* The controller's writes: ops[0] is the epoch check (filled here). */
 int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n);
+/* Write /brokers/topics/<t> (js, freed here; fenced, conditional on the version
+ * read; the node is read again after); true when written. */
+bool rb_ctl_set_topic(struct rb_cluster *cl, struct rb_cl_topic *t, char *js);
 /* Write partition p's new state (fenced, conditional on its version); true when
  * written. */
 bool rb_ctl_update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,

@@ -258,6 +258,11 @@ static bool give_topic_id(struct rb_cluster *cl, struct rb_cl_topic *t)
     t->a.has_id = true;
     char *js = rb_kzk_assignment_json(&t->a, true);
     t->a.has_id = known;
+    return rb_ctl_set_topic(cl, t, js);
+}
+
+bool rb_ctl_set_topic(struct rb_cluster *cl, struct rb_cl_topic *t, char *js)
+{
     RB_ASSERT(js);
     char path[300];
     snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);

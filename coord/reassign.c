@@ -51,31 +51,6 @@ static bool same_list(const int32_t *a, int32_t na, const int32_t *b, int32_t nb
     return na == nb && (na == 0 || memcmp(a, b, sizeof(int32_t) * (size_t)na) == 0);
 }
 
-int rb_ra_read(struct rb_cluster *cl)
-{
-    char *data = NULL;
-    int64_t ver = -1;
-    int r = rb_quorum_get(cl->q, RA_PATH, true, &data, NULL, &ver);
-    if (r == -ENOENT) {
-        r = rb_quorum_exists(cl->q, RA_PATH, true, NULL);
-        if (r == 0) { /* created in between: read it next time */
-            cl->ra_dirty = true;
-            return 0;
-        }
-        cl->ra_pending = false;
-        cl->ra_dirty = false;
-        return r == -ENOENT ? 0 : r;
-    }
-    if (r)
-        return r;
-    free(cl->ra_data);
-    cl->ra_data = data;
-    cl->ra_version = ver;
-    cl->ra_pending = true;
-    cl->ra_dirty = false;
-    return 0;
-}
-
 /* Partition p's assignment during the move to m: RS, adding, removing. */
 struct moving {
     int32_t n_rs, n_add, n_rem;
@@ -140,22 +115,11 @@ static bool start_move(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
                 p, mv->n_rs, RB_KZK_MAX_REPLICAS);
         return false;
     }
-    char path[300];
-    snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
-    char *js = topic_json(t, p, mv->rs, mv->n_rs, mv);
-    struct rb_qop ops[2] = {{0},
-                            {.type = RB_QOP_SET,
-                             .path = path,
-                             .data = js,
-                             .len = strlen(js),
-                             .version = t->assign_version}};
-    int r = rb_ctl_multi(cl, ops, 2);
-    free(js);
-    t->assign_dirty = true;
-    if (r == 0)
+    bool ok = rb_ctl_set_topic(cl, t, topic_json(t, p, mv->rs, mv->n_rs, mv));
+    if (ok)
         RB_INFO(COMP, "%s-%d: reassigning: %d replica(s) added, %d to be removed once in sync",
                 t->name, p, mv->n_add, mv->n_rem);
-    return r == 0;
+    return ok;
 }
 
 /* Step 3's new state, or false while the move must wait (a target not in the ISR,
