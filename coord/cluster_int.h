@@ -186,7 +186,15 @@ int rb_coord_cluster_controlled_shutdown(struct rb_cluster *cl, const struct rb_
  * when due. */
 bool rb_pe_ctl_run(struct rb_cluster *cl);
 
-/* ---- reassign.c ---- */
+/* ---- reassign.c, reassign_api.c ---- */
+/* Partition p's assignment during its move to m: RS = TRS + (ORS - TRS), adding
+ * TRS - ORS, removing ORS - TRS, where ORS is a's replicas minus a's adding. */
+struct rb_ra_moving {
+    int32_t n_rs, n_add, n_rem;
+    int32_t rs[RB_KZK_MAX_REPLICAS * 2], add[RB_KZK_MAX_REPLICAS], rem[RB_KZK_MAX_REPLICAS];
+};
+void rb_ra_plan(const struct rb_kzk_assignment *a, int32_t p, const struct rb_kzk_move *m,
+                struct rb_ra_moving *mv);
 /* The controller: the next step of the reassignments asked for; true when it
  * wrote. */
 bool rb_ra_ctl_run(struct rb_cluster *cl);

@@ -51,14 +51,8 @@ static bool same_list(const int32_t *a, int32_t na, const int32_t *b, int32_t nb
     return na == nb && (na == 0 || memcmp(a, b, sizeof(int32_t) * (size_t)na) == 0);
 }
 
-/* Partition p's assignment during the move to m: RS, adding, removing. */
-struct moving {
-    int32_t n_rs, n_add, n_rem;
-    int32_t rs[RB_KZK_MAX_REPLICAS * 2], add[RB_KZK_MAX_REPLICAS], rem[RB_KZK_MAX_REPLICAS];
-};
-
-static void plan(const struct rb_kzk_assignment *a, int32_t p, const struct rb_kzk_move *m,
-                 struct moving *mv)
+void rb_ra_plan(const struct rb_kzk_assignment *a, int32_t p, const struct rb_kzk_move *m,
+                struct rb_ra_moving *mv)
 {
     int32_t ors[RB_KZK_MAX_REPLICAS], n_ors = 0;
     for (int32_t k = 0; k < a->n_replicas[p]; k++)
@@ -79,7 +73,7 @@ static void plan(const struct rb_kzk_assignment *a, int32_t p, const struct rb_k
 
 /* /brokers/topics/<t> with partition p's lists set (RS, adding, removing). */
 static char *topic_json(const struct rb_cl_topic *t, int32_t p, const int32_t *rs, int32_t n_rs,
-                        const struct moving *mv)
+                        const struct rb_ra_moving *mv)
 {
     struct rb_kzk_assignment a;
     RB_ASSERT(rb_kzk_assignment_alloc(&a, t->a.n_partitions) == 0);
@@ -108,7 +102,7 @@ static char *topic_json(const struct rb_cl_topic *t, int32_t p, const int32_t *r
 
 /* Step 1: the topic node names RS with its adding/removing lists. */
 static bool start_move(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
-                       const struct moving *mv)
+                       const struct rb_ra_moving *mv)
 {
     if (mv->n_rs > RB_KZK_MAX_REPLICAS) {
         RB_WARN(COMP, "%s-%d: a reassignment through %d replicas is more than %d: waiting", t->name,
@@ -122,13 +116,13 @@ static bool start_move(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,
     return ok;
 }
 
-/* Step 3's new state, or false while the move must wait (a target not in the ISR,
- * or no target that can lead). */
+/* Step 3's new state, or false while the move must wait (with wait_isr: a target
+ * not in the ISR; always: no target that can lead). */
 static bool final_state(const struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
-                        const struct rb_kzk_move *m, struct rb_kzk_state *ns)
+                        const struct rb_kzk_move *m, bool wait_isr, struct rb_kzk_state *ns)
 {
     const struct rb_kzk_state *st = &t->st[p];
-    for (int32_t k = 0; k < m->n_replicas; k++)
+    for (int32_t k = 0; k < m->n_replicas && wait_isr; k++)
         if (!has(st->isr, st->n_isr, m->replicas[k]))
             return false;
     *ns = *st;
@@ -233,12 +227,21 @@ static int step(struct rb_cluster *cl, struct rb_kzk_move *m, bool *drop, int n,
     }
     if (t->assign_dirty || t->assign_version < 0 || t->st_dirty[p] || t->st_version[p] < 0)
         return 0; /* read it first */
-    struct moving mv;
-    plan(&t->a, p, &m[i], &mv);
+    struct rb_ra_moving mv;
+    rb_ra_plan(&t->a, p, &m[i], &mv);
     const struct rb_kzk_assignment *a = &t->a;
+    struct rb_kzk_state ns;
     if (same_list(a->replicas[p], a->n_replicas[p], m[i].replicas, m[i].n_replicas) &&
         a->n_adding[p] == 0 && a->n_removing[p] == 0) {
-        RB_INFO(COMP, "%s-%d: already on its target replicas", t->name, p);
+        /* On its target (or a cancelled move back on its original replicas): done
+         * once the ISR and the leader are inside it. */
+        const struct rb_kzk_state *st = &t->st[p];
+        bool outside = st->leader >= 0 && !has(m[i].replicas, m[i].n_replicas, st->leader);
+        for (int32_t q = 0; q < st->n_isr && !outside; q++)
+            outside = !has(m[i].replicas, m[i].n_replicas, st->isr[q]);
+        if (outside && final_state(cl, t, p, &m[i], false, &ns))
+            return finish_move(cl, t, m, drop, n, i, &ns) ? 1 : 0;
+        RB_INFO(COMP, "%s-%d: on its target replicas", t->name, p);
         drop[i] = true;
         return 0;
     }
@@ -246,8 +249,7 @@ static int step(struct rb_cluster *cl, struct rb_kzk_move *m, bool *drop, int n,
         !same_list(a->adding[p], a->n_adding[p], mv.add, mv.n_add) ||
         !same_list(a->removing[p], a->n_removing[p], mv.rem, mv.n_rem))
         return start_move(cl, t, p, &mv) ? 1 : 0;
-    struct rb_kzk_state ns;
-    if (!final_state(cl, t, p, &m[i], &ns))
+    if (!final_state(cl, t, p, &m[i], true, &ns))
         return 0; /* the new replicas are catching up */
     return finish_move(cl, t, m, drop, n, i, &ns) ? 1 : 0;
 }
