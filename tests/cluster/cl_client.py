@@ -47,6 +47,9 @@ requests sent to one chosen broker).
       "error=E pid=P epoch=E".
   cl_client.py topic-config HOST:PORT TOPIC KEY
       DescribeConfigs v1 of the topic on that broker; prints "error=E value=V".
+  cl_client.py alter-reassign HOST:PORT TOPIC:PART:B1,B2|TOPIC:PART:null ...
+      AlterPartitionReassignments v0 (flexible, hand-encoded: kafka-python has no
+      class for it) on that broker; prints "TOPIC-PART error=E message=M" a line.
 
 Record seq: key "k<seq>", value "v<seq>:" + "x" * (seq % 50).
 Requests to one broker wait CL_CALL_TIMEOUT seconds (default 20) for the answer.
@@ -341,6 +344,87 @@ def init_pid(addr):
     return "error=%d pid=%d epoch=%d" % (err, pid, epoch)
 
 
+def uvarint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def cstr(v):  # compact (nullable) string
+    if v is None:
+        return b"\x00"
+    e = v.encode()
+    return uvarint(len(e) + 1) + e
+
+
+def alter_reassign(addr, specs):
+    topics = {}
+    for sp in specs:
+        t, p, r = sp.rsplit(":", 2)
+        topics.setdefault(t, []).append((int(p), None if r == "null" else [int(x) for x in r.split(",") if x]))
+    body = struct.pack(">i", 30000) + uvarint(len(topics) + 1)
+    for t, parts in topics.items():
+        body += cstr(t) + uvarint(len(parts) + 1)
+        for p, reps in parts:
+            body += struct.pack(">i", p)
+            body += b"\x00" if reps is None else uvarint(len(reps) + 1) + b"".join(struct.pack(">i", x) for x in reps)
+            body += b"\x00"
+        body += b"\x00"
+    body += b"\x00"
+    cid = b"cl-client"
+    frame = struct.pack(">hhih", 45, 0, 7, len(cid)) + cid + b"\x00" + body
+    s = socket.create_connection(hostport(addr), timeout=20)
+    try:
+        s.sendall(struct.pack(">i", len(frame)) + frame)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+            c = s.recv(65536)
+            if not c:
+                raise ConnectionError("connection closed by the broker")
+            buf += c
+    finally:
+        s.close()
+    d, pos = buf[4:], [0]
+
+    def take(n):
+        v = d[pos[0]:pos[0] + n]
+        pos[0] += n
+        return v
+
+    def uv():
+        n = shift = 0
+        while True:
+            b = take(1)[0]
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    def rstr():
+        n = uv()
+        return None if n == 0 else take(n - 1).decode()
+
+    take(4)
+    uv()  # correlation id, header tags
+    take(4)  # throttle
+    top_err = struct.unpack(">h", take(2))[0]
+    rstr()
+    out = ["error=%d" % top_err] if top_err else []
+    for _ in range(uv() - 1):
+        t = rstr()
+        for _ in range(uv() - 1):
+            p, e = struct.unpack(">ih", take(6))
+            out.append("%s-%d error=%d message=%s" % (t, p, e, rstr()))
+            uv()
+        uv()
+    return "\n".join(out)
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -378,6 +462,8 @@ def main():
             (err, _msg, _typ, _name, entries), = r.resources
             val = [e[1] for e in entries if e[0] == a[3]]
             print("error=%d value=%s" % (err, val[0] if val else None))
+        elif cmd == "alter-reassign":
+            print(alter_reassign(a[1], a[2:]))
         else:
             die("unknown command " + cmd)
     except (socket.timeout, ConnectionError, OSError) as e:
