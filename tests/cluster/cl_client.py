@@ -344,25 +344,9 @@ def init_pid(addr):
     return "error=%d pid=%d epoch=%d" % (err, pid, epoch)
 
 
-def uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def cstr(v):  # compact (nullable) string
-    if v is None:
-        return b"\x00"
-    e = v.encode()
-    return uvarint(len(e) + 1) + e
-
-
 def alter_reassign(addr, specs):
+    from epoch_wire import call as wire_call, cstr, uvarint  # flexible framing and reader
+
     topics = {}
     for sp in specs:
         t, p, r = sp.rsplit(":", 2)
@@ -375,53 +359,25 @@ def alter_reassign(addr, specs):
             body += b"\x00" if reps is None else uvarint(len(reps) + 1) + b"".join(struct.pack(">i", x) for x in reps)
             body += b"\x00"
         body += b"\x00"
-    body += b"\x00"
-    cid = b"cl-client"
-    frame = struct.pack(">hhih", 45, 0, 7, len(cid)) + cid + b"\x00" + body
-    s = socket.create_connection(hostport(addr), timeout=20)
-    try:
-        s.sendall(struct.pack(">i", len(frame)) + frame)
-        buf = b""
-        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
-            c = s.recv(65536)
-            if not c:
-                raise ConnectionError("connection closed by the broker")
-            buf += c
-    finally:
-        s.close()
-    d, pos = buf[4:], [0]
-
-    def take(n):
-        v = d[pos[0]:pos[0] + n]
-        pos[0] += n
-        return v
-
-    def uv():
-        n = shift = 0
-        while True:
-            b = take(1)[0]
-            n |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return n
+    r = wire_call(addr, 45, 0, body + b"\x00", True)
 
     def rstr():
-        n = uv()
-        return None if n == 0 else take(n - 1).decode()
+        n = r.uv()
+        v = r.b[r.o:r.o + n - 1].decode() if n else None
+        r.o += max(n - 1, 0)
+        return v
 
-    take(4)
-    uv()  # correlation id, header tags
-    take(4)  # throttle
-    top_err = struct.unpack(">h", take(2))[0]
+    r.take(">i")  # throttle
+    top_err = r.take(">h")
     rstr()
     out = ["error=%d" % top_err] if top_err else []
-    for _ in range(uv() - 1):
+    for _ in range(r.uv() - 1):
         t = rstr()
-        for _ in range(uv() - 1):
-            p, e = struct.unpack(">ih", take(6))
+        for _ in range(r.uv() - 1):
+            p, e = r.take(">i"), r.take(">h")
             out.append("%s-%d error=%d message=%s" % (t, p, e, rstr()))
-            uv()
-        uv()
+            r.tags()
+        r.tags()
     return "\n".join(out)
 
 
