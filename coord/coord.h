@@ -130,7 +130,7 @@ void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec
 /* Partition reassignment requests (KIP-455's AlterPartitionReassignments), merged
  * into /admin/reassign_partitions for the controller (coord/reassign.c): replicas
  * NULL (n_replicas -1) cancels the partition's reassignment (it goes back to its
- * original replicas). A cluster only: standalone answers NOT_CONTROLLER. */
+ * original replicas). A cluster only: standalone answers INVALID_REQUEST (not retriable). */
 struct rb_reassign_spec {
     const char *topic; /* NUL-terminated */
     int32_t partition;

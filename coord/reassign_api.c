@@ -225,8 +225,8 @@ static void coord_alter(struct rb_shard *cs, void *arg)
     if (cl)
         alter(cl, specs, op->n);
     for (int i = 0; !cl && i < op->n; i++)
-        SPEC_ERR(&specs[i], RB_KERR_NOT_CONTROLLER,
-                 "A standalone broker has no replicas to reassign");
+        SPEC_ERR(&specs[i], RB_KERR_INVALID_REQUEST,
+                 "A standalone broker has no other broker to move replicas to");
     rb_coord_op_finish(cs, op);
 }
 
