@@ -101,6 +101,7 @@ void rb_cl_mark_all_dirty(struct rb_cluster *cl)
 {
     cl->brokers_dirty = cl->controller_dirty = cl->topics_dirty = cl->configs_dirty = true;
     cl->deletes_dirty = cl->isr_notes_dirty = cl->shutdown_dirty = cl->pe_dirty = true;
+    cl->ra_dirty = true;
     for (int i = 0; i < cl->n_topics; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         t->assign_dirty = t->config_dirty = true;
@@ -129,6 +130,8 @@ static void note_path(struct rb_cluster *cl, const char *path)
         cl->shutdown_dirty = true;
     } else if (strcmp(path, "/admin/preferred_replica_election") == 0) {
         cl->pe_dirty = true;
+    } else if (strcmp(path, "/admin/reassign_partitions") == 0) {
+        cl->ra_dirty = true;
     } else if (strncmp(path, tp, sizeof(tp) - 1) == 0) {
         const char *name = path + sizeof(tp) - 1;
         const char *slash = strchr(name, '/');
@@ -515,7 +518,8 @@ static void efd_cb(struct rb_io *io, int res, unsigned flags)
 static bool cl_pending(const struct rb_cluster *cl)
 {
     if (cl->brokers_dirty || cl->controller_dirty || cl->topics_dirty || cl->configs_dirty ||
-        cl->shutdown_dirty || cl->pe_dirty || (cl->is_controller && cl->deletes_dirty))
+        cl->shutdown_dirty || cl->pe_dirty || cl->ra_dirty ||
+        (cl->is_controller && cl->deletes_dirty))
         return true;
     for (int i = 0; i < cl->n_topics; i++) {
         const struct rb_cl_topic *t = &cl->topics[i];

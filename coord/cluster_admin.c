@@ -326,6 +326,10 @@ static void grow_one(struct rb_cluster *cl, struct rb_coord_op *op, struct rb_pa
         for (int32_t p = 0; p < old.n_partitions; p++) {
             a.n_replicas[p] = old.n_replicas[p];
             memcpy(a.replicas[p], old.replicas[p], sizeof(a.replicas[p]));
+            a.n_adding[p] = old.n_adding[p]; /* a reassignment in progress goes on */
+            memcpy(a.adding[p], old.adding[p], sizeof(a.adding[p]));
+            a.n_removing[p] = old.n_removing[p];
+            memcpy(a.removing[p], old.removing[p], sizeof(a.removing[p]));
         }
         a.has_id = old.has_id;
         memcpy(a.topic_id, old.topic_id, 16);

@@ -9,7 +9,7 @@
  * Files: coord/cluster.c (events, snapshots and their publication, the
  * coordination thread's timers), coord/cluster_open.c (session, registration,
  * lease renewal, startup, close), coord/controller.c (election and the
- * controller's duties), coord/cluster_admin.c (topic creation, deletion, growth
+ * controller's duties; coord/reassign.c partition reassignment), coord/cluster_admin.c (topic creation, deletion, growth
  * and config changes through the quorum), coord/cluster_local.c (the file of this
  * broker's local replicas and their shards), coord/cluster_view.c (reading the
  * view: brokers, controller, topics, states, configs), coord/liveness.c (the
@@ -126,6 +126,12 @@ struct rb_cluster {
     char *pe_data;   /* its JSON */
     int64_t pe_version;
     bool rebalance_due; /* auto.leader.rebalance.enable: check now */
+
+    /* partition reassignment (coord/reassign.c) */
+    bool ra_dirty;   /* /admin/reassign_partitions to re-read */
+    bool ra_pending; /* it exists: the controller runs it */
+    char *ra_data;   /* its JSON */
+    int64_t ra_version;
     struct rb_timer rebalance_timer;
 
     /* the live brokers' names resolved here, never on a shard (coord/resolve.c) */
@@ -147,6 +153,12 @@ struct rb_cluster {
 /* Re-read everything marked dirty; 0 or the quorum's error (noted with
  * rb_cl_quorum_error). */
 int rb_cl_read_dirty(struct rb_cluster *cl);
+/* Re-read (and watch) an admin request node for the controller
+ * (/admin/preferred_replica_election, /admin/reassign_partitions): its data and
+ * version into *data (the old freed) and *version, *pending whether it exists,
+ * *dirty cleared once read. 0 or the quorum's error. */
+int rb_cl_read_request(struct rb_cluster *cl, const char *path, char **data, int64_t *version,
+                       bool *pending, bool *dirty);
 void rb_cl_topic_free(struct rb_cl_topic *t);
 void rb_cl_dyn_free(struct rb_dyn_config_kv *d, int n);
 
@@ -177,11 +189,22 @@ bool rb_cs_ctl_run(struct rb_cluster *cl);
 int rb_coord_cluster_controlled_shutdown(struct rb_cluster *cl, const struct rb_broker_config *bc);
 
 /* ---- preferred.c ---- */
-/* Re-read (and watch) /admin/preferred_replica_election. */
-int rb_pe_read(struct rb_cluster *cl);
 /* The controller: run a preferred election request, and the periodic rebalance
  * when due. */
 bool rb_pe_ctl_run(struct rb_cluster *cl);
+
+/* ---- reassign.c, reassign_api.c ---- */
+/* Partition p's assignment during its move to m: RS = TRS + (ORS - TRS), adding
+ * TRS - ORS, removing ORS - TRS, where ORS is a's replicas minus a's adding. */
+struct rb_ra_moving {
+    int32_t n_rs, n_add, n_rem;
+    int32_t rs[RB_KZK_MAX_REPLICAS * 2], add[RB_KZK_MAX_REPLICAS], rem[RB_KZK_MAX_REPLICAS];
+};
+void rb_ra_plan(const struct rb_kzk_assignment *a, int32_t p, const struct rb_kzk_move *m,
+                struct rb_ra_moving *mv);
+/* The controller: the next step of the reassignments asked for; true when it
+ * wrote. */
+bool rb_ra_ctl_run(struct rb_cluster *cl);
 
 /* ---- cluster.c ---- */
 /* The quorum's event callback (records and wakes the coordination thread). */
@@ -228,6 +251,9 @@ void rb_ctl_elect(struct rb_cluster *cl);
 bool rb_ctl_run(struct rb_cluster *cl);
 /* The controller's writes: ops[0] is the epoch check (filled here). */
 int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n);
+/* Write /brokers/topics/<t> (js, freed here; fenced, conditional on the version
+ * read; the node is read again after); true when written. */
+bool rb_ctl_set_topic(struct rb_cluster *cl, struct rb_cl_topic *t, char *js);
 /* Write partition p's new state (fenced, conditional on its version); true when
  * written. */
 bool rb_ctl_update_state(struct rb_cluster *cl, struct rb_cl_topic *t, int32_t p,

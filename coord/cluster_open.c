@@ -343,7 +343,7 @@ static void cluster_init(struct rb_cluster *cl, int32_t self)
     cl->self = self;
     rb_resolver_init(&cl->res, NULL, RB_RESOLVE_INTERVAL_MS);
     cl->controller_id = -1;
-    cl->shutdown_dirty = cl->pe_dirty = true;
+    cl->shutdown_dirty = cl->pe_dirty = cl->ra_dirty = true;
     atomic_store(&cl->cs_left, -1);
     pthread_mutex_init(&cl->mu, NULL);
     uint8_t seed[16];
@@ -396,6 +396,7 @@ static void cluster_free(struct rb_cluster *cl)
     rb_resolver_free(&cl->res);
     free(cl->shutting);
     free(cl->pe_data);
+    free(cl->ra_data);
     rb_cl_dyn_free(cl->dyn, cl->n_dyn);
     while (cl->waits) {
         struct rb_cl_wait *w = cl->waits;

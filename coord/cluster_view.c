@@ -215,7 +215,16 @@ static int read_assignment(struct rb_cluster *cl, struct rb_cl_topic *t, bool *g
         same =
             a.n_replicas[p] == t->a.n_replicas[p] &&
             memcmp(a.replicas[p], t->a.replicas[p], sizeof(int32_t) * (size_t)a.n_replicas[p]) == 0;
-    if (same) {
+    if (same) { /* a reassignment's adding/removing lists may have changed */
+        struct rb_kzk_assignment old = t->a;
+        t->a.n_adding = a.n_adding;
+        t->a.adding = a.adding;
+        t->a.n_removing = a.n_removing;
+        t->a.removing = a.removing;
+        a.n_adding = old.n_adding;
+        a.adding = old.adding;
+        a.n_removing = old.n_removing;
+        a.removing = old.removing;
         rb_kzk_assignment_free(&a);
         t->assign_version = version;
         return 0;
@@ -397,6 +406,31 @@ static int read_broker_configs(struct rb_cluster *cl)
     return 0;
 }
 
+int rb_cl_read_request(struct rb_cluster *cl, const char *path, char **data, int64_t *version,
+                       bool *pending, bool *dirty)
+{
+    char *d = NULL;
+    int64_t ver = -1;
+    int r = rb_quorum_get(cl->q, path, true, &d, NULL, &ver);
+    if (r == -ENOENT) {
+        r = rb_quorum_exists(cl->q, path, true, NULL);
+        if (r == 0) { /* created in between: read it next time */
+            *dirty = true;
+            return 0;
+        }
+        *pending = *dirty = false;
+        return r == -ENOENT ? 0 : r;
+    }
+    if (r)
+        return r;
+    free(*data);
+    *data = d;
+    *version = ver;
+    *pending = true;
+    *dirty = false;
+    return 0;
+}
+
 /* Re-read everything marked dirty; 0 or the quorum's error. */
 int rb_cl_read_dirty(struct rb_cluster *cl)
 {
@@ -410,7 +444,11 @@ int rb_cl_read_dirty(struct rb_cluster *cl)
     if (!r && cl->shutdown_dirty)
         r = rb_cs_read(cl);
     if (!r && cl->pe_dirty)
-        r = rb_pe_read(cl);
+        r = rb_cl_read_request(cl, "/admin/preferred_replica_election", &cl->pe_data,
+                               &cl->pe_version, &cl->pe_pending, &cl->pe_dirty);
+    if (!r && cl->ra_dirty)
+        r = rb_cl_read_request(cl, "/admin/reassign_partitions", &cl->ra_data, &cl->ra_version,
+                               &cl->ra_pending, &cl->ra_dirty);
     if (!r && cl->configs_dirty) {
         char **names = NULL;
         int n = 0;

@@ -21,6 +21,7 @@
  *   - brokers asking for a controlled shutdown lose their leaderships and ISR
  *     places to the other in-sync replicas (coord/shutdown.c);
  *   - preferred leader election, asked or periodic (coord/preferred.c);
+ *   - partition reassignment through /admin/reassign_partitions (coord/reassign.c);
  *   - /admin/delete_topics/<t>: the topic's nodes are deleted (children first),
  *     then its config and the request; every broker then drops its replicas.
  * State writes are conditional on the state node's version: a concurrent change
@@ -257,6 +258,11 @@ static bool give_topic_id(struct rb_cluster *cl, struct rb_cl_topic *t)
     t->a.has_id = true;
     char *js = rb_kzk_assignment_json(&t->a, true);
     t->a.has_id = known;
+    return rb_ctl_set_topic(cl, t, js);
+}
+
+bool rb_ctl_set_topic(struct rb_cluster *cl, struct rb_cl_topic *t, char *js)
+{
     RB_ASSERT(js);
     char path[300];
     snprintf(path, sizeof(path), "/brokers/topics/%s", t->name);
@@ -432,6 +438,7 @@ bool rb_ctl_run(struct rb_cluster *cl)
     if (cl->n_shutting)
         wrote |= rb_cs_ctl_run(cl);
     wrote |= rb_pe_ctl_run(cl);
+    wrote |= rb_ra_ctl_run(cl);
     for (int i = 0; i < cl->n_topics && cl->is_controller; i++) {
         struct rb_cl_topic *t = &cl->topics[i];
         if (t->assign_dirty || t->assign_version < 0 || t->a.n_partitions <= 0)

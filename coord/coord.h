@@ -127,6 +127,39 @@ struct rb_partitions_spec {
 void rb_coord_create_partitions(struct rb_shard *from, struct rb_partitions_spec *specs, int n,
                                 bool validate_only, rb_coord_done_fn done, void *arg);
 
+/* Partition reassignment requests (KIP-455's AlterPartitionReassignments), merged
+ * into /admin/reassign_partitions for the controller (coord/reassign.c): replicas
+ * NULL (n_replicas -1) cancels the partition's reassignment (it goes back to its
+ * original replicas). A cluster only: standalone answers INVALID_REQUEST (not retriable). */
+struct rb_reassign_spec {
+    const char *topic; /* NUL-terminated */
+    int32_t partition;
+    int32_t n_replicas; /* -1: cancel */
+    const int32_t *replicas;
+    /* results */
+    int16_t error;
+    char error_message[160];
+};
+void rb_coord_alter_reassignments(struct rb_shard *from, struct rb_reassign_spec *specs, int n,
+                                  rb_coord_done_fn done, void *arg);
+
+/* The reassignments in progress (ListPartitionReassignments): every partition
+ * with adding or removing replicas, or asked for and not started yet. v is
+ * malloc'd on the coordination thread; the caller frees it once done ran. */
+struct rb_reassign_ongoing {
+    char topic[256];
+    int32_t partition;
+    int32_t n_replicas, n_adding, n_removing;
+    int32_t replicas[64], adding[32], removing[32];
+};
+struct rb_reassign_list {
+    struct rb_reassign_ongoing *v;
+    int n;
+    int16_t error;
+};
+void rb_coord_list_reassignments(struct rb_shard *from, struct rb_reassign_list *out,
+                                 rb_coord_done_fn done, void *arg);
+
 /* Config changes (AlterConfigs / IncrementalAlterConfigs) of topics and of the
  * dynamic broker configs. With `replace` the entries become the resource's whole
  * explicit config set (AlterConfigs); otherwise each entry is an operation on one

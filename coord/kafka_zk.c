@@ -174,9 +174,15 @@ int rb_kzk_assignment_alloc(struct rb_kzk_assignment *a, int32_t n)
 {
     memset(a, 0, sizeof(*a));
     a->n_partitions = n;
-    a->n_replicas = calloc((size_t)(n > 0 ? n : 1), sizeof(*a->n_replicas));
-    a->replicas = calloc((size_t)(n > 0 ? n : 1), sizeof(*a->replicas));
-    if (!a->n_replicas || !a->replicas) {
+    size_t k = (size_t)(n > 0 ? n : 1);
+    a->n_replicas = calloc(k, sizeof(*a->n_replicas));
+    a->replicas = calloc(k, sizeof(*a->replicas));
+    a->n_adding = calloc(k, sizeof(*a->n_adding));
+    a->adding = calloc(k, sizeof(*a->adding));
+    a->n_removing = calloc(k, sizeof(*a->n_removing));
+    a->removing = calloc(k, sizeof(*a->removing));
+    if (!a->n_replicas || !a->replicas || !a->n_adding || !a->adding || !a->n_removing ||
+        !a->removing) {
         rb_kzk_assignment_free(a);
         return -ENOMEM;
     }
@@ -187,9 +193,34 @@ void rb_kzk_assignment_free(struct rb_kzk_assignment *a)
 {
     free(a->n_replicas);
     free(a->replicas);
-    a->n_replicas = NULL;
-    a->replicas = NULL;
+    free(a->n_adding);
+    free(a->adding);
+    free(a->n_removing);
+    free(a->removing);
+    a->n_replicas = a->n_adding = a->n_removing = NULL;
+    a->replicas = a->adding = a->removing = NULL;
     a->n_partitions = 0;
+}
+
+/* "adding_replicas" / "removing_replicas": {"<p>":[ids]} for some of the n
+ * partitions; absent (written before version 2) is empty. */
+static int parse_moving(json_t *o, int32_t (*ids)[RB_KZK_MAX_REPLICAS], int32_t *cnt, size_t n)
+{
+    if (!o || json_is_null(o))
+        return 0;
+    if (!json_is_object(o))
+        return -EINVAL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        char *end;
+        long p = strtol(key, &end, 10);
+        if (*end || end == key || p < 0 || (size_t)p >= n ||
+            parse_ids(v, ids[p], &cnt[p], RB_KZK_MAX_REPLICAS))
+            return -EINVAL;
+    }
+    return 0;
 }
 
 int rb_kzk_parse_assignment(const char *json, struct rb_kzk_assignment *out)
@@ -225,6 +256,9 @@ int rb_kzk_parse_assignment(const char *json, struct rb_kzk_assignment *out)
             out->n_replicas[p] == 0)
             goto bad;
     }
+    if (parse_moving(json_object_get(j, "adding_replicas"), out->adding, out->n_adding, n) ||
+        parse_moving(json_object_get(j, "removing_replicas"), out->removing, out->n_removing, n))
+        goto bad;
     const char *tid = json_string_value(json_object_get(j, "topic_id"));
     if (tid && rb_uuid_from_base64(tid, out->topic_id) == 0)
         out->has_id = true;
@@ -408,8 +442,17 @@ char *rb_kzk_assignment_json(const struct rb_kzk_assignment *a, bool with_id)
         rb_uuid_to_base64(a->topic_id, id);
         json_object_set_new(j, "topic_id", json_string(id));
     }
-    json_object_set_new(j, "adding_replicas", json_object());
-    json_object_set_new(j, "removing_replicas", json_object());
+    json_t *add = json_object(), *rem = json_object();
+    for (int32_t p = 0; p < a->n_partitions; p++) {
+        char k[16];
+        snprintf(k, sizeof(k), "%d", p);
+        if (a->n_adding && a->n_adding[p])
+            json_object_set_new(add, k, id_array(a->adding[p], a->n_adding[p]));
+        if (a->n_removing && a->n_removing[p])
+            json_object_set_new(rem, k, id_array(a->removing[p], a->n_removing[p]));
+    }
+    json_object_set_new(j, "adding_replicas", add);
+    json_object_set_new(j, "removing_replicas", rem);
     json_object_set_new(j, "version", json_integer(3));
     return dump(j);
 }

@@ -12,7 +12,8 @@
  *                                             "timestamp":"<ms>"} (+ "rack" when set)
  *   /brokers/topics/<t>                      {"partitions":{"0":[2,3]},"topic_id":"...",
  *                                             "adding_replicas":{},"removing_replicas":{},"version":3}
- *   /brokers/topics/<t>/partitions/<p>/state {"controller_epoch":1,"leader":3,"version":1,
+ *                                            (during a reassignment "adding_replicas":{"0":[3]}
+ * ...) /brokers/topics/<t>/partitions/<p>/state {"controller_epoch":1,"leader":3,"version":1,
  *                                             "leader_epoch":0,"isr":[3]}
  *   /brokers/seqid                           (empty; Kafka's broker id sequence)
  *   /controller                  ephemeral   {"version":1,"brokerid":1,"timestamp":"<ms>"}
@@ -21,6 +22,8 @@
  *   /config/brokers/<id>|<default>           the same shape, dynamic broker configs
  *   /config/changes/config_change_<seq>      {"version":2,"entity_path":"topics/<t>"}
  *   /admin/delete_topics/<t>                 (empty: a deletion request for the controller)
+ *   /admin/reassign_partitions               {"version":1,"partitions":[{"topic":"t",
+ *                                             "partition":0,"replicas":[2,3]}]}
  * Parsers take untrusted bytes (an operator or another tool may have written
  * them): anything malformed is -EINVAL, never an assertion.
  */
@@ -63,6 +66,12 @@ struct rb_kzk_assignment {
     int32_t n_partitions;
     int32_t *n_replicas;                      /* [n_partitions] */
     int32_t (*replicas)[RB_KZK_MAX_REPLICAS]; /* [n_partitions] */
+    /* A reassignment in progress (Kafka 2.8's "adding_replicas" /
+     * "removing_replicas"): the replicas being added and removed; both empty
+     * otherwise. */
+    int32_t *n_adding, *n_removing;         /* [n_partitions] */
+    int32_t (*adding)[RB_KZK_MAX_REPLICAS]; /* [n_partitions] */
+    int32_t (*removing)[RB_KZK_MAX_REPLICAS];
 };
 
 struct rb_kzk_config {
@@ -86,6 +95,21 @@ void rb_kzk_config_free(struct rb_kzk_config *c);
 /* A config change notification: its entity path ("topics/<t>", "brokers/<id>"). */
 int rb_kzk_parse_change(const char *json, char *entity, size_t cap);
 
+/* One entry of /admin/reassign_partitions (or of `ringctl reassign`'s file). */
+struct rb_kzk_move {
+    char topic[256];
+    int32_t partition;
+    int32_t n_replicas;
+    int32_t replicas[RB_KZK_MAX_REPLICAS];
+};
+/* {"version":1,"partitions":[{"topic":..,"partition":..,"replicas":[..]},..]}:
+ * *out malloc'd (free it), *n entries. -EINVAL when it is not that shape, an
+ * entry has no topic, a negative partition, no replicas, a negative or repeated
+ * replica, or a partition named twice; err says which. */
+int rb_kzk_parse_moves(const char *json, struct rb_kzk_move **out, int *n, char *err,
+                       size_t errlen);
+char *rb_kzk_moves_json(const struct rb_kzk_move *m, int n);
+
 /* ---- encoding (malloc'd NUL-terminated JSON, or NULL on ENOMEM) ---- */
 char *rb_kzk_broker_json(const struct rb_kzk_broker *b, int64_t timestamp_ms);
 char *rb_kzk_state_json(const struct rb_kzk_state *s);
@@ -96,7 +120,8 @@ char *rb_kzk_cluster_id_json(const char *id);
 char *rb_kzk_config_json(const struct rb_kzk_config *c);
 char *rb_kzk_change_json(const char *entity);
 
-/* Allocate an assignment of n partitions (replica lists empty). 0 or -ENOMEM. */
+/* Allocate an assignment of n partitions (replica, adding and removing lists
+ * empty). 0 or -ENOMEM. */
 int rb_kzk_assignment_alloc(struct rb_kzk_assignment *a, int32_t n);
 
 /* Kafka's replica assignment (AdminUtils.assignReplicasToBrokers): brokers

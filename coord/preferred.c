@@ -52,31 +52,6 @@ static bool elect_preferred(struct rb_cluster *cl, struct rb_cl_topic *t, int32_
     return rb_ctl_update_state(cl, t, p, &ns);
 }
 
-int rb_pe_read(struct rb_cluster *cl)
-{
-    char *data = NULL;
-    int64_t ver = -1;
-    int r = rb_quorum_get(cl->q, PE_PATH, true, &data, NULL, &ver);
-    if (r == -ENOENT) {
-        r = rb_quorum_exists(cl->q, PE_PATH, true, NULL);
-        if (r == 0) { /* created in between: read it next time */
-            cl->pe_dirty = true;
-            return 0;
-        }
-        cl->pe_pending = false;
-        cl->pe_dirty = false;
-        return r == -ENOENT ? 0 : r;
-    }
-    if (r)
-        return r;
-    free(cl->pe_data);
-    cl->pe_data = data;
-    cl->pe_version = ver;
-    cl->pe_pending = true;
-    cl->pe_dirty = false;
-    return 0;
-}
-
 /* Run the request in /admin/preferred_replica_election, then delete it. */
 static bool run_request(struct rb_cluster *cl)
 {

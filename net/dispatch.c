@@ -46,6 +46,8 @@ const struct rb_api_support rb_api_support[] = {
     {21, 0, 2, 0, rb_handle_delete_records},
     /* admin (net/h_admin_configs.c, net/h_cluster.c) */
     {37, 0, 3, 0, rb_handle_create_partitions},
+    {45, 0, 0, 0, rb_handle_alter_partition_reassignments},
+    {46, 0, 0, 0, rb_handle_list_partition_reassignments},
     {33, 0, 2, 0, rb_handle_alter_configs},
     {44, 0, 1, 0, rb_handle_incremental_alter_configs},
     {60, 0, 1, 0, rb_handle_describe_cluster},

@@ -23,6 +23,8 @@ void rb_handle_init_producer_id(struct rb_request *req, void *msg);
 void rb_handle_delete_records(struct rb_request *req, void *msg);
 /* admin (net/h_admin_configs.c, net/h_cluster.c) */
 void rb_handle_create_partitions(struct rb_request *req, void *msg);
+void rb_handle_alter_partition_reassignments(struct rb_request *req, void *msg);
+void rb_handle_list_partition_reassignments(struct rb_request *req, void *msg);
 void rb_handle_alter_configs(struct rb_request *req, void *msg);
 void rb_handle_incremental_alter_configs(struct rb_request *req, void *msg);
 void rb_handle_describe_cluster(struct rb_request *req, void *msg);

@@ -607,6 +607,66 @@ static void rb_offset_delete_resp_read(struct rb_reader *r, struct rb_arena *a, 
                                        struct rb_offset_delete_resp *m);
 static void rb_offset_delete_resp_write(struct rb_writer *w, int16_t v,
                                         const struct rb_offset_delete_resp *m);
+static void rb_alter_partition_reassignments_req_partition_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_req_partition *m);
+static void rb_alter_partition_reassignments_req_partition_write(
+    struct rb_writer *w, int16_t v, const struct rb_alter_partition_reassignments_req_partition *m);
+static void rb_alter_partition_reassignments_req_topic_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_req_topic *m);
+static void rb_alter_partition_reassignments_req_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_alter_partition_reassignments_req_topic *m);
+static void
+rb_alter_partition_reassignments_req_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                          struct rb_alter_partition_reassignments_req *m);
+static void
+rb_alter_partition_reassignments_req_write(struct rb_writer *w, int16_t v,
+                                           const struct rb_alter_partition_reassignments_req *m);
+static void rb_alter_partition_reassignments_resp_partition_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_resp_partition *m);
+static void rb_alter_partition_reassignments_resp_partition_write(
+    struct rb_writer *w, int16_t v,
+    const struct rb_alter_partition_reassignments_resp_partition *m);
+static void rb_alter_partition_reassignments_resp_topic_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_resp_topic *m);
+static void rb_alter_partition_reassignments_resp_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_alter_partition_reassignments_resp_topic *m);
+static void
+rb_alter_partition_reassignments_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                           struct rb_alter_partition_reassignments_resp *m);
+static void
+rb_alter_partition_reassignments_resp_write(struct rb_writer *w, int16_t v,
+                                            const struct rb_alter_partition_reassignments_resp *m);
+static void
+rb_list_partition_reassignments_req_topic_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                               struct rb_list_partition_reassignments_req_topic *m);
+static void rb_list_partition_reassignments_req_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_list_partition_reassignments_req_topic *m);
+static void rb_list_partition_reassignments_req_read(struct rb_reader *r, struct rb_arena *a,
+                                                     int16_t v,
+                                                     struct rb_list_partition_reassignments_req *m);
+static void
+rb_list_partition_reassignments_req_write(struct rb_writer *w, int16_t v,
+                                          const struct rb_list_partition_reassignments_req *m);
+static void rb_list_partition_reassignments_resp_partition_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_list_partition_reassignments_resp_partition *m);
+static void rb_list_partition_reassignments_resp_partition_write(
+    struct rb_writer *w, int16_t v, const struct rb_list_partition_reassignments_resp_partition *m);
+static void rb_list_partition_reassignments_resp_topic_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_list_partition_reassignments_resp_topic *m);
+static void rb_list_partition_reassignments_resp_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_list_partition_reassignments_resp_topic *m);
+static void
+rb_list_partition_reassignments_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                          struct rb_list_partition_reassignments_resp *m);
+static void
+rb_list_partition_reassignments_resp_write(struct rb_writer *w, int16_t v,
+                                           const struct rb_list_partition_reassignments_resp *m);
 static void rb_describe_cluster_req_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
                                          struct rb_describe_cluster_req *m);
 static void rb_describe_cluster_req_write(struct rb_writer *w, int16_t v,
@@ -8710,6 +8770,598 @@ void rb_offset_delete_resp_encode(struct rb_writer *w, int16_t version,
     rb_offset_delete_resp_write(w, version, in);
 }
 
+/* ---- AlterPartitionReassignments (api key 45) ---- */
+
+void rb_alter_partition_reassignments_req_partition_init(
+    struct rb_alter_partition_reassignments_req_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->replicas_n = -1;
+}
+
+static void rb_alter_partition_reassignments_req_partition_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_req_partition *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->partition_index = rb_read_i32(r);
+    m->replicas_n = rb_rd_alen(r, flex, true);
+    if (m->replicas_n > 0) {
+        m->replicas = rb_rd_alloc(r, a, m->replicas_n, sizeof(*m->replicas));
+        for (int32_t i = 0; i < m->replicas_n && !r->err; i++) {
+            m->replicas[i] = rb_read_i32(r);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_alter_partition_reassignments_req_partition_write(
+    struct rb_writer *w, int16_t v, const struct rb_alter_partition_reassignments_req_partition *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_write_i32(w, m->partition_index);
+    rb_wr_alen(w, m->replicas_n, flex, true);
+    for (int32_t i = 0; i < m->replicas_n; i++)
+        rb_write_i32(w, m->replicas[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+void rb_alter_partition_reassignments_req_topic_init(
+    struct rb_alter_partition_reassignments_req_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = (struct rb_str){"", 0};
+}
+
+static void rb_alter_partition_reassignments_req_topic_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_req_topic *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
+    if (m->partitions_n > 0) {
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
+            rb_alter_partition_reassignments_req_partition_init(&m->partitions[i]);
+            rb_alter_partition_reassignments_req_partition_read(r, a, v, &m->partitions[i]);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_alter_partition_reassignments_req_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_alter_partition_reassignments_req_topic *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
+    for (int32_t i = 0; i < m->partitions_n; i++)
+        rb_alter_partition_reassignments_req_partition_write(w, v, &m->partitions[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+void rb_alter_partition_reassignments_req_init(struct rb_alter_partition_reassignments_req *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->timeout_ms = 60000;
+}
+
+static void
+rb_alter_partition_reassignments_req_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                          struct rb_alter_partition_reassignments_req *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->timeout_ms = rb_read_i32(r);
+    m->topics_n = rb_rd_alen(r, flex, false);
+    if (m->topics_n > 0) {
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
+            rb_alter_partition_reassignments_req_topic_init(&m->topics[i]);
+            rb_alter_partition_reassignments_req_topic_read(r, a, v, &m->topics[i]);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void
+rb_alter_partition_reassignments_req_write(struct rb_writer *w, int16_t v,
+                                           const struct rb_alter_partition_reassignments_req *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_write_i32(w, m->timeout_ms);
+    rb_wr_alen(w, m->topics_n, flex, false);
+    for (int32_t i = 0; i < m->topics_n; i++)
+        rb_alter_partition_reassignments_req_topic_write(w, v, &m->topics[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+int rb_alter_partition_reassignments_req_decode(struct rb_reader *r, struct rb_arena *a,
+                                                int16_t version,
+                                                struct rb_alter_partition_reassignments_req *out)
+{
+    rb_alter_partition_reassignments_req_init(out);
+    if (version < 0 || version > 0)
+        return r->err ? r->err : -EBADMSG;
+    rb_alter_partition_reassignments_req_read(r, a, version, out);
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
+        r->err = -EBADMSG;
+    return r->err;
+}
+
+void rb_alter_partition_reassignments_req_encode(
+    struct rb_writer *w, int16_t version, const struct rb_alter_partition_reassignments_req *in)
+{
+    if ((version < 0 || version > 0) && rb_wr_bad_version(w))
+        return;
+    rb_alter_partition_reassignments_req_write(w, version, in);
+}
+
+void rb_alter_partition_reassignments_resp_partition_init(
+    struct rb_alter_partition_reassignments_resp_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = RB_STR_NULL;
+}
+
+static void rb_alter_partition_reassignments_resp_partition_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_resp_partition *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->partition_index = rb_read_i32(r);
+    m->error_code = rb_read_i16(r);
+    m->error_message = rb_rd_str(r, flex, true);
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_alter_partition_reassignments_resp_partition_write(
+    struct rb_writer *w, int16_t v, const struct rb_alter_partition_reassignments_resp_partition *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_write_i32(w, m->partition_index);
+    rb_write_i16(w, m->error_code);
+    rb_wr_str(w, m->error_message, flex, true);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+void rb_alter_partition_reassignments_resp_topic_init(
+    struct rb_alter_partition_reassignments_resp_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = (struct rb_str){"", 0};
+}
+
+static void rb_alter_partition_reassignments_resp_topic_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_alter_partition_reassignments_resp_topic *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
+    if (m->partitions_n > 0) {
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
+            rb_alter_partition_reassignments_resp_partition_init(&m->partitions[i]);
+            rb_alter_partition_reassignments_resp_partition_read(r, a, v, &m->partitions[i]);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_alter_partition_reassignments_resp_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_alter_partition_reassignments_resp_topic *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
+    for (int32_t i = 0; i < m->partitions_n; i++)
+        rb_alter_partition_reassignments_resp_partition_write(w, v, &m->partitions[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+void rb_alter_partition_reassignments_resp_init(struct rb_alter_partition_reassignments_resp *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = RB_STR_NULL;
+}
+
+static void
+rb_alter_partition_reassignments_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                           struct rb_alter_partition_reassignments_resp *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->throttle_time_ms = rb_read_i32(r);
+    m->error_code = rb_read_i16(r);
+    m->error_message = rb_rd_str(r, flex, true);
+    m->responses_n = rb_rd_alen(r, flex, false);
+    if (m->responses_n > 0) {
+        m->responses = rb_rd_alloc(r, a, m->responses_n, sizeof(*m->responses));
+        for (int32_t i = 0; i < m->responses_n && !r->err; i++) {
+            rb_alter_partition_reassignments_resp_topic_init(&m->responses[i]);
+            rb_alter_partition_reassignments_resp_topic_read(r, a, v, &m->responses[i]);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void
+rb_alter_partition_reassignments_resp_write(struct rb_writer *w, int16_t v,
+                                            const struct rb_alter_partition_reassignments_resp *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_write_i32(w, m->throttle_time_ms);
+    rb_write_i16(w, m->error_code);
+    rb_wr_str(w, m->error_message, flex, true);
+    rb_wr_alen(w, m->responses_n, flex, false);
+    for (int32_t i = 0; i < m->responses_n; i++)
+        rb_alter_partition_reassignments_resp_topic_write(w, v, &m->responses[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+int rb_alter_partition_reassignments_resp_decode(struct rb_reader *r, struct rb_arena *a,
+                                                 int16_t version,
+                                                 struct rb_alter_partition_reassignments_resp *out)
+{
+    rb_alter_partition_reassignments_resp_init(out);
+    if (version < 0 || version > 0)
+        return r->err ? r->err : -EBADMSG;
+    rb_alter_partition_reassignments_resp_read(r, a, version, out);
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
+        r->err = -EBADMSG;
+    return r->err;
+}
+
+void rb_alter_partition_reassignments_resp_encode(
+    struct rb_writer *w, int16_t version, const struct rb_alter_partition_reassignments_resp *in)
+{
+    if ((version < 0 || version > 0) && rb_wr_bad_version(w))
+        return;
+    rb_alter_partition_reassignments_resp_write(w, version, in);
+}
+
+/* ---- ListPartitionReassignments (api key 46) ---- */
+
+void rb_list_partition_reassignments_req_topic_init(
+    struct rb_list_partition_reassignments_req_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = (struct rb_str){"", 0};
+}
+
+static void
+rb_list_partition_reassignments_req_topic_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                               struct rb_list_partition_reassignments_req_topic *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->name = rb_rd_str(r, flex, false);
+    m->partition_indexes_n = rb_rd_alen(r, flex, false);
+    if (m->partition_indexes_n > 0) {
+        m->partition_indexes =
+            rb_rd_alloc(r, a, m->partition_indexes_n, sizeof(*m->partition_indexes));
+        for (int32_t i = 0; i < m->partition_indexes_n && !r->err; i++) {
+            m->partition_indexes[i] = rb_read_i32(r);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_list_partition_reassignments_req_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_list_partition_reassignments_req_topic *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partition_indexes_n, flex, false);
+    for (int32_t i = 0; i < m->partition_indexes_n; i++)
+        rb_write_i32(w, m->partition_indexes[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+void rb_list_partition_reassignments_req_init(struct rb_list_partition_reassignments_req *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->timeout_ms = 60000;
+    m->topics_n = -1;
+}
+
+static void rb_list_partition_reassignments_req_read(struct rb_reader *r, struct rb_arena *a,
+                                                     int16_t v,
+                                                     struct rb_list_partition_reassignments_req *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->timeout_ms = rb_read_i32(r);
+    m->topics_n = rb_rd_alen(r, flex, true);
+    if (m->topics_n > 0) {
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
+            rb_list_partition_reassignments_req_topic_init(&m->topics[i]);
+            rb_list_partition_reassignments_req_topic_read(r, a, v, &m->topics[i]);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void
+rb_list_partition_reassignments_req_write(struct rb_writer *w, int16_t v,
+                                          const struct rb_list_partition_reassignments_req *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_write_i32(w, m->timeout_ms);
+    rb_wr_alen(w, m->topics_n, flex, true);
+    for (int32_t i = 0; i < m->topics_n; i++)
+        rb_list_partition_reassignments_req_topic_write(w, v, &m->topics[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+int rb_list_partition_reassignments_req_decode(struct rb_reader *r, struct rb_arena *a,
+                                               int16_t version,
+                                               struct rb_list_partition_reassignments_req *out)
+{
+    rb_list_partition_reassignments_req_init(out);
+    if (version < 0 || version > 0)
+        return r->err ? r->err : -EBADMSG;
+    rb_list_partition_reassignments_req_read(r, a, version, out);
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
+        r->err = -EBADMSG;
+    return r->err;
+}
+
+void rb_list_partition_reassignments_req_encode(
+    struct rb_writer *w, int16_t version, const struct rb_list_partition_reassignments_req *in)
+{
+    if ((version < 0 || version > 0) && rb_wr_bad_version(w))
+        return;
+    rb_list_partition_reassignments_req_write(w, version, in);
+}
+
+void rb_list_partition_reassignments_resp_partition_init(
+    struct rb_list_partition_reassignments_resp_partition *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+static void rb_list_partition_reassignments_resp_partition_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_list_partition_reassignments_resp_partition *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->partition_index = rb_read_i32(r);
+    m->replicas_n = rb_rd_alen(r, flex, false);
+    if (m->replicas_n > 0) {
+        m->replicas = rb_rd_alloc(r, a, m->replicas_n, sizeof(*m->replicas));
+        for (int32_t i = 0; i < m->replicas_n && !r->err; i++) {
+            m->replicas[i] = rb_read_i32(r);
+        }
+    }
+    m->adding_replicas_n = rb_rd_alen(r, flex, false);
+    if (m->adding_replicas_n > 0) {
+        m->adding_replicas = rb_rd_alloc(r, a, m->adding_replicas_n, sizeof(*m->adding_replicas));
+        for (int32_t i = 0; i < m->adding_replicas_n && !r->err; i++) {
+            m->adding_replicas[i] = rb_read_i32(r);
+        }
+    }
+    m->removing_replicas_n = rb_rd_alen(r, flex, false);
+    if (m->removing_replicas_n > 0) {
+        m->removing_replicas =
+            rb_rd_alloc(r, a, m->removing_replicas_n, sizeof(*m->removing_replicas));
+        for (int32_t i = 0; i < m->removing_replicas_n && !r->err; i++) {
+            m->removing_replicas[i] = rb_read_i32(r);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_list_partition_reassignments_resp_partition_write(
+    struct rb_writer *w, int16_t v, const struct rb_list_partition_reassignments_resp_partition *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_write_i32(w, m->partition_index);
+    rb_wr_alen(w, m->replicas_n, flex, false);
+    for (int32_t i = 0; i < m->replicas_n; i++)
+        rb_write_i32(w, m->replicas[i]);
+    rb_wr_alen(w, m->adding_replicas_n, flex, false);
+    for (int32_t i = 0; i < m->adding_replicas_n; i++)
+        rb_write_i32(w, m->adding_replicas[i]);
+    rb_wr_alen(w, m->removing_replicas_n, flex, false);
+    for (int32_t i = 0; i < m->removing_replicas_n; i++)
+        rb_write_i32(w, m->removing_replicas[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+void rb_list_partition_reassignments_resp_topic_init(
+    struct rb_list_partition_reassignments_resp_topic *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = (struct rb_str){"", 0};
+}
+
+static void rb_list_partition_reassignments_resp_topic_read(
+    struct rb_reader *r, struct rb_arena *a, int16_t v,
+    struct rb_list_partition_reassignments_resp_topic *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->name = rb_rd_str(r, flex, false);
+    m->partitions_n = rb_rd_alen(r, flex, false);
+    if (m->partitions_n > 0) {
+        m->partitions = rb_rd_alloc(r, a, m->partitions_n, sizeof(*m->partitions));
+        for (int32_t i = 0; i < m->partitions_n && !r->err; i++) {
+            rb_list_partition_reassignments_resp_partition_init(&m->partitions[i]);
+            rb_list_partition_reassignments_resp_partition_read(r, a, v, &m->partitions[i]);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void rb_list_partition_reassignments_resp_topic_write(
+    struct rb_writer *w, int16_t v, const struct rb_list_partition_reassignments_resp_topic *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_wr_str(w, m->name, flex, false);
+    rb_wr_alen(w, m->partitions_n, flex, false);
+    for (int32_t i = 0; i < m->partitions_n; i++)
+        rb_list_partition_reassignments_resp_partition_write(w, v, &m->partitions[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+void rb_list_partition_reassignments_resp_init(struct rb_list_partition_reassignments_resp *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->error_message = RB_STR_NULL;
+}
+
+static void
+rb_list_partition_reassignments_resp_read(struct rb_reader *r, struct rb_arena *a, int16_t v,
+                                          struct rb_list_partition_reassignments_resp *m)
+{
+    const bool flex = true;
+    (void)a;
+    (void)v;
+    (void)m;
+    (void)flex;
+    m->throttle_time_ms = rb_read_i32(r);
+    m->error_code = rb_read_i16(r);
+    m->error_message = rb_rd_str(r, flex, true);
+    m->topics_n = rb_rd_alen(r, flex, false);
+    if (m->topics_n > 0) {
+        m->topics = rb_rd_alloc(r, a, m->topics_n, sizeof(*m->topics));
+        for (int32_t i = 0; i < m->topics_n && !r->err; i++) {
+            rb_list_partition_reassignments_resp_topic_init(&m->topics[i]);
+            rb_list_partition_reassignments_resp_topic_read(r, a, v, &m->topics[i]);
+        }
+    }
+    if (flex)
+        rb_skip_tagged_fields(r);
+}
+
+static void
+rb_list_partition_reassignments_resp_write(struct rb_writer *w, int16_t v,
+                                           const struct rb_list_partition_reassignments_resp *m)
+{
+    const bool flex = true;
+    (void)flex;
+    (void)v;
+    (void)m;
+    rb_write_i32(w, m->throttle_time_ms);
+    rb_write_i16(w, m->error_code);
+    rb_wr_str(w, m->error_message, flex, true);
+    rb_wr_alen(w, m->topics_n, flex, false);
+    for (int32_t i = 0; i < m->topics_n; i++)
+        rb_list_partition_reassignments_resp_topic_write(w, v, &m->topics[i]);
+    if (flex)
+        rb_write_uvarint(w, 0);
+}
+
+int rb_list_partition_reassignments_resp_decode(struct rb_reader *r, struct rb_arena *a,
+                                                int16_t version,
+                                                struct rb_list_partition_reassignments_resp *out)
+{
+    rb_list_partition_reassignments_resp_init(out);
+    if (version < 0 || version > 0)
+        return r->err ? r->err : -EBADMSG;
+    rb_list_partition_reassignments_resp_read(r, a, version, out);
+    if (!r->err && rb_reader_left(r) != 0 && !r->allow_trailing)
+        r->err = -EBADMSG;
+    return r->err;
+}
+
+void rb_list_partition_reassignments_resp_encode(
+    struct rb_writer *w, int16_t version, const struct rb_list_partition_reassignments_resp *in)
+{
+    if ((version < 0 || version > 0) && rb_wr_bad_version(w))
+        return;
+    rb_list_partition_reassignments_resp_write(w, version, in);
+}
+
 /* ---- DescribeCluster (api key 60) ---- */
 
 void rb_describe_cluster_req_init(struct rb_describe_cluster_req *m)
@@ -8915,10 +9567,12 @@ const struct rb_api_info rb_api_table[] = {
     {37, "CreatePartitions", 0, 3, 2},
     {42, "DeleteGroups", 0, 2, 2},
     {44, "IncrementalAlterConfigs", 0, 1, 1},
+    {45, "AlterPartitionReassignments", 0, 0, 0},
+    {46, "ListPartitionReassignments", 0, 0, 0},
     {47, "OffsetDelete", 0, 0, 32767},
     {60, "DescribeCluster", 0, 1, 0},
 };
-const int rb_api_table_n = 27;
+const int rb_api_table_n = 29;
 
 const struct rb_api_info *rb_api_info(int16_t key)
 {
@@ -8973,10 +9627,14 @@ const struct rb_api_info *rb_api_info(int16_t key)
         return &rb_api_table[23];
     case 44:
         return &rb_api_table[24];
-    case 47:
+    case 45:
         return &rb_api_table[25];
-    case 60:
+    case 46:
         return &rb_api_table[26];
+    case 47:
+        return &rb_api_table[27];
+    case 60:
+        return &rb_api_table[28];
     default:
         return NULL;
     }
@@ -9162,6 +9820,20 @@ int rb_req_decode_any(struct rb_reader *r, struct rb_arena *a, int16_t key, int1
         *out = m;
         return rb_incremental_alter_configs_req_decode(r, a, version, m);
     }
+    case 45: {
+        struct rb_alter_partition_reassignments_req *m = rb_arena_alloc(a, sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        *out = m;
+        return rb_alter_partition_reassignments_req_decode(r, a, version, m);
+    }
+    case 46: {
+        struct rb_list_partition_reassignments_req *m = rb_arena_alloc(a, sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        *out = m;
+        return rb_list_partition_reassignments_req_decode(r, a, version, m);
+    }
     case 47: {
         struct rb_offset_delete_req *m = rb_arena_alloc(a, sizeof(*m));
         if (!m)
@@ -9258,6 +9930,12 @@ void rb_req_encode_any(struct rb_writer *w, int16_t key, int16_t version, const 
         break;
     case 44:
         rb_incremental_alter_configs_req_encode(w, version, in);
+        break;
+    case 45:
+        rb_alter_partition_reassignments_req_encode(w, version, in);
+        break;
+    case 46:
+        rb_list_partition_reassignments_req_encode(w, version, in);
         break;
     case 47:
         rb_offset_delete_req_encode(w, version, in);
@@ -9450,6 +10128,20 @@ int rb_resp_decode_any(struct rb_reader *r, struct rb_arena *a, int16_t key, int
         *out = m;
         return rb_incremental_alter_configs_resp_decode(r, a, version, m);
     }
+    case 45: {
+        struct rb_alter_partition_reassignments_resp *m = rb_arena_alloc(a, sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        *out = m;
+        return rb_alter_partition_reassignments_resp_decode(r, a, version, m);
+    }
+    case 46: {
+        struct rb_list_partition_reassignments_resp *m = rb_arena_alloc(a, sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        *out = m;
+        return rb_list_partition_reassignments_resp_decode(r, a, version, m);
+    }
     case 47: {
         struct rb_offset_delete_resp *m = rb_arena_alloc(a, sizeof(*m));
         if (!m)
@@ -9546,6 +10238,12 @@ void rb_resp_encode_any(struct rb_writer *w, int16_t key, int16_t version, const
         break;
     case 44:
         rb_incremental_alter_configs_resp_encode(w, version, in);
+        break;
+    case 45:
+        rb_alter_partition_reassignments_resp_encode(w, version, in);
+        break;
+    case 46:
+        rb_list_partition_reassignments_resp_encode(w, version, in);
         break;
     case 47:
         rb_offset_delete_resp_encode(w, version, in);

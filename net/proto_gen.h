@@ -1455,6 +1455,126 @@ int rb_offset_delete_resp_decode(struct rb_reader *r, struct rb_arena *a, int16_
 void rb_offset_delete_resp_encode(struct rb_writer *w, int16_t version,
                                   const struct rb_offset_delete_resp *in);
 
+/* ---- AlterPartitionReassignments (api key 45), versions 0-0, flexible 0+ ---- */
+
+struct rb_alter_partition_reassignments_req_partition {
+    int32_t partition_index;
+    int32_t *replicas;
+    int32_t replicas_n; /* -1: null */
+};
+
+struct rb_alter_partition_reassignments_req_topic {
+    struct rb_str name;
+    struct rb_alter_partition_reassignments_req_partition *partitions;
+    int32_t partitions_n; /* -1: null */
+};
+
+struct rb_alter_partition_reassignments_req {
+    int32_t timeout_ms;
+    struct rb_alter_partition_reassignments_req_topic *topics;
+    int32_t topics_n; /* -1: null */
+};
+
+void rb_alter_partition_reassignments_req_partition_init(
+    struct rb_alter_partition_reassignments_req_partition *m);
+void rb_alter_partition_reassignments_req_topic_init(
+    struct rb_alter_partition_reassignments_req_topic *m);
+void rb_alter_partition_reassignments_req_init(struct rb_alter_partition_reassignments_req *m);
+int rb_alter_partition_reassignments_req_decode(struct rb_reader *r, struct rb_arena *a,
+                                                int16_t version,
+                                                struct rb_alter_partition_reassignments_req *out);
+void rb_alter_partition_reassignments_req_encode(
+    struct rb_writer *w, int16_t version, const struct rb_alter_partition_reassignments_req *in);
+
+struct rb_alter_partition_reassignments_resp_partition {
+    int32_t partition_index;
+    int16_t error_code;
+    struct rb_str error_message;
+};
+
+struct rb_alter_partition_reassignments_resp_topic {
+    struct rb_str name;
+    struct rb_alter_partition_reassignments_resp_partition *partitions;
+    int32_t partitions_n; /* -1: null */
+};
+
+struct rb_alter_partition_reassignments_resp {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    struct rb_str error_message;
+    struct rb_alter_partition_reassignments_resp_topic *responses;
+    int32_t responses_n; /* -1: null */
+};
+
+void rb_alter_partition_reassignments_resp_partition_init(
+    struct rb_alter_partition_reassignments_resp_partition *m);
+void rb_alter_partition_reassignments_resp_topic_init(
+    struct rb_alter_partition_reassignments_resp_topic *m);
+void rb_alter_partition_reassignments_resp_init(struct rb_alter_partition_reassignments_resp *m);
+int rb_alter_partition_reassignments_resp_decode(struct rb_reader *r, struct rb_arena *a,
+                                                 int16_t version,
+                                                 struct rb_alter_partition_reassignments_resp *out);
+void rb_alter_partition_reassignments_resp_encode(
+    struct rb_writer *w, int16_t version, const struct rb_alter_partition_reassignments_resp *in);
+
+/* ---- ListPartitionReassignments (api key 46), versions 0-0, flexible 0+ ---- */
+
+struct rb_list_partition_reassignments_req_topic {
+    struct rb_str name;
+    int32_t *partition_indexes;
+    int32_t partition_indexes_n; /* -1: null */
+};
+
+struct rb_list_partition_reassignments_req {
+    int32_t timeout_ms;
+    struct rb_list_partition_reassignments_req_topic *topics;
+    int32_t topics_n; /* -1: null */
+};
+
+void rb_list_partition_reassignments_req_topic_init(
+    struct rb_list_partition_reassignments_req_topic *m);
+void rb_list_partition_reassignments_req_init(struct rb_list_partition_reassignments_req *m);
+int rb_list_partition_reassignments_req_decode(struct rb_reader *r, struct rb_arena *a,
+                                               int16_t version,
+                                               struct rb_list_partition_reassignments_req *out);
+void rb_list_partition_reassignments_req_encode(
+    struct rb_writer *w, int16_t version, const struct rb_list_partition_reassignments_req *in);
+
+struct rb_list_partition_reassignments_resp_partition {
+    int32_t partition_index;
+    int32_t *replicas;
+    int32_t replicas_n; /* -1: null */
+    int32_t *adding_replicas;
+    int32_t adding_replicas_n; /* -1: null */
+    int32_t *removing_replicas;
+    int32_t removing_replicas_n; /* -1: null */
+};
+
+struct rb_list_partition_reassignments_resp_topic {
+    struct rb_str name;
+    struct rb_list_partition_reassignments_resp_partition *partitions;
+    int32_t partitions_n; /* -1: null */
+};
+
+struct rb_list_partition_reassignments_resp {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    struct rb_str error_message;
+    struct rb_list_partition_reassignments_resp_topic *topics;
+    int32_t topics_n; /* -1: null */
+};
+
+void rb_list_partition_reassignments_resp_partition_init(
+    struct rb_list_partition_reassignments_resp_partition *m);
+void rb_list_partition_reassignments_resp_topic_init(
+    struct rb_list_partition_reassignments_resp_topic *m);
+void rb_list_partition_reassignments_resp_init(struct rb_list_partition_reassignments_resp *m);
+int rb_list_partition_reassignments_resp_decode(struct rb_reader *r, struct rb_arena *a,
+                                                int16_t version,
+                                                struct rb_list_partition_reassignments_resp *out);
+void rb_list_partition_reassignments_resp_encode(
+    struct rb_writer *w, int16_t version, const struct rb_list_partition_reassignments_resp *in);
+
 /* ---- DescribeCluster (api key 60), versions 0-1, flexible 0+ ---- */
 
 struct rb_describe_cluster_req {

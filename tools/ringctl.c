@@ -176,6 +176,8 @@ int main(int argc, char **argv)
         return ctl_zk_dump(&a);
     case CTL_CMD_LEADERS:
         return ctl_leaders(&a);
+    case CTL_CMD_REASSIGN:
+        return ctl_reassign(&a);
     case CTL_CMD_PRODUCE:
         return ctl_produce(&a);
     case CTL_CMD_CONSUME:

@@ -30,9 +30,10 @@ enum ctl_cmd {
     CTL_CMD_CONSUME,
     CTL_CMD_GROUPS,
     CTL_CMD_CONFIGS,
-    CTL_CMD_CLUSTER, /* brokers, controller, partition leadership */
-    CTL_CMD_ZK,      /* dump the znodes (--zookeeper only) */
-    CTL_CMD_LEADERS, /* preferred leader election (--zookeeper / --etcd) */
+    CTL_CMD_CLUSTER,  /* brokers, controller, partition leadership */
+    CTL_CMD_ZK,       /* dump the znodes (--zookeeper only) */
+    CTL_CMD_LEADERS,  /* preferred leader election (--zookeeper / --etcd) */
+    CTL_CMD_REASSIGN, /* partition reassignment (--zookeeper / --etcd) */
 };
 /* The action of topics, groups and configs (LIST/DESCRIBE/DELETE/ALTER are shared). */
 enum ctl_topics_action {
@@ -72,6 +73,8 @@ struct ctl_args {
     bool exclude_internal;          /* --exclude-internal (list/describe) */
     bool disable_rack_aware;        /* --disable-rack-aware (assignment ignores racks) */
     bool preferred;                 /* leaders --preferred */
+    const char *reassign_file;      /* reassign --reassignment-json-file (- = stdin) */
+    bool verify;                    /* reassign --verify */
     /* zk */
     const char *zk_path; /* the subtree to dump ("/" = the chroot) */
     int64_t max_nodes;   /* --max-nodes: the dump stops after this many nodes */
@@ -183,6 +186,8 @@ int ctl_zk_topics(const struct ctl_args *a);
 int ctl_zk_dump(const struct ctl_args *a);
 /* tools/ringctl_leaders.c: `ringctl leaders --preferred` (--zookeeper / --etcd). */
 int ctl_leaders(const struct ctl_args *a);
+/* tools/ringctl_reassign.c: `ringctl reassign` (--zookeeper / --etcd). */
+int ctl_reassign(const struct ctl_args *a);
 /* tools/ringctl_cluster.c: `ringctl cluster` (--bootstrap-server or --zookeeper). */
 int ctl_cluster(const struct ctl_args *a);
 

@@ -67,6 +67,8 @@ enum opt_id {
     O_ETCD_PREFIX,
     O_DISABLE_RACK_AWARE,
     O_PREFERRED,
+    O_REASSIGN_FILE,
+    O_VERIFY,
 };
 
 #define T   (1u << CTL_CMD_TOPICS)
@@ -77,6 +79,7 @@ enum opt_id {
 #define K   (1u << CTL_CMD_CLUSTER)
 #define Z   (1u << CTL_CMD_ZK)
 #define L   (1u << CTL_CMD_LEADERS)
+#define R   (1u << CTL_CMD_REASSIGN)
 #define ALL (T | P | C | G | F | K)
 
 struct opt_def {
@@ -87,22 +90,24 @@ struct opt_def {
 };
 
 static const struct opt_def opts[] = {
-    {"--help", O_HELP, ALL | Z | L, false},
-    {"-h", O_HELP, ALL | Z | L, false},
+    {"--help", O_HELP, ALL | Z | L | R, false},
+    {"-h", O_HELP, ALL | Z | L | R, false},
     {"--verbose", O_VERBOSE, ALL, false},
     {"--bootstrap-server", O_BOOTSTRAP, ALL, true},
-    {"--zookeeper", O_ZOOKEEPER, T | K | Z | L, true},
-    {"--etcd", O_ETCD, T | K | Z | L, true},
-    {"--etcd-prefix", O_ETCD_PREFIX, T | K | Z | L, true},
+    {"--zookeeper", O_ZOOKEEPER, T | K | Z | L | R, true},
+    {"--etcd", O_ETCD, T | K | Z | L | R, true},
+    {"--etcd-prefix", O_ETCD_PREFIX, T | K | Z | L | R, true},
     {"--preferred", O_PREFERRED, L, false},
+    {"--reassignment-json-file", O_REASSIGN_FILE, R, true},
+    {"--verify", O_VERIFY, R, false},
     {"--replica-assignment", O_REPLICA_ASSIGNMENT, T, true},
     {"--disable-rack-aware", O_DISABLE_RACK_AWARE, T, false},
     {"--exclude-internal", O_EXCLUDE_INTERNAL, T | K, false},
     {"--max-nodes", O_MAX_NODES, Z, true},
     {"--max-data", O_MAX_DATA, Z, true},
     {"--topic", O_TOPIC, T | P | C | G | L, true},
-    {"--timeout-ms", O_TIMEOUT, ALL | Z | L, true},
-    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, ALL | Z | L, true},
+    {"--timeout-ms", O_TIMEOUT, ALL | Z | L | R, true},
+    {"--connect-timeout-ms", O_CONNECT_TIMEOUT, ALL | Z | L | R, true},
     {"-X", O_X, ALL, true},
     {"--list", O_LIST, T | G, false},
     {"--describe", O_DESCRIBE, T | G | F, false},
@@ -136,7 +141,7 @@ static const struct opt_def opts[] = {
     {"--to-earliest", O_TO_EARLIEST, G, false},
     {"--to-latest", O_TO_LATEST, G, false},
     {"--to-offset", O_TO_OFFSET, G, true},
-    {"--execute", O_EXECUTE, G, false},
+    {"--execute", O_EXECUTE, G | R, false},
     {"--dry-run", O_DRY_RUN, G, false},
     {"--entity-type", O_ENTITY_TYPE, F, true},
     {"--entity-name", O_ENTITY_NAME, F, true},
@@ -147,7 +152,7 @@ static const struct opt_def opts[] = {
 };
 
 static const char *const cmd_names[] = {"",        "topics",  "produce", "consume", "groups",
-                                        "configs", "cluster", "zk",      "leaders"};
+                                        "configs", "cluster", "zk",      "leaders", "reassign"};
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
 {
@@ -359,6 +364,12 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
     case O_PREFERRED:
         a->preferred = true;
         return 0;
+    case O_REASSIGN_FILE:
+        a->reassign_file = v;
+        return 0;
+    case O_VERIFY:
+        a->verify = true;
+        return 0;
     case O_REPLICA_ASSIGNMENT:
         a->replica_assignment = v;
         return 0;
@@ -560,7 +571,7 @@ static int check_target(struct ctl_args *a, char *err, size_t errlen)
 {
     const char *cmd = cmd_names[a->cmd];
     bool zk_ok = a->cmd == CTL_CMD_TOPICS || a->cmd == CTL_CMD_CLUSTER || a->cmd == CTL_CMD_ZK ||
-                 a->cmd == CTL_CMD_LEADERS;
+                 a->cmd == CTL_CMD_LEADERS || a->cmd == CTL_CMD_REASSIGN;
     if (a->zookeeper && !*a->zookeeper)
         return fail(err, errlen, "%s: --zookeeper must not be empty%s", cmd, "");
     if (a->etcd && !*a->etcd)
@@ -576,7 +587,8 @@ static int check_target(struct ctl_args *a, char *err, size_t errlen)
                     cmd, a->etcd_prefix);
     if (a->cmd == CTL_CMD_LEADERS && !a->preferred)
         return fail(err, errlen, "%s: missing --preferred (the only election there is)%s", cmd, "");
-    if ((a->cmd == CTL_CMD_ZK || a->cmd == CTL_CMD_LEADERS) && !a->zookeeper && !a->etcd)
+    if ((a->cmd == CTL_CMD_ZK || a->cmd == CTL_CMD_LEADERS || a->cmd == CTL_CMD_REASSIGN) &&
+        !a->zookeeper && !a->etcd)
         return fail(err, errlen,
                     "%s: missing required option --zookeeper HOST:PORT[/CHROOT] (or --etcd "
                     "URL[,URL...])%s",
@@ -673,6 +685,16 @@ static int check_args(struct ctl_args *a, char *err, size_t errlen)
         return fail(err, errlen, "%s: --topic must not be empty%s", cmd, "");
     if (a->cmd == CTL_CMD_LEADERS)
         return 0; /* --preferred and the quorum checked with the target */
+    if (a->cmd == CTL_CMD_REASSIGN) {
+        if (!a->reassign_file || !*a->reassign_file)
+            return fail(err, errlen,
+                        "%s: missing required option --reassignment-json-file FILE (- for "
+                        "stdin)%s",
+                        cmd, "");
+        if (a->verify && a->execute)
+            return fail(err, errlen, "%s: --execute and --verify are exclusive%s", cmd, "");
+        return 0;
+    }
     if (a->cmd == CTL_CMD_PRODUCE || a->cmd == CTL_CMD_CONSUME) {
         if (!a->topic)
             return fail(err, errlen, "%s: missing required option --topic%s", cmd, "");

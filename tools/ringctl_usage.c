@@ -18,6 +18,7 @@ static const char usage_main[] =
     "  cluster   brokers, controller and partition leadership of a cluster\n"
     "  zk        dump the cluster's znodes under the chroot (debugging)\n"
     "  leaders   preferred leader election (--preferred; --zookeeper or --etcd)\n"
+    "  reassign  move partitions to other brokers (--zookeeper or --etcd)\n"
     "  dump-log  print the batches of segment files (offline)\n"
     "\n"
     "Works against ringbroker or any Kafka broker (librdkafka); topics, cluster and zk\n"
@@ -231,6 +232,24 @@ static const char usage_leaders[] =
     "Options:\n"
     "  --timeout-ms N              wait at most N ms for the controller (30000)\n";
 
+static const char usage_reassign[] =
+    "usage: ringctl reassign --reassignment-json-file FILE [--execute | --verify]\n"
+    "                        (--zookeeper HOST:PORT[,...][/CHROOT] | --etcd URL[,URL...])\n"
+    "\n"
+    "Moves partitions to the brokers the file names, as Kafka 2.8's\n"
+    "kafka-reassign-partitions.sh --zookeeper does. FILE (- for stdin) is Kafka's\n"
+    "reassignment JSON: {\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\n"
+    "\"replicas\":[2,3]}]} (a replica count other than the current one changes the\n"
+    "replication factor). --execute (the default) checks that every topic, partition\n"
+    "and broker exists and writes /admin/reassign_partitions; the controller copies\n"
+    "the data to the new replicas, waits until they are in sync, moves leadership\n"
+    "into the new set and then removes the old replicas, which delete their logs.\n"
+    "Refused while another reassignment runs. --verify prints each partition's\n"
+    "progress: exit 0 when every one is complete, 1 otherwise.\n"
+    "\n"
+    "Options:\n"
+    "  --etcd-prefix P             the brokers' etcd.prefix (/ringbroker)\n";
+
 static const char usage_zk[] =
     "usage: ringctl zk --zookeeper HOST:PORT[,HOST:PORT...][/CHROOT] [PATH] [OPTIONS]\n"
     "       ringctl zk --etcd URL[,URL...] [--etcd-prefix P] [PATH] [OPTIONS]\n"
@@ -271,6 +290,8 @@ const char *ctl_usage(enum ctl_cmd cmd)
         return usage_zk;
     case CTL_CMD_LEADERS:
         return usage_leaders;
+    case CTL_CMD_REASSIGN:
+        return usage_reassign;
     case CTL_CMD_NONE:
         break;
     }

@@ -420,6 +420,10 @@ static int alter_topic(struct ctl_zk *z, const struct ctl_args *a)
     for (int32_t p = 0; p < old.n_partitions; p++) { /* the existing ones stay */
         as.n_replicas[p] = old.n_replicas[p];
         memcpy(as.replicas[p], old.replicas[p], sizeof(old.replicas[p]));
+        as.n_adding[p] = old.n_adding[p]; /* a reassignment in progress goes on */
+        memcpy(as.adding[p], old.adding[p], sizeof(old.adding[p]));
+        as.n_removing[p] = old.n_removing[p];
+        memcpy(as.removing[p], old.removing[p], sizeof(old.removing[p]));
     }
     as.has_id = old.has_id;
     memcpy(as.topic_id, old.topic_id, sizeof(as.topic_id));

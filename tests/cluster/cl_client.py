@@ -47,6 +47,9 @@ requests sent to one chosen broker).
       "error=E pid=P epoch=E".
   cl_client.py topic-config HOST:PORT TOPIC KEY
       DescribeConfigs v1 of the topic on that broker; prints "error=E value=V".
+  cl_client.py alter-reassign HOST:PORT TOPIC:PART:B1,B2|TOPIC:PART:null ...
+      AlterPartitionReassignments v0 (flexible, hand-encoded: kafka-python has no
+      class for it) on that broker; prints "TOPIC-PART error=E message=M" a line.
 
 Record seq: key "k<seq>", value "v<seq>:" + "x" * (seq % 50).
 Requests to one broker wait CL_CALL_TIMEOUT seconds (default 20) for the answer.
@@ -341,6 +344,43 @@ def init_pid(addr):
     return "error=%d pid=%d epoch=%d" % (err, pid, epoch)
 
 
+def alter_reassign(addr, specs):
+    from epoch_wire import call as wire_call, cstr, uvarint  # flexible framing and reader
+
+    topics = {}
+    for sp in specs:
+        t, p, r = sp.rsplit(":", 2)
+        topics.setdefault(t, []).append((int(p), None if r == "null" else [int(x) for x in r.split(",") if x]))
+    body = struct.pack(">i", 30000) + uvarint(len(topics) + 1)
+    for t, parts in topics.items():
+        body += cstr(t) + uvarint(len(parts) + 1)
+        for p, reps in parts:
+            body += struct.pack(">i", p)
+            body += b"\x00" if reps is None else uvarint(len(reps) + 1) + b"".join(struct.pack(">i", x) for x in reps)
+            body += b"\x00"
+        body += b"\x00"
+    r = wire_call(addr, 45, 0, body + b"\x00", True)
+
+    def rstr():
+        n = r.uv()
+        v = r.b[r.o:r.o + n - 1].decode() if n else None
+        r.o += max(n - 1, 0)
+        return v
+
+    r.take(">i")  # throttle
+    top_err = r.take(">h")
+    rstr()
+    out = ["error=%d" % top_err] if top_err else []
+    for _ in range(r.uv() - 1):
+        t = rstr()
+        for _ in range(r.uv() - 1):
+            p, e = r.take(">i"), r.take(">h")
+            out.append("%s-%d error=%d message=%s" % (t, p, e, rstr()))
+            r.tags()
+        r.tags()
+    return "\n".join(out)
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -378,6 +418,8 @@ def main():
             (err, _msg, _typ, _name, entries), = r.resources
             val = [e[1] for e in entries if e[0] == a[3]]
             print("error=%d value=%s" % (err, val[0] if val else None))
+        elif cmd == "alter-reassign":
+            print(alter_reassign(a[1], a[2:]))
         else:
             die("unknown command " + cmd)
     except (socket.timeout, ConnectionError, OSError) as e:

@@ -114,4 +114,5 @@ def main():
         print("error=%d offset=%d epoch=%d" % (err, off, ep))
 
 
-main()
+if __name__ == "__main__":
+    main()

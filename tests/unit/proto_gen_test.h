@@ -575,6 +575,68 @@ static void tf_rb_offset_delete_resp(struct rb_offset_delete_resp *m, int16_t v,
                                      struct rb_arena *ar, int *c);
 static bool te_rb_offset_delete_resp(const struct rb_offset_delete_resp *x,
                                      const struct rb_offset_delete_resp *y);
+static void tf_rb_alter_partition_reassignments_req_partition(
+    struct rb_alter_partition_reassignments_req_partition *m, int16_t v, struct rb_arena *ar,
+    int *c);
+static bool te_rb_alter_partition_reassignments_req_partition(
+    const struct rb_alter_partition_reassignments_req_partition *x,
+    const struct rb_alter_partition_reassignments_req_partition *y);
+static void
+tf_rb_alter_partition_reassignments_req_topic(struct rb_alter_partition_reassignments_req_topic *m,
+                                              int16_t v, struct rb_arena *ar, int *c);
+static bool te_rb_alter_partition_reassignments_req_topic(
+    const struct rb_alter_partition_reassignments_req_topic *x,
+    const struct rb_alter_partition_reassignments_req_topic *y);
+static void tf_rb_alter_partition_reassignments_req(struct rb_alter_partition_reassignments_req *m,
+                                                    int16_t v, struct rb_arena *ar, int *c);
+static bool
+te_rb_alter_partition_reassignments_req(const struct rb_alter_partition_reassignments_req *x,
+                                        const struct rb_alter_partition_reassignments_req *y);
+static void tf_rb_alter_partition_reassignments_resp_partition(
+    struct rb_alter_partition_reassignments_resp_partition *m, int16_t v, struct rb_arena *ar,
+    int *c);
+static bool te_rb_alter_partition_reassignments_resp_partition(
+    const struct rb_alter_partition_reassignments_resp_partition *x,
+    const struct rb_alter_partition_reassignments_resp_partition *y);
+static void tf_rb_alter_partition_reassignments_resp_topic(
+    struct rb_alter_partition_reassignments_resp_topic *m, int16_t v, struct rb_arena *ar, int *c);
+static bool te_rb_alter_partition_reassignments_resp_topic(
+    const struct rb_alter_partition_reassignments_resp_topic *x,
+    const struct rb_alter_partition_reassignments_resp_topic *y);
+static void
+tf_rb_alter_partition_reassignments_resp(struct rb_alter_partition_reassignments_resp *m, int16_t v,
+                                         struct rb_arena *ar, int *c);
+static bool
+te_rb_alter_partition_reassignments_resp(const struct rb_alter_partition_reassignments_resp *x,
+                                         const struct rb_alter_partition_reassignments_resp *y);
+static void
+tf_rb_list_partition_reassignments_req_topic(struct rb_list_partition_reassignments_req_topic *m,
+                                             int16_t v, struct rb_arena *ar, int *c);
+static bool te_rb_list_partition_reassignments_req_topic(
+    const struct rb_list_partition_reassignments_req_topic *x,
+    const struct rb_list_partition_reassignments_req_topic *y);
+static void tf_rb_list_partition_reassignments_req(struct rb_list_partition_reassignments_req *m,
+                                                   int16_t v, struct rb_arena *ar, int *c);
+static bool
+te_rb_list_partition_reassignments_req(const struct rb_list_partition_reassignments_req *x,
+                                       const struct rb_list_partition_reassignments_req *y);
+static void tf_rb_list_partition_reassignments_resp_partition(
+    struct rb_list_partition_reassignments_resp_partition *m, int16_t v, struct rb_arena *ar,
+    int *c);
+static bool te_rb_list_partition_reassignments_resp_partition(
+    const struct rb_list_partition_reassignments_resp_partition *x,
+    const struct rb_list_partition_reassignments_resp_partition *y);
+static void
+tf_rb_list_partition_reassignments_resp_topic(struct rb_list_partition_reassignments_resp_topic *m,
+                                              int16_t v, struct rb_arena *ar, int *c);
+static bool te_rb_list_partition_reassignments_resp_topic(
+    const struct rb_list_partition_reassignments_resp_topic *x,
+    const struct rb_list_partition_reassignments_resp_topic *y);
+static void tf_rb_list_partition_reassignments_resp(struct rb_list_partition_reassignments_resp *m,
+                                                    int16_t v, struct rb_arena *ar, int *c);
+static bool
+te_rb_list_partition_reassignments_resp(const struct rb_list_partition_reassignments_resp *x,
+                                        const struct rb_list_partition_reassignments_resp *y);
 static void tf_rb_describe_cluster_req(struct rb_describe_cluster_req *m, int16_t v,
                                        struct rb_arena *ar, int *c);
 static bool te_rb_describe_cluster_req(const struct rb_describe_cluster_req *x,
@@ -5520,6 +5582,392 @@ static bool te_rb_offset_delete_resp(const struct rb_offset_delete_resp *x,
     return true;
 }
 
+static void tf_rb_alter_partition_reassignments_req_partition(
+    struct rb_alter_partition_reassignments_req_partition *m, int16_t v, struct rb_arena *ar,
+    int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->partition_index = (int32_t)tv_int(c, 0);
+    m->replicas_n = 2;
+    m->replicas = rb_arena_alloc(ar, 2 * sizeof(*m->replicas));
+    for (int i = 0; i < 2; i++) {
+        m->replicas[i] = (int32_t)tv_int(c, 0);
+    }
+}
+
+static bool te_rb_alter_partition_reassignments_req_partition(
+    const struct rb_alter_partition_reassignments_req_partition *x,
+    const struct rb_alter_partition_reassignments_req_partition *y)
+{
+    if (!(x->partition_index == y->partition_index))
+        return false;
+    if (x->replicas_n != y->replicas_n)
+        return false;
+    for (int32_t i = 0; i < x->replicas_n; i++)
+        if (!(x->replicas[i] == y->replicas[i]))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void
+tf_rb_alter_partition_reassignments_req_topic(struct rb_alter_partition_reassignments_req_topic *m,
+                                              int16_t v, struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->name = tv_str(c);
+    m->partitions_n = 2;
+    m->partitions = rb_arena_alloc(ar, 2 * sizeof(*m->partitions));
+    for (int i = 0; i < 2; i++) {
+        rb_alter_partition_reassignments_req_partition_init(&m->partitions[i]);
+        tf_rb_alter_partition_reassignments_req_partition(&m->partitions[i], v, ar, c);
+    }
+}
+
+static bool te_rb_alter_partition_reassignments_req_topic(
+    const struct rb_alter_partition_reassignments_req_topic *x,
+    const struct rb_alter_partition_reassignments_req_topic *y)
+{
+    if (!(rb_str_eq2(x->name, y->name)))
+        return false;
+    if (x->partitions_n != y->partitions_n)
+        return false;
+    for (int32_t i = 0; i < x->partitions_n; i++)
+        if (!(te_rb_alter_partition_reassignments_req_partition(&x->partitions[i],
+                                                                &y->partitions[i])))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void tf_rb_alter_partition_reassignments_req(struct rb_alter_partition_reassignments_req *m,
+                                                    int16_t v, struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->timeout_ms = (int32_t)tv_int(c, 60000);
+    m->topics_n = 2;
+    m->topics = rb_arena_alloc(ar, 2 * sizeof(*m->topics));
+    for (int i = 0; i < 2; i++) {
+        rb_alter_partition_reassignments_req_topic_init(&m->topics[i]);
+        tf_rb_alter_partition_reassignments_req_topic(&m->topics[i], v, ar, c);
+    }
+}
+
+static bool
+te_rb_alter_partition_reassignments_req(const struct rb_alter_partition_reassignments_req *x,
+                                        const struct rb_alter_partition_reassignments_req *y)
+{
+    if (!(x->timeout_ms == y->timeout_ms))
+        return false;
+    if (x->topics_n != y->topics_n)
+        return false;
+    for (int32_t i = 0; i < x->topics_n; i++)
+        if (!(te_rb_alter_partition_reassignments_req_topic(&x->topics[i], &y->topics[i])))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void tf_rb_alter_partition_reassignments_resp_partition(
+    struct rb_alter_partition_reassignments_resp_partition *m, int16_t v, struct rb_arena *ar,
+    int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->partition_index = (int32_t)tv_int(c, 0);
+    m->error_code = (int16_t)tv_int(c, 0);
+    m->error_message = tv_str(c);
+}
+
+static bool te_rb_alter_partition_reassignments_resp_partition(
+    const struct rb_alter_partition_reassignments_resp_partition *x,
+    const struct rb_alter_partition_reassignments_resp_partition *y)
+{
+    if (!(x->partition_index == y->partition_index))
+        return false;
+    if (!(x->error_code == y->error_code))
+        return false;
+    if (!(rb_str_eq2(x->error_message, y->error_message)))
+        return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void tf_rb_alter_partition_reassignments_resp_topic(
+    struct rb_alter_partition_reassignments_resp_topic *m, int16_t v, struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->name = tv_str(c);
+    m->partitions_n = 2;
+    m->partitions = rb_arena_alloc(ar, 2 * sizeof(*m->partitions));
+    for (int i = 0; i < 2; i++) {
+        rb_alter_partition_reassignments_resp_partition_init(&m->partitions[i]);
+        tf_rb_alter_partition_reassignments_resp_partition(&m->partitions[i], v, ar, c);
+    }
+}
+
+static bool te_rb_alter_partition_reassignments_resp_topic(
+    const struct rb_alter_partition_reassignments_resp_topic *x,
+    const struct rb_alter_partition_reassignments_resp_topic *y)
+{
+    if (!(rb_str_eq2(x->name, y->name)))
+        return false;
+    if (x->partitions_n != y->partitions_n)
+        return false;
+    for (int32_t i = 0; i < x->partitions_n; i++)
+        if (!(te_rb_alter_partition_reassignments_resp_partition(&x->partitions[i],
+                                                                 &y->partitions[i])))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void
+tf_rb_alter_partition_reassignments_resp(struct rb_alter_partition_reassignments_resp *m, int16_t v,
+                                         struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->throttle_time_ms = (int32_t)tv_int(c, 0);
+    m->error_code = (int16_t)tv_int(c, 0);
+    m->error_message = tv_str(c);
+    m->responses_n = 2;
+    m->responses = rb_arena_alloc(ar, 2 * sizeof(*m->responses));
+    for (int i = 0; i < 2; i++) {
+        rb_alter_partition_reassignments_resp_topic_init(&m->responses[i]);
+        tf_rb_alter_partition_reassignments_resp_topic(&m->responses[i], v, ar, c);
+    }
+}
+
+static bool
+te_rb_alter_partition_reassignments_resp(const struct rb_alter_partition_reassignments_resp *x,
+                                         const struct rb_alter_partition_reassignments_resp *y)
+{
+    if (!(x->throttle_time_ms == y->throttle_time_ms))
+        return false;
+    if (!(x->error_code == y->error_code))
+        return false;
+    if (!(rb_str_eq2(x->error_message, y->error_message)))
+        return false;
+    if (x->responses_n != y->responses_n)
+        return false;
+    for (int32_t i = 0; i < x->responses_n; i++)
+        if (!(te_rb_alter_partition_reassignments_resp_topic(&x->responses[i], &y->responses[i])))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void
+tf_rb_list_partition_reassignments_req_topic(struct rb_list_partition_reassignments_req_topic *m,
+                                             int16_t v, struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->name = tv_str(c);
+    m->partition_indexes_n = 2;
+    m->partition_indexes = rb_arena_alloc(ar, 2 * sizeof(*m->partition_indexes));
+    for (int i = 0; i < 2; i++) {
+        m->partition_indexes[i] = (int32_t)tv_int(c, 0);
+    }
+}
+
+static bool te_rb_list_partition_reassignments_req_topic(
+    const struct rb_list_partition_reassignments_req_topic *x,
+    const struct rb_list_partition_reassignments_req_topic *y)
+{
+    if (!(rb_str_eq2(x->name, y->name)))
+        return false;
+    if (x->partition_indexes_n != y->partition_indexes_n)
+        return false;
+    for (int32_t i = 0; i < x->partition_indexes_n; i++)
+        if (!(x->partition_indexes[i] == y->partition_indexes[i]))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void tf_rb_list_partition_reassignments_req(struct rb_list_partition_reassignments_req *m,
+                                                   int16_t v, struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->timeout_ms = (int32_t)tv_int(c, 60000);
+    m->topics_n = 2;
+    m->topics = rb_arena_alloc(ar, 2 * sizeof(*m->topics));
+    for (int i = 0; i < 2; i++) {
+        rb_list_partition_reassignments_req_topic_init(&m->topics[i]);
+        tf_rb_list_partition_reassignments_req_topic(&m->topics[i], v, ar, c);
+    }
+}
+
+static bool
+te_rb_list_partition_reassignments_req(const struct rb_list_partition_reassignments_req *x,
+                                       const struct rb_list_partition_reassignments_req *y)
+{
+    if (!(x->timeout_ms == y->timeout_ms))
+        return false;
+    if (x->topics_n != y->topics_n)
+        return false;
+    for (int32_t i = 0; i < x->topics_n; i++)
+        if (!(te_rb_list_partition_reassignments_req_topic(&x->topics[i], &y->topics[i])))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void tf_rb_list_partition_reassignments_resp_partition(
+    struct rb_list_partition_reassignments_resp_partition *m, int16_t v, struct rb_arena *ar,
+    int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->partition_index = (int32_t)tv_int(c, 0);
+    m->replicas_n = 2;
+    m->replicas = rb_arena_alloc(ar, 2 * sizeof(*m->replicas));
+    for (int i = 0; i < 2; i++) {
+        m->replicas[i] = (int32_t)tv_int(c, 0);
+    }
+    m->adding_replicas_n = 2;
+    m->adding_replicas = rb_arena_alloc(ar, 2 * sizeof(*m->adding_replicas));
+    for (int i = 0; i < 2; i++) {
+        m->adding_replicas[i] = (int32_t)tv_int(c, 0);
+    }
+    m->removing_replicas_n = 2;
+    m->removing_replicas = rb_arena_alloc(ar, 2 * sizeof(*m->removing_replicas));
+    for (int i = 0; i < 2; i++) {
+        m->removing_replicas[i] = (int32_t)tv_int(c, 0);
+    }
+}
+
+static bool te_rb_list_partition_reassignments_resp_partition(
+    const struct rb_list_partition_reassignments_resp_partition *x,
+    const struct rb_list_partition_reassignments_resp_partition *y)
+{
+    if (!(x->partition_index == y->partition_index))
+        return false;
+    if (x->replicas_n != y->replicas_n)
+        return false;
+    for (int32_t i = 0; i < x->replicas_n; i++)
+        if (!(x->replicas[i] == y->replicas[i]))
+            return false;
+    if (x->adding_replicas_n != y->adding_replicas_n)
+        return false;
+    for (int32_t i = 0; i < x->adding_replicas_n; i++)
+        if (!(x->adding_replicas[i] == y->adding_replicas[i]))
+            return false;
+    if (x->removing_replicas_n != y->removing_replicas_n)
+        return false;
+    for (int32_t i = 0; i < x->removing_replicas_n; i++)
+        if (!(x->removing_replicas[i] == y->removing_replicas[i]))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void
+tf_rb_list_partition_reassignments_resp_topic(struct rb_list_partition_reassignments_resp_topic *m,
+                                              int16_t v, struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->name = tv_str(c);
+    m->partitions_n = 2;
+    m->partitions = rb_arena_alloc(ar, 2 * sizeof(*m->partitions));
+    for (int i = 0; i < 2; i++) {
+        rb_list_partition_reassignments_resp_partition_init(&m->partitions[i]);
+        tf_rb_list_partition_reassignments_resp_partition(&m->partitions[i], v, ar, c);
+    }
+}
+
+static bool te_rb_list_partition_reassignments_resp_topic(
+    const struct rb_list_partition_reassignments_resp_topic *x,
+    const struct rb_list_partition_reassignments_resp_topic *y)
+{
+    if (!(rb_str_eq2(x->name, y->name)))
+        return false;
+    if (x->partitions_n != y->partitions_n)
+        return false;
+    for (int32_t i = 0; i < x->partitions_n; i++)
+        if (!(te_rb_list_partition_reassignments_resp_partition(&x->partitions[i],
+                                                                &y->partitions[i])))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
+static void tf_rb_list_partition_reassignments_resp(struct rb_list_partition_reassignments_resp *m,
+                                                    int16_t v, struct rb_arena *ar, int *c)
+{
+    (void)m;
+    (void)ar;
+    (void)c;
+    (void)v;
+    m->throttle_time_ms = (int32_t)tv_int(c, 0);
+    m->error_code = (int16_t)tv_int(c, 0);
+    m->error_message = tv_str(c);
+    m->topics_n = 2;
+    m->topics = rb_arena_alloc(ar, 2 * sizeof(*m->topics));
+    for (int i = 0; i < 2; i++) {
+        rb_list_partition_reassignments_resp_topic_init(&m->topics[i]);
+        tf_rb_list_partition_reassignments_resp_topic(&m->topics[i], v, ar, c);
+    }
+}
+
+static bool
+te_rb_list_partition_reassignments_resp(const struct rb_list_partition_reassignments_resp *x,
+                                        const struct rb_list_partition_reassignments_resp *y)
+{
+    if (!(x->throttle_time_ms == y->throttle_time_ms))
+        return false;
+    if (!(x->error_code == y->error_code))
+        return false;
+    if (!(rb_str_eq2(x->error_message, y->error_message)))
+        return false;
+    if (x->topics_n != y->topics_n)
+        return false;
+    for (int32_t i = 0; i < x->topics_n; i++)
+        if (!(te_rb_list_partition_reassignments_resp_topic(&x->topics[i], &y->topics[i])))
+            return false;
+    (void)x;
+    (void)y;
+    return true;
+}
+
 static void tf_rb_describe_cluster_req(struct rb_describe_cluster_req *m, int16_t v,
                                        struct rb_arena *ar, int *c)
 {
@@ -6416,6 +6864,70 @@ static bool tg_eq_rb_offset_delete_resp(const void *x, const void *y)
     return te_rb_offset_delete_resp(x, y);
 }
 
+static void tg_init_rb_alter_partition_reassignments_req(void *m)
+{
+    rb_alter_partition_reassignments_req_init(m);
+}
+
+static void tg_fill_rb_alter_partition_reassignments_req(void *m, int16_t v, struct rb_arena *ar,
+                                                         int *c)
+{
+    tf_rb_alter_partition_reassignments_req(m, v, ar, c);
+}
+
+static bool tg_eq_rb_alter_partition_reassignments_req(const void *x, const void *y)
+{
+    return te_rb_alter_partition_reassignments_req(x, y);
+}
+
+static void tg_init_rb_alter_partition_reassignments_resp(void *m)
+{
+    rb_alter_partition_reassignments_resp_init(m);
+}
+
+static void tg_fill_rb_alter_partition_reassignments_resp(void *m, int16_t v, struct rb_arena *ar,
+                                                          int *c)
+{
+    tf_rb_alter_partition_reassignments_resp(m, v, ar, c);
+}
+
+static bool tg_eq_rb_alter_partition_reassignments_resp(const void *x, const void *y)
+{
+    return te_rb_alter_partition_reassignments_resp(x, y);
+}
+
+static void tg_init_rb_list_partition_reassignments_req(void *m)
+{
+    rb_list_partition_reassignments_req_init(m);
+}
+
+static void tg_fill_rb_list_partition_reassignments_req(void *m, int16_t v, struct rb_arena *ar,
+                                                        int *c)
+{
+    tf_rb_list_partition_reassignments_req(m, v, ar, c);
+}
+
+static bool tg_eq_rb_list_partition_reassignments_req(const void *x, const void *y)
+{
+    return te_rb_list_partition_reassignments_req(x, y);
+}
+
+static void tg_init_rb_list_partition_reassignments_resp(void *m)
+{
+    rb_list_partition_reassignments_resp_init(m);
+}
+
+static void tg_fill_rb_list_partition_reassignments_resp(void *m, int16_t v, struct rb_arena *ar,
+                                                         int *c)
+{
+    tf_rb_list_partition_reassignments_resp(m, v, ar, c);
+}
+
+static bool tg_eq_rb_list_partition_reassignments_resp(const void *x, const void *y)
+{
+    return te_rb_list_partition_reassignments_resp(x, y);
+}
+
 static void tg_init_rb_describe_cluster_req(void *m)
 {
     rb_describe_cluster_req_init(m);
@@ -6555,6 +7067,18 @@ __attribute__((unused)) static const struct tg_case tg_cases[] = {
      tg_fill_rb_offset_delete_req, tg_eq_rb_offset_delete_req},
     {47, false, sizeof(struct rb_offset_delete_resp), tg_init_rb_offset_delete_resp,
      tg_fill_rb_offset_delete_resp, tg_eq_rb_offset_delete_resp},
+    {45, true, sizeof(struct rb_alter_partition_reassignments_req),
+     tg_init_rb_alter_partition_reassignments_req, tg_fill_rb_alter_partition_reassignments_req,
+     tg_eq_rb_alter_partition_reassignments_req},
+    {45, false, sizeof(struct rb_alter_partition_reassignments_resp),
+     tg_init_rb_alter_partition_reassignments_resp, tg_fill_rb_alter_partition_reassignments_resp,
+     tg_eq_rb_alter_partition_reassignments_resp},
+    {46, true, sizeof(struct rb_list_partition_reassignments_req),
+     tg_init_rb_list_partition_reassignments_req, tg_fill_rb_list_partition_reassignments_req,
+     tg_eq_rb_list_partition_reassignments_req},
+    {46, false, sizeof(struct rb_list_partition_reassignments_resp),
+     tg_init_rb_list_partition_reassignments_resp, tg_fill_rb_list_partition_reassignments_resp,
+     tg_eq_rb_list_partition_reassignments_resp},
     {60, true, sizeof(struct rb_describe_cluster_req), tg_init_rb_describe_cluster_req,
      tg_fill_rb_describe_cluster_req, tg_eq_rb_describe_cluster_req},
     {60, false, sizeof(struct rb_describe_cluster_resp), tg_init_rb_describe_cluster_resp,

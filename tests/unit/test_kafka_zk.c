@@ -93,6 +93,39 @@ Test(kafka_zk, assignment_from_kafka)
     rb_kzk_assignment_free(&b);
 }
 
+/* A reassignment in progress, as Kafka 2.8's controller writes it (version-2
+ * fields): kept through a parse and a write. */
+Test(kafka_zk, assignment_moving_round_trip)
+{
+    struct rb_kzk_assignment a;
+    const char *js = "{\"partitions\":{\"0\":[2,3,1],\"1\":[3,2]},\"adding_replicas\":{\"0\":[3]},"
+                     "\"removing_replicas\":{\"0\":[1]},\"version\":3}";
+    cr_assert_eq(rb_kzk_parse_assignment(js, &a), 0);
+    cr_assert_eq(a.n_adding[0], 1);
+    cr_assert_eq(a.adding[0][0], 3);
+    cr_assert_eq(a.n_removing[0], 1);
+    cr_assert_eq(a.removing[0][0], 1);
+    cr_assert_eq(a.n_adding[1], 0);
+    cr_assert_eq(a.n_removing[1], 0);
+    char *out = rb_kzk_assignment_json(&a, false);
+    cr_assert_str_eq(out, js);
+    free(out);
+    rb_kzk_assignment_free(&a);
+    /* written before version 2: no lists at all */
+    cr_assert_eq(rb_kzk_parse_assignment("{\"partitions\":{\"0\":[1]},\"version\":1}", &a), 0);
+    cr_assert_eq(a.n_adding[0], 0);
+    cr_assert_eq(a.n_removing[0], 0);
+    rb_kzk_assignment_free(&a);
+    const char *bad[] = {
+        "{\"partitions\":{\"0\":[1]},\"adding_replicas\":{\"1\":[2]}}",   /* no partition 1 */
+        "{\"partitions\":{\"0\":[1]},\"adding_replicas\":{\"0\":[2,2]}}", /* twice */
+        "{\"partitions\":{\"0\":[1]},\"removing_replicas\":[1]}",         /* not an object */
+        "{\"partitions\":{\"0\":[1]},\"removing_replicas\":{\"0\":[-1]}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(rb_kzk_parse_assignment(bad[i], &a), -EINVAL, "%s", bad[i]);
+}
+
 Test(kafka_zk, assignment_malformed)
 {
     struct rb_kzk_assignment a;

@@ -541,3 +541,32 @@ Test(ringctl_args, leaders_preferred)
     expect_usage_error(PARSE(&a, "leaders", "--preferred", "--zookeeper", "z:1", "--list"),
                        "--list");
 }
+
+Test(ringctl_args, reassign)
+{
+    struct ctl_args a;
+    cr_assert_eq(
+        PARSE(&a, "reassign", "--reassignment-json-file", "m.json", "--zookeeper", "z:2181/kafka"),
+        0, "%s", err);
+    cr_assert_eq(a.cmd, CTL_CMD_REASSIGN);
+    cr_assert_str_eq(a.reassign_file, "m.json");
+    cr_assert_not(a.verify);
+    cr_assert_eq(PARSE(&a, "reassign", "--reassignment-json-file", "-", "--verify", "--etcd",
+                       "http://e:2379"),
+                 0, "%s", err);
+    cr_assert(a.verify);
+    cr_assert_eq(
+        PARSE(&a, "reassign", "--reassignment-json-file", "-", "--execute", "--zookeeper", "z:1"),
+        0, "%s", err);
+    cr_assert(a.execute);
+    expect_usage_error(PARSE(&a, "reassign", "--zookeeper", "z:1"),
+                       "missing required option --reassignment-json-file");
+    expect_usage_error(PARSE(&a, "reassign", "--reassignment-json-file", "m.json"),
+                       "missing required option --zookeeper");
+    expect_usage_error(PARSE(&a, "reassign", "--reassignment-json-file", "m.json", "--verify",
+                             "--execute", "--zookeeper", "z:1"),
+                       "exclusive");
+    expect_usage_error(
+        PARSE(&a, "reassign", "--reassignment-json-file", "m.json", "--bootstrap-server", "b:1"),
+        "unknown option '--bootstrap-server'");
+}
