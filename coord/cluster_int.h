@@ -9,11 +9,11 @@
  * Files: coord/cluster.c (events, snapshots and their publication, the
  * coordination thread's timers), coord/cluster_open.c (session, registration,
  * lease renewal, startup, close), coord/controller.c (election and the
- * controller's duties; coord/reassign.c partition reassignment), coord/cluster_admin.c (topic creation, deletion, growth
- * and config changes through the quorum), coord/cluster_local.c (the file of this
- * broker's local replicas and their shards), coord/cluster_view.c (reading the
- * view: brokers, controller, topics, states, configs), coord/liveness.c (the
- * probes that find dead brokers before their sessions expire).
+ * controller's duties; coord/reassign.c partition reassignment), coord/cluster_admin.c (topic
+ * creation, deletion, growth and config changes through the quorum), coord/cluster_local.c (the
+ * file of this broker's local replicas and their shards), coord/cluster_view.c (reading the view:
+ * brokers, controller, topics, states, configs), coord/liveness.c (the probes that find dead
+ * brokers before their sessions expire).
  */
 #ifndef RB_COORD_CLUSTER_INT_H
 #define RB_COORD_CLUSTER_INT_H
