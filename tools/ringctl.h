@@ -137,6 +137,13 @@ int ctl_apply_property(struct ctl_args *a, const char *kv, char *err, size_t err
 /* Defaults and cross-checks of the produce/consume options once all are read. */
 int ctl_check_console(struct ctl_args *a, char *err, size_t errlen);
 
+/* tools/ringctl_args.c, for ringctl_args_check.c: an error line from fmt (two
+ * %s) into err, -EINVAL; the action flags of a subcommand, for messages. */
+int ctl_arg_fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b);
+const char *ctl_action_names(enum ctl_cmd cmd);
+/* tools/ringctl_args_check.c: the options of a->cmd checked together. */
+int ctl_check_args(struct ctl_args *a, char *err, size_t errlen);
+
 /* tools/ringctl_format.c: one stdin line of produce, split into its parts. The
  * pointers point into the line. A NULL key/value (len 0) is a null one. */
 struct ctl_header {

@@ -5,6 +5,7 @@
  * Options take "--name value" or "--name=value"; flags are taken only by the
  * subcommands that list them, so a flag of another subcommand is "unknown".
  * argv strings are borrowed, not copied: they must outlive the ctl_args.
+ * The checks of the options together, per subcommand: ringctl_args_check.c.
  */
 #include "tools/ringctl.h"
 #include "tools/ringctl_zk.h"
@@ -159,7 +160,7 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
     return cmd_names[cmd];
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+int ctl_arg_fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
     snprintf(err, errlen, fmt, a, b);
     return -EINVAL;
@@ -177,7 +178,7 @@ static int parse_num(const char *cmd, const char *name, const char *v, int64_t m
 }
 
 /* The action flags of a subcommand, for messages. */
-static const char *action_names(enum ctl_cmd cmd)
+const char *ctl_action_names(enum ctl_cmd cmd)
 {
     switch (cmd) {
     case CTL_CMD_GROUPS:
@@ -192,7 +193,8 @@ static const char *action_names(enum ctl_cmd cmd)
 static int set_action(struct ctl_args *a, enum ctl_topics_action act, char *err, size_t errlen)
 {
     if (a->action != CTL_TOPICS_NONE && a->action != act)
-        return fail(err, errlen, "%s: only one of %s", cmd_names[a->cmd], action_names(a->cmd));
+        return ctl_arg_fail(err, errlen, "%s: only one of %s", cmd_names[a->cmd],
+                            ctl_action_names(a->cmd));
     a->action = act;
     return 0;
 }
@@ -200,8 +202,8 @@ static int set_action(struct ctl_args *a, enum ctl_topics_action act, char *err,
 static int set_reset(struct ctl_args *a, enum ctl_reset_to to, char *err, size_t errlen)
 {
     if (a->reset_to != CTL_RESET_NONE && a->reset_to != to)
-        return fail(err, errlen, "groups: only one of --to-earliest, --to-latest, --to-offset%s%s",
-                    "", "");
+        return ctl_arg_fail(
+            err, errlen, "groups: only one of --to-earliest, --to-latest, --to-offset%s%s", "", "");
     a->reset_to = to;
     return 0;
 }
@@ -244,23 +246,24 @@ static int add_list(struct ctl_args *a, bool kv, const char *v, char *err, size_
         const char *eq = strchr(item, '=');
         items++;
         if (kv && (!eq || eq == item))
-            return fail(err, errlen,
-                        "configs: invalid --add-config item '%s' in '%s': expected "
-                        "key=value",
-                        item, v);
+            return ctl_arg_fail(err, errlen,
+                                "configs: invalid --add-config item '%s' in '%s': expected "
+                                "key=value",
+                                item, v);
         if (!kv && eq)
-            return fail(err, errlen,
-                        "configs: invalid --delete-config item '%s' in '%s': expected "
-                        "a config name",
-                        item, v);
+            return ctl_arg_fail(err, errlen,
+                                "configs: invalid --delete-config item '%s' in '%s': expected "
+                                "a config name",
+                                item, v);
     }
     if (len < 0)
-        return fail(err, errlen, "configs: cannot parse %s '%s' (unbalanced [ ] or item too long)",
-                    what, v);
+        return ctl_arg_fail(err, errlen,
+                            "configs: cannot parse %s '%s' (unbalanced [ ] or item too long)", what,
+                            v);
     if (!items)
-        return fail(err, errlen, "configs: %s '%s' names no config", what, v);
+        return ctl_arg_fail(err, errlen, "configs: %s '%s' names no config", what, v);
     if (*n == CTL_MAX_KV)
-        return fail(err, errlen, "too many %s options (max 64)%s", what, "");
+        return ctl_arg_fail(err, errlen, "too many %s options (max 64)%s", what, "");
     arr[(*n)++] = v;
     return 0;
 }
@@ -270,9 +273,9 @@ static int add_kv(const char **arr, int *n, const char *v, const char *what, cha
 {
     const char *eq = strchr(v, '=');
     if (!eq || eq == v)
-        return fail(err, errlen, "invalid %s '%s': expected key=value", what, v);
+        return ctl_arg_fail(err, errlen, "invalid %s '%s': expected key=value", what, v);
     if (*n == CTL_MAX_KV)
-        return fail(err, errlen, "too many %s options (max 64)%s", what, "");
+        return ctl_arg_fail(err, errlen, "too many %s options (max 64)%s", what, "");
     arr[(*n)++] = v;
     return 0;
 }
@@ -308,14 +311,16 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
     case O_EXECUTE:
     case O_DRY_RUN:
         if (a->execute != (d->id == O_EXECUTE) && a->run_mode_set)
-            return fail(err, errlen, "groups: only one of --execute, --dry-run%s%s", "", "");
+            return ctl_arg_fail(err, errlen, "groups: only one of --execute, --dry-run%s%s", "",
+                                "");
         a->execute = d->id == O_EXECUTE;
         a->run_mode_set = true;
         return 0;
     case O_ENTITY_TYPE:
         if (!in_list(v, entity_types))
-            return fail(err, errlen, "configs: invalid value '%s' for --entity-type: expected %s",
-                        v, "topics or brokers");
+            return ctl_arg_fail(err, errlen,
+                                "configs: invalid value '%s' for --entity-type: expected %s", v,
+                                "topics or brokers");
         a->entity_type = v;
         return 0;
     case O_ENTITY_NAME:
@@ -344,10 +349,11 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
         else if (rb_parse_i64(v, 0, INT64_MAX, &x) == 0)
             a->start_offset = x;
         else
-            return fail(err, errlen,
-                        "consume: invalid value '%s' for --offset: expected earliest, latest or "
-                        "a non-negative number%s",
-                        v, "");
+            return ctl_arg_fail(
+                err, errlen,
+                "consume: invalid value '%s' for --offset: expected earliest, latest or "
+                "a non-negative number%s",
+                v, "");
         return 0;
     case O_ZOOKEEPER:
         a->zookeeper = v;
@@ -384,8 +390,9 @@ static int apply_opt2(struct ctl_args *a, const struct opt_def *d, const char *v
         return rc;
     case O_FORMATTER:
         if (strcmp(v, "json") && strcmp(v, "default"))
-            return fail(err, errlen, "consume: invalid value '%s' for --formatter: expected %s", v,
-                        "default or json");
+            return ctl_arg_fail(err, errlen,
+                                "consume: invalid value '%s' for --formatter: expected %s", v,
+                                "default or json");
         a->json = strcmp(v, "json") == 0;
         return 0;
     default:
@@ -458,20 +465,22 @@ static int apply_opt(struct ctl_args *a, const struct opt_def *d, const char *v,
         break;
     case O_ACKS:
         if (!in_list(v, acks))
-            rc = fail(err, errlen, "produce: invalid value '%s' for --acks: expected %s", v,
-                      "all, -1, 1 or 0");
+            rc = ctl_arg_fail(err, errlen, "produce: invalid value '%s' for --acks: expected %s", v,
+                              "all, -1, 1 or 0");
         a->acks = v;
         break;
     case O_KEY_SEP:
         if (!*v)
-            rc = fail(err, errlen, "produce: --key-separator must not be empty%s%s", "", "");
+            rc =
+                ctl_arg_fail(err, errlen, "produce: --key-separator must not be empty%s%s", "", "");
         a->prop_key_sep = v; /* = --property parse.key=true --property key.separator=v */
         a->parse_key = true;
         break;
     case O_COMPRESSION:
         if (!in_list(v, codecs))
-            rc = fail(err, errlen, "produce: invalid value '%s' for --compression: expected %s", v,
-                      "none, gzip, snappy, lz4 or zstd");
+            rc = ctl_arg_fail(err, errlen,
+                              "produce: invalid value '%s' for --compression: expected %s", v,
+                              "none, gzip, snappy, lz4 or zstd");
         a->compression = v;
         break;
     case O_FROM_BEGINNING:
@@ -500,215 +509,6 @@ static int apply_opt(struct ctl_args *a, const struct opt_def *d, const char *v,
     return rc;
 }
 
-static int check_topics(struct ctl_args *a, char *err, size_t errlen)
-{
-    bool alter = a->action == CTL_TOPICS_ALTER;
-    if ((a->action == CTL_TOPICS_CREATE || a->action == CTL_TOPICS_DELETE || alter) && !a->topic)
-        return fail(err, errlen, "topics: %s needs --topic%s",
-                    a->action == CTL_TOPICS_CREATE ? "--create"
-                    : alter                        ? "--alter"
-                                                   : "--delete",
-                    "");
-    if (alter && a->partitions < 0)
-        return fail(err, errlen, "topics: --alter needs --partitions N (the new count)%s%s", "",
-                    "");
-    if (a->action != CTL_TOPICS_CREATE &&
-        ((a->partitions > 0 && !alter) || a->replication_factor > 0 || a->n_configs ||
-         a->if_not_exists))
-        return fail(err, errlen,
-                    "topics: --partitions, --replication-factor, --config and --if-not-exists "
-                    "go with --create (--partitions also with --alter)%s%s",
-                    "", "");
-    if (a->if_exists && a->action != CTL_TOPICS_DELETE && !alter &&
-        a->action != CTL_TOPICS_DESCRIBE)
-        return fail(err, errlen,
-                    "topics: --if-exists goes with --delete, --alter or --describe%s%s", "", "");
-    if (a->exclude_internal && a->action != CTL_TOPICS_LIST && a->action != CTL_TOPICS_DESCRIBE)
-        return fail(err, errlen, "topics: --exclude-internal goes with --list or --describe%s%s",
-                    "", "");
-    if (a->replica_assignment && !a->zookeeper && !a->etcd)
-        return fail(err, errlen, "topics: --replica-assignment goes with --zookeeper or --etcd%s%s",
-                    "", "");
-    if (a->disable_rack_aware && (a->replica_assignment || (!a->zookeeper && !a->etcd) ||
-                                  (a->action != CTL_TOPICS_CREATE && !alter)))
-        return fail(err, errlen,
-                    "topics: --disable-rack-aware goes with --create or --alter (with --zookeeper "
-                    "or --etcd, without --replica-assignment)%s%s",
-                    "", "");
-    if (a->replica_assignment && a->action != CTL_TOPICS_CREATE && !alter)
-        return fail(err, errlen, "topics: --replica-assignment goes with --create or --alter%s%s",
-                    "", "");
-    if ((a->zookeeper || a->etcd) && a->action == CTL_TOPICS_CREATE) {
-        if (a->replica_assignment && (a->partitions > 0 || a->replication_factor > 0))
-            return fail(err, errlen,
-                        "topics: --replica-assignment does not go with --partitions or "
-                        "--replication-factor%s%s",
-                        "", "");
-        if (!a->replica_assignment && (a->partitions < 0 || a->replication_factor < 0))
-            return fail(err, errlen,
-                        "topics: --create with --zookeeper or --etcd needs --partitions and "
-                        "--replication-factor (or --replica-assignment)%s%s",
-                        "", "");
-    }
-    if (a->replica_assignment) {
-        int32_t np, rf;
-        char why[256];
-        if (ctl_parse_replica_assignment(a->replica_assignment, NULL, &np, &rf, why, sizeof(why)) <
-            0)
-            return fail(err, errlen, "topics: --replica-assignment '%s': %s", a->replica_assignment,
-                        why);
-        if (alter && np != a->partitions)
-            return fail(err, errlen,
-                        "topics: --replica-assignment '%s' must list every partition of the new "
-                        "count (--partitions)%s",
-                        a->replica_assignment, "");
-    }
-    return 0;
-}
-
-/* Where the subcommand finds the cluster: --bootstrap-server or --zookeeper. */
-static int check_target(struct ctl_args *a, char *err, size_t errlen)
-{
-    const char *cmd = cmd_names[a->cmd];
-    bool zk_ok = a->cmd == CTL_CMD_TOPICS || a->cmd == CTL_CMD_CLUSTER || a->cmd == CTL_CMD_ZK ||
-                 a->cmd == CTL_CMD_LEADERS || a->cmd == CTL_CMD_REASSIGN;
-    if (a->zookeeper && !*a->zookeeper)
-        return fail(err, errlen, "%s: --zookeeper must not be empty%s", cmd, "");
-    if (a->etcd && !*a->etcd)
-        return fail(err, errlen, "%s: --etcd must not be empty%s", cmd, "");
-    if ((a->bootstrap != NULL) + (a->zookeeper != NULL) + (a->etcd != NULL) > 1)
-        return fail(err, errlen, "%s: only one of --bootstrap-server, --zookeeper, --etcd%s", cmd,
-                    "");
-    if (a->etcd_prefix && !a->etcd)
-        return fail(err, errlen, "%s: --etcd-prefix goes with --etcd%s", cmd, "");
-    if (a->etcd_prefix && strcmp(a->etcd_prefix, "/") != 0 && !ctl_zk_path_ok(a->etcd_prefix))
-        return fail(err, errlen,
-                    "%s: --etcd-prefix '%s' must be /NAME[/NAME...] (no trailing or double '/')",
-                    cmd, a->etcd_prefix);
-    if (a->cmd == CTL_CMD_LEADERS && !a->preferred)
-        return fail(err, errlen, "%s: missing --preferred (the only election there is)%s", cmd, "");
-    if ((a->cmd == CTL_CMD_ZK || a->cmd == CTL_CMD_LEADERS || a->cmd == CTL_CMD_REASSIGN) &&
-        !a->zookeeper && !a->etcd)
-        return fail(err, errlen,
-                    "%s: missing required option --zookeeper HOST:PORT[/CHROOT] (or --etcd "
-                    "URL[,URL...])%s",
-                    cmd, "");
-    if (!a->zookeeper && !a->etcd && (!a->bootstrap || !*a->bootstrap))
-        return fail(err, errlen, "%s: missing required option --bootstrap-server HOST:PORT%s", cmd,
-                    zk_ok ? " (or --zookeeper HOST:PORT[/CHROOT], or --etcd URL[,URL...])" : "");
-    if (a->zookeeper) {
-        char why[256];
-        if (ctl_zk_split_connect(a->zookeeper, NULL, 0, NULL, 0, why, sizeof(why)) < 0)
-            return fail(err, errlen, "%s: --zookeeper: %s", cmd, why);
-    }
-    return 0;
-}
-
-static int check_groups(struct ctl_args *a, char *err, size_t errlen)
-{
-    bool reset = a->action == CTL_GROUPS_RESET_OFFSETS;
-    if (a->group && !*a->group)
-        return fail(err, errlen, "groups: --group must not be empty%s%s", "", "");
-    if (a->action != CTL_TOPICS_LIST && !a->group)
-        return fail(err, errlen, "groups: %s needs --group%s",
-                    reset                              ? "--reset-offsets"
-                    : a->action == CTL_TOPICS_DESCRIBE ? "--describe"
-                                                       : "--delete",
-                    "");
-    if (a->action == CTL_TOPICS_LIST && a->group)
-        return fail(err, errlen, "groups: --group does not go with --list%s%s", "", "");
-    if (reset && !a->topic)
-        return fail(err, errlen, "groups: --reset-offsets needs --topic%s%s", "", "");
-    if (reset && a->reset_to == CTL_RESET_NONE)
-        return fail(err, errlen,
-                    "groups: --reset-offsets needs one of --to-earliest, --to-latest, "
-                    "--to-offset N%s%s",
-                    "", "");
-    if (!reset && (a->topic || a->reset_to != CTL_RESET_NONE || a->run_mode_set))
-        return fail(err, errlen,
-                    "groups: --topic, --to-earliest, --to-latest, --to-offset, --execute and "
-                    "--dry-run go with --reset-offsets%s%s",
-                    "", "");
-    return 0;
-}
-
-static int check_configs(struct ctl_args *a, char *err, size_t errlen)
-{
-    bool alter = a->action == CTL_TOPICS_ALTER;
-    if (!a->entity_type)
-        return fail(err, errlen,
-                    "configs: missing required option --entity-type topics|brokers%s%s", "", "");
-    if (a->entity_default && strcmp(a->entity_type, "brokers") != 0)
-        return fail(err, errlen, "configs: --entity-default goes with --entity-type brokers%s%s",
-                    "", "");
-    if (a->entity_default && a->entity_name)
-        return fail(err, errlen, "configs: only one of --entity-name, --entity-default%s%s", "",
-                    "");
-    if (a->entity_default)
-        a->entity_name = ""; /* the cluster-wide default broker resource */
-    else if (!a->entity_name || !*a->entity_name)
-        return fail(err, errlen, "configs: missing required option --entity-name NAME%s%s", "", "");
-    else if (strcmp(a->entity_type, "brokers") == 0) {
-        int64_t id;
-        if (rb_parse_i64(a->entity_name, 0, INT32_MAX, &id) < 0)
-            return fail(err, errlen, "configs: --entity-name '%s' is not a broker id (a number)%s",
-                        a->entity_name, "");
-    }
-    if (alter && !a->n_add_configs && !a->n_delete_configs)
-        return fail(err, errlen, "configs: --alter needs --add-config and/or --delete-config%s%s",
-                    "", "");
-    if (!alter && (a->n_add_configs || a->n_delete_configs))
-        return fail(err, errlen, "configs: --add-config and --delete-config go with --alter%s%s",
-                    "", "");
-    if (a->all && alter)
-        return fail(err, errlen, "configs: --all goes with --describe%s%s", "", "");
-    return 0;
-}
-
-/* Cross-option rules, once every option is read. */
-static int check_args(struct ctl_args *a, char *err, size_t errlen)
-{
-    const char *cmd = cmd_names[a->cmd];
-    int rc = check_target(a, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (a->cmd == CTL_CMD_CLUSTER)
-        return 0;
-    if (a->cmd == CTL_CMD_ZK) {
-        if (a->zk_path && !ctl_zk_path_ok(a->zk_path))
-            return fail(err, errlen,
-                        "zk: PATH '%s' must be absolute, without a trailing or double '/'%s",
-                        a->zk_path, "");
-        return 0;
-    }
-    if (a->topic && !*a->topic)
-        return fail(err, errlen, "%s: --topic must not be empty%s", cmd, "");
-    if (a->cmd == CTL_CMD_LEADERS)
-        return 0; /* --preferred and the quorum checked with the target */
-    if (a->cmd == CTL_CMD_REASSIGN) {
-        if (!a->reassign_file || !*a->reassign_file)
-            return fail(err, errlen,
-                        "%s: missing required option --reassignment-json-file FILE (- for "
-                        "stdin)%s",
-                        cmd, "");
-        if (a->verify && a->execute)
-            return fail(err, errlen, "%s: --execute and --verify are exclusive%s", cmd, "");
-        return 0;
-    }
-    if (a->cmd == CTL_CMD_PRODUCE || a->cmd == CTL_CMD_CONSUME) {
-        if (!a->topic)
-            return fail(err, errlen, "%s: missing required option --topic%s", cmd, "");
-        return ctl_check_console(a, err, errlen);
-    }
-    if (a->action == CTL_TOPICS_NONE)
-        return fail(err, errlen, "%s: one of %s is required", cmd, action_names(a->cmd));
-    if (a->cmd == CTL_CMD_GROUPS)
-        return check_groups(a, err, errlen);
-    if (a->cmd == CTL_CMD_CONFIGS)
-        return check_configs(a, err, errlen);
-    return check_topics(a, err, errlen);
-}
-
 static enum ctl_cmd find_cmd(const char *s)
 {
     for (int i = 1; i < (int)(sizeof(cmd_names) / sizeof(cmd_names[0])); i++)
@@ -732,10 +532,11 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     a->max_nodes = 1000;
     a->max_data = 300;
     if (argc < 2)
-        return fail(err, errlen,
-                    "missing command (topics, produce, consume, groups, configs, cluster or "
-                    "zk)%s%s",
-                    "", "");
+        return ctl_arg_fail(
+            err, errlen,
+            "missing command (topics, produce, consume, groups, configs, cluster or "
+            "zk)%s%s",
+            "", "");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         a->help = true;
@@ -743,15 +544,17 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     }
     a->cmd = find_cmd(argv[1]);
     if (a->cmd == CTL_CMD_NONE)
-        return fail(err, errlen,
-                    "unknown command '%s' (commands: topics, produce, consume, groups, configs, "
-                    "cluster, zk)%s",
-                    argv[1], "");
+        return ctl_arg_fail(
+            err, errlen,
+            "unknown command '%s' (commands: topics, produce, consume, groups, configs, "
+            "cluster, zk)%s",
+            argv[1], "");
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '='), *v = NULL;
         if (a->cmd == CTL_CMD_ZK && arg[0] != '-') { /* zk [PATH] */
             if (a->zk_path)
-                return fail(err, errlen, "zk: only one PATH ('%s', then '%s')", a->zk_path, arg);
+                return ctl_arg_fail(err, errlen, "zk: only one PATH ('%s', then '%s')", a->zk_path,
+                                    arg);
             a->zk_path = arg;
             continue;
         }
@@ -762,16 +565,18 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
                 (opts[k].cmds & (1u << a->cmd)))
                 d = &opts[k];
         if (!d)
-            return fail(err, errlen, "%s: unknown option '%s' (see --help)", cmd_names[a->cmd],
-                        arg);
+            return ctl_arg_fail(err, errlen, "%s: unknown option '%s' (see --help)",
+                                cmd_names[a->cmd], arg);
         if (d->has_value && nl < strlen(arg)) {
             v = arg + nl + 1;
         } else if (d->has_value) {
             if (i + 1 >= argc)
-                return fail(err, errlen, "%s: option %s needs a value", cmd_names[a->cmd], d->name);
+                return ctl_arg_fail(err, errlen, "%s: option %s needs a value", cmd_names[a->cmd],
+                                    d->name);
             v = argv[++i];
         } else if (nl < strlen(arg)) {
-            return fail(err, errlen, "%s: option %s takes no value", cmd_names[a->cmd], d->name);
+            return ctl_arg_fail(err, errlen, "%s: option %s takes no value", cmd_names[a->cmd],
+                                d->name);
         }
         int rc = apply_opt(a, d, v, err, errlen);
         if (rc < 0)
@@ -779,5 +584,5 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t 
     }
     if (a->timeout_ms == -2)
         a->timeout_ms = a->cmd == CTL_CMD_CONSUME ? -1 : 30000;
-    return a->help ? 0 : check_args(a, err, errlen);
+    return a->help ? 0 : ctl_check_args(a, err, errlen);
 }

@@ -4,6 +4,7 @@
  * because tools/ is not part of the broker library.
  */
 #include "tools/ringctl_args.c"
+#include "tools/ringctl_args_check.c"
 #include "tools/ringctl_props.c"
 #include "tools/ringctl_usage.c"
 #include "tools/ringctl_zkfmt.c"

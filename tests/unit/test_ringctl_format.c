@@ -5,6 +5,7 @@
  * tools/ is not part of the broker library, so the sources are compiled in here.
  */
 #include "tools/ringctl_args.c"
+#include "tools/ringctl_args_check.c"
 #include "tools/ringctl_format.c"
 #include "tools/ringctl_props.c"
 #include "tools/ringctl_usage.c"

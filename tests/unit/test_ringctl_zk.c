@@ -7,6 +7,7 @@
  * the broker library.
  */
 #include "tools/ringctl_args.c"
+#include "tools/ringctl_args_check.c"
 #include "tools/ringctl_props.c"
 #include "tools/ringctl_zkfmt.c"
 
