@@ -258,11 +258,19 @@ static int selftest(long budget, const char *root)
         long s;
         char why[256] = "";
         bool cl = d == RB_DEFECT_NO_LEADER_LEASE || d == RB_DEFECT_UNFENCED_CONTROLLER;
-        for (s = 1; s <= budget; s++)
-            if (cl ? sim_cluster_run((uint64_t)s, why, sizeof(why))
-                   : run_seed((uint64_t)s, root, false, why, sizeof(why)))
+        bool rp = d == RB_DEFECT_HW_ANY_FOLLOWER || d == RB_DEFECT_NO_TRUNCATE;
+        for (s = 1; s <= budget; s++) {
+            uint64_t fp, acked;
+            if (rp   ? sim_repl_seed((uint64_t)s, root, why, sizeof(why), &fp, &acked)
+                : cl ? sim_cluster_run((uint64_t)s, why, sizeof(why))
+                     : run_seed((uint64_t)s, root, false, why, sizeof(why)))
                 break;
-        if (s <= budget && cl)
+        }
+        if (s <= budget && rp)
+            printf("sim-selftest: %-20s caught by seed %ld (%s): build/simdef/sim/ringsim "
+                   "--repl --defect %s --seed %ld --verbose\n",
+                   rb_defect_names[d], s, why, rb_defect_names[d], s);
+        else if (s <= budget && cl)
             printf("sim-selftest: %-20s caught by seed %ld (%s): build/simdef/sim/ringsim "
                    "--cluster --defect %s --seed %ld --verbose\n",
                    rb_defect_names[d], s, why, rb_defect_names[d], s);
