@@ -286,6 +286,11 @@ static void on_fetch(struct sbroker *b, const struct msg *m)
     r.diverged = rd.diverged;
     r.div_epoch = rd.diverging_epoch;
     r.div_end = rd.diverging_end_offset;
+    if (sim_verbose >= 3)
+        SIM_LOG("broker %d: fetch from %d at %lld (epoch %d, last %d): err %d diverged %d (%d, "
+                "%lld) hw %lld, %u bytes",
+                b->id, m->from, (long long)m->offset, m->cur_epoch, m->last_epoch, r.err,
+                r.diverged, r.div_epoch, (long long)r.div_end, (long long)r.hw, r.len);
     send_msg(&r);
 }
 
@@ -534,7 +539,9 @@ void sr_fp(uint64_t v)
 
 static void broker_step(struct sbroker *b)
 {
-    if (b->st == B_DOWN && sim_now_ns >= b->until_ns)
+    /* a restart registers once the old session expired (Kafka 2.8 on ZooKeeper): the
+     * controller sees every crash as a failure */
+    if (b->st == B_DOWN && sim_now_ns >= b->until_ns && b->sess_lost)
         broker_start(b);
     if (b->st == B_PAUSED && sim_now_ns >= b->until_ns) {
         b->st = B_UP;

@@ -83,6 +83,7 @@ static void prod_answer(struct prod *p)
 {
     struct send *x = p->s;
     if (x->answered) {
+        int16_t err = x->err;
         p->s = NULL;
         if (appended(x->err))
             sr_check_leader_append(x->broker, x->epoch);
@@ -95,7 +96,7 @@ static void prod_answer(struct prod *p)
                 p->target = -1; /* metadata again */
             free(x);
         }
-        p->next_ns = sim_now_ns + (int64_t)sim_below(20) * MS;
+        p->next_ns = sim_now_ns + (int64_t)(err ? 50 + sim_below(100) : sim_below(20)) * MS;
     } else if (!sr_broker_alive(x->broker, x->gen)) {
         p->s = NULL; /* crashed: left with its lifetime, never answered */
         p->target = -1;
