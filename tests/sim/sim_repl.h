@@ -17,6 +17,8 @@
 
 #define SR_BROKERS 3
 #define SR_TOPIC   "r"
+/* The idempotent producer's id (sim_repl_clients.c). */
+#define SR_IDEM_PID 4242
 
 /* One lifetime of a broker: a shard without a ring, its part/ table over the
  * simulated disk (storage/disk_sim.h) holding partition "r"-0. A crash leaves the

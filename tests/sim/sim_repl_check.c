@@ -10,7 +10,9 @@
  *   acks        an acknowledged batch (acks=all) is in the committed log at its
  *               offset when acknowledged, and in every broker's log at the end;
  *   consumers   a consumer's fetch returns only committed batches;
- *   epochs      one broker appends as leader in a given leader epoch.
+ *   epochs      one broker appends as leader in a given leader epoch;
+ *   idempotence the idempotent producer's batches follow each other in the
+ *               committed log sequence by sequence: none twice, none skipped.
  * Owns: the committed log (batch descriptors, not bytes), the acknowledgement list.
  */
 #include "core/endian.h"
@@ -43,6 +45,7 @@ static int n_acks, cap_acks;
 static int32_t epoch_leader[MAX_EPOCHS];
 
 static uint8_t rbuf[1 << 20];
+static int64_t idem_next; /* the next sequence of SR_IDEM_PID in the committed log */
 
 void sr_check_reset(void)
 {
@@ -52,6 +55,7 @@ void sr_check_reset(void)
     acks = NULL;
     n_ref = cap_ref = n_acks = cap_acks = 0;
     ref_end = 0;
+    idem_next = 0;
     memset(epoch_leader, 0, sizeof(epoch_leader));
 }
 
@@ -138,6 +142,15 @@ static void on_batch(void *arg, const uint8_t *b, uint32_t bytes, int64_t base)
     }
     ref[n_ref++] = c;
     ref_end = c.last + 1;
+    if ((int64_t)rb_get_be64(b + 43) == SR_IDEM_PID) {
+        int64_t seq = (int32_t)rb_get_be32(b + 53);
+        if (seq != idem_next)
+            sim_fail("broker %d: committed batch at %lld holds producer %d's sequence %lld, "
+                     "%lld expected (%s)",
+                     w->id, (long long)base, SR_IDEM_PID, (long long)seq, (long long)idem_next,
+                     seq < idem_next ? "a duplicate" : "a gap");
+        idem_next = seq + (c.last - c.base) + 1;
+    }
 }
 
 uint32_t sr_read_log(struct sr_inc *inc, int64_t from, int64_t upto, uint8_t *buf, uint32_t cap)

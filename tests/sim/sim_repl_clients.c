@@ -4,7 +4,11 @@
  * their metadata names, a produce timeout of 3 s; a retry is a new batch, so an
  * acknowledgement names exactly one batch) appending through part/'s produce path
  * (rb_part_append: min.insync.replicas, the ISR waiters), and a consumer reading
- * from the leader below its high watermark.
+ * from the leader below its high watermark. The first producer is idempotent: it
+ * sends the same batch (producer id, sequence) until it is acknowledged, through
+ * failovers, so the producer state a follower kept decides; it must never get
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, and the committed log holds each sequence once
+ * (sim_repl_check.c).
  *
  * Owns: the producers' batches in flight (heap: a batch whose broker paused is
  * abandoned and freed by its late answer; one whose broker crashed is left with
@@ -35,6 +39,10 @@ struct send {
 };
 
 struct prod {
+    bool idem;
+    uint32_t cur_len; /* idempotent: the batch until it is acknowledged */
+    int cur_count;
+    uint8_t cur[8192];
     uint32_t seq;
     int32_t target;
     int64_t next_ns;
@@ -57,6 +65,7 @@ void clients_reset(void)
     memset(prods, 0, sizeof(prods));
     for (int i = 0; i < N_PROD; i++)
         prods[i].target = -1;
+    prods[0].idem = true;
     n_acked = 0;
     memset(&cons, 0, sizeof(cons));
 }
@@ -88,6 +97,14 @@ static void prod_answer(struct prod *p)
         if (appended(x->err))
             sr_check_leader_append(x->broker, x->epoch);
         sr_fp(0x600 + (uint64_t)x->err * 7 + (uint64_t)x->a.base_offset);
+        if (err == RB_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER)
+            sim_fail("broker %d: the idempotent producer's retry (sequence %u) got "
+                     "OUT_OF_ORDER_SEQUENCE_NUMBER",
+                     x->broker, p->seq);
+        if (!err && p->idem) {
+            p->seq += (uint32_t)p->cur_count;
+            p->cur_len = 0;
+        }
         if (!x->err && n_acked < MAX_TAKEN) {
             acked[n_acked++] = x;
         } else {
@@ -120,10 +137,21 @@ static void prod_send(int idx, struct prod *p)
     }
     struct send *x = calloc(1, sizeof(*x));
     RB_ASSERT(x);
-    int count = 1 + (int)sim_below(5);
-    x->len = (uint32_t)sim_batch_build(x->buf, sizeof(x->buf), (uint32_t)(idx + 1), p->seq, count,
-                                       -1, 0, 0);
-    p->seq += (uint32_t)count;
+    if (p->idem && p->cur_len) { /* the same batch again */
+        memcpy(x->buf, p->cur, p->cur_len);
+        x->len = p->cur_len;
+    } else {
+        int count = 1 + (int)sim_below(5);
+        x->len = (uint32_t)sim_batch_build(x->buf, sizeof(x->buf), (uint32_t)(idx + 1), p->seq,
+                                           count, p->idem ? SR_IDEM_PID : -1, 0, (int32_t)p->seq);
+        if (p->idem) {
+            memcpy(p->cur, x->buf, x->len);
+            p->cur_len = x->len;
+            p->cur_count = count;
+        } else {
+            p->seq += (uint32_t)count;
+        }
+    }
     struct rb_part_key k = sr_key();
     struct rb_part_follow_pos pos;
     RB_ASSERT(rb_part_follow_pos(inc->ps, &k, &pos) == 0);
