@@ -53,7 +53,9 @@ void sr_read_part(struct sr_inc *inc, struct rb_part_read *rd, int32_t replica_i
                   int32_t cur_epoch, int32_t last_epoch, uint8_t **out, uint32_t *len);
 /* Mix an event into the run's fingerprint (the replay check). */
 void sr_fp(uint64_t v);
-/* One seed in a forked child; 0 when every invariant held. */
+/* One seed in this process (sim_repl.c); 0 when every invariant held. */
+int sr_run(uint64_t seed, const char *root, char *why, size_t whylen, uint64_t *fp);
+/* One seed in a forked child (sim_repl_run.c); 0 when every invariant held. */
 int sim_repl_seed(uint64_t seed, const char *root, char *why, size_t whylen, uint64_t *fp,
                   uint64_t *acked);
 
