@@ -79,18 +79,25 @@ static struct cbatch describe(const uint8_t *b, uint32_t bytes, int64_t base)
     return c;
 }
 
-/* The committed batch starting at base, or NULL. */
-static const struct cbatch *find(int64_t base)
+/* The index of the first committed batch ending at or after off (n_ref: none). */
+static int first_ending_from(int64_t off)
 {
     int lo = 0, hi = n_ref;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (ref[mid].base < base)
+        if (ref[mid].last < off)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < n_ref && ref[lo].base == base ? &ref[lo] : NULL;
+    return lo;
+}
+
+/* The committed batch starting at base, or NULL. */
+static const struct cbatch *find(int64_t base)
+{
+    int i = first_ending_from(base);
+    return i < n_ref && ref[i].base == base ? &ref[i] : NULL;
 }
 
 static bool same(const struct cbatch *a, const struct cbatch *b)
@@ -201,15 +208,8 @@ void sr_check_broker(int32_t id, struct sr_inc *inc, bool full)
     /* start at a batch boundary: the committed batch holding checked_upto */
     int64_t from = inc->checked_upto;
     if (from > fp.log_start) {
-        int lo = 0, hi = n_ref;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (ref[mid].last < from)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        from = lo < n_ref ? ref[lo].base : ref_end;
+        int i = first_ending_from(from);
+        from = i < n_ref ? ref[i].base : ref_end;
         if (from > inc->checked_upto)
             from = fp.log_start;
     }
