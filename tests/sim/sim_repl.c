@@ -67,7 +67,7 @@ static struct {
 } Q;
 
 static struct {
-    uint32_t drop_ppm, late_ppm, fault_ppm;
+    uint32_t drop_ppm, late_ppm, fault_ppm, poll_ppm;
     int64_t late_max_ms, lag_ms;
 } cfg;
 
@@ -227,23 +227,36 @@ static bool may_lead(const struct sbroker *b)
 
 /* ---- the leader's answer to a fetch (net/h_fetch.c's part) ---- */
 
+static void poll_answered(const struct sr_poll_ctx *c, const struct rb_part_read *rd,
+                          uint8_t *bytes, uint32_t len)
+{
+    struct msg r = {.from = c->leader,
+                    .to = c->follower,
+                    .gen = c->gen,
+                    .kind = M_RESP,
+                    .corr = c->corr,
+                    .bytes = bytes,
+                    .len = len,
+                    .err = rd->it.error,
+                    .hw = rd->high_watermark,
+                    .log_start = rd->log_start_offset,
+                    .diverged = rd->diverged,
+                    .div_epoch = rd->diverging_epoch,
+                    .div_end = rd->diverging_end_offset};
+    if (sim_verbose >= 3)
+        SIM_LOG("broker %d: fetch from %d at %lld: err %d diverged %d (%d, %lld) hw %lld, %u "
+                "bytes",
+                c->leader, c->follower, (long long)rd->offset, r.err, r.diverged, r.div_epoch,
+                (long long)r.div_end, (long long)r.hw, r.len);
+    send_msg(&r);
+}
+
 static void on_fetch(struct sbroker *b, const struct msg *m)
 {
-    struct rb_part_read rd;
-    struct msg r = {.from = b->id, .to = m->from, .gen = m->gen, .kind = M_RESP, .corr = m->corr};
-    sr_read_part(b->inc, &rd, m->from, m->offset, m->cur_epoch, m->last_epoch, &r.bytes, &r.len);
-    r.err = rd.it.error;
-    r.hw = rd.high_watermark;
-    r.log_start = rd.log_start_offset;
-    r.diverged = rd.diverged;
-    r.div_epoch = rd.diverging_epoch;
-    r.div_end = rd.diverging_end_offset;
-    if (sim_verbose >= 3)
-        SIM_LOG("broker %d: fetch from %d at %lld (epoch %d, last %d): err %d diverged %d (%d, "
-                "%lld) hw %lld, %u bytes",
-                b->id, m->from, (long long)m->offset, m->cur_epoch, m->last_epoch, r.err,
-                r.diverged, r.div_epoch, (long long)r.div_end, (long long)r.hw, r.len);
-    send_msg(&r);
+    struct sr_poll_ctx c = {.leader = b->id, .follower = m->from, .corr = m->corr, .gen = m->gen};
+    int64_t wait = sim_chance(cfg.poll_ppm) ? 1 + (int64_t)sim_below(500) : 0;
+    b->inc->shard.now_ms = now_ms();
+    sr_read_poll(b->inc, m->from, m->offset, m->cur_epoch, m->last_epoch, wait, poll_answered, &c);
 }
 
 /* ---- the follower's fetch loop (net/replica_fetch.c's rules) ---- */
@@ -625,6 +638,7 @@ int sr_run(uint64_t seed, const char *root, char *why, size_t whylen, uint64_t *
     cfg.late_max_ms = 20 + (int64_t)sim_below(1000);
     cfg.fault_ppm = 2000 + (uint32_t)sim_below(8000);
     cfg.lag_ms = 1000 + (int64_t)sim_below(3000);
+    cfg.poll_ppm = (uint32_t)sim_below(1000001); /* replica fetches that long-poll */
     Q.leader = 1;
     Q.epoch = 0;
     Q.version = 0;

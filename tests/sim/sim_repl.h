@@ -51,6 +51,19 @@ int32_t sr_quorum_leader(void);
  * (malloc'd, *len of them). */
 void sr_read_part(struct sr_inc *inc, struct rb_part_read *rd, int32_t replica_id, int64_t offset,
                   int32_t cur_epoch, int32_t last_epoch, uint8_t **out, uint32_t *len);
+/* Who asked for a long poll (the answer goes back to them). */
+struct sr_poll_ctx {
+    int32_t leader, follower, corr;
+    int gen;
+};
+typedef void (*sr_poll_fn)(const struct sr_poll_ctx *ctx, const struct rb_part_read *rd,
+                           uint8_t *bytes, uint32_t len);
+/* A follower's fetch on inc parked up to wait_ms for a byte (0: answered at
+ * once); fn gets the answer and the bytes (malloc'd) when it comes, maybe inside
+ * this call, never when the broker crashed first. */
+void sr_read_poll(struct sr_inc *inc, int32_t replica_id, int64_t offset, int32_t cur_epoch,
+                  int32_t last_epoch, int64_t wait_ms, sr_poll_fn fn,
+                  const struct sr_poll_ctx *ctx);
 /* Mix an event into the run's fingerprint (the replay check). */
 void sr_fp(uint64_t v);
 /* One seed in this process (sim_repl.c); 0 when every invariant held. */

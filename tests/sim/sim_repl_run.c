@@ -1,8 +1,9 @@
 /*
  * tests/sim/sim_repl_run.c - sim(repl)'s seed runner (each seed in a forked
  * child: a crashed broker lifetime is left as it was, never freed, and the child
- * exits without teardown) and the part/ read both its leader side (a replica
- * fetch, as net/h_fetch.c asks part/read.c) and its consumer use.
+ * exits without teardown) and the part/ reads: a follower's fetch on the leader
+ * as net/h_fetch.c asks part/read.c (a long poll: parked until data is written
+ * or its deadline) and a consumer's (answered at once).
  */
 #include "core/rb.h"
 #include "tests/sim/sim.h"
@@ -14,6 +15,40 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static void fill(struct rb_part_read *rd, struct rb_part_read_set *set, int32_t replica_id,
+                 int64_t offset, int32_t cur_epoch, int32_t last_epoch)
+{
+    memset(rd, 0, sizeof(*rd));
+    memset(set, 0, sizeof(*set));
+    rd->it.key = sr_key();
+    rd->offset = offset;
+    rd->max_bytes = (int32_t)(1024 + sim_below(32768));
+    rd->replica = replica_id >= 0;
+    rd->replica_id = replica_id;
+    rd->check_epoch = replica_id >= 0;
+    rd->current_leader_epoch = cur_epoch;
+    rd->last_fetched_epoch = last_epoch;
+    set->n = 1;
+    set->max_bytes = rd->max_bytes;
+}
+
+/* The bytes of an answered read (a descriptor's, then memory) into *out. */
+static void copy_out(struct rb_part_read *rd, uint8_t **out, uint32_t *len)
+{
+    *len = rd->data.len;
+    *out = NULL;
+    if (rd->data.len) {
+        *out = malloc(rd->data.len);
+        RB_ASSERT(*out);
+        uint32_t fl = rd->data.file_len;
+        if (fl)
+            RB_ASSERT(pread(rd->data.file_fd, *out, fl, (off_t)rd->data.file_pos) == (ssize_t)fl);
+        if (rd->data.len > fl)
+            memcpy(*out + fl, rd->data.mem, rd->data.len - fl);
+    }
+    rb_part_data_clear(&rd->data);
+}
 
 static void read_done(struct rb_shard *s, struct rb_part_read_set *set, void *arg)
 {
@@ -28,37 +63,54 @@ void sr_read_part(struct sr_inc *inc, struct rb_part_read *rd, int32_t replica_i
     struct rb_part_read *items[1] = {rd};
     struct rb_part_read_set set;
     int calls = 0;
-    memset(rd, 0, sizeof(*rd));
-    memset(&set, 0, sizeof(set));
-    rd->it.key = sr_key();
-    rd->offset = offset;
-    rd->max_bytes = (int32_t)(1024 + sim_below(32768));
-    rd->replica = replica_id >= 0;
-    rd->replica_id = replica_id;
-    rd->check_epoch = replica_id >= 0;
-    rd->current_leader_epoch = cur_epoch;
-    rd->last_fetched_epoch = last_epoch;
+    fill(rd, &set, replica_id, offset, cur_epoch, last_epoch);
     set.items = items;
-    set.n = 1;
     set.deadline_ms = inc->shard.now_ms;
     set.min_bytes = 0;
-    set.max_bytes = rd->max_bytes;
     set.done = read_done;
     set.done_arg = &calls;
     rb_part_read_start(inc->ps, &set);
     RB_ASSERT(calls == 1);
-    *len = rd->data.len;
-    *out = NULL;
-    if (rd->data.len) {
-        *out = malloc(rd->data.len);
-        RB_ASSERT(*out);
-        uint32_t fl = rd->data.file_len;
-        if (fl)
-            RB_ASSERT(pread(rd->data.file_fd, *out, fl, (off_t)rd->data.file_pos) == (ssize_t)fl);
-        if (rd->data.len > fl)
-            memcpy(*out + fl, rd->data.mem, rd->data.len - fl);
-    }
-    rb_part_data_clear(&rd->data);
+    copy_out(rd, out, len);
+}
+
+/* A long poll parked on the leader: heap, freed when answered (never, when its
+ * broker crashed first). */
+struct poll {
+    struct rb_part_read rd;
+    struct rb_part_read *items[1];
+    struct rb_part_read_set set;
+    sr_poll_fn fn;
+    struct sr_poll_ctx ctx;
+};
+
+static void poll_done(struct rb_shard *s, struct rb_part_read_set *set, void *arg)
+{
+    (void)s;
+    (void)set;
+    struct poll *q = arg;
+    uint8_t *out;
+    uint32_t len;
+    copy_out(&q->rd, &out, &len);
+    q->fn(&q->ctx, &q->rd, out, len);
+    free(q);
+}
+
+void sr_read_poll(struct sr_inc *inc, int32_t replica_id, int64_t offset, int32_t cur_epoch,
+                  int32_t last_epoch, int64_t wait_ms, sr_poll_fn fn, const struct sr_poll_ctx *ctx)
+{
+    struct poll *q = calloc(1, sizeof(*q));
+    RB_ASSERT(q);
+    fill(&q->rd, &q->set, replica_id, offset, cur_epoch, last_epoch);
+    q->items[0] = &q->rd;
+    q->set.items = q->items;
+    q->set.deadline_ms = inc->shard.now_ms + wait_ms;
+    q->set.min_bytes = wait_ms > 0 ? 1 : 0;
+    q->set.done = poll_done;
+    q->set.done_arg = q;
+    q->fn = fn;
+    q->ctx = *ctx;
+    rb_part_read_start(inc->ps, &q->set);
 }
 
 struct sr_result {
