@@ -659,7 +659,7 @@ int sr_run(uint64_t seed, const char *root, char *why, size_t whylen, uint64_t *
         step(false);
     if (!sim_failures)
         check_end();
-    snprintf(why, whylen, "%s", sim_failures ? "an invariant of replication (see above)" : "");
+    snprintf(why, whylen, "%s", sim_failures ? sim_first_failure : "");
     *fp = fingerprint;
     return sim_failures ? 1 : 0;
 }
