@@ -10,7 +10,8 @@
  * producers and a consumer. Faults from the seed: links cut between brokers,
  * messages dropped, delayed and reordered, brokers killed (page cache kept) or
  * losing power (unsynced writes lost) at any step and restarted, paused past
- * their session, cut off from the quorum. Invariants: sim_repl_check.c.
+ * their session, cut off from the quorum, a disk full for a moment (fallocate
+ * ENOSPC). Invariants: sim_repl_check.c.
  *
  * Owns: the brokers' lifetimes, the links (a message queue ordered by due time),
  * the partition state (Q), the follower's fetch loop (net/replica_fetch.c's rules)
@@ -532,7 +533,13 @@ static void fault_step(void)
         return;
     struct sbroker *b = &br[sim_below(SR_BROKERS)];
     int64_t len = (int64_t)(300 + sim_below(2 * SESSION_MS)) * MS;
-    switch (sim_below(7)) {
+    switch (sim_below(8)) {
+    case 7: /* a full disk for a moment: the next fallocates fail (retriable) */
+        if (b->inc) {
+            rb_disk_sim_fail_fallocate(b->inc->disk, 1 + (unsigned)sim_below(3), ENOSPC);
+            SIM_LOG("broker %d: disk full", b->id);
+        }
+        break;
     case 0:
         broker_crash(b, false);
         break;
