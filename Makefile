@@ -86,6 +86,7 @@ $(SIM_BIN): $(SIM_SRCS:%.c=$(OUT)/obj/%.o) $(BROKER_OBJS) $(LIB_A)
 sim: $(SIM_BIN)
 	@$(SIM_BIN) --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
 	@$(SIM_BIN) --cluster --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
+	@$(SIM_BIN) --repl --seeds $(SEEDS) $(if $(SEED),--seed $(SEED))
 
 # The simulator built against planted defects (core/defect.h, MODE=simdef in
 # build/simdef/): each must be caught by some seed of 1..SIM_BUDGET.

@@ -14,4 +14,6 @@ const char *const rb_defect_names[RB_DEFECT_COUNT] = {
     "FLUSH_AFTER_ROLL",
     "NO_LEADER_LEASE",
     "UNFENCED_CONTROLLER",
+    "HW_ANY_FOLLOWER",
+    "NO_TRUNCATE",
 };

@@ -21,6 +21,9 @@ enum rb_defect {
                                       new segment's positions (the bug the simulator found) */
     RB_DEFECT_NO_LEADER_LEASE,     /* coord/cluster.c: the leader lease never runs out */
     RB_DEFECT_UNFENCED_CONTROLLER, /* coord/controller.c: writes skip the epoch check */
+    RB_DEFECT_HW_ANY_FOLLOWER,     /* part/isr.c: one follower's position, in the ISR or not,
+                                      moves the high watermark */
+    RB_DEFECT_NO_TRUNCATE,         /* part/epoch.c: a diverged follower keeps its log */
     RB_DEFECT_COUNT
 };
 

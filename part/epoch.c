@@ -15,6 +15,7 @@
  */
 #include "part/part_int.h"
 
+#include "core/defect.h"
 #include "core/logging.h"
 #include "storage/producer_state.h"
 
@@ -148,7 +149,11 @@ int rb_part_diverged(struct rb_part_shard *ps, const struct rb_part_key *k, int3
             target = RB_MIN(leader_end, my_end);
         }
     }
-    int err = target < leo ? rb_part_truncate_to(ps, k, target) : 0;
+    int err = 0;
+    if (target < leo && !RB_DEFECT(NO_TRUNCATE))
+        err = rb_part_truncate_to(ps, k, target);
+    else if (target >= leo) /* an epoch we led without a batch goes (Kafka's truncateTo) */
+        err = rb_log_truncate_to(p->log, leo);
     if (err)
         return err;
     *fetch_from = rb_log_end_offset(p->log);

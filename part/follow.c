@@ -105,7 +105,9 @@ int rb_part_append_replica(struct rb_part_shard *ps, const struct rb_part_key *k
     }
     if (*appended)
         rb_part_mark_dirty(p);
-    if (leader_hw >= 0 && p->repl)
+    /* not over a log that diverged from the leader's: its HW would cover batches
+     * the leader does not have */
+    if (leader_hw >= 0 && p->repl && r != -EILSEQ)
         (void)rb_part_follower_hw(ps, k, leader_hw);
     return r;
 }

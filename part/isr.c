@@ -25,6 +25,7 @@
  */
 #include "part/part_int.h"
 
+#include "core/defect.h"
 #include "core/logging.h"
 
 #include <stdlib.h>
@@ -62,6 +63,13 @@ static int64_t isr_min(const struct rb_part *p)
 {
     const struct rb_part_repl *r = p->repl;
     int64_t m = rb_log_written_end(p->log);
+    if (RB_DEFECT(HW_ANY_FOLLOWER)) { /* planted: the furthest follower decides */
+        int64_t best = -1;
+        for (int i = 0; i < r->n; i++)
+            if (i != r->self && r->leo[i] > best)
+                best = r->leo[i];
+        return best < m ? best : m;
+    }
     for (int i = 0; i < r->n; i++) {
         if (i == r->self || !(r->in_isr[i] || i == r->pending))
             continue;

@@ -276,7 +276,8 @@ void rb_log_epoch_end_offset(const struct rb_log *log, int32_t epoch, int32_t *e
 
 /* storage/log_trunc.c - cut the log's end (a follower diverging from its new
  * leader): everything from the batch holding offset on is removed (the log end
- * becomes that batch's base; offset at or above the log end: nothing to do), with
+ * becomes that batch's base; offset at or above the log end: only epochs begun at
+ * the log end without a batch go, as Kafka's truncateTo), with
  * later segments, index entries and epochs, durably, before it returns. Blocking
  * (a few unlinks, an ftruncate and fsyncs). Requires everything appended to be
  * written and no flush or segment work in flight: -EAGAIN otherwise (flush, then

@@ -72,7 +72,11 @@ int rb_log_epochs_load(struct rb_log *log, bool clean)
         return 0;
     int err = rb_epoch_cache_read(&log->epochs, log->dir);
     int from = 0;
-    if (err == 0 && !clean && log->epochs.n > 0) {
+    if (err == 0 && !clean && log->epochs.n == 0) {
+        /* an empty file after a crash (written by a truncation to an empty cache,
+         * say) says nothing about the batches appended since: walk them all */
+        from = 0;
+    } else if (err == 0 && !clean) {
         int64_t latest;
         (void)rb_epoch_cache_latest(&log->epochs, &latest);
         /* the checkpoint report writes this file before the recovery point it

@@ -178,7 +178,9 @@ static void grow_start(struct rb_log *log, bool for_next, uint64_t from, uint64_
     log->gr_fd = for_next ? log->next.fd : rb_log_active(log)->wr_fd;
     log->gr_from = from;
     log->gr_to = to;
-    log->gr_min = RB_MAX(min, RB_ALIGN_UP(from + 1, (uint64_t)RB_BLOCK_BYTES));
+    /* whole blocks: a disk full shrinks the step down to gr_min, and the zero
+     * writes over it go through O_DIRECT (an unaligned end: EINVAL, offline) */
+    log->gr_min = RB_ALIGN_UP(RB_MAX(min, from + 1), (uint64_t)RB_BLOCK_BYTES);
     log->bg = RB_BG_FALLOC;
     log->bop.done = bg_done;
     log->disk.ops->fallocate(log->disk.ctx, log->gr_fd, from, to - from, &log->bop);
@@ -216,9 +218,14 @@ static void zero_next(struct rb_log *log)
 static void falloc_done(struct rb_log *log, int res)
 {
     if (res == -ENOSPC && log->gr_to > log->gr_min) {
-        /* Disk full: try half as much, down to what the waiting append needs. */
-        uint64_t half = RB_ALIGN_UP((log->gr_to - log->gr_from) / 2, (uint64_t)RB_BLOCK_BYTES);
-        log->gr_to = RB_MAX(log->gr_min, log->gr_from + half);
+        /* Disk full: try half as much, down to what the waiting append needs, in
+         * whole blocks (gr_from is unaligned after a truncation cut the file at a
+         * batch: an unaligned end failed the O_DIRECT zero writes with EINVAL) */
+        uint64_t to =
+            RB_ALIGN_UP(log->gr_from + (log->gr_to - log->gr_from) / 2, (uint64_t)RB_BLOCK_BYTES);
+        if (to >= log->gr_to)
+            to = log->gr_to - RB_BLOCK_BYTES; /* gr_to and gr_min are whole blocks */
+        log->gr_to = RB_MAX(log->gr_min, to);
         log->disk.ops->fallocate(log->disk.ctx, log->gr_fd, log->gr_from, log->gr_to - log->gr_from,
                                  &log->bop);
         return;

@@ -104,8 +104,17 @@ int rb_log_truncate_to(struct rb_log *log, int64_t offset)
         return -EIO;
     if (offset < log->start_offset)
         return -ERANGE;
-    if (offset >= log->end_offset)
+    if (offset >= log->end_offset) {
+        /* nothing to cut, but an epoch begun at the end without a batch (this broker
+         * led it and appended nothing before another leader came) goes, as Kafka's
+         * truncateTo does: kept, the follower announces it as its last fetched epoch
+         * and is told it diverged, forever. A failed write: the next open drops it. */
+        uint64_t gen = log->epochs.gen;
+        rb_epoch_cache_truncate_end(&log->epochs, log->end_offset);
+        if (log->epochs.gen != gen)
+            (void)rb_log_epochs_save(log);
         return 0;
+    }
     if (log->flushing || log->bg != RB_BG_IDLE || log->written_end != log->end_offset)
         return -EAGAIN;
     log->touched = true; /* a clean close rewrites what the cut changed */

@@ -7,6 +7,9 @@
  *   ringsim --cluster [--seed S] [--seeds N] [--verbose]
  *                                  the cluster simulation (sim_cluster.c): brokers'
  *                                  control planes on a simulated quorum
+ *   ringsim --repl [--seed S] [--seeds N] [--verbose]
+ *                                  the replication simulation (sim_repl.c): three
+ *                                  brokers' part/ tables replicating over links
  *
  * A run (one seed) is a few broker lifetimes on one data directory, each in a
  * forked child so a restart starts from clean process state: the faulty
@@ -31,6 +34,7 @@
 #include "part/part.h"
 #include "storage/compress.h"
 #include "tests/sim/sim_quorum.h"
+#include "tests/sim/sim_repl.h"
 #include "tests/sim/sim_world.h"
 
 #include <errno.h>
@@ -254,11 +258,19 @@ static int selftest(long budget, const char *root)
         long s;
         char why[256] = "";
         bool cl = d == RB_DEFECT_NO_LEADER_LEASE || d == RB_DEFECT_UNFENCED_CONTROLLER;
-        for (s = 1; s <= budget; s++)
-            if (cl ? sim_cluster_run((uint64_t)s, why, sizeof(why))
-                   : run_seed((uint64_t)s, root, false, why, sizeof(why)))
+        bool rp = d == RB_DEFECT_HW_ANY_FOLLOWER || d == RB_DEFECT_NO_TRUNCATE;
+        for (s = 1; s <= budget; s++) {
+            uint64_t fp, acked;
+            if (rp   ? sim_repl_seed((uint64_t)s, root, why, sizeof(why), &fp, &acked)
+                : cl ? sim_cluster_run((uint64_t)s, why, sizeof(why))
+                     : run_seed((uint64_t)s, root, false, why, sizeof(why)))
                 break;
-        if (s <= budget && cl)
+        }
+        if (s <= budget && rp)
+            printf("sim-selftest: %-20s caught by seed %ld (%s): build/simdef/sim/ringsim "
+                   "--repl --defect %s --seed %ld --verbose\n",
+                   rb_defect_names[d], s, why, rb_defect_names[d], s);
+        else if (s <= budget && cl)
             printf("sim-selftest: %-20s caught by seed %ld (%s): build/simdef/sim/ringsim "
                    "--cluster --defect %s --seed %ld --verbose\n",
                    rb_defect_names[d], s, why, rb_defect_names[d], s);
@@ -275,6 +287,55 @@ static int selftest(long budget, const char *root)
            RB_DEFECT_COUNT - 1);
     return missed ? 1 : 0;
 #endif
+}
+
+/* The replication simulation: each seed in a forked child (sim_repl.c); the
+ * first seed runs twice and must leave the same fingerprint. */
+static int run_repl(uint64_t seed, long seeds, const char *root)
+{
+    int passed = 0, failed = 0;
+    uint64_t fp0 = 0, acked = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < seeds; i++) {
+        uint64_t s = seed + (uint64_t)i, fp = 0, a = 0;
+        char why[256] = "";
+        if (sim_repl_seed(s, root, why, sizeof(why), &fp, &a)) {
+            failed++;
+            printf("sim(repl): seed %llu FAILED: %s\n  replay: %s/sim/ringsim --repl%s%s --seed "
+                   "%llu --verbose\n",
+                   (unsigned long long)s, why, rb_defect_active ? "build/simdef" : "build",
+                   rb_defect_active ? " --defect " : "",
+                   rb_defect_active ? rb_defect_names[rb_defect_active] : "",
+                   (unsigned long long)s);
+        } else {
+            passed++;
+            if (sim_verbose)
+                printf("sim(repl): seed %llu ok\n", (unsigned long long)s);
+        }
+        if (i == 0)
+            fp0 = fp;
+        acked += a;
+        fflush(stdout);
+    }
+    if (seeds > 1 && !rb_defect_active) {
+        uint64_t fp = 0, a = 0;
+        char why[256] = "";
+        (void)sim_repl_seed(seed, root, why, sizeof(why), &fp, &a);
+        if (fp != fp0) {
+            failed++;
+            printf("sim(repl): seed %llu does not replay identically (fingerprint %016llx, then "
+                   "%016llx)\n",
+                   (unsigned long long)seed, (unsigned long long)fp0, (unsigned long long)fp);
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("sim(repl): seeds %llu..%llu in %.1f s: %llu batches acknowledged\n",
+           (unsigned long long)seed, (unsigned long long)(seed + (uint64_t)seeds - 1), secs,
+           (unsigned long long)acked);
+    printf("sim(repl): %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
 }
 
 /* The cluster simulation: every seed in this process (no disk, no fork). */
@@ -314,7 +375,7 @@ int main(int argc, char **argv)
     long selftest_budget = 0;
     uint64_t seed = 1;
     long seeds = 1;
-    bool keep = false, seed_given = false, cluster = false;
+    bool keep = false, seed_given = false, cluster = false, repl = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 0);
@@ -329,6 +390,8 @@ int main(int argc, char **argv)
             small_segments = true;
         } else if (!strcmp(argv[i], "--cluster")) {
             cluster = true;
+        } else if (!strcmp(argv[i], "--repl")) {
+            repl = true;
         } else if (!strcmp(argv[i], "--one-thread")) {
             /* the only mode now; accepted so older replay commands still work */
         } else if (!strcmp(argv[i], "--selftest") && i + 1 < argc) {
@@ -359,6 +422,14 @@ int main(int argc, char **argv)
     char root[] = "/tmp/ringsim-XXXXXX";
     if (!mkdtemp(root))
         return 2;
+    if (repl && !selftest_budget) {
+        int r = run_repl(seed, seeds, root);
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+        if (system(cmd)) {
+        }
+        return r;
+    }
     if (selftest_budget > 0) {
         int r = selftest(selftest_budget, root);
         char cmd[600];

@@ -44,6 +44,8 @@ void sim_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An invariant does not hold: print, count, and (in the checker) fail the run. */
 void sim_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int sim_failures;
+/* The first message since sim_failures was last 0 (for a one-line verdict). */
+extern char sim_first_failure[200];
 
 /* ---- faults of one lifetime (chosen by the seed in ringsim.c) ---- */
 struct sim_faults {

@@ -125,6 +125,8 @@ void sim_logf(const char *fmt, ...)
     va_end(ap);
 }
 
+char sim_first_failure[200];
+
 void sim_fail(const char *fmt, ...)
 {
     va_list ap;
@@ -133,6 +135,11 @@ void sim_fail(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+    if (!sim_failures) {
+        va_start(ap, fmt);
+        vsnprintf(sim_first_failure, sizeof(sim_first_failure), fmt, ap);
+        va_end(ap);
+    }
     sim_failures++;
 }
 

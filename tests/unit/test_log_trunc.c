@@ -142,6 +142,29 @@ Test(ltrunc, missing_garbled_or_stale_checkpoint_rebuilt_from_batches)
     }
 }
 
+/* An empty checkpoint (a truncation to an empty cache writes one) and batches
+ * appended after it, then a crash: the open walks every header (found by
+ * sim(repl), seed 1291: a follower truncated to 0, fetched epoch 1, was killed and
+ * led with no entry for epoch 1, so a diverged follower was never told). */
+Test(ltrunc, empty_checkpoint_after_a_crash_is_rebuilt_from_batches)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    c.segment_bytes = 16 << 10;
+    struct rb_log *log = three_epochs(&c);
+    rb_log_close(log);
+    char p[256];
+    snprintf(p, sizeof(p), "%s/.ringbroker-clean-shutdown", g_dir);
+    cr_assert_eq(unlink(p), 0); /* as after a crash */
+    write_file(RB_EPOCH_CKPT_NAME, "0\n0\n");
+    log = open_log(&c);
+    expect_end(log, 3, 3, 100);
+    expect_end(log, 5, 5, 200);
+    expect_end(log, 8, 8, 300);
+    expect_end(log, 0, 0, 0);
+    rb_log_close(log);
+}
+
 Test(ltrunc, retention_moves_the_first_epoch_start)
 {
     struct rb_log_config c;

@@ -249,6 +249,30 @@ static struct rb_part_read fetch_last_epoch(int64_t offset, int32_t last)
     return r;
 }
 
+/* A leader that began an epoch and appended nothing before the next leader came:
+ * told it diverged at its log end, it drops that epoch, or it would announce it as
+ * its last fetched epoch and be told so forever (found by sim(repl), seed 2258 of
+ * an earlier draw: the broker never rejoined the ISR). */
+Test(part_epoch, an_epoch_led_without_a_batch_goes_at_the_log_end)
+{
+    struct rb_part_key k = pt_key();
+    set_role(RB_PART_LEADER, 2);
+    produce(3, -1, -1, 1);
+    set_role(RB_PART_LEADER, 3); /* epoch 3 begins at 3, nothing appended */
+    set_role(RB_PART_FOLLOWER, 4);
+    int32_t e = -1;
+    int64_t leo = -1, from = -1;
+    cr_assert_eq(rb_part_latest_epoch(pt_ps, &k, &e, &leo), 0);
+    cr_assert_eq(e, 3);
+    /* the new leader never had epoch 3: epoch 2 ends at 3 there */
+    cr_assert_eq(rb_part_diverged(pt_ps, &k, 2, 3, 0, &from), 0);
+    cr_assert_eq(from, 3);
+    cr_assert_eq(rb_part_latest_epoch(pt_ps, &k, &e, &leo), 0);
+    cr_assert_eq(e, 2, "the empty epoch 3 is still announced");
+    cr_assert_eq(leo, 3);
+    cr_assert_eq(epoch_of_batch_at(0), 2);
+}
+
 Test(part_epoch, fetch_with_last_fetched_epoch_reports_divergence)
 {
     set_role(RB_PART_LEADER, 1);

@@ -122,6 +122,29 @@ Test(part_follow, a_gap_or_a_straddling_batch_is_refused_whole)
     cr_assert_eq(pos().fetch_offset, 3);
 }
 
+/* A response that does not line up with the log (it diverged) moves no high
+ * watermark: the follower's own batches below it may not be the leader's. */
+Test(part_follow, a_refused_response_moves_no_high_watermark)
+{
+    static const int32_t reps[2] = {1, 0};
+    struct rb_part_key k = pt_key();
+    role(RB_PART_FOLLOWER, 1);
+    cr_assert_eq(rb_part_set_isr(pt_ps, &k, reps, 2, reps, 2, 0, 1), 0);
+    uint32_t e1 = leader_batch(0, 0, 1, 3, -1, -1, 1);
+    int n = 0;
+    cr_assert_eq(append(0, e1, &n), 0);
+    pt_flush();
+    uint32_t s = leader_batch(e1, 2, 2, 2, -1, -1, 3); /* [2, 4) over the log end 3 */
+    cr_assert_eq(rb_part_append_replica(pt_ps, &k, rbuf + e1, s - e1, 4, &n), -EILSEQ);
+    int64_t hw = -1;
+    cr_assert_eq(rb_part_high_watermark(pt_ps, &k, &hw), 0);
+    cr_assert_eq(hw, 0, "the high watermark covers a log that diverged");
+    uint32_t g = leader_batch(s, 3, 1, 2, -1, -1, 4); /* lines up */
+    cr_assert_eq(rb_part_append_replica(pt_ps, &k, rbuf + s, g - s, 4, &n), 0);
+    cr_assert_eq(rb_part_high_watermark(pt_ps, &k, &hw), 0);
+    cr_assert_eq(hw, 3, "min(the leader's, the written end)");
+}
+
 Test(part_follow, a_bad_crc_appends_nothing_of_the_response)
 {
     role(RB_PART_FOLLOWER, 1);
