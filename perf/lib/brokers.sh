@@ -25,7 +25,9 @@
 # ringbroker3    : 3 ringbroker brokers on 127.0.0.1 (config/server.properties,
 #                  the single node's settings, plus broker.id, zookeeper.connect,
 #                  replication.test.enable=true, default.replication.factor=3,
-#                  min.insync.replicas=2, offsets.topic.replication.factor=3) on
+#                  min.insync.replicas=2, offsets.topic.replication.factor=3,
+#                  offsets.topic.num.partitions=1 as kafka3; with the default 50
+#                  the brokers crashed creating __consumer_offsets) on
 #                  a ONE-node ZooKeeper (tools/zk.sh up DIR 1) that broker_stop
 #                  stops after the brokers; the ZooKeeper JVM is not in
 #                  BROKER_PIDS (not counted in CPU/RSS)
@@ -204,7 +206,7 @@ ringbroker3_start() { # dir
             --override "log.dirs=$d/b$i/data" --override "zookeeper.connect=$zk/kafka" \
             --override replication.test.enable=true --override default.replication.factor=3 \
             --override min.insync.replicas=2 --override offsets.topic.replication.factor=3 \
-            "${ov[@]}" >"$d/b$i/ringbroker.log" 2>&1 &
+            --override offsets.topic.num.partitions=1 "${ov[@]}" >"$d/b$i/ringbroker.log" 2>&1 &
         BROKER_PIDS="${BROKER_PIDS:+$BROKER_PIDS }$!"
         bs="${bs:+$bs,}127.0.0.1:$p"
     done
