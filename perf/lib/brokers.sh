@@ -26,8 +26,8 @@
 #                  the single node's settings, plus broker.id, zookeeper.connect,
 #                  replication.test.enable=true, default.replication.factor=3,
 #                  min.insync.replicas=2, offsets.topic.replication.factor=3,
-#                  offsets.topic.num.partitions=1 as kafka3; with the default 50
-#                  the brokers crashed creating __consumer_offsets) on
+#                  offsets.topic.num.partitions=1 as kafka3; before 39fe58d the
+#                  default 50 crashed the controller) on
 #                  a ONE-node ZooKeeper (tools/zk.sh up DIR 1) that broker_stop
 #                  stops after the brokers; the ZooKeeper JVM is not in
 #                  BROKER_PIDS (not counted in CPU/RSS)
