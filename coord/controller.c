@@ -122,7 +122,7 @@ int rb_ctl_multi(struct rb_cluster *cl, struct rb_qop *ops, int n)
 
 struct batch {
     struct rb_qop ops[CTL_BATCH_OPS + 1]; /* [0]: the epoch check */
-    char *bufs[CTL_BATCH_OPS];
+    char *bufs[2 * CTL_BATCH_OPS];        /* a path and its data per op */
     int n, nb;
 };
 

@@ -18,8 +18,9 @@
  * fetch is built (partitions whose shard is this one, whose leader is that broker
  * and whose replicas include this broker), so leader changes need no bookkeeping
  * here: a snapshot kicks every fetcher, and a fetcher without partitions idles.
- * A partition whose last append is not written out yet waits for its flush
- * (a short timer) so the position the leader sees is on disk.
+ * A partition whose last append is not written out yet waits for its flush so
+ * the position the leader sees is on disk: the flush's end kicks the fetchers
+ * that wait (rb_part_set_follower_written), a short timer is the fallback.
  * Divergence after a leader change: each fetch carries the epoch of the log's last
  * batch (last_fetched_epoch); a leader whose log does not hold it up to our end
  * answers diverging_epoch, and the log is truncated (rb_part_diverged, part/epoch.c)
@@ -52,9 +53,10 @@ struct rfetch {
     struct rb_peer *peer;
     struct rb_timer timer; /* back-off, or waiting for a flush */
     int32_t corr;
-    int64_t errors; /* consecutive failed fetches (log the first) */
-    bool moving;    /* the last error says leadership is changing: retry soon */
-    bool no_addr;   /* the leader's name is not resolved (noted once) */
+    int64_t errors;  /* consecutive failed fetches (log the first) */
+    bool moving;     /* the last error says leadership is changing: retry soon */
+    bool flush_wait; /* the timer waits for a flush (not a back-off) */
+    bool no_addr;    /* the leader's name is not resolved (noted once) */
 };
 
 struct rb_rfetch_shard {
@@ -104,7 +106,25 @@ static void kick(struct rfetch *f);
 
 static void on_timer(struct rb_timer *t)
 {
-    kick(RB_CONTAINER_OF(t, struct rfetch, timer));
+    struct rfetch *f = RB_CONTAINER_OF(t, struct rfetch, timer);
+    f->flush_wait = false;
+    kick(f);
+}
+
+/* A follower partition's flush wrote its bytes: the fetchers waiting for a flush
+ * go on now rather than at their timer (one still unwritten waits again). */
+static void on_follower_written(void *arg)
+{
+    struct rb_net *n = arg;
+    if (!n->rfetch || n->rfetch->stopping)
+        return;
+    for (struct rfetch *f = n->rfetch->list; f; f = f->next) {
+        if (!f->flush_wait)
+            continue;
+        rb_timer_cancel(&n->shard->timers, &f->timer);
+        f->flush_wait = false;
+        kick(f);
+    }
 }
 
 /* After an error: replica.fetch.backoff.ms, or MOVING_MS when the leader is not
@@ -114,6 +134,7 @@ static void backoff(struct rfetch *f)
 {
     struct rb_rfetch_shard *rs = f->n->rfetch;
     f->errors++;
+    f->flush_wait = false;
     int64_t ms = f->moving ? RB_MIN(rs->backoff_ms, MOVING_MS) : rs->backoff_ms;
     f->moving = false;
     (void)rb_timer_arm(&f->n->shard->timers, &f->timer, rb_deadline_after(f->n->shard->now_ms, ms));
@@ -202,8 +223,8 @@ static void kick(struct rfetch *f)
         return;
     int r = build(f);
     if (r == -EAGAIN) {
-        (void)rb_timer_arm(&f->n->shard->timers, &f->timer,
-                           rb_deadline_after(f->n->shard->now_ms, FLUSH_WAIT_MS));
+        f->flush_wait = rb_timer_arm(&f->n->shard->timers, &f->timer,
+                                     rb_deadline_after(f->n->shard->now_ms, FLUSH_WAIT_MS)) == 0;
         return;
     }
     if (r <= 0)
@@ -353,6 +374,7 @@ void rb_rfetch_update(struct rb_net *n)
         RB_ASSERT(n->rfetch);
         rb_arena_init(&n->rfetch->arena, 0);
         rb_writer_init(&n->rfetch->w, 4096);
+        rb_part_set_follower_written(rb_part_of(n->shard), on_follower_written, n);
     }
     struct rb_rfetch_shard *rs = n->rfetch;
     if (rs->stopping)
@@ -378,6 +400,7 @@ void rb_rfetch_update(struct rb_net *n)
                         n->shard->id, f->leader, md->brokers[b].host);
         }
         rb_timer_cancel(&n->shard->timers, &f->timer); /* news: no need to wait */
+        f->flush_wait = false;
         kick(f);
     }
 }
@@ -387,6 +410,7 @@ void rb_rfetch_stop(struct rb_net *n)
     if (!n->rfetch)
         return;
     n->rfetch->stopping = true;
+    rb_part_set_follower_written(rb_part_of(n->shard), NULL, NULL);
     for (struct rfetch *f = n->rfetch->list; f; f = f->next) {
         rb_timer_cancel(&n->shard->timers, &f->timer);
         rb_peer_close(f->peer);
@@ -407,6 +431,8 @@ void rb_rfetch_free(struct rb_net *n)
 {
     if (!n->rfetch)
         return;
+    if (rb_part_of(n->shard))
+        rb_part_set_follower_written(rb_part_of(n->shard), NULL, NULL);
     while (n->rfetch->list) {
         struct rfetch *f = n->rfetch->list;
         n->rfetch->list = f->next;

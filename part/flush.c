@@ -111,6 +111,8 @@ static void flush_done(struct rb_log *log, int res, void *arg)
     rb_part_wake_readers(ps, p);
     if (res >= 0 && rb_log_dirty(log))
         rb_part_mark_dirty(p);
+    if (res >= 0 && p->role == RB_PART_FOLLOWER && ps->follower_written)
+        ps->follower_written(ps->follower_written_arg); /* its next fetch may go */
 }
 
 /* Relaxed durability: with flush.messages > 1 a flush only writes (the ack and the

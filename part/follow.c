@@ -8,7 +8,8 @@
  * written end) (rb_part_follower_hw, part/isr.c).
  *
  * Owns: rb_part_append_replica, the position a follower fetches from, and its
- * log start following the leader's (rb_part_follow_log_start).
+ * log start following the leader's (rb_part_follow_log_start); the hook that
+ * tells the fetchers a follower flush is done (called from part/flush.c).
  * Invariants: the log stays dense - a batch is appended only when it starts at
  * the log end; batches already here (ending below the log end) are skipped, so a
  * fetch that overlaps what was appended (a retried fetch) is harmless.
@@ -110,6 +111,12 @@ int rb_part_append_replica(struct rb_part_shard *ps, const struct rb_part_key *k
     if (leader_hw >= 0 && p->repl && r != -EILSEQ)
         (void)rb_part_follower_hw(ps, k, leader_hw);
     return r;
+}
+
+void rb_part_set_follower_written(struct rb_part_shard *ps, rb_part_written_fn fn, void *arg)
+{
+    ps->follower_written = fn;
+    ps->follower_written_arg = arg;
 }
 
 int rb_part_follow_pos(struct rb_part_shard *ps, const struct rb_part_key *k,

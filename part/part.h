@@ -540,6 +540,11 @@ struct rb_part_follow_pos {
 /* Owner: key's follower position; -ENOENT when not here. */
 int rb_part_follow_pos(struct rb_part_shard *ps, const struct rb_part_key *k,
                        struct rb_part_follow_pos *out);
+/* Called on the owner shard when a flush of a follower partition has written its
+ * bytes out (its position may now be reported: a fetcher waiting for that flush
+ * goes on at once instead of polling). NULL: nobody. */
+typedef void (*rb_part_written_fn)(void *arg);
+void rb_part_set_follower_written(struct rb_part_shard *ps, rb_part_written_fn fn, void *arg);
 
 /* ---- reads (part/read.c) ---- */
 /* Owner: read every item of set; set->done runs once answered. */

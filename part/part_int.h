@@ -84,6 +84,9 @@ struct rb_part_shard {
     /* part/isr.c: where ISR changes go; replica.lag.time.max.ms; the shrink check */
     rb_part_isr_sink_fn isr_sink;
     void *isr_sink_arg;
+    /* part/follow.c: told when a follower partition's flush wrote its bytes */
+    rb_part_written_fn follower_written;
+    void *follower_written_arg;
     int64_t replica_lag_ms;
     struct rb_timer isr_timer;
     struct rb_part_stats stats;

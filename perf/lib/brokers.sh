@@ -3,7 +3,7 @@
 # port with its data in a fresh directory; stop kills only the pid it started.
 #
 #   broker_start KIND DIR [PARTITIONS]
-#       KIND: ringbroker | kafka | kafka-durable | kafka3 | kafka3-durable
+#       KIND: ringbroker | ringbroker3 | kafka | kafka-durable | kafka3 | kafka3-durable
 #       sets BROKER_PID (the first process), BROKER_PIDS (all of them),
 #       BROKER_BOOTSTRAP, BROKER_DATA, BROKER_LOG, BROKER_NODES and
 #       BROKER_READY_MS (milliseconds from launching the broker process(es) to
@@ -22,6 +22,15 @@
 #                  default.replication.factor=3, min.insync.replicas=2, Kafka's
 #                  flush defaults; kafka3-durable adds flush.messages=1
 # ringbroker     : build/bin/ringbroker standalone, its defaults (durable)
+# ringbroker3    : 3 ringbroker brokers on 127.0.0.1 (config/server.properties,
+#                  the single node's settings, plus broker.id, zookeeper.connect,
+#                  replication.test.enable=true, default.replication.factor=3,
+#                  min.insync.replicas=2, offsets.topic.replication.factor=3,
+#                  offsets.topic.num.partitions=1 as kafka3; before 39fe58d the
+#                  default 50 crashed the controller) on
+#                  a ONE-node ZooKeeper (tools/zk.sh up DIR 1) that broker_stop
+#                  stops after the brokers; the ZooKeeper JVM is not in
+#                  BROKER_PIDS (not counted in CPU/RSS)
 # Environment: KAFKA_LIB (default: from tools/fetch-kafka.sh), KAFKA_HEAP
 # (-Xmx1g), RINGBROKER_BIN (build/bin/ringbroker), BROKER_EXTRA (extra
 # key=value lines appended to Kafka's properties / passed as --override).
@@ -178,6 +187,36 @@ kafka3_start() { # dir flush partitions
     BROKER_NODES=3
 }
 
+# Three brokers on a one-node ZooKeeper in DIR/zk; DIR/b1..b3 hold each
+# broker's data and log. BROKER_DATA is DIR.
+ringbroker3_start() { # dir
+    local d="$1" bin=${RINGBROKER_BIN:-$PERF_ROOT/build/bin/ringbroker} zk i p used="" ov=() bs=""
+    [ -x "$bin" ] || { echo "ringbroker3: $bin not built" >&2; return 1; }
+    zk=$("$PERF_ROOT/tools/zk.sh" up "$d/zk" 1) || { echo "ringbroker3: ZooKeeper did not start" >&2; return 1; }
+    BROKER_ZK_DIR=$d/zk
+    for kv in ${BROKER_EXTRA:-}; do ov+=(--override "$kv"); done
+    BROKER_PIDS=
+    BROKER_T0_NS=$(date +%s%N)
+    for i in 1 2 3; do
+        p=$(free_port $used) || return 1
+        used="$used $p"
+        mkdir -p "$d/b$i/data"
+        "$bin" "$PERF_ROOT/config/server.properties" \
+            --override "broker.id=$i" --override "listeners=PLAINTEXT://127.0.0.1:$p" \
+            --override "log.dirs=$d/b$i/data" --override "zookeeper.connect=$zk/kafka" \
+            --override replication.test.enable=true --override default.replication.factor=3 \
+            --override min.insync.replicas=2 --override offsets.topic.replication.factor=3 \
+            --override offsets.topic.num.partitions=1 "${ov[@]}" >"$d/b$i/ringbroker.log" 2>&1 &
+        BROKER_PIDS="${BROKER_PIDS:+$BROKER_PIDS }$!"
+        bs="${bs:+$bs,}127.0.0.1:$p"
+    done
+    BROKER_PID=${BROKER_PIDS%% *}
+    BROKER_BOOTSTRAP=$bs
+    BROKER_DATA=$d
+    BROKER_LOG=$d/b1/ringbroker.log
+    BROKER_NODES=3
+}
+
 ringbroker_start() { # dir
     local d="$1" port bin=${RINGBROKER_BIN:-$PERF_ROOT/build/bin/ringbroker} ov=()
     [ -x "$bin" ] || { echo "ringbroker: $bin not built" >&2; return 1; }
@@ -212,7 +251,7 @@ broker_start() { # kind dir [partitions]
 broker_start_once() { # kind dir [partitions]
     local kind="$1" d="$2" parts="${3:-1}" rc=0
     BROKER_PID= BROKER_PIDS= BROKER_BOOTSTRAP= BROKER_DATA= BROKER_LOG= BROKER_READY_MS=
-    BROKER_NODES=1 BROKER_T0_NS=
+    BROKER_NODES=1 BROKER_T0_NS= BROKER_ZK_DIR=
     mkdir -p "$d"
     case "$kind" in
     kafka) kafka_start "$d" default "$parts" || rc=1 ;;
@@ -220,13 +259,15 @@ broker_start_once() { # kind dir [partitions]
     kafka3) kafka3_start "$d" default "$parts" || rc=1 ;;
     kafka3-durable) kafka3_start "$d" durable "$parts" || rc=1 ;;
     ringbroker) ringbroker_start "$d" || rc=1 ;;
+    ringbroker3) ringbroker3_start "$d" || rc=1 ;;
     *) echo "unknown broker kind $kind" >&2; return 1 ;;
     esac
     [ $rc -eq 0 ] || return 1
     if ! wait_metadata "$BROKER_BOOTSTRAP" "$BROKER_PID" "${BROKER_START_TIMEOUT:-90}" \
         "$BROKER_NODES" "$BROKER_T0_NS"; then
         echo "$kind did not become ready; last log lines:" >&2
-        tail -20 "$BROKER_LOG" "$d"/*.out "$d"/n*/kafka.out "$d"/n*/kafka.log >&2 2>/dev/null
+        tail -20 "$BROKER_LOG" "$d"/*.out "$d"/n*/kafka.out "$d"/n*/kafka.log \
+            "$d"/b*/ringbroker.log >&2 2>/dev/null
         broker_stop
         return 1
     fi
@@ -235,7 +276,7 @@ broker_start_once() { # kind dir [partitions]
 broker_stop() {
     local pids=${BROKER_PIDS:-${BROKER_PID:-}} p live t0
     BROKER_STOP_MS= BROKER_STOP_KILLED=0
-    [ -n "$pids" ] || return 0
+    [ -n "$pids" ] || { broker_stop_zk; return 0; }
     t0=$(date +%s%N)
     for p in $pids; do kill -TERM "$p" 2>/dev/null; done
     for _ in $(seq 1 $((${BROKER_STOP_TIMEOUT:-30} * 10))); do
@@ -255,5 +296,14 @@ broker_stop() {
         wait "$p" 2>/dev/null || true
     done
     BROKER_PID= BROKER_PIDS=
+    broker_stop_zk
     return 0
+}
+
+# The ZooKeeper node of ringbroker3, after its brokers (their controlled
+# shutdown needs it).
+broker_stop_zk() {
+    [ -n "${BROKER_ZK_DIR:-}" ] || return 0
+    "$PERF_ROOT/tools/zk.sh" down "$BROKER_ZK_DIR" >/dev/null 2>&1
+    BROKER_ZK_DIR=
 }

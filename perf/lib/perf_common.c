@@ -236,9 +236,14 @@ static int topic_ready(rd_kafka_t *rk, const char *topic, int partitions, int ti
         if (md->topic_cnt == 1 && md->topics[0].err == 0 &&
             md->topics[0].partition_cnt >= partitions) {
             ok = 1;
-            for (int i = 0; i < md->topics[0].partition_cnt; i++)
-                if (md->topics[0].partitions[i].leader < 0 || md->topics[0].partitions[i].err)
+            /* Ready = every partition has a leader and a full ISR (a
+             * replicated topic is measured only once every replica has
+             * caught up). */
+            for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+                const rd_kafka_metadata_partition_t *mp = &md->topics[0].partitions[i];
+                if (mp->leader < 0 || mp->err || mp->isr_cnt < mp->replica_cnt)
                     ok = 0;
+            }
         }
         rd_kafka_metadata_destroy(md);
     }
@@ -389,7 +394,8 @@ int ensure_topic(const char *brokers, const struct kv_list *extra, const char *t
     uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
     while (rc == 0 && !topic_ready(rk, topic, partitions, 2000)) {
         if (now_ns() > deadline || g_stop) {
-            fprintf(stderr, "topic %s: partitions have no leader after %d ms\n", topic, timeout_ms);
+            fprintf(stderr, "topic %s: partitions have no leader or a short ISR after %d ms\n",
+                    topic, timeout_ms);
             rc = -1;
             break;
         }

@@ -25,11 +25,14 @@ from report_collect import (BROKER_ORDER, ceilings, collect, flush_stats,  # noq
                             java_consumer, java_producer, read, resources, series)
 
 # Columns that get a "ringbroker/<kafka kind>" ratio when present.
-KAFKA_KINDS = BROKER_ORDER[1:]
-NO_CLUSTER_NOTE = ("ringbroker has no cluster yet: the `kafka3` columns compare standalone "
-                   "ringbroker (one copy, fdatasync before ack) with 3 replicated Kafka nodes "
-                   "(acks=all, min.insync.replicas 2); a ringbroker 3-node column will follow "
-                   "when the cluster exists.")
+KAFKA_KINDS = [b for b in BROKER_ORDER if b.startswith("kafka")]
+NO_CLUSTER_NOTE = ("`ringbroker/kafka3` compares standalone ringbroker (one copy, fdatasync "
+                   "before ack) with 3 replicated Kafka nodes (acks=all, min.insync.replicas 2); "
+                   "add `ringbroker3` to the run for the replicated ringbroker column.")
+CLUSTER_NOTE = ("`ringbroker3` = 3 ringbroker brokers (replication factor 3, min.insync.replicas 2, "
+                "every copy fdatasync'd before it counts) against `kafka3` (3 KRaft nodes, the "
+                "same replication, page cache, no fsync); all of them share this machine's cores "
+                "and disk, ZooKeeper's one node included (not counted in CPU/RSS).")
 
 
 # ---- report ------------------------------------------------------------------
@@ -80,6 +83,9 @@ PRODUCE_COLS = [
     ("Java ConsumerPerf MB/s", lambda r: get(r, "java_consumer", "mb_per_s"), True),
     ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
+    ("broker RSS high-water MiB (VmHWM)", lambda r: get(r, "resources", "rss_hwm_mib"), False),
+    ("broker CPU-s per GiB produced", lambda r: get(r, "resources", "cpu_s_per_gib_produced"), False),
+    ("broker CPU-s per GiB fetched (catch-up)", lambda r: get(r, "resources", "cpu_s_per_gib_fetched"), False),
     ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
 ] + COMMON_COLS
 FLUSH_COLS = [
@@ -111,6 +117,8 @@ E2E_COLS = [
     ("received/sent", lambda r: None if not get(r, "e2e") else get(r, "e2e", "received") / max(1, get(r, "e2e", "sent")), True),
     ("broker CPU avg %", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("broker RSS max MiB", lambda r: get(r, "resources", "rss_max_mib"), False),
+    ("broker RSS high-water MiB (VmHWM)", lambda r: get(r, "resources", "rss_hwm_mib"), False),
+    ("broker CPU-s per GiB (at the fixed rate)", lambda r: get(r, "resources", "cpu_s_per_gib_e2e"), False),
     ("machine busy % (all cores)", lambda r: get(r, "resources", "machine_busy_avg_pct"), False),
 ] + COMMON_COLS + FLUSH_COLS
 
@@ -120,24 +128,41 @@ def cols_for(sc):
     return E2E_COLS if drv == "e2e" else IDLE_COLS if drv == "idle" else PRODUCE_COLS
 
 
-def ratio_kinds(brokers):
+def ratio_kinds(brokers, present_only=False):
     """Kafka kinds to divide ringbroker by: the default pair, plus any other present."""
-    return [k for k in KAFKA_KINDS if k in brokers or k in ("kafka", "kafka-durable")]
+    return [k for k in KAFKA_KINDS
+            if k in brokers or (not present_only and k in ("kafka", "kafka-durable"))]
 
 
-def scenario_table(sc):
+def ratio_pairs(brokers, present_only=False):
+    """(numerator, denominator) of every ratio column: ringbroker over each Kafka
+    kind, and the replicated ringbroker3 over the replicated Kafka kinds."""
+    pairs = [("ringbroker", k) for k in ratio_kinds(brokers, present_only)
+             if "ringbroker" in brokers or not present_only]
+    if "ringbroker3" in brokers:
+        pairs += [("ringbroker3", k) for k in ("kafka3", "kafka3-durable") if k in brokers]
+    return pairs
+
+
+def cluster_note(brokers):
+    if "ringbroker3" in brokers:
+        return CLUSTER_NOTE
+    return NO_CLUSTER_NOTE if any(b.startswith("kafka3") for b in brokers) else None
+
+
+def scenario_table(sc, present_only=False):
     cols = cols_for(sc)
     brokers = list(sc["brokers"])
-    kinds = ratio_kinds(brokers)
-    lines = ["| metric | " + " | ".join(brokers) + " | " + " | ".join(f"ringbroker/{k}" for k in kinds) + " |",
-             "|---" * (len(brokers) + len(kinds) + 1) + "|"]
+    pairs = ratio_pairs(brokers, present_only)
+    lines = ["| " + " | ".join(["metric"] + brokers + [f"{a}/{k}" for a, k in pairs]) + " |",
+             "|---" * (len(brokers) + len(pairs) + 1) + "|"]
     for title, fn, _higher in cols:
         vals = {b: fn(sc["brokers"][b]) for b in brokers}
         if all(v is None for v in vals.values()):
             continue
         row = [title] + [fmt(vals[b], 3 if "ms" in title or title == "received/sent" else 1) for b in brokers]
-        row += [ratio(vals.get("ringbroker"), vals.get(k)) if not isinstance(vals.get("ringbroker"), str)
-                else "–" for k in kinds]
+        row += [ratio(vals.get(a), vals.get(k)) if not isinstance(vals.get(a), str)
+                else "–" for a, k in pairs]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -156,9 +181,10 @@ def headline(sc):
     return "produce MB/s", {b: get(r, "produce", "mb_per_s") for b, r in sc["brokers"].items()}, True
 
 
-def all_brokers(res):
+def all_brokers(res, present_only=False):
     seen = {b for sc in res["scenarios"] for b in sc["brokers"]}
-    return [b for b in BROKER_ORDER if b in seen or b in ("ringbroker", "kafka", "kafka-durable")]
+    return [b for b in BROKER_ORDER
+            if b in seen or (not present_only and b in ("ringbroker", "kafka", "kafka-durable"))]
 
 
 def ceilings_table(c):
@@ -195,19 +221,18 @@ def broker_notes(b, r):
     return L
 
 
-def summary_table(res):
+def summary_table(res, present_only=False):
     """The one-headline-per-scenario table (also used by results_md.py)."""
-    brokers = all_brokers(res)
-    kinds = ratio_kinds(brokers)
-    L = ["| scenario | headline | " + " | ".join(brokers) + " | "
-         + " | ".join(f"ringbroker/{k}" for k in kinds) + " |",
-         "|---" * (len(brokers) + len(kinds) + 2) + "|"]
+    brokers = all_brokers(res, present_only)
+    pairs = ratio_pairs(brokers, present_only)
+    L = ["| " + " | ".join(["scenario", "headline"] + brokers + [f"{a}/{k}" for a, k in pairs]) + " |",
+         "|---" * (len(brokers) + len(pairs) + 2) + "|"]
     for sc in res["scenarios"]:
         label, v, _ = headline(sc)
-        L.append(f"| {sc['name']} | {label} | " + " | ".join(fmt(v.get(b), 3) for b in brokers) + " | "
-                 + " | ".join(ratio(v.get("ringbroker"), v.get(k)) for k in kinds) + " |")
-    if any(b.startswith("kafka3") for b in brokers):
-        L += ["", NO_CLUSTER_NOTE]
+        L.append("| " + " | ".join([sc["name"], label] + [fmt(v.get(b), 3) for b in brokers]
+                                   + [ratio(v.get(a), v.get(k)) for a, k in pairs]) + " |")
+    if cluster_note(brokers):
+        L += ["", cluster_note(brokers)]
     return L
 
 
@@ -245,7 +270,8 @@ def produce_scenarios(res, record_size="1024"):
         c = sc["config"]
         if (c.get("driver", "produce") == "produce" and c.get("record_size") == record_size
                 and c.get("acks", "all") == "all" and c.get("rate", "0") == "0"
-                and c.get("compression", "none") == "none" and not c.get("bytes")):
+                and c.get("compression", "none") == "none" and not c.get("bytes")
+                and not sc["name"].startswith("rf3-")):  # replicated: their own section
             out.append(sc)
     return sorted(out, key=lambda sc: int(sc["config"].get("partitions", "1")))
 
@@ -419,7 +445,8 @@ def write_report(out, res, plots):
           "- brokers: `ringbroker` (standalone, durable by default: acks after fdatasync), "
           "`kafka` (KRaft, Kafka's defaults: no fsync per message), "
           "`kafka-durable` (KRaft, log.flush.interval.messages=1), "
-          "`kafka3` if run (3 KRaft nodes, replication factor 3, min.insync.replicas 2)",
+          "`kafka3` if run (3 KRaft nodes, replication factor 3, min.insync.replicas 2), "
+          "`ringbroker3` if run (3 ringbroker brokers on one ZooKeeper node, the same replication)",
           f"- ringbroker binary: {env.get('ringbroker_bin', '')}", ""]
     c = res["ceilings"]
     L += ["## Physical ceilings (measured in this run)", ""] + ceilings_table(c) + [""]

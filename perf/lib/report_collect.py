@@ -8,7 +8,7 @@ import json
 import os
 import re
 
-BROKER_ORDER = ["ringbroker", "kafka", "kafka-durable", "kafka3", "kafka3-durable"]
+BROKER_ORDER = ["ringbroker", "ringbroker3", "kafka", "kafka-durable", "kafka3", "kafka3-durable"]
 
 
 def read(path):
@@ -119,6 +119,19 @@ def resources(path):
             "machine_busy_avg_pct": round(sum(r[3] for r in main) / len(main), 1)}, rows
 
 
+def cpu_per_gib(rows, phase, skip_s, mib_per_s):
+    """Broker CPU-seconds per GiB moved in one phase: the mean CPU (cores, sum
+    over the broker's processes, from /proc/<pid>/stat) over the phase's 1 s
+    samples, leaving out the first skip_s (the driver's warm-up) and the last
+    (cut short), divided by the phase's measured GiB/s."""
+    sel = [r for r in rows if r[4] == phase]
+    sel = sel[int(skip_s + 0.999):-1]
+    if not sel or not mib_per_s:
+        return None
+    cores = sum(r[1] for r in sel) / 100.0 / len(sel)
+    return round(cores / (mib_per_s / 1024.0), 2)
+
+
 def ceilings(out):
     c = {}
     for name, key in (("fio-seqwrite.json", "disk_seq_write_1m_qd32_mib_s"),
@@ -221,6 +234,18 @@ def collect_broker(d):
     res, rows = resources(os.path.join(d, "samples.tsv"))
     if res:
         r["resources"] = res
+        pr, co, e2 = r.get("produce") or {}, r.get("consume") or {}, r.get("e2e") or {}
+        e2_mib = (e2.get("rate") or 0) * (e2.get("record_size") or 0) / 1048576.0
+        for key, phase, skip, mib in (("cpu_s_per_gib_produced", "produce", pr.get("warmup_s", 0), pr.get("mb_per_s")),
+                                      ("cpu_s_per_gib_fetched", "consume", 0, co.get("mb_per_s")),
+                                      ("cpu_s_per_gib_e2e", "e2e", float(kv_file(os.path.join(d, "..", "scenario.conf")).get("warmup", 0)), e2_mib)):
+            v = cpu_per_gib(rows, phase, skip or 0, mib)
+            if v is not None:
+                res[key] = v
+    try:
+        r.setdefault("resources", {})["rss_hwm_mib"] = float(read(os.path.join(d, "rss_hwm_mib")).strip())
+    except ValueError:
+        pass
     for name in ("ready_ms", "create_ms", "stop_ms"):
         try:
             r[name] = float(read(os.path.join(d, name)).strip())

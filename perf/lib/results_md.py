@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """perf/lib/results_md.py RESULTS_DIR [OUTPUT]  - write perf/RESULTS.md
+   perf/lib/results_md.py --replicated RESULTS_DIR [OUTPUT]
 
 Turns one perf/run results dir (perf/results/<timestamp>/) into the
 committed summary perf/RESULTS.md (or OUTPUT; "-" = stdout): date, commit,
@@ -8,6 +9,11 @@ against the goals of the perf issue, and the per-scenario tables. It reads
 the dir with perf/lib/report.py's collect(), so the numbers are the same as in
 that run's report.md. Run it after a full `perf/run` (the default set plus,
 when the machine allows, `big`), then commit perf/RESULTS.md.
+--replicated writes only the "Replicated (3 brokers, RF=3)" section (the rf3-*
+scenarios with ringbroker3 / kafka3, from a run such as
+`perf/run --brokers "ringbroker ringbroker3 kafka3" --duration 10 rf3`) into
+OUTPUT, replacing the section there or adding it at the end; a full rewrite
+keeps that section when its run has no ringbroker3.
 Standard library only.
 """
 import os
@@ -19,7 +25,71 @@ import report  # noqa: E402  (perf/lib/report.py)
 fmt = report.fmt
 
 
+REPL_HEAD = "## Replicated (3 brokers, RF=3)"
+
+
+def replicated_section(out_dir):
+    res = report.collect(out_dir)
+    env, c = res["env"], res["ceilings"]
+    res["scenarios"] = [sc for sc in res["scenarios"] if sc["name"].startswith("rf3-")]
+    L = [REPL_HEAD, "",
+         "Issue 11 item 8 / issue 14 item 5: replicated acks=all throughput next to single-node, "
+         "end-to-end latency at half of the 3-node Kafka's max, broker CPU per GiB and memory. "
+         "`ringbroker3` = 3 ringbroker brokers on 127.0.0.1 (replication.test.enable=true, "
+         "default.replication.factor=3, min.insync.replicas=2, the single node's durable defaults: "
+         "every replica fdatasyncs before its position counts) on ONE ZooKeeper node (enough for "
+         "perf; the fault tests use 3); `kafka3` = 3 Kafka 4.4 KRaft nodes, the same replication, "
+         "Kafka's flush defaults (page cache). Topics get replication factor 3 and the drivers start "
+         "only when every partition's ISR is full. CPU and RSS are sums over the 3 broker processes "
+         "(ZooKeeper and the KRaft quorum's share inside the Kafka JVMs: not separable). "
+         "Everything shares 2 cores and one disk: 3 brokers write every byte 3 times to the same "
+         "disk, and the drivers run on the same cores.", "",
+         f"- date: {env.get('date', '?')}",
+         f"- commit: {env.get('git_rev', '?')}"
+         + (f" (with {env.get('git_dirty')} locally modified tracked files)"
+            if env.get("git_dirty", "0") not in ("", "0") else ""),
+         f"- command: `{env.get('command', '')}`",
+         f"- ceilings in this run: fio O_DIRECT seq write {fmt(c.get('disk_seq_write_1m_qd32_mib_s'))} MiB/s, "
+         f"64 KiB + fdatasync QD1 {fmt(c.get('disk_write_64k_fdatasync_qd1_mib_s'))} MiB/s, "
+         f"4 KiB + fdatasync {fmt(c.get('disk_fdatasync_4k_qd1_per_s'))}/s, "
+         f"loopback {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s", ""]
+    L += report.summary_table(res, present_only=True) + [""]
+    for sc in res["scenarios"]:
+        L += [f"### {sc['name']}: {sc['description']}", ""]
+        if sc.get("rate"):
+            L.append(f"- rate for every broker: {report.rate_note(sc)}")
+        for b, r in sc["brokers"].items():
+            L += report.broker_notes(b, r)
+        L += [""] + report.scenario_table(sc, present_only=True) + [""]
+    return L
+
+
+def splice_section(text, section):
+    """text with its replicated section replaced by section (or section added)."""
+    i = text.find(REPL_HEAD)
+    if i < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    j = text.find("\n## ", i + len(REPL_HEAD))
+    return text[:i] + section + ("\n" + text[j + 1:] if j >= 0 else "")
+
+
 def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--replicated":
+        if len(sys.argv) not in (3, 4):
+            print(__doc__, file=sys.stderr)
+            return 2
+        dest = sys.argv[3] if len(sys.argv) == 4 else os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "RESULTS.md")
+        section = "\n".join(replicated_section(sys.argv[2])) + "\n"
+        old = report.read(dest) if dest != "-" else ""
+        text = splice_section(old, section) if old else section
+        if dest == "-":
+            sys.stdout.write(text)
+        else:
+            with open(dest, "w") as f:
+                f.write(text)
+            print(f"results_md: wrote the replicated section of {dest}", file=sys.stderr)
+        return 0
     if len(sys.argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
@@ -56,8 +126,8 @@ def main():
           "means ringbroker is faster; for latency and memory below 1 means ringbroker is better.", ""]
     L += report.summary_table(res) + [""]
     if not any(b.startswith("kafka3") for sc in res["scenarios"] for b in sc["brokers"]):
-        L += ["ringbroker 3-node cluster vs Kafka 3-node: not measured in this run "
-              "(ringbroker has no cluster yet; `--brokers \"... kafka3\"` adds the Kafka side).", ""]
+        L += ["3-node clusters: not measured in this run (see the replicated section below, "
+              "`--brokers \"ringbroker ringbroker3 kafka3\" rf3`).", ""]
     L += report.storage_fetch_sections(res)
     L += ["## Scenarios", ""]
     for sc in res["scenarios"]:
@@ -68,6 +138,15 @@ def main():
             L += report.broker_notes(b, r)
         L += [""] + report.scenario_table(sc) + [""]
     text = "\n".join(L)
+    # A run without ringbroker3 keeps the replicated section of the file it replaces.
+    has_r3 = any("ringbroker3" in sc["brokers"] for sc in res["scenarios"])
+    old = report.read(dest) if dest != "-" else ""
+    if has_r3:
+        text = splice_section(text, "\n".join(replicated_section(out_dir)) + "\n")
+    elif REPL_HEAD in old:
+        i = old.find(REPL_HEAD)
+        j = old.find("\n## ", i + len(REPL_HEAD))
+        text = splice_section(text, old[i:j + 1] if j >= 0 else old[i:])
     if dest == "-":
         sys.stdout.write(text)
     else:

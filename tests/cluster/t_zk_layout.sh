@@ -15,6 +15,7 @@
 #   adding_replicas, removing_replicas, version 3), each state node has
 #   controller_epoch, leader, leader_epoch, isr, version.
 # Also: nothing of ours outside the chroot (only /kafka and /zookeeper at the root).
+# Then a topic of 64 partitions: every state node written, no broker dies.
 . "$(dirname "$0")/lib.sh"
 
 [ "${CL_ETCD:-0}" = 1 ] && fail "t_zk_layout is ZooKeeper's layout test (no etcd twin)"
@@ -69,3 +70,16 @@ assert cfg["version"] == 1 and isinstance(cfg["config"], dict), cfg
 zk.stop()
 print("info: cluster id %s, controller %d, topic layout %s" % (cid["id"], c["brokerid"], t["partitions"]))
 PY
+
+# A topic whose partition states take several of the controller's batched
+# multis (64 partitions: 3 buffers each, the batch flushes at 64 ops): every
+# state node is written and no broker dies (the 22nd partition used to overrun
+# the batch's buffer list and crash the controller).
+cl_create_topic wide 64
+for i in $(cl_ids); do
+    kill -0 "$(cl_pid "$i")" 2>/dev/null || fail "broker $i died creating a 64-partition topic"
+done
+n=$(cl_q_ls /brokers/topics/wide/partitions | wc -l)
+[ "$n" = 64 ] || fail "/brokers/topics/wide/partitions has $n children, want 64"
+cl_q_get /brokers/topics/wide/partitions/63/state >/dev/null || fail "no state node for wide-63"
+info "64-partition topic: 64 state nodes, all brokers alive"

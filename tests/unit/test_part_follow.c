@@ -8,7 +8,8 @@
  * replicated batches (a retry after the follower became leader is a duplicate).
  * And the leader side of a replica fetch (part/read.c): a follower reads up to
  * the written end while consumers stop at the high watermark, and its fetch
- * offset moves the high watermark.
+ * offset moves the high watermark. The follower-written hook runs when a
+ * follower's flush has written its bytes (and not for a leader's).
  */
 #include "part_test_util.h"
 
@@ -86,6 +87,38 @@ Test(part_follow, batches_land_at_the_leaders_offsets_byte_for_byte_and_durably)
     cr_assert_eq(len, e);
     cr_assert_eq(memcmp(back, rbuf, e), 0, "the follower's log differs from the leader's batches");
     cr_assert_eq((int32_t)rb_get_be32(back + 12), 3, "leader epoch of the first batch lost");
+}
+
+static int written_calls;
+static void on_written(void *arg)
+{
+    cr_assert_eq(arg, &written_calls);
+    /* called once the bytes are out: the position may be reported now */
+    cr_assert_not(pos().unwritten, "the hook ran before the flush wrote the bytes");
+    written_calls++;
+}
+
+Test(part_follow, the_written_hook_runs_when_a_followers_flush_is_done)
+{
+    rb_part_set_follower_written(pt_ps, on_written, &written_calls);
+    role(RB_PART_FOLLOWER, 4);
+    uint32_t e = leader_batch(0, 0, 4, 3, -1, -1, 1);
+    int n = 0;
+    cr_assert_eq(append(0, e, &n), 0);
+    cr_assert_eq(written_calls, 0, "no flush yet");
+    pt_flush();
+    cr_assert_geq(written_calls, 1, "the follower's flush did not tell the fetchers");
+    /* a leader's flush is none of the fetchers' business */
+    role(RB_PART_LEADER, 5);
+    int before = written_calls;
+    struct rb_part_append a;
+    struct pt_answer ans = {0};
+    pt_append(&a, &ans, pt_batch(2, -1, -1, 7), 1);
+    pt_flush();
+    cr_assert_eq(ans.calls, 1, "the leader's append was not flushed and answered");
+    cr_assert_eq(ans.error, 0);
+    cr_assert_eq(written_calls, before, "called for a leader's flush");
+    rb_part_set_follower_written(pt_ps, NULL, NULL);
 }
 
 Test(part_follow, batches_already_here_are_skipped)
