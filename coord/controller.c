@@ -144,6 +144,8 @@ static bool batch_flush(struct rb_cluster *cl, struct batch *b, const char *what
 
 static void batch_add(struct batch *b, enum rb_qop_type type, char *path, char *data)
 {
+    /* callers flush at CTL_BATCH_OPS ops; an op owns at most a path and its data */
+    RB_ASSERT(b->n < CTL_BATCH_OPS && b->nb + 2 <= (int)(sizeof(b->bufs) / sizeof(b->bufs[0])));
     b->ops[1 + b->n++] = (struct rb_qop){
         .type = type, .path = path, .data = data, .len = data ? strlen(data) : 0, .version = -1};
     b->bufs[b->nb++] = path;
