@@ -143,6 +143,7 @@ struct rb_fd_ref;
 struct rb_resp_ext {
     size_t at;
     int fd;
+    bool direct; /* fd is O_DIRECT: the read path reads whole aligned 4 KiB blocks */
     struct rb_fd_ref *fd_ref;
     uint64_t file_pos;
     uint32_t file_len;
@@ -213,6 +214,8 @@ struct rb_conn {
     int fill_res, drain_res;
     uint32_t staged;    /* file bytes in the stage, not yet sent */
     uint32_t stage_off; /* read path: where they start in stage_buf */
+    uint32_t fill_head; /* O_DIRECT fill: bytes before the wanted ones (alignment) */
+    uint32_t fill_want; /* O_DIRECT fill: the wanted bytes (the read may return more) */
     uint32_t stage_cap;
     int pipe_fd[2]; /* splice path; valid when pipe_open */
     bool pipe_open;

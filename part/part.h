@@ -140,6 +140,7 @@ struct rb_part_data {
     uint32_t len;
     uint32_t file_len;
     int file_fd;
+    bool file_direct; /* file_fd is O_DIRECT: read it in 4 KiB-aligned steps */
     uint64_t file_pos;
     struct rb_fd_ref *file_ref;
 };
