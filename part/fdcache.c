@@ -153,6 +153,18 @@ void rb_part_fd_unref(struct rb_fd_ref *ref)
     RB_ASSERT(before > 0);
 }
 
+void rb_part_fd_hold(struct rb_fd_ref *ref)
+{
+    int32_t before = atomic_fetch_add_explicit(&ref->refs, 1, memory_order_relaxed);
+    RB_ASSERT(before > 0); /* only a holder adds one: the slot cannot be reused meanwhile */
+}
+
+uint32_t rb_part_fd_hold_cap(int num_shards)
+{
+    uint32_t n = (uint32_t)(num_shards > 0 ? num_shards : 1);
+    return rb_fdcache_slots((int)n) / (4 * n);
+}
+
 static struct rb_fd_ref *take(struct rb_fdcache *fc, struct rb_fd_ref *e, int64_t now_ms)
 {
     e->used = ++fc->tick;
