@@ -235,6 +235,7 @@ struct rb_conn {
     bool ra_pending; /* the read is in flight */
     bool ra_spec;    /* past its response: counted in net->ra_held */
     uint8_t ra_miss; /* read-aheads past a response not used, in a row */
+    uint8_t ra_skip; /* chances to read ahead skipped meanwhile (one in eight taken) */
     uint32_t stage_cap;
     int pipe_fd[2]; /* splice path; valid when pipe_open */
     bool pipe_open;

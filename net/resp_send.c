@@ -156,7 +156,7 @@ static void ra_issue(struct rb_conn *c, struct rb_request *req, struct rb_resp_e
             spec = true;
             if (next >= e->final || n->ra_held >= n->ra_cap)
                 return;
-            if (c->ra_miss >= 2 && (c->ra_miss++ & 7) != 0)
+            if (c->ra_miss >= 2 && (++c->ra_skip & 7) != 0)
                 return; /* mostly unused lately: one try in eight */
         }
     }
