@@ -16,7 +16,8 @@
  * into the buffer: segments are written with O_DIRECT and not in the page cache,
  * and buffered reads of them run at a third of the disk's speed here.
  *
- * Read-ahead (O_DIRECT path): beside each fill+drain (or drain) of file bytes, one
+ * Read-ahead (O_DIRECT path, fetch.file.readahead, off by default: no gain measured
+ * yet, perf/RESULTS.md): beside each fill+drain (or drain) of file bytes, one
  * unlinked READ of the next stage of file bytes goes into a second buffer (ra_buf)
  * while the current ones are sent: the rest of this region, else the next file
  * region of this response, else (speculative) the continuation of this file up to
@@ -30,11 +31,11 @@
  * shard keep one, it is dropped by the next response that does not use it, and a
  * connection whose speculative reads go unused (a consumer of many partitions
  * whose next response starts elsewhere) stops making them but one in eight.
- * The pair is
- * over when both CQEs are back. A short fill cancels the linked drain (-ECANCELED)
- * and a short drain leaves bytes in the stage: `staged` counts them, and the next
- * operation drains them alone before filling again. So the stream stays exact
- * whatever the split.
+ *
+ * An operation is over when all its CQEs are back. A short fill cancels the
+ * linked drain (-ECANCELED) and a short drain leaves bytes in the stage: `staged`
+ * counts them, and the next operation drains them alone before filling again. So
+ * the stream stays exact whatever the split.
  *
  * The descriptors are lent by the partition owner's descriptor cache
  * (part/fdcache.c) until the request is freed: the file stays readable even if
