@@ -70,7 +70,7 @@ struct rb_broker_config {
     int64_t log_max_dirty_bytes;        /* log.max.dirty.bytes per partition (8 MiB) */
     int64_t log_tail_cache_bytes;       /* log.tail.cache.bytes per shard (64 MiB) */
     bool fetch_file_splice;             /* fetch.file.transfer=splice (default read) */
-    bool fetch_file_direct;    /* fetch.file.direct: the read path reads with O_DIRECT (true) */
+    bool fetch_file_direct;    /* fetch.file.direct: the read path reads with O_DIRECT (false) */
     bool fetch_file_readahead; /* fetch.file.readahead: read the next stage while sending (false) */
     int32_t recv_buffers;      /* socket.recv.buffers per shard (256) */
     int32_t recv_buffer_bytes; /* socket.recv.buffer.bytes... of each (16 KiB) */

@@ -11,15 +11,14 @@
  *   read   (fetch.file.transfer=read, the default): READ file -> buffer, SEND buffer -> socket
  *
  * at most stage_cap bytes at a time (the pipe's size or the buffer's). A segment
- * descriptor opened with O_DIRECT (fetch.file.direct, part/fdcache.c) is read in
+ * descriptor opened with O_DIRECT (fetch.file.direct, opt-in, part/fdcache.c) is read in
  * whole 4 KiB blocks around the wanted bytes, which then start fill_head bytes
  * into the buffer: segments are written with O_DIRECT and not in the page cache,
  * and buffered reads of them run at a third of the disk's speed here.
  *
- * Read-ahead (O_DIRECT path, fetch.file.readahead, off by default: no gain measured
- * yet, perf/RESULTS.md): beside each fill+drain (or drain) of file bytes, one
- * unlinked READ of the next stage of file bytes goes into a second buffer (ra_buf)
- * while the current ones are sent: the rest of this region, else the next file
+ * Read-ahead (O_DIRECT path, fetch.file.readahead, opt-in: perf/RESULTS.md): beside each fill+drain
+ * (or drain) of file bytes, one unlinked READ of the next stage of file bytes goes into a second
+ * buffer (ra_buf) while the current ones are sent: the rest of this region, else the next file
  * region of this response, else (speculative) the continuation of this file up to
  * the bytes the log says are final (rb_resp_ext.final: below the active chunks,
  * or the whole closed segment), which a sequential consumer asks for next. The

@@ -11,8 +11,8 @@
 # fill/drain steps). Per partition, the sha256 of "offset<TAB>value" lines must
 # equal the one computed from the input. Then with the default tail cache (64
 # MiB, all in memory) as a control. Each path on its own broker.
-# The read path reads with O_DIRECT (fetch.file.direct, the default) and here
-# reads ahead (fetch.file.readahead=true): its broker's metrics must show file bytes
+# The read path here reads with O_DIRECT and reads ahead (fetch.file.direct=true,
+# fetch.file.readahead=true; opt-in): its broker's metrics must show file bytes
 # both read when sent and found read ahead (the metrics endpoint,
 # ringbroker_fetch_file_read_bytes_total), so the byte-exact checks cover both.
 . "$(dirname "$0")/lib.sh"
@@ -66,7 +66,8 @@ run_path() {
     MPORT=$(rb_free_port) || fail "no free port"
     rb_start --override num.partitions=3 --override log.segment.bytes=4194304 \
         --override log.tail.cache.bytes=$cache --override fetch.file.transfer=$path \
-        --override metrics.listener=http://127.0.0.1:$MPORT --override fetch.file.readahead=true
+        --override metrics.listener=http://127.0.0.1:$MPORT --override fetch.file.direct=true \
+        --override fetch.file.readahead=true
     local bs
     bs=$(rb_bootstrap)
     local p
