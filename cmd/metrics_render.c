@@ -229,6 +229,17 @@ static void render_partitions(struct rb_broker *b, struct rb_mbuf *out)
     rb_metric_head(out, fb, "counter", "Fetched bytes by where they came from");
     rb_metric_u64(out, fb, "source=\"memory\"", mem);
     rb_metric_u64(out, fb, "source=\"file\"", file);
+    uint64_t fill = 0, ahead = 0;
+    for (int i = 0; i < b->rt.n_shards; i++) {
+        const struct rb_net *n = b->rt.t[i]->net;
+        fill += rb_counter_get(&n->m.file_fill_bytes);
+        ahead += rb_counter_get(&n->m.file_ahead_bytes);
+    }
+    const char *ff = "ringbroker_fetch_file_read_bytes_total";
+    rb_metric_head(out, ff, "counter",
+                   "File bytes of fetches (read path) read when sent, or read ahead before");
+    rb_metric_u64(out, ff, "when=\"sent\"", fill);
+    rb_metric_u64(out, ff, "when=\"ahead\"", ahead);
     const char *hr = "ringbroker_tail_cache_hit_ratio";
     rb_metric_head(out, hr, "gauge", "Share of fetched bytes served from the tail cache");
     rb_metric_double(out, hr, "", mem + file ? (double)mem / (double)(mem + file) : 0);

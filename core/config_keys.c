@@ -115,6 +115,8 @@ static const struct rb_cfg_spec broker_keys[] = {
     TI("max.partitions", 1, I32MAX, "20000", max_partitions),
     TI("max.partitions.per.topic", 1, I32MAX, "10000", max_partitions_per_topic),
     RE("fetch.file.transfer", "read", "read|splice"),
+    TB("fetch.file.direct", "false", fetch_file_direct),
+    TB("fetch.file.readahead", "false", fetch_file_readahead),
     {"socket.recv.buffers", RB_CT_POW2, 1, 32768, "256", NULL, FLD(recv_buffers)},
     TI("socket.recv.buffer.bytes", 512, 16 << 20, "16384", recv_buffer_bytes),
     TI("shard.memory.budget.bytes", 1 << 20, I64MAX, "268435456", shard_memory_budget_bytes),

@@ -78,6 +78,7 @@ static void set_gated(struct rb_conn *c, bool gated);
 static void on_recv(struct rb_io *io, int res, unsigned flags);
 static void on_send(struct rb_io *io, int res, unsigned flags);
 static void on_fill(struct rb_io *io, int res, unsigned flags);
+static void on_ahead(struct rb_io *io, int res, unsigned flags);
 
 void rb_conn_new(struct rb_net *n, int fd, int32_t slot, const struct sockaddr_storage *ss)
 {
@@ -95,6 +96,7 @@ void rb_conn_new(struct rb_net *n, int fd, int32_t slot, const struct sockaddr_s
     c->recv_io.cb = on_recv;
     c->send_io.cb = on_send;
     c->fill_io.cb = on_fill;
+    c->ra_io.cb = on_ahead;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (ss->ss_family == AF_INET) {
@@ -520,11 +522,11 @@ static void conn_after_send(struct rb_conn *c)
     conn_drain_check(c); /* may free c */
 }
 
-static void send_cqe(struct rb_conn *c, bool fill, int res)
+static void send_cqe(struct rb_conn *c, int which, int res)
 {
     struct rb_request *req = c->q_head;
     RB_ASSERT(req && req->state == RB_REQ_DONE && c->send_in_flight);
-    int r = rb_resp_send_cqe(c, req, fill, res);
+    int r = rb_resp_send_cqe(c, req, which, res);
     if (r == 0)
         return; /* the other CQE of a linked pair is still due */
     c->send_in_flight = false;
@@ -542,13 +544,19 @@ static void send_cqe(struct rb_conn *c, bool fill, int res)
 static void on_send(struct rb_io *io, int res, unsigned flags)
 {
     (void)flags;
-    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, send_io), false, res);
+    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, send_io), RB_SEND_CQE_DRAIN, res);
 }
 
 static void on_fill(struct rb_io *io, int res, unsigned flags)
 {
     (void)flags;
-    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, fill_io), true, res);
+    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, fill_io), RB_SEND_CQE_FILL, res);
+}
+
+static void on_ahead(struct rb_io *io, int res, unsigned flags)
+{
+    (void)flags;
+    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, ra_io), RB_SEND_CQE_AHEAD, res);
 }
 
 void rb_request_done(struct rb_request *req)

@@ -60,6 +60,9 @@ static void defer_records(struct rb_writer *w, const uint8_t *p, size_t n, void 
     struct rb_resp_ext *e = &req->ext[req->n_ext++];
     *e = (struct rb_resp_ext){.at = w->len,
                               .fd = d->file_fd,
+                              .direct = d->file_direct,
+                              .gen = d->file_gen,
+                              .final = d->file_final,
                               .fd_ref = d->file_ref,
                               .file_pos = d->file_pos,
                               .file_len = d->file_len,

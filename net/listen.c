@@ -425,6 +425,7 @@ int rb_net_shard_start(struct rb_shard *s)
 {
     struct rb_net *n = s->net;
     n->shard = s;
+    n->ra_cap = rb_part_fd_hold_cap(s->rt ? s->rt->n_shards : 1);
     /* before anything can fail: rb_net_shard_stop cancels them */
     rb_timer_init(&n->accept_timer, accept_resume);
     rb_timer_init(&n->idle_timer, idle_sweep);

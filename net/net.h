@@ -76,6 +76,9 @@ struct rb_net_metrics {
     rb_counter handled, ended;
     rb_counter requests[RB_API_KEYS];
     struct rb_hist total_ms[RB_API_KEYS];
+    /* file bytes of fetch responses staged by the read path: read when needed
+     * (fill) or found read ahead (net/resp_send.c) */
+    rb_counter file_fill_bytes, file_ahead_bytes;
 };
 
 struct rb_net {
@@ -102,6 +105,9 @@ struct rb_net {
     struct rb_conn *conns;
     int n_conns;
     uint64_t next_conn_id;
+    /* read-ahead kept past a response (net/resp_send.c): descriptor references
+     * held now, and the most this shard may hold (rb_part_fd_hold_cap) */
+    uint32_t ra_held, ra_cap;
     int groups_out;           /* pgroups (and cancels) sent, not back yet */
     int64_t stop_deadline_ms; /* stopping: when to stop waiting for them */
     struct rb_timer stop_timer;
@@ -143,6 +149,9 @@ struct rb_fd_ref;
 struct rb_resp_ext {
     size_t at;
     int fd;
+    bool direct;    /* fd is O_DIRECT: the read path reads whole aligned 4 KiB blocks */
+    uint32_t gen;   /* the log's truncation count: read-ahead of fd is valid while equal */
+    uint64_t final; /* bytes of fd below it are final (storage/log.h rb_log_piece) */
     struct rb_fd_ref *fd_ref;
     uint64_t file_pos;
     uint32_t file_len;
@@ -213,6 +222,20 @@ struct rb_conn {
     int fill_res, drain_res;
     uint32_t staged;    /* file bytes in the stage, not yet sent */
     uint32_t stage_off; /* read path: where they start in stage_buf */
+    uint32_t fill_head; /* O_DIRECT fill: bytes before the wanted ones (alignment) */
+    uint32_t fill_want; /* O_DIRECT fill: the wanted bytes (the read may return more) */
+    /* O_DIRECT read path: the next file bytes read ahead into ra_buf while the
+     * current ones are sent (net/resp_send.c) */
+    struct rb_io ra_io;
+    uint8_t *ra_buf;          /* STAGE_BYTES, made on first use, kept until close */
+    struct rb_fd_ref *ra_ref; /* a held reference while ra bytes are kept */
+    int ra_fd, ra_res;
+    uint32_t ra_gen, ra_len; /* the log's truncation count; valid bytes from ra_from */
+    uint64_t ra_from, ra_final;
+    bool ra_pending; /* the read is in flight */
+    bool ra_spec;    /* past its response: counted in net->ra_held */
+    uint8_t ra_miss; /* read-aheads past a response not used, in a row */
+    uint8_t ra_skip; /* chances to read ahead skipped meanwhile (one in eight taken) */
     uint32_t stage_cap;
     int pipe_fd[2]; /* splice path; valid when pipe_open */
     bool pipe_open;
@@ -287,9 +310,11 @@ void rb_request_step_end(struct rb_request *req, void (*then)(struct rb_request 
 /* Issue the next operation for the head response req: 1 issued, 0 when it is all
  * sent (nothing issued). Errors come back through rb_resp_send_cqe. */
 int rb_resp_send_issue(struct rb_conn *c, struct rb_request *req);
-/* A CQE of the operation in flight (fill: the fill step of a pair). Returns 1 when
+/* A CQE of the operation in flight (which: the drain, the fill step of a pair or
+ * the read-ahead issued beside them). Returns 1 when
  * the operation is over, 0 when another CQE is due, -errno to close the connection. */
-int rb_resp_send_cqe(struct rb_conn *c, struct rb_request *req, bool fill, int res);
+enum { RB_SEND_CQE_DRAIN, RB_SEND_CQE_FILL, RB_SEND_CQE_AHEAD };
+int rb_resp_send_cqe(struct rb_conn *c, struct rb_request *req, int which, int res);
 /* Reset the cursor for the next response; release a connection's stage. */
 void rb_resp_send_reset(struct rb_conn *c);
 void rb_resp_send_free(struct rb_conn *c);

@@ -26,6 +26,14 @@
  * read of a fetch, so a fetch from another client still gets its first partition
  * when hostile or slow readers hold the rest (each of their connections has one
  * big fetch in flight at a time: net/conn.c's budget).
+ * Direct reads (rb_fdcache_set_direct, fetch.file.direct): a slot's descriptor is
+ * then a new open file description of the segment with O_DIRECT (opened through
+ * /proc/self/fd, so an unlinked segment still opens), read in 4 KiB-aligned steps
+ * by net/resp_send.c: the segments are written with O_DIRECT, so the page cache
+ * does not hold them, and a buffered read of them fills it at a third of the
+ * disk's speed here (MACHINE.md; perf/RESULTS.md fetch rows). Where O_DIRECT
+ * cannot open (tmpfs, no /proc) the slot falls back to a dup() and says so
+ * (rb_fdcache_ref_direct).
  * Fault model: when no slot may be taken (or dup fails), the lookup says so and
  * the read returns no file bytes for that entry this time (the consumer asks
  * again), never a new descriptor.
@@ -35,6 +43,7 @@
 #include "core/logging.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -46,7 +55,8 @@
 
 struct rb_fd_ref {
     _Atomic int32_t refs;
-    int fd; /* -1: free slot */
+    int fd;      /* -1: free slot */
+    bool direct; /* fd was opened with O_DIRECT */
     dev_t dev;
     ino_t ino;
     uint64_t used;   /* tick of the last lookup, for LRU */
@@ -60,6 +70,7 @@ struct rb_fdcache {
     int64_t full_logged_ms;
     uint64_t full_count;
     int64_t trimmed_ms;
+    bool direct; /* fill slots with O_DIRECT descriptors when the file system allows */
 };
 
 uint32_t rb_fdcache_slots(int num_shards)
@@ -99,6 +110,33 @@ void rb_fdcache_free(struct rb_fdcache *fc)
     free(fc);
 }
 
+void rb_fdcache_set_direct(struct rb_fdcache *fc, bool on)
+{
+    fc->direct = on;
+}
+
+bool rb_fdcache_ref_direct(const struct rb_fd_ref *ref)
+{
+    return ref->direct;
+}
+
+/* A descriptor of src_fd's file for a slot: O_DIRECT when asked and possible,
+ * else a dup(). -1 (errno set) when neither works. */
+static int slot_fd(const struct rb_fdcache *fc, int src_fd, bool *direct)
+{
+    *direct = false;
+    if (fc->direct) {
+        char path[40];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", src_fd);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+        if (fd >= 0) {
+            *direct = true;
+            return fd;
+        }
+    }
+    return fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
+}
+
 uint32_t rb_fdcache_open(const struct rb_fdcache *fc)
 {
     uint32_t open = 0;
@@ -113,6 +151,18 @@ void rb_part_fd_unref(struct rb_fd_ref *ref)
         return;
     int32_t before = atomic_fetch_sub_explicit(&ref->refs, 1, memory_order_release);
     RB_ASSERT(before > 0);
+}
+
+void rb_part_fd_hold(struct rb_fd_ref *ref)
+{
+    int32_t before = atomic_fetch_add_explicit(&ref->refs, 1, memory_order_relaxed);
+    RB_ASSERT(before > 0); /* only a holder adds one: the slot cannot be reused meanwhile */
+}
+
+uint32_t rb_part_fd_hold_cap(int num_shards)
+{
+    uint32_t n = (uint32_t)(num_shards > 0 ? num_shards : 1);
+    return rb_fdcache_slots((int)n) / (4 * n);
 }
 
 static struct rb_fd_ref *take(struct rb_fdcache *fc, struct rb_fd_ref *e, int64_t now_ms)
@@ -151,11 +201,12 @@ struct rb_fd_ref *rb_fdcache_get(struct rb_fdcache *fc, int src_fd, bool first, 
     }
     if (!first && held >= fc->n - fc->n / 4)
         victim = NULL; /* the last quarter is kept for the first read of a fetch */
-    int fd = victim ? fcntl(src_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    bool direct = false;
+    int fd = victim ? slot_fd(fc, src_fd, &direct) : -1;
     if (fd < 0 && victim && victim->fd >= 0) { /* at the fd limit: give the victim's back */
         close(victim->fd);
         victim->fd = -1;
-        fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
+        fd = slot_fd(fc, src_fd, &direct);
     }
     if (fd < 0) {
         fc->full_count++;
@@ -172,6 +223,7 @@ struct rb_fd_ref *rb_fdcache_get(struct rb_fdcache *fc, int src_fd, bool first, 
     if (victim->fd >= 0)
         close(victim->fd);
     victim->fd = fd;
+    victim->direct = direct;
     victim->dev = st.st_dev;
     victim->ino = st.st_ino;
     *fd_out = fd;

@@ -134,6 +134,12 @@ struct rb_part_append {
 struct rb_fd_ref;
 /* Drop a reference (any thread; NULL is a no-op). */
 void rb_part_fd_unref(struct rb_fd_ref *ref);
+/* One more reference, by a holder of one (any thread): a connection keeping bytes
+ * it read ahead of a response past that response (net/resp_send.c). */
+void rb_part_fd_hold(struct rb_fd_ref *ref);
+/* How many such holds one connection shard may keep at a time (a quarter of a
+ * descriptor cache's slots shared by all shards; 0: none). */
+uint32_t rb_part_fd_hold_cap(int num_shards);
 /* Owner, from its turn: close the cache's descriptors unused for seconds. */
 void rb_part_fd_trim(struct rb_part_shard *ps);
 
@@ -146,6 +152,9 @@ struct rb_part_data {
     uint32_t len;
     uint32_t file_len;
     int file_fd;
+    bool file_direct;    /* file_fd is O_DIRECT: read it in 4 KiB-aligned steps */
+    uint32_t file_gen;   /* the log's truncation count (rb_log_piece.gen) */
+    uint64_t file_final; /* bytes of the file below it are final (rb_log_piece.final) */
     uint64_t file_pos;
     struct rb_fd_ref *file_ref;
 };

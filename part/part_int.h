@@ -210,6 +210,10 @@ struct rb_fd_ref *rb_fdcache_get(struct rb_fdcache *fc, int src_fd, bool first, 
 /* How many slots one fetch's reads on a shard may hold. */
 uint32_t rb_fdcache_request_cap(const struct rb_fdcache *fc);
 uint32_t rb_fdcache_open(const struct rb_fdcache *fc);
+/* Fill slots with O_DIRECT descriptors from now on (where the file system takes
+ * them); a reference says which it got. */
+void rb_fdcache_set_direct(struct rb_fdcache *fc, bool on);
+bool rb_fdcache_ref_direct(const struct rb_fd_ref *ref);
 /* Close the free slots unused for a while (at most every ~1 s of now_ms). */
 void rb_fdcache_trim(struct rb_fdcache *fc, int64_t now_ms);
 

@@ -75,6 +75,9 @@ static int data_take(struct rb_part_shard *ps, struct rb_part_read_set *set, str
             return -EMFILE;
         set->file_refs++;
         d->file_fd = fd;
+        d->file_direct = rb_fdcache_ref_direct(ref);
+        d->file_gen = fp->gen;
+        d->file_final = fp->final;
         d->file_ref = ref;
         d->file_pos = fp->file_pos;
         d->file_len = file;

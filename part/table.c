@@ -40,6 +40,8 @@ struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *co
     ps->tail_cache = rb_tail_cache_new((uint64_t)bc->log_tail_cache_bytes);
     ps->m.topics = rb_mnames_new();
     ps->fdcache = rb_fdcache_new(rb_fdcache_slots(s && s->rt ? s->rt->n_shards : 1));
+    if (ps->fdcache) /* the read path only: splice reads through the page cache */
+        rb_fdcache_set_direct(ps->fdcache, bc->fetch_file_direct && !bc->fetch_file_splice);
     rb_part_isr_shard_init(ps);
     if (!ps->tail_cache || !ps->m.topics || !ps->fdcache) {
         rb_tail_cache_free(ps->tail_cache);

@@ -214,6 +214,11 @@ struct rb_log_piece {
     int fd;
     uint64_t file_pos;
     uint32_t len;
+    /* file pieces: the segment's bytes below `final` are written and not rewritten
+     * while the log's truncation count (`gen`) stays the same (a reader may keep
+     * what it read ahead of the piece up to there, keyed by gen) */
+    uint64_t final;
+    uint32_t gen;
 };
 
 #define RB_LOG_SLICE_PIECES 32

@@ -73,7 +73,8 @@ struct rb_log {
 
     struct rb_segment *segs; /* ascending base offsets; the last one is active */
     int n_segs, cap_segs;
-    int rd_open_seg; /* inactive segment whose rd_fd is open (-1: none) */
+    int rd_open_seg;    /* inactive segment whose rd_fd is open (-1: none) */
+    uint32_t trunc_gen; /* truncations (rb_log_truncate_to) so far: rb_log_piece.gen */
 
     int64_t start_offset, end_offset, durable_end;
     uint64_t durable_pos; /* bytes of the active segment written and synced */

@@ -156,8 +156,11 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
     assert_in_segment(log, si, pos, len);
     if (pos < ms) {
         uint64_t n = RB_MIN(end, ms) - pos;
-        ok = add_piece(out, (struct rb_log_piece){
-                                .fd = log->segs[si].rd_fd, .file_pos = pos, .len = (uint32_t)n});
+        ok = add_piece(out, (struct rb_log_piece){.fd = log->segs[si].rd_fd,
+                                                  .file_pos = pos,
+                                                  .len = (uint32_t)n,
+                                                  .final = RB_MIN(ms, log->segs[si].size),
+                                                  .gen = log->trunc_gen});
         pos += n;
     }
     while (ok && pos < end) {

@@ -134,7 +134,9 @@ int rb_log_truncate_to(struct rb_log *log, int64_t offset)
             ".log cut at byte %" PRIu64 ", %d later segment(s) removed",
             log->dir, offset, log->end_offset, seg->base_offset, pos, log->n_segs - 1 - k);
 
-    /* the tail's bytes are all in the files: the memory copies go */
+    /* the tail's bytes are all in the files: the memory copies go; bytes read
+     * ahead of earlier reads of this segment are stale from here (rb_log_piece) */
+    log->trunc_gen++;
     rb_log_chunks_free(log);
     for (int i = 0; i < log->n_segs; i++)
         rb_segment_close_fds(&log->segs[i]);

@@ -11,6 +11,10 @@
 # fill/drain steps). Per partition, the sha256 of "offset<TAB>value" lines must
 # equal the one computed from the input. Then with the default tail cache (64
 # MiB, all in memory) as a control. Each path on its own broker.
+# The read path here reads with O_DIRECT and reads ahead (fetch.file.direct=true,
+# fetch.file.readahead=true; opt-in): its broker's metrics must show file bytes
+# both read when sent and found read ahead (the metrics endpoint,
+# ringbroker_fetch_file_read_bytes_total), so the byte-exact checks cover both.
 . "$(dirname "$0")/lib.sh"
 
 N=200000
@@ -51,10 +55,19 @@ consume() {
     info "$label: $N records, 3 partitions byte-exact"
 }
 
+# file_bytes WHEN: ringbroker_fetch_file_read_bytes_total{when="WHEN"} now
+file_bytes() {
+    ct 10 curl -sf "http://127.0.0.1:$MPORT/metrics" |
+        awk -v w="{when=\"$1\"}" 'index($0, "ringbroker_fetch_file_read_bytes_total" w " ") == 1 { print $2 }'
+}
+
 run_path() {
     local path=$1 cache=$2
+    MPORT=$(rb_free_port) || fail "no free port"
     rb_start --override num.partitions=3 --override log.segment.bytes=4194304 \
-        --override log.tail.cache.bytes=$cache --override fetch.file.transfer=$path
+        --override log.tail.cache.bytes=$cache --override fetch.file.transfer=$path \
+        --override metrics.listener=http://127.0.0.1:$MPORT --override fetch.file.direct=true \
+        --override fetch.file.readahead=true
     local bs
     bs=$(rb_bootstrap)
     local p
@@ -72,6 +85,14 @@ run_path() {
     consume "$path cache=$cache large fetches" -X fetch.max.bytes=52428800 \
         -X max.partition.fetch.bytes=8388608 -X receive.message.max.bytes=60000000
     grep -E 'ERROR|offline' "$RB_LOG" && fail "$path: broker logged errors"
+    if [ "$path" = read ] && [ "$cache" -lt 1048576 ]; then
+        local sent ahead
+        sent=$(file_bytes sent)
+        ahead=$(file_bytes ahead)
+        info "$path: file bytes read when sent ${sent:-?}, read ahead ${ahead:-?}"
+        [ "${sent:-0}" -gt 0 ] || fail "$path: no file bytes read when sent"
+        [ "${ahead:-0}" -gt 0 ] || fail "$path: no file bytes found read ahead"
+    fi
     rb_stop
     rm -rf "$RB_DIR"
 }

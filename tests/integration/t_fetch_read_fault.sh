@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_fetch_read_fault.sh - a segment file that cannot give back the bytes the log
-# handed out, with each fetch path (fetch.file.transfer=splice and =read).
+# handed out, with each fetch path (fetch.file.transfer=splice and =read, the
+# latter also with O_DIRECT reads and read-ahead: fetch.file.direct/readahead).
 # A 1-partition topic with 1 MiB segments and no tail cache (every fetch is file
 # bytes, sent by the connection's shard) gets ~3 MiB; then the first, closed
 # segment is cut in the middle of its last batch behind the broker's back (its
@@ -14,9 +15,10 @@
 TOPIC=rf
 
 run_path() {
-    local path=$1
+    local path=$1 direct=${2:-false}
     rb_start --override num.partitions=1 --override log.segment.bytes=1048576 \
-        --override log.tail.cache.bytes=0 --override fetch.file.transfer=$path
+        --override log.tail.cache.bytes=0 --override fetch.file.transfer=$path \
+        --override fetch.file.direct=$direct --override fetch.file.readahead=$direct
     local bs
     bs=$(rb_bootstrap)
     "$PY" -c 'import sys
@@ -65,3 +67,4 @@ PY
 
 run_path splice
 run_path read
+run_path read true

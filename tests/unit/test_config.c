@@ -155,6 +155,9 @@ Test(config, defaults)
     cr_assert_eq(b->recv_buffer_bytes, 16384);
     cr_assert_eq(b->log_tail_cache_bytes, 64 << 20);
     cr_assert(!b->fetch_file_splice); /* read: faster here (perf/scenarios/j-fetch-*) */
+    /* opt-in until they beat buffered reads everywhere (perf/RESULTS.md) */
+    cr_assert(!b->fetch_file_direct);
+    cr_assert(!b->fetch_file_readahead);
     cr_assert_str_eq(b->log_level, "info");
     rb_config_free(cfg);
 }

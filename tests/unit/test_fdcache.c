@@ -2,7 +2,8 @@
  * tests/unit/test_fdcache.c - part/fdcache.c: entries of one file share a slot,
  * a held slot is never reused, free slots are reused least recently used first,
  * the last quarter is kept for a fetch's first read, and the cache never holds
- * more descriptors than its slots.
+ * more descriptors than its slots; direct slots are O_DIRECT descriptors of the
+ * same (unlinked) file, or dups where the file system refuses O_DIRECT.
  */
 #include "part/part_int.h"
 
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define NFILES 24
@@ -113,5 +115,48 @@ Test(fdcache, idle_free_slots_are_closed)
     rb_part_fd_unref(held);
     rb_fdcache_trim(fc, 120000);
     cr_assert_eq(rb_fdcache_open(fc), 0);
+    rb_fdcache_free(fc);
+}
+
+/* Does dir's file system take O_DIRECT? (tmpfs does not: the cache falls back.) */
+static bool dir_takes_direct(void)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/probe", dir);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_DIRECT, 0600);
+    unlink(p);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+Test(fdcache, direct_slots_read_the_unlinked_file_with_o_direct)
+{
+    struct rb_fdcache *fc = rb_fdcache_new(16);
+    int fd;
+    struct rb_fd_ref *plain = rb_fdcache_get(fc, files[0], true, 0, &fd);
+    cr_assert(!rb_fdcache_ref_direct(plain), "off by default");
+    cr_assert_eq(fcntl(fd, F_GETFL) & O_DIRECT, 0);
+    rb_part_fd_unref(plain);
+    rb_fdcache_set_direct(fc, true);
+    bool want = dir_takes_direct();
+    struct rb_fd_ref *d = rb_fdcache_get(fc, files[1], true, 0, &fd);
+    cr_assert_not_null(d);
+    cr_assert_eq(rb_fdcache_ref_direct(d), want);
+    cr_assert_eq((fcntl(fd, F_GETFL) & O_DIRECT) != 0, want);
+    cr_assert_neq(fd, files[1]);
+    void *buf = NULL;
+    cr_assert_eq(posix_memalign(&buf, 4096, 4096), 0);
+    /* a whole aligned block: the file (unlinked, 4 bytes) is read to its end */
+    cr_assert_eq(pread(fd, buf, 4096, 0), 4);
+    cr_assert_eq(memcmp(buf, "abcd", 4), 0);
+    free(buf);
+    /* the slot of a file opened before stays what it was */
+    struct rb_fd_ref *again = rb_fdcache_get(fc, files[0], true, 0, &fd);
+    cr_assert_eq(again, plain);
+    cr_assert(!rb_fdcache_ref_direct(again));
+    rb_part_fd_unref(again);
+    rb_part_fd_unref(d);
     rb_fdcache_free(fc);
 }

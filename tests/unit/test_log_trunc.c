@@ -269,6 +269,31 @@ Test(ltrunc, truncate_across_a_roll_then_append_and_reopen)
     rb_log_close(log);
 }
 
+/* A file piece says up to where its segment is final and the log's truncation
+ * count: a truncation changes the count (a reader's read-ahead of the segment is
+ * stale then: net/resp_send.c). */
+Test(ltrunc, file_pieces_carry_the_final_end_and_the_truncation_count)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    c.segment_bytes = 16 << 10;
+    struct rb_log *log = three_epochs(&c);
+    cr_assert_geq(count_files(".log"), 4);
+    struct rb_log_slice sl;
+    cr_assert_eq(rb_log_read(log, 0, rb_log_end_offset(log), 4096, true, &sl), 0);
+    cr_assert_geq(sl.n, 1);
+    const struct rb_log_piece *fp = &sl.piece[0];
+    cr_assert_null(fp->mem, "offset 0 lies in a closed segment: a file piece");
+    cr_assert_eq(fp->final, file_size("00000000000000000000.log"), "a closed segment: its size");
+    cr_assert_geq(fp->final, fp->file_pos + fp->len);
+    uint32_t gen = fp->gen;
+    cr_assert_eq(rb_log_truncate_to(log, 145), 0);
+    cr_assert_eq(rb_log_read(log, 0, rb_log_end_offset(log), 4096, true, &sl), 0);
+    cr_assert_null(sl.piece[0].mem);
+    cr_assert_eq(sl.piece[0].gen, gen + 1, "truncated: a new count");
+    rb_log_close(log);
+}
+
 /* A child truncates and is killed after a few hundred microseconds; the reopened
  * log must be the old one or the truncated one (a cut-short truncation is
  * completed at open from its intent), and read back whole. */
