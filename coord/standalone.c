@@ -278,8 +278,10 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
     partition_dir(c, t->name, p, dir, sizeof(dir));
     struct rb_log_config lc;
     rb_coord_log_config(rb_config_broker(c->md->config), t, &lc);
-    if (!create) /* recovery point and log start offset (storage/checkpoint.h) */
+    if (!create) { /* recovery point, log start offset, HW (storage/checkpoint.h) */
         rb_ckpt_startup_lookup(c->dir, t->name, p, &lc.recovery_point, &lc.log_start_offset);
+        lc.high_watermark = rb_ckpt_startup_hw(c->dir, t->name, p);
+    }
     /* At startup one syncfs after all opens (below) replaces a directory fsync each. */
     lc.defer_dir_sync = !create;
     struct rb_disk disk = partition_disk(c, t, p);

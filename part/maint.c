@@ -15,8 +15,12 @@
  * a recorded recovery point is in its file (storage/log_epoch.c walks batch
  * headers after a crash only from there); after a failed epoch write, recovery
  * points are no longer written until restart.
+ * The high watermarks (replication-offset-checkpoint) ride on the same reports:
+ * each partition's from its shard (rb_part_ckpt_hw), written at every complete
+ * round, so deleted partitions leave the file at the next one.
  * Fault model: a checkpoint that cannot be written is logged and retried at the
- * next interval (the old file stays, which is safe: recovery points only lag).
+ * next interval (the old file stays, which is safe: recovery points and high
+ * watermarks only lag).
  */
 #include "part/maint.h"
 
@@ -42,10 +46,12 @@ struct maint_epochs {
 struct maint_report {
     int shard;
     const char *dir; /* the broker config's first log dir */
-    struct rb_ckpt rp, ls;
+    struct rb_ckpt rp, ls, hw;
+    int64_t rp_interval_ms;  /* the recovery points' and log starts' interval */
     struct maint_epochs *ep; /* epoch caches changed since the last report */
     int n_ep, cap_ep;
     bool ep_lost; /* one could not be copied: the recovery points wait */
+    bool cluster;
 };
 
 /* Coordination thread: an epoch file could not be written (logged once). */
@@ -65,7 +71,7 @@ static struct maint_report *final_reports[RB_MAX_THREADS];
 static int64_t cfg_ms(struct rb_part_shard *ps, const char *key, int64_t dflt)
 {
     int64_t v;
-    const char *s = rb_config_get(ps->config, key);
+    const char *s = ps->config ? rb_config_get(ps->config, key) : NULL;
     return s && !rb_parse_i64(s, 1, INT64_MAX / 4, &v) ? v : dflt;
 }
 
@@ -73,6 +79,25 @@ static int64_t ckpt_interval_ms(struct rb_part_shard *ps)
 {
     return RB_MAX((int64_t)CKPT_INTERVAL_MIN_MS,
                   cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000));
+}
+
+/* replica.high.watermark.checkpoint.interval.ms (Kafka's 5000), same floor. */
+static int64_t hw_interval_ms(struct rb_part_shard *ps)
+{
+    return RB_MAX((int64_t)CKPT_INTERVAL_MIN_MS,
+                  cfg_ms(ps, "replica.high.watermark.checkpoint.interval.ms", 5000));
+}
+
+/* Reports go at the shorter of the two intervals; the coordination thread writes
+ * the recovery points and log starts only at theirs. */
+static int64_t report_interval_ms(struct rb_part_shard *ps)
+{
+    return RB_MIN(ckpt_interval_ms(ps), hw_interval_ms(ps));
+}
+
+static bool in_cluster(const struct rb_part_shard *ps)
+{
+    return ps->bc && ps->bc->zookeeper_connect[0];
 }
 
 static void report_one(void *arg, struct rb_part *p)
@@ -84,6 +109,7 @@ static void report_one(void *arg, struct rb_part *p)
      * corrupt partition stays detectable across restarts. */
     (void)rb_ckpt_add(&r->rp, p->topic, p->index, rb_log_durable_end(p->log));
     (void)rb_ckpt_add(&r->ls, p->topic, p->index, rb_log_start_offset(p->log));
+    (void)rb_ckpt_add(&r->hw, p->topic, p->index, rb_part_ckpt_hw(p, r->cluster));
     if (r->n_ep == r->cap_ep) {
         int cap = r->cap_ep ? r->cap_ep * 2 : 8;
         struct maint_epochs *ep = realloc(r->ep, (size_t)cap * sizeof(*ep));
@@ -112,6 +138,8 @@ static struct maint_report *build_report(struct rb_part_shard *ps)
         return NULL;
     r->shard = ps->shard->id;
     r->dir = ps->bc->n_log_dirs > 0 ? ps->bc->log_dirs[0] : ".";
+    r->rp_interval_ms = ckpt_interval_ms(ps);
+    r->cluster = in_cluster(ps);
     rb_part_each(ps, report_one, r);
     return r;
 }
@@ -122,6 +150,7 @@ static void report_free(struct maint_report *r)
         return;
     rb_ckpt_free(&r->rp);
     rb_ckpt_free(&r->ls);
+    rb_ckpt_free(&r->hw);
     for (int i = 0; i < r->n_ep; i++) {
         free(r->ep[i].dir);
         rb_epoch_cache_free(&r->ep[i].c);
@@ -140,26 +169,40 @@ static int merge_into(struct rb_ckpt *dst, const struct rb_ckpt *src)
     return 0;
 }
 
-static void write_files(struct maint_report **reps, int n_shards, const char *dir)
+/* Coordination thread: when the recovery points were last written (monotonic). */
+static int64_t rp_written_ms = INT64_MIN / 2;
+
+/* The high watermarks, and with points the recovery points and log starts. */
+static void write_files(struct maint_report **reps, int n_shards, const char *dir, bool points)
 {
-    struct rb_ckpt rp = {0}, ls = {0};
+    struct rb_ckpt rp = {0}, ls = {0}, hw = {0};
     int err = 0;
     for (int i = 0; i < n_shards && !err; i++) {
         if (!reps[i])
             goto out; /* not every shard has reported yet */
-        err = merge_into(&rp, &reps[i]->rp);
-        if (!err)
+        err = merge_into(&hw, &reps[i]->hw);
+        if (!err && points)
+            err = merge_into(&rp, &reps[i]->rp);
+        if (!err && points)
             err = merge_into(&ls, &reps[i]->ls);
     }
-    if (!err)
+    if (!err && points)
         err = rb_ckpt_write(dir, RB_CKPT_RECOVERY_POINT, &rp);
-    if (!err)
+    if (!err && points)
         err = rb_ckpt_write(dir, RB_CKPT_LOG_START, &ls);
     if (err)
         RB_WARN(COMP, "%s: cannot write checkpoints: %s", dir, strerror(-err));
+    if (!err && points)
+        rp_written_ms = rb_mono_ms();
+    /* the high watermarks do not depend on the epoch files: written even when
+     * those failed (an old one only lags, which is safe) */
+    int herr = rb_ckpt_write(dir, RB_CKPT_HIGH_WATERMARK, &hw);
+    if (herr)
+        RB_WARN(COMP, "%s: cannot write %s: %s", dir, RB_CKPT_HIGH_WATERMARK, strerror(-herr));
 out:
     rb_ckpt_free(&rp);
     rb_ckpt_free(&ls);
+    rb_ckpt_free(&hw);
 }
 
 static void coord_take_report(struct rb_shard *cs, void *arg)
@@ -178,8 +221,8 @@ static void coord_take_report(struct rb_shard *cs, void *arg)
     epochs_failed |= r->ep_lost;
     report_free(latest[r->shard]);
     latest[r->shard] = r;
-    if (!epochs_failed)
-        write_files(latest, cs->rt->n_shards, r->dir);
+    bool due = rb_mono_ms() - rp_written_ms >= r->rp_interval_ms;
+    write_files(latest, cs->rt->n_shards, r->dir, due && !epochs_failed);
 }
 
 static void ckpt_fire(struct rb_timer *t)
@@ -193,7 +236,7 @@ static void ckpt_fire(struct rb_timer *t)
     struct maint_report *r = build_report(ps);
     if (r)
         rb_post(s, s->rt->n_shards, coord_take_report, r);
-    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, ckpt_interval_ms(ps)));
+    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, report_interval_ms(ps)));
 }
 
 static void coord_unlink(struct rb_shard *cs, void *arg)
@@ -276,7 +319,7 @@ void rb_part_maint_turn(struct rb_part_shard *ps)
     rb_timer_init(&m->ckpt, ckpt_fire);
     rb_timer_init(&m->ret, ret_fire);
     rb_timer_init(&m->del, del_fire);
-    (void)rb_timer_arm(&s->timers, &m->ckpt, rb_deadline_after(s->now_ms, ckpt_interval_ms(ps)));
+    (void)rb_timer_arm(&s->timers, &m->ckpt, rb_deadline_after(s->now_ms, report_interval_ms(ps)));
     (void)rb_timer_arm(&s->timers, &m->ret,
                        rb_deadline_after(s->now_ms, ps->bc->log_retention_check_interval_ms));
     (void)rb_timer_arm(&s->timers, &m->del, rb_deadline_after(s->now_ms, del_period(ps)));
@@ -306,7 +349,7 @@ void rb_part_maint_shutdown(struct rb_runtime *rt, const char *log_dir)
     for (int i = 0; i < rt->n_shards; i++) /* the final reports' epochs, first */
         for (int j = 0; final_reports[i] && j < final_reports[i]->n_ep; j++)
             (void)rb_epoch_cache_write(&final_reports[i]->ep[j].c, final_reports[i]->ep[j].dir);
-    write_files(reps, rt->n_shards, log_dir);
+    write_files(reps, rt->n_shards, log_dir, true);
     for (int i = 0; i < RB_MAX_THREADS; i++) {
         report_free(final_reports[i]);
         report_free(latest[i]);
