@@ -269,8 +269,14 @@ static bool take(struct rfetch *f, const struct rb_str topic,
     }
     if (rp->log_start_offset > 0) /* the leader's retention or DeleteRecords */
         (void)rb_part_follow_log_start(rb_part_of(n->shard), &k, rp->log_start_offset);
-    if (rp->records.len <= 0)
+    if (rp->records.len <= 0) {
+        /* no records: the leader's HW still moves ours (Kafka's follower takes it
+         * from every response; else it lags a fetch behind, in memory and in
+         * replication-offset-checkpoint) */
+        if (rp->high_watermark >= 0)
+            (void)rb_part_follower_hw(rb_part_of(n->shard), &k, rp->high_watermark);
         return true;
+    }
     int appended = 0;
     int r = rb_part_append_replica(rb_part_of(n->shard), &k, rp->records.ptr,
                                    (uint32_t)rp->records.len, rp->high_watermark, &appended);
