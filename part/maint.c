@@ -47,7 +47,7 @@ struct maint_report {
     int shard;
     const char *dir; /* the broker config's first log dir */
     struct rb_ckpt rp, ls, hw;
-    int64_t rp_interval_ms;  /* the recovery points' and log starts' interval */
+    bool full;               /* rp, ls and the epochs too (else the high watermarks only) */
     struct maint_epochs *ep; /* epoch caches changed since the last report */
     int n_ep, cap_ep;
     bool ep_lost; /* one could not be copied: the recovery points wait */
@@ -57,9 +57,12 @@ struct maint_report {
 /* Coordination thread: an epoch file could not be written (logged once). */
 static bool epochs_failed;
 
-/* Coordination thread (and main thread after join). */
+/* Coordination thread (and main thread after join): every shard's latest full
+ * report, and its latest high watermarks (from any report). */
 static struct maint_report *latest[RB_MAX_THREADS];
 static struct maint_report *final_reports[RB_MAX_THREADS];
+static struct rb_ckpt latest_hw[RB_MAX_THREADS];
+static bool have_hw[RB_MAX_THREADS];
 
 /* Checkpoint reports are never more frequent than this, whatever
  * log.flush.offset.checkpoint.interval.ms says (Kafka allows 1 ms): each report
@@ -88,8 +91,10 @@ static int64_t hw_interval_ms(struct rb_part_shard *ps)
                   cfg_ms(ps, "replica.high.watermark.checkpoint.interval.ms", 5000));
 }
 
-/* Reports go at the shorter of the two intervals; the coordination thread writes
- * the recovery points and log starts only at theirs. */
+/* Reports go at the shorter of the two intervals; only one a
+ * log.flush.offset.checkpoint.interval.ms is full (recovery points, log starts,
+ * epoch caches): the others carry the high watermarks alone, so the epoch files
+ * of new partitions are not written (one fsync each) every few seconds. */
 static int64_t report_interval_ms(struct rb_part_shard *ps)
 {
     return RB_MIN(ckpt_interval_ms(ps), hw_interval_ms(ps));
@@ -107,9 +112,11 @@ static void report_one(void *arg, struct rb_part *p)
         return;
     /* An offline log reports what it last knew (or what it was opened with), so a
      * corrupt partition stays detectable across restarts. */
+    (void)rb_ckpt_add(&r->hw, p->topic, p->index, rb_part_ckpt_hw(p, r->cluster));
+    if (!r->full)
+        return;
     (void)rb_ckpt_add(&r->rp, p->topic, p->index, rb_log_durable_end(p->log));
     (void)rb_ckpt_add(&r->ls, p->topic, p->index, rb_log_start_offset(p->log));
-    (void)rb_ckpt_add(&r->hw, p->topic, p->index, rb_part_ckpt_hw(p, r->cluster));
     if (r->n_ep == r->cap_ep) {
         int cap = r->cap_ep ? r->cap_ep * 2 : 8;
         struct maint_epochs *ep = realloc(r->ep, (size_t)cap * sizeof(*ep));
@@ -131,14 +138,14 @@ static void report_one(void *arg, struct rb_part *p)
     }
 }
 
-static struct maint_report *build_report(struct rb_part_shard *ps)
+static struct maint_report *build_report(struct rb_part_shard *ps, bool full)
 {
     struct maint_report *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->shard = ps->shard->id;
     r->dir = ps->bc->n_log_dirs > 0 ? ps->bc->log_dirs[0] : ".";
-    r->rp_interval_ms = ckpt_interval_ms(ps);
+    r->full = full;
     r->cluster = in_cluster(ps);
     rb_part_each(ps, report_one, r);
     return r;
@@ -169,45 +176,66 @@ static int merge_into(struct rb_ckpt *dst, const struct rb_ckpt *src)
     return 0;
 }
 
-/* Coordination thread: when the recovery points were last written (monotonic). */
-static int64_t rp_written_ms = INT64_MIN / 2;
-
-/* The high watermarks, and with points the recovery points and log starts. */
-static void write_files(struct maint_report **reps, int n_shards, const char *dir, bool points)
+/* The recovery points and log starts, once every shard made a full report. */
+static void write_points(struct maint_report **reps, int n_shards, const char *dir)
 {
-    struct rb_ckpt rp = {0}, ls = {0}, hw = {0};
+    struct rb_ckpt rp = {0}, ls = {0};
     int err = 0;
     for (int i = 0; i < n_shards && !err; i++) {
         if (!reps[i])
             goto out; /* not every shard has reported yet */
-        err = merge_into(&hw, &reps[i]->hw);
-        if (!err && points)
-            err = merge_into(&rp, &reps[i]->rp);
-        if (!err && points)
+        err = merge_into(&rp, &reps[i]->rp);
+        if (!err)
             err = merge_into(&ls, &reps[i]->ls);
     }
-    if (!err && points)
+    if (!err)
         err = rb_ckpt_write(dir, RB_CKPT_RECOVERY_POINT, &rp);
-    if (!err && points)
+    if (!err)
         err = rb_ckpt_write(dir, RB_CKPT_LOG_START, &ls);
     if (err)
         RB_WARN(COMP, "%s: cannot write checkpoints: %s", dir, strerror(-err));
-    if (!err && points)
-        rp_written_ms = rb_mono_ms();
-    /* the high watermarks do not depend on the epoch files: written even when
-     * those failed (an old one only lags, which is safe) */
-    int herr = rb_ckpt_write(dir, RB_CKPT_HIGH_WATERMARK, &hw);
-    if (herr)
-        RB_WARN(COMP, "%s: cannot write %s: %s", dir, RB_CKPT_HIGH_WATERMARK, strerror(-herr));
 out:
     rb_ckpt_free(&rp);
     rb_ckpt_free(&ls);
+}
+
+/* r's high watermarks become its shard's latest (moved out of r). */
+static void take_hw(struct maint_report *r)
+{
+    rb_ckpt_free(&latest_hw[r->shard]);
+    latest_hw[r->shard] = r->hw;
+    memset(&r->hw, 0, sizeof(r->hw));
+    have_hw[r->shard] = true;
+}
+
+/* replication-offset-checkpoint, once every shard reported. Independent of the
+ * epoch files (an old file only lags, which is safe). */
+static void write_hw(int n_shards, const char *dir)
+{
+    struct rb_ckpt hw = {0};
+    int err = 0;
+    for (int i = 0; i < n_shards && !err; i++) {
+        if (!have_hw[i])
+            goto out;
+        err = merge_into(&hw, &latest_hw[i]);
+    }
+    if (!err)
+        err = rb_ckpt_write(dir, RB_CKPT_HIGH_WATERMARK, &hw);
+    if (err)
+        RB_WARN(COMP, "%s: cannot write %s: %s", dir, RB_CKPT_HIGH_WATERMARK, strerror(-err));
+out:
     rb_ckpt_free(&hw);
 }
 
 static void coord_take_report(struct rb_shard *cs, void *arg)
 {
     struct maint_report *r = arg;
+    take_hw(r);
+    write_hw(cs->rt->n_shards, r->dir);
+    if (!r->full) {
+        report_free(r);
+        return;
+    }
     for (int i = 0; i < r->n_ep && !epochs_failed; i++) {
         int err = rb_epoch_cache_write(&r->ep[i].c, r->ep[i].dir);
         if (err == -ENOENT)
@@ -221,8 +249,8 @@ static void coord_take_report(struct rb_shard *cs, void *arg)
     epochs_failed |= r->ep_lost;
     report_free(latest[r->shard]);
     latest[r->shard] = r;
-    bool due = rb_mono_ms() - rp_written_ms >= r->rp_interval_ms;
-    write_files(latest, cs->rt->n_shards, r->dir, due && !epochs_failed);
+    if (!epochs_failed)
+        write_points(latest, cs->rt->n_shards, r->dir);
 }
 
 static void ckpt_fire(struct rb_timer *t)
@@ -233,7 +261,10 @@ static void ckpt_fire(struct rb_timer *t)
      * would leak), and rb_part_maint_finish leaves the final report anyway. */
     if (atomic_load(&s->rt->stopping))
         return;
-    struct maint_report *r = build_report(ps);
+    bool full = s->now_ms >= ps->maint.points_due_ms;
+    if (full)
+        ps->maint.points_due_ms = rb_deadline_after(s->now_ms, ckpt_interval_ms(ps));
+    struct maint_report *r = build_report(ps, full);
     if (r)
         rb_post(s, s->rt->n_shards, coord_take_report, r);
     (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, report_interval_ms(ps)));
@@ -316,6 +347,7 @@ void rb_part_maint_turn(struct rb_part_shard *ps)
         return;
     struct rb_shard *s = ps->shard;
     m->set = true;
+    m->points_due_ms = rb_deadline_after(s->now_ms, ckpt_interval_ms(ps));
     rb_timer_init(&m->ckpt, ckpt_fire);
     rb_timer_init(&m->ret, ret_fire);
     rb_timer_init(&m->del, del_fire);
@@ -337,7 +369,7 @@ void rb_part_maint_finish(struct rb_part_shard *ps)
     }
     if (s->id >= 0 && s->id < RB_MAX_THREADS) {
         report_free(final_reports[s->id]);
-        final_reports[s->id] = build_report(ps);
+        final_reports[s->id] = build_report(ps, true);
     }
 }
 
@@ -349,10 +381,16 @@ void rb_part_maint_shutdown(struct rb_runtime *rt, const char *log_dir)
     for (int i = 0; i < rt->n_shards; i++) /* the final reports' epochs, first */
         for (int j = 0; final_reports[i] && j < final_reports[i]->n_ep; j++)
             (void)rb_epoch_cache_write(&final_reports[i]->ep[j].c, final_reports[i]->ep[j].dir);
-    write_files(reps, rt->n_shards, log_dir, true);
+    write_points(reps, rt->n_shards, log_dir);
+    for (int i = 0; i < rt->n_shards; i++)
+        if (final_reports[i])
+            take_hw(final_reports[i]);
+    write_hw(rt->n_shards, log_dir);
     for (int i = 0; i < RB_MAX_THREADS; i++) {
         report_free(final_reports[i]);
         report_free(latest[i]);
         final_reports[i] = latest[i] = NULL;
+        rb_ckpt_free(&latest_hw[i]);
+        have_hw[i] = false;
     }
 }

@@ -68,6 +68,7 @@ struct rb_part {
 struct rb_part_maint {
     bool set;
     struct rb_timer ckpt, ret, del;
+    int64_t points_due_ms; /* the next full checkpoint report (part/maint.c) */
 };
 
 struct rb_part_shard {
