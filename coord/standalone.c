@@ -586,7 +586,7 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
     if (sp->replication_factor == -1)
         sp->replication_factor = c->bc->default_replication_factor;
     if (sp->replication_factor == RB_RF_OFFSETS_TOPIC)
-        sp->replication_factor = rb_coord_offsets_rf(c->bc, 1);
+        sp->replication_factor = 1; /* standalone: one broker, one replica */
     if (sp->n_partitions <= 0 || sp->n_partitions > c->bc->max_partitions_per_topic) {
         snprintf(sp->error_message, sizeof(sp->error_message),
                  "Number of partitions must be between 1 and %d (max.partitions.per.topic), "
