@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "core/rb.h"
 #include "core/shard.h"
+#include "core/timer.h"
 #include "net/fanout.h"
 #include "part/maint.h"
 #include "part/part.h"
@@ -94,6 +95,10 @@ static void hook_install_initial(void *ctx, int shard, struct rb_metadata *md)
     struct rb_net *n = b->rt.t[shard]->net;
     rb_metadata_unref(n->md);
     n->md = md;
+    /* the shard's clock before its loop first sets it: the ISR state made here
+     * counts the followers caught up from now (with 0 a restarted leader proposed
+     * removing every follower at its first turn, replica.lag.time.max.ms unused) */
+    b->rt.t[shard]->now_ms = rb_mono_ms();
     if (md->leader_lease) /* a cluster: roles before the shard serves anything */
         rb_net_apply_roles(b->rt.t[shard], md, b->bc->broker_id);
     cluster_gauges(b, shard, md);

@@ -169,6 +169,9 @@ int main(int argc, char **argv)
         }
         RB_INFO(COMP, "metrics on %s (port %u), path /metrics", ml, mport);
     }
+    if (rb_config_get(b.config, "replication.test.enable"))
+        RB_WARN(COMP, "replication.test.enable is deprecated and ignored: replication factors "
+                      "up to the number of brokers are always accepted in a cluster");
     RB_INFO(COMP, "ringbroker %s started: broker.id=%d, listening on %s:%u, %d shards, log.dirs=%s",
             RB_VERSION, b.bc->broker_id, b.bc->listener_host[0] ? b.bc->listener_host : "0.0.0.0",
             b.bound_port, b.rt.n_shards, b.bc->log_dirs[0]);

@@ -14,9 +14,8 @@
  * Each request is answered once this broker published the effect (the topic with
  * a leader for every partition, the topic gone, the new configs), or at its
  * deadline with REQUEST_TIMED_OUT (the change itself stays: it was written).
- * Replication is incomplete: a replication factor above 1 is refused with
- * INVALID_REPLICATION_FACTOR and a message that says so, unless the broker runs
- * with replication.test.enable=true (tests of the replication data path).
+ * A replication factor above the live brokers is refused with
+ * INVALID_REPLICATION_FACTOR and Kafka's message.
  */
 #include "coord/cluster_int.h"
 #include "core/kerr.h"
@@ -56,14 +55,6 @@ static int16_t check_rf(struct rb_cluster *cl, int32_t rf, char *msg, size_t cap
     if (rf > cl->n_brokers) {
         snprintf(msg, cap, "Replication factor: %d larger than available brokers: %d.", rf,
                  cl->n_brokers);
-        return RB_KERR_INVALID_REPLICATION_FACTOR;
-    }
-    if (rf > 1 && !(cl->c && cl->c->bc->replication_test_enable)) {
-        snprintf(msg, cap,
-                 "Replication factor %d is not supported yet: replication is incomplete in "
-                 "this version (use 1; brokers started with replication.test.enable=true "
-                 "accept it for testing).",
-                 rf);
         return RB_KERR_INVALID_REPLICATION_FACTOR;
     }
     return RB_KERR_NONE;

@@ -94,9 +94,6 @@ struct rb_cluster {
 
     /* the controller (when this broker is it) */
     bool is_controller;
-    /* the simulator and replication.test.enable: partitions with replicas > 1 get a
-     * leader, new ones every live replica in the ISR */
-    bool test_full_isr;
     int32_t ctl_epoch;
     int64_t ctl_epoch_version;
     uint64_t rnd_state;

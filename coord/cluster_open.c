@@ -425,8 +425,6 @@ int rb_coord_cluster_open(struct rb_coord *c, char *err, size_t errlen)
     c->cl = cl;
     cl->c = c;
     cluster_init(cl, c->bc->broker_id);
-    /* replication.test.enable: RF > 1 partitions get leaders (and a full ISR) */
-    cl->test_full_isr = c->bc->replication_test_enable;
     int r = parse_backend(cl, c->bc, c->config, err, errlen);
     if (r)
         return r;

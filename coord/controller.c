@@ -7,8 +7,7 @@
  * (fencing). Its duties over the view (coord/cluster.c keeps it current):
  *   - a topic without "topic_id" (written by Kafka 2.8's TopicCommand) gets one;
  *   - a partition without a state node gets one: leader = the first live replica,
- *     ISR = [leader] (replication is incomplete: an RF > 1 partition gets no leader
- *     unless replication.test.enable, then ISR = every live replica), leader epoch 0;
+ *     ISR = every live replica, leader epoch 0;
  *   - a partition whose leader is not live gets a new leader from its ISR's live
  *     members, in replica order, with the leader epoch bumped and the ISR's live
  *     members kept; with none, leader -1 and the ISR kept (no unclean election:
@@ -299,17 +298,6 @@ static bool elect(struct rb_cluster *cl, const struct rb_cl_topic *t, int32_t p,
     const int32_t *rep = t->a.replicas[p];
     int32_t n_rep = t->a.n_replicas[p];
     bool exists = t->st_version[p] >= 0;
-    if (n_rep > 1 && !cl->test_full_isr) {
-        /* Replication is not built yet: a partition with more replicas (written by
-         * Kafka's tools) is assigned and shown but gets no leader, rather than
-         * pretending to keep copies it does not (Metadata: LEADER_NOT_AVAILABLE). */
-        if (exists)
-            return false;
-        memset(ns, 0, sizeof(*ns));
-        ns->controller_epoch = cl->ctl_epoch;
-        ns->leader = -1;
-        return true;
-    }
     if (exists && st->leader >= 0 && rb_cl_broker_live(cl, st->leader))
         return false;
     memset(ns, 0, sizeof(*ns));

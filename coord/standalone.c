@@ -278,8 +278,10 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
     partition_dir(c, t->name, p, dir, sizeof(dir));
     struct rb_log_config lc;
     rb_coord_log_config(rb_config_broker(c->md->config), t, &lc);
-    if (!create) /* recovery point and log start offset (storage/checkpoint.h) */
+    if (!create) { /* recovery point, log start offset, HW (storage/checkpoint.h) */
         rb_ckpt_startup_lookup(c->dir, t->name, p, &lc.recovery_point, &lc.log_start_offset);
+        lc.high_watermark = rb_ckpt_startup_hw(c->dir, t->name, p);
+    }
     /* At startup one syncfs after all opens (below) replaces a directory fsync each. */
     lc.defer_dir_sync = !create;
     struct rb_disk disk = partition_disk(c, t, p);
@@ -584,7 +586,7 @@ static int16_t check_spec(struct rb_coord *c, struct rb_topic_spec *sp)
     if (sp->replication_factor == -1)
         sp->replication_factor = c->bc->default_replication_factor;
     if (sp->replication_factor == RB_RF_OFFSETS_TOPIC)
-        sp->replication_factor = rb_coord_offsets_rf(c->bc, 1);
+        sp->replication_factor = 1; /* standalone: one broker, one replica */
     if (sp->n_partitions <= 0 || sp->n_partitions > c->bc->max_partitions_per_topic) {
         snprintf(sp->error_message, sizeof(sp->error_message),
                  "Number of partitions must be between 1 and %d (max.partitions.per.topic), "

@@ -534,7 +534,7 @@ void rb_coord_alter_configs(struct rb_shard *from, struct rb_config_change *chs,
 
 int16_t rb_coord_offsets_rf(const struct rb_broker_config *bc, int n_live)
 {
-    int32_t rf = bc->replication_test_enable ? bc->offsets_topic_replication_factor : 1;
+    int32_t rf = bc->offsets_topic_replication_factor;
     if (rf > n_live) {
         RB_WARN("coord",
                 "offsets.topic.replication.factor %d is more than the %d live broker(s): "

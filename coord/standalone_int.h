@@ -51,7 +51,7 @@ int rb_coord_open_partition(struct rb_coord *c, const struct rb_topic_meta *t, i
 /* Read the metadata file into md (-ENOENT: none yet; other errors: err says why). */
 /* __consumer_offsets' replication factor (coord/standalone_admin.c):
  * offsets.topic.replication.factor, or n_live brokers when fewer (Kafka refuses to
- * create the topic then; a warning here); 1 while replication is a test feature. */
+ * create the topic then; a warning here). Cluster mode only. */
 int16_t rb_coord_offsets_rf(const struct rb_broker_config *bc, int n_live);
 int rb_coord_load_file(struct rb_coord *c, struct rb_metadata *md, char *err, size_t errlen);
 /* Parse the metadata file's text from f (path names it in messages) into md:

@@ -39,7 +39,7 @@ struct rb_broker_config {
     int16_t default_replication_factor; /* default.replication.factor (1) */
     bool auto_create_topics_enable;     /* auto.create.topics.enable (true) */
     bool delete_topic_enable;           /* delete.topic.enable (true) */
-    bool replication_test_enable;       /* replication.test.enable (false): RF > 1 (incomplete) */
+    bool replication_test_enable;       /* replication.test.enable: deprecated, ignored */
     int32_t message_max_bytes;          /* message.max.bytes (1048588) */
     int32_t socket_request_max_bytes;   /* socket.request.max.bytes (104857600) */
     int32_t max_connections;            /* max.connections (2147483647) */

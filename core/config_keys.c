@@ -78,7 +78,8 @@ static const struct rb_cfg_spec broker_keys[] = {
     TI("default.replication.factor", 1, INT16_MAX, "1", default_replication_factor),
     TB("auto.create.topics.enable", "true", auto_create_topics_enable),
     TB("delete.topic.enable", "true", delete_topic_enable),
-    /* (ringbroker) replication factor > 1 while replication is incomplete: tests only */
+    /* (ringbroker) deprecated, ignored (a warning at startup): replication factor > 1
+     * once needed it; accepted so that old configs still start */
     TB("replication.test.enable", "false", replication_test_enable),
     /* (ringbroker) probe the other brokers' listeners; 0: off (session expiry only) */
     TI("broker.liveness.probe.interval.ms", 0, 60000, "300", broker_liveness_probe_interval_ms),

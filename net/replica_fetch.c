@@ -11,8 +11,8 @@
  * (1) for the leader's long poll, replica.fetch.max.bytes (1 MiB) per partition,
  * replica.fetch.response.max.bytes (10 MiB) per response, replica.fetch.backoff.ms
  * (1000) after an error (100 ms when the error says leadership is moving; a new
- * snapshot ends any wait), replica.socket.timeout.ms (30000) per request. Runs only
- * with replication.test.enable (replication is incomplete).
+ * snapshot ends any wait), replica.socket.timeout.ms (30000) per request. Runs in
+ * cluster mode only.
  *
  * The set of partitions is read from the shard's metadata snapshot each time a
  * fetch is built (partitions whose shard is this one, whose leader is that broker
@@ -290,8 +290,14 @@ static bool take(struct rfetch *f, const struct rb_str topic,
     }
     if (rp->log_start_offset > 0) /* the leader's retention or DeleteRecords */
         (void)rb_part_follow_log_start(rb_part_of(n->shard), &k, rp->log_start_offset);
-    if (rp->records.len <= 0)
+    if (rp->records.len <= 0) {
+        /* no records: the leader's HW still moves ours (Kafka's follower takes it
+         * from every response; else it lags a fetch behind, in memory and in
+         * replication-offset-checkpoint) */
+        if (rp->high_watermark >= 0)
+            (void)rb_part_follower_hw(rb_part_of(n->shard), &k, rp->high_watermark);
         return true;
+    }
     int appended = 0;
     int r = rb_part_append_replica(rb_part_of(n->shard), &k, rp->records.ptr,
                                    (uint32_t)rp->records.len, rp->high_watermark, &appended);
@@ -367,7 +373,7 @@ static struct rfetch *fetcher_of(struct rb_net *n, int32_t leader)
 
 void rb_rfetch_update(struct rb_net *n)
 {
-    if (!n->b->bc->replication_test_enable || !n->md || !n->md->leader_lease)
+    if (!n->md || !n->md->leader_lease)
         return;
     if (!n->rfetch) {
         n->rfetch = calloc(1, sizeof(*n->rfetch));

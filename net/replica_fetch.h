@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 /* A new metadata snapshot is in place (roles applied): start or kick the fetchers
- * of the partitions this shard follows (cluster mode with replication.test.enable). */
+ * of the partitions this shard follows (cluster mode). */
 void rb_rfetch_update(struct rb_net *n);
 /* Stopping: abort the fetches in flight; quiet once none is; free after the loop. */
 void rb_rfetch_stop(struct rb_net *n);

@@ -11,6 +11,9 @@
  * brings back. While a change is in flight the high watermark is computed over
  * the applied ISR plus a follower being added (Kafka 2.8's "maximal ISR"): a
  * shrink takes effect for the high watermark only once applied, an expand at once.
+ * The first state after the log's open starts from the high watermark recorded in
+ * replication-offset-checkpoint (rb_log_checkpoint_hw: clamped to the log),
+ * else from the log start.
  * Invariants: the high watermark never moves back while the state lives, and is
  * <= the leader's written end and >= the log start; acks=all appends on the ISR
  * list are in offset order and each wait_end <= the written end.
@@ -337,6 +340,14 @@ int rb_part_set_isr(struct rb_part_shard *ps, const struct rb_part_key *k, const
     r->self = -1;
     r->pending = -1;
     r->hw = old ? old->hw : rb_log_start_offset(p->log);
+    if (!old && !p->ckpt_hw_taken) {
+        /* the first replicas since the open: the checkpointed HW (clamped to the
+         * log), so a restarted leader serves what was committed before at once */
+        int64_t ck = rb_log_checkpoint_hw(p->log);
+        p->ckpt_hw_taken = true;
+        if (ck > r->hw)
+            r->hw = ck;
+    }
     r->epoch_start = old ? old->epoch_start : rb_log_end_offset(p->log);
     r->state_version = state_version;
     r->min_insync = min_insync > 0 ? min_insync : 1;

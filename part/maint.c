@@ -15,8 +15,12 @@
  * a recorded recovery point is in its file (storage/log_epoch.c walks batch
  * headers after a crash only from there); after a failed epoch write, recovery
  * points are no longer written until restart.
+ * The high watermarks (replication-offset-checkpoint) ride on the same reports:
+ * each partition's from its shard (rb_part_ckpt_hw), written at every complete
+ * round, so deleted partitions leave the file at the next one.
  * Fault model: a checkpoint that cannot be written is logged and retried at the
- * next interval (the old file stays, which is safe: recovery points only lag).
+ * next interval (the old file stays, which is safe: recovery points and high
+ * watermarks only lag).
  */
 #include "part/maint.h"
 
@@ -42,18 +46,23 @@ struct maint_epochs {
 struct maint_report {
     int shard;
     const char *dir; /* the broker config's first log dir */
-    struct rb_ckpt rp, ls;
+    struct rb_ckpt rp, ls, hw;
+    bool full;               /* rp, ls and the epochs too (else the high watermarks only) */
     struct maint_epochs *ep; /* epoch caches changed since the last report */
     int n_ep, cap_ep;
     bool ep_lost; /* one could not be copied: the recovery points wait */
+    bool cluster;
 };
 
 /* Coordination thread: an epoch file could not be written (logged once). */
 static bool epochs_failed;
 
-/* Coordination thread (and main thread after join). */
+/* Coordination thread (and main thread after join): every shard's latest full
+ * report, and its latest high watermarks (from any report). */
 static struct maint_report *latest[RB_MAX_THREADS];
 static struct maint_report *final_reports[RB_MAX_THREADS];
+static struct rb_ckpt latest_hw[RB_MAX_THREADS];
+static bool have_hw[RB_MAX_THREADS];
 
 /* Checkpoint reports are never more frequent than this, whatever
  * log.flush.offset.checkpoint.interval.ms says (Kafka allows 1 ms): each report
@@ -65,7 +74,7 @@ static struct maint_report *final_reports[RB_MAX_THREADS];
 static int64_t cfg_ms(struct rb_part_shard *ps, const char *key, int64_t dflt)
 {
     int64_t v;
-    const char *s = rb_config_get(ps->config, key);
+    const char *s = ps->config ? rb_config_get(ps->config, key) : NULL;
     return s && !rb_parse_i64(s, 1, INT64_MAX / 4, &v) ? v : dflt;
 }
 
@@ -75,6 +84,27 @@ static int64_t ckpt_interval_ms(struct rb_part_shard *ps)
                   cfg_ms(ps, "log.flush.offset.checkpoint.interval.ms", 60000));
 }
 
+/* replica.high.watermark.checkpoint.interval.ms (Kafka's 5000), same floor. */
+static int64_t hw_interval_ms(struct rb_part_shard *ps)
+{
+    return RB_MAX((int64_t)CKPT_INTERVAL_MIN_MS,
+                  cfg_ms(ps, "replica.high.watermark.checkpoint.interval.ms", 5000));
+}
+
+/* Reports go at the shorter of the two intervals; only one a
+ * log.flush.offset.checkpoint.interval.ms is full (recovery points, log starts,
+ * epoch caches): the others carry the high watermarks alone, so the epoch files
+ * of new partitions are not written (one fsync each) every few seconds. */
+static int64_t report_interval_ms(struct rb_part_shard *ps)
+{
+    return RB_MIN(ckpt_interval_ms(ps), hw_interval_ms(ps));
+}
+
+static bool in_cluster(const struct rb_part_shard *ps)
+{
+    return ps->bc && ps->bc->zookeeper_connect[0];
+}
+
 static void report_one(void *arg, struct rb_part *p)
 {
     struct maint_report *r = arg;
@@ -82,6 +112,9 @@ static void report_one(void *arg, struct rb_part *p)
         return;
     /* An offline log reports what it last knew (or what it was opened with), so a
      * corrupt partition stays detectable across restarts. */
+    (void)rb_ckpt_add(&r->hw, p->topic, p->index, rb_part_ckpt_hw(p, r->cluster));
+    if (!r->full)
+        return;
     (void)rb_ckpt_add(&r->rp, p->topic, p->index, rb_log_durable_end(p->log));
     (void)rb_ckpt_add(&r->ls, p->topic, p->index, rb_log_start_offset(p->log));
     if (r->n_ep == r->cap_ep) {
@@ -105,13 +138,15 @@ static void report_one(void *arg, struct rb_part *p)
     }
 }
 
-static struct maint_report *build_report(struct rb_part_shard *ps)
+static struct maint_report *build_report(struct rb_part_shard *ps, bool full)
 {
     struct maint_report *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->shard = ps->shard->id;
     r->dir = ps->bc->n_log_dirs > 0 ? ps->bc->log_dirs[0] : ".";
+    r->full = full;
+    r->cluster = in_cluster(ps);
     rb_part_each(ps, report_one, r);
     return r;
 }
@@ -122,6 +157,7 @@ static void report_free(struct maint_report *r)
         return;
     rb_ckpt_free(&r->rp);
     rb_ckpt_free(&r->ls);
+    rb_ckpt_free(&r->hw);
     for (int i = 0; i < r->n_ep; i++) {
         free(r->ep[i].dir);
         rb_epoch_cache_free(&r->ep[i].c);
@@ -140,7 +176,8 @@ static int merge_into(struct rb_ckpt *dst, const struct rb_ckpt *src)
     return 0;
 }
 
-static void write_files(struct maint_report **reps, int n_shards, const char *dir)
+/* The recovery points and log starts, once every shard made a full report. */
+static void write_points(struct maint_report **reps, int n_shards, const char *dir)
 {
     struct rb_ckpt rp = {0}, ls = {0};
     int err = 0;
@@ -162,9 +199,43 @@ out:
     rb_ckpt_free(&ls);
 }
 
+/* r's high watermarks become its shard's latest (moved out of r). */
+static void take_hw(struct maint_report *r)
+{
+    rb_ckpt_free(&latest_hw[r->shard]);
+    latest_hw[r->shard] = r->hw;
+    memset(&r->hw, 0, sizeof(r->hw));
+    have_hw[r->shard] = true;
+}
+
+/* replication-offset-checkpoint, once every shard reported. Independent of the
+ * epoch files (an old file only lags, which is safe). */
+static void write_hw(int n_shards, const char *dir)
+{
+    struct rb_ckpt hw = {0};
+    int err = 0;
+    for (int i = 0; i < n_shards && !err; i++) {
+        if (!have_hw[i])
+            goto out;
+        err = merge_into(&hw, &latest_hw[i]);
+    }
+    if (!err)
+        err = rb_ckpt_write(dir, RB_CKPT_HIGH_WATERMARK, &hw);
+    if (err)
+        RB_WARN(COMP, "%s: cannot write %s: %s", dir, RB_CKPT_HIGH_WATERMARK, strerror(-err));
+out:
+    rb_ckpt_free(&hw);
+}
+
 static void coord_take_report(struct rb_shard *cs, void *arg)
 {
     struct maint_report *r = arg;
+    take_hw(r);
+    write_hw(cs->rt->n_shards, r->dir);
+    if (!r->full) {
+        report_free(r);
+        return;
+    }
     for (int i = 0; i < r->n_ep && !epochs_failed; i++) {
         int err = rb_epoch_cache_write(&r->ep[i].c, r->ep[i].dir);
         if (err == -ENOENT)
@@ -179,7 +250,7 @@ static void coord_take_report(struct rb_shard *cs, void *arg)
     report_free(latest[r->shard]);
     latest[r->shard] = r;
     if (!epochs_failed)
-        write_files(latest, cs->rt->n_shards, r->dir);
+        write_points(latest, cs->rt->n_shards, r->dir);
 }
 
 static void ckpt_fire(struct rb_timer *t)
@@ -190,10 +261,13 @@ static void ckpt_fire(struct rb_timer *t)
      * would leak), and rb_part_maint_finish leaves the final report anyway. */
     if (atomic_load(&s->rt->stopping))
         return;
-    struct maint_report *r = build_report(ps);
+    bool full = s->now_ms >= ps->maint.points_due_ms;
+    if (full)
+        ps->maint.points_due_ms = rb_deadline_after(s->now_ms, ckpt_interval_ms(ps));
+    struct maint_report *r = build_report(ps, full);
     if (r)
         rb_post(s, s->rt->n_shards, coord_take_report, r);
-    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, ckpt_interval_ms(ps)));
+    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, report_interval_ms(ps)));
 }
 
 static void coord_unlink(struct rb_shard *cs, void *arg)
@@ -273,10 +347,11 @@ void rb_part_maint_turn(struct rb_part_shard *ps)
         return;
     struct rb_shard *s = ps->shard;
     m->set = true;
+    m->points_due_ms = rb_deadline_after(s->now_ms, ckpt_interval_ms(ps));
     rb_timer_init(&m->ckpt, ckpt_fire);
     rb_timer_init(&m->ret, ret_fire);
     rb_timer_init(&m->del, del_fire);
-    (void)rb_timer_arm(&s->timers, &m->ckpt, rb_deadline_after(s->now_ms, ckpt_interval_ms(ps)));
+    (void)rb_timer_arm(&s->timers, &m->ckpt, rb_deadline_after(s->now_ms, report_interval_ms(ps)));
     (void)rb_timer_arm(&s->timers, &m->ret,
                        rb_deadline_after(s->now_ms, ps->bc->log_retention_check_interval_ms));
     (void)rb_timer_arm(&s->timers, &m->del, rb_deadline_after(s->now_ms, del_period(ps)));
@@ -294,7 +369,7 @@ void rb_part_maint_finish(struct rb_part_shard *ps)
     }
     if (s->id >= 0 && s->id < RB_MAX_THREADS) {
         report_free(final_reports[s->id]);
-        final_reports[s->id] = build_report(ps);
+        final_reports[s->id] = build_report(ps, true);
     }
 }
 
@@ -306,10 +381,16 @@ void rb_part_maint_shutdown(struct rb_runtime *rt, const char *log_dir)
     for (int i = 0; i < rt->n_shards; i++) /* the final reports' epochs, first */
         for (int j = 0; final_reports[i] && j < final_reports[i]->n_ep; j++)
             (void)rb_epoch_cache_write(&final_reports[i]->ep[j].c, final_reports[i]->ep[j].dir);
-    write_files(reps, rt->n_shards, log_dir);
+    write_points(reps, rt->n_shards, log_dir);
+    for (int i = 0; i < rt->n_shards; i++)
+        if (final_reports[i])
+            take_hw(final_reports[i]);
+    write_hw(rt->n_shards, log_dir);
     for (int i = 0; i < RB_MAX_THREADS; i++) {
         report_free(final_reports[i]);
         report_free(latest[i]);
         final_reports[i] = latest[i] = NULL;
+        rb_ckpt_free(&latest_hw[i]);
+        have_hw[i] = false;
     }
 }

@@ -4,11 +4,15 @@
  * coordination thread for deletion.
  *
  * Each shard runs three timers (armed on its first loop turn, rb_part_turn):
- *   - every log.flush.offset.checkpoint.interval.ms it posts a report (topic,
- *     partition, durable end, log start offset of every partition it owns) to the
- *     coordination thread, which keeps the latest report of every shard and, once
- *     every shard has reported, rewrites both checkpoint files (blocking file I/O
- *     happens only there);
+ *   - every replica.high.watermark.checkpoint.interval.ms (5000) or
+ *     log.flush.offset.checkpoint.interval.ms (60000), the shorter, it posts a
+ *     report to the coordination thread: the high watermark of every partition
+ *     it owns, and once a log.flush.offset.checkpoint.interval.ms (a full report)
+ *     also its durable end, log start offset and changed epoch caches. The
+ *     coordination thread keeps the latest of every shard and, once every shard
+ *     has reported, rewrites replication-offset-checkpoint (each report) and
+ *     recovery-point-offset-checkpoint and log-start-offset-checkpoint (each full
+ *     one); blocking file I/O happens only there;
  *   - every log.retention.check.interval.ms it applies retention to its logs and
  *     posts the dropped segments' files to the coordination thread, which renames
  *     them to *.deleted (file.delete.delay.ms > 0) or unlinks them;

@@ -53,6 +53,10 @@ struct rb_part {
      * acks=all appends durable here, waiting for the high watermark */
     struct rb_part_repl *repl;
     struct rb_part_item *isr_head, *isr_tail;
+    /* the cluster gave it a role (rb_part_set_role); the log's checkpointed high
+     * watermark (rb_log_checkpoint_hw) was taken by its first repl */
+    bool role_set;
+    bool ckpt_hw_taken;
     struct rb_timer ack_timer; /* the earliest deadline_ms on the ISR list */
     /* idempotent producers' sequences (storage/producer_state.h) */
     struct rb_pstate *pstate;
@@ -64,6 +68,7 @@ struct rb_part {
 struct rb_part_maint {
     bool set;
     struct rb_timer ckpt, ret, del;
+    int64_t points_due_ms; /* the next full checkpoint report (part/maint.c) */
 };
 
 struct rb_part_shard {
@@ -148,6 +153,18 @@ static inline int64_t rb_part_hw(const struct rb_part *p)
 {
     int64_t we = rb_log_written_end(p->log);
     return p->repl && p->repl->hw < we ? p->repl->hw : we;
+}
+
+/* The high watermark recorded in replication-offset-checkpoint (part/maint.c):
+ * with replicas the ISR's (part/isr.c); in a cluster before the first snapshot gave
+ * p its role, the checkpointed one it will start from (never the log end, which
+ * may hold what no follower has); else the written end. */
+static inline int64_t rb_part_ckpt_hw(const struct rb_part *p, bool cluster)
+{
+    if (p->repl || !cluster || p->role_set)
+        return rb_part_hw(p);
+    int64_t hw = p->ckpt_hw_taken ? -1 : rb_log_checkpoint_hw(p->log);
+    return hw >= 0 ? hw : rb_log_start_offset(p->log);
 }
 
 /* part/table.c */

@@ -223,6 +223,7 @@ int rb_part_set_role(struct rb_part_shard *ps, const struct rb_part_key *k, enum
     if (!p)
         return -ENOENT;
     rb_part_isr_role(p, role, leader_epoch);
+    p->role_set = true;
     p->role = role;
     p->leader_epoch = leader_epoch;
     rb_part_epoch_role(p);

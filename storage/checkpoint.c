@@ -147,26 +147,48 @@ int rb_ckpt_write(const char *dir, const char *name, const struct rb_ckpt *c)
 
 static struct {
     char dir[4096];
-    struct rb_ckpt rp, ls;
+    struct rb_ckpt rp, ls, hw;
     int loaded;
 } startup;
+
+static void startup_load(const char *log_dir)
+{
+    char path[4200];
+    if (startup.loaded && strcmp(startup.dir, log_dir) == 0)
+        return;
+    rb_ckpt_free(&startup.rp);
+    rb_ckpt_free(&startup.ls);
+    rb_ckpt_free(&startup.hw);
+    snprintf(startup.dir, sizeof(startup.dir), "%s", log_dir);
+    snprintf(path, sizeof(path), "%s/%s", log_dir, RB_CKPT_RECOVERY_POINT);
+    int rp_err = rb_ckpt_read(path, &startup.rp);
+    if (rp_err)
+        rb_ckpt_free(&startup.rp);
+    snprintf(path, sizeof(path), "%s/%s", log_dir, RB_CKPT_LOG_START);
+    if (rb_ckpt_read(path, &startup.ls))
+        rb_ckpt_free(&startup.ls);
+    snprintf(path, sizeof(path), "%s/%s", log_dir, RB_CKPT_HIGH_WATERMARK);
+    int err = rb_ckpt_read(path, &startup.hw);
+    if (err)
+        rb_ckpt_free(&startup.hw);
+    if (err == -ENOENT && rp_err != -ENOENT) /* not a fresh log dir */
+        RB_WARN("storage", "%s: missing: high watermarks start at the log start offsets", path);
+    else if (err && err != -ENOENT && err != -EINVAL) /* -EINVAL was warned about */
+        RB_WARN("storage", "%s: %s: high watermarks start at the log start offsets", path,
+                strerror(-err));
+    startup.loaded = 1;
+}
 
 void rb_ckpt_startup_lookup(const char *log_dir, const char *topic, int32_t partition,
                             int64_t *recovery_point, int64_t *log_start_offset)
 {
-    char path[4200];
-    if (!startup.loaded || strcmp(startup.dir, log_dir) != 0) {
-        rb_ckpt_free(&startup.rp);
-        rb_ckpt_free(&startup.ls);
-        snprintf(startup.dir, sizeof(startup.dir), "%s", log_dir);
-        snprintf(path, sizeof(path), "%s/%s", log_dir, RB_CKPT_RECOVERY_POINT);
-        if (rb_ckpt_read(path, &startup.rp))
-            rb_ckpt_free(&startup.rp);
-        snprintf(path, sizeof(path), "%s/%s", log_dir, RB_CKPT_LOG_START);
-        if (rb_ckpt_read(path, &startup.ls))
-            rb_ckpt_free(&startup.ls);
-        startup.loaded = 1;
-    }
+    startup_load(log_dir);
     *recovery_point = rb_ckpt_find(&startup.rp, topic, partition);
     *log_start_offset = rb_ckpt_find(&startup.ls, topic, partition);
+}
+
+int64_t rb_ckpt_startup_hw(const char *log_dir, const char *topic, int32_t partition)
+{
+    startup_load(log_dir);
+    return rb_ckpt_find(&startup.hw, topic, partition);
 }

@@ -1,6 +1,7 @@
 /*
  * storage/checkpoint.h - Kafka's offset checkpoint files at the root of a log dir
- * (recovery-point-offset-checkpoint, log-start-offset-checkpoint): text, version 0,
+ * (recovery-point-offset-checkpoint, log-start-offset-checkpoint,
+ * replication-offset-checkpoint - the high watermarks): text, version 0,
  *   0\n<count>\n<topic> <partition> <offset>\n...
  * Written tmp + fsync + rename + fsync(dir), so a crash leaves the old or the new
  * file, never a mix. Blocking: startup, the coordination thread and shutdown only.
@@ -12,6 +13,7 @@
 
 #define RB_CKPT_RECOVERY_POINT "recovery-point-offset-checkpoint"
 #define RB_CKPT_LOG_START      "log-start-offset-checkpoint"
+#define RB_CKPT_HIGH_WATERMARK "replication-offset-checkpoint"
 
 struct rb_ckpt_entry {
     char *topic; /* owned */
@@ -42,5 +44,9 @@ int rb_ckpt_write(const char *dir, const char *name, const struct rb_ckpt *c);
  * keeps them; single-threaded (the broker opens its logs before the shards run). */
 void rb_ckpt_startup_lookup(const char *log_dir, const char *topic, int32_t partition,
                             int64_t *recovery_point, int64_t *log_start_offset);
+/* Startup, likewise: the high watermark recorded in log_dir's
+ * replication-offset-checkpoint (-1 when unknown). A file missing beside a
+ * recovery-point file, or malformed, is warned about once and counts as empty. */
+int64_t rb_ckpt_startup_hw(const char *log_dir, const char *topic, int32_t partition);
 
 #endif

@@ -74,6 +74,7 @@ void rb_log_config_defaults(struct rb_log_config *cfg)
     cfg->retention_bytes = -1;
     cfg->recovery_point = -1;
     cfg->log_start_offset = -1;
+    cfg->high_watermark = -1;
     cfg->flush_messages = 1;
     cfg->flush_ms = -1;
     cfg->file_delete_delay_ms = 60000;
@@ -491,6 +492,13 @@ int64_t rb_log_durable_end(const struct rb_log *log)
 int64_t rb_log_written_end(const struct rb_log *log)
 {
     return log->written_end;
+}
+
+int64_t rb_log_checkpoint_hw(const struct rb_log *log)
+{
+    if (log->cfg.high_watermark < 0)
+        return -1;
+    return RB_MAX(RB_MIN(log->cfg.high_watermark, log->written_end), log->start_offset);
 }
 
 void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *ms)

@@ -65,6 +65,9 @@ struct rb_log_config {
      * below recovery_point is corruption (the log opens offline). */
     int64_t recovery_point;
     int64_t log_start_offset;
+    /* The high watermark from replication-offset-checkpoint (-1: unknown). The log
+     * only carries it for its owner (part/isr.c), see rb_log_checkpoint_hw. */
+    int64_t high_watermark;
     /* flush.messages / flush.ms (log.flush.interval.*): a policy the log only
      * carries for its owner (net/partition.c), which decides when to sync.
      * 1 / -1 (default): every acknowledged append is synced. */
@@ -184,6 +187,9 @@ int64_t rb_log_start_offset(const struct rb_log *log);
 int64_t rb_log_end_offset(const struct rb_log *log);
 int64_t rb_log_durable_end(const struct rb_log *log);
 int64_t rb_log_written_end(const struct rb_log *log);
+/* cfg.high_watermark of the open, clamped to [log start, written end] now (Kafka
+ * clamps the checkpointed high watermark the same way); -1 when unknown. */
+int64_t rb_log_checkpoint_hw(const struct rb_log *log);
 /* The flush.messages / flush.ms in effect (struct rb_log_config: from the open,
  * or the last rb_log_reconfigure). */
 void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *ms);

@@ -24,7 +24,7 @@
 # ringbroker     : build/bin/ringbroker standalone, its defaults (durable)
 # ringbroker3    : 3 ringbroker brokers on 127.0.0.1 (config/server.properties,
 #                  the single node's settings, plus broker.id, zookeeper.connect,
-#                  replication.test.enable=true, default.replication.factor=3,
+#                  default.replication.factor=3,
 #                  min.insync.replicas=2, offsets.topic.replication.factor=3,
 #                  offsets.topic.num.partitions=1 as kafka3; before 39fe58d the
 #                  default 50 crashed the controller) on
@@ -204,7 +204,7 @@ ringbroker3_start() { # dir
         "$bin" "$PERF_ROOT/config/server.properties" \
             --override "broker.id=$i" --override "listeners=PLAINTEXT://127.0.0.1:$p" \
             --override "log.dirs=$d/b$i/data" --override "zookeeper.connect=$zk/kafka" \
-            --override replication.test.enable=true --override default.replication.factor=3 \
+            --override default.replication.factor=3 \
             --override min.insync.replicas=2 --override offsets.topic.replication.factor=3 \
             --override offsets.topic.num.partitions=1 "${ov[@]}" >"$d/b$i/ringbroker.log" 2>&1 &
         BROKER_PIDS="${BROKER_PIDS:+$BROKER_PIDS }$!"

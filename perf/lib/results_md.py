@@ -35,7 +35,7 @@ def replicated_section(out_dir):
     L = [REPL_HEAD, "",
          "Issue 11 item 8 / issue 14 item 5: replicated acks=all throughput next to single-node, "
          "end-to-end latency at half of the 3-node Kafka's max, broker CPU per GiB and memory. "
-         "`ringbroker3` = 3 ringbroker brokers on 127.0.0.1 (replication.test.enable=true, "
+         "`ringbroker3` = 3 ringbroker brokers on 127.0.0.1 ("
          "default.replication.factor=3, min.insync.replicas=2, the single node's durable defaults: "
          "every replica fdatasyncs before its position counts) on ONE ZooKeeper node (enough for "
          "perf; the fault tests use 3); `kafka3` = 3 Kafka 4.4 KRaft nodes, the same replication, "

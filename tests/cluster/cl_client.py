@@ -12,7 +12,8 @@ requests sent to one chosen broker).
       librdkafka producer (acks=all, idempotent unless CL_IDEMPOTENT=0): record seq goes to partition
       PARTS[seq % len] (PARTS "0,1,2"); every acknowledged record appends
       "partition offset seq" to ACKFILE. Exit 0 iff all N are acknowledged
-      (--tolerate: exit 0 anyway; the counts are printed).
+      (--tolerate: exit 0 anyway; the counts are printed). CL_ACKS=1 with
+      CL_IDEMPOTENT=0: acks=1 instead.
   cl_client.py produce-until BOOTSTRAP TOPIC PARTS ACKFILE STOPFILE RATE
       the same producer (idempotent, acks=all, message.timeout.ms 120 s so a
       record outlives a failover) sending RATE records a second, seq 0, 1, ...,
@@ -20,6 +21,7 @@ requests sent to one chosen broker).
       ACKFILE as it arrives. Prints the counts and the longest time without an
       acknowledgement (the clients' view of a failover); exit 0 when nothing is
       left unanswered (failed deliveries are counted, not acknowledged).
+      CL_FIRST_SEQ: the first seq (default 0).
   cl_client.py consume BOOTSTRAP TOPIC PARTS ACKFILE...
       librdkafka consumer, no group: reads each of PARTS from the beginning to its
       high watermark and checks: every record in the ACKFILEs is at its
@@ -38,6 +40,9 @@ requests sent to one chosen broker).
       SIZE bytes) sent to exactly that broker,
       whatever the metadata says; prints "error=E offset=O" (exit 0 either way;
       exit 3 when the broker does not answer within 20 s).
+  cl_client.py list-offset HOST:PORT TOPIC PART
+      one ListOffsets v1 (a client's, "latest": the high watermark) sent to exactly
+      that broker; prints "error=E offset=O".
   cl_client.py coordinator HOST:PORT GROUP
       FindCoordinator v0 on that broker; prints "error=E id=I host:port".
   cl_client.py create-topic HOST:PORT TOPIC PARTITIONS RF
@@ -66,6 +71,7 @@ from kafka.protocol.admin import CreateTopicsRequest_v2, DescribeConfigsRequest_
 from kafka.protocol.api import RequestHeader
 from kafka.protocol.commit import GroupCoordinatorRequest_v0
 from kafka.protocol.metadata import MetadataRequest_v1
+from kafka.protocol.offset import OffsetRequest_v1
 from kafka.protocol.produce import ProduceRequest_v3
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
@@ -128,7 +134,8 @@ def produce(bs, topic, first, n, parts, ackfile, tolerate):
     from confluent_kafka import Producer
 
     idem = os.environ.get("CL_IDEMPOTENT", "1") != "0"
-    p = Producer({"bootstrap.servers": bs, "acks": "all", "enable.idempotence": idem,
+    acks = os.environ.get("CL_ACKS", "all")
+    p = Producer({"bootstrap.servers": bs, "acks": acks, "enable.idempotence": idem,
                   "message.timeout.ms": 30000, "socket.timeout.ms": 10000,
                   "topic.metadata.refresh.interval.ms": 1000})
     acked, failed = [], []
@@ -181,9 +188,10 @@ def produce_until(bs, topic, parts, ackfile, stopfile, rate):
         out.write("%d %d %d\n" % (msg.partition(), msg.offset(), int(msg.key()[1:])))
         out.flush()
 
-    seq, t0 = 0, time.monotonic()
+    first = int(os.environ.get("CL_FIRST_SEQ", "0"))
+    seq, t0 = first, time.monotonic()
     while not os.path.exists(stopfile):
-        due = t0 + seq / rate
+        due = t0 + (seq - first) / rate
         now = time.monotonic()
         if now < due:
             p.poll(due - now)
@@ -402,6 +410,11 @@ def main():
             committed(a[1], a[2], a[3], [int(x) for x in a[4].split(",")])
         elif cmd == "produce-to":
             produce_to(a[1], a[2], int(a[3]), int(a[4]), int(a[5]) if len(a) > 5 else None)
+        elif cmd == "list-offset":
+            r = call(a[1], OffsetRequest_v1(replica_id=-1, topics=[(a[2], [(int(a[3]), -1)])]))
+            (_, ps), = r.topics
+            (_, err, _ts, off), = ps
+            print("error=%d offset=%d" % (err, off))
         elif cmd == "coordinator":
             r = call(a[1], GroupCoordinatorRequest_v0(a[2]))
             print("error=%d id=%d %s:%d" % (r.error_code, r.coordinator_id, r.host, r.port))

@@ -22,7 +22,7 @@ RP_RATE=${RP_RATE:-200}
 RP_LOAD=
 
 rp_up() {
-    cl_up --override replication.test.enable=true --override min.insync.replicas=2 "$@"
+    cl_up --override min.insync.replicas=2 "$@"
     local out
     out=$(ct 30 $CLC create-topic "$(cl_addr 1)" $RP_T $RP_PARTS 3) || fail "create-topic: $out"
     [[ "$out" == error=0* ]] || fail "CreateTopics $RP_T RF=3: $out"

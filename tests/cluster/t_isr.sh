@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t_isr.sh - the ISR on a real ZooKeeper ensemble, 3 brokers, topic "isr" (1
-# partition, RF 3, min.insync.replicas=2, replication.test.enable=true,
+# partition, RF 3, min.insync.replicas=2,
 # replica.lag.time.max.ms=1500):
 #   1. a follower paused (SIGSTOP, shorter than its session) while records arrive
 #      leaves the ISR by the leader's own write (leader epoch unchanged: not the
@@ -11,12 +11,10 @@
 #      (leader epoch bumped), acks=all is refused with NOT_ENOUGH_REPLICAS, acks=1
 #      is accepted;
 #   3. one follower restarted: it catches up, joins, acks=all works again.
-# Needs the follower side (branch follow11: replication.test.enable, replica
-# fetchers); passes on the merge of isr11, follow11 and epoch11.
 . "$(dirname "$0")/lib.sh"
 
 command -v kcat >/dev/null || fail "kcat missing (tools/install-deps.sh)"
-cl_up --override replication.test.enable=true --override replica.lag.time.max.ms=1500
+cl_up --override replica.lag.time.max.ms=1500
 k44_setup
 T=isr
 jrun 90 $K_TOPICS --bootstrap-server "$(cl_addr 1)" --create --topic $T --partitions 1 \

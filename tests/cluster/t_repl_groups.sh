@@ -6,7 +6,6 @@
 # partition becomes the coordinator, has loaded the group's offsets from its
 # replica, and answers them (librdkafka, confluent-kafka); a commit after the
 # failover works and survives the old coordinator's return.
-# With replication.test.enable=false (t_produce_consume) the topic keeps 1 replica.
 . "$(dirname "$0")/lib_repl.sh"
 
 rp_up

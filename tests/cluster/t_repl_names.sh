@@ -2,7 +2,7 @@
 # t_repl_names.sh - replication between brokers that advertise host names, not
 # numeric addresses (issue 11; coord/resolve.c): the coordination thread resolves
 # them, the shards' replica fetchers connect to what it resolved.
-#   1. 3 brokers (replication.test.enable=true, 2 shards each): brokers 1 and 2
+#   1. 3 brokers (2 shards each): brokers 1 and 2
 #      advertise "localhost", broker 3 a second name of 127.0.0.1 from this
 #      machine (its hostname when that resolves to 127.0.0.1, else another name of
 #      127.0.0.1 in /etc/hosts). Metadata answers keep the advertised names.
@@ -33,7 +33,7 @@ done
 [ -n "$NAME" ] || fail "no name other than localhost resolves to 127.0.0.1 here (hostname $(hostname); /etc/hosts: $(grep -v '^#' /etc/hosts | tr '\n' ';'))"
 info "broker 3 advertises $NAME ($(v4_of "$NAME")); brokers 1 and 2 advertise localhost"
 
-cl_up --override replication.test.enable=true --override num.shards=2 \
+cl_up --override num.shards=2 \
     --advertise 1=localhost --advertise 2=localhost --advertise 3="$NAME"
 
 # 1. Metadata answers keep the advertised names

@@ -72,7 +72,7 @@ moves_json() { # p0-replicas p1-replicas
         $RP_T "$1" $RP_T "$2"
 }
 
-cl_up --override replication.test.enable=true
+cl_up
 k28_topics --create --topic $RP_T --replica-assignment 1:2,2:1 || k28_fail "TopicCommand --create"
 wait_for 60 "$RP_T on {1,2} with full ISRs" on_set 1,2 1,2
 rp_load_start

@@ -25,7 +25,7 @@ RP_RATE=${RP_RATE:-150}
 CTL="$ROOT/build/bin/ringctl"
 K_REASSIGN=org.apache.kafka.tools.reassign.ReassignPartitionsCommand
 
-cl_up --override replication.test.enable=true
+cl_up
 k44_setup
 wait_for 30 "a controller" test -n "$(cl_controller)"
 C=$(cl_controller)

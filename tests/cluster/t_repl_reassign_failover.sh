@@ -19,7 +19,7 @@ RP_PARTS=2
 RP_RATE=${RP_RATE:-150}
 CTL="$ROOT/build/bin/ringctl"
 
-cl_up --override replication.test.enable=true
+cl_up
 if [ "$CL_MODE" = etcd ]; then QF=(--etcd "$CL_QUORUM"); else QF=(--zookeeper "$CL_ZK"); fi
 wait_for 30 "a controller" test -n "$(cl_controller)"
 C=$(cl_controller)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_replication.sh - replication factor 3 (replication.test.enable=true) on 3
+# t_replication.sh - replication factor 3 on 3
 # brokers (2 shards each) and a ZooKeeper ensemble (or etcd): followers fetch from
 # the leader and the data is on all three replicas; kill -9 of a leader during an
 # idempotent acks=all produce: produce goes on at the new leader, and every
@@ -37,7 +37,7 @@ command -v kcat >/dev/null || fail "kcat missing (tools/install-deps.sh)"
 
 # 2 shards per broker: partitions of one leader are followed from both shards (a
 # fetcher and a connection per shard and leader)
-cl_up --override replication.test.enable=true --override "num.shards=${CL_REP_SHARDS:-2}"
+cl_up --override "num.shards=${CL_REP_SHARDS:-2}"
 k44_setup
 T=rep
 

@@ -94,7 +94,6 @@ static void broker_open(struct sbroker *b)
         b->until_ns = sim_now_ns + 500 * MS;
         return;
     }
-    b->cl->test_full_isr = true;
     b->st = B_UP;
     b->next_tick_ns = sim_now_ns;
     SIM_LOG("broker %d: up", b->id);

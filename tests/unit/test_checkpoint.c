@@ -2,7 +2,9 @@
  * tests/unit/test_checkpoint.c - storage/checkpoint.c (Kafka's offset checkpoint
  * files) and the recovery it drives in storage/log.c: a bad batch above the
  * recovery point is a torn tail (cut, log online), below it corruption (log
- * offline, never repaired).
+ * offline, never repaired). replication-offset-checkpoint (the high watermarks):
+ * Kafka's bytes, startup lookup, corrupt or missing files counting as empty, the
+ * atomic replace.
  */
 #include "core/rb.h"
 #include "storage/checkpoint.h"
@@ -201,4 +203,91 @@ Test(ckpt, bad_batch_above_recovery_point_is_a_torn_tail)
     cr_assert_not(rb_log_offline(log), "a torn tail above the recovery point is not corruption");
     cr_assert_eq(rb_log_end_offset(log), 90);
     rb_log_close(log);
+}
+
+/* ---- replication-offset-checkpoint (the high watermarks) ---- */
+
+static char *slurp(const char *name)
+{
+    static char buf[4096];
+    char p[200];
+    snprintf(p, sizeof(p), "%s/%s", g_dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+Test(ckpt, hw_file_round_trip_is_kafkas_bytes)
+{
+    struct rb_ckpt c = {0};
+    cr_assert_eq(rb_ckpt_add(&c, "orders", 3, 12345), 0);
+    cr_assert_eq(rb_ckpt_add(&c, "__consumer_offsets", 0, 0), 0);
+    cr_assert_eq(rb_ckpt_write(g_dir, RB_CKPT_HIGH_WATERMARK, &c), 0);
+    rb_ckpt_free(&c);
+    /* Kafka 2.8's OffsetCheckpointFile, version 0 */
+    cr_assert_str_eq(slurp("replication-offset-checkpoint"),
+                     "0\n2\norders 3 12345\n__consumer_offsets 0 0\n");
+    cr_assert_eq(rb_ckpt_startup_hw(g_dir, "orders", 3), 12345);
+    cr_assert_eq(rb_ckpt_startup_hw(g_dir, "__consumer_offsets", 0), 0);
+    cr_assert_eq(rb_ckpt_startup_hw(g_dir, "orders", 2), -1);
+}
+
+Test(ckpt, hw_file_written_by_kafka_reads)
+{
+    /* Kafka splits on whitespace runs */
+    write_text(RB_CKPT_HIGH_WATERMARK, "0\n2\nt  0 17\nt\t1 9\n");
+    cr_assert_eq(rb_ckpt_startup_hw(g_dir, "t", 0), 17);
+    cr_assert_eq(rb_ckpt_startup_hw(g_dir, "t", 1), 9);
+}
+
+Test(ckpt, corrupt_hw_file_counts_as_empty_and_leaves_the_others)
+{
+    const char *bad[] = {"0\n3\nt 0 5\nt 1 6\n", "0\n1\nt 0 five\n", "2\n1\nt 0 5\n",
+                         "0\n1\nt 0 5 6\n",      "0\n1\nt 0 -1\n",   "0\n"};
+    for (size_t i = 0; i < RB_ARRAY_LEN(bad); i++) {
+        if (fork() == 0) { /* a fresh startup cache each */
+            write_text(RB_CKPT_RECOVERY_POINT, "0\n1\nt 0 50\n");
+            write_text(RB_CKPT_HIGH_WATERMARK, bad[i]);
+            int64_t rp, ls;
+            rb_ckpt_startup_lookup(g_dir, "t", 0, &rp, &ls);
+            _exit(rb_ckpt_startup_hw(g_dir, "t", 0) == -1 && rp == 50 ? 0 : 1);
+        }
+        int st = 0;
+        cr_assert_neq(wait(&st), -1);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "accepted: %s", bad[i]);
+    }
+}
+
+Test(ckpt, missing_hw_file_counts_as_empty)
+{
+    write_text(RB_CKPT_RECOVERY_POINT, "0\n1\nt 0 50\n");
+    cr_assert_eq(rb_ckpt_startup_hw(g_dir, "t", 0), -1);
+}
+
+Test(ckpt, hw_file_is_replaced_atomically)
+{
+    struct rb_ckpt c = {0};
+    cr_assert_eq(rb_ckpt_add(&c, "t", 0, 5), 0);
+    cr_assert_eq(rb_ckpt_add(&c, "t", 1, 6), 0);
+    cr_assert_eq(rb_ckpt_write(g_dir, RB_CKPT_HIGH_WATERMARK, &c), 0);
+    rb_ckpt_free(&c);
+    /* the partition t-1 was deleted: the next file no longer has it */
+    cr_assert_eq(rb_ckpt_add(&c, "t", 0, 9), 0);
+    cr_assert_eq(rb_ckpt_write(g_dir, RB_CKPT_HIGH_WATERMARK, &c), 0);
+    rb_ckpt_free(&c);
+    cr_assert_str_eq(slurp(RB_CKPT_HIGH_WATERMARK), "0\n1\nt 0 9\n");
+    cr_assert_null(slurp("replication-offset-checkpoint.tmp"), "no temp file left");
+    /* a write that cannot publish leaves the old file whole */
+    char p[200];
+    snprintf(p, sizeof(p), "%s/%s.tmp", g_dir, RB_CKPT_HIGH_WATERMARK);
+    cr_assert_eq(mkdir(p, 0755), 0); /* the temp file cannot be created */
+    cr_assert_eq(rb_ckpt_add(&c, "t", 0, 11), 0);
+    cr_assert_neq(rb_ckpt_write(g_dir, RB_CKPT_HIGH_WATERMARK, &c), 0);
+    rb_ckpt_free(&c);
+    cr_assert_str_eq(slurp(RB_CKPT_HIGH_WATERMARK), "0\n1\nt 0 9\n");
+    rmdir(p);
 }

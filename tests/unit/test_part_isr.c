@@ -4,8 +4,9 @@
  * member has the batch, min.insync.replicas before (NOT_ENOUGH_REPLICAS) and after
  * the append (NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank meanwhile), the
  * shrink proposed after replica.lag.time.max.ms, the expand once caught up, the
- * leadership lost answering waiters, the produce timeout (REQUEST_TIMED_OUT), and
- * RF=1 unchanged. This broker is id 0.
+ * leadership lost answering waiters, the produce timeout (REQUEST_TIMED_OUT),
+ * RF=1 unchanged, and the start from replication-offset-checkpoint's HW (clamped
+ * to the log, once, leader and follower). This broker is id 0.
  */
 #include "part_test_util.h"
 
@@ -413,4 +414,102 @@ Test(part_isr3, stopping_answers_acks_all_waiters_retriable)
     cr_assert_eq(ab.calls, 1);
     cr_assert_eq(ab.error, RB_KERR_NOT_LEADER_OR_FOLLOWER);
     atomic_store(&pt_rt.stopping, false);
+}
+
+/* ---- the high watermark from replication-offset-checkpoint ---- */
+
+/* t-0 closed and opened again as after a restart, its checkpointed HW hw (-1:
+ * none), adopted with no role yet (a cluster broker before its first snapshot). */
+static void reopen_with_ckpt_hw(int64_t ckpt_hw)
+{
+    struct rb_log *log = NULL;
+    cr_assert(rb_part_drop(pt_ps, "t", 1, 0, &log));
+    rb_log_close(log);
+    struct rb_log_config c;
+    pt_log_config(&c, 1);
+    c.high_watermark = ckpt_hw;
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s/t-0", pt_dir);
+    cr_assert_eq(rb_log_open(&log, dir, &c, rb_disk_sim_disk(pt_sim), 1000), 0);
+    uint8_t id[16] = {1};
+    cr_assert_eq(rb_part_add(pt_ps, pt_topic, id, 0, log), 0);
+}
+
+static struct rb_part *part(void)
+{
+    struct rb_part_key k = pt_key();
+    return rb_part_get(pt_ps, &k);
+}
+
+static void five_records_then_restart(int64_t ckpt_hw)
+{
+    struct rb_part_append a;
+    struct pt_answer aa = {0};
+    pt_append(&a, &aa, pt_batch(5, -1, -1, 1), -1);
+    pt_flush();
+    cr_assert_eq(aa.calls, 1);
+    reopen_with_ckpt_hw(ckpt_hw);
+    cr_assert_eq(rb_log_end_offset(part()->log), 5);
+}
+
+Test(part_isr, restarted_leader_serves_the_checkpointed_hw_at_once)
+{
+    five_records_then_restart(3);
+    /* before the snapshot the checkpoint keeps the old value, not the log end */
+    cr_assert_eq(rb_part_ckpt_hw(part(), true), 3);
+    cr_assert_eq(rb_part_ckpt_hw(part(), false), 5, "standalone: the written end");
+    leader(2);
+    set_isr(rf3, 3, 1);
+    cr_assert_eq(hw(), 3, "no follower fetched yet: the checkpointed HW, not 0");
+    cr_assert_eq(rb_part_ckpt_hw(part(), true), 3);
+    cr_assert_eq(fetched(1, 5), 3, "replica 2's position is unknown");
+    cr_assert_eq(fetched(2, 4), 4);
+    cr_assert_eq(fetched(2, 5), 5);
+    cr_assert_eq(rb_part_ckpt_hw(part(), true), 5);
+}
+
+Test(part_isr, checkpointed_hw_is_clamped_to_the_log)
+{
+    five_records_then_restart(99); /* the log lost its tail (or the file lies) */
+    cr_assert_eq(rb_log_checkpoint_hw(part()->log), 5);
+    cr_assert_eq(rb_part_ckpt_hw(part(), true), 5);
+    leader(2);
+    set_isr(rf3, 3, 1);
+    cr_assert_eq(hw(), 5, "never above the log end");
+}
+
+Test(part_isr, no_checkpointed_hw_starts_at_the_log_start)
+{
+    five_records_then_restart(-1);
+    cr_assert_eq(rb_log_checkpoint_hw(part()->log), -1);
+    cr_assert_eq(rb_part_ckpt_hw(part(), true), 0, "a cluster partition: the log start");
+    leader(2);
+    set_isr(rf3, 3, 1);
+    cr_assert_eq(hw(), 0, "as before: the ISR's first fetches move it");
+}
+
+Test(part_isr, follower_starts_from_the_checkpointed_hw_then_the_leaders)
+{
+    five_records_then_restart(4);
+    struct rb_part_key k = pt_key();
+    cr_assert_eq(rb_part_set_role(pt_ps, &k, RB_PART_FOLLOWER, 2), 0);
+    const int32_t r102[3] = {1, 0, 2};
+    cr_assert_eq(rb_part_set_isr(pt_ps, &k, r102, 3, r102, 3, 7, 1), 0);
+    cr_assert_eq(hw(), 4);
+    cr_assert_eq(rb_part_follower_hw(pt_ps, &k, 2), 0);
+    cr_assert_eq(hw(), 2, "the leader's HW, as is");
+}
+
+Test(part_isr, checkpointed_hw_is_taken_once)
+{
+    five_records_then_restart(3);
+    leader(2);
+    set_isr(rf3, 3, 1);
+    cr_assert_eq(hw(), 3);
+    struct rb_part_key k = pt_key();
+    const int32_t one[1] = {0};
+    cr_assert_eq(rb_part_set_isr(pt_ps, &k, one, 1, one, 1, 8, 1), 0);
+    cr_assert_eq(hw(), 5, "RF=1: the written end");
+    cr_assert_eq(rb_part_ckpt_hw(part(), true), 5);
+    cr_assert(part()->ckpt_hw_taken, "a later replica set starts from its own HW");
 }
