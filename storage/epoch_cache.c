@@ -286,7 +286,7 @@ int rb_epoch_cache_read(struct rb_epoch_cache *c, const char *dir)
     return err;
 }
 
-int rb_epoch_cache_write(struct rb_epoch_cache *c, const char *dir)
+static int epoch_write(const struct rb_epoch_cache *c, const char *dir, unsigned flags)
 {
     char path[4096];
     int err = epoch_path(path, sizeof(path), dir);
@@ -298,8 +298,30 @@ int rb_epoch_cache_write(struct rb_epoch_cache *c, const char *dir)
         return -ENOMEM;
     int len = rb_epoch_cache_format(c, buf, cap);
     RB_ASSERT(len >= 0);
-    err = rb_file_write_atomic(path, buf, (size_t)len);
+    err = rb_file_write_tmp(path, buf, (size_t)len, flags);
     free(buf);
+    return err;
+}
+
+int rb_epoch_cache_write(struct rb_epoch_cache *c, const char *dir)
+{
+    int err = epoch_write(c, dir, RB_FILE_SYNC | RB_FILE_PUBLISH);
+    if (!err)
+        c->dirty = false;
+    return err;
+}
+
+int rb_epoch_cache_write_tmp(const struct rb_epoch_cache *c, const char *dir)
+{
+    return epoch_write(c, dir, 0);
+}
+
+int rb_epoch_cache_publish_tmp(struct rb_epoch_cache *c, const char *dir)
+{
+    char path[4096];
+    int err = epoch_path(path, sizeof(path), dir);
+    if (!err)
+        err = rb_file_publish_tmp(path);
     if (!err)
         c->dirty = false;
     return err;

@@ -69,5 +69,10 @@ int rb_epoch_cache_parse(struct rb_epoch_cache *c, const char *text, size_t len,
  * empty) and write atomically (core/file.h; dirty cleared). */
 int rb_epoch_cache_read(struct rb_epoch_cache *c, const char *dir);
 int rb_epoch_cache_write(struct rb_epoch_cache *c, const char *dir);
+/* The same in two steps, for a batched close: "<file>.tmp" written with no sync,
+ * then (once the caller synced the file system) renamed over the file, dirty
+ * cleared; the caller syncs again to make the rename durable. */
+int rb_epoch_cache_write_tmp(const struct rb_epoch_cache *c, const char *dir);
+int rb_epoch_cache_publish_tmp(struct rb_epoch_cache *c, const char *dir);
 
 #endif

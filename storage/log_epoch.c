@@ -117,6 +117,33 @@ int rb_log_epochs_save(struct rb_log *log)
     return err;
 }
 
+int rb_log_epochs_save_tmp(struct rb_log *log)
+{
+    if (!log->epochs.dirty || log->offline)
+        return 0;
+    int err = rb_epoch_cache_write_tmp(&log->epochs, log->dir);
+    if (err)
+        RB_WARN("storage", "%s: cannot write %s.tmp: %s", log->dir, RB_EPOCH_CKPT_NAME,
+                strerror(-err));
+    else
+        log->epochs_tmp = true;
+    return err;
+}
+
+int rb_log_epochs_publish(struct rb_log *log)
+{
+    if (!log->epochs_tmp)
+        return 0;
+    log->epochs_tmp = false;
+    int err = rb_epoch_cache_publish_tmp(&log->epochs, log->dir);
+    if (err)
+        RB_WARN("storage", "%s: cannot publish %s: %s", log->dir, RB_EPOCH_CKPT_NAME,
+                strerror(-err));
+    else
+        log->epochs_reported = log->epochs.gen; /* on disk: nothing to report */
+    return err;
+}
+
 void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch)
 {
     log->stamp_epoch = epoch < 0 ? -1 : epoch;

@@ -157,6 +157,7 @@ struct rb_log {
      * into appended batches (-1: kept as the batch carries it) */
     struct rb_epoch_cache epochs;
     uint64_t epochs_reported; /* epochs.gen at the last rb_log_epochs_report */
+    bool epochs_tmp;          /* a batched close wrote the file's .tmp (log_close.c) */
     int32_t stamp_epoch;
 };
 
@@ -208,6 +209,10 @@ int rb_log_segs_push(struct rb_log *log, int64_t base);
  * appended batch's header copy and assign it at base (0 or -ENOMEM, unchanged). */
 int rb_log_epochs_load(struct rb_log *log, bool clean);
 int rb_log_epochs_save(struct rb_log *log);
+/* The same in a batched close's two phases: the .tmp (no sync), then, after the
+ * caller's syncfs, the rename (a failure is logged and returned). */
+int rb_log_epochs_save_tmp(struct rb_log *log);
+int rb_log_epochs_publish(struct rb_log *log);
 int rb_log_epoch_stamp(struct rb_log *log, uint8_t *hdr, int64_t base);
 /* log_trunc.c: a truncation a crash cut short (its intent file is there) is
  * completed at open, before the epochs load. 0, or the log is offline. */

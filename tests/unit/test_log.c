@@ -6,6 +6,7 @@
  * through log_test_fixture.h.
  */
 #include "log_test_fixture.h"
+#include "storage/epoch_cache.h"
 #include "storage/index.h"
 
 #include <fcntl.h>
@@ -621,5 +622,52 @@ Test(log, untouched_log_closes_without_rewriting)
     cr_assert_neq(file_ino("00000000000000000000.index"), ix, "an append's close rewrites");
     log = open_log(&c);
     check_all(log, 21);
+    rb_log_close(log);
+}
+
+/* The leader-epoch-checkpoint as the last close left it: its latest epoch. */
+static int32_t epoch_file_latest(int64_t *start)
+{
+    struct rb_epoch_cache ec = {0};
+    cr_assert_eq(rb_epoch_cache_read(&ec, g_dir), 0);
+    int32_t e = rb_epoch_cache_latest(&ec, start);
+    rb_epoch_cache_free(&ec);
+    return e;
+}
+
+/* A batched close (shutdown) writes the leader-epoch-checkpoint of every log
+ * whose epochs changed, an untouched log's too, as .tmp published after the
+ * file system's sync (no fsync per partition): the file is there with the new
+ * epoch and no .tmp is left. */
+Test(log, batched_close_publishes_changed_epochs)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    struct rb_log *log = open_log(&c);
+    append_ok(log, 2, 500, 1000);
+    flush_ok(log);
+    cr_assert_eq(rb_log_begin_epoch(log, 3), 0);
+    rb_log_close_batch(&log, 1, NULL, NULL);
+    rb_log_close(log);
+    cr_assert_eq(file_ino("leader-epoch-checkpoint.tmp"), 0, "no .tmp left");
+    int64_t start = -1;
+    cr_assert_eq(epoch_file_latest(&start), 3);
+    cr_assert_eq(start, 2, "epoch 3 starts at the log end of its time");
+    log = open_log(&c);
+    cr_assert(rb_log_untouched(log));
+    append_ok(log, 1, 500, 2000); /* past epoch 3's start */
+    flush_ok(log);
+    rb_log_close_batch(&log, 1, NULL, NULL);
+    rb_log_close(log);
+    log = open_log(&c);
+    cr_assert(rb_log_untouched(log));
+    cr_assert_eq(rb_log_begin_epoch(log, 4), 0); /* untouched, but a new epoch */
+    rb_log_close_batch(&log, 1, NULL, NULL);
+    rb_log_close(log);
+    cr_assert_eq(file_ino("leader-epoch-checkpoint.tmp"), 0);
+    cr_assert_eq(epoch_file_latest(&start), 4);
+    cr_assert_eq(start, 3);
+    log = open_log(&c);
+    check_all(log, 3);
     rb_log_close(log);
 }
