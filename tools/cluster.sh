@@ -28,6 +28,8 @@
 # start-broker / stop-broker / kill-broker I: one broker (restart with the same
 #   config and data, SIGTERM + grace, SIGKILL), for fault tests.
 #
+# CLUSTER_BROKER_UID_BASE=B (root only): broker I runs as uid B+I (its data dir
+# chowned), so iptables' owner match can cut one broker's traffic from another's.
 # Files: D/mode (zk|etcd), D/bootstrap ("127.0.0.1:p1,..."), D/quorum (the
 # zookeeper.connect with chroot, or the etcd endpoints), D/zk/ or D/etcd/,
 # D/broker-I/{server.properties,data/,port,pid,broker.log}, D/overrides.
@@ -130,7 +132,14 @@ launch_broker() { # dir i
         return 1
     }
     while IFS= read -r k; do [ -n "$k" ] && ov+=(--override "$k"); done <"$dir/overrides"
-    "$RB_BIN" "$bd/server.properties" "${ov[@]}" </dev/null >>"$bd/broker.log" 2>&1 &
+    local run=()
+    if [ -n "${CLUSTER_BROKER_UID_BASE:-}" ]; then # broker I runs as uid BASE+I (fault tests)
+        local u=$((CLUSTER_BROKER_UID_BASE + i))
+        mkdir -p "$bd/data"
+        chown -R "$u:$u" "$bd/data"
+        run=(setpriv --reuid="$u" --regid="$u" --clear-groups)
+    fi
+    "${run[@]}" "$RB_BIN" "$bd/server.properties" "${ov[@]}" </dev/null >>"$bd/broker.log" 2>&1 &
     echo $! >"$bd/pid"
     for k in $(seq 50); do # until the fork has exec'd (broker_pid checks cmdline)
         broker_pid "$dir" "$i" >/dev/null && break
