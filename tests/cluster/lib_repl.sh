@@ -8,7 +8,8 @@
 # and the checker (cl_client.py consume with CL_CHECK_ORDER=1): every acknowledged
 # record read back at its offset, 0 lost, 0 duplicates, per-partition order kept.
 #   rp_up [--override k=v ...]    cluster + topic, every partition with a full ISR
-#   rp_load_start / rp_load_stop  the producer running throughout
+#   rp_load_start [UID] / rp_load_stop  the producer running throughout
+#   rp_pick_led_off_controller    P, L (and c): a partition led by a non-controller
 #   rp_isr_full [TOPIC PARTS]     every live broker shows 3 in the ISR of each partition
 #   rp_leader P                   partition P's leader in broker 1..3's Metadata (first live)
 #   rp_wait_progress P SECS       until a new acknowledgement of partition P arrives;
@@ -50,10 +51,16 @@ rp_leader() {
     return 1
 }
 
-rp_load_start() {
+rp_load_start() { # [UID]: the producer as that uid (netns tests: their cuts spare it)
+    local run=()
     rm -f "$T_TMP/stop"
     : >>"$T_TMP/acks"
-    $CLC produce-until "$CL_BS" $RP_T "$(seq -s, 0 $((RP_PARTS - 1)))" "$T_TMP/acks" "$T_TMP/stop" \
+    if [ -n "${1:-}" ]; then
+        chmod 755 "$T_TMP"
+        chown "$1:$1" "$T_TMP/acks"
+        run=(setpriv --reuid="$1" --regid="$1" --clear-groups)
+    fi
+    "${run[@]}" $CLC produce-until "$CL_BS" $RP_T "$(seq -s, 0 $((RP_PARTS - 1)))" "$T_TMP/acks" "$T_TMP/stop" \
         "$RP_RATE" >"$T_TMP/load.out" 2>&1 &
     RP_LOAD=$!
     CL_BG+=("$RP_LOAD")
@@ -72,6 +79,18 @@ rp_load_stop() {
 }
 
 rp_acks_of() { grep -c "^$1 " "$T_TMP/acks"; }
+
+# Sets P and L: the first partition whose leader L is not the controller (c).
+rp_pick_led_off_controller() {
+    local p l
+    c=$(cl_controller)
+    P=
+    for p in $(seq 0 $((RP_PARTS - 1))); do
+        l=$(rp_leader "$p")
+        if [[ "$l" =~ ^[123]$ ]] && [ "$l" != "$c" ]; then P=$p L=$l && return 0; fi
+    done
+    fail "no partition led by a broker other than the controller $c"
+}
 
 rp_wait_progress() { # P SECS
     local p=$1 n0 t0 deadline

@@ -33,22 +33,8 @@ for i in 1 2 3; do
     u=$(ps -o uid= -p "$(cl_pid "$i")" | tr -d ' ')
     [ "$u" = $((UIDB + i)) ] || fail "broker $i runs as uid $u, not $((UIDB + i))"
 done
-: >"$T_TMP/acks"
-chown 65534:65534 "$T_TMP/acks"
-rm -f "$T_TMP/stop"
-setpriv --reuid=65534 --regid=65534 --clear-groups $CLC produce-until "$CL_BS" $RP_T \
-    "$(seq -s, 0 $((RP_PARTS - 1)))" "$T_TMP/acks" "$T_TMP/stop" "$RP_RATE" >"$T_TMP/load.out" 2>&1 &
-RP_LOAD=$!
-CL_BG+=("$RP_LOAD")
-wait_for 30 "the load's first acknowledgements" test -s "$T_TMP/acks"
-
-c=$(cl_controller)
-P=
-for p in $(seq 0 $((RP_PARTS - 1))); do
-    l=$(rp_leader "$p")
-    if [[ "$l" =~ ^[123]$ ]] && [ "$l" != "$c" ]; then P=$p L=$l && break; fi
-done
-[ -n "$P" ] || fail "no partition led by a broker other than the controller $c"
+rp_load_start 65534 # the load as uid 65534: the cut does not apply to it
+rp_pick_led_off_controller
 # st PART EXPR: a field of the partition's state node
 st() { cl_q_get "/brokers/topics/$RP_T/partitions/$1/state" | "$PY" -c "import json,sys; d=json.load(sys.stdin); print($2)"; }
 # the partitions L follows (led by another broker)
