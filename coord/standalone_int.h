@@ -1,7 +1,8 @@
 /*
  * coord/standalone_int.h - state and helpers shared by the files of the
  * standalone coordination backend (coord/standalone.c: snapshots, startup,
- * publication, topic creation and deletion; coord/standalone_file.c: the files it
+ * publication; coord/standalone_topics.c: topic creation and deletion;
+ * coord/standalone_file.c: the files it
  * keeps; coord/standalone_admin.c: partition growth and topic config changes). Not a public API:
  * everything here runs on the coordination thread, except at open/close on the main thread.
  */
@@ -134,10 +135,12 @@ void rb_cl_delete_topics(struct rb_shard *cs, struct rb_coord *c, struct rb_coor
 void rb_cl_create_partitions(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op);
 void rb_cl_alter_configs(struct rb_shard *cs, struct rb_coord *c, struct rb_coord_op *op);
 
-/* ---- standalone.c ---- */
+/* ---- standalone_topics.c ---- */
 /* The topic d names in c->md, or NULL with d->error set (unknown, deletion
  * disabled, internal): the checks of DeleteTopics in both backends. */
 const struct rb_topic_meta *rb_coord_delete_target(struct rb_coord *c, struct rb_topic_delete *d);
+
+/* ---- standalone.c ---- */
 /* The shard with the fewest partitions (placement of a new partition). */
 int16_t rb_coord_least_loaded_shard(const struct rb_coord *c);
 /* Partition limits, checked before anything is created: n_new more partitions on
