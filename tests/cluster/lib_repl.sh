@@ -10,6 +10,7 @@
 #   rp_up [--override k=v ...]    cluster + topic, every partition with a full ISR
 #   rp_load_start [UID] / rp_load_stop  the producer running throughout
 #   rp_pick_led_off_controller    P, L (and c): a partition led by a non-controller
+#   rp_hold_registered B T0       fail if B loses its registration before 2 sessions after T0
 #   rp_isr_full [TOPIC PARTS]     every live broker shows 3 in the ISR of each partition
 #   rp_leader P                   partition P's leader in broker 1..3's Metadata (first live)
 #   rp_wait_progress P SECS       until a new acknowledgement of partition P arrives;
@@ -79,6 +80,15 @@ rp_load_stop() {
 }
 
 rp_acks_of() { grep -c "^$1 " "$T_TMP/acks"; }
+
+# rp_hold_registered B T0: B keeps its registration until two session timeouts
+# (+2 s) after T0 (a cut that leaves B its quorum session must not unregister it).
+rp_hold_registered() {
+    while [ $((SECONDS - $2)) -lt $((2 * CL_SESSION_MS / 1000 + 2)) ]; do
+        cl_q_get "/brokers/ids/$1" >/dev/null 2>&1 || fail "broker $1 lost its registration during the cut"
+        sleep 1
+    done
+}
 
 # Sets P and L: the first partition whose leader L is not the controller (c).
 rp_pick_led_off_controller() {

@@ -42,10 +42,7 @@ for p in $(seq 0 $((RP_PARTS - 1))); do
     [ "$p" = "$P" ] && continue
     rp_wait_progress "$p" 20 >/dev/null || fail "partition $p: no acknowledgement during the cut"
 done
-while [ $((SECONDS - t0)) -lt $((2 * CL_SESSION_MS / 1000 + 2)) ]; do
-    cl_q_get "/brokers/ids/$L" >/dev/null 2>&1 || fail "broker $L lost its registration during the cut"
-    sleep 1
-done
+rp_hold_registered "$L" "$t0"
 n2=$(rp_acks_of "$P")
 [ "$n2" = "$n1" ] || fail "partition $P: $((n2 - n1)) acknowledgements with ISR [$L] (min.insync.replicas=2)"
 info "during the cut ($((SECONDS - t0)) s): $L registered throughout, leader of $P $(st "d['leader']"), 0 acknowledgements for $P with ISR [$L]; the other partitions acknowledged"

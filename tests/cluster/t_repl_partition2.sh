@@ -73,10 +73,7 @@ n1=$(rp_acks_of "$P")
 for p in "${F[@]}"; do
     rp_wait_progress "$p" 20 >/dev/null || fail "partition $p: no acknowledgement during the cut"
 done
-while [ $((SECONDS - t0)) -lt $((2 * CL_SESSION_MS / 1000 + 2)) ]; do
-    cl_q_get "/brokers/ids/$L" >/dev/null 2>&1 || fail "broker $L lost its registration during the cut"
-    sleep 1
-done
+rp_hold_registered "$L" "$t0"
 n2=$(rp_acks_of "$P")
 [ "$n2" = "$n1" ] || fail "partition $P: $((n2 - n1)) acknowledgements with ISR [$L] (min.insync.replicas=2)"
 [ "$(st "$P" "d['leader']")" = "$L" ] || fail "partition $P: leader moved to $(st "$P" "d['leader']") during the cut"
