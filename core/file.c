@@ -1,5 +1,6 @@
 /*
- * core/file.c - the atomic whole-file write (see core/file.h).
+ * core/file.c - the atomic whole-file write and the file-system sets that batch
+ * durability (see core/file.h).
  *
  * Fault model: every syscall result is checked and returned as -errno; nothing
  * is retried except EINTR and short writes. A tmp file is unlinked on failure so
@@ -14,7 +15,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int rb_file_write_all(int fd, const void *buf, size_t len)
@@ -102,4 +105,50 @@ int rb_file_write_tmp(const char *path, const void *buf, size_t len, unsigned fl
 int rb_file_write_atomic(const char *path, const void *buf, size_t len)
 {
     return rb_file_write_tmp(path, buf, len, RB_FILE_SYNC | RB_FILE_PUBLISH);
+}
+
+int rb_fs_set_add(struct rb_fs_set *fs, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return -errno;
+    for (int i = 0; i < fs->n; i++)
+        if (fs->dev[i] == st.st_dev)
+            return 0;
+    if (fs->n == fs->cap) {
+        int cap = fs->cap ? fs->cap * 2 : 4;
+        int *nf = realloc(fs->fd, (size_t)cap * sizeof(*nf));
+        if (nf)
+            fs->fd = nf;
+        dev_t *nd = realloc(fs->dev, (size_t)cap * sizeof(*nd));
+        if (nd)
+            fs->dev = nd;
+        if (!nf || !nd)
+            return -ENOMEM;
+        fs->cap = cap;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    fs->fd[fs->n] = fd;
+    fs->dev[fs->n++] = st.st_dev;
+    return 0;
+}
+
+int rb_fs_set_sync(const struct rb_fs_set *fs)
+{
+    int err = 0;
+    for (int i = 0; i < fs->n; i++)
+        if (syncfs(fs->fd[i]) < 0 && !err)
+            err = -errno;
+    return err;
+}
+
+void rb_fs_set_free(struct rb_fs_set *fs)
+{
+    for (int i = 0; i < fs->n; i++)
+        close(fs->fd[i]);
+    free(fs->fd);
+    free(fs->dev);
+    *fs = (struct rb_fs_set){0};
 }

@@ -16,6 +16,7 @@
 #define RB_CORE_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Flags for rb_file_write_tmp. */
 #define RB_FILE_SYNC    1u /* fsync the tmp file; with RB_FILE_PUBLISH also the directory */
@@ -34,6 +35,25 @@ int rb_file_publish_tmp(const char *path);
 
 /* fsync of a directory, making renames and creations in it durable. */
 int rb_file_sync_dir(const char *dir);
+
+/* The file systems of a set of directories, one open directory descriptor each
+ * (opened before any write, so syncfs reports every writeback error since): many
+ * files written without RB_FILE_SYNC become durable with one syncfs per file
+ * system instead of an fsync each. */
+struct rb_fs_set {
+    int n, cap;
+    int *fd;
+    dev_t *dev;
+};
+
+/* Adds dir's file system (once per device). */
+int rb_fs_set_add(struct rb_fs_set *fs, const char *dir);
+
+/* syncfs of every file system of the set; the first error. */
+int rb_fs_set_sync(const struct rb_fs_set *fs);
+
+/* Closes the descriptors and frees the set. */
+void rb_fs_set_free(struct rb_fs_set *fs);
 
 /* write(2) until len bytes are written: retries EINTR and short writes. */
 int rb_file_write_all(int fd, const void *buf, size_t len);

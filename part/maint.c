@@ -25,6 +25,7 @@
 #include "part/maint.h"
 
 #include "core/config.h"
+#include "core/file.h"
 #include "core/logging.h"
 #include "core/rb.h"
 #include "core/shard.h"
@@ -33,6 +34,7 @@
 #include "storage/checkpoint.h"
 #include "storage/epoch_cache.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,22 +229,64 @@ out:
     rb_ckpt_free(&hw);
 }
 
+/* Writes n changed epoch files durably, as a batch: every one as .tmp, one syncfs
+ * per file system, the renames, one more syncfs (two syncs in all instead of two
+ * fsyncs per file: 10,000 new partitions wrote for seconds). A partition deleted
+ * meanwhile (-ENOENT) is skipped; any other failure is returned (the first) and
+ * logged with its directory. Coordination thread or shutdown: blocking. */
+static int write_epochs(struct maint_epochs *ep, int n)
+{
+    struct rb_fs_set fs = {0};
+    int err = 0;
+    for (int i = 0; i < n && !err; i++) {
+        err = rb_fs_set_add(&fs, ep[i].dir);
+        if (err == -ENOENT)
+            err = 0;
+        else if (err)
+            RB_WARN(COMP, "%s: %s", ep[i].dir, strerror(-err));
+    }
+    for (int i = 0; i < n && !err; i++) {
+        int e = rb_epoch_cache_write_tmp(&ep[i].c, ep[i].dir);
+        if (e && e != -ENOENT) { /* -ENOENT: the partition was deleted meanwhile */
+            RB_WARN(COMP, "%s: cannot write %s.tmp: %s", ep[i].dir, RB_EPOCH_CKPT_NAME,
+                    strerror(-e));
+            err = e;
+        }
+    }
+    if (!err && n > 0)
+        err = rb_fs_set_sync(&fs);
+    for (int i = 0; i < n && !err; i++) {
+        int e = rb_epoch_cache_publish_tmp(&ep[i].c, ep[i].dir);
+        if (e && e != -ENOENT) {
+            RB_WARN(COMP, "%s: cannot publish %s: %s", ep[i].dir, RB_EPOCH_CKPT_NAME,
+                    strerror(-e));
+            err = e;
+        }
+    }
+    if (!err && n > 0)
+        err = rb_fs_set_sync(&fs);
+    rb_fs_set_free(&fs);
+    return err;
+}
+
 static void coord_take_report(struct rb_shard *cs, void *arg)
 {
     struct maint_report *r = arg;
     take_hw(r);
     write_hw(cs->rt->n_shards, r->dir);
-    if (!r->full) {
+    /* Stopping: the shards' batched close writes every changed epoch file and the
+     * shutdown the recovery points; an older copy published now could land over
+     * the close's. */
+    if (!r->full || atomic_load(&cs->rt->stopping)) {
         report_free(r);
         return;
     }
-    for (int i = 0; i < r->n_ep && !epochs_failed; i++) {
-        int err = rb_epoch_cache_write(&r->ep[i].c, r->ep[i].dir);
-        if (err == -ENOENT)
-            continue; /* the partition was deleted meanwhile */
+    if (!epochs_failed && r->n_ep > 0) {
+        int err = write_epochs(r->ep, r->n_ep);
         if (err) {
-            RB_WARN(COMP, "%s: cannot write %s (%s): recovery points no longer written",
-                    r->ep[i].dir, RB_EPOCH_CKPT_NAME, strerror(-err));
+            RB_WARN(COMP, "%s: leader epoch files not written (%s): recovery points no "
+                          "longer written",
+                    r->dir, strerror(-err));
             epochs_failed = true;
         }
     }
@@ -379,8 +423,8 @@ void rb_part_maint_shutdown(struct rb_runtime *rt, const char *log_dir)
     for (int i = 0; i < rt->n_shards; i++)
         reps[i] = final_reports[i] ? final_reports[i] : latest[i];
     for (int i = 0; i < rt->n_shards; i++) /* the final reports' epochs, first */
-        for (int j = 0; final_reports[i] && j < final_reports[i]->n_ep; j++)
-            (void)rb_epoch_cache_write(&final_reports[i]->ep[j].c, final_reports[i]->ep[j].dir);
+        if (final_reports[i])
+            (void)write_epochs(final_reports[i]->ep, final_reports[i]->n_ep);
     write_points(reps, rt->n_shards, log_dir);
     for (int i = 0; i < rt->n_shards; i++)
         if (final_reports[i])

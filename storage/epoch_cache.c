@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A checkpoint holding more entries than this is refused as garbled. */
@@ -257,14 +258,30 @@ int rb_epoch_cache_read(struct rb_epoch_cache *c, const char *dir)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    char *buf = malloc(EPOCH_FILE_MAX_BYTES);
+    /* sized by the file (a few bytes as a rule; one spare byte shows growth), not
+     * by the limit: 10,000 partitions open at start */
+    struct stat st;
+    size_t cap = EPOCH_FILE_MAX_BYTES;
+    if (fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < EPOCH_FILE_MAX_BYTES)
+        cap = (size_t)st.st_size + 1;
+    char *buf = malloc(cap);
     if (!buf) {
         close(fd);
         return -ENOMEM;
     }
     size_t len = 0;
     for (;;) {
-        ssize_t r = read(fd, buf + len, EPOCH_FILE_MAX_BYTES - len);
+        if (len == cap && cap < EPOCH_FILE_MAX_BYTES) { /* grew since the fstat */
+            size_t ncap = RB_MIN((size_t)EPOCH_FILE_MAX_BYTES, cap * 2);
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                err = -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {

@@ -176,51 +176,6 @@ static void close_mark(struct rb_log *log)
     log->close_err = rb_log_marker_write(log);
 }
 
-/* One directory descriptor per file system of the logs (opened before any write,
- * so syncfs reports every writeback error of the close). */
-struct fs_set {
-    int n, cap;
-    int *fd;
-    dev_t *dev;
-};
-
-static int fs_set_add(struct fs_set *fs, const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) < 0)
-        return -errno;
-    for (int i = 0; i < fs->n; i++)
-        if (fs->dev[i] == st.st_dev)
-            return 0;
-    if (fs->n == fs->cap) {
-        int cap = fs->cap ? fs->cap * 2 : 4;
-        int *nf = realloc(fs->fd, (size_t)cap * sizeof(*nf));
-        if (nf)
-            fs->fd = nf;
-        dev_t *nd = realloc(fs->dev, (size_t)cap * sizeof(*nd));
-        if (nd)
-            fs->dev = nd;
-        if (!nf || !nd)
-            return -ENOMEM;
-        fs->cap = cap;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    fs->fd[fs->n] = fd;
-    fs->dev[fs->n++] = st.st_dev;
-    return 0;
-}
-
-static int fs_set_sync(const struct fs_set *fs)
-{
-    int err = 0;
-    for (int i = 0; i < fs->n; i++)
-        if (syncfs(fs->fd[i]) < 0 && !err)
-            err = -errno;
-    return err;
-}
-
 /* A failed syncfs: no log of the batch may claim a clean close. */
 static void fail_all(struct rb_log **logs, int n, int err)
 {
@@ -231,12 +186,12 @@ static void fail_all(struct rb_log **logs, int n, int err)
 
 void rb_log_close_batch(struct rb_log **logs, int n, rb_log_close_hook publish, void *arg)
 {
-    struct fs_set fs = {0};
+    struct rb_fs_set fs = {0};
     int err = 0;
     bool wrote = false; /* some log has data or index files to make durable */
     for (int i = 0; i < n && !err; i++)
         if (logs[i] && !logs[i]->offline)
-            err = fs_set_add(&fs, logs[i]->dir);
+            err = rb_fs_set_add(&fs, logs[i]->dir);
     if (err)
         RB_ERROR("storage", "clean close: cannot open a log directory: %s", strerror(-err));
     for (int i = 0; i < n; i++)
@@ -250,20 +205,20 @@ void rb_log_close_batch(struct rb_log **logs, int n, rb_log_close_hook publish, 
      * system has dirty, other processes' writes included). An epoch file is
      * written as .tmp by every log and published after the first syncfs: no
      * fsync per partition (10,000 new partitions took minutes to stop). */
-    if (!err && wrote && (err = fs_set_sync(&fs)) == 0) {
+    if (!err && wrote && (err = rb_fs_set_sync(&fs)) == 0) {
         for (int i = 0; i < n; i++)
             if (logs[i]) {
                 close_publish(logs[i]);
                 if (publish && !logs[i]->close_err)
                     publish(logs[i], arg);
             }
-        err = fs_set_sync(&fs);
+        err = rb_fs_set_sync(&fs);
     }
     if (!err) {
         for (int i = 0; i < n; i++)
             if (logs[i])
                 close_mark(logs[i]);
-        err = fs_set_sync(&fs);
+        err = rb_fs_set_sync(&fs);
     }
     if (err)
         fail_all(logs, n, err);
@@ -274,10 +229,7 @@ void rb_log_close_batch(struct rb_log **logs, int n, rb_log_close_hook publish, 
         if (log)
             log->close_err = 1; /* closed: rb_log_close only frees */
     }
-    for (int i = 0; i < fs.n; i++)
-        close(fs.fd[i]);
-    free(fs.fd);
-    free(fs.dev);
+    rb_fs_set_free(&fs);
 }
 
 static void log_free(struct rb_log *log)

@@ -12,8 +12,8 @@
  * report): the headers from the segment holding the later of the two are walked
  * again - the segments recovery validates anyway. A missing or garbled file is rebuilt from
  * every batch header. Every entry starts at a batch of the log, or at its end
- * (a leader's epoch before its first batch, rb_log_begin_epoch: not recovered
- * after a crash, as nothing in the log needs it).
+ * (a leader's epoch before its first batch, rb_log_begin_epoch: kept across a
+ * clean close, not recovered after a crash, as nothing in the log needs it).
  */
 #include "core/endian.h"
 #include "core/logging.h"
@@ -72,13 +72,17 @@ int rb_log_epochs_load(struct rb_log *log, bool clean)
         return 0;
     int err = rb_epoch_cache_read(&log->epochs, log->dir);
     int from = 0;
+    bool trusted = false;
+    int32_t at_end = -1; /* after a crash: the file's latest epoch and its start */
+    int64_t at_end_start = -1;
     if (err == 0 && !clean && log->epochs.n == 0) {
         /* an empty file after a crash (written by a truncation to an empty cache,
          * say) says nothing about the batches appended since: walk them all */
         from = 0;
     } else if (err == 0 && !clean) {
         int64_t latest;
-        (void)rb_epoch_cache_latest(&log->epochs, &latest);
+        at_end = rb_epoch_cache_latest(&log->epochs, &latest);
+        at_end_start = latest;
         /* the checkpoint report writes this file before the recovery point it
          * carries: every epoch starting below that point is in it */
         int64_t known = RB_MAX(latest, log->cfg.recovery_point);
@@ -87,15 +91,27 @@ int rb_log_epochs_load(struct rb_log *log, bool clean)
         rb_epoch_cache_truncate_end(&log->epochs, log->segs[from].base_offset);
     } else if (err == 0) {
         from = log->n_segs; /* trusted as written at the clean close */
+        trusted = true;
     } else if (err == -ENOMEM) {
         return err;
     } else {
         rb_epoch_cache_clear(&log->epochs);
     }
-    rb_epoch_cache_truncate_end(&log->epochs, log->end_offset);
+    /* After a clean close an entry may start at the log end: the epoch a leader
+     * began before its first batch (rb_log_begin_epoch). It is kept, so the file
+     * is not rewritten at every start and the leader's epoch does not start over. */
+    rb_epoch_cache_truncate_end(&log->epochs, trusted ? log->end_offset + 1 : log->end_offset);
     err = scan_headers(log, from);
     if (err)
         return err;
+    /* A crash cannot have undone an epoch that began at what is still the log end
+     * (no batch at or past its start survives to contradict it): kept, as after a
+     * clean close, so an idle leader's file is not rewritten at every start. */
+    if (at_end_start == log->end_offset && at_end > rb_epoch_cache_latest(&log->epochs, NULL)) {
+        err = rb_epoch_cache_assign(&log->epochs, at_end, at_end_start);
+        if (err)
+            return err;
+    }
     rb_epoch_cache_truncate_start(&log->epochs, log->start_offset);
     if (log->epochs.dirty && same_as_file(log))
         log->epochs.dirty = false; /* re-walked to what the file says: no write */

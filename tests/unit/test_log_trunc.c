@@ -472,3 +472,65 @@ Test(ltrunc, report_hands_out_changes_once_and_crash_walk_starts_at_the_recovery
     expect_end(log, 8, 8, 300);
     rb_log_close(log);
 }
+
+static uint64_t epoch_file_ino(void)
+{
+    char p[256];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", g_dir, RB_EPOCH_CKPT_NAME);
+    return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* An epoch a leader began before its first batch starts at the log end. It stays
+ * across a clean close and a crash alike, and a start does not rewrite the file
+ * (issue 13: 10,000 idle leaders rewrote and fsynced it three times per start and
+ * stop, 8 s to start). Written only when it changes: after a new epoch or append. */
+Test(ltrunc, an_epoch_at_the_log_end_survives_reopen_without_a_rewrite)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    for (int with_data = 0; with_data < 2; with_data++) {
+        char mp[256]; /* g_dir is new in each round */
+        snprintf(mp, sizeof(mp), "%s/.ringbroker-clean-shutdown", g_dir);
+        struct rb_log *log = open_log(&c);
+        if (with_data) {
+            append_epoch(log, 2, 10, 1000);
+            flush_ok(log);
+        }
+        int64_t end = rb_log_end_offset(log);
+        cr_assert_eq(rb_log_begin_epoch(log, 4), 0);
+        rb_log_close_batch(&log, 1, NULL, NULL);
+        rb_log_close(log);
+        uint64_t ino = epoch_file_ino();
+        cr_assert_neq(ino, 0, "written at the close");
+        for (int crash = 0; crash < 2; crash++) {
+            if (crash)
+                cr_assert_eq(unlink(mp), 0);
+            log = open_log(&c);
+            int64_t start = -1;
+            cr_assert_eq(rb_log_latest_epoch(log, &start), 4, "data %d crash %d", with_data,
+                         crash);
+            cr_assert_eq(start, end);
+            cr_assert_eq(epoch_file_ino(), ino, "data %d crash %d: the file was rewritten",
+                         with_data, crash);
+            struct rb_epoch_cache e;
+            const char *dir;
+            cr_assert_eq(rb_log_begin_epoch(log, 4), 0, "the same leader again");
+            cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 0, "nothing changed to report");
+            rb_log_close_batch(&log, 1, NULL, NULL);
+            rb_log_close(log);
+            cr_assert_eq(epoch_file_ino(), ino, "data %d crash %d: the close rewrote it",
+                         with_data, crash);
+        }
+        /* an epoch that began at an end a crash cut off is dropped */
+        if (with_data) {
+            write_file(RB_EPOCH_CKPT_NAME, "0\n2\n2 0\n6 99\n");
+            cr_assert_eq(unlink(mp), 0);
+            log = open_log(&c);
+            cr_assert_eq(rb_log_latest_epoch(log, NULL), 2);
+            rb_log_close(log);
+        }
+        teardown();
+        setup();
+    }
+}
