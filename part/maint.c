@@ -258,8 +258,7 @@ static int write_epochs(struct maint_epochs *ep, int n)
     for (int i = 0; i < n && !err; i++) {
         int e = rb_epoch_cache_publish_tmp(&ep[i].c, ep[i].dir);
         if (e && e != -ENOENT) {
-            RB_WARN(COMP, "%s: cannot publish %s: %s", ep[i].dir, RB_EPOCH_CKPT_NAME,
-                    strerror(-e));
+            RB_WARN(COMP, "%s: cannot publish %s: %s", ep[i].dir, RB_EPOCH_CKPT_NAME, strerror(-e));
             err = e;
         }
     }
@@ -284,8 +283,9 @@ static void coord_take_report(struct rb_shard *cs, void *arg)
     if (!epochs_failed && r->n_ep > 0) {
         int err = write_epochs(r->ep, r->n_ep);
         if (err) {
-            RB_WARN(COMP, "%s: leader epoch files not written (%s): recovery points no "
-                          "longer written",
+            RB_WARN(COMP,
+                    "%s: leader epoch files not written (%s): recovery points no "
+                    "longer written",
                     r->dir, strerror(-err));
             epochs_failed = true;
         }

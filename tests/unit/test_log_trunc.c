@@ -508,8 +508,7 @@ Test(ltrunc, an_epoch_at_the_log_end_survives_reopen_without_a_rewrite)
                 cr_assert_eq(unlink(mp), 0);
             log = open_log(&c);
             int64_t start = -1;
-            cr_assert_eq(rb_log_latest_epoch(log, &start), 4, "data %d crash %d", with_data,
-                         crash);
+            cr_assert_eq(rb_log_latest_epoch(log, &start), 4, "data %d crash %d", with_data, crash);
             cr_assert_eq(start, end);
             cr_assert_eq(epoch_file_ino(), ino, "data %d crash %d: the file was rewritten",
                          with_data, crash);
@@ -519,8 +518,8 @@ Test(ltrunc, an_epoch_at_the_log_end_survives_reopen_without_a_rewrite)
             cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 0, "nothing changed to report");
             rb_log_close_batch(&log, 1, NULL, NULL);
             rb_log_close(log);
-            cr_assert_eq(epoch_file_ino(), ino, "data %d crash %d: the close rewrote it",
-                         with_data, crash);
+            cr_assert_eq(epoch_file_ino(), ino, "data %d crash %d: the close rewrote it", with_data,
+                         crash);
         }
         /* an epoch that began at an end a crash cut off is dropped */
         if (with_data) {
