@@ -21,6 +21,7 @@ else
     tests=("$dir"/t_*.sh)
 fi
 passed=0 failed=0
+recap=()
 start=$(date +%s.%N)
 end=$(( ${start%.*} + total ))
 outdir=$(mktemp -d "${TMPDIR:-/tmp}/rb-it-out.XXXXXX")
@@ -49,9 +50,14 @@ for t in "${tests[@]}"; do
         why="rc=$rc"
         [ $rc -eq 124 ] || [ $rc -eq 137 ] && why="timed out after ${bound}s"
         echo "FAIL $name ($why, ${dur}s)"
+        # the reason first: the tail below (broker logs) can be longer than 60 lines
+        reason=$(grep -m 3 '^FAIL:' "$outdir/$name.out" | cut -c1-400)
+        [ -n "$reason" ] && printf '%s\n' "$reason" | sed 's/^/     > /'
         tail -n 60 "$outdir/$name.out" | sed 's/^/     | /'
+        recap+=("$name ($why): ${reason:-no FAIL: line; see its tail above}")
         failed=$((failed + 1))
     fi
 done
+for r in "${recap[@]}"; do echo "failed: $r"; done
 echo "integration: $passed passed, $failed failed"
 [ $failed -eq 0 ]
