@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """perf/lib/report.py RESULTS_DIR - turn one perf/run results dir into
-results.json, report.md and plots/*.png (gnuplot).
+results.json, report.md and plots/*.png (per scenario: gnuplot; the summary
+charts: perf/lib/plots.py, matplotlib).
 
 Reads what perf/run left per scenario and broker (<scenario>/<broker>/):
 status, produce.log / e2e.log / consume.log (per-second lines and a final
@@ -21,6 +22,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plots as plots_mod  # noqa: E402  (perf/lib/plots.py: the summary charts)
 from report_collect import (BROKER_ORDER, ceilings, collect, flush_stats,  # noqa: E402,F401
                             java_consumer, java_producer, read, resources, series)
 
@@ -107,6 +109,17 @@ IDLE_COLS = [
     ("broker CPU avg % (idle)", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("time to stop ms (SIGTERM to exit)", lambda r: r.get("stop_ms"), False),
 ]
+STARTUP_COLS = [
+    ("restart to serving Metadata ms", lambda r: get(r, "startup", "restart_ready_ms"), False),
+    ("restart to a produce acknowledged ms", lambda r: get(r, "startup", "restart_serve_ms"), False),
+    ("first start (empty) to Metadata ms", lambda r: r.get("ready_ms"), False),
+    ("topic create ms", lambda r: get(r, "startup", "create_ms"), False),
+    ("clean stop after creating ms", lambda r: get(r, "startup", "first_stop_ms"), False),
+    ("clean stop after the restart ms", lambda r: r.get("stop_ms"), False),
+    ("RSS after the restart MiB", lambda r: get(r, "startup", "rss_after_restart_mib"), False),
+    ("RSS high-water MiB (VmHWM, restarted process)", lambda r: get(r, "resources", "rss_hwm_mib"), False),
+    ("disk used MiB", lambda r: r.get("data_mib"), False),
+]
 E2E_COLS = [
     ("target rate rec/s", lambda r: get(r, "e2e", "rate"), True),
     ("p50 ms", lambda r: us_to_ms(get(r, "e2e", "latency", "p50_us")), False),
@@ -125,7 +138,7 @@ E2E_COLS = [
 
 def cols_for(sc):
     drv = sc["config"].get("driver")
-    return E2E_COLS if drv == "e2e" else IDLE_COLS if drv == "idle" else PRODUCE_COLS
+    return {"e2e": E2E_COLS, "idle": IDLE_COLS, "startup": STARTUP_COLS}.get(drv, PRODUCE_COLS)
 
 
 def ratio_kinds(brokers, present_only=False):
@@ -172,6 +185,9 @@ def headline(sc):
     drv = sc["config"].get("driver")
     if drv == "e2e":
         return "e2e p99 ms", {b: us_to_ms(get(r, "e2e", "latency", "p99_us")) for b, r in sc["brokers"].items()}, False
+    if drv == "startup":
+        return ("restart to produce acknowledged ms",
+                {b: get(r, "startup", "restart_serve_ms") for b, r in sc["brokers"].items()}, False)
     if drv == "idle":
         return "idle RSS MiB", {b: get(r, "idle", "rss_mib") for b, r in sc["brokers"].items()}, False
     if sc["config"].get("cold") == "yes":
@@ -233,6 +249,42 @@ def summary_table(res, present_only=False):
                                    + [ratio(v.get(a), v.get(k)) for a, k in pairs]) + " |")
     if cluster_note(brokers):
         L += ["", cluster_note(brokers)]
+    return L
+
+
+def cost_table(res, present_only=False):
+    """Cost per scenario (issue 14 item 4): broker CPU-seconds per GiB produced
+    and per GiB fetched (catch-up read) and the RSS high-water mark (VmHWM), for
+    every broker (also used by results_md.py). Latency scenarios show the CPU per
+    GiB at their fixed rate in the produced column (marked *)."""
+    brokers = all_brokers(res, present_only)
+    pairs = [(a, k) for a, k in ratio_pairs(brokers, present_only)]
+    cols = [(f"{b} {what}", b, fn) for b in brokers for what, fn in (
+        ("CPU-s/GiB produced", lambda r: get(r, "resources", "cpu_s_per_gib_produced")
+         or (None if get(r, "resources", "cpu_s_per_gib_e2e") is None
+             else f"{fmt(get(r, 'resources', 'cpu_s_per_gib_e2e'), 2)}*")),
+        ("CPU-s/GiB fetched", lambda r: get(r, "resources", "cpu_s_per_gib_fetched")),
+        ("RSS high-water MiB", lambda r: get(r, "resources", "rss_hwm_mib")))]
+    L = ["| " + " | ".join(["scenario"] + [c[0] for c in cols]
+                           + [f"CPU/GiB produced {a}/{k}" for a, k in pairs]) + " |",
+         "|---" * (1 + len(cols) + len(pairs)) + "|"]
+    rows = 0
+    for sc in res["scenarios"]:
+        vals = [fn(sc["brokers"][b]) if b in sc["brokers"] else None for _t, b, fn in cols]
+        if all(v is None for v in vals):
+            continue
+        prod = {b: get(sc["brokers"].get(b, {}), "resources", "cpu_s_per_gib_produced") for b in brokers}
+        L.append("| " + " | ".join([sc["name"]] + [fmt(v, 1 if "RSS" in t else 2)
+                                                   for v, (t, _b, _f) in zip(vals, cols)]
+                                   + [ratio(prod.get(a), prod.get(k)) for a, k in pairs]) + " |")
+        rows += 1
+    if not rows:
+        return []
+    L += ["", "CPU-s per GiB = the broker's mean CPU (cores, summed over its processes, from "
+          "/proc/<pid>/stat, 1 s samples of the phase without the warm-up) divided by the phase's "
+          "GiB/s; lower is cheaper. * = at the scenario's fixed rate (latency scenarios). RSS "
+          "high-water = the kernel's VmHWM read just before the stop (Kafka: its JVM with "
+          f"-Xms/-Xmx {os.environ.get('KAFKA_HEAP', '1g')})."]
     return L
 
 
@@ -432,7 +484,7 @@ def fetch_table(res):
     return L
 
 
-def write_report(out, res, plots):
+def write_report(out, res, plots, charts=()):
     env = res["env"]
     L = [f"# ringbroker vs Apache Kafka — {env.get('date', '')}", ""]
     L += ["Produced by `perf/run` (see perf/README.md for how to read it).", "",
@@ -454,6 +506,11 @@ def write_report(out, res, plots):
           "Ratios are ringbroker divided by Kafka: for throughput above 1 means ringbroker is faster, "
           "for latency and memory below 1 means ringbroker is better.", ""]
     L += summary_table(res) + [""]
+    ct = cost_table(res)
+    if ct:
+        L += ["## Cost: broker CPU per GiB and memory high-water", ""] + ct + [""]
+    if charts:
+        L += ["## Charts", ""] + plots_mod.links(charts, "plots") + [""]
     L += ["## Goals (issue 5)", ""] + goals_table(res) + [""]
     L += storage_fetch_sections(res)
     for sc in res["scenarios"]:
@@ -552,9 +609,10 @@ def main():
     if shutil.which("gnuplot"):
         for sc in res["scenarios"]:
             plots[sc["name"]] = plot_scenario(out, sc)
+    charts = plots_mod.make_all(res, os.path.join(out, "plots"))
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
-    write_report(out, res, plots)
+    write_report(out, res, plots, charts)
     return 0
 
 
