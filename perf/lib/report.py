@@ -212,10 +212,41 @@ def ceilings_table(c):
             f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |"]
 
 
-def storage_fetch_sections(res):
-    """The storage and fetch sections (each only when its scenarios ran); also
-    used by results_md.py."""
+def partitions_table(res):
+    """Many partitions (issue 14 item 3): produce MB/s of every 1 KiB acks=all
+    scenario with 100 partitions or more as % of the same broker's a-1k-p16 rate,
+    RSS high-water, idle RSS and restart-to-serving by partition count."""
     L = []
+    for sc in res["scenarios"]:
+        c, n = sc["config"], int(sc["config"].get("partitions", "1"))
+        drv = c.get("driver", "produce")
+        if n < 100 or sc["name"].startswith("rf3-") or drv == "e2e":
+            continue
+        for b, r in sc["brokers"].items():
+            if drv == "produce":
+                mb, base = get(r, "produce", "mb_per_s"), val(res, "a-1k-p16", b, lambda x: get(x, "produce", "mb_per_s"))
+                what = f"produce {fmt(mb)} MB/s = {fmt(pct(mb, base))}% of its a-1k-p16 ({fmt(base)})"
+            elif drv == "idle":
+                what = f"idle RSS {fmt(get(r, 'idle', 'rss_mib'))} MiB, disk {fmt(get(r, 'idle', 'disk_mib'))} MiB"
+            else:
+                what = (f"restart: Metadata {fmt(get(r, 'startup', 'restart_ready_ms'), 0)} ms, produce acked "
+                        f"{fmt(get(r, 'startup', 'restart_serve_ms'), 0)} ms, RSS "
+                        f"{fmt(get(r, 'startup', 'rss_after_restart_mib'))} MiB")
+            L.append(f"| {sc['name']} | {n:,} | {b} | {what} | {fmt(get(r, 'resources', 'rss_hwm_mib'))} | "
+                     f"{fmt(get(r, 'create_ms') or get(r, 'idle', 'create_ms') or get(r, 'startup', 'create_ms'), 0)} |")
+    if not L:
+        return []
+    return ["| scenario | partitions | broker | figure | RSS high-water MiB | topic create ms |",
+            "|---|---|---|---|---|---|"] + L
+
+
+def storage_fetch_sections(res):
+    """The storage, fetch and many-partitions sections (each only when its
+    scenarios ran); also used by results_md.py."""
+    L = []
+    pt = partitions_table(res)
+    if pt:
+        L += ["## Many partitions: throughput, memory, start to serving", ""] + pt + [""]
     st = storage_table(res)
     if st:
         L += ["## Storage: durable produce (1 KiB, acks=all) against the disk", ""] + st + [""]
