@@ -447,9 +447,38 @@ def goal_rss(res):
             verdict(r, 0.1, False))
 
 
+def goal_partitions(res):
+    """Issue 14 item 3: 10,000 partitions at >= 70% of the 16-partition rate, RSS < 512 MiB."""
+    mb = val(res, "big-g-partitions-10000", "ringbroker", lambda r: get(r, "produce", "mb_per_s"))
+    base = val(res, "a-1k-p16", "ringbroker", lambda r: get(r, "produce", "mb_per_s"))
+    hwm = val(res, "big-g-partitions-10000", "ringbroker", lambda r: get(r, "resources", "rss_hwm_mib"))
+    p = pct(mb, base)
+    ok = None if p is None or hwm is None else (p >= 70 and hwm < 512)
+    return ("10,000 partitions: produce >= 70% of the 16-partition rate, RSS < 512 MiB", ">= 70%, < 512 MiB",
+            f"big-g-partitions-10000: ringbroker {fmt(mb)} MB/s = {fmt(p)}% of a-1k-p16 ({fmt(base)}), "
+            f"RSS high-water {fmt(hwm)} MiB",
+            "not measured" if ok is None else "**met**" if ok else "**not met**")
+
+
+def goal_startup(res):
+    """Issue 14 item 3: restart to serving < 0.5 s with 1,000 partitions, < 2 s with 10,000."""
+    parts, oks = [], []
+    for name, target in (("k-startup-1000", 500), ("big-k-startup-10000", 2000)):
+        v = val(res, name, "ringbroker", lambda r: get(r, "startup", "restart_serve_ms"))
+        k = val(res, name, "kafka", lambda r: get(r, "startup", "restart_serve_ms"))
+        if v is None:
+            continue
+        oks.append(v < target)
+        parts.append(f"{name}: ringbroker {fmt(v, 0)} ms to a produce acknowledged (kafka {fmt(k, 0)} ms)")
+    return ("Start to serving: < 0.5 s with 1,000 partitions, < 2 s with 10,000", "< 500 / 2,000 ms",
+            "; ".join(parts) or "–",
+            "not measured" if not oks else "**met**" if all(oks) else "**not met**")
+
+
 def goals_table(res):
     L = ["| goal | target | where we stand | status |", "|---|---|---|---|"]
-    for g in (goal_produce(res), goal_latency(res), goal_fetch(res), goal_rss(res)):
+    for g in (goal_produce(res), goal_latency(res), goal_fetch(res), goal_rss(res), goal_partitions(res),
+              goal_startup(res)):
         L.append("| " + " | ".join(g) + " |")
     return L
 
