@@ -5,7 +5,7 @@
 #   perf/install-perf-deps.sh          install what is missing
 #   perf/install-perf-deps.sh --check  exit 0 when all present
 set -euo pipefail
-PKGS=(fio iperf3 gnuplot-nox jq maven default-jdk-headless librdkafka-dev procps)
+PKGS=(fio iperf3 gnuplot-nox python3-matplotlib jq maven default-jdk-headless librdkafka-dev procps)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

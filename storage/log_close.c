@@ -49,6 +49,7 @@ static int write_dirty(struct rb_log *log)
     uint64_t to = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
     if (log->written_pos == seg->size)
         return 0; /* nothing dirty (and maybe no write descriptor: a cold log) */
+    rb_log_zero_pad(log);
     while (from < to) {
         struct iovec iov[64];
         uint64_t bytes;

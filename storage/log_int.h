@@ -168,6 +168,10 @@ static inline struct rb_segment *rb_log_active(struct rb_log *log)
 
 /* log_write.c */
 int rb_log_chunk_add(struct rb_log *log, uint64_t pos);
+/* Zero the chunk bytes from the active segment's size to the end of its block,
+ * so a write of that partial last block carries zeros past the data, not what an
+ * earlier use of the buffer left there (chunks are not zeroed when taken). */
+void rb_log_zero_pad(struct rb_log *log);
 void rb_log_chunks_free(struct rb_log *log);
 /* The tail cache evicts c, which must be the log's first chunk and cached. */
 void rb_log_chunk_evict(struct rb_log *log, struct rb_chunk *c);

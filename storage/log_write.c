@@ -58,9 +58,7 @@ int rb_log_chunk_add(struct rb_log *log, uint64_t pos)
     }
     struct rb_chunk *c = log->spare_chunk;
     log->spare_chunk = NULL;
-    if (c && c->bytes == log->cfg.chunk_bytes)
-        memset(c->buf, 0, c->bytes);
-    else {
+    if (!c || c->bytes != log->cfg.chunk_bytes) {
         if (c)
             rb_chunk_put(NULL, c);
         c = rb_chunk_get(log->cache, log->cfg.chunk_bytes);
@@ -70,6 +68,19 @@ int rb_log_chunk_add(struct rb_log *log, uint64_t pos)
     c->pos = pos;
     log->chunks[log->n_chunks++] = c;
     return 0;
+}
+
+void rb_log_zero_pad(struct rb_log *log)
+{
+    uint64_t size = rb_log_active(log)->size;
+    uint64_t end = RB_ALIGN_UP(size, (uint64_t)RB_BLOCK_BYTES);
+    if (size == end || !log->n_chunks || size < log->chunks[0]->pos)
+        return;
+    uint32_t cb = log->cfg.chunk_bytes;
+    uint64_t rel = size - log->chunks[0]->pos;
+    RB_ASSERT(rel / cb < (uint64_t)log->n_chunks);
+    /* A block never straddles two chunks: chunk sizes and positions are 4 KiB aligned. */
+    memset(log->chunks[rel / cb]->buf + rel % cb, 0, (size_t)(end - size));
 }
 
 static void chunk_release(struct rb_log *log, struct rb_chunk *c)
@@ -445,6 +456,8 @@ static int flush_start(struct rb_log *log, bool sync, rb_log_flush_cb cb, void *
     log->fl_end = RB_ALIGN_UP(seg->size, (uint64_t)RB_BLOCK_BYTES);
     if (log->written_pos == seg->size)
         log->fl_next = log->fl_end; /* nothing to write: the sync still orders the ack */
+    else
+        rb_log_zero_pad(log);
     log->fl_sync = sync;
     log->fl_cb = cb;
     log->fl_arg = arg;

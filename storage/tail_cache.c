@@ -83,7 +83,6 @@ struct rb_chunk *rb_chunk_get(struct rb_tail_cache *tc, uint32_t bytes)
         c->bytes = bytes;
         rb_list_init(&c->link);
     }
-    memset(c->buf, 0, bytes);
     c->pos = 0;
     c->cached = false;
     c->log = NULL;

@@ -121,7 +121,9 @@ kafka_start() { # dir flush partitions
     # A random UUID in Kafka's base64url form; one starting with '-' would be
     # taken for an option by the tool's argument parser.
     cid=$(kafka_cluster_id)
-    if ! java -Xmx256m -Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$lib/*" \
+    # A restart on the same dir (perf/run's driver=startup) keeps the formatted data.
+    if [ ! -f "$d/data/meta.properties" ] &&
+        ! java -Xmx256m -Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$lib/*" \
         kafka.tools.StorageTool format -t "$cid" -c "$d/server.properties" \
         >"$d/format.log" 2>&1; then
         echo "kafka: storage format failed, see $d/format.log" >&2

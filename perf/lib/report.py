@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """perf/lib/report.py RESULTS_DIR - turn one perf/run results dir into
-results.json, report.md and plots/*.png (gnuplot).
+results.json, report.md and plots/*.png (per scenario: gnuplot; the summary
+charts: perf/lib/plots.py, matplotlib).
 
 Reads what perf/run left per scenario and broker (<scenario>/<broker>/):
 status, produce.log / e2e.log / consume.log (per-second lines and a final
@@ -21,6 +22,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plots as plots_mod  # noqa: E402  (perf/lib/plots.py: the summary charts)
 from report_collect import (BROKER_ORDER, ceilings, collect, flush_stats,  # noqa: E402,F401
                             java_consumer, java_producer, read, resources, series)
 
@@ -107,6 +109,17 @@ IDLE_COLS = [
     ("broker CPU avg % (idle)", lambda r: get(r, "resources", "cpu_avg_pct"), False),
     ("time to stop ms (SIGTERM to exit)", lambda r: r.get("stop_ms"), False),
 ]
+STARTUP_COLS = [
+    ("restart to serving Metadata ms", lambda r: get(r, "startup", "restart_ready_ms"), False),
+    ("restart to a produce acknowledged ms", lambda r: get(r, "startup", "restart_serve_ms"), False),
+    ("first start (empty) to Metadata ms", lambda r: r.get("ready_ms"), False),
+    ("topic create ms", lambda r: get(r, "startup", "create_ms"), False),
+    ("clean stop after creating ms", lambda r: get(r, "startup", "first_stop_ms"), False),
+    ("clean stop after the restart ms", lambda r: r.get("stop_ms"), False),
+    ("RSS after the restart MiB", lambda r: get(r, "startup", "rss_after_restart_mib"), False),
+    ("RSS high-water MiB (VmHWM, restarted process)", lambda r: get(r, "resources", "rss_hwm_mib"), False),
+    ("disk used MiB", lambda r: r.get("data_mib"), False),
+]
 E2E_COLS = [
     ("target rate rec/s", lambda r: get(r, "e2e", "rate"), True),
     ("p50 ms", lambda r: us_to_ms(get(r, "e2e", "latency", "p50_us")), False),
@@ -125,7 +138,7 @@ E2E_COLS = [
 
 def cols_for(sc):
     drv = sc["config"].get("driver")
-    return E2E_COLS if drv == "e2e" else IDLE_COLS if drv == "idle" else PRODUCE_COLS
+    return {"e2e": E2E_COLS, "idle": IDLE_COLS, "startup": STARTUP_COLS}.get(drv, PRODUCE_COLS)
 
 
 def ratio_kinds(brokers, present_only=False):
@@ -172,6 +185,9 @@ def headline(sc):
     drv = sc["config"].get("driver")
     if drv == "e2e":
         return "e2e p99 ms", {b: us_to_ms(get(r, "e2e", "latency", "p99_us")) for b, r in sc["brokers"].items()}, False
+    if drv == "startup":
+        return ("restart to produce acknowledged ms",
+                {b: get(r, "startup", "restart_serve_ms") for b, r in sc["brokers"].items()}, False)
     if drv == "idle":
         return "idle RSS MiB", {b: get(r, "idle", "rss_mib") for b, r in sc["brokers"].items()}, False
     if sc["config"].get("cold") == "yes":
@@ -196,10 +212,41 @@ def ceilings_table(c):
             f"| iperf3 TCP over loopback | {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s |"]
 
 
-def storage_fetch_sections(res):
-    """The storage and fetch sections (each only when its scenarios ran); also
-    used by results_md.py."""
+def partitions_table(res):
+    """Many partitions (issue 14 item 3): produce MB/s of every 1 KiB acks=all
+    scenario with 100 partitions or more as % of the same broker's a-1k-p16 rate,
+    RSS high-water, idle RSS and restart-to-serving by partition count."""
     L = []
+    for sc in res["scenarios"]:
+        c, n = sc["config"], int(sc["config"].get("partitions", "1"))
+        drv = c.get("driver", "produce")
+        if n < 100 or sc["name"].startswith("rf3-") or drv == "e2e":
+            continue
+        for b, r in sc["brokers"].items():
+            if drv == "produce":
+                mb, base = get(r, "produce", "mb_per_s"), val(res, "a-1k-p16", b, lambda x: get(x, "produce", "mb_per_s"))
+                what = f"produce {fmt(mb)} MB/s = {fmt(pct(mb, base))}% of its a-1k-p16 ({fmt(base)})"
+            elif drv == "idle":
+                what = f"idle RSS {fmt(get(r, 'idle', 'rss_mib'))} MiB, disk {fmt(get(r, 'idle', 'disk_mib'))} MiB"
+            else:
+                what = (f"restart: Metadata {fmt(get(r, 'startup', 'restart_ready_ms'), 0)} ms, produce acked "
+                        f"{fmt(get(r, 'startup', 'restart_serve_ms'), 0)} ms, RSS "
+                        f"{fmt(get(r, 'startup', 'rss_after_restart_mib'))} MiB")
+            L.append(f"| {sc['name']} | {n:,} | {b} | {what} | {fmt(get(r, 'resources', 'rss_hwm_mib'))} | "
+                     f"{fmt(get(r, 'create_ms') or get(r, 'idle', 'create_ms') or get(r, 'startup', 'create_ms'), 0)} |")
+    if not L:
+        return []
+    return ["| scenario | partitions | broker | figure | RSS high-water MiB | topic create ms |",
+            "|---|---|---|---|---|---|"] + L
+
+
+def storage_fetch_sections(res):
+    """The storage, fetch and many-partitions sections (each only when its
+    scenarios ran); also used by results_md.py."""
+    L = []
+    pt = partitions_table(res)
+    if pt:
+        L += ["## Many partitions: throughput, memory, start to serving", ""] + pt + [""]
     st = storage_table(res)
     if st:
         L += ["## Storage: durable produce (1 KiB, acks=all) against the disk", ""] + st + [""]
@@ -233,6 +280,42 @@ def summary_table(res, present_only=False):
                                    + [ratio(v.get(a), v.get(k)) for a, k in pairs]) + " |")
     if cluster_note(brokers):
         L += ["", cluster_note(brokers)]
+    return L
+
+
+def cost_table(res, present_only=False):
+    """Cost per scenario (issue 14 item 4): broker CPU-seconds per GiB produced
+    and per GiB fetched (catch-up read) and the RSS high-water mark (VmHWM), for
+    every broker (also used by results_md.py). Latency scenarios show the CPU per
+    GiB at their fixed rate in the produced column (marked *)."""
+    brokers = all_brokers(res, present_only)
+    pairs = [(a, k) for a, k in ratio_pairs(brokers, present_only)]
+    cols = [(f"{b} {what}", b, fn) for b in brokers for what, fn in (
+        ("CPU-s/GiB produced", lambda r: get(r, "resources", "cpu_s_per_gib_produced")
+         or (None if get(r, "resources", "cpu_s_per_gib_e2e") is None
+             else f"{fmt(get(r, 'resources', 'cpu_s_per_gib_e2e'), 2)}*")),
+        ("CPU-s/GiB fetched", lambda r: get(r, "resources", "cpu_s_per_gib_fetched")),
+        ("RSS high-water MiB", lambda r: get(r, "resources", "rss_hwm_mib")))]
+    L = ["| " + " | ".join(["scenario"] + [c[0] for c in cols]
+                           + [f"CPU/GiB produced {a}/{k}" for a, k in pairs]) + " |",
+         "|---" * (1 + len(cols) + len(pairs)) + "|"]
+    rows = 0
+    for sc in res["scenarios"]:
+        vals = [fn(sc["brokers"][b]) if b in sc["brokers"] else None for _t, b, fn in cols]
+        if all(v is None for v in vals):
+            continue
+        prod = {b: get(sc["brokers"].get(b, {}), "resources", "cpu_s_per_gib_produced") for b in brokers}
+        L.append("| " + " | ".join([sc["name"]] + [fmt(v, 1 if "RSS" in t else 2)
+                                                   for v, (t, _b, _f) in zip(vals, cols)]
+                                   + [ratio(prod.get(a), prod.get(k)) for a, k in pairs]) + " |")
+        rows += 1
+    if not rows:
+        return []
+    L += ["", "CPU-s per GiB = the broker's mean CPU (cores, summed over its processes, from "
+          "/proc/<pid>/stat, 1 s samples of the phase without the warm-up) divided by the phase's "
+          "GiB/s; lower is cheaper. * = at the scenario's fixed rate (latency scenarios). RSS "
+          "high-water = the kernel's VmHWM read just before the stop (Kafka: its JVM with "
+          f"-Xms/-Xmx {os.environ.get('KAFKA_HEAP', '1g')})."]
     return L
 
 
@@ -364,9 +447,38 @@ def goal_rss(res):
             verdict(r, 0.1, False))
 
 
+def goal_partitions(res):
+    """Issue 14 item 3: 10,000 partitions at >= 70% of the 16-partition rate, RSS < 512 MiB."""
+    mb = val(res, "big-g-partitions-10000", "ringbroker", lambda r: get(r, "produce", "mb_per_s"))
+    base = val(res, "a-1k-p16", "ringbroker", lambda r: get(r, "produce", "mb_per_s"))
+    hwm = val(res, "big-g-partitions-10000", "ringbroker", lambda r: get(r, "resources", "rss_hwm_mib"))
+    p = pct(mb, base)
+    ok = None if p is None or hwm is None else (p >= 70 and hwm < 512)
+    return ("10,000 partitions: produce >= 70% of the 16-partition rate, RSS < 512 MiB", ">= 70%, < 512 MiB",
+            f"big-g-partitions-10000: ringbroker {fmt(mb)} MB/s = {fmt(p)}% of a-1k-p16 ({fmt(base)}), "
+            f"RSS high-water {fmt(hwm)} MiB",
+            "not measured" if ok is None else "**met**" if ok else "**not met**")
+
+
+def goal_startup(res):
+    """Issue 14 item 3: restart to serving < 0.5 s with 1,000 partitions, < 2 s with 10,000."""
+    parts, oks = [], []
+    for name, target in (("k-startup-1000", 500), ("big-k-startup-10000", 2000)):
+        v = val(res, name, "ringbroker", lambda r: get(r, "startup", "restart_serve_ms"))
+        k = val(res, name, "kafka", lambda r: get(r, "startup", "restart_serve_ms"))
+        if v is None:
+            continue
+        oks.append(v < target)
+        parts.append(f"{name}: ringbroker {fmt(v, 0)} ms to a produce acknowledged (kafka {fmt(k, 0)} ms)")
+    return ("Start to serving: < 0.5 s with 1,000 partitions, < 2 s with 10,000", "< 500 / 2,000 ms",
+            "; ".join(parts) or "–",
+            "not measured" if not oks else "**met**" if all(oks) else "**not met**")
+
+
 def goals_table(res):
     L = ["| goal | target | where we stand | status |", "|---|---|---|---|"]
-    for g in (goal_produce(res), goal_latency(res), goal_fetch(res), goal_rss(res)):
+    for g in (goal_produce(res), goal_latency(res), goal_fetch(res), goal_rss(res), goal_partitions(res),
+              goal_startup(res)):
         L.append("| " + " | ".join(g) + " |")
     return L
 
@@ -432,7 +544,7 @@ def fetch_table(res):
     return L
 
 
-def write_report(out, res, plots):
+def write_report(out, res, plots, charts=()):
     env = res["env"]
     L = [f"# ringbroker vs Apache Kafka — {env.get('date', '')}", ""]
     L += ["Produced by `perf/run` (see perf/README.md for how to read it).", "",
@@ -454,6 +566,11 @@ def write_report(out, res, plots):
           "Ratios are ringbroker divided by Kafka: for throughput above 1 means ringbroker is faster, "
           "for latency and memory below 1 means ringbroker is better.", ""]
     L += summary_table(res) + [""]
+    ct = cost_table(res)
+    if ct:
+        L += ["## Cost: broker CPU per GiB and memory high-water", ""] + ct + [""]
+    if charts:
+        L += ["## Charts", ""] + plots_mod.links(charts, "plots") + [""]
     L += ["## Goals (issue 5)", ""] + goals_table(res) + [""]
     L += storage_fetch_sections(res)
     for sc in res["scenarios"]:
@@ -552,9 +669,10 @@ def main():
     if shutil.which("gnuplot"):
         for sc in res["scenarios"]:
             plots[sc["name"]] = plot_scenario(out, sc)
+    charts = plots_mod.make_all(res, os.path.join(out, "plots"))
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
-    write_report(out, res, plots)
+    write_report(out, res, plots, charts)
     return 0
 
 

@@ -207,7 +207,7 @@ def median(v):
 def collect_broker(d):
     r = {"status": read(os.path.join(d, "status")).strip() or "missing"}
     r["command"] = read(os.path.join(d, "command")).strip()
-    for name in ("produce", "consume", "e2e", "idle"):
+    for name in ("produce", "consume", "e2e", "idle", "startup"):
         s = summary(os.path.join(d, name + ".log"))
         if s:
             r[name] = s

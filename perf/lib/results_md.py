@@ -4,8 +4,10 @@
 
 Turns one perf/run results dir (perf/results/<timestamp>/) into the
 committed summary perf/RESULTS.md (or OUTPUT; "-" = stdout): date, commit,
-machine, the physical ceilings, the summary table with ratios, where we stand
-against the goals of the perf issue, and the per-scenario tables. It reads
+machine, the physical ceilings, the summary table with ratios, the cost table
+(broker CPU-s per GiB, RSS high-water), the charts (perf/lib/plots.py, written
+to plots/ beside OUTPUT: perf/plots/*.png), where we stand against the goals of
+the perf issue, and the per-scenario tables. It reads
 the dir with perf/lib/report.py's collect(), so the numbers are the same as in
 that run's report.md. Run it after a full `perf/run` (the default set plus,
 when the machine allows, `big`), then commit perf/RESULTS.md.
@@ -14,12 +16,13 @@ scenarios with ringbroker3 / kafka3, from a run such as
 `perf/run --brokers "ringbroker ringbroker3 kafka3" --duration 10 rf3`) into
 OUTPUT, replacing the section there or adding it at the end; a full rewrite
 keeps that section when its run has no ringbroker3.
-Standard library only.
+Standard library only (the charts need matplotlib; without it they are left out).
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plots  # noqa: E402  (perf/lib/plots.py)
 import report  # noqa: E402  (perf/lib/report.py)
 
 fmt = report.fmt
@@ -54,6 +57,7 @@ def replicated_section(out_dir):
          f"4 KiB + fdatasync {fmt(c.get('disk_fdatasync_4k_qd1_per_s'))}/s, "
          f"loopback {fmt(c.get('loopback_tcp_gbit_s'), 2)} Gbit/s", ""]
     L += report.summary_table(res, present_only=True) + [""]
+    L += report.cost_table(res, present_only=True) + [""]
     for sc in res["scenarios"]:
         L += [f"### {sc['name']}: {sc['description']}", ""]
         if sc.get("rate"):
@@ -71,6 +75,29 @@ def splice_section(text, section):
         return text.rstrip("\n") + "\n\n" + section
     j = text.find("\n## ", i + len(REPL_HEAD))
     return text[:i] + section + ("\n" + text[j + 1:] if j >= 0 else "")
+
+
+HAND_MARK = "not from results_md.py"
+
+
+def hand_sections(text):
+    """The sections of text written by hand (a heading that says HAND_MARK),
+    each up to the next heading of its level or above: a full rewrite keeps them."""
+    out, lines = [], text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        if ln.startswith("#") and HAND_MARK in ln:
+            level = len(ln) - len(ln.lstrip("#"))
+            j = i + 1
+            while j < len(lines) and not (lines[j].startswith("#") and
+                                          len(lines[j]) - len(lines[j].lstrip("#")) <= level):
+                j += 1
+            out.append("".join(lines[i:j]).rstrip("\n") + "\n")
+            i = j
+        else:
+            i += 1
+    return out
 
 
 def main():
@@ -125,6 +152,15 @@ def main():
           "One headline per scenario. Ratios are ringbroker divided by Kafka: for throughput above 1 "
           "means ringbroker is faster; for latency and memory below 1 means ringbroker is better.", ""]
     L += report.summary_table(res) + [""]
+    ct = report.cost_table(res)
+    if ct:
+        L += ["## Cost: broker CPU per GiB and memory high-water", ""] + ct + [""]
+    # The charts go next to the file written (perf/plots/*.png, committed).
+    charts = plots.make_all(res, os.path.join(os.path.dirname(os.path.abspath(dest)), "plots")) \
+        if dest != "-" else []
+    if charts:
+        L += ["## Charts", "", "Drawn by `perf/lib/plots.py` (matplotlib) from this run.", ""]
+        L += plots.links(charts, "plots") + [""]
     if not any(b.startswith("kafka3") for sc in res["scenarios"] for b in sc["brokers"]):
         L += ["3-node clusters: not measured in this run (see the replicated section below, "
               "`--brokers \"ringbroker ringbroker3 kafka3\" rf3`).", ""]
@@ -137,10 +173,17 @@ def main():
         for b, r in sc["brokers"].items():
             L += report.broker_notes(b, r)
         L += [""] + report.scenario_table(sc) + [""]
+    old = report.read(dest) if dest != "-" else ""
+    kept = hand_sections(old)
+    if kept:
+        L += ["## Measured by hand", "",
+              f"Sections written by hand (their heading says \"{HAND_MARK}\"), kept by every "
+              "rewrite; remove one when a full run covers it.", ""]
+        for sec in kept:
+            L += [sec]
     text = "\n".join(L)
     # A run without ringbroker3 keeps the replicated section of the file it replaces.
     has_r3 = any("ringbroker3" in sc["brokers"] for sc in res["scenarios"])
-    old = report.read(dest) if dest != "-" else ""
     if has_r3:
         text = splice_section(text, "\n".join(replicated_section(out_dir)) + "\n")
     elif REPL_HEAD in old:
