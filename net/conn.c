@@ -9,8 +9,8 @@
  *
  * Framing: a 4-byte big-endian size, then the frame. The size is checked against
  * socket.request.max.bytes before anything is allocated, and the frame buffer
- * grows with the bytes actually received (a peer that announces 100 MiB and sends
- * nothing costs nothing).
+ * grows with the bytes actually received, to at most FRAME_GROW times them (a peer
+ * that announces 100 MiB and sends nothing costs nothing).
  * Memory budget and back-pressure: every frame buffer (as it grows) and every
  * response (once done: req->out plus fetch bytes in memory; before that, what a
  * fetch reserved with rb_request_reserve) is charged to its connection (c->mem)
@@ -66,6 +66,7 @@
 
 #define COMP          "network"
 #define FRAME_INITIAL (64u << 10)
+#define FRAME_GROW    8 /* a frame buffer grows to at most 8x the bytes received */
 
 static void conn_arm_recv(struct rb_conn *c);
 static void conn_maybe_free(struct rb_conn *c);
@@ -370,9 +371,11 @@ static bool conn_feed(struct rb_conn *c, const uint8_t *p, uint32_t len)
         struct rb_request *req = c->cur;
         uint32_t take = RB_MIN(req->frame_len - req->frame_have, len);
         if (req->frame_have + take > req->frame_cap) {
-            uint32_t ncap = req->frame_cap;
-            while (ncap < req->frame_have + take)
-                ncap = ncap > req->frame_len / 2 ? req->frame_len : ncap * 2;
+            /* Up to 8x what has arrived (at least double): a 1 MiB frame is
+             * copied once on growth instead of at every doubling. */
+            uint64_t want = RB_MAX((uint64_t)(req->frame_have + take) * FRAME_GROW,
+                                   (uint64_t)req->frame_cap * 2);
+            uint32_t ncap = (uint32_t)RB_MIN(want, (uint64_t)req->frame_len);
             uint8_t *nf = realloc(req->frame, ncap);
             if (!nf)
                 return false;
