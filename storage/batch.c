@@ -115,19 +115,32 @@ static bool rd_varlong_slow(const uint8_t **p, const uint8_t *end, int64_t *out)
     return false;
 }
 
-/* Most varints in a record are one byte: decode those inline. */
-static inline bool rd_varlong(const uint8_t **p, const uint8_t *end, int64_t *out)
+/* Most varints in a record are one or two bytes (a 100-byte value's length is
+ * two): decode those inline. */
+static inline __attribute__((always_inline)) bool rd_varlong(const uint8_t **p, const uint8_t *end,
+                                                             int64_t *out)
 {
-    if (*p < end && !(**p & 0x80)) {
-        uint8_t b = *(*p)++;
-        *out = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
-        return true;
+    const uint8_t *q = *p;
+    if (end - q >= 2) {
+        uint64_t v = q[0];
+        if (!(v & 0x80)) {
+            *p = q + 1;
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return true;
+        }
+        if (!(q[1] & 0x80)) {
+            v = (v & 0x7f) | (uint64_t)q[1] << 7;
+            *p = q + 2;
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return true;
+        }
     }
     return rd_varlong_slow(p, end, out);
 }
 
 /* Kafka's zigzag varint: at most 5 bytes and 32 bits. */
-static inline bool rd_varint(const uint8_t **p, const uint8_t *end, int32_t *out)
+static inline __attribute__((always_inline)) bool rd_varint(const uint8_t **p, const uint8_t *end,
+                                                            int32_t *out)
 {
     const uint8_t *start = *p;
     int64_t v;
@@ -138,7 +151,8 @@ static inline bool rd_varint(const uint8_t **p, const uint8_t *end, int32_t *out
 }
 
 /* A length-prefixed byte string; -1 (null) allowed when nullable. */
-static bool skip_bytes(const uint8_t **p, const uint8_t *end, bool nullable)
+static inline __attribute__((always_inline)) bool skip_bytes(const uint8_t **p, const uint8_t *end,
+                                                             bool nullable)
 {
     int32_t n;
     if (!rd_varint(p, end, &n))
