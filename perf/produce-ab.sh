@@ -90,7 +90,7 @@ l = sys.stdin.read(); j = json.loads(l[l.index("{"):]); print("%.1f %d %.3f" % (
         cpu = ($7 - $6) / $8; win = secs - 1
         gib = $4 / $5 * win / 1073741824
         printf "%s %s mb_s=%s broker_cpu_s=%.2f cpu_s_per_GiB=%.2f busy=%.1f%% load=%s\n",
-            $1, $2, $3, cpu, gib > 0 ? cpu / gib : 0, 100 * ($11 - $9) / ($12 - $10), $13 }'
+            $1, $2, $3, cpu, (gib > 0 ? cpu / gib : 0), 100 * ($11 - $9) / ($12 - $10), $13 }'
 }
 for sc in "${SCENS[@]}"; do
     for _ in $(seq 1 "$ROUNDS"); do
