@@ -212,15 +212,17 @@ struct rb_ahead_slot {
     uint32_t len;   /* valid bytes from `from` (READY): read and final */
     uint64_t from;  /* file position of buf[0], 4 KiB aligned */
     uint64_t final; /* the file's final bytes when it was issued */
-    uint64_t seen;  /* rb_ra.resp when it was issued or last planned for */
+    uint64_t seen;  /* rb_ahead.resp when it was issued or last planned for */
+    uint64_t taken; /* file position after the bytes the send took from it */
 };
 struct rb_ahead {
     struct rb_ahead_slot slot[RB_AHEAD_SLOTS];
-    struct rb_ahead_slot *wait; /* the send in flight waits for this slot's read */
-    uint64_t resp;              /* responses sent on the connection */
-    int pending;                /* slots whose read is in flight */
-    uint8_t miss;               /* slots dropped unused, in a row */
-    uint8_t skip;               /* speculative chances skipped meanwhile */
+    struct rb_ahead_slot *wait;    /* the send in flight waits for this slot's read */
+    struct rb_ahead_slot *sending; /* the stage is this slot's buffer (until drained) */
+    uint64_t resp;                 /* responses sent on the connection */
+    int pending;                   /* slots whose read is in flight */
+    uint8_t miss;                  /* slots dropped unused, in a row */
+    uint8_t skip;                  /* speculative chances skipped meanwhile */
 };
 
 struct rb_conn {
@@ -344,9 +346,12 @@ void rb_resp_send_reset(struct rb_conn *c);
 void rb_ahead_init(struct rb_conn *c);
 /* The slot (pending or ready) holding the file bytes at `at` of e's file, or NULL. */
 struct rb_ahead_slot *rb_ahead_find(struct rb_conn *c, const struct rb_resp_ext *e, uint64_t at);
-/* Move a ready slot's bytes into the connection's stage (buffers swap): sets
- * stage_off and returns the bytes of [at, at + n) it holds; frees the slot. */
+/* Make a ready slot the stage (no copy): sets stage_off and returns the bytes of
+ * [at, at + n) it holds. The slot stays until they are drained (rb_ahead_sent). */
 uint32_t rb_ahead_take(struct rb_conn *c, struct rb_ahead_slot *s, uint64_t at, uint32_t n);
+/* The stage taken from a slot is drained: the slot is freed if the send took its
+ * last bytes, else kept for the rest (the next response starts there). */
+void rb_ahead_sent(struct rb_conn *c);
 /* Queue reads ahead of the bytes after [.., next) of region e of req. */
 void rb_ahead_plan(struct rb_conn *c, struct rb_request *req, const struct rb_resp_ext *e,
                    uint64_t next);

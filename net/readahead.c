@@ -6,8 +6,8 @@
  *
  * A stream is one file a response reads (a partition's segment, by descriptor
  * reference, descriptor and the log's truncation count). Each connection has
- * RB_AHEAD_SLOTS slots; a slot is one stage buffer (1 MiB and a block, swapped with
- * the connection's stage when its bytes are sent: no copy) holding the bytes of
+ * RB_AHEAD_SLOTS slots; a slot is one stage buffer (1 MiB and a block, sent from
+ * directly: no copy; kept while the rest of it is still to come) holding the bytes of
  * [from, from + len) of one stream, read with one unlinked O_DIRECT READ that is
  * not part of the send operation: reads of several slots are in flight at once,
  * across the streams of a response and ahead of the ones the consumer asks for
@@ -87,14 +87,22 @@ struct rb_ahead_slot *rb_ahead_find(struct rb_conn *c, const struct rb_resp_ext 
 uint32_t rb_ahead_take(struct rb_conn *c, struct rb_ahead_slot *s, uint64_t at, uint32_t n)
 {
     RB_ASSERT(s->state == RB_AHEAD_READY && at >= s->from && at < s->from + s->len);
-    uint8_t *b = c->stage_buf;
-    c->stage_buf = s->buf;
-    s->buf = b;
+    RB_ASSERT(!c->ra.sending);
+    c->ra.sending = s;
     c->stage_off = (uint32_t)(at - s->from);
     uint32_t got = (uint32_t)RB_MIN((uint64_t)n, s->from + s->len - at);
+    s->taken = at + got;
+    s->seen = c->ra.resp;
     c->ra.miss = 0;
-    slot_release(c, s);
     return got;
+}
+
+void rb_ahead_sent(struct rb_conn *c)
+{
+    struct rb_ahead_slot *s = c->ra.sending;
+    c->ra.sending = NULL;
+    if (s->taken >= s->from + s->len)
+        slot_release(c, s);
 }
 
 /* A slot to read into: a free one (its buffer made if need be), else the oldest
@@ -126,7 +134,7 @@ static struct rb_ahead_slot *slot_get(struct rb_conn *c)
     victim = NULL;
     for (int i = 0; i < RB_AHEAD_SLOTS; i++) {
         struct rb_ahead_slot *s = &c->ra.slot[i];
-        if (s->state == RB_AHEAD_READY && s->seen < c->ra.resp &&
+        if (s->state == RB_AHEAD_READY && s != c->ra.sending && s->seen < c->ra.resp &&
             (!victim || s->seen < victim->seen))
             victim = s;
     }
@@ -216,7 +224,7 @@ void rb_ahead_response_done(struct rb_conn *c)
     c->ra.resp++;
     for (int i = 0; i < RB_AHEAD_SLOTS; i++) {
         struct rb_ahead_slot *s = &c->ra.slot[i];
-        if (s->state == RB_AHEAD_READY && c->ra.resp - s->seen > RA_STALE) {
+        if (s->state == RB_AHEAD_READY && s != c->ra.sending && c->ra.resp - s->seen > RA_STALE) {
             c->ra.miss = (uint8_t)RB_MIN(c->ra.miss + 1, 255);
             slot_release(c, s);
         }
@@ -231,6 +239,7 @@ bool rb_ahead_busy(const struct rb_conn *c)
 void rb_ahead_free(struct rb_conn *c)
 {
     RB_ASSERT(!rb_ahead_busy(c));
+    c->ra.sending = NULL; /* closed before its bytes went out */
     for (int i = 0; i < RB_AHEAD_SLOTS; i++) {
         struct rb_ahead_slot *s = &c->ra.slot[i];
         if (s->state == RB_AHEAD_READY)

@@ -19,8 +19,8 @@
  * Read-ahead (O_DIRECT path, fetch.file.readahead, opt-in: perf/RESULTS.md): beside each
  * fill+drain (or drain) of file bytes, net/readahead.c queues reads of the bytes the
  * consumer's streams will want next into the connection's read-ahead slots; they
- * are not part of the operation. A fill whose first bytes a slot holds swaps the
- * slot's buffer with the stage and only drains; one whose slot is still reading
+ * are not part of the operation. A fill whose first bytes a slot holds only drains,
+ * from the slot's buffer; one whose slot is still reading
  * waits for that read (an RS_WAIT operation, over when the slot's CQE comes) and is
  * issued again.
  *
@@ -102,10 +102,11 @@ static int stage_setup(struct rb_conn *c, bool splice)
 static void issue_drain(struct rb_conn *c, bool splice, uint32_t n, bool more)
 {
     struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
+    uint8_t *stage = c->ra.sending ? c->ra.sending->buf : c->stage_buf;
     if (splice)
         io_uring_prep_splice(sqe, c->pipe_fd[0], -1, c->fd, -1, n, more ? SPLICE_F_MORE : 0);
     else
-        io_uring_prep_send(sqe, c->fd, c->stage_buf + c->stage_off, n,
+        io_uring_prep_send(sqe, c->fd, stage + c->stage_off, n,
                            MSG_NOSIGNAL | (more ? MSG_MORE : 0));
     rb_sqe_set_io(sqe, &c->send_io);
 }
@@ -143,7 +144,7 @@ static int file_issue(struct rb_conn *c, struct rb_request *req, struct rb_resp_
         c->send_cqes = 1;
         return 1;
     }
-    if (ra) { /* read ahead already: swap and drain */
+    if (ra) { /* read ahead already: drain from the slot */
         c->staged = rb_ahead_take(c, ra, at, n);
         rb_counter_add(&c->net->m.file_ahead_bytes, c->staged);
         c->send_filled = false;
@@ -234,6 +235,8 @@ static int file_done(struct rb_conn *c, struct rb_request *req)
         c->staged -= (uint32_t)c->drain_res;
         c->stage_off = c->staged ? c->stage_off + (uint32_t)c->drain_res : 0;
         advance(c, (uint32_t)c->drain_res);
+        if (!c->staged && c->ra.sending)
+            rb_ahead_sent(c);
     }
     if (read_err) {
         rb_fetch_read_failed(c->net->shard, e, read_err);
