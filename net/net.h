@@ -198,7 +198,7 @@ enum rb_conn_state {
 
 /* Read-ahead of a connection's file streams (net/readahead.c): at most
  * RB_AHEAD_SLOTS stages of O_DIRECT file bytes read before the responses ask for them. */
-#define RB_AHEAD_SLOTS 8
+#define RB_AHEAD_SLOTS 16
 enum { RB_AHEAD_FREE, RB_AHEAD_PENDING, RB_AHEAD_READY };
 struct rb_ahead_slot {
     struct rb_io io;
