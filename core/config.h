@@ -73,10 +73,11 @@ struct rb_broker_config {
     bool fetch_file_splice;                    /* fetch.file.transfer=splice (default read) */
     bool fetch_file_direct;    /* fetch.file.direct: the read path reads with O_DIRECT (false) */
     bool fetch_file_readahead; /* fetch.file.readahead: read the next stage while sending (false) */
-    int32_t recv_buffers;      /* socket.recv.buffers per shard (256) */
-    int32_t recv_buffer_bytes; /* socket.recv.buffer.bytes... of each (16 KiB) */
-    int32_t fetch_max_bytes;   /* fetch.max.bytes (57671680): cap of a Fetch response */
-    int64_t queued_max_request_bytes;  /* queued.max.request.bytes (-1: unbounded), broker-wide */
+    int64_t fetch_file_readahead_bytes; /* fetch.file.readahead.bytes: per stream (4 MiB) */
+    int32_t recv_buffers;               /* socket.recv.buffers per shard (256) */
+    int32_t recv_buffer_bytes;          /* socket.recv.buffer.bytes... of each (16 KiB) */
+    int32_t fetch_max_bytes;            /* fetch.max.bytes (57671680): cap of a Fetch response */
+    int64_t queued_max_request_bytes;   /* queued.max.request.bytes (-1: unbounded), broker-wide */
     int64_t shard_memory_budget_bytes; /* shard.memory.budget.bytes (256 MiB): frames + responses */
     int64_t connection_memory_max_bytes; /* connection.memory.max.bytes (64 MiB): per connection */
     char log_level[16];                  /* log.level (info) */

@@ -118,6 +118,7 @@ static const struct rb_cfg_spec broker_keys[] = {
     RE("fetch.file.transfer", "read", "read|splice"),
     TB("fetch.file.direct", "false", fetch_file_direct),
     TB("fetch.file.readahead", "false", fetch_file_readahead),
+    TI("fetch.file.readahead.bytes", 0, 64 << 20, "4194304", fetch_file_readahead_bytes),
     {"socket.recv.buffers", RB_CT_POW2, 1, 32768, "256", NULL, FLD(recv_buffers)},
     TI("socket.recv.buffer.bytes", 512, 16 << 20, "16384", recv_buffer_bytes),
     TI("shard.memory.budget.bytes", 1 << 20, I64MAX, "268435456", shard_memory_budget_bytes),

@@ -79,7 +79,6 @@ static void set_gated(struct rb_conn *c, bool gated);
 static void on_recv(struct rb_io *io, int res, unsigned flags);
 static void on_send(struct rb_io *io, int res, unsigned flags);
 static void on_fill(struct rb_io *io, int res, unsigned flags);
-static void on_ahead(struct rb_io *io, int res, unsigned flags);
 
 void rb_conn_new(struct rb_net *n, int fd, int32_t slot, const struct sockaddr_storage *ss)
 {
@@ -97,7 +96,7 @@ void rb_conn_new(struct rb_net *n, int fd, int32_t slot, const struct sockaddr_s
     c->recv_io.cb = on_recv;
     c->send_io.cb = on_send;
     c->fill_io.cb = on_fill;
-    c->ra_io.cb = on_ahead;
+    rb_ahead_init(c);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (ss->ss_family == AF_INET) {
@@ -224,7 +223,8 @@ static void request_free(struct rb_request *req)
 
 static void conn_maybe_free(struct rb_conn *c)
 {
-    if (c->state != RB_CONN_CLOSING || c->recv_armed || c->send_in_flight || c->busy)
+    if (c->state != RB_CONN_CLOSING || c->recv_armed || c->send_in_flight || c->busy ||
+        rb_ahead_busy(c))
         return;
     /* Requests still out on other shards keep their memory: unlink them; each is
      * freed when its last part comes back (rb_request_release). */
@@ -556,10 +556,12 @@ static void on_fill(struct rb_io *io, int res, unsigned flags)
     send_cqe(RB_CONTAINER_OF(io, struct rb_conn, fill_io), RB_SEND_CQE_FILL, res);
 }
 
-static void on_ahead(struct rb_io *io, int res, unsigned flags)
+void rb_conn_ahead_done(struct rb_conn *c, bool waited, int res)
 {
-    (void)flags;
-    send_cqe(RB_CONTAINER_OF(io, struct rb_conn, ra_io), RB_SEND_CQE_AHEAD, res);
+    if (waited)
+        send_cqe(c, RB_SEND_CQE_AHEAD, res); /* may free c */
+    else if (c->state == RB_CONN_CLOSING)
+        conn_maybe_free(c);
 }
 
 void rb_request_done(struct rb_request *req)

@@ -105,7 +105,7 @@ struct rb_net {
     struct rb_conn *conns;
     int n_conns;
     uint64_t next_conn_id;
-    /* read-ahead kept past a response (net/resp_send.c): descriptor references
+    /* read-ahead slots not free (net/readahead.c): descriptor references
      * held now, and the most this shard may hold (rb_part_fd_hold_cap) */
     uint32_t ra_held, ra_cap;
     int groups_out;           /* pgroups (and cancels) sent, not back yet */
@@ -196,6 +196,35 @@ enum rb_conn_state {
     RB_CONN_CLOSING,  /* shut down; freed once no I/O and no callback holds it */
 };
 
+/* Read-ahead of a connection's file streams (net/readahead.c): at most
+ * RB_AHEAD_SLOTS stages of O_DIRECT file bytes read before the responses ask for them. */
+#define RB_AHEAD_SLOTS 16
+enum { RB_AHEAD_FREE, RB_AHEAD_PENDING, RB_AHEAD_READY };
+struct rb_ahead_slot {
+    struct rb_io io;
+    struct rb_conn *c;
+    uint8_t *buf;          /* a stage (STAGE_ALLOC), made on first use, kept until close */
+    struct rb_fd_ref *ref; /* held while the slot is not free */
+    int fd;
+    uint8_t state;
+    uint32_t gen;   /* the log's truncation count when it was issued */
+    uint32_t want;  /* bytes asked (PENDING), whole blocks */
+    uint32_t len;   /* valid bytes from `from` (READY): read and final */
+    uint64_t from;  /* file position of buf[0], 4 KiB aligned */
+    uint64_t final; /* the file's final bytes when it was issued */
+    uint64_t seen;  /* rb_ahead.resp when it was issued or last planned for */
+    uint64_t taken; /* file position after the bytes the send took from it */
+};
+struct rb_ahead {
+    struct rb_ahead_slot slot[RB_AHEAD_SLOTS];
+    struct rb_ahead_slot *wait;    /* the send in flight waits for this slot's read */
+    struct rb_ahead_slot *sending; /* the stage is this slot's buffer (until drained) */
+    uint64_t resp;                 /* responses sent on the connection */
+    int pending;                   /* slots whose read is in flight */
+    uint8_t miss;                  /* slots dropped unused, in a row */
+    uint8_t skip;                  /* speculative chances skipped meanwhile */
+};
+
 struct rb_conn {
     struct rb_conn *next, *prev;
     struct rb_net *net;
@@ -224,18 +253,9 @@ struct rb_conn {
     uint32_t stage_off; /* read path: where they start in stage_buf */
     uint32_t fill_head; /* O_DIRECT fill: bytes before the wanted ones (alignment) */
     uint32_t fill_want; /* O_DIRECT fill: the wanted bytes (the read may return more) */
-    /* O_DIRECT read path: the next file bytes read ahead into ra_buf while the
-     * current ones are sent (net/resp_send.c) */
-    struct rb_io ra_io;
-    uint8_t *ra_buf;          /* STAGE_BYTES, made on first use, kept until close */
-    struct rb_fd_ref *ra_ref; /* a held reference while ra bytes are kept */
-    int ra_fd, ra_res;
-    uint32_t ra_gen, ra_len; /* the log's truncation count; valid bytes from ra_from */
-    uint64_t ra_from, ra_final;
-    bool ra_pending; /* the read is in flight */
-    bool ra_spec;    /* past its response: counted in net->ra_held */
-    uint8_t ra_miss; /* read-aheads past a response not used, in a row */
-    uint8_t ra_skip; /* chances to read ahead skipped meanwhile (one in eight taken) */
+    /* O_DIRECT read path: file bytes of this connection's streams read ahead
+     * (net/readahead.c) */
+    struct rb_ahead ra;
     uint32_t stage_cap;
     int pipe_fd[2]; /* splice path; valid when pipe_open */
     bool pipe_open;
@@ -311,12 +331,37 @@ void rb_request_step_end(struct rb_request *req, void (*then)(struct rb_request 
  * sent (nothing issued). Errors come back through rb_resp_send_cqe. */
 int rb_resp_send_issue(struct rb_conn *c, struct rb_request *req);
 /* A CQE of the operation in flight (which: the drain, the fill step of a pair or
- * the read-ahead issued beside them). Returns 1 when
+ * a read-ahead slot the send waits for). Returns 1 when
  * the operation is over, 0 when another CQE is due, -errno to close the connection. */
 enum { RB_SEND_CQE_DRAIN, RB_SEND_CQE_FILL, RB_SEND_CQE_AHEAD };
 int rb_resp_send_cqe(struct rb_conn *c, struct rb_request *req, int which, int res);
 /* Reset the cursor for the next response; release a connection's stage. */
 void rb_resp_send_reset(struct rb_conn *c);
+#define RB_STAGE_BYTES (1u << 20)
+#define RB_DIO_ALIGN   4096u /* O_DIRECT reads: offset, length and buffer */
+/* read path buffers: a whole stage of file bytes at any alignment, in whole blocks */
+#define RB_STAGE_ALLOC (RB_STAGE_BYTES + RB_DIO_ALIGN)
+
+/* ---- read-ahead of file streams (net/readahead.c) ---- */
+void rb_ahead_init(struct rb_conn *c);
+/* The slot (pending or ready) holding the file bytes at `at` of e's file, or NULL. */
+struct rb_ahead_slot *rb_ahead_find(struct rb_conn *c, const struct rb_resp_ext *e, uint64_t at);
+/* Make a ready slot the stage (no copy): sets stage_off and returns the bytes of
+ * [at, at + n) it holds. The slot stays until they are drained (rb_ahead_sent). */
+uint32_t rb_ahead_take(struct rb_conn *c, struct rb_ahead_slot *s, uint64_t at, uint32_t n);
+/* The stage taken from a slot is drained: the slot is freed if the send took its
+ * last bytes, else kept for the rest (the next response starts there). */
+void rb_ahead_sent(struct rb_conn *c);
+/* Queue reads ahead of the bytes after [.., next) of region e of req. */
+void rb_ahead_plan(struct rb_conn *c, struct rb_request *req, const struct rb_resp_ext *e,
+                   uint64_t next);
+/* A response is sent: drop slots no plan has wanted since the one before. */
+void rb_ahead_response_done(struct rb_conn *c);
+/* Reads still in flight (the connection may not be freed). */
+bool rb_ahead_busy(const struct rb_conn *c);
+void rb_ahead_free(struct rb_conn *c);
+/* A slot's read completed (net/conn.c): waited says the send in flight waited on it. */
+void rb_conn_ahead_done(struct rb_conn *c, bool waited, int res);
 void rb_resp_send_free(struct rb_conn *c);
 /* Close the fds and free the memory of req->ext. */
 void rb_resp_ext_release(struct rb_request *req);

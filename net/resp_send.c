@@ -16,20 +16,13 @@
  * into the buffer: segments are written with O_DIRECT and not in the page cache,
  * and buffered reads of them run at a third of the disk's speed here.
  *
- * Read-ahead (O_DIRECT path, fetch.file.readahead, opt-in: perf/RESULTS.md): beside each fill+drain
- * (or drain) of file bytes, one unlinked READ of the next stage of file bytes goes into a second
- * buffer (ra_buf) while the current ones are sent: the rest of this region, else the next file
- * region of this response, else (speculative) the continuation of this file up to
- * the bytes the log says are final (rb_resp_ext.final: below the active chunks,
- * or the whole closed segment), which a sequential consumer asks for next. The
- * next fill that finds its first bytes there swaps the buffers and only drains.
- * Its CQE is part of the operation (send_cqes). Bytes kept past their response
- * hold a descriptor reference (rb_part_fd_hold: the slot cannot be reused for
- * another file) and the log's truncation count (a truncation rewrites the
- * segment: different count, not used); at most net->ra_cap connections of a
- * shard keep one, it is dropped by the next response that does not use it, and a
- * connection whose speculative reads go unused (a consumer of many partitions
- * whose next response starts elsewhere) stops making them but one in eight.
+ * Read-ahead (O_DIRECT path, fetch.file.readahead, opt-in: perf/RESULTS.md): beside each
+ * fill+drain (or drain) of file bytes, net/readahead.c queues reads of the bytes the
+ * consumer's streams will want next into the connection's read-ahead slots; they
+ * are not part of the operation. A fill whose first bytes a slot holds only drains,
+ * from the slot's buffer; one whose slot is still reading
+ * waits for that read (an RS_WAIT operation, over when the slot's CQE comes) and is
+ * issued again.
  *
  * An operation is over when all its CQEs are back. A short fill cancels the
  * linked drain (-ECANCELED) and a short drain leaves bytes in the stage: `staged`
@@ -58,12 +51,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define STAGE_BYTES (1u << 20)
-#define DIO_ALIGN   4096u /* O_DIRECT reads: offset, length and buffer */
-/* read path buffers: a whole stage of file bytes at any alignment, in whole blocks */
-#define STAGE_ALLOC (STAGE_BYTES + DIO_ALIGN)
-
-enum { RS_OUT, RS_FILE, RS_MEM, RS_ERR };
+enum { RS_OUT, RS_FILE, RS_MEM, RS_ERR, RS_WAIT };
 
 struct region {
     int kind;
@@ -97,108 +85,28 @@ static int stage_setup(struct rb_conn *c, bool splice)
         if (pipe2(c->pipe_fd, O_CLOEXEC) < 0)
             return -errno;
         c->pipe_open = true;
-        (void)fcntl(c->pipe_fd[1], F_SETPIPE_SZ, STAGE_BYTES); /* else the default */
+        (void)fcntl(c->pipe_fd[1], F_SETPIPE_SZ, RB_STAGE_BYTES); /* else the default */
         int sz = fcntl(c->pipe_fd[1], F_GETPIPE_SZ);
         c->stage_cap = sz > 0 ? (uint32_t)sz : 65536;
     } else if (!splice && !c->stage_buf) {
         void *b;
-        if (posix_memalign(&b, DIO_ALIGN, STAGE_ALLOC))
+        if (posix_memalign(&b, RB_DIO_ALIGN, RB_STAGE_ALLOC))
             return -ENOMEM;
         c->stage_buf = b;
-        c->stage_cap = STAGE_BYTES;
-        rb_net_mem_charge(c->net, STAGE_ALLOC);
+        c->stage_cap = RB_STAGE_BYTES;
+        rb_net_mem_charge(c->net, RB_STAGE_ALLOC);
     }
     return 0;
-}
-
-static void ra_release(struct rb_conn *c)
-{
-    RB_ASSERT(!c->ra_pending);
-    if (c->ra_ref)
-        rb_part_fd_unref(c->ra_ref);
-    if (c->ra_spec) {
-        RB_ASSERT(c->net->ra_held > 0);
-        c->net->ra_held--;
-        /* kept past its response and never used: the consumer went elsewhere */
-        c->ra_miss = (uint8_t)RB_MIN(c->ra_miss + 1, 255);
-    }
-    c->ra_ref = NULL;
-    c->ra_spec = false;
-    c->ra_len = 0;
-}
-
-/* The read-ahead holds the first bytes of [at, ...) of e's file. */
-static bool ra_has(const struct rb_conn *c, const struct rb_resp_ext *e, uint64_t at)
-{
-    return c->ra_ref && !c->ra_pending && c->ra_ref == e->fd_ref && c->ra_fd == e->fd &&
-           c->ra_gen == e->gen && at >= c->ra_from && at < c->ra_from + c->ra_len;
-}
-
-/* Read ahead the file bytes after [.., next) of region e (see the header). */
-static void ra_issue(struct rb_conn *c, struct rb_request *req, struct rb_resp_ext *e,
-                     uint64_t next)
-{
-    struct rb_net *n = c->net;
-    if (!n->b->bc->fetch_file_readahead)
-        return;
-    const struct rb_resp_ext *t = e;
-    uint64_t pos = next;
-    bool spec = false;
-    if (next >= e->file_pos + e->file_len) {
-        t = NULL;
-        for (struct rb_resp_ext *x = e + 1; x < req->ext + req->n_ext && !t; x++)
-            if (x->file_len)
-                t = x;
-        if (t) {
-            pos = t->file_pos;
-        } else {
-            t = e;
-            spec = true;
-            if (next >= e->final || n->ra_held >= n->ra_cap)
-                return;
-            if (c->ra_miss >= 2 && (++c->ra_skip & 7) != 0)
-                return; /* mostly unused lately: one try in eight */
-        }
-    }
-    if (!t->direct || pos >= t->final)
-        return;
-    if (!c->ra_buf) {
-        const struct rb_broker_config *bc = n->b->bc;
-        if (n->mem + (int64_t)STAGE_ALLOC > bc->shard_memory_budget_bytes / 2)
-            return; /* memory is short: no second buffer */
-        void *b;
-        if (posix_memalign(&b, DIO_ALIGN, STAGE_ALLOC))
-            return;
-        c->ra_buf = b;
-        rb_net_mem_charge(n, STAGE_ALLOC);
-    }
-    uint64_t from = pos & ~(uint64_t)(DIO_ALIGN - 1);
-    uint64_t want = RB_MIN((uint64_t)STAGE_ALLOC, t->final - from);
-    uint32_t len = (uint32_t)((want + DIO_ALIGN - 1) & ~(uint64_t)(DIO_ALIGN - 1));
-    struct io_uring_sqe *sqe = rb_sqe(n->shard);
-    io_uring_prep_read(sqe, t->fd, c->ra_buf, len, from);
-    rb_sqe_set_io(sqe, &c->ra_io);
-    rb_part_fd_hold(t->fd_ref);
-    c->ra_ref = t->fd_ref;
-    c->ra_fd = t->fd;
-    c->ra_gen = t->gen;
-    c->ra_from = from;
-    c->ra_final = t->final;
-    c->ra_len = 0;
-    c->ra_pending = true;
-    c->ra_spec = spec;
-    if (spec)
-        n->ra_held++;
-    c->send_cqes++;
 }
 
 static void issue_drain(struct rb_conn *c, bool splice, uint32_t n, bool more)
 {
     struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
+    uint8_t *stage = c->ra.sending ? c->ra.sending->buf : c->stage_buf;
     if (splice)
         io_uring_prep_splice(sqe, c->pipe_fd[0], -1, c->fd, -1, n, more ? SPLICE_F_MORE : 0);
     else
-        io_uring_prep_send(sqe, c->fd, c->stage_buf + c->stage_off, n,
+        io_uring_prep_send(sqe, c->fd, stage + c->stage_off, n,
                            MSG_NOSIGNAL | (more ? MSG_MORE : 0));
     rb_sqe_set_io(sqe, &c->send_io);
 }
@@ -228,27 +136,23 @@ static int file_issue(struct rb_conn *c, struct rb_request *req, struct rb_resp_
     }
     uint32_t n = (uint32_t)RB_MIN((uint64_t)(e->file_len - c->send_off), (uint64_t)c->stage_cap);
     uint64_t at = e->file_pos + c->send_off;
-    if (!splice && ra_has(c, e, at)) { /* read ahead already: swap and drain */
-        uint8_t *b = c->stage_buf;
-        c->stage_buf = c->ra_buf;
-        c->ra_buf = b;
-        c->stage_off = (uint32_t)(at - c->ra_from);
-        c->staged = (uint32_t)RB_MIN((uint64_t)n, c->ra_from + c->ra_len - at);
+    struct rb_ahead_slot *ra = splice ? NULL : rb_ahead_find(c, e, at);
+    if (ra && ra->state == RB_AHEAD_PENDING) { /* being read ahead: wait for it */
+        c->ra.wait = ra;
+        c->send_kind = RS_WAIT;
+        c->send_filled = false;
+        c->send_cqes = 1;
+        return 1;
+    }
+    if (ra) { /* read ahead already: drain from the slot */
+        c->staged = rb_ahead_take(c, ra, at, n);
         rb_counter_add(&c->net->m.file_ahead_bytes, c->staged);
-        if (c->ra_spec) { /* used: not a miss */
-            c->ra_miss = 0;
-            c->ra_spec = false;
-            c->net->ra_held--;
-        }
-        ra_release(c);
         c->send_filled = false;
         c->send_cqes = 1;
         issue_drain(c, false, c->staged, c->send_done + c->staged < total);
-        ra_issue(c, req, e, at + c->staged);
+        rb_ahead_plan(c, req, e, at + c->staged);
         return 1;
     }
-    if (c->ra_ref)
-        ra_release(c); /* not what this response reads */
     struct io_uring_sqe *sqe = rb_sqe(c->net->shard);
     c->fill_head = 0;
     if (splice) {
@@ -256,10 +160,10 @@ static int file_issue(struct rb_conn *c, struct rb_request *req, struct rb_resp_
     } else if (e->direct) {
         /* whole blocks around [at, at + n): the bytes handed out are written and
          * final; the rest of the first and last block is read and not sent */
-        uint64_t from = at & ~(uint64_t)(DIO_ALIGN - 1);
+        uint64_t from = at & ~(uint64_t)(RB_DIO_ALIGN - 1);
         c->fill_head = (uint32_t)(at - from);
-        uint32_t len = (c->fill_head + n + DIO_ALIGN - 1) & ~(DIO_ALIGN - 1);
-        RB_ASSERT(len <= STAGE_ALLOC); /* the buffer has a block more than the stage */
+        uint32_t len = (c->fill_head + n + RB_DIO_ALIGN - 1) & ~(RB_DIO_ALIGN - 1);
+        RB_ASSERT(len <= RB_STAGE_ALLOC); /* the buffer has a block more than the stage */
         io_uring_prep_read(sqe, e->fd, c->stage_buf, len, from);
     } else {
         io_uring_prep_read(sqe, e->fd, c->stage_buf, n, at);
@@ -273,7 +177,7 @@ static int file_issue(struct rb_conn *c, struct rb_request *req, struct rb_resp_
     c->send_cqes = 2;
     if (!splice) {
         rb_counter_add(&c->net->m.file_fill_bytes, n);
-        ra_issue(c, req, e, at + n);
+        rb_ahead_plan(c, req, e, at + n);
     }
     return 1;
 }
@@ -331,6 +235,8 @@ static int file_done(struct rb_conn *c, struct rb_request *req)
         c->staged -= (uint32_t)c->drain_res;
         c->stage_off = c->staged ? c->stage_off + (uint32_t)c->drain_res : 0;
         advance(c, (uint32_t)c->drain_res);
+        if (!c->staged && c->ra.sending)
+            rb_ahead_sent(c);
     }
     if (read_err) {
         rb_fetch_read_failed(c->net->shard, e, read_err);
@@ -352,15 +258,14 @@ int rb_resp_send_cqe(struct rb_conn *c, struct rb_request *req, int which, int r
         c->send_cqes = 0;
         return c->drain_res;
     }
-    if (which == RB_SEND_CQE_AHEAD) {
-        /* only bytes final when it was issued count; a failure is not reported
-         * here (the fill that needs the bytes reads them and reports) */
-        RB_ASSERT(c->ra_pending);
-        c->ra_pending = false;
-        c->ra_len = res > 0 ? (uint32_t)RB_MIN((uint64_t)res, c->ra_final - c->ra_from) : 0;
-        if (!c->ra_len)
-            ra_release(c);
-    } else if (which == RB_SEND_CQE_FILL) {
+    if (c->send_kind == RS_WAIT) {             /* the slot waited for is read (or failed): */
+        RB_ASSERT(which == RB_SEND_CQE_AHEAD); /* the next issue takes or reads it */
+        (void)res;
+        c->send_cqes = 0;
+        return 1;
+    }
+    RB_ASSERT(which != RB_SEND_CQE_AHEAD); /* only a waited slot's read is part of one */
+    if (which == RB_SEND_CQE_FILL) {
         c->fill_res = res;
     } else {
         c->drain_res = res;
@@ -383,22 +288,19 @@ void rb_resp_send_reset(struct rb_conn *c)
     c->send_done = 0;
     c->staged = 0;
     c->stage_off = 0;
+    rb_ahead_response_done(c);
 }
 
 void rb_resp_send_free(struct rb_conn *c)
 {
-    ra_release(c);
-    if (c->ra_buf)
-        rb_net_mem_charge(c->net, -(int64_t)STAGE_ALLOC);
-    free(c->ra_buf);
-    c->ra_buf = NULL;
+    rb_ahead_free(c);
     if (c->pipe_open) {
         close(c->pipe_fd[0]);
         close(c->pipe_fd[1]);
         c->pipe_open = false;
     }
     if (c->stage_buf)
-        rb_net_mem_charge(c->net, -(int64_t)STAGE_ALLOC);
+        rb_net_mem_charge(c->net, -(int64_t)RB_STAGE_ALLOC);
     free(c->stage_buf);
     c->stage_buf = NULL;
 }
