@@ -1,6 +1,7 @@
 /*
  * coord/quorum_etcd_int.h - state and helpers shared by the files of the etcd
- * quorum backend (coord/quorum_etcd.c: open/close and the operations as txns;
+ * quorum backend (coord/quorum_etcd.c: open/close and the reads;
+ * coord/quorum_etcd_txn.c: the writes, each one txn;
  * coord/quorum_etcd_io.c: the HTTP/JSON transport, endpoints, keys, base64;
  * coord/quorum_etcd_watch.c: the backend thread with the watch stream, the lease
  * keepalive and the table of armed one-shot watches). Not a public API; the
@@ -65,6 +66,11 @@ struct rb_etcd {
     bool expired_sent;
 };
 
+static inline struct rb_etcd *rb_etcd_of(struct rb_quorum *q)
+{
+    return (struct rb_etcd *)q;
+}
+
 /* ---- quorum_etcd_io.c ---- */
 /* One request of the JSON gateway (api "/v3/kv/range"...): 0 with the parsed body
  * in *resp, or -errno. idempotent: also retried on the next endpoint after a
@@ -102,6 +108,28 @@ json_t *rb_etcd_str64(int64_t v);
 int rb_etcd_status_err(struct rb_etcd *e, long http, json_t *resp, const char *ep, const char *api);
 /* Mark the lease gone; the backend thread reports EXPIRED. */
 void rb_etcd_set_expired(struct rb_etcd *e);
+
+/* The helpers of the operations (quorum_etcd.c, quorum_etcd_txn.c). */
+/* A C string as a base64 JSON string. */
+json_t *rb_etcd_b64s(const char *s);
+/* The end of the range of every key starting with start (into end). */
+void rb_etcd_range_end(const char *start, char *end, size_t cap);
+/* The first kv of a range response (owned by it), or NULL. */
+json_t *rb_etcd_first_kv(json_t *range_resp);
+/* A read-only request (range, read txn: idempotent) on the callers' handle; takes
+ * body. */
+int rb_etcd_read(struct rb_etcd *e, const char *api, json_t *body, json_t **resp);
+bool rb_etcd_is_root(const char *path);
+/* The parent path of path ("/" for a top-level node). */
+void rb_etcd_parent_of(const char *path, char *out, size_t cap);
+
+/* ---- quorum_etcd_txn.c: the writes of the ops table ---- */
+int rb_etcd_op_create(struct rb_quorum *q, const char *path, const void *data, size_t len,
+                      int flags, char *created, size_t created_cap);
+int rb_etcd_op_set(struct rb_quorum *q, const char *path, const void *data, size_t len,
+                   int64_t version, int64_t *new_version);
+int rb_etcd_op_del(struct rb_quorum *q, const char *path, int64_t version);
+int rb_etcd_op_multi(struct rb_quorum *q, const struct rb_qop *ops, int n, int *failed);
 
 /* ---- quorum_etcd_watch.c ---- */
 /* Start the backend thread from revision start_rev and wait (at most wait_ms)

@@ -2,7 +2,8 @@
  * coord/quorum_etcd_io.c - the etcd backend's transport (coord/quorum_etcd.c has
  * the design): one POST of the v3 JSON gateway through libcurl with a deadline,
  * failing over to the next endpoint when a request could not reach its server;
- * the map of gateway errors to the errno codes of coord/quorum.h; node keys; base64.
+ * the map of gateway errors to the errno codes of coord/quorum.h; node keys; base64;
+ * the small helpers the reads and writes share (read requests, ranges, paths).
  *
  * Fault model: the servers are ours but the network is not: every request has a
  * deadline, every answer is parsed defensively (a body that is not JSON is -EIO,
@@ -295,4 +296,47 @@ json_t *rb_etcd_str64(int64_t v)
     char buf[24];
     snprintf(buf, sizeof(buf), "%lld", (long long)v);
     return json_string(buf);
+}
+
+/* ---- helpers of the operations (coord/quorum_etcd.c, coord/quorum_etcd_txn.c) ---- */
+
+json_t *rb_etcd_b64s(const char *s)
+{
+    char *b = rb_etcd_b64(s, strlen(s));
+    json_t *j = json_string(b ? b : "");
+    free(b);
+    return j;
+}
+
+void rb_etcd_range_end(const char *start, char *end, size_t cap)
+{
+    snprintf(end, cap, "%s", start);
+    end[strlen(end) - 1]++; /* the range of every key starting with start */
+}
+
+json_t *rb_etcd_first_kv(json_t *range_resp)
+{
+    return json_array_get(json_object_get(range_resp, "kvs"), 0);
+}
+
+/* Read-only requests (ranges, read txns): idempotent. */
+int rb_etcd_read(struct rb_etcd *e, const char *api, json_t *body, json_t **resp)
+{
+    pthread_mutex_lock(&e->req_lock);
+    int r = rb_etcd_post(e, e->req, api, body, resp, true);
+    pthread_mutex_unlock(&e->req_lock);
+    json_decref(body);
+    return r;
+}
+
+bool rb_etcd_is_root(const char *path)
+{
+    return strcmp(path, "/") == 0;
+}
+
+void rb_etcd_parent_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    snprintf(out, cap, "%.*s", (int)n, path);
 }

@@ -9,7 +9,7 @@
  * generations get Kafka's error codes per partition; a failed append answers the
  * mapped error (COORDINATOR_NOT_AVAILABLE for storage errors) and changes nothing.
  * Expiry of old offsets (offsets.retention.minutes) runs on a timer of each shard
- * (net/group_route.c, rules in coord/group.h).
+ * (net/group_shard.c, rules in coord/group.h).
  */
 #include "core/kerr.h"
 #include "core/rb.h"

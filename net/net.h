@@ -113,7 +113,7 @@ struct rb_net {
     struct rb_timer stop_timer;
     /* metadata updates waiting for their dropped partitions (net/fanout.c) */
     struct rb_pending_update *pending_updates;
-    struct rb_groups_shard *groups; /* group coordinator state (net/group_route.c) */
+    struct rb_groups_shard *groups; /* group coordinator state (net/group_shard.c) */
     struct rb_rfetch_shard *rfetch; /* replica fetchers (net/replica_fetch.c), lazy */
     struct rb_net_metrics m;
     /* memory budget (net/conn.c): bytes of request frames and responses held by
