@@ -171,6 +171,15 @@ static inline uint64_t file_size(const char *name)
     return (uint64_t)st.st_size;
 }
 
+/* The inode of a file in the log dir (0: missing): a rewrite (tmp + rename) changes it. */
+static inline uint64_t file_ino(const char *name)
+{
+    char p[256];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", g_dir, name);
+    return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
 static inline int count_files(const char *suffix)
 {
     DIR *d = opendir(g_dir);

@@ -578,14 +578,6 @@ Test(log, cold_log_holds_no_descriptor_and_no_preallocation)
     rb_log_close(log);
 }
 
-static uint64_t file_ino(const char *name)
-{
-    char p[256];
-    struct stat st;
-    snprintf(p, sizeof(p), "%s/%s", g_dir, name);
-    return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
 /* A log opened from a clean close and only read closes without rewriting its
  * files (the index files keep their inode: no tmp + rename), single or batched,
  * and gets its clean marker back; the first append makes the close rewrite them. */

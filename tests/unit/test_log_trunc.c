@@ -473,14 +473,6 @@ Test(ltrunc, report_hands_out_changes_once_and_crash_walk_starts_at_the_recovery
     rb_log_close(log);
 }
 
-static uint64_t epoch_file_ino(void)
-{
-    char p[256];
-    struct stat st;
-    snprintf(p, sizeof(p), "%s/%s", g_dir, RB_EPOCH_CKPT_NAME);
-    return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
 /* An epoch a leader began before its first batch starts at the log end. It stays
  * across a clean close and a crash alike, and a start does not rewrite the file
  * (issue 13: 10,000 idle leaders rewrote and fsynced it three times per start and
@@ -501,7 +493,7 @@ Test(ltrunc, an_epoch_at_the_log_end_survives_reopen_without_a_rewrite)
         cr_assert_eq(rb_log_begin_epoch(log, 4), 0);
         rb_log_close_batch(&log, 1, NULL, NULL);
         rb_log_close(log);
-        uint64_t ino = epoch_file_ino();
+        uint64_t ino = file_ino(RB_EPOCH_CKPT_NAME);
         cr_assert_neq(ino, 0, "written at the close");
         for (int crash = 0; crash < 2; crash++) {
             if (crash)
@@ -510,16 +502,16 @@ Test(ltrunc, an_epoch_at_the_log_end_survives_reopen_without_a_rewrite)
             int64_t start = -1;
             cr_assert_eq(rb_log_latest_epoch(log, &start), 4, "data %d crash %d", with_data, crash);
             cr_assert_eq(start, end);
-            cr_assert_eq(epoch_file_ino(), ino, "data %d crash %d: the file was rewritten",
-                         with_data, crash);
+            cr_assert_eq(file_ino(RB_EPOCH_CKPT_NAME), ino,
+                         "data %d crash %d: the file was rewritten", with_data, crash);
             struct rb_epoch_cache e;
             const char *dir;
             cr_assert_eq(rb_log_begin_epoch(log, 4), 0, "the same leader again");
             cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 0, "nothing changed to report");
             rb_log_close_batch(&log, 1, NULL, NULL);
             rb_log_close(log);
-            cr_assert_eq(epoch_file_ino(), ino, "data %d crash %d: the close rewrote it", with_data,
-                         crash);
+            cr_assert_eq(file_ino(RB_EPOCH_CKPT_NAME), ino,
+                         "data %d crash %d: the close rewrote it", with_data, crash);
         }
         /* an epoch that began at an end a crash cut off is dropped */
         if (with_data) {
