@@ -112,8 +112,9 @@ $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The metrics endpoint's thread (cmd/metrics*.c): the daemon's, not the simulator's.
-DAEMON_OBJS := $(OUT)/obj/cmd/metrics.o $(OUT)/obj/cmd/metrics_render.o
+# The metrics endpoint's thread (cmd/metrics*.c) and the fatal-signal report (cmd/crash.c):
+# the daemon's, not the simulator's.
+DAEMON_OBJS := $(OUT)/obj/cmd/metrics.o $(OUT)/obj/cmd/metrics_render.o $(OUT)/obj/cmd/crash.o
 $(BIN)/ringbroker: $(OUT)/obj/cmd/ringbroker.o $(DAEMON_OBJS) $(BROKER_OBJS) $(LIB_A)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_MODE) -o $@ $^ $(LIBS)

@@ -2,13 +2,14 @@
  * cmd/ringbroker.c - the ringbroker daemon's entry point. It probes io_uring, has
  * cmd/broker.c assemble the broker (configuration, shards, coordination backend
  * recovering the partition logs; the simulator runs the same assembly), starts the
- * shard threads and waits for SIGINT/SIGTERM (SIGUSR1 logs the shards'
+ * shard threads and waits for SIGINT, SIGTERM or SIGHUP (SIGUSR1 logs the shards'
  * group-commit counters), then stops them: each shard flushes what it holds and
  * closes its logs cleanly.
  *
  *   ringbroker CONFIG [--override key=value ...]
  */
 #include "cmd/broker.h"
+#include "cmd/crash.h"
 #include "cmd/metrics.h"
 #include "coord/coord.h"
 #include "core/config.h"
@@ -85,13 +86,17 @@ static void log_stats(struct rb_broker *b)
     }
 }
 
-/* SIGINT/SIGTERM: returned; SIGUSR1: the stats lines, then wait on. */
+/* SIGINT/SIGTERM/SIGHUP: returned; SIGUSR1: the stats lines, then wait on.
+ * SIGHUP stops the broker cleanly, as Kafka does: a hangup (a closed terminal, or
+ * the kernel's SIGHUP to a process group orphaned while one of its members was
+ * stopped) must not kill it without a clean close or a log line. */
 static int wait_for_signal(struct rb_broker *b)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
     for (;;) {
         int sig = 0;
@@ -136,9 +141,11 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    rb_crash_handlers_install();
 
     static struct rb_broker b;
     struct rb_broker_args args = {
@@ -176,7 +183,7 @@ int main(int argc, char **argv)
             RB_VERSION, b.bc->broker_id, b.bc->listener_host[0] ? b.bc->listener_host : "0.0.0.0",
             b.bound_port, b.rt.n_shards, b.bc->log_dirs[0]);
     int sig = wait_for_signal(&b);
-    RB_INFO(COMP, "received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    RB_INFO(COMP, "received SIG%s: shutting down", sigabbrev_np(sig));
     rb_coord_controlled_shutdown(b.coord);
     rb_metrics_server_stop(ms);
     rb_runtime_request_stop(&b.rt);
