@@ -139,7 +139,12 @@ launch_broker() { # dir i
         chown -R "$u:$u" "$bd/data"
         run=(setpriv --reuid="$u" --regid="$u" --clear-groups)
     fi
-    "${run[@]}" "$RB_BIN" "$bd/server.properties" "${ov[@]}" </dev/null >>"$bd/broker.log" 2>&1 &
+    # setsid: the process leads a session of its own. In the caller's process
+    # group it would share the group's fate: when the group is orphaned while a
+    # member is stopped (a test's SIGSTOP), the kernel sends SIGHUP to every member
+    # (tests/cluster/t_broker_pause_orphaned.sh). setsid execs in place (the child
+    # of `&` is no group leader), so $! stays the process's pid.
+    setsid "${run[@]}" "$RB_BIN" "$bd/server.properties" "${ov[@]}" </dev/null >>"$bd/broker.log" 2>&1 &
     echo $! >"$bd/pid"
     for k in $(seq 50); do # until the fork has exec'd (broker_pid checks cmdline)
         broker_pid "$dir" "$i" >/dev/null && break

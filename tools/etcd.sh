@@ -105,7 +105,8 @@ launch() { # dir i
     local dir=$1 i=$2 md=$1/m$2
     local c p
     c=$(cat "$md/client_port") p=$(cat "$md/peer_port")
-    "$ETCD" --name "m$i" --data-dir "$md/data" \
+    # setsid: its own session, as the brokers in tools/cluster.sh (see there).
+    setsid "$ETCD" --name "m$i" --data-dir "$md/data" \
         --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
         --listen-peer-urls "http://127.0.0.1:$p" --initial-advertise-peer-urls "http://127.0.0.1:$p" \
         --initial-cluster "$(cat "$dir/initial_cluster")" --initial-cluster-state new \

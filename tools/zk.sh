@@ -151,8 +151,9 @@ EOF
 
 launch() { # dir i
     local nd=$1/n$2
+    # setsid: its own session, as the brokers in tools/cluster.sh (see there).
     # shellcheck disable=SC2086
-    "$JAVA" -Xmx$HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k \
+    setsid "$JAVA" -Xmx$HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k \
         -Dzookeeper.log.dir="$nd" -Dlog4j.configuration="file:$nd/log4j.properties" \
         -cp "$nd:$ZK_JARS" org.apache.zookeeper.server.quorum.QuorumPeerMain "$nd/zoo.cfg" \
         </dev/null >>"$nd/stdout.log" 2>&1 &
