@@ -204,10 +204,11 @@ void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *m
 int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg);
 bool rb_log_offline(const struct rb_log *log);
 
-/* Opened from a clean close and its files not changed since (nothing appended,
- * rolled, dropped or opened for writing; reads do not count): a clean close of it
- * rewrites nothing but the clean marker, and its producer state needs no new
- * snapshot. */
+/* Opened from a clean close (or one empty segment: a new or never-written log)
+ * and its files not changed since (nothing appended, rolled, dropped or opened
+ * for writing; reads do not count): a clean close of it rewrites nothing (a
+ * changed epoch file aside: rb_log_begin_epoch), and its producer state needs no
+ * new snapshot. */
 bool rb_log_untouched(const struct rb_log *log);
 uint64_t rb_log_size_bytes(const struct rb_log *log);
 
