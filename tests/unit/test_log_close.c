@@ -2,7 +2,8 @@
  * tests/unit/test_log_close.c - the clean close of a log that was created and
  * never written (storage/log_close.c, the recovery decision of storage/log.c):
  * it creates no file but a changed leader-epoch-checkpoint (no index files, no
- * clean marker), single or batched, and the next open trusts it as it is: after
+ * clean marker), single or batched, nor one the creator wrote already
+ * (rb_log_epochs_save_nosync), and the next open trusts it as it is: after
  * that close, after a crash before any close, after an older version's close
  * whose marker was lost, with a stale marker, and after a crash once written.
  * Checked by listing the directory (names and inodes) before and after.
@@ -173,6 +174,40 @@ Test(log_close, never_written_log_writes_its_epoch_once)
     cr_assert_eq(rb_log_end_offset(log), 1); /* (stamped: its bytes differ from g_b) */
     cr_assert_eq(rb_log_epoch_for_offset(log, 0), 4);
     rb_log_close(log);
+}
+
+/* The creator writes the leader's first epoch with the new files (coord/
+ * standalone_admin.c, synced by its syncfs): the shard's begin of the same epoch
+ * changes nothing, and no close rewrites the file. */
+Test(log_close, epoch_written_at_creation_is_not_rewritten)
+{
+    struct rb_log_config c;
+    small_cfg(&c);
+    char before[1024], after[1024];
+    int64_t start = -1;
+    struct rb_log *log = open_log(&c);
+    cr_assert_eq(rb_log_epochs_save_nosync(log), 0, "nothing changed: nothing written");
+    listing(before, sizeof(before), false);
+    cr_assert_str_eq(before, SEG0 ".log");
+    cr_assert_eq(rb_log_begin_epoch(log, 0), 0);
+    cr_assert_eq(rb_log_epochs_save_nosync(log), 0);
+    listing(before, sizeof(before), false);
+    cr_assert_str_eq(before, SEG0 ".log leader-epoch-checkpoint", "no .tmp left");
+    cr_assert_eq(file_epoch(&start), 0);
+    cr_assert_eq(start, 0);
+    listing(before, sizeof(before), true);
+    cr_assert_eq(rb_log_begin_epoch(log, 0), 0); /* the shard adopts it */
+    struct rb_epoch_cache e;
+    const char *dir;
+    cr_assert_eq(rb_log_epochs_report(log, &e, &dir), 0, "nothing to report");
+    close_batched(log);
+    listing(after, sizeof(after), true);
+    cr_assert_str_eq(after, before, "the close rewrote a file");
+    log = open_log(&c);
+    expect_empty(log, 0);
+    rb_log_close(log);
+    listing(after, sizeof(after), true);
+    cr_assert_str_eq(after, before);
 }
 
 /* Crash states of a never-written log, built by hand: each opens empty, with the
