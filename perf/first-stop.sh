@@ -7,7 +7,8 @@
 # (default 10000, $N; topics of up to 1,000 partitions made with ringctl) and is
 # stopped with SIGTERM ("first stop"); then it is started on the same data,
 # serves a Metadata request and is stopped again ("second stop"). Prints the
-# times from SIGTERM to exit (ms) and the files in the log dir after each stop.
+# creation's time (all ringctl calls), the times from SIGTERM to exit (ms) and
+# the files in the log dir after each stop.
 # Numbers only: nothing here asserts on speed. Run it nice'd and under
 # `flock /work/perf.lock` on the shared machine (MACHINE.md).
 set -u
@@ -50,6 +51,7 @@ for BIN in "${@:-$ROOT/build/bin/ringbroker}"; do
     rm -rf "$TMPD/data"
     launch "$BIN"
     topics=$(((N + 999) / 1000))
+    tc=$(now_ns)
     for ((i = 0; i < topics; i++)); do
         n=$((N - i * 1000 < 1000 ? N - i * 1000 : 1000))
         timeout 300 "$CTL" topics --bootstrap-server "127.0.0.1:$PORT" --create --topic "s$i" \
@@ -58,10 +60,11 @@ for BIN in "${@:-$ROOT/build/bin/ringbroker}"; do
             exit 1
         }
     done
+    cr=$((($(now_ns) - tc) / 1000000))
     stop
     s1=$SP f1=$(find "$TMPD/data" -type f | wc -l)
     launch "$BIN"
     stop
     s2=$SP f2=$(find "$TMPD/data" -type f | wc -l)
-    echo "$BIN N=$N: first stop ${s1} ms ($f1 files), second stop ${s2} ms ($f2 files)"
+    echo "$BIN N=$N: create ${cr} ms, first stop ${s1} ms ($f1 files), second stop ${s2} ms ($f2 files)"
 done
