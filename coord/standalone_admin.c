@@ -116,6 +116,13 @@ int rb_coord_open_new_partitions(struct rb_coord *c, const struct rb_topic_meta 
             snprintf(why, why_cap, "cannot create the log of partition %d", p);
             return -EIO;
         }
+        /* This broker leads it: its first epoch (the one the shard begins when it
+         * adopts the log, part/epoch.c) goes to disk with the new files and the
+         * caller's syncfs, so a stop before its first write has nothing to write
+         * for it (10,000 new partitions: 10,000 files created at the stop). A
+         * failure only leaves it to the close. */
+        if (rb_log_begin_epoch(log, t->partitions[p].leader_epoch) == 0)
+            (void)rb_log_epochs_save_nosync(log);
         a[(*n_adopt)++] = (struct rb_partition_handoff){t, p, log};
     }
     return 0;

@@ -21,8 +21,9 @@
  * Posts from one shard reach the coordination thread in order, so a rename
  * always runs before the unlink of the same file.
  * At shutdown each shard leaves a final report (rb_part_finish, in its thread,
- * before its logs close) and the main thread writes the files after the threads
- * are joined (rb_part_maint_shutdown).
+ * after its logs' batched close, which wrote their changed epoch files: the report
+ * carries the epoch caches it could not write) and the main thread writes the
+ * files after the threads are joined (rb_part_maint_shutdown).
  */
 #ifndef RB_PART_MAINT_H
 #define RB_PART_MAINT_H

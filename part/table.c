@@ -372,7 +372,7 @@ static void finish_publish(struct rb_log *log, void *arg)
  * on its own (rb_log_close, no producer snapshot). A log untouched since a clean
  * open (rb_log_untouched) keeps the producer snapshot it was loaded from: no
  * append since means no producer changed but by expiry, which the next load
- * applies again. */
+ * applies again (a never-written log has none and needs none). */
 static void finish_logs(struct rb_part_shard *ps)
 {
     struct rb_log **logs = malloc(sizeof(*logs) * (ps->n ? ps->n : 1));
@@ -396,9 +396,13 @@ static void finish_logs(struct rb_part_shard *ps)
 
 void rb_part_finish(struct rb_part_shard *ps)
 {
-    rb_part_maint_finish(ps);
     rb_timer_cancel(&ps->shard->timers, &ps->isr_timer);
     finish_logs(ps);
+    /* The final report after the close, which wrote every changed epoch file: it
+     * carries only those the close could not write (they were written twice, two
+     * inodes per new partition at the first stop). Its ends are the same (the
+     * batched close moves no durable end). */
+    rb_part_maint_finish(ps);
     for (uint32_t i = 0; ps->buckets && i <= ps->mask; i++) {
         struct rb_part *p = ps->buckets[i];
         while (p) {

@@ -204,10 +204,11 @@ void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *m
 int rb_log_reconfigure(struct rb_log *log, const struct rb_log_config *cfg);
 bool rb_log_offline(const struct rb_log *log);
 
-/* Opened from a clean close and its files not changed since (nothing appended,
- * rolled, dropped or opened for writing; reads do not count): a clean close of it
- * rewrites nothing but the clean marker, and its producer state needs no new
- * snapshot. */
+/* Opened from a clean close (or one empty segment: a new or never-written log)
+ * and its files not changed since (nothing appended, rolled, dropped or opened
+ * for writing; reads do not count): a clean close of it rewrites nothing (a
+ * changed epoch file aside: rb_log_begin_epoch), and its producer state needs no
+ * new snapshot. */
 bool rb_log_untouched(const struct rb_log *log);
 uint64_t rb_log_size_bytes(const struct rb_log *log);
 
@@ -269,6 +270,12 @@ void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch);
  * its first batch (Kafka's new leader does the same), so the old epoch's end is
  * known at once. Ignored when epoch is not newer than the latest. 0 or -ENOMEM. */
 int rb_log_begin_epoch(struct rb_log *log, int32_t epoch);
+/* A new log's leader-epoch-checkpoint written now when its cache changed (.tmp,
+ * then the rename), not synced: its creator syncs the file system before the
+ * metadata names the log, as for the log's other new files (coord/
+ * standalone_admin.c), so the first clean close has nothing to write. 0 or -errno
+ * (the cache stays changed: the close or a checkpoint report writes it). */
+int rb_log_epochs_save_nosync(struct rb_log *log);
 /* For the periodic checkpoint report (owner): a copy of the epoch cache when it
  * changed since the last report (1; *out to rb_epoch_cache_write into dir, then
  * free), else 0; -ENOMEM (reported next time). Written before the recovery point

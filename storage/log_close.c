@@ -5,7 +5,9 @@
  *
  * A clean close writes the dirty blocks, trims and indexes the active segment,
  * makes it all durable and only then writes the clean marker (RB_LOG_CLEAN_MARKER),
- * which lets the next open skip the recovery scan (log.c).
+ * which lets the next open skip the recovery scan (log.c). A log untouched since
+ * a clean open (rb_log_untouched; a new, never-written log among them) writes
+ * nothing but a changed epoch file: no index files, no marker.
  * Fault model: the marker is created only once everything before it is durable,
  * so an error at any earlier step leaves no marker and the next open recovers by
  * scanning; errors are logged and the log is freed either way.
@@ -123,8 +125,9 @@ static void close_prepare(struct rb_log *log)
     }
     struct rb_segment *act = rb_log_active(log);
     if (rb_log_untouched(log)) {
-        /* Trimmed and indexed by the last clean close, unchanged since: only the
-         * marker (close_mark) goes back. */
+        /* Trimmed and indexed by the last clean close (or empty and never
+         * written: nothing to trim or index), unchanged since: its marker, or
+         * the lack of one, holds; only a changed epoch file is written. */
         rb_segment_close_fds(act);
         log->close_err = rb_log_epochs_save_tmp(log); /* a new epoch needs no append */
         return;
@@ -172,7 +175,7 @@ static void close_publish(struct rb_log *log)
 /* Phase 3 (segments and indexes durable): the clean marker, synced by the caller. */
 static void close_mark(struct rb_log *log)
 {
-    if (log->close_err || rb_log_untouched(log)) /* an untouched log's marker holds */
+    if (log->close_err || rb_log_untouched(log)) /* its marker (or none: empty) holds */
         return;
     log->close_err = rb_log_marker_write(log);
 }

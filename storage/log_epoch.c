@@ -160,6 +160,12 @@ int rb_log_epochs_publish(struct rb_log *log)
     return err;
 }
 
+int rb_log_epochs_save_nosync(struct rb_log *log)
+{
+    int err = rb_log_epochs_save_tmp(log);
+    return err ? err : rb_log_epochs_publish(log);
+}
+
 void rb_log_set_stamp_epoch(struct rb_log *log, int32_t epoch)
 {
     log->stamp_epoch = epoch < 0 ? -1 : epoch;

@@ -92,8 +92,9 @@ struct rb_log {
 
     bool offline, flushing;
     /* opened_clean: open found the clean marker (no scan, indexes loaded as they
-     * were). touched: the files may since differ from what open found (an append,
-     * the active segment opened for writing, a roll, a retention drop). A log
+     * were), or the log is one empty segment without a marker (new, or never
+     * written: nothing to scan or index, log.c). touched: the files may since differ from what open
+     * found (an append, the active segment opened for writing, a roll, a retention drop). A log
      * opened clean and never touched closes without rewriting anything
      * (rb_log_untouched, log_close.c). */
     bool opened_clean, touched;
