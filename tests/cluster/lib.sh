@@ -262,7 +262,17 @@ cl_leader() { # i topic part
 cl_kill9() { "$ROOT/tools/cluster.sh" kill-broker "$1" --dir "$CL_DIR" || fail "kill-broker $1"; info "broker $1 killed (SIGKILL)"; }
 cl_term() { "$ROOT/tools/cluster.sh" stop-broker "$1" --dir "$CL_DIR" || fail "stop-broker $1"; }
 cl_start() { ct $((CLUSTER_WAIT + 30)) "$ROOT/tools/cluster.sh" start-broker "$1" --dir "$CL_DIR" >&2 || fail "start-broker $1"; }
-cl_pause() { kill -STOP "$(cl_pid "$1")" || fail "SIGSTOP broker $1"; info "broker $1 paused (SIGSTOP)"; }
+cl_pause() { # returns once every thread has stopped (later than kill returns on a loaded machine)
+    local p
+    p=$(cl_pid "$1")
+    kill -STOP "$p" || fail "SIGSTOP broker $1"
+    for _ in $(seq 1 100); do
+        [[ "$(ps -o stat= -p "$p" 2>/dev/null)" == T* ]] && break
+        sleep 0.1
+    done
+    [[ "$(ps -o stat= -p "$p" 2>/dev/null)" == T* ]] || fail "broker $1 not stopped 10 s after SIGSTOP"
+    info "broker $1 paused (SIGSTOP)"
+}
 cl_cont() { kill -CONT "$(cl_pid "$1")" || fail "SIGCONT broker $1"; info "broker $1 resumed (SIGCONT)"; }
 _cl_qtool() { if [ "$CL_MODE" = etcd ]; then echo "$ROOT/tools/etcd.sh $CL_DIR/etcd"; else echo "$ROOT/tools/zk.sh $CL_DIR/zk"; fi; }
 cl_q_kill() { # i

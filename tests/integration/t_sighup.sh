@@ -71,6 +71,12 @@ rb_port_open "$RB_PORT" || fail "B: broker not accepting on $RB_PORT"
 [ "$(count)" = 500 ] || fail "B: $(count) records after the restart, want 500"
 produce 501 500
 kill -STOP "$bpid"
+# the group stop completes when every thread has stopped, later than kill returns
+# on a loaded machine: the kernel sends the SIGHUP only to a group that has a
+# stopped member when it becomes orphaned
+stopped() { [[ "$(ps -o stat= -p "$bpid" 2>/dev/null)" == T* ]]; }
+for _ in $(seq 1 100); do stopped && break; sleep 0.1; done
+stopped || fail "B: broker $bpid not stopped 10 s after SIGSTOP (state $(ps -o stat= -p "$bpid"))"
 touch "$T_TMP/release"
 wait "$job" || fail "B: the job failed (rc=$?)"
 deadline=$((SECONDS + STOP_WAIT))
