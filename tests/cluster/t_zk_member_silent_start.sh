@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# t_zk_member_silent_start.sh - brokers start while one ZooKeeper member is
+# silent: SIGSTOPped, it still accepts TCP connections (the kernel's backlog) but
+# answers nothing, so the client only notices after its receive timeout (2/3 of
+# the session timeout) and moves to another member; the session lives on.
+#   A. a follower paused BEFORE the three brokers start (the C client shuffles
+#      the hosts: each broker tries it first with odds 1/3, at least one of the
+#      three with odds 19/27; which ones did is printed from their logs): every
+#      broker registers, a controller is elected, every Metadata lists 1 2 3,
+#      the topic made before has leaders and reads back whole.
+#   B. the member a starting broker's session is on goes silent in the middle of
+#      the broker's startup read of the cluster's metadata (the broker is frozen
+#      when its log says "live brokers", the member it is connected to (ss) is
+#      paused, the broker resumed): its read call times out (-ETIMEDOUT) 4 s
+#      later. The broker must carry on through another member and start (CI: all
+#      three brokers exited 4.5 s into their start, "cannot read the cluster's
+#      metadata"); then the same checks. Padding (ZS_PAD broker config nodes of
+#      brokers that do not exist, read one by one at startup, invisible in
+#      Metadata) makes the startup read last long enough to be hit.
+. "$(dirname "$0")/lib.sh"
+
+PAD=${ZS_PAD:-3000}
+
+zk_pid() { cat "$CL_DIR/zk/n$1/pid"; }
+zk_port() { cat "$CL_DIR/zk/n$1/client_port"; }
+zk_mode() { cl_q_status | awk -v i="$1" '$2 == i {print $NF}'; }
+zk_pause() { kill -STOP "$(zk_pid "$1")" || fail "SIGSTOP ZooKeeper node $1"; }
+zk_cont() { kill -CONT "$(zk_pid "$1")" 2>/dev/null; }
+ZK_PAUSED=
+# A paused node is resumed before lib.sh's teardown (which keeps the exit status).
+trap '_zs_rc=$?; [ -n "$ZK_PAUSED" ] && zk_cont "$ZK_PAUSED"; (exit $_zs_rc); _cl_cleanup' EXIT
+
+# The ZooKeeper node (1..3) broker I's process is connected to, or nothing.
+zk_member_of() { # i
+    local pid port n
+    pid=$(cl_pid "$1") || return 0
+    for n in 1 2 3; do
+        port=$(zk_port "$n")
+        if ss -Htnp state established "( dport = :$port )" 2>/dev/null | grep -q "pid=$pid,"; then
+            echo "$n"
+            return 0
+        fi
+    done
+}
+
+# Start the listed brokers at once; 0 when each accepts connections (a broker
+# that exits during its start fails it: tools/cluster.sh says which).
+start_brokers() { # ids...
+    local i pids=() rc=0
+    for i in "$@"; do
+        ct $((CLUSTER_WAIT + 30)) "$ROOT/tools/cluster.sh" start-broker "$i" --dir "$CL_DIR" \
+            >"$T_TMP/start-$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || rc=1; done
+    return $rc
+}
+
+# Every broker registered, a controller, every Metadata lists all, the topic
+# made before has leaders everywhere and reads back whole.
+check_cluster() { # what
+    wait_for 30 "brokers 1 2 3 registered ($1)" eval '[ "$(cl_q_ls /brokers/ids | tr "\n" " ")" = "1 2 3 " ]'
+    wait_for 30 "a controller ($1)" eval '[ -n "$(cl_controller)" ]'
+    wait_for 30 "every Metadata lists 1 2 3 ($1)" cl_all_list 1 2 3
+    wait_for 30 "leaders for every partition of $T ($1)" cl_topic_led $T 3
+    ct 120 $CLC consume "$CL_BS" $T 0,1,2 "$T_TMP/acks" >"$T_TMP/consume.out" 2>&1 ||
+        fail "consume $T ($1): $(cat "$T_TMP/consume.out")"
+    info "$1: registered 1 2 3, controller $(cl_controller), Metadata full; $(cat "$T_TMP/consume.out")"
+}
+
+stop_all() {
+    local i
+    for i in 1 2 3; do cl_term "$i"; done
+    wait_for 30 "registrations gone after the stop" eval '[ -z "$(cl_q_ls /brokers/ids)" ]'
+}
+
+# ---- a cluster, a topic with data, padding for the startup read ----
+cl_up
+T=before
+cl_create_topic $T 3
+ct 120 $CLC produce "$CL_BS" $T 0 300 0,1,2 "$T_TMP/acks" >"$T_TMP/produce.out" 2>&1 ||
+    fail "produce: $(cat "$T_TMP/produce.out")"
+ct 120 "$PY" -W ignore - "$CL_ZK" "$PAD" <<'PY' || fail "writing the padding nodes"
+import sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1], timeout=10)
+zk.start(timeout=15)
+zk.ensure_path("/config/brokers")
+n, k = int(sys.argv[2]), 0
+while k < n:
+    tx = zk.transaction()
+    for b in range(k, min(n, k + 500)):
+        tx.create("/config/brokers/%d" % (1000 + b), b'{"version":1,"config":{}}')
+    res = tx.commit()
+    if any(isinstance(r, Exception) for r in res):
+        sys.exit("padding: %s" % res[:3])
+    k += 500
+zk.stop()
+PY
+info "padding: $PAD broker config nodes /config/brokers/1000.. (brokers that do not exist)"
+
+# ---- A: a follower silent before the brokers start ----
+stop_all
+F=
+for n in 1 2 3; do [ "$(zk_mode "$n")" = follower ] && F=$n && break; done
+[ -n "$F" ] || fail "no ZooKeeper follower: $(cl_q_status | tr '\n' ';')"
+zk_pause "$F"
+ZK_PAUSED=$F
+info "A: ZooKeeper follower $F (port $(zk_port "$F")) paused, brokers starting"
+t0=$SECONDS
+start_brokers 1 2 3 &
+starter=$!
+declare -A HIT
+while kill -0 "$starter" 2>/dev/null; do # who holds a connection to the silent member
+    conns=$(ss -Htnp state established "( dport = :$(zk_port "$F") )" 2>/dev/null)
+    for i in 1 2 3; do
+        p=$(cl_pid "$i") && [ -n "$p" ] && grep -q "pid=$p," <<<"$conns" && HIT[$i]=1
+    done
+    sleep 0.1
+done
+wait "$starter" || fail "A: a broker did not start with ZooKeeper node $F silent: $(cat "$T_TMP"/start-*.out)"
+hit=$(echo "${!HIT[@]}" | tr ' ' '\n' | sort | tr '\n' ' ')
+info "A: brokers accepting after $((SECONDS - t0)) s; brokers seen connected to the silent member: ${hit:-none}"
+check_cluster "A: follower $F silent at start"
+zk_cont "$F"
+ZK_PAUSED=
+
+# ---- B: the session's member silent during the startup read ----
+B=$(cl_controller)
+[ -n "$B" ] || fail "B: no controller"
+cl_term "$B"
+wait_for 30 "broker $B's registration gone" eval "! cl_q_get /brokers/ids/$B >/dev/null"
+log=$CL_DIR/broker-$B/broker.log
+n0=$(grep -c "live brokers" "$log")
+c0=$(grep -c "cluster .* via zookeeper" "$log")
+start_brokers "$B" &
+starter=$!
+deadline=$((SECONDS + 60))
+until [ "$(grep -c "live brokers" "$log")" -gt "$n0" ]; do
+    [ $SECONDS -lt $deadline ] || fail "B: broker $B never read the live brokers"
+    kill -0 "$starter" 2>/dev/null || break
+    sleep 0.01
+done
+bp=$(cl_pid "$B")
+[ -n "$bp" ] && kill -STOP "$bp" 2>/dev/null
+[ "$(grep -c "cluster .* via zookeeper" "$log")" -gt "$c0" ] &&
+    info "B: note: broker $B had finished its startup read before it was frozen (window missed)"
+M=$(zk_member_of "$B")
+[ -n "$M" ] || { [ -n "$bp" ] && kill -CONT "$bp"; fail "B: broker $B connected to no ZooKeeper node"; }
+mode=$(zk_mode "$M")
+zk_pause "$M"
+ZK_PAUSED=$M
+kill -CONT "$bp"
+info "B: broker $B (restarted, was the controller) frozen at 'live brokers'; its ZooKeeper node $M ($mode) paused, broker resumed"
+wait "$starter" || fail "B: broker $B did not start when ZooKeeper node $M went silent during its startup read: $(grep -h "cannot\|exited" "$T_TMP/start-$B.out" "$log" | tail -3)"
+sleep $((CL_SESSION_MS * 2 / 3 / 1000 + 1)) # past the client's receive timeout
+kill -0 "$bp" 2>/dev/null || fail "B: broker $B exited after ZooKeeper node $M went silent: $(grep "cannot" "$log" | tail -2)"
+grep -q "reading the cluster's metadata: .*trying again" "$log" &&
+    info "B: broker $B: $(grep -c "reading the cluster's metadata: .*trying again" "$log") retries of the read logged"
+zk_cont "$M"
+ZK_PAUSED=
+check_cluster "B: node $M silent during broker $B's startup read"
