@@ -130,7 +130,7 @@ while kill -0 "$starter" 2>/dev/null; do # who holds a connection to the silent 
     sleep 0.1
 done
 wait "$starter" || fail "A: a broker did not start with ZooKeeper node $F silent: $(cat "$T_TMP"/start-*.out)"
-hit=$(echo "${!HIT[@]}" | tr ' ' '\n' | sort | tr '\n' ' ')
+hit=$(printf "%s\n" "${!HIT[@]}" | sort -n | xargs)
 info "A: brokers accepting after $((SECONDS - t0)) s; brokers seen connected to the silent member: ${hit:-none}"
 check_cluster "A: follower $F silent at start"
 zk_cont "$F"
