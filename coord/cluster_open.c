@@ -331,7 +331,18 @@ static int session_start(struct rb_cluster *cl, char *id, size_t id_cap, int64_t
         return r;
     rb_cl_renew_lease(cl);
     rb_cl_mark_all_dirty(cl);
-    r = rb_cl_read_dirty(cl);
+    /* A member that stops answering mid-read (the client moves to another one and
+     * the session lives on: -ETIMEDOUT, or -ECONNABORTED with a call in flight) is
+     * no reason to give up the start: the read goes on where it stopped (the dirty
+     * flags) until zookeeper.connection.timeout.ms. Seen in CI: one ZooKeeper member
+     * slow under load made all three brokers exit 4.5 s into their start. */
+    int64_t give_up = rb_mono_ms() + cl->qcfg.connection_timeout_ms;
+    while ((r = rb_cl_read_dirty(cl)) == -ETIMEDOUT || r == -ECONNABORTED) {
+        if (rb_mono_ms() >= give_up)
+            break;
+        RB_WARN(COMP, "reading the cluster's metadata: %s; trying again", rb_quorum_strerror(r));
+        usleep(200 * 1000);
+    }
     if (r)
         snprintf(err, errlen, "cannot read the cluster's metadata: %s", rb_quorum_strerror(r));
     return r;
