@@ -25,6 +25,10 @@
 . "$(dirname "$0")/lib.sh"
 
 PAD=${ZS_PAD:-3000}
+# B's freeze point, a broker.log pattern: "live brokers" (default: inside the
+# startup read) or "zookeeper session" (right after the session is made, before
+# the base nodes, /cluster/id and the registration).
+AT=${ZS_FREEZE_AT:-live brokers}
 
 zk_pid() { cat "$CL_DIR/zk/n$1/pid"; }
 zk_port() { cat "$CL_DIR/zk/n$1/client_port"; }
@@ -144,13 +148,13 @@ M=
 for attempt in 1 2 3; do # until the pause lands inside the startup read
     cl_term "$B"
     wait_for 30 "broker $B's registration gone" eval "! cl_q_get /brokers/ids/$B >/dev/null"
-    n0=$(grep -c "live brokers" "$log")
+    n0=$(grep -c "$AT" "$log")
     c0=$(grep -c "cluster .* via zookeeper" "$log")
     start_brokers "$B" &
     starter=$!
     deadline=$((SECONDS + 60))
-    until [ "$(grep -c "live brokers" "$log")" -gt "$n0" ]; do
-        [ $SECONDS -lt $deadline ] || fail "B: broker $B never read the live brokers"
+    until [ "$(grep -c "$AT" "$log")" -gt "$n0" ]; do
+        [ $SECONDS -lt $deadline ] || fail "B: broker $B never logged '$AT'"
         kill -0 "$starter" 2>/dev/null || fail "B: broker $B did not start: $(cat "$T_TMP/start-$B.out")"
         sleep 0.01
     done
@@ -171,7 +175,7 @@ for attempt in 1 2 3; do # until the pause lands inside the startup read
     break
 done
 [ -n "$M" ] || fail "B: 3 attempts missed broker $B's startup read (raise ZS_PAD)"
-info "B: broker $B (restarted, was the controller) frozen in its startup read (after 'live brokers'); its ZooKeeper node $M ($mode) paused, broker resumed"
+info "B: broker $B (restarted, was the controller) frozen at '$AT'; its ZooKeeper node $M ($mode) paused, broker resumed"
 wait "$starter" || fail "B: broker $B did not start when ZooKeeper node $M went silent during its startup read: $(grep -h "exited" "$T_TMP/start-$B.out"); $(grep ERROR "$log" | tail -2)"
 sleep $((CL_SESSION_MS * 2 / 3 / 1000 + 1)) # past the client's receive timeout
 kill -0 "$bp" 2>/dev/null || fail "B: broker $B exited after ZooKeeper node $M went silent: $(grep "cannot" "$log" | tail -2)"
