@@ -11,24 +11,25 @@
 #      and reads back whole. This passes on e8fc134 too: before the session the
 #      client just moves on after its receive timeout (the start takes 4 s more).
 #   B. the member a starting broker's session is on goes silent in the middle of
-#      the broker's startup read of the cluster's metadata (the broker is frozen
-#      when its log says "live brokers", the member it is connected to (ss) is
-#      paused, the broker resumed): its read call times out (-ETIMEDOUT) 4 s
-#      later. The broker must carry on through another member and start (CI: all
-#      three brokers exited 4.5 s into their start, "cannot read the cluster's
-#      metadata"); then the same checks. Padding (ZS_PAD broker config nodes of
-#      brokers that do not exist, read one by one at startup, invisible in
-#      Metadata) makes the startup read last long enough to be hit; a start that
+#      the broker's startup read of the cluster's metadata (the controller is
+#      restarted and frozen when its log says "live brokers", the member it is
+#      connected to (ss) is paused, the broker resumed): its call in flight times
+#      out (-ETIMEDOUT) 4 s later. It must carry on through another member and
+#      start (CI: all three brokers exited 4.5 s into their start, "cannot read
+#      the cluster's metadata"), then the same checks. Padding (ZS_PAD broker
+#      config nodes of brokers that do not exist, read one by one at startup,
+#      invisible in Metadata) makes the read long enough to be hit; a start that
 #      ended its read before being frozen is done again (3 attempts). The member
 #      is the leader or a follower, as the client picked (printed). Fails on
-#      e8fc134: "cannot read the cluster's metadata: timed out" 4 s after the pause.
+#      e8fc134 ("cannot read the cluster's metadata: timed out" 4 s after the
+#      pause); passes with zkstart's commit.
+#   C. the same right after the session is made ("zookeeper session" in the
+#      log): the base nodes, /cluster/id and the registration meet the silent
+#      member. Fails on e8fc134 + zkstart ("cannot create /config/topics: timed
+#      out"); passes once every step of the start retries.
 . "$(dirname "$0")/lib.sh"
 
 PAD=${ZS_PAD:-3000}
-# B's freeze point, a broker.log pattern: "live brokers" (default: inside the
-# startup read) or "zookeeper session" (right after the session is made, before
-# the base nodes, /cluster/id and the registration).
-AT=${ZS_FREEZE_AT:-live brokers}
 
 zk_pid() { cat "$CL_DIR/zk/n$1/pid"; }
 zk_port() { cat "$CL_DIR/zk/n$1/client_port"; }
@@ -140,46 +141,57 @@ check_cluster "A: follower $F silent at start"
 zk_cont "$F"
 ZK_PAUSED=
 
-# ---- B: the session's member silent during the startup read ----
-B=$(cl_controller)
-[ -n "$B" ] || fail "B: no controller"
-log=$CL_DIR/broker-$B/broker.log
-M=
-for attempt in 1 2 3; do # until the pause lands inside the startup read
-    cl_term "$B"
-    wait_for 30 "broker $B's registration gone" eval "! cl_q_get /brokers/ids/$B >/dev/null"
-    n0=$(grep -c "$AT" "$log")
-    c0=$(grep -c "cluster .* via zookeeper" "$log")
-    start_brokers "$B" &
-    starter=$!
-    deadline=$((SECONDS + 60))
-    until [ "$(grep -c "$AT" "$log")" -gt "$n0" ]; do
-        [ $SECONDS -lt $deadline ] || fail "B: broker $B never logged '$AT'"
-        kill -0 "$starter" 2>/dev/null || fail "B: broker $B did not start: $(cat "$T_TMP/start-$B.out")"
-        sleep 0.01
-    done
-    bp=$(cl_pid "$B")
-    if [ -z "$bp" ] || ! kill -STOP "$bp"; then fail "B: cannot freeze broker $B"; fi
-    if [ "$(grep -c "cluster .* via zookeeper" "$log")" -gt "$c0" ]; then
+# ---- B and C: the member of a starting broker's session goes silent ----
+# silent_in_start PHASE AT: restart the controller, freeze it when its log says
+# AT, pause the ZooKeeper node it is connected to, resume it; it must start.
+silent_in_start() {
+    local ph=$1 at=$2 b log m="" mode attempt n0 c0 l0 starter bp deadline retries
+    b=$(cl_controller)
+    [ -n "$b" ] || fail "$ph: no controller"
+    log=$CL_DIR/broker-$b/broker.log
+    for attempt in 1 2 3; do # until the pause lands before the end of the startup read
+        cl_term "$b"
+        wait_for 30 "broker $b's registration gone" eval "! cl_q_get /brokers/ids/$b >/dev/null"
+        n0=$(grep -c "$at" "$log")
+        c0=$(grep -c "cluster .* via zookeeper" "$log")
+        l0=$(wc -l <"$log")
+        start_brokers "$b" &
+        starter=$!
+        deadline=$((SECONDS + 60))
+        until [ "$(grep -c "$at" "$log")" -gt "$n0" ]; do
+            [ $SECONDS -lt $deadline ] || fail "$ph: broker $b never logged '$at'"
+            kill -0 "$starter" 2>/dev/null || fail "$ph: broker $b did not start: $(cat "$T_TMP/start-$b.out")"
+            sleep 0.01
+        done
+        bp=$(cl_pid "$b")
+        if [ -z "$bp" ] || ! kill -STOP "$bp"; then fail "$ph: cannot freeze broker $b"; fi
+        if [ "$(grep -c "cluster .* via zookeeper" "$log")" -gt "$c0" ]; then
+            kill -CONT "$bp"
+            info "$ph: attempt $attempt: broker $b had finished its startup read when frozen: again"
+            wait "$starter" || fail "$ph: broker $b did not start: $(cat "$T_TMP/start-$b.out")"
+            continue
+        fi
+        m=$(zk_member_of "$b")
+        [ -n "$m" ] || { kill -CONT "$bp"; fail "$ph: broker $b connected to no ZooKeeper node"; }
+        mode=$(zk_mode "$m")
+        zk_pause "$m"
+        ZK_PAUSED=$m
         kill -CONT "$bp"
-        info "B: attempt $attempt: broker $B had finished its startup read when frozen: again"
-        wait "$starter" || fail "B: broker $B did not start: $(cat "$T_TMP/start-$B.out")"
-        continue
-    fi
-    M=$(zk_member_of "$B")
-    [ -n "$M" ] || { kill -CONT "$bp"; fail "B: broker $B connected to no ZooKeeper node"; }
-    mode=$(zk_mode "$M")
-    zk_pause "$M"
-    ZK_PAUSED=$M
-    kill -CONT "$bp"
-    break
-done
-[ -n "$M" ] || fail "B: 3 attempts missed broker $B's startup read (raise ZS_PAD)"
-info "B: broker $B (restarted, was the controller) frozen at '$AT'; its ZooKeeper node $M ($mode) paused, broker resumed"
-wait "$starter" || fail "B: broker $B did not start when ZooKeeper node $M went silent during its startup read: $(grep -h "exited" "$T_TMP/start-$B.out"); $(grep ERROR "$log" | tail -2)"
-sleep $((CL_SESSION_MS * 2 / 3 / 1000 + 1)) # past the client's receive timeout
-kill -0 "$bp" 2>/dev/null || fail "B: broker $B exited after ZooKeeper node $M went silent: $(grep "cannot" "$log" | tail -2)"
-info "B: broker $B started; $(grep -c "reading the cluster's metadata: .*trying again" "$log") retries of its read logged"
-zk_cont "$M"
-ZK_PAUSED=
-check_cluster "B: node $M silent during broker $B's startup read"
+        break
+    done
+    [ -n "$m" ] || fail "$ph: 3 attempts missed broker $b's startup read (raise ZS_PAD)"
+    info "$ph: broker $b (restarted, was the controller) frozen at '$at'; its ZooKeeper node $m ($mode) paused, broker resumed"
+    wait "$starter" || fail "$ph: broker $b did not start when ZooKeeper node $m went silent after '$at': $(grep -h "exited" "$T_TMP/start-$b.out"); $(grep ERROR "$log" | tail -2)"
+    sleep $((CL_SESSION_MS * 2 / 3 / 1000 + 1)) # past the client's receive timeout
+    kill -0 "$bp" 2>/dev/null || fail "$ph: broker $b exited after ZooKeeper node $m went silent: $(grep "cannot" "$log" | tail -2)"
+    retries=$(tail -n +$((l0 + 1)) "$log" | grep -o "WARN .*; trying again" |
+        sed 's/^WARN //; s/; trying again//' | sort | uniq -c | sed 's/^ *//' | paste -sd ';')
+    info "$ph: broker $b started; its retries: ${retries:-none}"
+    zk_cont "$m"
+    ZK_PAUSED=
+    check_cluster "$ph: node $m silent after '$at' in broker $b's start"
+}
+# B: inside the startup read of the metadata (the CI failure)
+silent_in_start B "live brokers"
+# C: right after the session is made (the base nodes, /cluster/id, the registration)
+silent_in_start C "zookeeper session"
