@@ -145,26 +145,31 @@ ZK_PAUSED=
 # silent_in_start PHASE AT: restart the controller, freeze it when its log says
 # AT, pause the ZooKeeper node it is connected to, resume it; it must start.
 silent_in_start() {
-    local ph=$1 at=$2 b log m="" mode attempt n0 c0 l0 starter bp deadline retries
+    local ph=$1 at=$2 b log m="" mode attempt c0 l0 starter bp deadline retries
     b=$(cl_controller)
     [ -n "$b" ] || fail "$ph: no controller"
     log=$CL_DIR/broker-$b/broker.log
     for attempt in 1 2 3; do # until the pause lands before the end of the startup read
         cl_term "$b"
         wait_for 30 "broker $b's registration gone" eval "! cl_q_get /brokers/ids/$b >/dev/null"
-        n0=$(grep -c "$at" "$log")
         c0=$(grep -c "cluster .* via zookeeper" "$log")
         l0=$(wc -l <"$log")
+        rm -f "$T_TMP/frozen"
+        # The freeze comes from a watcher woken by the write itself (tail -F):
+        # a poll would let the few calls after "zookeeper session" finish first.
+        (grep -m1 -q -- "$at" < <(tail -n 0 -F "$log" 2>/dev/null) &&
+            kill -STOP "$(cl_pid "$b")" && : >"$T_TMP/frozen") &
+        CL_BG+=($!)
+        sleep 0.3 # tail is reading
         start_brokers "$b" &
         starter=$!
         deadline=$((SECONDS + 60))
-        until [ "$(grep -c "$at" "$log")" -gt "$n0" ]; do
+        until [ -f "$T_TMP/frozen" ]; do
             [ $SECONDS -lt $deadline ] || fail "$ph: broker $b never logged '$at'"
             kill -0 "$starter" 2>/dev/null || fail "$ph: broker $b did not start: $(cat "$T_TMP/start-$b.out")"
             sleep 0.01
         done
         bp=$(cl_pid "$b")
-        if [ -z "$bp" ] || ! kill -STOP "$bp"; then fail "$ph: cannot freeze broker $b"; fi
         if [ "$(grep -c "cluster .* via zookeeper" "$log")" -gt "$c0" ]; then
             kill -CONT "$bp"
             info "$ph: attempt $attempt: broker $b had finished its startup read when frozen: again"
