@@ -78,9 +78,34 @@ static int cluster_id(struct rb_cluster *cl, const char *want, char *out, size_t
     return -EIO;
 }
 
+/* A member that stops answering (the client moves to another one and the session
+ * lives on) fails the call in flight with -ETIMEDOUT, or -ECONNABORTED: no reason
+ * to give up a start. True, after a short pause, while give_up (monotonic ms) is
+ * ahead: the caller tries the step again (each step is idempotent). */
+static bool start_retry(int r, int64_t give_up, const char *what)
+{
+    if ((r != -ETIMEDOUT && r != -ECONNABORTED) || rb_mono_ms() >= give_up)
+        return false;
+    RB_WARN(COMP, "%s: %s; trying again", what, rb_quorum_strerror(r));
+    usleep(200 * 1000);
+    return true;
+}
+
+/* Our own registration made by a create whose answer was lost: the node holds
+ * exactly what we wrote (its timestamp makes it ours, not a previous run's). */
+static bool registration_is(struct rb_cluster *cl, const char *path, const char *js)
+{
+    char *data = NULL;
+    bool same = rb_quorum_get(cl->q, path, false, &data, NULL, NULL) == 0 && strcmp(data, js) == 0;
+    free(data);
+    return same;
+}
+
 /* Create /brokers/ids/<self>; an old session's node of the same id (a restart
- * after kill -9) goes when that session expires: wait for it up to `wait_ms`. */
-static int register_broker(struct rb_cluster *cl, int64_t wait_ms, char *err, size_t errlen)
+ * after kill -9) goes when that session expires: wait for it up to `wait_ms`.
+ * At startup (retry_until > 0) a member gone silent is retried until then. */
+static int register_broker(struct rb_cluster *cl, int64_t wait_ms, int64_t retry_until, char *err,
+                           size_t errlen)
 {
     char path[64];
     snprintf(path, sizeof(path), "/brokers/ids/%d", cl->self);
@@ -89,9 +114,17 @@ static int register_broker(struct rb_cluster *cl, int64_t wait_ms, char *err, si
         return -ENOMEM;
     int64_t deadline = rb_mono_ms() + wait_ms;
     int r;
-    bool told = false;
+    bool told = false, lost = false;
     for (;;) {
         r = rb_quorum_create(cl->q, path, js, strlen(js), RB_QC_EPHEMERAL, NULL, 0);
+        if (r == -EEXIST && lost && registration_is(cl, path, js)) {
+            r = 0;
+            break;
+        }
+        if (start_retry(r, retry_until, "registering")) {
+            lost = true;
+            continue;
+        }
         if (r != -EEXIST || rb_mono_ms() >= deadline)
             break;
         if (!told) {
@@ -131,7 +164,7 @@ void rb_cl_renew_lease(struct rb_cluster *cl)
     } else if (r == -ENOENT) { /* our registration vanished: make it again */
         char err[256] = "";
         RB_WARN(COMP, "%s is gone: registering again", path);
-        if (register_broker(cl, 0, err, sizeof(err)))
+        if (register_broker(cl, 0, 0, err, sizeof(err)))
             RB_WARN(COMP, "%s", err);
     } else {
         rb_cl_quorum_error(cl, r);
@@ -194,7 +227,7 @@ bool rb_cl_reconnect(struct rb_cluster *cl)
     char err[512] = "";
     int r = open_session(cl, err, sizeof(err));
     if (!r) /* our old node went with the old session: another one is another broker's */
-        r = register_broker(cl, 0, err, sizeof(err));
+        r = register_broker(cl, 0, 0, err, sizeof(err));
     if (r) {
         RB_WARN(COMP, "reconnecting to %s: %s (retrying)", cl->qcfg.connect, err);
         rb_quorum_close(cl->q);
@@ -321,17 +354,30 @@ static int session_start(struct rb_cluster *cl, char *id, size_t id_cap, int64_t
                          size_t errlen)
 {
     int r = open_session(cl, err, errlen);
+    if (r)
+        return r;
+    /* Each step goes on through a member that stops answering, for up to
+     * zookeeper.connection.timeout.ms. Seen in CI: one ZooKeeper member silent
+     * under load made all three brokers exit 4.5 s into their start. */
+    int64_t patience = cl->qcfg.connection_timeout_ms;
+    int64_t give_up = rb_mono_ms() + patience;
+    while ((r = ensure_base(cl, err, errlen)) && start_retry(r, give_up, "creating the base nodes"))
+        ;
+    give_up = rb_mono_ms() + patience;
     if (!r)
-        r = ensure_base(cl, err, errlen);
+        while ((r = cluster_id(cl, NULL, id, id_cap, err, errlen)) &&
+               start_retry(r, give_up, "reading /cluster/id"))
+            ;
     if (!r)
-        r = cluster_id(cl, NULL, id, id_cap, err, errlen);
-    if (!r)
-        r = register_broker(cl, wait_ms, err, errlen);
+        r = register_broker(cl, wait_ms, rb_mono_ms() + patience, err, errlen);
     if (r)
         return r;
     rb_cl_renew_lease(cl);
     rb_cl_mark_all_dirty(cl);
-    r = rb_cl_read_dirty(cl);
+    /* the read goes on where it stopped (the dirty flags) */
+    give_up = rb_mono_ms() + patience;
+    while ((r = rb_cl_read_dirty(cl)) && start_retry(r, give_up, "reading the cluster's metadata"))
+        ;
     if (r)
         snprintf(err, errlen, "cannot read the cluster's metadata: %s", rb_quorum_strerror(r));
     return r;
