@@ -7,6 +7,8 @@ with matplotlib (Debian python3-matplotlib, perf/install-perf-deps.sh):
   fetch.png       catch-up reads against the loopback ceiling of the run
   cost.png        broker CPU-seconds per GiB produced / fetched
   startup.png     restart to serving (driver=startup scenarios)
+  catchup.png     a fixed-rate producer's ack p50 / p99 / p99.9 before, during
+                  and after a catch-up read (driver=produce-catchup, log scale)
 
 make_all(res, dir) writes those that have data into dir and returns their
 names; report.py puts them in the run's plots/, results_md.py next to
@@ -167,8 +169,20 @@ def startup(plt, res, path):
     return True
 
 
+def catchup(plt, res, path):
+    import report_catchup
+    cv = report_catchup.chart_values(res)
+    if not cv:
+        return False
+    name, groups, values = cv
+    _grouped(plt, groups, _brokers(res), values, "producer ack latency ms (log; lower is better)",
+             f"{name}: a fixed-rate producer before / during / after a catch-up read", path,
+             logy=True, label_fmt="{:.1f}")
+    return True
+
+
 CHARTS = [("throughput.png", throughput), ("latency.png", latency), ("fetch.png", fetch),
-          ("cost.png", cost), ("startup.png", startup)]
+          ("cost.png", cost), ("startup.png", startup), ("catchup.png", catchup)]
 
 
 def make_all(res, out_dir):
@@ -205,5 +219,6 @@ def links(made, prefix):
     """Markdown lines embedding the charts (prefix: their dir relative to the .md)."""
     titles = {"throughput.png": "throughput per scenario", "latency.png": "latency percentiles",
               "fetch.png": "fetch vs the loopback ceiling", "cost.png": "CPU per GiB",
-              "startup.png": "restart to serving"}
+              "startup.png": "restart to serving",
+              "catchup.png": "producer latency during a catch-up read"}
     return [f"![{titles.get(m, m)}]({prefix}/{m})" for m in made]

@@ -8,6 +8,8 @@ import json
 import os
 import re
 
+import report_catchup
+
 BROKER_ORDER = ["ringbroker", "ringbroker3", "kafka", "kafka-durable", "kafka3", "kafka3-durable"]
 
 
@@ -207,7 +209,7 @@ def median(v):
 def collect_broker(d):
     r = {"status": read(os.path.join(d, "status")).strip() or "missing"}
     r["command"] = read(os.path.join(d, "command")).strip()
-    for name in ("produce", "consume", "e2e", "idle", "startup"):
+    for name in ("produce", "consume", "e2e", "idle", "startup", "fill"):
         s = summary(os.path.join(d, name + ".log"))
         if s:
             r[name] = s
@@ -242,6 +244,7 @@ def collect_broker(d):
             v = cpu_per_gib(rows, phase, skip or 0, mib)
             if v is not None:
                 res[key] = v
+    report_catchup.collect(d, r, summary, rows)
     try:
         r.setdefault("resources", {})["rss_hwm_mib"] = float(read(os.path.join(d, "rss_hwm_mib")).strip())
     except ValueError:
