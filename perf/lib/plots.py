@@ -18,19 +18,13 @@ RESULTS.md (perf/plots/). The per-scenario over-time charts stay gnuplot's
 import os
 import sys
 
+from report_collect import get as _get
+
 COLORS = {"ringbroker": "#d62728", "ringbroker3": "#ff9896", "kafka": "#1f77b4",
           "kafka-durable": "#17becf", "kafka3": "#2ca02c", "kafka3-durable": "#98df8a"}
 DEBIAN_DIST = "/usr/lib/python3/dist-packages"
 PCTS = [("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us"), ("p99.9", "p999_us"),
         ("p99.99", "p9999_us"), ("max", "max_us")]
-
-
-def _get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d
 
 
 def _brokers(res):

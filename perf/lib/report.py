@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plots as plots_mod  # noqa: E402  (perf/lib/plots.py: the summary charts)
 import report_catchup  # noqa: E402  (driver=produce-catchup: its table and headline)
 from report_collect import (BROKER_ORDER, ceilings, collect, flush_stats,  # noqa: E402,F401
-                            java_consumer, java_producer, read, resources, series)
+                            get, java_consumer, java_producer, read, resources, series)
 
 # Columns that get a "ringbroker/<kafka kind>" ratio when present.
 KAFKA_KINDS = [b for b in BROKER_ORDER if b.startswith("kafka")]
@@ -39,14 +39,6 @@ CLUSTER_NOTE = ("`ringbroker3` = 3 ringbroker brokers (replication factor 3, min
 
 
 # ---- report ------------------------------------------------------------------
-
-def get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d
-
 
 def fmt(v, nd=1):
     if v is None:

@@ -16,16 +16,10 @@ Standard library only.
 """
 import os
 
+from report_collect import get as _get
+
 PHASE_NAMES = ("before", "during", "after")
 SAMPLE_PHASE = {"before": "produce", "during": "catchup", "after": "after"}
-
-
-def _get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d
 
 
 def is_catchup(sc):

@@ -8,9 +8,16 @@ import json
 import os
 import re
 
-import report_catchup
-
 BROKER_ORDER = ["ringbroker", "ringbroker3", "kafka", "kafka-durable", "kafka3", "kafka3-durable"]
+
+
+def get(d, *path):
+    """d[path[0]][path[1]]..., None where a step is missing."""
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return None
+        d = d[p]
+    return d
 
 
 def read(path):
@@ -244,6 +251,7 @@ def collect_broker(d):
             v = cpu_per_gib(rows, phase, skip or 0, mib)
             if v is not None:
                 res[key] = v
+    import report_catchup  # here: it imports this module
     report_catchup.collect(d, r, summary, rows)
     try:
         r.setdefault("resources", {})["rss_hwm_mib"] = float(read(os.path.join(d, "rss_hwm_mib")).strip())
