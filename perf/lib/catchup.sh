@@ -16,7 +16,9 @@
 #      then SIGTERM: the producer stops sending, waits for its acks and writes
 #      its SUMMARY with the ack latency percentiles per phase (produce.log).
 # The sampler's phase names are fill, produce (before), catchup, after; the
-# report takes broker CPU per phase from them (report_catchup.py).
+# report takes broker CPU per phase from them (report_catchup.py). disk.txt: the
+# data file system's device counters (/proc/diskstats: sectors read and written,
+# the whole machine's I/O on it) at the phase boundaries 0 (warm-up end) .. 3.
 # Uses perf/run's say, conf_get, run_logged, DRV and BROKER_BOOTSTRAP.
 
 # shellcheck disable=SC2034 # read by perf/run's cleanup
@@ -26,6 +28,13 @@ catchup_sleep() { # seconds (may be fractional or negative = none)
     local s
     s=$(awk -v s="$1" 'BEGIN {printf "%.1f", (s > 0 ? s : 0)}')
     sleep "$s"
+}
+
+catchup_disk_snap() { # dir label: "label t_ns sectors_read sectors_written" >> dir/disk.txt
+    local dev
+    dev=$(df -P "$BROKER_DATA" 2>/dev/null | awk 'NR == 2 {n = split($1, a, "/"); print a[n]}')
+    awk -v dev="$dev" -v l="$2" -v t="$(date +%s%N)" \
+        '$3 == dev {print l, t, $6, $10}' /proc/diskstats >>"$1/disk.txt"
 }
 
 run_produce_catchup() { # conf dir duration bytes -> 0 or a failing exit code
@@ -67,10 +76,13 @@ run_produce_catchup() { # conf dir duration bytes -> 0 or a failing exit code
         [ $i -gt 1500 ] && break
         sleep 0.1
     done
-    catchup_sleep "$(awk -v w="$w" -v t="$third" 'BEGIN {print w - 1 + t}')"
+    catchup_sleep "$(awk -v w="$w" 'BEGIN {print w - 1}')"
+    catchup_disk_snap "$d" 0
+    catchup_sleep "$third"
 
     echo catchup >"$d/phase"
     kill -USR1 "$ppid" 2>/dev/null
+    catchup_disk_snap "$d" 1
     say "  $nc consumer(s) read topic perf from the beginning"
     local cp=() k
     for k in $(seq 1 "$nc"); do
@@ -84,7 +96,9 @@ run_produce_catchup() { # conf dir duration bytes -> 0 or a failing exit code
 
     echo after >"$d/phase"
     kill -USR1 "$ppid" 2>/dev/null
+    catchup_disk_snap "$d" 2
     catchup_sleep "$third"
+    catchup_disk_snap "$d" 3
     kill -TERM "$ppid" 2>/dev/null
     wait "$ppid"
     r=$?

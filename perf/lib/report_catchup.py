@@ -48,6 +48,21 @@ def collect(d, r, summary, rows):
             p["broker_cpu_pct"] = round(sum(x[1] for x in sel) / len(sel), 1)
             p["machine_busy_pct"] = round(sum(x[3] for x in sel) / len(sel), 1)
         out["phases"][name] = p
+    snaps = {}
+    try:
+        with open(os.path.join(d, "disk.txt")) as f:
+            for line in f:
+                x = line.split()
+                if len(x) == 4:
+                    snaps[int(x[0])] = [int(v) for v in x[1:]]
+    except (OSError, ValueError):
+        pass
+    for i, name in enumerate(PHASE_NAMES):
+        a, b = snaps.get(i), snaps.get(i + 1)
+        if a and b and b[0] > a[0] and name in out["phases"]:
+            dt = (b[0] - a[0]) / 1e9
+            out["phases"][name]["disk_read_mib_s"] = round((b[1] - a[1]) * 512 / dt / 1048576, 1)
+            out["phases"][name]["disk_write_mib_s"] = round((b[2] - a[2]) * 512 / dt / 1048576, 1)
     ok = [s for s in readers if s.get("mb_per_s") is not None]
     if ok:
         secs = max(s.get("seconds") or 0 for s in ok)
@@ -86,6 +101,11 @@ COLS += [
 ]
 for _ph in PHASE_NAMES:
     COLS.append((f"broker CPU % {_ph}", lambda r, ph=_ph: _get(r, "catchup", "phases", ph, "broker_cpu_pct"), False))
+for _ph in PHASE_NAMES:
+    COLS.append((f"disk read / write MiB/s {_ph} (whole machine)", lambda r, ph=_ph: None
+                 if _get(r, "catchup", "phases", ph, "disk_read_mib_s") is None else
+                 f"{_get(r, 'catchup', 'phases', ph, 'disk_read_mib_s'):.0f} / "
+                 f"{_get(r, 'catchup', 'phases', ph, 'disk_write_mib_s'):.0f}", False))
 COLS.append(("machine busy % during", lambda r: _get(r, "catchup", "phases", "during", "machine_busy_pct"), False))
 
 
