@@ -55,7 +55,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 bytes=$(awk -v s="$SIZE" 'BEGIN { n = s + 0; u = tolower(substr(s, length(s)));
     if (u == "k") n *= 1024; else if (u == "m") n *= 1048576; else if (u == "g") n *= 1073741824;
-    printf "%d", n }')
+    printf "%.0f", n }')
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 start() { # setting ("LABEL:k=v ... [bin=PATH]")
     local bin=$BIN ov=() kv

@@ -11,6 +11,11 @@
  * Output: one line per second on stdout
  *   produce sec=N rec_s=.. mb_s=.. acked=.. errors=.. p50_ms=.. p99_ms=..
  * and a final "SUMMARY {json}". MB means MiB (as Kafka's tools print it).
+ * With -M each SIGUSR1 starts a new phase (after the warm-up, which is phase
+ * 0's start): ack latencies are also kept per phase of their SEND time, the
+ * per-second line says phase=N and the summary lists each phase's percentiles
+ * (perf/run's produce-catchup scenario marks "before / during / after" a
+ * consumer's catch-up read this way).
  * Payloads are random upper-case letters (as Kafka's ProducerPerformance
  * makes them) so compression has something realistic to chew on.
  */
@@ -18,6 +23,7 @@
 
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +32,7 @@
 struct opts {
     struct perf_opts c; /* the options every driver takes */
     const char *keys;
-    int producers, key_space, idempotence, create_only;
+    int producers, key_space, idempotence, create_only, marks;
     long batch_size;
     uint64_t count;
 };
@@ -37,6 +43,7 @@ struct prod {
     rd_kafka_t *rk;
     pthread_mutex_t mu; /* guards win (read by the reporter) */
     struct hist win, total;
+    struct hist *phase; /* -M: PHASES histograms, by the send time's phase */
     uint64_t sent;
 };
 
@@ -58,6 +65,32 @@ static _Atomic int g_done;
 static char *g_payload;
 static uint64_t g_t0;
 
+/* -M phase marks: g_phase_t[i] = start of phase i (now_ns); phase 0 starts at
+ * the end of the warm-up, each SIGUSR1 starts the next (the handler only reads
+ * the clock and stores: async-signal-safe). */
+#define PHASES 8
+static _Atomic uint64_t g_phase_t[PHASES];
+static _Atomic int g_nphase;
+
+static void on_mark(int sig)
+{
+    (void)sig;
+    int n = atomic_load(&g_nphase);
+    if (n > 0 && n < PHASES) {
+        atomic_store(&g_phase_t[n], now_ns());
+        atomic_store(&g_nphase, n + 1);
+    }
+}
+
+/* The phase a record sent at t belongs to, -1 = none (warm-up, or no -M). */
+static int phase_of(uint64_t t)
+{
+    for (int i = atomic_load(&g_nphase) - 1; i >= 0; i--)
+        if (t >= atomic_load(&g_phase_t[i]))
+            return i;
+    return -1;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -77,14 +110,17 @@ static void usage(void)
             "  -c N           extra idle connections held during the run (0)\n"
             "  -X k=v         any librdkafka property (repeatable)\n"
             "  -w SEC         warm-up: the summary counts from then on (0)\n"
-            "  -C             only create the topic (and wait for leaders), then exit\n");
+            "  -C             only create the topic (and wait for leaders), then exit\n"
+            "  -M             phase marks: each SIGUSR1 starts a new phase (at most %d);\n"
+            "                 ack latency percentiles per phase of the send time\n",
+            PHASES);
     exit(2);
 }
 
 static void parse_args(int argc, char **argv)
 {
     int c, d_set = 0;
-    while ((c = getopt(argc, argv, PERF_OPTS_GETOPT "n:iS:k:p:Ch")) != -1) {
+    while ((c = getopt(argc, argv, PERF_OPTS_GETOPT "n:iS:k:p:CMh")) != -1) {
         d_set |= c == 'd';
         if (perf_opts_apply(&o.c, c, optarg))
             continue;
@@ -106,6 +142,9 @@ static void parse_args(int argc, char **argv)
             break;
         case 'C':
             o.create_only = 1;
+            break;
+        case 'M':
+            o.marks = 1;
             break;
         default:
             usage();
@@ -129,12 +168,15 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
             fprintf(stderr, "delivery failed: %s\n", rd_kafka_err2str(m->err));
         return;
     }
-    uint64_t lat = now_ns() - (uint64_t)(uintptr_t)m->_private;
+    uint64_t sent = (uint64_t)(uintptr_t)m->_private, lat = now_ns() - sent;
+    int ph = p->phase ? phase_of(sent) : -1;
     atomic_fetch_add(&g_acked, 1);
     atomic_fetch_add(&g_acked_bytes, m->len + m->key_len);
     pthread_mutex_lock(&p->mu);
     hist_record(&p->win, lat);
     hist_record(&p->total, lat);
+    if (ph >= 0)
+        hist_record(&p->phase[ph], lat);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -238,38 +280,74 @@ static void report_second(struct prod *ps, int sec, uint64_t *last_acked, uint64
         pthread_mutex_unlock(&ps[i].mu);
     }
     uint64_t a = atomic_load(&g_acked), b = atomic_load(&g_acked_bytes);
+    char ph[24] = "";
+    if (o.marks)
+        snprintf(ph, sizeof(ph), " phase=%d", phase_of(now_ns()));
     printf("produce sec=%d rec_s=%.0f mb_s=%.2f acked=%llu errors=%llu p50_ms=%.3f "
-           "p99_ms=%.3f max_ms=%.3f\n",
+           "p99_ms=%.3f max_ms=%.3f%s\n",
            sec, (double)(a - *last_acked) / dt, (double)(b - *last_bytes) / dt / 1048576.0,
            (unsigned long long)a, (unsigned long long)atomic_load(&g_errors),
            (double)hist_percentile(&w, 50) / 1e6, (double)hist_percentile(&w, 99) / 1e6,
-           (double)w.max / 1e6);
+           (double)w.max / 1e6, ph);
     fflush(stdout);
     *last_acked = a;
     *last_bytes = b;
+}
+
+/* -M: ',"phases":[{"start_s":..,"end_s":..,<hist_json>},...]' (seconds since
+ * the start of sending; the last phase ends now), or "" without -M. */
+static void phases_json(struct prod *ps, char *buf, size_t len)
+{
+    static struct hist h;
+    size_t n = 0;
+    buf[0] = 0;
+    if (!o.marks)
+        return;
+    int np = atomic_load(&g_nphase);
+    uint64_t end = now_ns();
+    n += (size_t)snprintf(buf + n, len - n, ",\"phases\":[");
+    for (int k = 0; k < np && n < len; k++) {
+        hist_reset(&h);
+        for (int i = 0; i < o.producers; i++) {
+            pthread_mutex_lock(&ps[i].mu);
+            hist_merge(&h, &ps[i].phase[k]);
+            pthread_mutex_unlock(&ps[i].mu);
+        }
+        uint64_t t0 = atomic_load(&g_phase_t[k]);
+        uint64_t t1 = k + 1 < np ? atomic_load(&g_phase_t[k + 1]) : end;
+        n += (size_t)snprintf(buf + n, len - n, "%s{\"start_s\":%.3f,\"end_s\":%.3f,", k ? "," : "",
+                              (double)(t0 - g_t0) / 1e9, (double)(t1 - g_t0) / 1e9);
+        if (n < len)
+            n += (size_t)hist_json(&h, buf + n, len - n);
+        if (n < len)
+            n += (size_t)snprintf(buf + n, len - n, "}");
+    }
+    if (n < len)
+        snprintf(buf + n, len - n, "]");
 }
 
 static void print_summary(struct prod *ps, double secs, int idle_ok, uint64_t base_recs,
                           uint64_t base_bytes)
 {
     static struct hist all;
-    char lat[512];
+    char lat[512], phases[PHASES * 320];
     hist_reset(&all);
     for (int i = 0; i < o.producers; i++)
         hist_merge(&all, &ps[i].total);
     hist_json(&all, lat, sizeof(lat));
+    phases_json(ps, phases, sizeof(phases));
     uint64_t a = atomic_load(&g_acked) - base_recs, b = atomic_load(&g_acked_bytes) - base_bytes;
     printf("SUMMARY {\"tool\":\"rb-perf-produce\",\"topic\":\"%s\",\"partitions\":%d,"
            "\"record_size\":%llu,\"acks\":\"%s\",\"compression\":\"%s\",\"idempotence\":%s,"
            "\"producers\":%d,\"keys\":\"%s\",\"target_rate\":%.0f,\"warmup_s\":%.1f,\"idle_"
            "connections\":%d,"
            "\"sent\":%llu,\"records\":%llu,\"bytes\":%llu,\"errors\":%llu,\"seconds\":%.3f,"
-           "\"rec_per_s\":%.1f,\"mb_per_s\":%.3f,\"ack_latency\":{%s}}\n",
+           "\"rec_per_s\":%.1f,\"mb_per_s\":%.3f,\"ack_latency\":{%s}%s}\n",
            o.c.topic, o.c.partitions, (unsigned long long)o.c.record_size, o.c.acks,
            o.c.compression, o.idempotence ? "true" : "false", o.producers, o.keys, o.c.rate,
            o.c.warmup, idle_ok, (unsigned long long)atomic_load(&g_sent), (unsigned long long)a,
            (unsigned long long)b, (unsigned long long)atomic_load(&g_errors), secs,
-           (double)a / secs, (double)b / secs / 1048576.0, lat);
+           (double)a / secs, (double)b / secs / 1048576.0, lat, phases);
     fflush(stdout);
 }
 
@@ -277,6 +355,13 @@ int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     install_stop_signals();
+    if (o.marks) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_mark;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGUSR1, &sa, NULL);
+    }
     if (ensure_topic(o.c.brokers, &o.c.extra, o.c.topic, o.c.partitions, o.c.topic_config, 30000))
         die("topic %s not usable", o.c.topic);
     if (o.create_only)
@@ -296,9 +381,20 @@ int main(int argc, char **argv)
         pthread_mutex_init(&ps[i].mu, NULL);
         hist_reset(&ps[i].win);
         hist_reset(&ps[i].total);
+        if (o.marks) {
+            ps[i].phase = calloc(PHASES, sizeof(struct hist));
+            if (!ps[i].phase)
+                die("out of memory");
+            for (int k = 0; k < PHASES; k++)
+                hist_reset(&ps[i].phase[k]);
+        }
         ps[i].rk = make_producer(&ps[i]);
     }
     g_t0 = now_ns();
+    if (o.marks) {
+        atomic_store(&g_phase_t[0], g_t0 + (uint64_t)(o.c.warmup * 1e9));
+        atomic_store(&g_nphase, 1);
+    }
     for (int i = 0; i < o.producers; i++)
         pthread_create(&ps[i].th, NULL, producer_main, &ps[i]);
 
@@ -329,8 +425,10 @@ int main(int argc, char **argv)
     /* Includes the final flush: every counted record was acknowledged. */
     double secs = (double)(now_ns() - base_t) / 1e9;
     print_summary(ps, secs, idle_ok, base_recs, base_bytes);
-    for (int i = 0; i < o.producers; i++)
+    for (int i = 0; i < o.producers; i++) {
         rd_kafka_destroy(ps[i].rk);
+        free(ps[i].phase);
+    }
     idle_conns_close();
     return atomic_load(&g_errors) ? 1 : 0;
 }

@@ -7,6 +7,8 @@ with matplotlib (Debian python3-matplotlib, perf/install-perf-deps.sh):
   fetch.png       catch-up reads against the loopback ceiling of the run
   cost.png        broker CPU-seconds per GiB produced / fetched
   startup.png     restart to serving (driver=startup scenarios)
+  catchup.png     a fixed-rate producer's ack p50 / p99 / p99.9 before, during
+                  and after a catch-up read (driver=produce-catchup, log scale)
 
 make_all(res, dir) writes those that have data into dir and returns their
 names; report.py puts them in the run's plots/, results_md.py next to
@@ -16,19 +18,13 @@ RESULTS.md (perf/plots/). The per-scenario over-time charts stay gnuplot's
 import os
 import sys
 
+from report_collect import get as _get
+
 COLORS = {"ringbroker": "#d62728", "ringbroker3": "#ff9896", "kafka": "#1f77b4",
           "kafka-durable": "#17becf", "kafka3": "#2ca02c", "kafka3-durable": "#98df8a"}
 DEBIAN_DIST = "/usr/lib/python3/dist-packages"
 PCTS = [("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us"), ("p99.9", "p999_us"),
         ("p99.99", "p9999_us"), ("max", "max_us")]
-
-
-def _get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d
 
 
 def _brokers(res):
@@ -167,8 +163,20 @@ def startup(plt, res, path):
     return True
 
 
+def catchup(plt, res, path):
+    import report_catchup
+    cv = report_catchup.chart_values(res)
+    if not cv:
+        return False
+    name, groups, values = cv
+    _grouped(plt, groups, _brokers(res), values, "producer ack latency ms (log; lower is better)",
+             f"{name}: a fixed-rate producer before / during / after a catch-up read", path,
+             logy=True, label_fmt="{:.1f}")
+    return True
+
+
 CHARTS = [("throughput.png", throughput), ("latency.png", latency), ("fetch.png", fetch),
-          ("cost.png", cost), ("startup.png", startup)]
+          ("cost.png", cost), ("startup.png", startup), ("catchup.png", catchup)]
 
 
 def make_all(res, out_dir):
@@ -205,5 +213,6 @@ def links(made, prefix):
     """Markdown lines embedding the charts (prefix: their dir relative to the .md)."""
     titles = {"throughput.png": "throughput per scenario", "latency.png": "latency percentiles",
               "fetch.png": "fetch vs the loopback ceiling", "cost.png": "CPU per GiB",
-              "startup.png": "restart to serving"}
+              "startup.png": "restart to serving",
+              "catchup.png": "producer latency during a catch-up read"}
     return [f"![{titles.get(m, m)}]({prefix}/{m})" for m in made]

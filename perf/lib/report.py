@@ -23,8 +23,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plots as plots_mod  # noqa: E402  (perf/lib/plots.py: the summary charts)
+import report_catchup  # noqa: E402  (driver=produce-catchup: its table and headline)
 from report_collect import (BROKER_ORDER, ceilings, collect, flush_stats,  # noqa: E402,F401
-                            java_consumer, java_producer, read, resources, series)
+                            get, java_consumer, java_producer, read, resources, series)
 
 # Columns that get a "ringbroker/<kafka kind>" ratio when present.
 KAFKA_KINDS = [b for b in BROKER_ORDER if b.startswith("kafka")]
@@ -38,14 +39,6 @@ CLUSTER_NOTE = ("`ringbroker3` = 3 ringbroker brokers (replication factor 3, min
 
 
 # ---- report ------------------------------------------------------------------
-
-def get(d, *path):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d
-
 
 def fmt(v, nd=1):
     if v is None:
@@ -138,7 +131,8 @@ E2E_COLS = [
 
 def cols_for(sc):
     drv = sc["config"].get("driver")
-    return {"e2e": E2E_COLS, "idle": IDLE_COLS, "startup": STARTUP_COLS}.get(drv, PRODUCE_COLS)
+    return {"e2e": E2E_COLS, "idle": IDLE_COLS, "startup": STARTUP_COLS,
+            "produce-catchup": report_catchup.COLS + COMMON_COLS}.get(drv, PRODUCE_COLS)
 
 
 def ratio_kinds(brokers, present_only=False):
@@ -188,6 +182,8 @@ def headline(sc):
     if drv == "startup":
         return ("restart to produce acknowledged ms",
                 {b: get(r, "startup", "restart_serve_ms") for b, r in sc["brokers"].items()}, False)
+    if drv == "produce-catchup":
+        return report_catchup.headline(sc)
     if drv == "idle":
         return "idle RSS MiB", {b: get(r, "idle", "rss_mib") for b, r in sc["brokers"].items()}, False
     if sc["config"].get("cold") == "yes":
@@ -253,7 +249,7 @@ def storage_fetch_sections(res):
     ft = fetch_table(res)
     if ft:
         L += ["## Fetch: catch-up reads against the loopback ceiling", ""] + ft + [""]
-    return L
+    return L + report_catchup.section(res)
 
 
 def broker_notes(b, r):

@@ -11,6 +11,15 @@ import re
 BROKER_ORDER = ["ringbroker", "ringbroker3", "kafka", "kafka-durable", "kafka3", "kafka3-durable"]
 
 
+def get(d, *path):
+    """d[path[0]][path[1]]..., None where a step is missing."""
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return None
+        d = d[p]
+    return d
+
+
 def read(path):
     try:
         with open(path) as f:
@@ -207,7 +216,7 @@ def median(v):
 def collect_broker(d):
     r = {"status": read(os.path.join(d, "status")).strip() or "missing"}
     r["command"] = read(os.path.join(d, "command")).strip()
-    for name in ("produce", "consume", "e2e", "idle", "startup"):
+    for name in ("produce", "consume", "e2e", "idle", "startup", "fill"):
         s = summary(os.path.join(d, name + ".log"))
         if s:
             r[name] = s
@@ -242,6 +251,8 @@ def collect_broker(d):
             v = cpu_per_gib(rows, phase, skip or 0, mib)
             if v is not None:
                 res[key] = v
+    import report_catchup  # here: it imports this module
+    report_catchup.collect(d, r, summary, rows)
     try:
         r.setdefault("resources", {})["rss_hwm_mib"] = float(read(os.path.join(d, "rss_hwm_mib")).strip())
     except ValueError:
