@@ -165,8 +165,9 @@ void rb_log_chunk_evict(struct rb_log *log, struct rb_chunk *c)
 {
     RB_ASSERT(!c->cached);
     /* Kept segments' chunks were cached before any later segment's: the lowest
-     * segment holding some has the log's oldest. */
-    for (int i = 0; log->n_kept_segs && i < log->n_segs - 1; i++) {
+     * segment holding some has the log's oldest. All segments: in a roll the one
+     * that kept its chunks is still the last until the next is pushed. */
+    for (int i = 0; log->n_kept_segs && i < log->n_segs; i++) {
         struct rb_segment *seg = &log->segs[i];
         if (!seg->kc)
             continue;

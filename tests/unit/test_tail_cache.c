@@ -321,6 +321,24 @@ Test(tail_cache, roll_keeps_chunks_of_inactive_segments)
     rb_tail_cache_free(tc);
 }
 
+/* A cache smaller than a segment (and none at all): the roll's own chunks are
+ * evicted while it keeps them (the rolling segment is still the last one). */
+Test(tail_cache, roll_with_cache_smaller_than_a_segment)
+{
+    uint64_t budgets[] = {2 * CB, 0};
+    for (int k = 0; k < 2; k++) {
+        struct rb_tail_cache *tc = rb_tail_cache_new(budgets[k]);
+        struct tlog a;
+        topen_small_segs(&a, k ? "z" : "s", tc);
+        tappend(&a, 80);
+        cr_assert_leq(rb_tail_cache_bytes(tc), budgets[k]);
+        check_exact(&a);
+        rb_log_close(a.log);
+        cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+        rb_tail_cache_free(tc);
+    }
+}
+
 Test(tail_cache, retention_drops_kept_chunks)
 {
     struct rb_tail_cache *tc = rb_tail_cache_new(64 * CB); /* holds everything */
