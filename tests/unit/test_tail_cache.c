@@ -258,6 +258,14 @@ Test(tail_cache, zero_budget_keeps_nothing_and_reuses_buffers)
     rb_tail_cache_free(tc);
 }
 
+/* Close t's log (its chunks leave the cache: nothing stays) and free the cache. */
+static void close_and_free(struct tlog *t, struct rb_tail_cache *tc)
+{
+    rb_log_close(t->log);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+    rb_tail_cache_free(tc);
+}
+
 /* A log over small segments (64 KiB): appends roll it every ~16 batches. */
 static void topen_small_segs(struct tlog *t, const char *name, struct rb_tail_cache *tc)
 {
@@ -316,9 +324,7 @@ Test(tail_cache, roll_keeps_chunks_of_inactive_segments)
     int m2 = first_in_memory(&a);
     cr_assert_gt(m2, m);
     check_exact(&a);
-    rb_log_close(a.log);
-    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
-    rb_tail_cache_free(tc);
+    close_and_free(&a, tc);
 }
 
 /* A cache smaller than a segment (and none at all): the roll's own chunks are
@@ -333,9 +339,7 @@ Test(tail_cache, roll_with_cache_smaller_than_a_segment)
         tappend(&a, 80);
         cr_assert_leq(rb_tail_cache_bytes(tc), budgets[k]);
         check_exact(&a);
-        rb_log_close(a.log);
-        cr_assert_eq(rb_tail_cache_bytes(tc), 0);
-        rb_tail_cache_free(tc);
+        close_and_free(&a, tc);
     }
 }
 
@@ -361,9 +365,7 @@ Test(tail_cache, retention_drops_kept_chunks)
     /* a full cache evicts across what is left without touching the dropped */
     tappend(&a, 60);
     check_from(&a, 40);
-    rb_log_close(a.log);
-    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
-    rb_tail_cache_free(tc);
+    close_and_free(&a, tc);
 }
 
 Test(tail_cache, truncation_drops_kept_chunks)
@@ -383,9 +385,7 @@ Test(tail_cache, truncation_drops_kept_chunks)
      * old ones */
     tappend(&a, 40);
     check_exact(&a);
-    rb_log_close(a.log);
-    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
-    rb_tail_cache_free(tc);
+    close_and_free(&a, tc);
 }
 
 /* The shard's budget tightens: the cache gives back its oldest chunks down to the
