@@ -64,7 +64,11 @@ int64_t rb_part_tail_cache_size(int64_t configured, int64_t mem_avail_bytes, int
     share = RB_MAX(share, TAIL_AUTO_MIN_BYTES);
     if (budget_set)
         return RB_MIN(share, budget_bytes / 4);
-    *outside_bytes = RB_MAX(share - budget_bytes, (int64_t)0);
+    /* Inside the budget it is what the fixed default was (a quarter of the
+     * budget, 64 MiB): it yields to connections just as before; the rest is
+     * outside. All inside, any connection's byte would make it yield (free its
+     * spares, churn buffers). */
+    *outside_bytes = RB_MAX(share - budget_bytes / 4, (int64_t)0);
     return share;
 }
 

@@ -102,7 +102,7 @@ Test(part_table, table_grows_past_its_first_buckets)
 
 /* log.tail.cache.bytes: a set value is used as is; auto (-1) is a quarter of
  * MemAvailable over the shards, at least 64 MiB, outside the default budget above
- * it, and at most a quarter of a budget that was set. */
+ * a quarter of it, and at most a quarter of a budget that was set. */
 Test(part_table, tail_cache_size)
 {
     int64_t out = -1, mib = 1 << 20, gib = 1LL << 30;
@@ -110,10 +110,11 @@ Test(part_table, tail_cache_size)
     cr_assert_eq(out, 0);
     cr_assert_eq(rb_part_tail_cache_size(128 * mib, 24 * gib, 2, 32 * mib, true, &out), 128 * mib);
     cr_assert_eq(out, 0);
-    /* auto, default budget: 24 GiB / 4 / 2 shards = 3 GiB, 2.75 GiB outside */
+    /* auto, default budget: 24 GiB / 4 / 2 shards = 3 GiB, all but a quarter of
+     * the budget (64 MiB) outside it */
     cr_assert_eq(rb_part_tail_cache_size(-1, 24 * gib, 2, 256 * mib, false, &out), 3 * gib);
-    cr_assert_eq(out, 3 * gib - 256 * mib);
-    /* a small machine: never below 64 MiB, nothing outside a bigger budget */
+    cr_assert_eq(out, 3 * gib - 64 * mib);
+    /* a small machine: never below 64 MiB, all of it inside the budget */
     cr_assert_eq(rb_part_tail_cache_size(-1, 512 * mib, 4, 256 * mib, false, &out), 64 * mib);
     cr_assert_eq(out, 0);
     /* MemAvailable unknown: 64 MiB */
