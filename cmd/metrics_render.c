@@ -306,7 +306,9 @@ static void render_shards(struct rb_broker *b, struct rb_mbuf *out)
     }
     const char *tb = "ringbroker_tail_cache_budget_bytes";
     rb_metric_head(out, tb, "gauge", "log.tail.cache.bytes: each shard's tail cache budget");
-    rb_metric_u64(out, tb, "", (uint64_t)b->bc->log_tail_cache_bytes);
+    rb_metric_u64(
+        out, tb, "",
+        (uint64_t)(b->rt.n_shards ? rb_part_tail_cache_bytes(rb_part_of(b->rt.t[0])) : 0));
     const char *ns = "ringbroker_shards";
     rb_metric_head(out, ns, "gauge", "Shard threads");
     rb_metric_u64(out, ns, "", (uint64_t)b->rt.n_shards);

@@ -69,7 +69,7 @@ struct rb_broker_config {
     int64_t log_preallocate_step_bytes;        /* log.preallocate.step.bytes (16 MiB) */
     int32_t log_chunk_bytes;                   /* log.chunk.bytes: O_DIRECT write unit (256 KiB) */
     int64_t log_max_dirty_bytes;               /* log.max.dirty.bytes per partition (8 MiB) */
-    int64_t log_tail_cache_bytes;              /* log.tail.cache.bytes per shard (64 MiB) */
+    int64_t log_tail_cache_bytes;              /* log.tail.cache.bytes per shard (-1: auto) */
     bool fetch_file_splice;                    /* fetch.file.transfer=splice (default read) */
     bool fetch_file_direct;    /* fetch.file.direct: the read path reads with O_DIRECT (false) */
     bool fetch_file_readahead; /* fetch.file.readahead: read the next stage while sending (false) */

@@ -111,7 +111,7 @@ static const struct rb_cfg_spec broker_keys[] = {
     /* the log keeps the dirty limit in 32 bits (storage/log.h) */
     {"log.max.dirty.bytes", RB_CT_ALIGNED, 4096, 0xFFFFF000LL, "8388608", NULL,
      FLD(log_max_dirty_bytes)},
-    TI("log.tail.cache.bytes", 0, I64MAX, "67108864", log_tail_cache_bytes),
+    TI("log.tail.cache.bytes", -1, I64MAX, "-1", log_tail_cache_bytes),
     /* partitions this broker holds (every topic, internal ones too) / one topic may have */
     TI("max.partitions", 1, I32MAX, "20000", max_partitions),
     TI("max.partitions.per.topic", 1, I32MAX, "10000", max_partitions_per_topic),

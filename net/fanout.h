@@ -138,7 +138,7 @@ struct rb_fan *rb_pops_start(struct rb_request *req, struct rb_pop **pops, int n
                              const struct rb_part_read_set *limits);
 
 /* ---- fetch responses (net/fetch_out.c) ---- */
-/* Origin, encoding a fetch response: records of pops with file bytes are left out
+/* Origin, encoding a fetch response: records of pops with bytes (file or memory) are left out
  * of req->out and become req->ext entries (net/net.h), sent in their place. Use:
  * fo = rb_fetch_out_new; records = rb_fetch_out_records(fo, op) per included pop;
  * rb_resp_begin; rb_fetch_out_encode_begin; encode; rb_fetch_out_encode_end. */

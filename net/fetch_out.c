@@ -6,9 +6,12 @@
  * connection (net/resp_send.c).
  *
  * Placing: the response is encoded with the generated encoder; the records of
- * pops with file bytes point at tags (one byte each in the request arena) that the
+ * pops with bytes point at tags (one byte each in the request arena) that the
  * writer recognises (struct rb_writer defer_*): it copies nothing and records the
  * position, which becomes a struct rb_resp_ext owning the reference and bytes.
+ * Memory-only data (the tail cache's copy) is deferred too (an entry without file
+ * bytes, sent from the copy): copying MiBs of it into the response buffer cost a
+ * copy and fresh pages per response on a catch-up read from memory.
  * Owns: the references and bytes handed over, until the request frees them.
  * Fault model: a file read that fails while sending is reported to the owner
  * shard (rb_fetch_read_failed), which takes the partition offline.
@@ -43,8 +46,8 @@ struct rb_fetch_out *rb_fetch_out_new(struct rb_request *req, int n_pops)
 struct rb_bytes rb_fetch_out_records(struct rb_fetch_out *fo, struct rb_pop *op)
 {
     const struct rb_part_data *d = &op->u.fetch.data;
-    if (!d->file_len)
-        return (struct rb_bytes){d->mem, (int32_t)d->len};
+    if (!d->len)
+        return (struct rb_bytes){d->mem, 0};
     RB_ASSERT(fo->n < fo->cap);
     fo->pops[fo->n] = op;
     return (struct rb_bytes){fo->tags + fo->n++, (int32_t)d->len};
@@ -56,7 +59,7 @@ static void defer_records(struct rb_writer *w, const uint8_t *p, size_t n, void 
     struct rb_request *req = fo->req;
     struct rb_pop *op = fo->pops[p - fo->tags];
     struct rb_part_data *d = &op->u.fetch.data;
-    RB_ASSERT(op && n == d->len && d->file_len);
+    RB_ASSERT(op && n == d->len && (d->file_len || d->mem));
     struct rb_resp_ext *e = &req->ext[req->n_ext++];
     *e = (struct rb_resp_ext){.at = w->len,
                               .fd = d->file_fd,

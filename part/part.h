@@ -294,7 +294,8 @@ const struct rb_part_metrics *rb_part_metrics(const struct rb_part_shard *ps);
  * layer's tail cache too; net/ reads these each turn (owner shard only).
  * mem: bytes held (cached chunks and spare chunk buffers). floor: what the cache
  * keeps however tight the budget, min(log.tail.cache.bytes, budget / 8).
- * limit: keep at most max(bytes, floor) from now on (oldest chunks go first;
+ * limit: keep at most max(bytes, floor) (plus what of an auto-sized cache is
+ * outside the budget, rb_part_tail_cache_size) from now on (oldest chunks go first;
  * reads of them go to the files); returns the bytes given back. Never call limit
  * from inside a part/ callback: the logs' chunks change. */
 int64_t rb_part_mem(const struct rb_part_shard *ps);
@@ -310,6 +311,21 @@ int64_t rb_part_vt_mem(const struct rb_part_shard *ps);
 void rb_part_set_mem_over(struct rb_part_shard *ps, bool over);
 int64_t rb_part_mem_floor(const struct rb_part_shard *ps);
 int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes);
+
+/* The tail cache's size per shard. log.tail.cache.bytes >= 0: that, all of it
+ * inside shard.memory.budget.bytes (it yields down to its floor when connections
+ * need the budget). -1 (the default, "auto"): a quarter of the machine's
+ * MemAvailable at start (mem_avail_bytes; < 0: unknown, 64 MiB) shared by the
+ * shards, never less than 64 MiB; with shard.memory.budget.bytes left at its
+ * default (budget_set false) a quarter of the budget (the old fixed default,
+ * 64 MiB) is inside it, yielding as before, and the rest is outside
+ * (*outside_bytes: kept whatever the connections hold, so their budget does not
+ * shrink); with a set budget it is at most a quarter of it, all inside. Pure: the caller reads
+ * MemAvailable. */
+int64_t rb_part_tail_cache_size(int64_t configured, int64_t mem_avail_bytes, int n_shards,
+                                int64_t budget_bytes, bool budget_set, int64_t *outside_bytes);
+/* The shard's resolved tail cache size (rb_part_tail_cache_size). */
+int64_t rb_part_tail_cache_bytes(const struct rb_part_shard *ps);
 
 /* A partition's role in its cluster (coord's metadata, applied on the owner
  * shard): only the leader takes appends; a standalone partition is always the

@@ -82,6 +82,8 @@ struct rb_part_shard {
     int flushes_in_flight;
     uint64_t wake_gen;                /* numbers wake-ups of read waiters (rb_part_wake_readers) */
     struct rb_tail_cache *tail_cache; /* log.tail.cache.bytes of written chunks */
+    int64_t tail_cache_bytes;         /* its size (log.tail.cache.bytes resolved) */
+    int64_t tail_outside_bytes;       /* what of it is outside the shard budget */
     struct rb_codec_ctx *codec;       /* compression scratch, lazy */
     uint64_t codec_gen;               /* rb_part_codec calls: each may reuse the scratch */
     struct rb_fdcache *fdcache;       /* segment descriptors lent to fetches */

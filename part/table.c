@@ -19,6 +19,8 @@
 #include "storage/producer_state.h"
 #include "storage/tail_cache.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,53 @@
 #define RB_PRODUCER_ID_EXPIRATION_MS (24LL * 3600 * 1000)
 
 static void sync_timer_fired(struct rb_timer *t);
+
+#define TAIL_AUTO_MIN_BYTES (64LL << 20) /* the fixed default before auto */
+
+/* MemAvailable from /proc/meminfo in bytes; -1 when unknown. At shard setup only. */
+static int64_t mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (!f)
+        return -1;
+    char line[256];
+    long long kib = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib < 0 ? -1 : (int64_t)kib << 10;
+}
+
+static bool budget_set(const struct rb_config *config)
+{
+    const char *src = config ? rb_config_source(config, "shard.memory.budget.bytes") : NULL;
+    return src && strcmp(src, "default") != 0;
+}
+
+int64_t rb_part_tail_cache_size(int64_t configured, int64_t mem_avail_bytes, int n_shards,
+                                int64_t budget_bytes, bool budget_set, int64_t *outside_bytes)
+{
+    *outside_bytes = 0;
+    if (configured >= 0)
+        return configured;
+    int64_t share =
+        mem_avail_bytes < 0 ? TAIL_AUTO_MIN_BYTES : mem_avail_bytes / 4 / RB_MAX(n_shards, 1);
+    share = RB_MAX(share, TAIL_AUTO_MIN_BYTES);
+    if (budget_set)
+        return RB_MIN(share, budget_bytes / 4);
+    /* Inside the budget it is what the fixed default was (a quarter of the
+     * budget, 64 MiB): it yields to connections just as before; the rest is
+     * outside. All inside, any connection's byte would make it yield (free its
+     * spares, churn buffers). */
+    *outside_bytes = RB_MAX(share - budget_bytes / 4, (int64_t)0);
+    return share;
+}
+
+int64_t rb_part_tail_cache_bytes(const struct rb_part_shard *ps)
+{
+    return ps->tail_cache_bytes;
+}
 
 struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *config,
                                         const struct rb_broker_config *bc)
@@ -37,7 +86,16 @@ struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *co
     ps->shard = s;
     ps->config = config;
     ps->bc = bc;
-    ps->tail_cache = rb_tail_cache_new((uint64_t)bc->log_tail_cache_bytes);
+    ps->tail_cache_bytes = rb_part_tail_cache_size(
+        bc->log_tail_cache_bytes, bc->log_tail_cache_bytes < 0 ? mem_available() : -1,
+        s && s->rt ? s->rt->n_shards : 1, bc->shard_memory_budget_bytes, budget_set(config),
+        &ps->tail_outside_bytes);
+    ps->tail_cache = rb_tail_cache_new((uint64_t)ps->tail_cache_bytes);
+    if (bc->log_tail_cache_bytes < 0 && (!s || s->id == 0))
+        RB_INFO(COMP,
+                "tail cache: %" PRId64 " MiB per shard (log.tail.cache.bytes auto: "
+                "a quarter of MemAvailable; %" PRId64 " MiB outside the shard budget)",
+                ps->tail_cache_bytes >> 20, ps->tail_outside_bytes >> 20);
     ps->m.topics = rb_mnames_new();
     ps->fdcache = rb_fdcache_new(rb_fdcache_slots(s && s->rt ? s->rt->n_shards : 1));
     if (ps->fdcache) /* the read path only: splice reads through the page cache */
@@ -80,12 +138,12 @@ int64_t rb_part_codec_mem(const struct rb_part_shard *ps)
 
 int64_t rb_part_mem_floor(const struct rb_part_shard *ps)
 {
-    return RB_MIN(ps->bc->log_tail_cache_bytes, ps->bc->shard_memory_budget_bytes / 8);
+    return RB_MIN(ps->tail_cache_bytes, ps->bc->shard_memory_budget_bytes / 8);
 }
 
 int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes)
 {
-    int64_t keep = RB_MAX(bytes, rb_part_mem_floor(ps));
+    int64_t keep = RB_MAX(bytes, rb_part_mem_floor(ps)) + ps->tail_outside_bytes;
     return (int64_t)rb_tail_cache_limit(ps->tail_cache, (uint64_t)keep);
 }
 

@@ -10,7 +10,10 @@
  * The first n_cached chunks are entirely written out and sit in the shard's tail
  * cache (storage/tail_cache.h), which may evict them, oldest (lowest) first, at any
  * flush completion of any log of the shard. Without a cache they are freed as
- * soon as they are written.
+ * soon as they are written. At a roll the chunks stay with the segment that was
+ * active (rb_segment.kc, all cached) until the cache evicts them, so a consumer
+ * a segment or more behind still reads memory; a log's cached chunks are evicted
+ * in file order across its segments. Retention, truncation and close free them.
  * Invariants:
  *   - everything below chunks[0].pos (or below size when there is no chunk) is in
  *     the file (written; durable only up to durable_pos);
@@ -89,6 +92,7 @@ struct rb_log {
     int n_cached;                 /* chunks[0..n_cached) are in the tail cache */
     struct rb_tail_cache *cache;  /* the shard's (NULL: none) */
     struct rb_chunk *spare_chunk; /* without a cache: one freed chunk kept for reuse */
+    int n_kept_segs;              /* inactive segments holding kept chunks (segment.h kc) */
 
     bool offline, flushing;
     /* opened_clean: open found the clean marker (no scan, indexes loaded as they
@@ -173,8 +177,16 @@ int rb_log_chunk_add(struct rb_log *log, uint64_t pos);
  * so a write of that partial last block carries zeros past the data, not what an
  * earlier use of the buffer left there (chunks are not zeroed when taken). */
 void rb_log_zero_pad(struct rb_log *log);
+/* Every chunk: the active segment's and those the inactive ones kept. */
 void rb_log_chunks_free(struct rb_log *log);
-/* The tail cache evicts c, which must be the log's first chunk and cached. */
+/* An inactive segment's kept chunks (before it is dropped or freed). */
+void rb_log_seg_chunks_free(struct rb_log *log, struct rb_segment *seg);
+/* Roll: the active segment (all written) keeps its chunks in the tail cache, so
+ * a consumer behind the roll still reads them from memory; without a cache they
+ * are freed. The log has no active chunks after it. */
+void rb_log_chunks_keep(struct rb_log *log);
+/* The tail cache evicts c, the log's oldest cached chunk: the first kept chunk of
+ * its lowest segment that has any, else its active segment's first chunk. */
 void rb_log_chunk_evict(struct rb_log *log, struct rb_chunk *c);
 /* Fill iov (at most max entries) with chunk memory covering [from, to); returns the
  * count and the bytes covered in *bytes (may stop early when max is reached). */

@@ -9,7 +9,9 @@
  * against the header it lands on.
  * Invariants: a read returns whole batches only; bytes at or above the first
  * chunk's position come from memory (the file may hold zeros or a stale partial
- * block there), bytes below it from the file, where they are durable.
+ * block there), bytes below it from the file, where they are durable. An inactive
+ * segment's memory is the chunks it kept at its roll that the tail cache has not
+ * evicted yet (a suffix of the segment, as for the active one).
  * Descriptor budget: only the active segment and at most one closed segment (the
  * last one read) keep a descriptor open.
  * Fault model: headers read back are checked (length, bounds, offsets increasing);
@@ -37,11 +39,27 @@ static bool is_active(struct rb_log *log, int si)
     return si == log->n_segs - 1;
 }
 
+/* The chunks holding segment si's bytes from their first position on: the
+ * active segment's, or those an inactive one kept at its roll (segment.h kc). */
+static struct rb_chunk *const *seg_chunks(struct rb_log *log, int si, int *n)
+{
+    if (is_active(log, si)) {
+        *n = log->n_chunks;
+        return log->chunks;
+    }
+    const struct rb_segment *seg = &log->segs[si];
+    *n = seg->n_kc - seg->kc_head;
+    return *n ? seg->kc + seg->kc_head : NULL;
+}
+
+/* Where segment si's bytes start being in memory (its size or more: none). */
 static uint64_t mem_start(struct rb_log *log, int si)
 {
-    if (!is_active(log, si))
-        return UINT64_MAX;
-    return log->n_chunks ? log->chunks[0]->pos : rb_log_active(log)->size;
+    int n;
+    struct rb_chunk *const *c = seg_chunks(log, si, &n);
+    if (n)
+        return c[0]->pos;
+    return is_active(log, si) ? rb_log_active(log)->size : UINT64_MAX;
 }
 
 /* The segment, with its read descriptor open (closing another closed segment's). */
@@ -64,14 +82,16 @@ static void assert_in_segment(struct rb_log *log, int si, uint64_t pos, uint64_t
     RB_ASSERT(pos <= log->segs[si].size && len <= log->segs[si].size - pos);
 }
 
-/* The chunk holding pos, which must be buffered (pos >= mem_start). */
-static struct rb_chunk *chunk_at(struct rb_log *log, uint64_t pos)
+/* The chunk of segment si holding pos, which must be in memory (>= mem_start). */
+static struct rb_chunk *chunk_at(struct rb_log *log, int si, uint64_t pos)
 {
     uint32_t cb = log->cfg.chunk_bytes;
-    RB_ASSERT(log->n_chunks > 0 && pos >= log->chunks[0]->pos);
-    uint64_t i = (pos - log->chunks[0]->pos) / cb;
-    RB_ASSERT(i < (uint64_t)log->n_chunks);
-    return log->chunks[i];
+    int n;
+    struct rb_chunk *const *c = seg_chunks(log, si, &n);
+    RB_ASSERT(n > 0 && pos >= c[0]->pos);
+    uint64_t i = (pos - c[0]->pos) / cb;
+    RB_ASSERT(i < (uint64_t)n);
+    return c[i];
 }
 
 static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, size_t len)
@@ -88,8 +108,8 @@ static int read_bytes(struct rb_log *log, int si, uint64_t pos, uint8_t *buf, si
         len -= n;
     }
     while (len) {
-        uint64_t rel = pos - log->chunks[0]->pos;
-        const struct rb_chunk *c = chunk_at(log, pos);
+        uint64_t rel = pos - ms;
+        const struct rb_chunk *c = chunk_at(log, si, pos);
         size_t n = RB_MIN(len, (size_t)(cb - rel % cb));
         memcpy(buf, c->buf + rel % cb, n);
         pos += n;
@@ -164,9 +184,9 @@ static bool add_range(struct rb_log *log, int si, uint64_t pos, uint32_t len,
         pos += n;
     }
     while (ok && pos < end) {
-        uint64_t rel = pos - log->chunks[0]->pos;
+        uint64_t rel = pos - ms;
         uint64_t n = RB_MIN(end - pos, cb - rel % cb);
-        ok = add_piece(out, (struct rb_log_piece){.mem = chunk_at(log, pos)->buf + rel % cb,
+        ok = add_piece(out, (struct rb_log_piece){.mem = chunk_at(log, si, pos)->buf + rel % cb,
                                                   .fd = -1,
                                                   .len = (uint32_t)n});
         pos += n;

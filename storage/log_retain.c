@@ -105,8 +105,10 @@ int rb_log_retain(struct rb_log *log, int64_t now_wall_ms, int64_t new_start,
     if (k == 0)
         return 0;
     log->touched = true;
-    for (int i = 0; i < k; i++)
+    for (int i = 0; i < k; i++) {
+        rb_log_seg_chunks_free(log, &log->segs[i]);
         rb_segment_free(&log->segs[i]);
+    }
     /* Without a delay the oldest dropped file may become the next segment now
      * (log_seg.c); with one, only once it is due (rb_log_deleted_due). */
     if (delay == 0 && out->n > 0 && rb_log_seg_recycle(log, out->bases[0], false))

@@ -451,7 +451,7 @@ int rb_log_seg_roll(struct rb_log *log)
 static void roll_finish(struct rb_log *log)
 {
     struct rb_segment *old = rb_log_active(log);
-    rb_log_chunks_free(log);
+    rb_log_chunks_keep(log); /* a consumer behind the roll still reads memory */
     (void)rb_index_finish(&old->idx, old->max_ts,
                           (uint32_t)(old->offset_of_max_ts - old->base_offset));
     rb_segment_close_fds(old);

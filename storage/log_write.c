@@ -93,7 +93,24 @@ static void chunk_release(struct rb_log *log, struct rb_chunk *c)
         rb_chunk_put(NULL, c);
 }
 
-void rb_log_chunks_free(struct rb_log *log)
+void rb_log_seg_chunks_free(struct rb_log *log, struct rb_segment *seg)
+{
+    for (int i = seg->kc_head; i < seg->n_kc; i++) {
+        struct rb_chunk *c = seg->kc[i];
+        if (c->cached)
+            rb_tail_cache_unlink(log->cache, c);
+        chunk_release(log, c);
+    }
+    if (seg->kc)
+        log->n_kept_segs--;
+    free(seg->kc);
+    seg->kc = NULL;
+    seg->kc_head = seg->n_kc = 0;
+    RB_ASSERT(log->n_kept_segs >= 0);
+}
+
+/* The active segment's chunks only. */
+static void active_chunks_free(struct rb_log *log)
 {
     for (int i = 0; i < log->n_chunks; i++) {
         if (log->chunks[i]->cached)
@@ -108,6 +125,36 @@ void rb_log_chunks_free(struct rb_log *log)
     log->n_chunks = log->cap_chunks = log->n_cached = 0;
 }
 
+void rb_log_chunks_free(struct rb_log *log)
+{
+    active_chunks_free(log);
+    for (int i = 0; i < log->n_segs && log->n_kept_segs; i++)
+        rb_log_seg_chunks_free(log, &log->segs[i]);
+    RB_ASSERT(log->n_kept_segs == 0);
+}
+
+void rb_log_chunks_keep(struct rb_log *log)
+{
+    struct rb_segment *seg = rb_log_active(log);
+    /* a roll seals a durable segment: no write of these chunks is in flight */
+    RB_ASSERT(!seg->kc && log->written_pos == seg->size);
+    if (!log->cache || !log->n_chunks) {
+        active_chunks_free(log);
+        return;
+    }
+    /* all written (a roll seals a durable segment): the rest join the cache,
+     * newest last, so the log's oldest cached chunk stays its lowest */
+    while (log->n_cached < log->n_chunks)
+        rb_tail_cache_push(log->cache, log, log->chunks[log->n_cached++]);
+    seg->kc = log->chunks;
+    seg->kc_head = 0;
+    seg->n_kc = log->n_chunks;
+    log->n_kept_segs++;
+    log->chunks = NULL;
+    log->n_chunks = log->cap_chunks = log->n_cached = 0;
+    rb_tail_cache_trim(log->cache);
+}
+
 static void chunks_drop_front(struct rb_log *log, int n)
 {
     memmove(log->chunks, log->chunks + n, (size_t)(log->n_chunks - n) * sizeof(*log->chunks));
@@ -116,7 +163,22 @@ static void chunks_drop_front(struct rb_log *log, int n)
 
 void rb_log_chunk_evict(struct rb_log *log, struct rb_chunk *c)
 {
-    RB_ASSERT(log->n_cached > 0 && log->chunks[0] == c && !c->cached);
+    RB_ASSERT(!c->cached);
+    /* Kept segments' chunks were cached before any later segment's: the lowest
+     * segment holding some has the log's oldest. All segments: in a roll the one
+     * that kept its chunks is still the last until the next is pushed. */
+    for (int i = 0; log->n_kept_segs && i < log->n_segs; i++) {
+        struct rb_segment *seg = &log->segs[i];
+        if (!seg->kc)
+            continue;
+        RB_ASSERT(seg->kc_head < seg->n_kc && seg->kc[seg->kc_head] == c);
+        seg->kc[seg->kc_head++] = NULL;
+        if (seg->kc_head == seg->n_kc)
+            rb_log_seg_chunks_free(log, seg);
+        chunk_release(log, c);
+        return;
+    }
+    RB_ASSERT(log->n_cached > 0 && log->chunks[0] == c);
     chunks_drop_front(log, 1);
     log->n_cached--;
     chunk_release(log, c);

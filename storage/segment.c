@@ -76,6 +76,7 @@ void rb_segment_close_fds(struct rb_segment *seg)
 
 void rb_segment_free(struct rb_segment *seg)
 {
+    RB_ASSERT(!seg->kc); /* released by the log first */
     rb_segment_close_fds(seg);
     rb_index_free(&seg->idx);
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct rb_chunk;
+
 struct rb_segment {
     int64_t base_offset;
     int64_t end_offset;       /* next offset after its last batch */
@@ -29,6 +31,12 @@ struct rb_segment {
     uint64_t prealloc_end;    /* file size: preallocated (zeroed) up to here */
     bool index_stale;         /* idx holds entries its files do not */
     struct rb_seg_index idx;
+    /* An inactive segment's chunk buffers, kept from when it was active (the tail
+     * cache holds them, storage/log_int.h): kc[kc_head..n_kc) cover its bytes from
+     * kc[kc_head]->pos to its size, consecutively; evicted from the front. The log
+     * releases them (rb_log_seg_chunks_free) before rb_segment_free. */
+    struct rb_chunk **kc;
+    int kc_head, n_kc;
 };
 
 /* "<dir>/<20-digit base><ext>"; -ENAMETOOLONG when it does not fit. */

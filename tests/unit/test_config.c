@@ -153,8 +153,8 @@ Test(config, defaults)
     cr_assert_eq(b->log_max_dirty_bytes, 8 << 20);
     cr_assert_eq(b->recv_buffers, 256);
     cr_assert_eq(b->recv_buffer_bytes, 16384);
-    cr_assert_eq(b->log_tail_cache_bytes, 64 << 20);
-    cr_assert(!b->fetch_file_splice); /* read: faster here (perf/scenarios/j-fetch-*) */
+    cr_assert_eq(b->log_tail_cache_bytes, -1); /* auto: part/part.h */
+    cr_assert(!b->fetch_file_splice);          /* read: faster here (perf/scenarios/j-fetch-*) */
     /* opt-in until they beat buffered reads everywhere (perf/RESULTS.md) */
     cr_assert(!b->fetch_file_direct);
     cr_assert(!b->fetch_file_readahead);
@@ -303,7 +303,7 @@ Test(config, fetch_path_keys)
     cr_assert(b->fetch_file_splice);
     rb_config_free(cfg);
     expect_bad("fetch.file.transfer=sendfile\n", "fetch.file.transfer");
-    expect_bad("log.tail.cache.bytes=-1\n", "log.tail.cache.bytes");
+    expect_bad("log.tail.cache.bytes=-2\n", "log.tail.cache.bytes");
 }
 
 Test(config, bad_values_name_the_key)

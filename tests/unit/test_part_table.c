@@ -99,3 +99,29 @@ Test(part_table, table_grows_past_its_first_buckets)
     cr_assert_eq(pt_ps->n, 1);
     cr_assert(rb_part_exists(pt_ps, &k));
 }
+
+/* log.tail.cache.bytes: a set value is used as is; auto (-1) is a quarter of
+ * MemAvailable over the shards, at least 64 MiB, outside the default budget above
+ * a quarter of it, and at most a quarter of a budget that was set. */
+Test(part_table, tail_cache_size)
+{
+    int64_t out = -1, mib = 1 << 20, gib = 1LL << 30;
+    cr_assert_eq(rb_part_tail_cache_size(0, 24 * gib, 2, 256 * mib, false, &out), 0);
+    cr_assert_eq(out, 0);
+    cr_assert_eq(rb_part_tail_cache_size(128 * mib, 24 * gib, 2, 32 * mib, true, &out), 128 * mib);
+    cr_assert_eq(out, 0);
+    /* auto, default budget: 24 GiB / 4 / 2 shards = 3 GiB, all but a quarter of
+     * the budget (64 MiB) outside it */
+    cr_assert_eq(rb_part_tail_cache_size(-1, 24 * gib, 2, 256 * mib, false, &out), 3 * gib);
+    cr_assert_eq(out, 3 * gib - 64 * mib);
+    /* a small machine: never below 64 MiB, all of it inside the budget */
+    cr_assert_eq(rb_part_tail_cache_size(-1, 512 * mib, 4, 256 * mib, false, &out), 64 * mib);
+    cr_assert_eq(out, 0);
+    /* MemAvailable unknown: 64 MiB */
+    cr_assert_eq(rb_part_tail_cache_size(-1, -1, 1, 256 * mib, false, &out), 64 * mib);
+    /* a budget that was set bounds auto to a quarter of it, all inside */
+    cr_assert_eq(rb_part_tail_cache_size(-1, 24 * gib, 2, 32 * mib, true, &out), 8 * mib);
+    cr_assert_eq(out, 0);
+    cr_assert_eq(rb_part_tail_cache_size(-1, 24 * gib, 2, 64 * gib, true, &out), 3 * gib);
+    cr_assert_eq(out, 0);
+}

@@ -25,6 +25,7 @@ struct tlog {
     struct rb_log *log;
     char dir[128];
     int n;
+    uint32_t salt; /* changes the bytes of later batches */
     int64_t base[MAXB];
     uint32_t len[MAXB];
     uint32_t seed[MAXB];
@@ -97,7 +98,7 @@ static void tappend(struct tlog *t, int n)
     for (int k = 0; k < n; k++) {
         cr_assert_lt(t->n, MAXB);
         int i = t->n;
-        t->seed[i] = (uint32_t)(i * 131 + t->dir[strlen(t->dir) - 1]);
+        t->seed[i] = (uint32_t)(i * 131 + t->dir[strlen(t->dir) - 1]) + t->salt;
         uint32_t len = build(t, i);
         struct rb_batch_info bi;
         cr_assert_eq(rb_batch_validate(g_batch, len, &bi), RB_BATCH_OK);
@@ -117,11 +118,12 @@ static uint64_t mem_start(struct tlog *t)
     return s.piece[0].mem ? 0 : s.piece[0].len;
 }
 
-/* Every batch from offset 0 reads back exactly, whatever mix of file and memory. */
-static void check_exact(struct tlog *t)
+/* Every batch from batch `from` on reads back exactly, whatever mix of file and
+ * memory. */
+static void check_from(struct tlog *t, int from)
 {
-    int i = 0;
-    int64_t off = 0;
+    int i = from;
+    int64_t off = t->base[from];
     while (off < rb_log_end_offset(t->log)) {
         uint32_t len = 0;
         cr_assert_eq(rb_log_read_copy(t->log, off, rb_log_end_offset(t->log), 50000, true, g_buf,
@@ -140,6 +142,11 @@ static void check_exact(struct tlog *t)
         }
     }
     cr_assert_eq(i, t->n);
+}
+
+static void check_exact(struct tlog *t)
+{
+    check_from(t, 0);
 }
 
 Test(tail_cache, keeps_written_chunks_within_budget)
@@ -251,36 +258,134 @@ Test(tail_cache, zero_budget_keeps_nothing_and_reuses_buffers)
     rb_tail_cache_free(tc);
 }
 
-Test(tail_cache, reopen_after_roll_and_budget_change)
+/* Close t's log (its chunks leave the cache: nothing stays) and free the cache. */
+static void close_and_free(struct tlog *t, struct rb_tail_cache *tc)
 {
-    /* a roll drops the cached chunks of the old segment from the budget */
-    struct rb_tail_cache *tc = rb_tail_cache_new(8 * CB);
-    struct tlog a;
+    rb_log_close(t->log);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 0);
+    rb_tail_cache_free(tc);
+}
+
+/* A log over small segments (64 KiB): appends roll it every ~16 batches. */
+static void topen_small_segs(struct tlog *t, const char *name, struct rb_tail_cache *tc)
+{
     struct rb_log_config c;
     rb_log_config_defaults(&c);
     c.segment_bytes = 64 << 10;
     c.prealloc_bytes = 64 << 10;
     c.chunk_bytes = CB;
-    memset(&a, 0, sizeof(a));
-    snprintf(a.dir, sizeof(a.dir), "%s/r", g_root);
-    cr_assert_eq(rb_log_open(&a.log, a.dir, &c, rb_disk_sim_disk(g_sim), 1000), 0);
-    rb_log_set_tail_cache(a.log, tc);
-    for (int k = 0; k < 40; k++) {
-        int i = a.n;
-        a.seed[i] = (uint32_t)i;
-        uint32_t len = build(&a, i);
-        struct rb_batch_info bi;
-        cr_assert_eq(rb_batch_validate(g_batch, len, &bi), RB_BATCH_OK);
-        cr_assert_eq(append_retry(&a, &bi, &a.base[i]), 0);
-        a.len[i] = len;
-        a.n++;
-    }
-    cr_assert_eq(rb_disk_sim_flush_log(g_sim, a.log), 0);
-    cr_assert_leq(rb_tail_cache_bytes(tc), 4 * CB); /* only the active segment's */
+    memset(t, 0, sizeof(*t));
+    snprintf(t->dir, sizeof(t->dir), "%s/%s", g_root, name);
+    cr_assert_eq(rb_log_open(&t->log, t->dir, &c, rb_disk_sim_disk(g_sim), 1000), 0);
+    rb_log_set_tail_cache(t->log, tc);
+}
+
+/* Whether batch i of t is read from memory (its first piece). */
+static bool in_memory(struct tlog *t, int i)
+{
+    struct rb_log_slice s;
+    cr_assert_eq(rb_log_read(t->log, t->base[i], rb_log_end_offset(t->log), 1, true, &s), 0);
+    cr_assert_gt(s.n, 0);
+    return s.piece[0].mem != NULL;
+}
+
+/* Index of the first batch read from memory (t->n: none). */
+static int first_in_memory(struct tlog *t)
+{
+    int i = 0;
+    while (i < t->n && !in_memory(t, i))
+        i++;
+    for (int k = i; k < t->n; k++)
+        cr_assert(in_memory(t, k), "batch %d after the first in memory (%d) is not", k, i);
+    return i;
+}
+
+Test(tail_cache, roll_keeps_chunks_of_inactive_segments)
+{
+    /* 8 chunks of budget over 64 KiB segments (4 chunks each): a consumer two
+     * segments behind the active one still reads memory; older ones the file */
+    struct rb_tail_cache *tc = rb_tail_cache_new(8 * CB);
+    struct tlog a;
+    topen_small_segs(&a, "r", tc);
+    tappend(&a, 80); /* ~312 KB: ~5 segments */
+    cr_assert_eq(rb_tail_cache_bytes(tc), 8 * CB, "cached %lu", rb_tail_cache_bytes(tc));
+    int m = first_in_memory(&a);
+    cr_assert_gt(m, 0);
+    /* the memory reaches back past the active segment's start: it holds more
+     * than one segment's bytes */
+    uint64_t mem = 0;
+    for (int i = m; i < a.n; i++)
+        mem += a.len[i];
+    cr_assert_gt(mem, (64u << 10) + 4096, "memory %lu bytes from batch %d", mem, m);
     check_exact(&a);
-    rb_log_close(a.log);
+    /* writing on evicts the oldest kept chunks first: memory starts later */
+    tappend(&a, 20);
+    cr_assert_eq(rb_tail_cache_bytes(tc), 8 * CB);
+    int m2 = first_in_memory(&a);
+    cr_assert_gt(m2, m);
+    check_exact(&a);
+    close_and_free(&a, tc);
+}
+
+/* A cache smaller than a segment (and none at all): the roll's own chunks are
+ * evicted while it keeps them (the rolling segment is still the last one). */
+Test(tail_cache, roll_with_cache_smaller_than_a_segment)
+{
+    uint64_t budgets[] = {2 * CB, 0};
+    for (int k = 0; k < 2; k++) {
+        struct rb_tail_cache *tc = rb_tail_cache_new(budgets[k]);
+        struct tlog a;
+        topen_small_segs(&a, k ? "z" : "s", tc);
+        tappend(&a, 80);
+        cr_assert_leq(rb_tail_cache_bytes(tc), budgets[k]);
+        check_exact(&a);
+        close_and_free(&a, tc);
+    }
+}
+
+Test(tail_cache, retention_drops_kept_chunks)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(64 * CB); /* holds everything */
+    struct tlog a;
+    topen_small_segs(&a, "d", tc);
+    tappend(&a, 80);
+    cr_assert_eq(first_in_memory(&a), 0);
+    uint64_t before = rb_tail_cache_bytes(tc);
+    /* DeleteRecords to batch 40: the segments below it go, with their chunks */
+    struct rb_log_removed rm;
+    cr_assert_eq(rb_log_retain(a.log, 1000, a.base[40], &rm), 0);
+    int dropped = rm.n;
+    cr_assert_gt(dropped, 0);
+    rb_log_removed_unlink(&rm);
+    uint64_t after = rb_tail_cache_bytes(tc);
+    cr_assert_lt(after, before);
+    cr_assert_eq(before - after, (uint64_t)dropped * 4 * CB, "dropped %d segments: %lu -> %lu",
+                 dropped, before, after);
+    check_from(&a, 40);
+    /* a full cache evicts across what is left without touching the dropped */
+    tappend(&a, 60);
+    check_from(&a, 40);
+    close_and_free(&a, tc);
+}
+
+Test(tail_cache, truncation_drops_kept_chunks)
+{
+    struct rb_tail_cache *tc = rb_tail_cache_new(64 * CB);
+    struct tlog a;
+    topen_small_segs(&a, "t", tc);
+    tappend(&a, 60);
+    cr_assert_gt(rb_tail_cache_bytes(tc), 4 * CB);
+    /* cut into an early segment: every kept chunk goes (its bytes are in the files) */
+    cr_assert_eq(rb_log_truncate_to(a.log, a.base[20]), 0);
     cr_assert_eq(rb_tail_cache_bytes(tc), 0);
-    rb_tail_cache_free(tc);
+    a.n = 20;
+    check_exact(&a);
+    a.salt = 7777;
+    /* new batches (other bytes) at the same offsets read back as written, not the
+     * old ones */
+    tappend(&a, 40);
+    check_exact(&a);
+    close_and_free(&a, tc);
 }
 
 /* The shard's budget tightens: the cache gives back its oldest chunks down to the
