@@ -378,6 +378,10 @@ start-broker | stop-broker | kill-broker)
     stop-broker | kill-broker)
         if p=$(broker_pid "$dir" "$idx"); then
             if [ "$cmd" = kill-broker ]; then stop_pids KILL "$p"; else stop_pids TERM "$p"; fi
+            # a dead broker's listeners go with its io_uring, some ms after the exit:
+            # until then the port accepts, and a restart's wait_listening would see them
+            port=$(cat "$dir/broker-$idx/port")
+            for _ in $(seq 1 1000); do port_open "$port" || break; sleep 0.01; done
         fi
         rm -f "$dir/broker-$idx/pid"
         ;;

@@ -195,6 +195,14 @@ rb_kill9() {
     _rb_alive "$pid" || fail "rb_kill9: broker $pid not running (crashed?)"
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null
+    # The dead broker's listening sockets go with its io_uring, torn down after the
+    # exit: for some ms the port still accepts, and a restart's port check would
+    # see the old listener (t_restart_probe then got "connection refused").
+    local deadline=$((SECONDS + 10))
+    while rb_port_open "$RB_PORT"; do
+        [ $SECONDS -lt $deadline ] || fail "port $RB_PORT still accepts 10 s after the kill -9 of $pid"
+        sleep 0.01
+    done
     info "broker $pid killed with SIGKILL"
 }
 
