@@ -75,6 +75,18 @@ static int32_t file_epoch(int64_t *start)
     return e;
 }
 
+/* The directory holds the segment and its leader-epoch-checkpoint alone (no .tmp, no
+ * index files, no marker), the file naming epoch `epoch` from offset 0. */
+static void expect_segment_and_epoch_file(int32_t epoch)
+{
+    char names[1024];
+    int64_t start = -1;
+    listing(names, sizeof(names), false);
+    cr_assert_str_eq(names, SEG0 ".log leader-epoch-checkpoint");
+    cr_assert_eq(file_epoch(&start), epoch);
+    cr_assert_eq(start, 0);
+}
+
 static void close_batched(struct rb_log *log)
 {
     rb_log_close_batch(&log, 1, NULL, NULL);
@@ -136,14 +148,10 @@ Test(log_close, never_written_log_writes_its_epoch_once)
     struct rb_log_config c;
     small_cfg(&c);
     char before[1024], after[1024];
-    int64_t start = -1;
     struct rb_log *log = open_log(&c);
     cr_assert_eq(rb_log_begin_epoch(log, 3), 0);
     close_batched(log);
-    listing(before, sizeof(before), false);
-    cr_assert_str_eq(before, SEG0 ".log leader-epoch-checkpoint");
-    cr_assert_eq(file_epoch(&start), 3);
-    cr_assert_eq(start, 0);
+    expect_segment_and_epoch_file(3);
     listing(before, sizeof(before), true);
     for (int round = 0; round < 2; round++) {
         log = open_log(&c);
@@ -160,10 +168,7 @@ Test(log_close, never_written_log_writes_its_epoch_once)
     log = open_log(&c);
     cr_assert_eq(rb_log_begin_epoch(log, 4), 0);
     close_batched(log);
-    listing(after, sizeof(after), false);
-    cr_assert_str_eq(after, SEG0 ".log leader-epoch-checkpoint");
-    cr_assert_eq(file_epoch(&start), 4);
-    cr_assert_eq(start, 0);
+    expect_segment_and_epoch_file(4);
     log = open_log(&c);
     expect_empty(log, 4);
     rb_log_set_stamp_epoch(log, 4); /* the leader stamps its epoch */
@@ -184,17 +189,13 @@ Test(log_close, epoch_written_at_creation_is_not_rewritten)
     struct rb_log_config c;
     small_cfg(&c);
     char before[1024], after[1024];
-    int64_t start = -1;
     struct rb_log *log = open_log(&c);
     cr_assert_eq(rb_log_epochs_save_nosync(log), 0, "nothing changed: nothing written");
     listing(before, sizeof(before), false);
     cr_assert_str_eq(before, SEG0 ".log");
     cr_assert_eq(rb_log_begin_epoch(log, 0), 0);
     cr_assert_eq(rb_log_epochs_save_nosync(log), 0);
-    listing(before, sizeof(before), false);
-    cr_assert_str_eq(before, SEG0 ".log leader-epoch-checkpoint", "no .tmp left");
-    cr_assert_eq(file_epoch(&start), 0);
-    cr_assert_eq(start, 0);
+    expect_segment_and_epoch_file(0);
     listing(before, sizeof(before), true);
     cr_assert_eq(rb_log_begin_epoch(log, 0), 0); /* the shard adopts it */
     struct rb_epoch_cache e;
