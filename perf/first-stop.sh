@@ -22,8 +22,7 @@ trap '[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null; rm -rf "$TMPD"' EXIT
 ulimit -n 1024
 : >"$TMPD/server.properties"
 
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-now_ns() { date +%s%N; }
+. "$ROOT/perf/lib/partitions.sh"
 launch() { # BIN
     T0=$(now_ns)
     "$1" "$TMPD/server.properties" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
@@ -50,16 +49,8 @@ for BIN in "${@:-$ROOT/build/bin/ringbroker}"; do
     PORT=$(port)
     rm -rf "$TMPD/data"
     launch "$BIN"
-    topics=$(((N + 999) / 1000))
     tc=$(now_ns)
-    for ((i = 0; i < topics; i++)); do
-        n=$((N - i * 1000 < 1000 ? N - i * 1000 : 1000))
-        timeout 300 "$CTL" topics --bootstrap-server "127.0.0.1:$PORT" --create --topic "s$i" \
-            --partitions "$n" >/dev/null || {
-            echo "cannot create topic s$i" >&2
-            exit 1
-        }
-    done
+    create_partitions "$PORT" "$N" 300
     cr=$((($(now_ns) - tc) / 1000000))
     stop
     s1=$SP f1=$(find "$TMPD/data" -type f | wc -l)

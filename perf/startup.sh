@@ -24,8 +24,7 @@ trap '[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -
 ulimit -n 1024
 : >"$TMPD/server.properties"
 
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-now_ns() { date +%s%N; }
+. "$ROOT/perf/lib/partitions.sh"
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
 launch() { # [wrapper...]: start the broker; T0 = exec time
@@ -59,14 +58,7 @@ for N in ${@:-1000 10000}; do
     launch
     ready >/dev/null
     topics=$(((N + 999) / 1000))
-    for ((i = 0; i < topics; i++)); do
-        n=$((N - i * 1000 < 1000 ? N - i * 1000 : 1000))
-        timeout 120 "$CTL" topics --bootstrap-server "127.0.0.1:$PORT" --create --topic "s$i" \
-            --partitions "$n" >/dev/null || {
-            echo "cannot create topic s$i" >&2
-            exit 1
-        }
-    done
+    create_partitions "$PORT" "$N" 120
     for ((p = 0; p < 5; p++)); do produce s0 "$p" "warm-$p" || echo "produce failed" >&2; done
     stop
     first_stop=$SP
