@@ -301,6 +301,20 @@ void rb_group_mgr_free(struct rb_group_mgr *mgr, int16_t err)
     }
 }
 
+int rb_group_mgr_unload(struct rb_group_mgr *mgr, int32_t partition, int16_t err)
+{
+    int n = 0;
+    for (struct rb_group *g = mgr->groups, *next; g; g = next) {
+        next = g->next;
+        if (g->coord_partition != partition)
+            continue;
+        group_unlink(mgr, g);
+        group_free_all(mgr, g, err);
+        n++;
+    }
+    return n;
+}
+
 /* ---- members ---- */
 
 struct rb_gmember *rb_group_member(struct rb_group *g, const char *member_id)

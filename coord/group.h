@@ -162,6 +162,11 @@ void rb_group_mgr_init(struct rb_group_mgr *mgr, struct rb_timers *timers, const
                        int32_t initial_delay_ms, int32_t n_partitions);
 /* Answer every parked wait with err and free everything (shutdown, tests). */
 void rb_group_mgr_free(struct rb_group_mgr *mgr, int16_t err);
+/* Forget the groups of one __consumer_offsets partition (this broker stopped
+ * leading it): their parked waits are answered with err (NOT_COORDINATOR: the
+ * clients find the new coordinator), nothing is persisted; the partition's new
+ * leader loads them from its log. Returns the number of groups dropped. */
+int rb_group_mgr_unload(struct rb_group_mgr *mgr, int32_t partition, int16_t err);
 
 /* Kafka's placement: abs(java String.hashCode(id)) % n (Utils.abs: INT_MIN -> 0). */
 int32_t rb_group_partition_for(const char *id, size_t len, int32_t n_partitions);

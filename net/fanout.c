@@ -532,6 +532,7 @@ void rb_net_apply_update(struct rb_shard *s, struct rb_md_update *u)
         rb_net_apply_roles(s, n->md, n->b->bc->broker_id);
         rb_rfetch_update(n); /* followers fetch from their leaders */
     }
+    rb_groups_roles(s); /* groups of partitions it stopped leading are unloaded */
     struct rb_pending_update *pu = calloc(1, sizeof(*pu));
     RB_ASSERT(pu);
     pu->u = u;

@@ -46,6 +46,7 @@ struct rb_gop {
     struct rb_gwait w;
     void *in, *out;
     int idx;
+    uint32_t load_gen; /* the owner's unload generation of part when the op ran */
     struct rb_oblk *heap;
 };
 
@@ -68,6 +69,10 @@ void rb_gop_route(struct rb_net *n, struct rb_gop *op, const char *group);
 void rb_gparent_start(struct rb_shard *s, struct rb_gparent *p);
 /* Owner: the op is finished, send it back. */
 void rb_gop_return(struct rb_shard *s, struct rb_gop *op);
+/* Owner, in an append's completion: the op's partition is still loaded as when
+ * the op ran. False once the broker stopped leading it in between (its groups were
+ * unloaded): the completion answers but leaves the group state alone. */
+bool rb_gop_current(struct rb_shard *s, const struct rb_gop *op);
 /* Owner: zeroed memory / copies living until the response is encoded. */
 void *rb_gop_alloc(struct rb_gop *op, size_t n);
 struct rb_str rb_gop_str(struct rb_gop *op, const char *s);
@@ -102,6 +107,9 @@ int16_t rb_recset_append(struct rb_shard *s, struct rb_gop *op, struct rb_recset
 /* Every loop turn of a shard (cheap): arms the offset expiry timer once; once the
  * runtime is stopping, answers every parked op and refuses new ones. */
 void rb_groups_turn(struct rb_net *n);
+/* Owner, after a new metadata view is applied on the shard: unloads the groups of
+ * every __consumer_offsets partition the broker no longer leads here. */
+void rb_groups_roles(struct rb_shard *s);
 /* Shard thread, after its loop: cancels the timers, frees the group state. */
 void rb_groups_finish(struct rb_net *n);
 

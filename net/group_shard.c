@@ -13,7 +13,7 @@
  * Group metadata records (mgr->persist) are appended without waiting: a crash
  * before they are durable loses at most the last generation (members rejoin).
  * Offset expiry: every offsets.retention.check.interval.ms (first one second after
- * the shard starts, which also loads the shard's __consumer_offsets partitions)
+ * the shard starts, which also loads the partitions of __consumer_offsets the shard leads)
  * each shard expires the offsets of its loaded groups (coord/group.h rules,
  * offsets.retention.minutes, or test.offsets.retention.ms for tests) in slices of
  * EXPIRE_BUDGET groups+offsets, yielding between slices. Expired offsets leave
@@ -26,6 +26,15 @@
  * its groups stay unavailable (COORDINATOR_NOT_AVAILABLE) until a restart: serving
  * the offsets loaded so far would silently hand out older ones. A partition not on
  * this shard answers NOT_COORDINATOR.
+ * Leadership (a cluster): only the partitions this broker leads are loaded (ops,
+ * expiry); a follower's replica is loaded when it becomes the leader, from its
+ * log. When a view applied on the shard (rb_groups_roles) or an op finds that
+ * the broker no longer leads a loaded partition, its groups are unloaded: parked
+ * requests get NOT_COORDINATOR, and the next time it leads, the partition is
+ * loaded again from the log it holds then (other leaders appended in between). A
+ * load also starts over when the leader epoch it was loaded in is not the current
+ * one and no view in between showed the broker leading throughout. Appends that
+ * complete after an unload leave the group state alone (rb_gop_current).
  */
 #include "net/group_route_int.h"
 #include "core/kerr.h"
@@ -61,6 +70,8 @@ struct rb_groups_shard {
     int32_t n_parts;
     uint8_t *load_state;
     int64_t *load_off;
+    int32_t *load_epoch; /* the leader epoch the partition was loaded in (kept while led) */
+    uint32_t *load_gen;  /* bumped by every unload: ops and load steps of before see it */
     struct rb_timer tick;
     struct gexpire exp;
 };
@@ -129,7 +140,9 @@ static void gshard_init(struct rb_shard *s)
     GS(s)->n_parts = np;
     GS(s)->load_state = calloc((size_t)RB_MAX(np, 1), 1);
     GS(s)->load_off = calloc((size_t)RB_MAX(np, 1), sizeof(int64_t));
-    RB_ASSERT(GS(s)->load_state && GS(s)->load_off);
+    GS(s)->load_epoch = calloc((size_t)RB_MAX(np, 1), sizeof(int32_t));
+    GS(s)->load_gen = calloc((size_t)RB_MAX(np, 1), sizeof(uint32_t));
+    RB_ASSERT(GS(s)->load_state && GS(s)->load_off && GS(s)->load_epoch && GS(s)->load_gen);
     rb_timer_init(&GS(s)->tick, tick_fired);
     rb_timer_arm(&s->timers, &GS(s)->tick, s->now_ms + TICK_MS);
     GS(s)->init = true;
@@ -158,6 +171,29 @@ static void load_batch(void *arg, const uint8_t *batch, uint32_t bytes, int64_t 
         lc->bad_offset = base_offset;
 }
 
+/* Partition p's metadata when this broker leads it on this shard, else NULL. */
+static const struct rb_partition_meta *led_here(struct rb_shard *s, int32_t p)
+{
+    struct rb_net *n = s->net;
+    const struct rb_topic_meta *t = rb_groups_offsets_topic(n);
+    if (!t || p < 0 || p >= t->n_partitions)
+        return NULL;
+    const struct rb_partition_meta *pm = &t->partitions[p];
+    return pm->leader == n->b->bc->broker_id && pm->shard == s->id ? pm : NULL;
+}
+
+/* Forget what was loaded of p and its groups (parked requests get NOT_COORDINATOR:
+ * the clients look the coordinator up again). The next op loads p afresh. */
+static void unload(struct rb_shard *s, int32_t p, const char *why)
+{
+    struct rb_groups_shard *gs = GS(s);
+    int n = rb_group_mgr_unload(&gs->mgr, p, RB_KERR_NOT_COORDINATOR);
+    gs->load_state[p] = LOAD_NONE;
+    gs->load_off[p] = 0;
+    gs->load_gen[p]++;
+    RB_INFO(COMP, "unloaded %s-%d (%s): %d groups dropped", RB_CONSUMER_OFFSETS, p, why, n);
+}
+
 static void load_fail(struct rb_shard *s, int32_t p, int64_t at, const char *why)
 {
     RB_ERROR(COMP,
@@ -174,6 +210,9 @@ static int load_step(struct rb_shard *s, int32_t p)
     struct rb_part_key k = {RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS), p};
     int64_t start, end;
     if (rb_part_durable_range(rb_part_of(s), &k, &start, &end))
+        return -ENOENT;
+    struct rb_part_follow_pos pos;
+    if (rb_part_follow_pos(rb_part_of(s), &k, &pos))
         return -ENOENT;
     int64_t *off = &GS(s)->load_off[p];
     if (*off < start)
@@ -206,7 +245,9 @@ static int load_step(struct rb_shard *s, int32_t p)
         done += len;
     }
     free(buf);
-    if (*off < end)
+    /* A new leader may hold replicated batches not written out yet: they are part
+     * of the log it leads, so loading ends at the log end, once it is durable. */
+    if (*off < end || pos.fetch_offset > end)
         return 0;
     GS(s)->load_state[p] = LOAD_DONE;
     if (end > 0)
@@ -215,9 +256,19 @@ static int load_step(struct rb_shard *s, int32_t p)
     return 1;
 }
 
+/* A load step posted to come back on a later turn: arg packs the partition and the
+ * unload generation it was posted in (a step of an unloaded load stops). */
+static void *load_arg(struct rb_shard *s, int32_t p)
+{
+    return (void *)(uintptr_t)(((uint64_t)GS(s)->load_gen[p] << 32) | (uint32_t)p);
+}
+
 static void load_more(struct rb_shard *s, void *arg)
 {
-    int32_t p = (int32_t)(intptr_t)arg;
+    int32_t p = (int32_t)(uint32_t)(uintptr_t)arg;
+    if (GS(s)->stopped || p >= GS(s)->n_parts || GS(s)->load_state[p] != LOAD_RUNNING ||
+        arg != load_arg(s, p))
+        return;
     if (load_step(s, p) == 0)
         rb_post(s, s->id, load_more, arg);
 }
@@ -227,6 +278,16 @@ static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
 {
     if (p < 0 || p >= GS(s)->n_parts)
         return RB_GROUPS_NOT_COORD_ERR;
+    const struct rb_partition_meta *pm = led_here(s, p);
+    if (!pm) { /* the op was routed by an older view of another shard */
+        if (GS(s)->load_state[p] != LOAD_NONE)
+            unload(s, p, "not its leader here");
+        return RB_GROUPS_NOT_COORD_ERR;
+    }
+    if (GS(s)->load_state[p] != LOAD_NONE && GS(s)->load_epoch[p] != pm->leader_epoch)
+        unload(s, p, "loaded in another leader epoch");
+    if (GS(s)->load_state[p] == LOAD_NONE)
+        GS(s)->load_epoch[p] = pm->leader_epoch;
     if (GS(s)->load_state[p] == LOAD_DONE)
         return 0;
     if (GS(s)->load_state[p] == LOAD_RUNNING)
@@ -241,7 +302,7 @@ static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
     if (r == 1)
         return 0;
     GS(s)->load_state[p] = LOAD_RUNNING;
-    rb_post(s, s->id, load_more, (void *)(intptr_t)p);
+    rb_post(s, s->id, load_more, load_arg(s, p));
     return RB_KERR_COORDINATOR_LOAD_IN_PROGRESS;
 }
 
@@ -250,7 +311,7 @@ static int16_t ensure_shard_loaded(struct rb_shard *s)
     const struct rb_topic_meta *t = rb_groups_offsets_topic(s->net);
     int16_t err = 0;
     for (int32_t p = 0; t && p < t->n_partitions && p < GS(s)->n_parts; p++) {
-        if (t->partitions[p].shard != s->id)
+        if (!led_here(s, p)) /* a follower's replica is loaded once it leads */
             continue;
         int16_t e = ensure_loaded(s, p);
         if (e)
@@ -276,7 +337,32 @@ void rb_gop_on_owner(struct rb_shard *s, struct rb_fan_item *fi)
         rb_gop_return(s, op);
         return;
     }
+    if (op->part >= 0)
+        op->load_gen = GS(s)->load_gen[op->part];
     op->run(s, op, &GS(s)->mgr);
+}
+
+bool rb_gop_current(struct rb_shard *s, const struct rb_gop *op)
+{
+    struct rb_groups_shard *gs = GS(s);
+    return op->part < 0 || (op->part < gs->n_parts && gs->load_state[op->part] == LOAD_DONE &&
+                            gs->load_gen[op->part] == op->load_gen);
+}
+
+void rb_groups_roles(struct rb_shard *s)
+{
+    struct rb_groups_shard *gs = GS(s);
+    if (!gs->init || gs->stopped)
+        return;
+    for (int32_t p = 0; p < gs->n_parts; p++) {
+        if (gs->load_state[p] == LOAD_NONE)
+            continue;
+        const struct rb_partition_meta *pm = led_here(s, p);
+        if (!pm)
+            unload(s, p, "no longer its leader");
+        else /* led throughout, as every view this shard applied says */
+            gs->load_epoch[p] = pm->leader_epoch;
+    }
 }
 
 /* ---- group metadata records ---- */
@@ -384,7 +470,7 @@ static void expire_fire(struct rb_timer *t)
     const struct rb_topic_meta *top = rb_groups_offsets_topic(s->net);
     bool owns = false;
     for (int32_t p = 0; top && p < top->n_partitions && !owns; p++)
-        owns = top->partitions[p].shard == s->id;
+        owns = led_here(s, p) != NULL;
     if (!owns || GS(s)->exp.running) {
         expire_arm(s, GS(s)->exp.interval_ms);
         return;
@@ -437,6 +523,8 @@ void rb_groups_finish(struct rb_net *n)
         gshard_stop(n->shard);
         free(gs->load_state);
         free(gs->load_off);
+        free(gs->load_epoch);
+        free(gs->load_gen);
     }
     free(gs);
     n->groups = NULL;

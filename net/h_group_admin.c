@@ -173,7 +173,7 @@ static void delete_done(struct rb_shard *s, int16_t err, int64_t base, void *arg
 {
     struct rb_gop *op = arg;
     struct rb_group_mgr *mgr = op->out;
-    struct rb_group *g = rb_group_find(mgr, op->group);
+    struct rb_group *g = rb_gop_current(s, op) ? rb_group_find(mgr, op->group) : NULL;
     op->err = rb_groups_commit_error(err);
     if (g && !op->err)
         rb_group_remove(mgr, g);
@@ -249,7 +249,7 @@ static void odel_done(struct rb_shard *s, int16_t err, int64_t base, void *arg)
     struct rb_gop *op = arg;
     struct odel *d = op->in;
     int16_t e = rb_groups_commit_error(err);
-    struct rb_group *g = rb_group_find(d->mgr, op->group);
+    struct rb_group *g = rb_gop_current(s, op) ? rb_group_find(d->mgr, op->group) : NULL;
     for (int t = 0; t < d->resp->topics_n; t++)
         for (int q = 0; q < d->resp->topics[t].partitions_n; q++) {
             if (!d->del[t][q])

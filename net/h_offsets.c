@@ -57,7 +57,7 @@ static void commit_done(struct rb_shard *s, int16_t err, int64_t base, void *arg
     struct rb_gop *op = arg;
     struct commit_in *c = op->in;
     int16_t e = rb_groups_commit_error(err);
-    struct rb_group_mgr *mgr = op->out;
+    struct rb_group_mgr *mgr = rb_gop_current(s, op) ? op->out : NULL;
     struct rb_group *g = mgr && !e ? rb_group_get_or_create(mgr, op->group) : NULL;
     for (int t = 0; t < c->req->topics_n; t++) {
         struct rb_offset_commit_req_topic *rt = &c->req->topics[t];
