@@ -41,6 +41,7 @@ struct rb_disk_sim {
     unsigned pending;
     bool crashed;
     struct sim_fault wfail, sfail, wshort, ffail;
+    bool full; /* every fallocate: ENOSPC */
     struct sim_undo *undo;
     struct rb_disk_sim_stats stats;
 };
@@ -189,6 +190,8 @@ static void sim_fallocate(void *ctx, int fd, uint64_t off, uint64_t len, struct 
     sim->stats.fallocates++;
     if (fault_fires(&sim->ffail))
         res = -sim->ffail.err;
+    else if (sim->full)
+        res = -ENOSPC;
     else if (fallocate(fd, 0, (off_t)off, (off_t)len) < 0)
         res = -errno;
     sim_queue(sim, op, res);
@@ -292,6 +295,11 @@ void rb_disk_sim_fail_sync(struct rb_disk_sim *sim, unsigned nth, int err)
 void rb_disk_sim_fail_fallocate(struct rb_disk_sim *sim, unsigned nth, int err)
 {
     sim->ffail = (struct sim_fault){.countdown = nth, .err = err};
+}
+
+void rb_disk_sim_disk_full(struct rb_disk_sim *sim, bool full)
+{
+    sim->full = full;
 }
 
 void rb_disk_sim_short_write(struct rb_disk_sim *sim, unsigned nth, uint32_t bytes)

@@ -53,6 +53,8 @@ void rb_disk_sim_fail_write(struct rb_disk_sim *sim, unsigned nth, int err);
 void rb_disk_sim_fail_sync(struct rb_disk_sim *sim, unsigned nth, int err);
 /* Fail the Nth fallocate from now (e.g. ENOSPC: a full disk). */
 void rb_disk_sim_fail_fallocate(struct rb_disk_sim *sim, unsigned nth, int err);
+/* While full is set every fallocate fails with ENOSPC (a disk that stays full). */
+void rb_disk_sim_disk_full(struct rb_disk_sim *sim, bool full);
 void rb_disk_sim_short_write(struct rb_disk_sim *sim, unsigned nth, uint32_t bytes);
 
 /* Power loss now (see above). Returns 0 or -errno when undoing failed. */

@@ -124,10 +124,11 @@ struct rb_log {
     /* background segment work (log_seg.c) */
     enum rb_log_bg bg;
     struct rb_disk_op bop;
-    bool room_wait; /* an append was refused until the background work finishes */
-    bool nospc;     /* the last growth found the disk full (told to one append) */
-    int close_err;  /* batched clean close (rb_log_close_batch): first error, 1 = done */
-    bool gr_next;   /* the growth in flight is for next (else the active segment) */
+    bool room_wait;   /* an append was refused until the background work finishes */
+    bool nospc;       /* the last growth found the disk full (told to one append) */
+    bool ahead_nospc; /* a growth ahead found it full: none ahead until an append grows */
+    int close_err;    /* batched clean close (rb_log_close_batch): first error, 1 = done */
+    bool gr_next;     /* the growth in flight is for next (else the active segment) */
     int gr_fd;
     uint64_t gr_from, gr_to, gr_min; /* growing [gr_from, gr_to); gr_to >= gr_min */
     uint64_t gr_zero, gr_want;       /* zero writes: next position, bytes in flight */

@@ -31,11 +31,13 @@
  * room_wait; the owner retries refused appends from its flush callback, and a
  * flush finishing while room_wait is set holds its callback (log->fl_held) until
  * the background work is idle. Appends never wait on a blocking call, and writes
- * only go below prealloc_end (never extend a file). Growth is geometric (1 MiB up
- * to prealloc_bytes, capped at segment.bytes) and starts when less than half a
- * step is left; the next segment is prepared once the active one is half full.
- * On ENOSPC the growth halves its size down to what the waiting append needs (the
- * last step shrinks to what fits); when even that fails one append gets -ENOSPC.
+ * only go below prealloc_end (never extend a file). Growth is geometric (64 KiB
+ * doubling up to prealloc_bytes, capped at segment.bytes) and starts when less
+ * than half a step is left; the next segment is prepared once the active one is
+ * half full. On ENOSPC the growth halves its size down to what the waiting append
+ * needs (the last step shrinks to what fits); when even that fails the waiting
+ * append gets -ENOSPC, and a growth ahead that no append waited for stops
+ * growing ahead until an append needs room (it does not refuse that append).
  *
  * Roll ordering (crash safety): the old segment is cut to its size and synced
  * before the next file gets its <base>.log name, and no append lands in the new
@@ -96,16 +98,19 @@ static void bg_done(struct rb_disk_op *op, int res);
 static void next_prepare(struct rb_log *log);
 static bool ix_start(struct rb_log *log, bool time_index);
 
+#define FIRST_STEP ((uint64_t)64 << 10) /* the first preallocation of an active segment */
+
 static uint64_t seg_cap(const struct rb_log *log)
 {
     return RB_ALIGN_UP(log->cfg.segment_bytes, (uint64_t)RB_BLOCK_BYTES);
 }
 
-/* Geometric growth: from 1 MiB up to the step, so an idle partition costs little
- * disk (thousands of partitions must fit) and a busy one reaches full steps. */
+/* Geometric growth: from FIRST_STEP up to the step, doubling, so a partition
+ * written a little costs little disk (10,000 of them must fit) and a busy one
+ * reaches full steps after a few growths. */
 static uint64_t grow_step(const struct rb_log *log, uint64_t prealloc_end)
 {
-    return RB_MIN(log->cfg.prealloc_bytes, RB_MAX((uint64_t)1 << 20, prealloc_end));
+    return RB_MIN(log->cfg.prealloc_bytes, RB_MAX(FIRST_STEP, prealloc_end));
 }
 
 bool rb_log_busy(const struct rb_log *log)
@@ -188,6 +193,7 @@ static void grow_start(struct rb_log *log, bool for_next, uint64_t from, uint64_
 
 static void grow_finish(struct rb_log *log)
 {
+    log->ahead_nospc = false; /* there was room again */
     if (log->gr_next) {
         log->next.prealloc_end = log->gr_to;
         log->next.ready = true;
@@ -215,6 +221,19 @@ static void zero_next(struct rb_log *log)
     log->disk.ops->writev(log->disk.ctx, log->gr_fd, log->gr_iov, n, log->gr_zero, &log->bop);
 }
 
+/* Even the smallest step found the disk full. An append waiting for this growth
+ * gets -ENOSPC (once: the next one tries again); a growth ahead that no append
+ * waited for only stops growing ahead until an append needs room, which then
+ * tries for itself: space may have come back by then. */
+static void grow_nospc(struct rb_log *log)
+{
+    if (log->room_wait)
+        log->nospc = true; /* the owner logs the refused append, once per episode */
+    else
+        log->ahead_nospc = true;
+    bg_idle(log);
+}
+
 static void falloc_done(struct rb_log *log, int res)
 {
     if (res == -ENOSPC && log->gr_to > log->gr_min) {
@@ -231,8 +250,7 @@ static void falloc_done(struct rb_log *log, int res)
         return;
     }
     if (res == -ENOSPC) {
-        log->nospc = true; /* the owner logs the refused append, once per episode */
-        bg_idle(log);
+        grow_nospc(log);
         return;
     }
     if (res < 0 && res != -EOPNOTSUPP) { /* no fallocate here: zero writes allocate */
@@ -246,8 +264,7 @@ static void falloc_done(struct rb_log *log, int res)
 static void zero_done(struct rb_log *log, int res)
 {
     if (res == -ENOSPC) { /* only without fallocate */
-        log->nospc = true;
-        bg_idle(log);
+        grow_nospc(log);
         return;
     }
     if (res < 0 || (uint64_t)res != log->gr_want) {
@@ -285,7 +302,7 @@ int rb_log_seg_room(struct rb_log *log, uint64_t need)
 {
     struct rb_segment *seg = rb_log_active(log);
     if (seg->wr_fd < 0) {
-        int err = act_open(log, RB_MIN((uint64_t)1 << 20, log->cfg.prealloc_bytes));
+        int err = act_open(log, RB_MIN(FIRST_STEP, log->cfg.prealloc_bytes));
         if (err)
             return err;
     }
@@ -301,6 +318,7 @@ int rb_log_seg_room(struct rb_log *log, uint64_t need)
     }
     uint64_t from = seg->prealloc_end;
     uint64_t to = RB_MAX(need, RB_MIN(from + grow_step(log, from), seg_cap(log)));
+    log->ahead_nospc = false;
     log->room_wait = true;
     grow_start(log, false, from, RB_ALIGN_UP(to, (uint64_t)RB_BLOCK_BYTES), need);
     return -ENOBUFS;
@@ -309,7 +327,7 @@ int rb_log_seg_room(struct rb_log *log, uint64_t need)
 void rb_log_seg_ahead(struct rb_log *log)
 {
     struct rb_segment *seg = rb_log_active(log);
-    if (log->offline || log->bg != RB_BG_IDLE || log->nospc || seg->wr_fd < 0)
+    if (log->offline || log->bg != RB_BG_IDLE || log->nospc || log->ahead_nospc || seg->wr_fd < 0)
         return;
     uint64_t step = grow_step(log, seg->prealloc_end);
     if (seg->prealloc_end < seg_cap(log) && seg->size + step / 2 >= seg->prealloc_end) {

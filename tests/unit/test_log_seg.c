@@ -3,7 +3,8 @@
  * over the simulated disk: asynchronous preallocation (an append waits while it is
  * pending, the held flush callback lets it retry), the next segment prepared ahead
  * and the asynchronous roll (with the rolled segment's index files written in the
- * background), a smaller last step when fallocate finds no space,
+ * background), a smaller last step when fallocate finds no space, a full disk
+ * seen by a growth ahead that refuses no later append, the 64 KiB first step,
  * and recycling a retained segment's file - including recovery over a recycled
  * file whose stale batches must never be taken for data.
  */
@@ -100,13 +101,19 @@ static void flush_ok(struct rb_log *log)
 
 /* The broker's way: -ENOBUFS -> flush (its callback waits for the background
  * work) -> retry. */
-static void append_wait(struct rb_log *log, size_t bytes, uint32_t seed)
+static int append_retry(struct rb_log *log, size_t bytes, uint32_t seed)
 {
     int err, tries = 0;
     while ((err = append(log, bytes, seed)) == -ENOBUFS) {
         cr_assert_lt(++tries, 8);
         flush_ok(log);
     }
+    return err;
+}
+
+static void append_wait(struct rb_log *log, size_t bytes, uint32_t seed)
+{
+    int err = append_retry(log, bytes, seed);
     cr_assert_eq(err, 0, "append: %d", err);
 }
 
@@ -193,13 +200,20 @@ Test(log_seg, writes_never_extend_the_file)
     rb_log_close(log);
 }
 
-Test(log_seg, last_step_shrinks_when_the_disk_is_full)
+/* 1 MiB segments, 64 KiB steps: 7 blocks appended, the next one starts the growth. */
+static struct rb_log *almost_half_full(void)
 {
     struct rb_log_config c;
     cfg(&c, 1 << 20);
     struct rb_log *log = open_log(&c);
     for (int i = 0; i < 7; i++)
         cr_assert_eq(append(log, 4096, (uint32_t)i), 0);
+    return log;
+}
+
+Test(log_seg, last_step_shrinks_when_the_disk_is_full)
+{
+    struct rb_log *log = almost_half_full();
     rb_disk_sim_fail_fallocate(g_sim, 1, ENOSPC); /* the full step does not fit */
     cr_assert_eq(append(log, 4096, 7), 0);        /* half the room used: growth starts */
     rb_disk_sim_run(g_sim);
@@ -209,6 +223,65 @@ Test(log_seg, last_step_shrinks_when_the_disk_is_full)
     cr_assert_eq(file_size(seg_name(0)), 96u << 10, "half a step: %llu",
                  (unsigned long long)file_size(seg_name(0)));
     flush_ok(log);
+    rb_log_close(log);
+}
+
+Test(log_seg, a_full_disk_seen_ahead_refuses_no_append_after_space_returns)
+{
+    struct rb_log *log = almost_half_full();
+    rb_disk_sim_disk_full(g_sim, true);
+    cr_assert_eq(append(log, 4096, 7), 0); /* half the room used: growth ahead starts */
+    rb_disk_sim_run(g_sim);                /* and finds no room, down to its last step */
+    struct rb_disk_sim_stats st;
+    rb_disk_sim_get_stats(g_sim, &st);
+    cr_assert_geq(st.fallocates, 2);
+    cr_assert_eq(file_size(seg_name(0)), 64u << 10);
+    flush_ok(log);
+    rb_disk_sim_disk_full(g_sim, false); /* space comes back before any append needs it */
+    for (int i = 8; i < 40; i++)
+        append_wait(log, 4096, (uint32_t)i); /* none gets -ENOSPC */
+    flush_ok(log);
+    cr_assert_gt(file_size(seg_name(0)), 64u << 10);
+    rb_log_close(log);
+}
+
+Test(log_seg, an_append_that_needs_room_on_a_full_disk_gets_enospc_once)
+{
+    struct rb_log_config c;
+    cfg(&c, 1 << 20);
+    struct rb_log *log = open_log(&c);
+    rb_disk_sim_disk_full(g_sim, true);
+    int err = 0, i = 0;
+    while (i < 40 && !(err = append_retry(log, 4096, (uint32_t)i)))
+        i++;
+    cr_assert_eq(err, -ENOSPC, "append %d: %d", i, err);
+    cr_assert_eq(file_size(seg_name(0)), 64u << 10, "the first step only");
+    rb_disk_sim_disk_full(g_sim, false);
+    append_wait(log, 4096, (uint32_t)i); /* the next one tries again, and there is room */
+    flush_ok(log);
+    rb_log_close(log);
+    log = open_log(&c);
+    cr_assert_eq(rb_log_end_offset(log), i + 1);
+    rb_log_close(log);
+}
+
+Test(log_seg, preallocation_starts_at_64_kib_and_doubles)
+{
+    struct rb_log_config c;
+    cfg(&c, 1 << 30);
+    c.prealloc_bytes = 16 << 20;
+    struct rb_log *log = open_log(&c);
+    append_wait(log, 1000, 0);
+    flush_ok(log);
+    cr_assert_eq(file_size(seg_name(0)), 64u << 10, "first step: %llu",
+                 (unsigned long long)file_size(seg_name(0)));
+    for (int i = 1; i <= 100; i++)
+        append_wait(log, 3000, (uint32_t)i);
+    flush_ok(log);
+    rb_disk_sim_run(g_sim);
+    uint64_t sz = file_size(seg_name(0));
+    cr_assert(sz >= 301000 && sz <= (1u << 20), "about 300 KB written: file %llu",
+              (unsigned long long)sz);
     rb_log_close(log);
 }
 
