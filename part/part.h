@@ -314,14 +314,15 @@ int64_t rb_part_mem_limit(struct rb_part_shard *ps, int64_t bytes);
 
 /* The tail cache's size per shard. log.tail.cache.bytes >= 0: that, all of it
  * inside shard.memory.budget.bytes (it yields down to its floor when connections
- * need the budget). -1 (the default, "auto"): a quarter of the machine's
- * MemAvailable at start (mem_avail_bytes; < 0: unknown, 64 MiB) shared by the
+ * need the budget). -1 (the default, "auto"): a quarter of the memory available
+ * at start (mem_avail_bytes, core/meminfo.h: MemAvailable lowered to the memory
+ * cgroups' headroom; < 0: unknown, 64 MiB) shared by the
  * shards, never less than 64 MiB; with shard.memory.budget.bytes left at its
  * default (budget_set false) a quarter of the budget (the old fixed default,
  * 64 MiB) is inside it, yielding as before, and the rest is outside
  * (*outside_bytes: kept whatever the connections hold, so their budget does not
  * shrink); with a set budget it is at most a quarter of it, all inside. Pure: the caller reads
- * MemAvailable. */
+ * the memory available. */
 int64_t rb_part_tail_cache_size(int64_t configured, int64_t mem_avail_bytes, int n_shards,
                                 int64_t budget_bytes, bool budget_set, int64_t *outside_bytes);
 /* The shard's resolved tail cache size (rb_part_tail_cache_size). */

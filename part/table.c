@@ -15,6 +15,7 @@
 #include "part/part_int.h"
 
 #include "core/logging.h"
+#include "core/meminfo.h"
 #include "storage/compress.h"
 #include "storage/producer_state.h"
 #include "storage/tail_cache.h"
@@ -31,21 +32,6 @@
 static void sync_timer_fired(struct rb_timer *t);
 
 #define TAIL_AUTO_MIN_BYTES (64LL << 20) /* the fixed default before auto */
-
-/* MemAvailable from /proc/meminfo in bytes; -1 when unknown. At shard setup only. */
-static int64_t mem_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "re");
-    if (!f)
-        return -1;
-    char line[256];
-    long long kib = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib < 0 ? -1 : (int64_t)kib << 10;
-}
 
 static bool budget_set(const struct rb_config *config)
 {
@@ -87,14 +73,15 @@ struct rb_part_shard *rb_part_shard_new(struct rb_shard *s, struct rb_config *co
     ps->config = config;
     ps->bc = bc;
     ps->tail_cache_bytes = rb_part_tail_cache_size(
-        bc->log_tail_cache_bytes, bc->log_tail_cache_bytes < 0 ? mem_available() : -1,
+        bc->log_tail_cache_bytes, bc->log_tail_cache_bytes < 0 ? rb_mem_available() : -1,
         s && s->rt ? s->rt->n_shards : 1, bc->shard_memory_budget_bytes, budget_set(config),
         &ps->tail_outside_bytes);
     ps->tail_cache = rb_tail_cache_new((uint64_t)ps->tail_cache_bytes);
     if (bc->log_tail_cache_bytes < 0 && (!s || s->id == 0))
         RB_INFO(COMP,
                 "tail cache: %" PRId64 " MiB per shard (log.tail.cache.bytes auto: "
-                "a quarter of MemAvailable; %" PRId64 " MiB outside the shard budget)",
+                "a quarter of the memory available: MemAvailable, or the memory cgroup's "
+                "limit less its usage when lower; %" PRId64 " MiB outside the shard budget)",
                 ps->tail_cache_bytes >> 20, ps->tail_outside_bytes >> 20);
     ps->m.topics = rb_mnames_new();
     ps->fdcache = rb_fdcache_new(rb_fdcache_slots(s && s->rt ? s->rt->n_shards : 1));
