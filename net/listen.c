@@ -256,17 +256,23 @@ void rb_net_buf_return(struct rb_net *n, unsigned bid)
     io_uring_buf_ring_advance(n->br, 1);
 }
 
+#define RA_IDLE_MS 5000 /* quiet this long: the read-ahead slots are given back */
+
 /* connections.max.idle.ms: how often the sweep looks (a tenth of the limit,
- * 100 ms to 10 s), so a connection is closed within ~10% after its limit. */
-static int64_t idle_period_ms(int64_t idle_ms)
+ * 100 ms to 5 s), so a connection is closed within ~10% after its limit and a
+ * quiet one's read-ahead goes within two RA_IDLE_MS. */
+static int64_t sweep_period_ms(int64_t idle_ms)
 {
-    return RB_MAX((int64_t)100, RB_MIN(idle_ms / 10, (int64_t)10000));
+    return idle_ms < 0 ? RA_IDLE_MS
+                       : RB_MAX((int64_t)100, RB_MIN(idle_ms / 10, (int64_t)RA_IDLE_MS));
 }
 
 /* Close the connections with nothing received or sent for idle_ms and no request
  * in progress (a parked long poll is not idle), as Kafka's selector does. A
  * connection whose peer does not read its finished responses is idle too (its
- * head response is done and no byte moved): it holds memory and descriptors. */
+ * head response is done and no byte moved): it holds memory and descriptors.
+ * One quiet for RA_IDLE_MS gives back its read-ahead slots (their descriptors
+ * would keep deleted segments on the disk) and buffers. */
 static void idle_sweep(struct rb_timer *t)
 {
     struct rb_net *n = RB_CONTAINER_OF(t, struct rb_net, idle_timer);
@@ -276,11 +282,14 @@ static void idle_sweep(struct rb_timer *t)
     for (struct rb_conn *c = n->conns, *next; c; c = next) {
         next = c->next;
         bool working = c->q_head && c->q_head->state != RB_REQ_DONE;
-        if (c->state == RB_CONN_OPEN && !working && !c->busy &&
-            s->now_ms - c->last_active_ms >= n->idle_ms)
+        if (c->state != RB_CONN_OPEN || working || c->busy)
+            continue;
+        if (n->idle_ms >= 0 && s->now_ms - c->last_active_ms >= n->idle_ms)
             rb_conn_close(c, "idle longer than connections.max.idle.ms");
+        else if (s->now_ms - c->last_active_ms >= RA_IDLE_MS)
+            rb_ahead_idle(c);
     }
-    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, idle_period_ms(n->idle_ms)));
+    (void)rb_timer_arm(&s->timers, t, rb_deadline_after(s->now_ms, sweep_period_ms(n->idle_ms)));
 }
 
 static void idle_start(struct rb_net *n)
@@ -290,9 +299,8 @@ static void idle_start(struct rb_net *n)
     if (v && rb_parse_i64(v, -1, INT64_MAX, &ms) != 0)
         ms = 600000;
     n->idle_ms = ms;
-    if (ms >= 0)
-        (void)rb_timer_arm(&n->shard->timers, &n->idle_timer,
-                           rb_deadline_after(n->shard->now_ms, idle_period_ms(ms)));
+    (void)rb_timer_arm(&n->shard->timers, &n->idle_timer,
+                       rb_deadline_after(n->shard->now_ms, sweep_period_ms(ms)));
 }
 
 static int listen_on_shard(struct rb_net *n)

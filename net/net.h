@@ -359,6 +359,9 @@ void rb_ahead_plan(struct rb_conn *c, struct rb_request *req, const struct rb_re
 void rb_ahead_response_done(struct rb_conn *c);
 /* Reads still in flight (the connection may not be freed). */
 bool rb_ahead_busy(const struct rb_conn *c);
+/* The connection went quiet: release every slot not in use (descriptors) and
+ * free their buffers; the next response makes them again. */
+void rb_ahead_idle(struct rb_conn *c);
 void rb_ahead_free(struct rb_conn *c);
 /* A slot's read completed (net/conn.c): waited says the send in flight waited on it. */
 void rb_conn_ahead_done(struct rb_conn *c, bool waited, int res);

@@ -25,10 +25,13 @@
  *
  * Bounds: RB_AHEAD_SLOTS buffers per connection, made on first use while the shard is
  * under half of shard.memory.budget.bytes and counted in it (rb_net_mem_charge),
- * kept until the connection closes (no allocation per response); every slot that
+ * kept until the connection closes or idles (no allocation per response); every slot that
  * is not free holds a descriptor reference (rb_part_fd_hold), at most net->ra_cap
  * per shard (a quarter of the descriptor cache). A connection is freed only once no
- * slot read is in flight (rb_ahead_busy).
+ * slot read is in flight (rb_ahead_busy). A connection that asked for nothing for
+ * a few seconds (a consumer paused or gone quiet, net/listen.c's sweep) gives its
+ * slots and buffers back (rb_ahead_idle): a held descriptor would keep a segment
+ * retention deleted on the disk until the connection closed.
  * Faults: a failed or short read leaves the slot free or short; the send then
  * reads the bytes itself and reports a failure (net/resp_send.c).
  */
@@ -228,6 +231,21 @@ void rb_ahead_response_done(struct rb_conn *c)
             c->ra.miss = (uint8_t)RB_MIN(c->ra.miss + 1, 255);
             slot_release(c, s);
         }
+    }
+}
+
+void rb_ahead_idle(struct rb_conn *c)
+{
+    for (int i = 0; i < RB_AHEAD_SLOTS; i++) {
+        struct rb_ahead_slot *s = &c->ra.slot[i];
+        if (s == c->ra.sending || s->state == RB_AHEAD_PENDING)
+            continue;
+        if (s->state == RB_AHEAD_READY)
+            slot_release(c, s);
+        if (s->buf)
+            rb_net_mem_charge(c->net, -(int64_t)RB_STAGE_ALLOC);
+        free(s->buf);
+        s->buf = NULL;
     }
 }
 

@@ -16,12 +16,16 @@ said otherwise):
      the segment holding N/2 is gone); the fetch at the old position must answer
      OFFSET_OUT_OF_RANGE, the one at 3N/4 the right records to N;
   4. partition 0 at the log end (long poll) while kcat produces M more records
-     into it (segments roll meanwhile): read until N + M.
+     into it (segments roll meanwhile): read until N + M;
+  5. partition 0 from N/10 for 2 MiB (read-ahead holds its older segments), then
+     DeleteRecords moves its start to its end and the connection goes quiet
+     (stays open, asks nothing): within 30 s the broker (BROKER_PID) holds no
+     deleted file open - read-ahead must not pin deleted segments on the disk.
 Offsets must be contiguous from where each read starts. Prints "ok ..." and
 exits 0, or prints what differed and exits 1.
 
   py_fetch_ahead.py gen N M                          values for kcat: in.0 in.1 more.0
-  py_fetch_ahead.py check HOST:PORT TOPIC N M DATA_DIR KCAT
+  py_fetch_ahead.py check HOST:PORT TOPIC N M DATA_DIR KCAT BROKER_PID
 """
 import os
 import socket
@@ -155,7 +159,20 @@ def bases(data_dir, topic, p):
     return [int(f[:-4]) for f in os.listdir(d) if f.endswith(".log")]
 
 
-def check(bs, topic, n, m, data_dir, kcat):
+def deleted_open(pid):
+    """The deleted files the broker process still has open."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if t.endswith(" (deleted)"):
+            out.append(t)
+    return out
+
+
+def check(bs, topic, n, m, data_dir, kcat, pid):
     c = Conn(bs)
     # 1. two streams side by side
     pos = read(c, topic, {0: 0, 1: 0}, {0: n // 3, 1: n // 3})
@@ -189,7 +206,23 @@ def check(bs, topic, n, m, data_dir, kcat):
         rc = prod.wait(timeout=60)
     if rc != 0:
         raise SystemExit("kcat -P more.0: rc %d %s" % (rc, prod.stderr.read()[-300:]))
-    print("ok: p0 read to %d, p1 %d..%d after its start moved (%d -> %d .log files)"
+    # 5. read-ahead in partition 0's older segments, then the connection goes
+    # quiet: those segments, deleted by retention, leave the disk while it stays
+    # open (not only at its close)
+    read(c, topic, {0: n // 10}, {0: n + m}, max_bytes=2 * PART_BYTES)
+    low, err = c.delete_records(topic, 0, n + m)
+    if err != 0 or low != n + m:
+        raise SystemExit("DeleteRecords p0: low %d error %d" % (low, err))
+    end = time.monotonic() + 30
+    held = deleted_open(pid)
+    while held and time.monotonic() < end:
+        time.sleep(0.5)
+        held = deleted_open(pid)
+    if held:
+        raise SystemExit("30 s after the connection went quiet the broker still holds "
+                         "deleted files: %s" % held[:4])
+    print("ok: p0 read to %d, p1 %d..%d after its start moved (%d -> %d .log files); "
+          "no deleted segment held once the connection went quiet"
           % (n + m, 3 * n // 4, n, logs, left))
 
 
@@ -198,4 +231,4 @@ if __name__ == "__main__":
         gen(int(sys.argv[2]), int(sys.argv[3]))
     else:
         check(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6],
-              sys.argv[7])
+              sys.argv[7], int(sys.argv[8]))

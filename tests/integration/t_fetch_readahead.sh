@@ -3,7 +3,8 @@
 # fetch.file.direct=true fetch.file.readahead=true) gives back exactly what was
 # written while the streams move: two partitions read side by side, a stream that
 # jumps back and forward, segments deleted by retention (DeleteRecords) under a
-# stream's read-ahead, segments rolling while a stream reads at the log end.
+# stream's read-ahead, segments rolling while a stream reads at the log end, and
+# a connection gone quiet that must not keep deleted segments on the disk.
 # A broker with a tiny tail cache (256 KiB: file reads) and 4 MiB segments gets
 # N records per partition (0..1,200 bytes each, value a function of partition and
 # offset) from kcat; tests/clients/py_fetch_ahead.py then reads over one
@@ -40,7 +41,7 @@ run() { # label, extra overrides
             fail "$label: kcat -P -p $p: rc=$? $(tail -5 "$T_TMP/p.err")"
     done
     (cd "$T_TMP" && ct 240 "$PY" "$IT_DIR/../clients/py_fetch_ahead.py" check "$bs" "$TOPIC" \
-        $N $M "$RB_DIR" "$KCAT") >"$T_TMP/check.out" 2>&1 ||
+        $N $M "$RB_DIR" "$KCAT" "$RB_PID") >"$T_TMP/check.out" 2>&1 ||
         fail "$label: $(tail -5 "$T_TMP/check.out")"
     info "$label: $(tail -1 "$T_TMP/check.out")"
     local sent ahead
