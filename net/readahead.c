@@ -234,7 +234,9 @@ void rb_ahead_response_done(struct rb_conn *c)
     }
 }
 
-void rb_ahead_idle(struct rb_conn *c)
+/* Release every slot but the one sending and the reading ones, and free their
+ * buffers. */
+static void slots_drop(struct rb_conn *c)
 {
     for (int i = 0; i < RB_AHEAD_SLOTS; i++) {
         struct rb_ahead_slot *s = &c->ra.slot[i];
@@ -249,6 +251,11 @@ void rb_ahead_idle(struct rb_conn *c)
     }
 }
 
+void rb_ahead_idle(struct rb_conn *c)
+{
+    slots_drop(c);
+}
+
 bool rb_ahead_busy(const struct rb_conn *c)
 {
     return c->ra.pending > 0;
@@ -258,15 +265,7 @@ void rb_ahead_free(struct rb_conn *c)
 {
     RB_ASSERT(!rb_ahead_busy(c));
     c->ra.sending = NULL; /* closed before its bytes went out */
-    for (int i = 0; i < RB_AHEAD_SLOTS; i++) {
-        struct rb_ahead_slot *s = &c->ra.slot[i];
-        if (s->state == RB_AHEAD_READY)
-            slot_release(c, s);
-        if (s->buf)
-            rb_net_mem_charge(c->net, -(int64_t)RB_STAGE_ALLOC);
-        free(s->buf);
-        s->buf = NULL;
-    }
+    slots_drop(c);
 }
 
 static void on_slot(struct rb_io *io, int res, unsigned flags)
