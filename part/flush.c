@@ -117,13 +117,14 @@ static void flush_done(struct rb_log *log, int res, void *arg)
 
 /* Relaxed durability: with flush.messages > 1 a flush only writes (the ack and the
  * high watermark follow the write) unless a sync is due: flush.messages appended
- * since the last sync, flush.ms elapsed since it, or appends blocked (a roll and
- * the dirty budget need synced data). */
+ * since the last sync, flush.ms elapsed since it, or appends blocked by a roll
+ * (it seals a durable segment). Appends blocked for room (preallocation, the
+ * dirty budget) need no sync: a write-only flush calls back once there is room. */
 static bool sync_due(struct rb_part_shard *ps, struct rb_part *p)
 {
     int64_t msgs, ms;
     rb_log_flush_policy(p->log, &msgs, &ms);
-    if (msgs <= 1 || p->blocked_head)
+    if (msgs <= 1 || (p->blocked_head && rb_log_sync_wanted(p->log)))
         return true;
     if (rb_log_end_offset(p->log) - rb_log_durable_end(p->log) >= msgs)
         return true;

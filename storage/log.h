@@ -193,6 +193,10 @@ int64_t rb_log_checkpoint_hw(const struct rb_log *log);
 /* The flush.messages / flush.ms in effect (struct rb_log_config: from the open,
  * or the last rb_log_reconfigure). */
 void rb_log_flush_policy(const struct rb_log *log, int64_t *messages, int64_t *ms);
+/* An append was refused for a roll that needs the active segment durable: only a
+ * syncing flush (rb_log_flush) lets it go on. Other refusals (room the background
+ * work brings, the dirty budget) are served by write-only flushes too. */
+bool rb_log_sync_wanted(const struct rb_log *log);
 /* Live topic config change (AlterConfigs, dynamic broker defaults): take the
  * policy fields of cfg - segment.bytes/ms, segment.index.bytes,
  * index.interval.bytes, message.timestamp.type, retention.ms/bytes,

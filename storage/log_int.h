@@ -127,6 +127,7 @@ struct rb_log {
     bool room_wait;   /* an append was refused until the background work finishes */
     bool nospc;       /* the last growth found the disk full (told to one append) */
     bool ahead_nospc; /* a growth ahead found it full: none ahead until an append grows */
+    bool roll_sync;   /* a roll was refused until the active segment is durable */
     int close_err;    /* batched clean close (rb_log_close_batch): first error, 1 = done */
     bool gr_next;     /* the growth in flight is for next (else the active segment) */
     int gr_fd;

@@ -150,6 +150,11 @@ void rb_log_seg_free(struct rb_log *log)
     log->next_path = log->roll_path = log->ix_tmp = NULL;
 }
 
+bool rb_log_sync_wanted(const struct rb_log *log)
+{
+    return log->roll_sync && log->durable_pos != log->segs[log->n_segs - 1].size;
+}
+
 bool rb_log_seg_hold_flush(struct rb_log *log)
 {
     return log->room_wait && log->bg != RB_BG_IDLE;
@@ -439,8 +444,11 @@ int rb_log_seg_roll(struct rb_log *log)
         return -EIO;
     log->touched = true;
     /* A roll seals a durable segment: flush first (the caller retries). */
-    if (log->flushing || log->durable_pos != seg->size)
+    if (log->flushing || log->durable_pos != seg->size) {
+        log->roll_sync = true;
         return -ENOBUFS;
+    }
+    log->roll_sync = false;
     if (log->bg != RB_BG_IDLE) {
         log->room_wait = true;
         return -ENOBUFS;

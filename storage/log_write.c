@@ -483,6 +483,21 @@ static int ensure_iov(struct rb_log *log)
     return 0;
 }
 
+/* A flush with nothing to do: an append refused for room the background work
+ * brings (preallocation, the next segment, a cold log's open) still gets the
+ * callback, once that work is idle; -EALREADY when none waits. A write-only
+ * flush serves it so without any sync. */
+static int hold_for_room(struct rb_log *log, rb_log_flush_cb cb, void *arg)
+{
+    if (!rb_log_seg_hold_flush(log))
+        return -EALREADY;
+    log->flushing = true;
+    log->fl_held = true;
+    log->fl_cb = cb;
+    log->fl_arg = arg;
+    return 0;
+}
+
 static int flush_start(struct rb_log *log, bool sync, rb_log_flush_cb cb, void *arg)
 {
     if (log->offline)
@@ -490,8 +505,8 @@ static int flush_start(struct rb_log *log, bool sync, rb_log_flush_cb cb, void *
     if (log->flushing)
         return -EBUSY;
     struct rb_segment *seg = rb_log_active(log);
-    if (!sync && log->written_pos == seg->size)
-        return -EALREADY;
+    if (!sync && log->written_pos == seg->size) /* nothing to write */
+        return hold_for_room(log, cb, arg);
     int err = ensure_iov(log);
     if (err)
         return err;
@@ -502,13 +517,7 @@ static int flush_start(struct rb_log *log, bool sync, rb_log_flush_cb cb, void *
          * for an append that waits for that open: nothing to write or sync; the
          * callback comes when the background work is idle. */
         RB_ASSERT(log->durable_pos == seg->size && !rb_log_dirty(log));
-        if (!rb_log_seg_hold_flush(log))
-            return -EALREADY;
-        log->flushing = true;
-        log->fl_held = true;
-        log->fl_cb = cb;
-        log->fl_arg = arg;
-        return 0;
+        return hold_for_room(log, cb, arg);
     }
     log->fl_fd = seg->wr_fd;
     log->fl_size = seg->size;

@@ -285,6 +285,61 @@ Test(log_seg, preallocation_starts_at_64_kib_and_doubles)
     rb_log_close(log);
 }
 
+/* Relaxed durability (flush.messages > 1, part/flush.c) writes without syncing:
+ * an append refused while the growth it needs runs must get its callback from a
+ * write-only flush too, even when everything is written, without a sync (the
+ * t_flush_relaxed failure: the owner synced for it, on a disk whose fsyncs fail). */
+Test(log_seg, a_write_only_flush_waits_for_the_growth_an_append_needs)
+{
+    struct rb_log_config c;
+    cfg(&c, 1 << 20);
+    struct rb_log *log = open_log(&c);
+    rb_disk_sim_disk_full(g_sim, true); /* the growth ahead fails: none in flight later */
+    for (int i = 0; i < 16; i++)        /* the 64 KiB the first append reserved */
+        cr_assert_eq(append(log, 4096, (uint32_t)i), 0);
+    struct cb_rec r = {0};
+    cr_assert_eq(rb_log_write_out(log, rec_cb, &r), 0);
+    rb_disk_sim_run(g_sim);
+    cr_assert_eq(r.calls, 1);
+    cr_assert_eq(rb_log_written_end(log), 16);
+    rb_disk_sim_disk_full(g_sim, false);
+    struct rb_disk_sim_stats st;
+    rb_disk_sim_get_stats(g_sim, &st);
+    uint64_t syncs = st.syncs;
+    /* everything written; this append needs the next step, which starts now */
+    cr_assert_eq(append(log, 4096, 16), -ENOBUFS);
+    cr_assert(!rb_log_sync_wanted(log), "room, not a roll: no sync needed");
+    /* the write-only flush has nothing to write and still calls back once there
+     * is room, without a sync */
+    r = (struct cb_rec){0};
+    cr_assert_eq(rb_log_write_out(log, rec_cb, &r), 0);
+    cr_assert_eq(r.calls, 0);
+    rb_disk_sim_run(g_sim);
+    cr_assert_eq(r.calls, 1);
+    cr_assert_eq(r.res, 0);
+    cr_assert_eq(append(log, 4096, 16), 0, "the retry finds room");
+    rb_disk_sim_get_stats(g_sim, &st);
+    cr_assert_eq(st.syncs, syncs, "no fdatasync for room");
+    flush_ok(log);
+    rb_log_close(log);
+}
+
+/* A roll needs the old segment durable: the refused append asks for a sync. */
+Test(log_seg, an_append_waiting_for_a_roll_wants_a_sync)
+{
+    struct rb_log_config c;
+    cfg(&c, 16 << 10);
+    struct rb_log *log = open_log(&c);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(append(log, 4096, (uint32_t)i), 0);
+    cr_assert_eq(append(log, 4096, 4), -ENOBUFS); /* full: the roll needs it durable */
+    cr_assert(rb_log_sync_wanted(log));
+    flush_ok(log);
+    rb_disk_sim_run(g_sim);
+    cr_assert(!rb_log_sync_wanted(log));
+    rb_log_close(log);
+}
+
 Test(log_seg, next_segment_prepared_ahead_and_rolled_into)
 {
     struct rb_log_config c;
