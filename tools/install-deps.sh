@@ -13,7 +13,7 @@ PKGS=(
     libcriterion-dev librdkafka-dev kcat
     clang clang-format libclang-rt-14-dev
     python3-kafka python3-confluent-kafka libslf4j-java
-    procps psmisc iproute2 util-linux e2fsprogs
+    procps psmisc iproute2 util-linux e2fsprogs iptables
     maven default-jdk-headless
     zookeeper libzookeeper-mt-dev libjansson-dev libcurl4-openssl-dev
     etcd-server etcd-client python3-kazoo
