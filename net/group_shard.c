@@ -28,7 +28,7 @@
  * this shard answers NOT_COORDINATOR.
  * Leadership (a cluster): only the partitions this broker leads are loaded (ops,
  * expiry); a follower's replica is loaded when it becomes the leader, from its
- * log. When a view applied on the shard (rb_groups_roles) or an op finds that
+ * log, up to its end. When a view applied on the shard (rb_groups_roles) or an op finds that
  * the broker no longer leads a loaded partition, its groups are unloaded: parked
  * requests get NOT_COORDINATOR, and the next time it leads, the partition is
  * loaded again from the log it holds then (other leaders appended in between). A
@@ -208,12 +208,13 @@ static void load_fail(struct rb_shard *s, int32_t p, int64_t at, const char *why
 static int load_step(struct rb_shard *s, int32_t p)
 {
     struct rb_part_key k = {RB_CONSUMER_OFFSETS, strlen(RB_CONSUMER_OFFSETS), p};
-    int64_t start, end;
-    if (rb_part_durable_range(rb_part_of(s), &k, &start, &end))
-        return -ENOENT;
+    /* To the log end, durable or not: a new leader may hold replicated batches not
+     * synced yet (relaxed flush.messages may leave them so for long): they are part
+     * of the log it leads now. */
     struct rb_part_follow_pos pos;
     if (rb_part_follow_pos(rb_part_of(s), &k, &pos))
         return -ENOENT;
+    int64_t start = pos.log_start, end = pos.fetch_offset;
     int64_t *off = &GS(s)->load_off[p];
     if (*off < start)
         *off = start;
@@ -245,9 +246,7 @@ static int load_step(struct rb_shard *s, int32_t p)
         done += len;
     }
     free(buf);
-    /* A new leader may hold replicated batches not written out yet: they are part
-     * of the log it leads, so loading ends at the log end, once it is durable. */
-    if (*off < end || pos.fetch_offset > end)
+    if (*off < end)
         return 0;
     GS(s)->load_state[p] = LOAD_DONE;
     if (end > 0)

@@ -16,6 +16,9 @@
 #   rp_wait_progress P SECS       until a new acknowledgement of partition P arrives;
 #                                 prints the seconds waited (the client's failover time)
 #   rp_check                      the checker; prints its counts
+#   rp_coordinator G              group G's coordinator (broker id), asked of broker 1
+#   rp_committed_is BS G OFF WHEN every partition of RP_T committed at OFF for G
+#                                 (asked through BS), else fail naming WHEN
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RP_T=rt
@@ -30,6 +33,20 @@ rp_up() {
     [[ "$out" == error=0* ]] || fail "CreateTopics $RP_T RF=3: $out"
     wait_for 60 "a full ISR (3) for every partition of $RP_T" rp_isr_full
     info "topic $RP_T: $RP_PARTS partitions, RF 3, min.insync.replicas 2, ISR full"
+}
+
+rp_coordinator() {
+    local co c
+    co=$(ct 30 $CLC coordinator "$(cl_addr 1)" "$1") || fail "FindCoordinator of $1: $co"
+    c=$(sed -n 's/.* id=\([0-9]*\).*/\1/p' <<<"$co")
+    [[ "$c" =~ ^[123]$ ]] || fail "coordinator of $1: '$co'"
+    echo "$c"
+}
+
+rp_committed_is() {
+    local got
+    got=$(ct 90 $CLC committed "$1" "$2" $RP_T 0,1,2) || fail "committed $4: $got"
+    [ "$got" = "0:$3,1:$3,2:$3" ] || fail "committed offsets $4: '$got', want $3 each"
 }
 
 rp_isr_full() {

@@ -14,9 +14,7 @@ ct 90 $CLC commit "$CL_BS" $G $RP_T 0,1,2 4242 || fail "first commit"
 rf=$(cl_json "$(cl_meta 1)" "len(d['topics']['__consumer_offsets']['partitions']['0']['replicas'])")
 [ "$rf" = 3 ] || fail "__consumer_offsets has $rf replicas (offsets.topic.replication.factor 3)"
 wait_for 60 "a full ISR for __consumer_offsets" rp_isr_full __consumer_offsets 6
-co=$(ct 30 $CLC coordinator "$(cl_addr 1)" $G) || fail "FindCoordinator: $co"
-c=$(sed -n 's/.* id=\([0-9]*\).*/\1/p' <<<"$co")
-[[ "$c" =~ ^[123]$ ]] || fail "coordinator of $G: '$co'"
+c=$(rp_coordinator $G) || exit 1
 info "group $G committed 4242 on 3 partitions; coordinator broker $c; __consumer_offsets RF $rf"
 cl_kill9 "$c"
 bs=$(cl_bs_without "$c")

@@ -21,9 +21,7 @@ G=gmove
 rp_up --override offsets.retention.check.interval.ms=100 --override auto.leader.rebalance.enable=false
 ct 90 $CLC commit "$CL_BS" $G $RP_T 0,1,2 4242 || fail "first commit"
 wait_for 60 "a full ISR for __consumer_offsets" rp_isr_full __consumer_offsets 6
-co=$(ct 30 $CLC coordinator "$(cl_addr 1)" $G) || fail "FindCoordinator: $co"
-c=$(sed -n 's/.* id=\([0-9]*\).*/\1/p' <<<"$co")
-[[ "$c" =~ ^[123]$ ]] || fail "coordinator of $G: '$co'"
+c=$(rp_coordinator $G) || exit 1
 # the group's partition: Kafka's abs(String.hashCode) % offsets.topic.num.partitions
 gp=$(python3 -c "
 h = 0
@@ -37,8 +35,7 @@ info "1: group $G on __consumer_offsets-$gp, coordinator broker $c"
 
 cl_kill9 "$c"
 bs=$(cl_bs_without "$c")
-got=$(ct 90 $CLC committed "$bs" $G $RP_T 0,1,2) || fail "committed after the kill: $got"
-[ "$got" = "0:4242,1:4242,2:4242" ] || fail "committed offsets after coordinator $c's kill: '$got', want 4242 each"
+rp_committed_is "$bs" $G 4242 "after coordinator $c's kill"
 ct 90 $CLC commit "$bs" $G $RP_T 0,1,2 5000 || fail "commit after the kill"
 co2=$(ct 30 $CLC coordinator "${bs%%,*}" $G)
 info "1: after the kill of $c the new coordinator ($co2) answered 4242; committed 5000"
@@ -66,8 +63,7 @@ elect_preferred() {
 cl_start "$c"
 wait_for 90 "broker $c back in every ISR of __consumer_offsets" rp_isr_full __consumer_offsets 6
 elect_preferred
-got=$(ct 90 $CLC committed "$(cl_addr "$c")" $G $RP_T 0,1,2) || fail "committed from $c: $got"
-[ "$got" = "0:5000,1:5000,2:5000" ] || fail "committed offsets from broker $c leading again: '$got', want 5000 each"
+rp_committed_is "$(cl_addr "$c")" $G 5000 "from broker $c leading again"
 info "2: broker $c leads __consumer_offsets-$gp again and answers 5000"
 
 cl_pause "$c"
@@ -84,8 +80,6 @@ ct 90 $CLC commit "$bs" $G $RP_T 0,1,2 6000 || fail "commit while $c is paused"
 cl_cont "$c"
 wait_for 90 "broker $c back in every ISR of __consumer_offsets" rp_isr_full __consumer_offsets 6
 elect_preferred
-got=$(ct 90 $CLC committed "$(cl_addr "$c")" $G $RP_T 0,1,2) || fail "committed from $c: $got"
-[ "$got" = "0:6000,1:6000,2:6000" ] || fail "committed offsets from broker $c after its pause: '$got', want 6000 each"
-got=$(ct 90 $CLC committed "$CL_BS" $G $RP_T 0,1,2) || fail "committed at the end: $got"
-[ "$got" = "0:6000,1:6000,2:6000" ] || fail "committed offsets at the end: '$got', want 6000 each"
+rp_committed_is "$(cl_addr "$c")" $G 6000 "from broker $c after its pause"
+rp_committed_is "$CL_BS" $G 6000 "at the end"
 info "3: after its pause broker $c leads __consumer_offsets-$gp again and answers 6000"
