@@ -17,7 +17,7 @@ PKGS=(
     maven default-jdk-headless
     zookeeper libzookeeper-mt-dev libjansson-dev libcurl4-openssl-dev
     etcd-server etcd-client python3-kazoo
-    prometheus shellcheck curl python3-kubernetes docker-compose
+    prometheus shellcheck curl python3-kubernetes docker-compose golang-github-containers-common
 )
 
 missing=()
