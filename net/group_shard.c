@@ -28,13 +28,13 @@
  * this shard answers NOT_COORDINATOR.
  * Leadership (a cluster): only the partitions this broker leads are loaded (ops,
  * expiry); a follower's replica is loaded when it becomes the leader, from its
- * log, up to its end. When a view applied on the shard (rb_groups_roles) or an op finds that
+ * log, up to its end. When a view applied on the shard (rb_groups_roles) shows that
  * the broker no longer leads a loaded partition, its groups are unloaded: parked
  * requests get NOT_COORDINATOR, and the next time it leads, the partition is
- * loaded again from the log it holds then (other leaders appended in between). A
- * load also starts over when the leader epoch it was loaded in is not the current
- * one and no view in between showed the broker leading throughout. Appends that
- * complete after an unload leave the group state alone (rb_gop_current).
+ * loaded again from the log it holds then (other leaders appended in between).
+ * Every view the shard applies passes through rb_groups_roles, so a partition
+ * still loaded was led throughout. Appends that complete after an unload leave
+ * the group state alone (rb_gop_current).
  */
 #include "net/group_route_int.h"
 #include "core/kerr.h"
@@ -70,8 +70,7 @@ struct rb_groups_shard {
     int32_t n_parts;
     uint8_t *load_state;
     int64_t *load_off;
-    int32_t *load_epoch; /* the leader epoch the partition was loaded in (kept while led) */
-    uint32_t *load_gen;  /* bumped by every unload: ops and load steps of before see it */
+    uint32_t *load_gen; /* bumped by every unload: ops and load steps of before see it */
     struct rb_timer tick;
     struct gexpire exp;
 };
@@ -140,9 +139,8 @@ static void gshard_init(struct rb_shard *s)
     GS(s)->n_parts = np;
     GS(s)->load_state = calloc((size_t)RB_MAX(np, 1), 1);
     GS(s)->load_off = calloc((size_t)RB_MAX(np, 1), sizeof(int64_t));
-    GS(s)->load_epoch = calloc((size_t)RB_MAX(np, 1), sizeof(int32_t));
     GS(s)->load_gen = calloc((size_t)RB_MAX(np, 1), sizeof(uint32_t));
-    RB_ASSERT(GS(s)->load_state && GS(s)->load_off && GS(s)->load_epoch && GS(s)->load_gen);
+    RB_ASSERT(GS(s)->load_state && GS(s)->load_off && GS(s)->load_gen);
     rb_timer_init(&GS(s)->tick, tick_fired);
     rb_timer_arm(&s->timers, &GS(s)->tick, s->now_ms + TICK_MS);
     GS(s)->init = true;
@@ -277,16 +275,8 @@ static int16_t ensure_loaded(struct rb_shard *s, int32_t p)
 {
     if (p < 0 || p >= GS(s)->n_parts)
         return RB_GROUPS_NOT_COORD_ERR;
-    const struct rb_partition_meta *pm = led_here(s, p);
-    if (!pm) { /* the op was routed by an older view of another shard */
-        if (GS(s)->load_state[p] != LOAD_NONE)
-            unload(s, p, "not its leader here");
+    if (!led_here(s, p)) /* routed by another shard's older view (rb_groups_roles unloaded it) */
         return RB_GROUPS_NOT_COORD_ERR;
-    }
-    if (GS(s)->load_state[p] != LOAD_NONE && GS(s)->load_epoch[p] != pm->leader_epoch)
-        unload(s, p, "loaded in another leader epoch");
-    if (GS(s)->load_state[p] == LOAD_NONE)
-        GS(s)->load_epoch[p] = pm->leader_epoch;
     if (GS(s)->load_state[p] == LOAD_DONE)
         return 0;
     if (GS(s)->load_state[p] == LOAD_RUNNING)
@@ -354,13 +344,8 @@ void rb_groups_roles(struct rb_shard *s)
     if (!gs->init || gs->stopped)
         return;
     for (int32_t p = 0; p < gs->n_parts; p++) {
-        if (gs->load_state[p] == LOAD_NONE)
-            continue;
-        const struct rb_partition_meta *pm = led_here(s, p);
-        if (!pm)
+        if (gs->load_state[p] != LOAD_NONE && !led_here(s, p))
             unload(s, p, "no longer its leader");
-        else /* led throughout, as every view this shard applied says */
-            gs->load_epoch[p] = pm->leader_epoch;
     }
 }
 
@@ -522,7 +507,6 @@ void rb_groups_finish(struct rb_net *n)
         gshard_stop(n->shard);
         free(gs->load_state);
         free(gs->load_off);
-        free(gs->load_epoch);
         free(gs->load_gen);
     }
     free(gs);

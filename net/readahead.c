@@ -234,9 +234,7 @@ void rb_ahead_response_done(struct rb_conn *c)
     }
 }
 
-/* Release every slot but the one sending and the reading ones, and free their
- * buffers. */
-static void slots_drop(struct rb_conn *c)
+void rb_ahead_idle(struct rb_conn *c)
 {
     for (int i = 0; i < RB_AHEAD_SLOTS; i++) {
         struct rb_ahead_slot *s = &c->ra.slot[i];
@@ -251,11 +249,6 @@ static void slots_drop(struct rb_conn *c)
     }
 }
 
-void rb_ahead_idle(struct rb_conn *c)
-{
-    slots_drop(c);
-}
-
 bool rb_ahead_busy(const struct rb_conn *c)
 {
     return c->ra.pending > 0;
@@ -265,7 +258,7 @@ void rb_ahead_free(struct rb_conn *c)
 {
     RB_ASSERT(!rb_ahead_busy(c));
     c->ra.sending = NULL; /* closed before its bytes went out */
-    slots_drop(c);
+    rb_ahead_idle(c);
 }
 
 static void on_slot(struct rb_io *io, int res, unsigned flags)
